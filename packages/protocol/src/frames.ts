@@ -1,0 +1,92 @@
+// Host <-> guest kernel frames over the per-sandbox Unix socket.
+//
+// A frame is: u32 BE length of the rest | u32 BE header length | header (UTF-8 JSON) | body.
+// The header says what the frame is; the body carries raw bytes (output, file data) so that
+// binary data never goes through JSON. packages/guest/podflare_guest/frames.py mirrors this.
+
+export const FRAME_MAX_BYTES = 8 * 1024 * 1024;
+export const FILE_CHUNK_BYTES = 1024 * 1024;
+export const GUEST_PROTOCOL_VERSION = 1;
+
+/** Frames the host sends. `id` ties answers to their request. */
+export type HostFrame =
+  | { t: "exec"; id: number; lang: "python" | "bash"; code: string; env?: Record<string, string>; cwd?: string }
+  | { t: "interrupt"; id: number }
+  | { t: "write_open"; id: number; path: string; mode?: number }
+  | { t: "write_chunk"; id: number } // body: bytes
+  | { t: "write_close"; id: number }
+  | { t: "read"; id: number; path: string }
+  | { t: "remove"; id: number; path: string }
+  | { t: "ping"; id: number };
+
+/** Frames the guest sends. */
+export type GuestFrame =
+  | { t: "hello"; version: number; pid: number; python: string }
+  | { t: "out"; id: number; fd: 1 | 2 } // body: bytes, whole lines except possibly the last
+  | { t: "exit"; id: number; code: number }
+  | { t: "file"; id: number; kind: "file"; size: number; mode: number } // followed by data frames, then done
+  | { t: "dir"; id: number; entries: { name: string; type: string; size: number; mode: number; mtime_ms: number }[] }
+  | { t: "data"; id: number } // body: bytes
+  | { t: "done"; id: number }
+  | { t: "error"; id: number; code: GuestErrorCode; message: string }
+  | { t: "pong"; id: number };
+
+/** Errors the guest reports for file and exec requests; hostd maps them onto REST codes. */
+export type GuestErrorCode =
+  | "not_found"
+  | "is_a_directory"
+  | "not_a_directory"
+  | "no_space"
+  | "permission_denied"
+  | "invalid_path"
+  | "busy"
+  | "io_error";
+
+export interface Frame<H> {
+  header: H;
+  body: Buffer;
+}
+
+export function encodeFrame(header: object, body: Buffer | Uint8Array = Buffer.alloc(0)): Buffer {
+  const head = Buffer.from(JSON.stringify(header), "utf8");
+  const total = 4 + head.length + body.length;
+  if (total > FRAME_MAX_BYTES) throw new RangeError(`frame of ${total} bytes exceeds ${FRAME_MAX_BYTES}`);
+  const out = Buffer.allocUnsafe(4 + total);
+  out.writeUInt32BE(total, 0);
+  out.writeUInt32BE(head.length, 4);
+  head.copy(out, 8);
+  Buffer.from(body.buffer, body.byteOffset, body.byteLength).copy(out, 8 + head.length);
+  return out;
+}
+
+/**
+ * Incremental decoder: feed socket chunks, get whole frames. Guest input is untrusted, so
+ * oversize or malformed frames throw and the caller drops the connection.
+ */
+export class FrameDecoder<H = unknown> {
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+
+  push(chunk: Buffer): Frame<H>[] {
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+    const frames: Frame<H>[] = [];
+    let buf = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.buffered);
+    let off = 0;
+    while (buf.length - off >= 4) {
+      const total = buf.readUInt32BE(off);
+      if (total > FRAME_MAX_BYTES || total < 4) throw new RangeError(`bad frame length ${total}`);
+      if (buf.length - off - 4 < total) break;
+      const headLen = buf.readUInt32BE(off + 4);
+      if (headLen > total - 4) throw new RangeError(`bad frame header length ${headLen}`);
+      const header = JSON.parse(buf.toString("utf8", off + 8, off + 8 + headLen)) as H;
+      const body = buf.subarray(off + 8 + headLen, off + 4 + total);
+      frames.push({ header, body });
+      off += 4 + total;
+    }
+    buf = buf.subarray(off);
+    this.chunks = buf.length ? [buf] : [];
+    this.buffered = buf.length;
+    return frames;
+  }
+}

@@ -1,0 +1,113 @@
+// REST shapes of the Podflare v1 API plus our extensions (DESIGN.md section 6).
+// Wire names are snake_case, as the hosted service uses; the SDKs map them to their own style.
+
+export type Language = "python" | "bash";
+export const languages: readonly Language[] = ["python", "bash"];
+
+export type SandboxState = "creating" | "ready" | "paused" | "frozen" | "closed";
+
+/** Body of POST /v1/sandboxes. Every field is optional. */
+export interface CreateSandboxRequest {
+  template?: string;
+  persistent?: boolean;
+  egress?: boolean;
+  memory_mb?: number;
+  disk_mb?: number;
+  vcpus?: number;
+  idle_timeout_s?: number;
+  max_lifetime_s?: number;
+  env?: Record<string, string>;
+  metadata?: Record<string, string>;
+}
+
+/** The limits a sandbox actually runs with, after defaults and tier caps. */
+export interface AppliedLimits {
+  memory_mb: number;
+  disk_mb: number;
+  vcpus: number;
+  idle_timeout_s: number;
+  max_lifetime_s: number;
+  egress: boolean;
+  persistent: boolean;
+}
+
+export interface CreateSandboxResponse {
+  id: string;
+  state: "ready";
+  template: string;
+  applied: AppliedLimits;
+  /** Names of request fields that were lowered to a cap. */
+  clamped: string[];
+  /** Things asked for that this host does not provide yet, said instead of silently ignored. */
+  warnings: string[];
+}
+
+export interface SandboxInfo {
+  id: string;
+  state: SandboxState;
+  template: string;
+  created_at: string;
+  last_active_at: string;
+  applied: AppliedLimits;
+  metadata: Record<string, string>;
+  parent_id: string | null;
+}
+
+export interface ListSandboxesResponse {
+  sandboxes: SandboxInfo[];
+}
+
+/** Body of POST /v1/sandboxes/:id/exec. */
+export interface ExecRequest {
+  code: string;
+  language?: Language;
+  timeout_ms?: number;
+  env?: Record<string, string>;
+  cwd?: string;
+}
+
+/** One NDJSON line of an exec answer. `seq` is monotonic per call, `ts` is epoch ms. */
+export type ExecEvent =
+  | { type: "stdout" | "stderr"; data: string; seq: number; ts: number }
+  | { type: "exit"; data: number; seq: number; ts: number };
+
+/** Exit codes hostd itself gives (the program's own codes pass through untouched). */
+export const ExitCode = {
+  /** timeout_ms passed; the code was interrupted and the REPL kept its state. */
+  Timeout: 124,
+  /** The REPL was killed (ignored the interrupt, or ran out of memory) and restarted empty. */
+  Killed: 137,
+} as const;
+
+/** One entry of a directory listing from GET /v1/sandboxes/:id/files. */
+export interface FileEntry {
+  name: string;
+  type: "file" | "dir" | "symlink" | "other";
+  size: number;
+  mode: number;
+  mtime_ms: number;
+}
+
+export interface DirListing {
+  path: string;
+  entries: FileEntry[];
+}
+
+export interface CapacityResponse {
+  sandboxes: number;
+  max_sandboxes: number;
+  pool: { size: number; free: number; hits: number; misses: number; hit_rate: number };
+}
+
+export const limits = {
+  /** Largest upload through PUT /files. */
+  maxUploadBytes: 1024 * 1024 * 1024,
+  /** Largest exec code body. */
+  maxCodeBytes: 16 * 1024 * 1024,
+  /** Largest JSON request body other than uploads. */
+  maxJsonBytes: 17 * 1024 * 1024,
+  maxForkChildren: 32,
+} as const;
+
+/** Sandbox ids are `sbx_` and 32 lowercase hex digits. */
+export const sandboxIdPattern = /^sbx_[0-9a-f]{32}$/;
