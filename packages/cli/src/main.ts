@@ -1,1 +1,56 @@
-export {};
+#!/usr/bin/env node
+// `podflare`: run hostd, manage templates, and poke at sandboxes from the shell.
+import { serve } from "./serve.js";
+import { templateCommand } from "./template.js";
+import { execCommand, lsCommand, rmCommand } from "./sandboxes.js";
+import { downCommand } from "./down.js";
+
+const usage = `usage: podflare <command>
+
+  serve                    start hostd in the foreground (sets up the host on first run)
+  ls                       list sandboxes
+  exec ID CODE [--bash]    run code in a sandbox (Python unless --bash)
+  rm ID                    close a sandbox
+  template build NAME      build (or rebuild with --force) a template: default, python-datasci
+  template ls              list templates
+  down                     unmount the storage pool (no hostd running)
+
+environment: PODFLARE_HOSTD_ADDR (serve, default 127.0.0.1:7070), PODFLARE_STATE_DIR
+(default /var/lib/podflare), PODFLARE_HOSTD_URL and PODFLARE_API_KEY (client commands)`;
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  switch (cmd) {
+    case "serve":
+      return serve(rest);
+    case "ls":
+      return lsCommand(rest);
+    case "exec":
+      return execCommand(rest);
+    case "rm":
+      return rmCommand(rest);
+    case "template":
+      return templateCommand(rest);
+    case "down":
+      return downCommand(rest);
+    case undefined:
+    case "-h":
+    case "--help":
+    case "help":
+      console.log(usage);
+      return cmd === undefined ? 2 : 0;
+    default:
+      console.error(`podflare: unknown command ${JSON.stringify(cmd)}\n\n${usage}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code !== -1) process.exitCode = code;
+  },
+  (err: Error) => {
+    console.error(`podflare: ${err.message}`);
+    process.exitCode = 1;
+  },
+);

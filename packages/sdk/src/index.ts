@@ -1,1 +1,29 @@
-export {};
+// podflare: TypeScript SDK for Podflare sandboxes, hosted or self-hosted (hostd).
+//
+//   import { Sandbox } from "podflare";
+//   const sb = await Sandbox.create();             // PODFLARE_HOSTD_URL, PODFLARE_API_KEY
+//   console.log((await sb.runCode("print(6 * 7)")).stdout);
+//   await sb.close();
+
+export { Sandbox, uploadArgs } from "./sandbox.js";
+export { HttpClient, DEFAULT_HOST, DEFAULT_TIMEOUT_MS, SDK_VERSION } from "./http.js";
+export type { RequestOptions, RawResponse } from "./http.js";
+export { NdjsonDecoder, toExecEvent } from "./events.js";
+export type { ExecEvent, ExecResult } from "./events.js";
+export { DIFF_SNIPPET, diffCode, compareSnapshots } from "./diff.js";
+export type { Snapshot, SnapshotEntry } from "./diff.js";
+export { createFieldNames, toCreateRequest, snakeToCamel } from "./types.js";
+export type {
+  AppliedLimits,
+  ConnectionOptions,
+  DiffResult,
+  FileEntry,
+  Language,
+  RunOptions,
+  SandboxInfo,
+  SandboxOptions,
+  SandboxState,
+} from "./types.js";
+export { ExitCode } from "./wire.js";
+export type * as wire from "./wire.js";
+export * from "./errors.js";

@@ -1,0 +1,17 @@
+// `podflare down`: unmount the storage pool and detach its loop device (hostd must be stopped).
+import fs from "node:fs";
+import path from "node:path";
+import { loadConfig } from "@podflare/hostd";
+import { createStoragePool } from "@podflare/hostd/storage";
+
+export async function downCommand(args: string[]): Promise<number> {
+  const cfg = loadConfig();
+  if (!fs.existsSync(path.join(cfg.stateDir, "storage.json"))) {
+    console.log(`no storage pool in ${cfg.stateDir}; nothing to do`);
+    return 0;
+  }
+  const pool = await createStoragePool({ stateDir: cfg.stateDir, driver: cfg.storageDriver, log: () => {} });
+  await pool.teardown({ force: args.includes("--force") });
+  console.log(`storage pool of ${cfg.stateDir} unmounted`);
+  return 0;
+}

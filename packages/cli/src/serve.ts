@@ -1,0 +1,53 @@
+// `podflare serve`: check the host, install what is missing, build the default template with a
+// progress display, then run hostd in the foreground until SIGINT/SIGTERM.
+import { hostProblems, loadConfig, startHostd } from "@podflare/hostd";
+import { ensureDebianPackages, renderProgress, type ProgressRenderer } from "@podflare/hostd/storage";
+
+const hostPackages = ["mmdebstrap", "btrfs-progs", "python3", "debian-archive-keyring", "ca-certificates"];
+
+export async function serve(_args: string[]): Promise<number> {
+  const cfg = loadConfig();
+  const log = (msg: string) => process.stderr.write(`hostd: ${msg}\n`);
+
+  if (process.getuid?.() !== 0) {
+    console.error("podflare serve must run as root: sandboxes are namespaces, cgroups and a storage pool. Try: sudo npx podflare serve");
+    return 1;
+  }
+  const installed = await ensureDebianPackages(hostPackages, log);
+  if (installed.length) log(`installed ${installed.join(", ")}`);
+  const problems = hostProblems();
+  if (problems.length) {
+    console.error("this host cannot run sandboxes yet:");
+    for (const p of problems) console.error(`  - ${p.what}: ${p.fix}`);
+    return 1;
+  }
+
+  const renderers = new Map<string, ProgressRenderer>();
+  const hostd = await startHostd(cfg, {
+    log,
+    onTemplateProgress: (template, event) => {
+      let r = renderers.get(template);
+      if (!r) {
+        process.stderr.write(`building template ${template} (first run only; cached afterwards)\n`);
+        r = renderProgress(process.stderr);
+        renderers.set(template, r);
+      }
+      r(event);
+    },
+  });
+  for (const [name, r] of renderers) r.end(`template ${name} ready`);
+
+  console.log(`podflare hostd listening on ${hostd.url}`);
+  console.log(`  try: PODFLARE_HOSTD_URL=${hostd.url} npx podflare exec $(curl -s -XPOST ${hostd.url}/v1/sandboxes | sed 's/.*"id":"\\([^"]*\\)".*/\\1/') 'print(6*7)'`);
+
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      log(`${signal}: stopping the API; sandboxes keep running and are re-adopted on the next start`);
+      resolve();
+    };
+    process.once("SIGINT", () => stop("SIGINT"));
+    process.once("SIGTERM", () => stop("SIGTERM"));
+  });
+  await hostd.close();
+  return 0;
+}

@@ -1,0 +1,75 @@
+# One host connection: framed receive, and sends serialised by a per-connection lock.
+
+import socket
+import struct
+import threading
+
+from . import frames
+from .log import log
+
+# A send that makes no progress for this long means the host is stuck; drop the connection
+# rather than stall the job (its output is then discarded). Slow readers are fine: the
+# timeout only fires when the socket buffer stays full for the whole period.
+SEND_STALL_S = 120
+_RECV_BYTES = 256 * 1024
+
+
+class Connection:
+    def __init__(self, sock):
+        self.sock = sock
+        self.alive = True
+        self._send_lock = threading.Lock()
+        self._decoder = frames.Decoder()
+        self._pending = []
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack("ll", SEND_STALL_S, 0))
+        except OSError:
+            pass
+
+    def send(self, header, body=b""):
+        """Send one frame; False (and the connection dropped) if the host is gone."""
+        data = frames.encode(header, body)
+        with self._send_lock:
+            if not self.alive:
+                return False
+            try:
+                self.sock.sendall(data)
+                return True
+            except OSError as e:
+                log(f"send failed, dropping connection: {e}")
+                self._close_locked()
+                return False
+
+    def recv(self):
+        """Next (header, body), or None at EOF. Raises frames.FrameError on bad input."""
+        while not self._pending:
+            try:
+                data = self.sock.recv(_RECV_BYTES)
+            except OSError:
+                return None
+            if not data:
+                if self._decoder.buffered:
+                    raise frames.FrameError("connection closed inside a frame")
+                return None
+            self._pending.extend(self._decoder.push(data))
+        return self._pending.pop(0)
+
+    def close(self):
+        with self._send_lock:
+            self._close_locked()
+
+    def release(self):
+        """Close and free the socket; only the connection's own thread calls this."""
+        with self._send_lock:
+            self._close_locked()
+            self.sock.close()
+
+    def _close_locked(self):
+        if not self.alive:
+            return
+        self.alive = False
+        try:
+            # shutdown (not just close) wakes this connection's thread blocked in recv.
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass

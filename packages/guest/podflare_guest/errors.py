@@ -1,0 +1,41 @@
+# The closed table of guest error codes (GuestErrorCode in frames.ts) and errno -> code.
+
+import errno
+
+NOT_FOUND = "not_found"
+IS_A_DIRECTORY = "is_a_directory"
+NOT_A_DIRECTORY = "not_a_directory"
+NO_SPACE = "no_space"
+PERMISSION_DENIED = "permission_denied"
+INVALID_PATH = "invalid_path"
+BUSY = "busy"
+IO_ERROR = "io_error"
+
+_BY_ERRNO = {
+    errno.ENOENT: NOT_FOUND,
+    errno.EISDIR: IS_A_DIRECTORY,
+    errno.ENOTDIR: NOT_A_DIRECTORY,
+    errno.ENOSPC: NO_SPACE,
+    errno.EDQUOT: NO_SPACE,
+    errno.EACCES: PERMISSION_DENIED,
+    errno.EPERM: PERMISSION_DENIED,
+    errno.EROFS: PERMISSION_DENIED,
+    errno.EBUSY: BUSY,
+    errno.ETXTBSY: BUSY,
+    errno.ENAMETOOLONG: INVALID_PATH,
+    errno.ELOOP: INVALID_PATH,
+    errno.EINVAL: INVALID_PATH,
+}
+
+
+class GuestError(Exception):
+    def __init__(self, code, message):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def from_os_error(e, path, doing):
+    code = _BY_ERRNO.get(e.errno, IO_ERROR)
+    reason = e.strerror or str(e)
+    return GuestError(code, f"{doing} {path}: {reason}")

@@ -1,0 +1,308 @@
+# Entry point: accept host connections, one thread each; exec jobs run one at a time on
+# the main thread, because fork must happen there and signals are delivered there.
+
+import errno
+import os
+import queue
+import signal
+import socket
+import stat
+import sys
+import threading
+import time
+
+from . import errors, files
+from .bash_runner import BashRunner
+from .capture import Capture
+from .conn import Connection
+from .drain import Drainer
+from .errors import GuestError, from_os_error
+from .frames import GUEST_PROTOCOL_VERSION, FrameError
+from .log import log, log_exception
+from . import log as logmod
+from .paths import resolve
+from .repl import EXIT_INTERRUPTED, Repl, install_sigint
+
+LISTEN_FD_ENV = "PODFLARE_LISTEN_FD"
+KILL_AFTER_S = 1.0
+EXIT_USAGE = 2
+
+
+class Job:
+    __slots__ = ("conn", "id", "lang", "code", "env", "cwd", "interrupted", "proc")
+
+    def __init__(self, conn, job_id, lang, code, env, cwd):
+        self.conn = conn
+        self.id = job_id
+        self.lang = lang
+        self.code = code
+        self.env = env
+        self.cwd = cwd
+        self.interrupted = False  # set under Kernel.lock
+        self.proc = None  # the bash process, once started
+
+
+class Kernel:
+    def __init__(self, listener, base_dir, bash_cwd):
+        self.listener = listener
+        self.base_dir = base_dir
+        self.bash_cwd = bash_cwd
+        self.lock = threading.Lock()
+        self.jobs = queue.SimpleQueue()
+        self.queued = {}  # id -> Job not started yet
+        self.current = None
+        self.main_ident = threading.get_ident()
+        self.capture = Capture()
+        self.repl = Repl(self.capture)
+        self.bash = BashRunner(Drainer())
+        install_sigint()
+
+    def serve_forever(self):
+        threading.Thread(target=self._accept_loop, name="podflare-accept", daemon=True).start()
+        while True:
+            self._run_job(self.jobs.get())
+
+    # -- main thread -------------------------------------------------------------------
+
+    def _run_job(self, job):
+        with self.lock:
+            if self.queued.get(job.id) is job:
+                del self.queued[job.id]
+            cancelled = job.interrupted
+            if not cancelled:
+                self.current = job
+        if not job.conn.alive:
+            # Nobody can see the result or interrupt it any more.
+            with self.lock:
+                self.current = None
+            return
+        if cancelled:
+            job.conn.send({"t": "out", "id": job.id, "fd": 2}, b"KeyboardInterrupt\n")
+            job.conn.send({"t": "exit", "id": job.id, "code": EXIT_INTERRUPTED})
+            return
+        try:
+            code = self._execute(job)
+        except GuestError as e:
+            code = None
+            files.send_error(job.conn, job.id, e)
+        except Exception:
+            log_exception(f"exec {job.id}")
+            code = None
+            files.send_error(job.conn, job.id, GuestError(errors.IO_ERROR, "internal error in the guest kernel"))
+        finally:
+            with self.lock:
+                self.current = None
+        if code is not None:
+            job.conn.send({"t": "exit", "id": job.id, "code": code})
+
+    def _execute(self, job):
+        bad = _env_problem(job.env)
+        if bad:
+            job.conn.send({"t": "out", "id": job.id, "fd": 2}, f"podflare: {bad}\n".encode("utf-8", "backslashreplace"))
+            return EXIT_USAGE
+        cwd = self._check_cwd(job.cwd) if job.cwd is not None else None
+        if job.lang == "python":
+            return self.repl.run(job, cwd)
+        return self.bash.run(job, cwd or self.bash_cwd, lambda proc: self._bash_started(job, proc))
+
+    def _check_cwd(self, path):
+        full = resolve(path, self.base_dir)
+        try:
+            st = os.stat(full)
+        except OSError as e:
+            raise from_os_error(e, full, "cannot use cwd") from None
+        if not stat.S_ISDIR(st.st_mode):
+            raise GuestError(errors.NOT_A_DIRECTORY, f"cannot use cwd {full}: not a directory")
+        return full
+
+    # -- interrupts (connection threads) -----------------------------------------------
+
+    def _interrupt(self, job_id):
+        with self.lock:
+            job = self.current
+            if job is None or job.id != job_id:
+                waiting = self.queued.get(job_id)
+                if waiting is not None:
+                    waiting.interrupted = True  # answered with 130 when its turn comes
+                return
+            job.interrupted = True
+            if job.lang == "python":
+                # To the main thread itself, so that a blocking call (sleep) returns EINTR.
+                signal.pthread_kill(self.main_ident, signal.SIGINT)
+            elif job.proc is not None:
+                self._terminate(job.proc)
+
+    def _bash_started(self, job, proc):
+        with self.lock:
+            job.proc = proc
+            if job.interrupted:
+                self._terminate(proc)
+
+    def _terminate(self, proc):
+        _killpg(proc.pid, signal.SIGTERM)
+        timer = threading.Timer(KILL_AFTER_S, self._kill, args=(proc,))
+        timer.daemon = True
+        timer.start()
+
+    @staticmethod
+    def _kill(proc):
+        if proc.returncode is None:  # set by the main thread once bash is reaped
+            _killpg(proc.pid, signal.SIGKILL)
+
+    # -- connections -------------------------------------------------------------------
+
+    def _accept_loop(self):
+        while True:
+            try:
+                sock, _ = self.listener.accept()
+            except OSError as e:
+                if e.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM, errno.ECONNABORTED):
+                    time.sleep(0.1)
+                    continue
+                log(f"accept failed, no longer accepting connections: {e}")
+                return
+            sock.setblocking(True)
+            conn = Connection(sock)
+            threading.Thread(target=self._serve, args=(conn,), name="podflare-conn", daemon=True).start()
+
+    def _serve(self, conn):
+        uploads = files.Uploads(self.base_dir)
+        try:
+            conn.send({"t": "hello", "version": GUEST_PROTOCOL_VERSION, "pid": os.getpid(),
+                       "python": "%d.%d.%d" % sys.version_info[:3]})
+            while True:
+                frame = conn.recv()
+                if frame is None:
+                    break
+                self._dispatch(conn, uploads, *frame)
+        except FrameError as e:
+            log(f"dropping connection: {e}")
+        except Exception:
+            log_exception("connection")
+        finally:
+            uploads.abort_all()
+            conn.release()
+
+    def _dispatch(self, conn, uploads, h, body):
+        t = h["t"]
+        req_id = _field(h, "id", int)
+        if t == "exec":
+            lang = _field(h, "lang", str)
+            job = Job(conn, req_id, lang, _field(h, "code", str), _env_field(h),
+                      _field(h, "cwd", str, optional=True))
+            if lang not in ("python", "bash"):
+                files.send_error(conn, req_id, GuestError(errors.IO_ERROR, f"unknown lang {lang!r}"))
+                return
+            with self.lock:
+                self.queued[req_id] = job
+            self.jobs.put(job)
+        elif t == "interrupt":
+            self._interrupt(req_id)
+        elif t == "ping":
+            conn.send({"t": "pong", "id": req_id})
+        elif t == "write_open":
+            mode = _field(h, "mode", int, optional=True)
+            uploads.open_(conn, req_id, h.get("path"), 0o644 if mode is None else mode & 0o7777)
+        elif t == "write_chunk":
+            uploads.chunk(conn, req_id, body)
+        elif t == "write_close":
+            uploads.close(conn, req_id)
+        elif t == "read":
+            files.read(conn, req_id, h.get("path"), self.base_dir)
+        elif t == "remove":
+            files.remove(conn, req_id, h.get("path"), self.base_dir)
+        else:
+            files.send_error(conn, req_id, GuestError(errors.IO_ERROR, f"unknown frame type {t!r}"))
+
+
+def _field(h, name, kind, optional=False):
+    value = h.get(name)
+    if value is None and optional:
+        return None
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise FrameError(f"frame {h.get('t')!r}: field {name!r} must be {kind.__name__}")
+    return value
+
+
+def _env_field(h):
+    env = h.get("env")
+    if env is None:
+        return None
+    if not isinstance(env, dict) or not all(isinstance(v, str) for v in env.values()):
+        raise FrameError("frame 'exec': env must map strings to strings")
+    return env
+
+
+def _env_problem(env):
+    for k, v in (env or {}).items():
+        if not k or "=" in k or "\0" in k:
+            return f"invalid environment variable name {k!r}"
+        if "\0" in v:
+            return f"environment variable {k} contains a NUL byte"
+    return None
+
+
+def _killpg(pgid, sig):
+    try:
+        os.killpg(pgid, sig)
+    except OSError:
+        pass  # already gone
+
+
+def _ensure_std_fds():
+    # With 0/1/2 closed, our own pipes could land on them and be clobbered by dup2.
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            new = os.open(os.devnull, os.O_RDWR)
+            if new != fd:
+                os.dup2(new, fd)
+                os.close(new)
+
+
+def _listener(argv):
+    listen_fd = os.environ.pop(LISTEN_FD_ENV, None)
+    opts = {"--listen": None, "--bash-cwd": None}
+    i = 0
+    while i < len(argv):
+        if argv[i] in opts and i + 1 < len(argv):
+            opts[argv[i]] = argv[i + 1]
+            i += 2
+        else:
+            raise SystemExit(f"podflare guest: unknown argument {argv[i]!r}; "
+                             "usage: [--listen SOCKET_PATH] [--bash-cwd DIR]")
+    if opts["--listen"]:
+        path = opts["--listen"]
+        if os.path.exists(path) and stat.S_ISSOCK(os.lstat(path).st_mode):
+            os.unlink(path)
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.bind(path)
+        sock.listen(64)
+    elif listen_fd is not None:
+        fd = int(listen_fd)
+        os.set_inheritable(fd, False)  # user subprocesses must not get the control socket
+        sock = socket.socket(fileno=fd)
+    else:
+        raise SystemExit(f"podflare guest: set {LISTEN_FD_ENV} or pass --listen SOCKET_PATH")
+    sock.setblocking(True)
+    return sock, opts["--bash-cwd"]
+
+
+def _clean_main_namespace():
+    # The `python3 -c` launcher leaves its own names (sys, main) in __main__; the user's
+    # globals start empty, as in a fresh interpreter.
+    g = sys.modules["__main__"].__dict__
+    for name in list(g):
+        if not (name.startswith("__") and name.endswith("__")):
+            del g[name]
+
+
+def main(argv=None):
+    _ensure_std_fds()
+    listener, bash_cwd = _listener(sys.argv[1:] if argv is None else argv)
+    logmod.init()
+    base_dir = os.getcwd()
+    _clean_main_namespace()
+    kernel = Kernel(listener, base_dir, os.path.abspath(bash_cwd) if bash_cwd else base_dir)
+    kernel.serve_forever()

@@ -1,0 +1,74 @@
+import os
+import struct
+import sys
+import time
+
+from harness import KernelTest
+from podflare_guest import frames
+
+
+class ConnectionsTest(KernelTest):
+    def test_hello_on_every_connection(self):
+        expected = {"t": "hello", "version": 1, "pid": self.kernel.proc.pid,
+                    "python": "%d.%d.%d" % sys.version_info[:3]}
+        self.assertEqual(self.c.hello, (expected, b""))
+        c2 = self.kernel.connect()
+        self.assertEqual(c2.hello, (expected, b""))
+        c2.close()
+
+    def test_ping(self):
+        self.assertEqual(self.c.request({"t": "ping"})[0]["t"], "pong")
+
+    def test_file_transfer_while_an_exec_runs_on_another_connection(self):
+        with open(os.path.join(self.kernel.work, "side.txt"), "wb") as f:
+            f.write(b"side data")
+        t0 = time.monotonic()
+        req = self.c.start_exec("import time\nprint('running', flush=True)\ntime.sleep(1.5)\nprint('end')")
+        self.assertEqual(self.c.recv_for(req)[1], b"running\n")
+        side = self.kernel.connect()
+        try:
+            h, data = side.read_file("side.txt")
+            self.assertEqual(data, b"side data")
+            self.assertEqual(side.write_file("side2.txt", b"up")["t"], "done")
+            self.assertEqual(side.request({"t": "ping"})[0]["t"], "pong")
+            self.assertLess(time.monotonic() - t0, 1.2, "file requests waited for the exec")
+        finally:
+            side.close()
+        self.assertEqual(self.c.wait_exec(req), (0, b"end\n", b""))
+
+    def test_execs_from_two_connections_run_in_order(self):
+        other = self.kernel.connect()
+        try:
+            a = self.c.start_exec("import time; print(flush=True); time.sleep(0.2); order = ['a']")
+            self.c.recv_for(a)  # a is running; b queues behind it
+            b = other.start_exec("order.append('b'); print(order)")
+            self.assertEqual(self.c.wait_exec(a)[0], 0)
+            self.assertEqual(other.wait_exec(b), (0, b"['a', 'b']\n", b""))
+        finally:
+            other.close()
+
+    def test_job_completes_when_its_connection_closes(self):
+        c2 = self.kernel.connect()
+        req = c2.start_exec("import time\nprint('go', flush=True)\ntime.sleep(0.3)\n"
+                            "print('x' * 1000000)\nfinished = True")
+        self.assertEqual(c2.recv_for(req)[1], b"go\n")
+        c2.close()
+        self.assertEqual(self.run_ok("print(finished)"), b"True\n")
+
+    def test_unknown_frame_type_gets_an_error(self):
+        h, _ = self.c.request({"t": "frobnicate"})
+        self.assertEqual((h["t"], h["code"]), ("error", "io_error"))
+
+    def test_malformed_input_closes_only_that_connection(self):
+        cases = [
+            struct.pack(">I", frames.FRAME_MAX_BYTES + 1),
+            struct.pack(">II", 4 + 3, 3) + b"{x}",
+            frames.encode({"t": "exec", "id": "one", "lang": "python", "code": ""}),
+            frames.encode({"t": "exec", "id": 1, "lang": "python"}),
+        ]
+        for data in cases:
+            bad = self.kernel.connect()
+            bad.sock.sendall(data)
+            self.assertIsNone(bad.recv(), data)
+            bad.close()
+        self.assertEqual(self.c.request({"t": "ping"})[0]["t"], "pong")

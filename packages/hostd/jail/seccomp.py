@@ -1,0 +1,142 @@
+"""The sandbox's seccomp filter: a hand-built classic BPF deny-list for x86_64.
+
+Why each entry is here is written down in docs/security.md ("seccomp"). Anything not listed is
+allowed: root inside the user namespace already lacks every capability that matters on the
+host, so the filter's job is to shrink the kernel surface (module loading, bpf, keyrings,
+mount API, new user namespaces, io_uring), not to enumerate what programs may do.
+"""
+
+import ctypes
+import errno
+
+from linux import PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP, SECCOMP_MODE_FILTER, prctl, prctl_ptr
+
+AUDIT_ARCH_X86_64 = 0xC000003E
+X32_SYSCALL_BIT = 0x40000000
+CLONE_NEWUSER = 0x10000000
+
+SECCOMP_RET_KILL_PROCESS = 0x80000000
+SECCOMP_RET_ERRNO = 0x00050000
+SECCOMP_RET_ALLOW = 0x7FFF0000
+
+# struct seccomp_data: int nr; u32 arch; u64 instruction_pointer; u64 args[6]
+OFF_NR = 0
+OFF_ARCH = 4
+OFF_ARG0_LO = 16  # little endian: the low 32 bits of args[0]
+
+BPF_LD_W_ABS = 0x20
+BPF_JEQ_K = 0x15
+BPF_JGE_K = 0x35
+BPF_JSET_K = 0x45
+BPF_RET_K = 0x06
+
+# x86_64 syscall numbers answered with EPERM.
+DENY_EPERM = {
+    "syslog": 103,
+    "uselib": 134,
+    "adjtimex": 159,
+    "acct": 163,
+    "settimeofday": 164,
+    "mount": 165,
+    "umount2": 166,
+    "swapon": 167,
+    "swapoff": 168,
+    "reboot": 169,
+    "iopl": 172,
+    "ioperm": 173,
+    "init_module": 175,
+    "delete_module": 176,
+    "quotactl": 179,
+    "lookup_dcookie": 212,
+    "clock_settime": 227,
+    "kexec_load": 246,
+    "add_key": 248,
+    "request_key": 249,
+    "keyctl": 250,
+    "pivot_root": 155,
+    "perf_event_open": 298,
+    "name_to_handle_at": 303,
+    "open_by_handle_at": 304,
+    "clock_adjtime": 305,
+    "finit_module": 313,
+    "kexec_file_load": 320,
+    "bpf": 321,
+    "userfaultfd": 323,
+    "io_uring_setup": 425,
+    "io_uring_enter": 426,
+    "io_uring_register": 427,
+    "open_tree": 428,
+    "move_mount": 429,
+    "fsopen": 430,
+    "fsconfig": 431,
+    "fsmount": 432,
+    "fspick": 433,
+    "mount_setattr": 442,
+    "quotactl_fd": 443,
+    "open_tree_attr": 467,
+}
+
+# Allowed unless the flags ask for a new user namespace (flags are args[0] for both).
+SYS_CLONE = 56
+SYS_UNSHARE = 272
+# clone3 passes its flags in memory, out of a filter's reach: answer ENOSYS so that glibc
+# falls back to clone(2), whose flags we can see.
+SYS_CLONE3 = 435
+
+
+class _SockFilter(ctypes.Structure):
+    _fields_ = [("code", ctypes.c_ushort), ("jt", ctypes.c_ubyte),
+                ("jf", ctypes.c_ubyte), ("k", ctypes.c_uint)]
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(_SockFilter))]
+
+
+def build_program():
+    """The filter as a list of (code, jt, jf, k); jump targets are resolved from labels."""
+    prog = []  # (code, jt_label_or_offset, jf_label_or_offset, k)
+
+    def op(code, k, jt=0, jf=0):
+        prog.append([code, jt, jf, k])
+
+    op(BPF_LD_W_ABS, OFF_ARCH)
+    op(BPF_JEQ_K, AUDIT_ARCH_X86_64, jt=0, jf="kill")
+    op(BPF_LD_W_ABS, OFF_NR)
+    op(BPF_JGE_K, X32_SYSCALL_BIT, jt="kill", jf=0)
+    for nr in sorted(DENY_EPERM.values()):
+        op(BPF_JEQ_K, nr, jt="eperm", jf=0)
+    op(BPF_JEQ_K, SYS_CLONE3, jt="enosys", jf=0)
+    op(BPF_JEQ_K, SYS_CLONE, jt="flags", jf=0)
+    op(BPF_JEQ_K, SYS_UNSHARE, jt="flags", jf="allow")
+    labels = {"flags": len(prog)}
+    op(BPF_LD_W_ABS, OFF_ARG0_LO)
+    op(BPF_JSET_K, CLONE_NEWUSER, jt="eperm", jf="allow")
+    labels["allow"] = len(prog)
+    op(BPF_RET_K, SECCOMP_RET_ALLOW)
+    labels["eperm"] = len(prog)
+    op(BPF_RET_K, SECCOMP_RET_ERRNO | errno.EPERM)
+    labels["enosys"] = len(prog)
+    op(BPF_RET_K, SECCOMP_RET_ERRNO | errno.ENOSYS)
+    labels["kill"] = len(prog)
+    op(BPF_RET_K, SECCOMP_RET_KILL_PROCESS)
+
+    out = []
+    for i, (code, jt, jf, k) in enumerate(prog):
+        def rel(t):
+            if isinstance(t, int):
+                return t
+            off = labels[t] - i - 1
+            assert 0 <= off < 256, "BPF jump out of range"
+            return off
+        out.append((code, rel(jt), rel(jf), k))
+    return out
+
+
+def install() -> None:
+    """Set no_new_privs and load the filter into the calling thread (inherited across exec)."""
+    prog = build_program()
+    arr = (_SockFilter * len(prog))(*[_SockFilter(c, t, f, k) for c, t, f, k in prog])
+    fprog = _SockFprog(len(prog), arr)
+    prctl(PR_SET_NO_NEW_PRIVS, 1)
+    prctl_ptr(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog))

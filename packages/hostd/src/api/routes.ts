@@ -1,0 +1,141 @@
+// The route table of the REST API. Handlers get the parsed URL, the owner and the path params.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { PodflareError, limits, sandboxIdPattern, type ExecEvent } from "@podflare/protocol";
+import type { HostdConfig } from "../config.js";
+import type { SandboxManager } from "../lifecycle/sandbox-manager.js";
+import { readJsonBody, sendJson, sendNoContent } from "./http.js";
+import { parseCreate, parseExec, parseFilePath } from "./validate.js";
+
+export interface RouteContext {
+  req: IncomingMessage;
+  res: ServerResponse;
+  url: URL;
+  owner: string;
+  params: string[];
+}
+
+export interface Route {
+  method: string;
+  pattern: RegExp;
+  auth: boolean;
+  handle(ctx: RouteContext): Promise<void> | void;
+}
+
+function sandboxId(ctx: RouteContext): string {
+  const id = ctx.params[0]!;
+  if (!sandboxIdPattern.test(id)) {
+    throw new PodflareError("sandbox_not_found", `sandbox ${id} not found; ids look like sbx_ followed by 32 hex digits`);
+  }
+  return id;
+}
+
+export function buildRoutes(cfg: HostdConfig, sandboxes: SandboxManager): Route[] {
+  const SB = "/v1/sandboxes/([^/]+)";
+  const route = (method: string, path: string, handle: Route["handle"], auth = true): Route => ({
+    method,
+    pattern: new RegExp(`^${path}$`),
+    auth,
+    handle,
+  });
+
+  return [
+    route("GET", "/v1/healthz", ({ res }) => {
+      res.writeHead(200, { "content-type": "text/plain" });
+      res.end("ok");
+    }, false),
+
+    route("GET", "/v1/capacity", ({ res }) => {
+      sendJson(res, 200, {
+        sandboxes: sandboxes.count,
+        max_sandboxes: cfg.maxSandboxes,
+        pool: { size: 0, free: 0, hits: 0, misses: 0, hit_rate: 0 },
+      });
+    }),
+
+    route("POST", "/v1/sandboxes", async (ctx) => {
+      const body = parseCreate(await readJsonBody(ctx.req, limits.maxJsonBytes));
+      sendJson(ctx.res, 200, await sandboxes.create(ctx.owner, body));
+    }),
+
+    route("GET", "/v1/sandboxes", (ctx) => {
+      sendJson(ctx.res, 200, { sandboxes: sandboxes.list(ctx.owner) });
+    }),
+
+    route("GET", SB, (ctx) => {
+      sendJson(ctx.res, 200, sandboxes.info(ctx.owner, sandboxId(ctx)));
+    }),
+
+    route("DELETE", SB, async (ctx) => {
+      await sandboxes.delete(ctx.owner, sandboxId(ctx));
+      sendNoContent(ctx.res);
+    }),
+
+    route("POST", `${SB}/exec`, async (ctx) => {
+      const id = sandboxId(ctx);
+      sandboxes.info(ctx.owner, id); // 404 before reading the body
+      const body = parseExec(await readJsonBody(ctx.req, limits.maxJsonBytes), cfg.exec);
+      await streamExec(ctx, id, body, sandboxes);
+    }),
+
+    route("PUT", `${SB}/files`, async (ctx) => {
+      const id = sandboxId(ctx);
+      const path = parseFilePath(ctx.url);
+      const declared = Number(ctx.req.headers["content-length"] ?? 0);
+      if (declared > limits.maxUploadBytes) {
+        throw new PodflareError("payload_too_large", `upload exceeds ${limits.maxUploadBytes} bytes; split it into smaller files`);
+      }
+      await sandboxes.upload(ctx.owner, id, path, ctx.req, limits.maxUploadBytes);
+      sendNoContent(ctx.res);
+    }),
+
+    route("GET", `${SB}/files`, async (ctx) => {
+      const id = sandboxId(ctx);
+      const path = parseFilePath(ctx.url);
+      const result = await sandboxes.read(ctx.owner, id, path);
+      if (result.kind === "dir") {
+        sendJson(ctx.res, 200, { path, entries: result.entries });
+        return;
+      }
+      ctx.res.writeHead(200, { "content-type": "application/octet-stream", "content-length": result.size });
+      await result.pipe(ctx.res);
+      ctx.res.end();
+    }),
+
+    route("DELETE", `${SB}/files`, async (ctx) => {
+      await sandboxes.remove(ctx.owner, sandboxId(ctx), parseFilePath(ctx.url));
+      sendNoContent(ctx.res);
+    }),
+  ];
+}
+
+/** Streams an exec as NDJSON, one event per line, written as produced. */
+async function streamExec(
+  ctx: RouteContext,
+  id: string,
+  body: ReturnType<typeof parseExec>,
+  sandboxes: SandboxManager,
+): Promise<void> {
+  const { res } = ctx;
+  const abort = new AbortController();
+  res.on("close", () => {
+    if (!res.writableFinished) abort.abort();
+  });
+  let seq = 0;
+  let headerSent = false;
+  const write = (event: ExecEvent) => {
+    if (!headerSent) {
+      res.writeHead(200, { "content-type": "application/x-ndjson", "cache-control": "no-store" });
+      headerSent = true;
+    }
+    res.write(JSON.stringify(event) + "\n");
+  };
+  const code = await sandboxes.exec(
+    ctx.owner,
+    id,
+    body,
+    (stream, line) => write({ type: stream, data: line, seq: seq++, ts: Date.now() }),
+    abort.signal,
+  );
+  write({ type: "exit", data: code, seq: seq++, ts: Date.now() });
+  res.end();
+}

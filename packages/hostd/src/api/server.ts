@@ -1,0 +1,33 @@
+// The HTTP server: routing, auth, and turning errors into the `{error, code}` envelope.
+import http from "node:http";
+import { PodflareError } from "@podflare/protocol";
+import type { Authenticator } from "../auth/auth.js";
+import { sendError } from "./http.js";
+import type { Route } from "./routes.js";
+
+export function createApiServer(routes: Route[], auth: Authenticator, log: (msg: string) => void): http.Server {
+  const server = http.createServer((req, res) => {
+    void handle(req, res).catch((err) => sendError(res, err, log));
+  });
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 70_000;
+  server.requestTimeout = 0; // exec streams and uploads may legitimately run for a long time
+
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://hostd");
+    let pathMatched = false;
+    for (const route of routes) {
+      const m = route.pattern.exec(url.pathname);
+      if (!m) continue;
+      pathMatched = true;
+      if (route.method !== req.method) continue;
+      const owner = route.auth ? auth.owner(req) : "";
+      await route.handle({ req, res, url, owner, params: m.slice(1).map(decodeURIComponent) });
+      return;
+    }
+    if (pathMatched) throw new PodflareError("method_not_allowed", `${req.method} is not allowed on ${url.pathname}`);
+    throw new PodflareError("not_found", `no route for ${req.method} ${url.pathname}; see docs/api.md`);
+  }
+
+  return server;
+}

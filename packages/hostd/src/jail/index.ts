@@ -1,0 +1,27 @@
+// The jail: the small privileged layer that turns a root filesystem into an isolated sandbox
+// (user/pid/mount/net/uts/ipc/cgroup namespaces, cgroups, seccomp). See docs/security.md.
+
+export {
+  CgroupManager,
+  detectCgroupVersion,
+  type CgroupLimits,
+  type CgroupManagerOptions,
+  type CgroupVersion,
+} from "./cgroups.js";
+export {
+  JAIL_DIR,
+  JailError,
+  PYTHON,
+  isAlive,
+  launchSandbox,
+  processStartTime,
+  runInSandbox,
+  startKernel,
+  type EnterConfig,
+  type HelperOptions,
+  type ProcessSpec,
+  type RunResult,
+  type SandboxInit,
+  type SandboxRef,
+  type SandboxSpec,
+} from "./launcher.js";

@@ -1,0 +1,221 @@
+// Node's side of the jail: spawn the privileged Python helpers (jail/launch.py, jail/enter.py)
+// with a JSON config on stdin and turn their one-line JSON answers into values or errors.
+// Node itself never calls unshare/setns/mount: a multi-threaded process must not.
+
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { constants } from "node:os";
+import { fileURLToPath } from "node:url";
+
+/** The folder holding launch.py, enter.py and their modules (packages/hostd/jail). */
+export const JAIL_DIR = fileURLToPath(new URL("../../jail/", import.meta.url));
+export const PYTHON = "/usr/bin/python3";
+// -E: ignore PYTHON* variables, -S: no site module (faster, nothing from site-packages).
+const PYTHON_FLAGS = ["-E", "-S"];
+// The helpers get nothing of hostd's environment (API keys must never reach a sandbox).
+const HELPER_ENV = { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LANG: "C.UTF-8" };
+
+export interface SandboxSpec {
+  /** Sandbox id; also the default hostname. [A-Za-z0-9][A-Za-z0-9_.-]{0,62} */
+  id: string;
+  /** Host path of the sandbox's root filesystem (owned by the mapped uid range). */
+  rootfs: string;
+  /** Host directory bind-mounted read-only at /.podflare/guest (must be world-readable). */
+  guestDir: string;
+  /** First host uid/gid of the range root inside maps to (>= 65536). */
+  uidBase: number;
+  /** Size of the mapped range; default 65536. */
+  uidCount?: number;
+  hostname?: string;
+  /** cgroup.procs files the sandbox is placed in (CgroupManager.procsFiles). */
+  cgroupProcs: string[];
+}
+
+/**
+ * A running sandbox's anchor process: its host pid plus its start time, an opaque token
+ * (decimal clock ticks since boot) that guards against pid reuse. Store both to re-adopt the
+ * sandbox after a hostd restart. Inputs also accept the start time as a number.
+ */
+export interface SandboxInit {
+  initPid: number;
+  initStartTime: string;
+}
+
+export type SandboxRef = { initPid: number; initStartTime: string | number };
+
+export interface ProcessSpec {
+  argv: string[];
+  env?: Record<string, string>;
+  /** Working directory inside the sandbox; "/" if missing. */
+  cwd?: string;
+  /** Host path of a Unix socket to create (mode 0600) and pass as fd 3 (PODFLARE_LISTEN_FD). */
+  listenSocket?: string;
+  /** Install the seccomp filter; only tests turn this off, to compare. Default true. */
+  seccomp?: boolean;
+}
+
+export type EnterConfig = SandboxRef & ProcessSpec & { cgroupProcs: string[] };
+
+export interface RunResult {
+  /** Exit status; 128 + signal number when killed by a signal. */
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface HelperOptions {
+  timeoutMs?: number;
+}
+
+export class JailError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "JailError";
+  }
+}
+
+interface HelperResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+}
+
+function runHelper(script: string, config: object, timeoutMs: number): Promise<HelperResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(PYTHON, [...PYTHON_FLAGS, JAIL_DIR + script], {
+      stdio: ["pipe", "pipe", "pipe"],
+      env: HELPER_ENV,
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let timedOut = false;
+    let exitCode: number | null = null;
+    let settled = false;
+    let grace: NodeJS.Timeout | undefined;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill("SIGKILL");
+    }, timeoutMs);
+    child.stdout.on("data", (b: Buffer) => out.push(b));
+    child.stderr.on("data", (b: Buffer) => err.push(b));
+    const finish = () => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      clearTimeout(grace);
+      resolve({
+        code: exitCode ?? 1,
+        stdout: Buffer.concat(out).toString("utf8"),
+        stderr: Buffer.concat(err).toString("utf8"),
+        timedOut,
+      });
+    };
+    child.on("error", (e) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      reject(new JailError(`cannot run ${PYTHON}: ${e.message}`));
+    });
+    child.on("exit", (code, signal) => {
+      exitCode = code ?? 128 + (signal ? constants.signals[signal] : 0);
+      // Background processes started inside may still hold our pipes: give the output a
+      // moment to drain, then stop waiting for it.
+      grace = setTimeout(() => {
+        child.stdout.destroy();
+        child.stderr.destroy();
+        finish();
+      }, 200);
+    });
+    child.on("close", finish);
+    child.stdin.on("error", () => undefined);
+    child.stdin.end(JSON.stringify(config));
+  });
+}
+
+/** The last JSON object line in a helper's output. */
+function answer(text: string): Record<string, unknown> | undefined {
+  const lines = text.trim().split("\n").reverse();
+  for (const line of lines) {
+    try {
+      const v: unknown = JSON.parse(line);
+      if (v && typeof v === "object") return v as Record<string, unknown>;
+    } catch {
+      /* not ours */
+    }
+  }
+  return undefined;
+}
+
+function failure(step: string, r: HelperResult): JailError {
+  if (r.timedOut) return new JailError(`${step}: timed out`);
+  const a = answer(r.stdout) ?? answer(r.stderr);
+  const msg = typeof a?.error === "string" ? a.error : `${step}: exit ${r.code}: ${r.stderr.trim().slice(-500)}`;
+  return new JailError(msg);
+}
+
+/** Start a sandbox's init (namespaces, filesystem view). It outlives hostd. */
+export async function launchSandbox(spec: SandboxSpec, opts: HelperOptions = {}): Promise<SandboxInit> {
+  const r = await runHelper("launch.py", spec, opts.timeoutMs ?? 20_000);
+  const a = answer(r.stdout);
+  if (r.code !== 0 || typeof a?.initPid !== "number") throw failure("launch", r);
+  const initPid = a.initPid;
+  const initStartTime = typeof a.initStartTime === "number" ? String(a.initStartTime) : processStartTime(initPid);
+  if (initStartTime === null) throw new JailError(`launch: init ${initPid} exited right away`);
+  return { initPid, initStartTime };
+}
+
+/** Start a process (a guest kernel) inside a running sandbox; resolves once it has exec'd. */
+export async function startKernel(cfg: EnterConfig, opts: HelperOptions = {}): Promise<{ pid: number }> {
+  const r = await runHelper("enter.py", enterConfig(cfg, false), opts.timeoutMs ?? 10_000);
+  const a = answer(r.stdout);
+  if (r.code !== 0 || typeof a?.pid !== "number") throw failure("enter", r);
+  return { pid: a.pid };
+}
+
+/**
+ * Run argv inside a sandbox and wait for it (tests, debugging). stdin is empty.
+ * Throws when the process could not be started at all; otherwise returns its status.
+ */
+export async function runInSandbox(
+  cfg: SandboxRef & Omit<ProcessSpec, "argv"> & { cgroupProcs: string[] },
+  argv: string[],
+  opts: HelperOptions = {},
+): Promise<RunResult> {
+  const r = await runHelper("enter.py", enterConfig({ ...cfg, argv }, true), opts.timeoutMs ?? 60_000);
+  if (r.timedOut) throw new JailError(`run ${argv[0] ?? ""}: timed out`);
+  if (r.code === 125) {
+    const a = answer(r.stderr);
+    if (typeof a?.error === "string") throw new JailError(a.error);
+  }
+  return { code: r.code, stdout: r.stdout, stderr: r.stderr };
+}
+
+function enterConfig(cfg: EnterConfig, wait: boolean): object {
+  const initStartTime = Number(cfg.initStartTime);
+  if (!Number.isSafeInteger(initStartTime)) throw new JailError(`enter: bad initStartTime ${cfg.initStartTime}`);
+  return { ...cfg, initStartTime, wait };
+}
+
+/** Field 22 of /proc/PID/stat (start time in clock ticks), or null if pid does not exist. */
+export function processStartTime(pid: number): string | null {
+  const fields = statFields(pid);
+  return fields?.[19] ?? null;
+}
+
+/** True if pid is running (not a zombie) and is the process that started at startTime. */
+export function isAlive(pid: number, startTime: string | number): boolean {
+  const fields = statFields(pid);
+  return fields !== null && fields[0] !== "Z" && fields[19] === String(startTime);
+}
+
+/** /proc/PID/stat fields from field 3 (state) on; comm may contain spaces and parens. */
+function statFields(pid: number): string[] | null {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, "utf8");
+  } catch {
+    return null;
+  }
+  return text.slice(text.lastIndexOf(")") + 2).split(" ");
+}

@@ -1,0 +1,171 @@
+// File transfers through the guest kernel. The guest resolves paths inside the sandbox's own
+// mount namespace, so `..` and symlinks can never reach a host file; hostd never opens a path
+// inside a sandbox root itself.
+import { FILE_CHUNK_BYTES, PodflareError, type GuestErrorCode, type GuestFrame } from "@podflare/protocol";
+import type { Readable, Writable } from "node:stream";
+import type { GuestConnection } from "./guest-connection.js";
+import type { RuntimeSandbox } from "./types.js";
+
+const guestErrorCodes: Record<GuestErrorCode, ConstructorParameters<typeof PodflareError>[0]> = {
+  not_found: "file_not_found",
+  is_a_directory: "is_a_directory",
+  not_a_directory: "not_a_directory",
+  no_space: "no_space",
+  permission_denied: "forbidden",
+  invalid_path: "invalid_path",
+  busy: "conflict",
+  io_error: "runtime_error",
+};
+
+function guestError(h: Extract<GuestFrame, { t: "error" }>): PodflareError {
+  const code = guestErrorCodes[h.code] ?? "runtime_error";
+  const hint = code === "no_space" ? " Free space in the sandbox or create it with a larger disk_mb." : "";
+  return new PodflareError(code, h.message + hint);
+}
+
+function lostConnection(): PodflareError {
+  return new PodflareError("runtime_error", "the sandbox's guest kernel went away during the transfer; try again");
+}
+
+/** Streams `body` into `path` inside the sandbox; the file appears only when complete. */
+export async function uploadFile(sb: RuntimeSandbox, path: string, body: Readable, maxBytes: number): Promise<void> {
+  const conn = await sb.openConnection();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let failed: PodflareError | null = null;
+      const id = conn.open((frame) => {
+        const h = frame.header as GuestFrame;
+        if (h.t === "done") resolve();
+        else if (h.t === "error") {
+          failed = guestError(h);
+          body.resume(); // drain the rest so the client gets our answer
+          reject(failed);
+        }
+      });
+      conn.onClose(() => reject(failed ?? lostConnection()));
+      conn.send({ t: "write_open", id, path });
+      let total = 0;
+      let pending: Buffer[] = [];
+      let pendingBytes = 0;
+      const flush = () => {
+        if (!pendingBytes) return true;
+        const chunk = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
+        pending = [];
+        pendingBytes = 0;
+        return conn.send({ t: "write_chunk", id }, chunk);
+      };
+      body.on("data", (chunk: Buffer) => {
+        if (failed) return;
+        total += chunk.length;
+        if (total > maxBytes) {
+          failed = new PodflareError("payload_too_large", `upload exceeds ${maxBytes} bytes; split it into smaller files`);
+          conn.close(); // the guest drops the temp file; nothing is written
+          body.resume();
+          reject(failed);
+          return;
+        }
+        pending.push(chunk);
+        pendingBytes += chunk.length;
+        if (pendingBytes >= FILE_CHUNK_BYTES && !flush()) {
+          body.pause();
+          void conn.drain().then(() => body.resume());
+        }
+      });
+      body.on("end", () => {
+        if (failed) return;
+        flush();
+        conn.send({ t: "write_close", id });
+      });
+      body.on("error", (err) => {
+        failed = new PodflareError("bad_request", `upload interrupted: ${err.message}`);
+        conn.close();
+        reject(failed);
+      });
+    });
+  } finally {
+    conn.close();
+  }
+}
+
+export type ReadResult =
+  | { kind: "file"; size: number; mode: number; pipe: (out: Writable) => Promise<void> }
+  | { kind: "dir"; entries: Extract<GuestFrame, { t: "dir" }>["entries"] };
+
+/** Starts reading `path`; a file is then piped with backpressure, a directory comes as a listing. */
+export async function readPath(sb: RuntimeSandbox, path: string): Promise<ReadResult> {
+  const conn = await sb.openConnection();
+  return new Promise<ReadResult>((resolve, reject) => {
+    let out: Writable | null = null;
+    let finishPipe: ((err?: Error) => void) | null = null;
+    const queued: Buffer[] = [];
+    let ended = false;
+
+    const id = conn.open((frame) => {
+      const h = frame.header as GuestFrame;
+      if (h.t === "error") {
+        conn.close();
+        const err = guestError(h);
+        if (finishPipe) finishPipe(err);
+        else reject(err);
+      } else if (h.t === "dir") {
+        conn.close();
+        resolve({ kind: "dir", entries: h.entries });
+      } else if (h.t === "file") {
+        resolve({
+          kind: "file",
+          size: h.size,
+          mode: h.mode,
+          pipe: (target) => {
+            out = target;
+            return new Promise<void>((res, rej) => {
+              finishPipe = (err) => {
+                conn.close();
+                if (err) rej(err);
+                else res();
+              };
+              for (const b of queued.splice(0)) write(b);
+              if (ended) finishPipe();
+            });
+          },
+        });
+      } else if (h.t === "data") {
+        if (out) write(frame.body);
+        else queued.push(Buffer.from(frame.body));
+      } else if (h.t === "done") {
+        ended = true;
+        finishPipe?.();
+      }
+    });
+
+    function write(b: Buffer): void {
+      if (!out!.write(b)) {
+        conn.pause();
+        out!.once("drain", () => conn.resume());
+      }
+    }
+
+    conn.onClose(() => {
+      if (ended) return;
+      if (finishPipe) finishPipe(lostConnection());
+      else reject(lostConnection());
+    });
+    conn.send({ t: "read", id, path });
+  });
+}
+
+export async function removePath(sb: RuntimeSandbox, path: string): Promise<void> {
+  const conn: GuestConnection = await sb.openConnection();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const id = conn.open((frame) => {
+        const h = frame.header as GuestFrame;
+        if (h.t === "done") resolve();
+        else if (h.t === "error") reject(guestError(h));
+      });
+      conn.onClose(() => reject(lostConnection()));
+      conn.send({ t: "remove", id, path });
+    });
+  } finally {
+    conn.close();
+  }
+}

@@ -1,0 +1,144 @@
+// One Unix-socket connection to a guest kernel, speaking frames (packages/protocol/src/frames.ts).
+// Frames are routed to per-request handlers by id. The guest is untrusted: a malformed frame
+// closes the connection.
+import net from "node:net";
+import {
+  FrameDecoder,
+  encodeFrame,
+  type Frame,
+  type GuestFrame,
+  type HostFrame,
+} from "@podflare/protocol";
+
+export type FrameHandler = (frame: Frame<GuestFrame>) => void;
+type Hello = Extract<GuestFrame, { t: "hello" }>;
+
+export class GuestConnection {
+  readonly hello: Hello;
+  private readonly handlers = new Map<number, FrameHandler>();
+  private readonly closeListeners: ((err?: Error) => void)[] = [];
+  private nextRequestId = 1;
+  private closedWith: Error | null | undefined;
+
+  private constructor(
+    private readonly socket: net.Socket,
+    hello: Hello,
+    decoder: FrameDecoder<GuestFrame>,
+  ) {
+    this.hello = hello;
+    socket.on("data", (chunk: Buffer) => {
+      let frames: Frame<GuestFrame>[];
+      try {
+        frames = decoder.push(chunk);
+      } catch (err) {
+        socket.destroy(err as Error);
+        return;
+      }
+      for (const f of frames) this.route(f);
+    });
+    socket.on("close", () => this.finish(this.closedWith ?? undefined));
+    socket.on("error", (err) => {
+      this.closedWith = err;
+    });
+  }
+
+  /** Connects and waits for the guest's hello frame. */
+  static connect(socketPath: string, timeoutMs: number): Promise<GuestConnection> {
+    return new Promise((resolve, reject) => {
+      const socket = net.createConnection(socketPath);
+      const decoder = new FrameDecoder<GuestFrame>();
+      let pending: Frame<GuestFrame>[] = [];
+      const timer = setTimeout(() => fail(new Error(`guest kernel did not answer within ${timeoutMs} ms`)), timeoutMs);
+      const fail = (err: Error) => {
+        clearTimeout(timer);
+        socket.removeAllListeners();
+        socket.on("error", () => {});
+        socket.destroy();
+        reject(err);
+      };
+      socket.on("error", fail);
+      socket.on("close", () => fail(new Error("guest kernel closed the connection before saying hello")));
+      socket.on("data", (chunk: Buffer) => {
+        try {
+          pending = pending.concat(decoder.push(chunk));
+        } catch (err) {
+          fail(err as Error);
+          return;
+        }
+        const first = pending.shift();
+        if (!first) return;
+        if (first.header.t !== "hello") return fail(new Error(`guest kernel sent ${first.header.t} before hello`));
+        clearTimeout(timer);
+        socket.removeAllListeners();
+        const conn = new GuestConnection(socket, first.header, decoder);
+        for (const f of pending) conn.route(f);
+        resolve(conn);
+      });
+    });
+  }
+
+  get closed(): boolean {
+    return this.closedWith !== undefined && this.socket.destroyed;
+  }
+
+  /** Registers a handler for a fresh request id and returns the id. */
+  open(handler: FrameHandler): number {
+    const id = this.nextRequestId++;
+    this.handlers.set(id, handler);
+    return id;
+  }
+
+  release(id: number): void {
+    this.handlers.delete(id);
+  }
+
+  /** Sends a frame; returns false when the socket buffer is full (wait for drain()). */
+  send(header: HostFrame, body?: Buffer): boolean {
+    if (this.socket.destroyed) throw new Error("guest connection is closed");
+    return this.socket.write(encodeFrame(header, body));
+  }
+
+  drain(): Promise<void> {
+    if (!this.socket.writableNeedDrain) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        this.socket.off("drain", done);
+        this.socket.off("close", done);
+        resolve();
+      };
+      this.socket.on("drain", done);
+      this.socket.on("close", done);
+    });
+  }
+
+  /** Stops reading from the guest (backpressure towards a slow HTTP client). */
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.socket.resume();
+  }
+
+  onClose(listener: (err?: Error) => void): void {
+    if (this.closedWith !== undefined && this.socket.destroyed) listener(this.closedWith ?? undefined);
+    else this.closeListeners.push(listener);
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+
+  private route(frame: Frame<GuestFrame>): void {
+    const id = (frame.header as { id?: unknown }).id;
+    if (typeof id !== "number") return;
+    this.handlers.get(id)?.(frame);
+  }
+
+  private finish(err?: Error): void {
+    if (this.closedWith === undefined) this.closedWith = err ?? null;
+    const listeners = this.closeListeners.splice(0);
+    for (const l of listeners) l(err);
+    this.handlers.clear();
+  }
+}

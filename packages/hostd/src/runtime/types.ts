@@ -1,0 +1,49 @@
+// The runtime interface: what hostd needs from whatever isolates a sandbox (namespaces today,
+// a VM later). Nothing here assumes namespaces; the guest kernel protocol is the common ground.
+import type { GuestConnection } from "./guest-connection.js";
+
+export interface SandboxLimits {
+  memoryMb: number;
+  vcpus: number;
+  diskMb: number;
+  pidsMax: number;
+}
+
+export interface RuntimeSandboxSpec {
+  id: string;
+  template: string;
+  limits: SandboxLimits;
+  /** Environment every process in the sandbox starts with. */
+  env: Record<string, string>;
+}
+
+/** What the runtime keeps in the metadata store to find a sandbox again after a restart. */
+export interface RuntimeHandle {
+  initPid: number;
+  initStartTime: string;
+}
+
+export interface RuntimeSandbox {
+  readonly id: string;
+  readonly handle: RuntimeHandle;
+  /** The long-lived control connection to the guest kernel, (re)started when needed. */
+  control(): Promise<GuestConnection>;
+  /** A fresh connection for one file transfer, so a big transfer never blocks exec. */
+  openConnection(): Promise<GuestConnection>;
+  /** Kills the guest kernel (not the sandbox); the next control() starts a fresh one. */
+  killKernel(): void;
+  /** How many processes the kernel's OOM killer has killed in this sandbox so far. */
+  oomKills(): number;
+  destroy(): Promise<void>;
+}
+
+export interface Runtime {
+  readonly kind: string;
+  create(spec: RuntimeSandboxSpec): Promise<RuntimeSandbox>;
+  /** Re-attaches to a sandbox that kept running while hostd was down; null if it is gone. */
+  adopt(spec: RuntimeSandboxSpec, handle: RuntimeHandle): Promise<RuntimeSandbox | null>;
+  /** Removes whatever a crashed hostd left behind for ids not in `keep`. */
+  reconcile(keep: Set<string>): Promise<string[]>;
+  /** Tears down a sandbox known only by id (its runtime object is gone). */
+  destroyById(id: string): Promise<void>;
+}

@@ -1,0 +1,155 @@
+// The btrfs driver: templates are subvolumes, sandbox roots are writable snapshots, disk
+// caps are qgroup limits. The filesystem is a sparse loop file under the state directory
+// (created, attached and mounted on first start, reused afterwards) or a btrfs mount the
+// operator names.
+
+import { mkdir, open, readFile, rename, rm, stat, statfs } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { PodflareError } from "@podflare/protocol";
+import * as btrfs from "./btrfs.js";
+import { ensureDebianPackages } from "./debian-packages.js";
+import { haveCommand, run } from "./exec.js";
+import { fsTypeOf, loopDevicesFor, mountAt } from "./mounts.js";
+import { tmpSuffix } from "./names.js";
+import { PoolBase } from "./pool-base.js";
+import type { StorageOptions } from "./types.js";
+
+const GB = 1024 ** 3;
+
+/** 80% of the free space on the filesystem holding `dir`, in whole GB, at least 8 and at most 512. */
+export async function defaultPoolSizeGb(dir: string): Promise<number> {
+  const s = await statfs(dir);
+  const freeGb = (Number(s.bavail) * Number(s.bsize)) / GB;
+  return Math.max(8, Math.min(512, Math.floor(freeGb * 0.8)));
+}
+
+export class BtrfsPool extends PoolBase {
+  readonly driver = "btrfs" as const;
+  readonly root: string;
+  /** The loop file, or null when the operator gave a mount (poolPath). */
+  readonly imagePath: string | null;
+  private readonly opts: StorageOptions;
+
+  constructor(opts: StorageOptions) {
+    super(resolve(opts.stateDir), opts.log);
+    this.opts = opts;
+    this.root = opts.poolPath ? resolve(opts.poolPath) : join(this.stateDir, "pool");
+    this.imagePath = opts.poolPath ? null : join(this.stateDir, "pool.img");
+  }
+
+  /** The loop device backing the pool image, if attached. */
+  async loopDevice(): Promise<string | null> {
+    return this.imagePath ? ((await loopDevicesFor(this.imagePath))[0] ?? null) : null;
+  }
+
+  protected async initBackend(): Promise<void> {
+    await this.ensureTools();
+    if (!this.imagePath) {
+      const type = await fsTypeOf(this.root).catch(() => "missing");
+      if (type !== "btrfs") throw new Error(`poolPath ${this.root} is not a btrfs filesystem (it is ${type})`);
+    } else {
+      await mkdir(this.stateDir, { recursive: true, mode: 0o700 });
+      await this.ensureImage();
+      await this.ensureMounted();
+    }
+    await btrfs.quotaEnable(this.root);
+    // Deleted sandbox roots leave their qgroups behind as <stale>.
+    await run("btrfs", ["qgroup", "clear-stale", this.root], { allowFail: true });
+  }
+
+  private async ensureTools(): Promise<void> {
+    if (!(await haveCommand("mkfs.btrfs")) || !(await haveCommand("btrfs"))) {
+      if (this.opts.installPackages === false) throw new Error("btrfs-progs is not installed");
+      await ensureDebianPackages(["btrfs-progs"], this.log);
+    }
+    const filesystems = await readFile("/proc/filesystems", "utf8");
+    if (!/\tbtrfs$/m.test(filesystems)) {
+      await run("modprobe", ["btrfs"], { allowFail: true });
+      if (!/\tbtrfs$/m.test(await readFile("/proc/filesystems", "utf8"))) {
+        throw new Error("the kernel has no btrfs support (not in /proc/filesystems, modprobe btrfs failed)");
+      }
+    }
+  }
+
+  /** Create and format the sparse image once; a crash mid-way leaves only a temp file. */
+  private async ensureImage(): Promise<void> {
+    const image = this.imagePath!;
+    if (await stat(image).then(() => true, () => false)) return;
+    const sizeGb = this.opts.poolSizeGb ?? (await defaultPoolSizeGb(this.stateDir));
+    if (!(sizeGb >= 1)) throw new Error(`poolSizeGb must be at least 1 (got ${sizeGb})`);
+    const tmp = `${image}.tmp-${tmpSuffix()}`;
+    const fh = await open(tmp, "wx", 0o600);
+    try {
+      await fh.truncate(Math.floor(sizeGb * GB));
+    } finally {
+      await fh.close();
+    }
+    try {
+      await run("mkfs.btrfs", ["-q", "-L", "podflare-pool", tmp]);
+      await rename(tmp, image);
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw err;
+    }
+    this.log(`created btrfs pool image ${image} (${sizeGb} GB, sparse)`);
+  }
+
+  private async ensureMounted(): Promise<void> {
+    const image = this.imagePath!;
+    const existingLoops = await loopDevicesFor(image);
+    const mounted = await mountAt(this.root);
+    if (mounted) {
+      if (mounted.fsType === "btrfs" && existingLoops.includes(mounted.source)) return;
+      throw new Error(`${this.root} is already a mount point of ${mounted.source} (${mounted.fsType}), not of ${image}`);
+    }
+    let loop = existingLoops[0];
+    if (!loop) {
+      loop = (await run("losetup", ["--find", "--show", image])).stdout.trim();
+      if (!/^\/dev\/loop\d+$/.test(loop)) throw new Error(`losetup gave an unexpected device ${JSON.stringify(loop)}`);
+    }
+    await mkdir(this.root, { recursive: true, mode: 0o700 });
+    // nodev: device nodes in a sandbox root never act as devices; the jail brings its own /dev.
+    await run("mount", ["-t", "btrfs", "-o", "noatime,nodev", loop, this.root]);
+  }
+
+  protected async teardownBackend(force: boolean): Promise<void> {
+    if (!this.imagePath) return; // an operator's mount is not ours to unmount
+    const mounted = await mountAt(this.root);
+    if (mounted) {
+      const r = await run("umount", [this.root], { allowFail: true });
+      if (r.code !== 0) {
+        if (!force) throw new Error(`cannot unmount ${this.root}: ${r.stderr.trim()}`);
+        await run("umount", ["--lazy", this.root]);
+      }
+    }
+    for (const loop of await loopDevicesFor(this.imagePath)) {
+      await run("losetup", ["-d", loop], { allowFail: true });
+    }
+  }
+
+  protected async makeVolume(path: string): Promise<void> {
+    await btrfs.createSubvolume(path);
+  }
+
+  protected async copyVolume(src: string, dst: string): Promise<void> {
+    await btrfs.snapshotSubvolume(src, dst);
+  }
+
+  protected async removeVolume(path: string): Promise<void> {
+    await btrfs.deleteSubvolume(path);
+  }
+
+  async setDiskLimitMb(id: string, mb: number | null): Promise<boolean> {
+    const path = this.sandboxRootPath(id);
+    if (mb !== null && !(Number.isFinite(mb) && mb > 0)) throw new PodflareError("bad_request", `disk limit must be a positive number of MB (got ${mb})`);
+    if (!(await btrfs.isSubvolume(path))) throw new PodflareError("sandbox_not_found", `sandbox root ${id} does not exist`);
+    await btrfs.qgroupLimit(path, mb === null ? null : Math.floor(mb * 1024 * 1024));
+    return true;
+  }
+
+  async diskUsageBytes(id: string): Promise<number> {
+    const path = this.sandboxRootPath(id);
+    if (!(await btrfs.isSubvolume(path))) throw new PodflareError("sandbox_not_found", `sandbox root ${id} does not exist`);
+    return (await btrfs.qgroupUsage(path)).referencedBytes;
+  }
+}

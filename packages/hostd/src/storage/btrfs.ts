@@ -1,0 +1,90 @@
+// Thin wrappers over btrfs-progs for subvolumes and qgroups.
+
+import { lstat, readdir, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { run } from "./exec.js";
+
+/** The root directory of a btrfs subvolume always has inode number 256. */
+export async function isSubvolume(path: string): Promise<boolean> {
+  try {
+    const st = await lstat(path);
+    return st.isDirectory() && st.ino === 256;
+  } catch {
+    return false;
+  }
+}
+
+export async function createSubvolume(path: string): Promise<void> {
+  await run("btrfs", ["-q", "subvolume", "create", path]);
+}
+
+export async function snapshotSubvolume(src: string, dst: string, readOnly = false): Promise<void> {
+  await run("btrfs", ["-q", "subvolume", "snapshot", ...(readOnly ? ["-r"] : []), src, dst]);
+}
+
+/** Subvolumes nested anywhere below `dir` (a sandbox can create its own), deepest first. */
+async function nestedSubvolumes(dir: string): Promise<string[]> {
+  const found: string[] = [];
+  const walk = async (d: string, dev: number): Promise<void> => {
+    for (const entry of await readdir(d, { withFileTypes: true }).catch(() => [])) {
+      if (!entry.isDirectory()) continue;
+      const p = join(d, entry.name);
+      const st = await lstat(p).catch(() => null);
+      if (!st) continue;
+      // A nested subvolume shows as another device number with inode 256.
+      const nested = st.ino === 256 && st.dev !== dev;
+      await walk(p, st.dev);
+      if (nested) found.push(p);
+    }
+  };
+  await walk(dir, (await lstat(dir)).dev);
+  return found;
+}
+
+/** Delete a subvolume, including subvolumes nested in it; a plain directory or file is removed too. */
+export async function deleteSubvolume(path: string): Promise<void> {
+  if (!(await isSubvolume(path))) {
+    await rm(path, { recursive: true, force: true });
+    return;
+  }
+  const first = await run("btrfs", ["subvolume", "delete", path], { allowFail: true });
+  if (first.code === 0) return;
+  if (/busy/i.test(first.stderr)) throw Object.assign(new Error(`${path}: ${first.stderr.trim()}`), { code: "EBUSY" });
+  if (!/not empty/i.test(first.stderr)) throw new Error(`btrfs subvolume delete ${path}: ${first.stderr.trim()}`);
+  for (const nested of await nestedSubvolumes(path)) {
+    await run("btrfs", ["subvolume", "delete", nested]);
+  }
+  await run("btrfs", ["subvolume", "delete", path]);
+}
+
+export async function quotaEnable(mount: string): Promise<void> {
+  await run("btrfs", ["quota", "enable", mount]);
+}
+
+/** Limit the referenced size of the subvolume at `path`; null removes the limit. */
+export async function qgroupLimit(path: string, bytes: number | null): Promise<void> {
+  await run("btrfs", ["qgroup", "limit", bytes === null ? "none" : String(bytes), path]);
+}
+
+export interface QgroupUsage {
+  referencedBytes: number;
+  exclusiveBytes: number;
+  limitBytes: number | null;
+}
+
+/** The subvolume's own qgroup numbers (after a sync, so recent writes count). */
+export async function qgroupUsage(path: string): Promise<QgroupUsage> {
+  const r = await run("btrfs", ["qgroup", "show", "-f", "-r", "--raw", "--sync", path]);
+  // qgroupid rfer excl max_rfer
+  for (const line of r.stdout.split("\n")) {
+    const m = /^0\/\d+\s+(\d+)\s+(\d+)\s+(\S+)/.exec(line.trim());
+    if (m) {
+      return {
+        referencedBytes: Number(m[1]),
+        exclusiveBytes: Number(m[2]),
+        limitBytes: m[3] === "none" ? null : Number(m[3]),
+      };
+    }
+  }
+  throw new Error(`no qgroup for ${path} (are quotas enabled?):\n${r.stdout}`);
+}

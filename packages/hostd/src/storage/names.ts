@@ -1,0 +1,34 @@
+// Validation of the names storage turns into paths. Nothing reaches the filesystem
+// before passing through here.
+
+import { PodflareError, sandboxIdPattern } from "@podflare/protocol";
+
+const templateNamePattern = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+
+export function assertSandboxId(id: string): void {
+  if (typeof id !== "string" || !sandboxIdPattern.test(id)) {
+    throw new PodflareError("bad_request", `invalid sandbox id ${JSON.stringify(id)}: expected sbx_ and 32 lowercase hex digits`);
+  }
+}
+
+export function isSandboxId(id: string): boolean {
+  return sandboxIdPattern.test(id);
+}
+
+export function assertTemplateName(name: string): void {
+  if (typeof name !== "string" || !templateNamePattern.test(name)) {
+    throw new PodflareError(
+      "template_not_found",
+      `invalid template name ${JSON.stringify(name)}: use lowercase letters, digits, '-' and '_'`,
+    );
+  }
+}
+
+export function isTemplateName(name: string): boolean {
+  return templateNamePattern.test(name);
+}
+
+/** A short random suffix for staging names. */
+export function tmpSuffix(): string {
+  return `${process.pid}-${Math.random().toString(16).slice(2, 10)}`;
+}

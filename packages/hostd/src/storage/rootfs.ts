@@ -1,0 +1,119 @@
+// Turning a Debian tarball into a template root filesystem: extract, shift every owner
+// into the sandbox uid range (so root inside the user namespace owns the files), and add
+// the few files and mount points the runtime expects.
+
+import { chmod, lchown, lstat, mkdir, opendir, rm, unlink, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { run } from "./exec.js";
+
+export const UID_RANGE = 65536;
+
+export interface ShiftResult {
+  entries: number;
+  /** Disk bytes used by the tree, each inode counted once. */
+  sizeBytes: number;
+  /** Device nodes removed (the jail provides /dev). */
+  devicesRemoved: number;
+}
+
+/** Extract with numeric owners and modes kept; returns the number of entries. */
+export async function extractTarball(tarball: string, dest: string, onEntry?: (n: number) => void): Promise<number> {
+  let n = 0;
+  await run("tar", ["--numeric-owner", "--same-owner", "-xvpf", tarball, "-C", dest], {
+    keepBytes: 64 * 1024,
+    onLine: (line, stream) => {
+      if (stream === "stdout" && line) onEntry?.(++n);
+    },
+  });
+  return n;
+}
+
+function shiftId(id: number, base: number): number {
+  if (id >= base && id < base + UID_RANGE) return id; // already shifted
+  return id < UID_RANGE ? base + id : base + 65534; // outside the range: nobody
+}
+
+/**
+ * lchown every entry from id to uidBase + id. lchown clears setuid/setgid, so the mode is
+ * put back afterwards (never on symlinks, whose mode is meaningless and chmod would follow).
+ */
+export async function shiftOwnership(
+  root: string,
+  uidBase: number,
+  onEntry?: (n: number) => void,
+): Promise<ShiftResult> {
+  const seen = new Set<string>();
+  const result: ShiftResult = { entries: 0, sizeBytes: 0, devicesRemoved: 0 };
+
+  const visit = async (path: string): Promise<boolean> => {
+    const st = await lstat(path);
+    result.entries++;
+    if (result.entries % 256 === 0) onEntry?.(result.entries);
+    if (st.isCharacterDevice() || st.isBlockDevice()) {
+      await unlink(path);
+      result.devicesRemoved++;
+      return false;
+    }
+    if (!st.isDirectory() && st.nlink > 1) {
+      const key = `${st.dev}:${st.ino}`;
+      if (seen.has(key)) return false;
+      seen.add(key);
+    }
+    result.sizeBytes += st.blocks * 512;
+    const uid = shiftId(st.uid, uidBase);
+    const gid = shiftId(st.gid, uidBase);
+    if (uid !== st.uid || gid !== st.gid) {
+      await lchown(path, uid, gid);
+      if (!st.isSymbolicLink() && st.mode & 0o6000) await chmod(path, st.mode & 0o7777);
+    }
+    return st.isDirectory();
+  };
+
+  const walkDir = async (dir: string): Promise<void> => {
+    const subdirs: string[] = [];
+    const batch: Promise<void>[] = [];
+    const flush = async () => {
+      await Promise.all(batch);
+      batch.length = 0;
+    };
+    for await (const entry of await opendir(dir)) {
+      const p = join(dir, entry.name);
+      batch.push(visit(p).then((isDir) => void (isDir && subdirs.push(p))));
+      if (batch.length >= 64) await flush();
+    }
+    await flush();
+    for (const sub of subdirs) await walkDir(sub);
+  };
+
+  await visit(root);
+  await walkDir(root);
+  onEntry?.(result.entries);
+  return result;
+}
+
+/** Mount points and files every sandbox root needs, owned by the mapped root. */
+export async function finishRootfs(root: string, uidBase: number): Promise<void> {
+  const own = (p: string) => lchown(p, uidBase, uidBase);
+  const dir = async (rel: string, mode: number) => {
+    const p = join(root, rel);
+    const st = await lstat(p).catch(() => null);
+    if (st && !st.isDirectory()) await rm(p, { force: true });
+    if (!st || !st.isDirectory()) {
+      await mkdir(p, { mode });
+      await own(p);
+    }
+    await chmod(p, mode);
+  };
+  const file = async (rel: string, content: string) => {
+    const p = join(root, rel);
+    await rm(p, { force: true }); // never write through a symlink
+    await writeFile(p, content, { mode: 0o644, flag: "wx" });
+    await own(p);
+  };
+  await dir(".podflare", 0o755); // the guest kernel files are mounted here read-only
+  await dir("root", 0o700);
+  await dir("tmp", 0o1777);
+  await dir("dev", 0o755);
+  await file("etc/hosts", "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
+  await file("etc/resolv.conf", ""); // the network layer puts the real one in place
+}

@@ -1,0 +1,66 @@
+// The storage pool contract. Both drivers implement it with the same behaviour; the rest
+// of hostd sees only this.
+
+export type StorageDriver = "btrfs" | "dir";
+
+export interface StorageOptions {
+  /** Where hostd keeps its state; every path storage touches is under it (or under poolPath). */
+  stateDir: string;
+  /** `auto` (default): btrfs, falling back to dir (with a log line saying why) when btrfs cannot be set up. */
+  driver?: StorageDriver | "auto";
+  /** Size of the sparse loop file `<stateDir>/pool.img` when it is created. Default: 80% of free space, 8..512. */
+  poolSizeGb?: number;
+  /** An existing btrfs mount to use instead of the loop file. */
+  poolPath?: string;
+  /** Install missing Debian packages (btrfs-progs) with apt-get. Default true. */
+  installPackages?: boolean;
+  log?: (msg: string) => void;
+}
+
+export interface TeardownOptions {
+  /** Unmount even if sandbox roots still exist (they stay in the pool image). */
+  force?: boolean;
+}
+
+export interface StoragePool {
+  readonly driver: StorageDriver;
+  readonly stateDir: string;
+  /** The directory holding `templates/` and `sandboxes/`. */
+  readonly root: string;
+
+  /** Set the pool up (create, attach, mount); idempotent, reuses what already exists. */
+  init(): Promise<void>;
+
+  /** The template's root filesystem directory (which may not exist yet). */
+  templatePath(name: string): string;
+  /** The template's manifest, `template.json`-style, next to its root filesystem. */
+  templateManifestPath(name: string): string;
+  /** A complete template (root filesystem and manifest) exists. */
+  hasTemplate(name: string): Promise<boolean>;
+  /** Names of the templates present (complete ones only). */
+  listTemplateNames(): Promise<string[]>;
+  /** A fresh empty staging root filesystem for building `name`; not visible as a template until committed. */
+  beginTemplate(name: string): Promise<string>;
+  /** Atomically put a staged root filesystem and its manifest in place of `name`. */
+  commitTemplate(name: string, stagingPath: string, manifestJson: string): Promise<void>;
+  /** Throw away a staging root filesystem. */
+  abortTemplate(stagingPath: string): Promise<void>;
+  deleteTemplate(name: string): Promise<void>;
+
+  /** A writable copy (btrfs: snapshot) of the template as the root of a new sandbox. */
+  createSandboxRoot(template: string, sandboxId: string): Promise<string>;
+  /** For fork: a copy of a sandbox root (freeze the source first for a consistent copy). */
+  snapshotSandboxRoot(srcId: string, dstId: string): Promise<string>;
+  /** Remove a sandbox root; a root that does not exist is fine. Retries briefly while busy. */
+  deleteSandboxRoot(id: string): Promise<void>;
+  /** Ids of all sandbox roots present, for reconciling after a crash. */
+  listSandboxRoots(): Promise<string[]>;
+  sandboxRootPath(id: string): string;
+  /** Cap a sandbox root's size. Returns false when the driver cannot enforce caps (dir). */
+  setDiskLimitMb(id: string, mb: number | null): Promise<boolean>;
+  /** Bytes a sandbox root takes (btrfs: qgroup referenced bytes, which the cap applies to). */
+  diskUsageBytes(id: string): Promise<number>;
+
+  /** Unmount the pool and detach its loop device. Refuses while sandbox roots exist unless `force`. */
+  teardown(opts?: TeardownOptions): Promise<void>;
+}

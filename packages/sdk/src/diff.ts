@@ -1,0 +1,82 @@
+// diff(): compares two sandboxes' files client-side. The same Python snippet runs in both
+// (in a fresh globals dict, so the user's REPL namespace is untouched) and prints
+// {path: [size, mtime_ns, sha256 | null]} as JSON; sha256 is null for files over 1 MB,
+// which are then compared by size and mtime. The Python SDK carries the identical text
+// (podflare/diff.py); tests/conformance/sdk-copies.test.ts checks they are equal.
+
+import type { DiffResult } from "./types.js";
+
+export const DIFF_SNIPPET = `import hashlib, json, os, stat
+
+LIMIT = 1048576
+
+
+def _entry(path, st):
+    if stat.S_ISDIR(st.st_mode):
+        return [0, "0", "dir"]
+    if stat.S_ISLNK(st.st_mode):
+        target = os.fsencode(os.readlink(path))
+        return [len(target), str(st.st_mtime_ns), "link:" + hashlib.sha256(target).hexdigest()]
+    if stat.S_ISREG(st.st_mode) and st.st_size <= LIMIT:
+        digest = hashlib.sha256()
+        try:
+            with open(path, "rb") as f:
+                for block in iter(lambda: f.read(65536), b""):
+                    digest.update(block)
+        except OSError:
+            return [st.st_size, str(st.st_mtime_ns), None]
+        return [st.st_size, str(st.st_mtime_ns), digest.hexdigest()]
+    return [st.st_size, str(st.st_mtime_ns), None]
+
+
+def _walk(roots):
+    out = {}
+    for root in roots:
+        try:
+            st = os.lstat(root)
+        except OSError:
+            continue
+        out[root] = _entry(root, st)
+        if not stat.S_ISDIR(st.st_mode):
+            continue
+        for dirpath, dirnames, filenames in os.walk(root):
+            for name in dirnames + filenames:
+                path = os.path.join(dirpath, name)
+                try:
+                    out[path] = _entry(path, os.lstat(path))
+                except OSError:
+                    pass
+    return out
+
+
+print(json.dumps(_walk(PATHS), sort_keys=True, separators=(",", ":")))
+`;
+
+/** One path's signature: size, mtime in ns (as a string: exact), content hash or null. */
+export type SnapshotEntry = [size: number, mtimeNs: string, sha256: string | null];
+export type Snapshot = Record<string, SnapshotEntry>;
+
+/** The exec code that prints the snapshot of `paths`. */
+export function diffCode(paths: readonly string[]): string {
+  return `exec(${JSON.stringify(DIFF_SNIPPET)}, {"__name__": "__podflare_diff__", "PATHS": ${JSON.stringify(paths)}})`;
+}
+
+function differs(a: SnapshotEntry, b: SnapshotEntry): boolean {
+  if (a[0] !== b[0]) return true;
+  if (a[2] !== null && b[2] !== null) return a[2] !== b[2];
+  return a[1] !== b[1];
+}
+
+/** What changed going from snapshot `a` to snapshot `b`. */
+export function compareSnapshots(a: Snapshot, b: Snapshot): DiffResult {
+  const added: string[] = [];
+  const removed: string[] = [];
+  const modified: string[] = [];
+  for (const path of Object.keys(b)) if (!(path in a)) added.push(path);
+  for (const [path, entry] of Object.entries(a)) {
+    const other = b[path];
+    if (other === undefined) removed.push(path);
+    else if (differs(entry, other)) modified.push(path);
+  }
+  return { added: added.sort(), removed: removed.sort(), modified: modified.sort() };
+}

@@ -1,0 +1,147 @@
+// The SDK's own (camelCase) shapes, and their mapping to and from the snake_case wire.
+
+import type * as wire from "./wire.js";
+
+export type { Language, SandboxState } from "./wire.js";
+
+/** Where and how to reach the API. Every field falls back to the environment. */
+export interface ConnectionOptions {
+  /** Base URL, e.g. "http://127.0.0.1:7070". Default: `PODFLARE_HOSTD_URL`, else http://127.0.0.1:7070. */
+  host?: string;
+  /** API key sent as `Authorization: Bearer`. Default: `PODFLARE_API_KEY`; omitted when neither is set. */
+  apiKey?: string;
+  /**
+   * Client-side request timeout: the most the SDK waits while the server is silent before
+   * throwing {@link TimeoutError}. Default 60 000. An exec without its own `timeoutMs`
+   * waits as long as the code runs; with one, it waits `timeoutMs` plus this.
+   */
+  timeoutMs?: number;
+}
+
+/** Options of `Sandbox.create`: the connection plus what the sandbox should be. */
+export interface SandboxOptions extends ConnectionOptions {
+  /** Template name; the server's default when omitted. */
+  template?: string;
+  /** Freeze to a Space when idle instead of closing. */
+  persistent?: boolean;
+  /** Network access out of the sandbox (server default: true). */
+  egress?: boolean;
+  memoryMb?: number;
+  diskMb?: number;
+  vcpus?: number;
+  /** Seconds without an API call before the sandbox is closed (or frozen, if persistent). */
+  idleTimeoutS?: number;
+  maxLifetimeS?: number;
+  /** Environment for every exec in the sandbox. */
+  env?: Record<string, string>;
+  /** Free-form labels, returned by `info()` and `Sandbox.listSandboxes()`. */
+  metadata?: Record<string, string>;
+}
+
+/** The limits a sandbox actually runs with, after defaults and tier caps. */
+export interface AppliedLimits {
+  memoryMb: number;
+  diskMb: number;
+  vcpus: number;
+  idleTimeoutS: number;
+  maxLifetimeS: number;
+  egress: boolean;
+  persistent: boolean;
+}
+
+export interface RunOptions {
+  /** Interrupt the code after this long; the exec then ends with exit code 124 and the REPL keeps its state. */
+  timeoutMs?: number;
+  /** Extra environment for this call. */
+  env?: Record<string, string>;
+  /** Working directory for this call. */
+  cwd?: string;
+}
+
+export interface FileEntry {
+  name: string;
+  type: "file" | "dir" | "symlink" | "other";
+  size: number;
+  mode: number;
+  mtimeMs: number;
+}
+
+export interface SandboxInfo {
+  id: string;
+  state: wire.SandboxState;
+  template: string;
+  createdAt: string;
+  lastActiveAt: string;
+  applied: AppliedLimits;
+  metadata: Record<string, string>;
+  parentId: string | null;
+}
+
+/** What `diff` returns: paths relative to nothing (absolute), sorted. */
+export interface DiffResult {
+  /** Present in the other sandbox only. */
+  added: string[];
+  /** Present in this sandbox only. */
+  removed: string[];
+  /** Present in both with different content (or size and mtime, for files over 1 MB). */
+  modified: string[];
+}
+
+/** SDK option name → wire field name, for every create field that differs. */
+export const createFieldNames = {
+  template: "template",
+  persistent: "persistent",
+  egress: "egress",
+  memoryMb: "memory_mb",
+  diskMb: "disk_mb",
+  vcpus: "vcpus",
+  idleTimeoutS: "idle_timeout_s",
+  maxLifetimeS: "max_lifetime_s",
+  env: "env",
+  metadata: "metadata",
+} as const satisfies Record<string, keyof wire.CreateSandboxRequest>;
+
+/** Builds the create body: camelCase to snake_case, undefined fields left out. */
+export function toCreateRequest(opts: SandboxOptions): wire.CreateSandboxRequest {
+  const body: Record<string, unknown> = {};
+  for (const [camel, snake] of Object.entries(createFieldNames)) {
+    const value = (opts as Record<string, unknown>)[camel];
+    if (value !== undefined) body[snake] = value;
+  }
+  return body as wire.CreateSandboxRequest;
+}
+
+/** "idle_timeout_s" → "idleTimeoutS"; names the server adds later convert the same way. */
+export function snakeToCamel(name: string): string {
+  return name.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+}
+
+export function fromApplied(a: wire.AppliedLimits | undefined): AppliedLimits | undefined {
+  if (!a || typeof a !== "object") return undefined;
+  return {
+    memoryMb: a.memory_mb,
+    diskMb: a.disk_mb,
+    vcpus: a.vcpus,
+    idleTimeoutS: a.idle_timeout_s,
+    maxLifetimeS: a.max_lifetime_s,
+    egress: a.egress,
+    persistent: a.persistent,
+  };
+}
+
+export function fromFileEntry(e: wire.FileEntry): FileEntry {
+  return { name: e.name, type: e.type, size: e.size, mode: e.mode, mtimeMs: e.mtime_ms };
+}
+
+export function fromSandboxInfo(s: wire.SandboxInfo): SandboxInfo {
+  return {
+    id: s.id,
+    state: s.state,
+    template: s.template,
+    createdAt: s.created_at,
+    lastActiveAt: s.last_active_at,
+    applied: fromApplied(s.applied) as AppliedLimits,
+    metadata: s.metadata ?? {},
+    parentId: s.parent_id ?? null,
+  };
+}

@@ -1,0 +1,125 @@
+#!/usr/bin/env node
+// `npm test`: builds, starts a real hostd on a test port and state dir, runs every test file
+// (unit tests beside the code, integration/e2e/security tests under tests/) with node's test
+// runner, then closes what the tests left, stops hostd and unmounts the test pool.
+// Needs root: sandboxes are real namespaces, cgroups and btrfs. Without root it fails loudly.
+import { spawn, spawnSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const stateDir = process.env.PODFLARE_TEST_STATE_DIR || "/var/lib/podflare-test";
+const cacheDir = process.env.PODFLARE_TEMPLATE_CACHE || "/var/cache/podflare-templates";
+const addr = process.env.PODFLARE_TEST_ADDR || "127.0.0.1:7171";
+const url = `http://${addr}`;
+const cli = path.join(root, "packages/cli/dist/main.js");
+
+if (process.getuid() !== 0) {
+  console.error("npm test needs root: the tests create real namespaces, cgroups and a btrfs pool. Run it as root.");
+  console.log("0 passed, 1 failed");
+  process.exit(1);
+}
+
+function step(name) {
+  console.log(`\n== ${name}`);
+}
+
+step("build");
+const build = spawnSync("npx", ["tsc", "-b"], { cwd: root, stdio: "inherit" });
+if (build.status !== 0) {
+  console.log("0 passed, 1 failed");
+  process.exit(1);
+}
+
+function findTests(dir, out = []) {
+  if (!fs.existsSync(dir)) return out;
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, entry.name);
+    if (entry.isDirectory()) {
+      if (entry.name !== "node_modules") findTests(p, out);
+    } else if (entry.name.endsWith(".test.js")) out.push(p);
+  }
+  return out;
+}
+
+const env = {
+  ...process.env,
+  PODFLARE_STATE_DIR: stateDir,
+  PODFLARE_TEMPLATE_CACHE: cacheDir,
+  PODFLARE_HOSTD_ADDR: addr,
+  PODFLARE_HOSTD_URL: url,
+  PODFLARE_TEST_STATE_DIR: stateDir,
+  PODFLARE_TEMPLATES: process.env.PODFLARE_TEMPLATES || "default,python-datasci",
+};
+delete env.PODFLARE_API_KEYS;
+delete env.PODFLARE_API_KEY;
+
+step(`start hostd on ${url} (state ${stateDir})`);
+const hostdLog = fs.openSync(path.join("/tmp", "podflare-test-hostd.log"), "w");
+const hostd = spawn(process.execPath, [cli, "serve"], { cwd: root, env, stdio: ["ignore", "inherit", hostdLog] });
+let hostdExited = false;
+hostd.on("exit", () => (hostdExited = true));
+
+async function waitHealthy(timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (hostdExited) return false;
+    try {
+      const res = await fetch(`${url}/v1/healthz`);
+      if (res.ok) return true;
+    } catch {
+      /* not up yet */
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return false;
+}
+
+let failedSetup = false;
+if (!(await waitHealthy(30 * 60 * 1000))) {
+  console.error("hostd did not become healthy; its log (/tmp/podflare-test-hostd.log):");
+  console.error(fs.readFileSync("/tmp/podflare-test-hostd.log", "utf8").slice(-8000));
+  failedSetup = true;
+}
+
+let passed = 0;
+let failed = failedSetup ? 1 : 0;
+if (!failedSetup) {
+  step("tests");
+  const files = [...findTests(path.join(root, "packages")).filter((f) => f.includes(`${path.sep}dist${path.sep}`)), ...findTests(path.join(root, "tests/dist"))];
+  const only = process.argv.slice(2);
+  const selected = only.length ? files.filter((f) => only.some((o) => f.includes(o))) : files;
+  const tap = path.join("/tmp", "podflare-test-results.tap");
+  const run = spawnSync(
+    process.execPath,
+    ["--test", "--test-reporter=spec", "--test-reporter-destination=stdout", "--test-reporter=tap", `--test-reporter-destination=${tap}`, ...selected],
+    { cwd: root, env, stdio: "inherit" },
+  );
+  const text = fs.existsSync(tap) ? fs.readFileSync(tap, "utf8") : "";
+  passed = Number(/^# pass (\d+)/m.exec(text)?.[1] ?? 0);
+  failed = Number(/^# fail (\d+)/m.exec(text)?.[1] ?? (run.status === 0 ? 0 : 1));
+  if (run.status !== 0 && failed === 0) failed = 1;
+}
+
+step("clean up");
+try {
+  const res = await fetch(`${url}/v1/sandboxes`);
+  if (res.ok) {
+    const { sandboxes } = await res.json();
+    for (const s of sandboxes) await fetch(`${url}/v1/sandboxes/${s.id}`, { method: "DELETE" });
+    if (sandboxes.length) console.log(`closed ${sandboxes.length} sandbox(es) the tests left open`);
+  }
+} catch {
+  /* hostd is gone; its next start reconciles */
+}
+hostd.kill("SIGTERM");
+await new Promise((r) => (hostdExited ? r() : hostd.on("exit", r)));
+const down = spawnSync(process.execPath, [cli, "down"], { cwd: root, env, stdio: "inherit" });
+if (down.status !== 0) {
+  console.error("could not unmount the test pool");
+  failed++;
+}
+
+console.log(`\n${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Installs the Debian packages hostd and its tests need. Idempotent; quiet when all are there.
+set -euo pipefail
+pkgs=(mmdebstrap btrfs-progs python3 iproute2 util-linux debian-archive-keyring ca-certificates)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup-host: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
