@@ -82,6 +82,7 @@ describe("templates", () => {
     assert.equal(statSync(join(root, "root")).mode & 0o777, 0o700);
     assert.match(readFileSync(join(root, "etc/hosts"), "utf8"), /^127\.0\.0\.1\tlocalhost$/m);
     assert.equal(readFileSync(join(root, "etc/resolv.conf"), "utf8"), "");
+    assert.equal(readFileSync(join(root, "etc/hostname"), "utf8"), "sandbox\n", "not the build host's name");
 
     const manifest = JSON.parse(readFileSync(pool.templateManifestPath("default"), "utf8"));
     assert.equal(manifest.name, "default");

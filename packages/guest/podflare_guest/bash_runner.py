@@ -2,6 +2,7 @@
 
 import os
 import selectors
+import shutil
 import subprocess
 import threading
 
@@ -25,14 +26,14 @@ class BashRunner:
         """Run job.code in cwd; stream out frames; return the exit code."""
         env = dict(os.environ)
         env.update(job.env or {})
-        code = job.code.encode("utf-8", "surrogatepass")
+        code = _encode(job.code)
         script_r = script_w = None
         if len(code) > ARGV_CODE_MAX_BYTES or b"\0" in code:
             script_r, script_w = os.pipe()
             # /proc, not /dev/fd: the sandbox's /dev holds only a few device nodes.
-            argv = ["bash", f"/proc/self/fd/{script_r}"]
+            argv = [_bash(), f"/proc/self/fd/{script_r}"]
         else:
-            argv = [b"bash", b"-c", code]
+            argv = [_bash(), b"-c", code]
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
         try:
@@ -122,6 +123,18 @@ class BashRunner:
         return True
 
 
+def _bash():
+    # Found with the kernel's PATH, so a request env that changes PATH cannot lose bash.
+    return shutil.which("bash") or "/bin/bash"
+
+
+def _encode(text):
+    try:
+        return text.encode("utf-8", "surrogateescape")  # file names that were not UTF-8
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass")
+
+
 def _pidfd(pid):
     # A pidfd turns "bash exited" into a select event; without one, poll every 50 ms.
     try:
@@ -135,7 +148,9 @@ def _feed_script(fd, code):
         view = memoryview(code)
         while view:
             view = view[os.write(fd, view):]
+    except BrokenPipeError:
+        pass  # bash exited before reading it all
     except OSError as e:
-        log(f"bash script pipe: {e}")  # bash exited before reading it all
+        log(f"bash script pipe: {e}")
     finally:
         os.close(fd)

@@ -4,6 +4,7 @@
 import errno
 import os
 import queue
+import select
 import signal
 import socket
 import stat
@@ -82,6 +83,10 @@ class Kernel:
             return
         try:
             code = self._execute(job)
+        except KeyboardInterrupt:
+            # on_sigint keeps interrupts out of kernel frames; this is only a backstop.
+            log(f"exec {job.id}: interrupt reached the kernel")
+            code = EXIT_INTERRUPTED
         except GuestError as e:
             code = None
             files.send_error(job.conn, job.id, e)
@@ -152,9 +157,16 @@ class Kernel:
     # -- connections -------------------------------------------------------------------
 
     def _accept_loop(self):
+        # An inherited listener may be non-blocking; its O_NONBLOCK flag is shared with the
+        # parent's copy, so wait with select instead of changing it.
+        nonblocking = not os.get_blocking(self.listener.fileno())
         while True:
             try:
+                if nonblocking:
+                    select.select([self.listener], [], [])
                 sock, _ = self.listener.accept()
+            except BlockingIOError:
+                continue
             except OSError as e:
                 if e.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM, errno.ECONNABORTED):
                     time.sleep(0.1)
@@ -279,13 +291,13 @@ def _listener(argv):
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         sock.bind(path)
         sock.listen(64)
+        sock.setblocking(True)
     elif listen_fd is not None:
         fd = int(listen_fd)
         os.set_inheritable(fd, False)  # user subprocesses must not get the control socket
         sock = socket.socket(fileno=fd)
     else:
         raise SystemExit(f"podflare guest: set {LISTEN_FD_ENV} or pass --listen SOCKET_PATH")
-    sock.setblocking(True)
     return sock, opts["--bash-cwd"]
 
 
@@ -302,6 +314,7 @@ def main(argv=None):
     _ensure_std_fds()
     listener, bash_cwd = _listener(sys.argv[1:] if argv is None else argv)
     logmod.init()
+    sys.argv = [""]  # what user code sees in an interactive interpreter
     base_dir = os.getcwd()
     _clean_main_namespace()
     kernel = Kernel(listener, base_dir, os.path.abspath(bash_cwd) if bash_cwd else base_dir)

@@ -34,7 +34,7 @@ class Repl:
             self.capture.install()
             self.capture.begin(job.conn, job.id)
             try:
-                code = self._execute(job.code)
+                code = self._execute(job)
             finally:
                 self.capture.end()
         finally:
@@ -46,10 +46,11 @@ class Repl:
             _restore_env(saved_env)
         return code
 
-    def _execute(self, source):
+    def _execute(self, job):
+        source = job.code
         linecache.cache[FILENAME] = (len(source), None, source.splitlines(True), FILENAME)
         compiled = []
-        exc = _run_user(source, self.globals, compiled)
+        exc = _run_user(source, self.globals, compiled, lambda: job.interrupted)
         if os.getpid() != self._pid:
             # User code forked and the child fell out of the cell: it must not act as the kernel.
             os._exit(_exit_code(exc) & 0xFF if exc is None or isinstance(exc, SystemExit) else 1)
@@ -90,16 +91,20 @@ class Repl:
         self.capture.write_stderr(_text(text))
 
 
-def _compile_user(source, out):
+def _compile_user(source, out, interrupted):
+    # An interrupt that came while the kernel was still preparing the call was dropped by
+    # on_sigint; honour it here, below _run_user, where raising is allowed.
+    if interrupted():
+        raise KeyboardInterrupt
     code = compile(source, FILENAME, "exec", dont_inherit=True)
     out.append(code)
     return code
 
 
-def _run_user(source, globals_, out):
+def _run_user(source, globals_, out, interrupted):
     # Interrupts raise KeyboardInterrupt only in frames below this one (see on_sigint).
     try:
-        exec(_compile_user(source, out), globals_)
+        exec(_compile_user(source, out, interrupted), globals_)
     except BaseException as e:
         return e
     return None

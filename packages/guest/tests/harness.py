@@ -20,17 +20,32 @@ TIMEOUT_S = 10
 
 
 class Kernel:
-    def __init__(self, extra_args=(), preexec_fn=None):
+    def __init__(self, extra_args=(), preexec_fn=None, inherit_listener=False):
         self.dir = tempfile.mkdtemp(prefix="pf-guest-test-")
         self.work = os.path.join(self.dir, "work")
         os.mkdir(self.work)
         self.sock_path = os.path.join(self.dir, "k.sock")
         self.log_path = os.path.join(self.dir, "kernel.log")
         self._log = open(self.log_path, "wb")
+        args = [sys.executable, "-c", LAUNCHER, *extra_args]
+        env = dict(os.environ)
+        pass_fds = ()
+        listener = None
+        if inherit_listener:
+            # As hostd does it: a bound, listening (here non-blocking) socket at a known fd.
+            listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            listener.bind(self.sock_path)
+            listener.listen(8)
+            listener.setblocking(False)
+            env["PODFLARE_LISTEN_FD"] = str(listener.fileno())
+            pass_fds = (listener.fileno(),)
+        else:
+            args += ["--listen", self.sock_path]
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", LAUNCHER, "--listen", self.sock_path, *extra_args],
-            cwd=self.work, stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log,
-            preexec_fn=preexec_fn)
+            args, cwd=self.work, env=env, stdin=subprocess.DEVNULL, stdout=self._log,
+            stderr=self._log, preexec_fn=preexec_fn, pass_fds=pass_fds)
+        if listener is not None:
+            listener.close()
 
     def connect(self):
         # The socket file appears at bind(), a moment before listen(): retry until accepted.

@@ -2,8 +2,9 @@ import os
 import struct
 import sys
 import time
+import unittest
 
-from harness import KernelTest
+from harness import Kernel, KernelTest
 from podflare_guest import frames
 
 
@@ -72,3 +73,35 @@ class ConnectionsTest(KernelTest):
             self.assertIsNone(bad.recv(), data)
             bad.close()
         self.assertEqual(self.c.request({"t": "ping"})[0]["t"], "pong")
+
+
+def _cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class InheritedListenerTest(unittest.TestCase):
+    def test_kernel_serves_an_inherited_socket_and_hides_it_from_user_code(self):
+        kernel = Kernel(inherit_listener=True)
+        try:
+            c = kernel.connect()
+            self.assertEqual(c.hello[0]["t"], "hello")
+            self.assertEqual(c.exec("import os; print('PODFLARE_LISTEN_FD' in os.environ)"), (0, b"False\n", b""))
+            list_fds = "for f in /proc/$$/fd/*; do readlink $f; done; true"
+            for lang, code in (("bash", list_fds),
+                               ("python", f"import os, shlex; os.system('bash -c ' + shlex.quote({list_fds!r}))")):
+                rc, out, _ = c.exec(code, lang)
+                self.assertEqual(rc, 0)
+                self.assertNotIn(b"socket:", out, lang)
+                self.assertIn(b"pipe:", out)
+            # Idle means asleep: no busy loop on the non-blocking listener or anywhere else.
+            cpu_before = _cpu_seconds(kernel.proc.pid)
+            time.sleep(0.5)
+            self.assertLess(_cpu_seconds(kernel.proc.pid) - cpu_before, 0.05)
+            c2 = kernel.connect()  # the listener still accepts
+            self.assertEqual(c2.request({"t": "ping"})[0]["t"], "pong")
+            c2.close()
+            c.close()
+        finally:
+            kernel.stop()

@@ -211,6 +211,29 @@ class InterruptTest(KernelTest):
         self.assertEqual(self.run_ok("import os; print(os.path.exists('should-not-exist'))"), b"False\n")
 
 
+class LateInterruptTest(KernelTest):
+    def test_interrupt_after_the_code_returned_is_ignored(self):
+        # The host does not read for a moment, so the kernel sits in its end-of-call sync
+        # (code done, output not yet sent) when the interrupt arrives.
+        req = self.c.start_exec("import sys; sys.stdout.write('y' * 1500000)")
+        time.sleep(0.3)
+        self.c.send({"t": "interrupt", "id": req})
+        rc, out, err = self.c.wait_exec(req)
+        self.assertEqual((rc, len(out), err), (0, 1500000, b""))
+        self.assertEqual(self.run_ok("print('alive')"), b"alive\n")
+
+    def test_interrupts_racing_short_calls(self):
+        rng = random.Random(5)
+        for _ in range(200):
+            req = self.c.start_exec("import sys; print('x', file=sys.stderr)")
+            time.sleep(rng.random() * 0.001)
+            self.c.send({"t": "interrupt", "id": req})
+            rc, _, err = self.c.wait_exec(req)
+            self.assertIn(rc, (0, 130), err)
+        self.assertEqual(self.run_ok("print('alive')"), b"alive\n")
+        self.assertEqual(self.kernel.log(), "")
+
+
 class EnvCwdTest(KernelTest):
     def test_env_is_set_for_the_call_and_restored(self):
         self.assertEqual(self.run_ok("import os; print(os.environ['PF_T'])", env={"PF_T": "v1"}), b"v1\n")

@@ -90,6 +90,7 @@ def init_main(cfg: dict, submounts: set, wfd: int) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGPIPE):
             signal.signal(sig, signal.SIG_IGN)
         linux.set_cmdline("podflare-init")
+        linux.set_name("podflare-init")
         rootfs.enter_root(submounts)
         socket.sethostname(cfg["hostname"])
         loopback_up()

@@ -32,6 +32,7 @@ MS_RELATIME = 0x200000
 MNT_DETACH = 0x2
 
 PR_SET_DUMPABLE = 4
+PR_SET_NAME = 15
 PR_SET_SECCOMP = 22
 PR_SET_NO_NEW_PRIVS = 38
 SECCOMP_MODE_FILTER = 2
@@ -114,6 +115,13 @@ def prctl_ptr(option: int, arg2: int, ptr) -> None:
     ret = libc.prctl(ctypes.c_int(option), ctypes.c_ulong(arg2), ptr,
                      ctypes.c_ulong(0), ctypes.c_ulong(0))
     _check(ret, f"prctl({option})")
+
+
+def set_name(name: str) -> None:
+    """The task name (comm) that ps shows by default."""
+    buf = ctypes.create_string_buffer(name.encode()[:15])
+    _check(libc.prctl(ctypes.c_int(PR_SET_NAME), buf, ctypes.c_ulong(0), ctypes.c_ulong(0),
+                      ctypes.c_ulong(0)), "prctl(PR_SET_NAME)")
 
 
 def mount_flags_of(path: str) -> int:

@@ -101,6 +101,13 @@ class Transport:
         for conn in idle:
             conn.close()
 
+    def __del__(self) -> None:
+        # A dropped Sandbox object closes its sockets, not the sandbox.
+        try:
+            self.close()
+        except Exception:
+            pass
+
     # -- requests ---------------------------------------------------------------------
 
     def open(

@@ -127,6 +127,10 @@ export class BtrfsPool extends PoolBase {
     }
   }
 
+  protected override async sync(): Promise<void> {
+    await run("btrfs", ["filesystem", "sync", this.root]);
+  }
+
   protected async makeVolume(path: string): Promise<void> {
     await btrfs.createSubvolume(path);
   }

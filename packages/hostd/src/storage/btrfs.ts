@@ -61,9 +61,13 @@ export async function quotaEnable(mount: string): Promise<void> {
   await run("btrfs", ["quota", "enable", mount]);
 }
 
-/** Limit the referenced size of the subvolume at `path`; null removes the limit. */
+/**
+ * Limit the exclusive size of the subvolume at `path` (what it wrote beyond the extents it
+ * shares with its template), so disk_mb is the space a sandbox can fill whatever the template
+ * weighs; null removes the limit.
+ */
 export async function qgroupLimit(path: string, bytes: number | null): Promise<void> {
-  await run("btrfs", ["qgroup", "limit", bytes === null ? "none" : String(bytes), path]);
+  await run("btrfs", ["qgroup", "limit", "-e", bytes === null ? "none" : String(bytes), path]);
 }
 
 export interface QgroupUsage {
@@ -74,8 +78,8 @@ export interface QgroupUsage {
 
 /** The subvolume's own qgroup numbers (after a sync, so recent writes count). */
 export async function qgroupUsage(path: string): Promise<QgroupUsage> {
-  const r = await run("btrfs", ["qgroup", "show", "-f", "-r", "--raw", "--sync", path]);
-  // qgroupid rfer excl max_rfer
+  const r = await run("btrfs", ["qgroup", "show", "-f", "-e", "--raw", "--sync", path]);
+  // qgroupid rfer excl max_excl
   for (const line of r.stdout.split("\n")) {
     const m = /^0\/\d+\s+(\d+)\s+(\d+)\s+(\S+)/.exec(line.trim());
     if (m) {

@@ -57,6 +57,8 @@ export abstract class PoolBase implements StoragePool {
   protected abstract copyVolume(src: string, dst: string): Promise<void>;
   /** Remove a volume and everything in it. */
   protected abstract removeVolume(path: string): Promise<void>;
+  /** Make committed data durable; btrfs also pays its transaction commit here, not in the first snapshot. */
+  protected async sync(): Promise<void> {}
   abstract setDiskLimitMb(id: string, mb: number | null): Promise<boolean>;
   abstract diskUsageBytes(id: string): Promise<number>;
 
@@ -132,6 +134,7 @@ export abstract class PoolBase implements StoragePool {
     await rename(stagingPath, target);
     await rename(manifestTmp, manifest);
     if (old) await this.removeVolume(old);
+    await this.sync();
   }
 
   async abortTemplate(stagingPath: string): Promise<void> {

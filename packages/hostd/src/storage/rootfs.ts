@@ -116,4 +116,5 @@ export async function finishRootfs(root: string, uidBase: number): Promise<void>
   await dir("dev", 0o755);
   await file("etc/hosts", "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
   await file("etc/resolv.conf", ""); // the network layer puts the real one in place
+  await file("etc/hostname", "sandbox\n"); // mmdebstrap copies the build host's name
 }

@@ -1,0 +1,193 @@
+// The REPL and bash through the real REST API of a real hostd.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { SandboxPool, api, bash, exec } from "../support/api.js";
+
+const pool = new SandboxPool();
+let id: string;
+
+before(async () => {
+  id = await pool.create();
+});
+after(() => pool.closeAll());
+
+describe("python REPL", () => {
+  test("state persists across calls", async () => {
+    assert.equal((await exec(id, "x = 41")).exitCode, 0);
+    const r = await exec(id, "print(x + 1)");
+    assert.equal(r.stdout, "42\n");
+    assert.equal(r.exitCode, 0);
+  });
+
+  test("imports and open files survive between calls", async () => {
+    await exec(id, "import json\nf = open('/tmp/keep.txt', 'w')\nf.write('a')");
+    const r = await exec(id, "f.write('b'); f.flush(); print(json.dumps(open('/tmp/keep.txt').read()))");
+    assert.equal(r.stdout, '"ab"\n');
+  });
+
+  test("an uncaught exception exits 1 with a traceback and the REPL stays usable", async () => {
+    const r = await exec(id, "y = 5\n1/0");
+    assert.equal(r.exitCode, 1);
+    assert.match(r.stderr, /ZeroDivisionError: division by zero/);
+    assert.doesNotMatch(r.stderr, /podflare_guest/, "the kernel's own frames stay out of the traceback");
+    assert.equal((await exec(id, "print(y)")).stdout, "5\n");
+  });
+
+  test("SystemExit(n) gives exit n", async () => {
+    assert.equal((await exec(id, "raise SystemExit(3)")).exitCode, 3);
+    assert.equal((await exec(id, "import sys; sys.exit(0)")).exitCode, 0);
+  });
+
+  test("each event is one line, and joining them gives the output byte for byte", async () => {
+    const r = await exec(id, "import sys\nprint('a')\nsys.stdout.write('no newline')\nsys.stdout.flush()\nprint('', file=sys.stderr)\nprint('é😀')");
+    assert.equal(r.stdout, "a\nno newlineé😀\n");
+    for (const e of r.events.filter((e) => e.type === "stdout")) {
+      const s = e.data as string;
+      assert.ok(!s.slice(0, -1).includes("\n"), `an event holds at most one line: ${JSON.stringify(s)}`);
+    }
+  });
+
+  test("output streams as produced, before the call ends", async () => {
+    const res = await api("POST", `/v1/sandboxes/${id}/exec`, { code: "print(1, flush=True)\nimport time; time.sleep(1.5)\nprint(2)" });
+    const reader = res.body!.getReader();
+    const started = Date.now();
+    const first = await reader.read();
+    const elapsed = Date.now() - started;
+    assert.match(new TextDecoder().decode(first.value), /"data":"1\\n"/);
+    assert.ok(elapsed < 1200, `the first line came after ${elapsed} ms, not streamed`);
+    while (!(await reader.read()).done);
+  });
+
+  test("output of subprocesses started from the REPL is captured", async () => {
+    const r = await exec(id, "import os, subprocess\nos.system('echo from-system')\nsubprocess.run(['echo', 'from-run'])");
+    assert.equal(r.stdout, "from-system\nfrom-run\n");
+  });
+
+  test("large output arrives whole", async () => {
+    const r = await exec(id, "import sys\nfor i in range(200000): sys.stdout.write('%07d\\n' % i)");
+    assert.equal(r.exitCode, 0);
+    const lines = r.stdout.split("\n");
+    assert.equal(lines.length, 200001);
+    assert.equal(lines[199999], "0199999");
+  });
+
+  test("env and cwd apply to one call", async () => {
+    const r = await exec(id, "import os; print(os.environ.get('PF_T'), os.getcwd())", { env: { PF_T: "v1" }, cwd: "/tmp" });
+    assert.equal(r.stdout, "v1 /tmp\n");
+    const again = await exec(id, "import os; print(os.environ.get('PF_T'), os.getcwd())");
+    assert.equal(again.stdout, "None /root\n");
+  });
+
+  test("calls queue: one exec at a time, in order", async () => {
+    const results = await Promise.all([
+      exec(id, "import time; time.sleep(0.3); q = 1"),
+      exec(id, "print(q)"),
+    ]);
+    assert.equal(results[1].stdout, "1\n");
+  });
+});
+
+describe("timeouts", () => {
+  test("timeout_ms interrupts a busy loop; exit 124 and the REPL keeps its globals", async () => {
+    await exec(id, "kept = 'yes'");
+    const started = Date.now();
+    const r = await exec(id, "while True: pass", { timeout_ms: 2000 });
+    const elapsed = Date.now() - started;
+    assert.equal(r.exitCode, 124);
+    assert.match(r.stderr, /KeyboardInterrupt/);
+    assert.match(r.stderr, /timeout_ms=2000/);
+    assert.ok(elapsed >= 1900 && elapsed < 6000, `took ${elapsed} ms`);
+    assert.equal((await exec(id, "print(kept)")).stdout, "yes\n");
+  });
+
+  test("timeout_ms interrupts a blocking sleep", async () => {
+    const r = await exec(id, "import time; time.sleep(60)", { timeout_ms: 500 });
+    assert.equal(r.exitCode, 124);
+  });
+
+  test("code that ignores the interrupt is killed; the REPL restarts empty and says so", async () => {
+    const victim = await pool.create();
+    await exec(victim, "lost = 1");
+    const code = "import time\nwhile True:\n    try:\n        time.sleep(10)\n    except KeyboardInterrupt:\n        pass";
+    const r = await exec(victim, code, { timeout_ms: 500 });
+    assert.equal(r.exitCode, 137);
+    assert.match(r.stderr, /ignored the interrupt; the REPL was killed and restarted/);
+    const after = await exec(victim, "print('lost' in globals())");
+    assert.equal(after.stdout, "False\n");
+  });
+
+  test("bash: timeout stops the process group", async () => {
+    const r = await bash(id, "sleep 60", { timeout_ms: 500 });
+    assert.equal(r.exitCode, 124);
+  });
+});
+
+describe("bash", () => {
+  test("runs in the same sandbox, cwd /root, fresh process per call", async () => {
+    const r = await bash(id, "pwd; uname -s; . /etc/os-release; echo $ID; echo err >&2; exit 7");
+    assert.equal(r.stdout, "/root\nLinux\ndebian\n");
+    assert.equal(r.stderr, "err\n");
+    assert.equal(r.exitCode, 7);
+    await bash(id, "export GONE=1; cd /tmp");
+    assert.equal((await bash(id, "echo ${GONE:-unset} $(pwd)")).stdout, "unset /root\n");
+  });
+
+  test("sees files the REPL wrote", async () => {
+    await exec(id, "open('/root/shared.txt', 'w').write('from python')");
+    assert.equal((await bash(id, "cat /root/shared.txt")).stdout, "from python");
+  });
+
+  test("background children keep running and do not hold the call open", async () => {
+    const started = Date.now();
+    const r = await bash(id, "sleep 300 & echo $! > /tmp/bg.pid; nohup sleep 301 >/dev/null 2>&1 & echo started");
+    assert.equal(r.stdout, "started\n");
+    assert.ok(Date.now() - started < 2000, "the call waited for its background children");
+    const alive = await bash(id, "kill -0 $(cat /tmp/bg.pid) && echo alive; pgrep -c -f 'sleep 301'");
+    assert.equal(alive.stdout, "alive\n1\n");
+  });
+
+  test("a background server that keeps writing to its stdout keeps working", async () => {
+    await bash(id, "(for i in $(seq 1 40); do echo tick $i; sleep 0.05; done; echo finished > /tmp/ticker.done) &");
+    await new Promise((r) => setTimeout(r, 3000));
+    assert.equal((await bash(id, "cat /tmp/ticker.done")).stdout, "finished\n");
+  });
+});
+
+describe("bad input", () => {
+  test("unknown sandbox id → 404 sandbox_not_found", async () => {
+    for (const bad of ["sbx_00000000000000000000000000000000", "nope", "..%2F..%2Fetc"]) {
+      const res = await api("POST", `/v1/sandboxes/${bad}/exec`, { code: "1" });
+      const body = (await res.json()) as { code: string; error: string };
+      assert.equal(res.status, 404);
+      assert.equal(body.code, "sandbox_not_found");
+    }
+  });
+
+  test("bad JSON → 400 invalid_json; unknown language → 400 unknown_language; missing code → 400", async () => {
+    let res = await api("POST", `/v1/sandboxes/${id}/exec`, "{not json");
+    assert.equal(res.status, 400);
+    assert.equal(((await res.json()) as { code: string }).code, "invalid_json");
+    res = await api("POST", `/v1/sandboxes/${id}/exec`, { code: "1", language: "ruby" });
+    assert.equal(res.status, 400);
+    assert.equal(((await res.json()) as { code: string }).code, "unknown_language");
+    res = await api("POST", `/v1/sandboxes/${id}/exec`, { language: "python" });
+    assert.equal(res.status, 400);
+    assert.match(((await res.json()) as { error: string }).error, /code must be a string/);
+  });
+
+  test("create with wrong field types → 400 naming the field; unknown template → 404", async () => {
+    let res = await api("POST", "/v1/sandboxes", { memory_mb: "lots" });
+    assert.equal(res.status, 400);
+    assert.match(((await res.json()) as { error: string }).error, /memory_mb/);
+    res = await api("POST", "/v1/sandboxes", { template: "no-such-template" });
+    assert.equal(res.status, 404);
+    assert.equal(((await res.json()) as { code: string }).code, "template_not_found");
+  });
+
+  test("unknown route → 404 not_found, wrong method → 405", async () => {
+    let res = await api("GET", "/v1/nothing-here");
+    assert.equal(res.status, 404);
+    res = await api("PATCH", `/v1/sandboxes/${id}`);
+    assert.equal(res.status, 405);
+  });
+});
