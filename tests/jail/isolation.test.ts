@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { JailFixture, UID_BASE, copyRootfs, lines, newId, type TestSandbox } from "./helpers.js";
+import { JailFixture, UID_BASE, lines, newId, type TestSandbox } from "./helpers.js";
 import { JailError } from "./jail.js";
 
 describe("jail isolation", () => {
@@ -122,18 +122,22 @@ describe("jail isolation", () => {
   });
 
   test("a write to /usr in one sandbox is invisible in another", async () => {
-    const rootfs2 = path.join(fx.work, "rootfs2");
-    copyRootfs(fx.rootfs, rootfs2);
-    const other = await fx.launch({ rootfs: rootfs2 });
-    const w = await fx.sh(sb, "echo mine > /usr/podflare-marker && cat /usr/podflare-marker && sleep 300 >/dev/null 2>&1 &");
+    const rootA = fx.overlayCopy("copy-a");
+    const rootB = fx.overlayCopy("copy-b");
+    const a = await fx.launch({ rootfs: rootA });
+    const b = await fx.launch({ rootfs: rootB });
+    // Both a new file and an in-place change of an existing one.
+    const w = await fx.sh(a, "echo mine > /usr/podflare-marker && echo changed >> /usr/bin/zcmp && (sleep 300 >/dev/null 2>&1 &)");
     assert.equal(w.code, 0, w.stderr);
-    const r = await fx.sh(other, "test -e /usr/podflare-marker && echo visible; ps -e -o comm= | sort | tr '\\n' ' '");
+    const r = await fx.sh(b, "test -e /usr/podflare-marker && echo visible; tail -n 1 /usr/bin/zcmp; ps -e -o comm= | sort | tr '\\n' ' '");
     assert.equal(r.code, 0, r.stderr);
-    assert.doesNotMatch(r.stdout, /visible/);
+    assert.doesNotMatch(r.stdout, /visible|changed/);
     assert.doesNotMatch(r.stdout, /sleep/, "the other sandbox's processes are visible");
-    assert.ok(fs.existsSync(path.join(fx.rootfs, "usr/podflare-marker")));
-    assert.ok(!fs.existsSync(path.join(rootfs2, "usr/podflare-marker")));
-    await fx.destroy(other.id);
+    assert.ok(fs.existsSync(path.join(rootA, "usr/podflare-marker")));
+    assert.ok(!fs.existsSync(path.join(rootB, "usr/podflare-marker")));
+    assert.ok(!fs.existsSync(path.join(fx.rootfs, "usr/podflare-marker")));
+    await fx.destroy(a.id);
+    await fx.destroy(b.id);
   });
 
   describe("planted symlinks in the rootfs", () => {

@@ -1,16 +1,24 @@
 // Looking at sandboxes from the host side: their cgroup and their processes.
 import fs from "node:fs";
+import { cgroupParentFor } from "@podflare/hostd";
 import { CgroupManager } from "@podflare/hostd/jail";
 
-const cgroups = new CgroupManager();
+// Sandboxes of every test hostd: the shared one (PODFLARE_STATE_DIR) and those of tests that
+// run their own; ids are unique, so looking in each parent is unambiguous.
+const stateDirs = [process.env.PODFLARE_STATE_DIR || "/var/lib/podflare", "/var/lib/podflare-test-restart"];
+const managers = stateDirs.map((d) => new CgroupManager({ parent: cgroupParentFor(d) }));
+
+function managerOf(id: string): CgroupManager {
+  return managers.find((m) => m.dirs(id).some((d) => fs.existsSync(d))) ?? managers[0]!;
+}
 
 /** Host pids of every process in a sandbox's cgroup. */
 export function sandboxPids(id: string): number[] {
-  return cgroupExists(id) ? cgroups.pids(id) : [];
+  return cgroupExists(id) ? managerOf(id).pids(id) : [];
 }
 
 export function cgroupExists(id: string): boolean {
-  return cgroups.dirs(id).some((d) => fs.existsSync(d));
+  return managers.some((m) => m.dirs(id).some((d) => fs.existsSync(d)));
 }
 
 export function hostUid(pid: number): number | null {

@@ -49,5 +49,6 @@ export async function serve(_args: string[]): Promise<number> {
     process.once("SIGTERM", () => stop("SIGTERM"));
   });
   await hostd.close();
-  return 0;
+  // Exit now rather than when the last keep-alive socket times out.
+  process.exit(0);
 }

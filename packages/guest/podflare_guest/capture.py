@@ -89,9 +89,11 @@ class Capture:
                 s.tokens.append(token)
         for s in self._streams:
             _write_all(s.w, token)
+        started = time.monotonic()
         with self._cond:
             while not all(token in s.done for s in self._streams):
-                idle = time.monotonic() - self._activity
+                # Quiet before the sync began says nothing about the reader being stuck.
+                idle = time.monotonic() - max(self._activity, started)
                 if not self._sending and idle > SYNC_STALL_S:
                     log("capture: output sync timed out")
                     break

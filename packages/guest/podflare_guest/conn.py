@@ -1,16 +1,11 @@
 # One host connection: framed receive, and sends serialised by a per-connection lock.
 
 import socket
-import struct
 import threading
 
 from . import frames
 from .log import log
 
-# A send that makes no progress for this long means the host is stuck; drop the connection
-# rather than stall the job (its output is then discarded). Slow readers are fine: the
-# timeout only fires when the socket buffer stays full for the whole period.
-SEND_STALL_S = 120
 _RECV_BYTES = 256 * 1024
 
 
@@ -21,13 +16,14 @@ class Connection:
         self._send_lock = threading.Lock()
         self._decoder = frames.Decoder()
         self._pending = []
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack("ll", SEND_STALL_S, 0))
-        except OSError:
-            pass
 
     def send(self, header, body=b""):
-        """Send one frame; False (and the connection dropped) if the host is gone."""
+        """Send one frame; False (and the connection dropped) if the host is gone.
+
+        Blocks while the host is not reading: hostd pauses the socket to pass a slow HTTP
+        client's backpressure on, and that must stall the output, not drop it. A host that
+        went away fails the send at once (EPIPE).
+        """
         data = frames.encode(header, body)
         with self._send_lock:
             if not self.alive:

@@ -81,6 +81,8 @@ class Kernel:
             job.conn.send({"t": "out", "id": job.id, "fd": 2}, b"KeyboardInterrupt\n")
             job.conn.send({"t": "exit", "id": job.id, "code": EXIT_INTERRUPTED})
             return
+        # An exec always ends with `exit` (hostd's exec path waits for nothing else), so
+        # problems that stop the code from running are told on stderr, as a shell would.
         try:
             code = self._execute(job)
         except KeyboardInterrupt:
@@ -88,22 +90,21 @@ class Kernel:
             log(f"exec {job.id}: interrupt reached the kernel")
             code = EXIT_INTERRUPTED
         except GuestError as e:
-            code = None
-            files.send_error(job.conn, job.id, e)
+            _say(job, e.message)
+            code = 1
         except Exception:
             log_exception(f"exec {job.id}")
-            code = None
-            files.send_error(job.conn, job.id, GuestError(errors.IO_ERROR, "internal error in the guest kernel"))
+            _say(job, "internal error in the guest kernel (see the kernel log)")
+            code = 1
         finally:
             with self.lock:
                 self.current = None
-        if code is not None:
-            job.conn.send({"t": "exit", "id": job.id, "code": code})
+        job.conn.send({"t": "exit", "id": job.id, "code": code})
 
     def _execute(self, job):
         bad = _env_problem(job.env)
         if bad:
-            job.conn.send({"t": "out", "id": job.id, "fd": 2}, f"podflare: {bad}\n".encode("utf-8", "backslashreplace"))
+            _say(job, bad)
             return EXIT_USAGE
         cwd = self._check_cwd(job.cwd) if job.cwd is not None else None
         if job.lang == "python":
@@ -134,7 +135,9 @@ class Kernel:
             if job.lang == "python":
                 # To the main thread itself, so that a blocking call (sleep) returns EINTR.
                 signal.pthread_kill(self.main_ident, signal.SIGINT)
-            elif job.proc is not None:
+            elif job.proc is not None and job.proc.returncode is None:
+                # Once bash has exited, its group holds only the call's background children,
+                # which outlive the call by design.
                 self._terminate(job.proc)
 
     def _bash_started(self, job, proc):
@@ -203,7 +206,8 @@ class Kernel:
             job = Job(conn, req_id, lang, _field(h, "code", str), _env_field(h),
                       _field(h, "cwd", str, optional=True))
             if lang not in ("python", "bash"):
-                files.send_error(conn, req_id, GuestError(errors.IO_ERROR, f"unknown lang {lang!r}"))
+                _say(job, f"unknown lang {lang!r}: use python or bash")
+                conn.send({"t": "exit", "id": req_id, "code": EXIT_USAGE})
                 return
             with self.lock:
                 self.queued[req_id] = job
@@ -252,6 +256,11 @@ def _env_problem(env):
         if "\0" in v:
             return f"environment variable {k} contains a NUL byte"
     return None
+
+
+def _say(job, message):
+    job.conn.send({"t": "out", "id": job.id, "fd": 2},
+                  f"podflare: {message}\n".encode("utf-8", "backslashreplace"))
 
 
 def _killpg(pgid, sig):

@@ -93,10 +93,15 @@ class BashTest(KernelTest):
         self.assertEqual(rc, 2)
         self.assertIn(b"A=B", err)
 
-    def test_missing_cwd_is_an_error(self):
-        req = self.c.start_exec("pwd", "bash", cwd="no/such/dir")
-        h, _ = self.c.recv_for(req)
-        self.assertEqual((h["t"], h["code"]), ("error", "not_found"))
+    def test_missing_cwd_fails_the_call_without_running_it(self):
+        rc, out, err = self.c.exec("pwd", "bash", cwd="no/such/dir")
+        self.assertEqual((rc, out), (1, b""))
+        self.assertIn(b"no/such/dir: No such file or directory", err)
+
+    def test_unknown_lang(self):
+        rc, _, err = self.c.exec("1", "ruby")
+        self.assertEqual(rc, 2)
+        self.assertIn(b"ruby", err)
 
     def test_long_code_goes_through_a_pipe(self):
         code = "echo start\n" + "# " + "x" * 200_000 + "\necho end \"$0\" | cut -c1-8\n"

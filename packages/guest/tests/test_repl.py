@@ -250,11 +250,13 @@ class EnvCwdTest(KernelTest):
         self.assertEqual(self.run_ok("print(os.getcwd())"), sub.encode() + b"\n")
         self.run_ok(f"os.chdir({start.decode().strip()!r})")
 
-    def test_missing_cwd_is_an_error(self):
-        req = self.c.start_exec("print(1)", cwd="/nonexistent-dir")
-        h, _ = self.c.recv_for(req)
-        self.assertEqual((h["t"], h["code"]), ("error", "not_found"))
-        self.assertIn("/nonexistent-dir", h["message"])
+    def test_missing_cwd_fails_the_call_without_running_it(self):
+        rc, out, err = self.c.exec("print(1)", cwd="/nonexistent-dir")
+        self.assertEqual((rc, out), (1, b""))
+        self.assertEqual(err, b"podflare: cannot use cwd /nonexistent-dir: No such file or directory\n")
+        rc, _, err = self.c.exec("print(1)", cwd="/etc/hostname")
+        self.assertEqual(rc, 1)
+        self.assertIn(b"not a directory", err)
 
 
 class NamespaceTest(KernelTest):

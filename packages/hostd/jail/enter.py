@@ -3,7 +3,8 @@
 Run as root by hostd with a JSON config on stdin:
   {initPid, initStartTime, cgroupProcs, argv, env?, cwd?, listenSocket?, wait?, seccomp?}
 Default mode prints {"pid": N} (host pid) once the exec has succeeded, or {"error": "..."},
-and exits; the started process is reparented to the sandbox init. With "wait": true the
+and exits; the process is forked twice inside the sandbox so that the sandbox init adopts
+and reaps it. With "wait": true the
 process keeps this script's stdio and the script exits with its status (tests, debugging);
 set-up errors then go to stderr as one JSON line and the exit status is 125 (126/127 when
 the exec itself failed, as in a shell).
@@ -15,6 +16,7 @@ import os
 import resource
 import socket
 import stat
+import struct
 import sys
 
 import linux
@@ -123,12 +125,13 @@ def resolve(argv0: str, env: dict) -> str:
 def child_main(cfg: dict, devnull: int, sock, errw: int) -> None:
     """Runs in the sandbox's pid namespace. Never returns."""
     try:
-        # Until exec, this process holds what the sandbox must not touch; hide it from ptrace.
-        linux.prctl(linux.PR_SET_DUMPABLE, 0)
         os.setsid()  # no controlling terminal of hostd's
         os.setgroups([])
         os.setresgid(0, 0, 0)
         os.setresuid(0, 0, 0)
+        # Until exec (which resets it), sandbox root could otherwise ptrace this process
+        # before its seccomp filter is in place.
+        linux.prctl(linux.PR_SET_DUMPABLE, 0)
         try:
             os.chdir(cfg["cwd"])
         except OSError:
@@ -160,6 +163,35 @@ def child_main(cfg: dict, devnull: int, sock, errw: int) -> None:
             os._exit(127)
 
 
+def fork_orphan(run, errr: int) -> int:
+    """Fork twice inside the sandbox's pid namespace so that the process is orphaned there
+    and adopted (and later reaped) by the sandbox init, not by the host's pid 1. Returns its
+    host pid, learnt from the credentials the kernel attaches to its first message."""
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    ours.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+    mid = os.fork()
+    if mid == 0:
+        try:
+            ours.close()
+            os.close(errr)
+            if os.fork() == 0:
+                theirs.send(b"P")
+                theirs.close()
+                run()
+        finally:
+            os._exit(0)
+    theirs.close()
+    os.waitpid(mid, 0)
+    try:
+        _, anc, _, _ = ours.recvmsg(1, socket.CMSG_SPACE(struct.calcsize("iII")))
+    finally:
+        ours.close()
+    for level, kind, data in anc:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS:
+            return struct.unpack("iII", data[: struct.calcsize("iII")])[0]
+    raise EnterError("the process could not be started inside the sandbox")
+
+
 def start(cfg: dict) -> int:
     """Join the sandbox and fork the process; returns its host pid once exec succeeded."""
     wait = bool(cfg.get("wait"))
@@ -182,10 +214,14 @@ def start(cfg: dict) -> int:
     for fd, (name, nstype) in zip(fds, NAMESPACES):
         linux.setns(fd, nstype, f"setns {name}")
         os.close(fd)
-    pid = os.fork()
-    if pid == 0:
-        os.close(errr)
-        child_main(cfg, devnull, sock, errw)
+    if wait:
+        # The caller waits for this child's status, so it stays our child.
+        pid = os.fork()
+        if pid == 0:
+            os.close(errr)
+            child_main(cfg, devnull, sock, errw)
+    else:
+        pid = fork_orphan(lambda: child_main(cfg, devnull, sock, errw), errr)
     os.close(errw)
     if sock is not None:
         sock.close()
@@ -197,7 +233,8 @@ def start(cfg: dict) -> int:
         data += chunk
     os.close(errr)
     if data:
-        os.waitpid(pid, 0)
+        if wait:
+            os.waitpid(pid, 0)
         info = json.loads(data)
         status = {2: 127, 13: 126, 8: 126}.get(info.get("errno"), 125)
         raise EnterError(f"exec {cfg['argv'][0]}: {info.get('error')}", status)

@@ -9,10 +9,11 @@ Process tree:
     setup child (setsid; own mount ns: bind rootfs + guest dir; unshare USER; maps written
                  by top; unshare the rest)
       init (pid 1 of the new pid namespace): /proc, /sys, /dev, pivot_root, then only reaps
-The setup child exits as soon as init exists, so init is reparented away from hostd's tree;
-hostd may die and restart while the sandbox keeps running.
+The setup child exits once the top has the init's pid (until then it pins that pid), so
+init is reparented away from hostd's tree: hostd may die and restart while the sandbox runs.
 """
 
+import fcntl
 import json
 import os
 import re
@@ -22,7 +23,6 @@ import socket
 import struct
 import sys
 import time
-import fcntl
 
 import linux
 import rootfs
@@ -142,7 +142,6 @@ def setup_child(cfg: dict, wfd: int, maps_rfd: int) -> None:
         send(wfd, "U")
         if os.read(maps_rfd, 1) != b"G":
             os._exit(1)
-        os.close(maps_rfd)
         # Drop host root's supplementary groups; become root of the new namespace.
         os.setgroups([])
         os.setresgid(0, 0, 0)
@@ -150,8 +149,12 @@ def setup_child(cfg: dict, wfd: int, maps_rfd: int) -> None:
         linux.unshare(INNER_NS)
         pid = os.fork()
         if pid == 0:
+            os.close(maps_rfd)
             init_main(cfg, submounts, wfd)
         send(wfd, f"P {pid}")
+        # Stay until the top is done with the init's pid: as our unreaped child it cannot be
+        # recycled, so the top never signals a stranger.
+        os.read(maps_rfd, 1)
     except BaseException as e:  # noqa: BLE001
         try:
             send(wfd, f"E setup: {e}")
@@ -182,10 +185,12 @@ def write_maps(pid: int, base: int, count: int) -> None:
 
 
 class Reader:
-    """Lines from the children, with one deadline for the whole launch."""
+    """Messages from the children, with one deadline for the whole launch. "P <pid>" (the
+    init's host pid, from the setup child) may arrive before or after init's own "R"/"E"."""
 
     def __init__(self, fd: int, deadline: float):
         self.fd, self.deadline, self.buf = fd, deadline, b""
+        self.init_pid = 0
 
     def line(self) -> str:
         while b"\n" not in self.buf:
@@ -197,14 +202,43 @@ class Reader:
                 continue
             chunk = os.read(self.fd, 4096)
             if not chunk:
-                raise RuntimeError("sandbox setup exited without reporting")
+                raise EOFError("sandbox setup exited without reporting")
             self.buf += chunk
         line, self.buf = self.buf.split(b"\n", 1)
-        return line.decode(errors="replace")
+        text = line.decode(errors="replace")
+        if text.startswith("P "):
+            self.init_pid = int(text[2:])
+        elif text.startswith("E "):
+            raise RuntimeError(text[2:])
+        return text
+
+    def find_init(self, timeout_s: float) -> int:
+        """After a failure: the init's pid, if one was forked (it reports right after fork)."""
+        self.deadline = min(self.deadline, time.monotonic() + timeout_s)
+        while not self.init_pid:
+            try:
+                self.line()
+            except (EOFError, TimeoutError):
+                break
+            except RuntimeError:
+                continue
+        return self.init_pid
+
+
+def kill_and_wait(pidfd: int, timeout_s: float = 5.0) -> None:
+    """SIGKILL a process that is not our child and wait until it has left its cgroup."""
+    try:
+        signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+        select.select([pidfd], [], [], timeout_s)
+    except ProcessLookupError:
+        pass
+    finally:
+        os.close(pidfd)
 
 
 def main() -> int:
-    child = init_pid = 0
+    child = 0
+    reader = None
     try:
         cfg = load_config(sys.stdin.read())
         for path in cfg["cgroupProcs"]:
@@ -220,42 +254,40 @@ def main() -> int:
         os.close(wfd)
         os.close(maps_rfd)
         reader = Reader(rfd, time.monotonic() + READY_TIMEOUT_S)
-        line = reader.line()
-        if line != "U":
-            raise RuntimeError(line[2:] if line.startswith("E ") else f"unexpected {line!r}")
+        if reader.line() != "U":
+            raise RuntimeError("unexpected message from sandbox setup")
         write_maps(child, cfg["uidBase"], cfg["uidCount"])
         os.write(maps_wfd, b"G")
-        os.close(maps_wfd)
-        ready = False
-        while not (init_pid and ready):
-            line = reader.line()
-            if line.startswith("P "):
-                init_pid = int(line[2:])
-            elif line == "R":
-                ready = True
-            elif line.startswith("E "):
-                raise RuntimeError(line[2:])
-            else:
-                raise RuntimeError(f"unexpected message from sandbox setup: {line!r}")
-        os.waitpid(child, 0)
-        child = 0
+        while reader.line() != "R":
+            pass
+        init_pid = reader.init_pid or reader.find_init(READY_TIMEOUT_S)
+        if not init_pid:
+            raise RuntimeError("sandbox setup did not report the init's pid")
         start = linux.start_time(init_pid)
         protect_from_oom(init_pid)
+        os.close(maps_wfd)  # releases the setup child
+        os.waitpid(child, 0)
+        child = 0
         sys.stdout.write(json.dumps({"initPid": init_pid, "initStartTime": start}) + "\n")
         sys.stdout.flush()
         return 0
     except BaseException as e:  # noqa: BLE001
-        for pid in (init_pid, child):
-            if pid:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+        # Leave nothing behind: the init (whose pid may still be in flight) and the setup child.
+        init_pid = reader.find_init(2.0) if reader else 0
+        pidfd = -1
+        if init_pid:
+            try:
+                pidfd = os.pidfd_open(init_pid)  # pinned: still the setup child's child
+            except ProcessLookupError:
+                pass
         if child:
             try:
+                os.kill(child, signal.SIGKILL)
                 os.waitpid(child, 0)
-            except ChildProcessError:
+            except (ProcessLookupError, ChildProcessError):
                 pass
+        if pidfd >= 0:
+            kill_and_wait(pidfd)
         msg = str(e) or type(e).__name__
         sys.stdout.write(json.dumps({"error": f"launch: {msg}"}) + "\n")
         sys.stdout.flush()

@@ -1,4 +1,5 @@
 // hostd configuration: embedded defaults, overridden by environment variables.
+import crypto from "node:crypto";
 import os from "node:os";
 import path from "node:path";
 
@@ -6,6 +7,8 @@ export interface HostdConfig {
   /** host:port the REST API listens on. */
   addr: { host: string; port: number };
   stateDir: string;
+  /** Name of the cgroup that holds this hostd's sandboxes (one per state dir). */
+  cgroupParent: string;
   /** Where template tarballs are cached; shareable between state dirs. */
   templateCacheDir: string;
   storageDriver: "btrfs" | "dir" | "auto";
@@ -47,6 +50,7 @@ export function loadConfig(overrides: Partial<HostdConfig> = {}): HostdConfig {
   const base: HostdConfig = {
     addr: parseAddr(process.env.PODFLARE_HOSTD_ADDR || "127.0.0.1:7070"),
     stateDir,
+    cgroupParent: cgroupParentFor(stateDir),
     templateCacheDir: process.env.PODFLARE_TEMPLATE_CACHE || path.join(stateDir, "cache"),
     storageDriver: (process.env.PODFLARE_STORAGE_DRIVER as HostdConfig["storageDriver"]) || "auto",
     poolSizeGb: process.env.PODFLARE_POOL_SIZE_GB ? envInt("PODFLARE_POOL_SIZE_GB", 0) : undefined,
@@ -65,4 +69,14 @@ export function loadConfig(overrides: Partial<HostdConfig> = {}): HostdConfig {
     maxSandboxes: envInt("PODFLARE_MAX_SANDBOXES", Math.max(8, Math.floor(totalMb / 64))),
   };
   return { ...base, ...overrides };
+}
+
+/**
+ * Each state dir gets its own cgroup parent, so two hostds on one machine (a test run beside a
+ * production one) never reconcile away each other's sandboxes.
+ */
+export function cgroupParentFor(stateDir: string): string {
+  const resolved = path.resolve(stateDir);
+  if (resolved === "/var/lib/podflare") return "podflare";
+  return `podflare-${crypto.createHash("sha256").update(resolved).digest("hex").slice(0, 8)}`;
 }

@@ -50,7 +50,7 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
     await templates.ensureTemplate(name, { onProgress: (e) => opts.onTemplateProgress?.(name, e) });
   }
 
-  const cgroups = new CgroupManager();
+  const cgroups = new CgroupManager({ parent: cfg.cgroupParent });
   const db = openDb(cfg.stateDir);
   const store = new SandboxStore(db);
   const runtime = new NsRuntime({ stateDir: cfg.stateDir, storage, cgroups, uidBase: cfg.uidBase, uidCount: cfg.uidCount, log });

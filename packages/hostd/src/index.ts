@@ -1,3 +1,3 @@
 export { startHostd, type Hostd, type StartOptions } from "./hostd.js";
-export { loadConfig, parseAddr, type HostdConfig } from "./config.js";
+export { cgroupParentFor, loadConfig, parseAddr, type HostdConfig } from "./config.js";
 export { hostProblems } from "./host-check.js";

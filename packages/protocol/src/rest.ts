@@ -103,7 +103,8 @@ export const limits = {
   /** Largest upload through PUT /files. */
   maxUploadBytes: 1024 * 1024 * 1024,
   /** Largest exec code body. */
-  maxCodeBytes: 16 * 1024 * 1024,
+  /** Largest exec code body; it travels in one guest frame (8 MiB), JSON-escaped. */
+  maxCodeBytes: 4 * 1024 * 1024,
   /** Largest JSON request body other than uploads. */
   maxJsonBytes: 17 * 1024 * 1024,
   maxForkChildren: 32,

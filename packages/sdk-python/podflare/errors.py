@@ -394,7 +394,7 @@ def error_from_response(status: int, body: Any, headers: Mapping[str, str] | Non
     hint = _HINTS.get(code or "")
     if hint and hint not in text:
         text += f" ({hint})"
-    if context:
+    if context and context not in text:
         text += f" [{context}]"
     if code is not None and code in ERROR_CLASSES:
         cls = ERROR_CLASSES[code]

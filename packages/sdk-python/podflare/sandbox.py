@@ -302,7 +302,7 @@ class Sandbox:
     ) -> Iterator[ExecEvent]:
         """Runs code and yields its events as they are produced: "stdout"/"stderr" lines
         (each keeping its newline) and a last "exit" event. Stopping early drops the
-        connection.
+        connection, and hostd then interrupts the code as on a timeout.
 
         Example::
 
@@ -378,9 +378,10 @@ class Sandbox:
         return ExecResult("".join(stdout), "".join(stderr), exit_code)
 
     def upload(self, data: Any, path: Any) -> None:
-        """Writes a file in the sandbox, creating parent directories. str data is written
-        as UTF-8. The Podflare order ``upload(path, data)`` works too: bytes are always the
-        data, and of two strs the one starting with "/" is the path.
+        """Writes a file in the sandbox, creating parent directories (a relative path is
+        taken from /root). str data is written as UTF-8. The Podflare order
+        ``upload(path, data)`` works too: bytes are always the data, and of two strs the one
+        starting with "/" is the path.
 
         Example::
 
@@ -426,7 +427,7 @@ class Sandbox:
             raise ProtocolError(f"listing of {path} is not a valid directory listing: {err!r}") from None
 
     def remove(self, path: str) -> None:
-        """Removes a file (or an empty directory) in the sandbox.
+        """Removes a file, symlink or directory tree in the sandbox.
 
         Example::
 

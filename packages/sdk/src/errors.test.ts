@@ -88,7 +88,9 @@ test("429 carries Retry-After as retryAfterS, from a header object or Headers", 
 });
 
 test("a route 404 says the server may not provide the endpoint; context is appended", () => {
-  const err = errorFromResponse(404, { error: "no route POST /v1/sandboxes/x/fork", code: "not_found" }, {}, "POST /v1/sandboxes/x/fork");
+  const err = errorFromResponse(404, { error: "no route", code: "not_found" }, {}, "POST /v1/sandboxes/x/fork");
+  const once = errorFromResponse(404, { error: "no route for POST /v1/sandboxes/x/fork", code: "not_found" }, {}, "POST /v1/sandboxes/x/fork");
+  assert.ok(!once.message.includes("["), "context already in the message is not repeated");
   assert.ok(err instanceof NotFoundError);
   assert.ok(!(err instanceof SandboxNotFoundError));
   assert.match(err.message, /may not provide this endpoint/);

@@ -406,7 +406,7 @@ export function errorFromResponse(status: number, body: unknown, headers?: Heade
     const hint = hints[code];
     if (hint && !message.includes(hint)) message += ` (${hint})`;
   }
-  if (context) message += ` [${context}]`;
+  if (context && !message.includes(context)) message += ` [${context}]`;
   const init: ErrorInit & { retryAfterS?: number } = { status, headers: hdrs };
   if (parsed.retryAfterS !== undefined) init.retryAfterS = parsed.retryAfterS;
   if (code !== undefined && isErrorCode(code)) return new errorClasses[code](message, init);

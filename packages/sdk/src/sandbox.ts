@@ -196,7 +196,7 @@ export class Sandbox {
   /**
    * Runs code and yields its events as they are produced: `stdout`/`stderr` lines (each
    * keeping its newline) and a last `exit` event. Breaking out of the loop drops the
-   * connection.
+   * connection, and hostd then interrupts the code as on a timeout.
    *
    * @example
    * for await (const ev of sb.runCodeStream("for i in range(3): print(i)")) {
@@ -243,9 +243,10 @@ export class Sandbox {
   }
 
   /**
-   * Writes a file in the sandbox, creating parent directories. Strings are written as
-   * UTF-8. The Podflare order `upload(path, data)` works too: bytes are always the data,
-   * and of two strings the one starting with "/" is the path.
+   * Writes a file in the sandbox, creating parent directories (a relative path is taken
+   * from /root). Strings are written as UTF-8. The Podflare order `upload(path, data)`
+   * works too: bytes are always the data, and of two strings the one starting with "/"
+   * is the path.
    *
    * @example
    * await sb.upload(new Uint8Array([1, 2, 3]), "/root/data.bin");
@@ -299,7 +300,7 @@ export class Sandbox {
   }
 
   /**
-   * Removes a file (or an empty directory) in the sandbox.
+   * Removes a file, symlink or directory tree in the sandbox.
    *
    * @example
    * await sb.remove("/root/data.bin");

@@ -240,6 +240,8 @@ export class CgroupManager {
     const v2Kill = this.version === 2 ? path.join(this.dir(id, ""), "cgroup.kill") : "";
     const useKill = v2Kill !== "" && existsSync(v2Kill);
     if (useKill) write(v2Kill, "1");
+    // cgroup.procs lists no zombies: an init whose zombie waits for the host's pid 1 to reap
+    // it still counts in pids.current for a moment, but nothing in the group runs any more.
     while (this.pidsOrNone(id).length > 0) {
       if (Date.now() > deadline) throw new Error(`cgroup ${id} still has processes after kill`);
       if (!useKill) await this.killFrozen(id);

@@ -185,8 +185,9 @@ export async function runInSandbox(
   const r = await runHelper("enter.py", enterConfig({ ...cfg, argv }, true), opts.timeoutMs ?? 60_000);
   if (r.timedOut) throw new JailError(`run ${argv[0] ?? ""}: timed out`);
   if (r.code === 125) {
+    // enter.py's own failure (not the program's exit status 125): its JSON line on stderr.
     const a = answer(r.stderr);
-    if (typeof a?.error === "string") throw new JailError(a.error);
+    if (typeof a?.error === "string" && a.error.startsWith("enter: ")) throw new JailError(a.error);
   }
   return { code: r.code, stdout: r.stdout, stderr: r.stderr };
 }

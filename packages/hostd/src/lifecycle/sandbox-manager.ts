@@ -184,6 +184,7 @@ export class SandboxManager {
 
   /** Closes the guest connections without touching the sandboxes (hostd shutdown). */
   detachAll(): void {
+    for (const sb of this.live.values()) sb.rt.detach();
     this.live.clear();
   }
 

@@ -20,7 +20,7 @@ const guestErrorCodes: Record<GuestErrorCode, ConstructorParameters<typeof Podfl
 function guestError(h: Extract<GuestFrame, { t: "error" }>): PodflareError {
   const code = guestErrorCodes[h.code] ?? "runtime_error";
   const hint = code === "no_space" ? " Free space in the sandbox or create it with a larger disk_mb." : "";
-  return new PodflareError(code, h.message + hint);
+  return new PodflareError(code, hint ? h.message.replace(/\.?$/, ".") + hint : h.message);
 }
 
 function lostConnection(): PodflareError {

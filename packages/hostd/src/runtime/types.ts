@@ -35,6 +35,8 @@ export interface RuntimeSandbox {
   /** How many processes the kernel's OOM killer has killed in this sandbox so far. */
   oomKills(): number;
   destroy(): Promise<void>;
+  /** Drops hostd's connections and leaves the sandbox running (hostd shutdown). */
+  detach(): void;
 }
 
 export interface Runtime {

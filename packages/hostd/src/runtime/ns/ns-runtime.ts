@@ -151,6 +151,11 @@ class NsSandbox implements RuntimeSandbox {
     return this.rt.cgroups.oomKillCount(this.id);
   }
 
+  detach(): void {
+    this.destroyed = true;
+    this.conn?.close();
+  }
+
   async destroy(): Promise<void> {
     this.destroyed = true;
     this.conn?.close();

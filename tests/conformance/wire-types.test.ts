@@ -1,0 +1,27 @@
+// Compile-time check that the wire types copied into the TypeScript SDK (packages/sdk/src/
+// wire.ts) equal packages/protocol's: if they drift, `tsc -b` fails on this file.
+
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type * as protocol from "@podflare/protocol";
+import type { ExecEvent, wire } from "podflare";
+
+type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+
+const checks: [
+  Equal<wire.Language, protocol.Language>,
+  Equal<wire.SandboxState, protocol.SandboxState>,
+  Equal<wire.CreateSandboxRequest, protocol.CreateSandboxRequest>,
+  Equal<wire.AppliedLimits, protocol.AppliedLimits>,
+  Equal<wire.CreateSandboxResponse, protocol.CreateSandboxResponse>,
+  Equal<wire.SandboxInfo, protocol.SandboxInfo>,
+  Equal<wire.ListSandboxesResponse, protocol.ListSandboxesResponse>,
+  Equal<wire.ExecRequest, protocol.ExecRequest>,
+  Equal<wire.FileEntry, protocol.FileEntry>,
+  Equal<wire.DirListing, protocol.DirListing>,
+  Equal<ExecEvent, protocol.ExecEvent>,
+] = [true, true, true, true, true, true, true, true, true, true, true];
+
+test("the SDK's wire types equal packages/protocol's (checked by the compiler)", () => {
+  assert.ok(checks.every(Boolean));
+});

@@ -1,0 +1,75 @@
+// hostd restarts lose nothing: running sandboxes are re-adopted with their REPL state and
+// background processes; leftovers of a crash are found and removed.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import Database from "better-sqlite3";
+import { api, closeSandbox, createSandbox, exec } from "../support/api.js";
+import { startTestHostd, teardownStateDir, type TestHostd } from "../support/hostd-process.js";
+import { cgroupExists, sandboxPids } from "../support/host.js";
+
+const stateDir = "/var/lib/podflare-test-restart";
+const port = 7181;
+let hostd: TestHostd;
+
+before(async () => {
+  hostd = await startTestHostd({ stateDir, port });
+});
+
+after(async () => {
+  const list = (await (await api("GET", "/v1/sandboxes", undefined, hostd.url)).json().catch(() => ({ sandboxes: [] }))) as {
+    sandboxes: { id: string }[];
+  };
+  for (const s of list.sandboxes ?? []) await closeSandbox(s.id, hostd.url);
+  await hostd.stop();
+  teardownStateDir(stateDir);
+});
+
+for (const signal of ["SIGKILL", "SIGTERM"] as const) {
+  test(`after ${signal} and a restart, sandboxes answer with their REPL state and background processes`, async () => {
+    const id = await createSandbox({}, hostd.url);
+    await exec(id, "survivor = 99", {}, hostd.url);
+    await exec(id, "sleep 900 & echo $! > /tmp/bg.pid", { language: "bash" }, hostd.url);
+    await hostd.stop(signal);
+    hostd = await startTestHostd({ stateDir, port });
+    assert.match(hostd.log(), /re-adopted/);
+    assert.equal((await exec(id, "print(survivor)", {}, hostd.url)).stdout, "99\n");
+    assert.equal((await exec(id, "kill -0 $(cat /tmp/bg.pid) && echo alive", { language: "bash" }, hostd.url)).stdout, "alive\n");
+    await closeSandbox(id, hostd.url);
+  });
+}
+
+test("a kill -9 of hostd in the middle of an exec: after restart the sandbox answers", async () => {
+  const id = await createSandbox({}, hostd.url);
+  await exec(id, "before = 'kept'", {}, hostd.url);
+  const running = api("POST", `/v1/sandboxes/${id}/exec`, { code: "import time; time.sleep(1); after = 'ran'" }, hostd.url).then((r) => r.text()).catch(() => "");
+  await new Promise((r) => setTimeout(r, 300));
+  await hostd.stop("SIGKILL");
+  await running;
+  hostd = await startTestHostd({ stateDir, port });
+  await new Promise((r) => setTimeout(r, 1000));
+  const r = await exec(id, "print(before, globals().get('after'))", {}, hostd.url);
+  assert.equal(r.stdout, "kept ran\n", "the exec in flight finished inside the sandbox while hostd was down");
+  await closeSandbox(id, hostd.url);
+});
+
+test("leftovers of a crash are removed on start: a sandbox the store forgot, and one whose processes died", async () => {
+  const forgotten = await createSandbox({}, hostd.url);
+  const dead = await createSandbox({}, hostd.url);
+  await hostd.stop("SIGKILL");
+  // A crash between "sandbox started" and "row written" leaves a sandbox with no row.
+  const db = new Database(path.join(stateDir, "podflare.db"));
+  db.prepare("DELETE FROM sandboxes WHERE id = ?").run(forgotten);
+  db.close();
+  // A sandbox whose every process died while hostd was down.
+  for (const pid of sandboxPids(dead)) process.kill(pid, "SIGKILL");
+  hostd = await startTestHostd({ stateDir, port });
+  for (const id of [forgotten, dead]) {
+    assert.equal((await api("GET", `/v1/sandboxes/${id}`, undefined, hostd.url)).status, 404);
+    assert.equal(cgroupExists(id), false, `cgroup of ${id} left behind`);
+    assert.deepEqual(sandboxPids(id), []);
+    assert.equal(fs.existsSync(path.join(stateDir, "pool/sandboxes", id)), false, `root of ${id} left behind`);
+    assert.equal(fs.existsSync(path.join(stateDir, "run", id)), false, `run dir of ${id} left behind`);
+  }
+});

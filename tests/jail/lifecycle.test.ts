@@ -1,0 +1,182 @@
+// The sandbox outlives whoever launched it, takes any number of kernel (re)starts, hands the
+// kernel its listening socket, freezes, and disappears completely when killed and removed.
+// Also measures launch and enter latency (printed, not asserted).
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import { JailFixture, UID_BASE, UID_COUNT, lines, newId, percentile, sleep, type TestSandbox } from "./helpers.js";
+import { JailError, isAlive, launchSandbox, processStartTime, startKernel } from "./jail.js";
+
+const JAIL_INDEX = new URL("../../../packages/hostd/dist/jail/index.js", import.meta.url).href;
+
+function statField(pid: number, field: number): string | undefined {
+  const text = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+  return text.slice(text.lastIndexOf(")") + 2).split(" ")[field - 3];
+}
+
+async function waitGone(pid: number, timeoutMs = 3000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (processStartTime(pid) === null) return true;
+    await sleep(10);
+  }
+  return false;
+}
+
+describe("jail lifecycle", () => {
+  let fx: JailFixture;
+
+  before(() => {
+    fx = new JailFixture();
+  });
+
+  after(async () => {
+    await fx?.cleanup();
+  });
+
+  test("the init survives the death of the process that launched it", async () => {
+    const id = newId();
+    fx.cg.create(id, { memoryMb: 256, vcpus: 1, pidsMax: 256 });
+    fx.track(id);
+    const spec = { id, rootfs: fx.rootfs, guestDir: fx.guestDir, uidBase: UID_BASE, uidCount: UID_COUNT, cgroupProcs: fx.cg.procsFiles(id) };
+    // A stand-in for hostd: launches, prints the handle, and dies by SIGKILL.
+    const script = `const j = await import(${JSON.stringify(JAIL_INDEX)});
+      const r = await j.launchSandbox(JSON.parse(process.argv[1]));
+      process.stdout.write(JSON.stringify(r) + "\\n", () => process.kill(process.pid, "SIGKILL"));`;
+    const child = spawnSync(process.execPath, ["--input-type=module", "-e", script, JSON.stringify(spec)], { encoding: "utf8" });
+    assert.equal(child.signal, "SIGKILL", child.stderr);
+    const init = JSON.parse(child.stdout.trim()) as { initPid: number; initStartTime: string };
+    await sleep(100);
+    assert.ok(isAlive(init.initPid, init.initStartTime), "init died with its launcher");
+    assert.notEqual(Number(statField(init.initPid, 4)), child.pid, "init is still the launcher's child");
+    assert.equal(Number(statField(init.initPid, 6)), init.initPid, "init is not a session leader of its own");
+    const sb: TestSandbox = { id, cgroupProcs: spec.cgroupProcs, ...init };
+    const r = await fx.sh(sb, "echo alive");
+    assert.equal(r.stdout.trim(), "alive");
+    await fx.destroy(id);
+  });
+
+  test("kernels can be started again and again; dead ones are reaped by the init", async () => {
+    const sb = await fx.launch();
+    const first = await fx.start(sb, ["/bin/sleep", "1000"]);
+    // Once its enter parent is gone the kernel belongs to the sandbox init.
+    assert.equal(Number(statField(first.pid, 4)), sb.initPid);
+    process.kill(first.pid, "SIGKILL"); // a crash
+    assert.ok(await waitGone(first.pid), "the dead kernel was not reaped");
+    const second = await fx.start(sb, ["/bin/sleep", "1001"]);
+    const third = await fx.start(sb, ["/bin/sleep", "1002"]);
+    const ps = await fx.run(sb, ["/bin/ps", "-e", "-o", "args="]);
+    assert.deepEqual(lines(ps.stdout).filter((l) => l.startsWith("/bin/sleep")).sort(), ["/bin/sleep 1001", "/bin/sleep 1002"]);
+    // Background children of a finished command are adopted and reaped too.
+    await fx.sh(sb, "(sleep 0.1 &) ; (sleep 0.1 &)");
+    await sleep(400);
+    const z = await fx.run(sb, ["/bin/ps", "-e", "-o", "stat=,args="]);
+    assert.deepEqual(lines(z.stdout).filter((l) => l.startsWith("Z")), [], "zombies inside the sandbox");
+    process.kill(second.pid, "SIGKILL");
+    process.kill(third.pid, "SIGKILL");
+    await fx.destroy(sb.id);
+  });
+
+  test("enter refuses a pid whose start time does not match (pid reuse)", async () => {
+    const sb = await fx.launch();
+    await assert.rejects(
+      startKernel({ initPid: sb.initPid, initStartTime: Number(sb.initStartTime) + 1, cgroupProcs: sb.cgroupProcs, argv: ["/bin/true"] }),
+      (err: unknown) => err instanceof JailError && /gone/.test(err.message),
+    );
+    await assert.rejects(
+      startKernel({ initPid: sb.initPid, initStartTime: sb.initStartTime, cgroupProcs: sb.cgroupProcs, argv: ["/no/such/program"] }),
+      /no\/such\/program/,
+    );
+    await fx.destroy(sb.id);
+  });
+
+  test("the kernel gets its listening socket as fd 3; only root can connect on the host", async () => {
+    const sb = await fx.launch();
+    const sock = path.join(fx.work, "kernel.sock");
+    const server = [
+      "import os, socket",
+      "s = socket.socket(fileno=int(os.environ['PODFLARE_LISTEN_FD']))",
+      "c, _ = s.accept()",
+      "c.sendall(b'hello from ' + socket.gethostname().encode() + b' ' + c.recv(100))",
+    ].join("\n");
+    const { pid } = await fx.start(sb, ["/usr/bin/python3", "-c", server], { listenSocket: sock });
+    const st = fs.statSync(sock);
+    assert.ok(st.isSocket());
+    assert.equal(st.mode & 0o777, 0o600);
+    assert.equal(st.uid, 0);
+    const reply = await new Promise<string>((resolve, reject) => {
+      const c = net.connect(sock, () => c.write("host"));
+      let data = "";
+      c.on("data", (b) => (data += b.toString()));
+      c.on("end", () => resolve(data));
+      c.on("error", reject);
+    });
+    assert.equal(reply, `hello from ${sb.id} host`);
+    assert.ok(await waitGone(pid));
+    await fx.destroy(sb.id);
+  });
+
+  test("freeze stops every process in the sandbox, thaw resumes them", async () => {
+    const sb = await fx.launch();
+    await fx.start(sb, ["/bin/bash", "-c", "i=0; while :; do i=$((i+1)); echo $i > /tmp/counter; sleep 0.02; done"]);
+    const counter = path.join(fx.rootfs, "tmp/counter");
+    const read = () => Number(fs.readFileSync(counter, "utf8").trim() || 0);
+    await sleep(200);
+    await fx.cg.freeze(sb.id);
+    const frozenAt = read();
+    await sleep(300);
+    assert.equal(read(), frozenAt, "a frozen sandbox kept running");
+    await fx.cg.thaw(sb.id);
+    await sleep(300);
+    assert.ok(read() > frozenAt, "a thawed sandbox did not resume");
+    await fx.destroy(sb.id);
+  });
+
+  test("killAll + remove leave no process and no cgroup directory", async () => {
+    const sb = await fx.launch();
+    await fx.start(sb, ["/bin/sleep", "1000"]);
+    await fx.sh(sb, "(sleep 1000 &)");
+    assert.ok(fx.cg.listIds().includes(sb.id));
+    assert.ok(fx.cg.pids(sb.id).length >= 3);
+    await fx.cg.killAll(sb.id);
+    assert.deepEqual(fx.cg.pids(sb.id), []);
+    assert.ok(!isAlive(sb.initPid, sb.initStartTime));
+    await fx.cg.remove(sb.id);
+    for (const d of fx.cg.dirs(sb.id)) assert.ok(!fs.existsSync(d), `${d} left behind`);
+    assert.ok(!fx.cg.listIds().includes(sb.id));
+    await fx.cg.killAll(sb.id); // both idempotent on a missing group
+    await fx.cg.remove(sb.id);
+  });
+
+  test("latency: launch, enter, run (p50/p95 over 20)", async (t) => {
+    const launchMs: number[] = [];
+    const enterMs: number[] = [];
+    const runMs: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const id = newId();
+      fx.cg.create(id, { memoryMb: 512, vcpus: 1, pidsMax: 512 });
+      fx.track(id);
+      const cgroupProcs = fx.cg.procsFiles(id);
+      let t0 = performance.now();
+      const init = await launchSandbox({ id, rootfs: fx.rootfs, guestDir: fx.guestDir, uidBase: UID_BASE, uidCount: UID_COUNT, cgroupProcs });
+      launchMs.push(performance.now() - t0);
+      const sb: TestSandbox = { id, cgroupProcs, ...init };
+      t0 = performance.now();
+      await fx.start(sb, ["/bin/sleep", "100"]);
+      enterMs.push(performance.now() - t0);
+      t0 = performance.now();
+      const r = await fx.run(sb, ["/bin/true"]);
+      runMs.push(performance.now() - t0);
+      assert.equal(r.code, 0);
+      await fx.destroy(id);
+    }
+    const fmt = (name: string, v: number[]) =>
+      `${name}: p50 ${percentile(v, 50).toFixed(1)} ms, p95 ${percentile(v, 95).toFixed(1)} ms, min ${Math.min(...v).toFixed(1)} ms`;
+    for (const line of [fmt("launchSandbox", launchMs), fmt("startKernel", enterMs), fmt("runInSandbox /bin/true", runMs)]) {
+      t.diagnostic(line);
+    }
+  });
+});

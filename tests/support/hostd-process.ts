@@ -1,0 +1,78 @@
+// A hostd of a test's own (its own port and state dir), for tests that stop, kill or
+// reconfigure it. Templates come from the shared tarball cache, so a start takes seconds.
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+// Compiled into tests/dist/support/: the repository is three levels up.
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
+const cli = path.join(root, "packages/cli/dist/main.js");
+
+export interface TestHostd {
+  url: string;
+  proc: ChildProcess;
+  log: () => string;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export interface TestHostdOptions {
+  stateDir: string;
+  port: number;
+  env?: Record<string, string>;
+}
+
+function hostdEnv(opts: TestHostdOptions): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PODFLARE_STATE_DIR: opts.stateDir,
+    PODFLARE_HOSTD_ADDR: `127.0.0.1:${opts.port}`,
+    PODFLARE_TEMPLATES: "default",
+    PODFLARE_TEMPLATE_CACHE: process.env.PODFLARE_TEMPLATE_CACHE || "/var/cache/podflare-templates",
+    ...opts.env,
+  };
+  if (!opts.env?.PODFLARE_API_KEYS) delete env.PODFLARE_API_KEYS;
+  return env;
+}
+
+export async function startTestHostd(opts: TestHostdOptions): Promise<TestHostd> {
+  const logPath = path.join("/tmp", `podflare-test-hostd-${opts.port}.log`);
+  const logFd = fs.openSync(logPath, "a");
+  const proc = spawn(process.execPath, [cli, "serve"], { env: hostdEnv(opts), stdio: ["ignore", logFd, logFd] });
+  fs.closeSync(logFd);
+  const url = `http://127.0.0.1:${opts.port}`;
+  let exited = false;
+  proc.on("exit", () => (exited = true));
+  const log = () => fs.readFileSync(logPath, "utf8");
+  const deadline = Date.now() + 300_000;
+  for (;;) {
+    if (exited) throw new Error(`hostd exited during start:\n${log().slice(-4000)}`);
+    if (Date.now() > deadline) throw new Error(`hostd did not start in time:\n${log().slice(-4000)}`);
+    try {
+      if ((await fetch(`${url}/v1/healthz`)).ok) break;
+    } catch {
+      /* not up yet */
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url,
+    proc,
+    log,
+    stop: (signal = "SIGTERM") =>
+      new Promise<void>((resolve) => {
+        if (exited) return resolve();
+        proc.once("exit", () => resolve());
+        proc.kill(signal);
+      }),
+  };
+}
+
+/** Unmounts a test state dir's pool (`podflare down`), so nothing stays mounted after the test. */
+export function teardownStateDir(stateDir: string): void {
+  const r = spawnSync(process.execPath, [cli, "down", "--force"], {
+    env: { ...process.env, PODFLARE_STATE_DIR: stateDir },
+    encoding: "utf8",
+  });
+  if (r.status !== 0) throw new Error(`podflare down failed: ${r.stderr}`);
+}
