@@ -34,6 +34,8 @@ export async function runExec(sb: RuntimeSandbox, opts: ExecOptions, output: Exe
     let killed = false;
     let settled = false;
     let killTimer: NodeJS.Timeout | null = null;
+    // Declared before the handlers that clear it, assigned once the exec frame is on its way.
+    // eslint-disable-next-line prefer-const
     let timeoutTimer: NodeJS.Timeout | undefined;
 
     const finish = (code: number, note?: string) => {
