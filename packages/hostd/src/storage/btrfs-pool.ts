@@ -29,6 +29,8 @@ export class BtrfsPool extends PoolBase {
   /** The loop file, or null when the operator gave a mount (poolPath). */
   readonly imagePath: string | null;
   private readonly opts: StorageOptions;
+  /** Whether disk_mb can be enforced (btrfs simple quotas are on). */
+  diskCaps = false;
 
   constructor(opts: StorageOptions) {
     super(resolve(opts.stateDir), opts.log);
@@ -52,9 +54,16 @@ export class BtrfsPool extends PoolBase {
       await this.ensureImage();
       await this.ensureMounted();
     }
-    await btrfs.quotaEnable(this.root);
-    // Deleted sandbox roots leave their qgroups behind as <stale>.
-    await run("btrfs", ["qgroup", "clear-stale", this.root], { allowFail: true });
+    try {
+      await btrfs.enableSimpleQuota(this.root);
+      this.diskCaps = true;
+      // Deleted sandbox roots leave their qgroups behind as <stale>.
+      await run("btrfs", ["qgroup", "clear-stale", this.root], { allowFail: true });
+    } catch (err) {
+      // Full qgroups would cost a second per create; run without disk caps rather than slowly.
+      this.diskCaps = false;
+      this.opts.log?.(`disk caps (disk_mb) are off: this kernel has no btrfs simple quotas (${(err as Error).message.split("\n")[0]})`);
+    }
   }
 
   private async ensureTools(): Promise<void> {
@@ -147,6 +156,7 @@ export class BtrfsPool extends PoolBase {
     const path = this.sandboxRootPath(id);
     if (mb !== null && !(Number.isFinite(mb) && mb > 0)) throw new PodflareError("bad_request", `disk limit must be a positive number of MB (got ${mb})`);
     if (!(await btrfs.isSubvolume(path))) throw new PodflareError("sandbox_not_found", `sandbox root ${id} does not exist`);
+    if (!this.diskCaps) return false;
     await btrfs.qgroupLimit(path, mb === null ? null : Math.floor(mb * 1024 * 1024));
     return true;
   }

@@ -1,6 +1,6 @@
 // Thin wrappers over btrfs-progs for subvolumes and qgroups.
 
-import { lstat, readdir, rm } from "node:fs/promises";
+import { lstat, readFile, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { run } from "./exec.js";
 
@@ -57,8 +57,41 @@ export async function deleteSubvolume(path: string): Promise<void> {
   await run("btrfs", ["subvolume", "delete", path]);
 }
 
-export async function quotaEnable(mount: string): Promise<void> {
-  await run("btrfs", ["quota", "enable", mount]);
+// Simple quotas (squota, Linux 6.7+) account a write to the subvolume that allocates it, at
+// allocation time. Full qgroups walk back-references instead: measured here, they made every
+// snapshot (every sandbox create) take 0.7–1.8 s once a few hundred roots had come and gone;
+// with squota a snapshot takes under 5 ms and a limit still stops writes (EDQUOT). btrfs-progs
+// 6.2 cannot enable squota, so the ioctl is issued directly.
+const SQUOTA_SCRIPT = `
+import fcntl, os, struct, sys
+BTRFS_IOC_QUOTA_CTL = 0xC0109428
+DISABLE, ENABLE_SIMPLE = 2, 4
+mount, mode = sys.argv[1], sys.argv[2]
+fd = os.open(mount, os.O_RDONLY)
+if mode == "qgroup":
+    fcntl.ioctl(fd, BTRFS_IOC_QUOTA_CTL, bytearray(struct.pack("QQ", DISABLE, 0)))
+if mode != "squota":
+    fcntl.ioctl(fd, BTRFS_IOC_QUOTA_CTL, bytearray(struct.pack("QQ", ENABLE_SIMPLE, 0)))
+`;
+
+/** The quota mode of a mounted btrfs: "squota", "qgroup" or "off". */
+export async function quotaMode(mount: string): Promise<"squota" | "qgroup" | "off"> {
+  const show = await run("btrfs", ["filesystem", "show", mount]);
+  const uuid = /uuid:\s*([0-9a-f-]{36})/.exec(show.stdout)?.[1];
+  if (!uuid) throw new Error(`cannot find the uuid of ${mount}`);
+  try {
+    if ((await readFile(`/sys/fs/btrfs/${uuid}/qgroups/enabled`, "utf8")).trim() !== "1") return "off";
+    return (await readFile(`/sys/fs/btrfs/${uuid}/qgroups/mode`, "utf8")).trim() === "squota" ? "squota" : "qgroup";
+  } catch {
+    return "off";
+  }
+}
+
+/** Turns on simple quotas (replacing full qgroups); throws where the kernel lacks them. */
+export async function enableSimpleQuota(mount: string): Promise<void> {
+  const mode = await quotaMode(mount);
+  if (mode === "squota") return;
+  await run("/usr/bin/python3", ["-c", SQUOTA_SCRIPT, mount, mode]);
 }
 
 /**
