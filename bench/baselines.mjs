@@ -1,0 +1,68 @@
+// Baselines run on the same machine in the same minute as our figures: what an agent builder
+// would use without Podflare. Each returns samples in ms, or null with the reason printed.
+import { spawn, spawnSync } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { time } from "./stats.mjs";
+
+/** Floor: one round trip over a Unix socket between this process and an echo server. */
+export async function unixSocketRoundTrip(runs) {
+  const sock = path.join(os.tmpdir(), `pf-bench-${process.pid}.sock`);
+  fs.rmSync(sock, { force: true });
+  const server = net.createServer((c) => c.on("data", (d) => c.write(d)));
+  await new Promise((r) => server.listen(sock, r));
+  const client = net.createConnection(sock);
+  await new Promise((r) => client.once("connect", r));
+  const samples = [];
+  for (let i = 0; i < runs; i++) {
+    samples.push(await time(() => new Promise((r) => { client.once("data", r); client.write("x"); })));
+  }
+  client.destroy();
+  server.close();
+  fs.rmSync(sock, { force: true });
+  return samples;
+}
+
+/** A fresh `bwrap --unshare-all` sandbox running python3 per call (Debian's bubblewrap). */
+export async function bwrapPerCall(runs) {
+  if (spawnSync("which", ["bwrap"]).status !== 0) {
+    console.log("baseline bwrap: not installed (apt-get install bubblewrap)");
+    return null;
+  }
+  const args = ["--unshare-all", "--die-with-parent", "--ro-bind", "/usr", "/usr", "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64", "--symlink", "usr/bin", "/bin", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "/usr/bin/python3", "-c", "print(6*7)"];
+  const samples = [];
+  for (let i = 0; i < runs; i++) {
+    samples.push(await time(() => new Promise((resolve, reject) => {
+      const p = spawn("bwrap", args, { stdio: ["ignore", "pipe", "inherit"] });
+      let out = "";
+      p.stdout.on("data", (d) => (out += d));
+      p.on("exit", (code) => (code === 0 && out === "42\n" ? resolve() : reject(new Error(`bwrap exit ${code}: ${out}`))));
+    })));
+  }
+  return samples;
+}
+
+/** A Jupyter kernel (Debian python3-ipykernel) driven by jupyter_client: hot exec of print(6*7). */
+export function jupyterHotExec(runs) {
+  const script = `
+import json, time
+from jupyter_client.manager import start_new_kernel
+km, kc = start_new_kernel(kernel_name="python3")
+kc.execute_interactive("print(6*7)", output_hook=lambda m: None)
+out = []
+for _ in range(${runs}):
+    t0 = time.perf_counter()
+    kc.execute_interactive("print(6*7)", output_hook=lambda m: None)
+    out.append((time.perf_counter() - t0) * 1000)
+kc.stop_channels(); km.shutdown_kernel(now=True)
+print(json.dumps(out))
+`;
+  const r = spawnSync("/usr/bin/python3", ["-c", script], { encoding: "utf8", timeout: 120_000 });
+  if (r.status !== 0) {
+    console.log(`baseline jupyter: unavailable (apt-get install python3-ipykernel python3-jupyter-client): ${r.stderr.trim().split("\n").pop()}`);
+    return null;
+  }
+  return JSON.parse(r.stdout.trim().split("\n").pop());
+}

@@ -1,0 +1,100 @@
+// Core figures (issue 2): cold create, hot exec `print(6*7)` and create → exec → close, through
+// the TypeScript SDK, the Python SDK and raw HTTP, with baselines measured side by side.
+// Usage: PODFLARE_HOSTD_URL=http://127.0.0.1:7070 node bench/core.mjs [runs]
+import { spawnSync } from "node:child_process";
+import http from "node:http";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { Sandbox } from "podflare";
+import { bwrapPerCall, jupyterHotExec, unixSocketRoundTrip } from "./baselines.mjs";
+import { printTable, summarize, time } from "./stats.mjs";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const runs = Number(process.argv[2] ?? 100);
+const url = process.env.PODFLARE_HOSTD_URL ?? "http://127.0.0.1:7070";
+
+async function tsScenarios() {
+  const out = { hot_exec: [], create: [], cycle: [] };
+  const sb = await Sandbox.create();
+  await sb.runCode("print(6*7)");
+  for (let i = 0; i < runs; i++) {
+    out.hot_exec.push(await time(async () => {
+      const r = await sb.runCode("print(6*7)");
+      if (r.stdout !== "42\n") throw new Error(r.stdout);
+    }));
+  }
+  await sb.close();
+  for (let i = 0; i < Math.max(20, runs / 5); i++) {
+    let s;
+    out.create.push(await time(async () => (s = await Sandbox.create())));
+    await s.close();
+  }
+  for (let i = 0; i < runs; i++) {
+    out.cycle.push(await time(async () => {
+      const s = await Sandbox.create();
+      await s.runCode("echo ready", "bash");
+      await s.close();
+    }));
+  }
+  return out;
+}
+
+/** Hot exec over a keep-alive HTTP connection with no SDK: what the server itself costs. */
+async function rawHttpHotExec() {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const post = (p, body) => new Promise((resolve, reject) => {
+    const req = http.request(url + p, { method: "POST", agent, headers: { "content-type": "application/json" } }, (res) => {
+      let text = "";
+      res.on("data", (d) => (text += d));
+      res.on("end", () => resolve(text));
+    });
+    req.on("error", reject);
+    req.end(JSON.stringify(body));
+  });
+  const { id } = JSON.parse(await post("/v1/sandboxes", {}));
+  const samples = [];
+  for (let i = 0; i < runs; i++) samples.push(await time(() => post(`/v1/sandboxes/${id}/exec`, { code: "print(6*7)" })));
+  await new Promise((r) => http.request(url + `/v1/sandboxes/${id}`, { method: "DELETE", agent }, (res) => { res.resume(); res.on("end", r); }).end());
+  agent.destroy();
+  return samples;
+}
+
+function pyScenarios() {
+  const r = spawnSync("/usr/bin/python3", [path.join(root, "bench/py_core.py"), String(runs)], {
+    encoding: "utf8",
+    env: { ...process.env, PYTHONPATH: path.join(root, "packages/sdk-python"), PODFLARE_HOSTD_URL: url },
+    timeout: 600_000,
+  });
+  if (r.status !== 0) throw new Error(`python bench failed: ${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split("\n").pop());
+}
+
+export async function runCore() {
+  const floor = { name: "unix socket round trip", stats: summarize(await unixSocketRoundTrip(1000)) };
+  const bwrapSamples = await bwrapPerCall(runs);
+  const bwrap = bwrapSamples && { name: "bwrap python3 per call", stats: summarize(bwrapSamples) };
+  const jupSamples = jupyterHotExec(runs);
+  const jupyter = jupSamples && { name: "jupyter kernel exec", stats: summarize(jupSamples) };
+  const ts = await tsScenarios();
+  const raw = await rawHttpHotExec();
+  const py = pyScenarios();
+  const rows = [
+    { name: "hot exec print(6*7), raw HTTP keep-alive", stats: summarize(raw), baseline: jupyter ?? floor },
+    { name: "hot exec print(6*7), TypeScript SDK", stats: summarize(ts.hot_exec), baseline: jupyter ?? floor },
+    { name: "hot exec print(6*7), Python SDK", stats: summarize(py.hot_exec), baseline: jupyter ?? floor },
+    { name: "cold create, TypeScript SDK", stats: summarize(ts.create), baseline: bwrap ?? undefined },
+    { name: "cold create, Python SDK", stats: summarize(py.create), baseline: bwrap ?? undefined },
+    { name: "create → echo ready (bash) → close, TS SDK", stats: summarize(ts.cycle), baseline: bwrap ?? undefined },
+    { name: "create → echo ready (bash) → close, Py SDK", stats: summarize(py.cycle), baseline: bwrap ?? undefined },
+  ];
+  const baselines = [floor, bwrap, jupyter].filter(Boolean);
+  printTable(`core (${runs} runs each; hosted Podflare publishes 6 ms server-side pool hit, 43 ms in-cloud full cycle p50 — over the internet, for reference only)`, [
+    ...rows,
+    ...baselines.map((b) => ({ name: `baseline: ${b.name}`, stats: b.stats })),
+  ]);
+  return { rows: rows.map(({ name, stats, baseline }) => ({ name, stats, baseline: baseline?.name ?? null })), baselines };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  await runCore();
+}

@@ -1,0 +1,29 @@
+// Distribution figures for benchmark samples (milliseconds).
+export function summarize(samples) {
+  const s = [...samples].sort((a, b) => a - b);
+  const q = (p) => s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
+  const mean = s.reduce((a, b) => a + b, 0) / s.length;
+  return { n: s.length, min: s[0], p50: q(50), p90: q(90), p95: q(95), p99: q(99), max: s[s.length - 1], mean };
+}
+
+export function fmt(ms) {
+  if (ms === undefined || ms === null || Number.isNaN(ms)) return "-";
+  return ms < 1 ? `${(ms * 1000).toFixed(0)} µs` : ms < 100 ? `${ms.toFixed(2)} ms` : `${ms.toFixed(0)} ms`;
+}
+
+/** Prints rows of {name, stats, baseline?} as a table with the ratio ours/baseline at p50. */
+export function printTable(title, rows) {
+  console.log(`\n${title}`);
+  console.log(["scenario".padEnd(44), "p50".padStart(9), "p95".padStart(9), "p99".padStart(9), "max".padStart(9), "n".padStart(5), "  vs baseline (p50)"].join(" "));
+  for (const r of rows) {
+    const st = r.stats;
+    const ratio = r.baseline ? `  ${(st.p50 / r.baseline.stats.p50).toFixed(2)}× ${r.baseline.name}` : "";
+    console.log([r.name.padEnd(44), fmt(st.p50).padStart(9), fmt(st.p95).padStart(9), fmt(st.p99).padStart(9), fmt(st.max).padStart(9), String(st.n).padStart(5), ratio].join(" "));
+  }
+}
+
+export async function time(fn) {
+  const t0 = process.hrtime.bigint();
+  await fn();
+  return Number(process.hrtime.bigint() - t0) / 1e6;
+}

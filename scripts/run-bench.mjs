@@ -1,0 +1,70 @@
+#!/usr/bin/env node
+// `npm run bench`: starts its own hostd (port 7373, state /var/lib/podflare-bench), installs the
+// baselines' Debian packages, runs every benchmark in bench/, prints the tables and writes
+// bench/results/<date>.json. Benchmarks are not tests: `npm test` never runs them.
+import { spawn, spawnSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const stateDir = process.env.PODFLARE_BENCH_STATE_DIR || "/var/lib/podflare-bench";
+const addr = "127.0.0.1:7373";
+const url = `http://${addr}`;
+const cli = path.join(root, "packages/cli/dist/main.js");
+
+if (process.getuid() !== 0) {
+  console.error("npm run bench needs root (it runs a real hostd)");
+  process.exit(1);
+}
+spawnSync("bash", [path.join(root, "scripts/setup-host.sh")], { stdio: "inherit" });
+const baselinePkgs = ["bubblewrap", "python3-ipykernel", "python3-jupyter-client"];
+const missing = baselinePkgs.filter((p) => spawnSync("dpkg-query", ["-W", "-f=${Status}", p], { encoding: "utf8" }).stdout.indexOf("install ok installed") === -1);
+if (missing.length) spawnSync("apt-get", ["install", "-y", "-q", ...missing], { stdio: "inherit", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
+spawnSync("npx", ["tsc", "-b"], { cwd: root, stdio: "inherit" });
+
+const env = {
+  ...process.env,
+  PODFLARE_STATE_DIR: stateDir,
+  PODFLARE_HOSTD_ADDR: addr,
+  PODFLARE_HOSTD_URL: url,
+  PODFLARE_TEMPLATE_CACHE: process.env.PODFLARE_TEMPLATE_CACHE || "/var/cache/podflare-templates",
+  PODFLARE_TEMPLATES: "default,python-datasci",
+};
+delete env.PODFLARE_API_KEYS;
+delete env.PODFLARE_API_KEY;
+const log = fs.openSync("/tmp/podflare-bench-hostd.log", "w");
+const hostd = spawn(process.execPath, [cli, "serve"], { env, stdio: ["ignore", log, log] });
+for (let i = 0; ; i++) {
+  try {
+    if ((await fetch(`${url}/v1/healthz`)).ok) break;
+  } catch {}
+  if (hostd.exitCode !== null || i > 6000) {
+    console.error(fs.readFileSync("/tmp/podflare-bench-hostd.log", "utf8").slice(-4000));
+    process.exit(1);
+  }
+  await new Promise((r) => setTimeout(r, 100));
+}
+
+const results = { date: new Date().toISOString(), host: { cpus: (await import("node:os")).cpus().length }, benches: {} };
+let failed = false;
+for (const file of fs.readdirSync(path.join(root, "bench")).filter((f) => /^[a-z-]+\.mjs$/.test(f) && !["stats.mjs", "baselines.mjs"].includes(f))) {
+  const mod = await import(path.join(root, "bench", file));
+  const run = Object.entries(mod).find(([k, v]) => k.startsWith("run") && typeof v === "function");
+  if (!run) continue;
+  process.env.PODFLARE_HOSTD_URL = url;
+  try {
+    results.benches[file.replace(/\.mjs$/, "")] = await run[1]();
+  } catch (err) {
+    failed = true;
+    console.error(`bench ${file} failed: ${err.stack ?? err}`);
+  }
+}
+fs.mkdirSync(path.join(root, "bench/results"), { recursive: true });
+const out = path.join(root, "bench/results", `${results.date.slice(0, 19).replace(/:/g, "-")}.json`);
+fs.writeFileSync(out, JSON.stringify(results, null, 2));
+console.log(`\nresults written to ${path.relative(root, out)}`);
+hostd.kill("SIGTERM");
+await new Promise((r) => hostd.on("exit", r));
+spawnSync(process.execPath, [cli, "down", "--force"], { env, stdio: "inherit" });
+process.exit(failed ? 1 : 0);
