@@ -5,16 +5,16 @@ import { spawnSync } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { api, closeSandbox, createSandbox, exec } from "../support/api.js";
-import { startTestHostd, teardownStateDir, type TestHostd } from "../support/hostd-process.js";
+import { ownHostd, startTestHostd, teardownStateDir, type TestHostd } from "../support/hostd-process.js";
 
-const stateDir = "/var/lib/podflare-test-auth";
+const { stateDir, port } = ownHostd("auth", 11);
 const keyA = "pf_test_key_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 const keyB = "pf_test_key_bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
 let hostd: TestHostd;
 const as = (key: string) => ({ authorization: `Bearer ${key}` });
 
 before(async () => {
-  hostd = await startTestHostd({ stateDir, port: 7182, env: { PODFLARE_API_KEYS: `${keyA}, ${keyB}` } });
+  hostd = await startTestHostd({ stateDir, port, env: { PODFLARE_API_KEYS: `${keyA}, ${keyB}` } });
 });
 after(async () => {
   await hostd.stop();
@@ -71,7 +71,7 @@ test("the API key never reaches a sandbox's environment", async () => {
 
 test("a non-loopback bind without keys refuses to start and says how to fix it", () => {
   const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
-  const env: NodeJS.ProcessEnv = { ...process.env, PODFLARE_HOSTD_ADDR: "0.0.0.0:7183", PODFLARE_STATE_DIR: stateDir };
+  const env: NodeJS.ProcessEnv = { ...process.env, PODFLARE_HOSTD_ADDR: `0.0.0.0:${port + 1}`, PODFLARE_STATE_DIR: stateDir };
   delete env.PODFLARE_API_KEYS;
   delete env.PODFLARE_AUTH_DISABLED;
   const r = spawnSync(process.execPath, [path.join(root, "packages/cli/dist/main.js"), "serve"], { env, encoding: "utf8", timeout: 60_000 });

@@ -6,11 +6,10 @@ import fs from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { api, closeSandbox, createSandbox, exec } from "../support/api.js";
-import { startTestHostd, teardownStateDir, type TestHostd } from "../support/hostd-process.js";
+import { ownHostd, startTestHostd, teardownStateDir, type TestHostd } from "../support/hostd-process.js";
 import { cgroupExists, sandboxPids } from "../support/host.js";
 
-const stateDir = "/var/lib/podflare-test-restart";
-const port = 7181;
+const { stateDir, port } = ownHostd("restart", 10);
 let hostd: TestHostd;
 
 before(async () => {

@@ -5,7 +5,8 @@ import { CgroupManager } from "@podflare/hostd/jail";
 
 // Sandboxes of every test hostd: the shared one (PODFLARE_STATE_DIR) and those of tests that
 // run their own; ids are unique, so looking in each parent is unambiguous.
-const stateDirs = [process.env.PODFLARE_STATE_DIR || "/var/lib/podflare", "/var/lib/podflare-test-restart"];
+const shared = process.env.PODFLARE_STATE_DIR || "/var/lib/podflare-test";
+const stateDirs = [shared, `${shared}-restart`, `${shared}-auth`];
 const managers = stateDirs.map((d) => new CgroupManager({ parent: cgroupParentFor(d) }));
 
 function managerOf(id: string): CgroupManager {
@@ -28,4 +29,21 @@ export function hostUid(pid: number): number | null {
   } catch {
     return null;
   }
+}
+
+/** Bytes the sandbox's cgroup is charged for (memory.usage_in_bytes / memory.current). */
+export function sandboxMemoryBytes(id: string): number {
+  return managerOf(id).memoryCurrentBytes(id);
+}
+
+/** Family cgroups (fam_*) that exist under the shared hostd's parent group. */
+export function familyCgroups(): string[] {
+  return managers[0]!.listIds().filter((id) => id.startsWith("fam_"));
+}
+
+/** Host memory in use (MemTotal - MemAvailable), bytes. */
+export function hostUsedBytes(): number {
+  const text = fs.readFileSync("/proc/meminfo", "utf8");
+  const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, "m").exec(text)?.[1] ?? 0);
+  return (kb("MemTotal") - kb("MemAvailable")) * 1024;
 }

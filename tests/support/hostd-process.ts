@@ -76,3 +76,13 @@ export function teardownStateDir(stateDir: string): void {
   });
   if (r.status !== 0) throw new Error(`podflare down failed: ${r.stderr}`);
 }
+
+/**
+ * Ports and state dirs for tests that run a hostd of their own, derived from the shared test
+ * hostd's, so two test runs on one machine (different PODFLARE_TEST_ADDR/STATE_DIR) never meet.
+ */
+export function ownHostd(name: string, offset: number): { stateDir: string; port: number } {
+  const base = Number(new URL(process.env.PODFLARE_HOSTD_URL || "http://127.0.0.1:7171").port || 7171);
+  const shared = process.env.PODFLARE_STATE_DIR || "/var/lib/podflare-test";
+  return { stateDir: `${shared}-${name}`, port: base + offset };
+}
