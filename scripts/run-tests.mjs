@@ -97,8 +97,10 @@ if (!failedSetup) {
     { cwd: root, env, stdio: "inherit" },
   );
   const text = fs.existsSync(tap) ? fs.readFileSync(tap, "utf8") : "";
-  passed = Number(/^# pass (\d+)/m.exec(text)?.[1] ?? 0);
-  failed = Number(/^# fail (\d+)/m.exec(text)?.[1] ?? (run.status === 0 ? 0 : 1));
+  // The summary is the last "# pass" / "# fail" pair: tests may print diagnostics that look alike.
+  const last = (re) => [...text.matchAll(re)].pop()?.[1];
+  passed = Number(last(/^# pass (\d+)$/gm) ?? 0);
+  failed = Number(last(/^# fail (\d+)$/gm) ?? (run.status === 0 ? 0 : 1));
   if (run.status !== 0 && failed === 0) failed = 1;
 }
 
