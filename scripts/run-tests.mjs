@@ -56,7 +56,8 @@ delete env.PODFLARE_API_KEYS;
 delete env.PODFLARE_API_KEY;
 
 step(`start hostd on ${url} (state ${stateDir})`);
-const hostdLog = fs.openSync(path.join("/tmp", "podflare-test-hostd.log"), "w");
+const hostdLogPath = path.join("/tmp", `podflare-test-hostd-${addr.replace(/[^0-9]/g, "")}.log`);
+const hostdLog = fs.openSync(hostdLogPath, "w");
 const hostd = spawn(process.execPath, [cli, "serve"], { cwd: root, env, stdio: ["ignore", "inherit", hostdLog] });
 let hostdExited = false;
 hostd.on("exit", () => (hostdExited = true));
@@ -78,8 +79,8 @@ async function waitHealthy(timeoutMs) {
 
 let failedSetup = false;
 if (!(await waitHealthy(30 * 60 * 1000))) {
-  console.error("hostd did not become healthy; its log (/tmp/podflare-test-hostd.log):");
-  console.error(fs.readFileSync("/tmp/podflare-test-hostd.log", "utf8").slice(-8000));
+  console.error(`hostd did not become healthy; its log (${hostdLogPath}):`);
+  console.error(fs.readFileSync(hostdLogPath, "utf8").slice(-8000));
   failedSetup = true;
 }
 
@@ -90,7 +91,7 @@ if (!failedSetup) {
   const files = [...findTests(path.join(root, "packages")).filter((f) => f.includes(`${path.sep}dist${path.sep}`)), ...findTests(path.join(root, "tests/dist"))];
   const only = process.argv.slice(2);
   const selected = only.length ? files.filter((f) => only.some((o) => f.includes(o))) : files;
-  const tap = path.join("/tmp", "podflare-test-results.tap");
+  const tap = path.join("/tmp", `podflare-test-results-${process.pid}.tap`);
   const run = spawnSync(
     process.execPath,
     ["--test", "--test-reporter=spec", "--test-reporter-destination=stdout", "--test-reporter=tap", `--test-reporter-destination=${tap}`, ...selected],
