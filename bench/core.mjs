@@ -92,7 +92,16 @@ export async function runCore() {
     ...rows,
     ...baselines.map((b) => ({ name: `baseline: ${b.name}`, stats: b.stats })),
   ]);
-  return { rows: rows.map(({ name, stats, baseline }) => ({ name, stats, baseline: baseline?.name ?? null })), baselines };
+  const withSamples = (r, samples) => ({ name: r.name, stats: r.stats, baseline: r.baseline?.name ?? null, samples });
+  const sampleSets = [raw, ts.hot_exec, py.hot_exec, ts.create, py.create, ts.cycle, py.cycle];
+  return {
+    rows: rows.map((r, i) => withSamples(r, sampleSets[i])),
+    baselines: [
+      { name: floor.name, stats: floor.stats },
+      ...(bwrap ? [{ name: bwrap.name, stats: bwrap.stats, samples: bwrapSamples }] : []),
+      ...(jupyter ? [{ name: jupyter.name, stats: jupyter.stats, samples: jupSamples }] : []),
+    ],
+  };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -48,7 +48,7 @@ for (let i = 0; ; i++) {
 
 const results = { date: new Date().toISOString(), host: { cpus: (await import("node:os")).cpus().length }, benches: {} };
 let failed = false;
-for (const file of fs.readdirSync(path.join(root, "bench")).filter((f) => /^[a-z-]+\.mjs$/.test(f) && !["stats.mjs", "baselines.mjs"].includes(f))) {
+for (const file of fs.readdirSync(path.join(root, "bench")).filter((f) => /^[a-z-]+\.mjs$/.test(f) && !["stats.mjs", "baselines.mjs", "report.mjs"].includes(f))) {
   const mod = await import(path.join(root, "bench", file));
   const run = Object.entries(mod).find(([k, v]) => k.startsWith("run") && typeof v === "function");
   if (!run) continue;
@@ -63,7 +63,9 @@ for (const file of fs.readdirSync(path.join(root, "bench")).filter((f) => /^[a-z
 fs.mkdirSync(path.join(root, "bench/results"), { recursive: true });
 const out = path.join(root, "bench/results", `${results.date.slice(0, 19).replace(/:/g, "-")}.json`);
 fs.writeFileSync(out, JSON.stringify(results, null, 2));
-console.log(`\nresults written to ${path.relative(root, out)}`);
+const { renderReport } = await import(path.join(root, "bench/report.mjs"));
+fs.writeFileSync(out.replace(/\.json$/, ".html"), renderReport(results));
+console.log(`\nresults written to ${path.relative(root, out)} and the report to ${path.relative(root, out.replace(/\.json$/, ".html"))}`);
 hostd.kill("SIGTERM");
 await new Promise((r) => hostd.on("exit", r));
 spawnSync(process.execPath, [cli, "down", "--force"], { env, stdio: "inherit" });
