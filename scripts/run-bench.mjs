@@ -12,6 +12,8 @@ const stateDir = process.env.PODFLARE_BENCH_STATE_DIR || "/var/lib/podflare-benc
 const addr = "127.0.0.1:7373";
 const url = `http://${addr}`;
 const cli = path.join(root, "packages/cli/dist/main.js");
+// Benchmarks and the SDKs they use read the hostd URL from the environment.
+process.env.PODFLARE_HOSTD_URL = url;
 
 if (process.getuid() !== 0) {
   console.error("npm run bench needs root (it runs a real hostd)");
@@ -52,7 +54,6 @@ for (const file of fs.readdirSync(path.join(root, "bench")).filter((f) => /^[a-z
   const mod = await import(path.join(root, "bench", file));
   const run = Object.entries(mod).find(([k, v]) => k.startsWith("run") && typeof v === "function");
   if (!run) continue;
-  process.env.PODFLARE_HOSTD_URL = url;
   try {
     results.benches[file.replace(/\.mjs$/, "")] = await run[1]();
   } catch (err) {
