@@ -13,6 +13,15 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const runs = Number(process.argv[2] ?? 100);
 const url = process.env.PODFLARE_HOSTD_URL ?? "http://127.0.0.1:7070";
 
+/** Waits until the warm pool is full, so a create measures a pool hit. */
+async function poolFull() {
+  for (let i = 0; i < 600; i++) {
+    const cap = await (await fetch(`${url}/v1/capacity`)).json();
+    if (cap.pool.free >= cap.pool.size) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 async function tsScenarios() {
   const out = { hot_exec: [], create: [], cycle: [] };
   const sb = await Sandbox.create();
@@ -25,8 +34,15 @@ async function tsScenarios() {
   }
   await sb.close();
   for (let i = 0; i < Math.max(20, runs / 5); i++) {
+    await poolFull();
     let s;
     out.create.push(await time(async () => (s = await Sandbox.create())));
+    await s.close();
+  }
+  out.create_miss = [];
+  for (let i = 0; i < Math.max(20, runs / 5); i++) {
+    let s;
+    out.create_miss.push(await time(async () => (s = await Sandbox.create({ memoryMb: 512 }))));
     await s.close();
   }
   for (let i = 0; i < runs; i++) {
@@ -82,8 +98,9 @@ export async function runCore() {
     { name: "hot exec print(6*7), raw HTTP keep-alive", stats: summarize(raw), baseline: jupyter ?? floor },
     { name: "hot exec print(6*7), TypeScript SDK", stats: summarize(ts.hot_exec), baseline: jupyter ?? floor },
     { name: "hot exec print(6*7), Python SDK", stats: summarize(py.hot_exec), baseline: jupyter ?? floor },
-    { name: "cold create, TypeScript SDK", stats: summarize(ts.create), baseline: bwrap ?? undefined },
-    { name: "cold create, Python SDK", stats: summarize(py.create), baseline: bwrap ?? undefined },
+    { name: "pool-hit create, TypeScript SDK", stats: summarize(ts.create), baseline: bwrap ?? undefined },
+    { name: "pool-hit create, Python SDK", stats: summarize(py.create), baseline: bwrap ?? undefined },
+    { name: "pool-miss create (512 MB), TypeScript SDK", stats: summarize(ts.create_miss), baseline: bwrap ?? undefined },
     { name: "create → echo ready (bash) → close, TS SDK", stats: summarize(ts.cycle), baseline: bwrap ?? undefined },
     { name: "create → echo ready (bash) → close, Py SDK", stats: summarize(py.cycle), baseline: bwrap ?? undefined },
   ];
@@ -93,7 +110,7 @@ export async function runCore() {
     ...baselines.map((b) => ({ name: `baseline: ${b.name}`, stats: b.stats })),
   ]);
   const withSamples = (r, samples) => ({ name: r.name, stats: r.stats, baseline: r.baseline?.name ?? null, samples });
-  const sampleSets = [raw, ts.hot_exec, py.hot_exec, ts.create, py.create, ts.cycle, py.cycle];
+  const sampleSets = [raw, ts.hot_exec, py.hot_exec, ts.create, py.create, ts.create_miss, ts.cycle, py.cycle];
   return {
     rows: rows.map((r, i) => withSamples(r, sampleSets[i])),
     baselines: [

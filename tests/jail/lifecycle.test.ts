@@ -48,7 +48,7 @@ describe("jail lifecycle", () => {
       process.stdout.write(JSON.stringify(r) + "\\n", () => process.kill(process.pid, "SIGKILL"));`;
     const child = spawnSync(process.execPath, ["--input-type=module", "-e", script, JSON.stringify(spec)], { encoding: "utf8" });
     assert.equal(child.signal, "SIGKILL", child.stderr);
-    const init = JSON.parse(child.stdout.trim()) as { initPid: number; initStartTime: string };
+    const init = JSON.parse(child.stdout.trim()) as { initPid: number; initStartTime: string; familyPid: number; familyStartTime: string };
     await sleep(100);
     assert.ok(isAlive(init.initPid, init.initStartTime), "init died with its launcher");
     assert.notEqual(Number(statField(init.initPid, 4)), child.pid, "init is still the launcher's child");
@@ -59,11 +59,12 @@ describe("jail lifecycle", () => {
     await fx.destroy(id);
   });
 
-  test("kernels can be started again and again; dead ones are reaped by the init", async () => {
+  test("kernels can be started again and again; dead ones are reaped by the family init", async () => {
     const sb = await fx.launch();
     const first = await fx.start(sb, ["/bin/sleep", "1000"]);
-    // Once its enter parent is gone the kernel belongs to the sandbox init.
-    assert.equal(Number(statField(first.pid, 4)), sb.initPid);
+    // Once its enter parent is gone the kernel belongs to the family init (pid 1 of the
+    // family pid namespace), which reaps it.
+    assert.equal(Number(statField(first.pid, 4)), sb.familyPid);
     process.kill(first.pid, "SIGKILL"); // a crash
     assert.ok(await waitGone(first.pid), "the dead kernel was not reaped");
     const second = await fx.start(sb, ["/bin/sleep", "1001"]);

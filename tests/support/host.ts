@@ -47,3 +47,8 @@ export function hostUsedBytes(): number {
   const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, "m").exec(text)?.[1] ?? 0);
   return (kb("MemTotal") - kb("MemAvailable")) * 1024;
 }
+
+/** The cgroup directories of a sandbox (one per v1 controller, or one on v2). */
+export function cgroupDirs(id: string): string[] {
+  return managerOf(id).dirs(id).filter((d) => fs.existsSync(d));
+}

@@ -28,6 +28,9 @@ function hostdEnv(opts: TestHostdOptions): NodeJS.ProcessEnv {
     PODFLARE_STATE_DIR: opts.stateDir,
     PODFLARE_HOSTD_ADDR: `127.0.0.1:${opts.port}`,
     PODFLARE_TEMPLATES: "default",
+    // No warm pool unless a test asks: pooled sandboxes would show up in tests that count
+    // sandboxes, families and cgroups of their own hostd.
+    PODFLARE_POOL_SIZE: "0",
     PODFLARE_TEMPLATE_CACHE: process.env.PODFLARE_TEMPLATE_CACHE || "/var/cache/podflare-templates",
     ...opts.env,
   };

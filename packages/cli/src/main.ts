@@ -4,6 +4,8 @@ import { serve } from "./serve.js";
 import { templateCommand } from "./template.js";
 import { execCommand, lsCommand, rmCommand } from "./sandboxes.js";
 import { downCommand } from "./down.js";
+import { keysCommand } from "./keys.js";
+import { usageCommand } from "./usage.js";
 
 const usage = `usage: podflare <command>
 
@@ -14,6 +16,8 @@ const usage = `usage: podflare <command>
   template build NAME      build (or rebuild with --force) a template: default, python-datasci
   template ls              list templates
   down                     unmount the storage pool (no hostd running)
+  keys create --tier T --name N [--admin]   create an API key (shown once); keys ls; keys revoke ID
+  usage                    sandbox-seconds, GB-seconds, execs and forks of the calling key
 
 environment: PODFLARE_HOSTD_ADDR (serve, default 127.0.0.1:7070), PODFLARE_STATE_DIR
 (default /var/lib/podflare), PODFLARE_HOSTD_URL and PODFLARE_API_KEY (client commands)`;
@@ -33,6 +37,10 @@ async function main(argv: string[]): Promise<number> {
       return templateCommand(rest);
     case "down":
       return downCommand(rest);
+    case "keys":
+      return keysCommand(rest);
+    case "usage":
+      return usageCommand(rest);
     case undefined:
     case "-h":
     case "--help":

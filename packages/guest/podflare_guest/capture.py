@@ -71,6 +71,14 @@ class Capture:
                                         encoding="utf-8", errors="backslashreplace",
                                         closefd=False))
 
+    def close_fds(self):
+        """A fork child's copy of these pipes is useless (its reader thread is the parent's)."""
+        for fd in [s.r for s in self._streams] + [s.w for s in self._streams] + [self._devnull]:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
     def begin(self, conn, job_id):
         with self._cond:
             for s in self._streams:

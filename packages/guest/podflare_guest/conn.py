@@ -1,5 +1,7 @@
 # One host connection: framed receive, and sends serialised by a per-connection lock.
 
+import array
+import os
 import socket
 import threading
 
@@ -7,6 +9,7 @@ from . import frames
 from .log import log
 
 _RECV_BYTES = 256 * 1024
+_MAX_FDS = 253  # SCM_MAX_FD: the most descriptors one message can carry
 
 
 class Connection:
@@ -16,6 +19,7 @@ class Connection:
         self._send_lock = threading.Lock()
         self._decoder = frames.Decoder()
         self._pending = []
+        self.fds = []  # descriptors received with SCM_RIGHTS (the host's fork frame), oldest first
 
     def send(self, header, body=b""):
         """Send one frame; False (and the connection dropped) if the host is gone.
@@ -40,9 +44,17 @@ class Connection:
         """Next (header, body), or None at EOF. Raises frames.FrameError on bad input."""
         while not self._pending:
             try:
-                data = self.sock.recv(_RECV_BYTES)
+                data, anc, _, _ = self.sock.recvmsg(
+                    _RECV_BYTES, socket.CMSG_SPACE(_MAX_FDS * array.array("i").itemsize))
             except OSError:
                 return None
+            for level, kind, raw in anc:
+                if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                    fds = array.array("i")
+                    fds.frombytes(raw[: len(raw) - len(raw) % fds.itemsize])
+                    for fd in fds:
+                        os.set_inheritable(fd, False)
+                    self.fds.extend(fds)
             if not data:
                 if self._decoder.buffered:
                     raise frames.FrameError("connection closed inside a frame")
@@ -59,6 +71,18 @@ class Connection:
         with self._send_lock:
             self._close_locked()
             self.sock.close()
+        self.close_fds()
+
+    def take_fds(self):
+        fds, self.fds = self.fds, []
+        return fds
+
+    def close_fds(self):
+        for fd in self.take_fds():
+            try:
+                os.close(fd)
+            except OSError:
+                pass
 
     def _close_locked(self):
         if not self.alive:

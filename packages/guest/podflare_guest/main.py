@@ -12,7 +12,7 @@ import sys
 import threading
 import time
 
-from . import errors, files
+from . import errors, files, fork, landlock, space
 from .bash_runner import BashRunner
 from .capture import Capture
 from .conn import Connection
@@ -26,13 +26,14 @@ from .repl import EXIT_INTERRUPTED, Repl, install_sigint
 
 LISTEN_FD_ENV = "PODFLARE_LISTEN_FD"
 KILL_AFTER_S = 1.0
+FORK_REAP_S = 2.0
 EXIT_USAGE = 2
 
 
 class Job:
-    __slots__ = ("conn", "id", "lang", "code", "env", "cwd", "interrupted", "proc")
+    __slots__ = ("conn", "id", "lang", "code", "env", "cwd", "interrupted", "proc", "fork")
 
-    def __init__(self, conn, job_id, lang, code, env, cwd):
+    def __init__(self, conn, job_id, lang, code, env, cwd, fork_req=None):
         self.conn = conn
         self.id = job_id
         self.lang = lang
@@ -41,6 +42,7 @@ class Job:
         self.cwd = cwd
         self.interrupted = False  # set under Kernel.lock
         self.proc = None  # the bash process, once started
+        self.fork = fork_req  # (child ids, descriptors, open files) of a fork request
 
 
 class Kernel:
@@ -56,10 +58,31 @@ class Kernel:
         self.capture = Capture()
         self.repl = Repl(self.capture)
         self.bash = BashRunner(Drainer())
+        self.conns = set()  # live host connections (a fork child closes the parent's)
+        self.fork_requests = queue.Queue()
+        self.forked = set()  # pids of our fork children not reaped yet
         install_sigint()
 
+    def forget_channels(self):
+        """In a fork child: close the parent's listener, host connections and output pipes
+        (detached first, so no stale socket object closes a reused descriptor later)."""
+        _close_quietly(self.listener.detach())
+        for conn in list(self.conns):
+            _close_quietly(conn.sock.detach())
+            for fd in conn.fds:
+                _close_quietly(fd)
+        self.capture.close_fds()
+
     def serve_forever(self):
+        # Started before the main thread moves into its user domain: these threads stay in
+        # the kernel domain (landlock.py).
         threading.Thread(target=self._accept_loop, name="podflare-accept", daemon=True).start()
+        threading.Thread(target=self._fork_loop, name="podflare-forker", daemon=True).start()
+        if landlock.available():
+            try:
+                landlock.restrict(kernel_domain=False)
+            except OSError as e:
+                log(f"landlock: cannot restrict: {e}")
         while True:
             self._run_job(self.jobs.get())
 
@@ -76,6 +99,11 @@ class Kernel:
             # Nobody can see the result or interrupt it any more.
             with self.lock:
                 self.current = None
+            for fd in job.fork[1] if job.fork is not None else ():
+                _close_quietly(fd)
+            return
+        if job.fork is not None:
+            self._run_fork(job)
             return
         if cancelled:
             job.conn.send({"t": "out", "id": job.id, "fd": 2}, b"KeyboardInterrupt\n")
@@ -101,11 +129,53 @@ class Kernel:
                 self.current = None
         job.conn.send({"t": "exit", "id": job.id, "code": code})
 
+    def _fork_loop(self):
+        while True:
+            try:
+                req = self.fork_requests.get(timeout=FORK_REAP_S)
+            except queue.Empty:
+                fork.reap(self)
+                continue
+            fork.reap(self)
+            try:
+                req["result"] = fork.fork_children(self, *req["args"])
+            except BaseException as e:  # noqa: BLE001 - handed to the main thread
+                req["error"] = e
+            finally:
+                req["done"].set()
+
+    def _run_fork(self, job):
+        ids, fds, open_files = job.fork
+        try:
+            # The forker thread forks (it is in the kernel domain, so the children are not
+            # nested in our user domain); we wait, so the heap is quiet meanwhile.
+            req = {"args": (ids, fds, open_files), "done": threading.Event()}
+            self.fork_requests.put(req)
+            req["done"].wait()
+            if "error" in req:
+                raise req["error"]
+            pids, scoped = req["result"]
+            job.conn.send({"t": "forked", "id": job.id, "pids": pids, "landlock": scoped})
+        except GuestError as e:
+            files.send_error(job.conn, job.id, e)
+        except Exception as e:
+            log_exception(f"fork {job.id}")
+            files.send_error(job.conn, job.id, GuestError(errors.IO_ERROR, f"fork failed: {e}"))
+        finally:
+            for fd in fds:
+                _close_quietly(fd)
+            with self.lock:
+                self.current = None
+
     def _execute(self, job):
         bad = _env_problem(job.env)
         if bad:
             _say(job, bad)
             return EXIT_USAGE
+        if job.lang in ("space_save", "space_load"):
+            op = space.save if job.lang == "space_save" else space.load
+            job.conn.send({"t": "space", "id": job.id, **op(self.repl.globals, job.code)})
+            return 0
         cwd = self._check_cwd(job.cwd) if job.cwd is not None else None
         if job.lang == "python":
             return self.repl.run(job, cwd)
@@ -182,6 +252,8 @@ class Kernel:
 
     def _serve(self, conn):
         uploads = files.Uploads(self.base_dir)
+        with self.lock:
+            self.conns.add(conn)
         try:
             conn.send({"t": "hello", "version": GUEST_PROTOCOL_VERSION, "pid": os.getpid(),
                        "python": "%d.%d.%d" % sys.version_info[:3]})
@@ -196,6 +268,8 @@ class Kernel:
             log_exception("connection")
         finally:
             uploads.abort_all()
+            with self.lock:
+                self.conns.discard(conn)
             conn.release()
 
     def _dispatch(self, conn, uploads, h, body):
@@ -209,6 +283,22 @@ class Kernel:
                 _say(job, f"unknown lang {lang!r}: use python or bash")
                 conn.send({"t": "exit", "id": req_id, "code": EXIT_USAGE})
                 return
+            with self.lock:
+                self.queued[req_id] = job
+            self.jobs.put(job)
+        elif t == "fork":
+            ids = h.get("children")
+            open_files = h.get("files") or {}
+            if (not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids)
+                    or not isinstance(open_files, dict)):
+                raise FrameError("frame 'fork': children must be a non-empty list of ids")
+            job = Job(conn, req_id, "fork", "", None, None, (ids, conn.take_fds(), open_files))
+            with self.lock:
+                self.queued[req_id] = job
+            self.jobs.put(job)
+        elif t in ("space_save", "space_load"):
+            # Run on the main thread between execs, like an exec, so the heap is quiet.
+            job = Job(conn, req_id, t, _field(h, "path", str), None, None)
             with self.lock:
                 self.queued[req_id] = job
             self.jobs.put(job)
@@ -261,6 +351,13 @@ def _env_problem(env):
 def _say(job, message):
     job.conn.send({"t": "out", "id": job.id, "fd": 2},
                   f"podflare: {message}\n".encode("utf-8", "backslashreplace"))
+
+
+def _close_quietly(fd):
+    try:
+        os.close(fd)
+    except OSError:
+        pass
 
 
 def _killpg(pgid, sig):
@@ -326,5 +423,11 @@ def main(argv=None):
     sys.argv = [""]  # what user code sees in an interactive interpreter
     base_dir = os.getcwd()
     _clean_main_namespace()
+    if landlock.available():
+        # The kernel domain, for the kernel's own threads (landlock.py).
+        try:
+            landlock.restrict()
+        except OSError as e:
+            log(f"landlock: cannot restrict: {e}")
     kernel = Kernel(listener, base_dir, os.path.abspath(bash_cwd) if bash_cwd else base_dir)
     kernel.serve_forever()

@@ -1,16 +1,26 @@
-"""Start a sandbox init: pid 1 of fresh user, pid, mount, net, uts, ipc and cgroup namespaces.
+"""Start a sandbox init holding fresh mount, net, uts, ipc and cgroup namespaces, inside a
+fork family: a user namespace and a pid namespace shared by a sandbox and its fork
+descendants, whose pid 1 is the family init (docs/security.md, "Fork families").
 
 Run as root by hostd with a JSON config on stdin:
-  {id, rootfs, guestDir, uidBase, uidCount, hostname?, cgroupProcs: [...]}
-Prints one JSON line, {"initPid": N, "initStartTime": T} or {"error": "..."}, and exits.
+  {id, rootfs, guestDir, uidBase, uidCount, hostname?, cgroupProcs: [...],
+   familyCgroupProcs?: [...], family?: {pid, startTime}}
+Without `family` a new family is made first (its init goes to familyCgroupProcs, default
+cgroupProcs); with it the sandbox joins that running family (fork children).
+Prints one JSON line, {"initPid", "initStartTime", "familyPid", "familyStartTime"} or
+{"error": "..."}, and exits.
 
 Process tree:
   top (this script, host root)  -- writes the id maps, waits for readiness, exits
-    setup child (setsid; own mount ns: bind rootfs + guest dir; unshare USER; maps written
-                 by top; unshare the rest)
-      init (pid 1 of the new pid namespace): /proc, /sys, /dev, pivot_root, then only reaps
-The setup child exits once the top has the init's pid (until then it pins that pid), so
-init is reparented away from hostd's tree: hostd may die and restart while the sandbox runs.
+    family setup (setsid; unshare USER; maps written by top; unshare PID)
+      family init (pid 1 of the family pid namespace, empty tmpfs root): only reaps
+    sandbox setup (setsid; own mount ns: bind rootfs + guest dir; setns USER and PID of
+                   the family)
+      init (in the family pid namespace): unshare mnt/net/uts/ipc/cgroup; /proc, /sys,
+           /dev, pivot_root, then only holds the namespaces (and reaps, should it need to)
+The setup children exit once the top has their child's pid (until then they pin it), so the
+inits are reparented away from hostd's tree: hostd may die and restart while sandboxes run.
+Every message from the children carries the sender's host pid (SCM_CREDENTIALS).
 """
 
 import fcntl
@@ -34,7 +44,7 @@ SIOCGIFFLAGS = 0x8913
 SIOCSIFFLAGS = 0x8914
 IFF_UP = 0x1
 INNER_NS = (linux.CLONE_NEWNS | linux.CLONE_NEWUTS | linux.CLONE_NEWIPC | linux.CLONE_NEWNET
-            | linux.CLONE_NEWCGROUP | linux.CLONE_NEWPID)
+            | linux.CLONE_NEWCGROUP)
 
 
 class ConfigError(Exception):
@@ -66,12 +76,23 @@ def load_config(raw: str) -> dict:
     if not isinstance(procs, list) or not all(isinstance(p, str) and p.startswith("/")
                                               for p in procs):
         raise ConfigError("cgroupProcs must be a list of absolute paths")
+    fam_procs = cfg.get("familyCgroupProcs", procs)
+    if not isinstance(fam_procs, list) or not all(isinstance(p, str) and p.startswith("/")
+                                                  for p in fam_procs):
+        raise ConfigError("familyCgroupProcs must be a list of absolute paths")
+    family = cfg.get("family")
+    if family is not None:
+        if (not isinstance(family, dict) or not isinstance(family.get("pid"), int)
+                or not isinstance(family.get("startTime"), int)):
+            raise ConfigError("family must be {pid, startTime} of a running family init")
+        cfg["family"] = (family["pid"], family["startTime"])
     cfg["hostname"], cfg["uidCount"], cfg["cgroupProcs"] = host, count, procs
+    cfg["familyCgroupProcs"] = fam_procs
     return cfg
 
 
-def send(fd: int, msg: str) -> None:
-    os.write(fd, (msg.replace("\n", " ") + "\n").encode())
+def send(chan: socket.socket, msg: str) -> None:
+    chan.send(msg.replace("\n", " ").encode()[:4000])
 
 
 def loopback_up() -> None:
@@ -81,9 +102,10 @@ def loopback_up() -> None:
         fcntl.ioctl(s.fileno(), SIOCSIFFLAGS, struct.pack("16sH22x", b"lo", flags | IFF_UP))
 
 
-def init_main(cfg: dict, submounts: set, wfd: int) -> None:
+def init_main(cfg: dict, submounts: set, chan: socket.socket) -> None:
     """pid 1 of the sandbox. Never returns."""
     try:
+        send(chan, "P")  # first: the top learns our host pid from the credentials
         os.setsid()
         # Non-dumpable: sandbox root must not ptrace the one process it does not run itself.
         linux.prctl(linux.PR_SET_DUMPABLE, 0)
@@ -94,22 +116,66 @@ def init_main(cfg: dict, submounts: set, wfd: int) -> None:
         rootfs.enter_root(submounts)
         socket.sethostname(cfg["hostname"])
         loopback_up()
-        null = os.open("/dev/null", os.O_RDWR)
-        for fd in (0, 1, 2):
-            os.dup2(null, fd)
-        os.close(null)
-        os.closerange(3, wfd)
-        os.closerange(wfd + 1, 65536)
+        _quiet_fds(chan.fileno())
         seccomp.install()
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})
-        send(wfd, "R")
-        os.close(wfd)
+        send(chan, "R")
+        chan.close()
     except BaseException as e:  # noqa: BLE001 - everything becomes a message to the top
         try:
-            send(wfd, f"E init: {e}")
+            send(chan, f"E init: {e}")
         finally:
             os._exit(1)
     reap_forever()
+
+
+def family_main(chan: socket.socket) -> None:
+    """pid 1 of the family pid namespace: only reaps (guest kernels are its children). It
+    sits in an empty tmpfs root of its own, so nothing it could be made to do reaches a
+    host path. Never returns."""
+    try:
+        os.setsid()
+        linux.prctl(linux.PR_SET_DUMPABLE, 0)
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGPIPE):
+            signal.signal(sig, signal.SIG_IGN)
+        linux.set_cmdline("podflare-family")
+        linux.set_name("podflare-family")
+        null = os.open("/dev/null", os.O_RDWR)
+        linux.unshare(linux.CLONE_NEWNS)
+        linux.mount(None, "/", None, linux.MS_REC | linux.MS_PRIVATE)
+        linux.mount("tmpfs", "/tmp", "tmpfs", linux.MS_NOSUID | linux.MS_NODEV | linux.MS_NOEXEC,
+                    "size=4k,mode=0555")
+        os.chdir("/tmp")
+        linux.pivot_root(".", ".")
+        linux.umount2(".", linux.MNT_DETACH)
+        os.chdir("/")
+        for fd in (0, 1, 2):
+            os.dup2(null, fd)
+        os.close(null)
+        keep = chan.fileno()
+        os.closerange(3, keep)
+        os.closerange(keep + 1, 65536)
+        seccomp.install()
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})
+        send(chan, "F")
+        chan.close()
+    except BaseException as e:  # noqa: BLE001
+        try:
+            send(chan, f"E family: {e}")
+        finally:
+            os._exit(1)
+    reap_forever()
+
+
+def _quiet_fds(keep: int) -> None:
+    null = os.open("/dev/null", os.O_RDWR)
+    for fd in (0, 1, 2):
+        if fd != null:
+            os.dup2(null, fd)
+    if null > 2 and null != keep:
+        os.close(null)
+    os.closerange(3, keep)
+    os.closerange(keep + 1, 65536)
 
 
 def reap_forever() -> None:
@@ -129,35 +195,65 @@ def reap_forever() -> None:
             time.sleep(1)
 
 
-def setup_child(cfg: dict, wfd: int, maps_rfd: int) -> None:
-    """Bind the rootfs (still host root), enter the new user namespace, wait for the top to
-    map ids, unshare the rest and fork init. Never returns."""
+def family_setup(chan: socket.socket, maps_rfd: int) -> None:
+    """Make the family's user namespace (the top writes its id maps) and pid namespace, and
+    fork the family init into it. Stays (pinning the init's pid) until the top releases it."""
+    try:
+        os.setsid()
+        linux.unshare(linux.CLONE_NEWUSER)
+        send(chan, "U")
+        if os.read(maps_rfd, 1) != b"G":
+            os._exit(1)
+        os.setgroups([])
+        os.setresgid(0, 0, 0)
+        os.setresuid(0, 0, 0)
+        linux.unshare(linux.CLONE_NEWPID)
+        if os.fork() == 0:
+            os.close(maps_rfd)
+            family_main(chan)
+        os.read(maps_rfd, 1)
+    except BaseException as e:  # noqa: BLE001
+        try:
+            send(chan, f"E family setup: {e}")
+        finally:
+            os._exit(1)
+    os._exit(0)
+
+
+def sandbox_setup(cfg: dict, family: tuple, chan: socket.socket, release_rfd: int) -> None:
+    """Bind the rootfs (still host root), join the family's user namespace, and from inside
+    the family pid namespace make the sandbox's own namespaces and fork its init. Never
+    returns; stays (pinning the init's pid) until the top releases it."""
     try:
         os.setsid()
         # Host root, in a mount namespace of our own: the binds that need host paths.
         linux.unshare(linux.CLONE_NEWNS)
         owner = (cfg["uidBase"], cfg["uidBase"])
         submounts = rootfs.bind_root(cfg["rootfs"], cfg["guestDir"], owner)
-        linux.unshare(linux.CLONE_NEWUSER)
-        send(wfd, "U")
-        if os.read(maps_rfd, 1) != b"G":
-            os._exit(1)
-        # Drop host root's supplementary groups; become root of the new namespace.
+        fpid, fstart = family
+        user_fd = os.open(f"/proc/{fpid}/ns/user", os.O_RDONLY | os.O_CLOEXEC)
+        pid_fd = os.open(f"/proc/{fpid}/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+        if linux.start_time(fpid) != fstart:
+            raise RuntimeError(f"family init {fpid} is gone")
+        linux.setns(user_fd, linux.CLONE_NEWUSER, "setns user (family)")
+        # Drop host root's supplementary groups; become root of the family's namespace.
         os.setgroups([])
         os.setresgid(0, 0, 0)
         os.setresuid(0, 0, 0)
-        linux.unshare(INNER_NS)
-        pid = os.fork()
-        if pid == 0:
-            os.close(maps_rfd)
-            init_main(cfg, submounts, wfd)
-        send(wfd, f"P {pid}")
-        # Stay until the top is done with the init's pid: as our unreaped child it cannot be
-        # recycled, so the top never signals a stranger.
-        os.read(maps_rfd, 1)
+        linux.setns(pid_fd, linux.CLONE_NEWPID, "setns pid (family)")
+        os.close(user_fd)
+        os.close(pid_fd)
+        init = os.fork()
+        if init == 0:
+            # In the family pid namespace (no pid namespace of its own: see docs/security.md,
+            # "Fork families"): the sandbox's other namespaces are made here.
+            os.close(release_rfd)
+            linux.unshare(INNER_NS)
+            init_main(cfg, submounts, chan)
+        os.read(release_rfd, 1)
     except BaseException as e:  # noqa: BLE001
         try:
-            send(wfd, f"E setup: {e}")
+            send(chan, f"E setup: {e}")
         finally:
             os._exit(1)
     os._exit(0)
@@ -185,29 +281,34 @@ def write_maps(pid: int, base: int, count: int) -> None:
 
 
 class Reader:
-    """Messages from the children, with one deadline for the whole launch. "P <pid>" (the
-    init's host pid, from the setup child) may arrive before or after init's own "R"/"E"."""
+    """Messages from the processes the launch makes, each tagged by the kernel with the
+    sender's host pid (SCM_CREDENTIALS), with one deadline for the whole launch."""
 
-    def __init__(self, fd: int, deadline: float):
-        self.fd, self.deadline, self.buf = fd, deadline, b""
+    def __init__(self, sock: socket.socket, deadline: float):
+        self.sock, self.deadline = sock, deadline
         self.init_pid = 0
+        self.family_pid = 0
 
     def line(self) -> str:
-        while b"\n" not in self.buf:
+        while True:
             left = self.deadline - time.monotonic()
             if left <= 0:
                 raise TimeoutError("sandbox init did not become ready in time")
-            ready, _, _ = select.select([self.fd], [], [], left)
-            if not ready:
-                continue
-            chunk = os.read(self.fd, 4096)
-            if not chunk:
-                raise EOFError("sandbox setup exited without reporting")
-            self.buf += chunk
-        line, self.buf = self.buf.split(b"\n", 1)
-        text = line.decode(errors="replace")
-        if text.startswith("P "):
-            self.init_pid = int(text[2:])
+            ready, _, _ = select.select([self.sock], [], [], left)
+            if ready:
+                break
+        data, anc, _, _ = self.sock.recvmsg(4096, socket.CMSG_SPACE(struct.calcsize("iII")))
+        if not data:
+            raise EOFError("sandbox setup exited without reporting")
+        pid = 0
+        for level, kind, raw in anc:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS:
+                pid = struct.unpack("iII", raw[: struct.calcsize("iII")])[0]
+        text = data.decode(errors="replace")
+        if text == "P":
+            self.init_pid = pid
+        elif text == "F":
+            self.family_pid = pid
         elif text.startswith("E "):
             raise RuntimeError(text[2:])
         return text
@@ -218,7 +319,7 @@ class Reader:
         while not self.init_pid:
             try:
                 self.line()
-            except (EOFError, TimeoutError):
+            except (EOFError, TimeoutError, OSError):
                 break
             except RuntimeError:
                 continue
@@ -236,58 +337,130 @@ def kill_and_wait(pidfd: int, timeout_s: float = 5.0) -> None:
         os.close(pidfd)
 
 
-def main() -> int:
-    child = 0
-    reader = None
+def join_cgroups(paths: list) -> None:
+    for path in paths:
+        with open(path, "w") as f:
+            f.write(str(os.getpid()))
+
+
+def make_family(cfg: dict, reader: Reader, theirs: socket.socket, kids: list) -> tuple:
+    """Start a family init; returns (pid, start time)."""
+    join_cgroups(cfg["familyCgroupProcs"])
+    maps_rfd, maps_wfd = os.pipe()
+    child = os.fork()
+    if child == 0:
+        os.close(maps_wfd)
+        family_setup(theirs, maps_rfd)
+    kids.append(child)
+    os.close(maps_rfd)
     try:
-        cfg = load_config(sys.stdin.read())
-        for path in cfg["cgroupProcs"]:
-            with open(path, "w") as f:
-                f.write(str(os.getpid()))
-        rfd, wfd = os.pipe()
-        maps_rfd, maps_wfd = os.pipe()
-        child = os.fork()
-        if child == 0:
-            os.close(rfd)
-            os.close(maps_wfd)
-            setup_child(cfg, wfd, maps_rfd)
-        os.close(wfd)
-        os.close(maps_rfd)
-        reader = Reader(rfd, time.monotonic() + READY_TIMEOUT_S)
         if reader.line() != "U":
-            raise RuntimeError("unexpected message from sandbox setup")
+            raise RuntimeError("unexpected message from family setup")
         write_maps(child, cfg["uidBase"], cfg["uidCount"])
         os.write(maps_wfd, b"G")
-        while reader.line() != "R":
+        while reader.line() != "F":
             pass
-        init_pid = reader.init_pid or reader.find_init(READY_TIMEOUT_S)
+        fpid = reader.family_pid
+        start = linux.start_time(fpid)
+        protect_from_oom(fpid)
+    finally:
+        os.close(maps_wfd)  # releases the setup child
+    os.waitpid(child, 0)
+    kids.remove(child)
+    return fpid, start
+
+
+class Pending:
+    """A sandbox init being started (begin_sandbox) and not yet waited for (finish_sandbox)."""
+
+    def __init__(self, child: int, reader: "Reader", release_wfd: int):
+        self.child, self.reader, self.release_wfd = child, reader, release_wfd
+
+
+def begin_sandbox(cfg: dict, family: tuple, reader: Reader, theirs: socket.socket, kids: list,
+                  others: tuple = ()) -> Pending:
+    """Fork the setup child of a sandbox init inside the family (in cfg's cgroups). `others`:
+    inits being started beside this one, whose descriptors the child must not keep (a kept
+    release pipe would hold that setup child forever)."""
+    join_cgroups(cfg["cgroupProcs"])
+    release_rfd, release_wfd = os.pipe()
+    child = os.fork()
+    if child == 0:
+        os.close(release_wfd)
+        for other in others:
+            os.close(other.release_wfd)
+            other.reader.sock.close()
+        sandbox_setup(cfg, family, theirs, release_rfd)
+    kids.append(child)
+    os.close(release_rfd)
+    return Pending(child, reader, release_wfd)
+
+
+def finish_sandbox(p: Pending, kids: list) -> tuple:
+    """Wait until the init is ready; returns (pid, start time)."""
+    try:
+        while p.reader.line() != "R":
+            pass
+        init_pid = p.reader.init_pid or p.reader.find_init(READY_TIMEOUT_S)
         if not init_pid:
             raise RuntimeError("sandbox setup did not report the init's pid")
         start = linux.start_time(init_pid)
         protect_from_oom(init_pid)
-        os.close(maps_wfd)  # releases the setup child
-        os.waitpid(child, 0)
-        child = 0
-        sys.stdout.write(json.dumps({"initPid": init_pid, "initStartTime": start}) + "\n")
-        sys.stdout.flush()
-        return 0
-    except BaseException as e:  # noqa: BLE001
-        # Leave nothing behind: the init (whose pid may still be in flight) and the setup child.
-        init_pid = reader.find_init(2.0) if reader else 0
-        pidfd = -1
-        if init_pid:
-            try:
-                pidfd = os.pidfd_open(init_pid)  # pinned: still the setup child's child
-            except ProcessLookupError:
-                pass
-        if child:
+    finally:
+        os.close(p.release_wfd)
+    os.waitpid(p.child, 0)
+    kids.remove(p.child)
+    return init_pid, start
+
+
+def start_sandbox(cfg: dict, family: tuple, reader: Reader, theirs: socket.socket, kids: list) -> tuple:
+    """Start the sandbox's init inside the family; returns (pid, start time)."""
+    return finish_sandbox(begin_sandbox(cfg, family, reader, theirs, kids), kids)
+
+
+def launch(cfg: dict) -> dict:
+    """Both steps; on failure kills what it made and raises."""
+    kids = []
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    ours.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+    reader = Reader(ours, time.monotonic() + READY_TIMEOUT_S)
+    family = cfg.get("family")
+    made_family = family is None
+    try:
+        if made_family:
+            family = make_family(cfg, reader, theirs, kids)
+        init_pid, start = start_sandbox(cfg, tuple(family), reader, theirs, kids)
+        return {"initPid": init_pid, "initStartTime": start,
+                "familyPid": family[0], "familyStartTime": family[1]}
+    except BaseException:
+        # Leave nothing behind: the init (whose pid may still be in flight), the family init
+        # when we made it (killing it ends its whole pid namespace), the setup children.
+        pidfds = []
+        for pid in (reader.find_init(2.0), reader.family_pid if made_family else 0):
+            if pid:
+                try:
+                    pidfds.append(os.pidfd_open(pid))  # pinned: a setup child's child
+                except ProcessLookupError:
+                    pass
+        for child in kids:
             try:
                 os.kill(child, signal.SIGKILL)
                 os.waitpid(child, 0)
             except (ProcessLookupError, ChildProcessError):
                 pass
-        if pidfd >= 0:
+        for pidfd in pidfds:
             kill_and_wait(pidfd)
+        raise
+
+
+def main() -> int:
+    try:
+        cfg = load_config(sys.stdin.read())
+        out = launch(cfg)
+        sys.stdout.write(json.dumps(out) + "\n")
+        sys.stdout.flush()
+        return 0
+    except BaseException as e:  # noqa: BLE001
         msg = str(e) or type(e).__name__
         sys.stdout.write(json.dumps({"error": f"launch: {msg}"}) + "\n")
         sys.stdout.flush()

@@ -220,7 +220,7 @@ def bind_root(rootfs: str, guest_dir: str, owner) -> set:
 
 
 def enter_root(submounts: set) -> None:
-    """Phase 2, as pid 1 of the new pid namespace inside the user and mount namespaces, with
+    """Phase 2, as the sandbox init inside the user and mount namespaces, with
     the cwd left by bind_root: mount /proc, /sys, /dev and pivot_root into the rootfs."""
     mount(None, "/", None, MS_REC | MS_PRIVATE)
     # The bind from phase 1 is locked here (it came from a more privileged namespace) and
@@ -229,7 +229,10 @@ def enter_root(submounts: set) -> None:
     root_fd = open_tree_clone(".")
     try:
         move_mount_fd(root_fd, ".")
-        _mount_at(root_fd, "proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+        # The pid namespace is the fork family's: a process shows in /proc only to those
+        # that may ptrace it, which Landlock limits to its own sandbox (docs/security.md).
+        _mount_at(root_fd, "proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                  "hidepid=invisible")
         _setup_sys(root_fd)
         _setup_dev(root_fd)
         os.fchdir(root_fd)

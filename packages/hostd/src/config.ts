@@ -2,6 +2,7 @@
 import crypto from "node:crypto";
 import os from "node:os";
 import path from "node:path";
+import { isTierName, tierNames, type TierName } from "./auth/tiers.js";
 
 export interface HostdConfig {
   /** host:port the REST API listens on. */
@@ -15,6 +16,10 @@ export interface HostdConfig {
   poolSizeGb?: number;
   /** API keys accepted when no key store is configured (PODFLARE_API_KEYS). */
   apiKeys: string[];
+  /** Tier of the PODFLARE_API_KEYS keys (stored keys carry their own). */
+  apiKeysTier: TierName;
+  /** PODFLARE_ADMIN_KEY: may manage keys through /v1/keys. */
+  adminKey?: string;
   authDisabled: boolean;
   uidBase: number;
   uidCount: number;
@@ -24,6 +29,9 @@ export interface HostdConfig {
   defaults: { memoryMb: number; diskMb: number; vcpus: number; idleTimeoutS: number; maxLifetimeS: number; pidsMax: number };
   exec: { defaultTimeoutMs: number; maxTimeoutMs: number; killGraceMs: number };
   maxSandboxes: number;
+  /** Warm pool: ready sandboxes kept per pooled template (0 turns the pool off). */
+  poolSize: number;
+  poolTemplates: string[];
 }
 
 function envInt(name: string, fallback: number): number {
@@ -32,6 +40,13 @@ function envInt(name: string, fallback: number): number {
   const n = Number(raw);
   if (!Number.isFinite(n)) throw new Error(`${name} must be a number, got ${JSON.stringify(raw)}`);
   return n;
+}
+
+function tierFromEnv(name: string, fallback: TierName): TierName {
+  const raw = process.env[name];
+  if (!raw) return fallback;
+  if (!isTierName(raw)) throw new Error(`${name} must be one of ${tierNames.join(", ")}, got ${JSON.stringify(raw)}`);
+  return raw;
 }
 
 export function parseAddr(raw: string): { host: string; port: number } {
@@ -55,6 +70,8 @@ export function loadConfig(overrides: Partial<HostdConfig> = {}): HostdConfig {
     storageDriver: (process.env.PODFLARE_STORAGE_DRIVER as HostdConfig["storageDriver"]) || "auto",
     poolSizeGb: process.env.PODFLARE_POOL_SIZE_GB ? envInt("PODFLARE_POOL_SIZE_GB", 0) : undefined,
     apiKeys: (process.env.PODFLARE_API_KEYS || "").split(",").map((k) => k.trim()).filter(Boolean),
+    apiKeysTier: tierFromEnv("PODFLARE_API_KEYS_TIER", "enterprise"),
+    adminKey: process.env.PODFLARE_ADMIN_KEY || undefined,
     authDisabled: process.env.PODFLARE_AUTH_DISABLED === "1",
     uidBase: envInt("PODFLARE_UID_BASE", 100000),
     uidCount: 65536,
@@ -67,6 +84,9 @@ export function loadConfig(overrides: Partial<HostdConfig> = {}): HostdConfig {
       killGraceMs: envInt("PODFLARE_KILL_GRACE_MS", 2000),
     },
     maxSandboxes: envInt("PODFLARE_MAX_SANDBOXES", Math.max(8, Math.floor(totalMb / 64))),
+    // Sized to the host: a ready sandbox costs ~30 MB idle, a refill ~170 ms of one core.
+    poolSize: envInt("PODFLARE_POOL_SIZE", Math.min(8, Math.max(1, os.availableParallelism()))),
+    poolTemplates: (process.env.PODFLARE_POOL_TEMPLATES || "default").split(",").map((t) => t.trim()).filter(Boolean),
   };
   return { ...base, ...overrides };
 }

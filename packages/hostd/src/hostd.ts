@@ -1,6 +1,14 @@
 // hostd: wires storage, the jail, the runtime, the metadata store and the REST API together.
 import type http from "node:http";
-import { createAuthenticator } from "./auth/auth.js";
+import os from "node:os";
+import { createAuthenticator } from "./auth/authenticator.js";
+import { KeyStore } from "./auth/keys.js";
+import { UsageStore } from "./lifecycle/usage.js";
+import { newSandboxId } from "./lifecycle/sandbox-manager.js";
+import { Reaper } from "./lifecycle/reaper.js";
+import { SpaceService } from "./lifecycle/spaces.js";
+import { WarmPool } from "./lifecycle/warm-pool.js";
+import { SpaceStore } from "./store/spaces.js";
 import { buildRoutes } from "./api/routes.js";
 import { createApiServer } from "./api/server.js";
 import { isLoopback, type HostdConfig } from "./config.js";
@@ -28,12 +36,22 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
   const log = opts.log ?? ((msg: string) => process.stderr.write(`hostd: ${msg}\n`));
   checkHost();
 
-  const authEnabled = cfg.apiKeys.length > 0 && !cfg.authDisabled;
-  if (!authEnabled && !isLoopback(cfg.addr.host)) {
+  const db = openDb(cfg.stateDir);
+  const keyStore = new KeyStore(db);
+  const auth = createAuthenticator({
+    keyStore,
+    envKeys: cfg.apiKeys,
+    envTier: cfg.apiKeysTier,
+    adminKey: cfg.adminKey,
+    localTier: "enterprise",
+    disabled: cfg.authDisabled,
+  });
+  if (!auth.enabled() && !isLoopback(cfg.addr.host)) {
     if (!cfg.authDisabled) {
+      db.close();
       throw new Error(
-        `refusing to listen on ${cfg.addr.host} without API keys: set PODFLARE_API_KEYS, ` +
-          `or PODFLARE_AUTH_DISABLED=1 if the network in front of this host is trusted`,
+        `refusing to listen on ${cfg.addr.host} without API keys: set PODFLARE_API_KEYS, create one with ` +
+          `\`podflare keys create\`, or set PODFLARE_AUTH_DISABLED=1 if the network in front of this host is trusted`,
       );
     }
     log(`WARNING: auth is disabled and the API listens on ${cfg.addr.host}: anyone who can reach it runs code here`);
@@ -51,16 +69,29 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
   }
 
   const cgroups = new CgroupManager({ parent: cfg.cgroupParent });
-  const db = openDb(cfg.stateDir);
   const store = new SandboxStore(db);
   const runtime = new NsRuntime({ stateDir: cfg.stateDir, storage, cgroups, uidBase: cfg.uidBase, uidCount: cfg.uidCount, log });
-  const sandboxes = new SandboxManager(cfg, store, runtime, { has: (name) => storage.hasTemplate(name) }, log);
+  // The pool refills only while no user create is in flight (the manager is made just below).
+  const userCreates = (): number => sandboxes.creatingNow;
+  const pool: WarmPool = new WarmPool(runtime, {
+    size: cfg.poolSize,
+    templates: cfg.poolTemplates.filter((t) => cfg.ensureTemplates.includes(t)),
+    limits: { memoryMb: cfg.defaults.memoryMb, vcpus: Math.min(cfg.defaults.vcpus, os.availableParallelism()), diskMb: cfg.defaults.diskMb, pidsMax: cfg.defaults.pidsMax },
+    newId: newSandboxId,
+    busy: () => userCreates() > 0,
+    log,
+  });
+  const sandboxes: SandboxManager = new SandboxManager(cfg, store, runtime, { has: (name) => storage.hasTemplate(name) }, log, new UsageStore(db), pool);
+  const spaces = new SpaceService(new SpaceStore(db), runtime, sandboxes, log);
+  const reaper = new Reaper(sandboxes, spaces, log);
   const { adopted, removed } = await sandboxes.start();
   if (adopted.length) log(`re-adopted ${adopted.length} running sandbox(es)`);
   if (removed.length) log(`removed leftovers of ${removed.length} sandbox(es) from an earlier run`);
+  await spaces.reconcile();
+  pool.start();
+  reaper.start();
 
-  const auth = createAuthenticator(cfg.apiKeys, authEnabled);
-  const server = createApiServer(buildRoutes(cfg, sandboxes), auth, log);
+  const server = createApiServer(buildRoutes(cfg, sandboxes, keyStore, spaces, pool), auth, log);
   await listen(server, cfg.addr.host, cfg.addr.port);
   const host = cfg.addr.host.includes(":") ? `[${cfg.addr.host}]` : cfg.addr.host;
   const url = `http://${host}:${cfg.addr.port}`;
@@ -73,6 +104,8 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      reaper.stop();
+      await pool.stop();
       sandboxes.detachAll();
       db.close();
     },

@@ -17,7 +17,13 @@ export type HostFrame =
   | { t: "write_close"; id: number }
   | { t: "read"; id: number; path: string }
   | { t: "remove"; id: number; path: string }
-  | { t: "ping"; id: number };
+  | { t: "ping"; id: number }
+  /** Spaces: save the REPL namespace to `path` inside the sandbox, or load it back (then exit). */
+  | { t: "space_save" | "space_load"; id: number; path: string }
+  // Sent by jail/fork.py (host root), with SCM_RIGHTS descriptors on the same message: per
+  // child its mnt, net, uts, ipc and cgroup namespaces and a listening socket. `files` maps
+  // the kernel's open regular files (fd -> path inside the sandbox) for the children to reopen.
+  | { t: "fork"; id: number; children: string[]; files?: Record<string, string> };
 
 /** Frames the guest sends. */
 export type GuestFrame =
@@ -29,7 +35,10 @@ export type GuestFrame =
   | { t: "data"; id: number } // body: bytes
   | { t: "done"; id: number }
   | { t: "error"; id: number; code: GuestErrorCode; message: string }
-  | { t: "pong"; id: number };
+  | { t: "pong"; id: number }
+  | ({ t: "space"; id: number } & SpaceManifest)
+  // The children's pids in the family pid namespace; `landlock` when they are scoped apart.
+  | { t: "forked"; id: number; pids: number[]; landlock: boolean };
 
 /** Errors the guest reports for file and exec requests; hostd maps them onto REST codes. */
 export type GuestErrorCode =
@@ -89,4 +98,17 @@ export class FrameDecoder<H = unknown> {
     this.buffered = buf.length;
     return frames;
   }
+}
+
+/** What a Space save or load reports (the guest's `space` frame, before its `exit`). */
+export interface SpaceManifest {
+  serializer?: string;
+  /** save: names written; load: names back in the REPL. */
+  saved?: string[];
+  restored?: string[];
+  modules?: string[];
+  /** Names that could not be kept, with why. */
+  failed: { name: string; reason: string }[];
+  /** save: other processes of the sandbox, which a Space does not carry. */
+  processes?: string[];
 }

@@ -1,16 +1,23 @@
 // The route table of the REST API. Handlers get the parsed URL, the owner and the path params.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { PodflareError, limits, sandboxIdPattern, type ExecEvent } from "@podflare/protocol";
+import type { Principal } from "../auth/authenticator.js";
+import type { KeyStore } from "../auth/keys.js";
 import type { HostdConfig } from "../config.js";
+import { keyRoutes } from "./key-routes.js";
+import { lifecycleRoutes } from "./lifecycle-routes.js";
+import type { SpaceService } from "../lifecycle/spaces.js";
+import type { WarmPool } from "../lifecycle/warm-pool.js";
 import type { SandboxManager } from "../lifecycle/sandbox-manager.js";
 import { readJsonBody, sendJson, sendNoContent } from "./http.js";
-import { parseCreate, parseExec, parseFilePath } from "./validate.js";
+import { parseCreate, parseExec, parseFilePath, parseFork } from "./validate.js";
 
 export interface RouteContext {
   req: IncomingMessage;
   res: ServerResponse;
   url: URL;
   owner: string;
+  principal: Principal;
   params: string[];
 }
 
@@ -29,7 +36,7 @@ function sandboxId(ctx: RouteContext): string {
   return id;
 }
 
-export function buildRoutes(cfg: HostdConfig, sandboxes: SandboxManager): Route[] {
+export function buildRoutes(cfg: HostdConfig, sandboxes: SandboxManager, keys: KeyStore, spaces: SpaceService, pool: WarmPool): Route[] {
   const SB = "/v1/sandboxes/([^/]+)";
   const route = (method: string, path: string, handle: Route["handle"], auth = true): Route => ({
     method,
@@ -48,14 +55,21 @@ export function buildRoutes(cfg: HostdConfig, sandboxes: SandboxManager): Route[
       sendJson(res, 200, {
         sandboxes: sandboxes.count,
         max_sandboxes: cfg.maxSandboxes,
-        pool: { size: 0, free: 0, hits: 0, misses: 0, hit_rate: 0 },
+        pool: pool.stats(),
       });
     }),
 
     route("POST", "/v1/sandboxes", async (ctx) => {
       const body = parseCreate(await readJsonBody(ctx.req, limits.maxJsonBytes));
-      sendJson(ctx.res, 200, await sandboxes.create(ctx.owner, body));
+      sendJson(ctx.res, 200, await sandboxes.create(ctx.owner, body, ctx.principal.tier));
     }),
+
+    route("GET", "/v1/usage", (ctx) => {
+      sendJson(ctx.res, 200, sandboxes.usageOf(ctx.owner));
+    }),
+
+    ...keyRoutes(keys, route),
+    ...lifecycleRoutes(sandboxes, spaces, route, sandboxId),
 
     route("GET", "/v1/sandboxes", (ctx) => {
       sendJson(ctx.res, 200, { sandboxes: sandboxes.list(ctx.owner) });
@@ -75,6 +89,23 @@ export function buildRoutes(cfg: HostdConfig, sandboxes: SandboxManager): Route[
       sandboxes.info(ctx.owner, id); // 404 before reading the body
       const body = parseExec(await readJsonBody(ctx.req, limits.maxJsonBytes), cfg.exec);
       await streamExec(ctx, id, body, sandboxes);
+    }),
+
+    route("POST", `${SB}/fork`, async (ctx) => {
+      const id = sandboxId(ctx);
+      sandboxes.info(ctx.owner, id); // 404 before reading the body
+      const n = parseFork(await readJsonBody(ctx.req, limits.maxJsonBytes));
+      sendJson(ctx.res, 200, await sandboxes.fork(ctx.owner, id, n));
+    }),
+
+    route("POST", `${SB}/merge_into/([^/]+)`, async (ctx) => {
+      const parent = sandboxId(ctx);
+      const winner = ctx.params[1]!;
+      if (!sandboxIdPattern.test(winner)) {
+        throw new PodflareError("sandbox_not_found", `sandbox ${winner} not found; ids look like sbx_ followed by 32 hex digits`);
+      }
+      await sandboxes.mergeInto(ctx.owner, parent, winner);
+      sendNoContent(ctx.res);
     }),
 
     route("PUT", `${SB}/files`, async (ctx) => {

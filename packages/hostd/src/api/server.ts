@@ -1,7 +1,7 @@
 // The HTTP server: routing, auth, and turning errors into the `{error, code}` envelope.
 import http from "node:http";
 import { PodflareError } from "@podflare/protocol";
-import type { Authenticator } from "../auth/auth.js";
+import type { Authenticator, Principal } from "../auth/authenticator.js";
 import { sendError } from "./http.js";
 import type { Route } from "./routes.js";
 
@@ -21,8 +21,8 @@ export function createApiServer(routes: Route[], auth: Authenticator, log: (msg:
       if (!m) continue;
       pathMatched = true;
       if (route.method !== req.method) continue;
-      const owner = route.auth ? auth.owner(req) : "";
-      await route.handle({ req, res, url, owner, params: m.slice(1).map(decodeURIComponent) });
+      const principal: Principal = route.auth ? auth.principal(req) : { owner: "", tier: "free", admin: false };
+      await route.handle({ req, res, url, owner: principal.owner, principal, params: m.slice(1).map(decodeURIComponent) });
       return;
     }
     if (pathMatched) throw new PodflareError("method_not_allowed", `${req.method} is not allowed on ${url.pathname}`);

@@ -101,3 +101,12 @@ export function parseFilePath(url: URL): string {
   if (p.length > 4096) throw new PodflareError("invalid_path", "path is longer than 4096 characters");
   return p;
 }
+
+/** `{n}` of POST /v1/sandboxes/:id/fork: 1 to limits.maxForkChildren (default 1 when missing). */
+export function parseFork(body: Record<string, unknown>): number {
+  const v = body.n ?? 1;
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 1 || v > limits.maxForkChildren) {
+    throw bad(`n must be an integer from 1 to ${limits.maxForkChildren}, got ${JSON.stringify(body.n)}`);
+  }
+  return v;
+}

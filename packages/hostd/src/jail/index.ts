@@ -18,6 +18,7 @@ export {
   runInSandbox,
   startKernel,
   type EnterConfig,
+  type FamilyRef,
   type HelperOptions,
   type ProcessSpec,
   type RunResult,
@@ -25,3 +26,4 @@ export {
   type SandboxRef,
   type SandboxSpec,
 } from "./launcher.js";
+export { forkKernel, type ForkSpec, type ForkedChild } from "./fork.js";

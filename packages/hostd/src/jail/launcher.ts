@@ -29,6 +29,16 @@ export interface SandboxSpec {
   hostname?: string;
   /** cgroup.procs files the sandbox is placed in (CgroupManager.procsFiles). */
   cgroupProcs: string[];
+  /** Where a new family init goes (default: cgroupProcs). Ignored when `family` is set. */
+  familyCgroupProcs?: string[];
+  /** Join this running family (fork children) instead of starting a new one. */
+  family?: FamilyRef;
+}
+
+/** A fork family's init: pid 1 of the family pid namespace, reaper of every process in it. */
+export interface FamilyRef {
+  pid: number;
+  startTime: string | number;
 }
 
 /**
@@ -39,6 +49,8 @@ export interface SandboxSpec {
 export interface SandboxInit {
   initPid: number;
   initStartTime: string;
+  familyPid: number;
+  familyStartTime: string;
 }
 
 export type SandboxRef = { initPid: number; initStartTime: string | number };
@@ -74,15 +86,27 @@ export class JailError extends Error {
   }
 }
 
-interface HelperResult {
+export interface HelperResult {
   code: number;
   stdout: string;
   stderr: string;
   timedOut: boolean;
 }
 
-function runHelper(script: string, config: object, timeoutMs: number): Promise<HelperResult> {
-  return new Promise((resolve, reject) => {
+export function runHelper(script: string, config: object, timeoutMs: number): Promise<HelperResult> {
+  const helper = spawnHelper(script, timeoutMs);
+  helper.send(config);
+  return helper.result;
+}
+
+/**
+ * Starts a helper now and gives it its config later: Python's start-up (~30 ms) then overlaps
+ * with whatever the caller does meanwhile (fork: the snapshots).
+ */
+export function spawnHelper(script: string, timeoutMs: number): { result: Promise<HelperResult>; send(config: object): void; kill(): void } {
+  let send: (config: object) => void = () => undefined;
+  let kill: () => void = () => undefined;
+  const result = new Promise<HelperResult>((resolve, reject) => {
     const child = spawn(PYTHON, [...PYTHON_FLAGS, JAIL_DIR + script], {
       stdio: ["pipe", "pipe", "pipe"],
       env: HELPER_ENV,
@@ -129,12 +153,14 @@ function runHelper(script: string, config: object, timeoutMs: number): Promise<H
     });
     child.on("close", finish);
     child.stdin.on("error", () => undefined);
-    child.stdin.end(JSON.stringify(config));
+    send = (config) => child.stdin.end(JSON.stringify(config));
+    kill = () => child.kill("SIGKILL");
   });
+  return { result, send: (config) => send(config), kill: () => kill() };
 }
 
 /** The last JSON object line in a helper's output. */
-function answer(text: string): Record<string, unknown> | undefined {
+export function answer(text: string): Record<string, unknown> | undefined {
   const lines = text.trim().split("\n").reverse();
   for (const line of lines) {
     try {
@@ -147,7 +173,7 @@ function answer(text: string): Record<string, unknown> | undefined {
   return undefined;
 }
 
-function failure(step: string, r: HelperResult): JailError {
+export function failure(step: string, r: HelperResult): JailError {
   if (r.timedOut) return new JailError(`${step}: timed out`);
   const a = answer(r.stdout) ?? answer(r.stderr);
   const msg = typeof a?.error === "string" ? a.error : `${step}: exit ${r.code}: ${r.stderr.trim().slice(-500)}`;
@@ -156,13 +182,16 @@ function failure(step: string, r: HelperResult): JailError {
 
 /** Start a sandbox's init (namespaces, filesystem view). It outlives hostd. */
 export async function launchSandbox(spec: SandboxSpec, opts: HelperOptions = {}): Promise<SandboxInit> {
-  const r = await runHelper("launch.py", spec, opts.timeoutMs ?? 20_000);
+  const config = spec.family ? { ...spec, family: { pid: spec.family.pid, startTime: Number(spec.family.startTime) } } : spec;
+  const r = await runHelper("launch.py", config, opts.timeoutMs ?? 20_000);
   const a = answer(r.stdout);
-  if (r.code !== 0 || typeof a?.initPid !== "number") throw failure("launch", r);
-  const initPid = a.initPid;
-  const initStartTime = typeof a.initStartTime === "number" ? String(a.initStartTime) : processStartTime(initPid);
-  if (initStartTime === null) throw new JailError(`launch: init ${initPid} exited right away`);
-  return { initPid, initStartTime };
+  if (r.code !== 0 || typeof a?.initPid !== "number" || typeof a.familyPid !== "number") throw failure("launch", r);
+  return {
+    initPid: a.initPid,
+    initStartTime: String(a.initStartTime),
+    familyPid: a.familyPid,
+    familyStartTime: String(a.familyStartTime),
+  };
 }
 
 /** Start a process (a guest kernel) inside a running sandbox; resolves once it has exec'd. */

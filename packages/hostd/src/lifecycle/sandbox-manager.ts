@@ -12,9 +12,12 @@ import {
   type SandboxInfo,
 } from "@podflare/protocol";
 import type { HostdConfig } from "../config.js";
+import { clampToTier, tiers, type TierName } from "../auth/tiers.js";
+import type { UsageReport, UsageStore } from "./usage.js";
+import type { WarmPool } from "./warm-pool.js";
 import { runExec, type ExecOutput } from "../runtime/exec.js";
 import { readPath, removePath, uploadFile, type ReadResult } from "../runtime/files.js";
-import type { Runtime, RuntimeSandbox, RuntimeSandboxSpec } from "../runtime/types.js";
+import type { Runtime, RuntimeHandle, RuntimeSandbox, RuntimeSandboxSpec } from "../runtime/types.js";
 import type { SandboxRecord, SandboxStore } from "../store/sandboxes.js";
 
 export interface TemplateCatalog {
@@ -26,6 +29,8 @@ interface LiveSandbox {
   rt: RuntimeSandbox;
   /** Tail of this sandbox's exec queue: one exec at a time, the rest wait in order. */
   execTail: Promise<unknown>;
+  /** Execs running now: the reaper never pauses a busy sandbox. */
+  busy: number;
 }
 
 export function newSandboxId(): string {
@@ -34,6 +39,8 @@ export function newSandboxId(): string {
 
 export class SandboxManager {
   private readonly live = new Map<string, LiveSandbox>();
+  /** Creates in flight per owner, so racing creates cannot pass a tier's concurrency cap. */
+  private readonly creatingBy = new Map<string, number>();
   private creating = 0;
 
   constructor(
@@ -42,6 +49,8 @@ export class SandboxManager {
     private readonly runtime: Runtime,
     private readonly templates: TemplateCatalog,
     private readonly log: (msg: string) => void,
+    private readonly usage?: UsageStore,
+    private readonly pool?: WarmPool,
   ) {}
 
   /** Re-adopts sandboxes that survived a restart and removes what a crash left behind. */
@@ -51,27 +60,50 @@ export class SandboxManager {
       let rt: RuntimeSandbox | null = null;
       if (record.initPid !== null && record.initStartTime !== null) {
         try {
-          rt = await this.runtime.adopt(this.specOf(record), { initPid: record.initPid, initStartTime: record.initStartTime });
+          rt = await this.runtime.adopt(this.specOf(record), handleOf(record));
         } catch (err) {
           this.log(`could not re-adopt ${record.id}: ${(err as Error).message}`);
         }
       }
       if (rt) {
-        this.live.set(record.id, { record, rt, execTail: Promise.resolve() });
+        this.live.set(record.id, { record, rt, execTail: Promise.resolve(), busy: 0 });
         adopted.push(record.id);
       } else {
         this.store.delete(record.id);
       }
     }
-    const removed = await this.runtime.reconcile(new Set(adopted));
+    const keys = new Set([...this.live.values()].map((s) => s.record.runtimeKey));
+    const removed = await this.runtime.reconcile(keys);
     return { adopted, removed };
+  }
+
+  /** User creates in flight (the warm pool waits for them). */
+  get creatingNow(): number {
+    return this.creating;
   }
 
   get count(): number {
     return this.live.size;
   }
 
-  async create(owner: string, req: CreateSandboxRequest): Promise<CreateSandboxResponse> {
+  async create(
+    owner: string,
+    req: CreateSandboxRequest,
+    tierName: TierName = "enterprise",
+    from: { space?: string } = {},
+  ): Promise<CreateSandboxResponse> {
+    const tier = tiers[tierName];
+    if (req.persistent && !tier.persistentSpaces) {
+      throw new PodflareError("forbidden", `persistent Spaces are not part of the ${tierName} tier; create without persistent, or use a pro key`);
+    }
+    const owned = [...this.live.values()].filter((s) => s.record.owner === owner).length + (this.creatingBy.get(owner) ?? 0);
+    if (owned >= tier.concurrentSandboxes) {
+      throw new PodflareError(
+        "concurrency_limit",
+        `the ${tierName} tier runs at most ${tier.concurrentSandboxes} sandboxes at once; close one and retry`,
+        { "Retry-After": "1" },
+      );
+    }
     const template = req.template ?? this.cfg.defaultTemplate;
     if (!(await this.templates.has(template))) {
       throw new PodflareError(
@@ -86,7 +118,7 @@ export class SandboxManager {
         { "Retry-After": "1" },
       );
     }
-    const { applied, clamped, warnings } = this.applyLimits(req);
+    const { applied, clamped, warnings } = this.applyLimits(req, tierName);
     const id = newSandboxId();
     const now = Date.now();
     const record: SandboxRecord = {
@@ -100,22 +132,31 @@ export class SandboxManager {
       env: req.env ?? {},
       initPid: null,
       initStartTime: null,
+      runtimeKey: id,
+      familyId: null,
+      familyPid: null,
+      familyStartTime: null,
       createdAt: now,
       lastActiveAt: now,
     };
     this.creating++;
+    this.creatingBy.set(owner, (this.creatingBy.get(owner) ?? 0) + 1);
     let rt: RuntimeSandbox;
     try {
-      rt = await this.runtime.create(this.specOf(record));
+      // A pool hit keeps the pooled sandbox's id, which is also its hostname inside.
+      const pooled = from.space ? null : (this.pool?.take(template, applied, record.env) ?? null);
+      if (pooled) record.id = record.runtimeKey = pooled.id;
+      rt = pooled ?? (await this.runtime.create({ ...this.specOf(record), fromSpace: from.space }));
     } finally {
       this.creating--;
+      this.creatingBy.set(owner, this.creatingBy.get(owner)! - 1);
     }
     record.state = "ready";
-    record.initPid = rt.handle.initPid;
-    record.initStartTime = rt.handle.initStartTime;
+    setHandle(record, rt);
     this.store.insert(record);
-    this.live.set(id, { record, rt, execTail: Promise.resolve() });
-    return { id, state: "ready", template, applied, clamped, warnings };
+    this.live.set(record.id, { record, rt, execTail: Promise.resolve(), busy: 0 });
+    this.usage?.sandboxCreated(owner);
+    return { id: record.id, state: "ready", template, applied, clamped, warnings };
   }
 
   info(owner: string, id: string): SandboxInfo {
@@ -130,6 +171,7 @@ export class SandboxManager {
     const sb = this.get(owner, id);
     this.live.delete(id);
     this.store.delete(id);
+    this.usage?.sandboxClosed(owner, { createdAt: sb.record.createdAt, memoryMb: sb.record.applied.memory_mb });
     await sb.rt.destroy();
   }
 
@@ -139,7 +181,9 @@ export class SandboxManager {
     const sb = this.get(owner, id);
     const run = async () => {
       if (signal?.aborted) return -1;
-      this.touch(sb);
+      await this.wake(sb);
+      this.usage?.exec(owner);
+      sb.busy++;
       try {
         return await runExec(
           sb.rt,
@@ -156,6 +200,7 @@ export class SandboxManager {
           output,
         );
       } finally {
+        sb.busy--;
         this.touch(sb);
       }
     };
@@ -166,20 +211,208 @@ export class SandboxManager {
 
   async upload(owner: string, id: string, path: string, body: Readable, maxBytes: number): Promise<void> {
     const sb = this.get(owner, id);
-    this.touch(sb);
+    await this.wake(sb);
     await uploadFile(sb.rt, path, body, maxBytes);
   }
 
   async read(owner: string, id: string, path: string): Promise<ReadResult> {
     const sb = this.get(owner, id);
-    this.touch(sb);
+    await this.wake(sb);
     return readPath(sb.rt, path);
   }
 
   async remove(owner: string, id: string, path: string): Promise<void> {
     const sb = this.get(owner, id);
-    this.touch(sb);
+    await this.wake(sb);
     await removePath(sb.rt, path);
+  }
+
+  /**
+   * fork(n): queued behind the sandbox's running and waiting execs; every child is ready
+   * when this resolves.
+   */
+  async fork(owner: string, id: string, n: number): Promise<ForkResponse> {
+    const sb = this.get(owner, id);
+    if (this.live.size + this.creating + n > this.cfg.maxSandboxes) {
+      throw new PodflareError(
+        "concurrency_limit",
+        `fork of ${n} would exceed this host's ${this.cfg.maxSandboxes} sandboxes; close some and retry`,
+        { "Retry-After": "1" },
+      );
+    }
+    const run = async (): Promise<ForkResponse> => {
+      if (this.live.get(id) !== sb) throw notFound(id);
+      await this.wake(sb);
+      this.usage?.forks(owner, n);
+      const now = Date.now();
+      const records: SandboxRecord[] = Array.from({ length: n }, () => {
+        const childId = newSandboxId();
+        return {
+          ...sb.record,
+          id: childId,
+          runtimeKey: childId,
+          state: "ready" as const,
+          parentId: id,
+          metadata: { ...sb.record.metadata },
+          env: { ...sb.record.env },
+          createdAt: now,
+          lastActiveAt: now,
+        };
+      });
+      this.creating += n;
+      let result;
+      try {
+        result = await this.runtime.fork(sb.rt, records.map((r) => this.specOf(r)));
+      } finally {
+        this.creating -= n;
+      }
+      for (const [i, record] of records.entries()) {
+        const rt = result.children[i]!;
+        setHandle(record, rt);
+        this.store.insert(record);
+        this.live.set(record.id, { record, rt, execTail: Promise.resolve(), busy: 0 });
+      }
+      const warnings: string[] = [];
+      if (!result.landlock) {
+        warnings.push("landlock: this host's kernel cannot scope signals (Landlock ABI < 6): the parent and its children can signal each other's processes; see docs/security.md");
+      }
+      return { children: records.map((r) => r.id), not_carried: [...NOT_CARRIED], warnings };
+    };
+    const result = sb.execTail.then(run, run);
+    sb.execTail = result.catch(() => undefined);
+    return result;
+  }
+
+  /**
+   * merge_into: `parentId` takes over the runtime (REPL and root) of `winnerId`, a descendant;
+   * the parent's old runtime is destroyed and the winner id retired. Siblings keep running.
+   */
+  async mergeInto(owner: string, parentId: string, winnerId: string): Promise<void> {
+    const parent = this.get(owner, parentId);
+    if (parentId === winnerId) {
+      throw new PodflareError("bad_request", `cannot merge sandbox ${parentId} into itself; pass one of its fork children`);
+    }
+    const winner = this.get(owner, winnerId);
+    if (!this.isDescendant(winnerId, parentId)) {
+      throw new PodflareError("bad_request", `sandbox ${winnerId} is not a fork descendant of ${parentId}; merge_into takes a child (or grandchild) of the sandbox`);
+    }
+    const run = async () => {
+      if (this.live.get(parentId) !== parent || this.live.get(winnerId) !== winner) throw notFound(winnerId);
+      const old = parent.rt;
+      this.store.merge(parentId, winner.record);
+      const record: SandboxRecord = {
+        ...parent.record,
+        runtimeKey: winner.record.runtimeKey,
+        initPid: winner.record.initPid,
+        initStartTime: winner.record.initStartTime,
+        familyId: winner.record.familyId,
+        familyPid: winner.record.familyPid,
+        familyStartTime: winner.record.familyStartTime,
+        template: winner.record.template,
+        applied: winner.record.applied,
+        env: winner.record.env,
+        lastActiveAt: Date.now(),
+      };
+      this.live.delete(winnerId);
+      this.live.set(parentId, { record, rt: winner.rt, execTail: Promise.resolve(), busy: 0 });
+      for (const other of this.live.values()) {
+        if (other.record.parentId === winnerId) other.record.parentId = parentId;
+      }
+      await old.destroy();
+    };
+    // Behind both sandboxes' queued work.
+    const both = Promise.all([parent.execTail, winner.execTail]);
+    const result = both.then(run, run);
+    parent.execTail = result.catch(() => undefined);
+    winner.execTail = parent.execTail;
+    return result;
+  }
+
+  private isDescendant(id: string, ancestor: string): boolean {
+    let cur = this.live.get(id)?.record.parentId ?? null;
+    const seen = new Set<string>();
+    while (cur !== null && !seen.has(cur)) {
+      if (cur === ancestor) return true;
+      seen.add(cur);
+      cur = this.live.get(cur)?.record.parentId ?? this.store.get(cur)?.parentId ?? null;
+    }
+    return false;
+  }
+
+  // -- lifecycle: pause/resume, idle timeout, the reaper's view, Spaces ---------------------
+
+  async pause(owner: string, id: string): Promise<SandboxInfo> {
+    const sb = this.get(owner, id);
+    if (sb.record.state !== "paused") {
+      await sb.rt.pause();
+      this.setState(sb, "paused");
+    }
+    return toInfo(sb.record);
+  }
+
+  async resume(owner: string, id: string): Promise<SandboxInfo> {
+    const sb = this.get(owner, id);
+    await this.wake(sb);
+    return toInfo(sb.record);
+  }
+
+  /** Sets a new idle timeout (clamped to the tier) and restarts the idle clock. */
+  setIdleTimeout(owner: string, id: string, idleTimeoutS: number, tierName: TierName): { idle_timeout_s: number; clamped: string[] } {
+    const sb = this.get(owner, id);
+    const cap = tiers[tierName].idleTimeoutS;
+    const applied = Math.min(idleTimeoutS, cap);
+    sb.record.applied = { ...sb.record.applied, idle_timeout_s: applied };
+    this.store.setApplied(sb.record.id, sb.record.applied);
+    this.touch(sb);
+    return { idle_timeout_s: applied, clamped: applied < idleTimeoutS ? ["idle_timeout_s"] : [] };
+  }
+
+  /** What the reaper looks at: every live sandbox with its clocks. */
+  lifecycleView(): { id: string; owner: string; state: string; persistent: boolean; busy: boolean; idleMs: number; ageMs: number; idleTimeoutS: number; maxLifetimeS: number }[] {
+    const now = Date.now();
+    return [...this.live.values()].map((sb) => ({
+      id: sb.record.id,
+      owner: sb.record.owner,
+      state: sb.record.state,
+      persistent: sb.record.applied.persistent,
+      busy: sb.busy > 0,
+      idleMs: now - sb.record.lastActiveAt,
+      ageMs: now - sb.record.createdAt,
+      idleTimeoutS: sb.record.applied.idle_timeout_s,
+      maxLifetimeS: sb.record.applied.max_lifetime_s,
+    }));
+  }
+
+  /** Runs `fn` in the sandbox's exec queue (after the execs already waiting), awake. */
+  runQueued<T>(owner: string, id: string, fn: (rt: RuntimeSandbox, record: SandboxRecord) => Promise<T>): Promise<T> {
+    const sb = this.get(owner, id);
+    const run = async () => {
+      if (this.live.get(id) !== sb) throw notFound(id);
+      await this.wake(sb);
+      sb.busy++;
+      try {
+        return await fn(sb.rt, sb.record);
+      } finally {
+        sb.busy--;
+      }
+    };
+    const result = sb.execTail.then(run, run);
+    sb.execTail = result.catch(() => undefined);
+    return result;
+  }
+
+  /** The runtime of a live sandbox (Spaces load state into a new one). */
+  runtimeOf(owner: string, id: string): RuntimeSandbox {
+    return this.get(owner, id).rt;
+  }
+
+  /** The owner's usage, running sandboxes included. */
+  usageOf(owner: string): UsageReport {
+    const running = [...this.live.values()]
+      .filter((s) => s.record.owner === owner)
+      .map((s) => ({ createdAt: s.record.createdAt, memoryMb: s.record.applied.memory_mb }));
+    if (!this.usage) throw new PodflareError("unavailable", "usage is not recorded on this host");
+    return this.usage.report(owner, running);
   }
 
   /** Closes the guest connections without touching the sandboxes (hostd shutdown). */
@@ -191,10 +424,22 @@ export class SandboxManager {
   private get(owner: string, id: string): LiveSandbox {
     const sb = this.live.get(id);
     // Another owner's sandbox answers exactly like a missing one.
-    if (!sb || sb.record.owner !== owner) {
-      throw new PodflareError("sandbox_not_found", `sandbox ${id} not found; it may have been closed or never existed`);
-    }
+    if (!sb || sb.record.owner !== owner) throw notFound(id);
     return sb;
+  }
+
+  /** Marks activity and resumes a paused sandbox: any call on it wakes it transparently. */
+  private async wake(sb: LiveSandbox): Promise<void> {
+    this.touch(sb);
+    if (sb.record.state === "paused") {
+      await sb.rt.resume();
+      this.setState(sb, "ready");
+    }
+  }
+
+  private setState(sb: LiveSandbox, state: SandboxRecord["state"]): void {
+    sb.record.state = state;
+    this.store.setState(sb.record.id, state);
   }
 
   private touch(sb: LiveSandbox): void {
@@ -204,7 +449,7 @@ export class SandboxManager {
 
   private specOf(record: SandboxRecord): RuntimeSandboxSpec {
     return {
-      id: record.id,
+      id: record.runtimeKey,
       template: record.template,
       env: record.env,
       limits: {
@@ -216,36 +461,52 @@ export class SandboxManager {
     };
   }
 
-  private applyLimits(req: CreateSandboxRequest): { applied: AppliedLimits; clamped: string[]; warnings: string[] } {
-    const d = this.cfg.defaults;
-    const clamped: string[] = [];
+  private applyLimits(req: CreateSandboxRequest, tierName: TierName): { applied: AppliedLimits; clamped: string[]; warnings: string[] } {
     const warnings: string[] = [];
-    const hostMemoryMb = Math.floor(os.totalmem() / 1024 / 1024);
-    const hostCpus = os.availableParallelism();
-    const cap = (field: string, value: number, max: number) => {
-      if (value > max) {
-        clamped.push(field);
-        return max;
-      }
-      return value;
-    };
-    const applied: AppliedLimits = {
-      memory_mb: cap("memory_mb", req.memory_mb ?? d.memoryMb, hostMemoryMb),
-      disk_mb: req.disk_mb ?? d.diskMb,
-      vcpus: cap("vcpus", req.vcpus ?? d.vcpus, hostCpus),
-      idle_timeout_s: req.idle_timeout_s ?? d.idleTimeoutS,
-      max_lifetime_s: req.max_lifetime_s ?? d.maxLifetimeS,
-      egress: false,
-      persistent: false,
-    };
+    const host = { memoryMb: Math.floor(os.totalmem() / 1024 / 1024), cpus: os.availableParallelism() };
+    const { clamped, ...limits } = clampToTier(req, tiers[tierName], this.cfg.defaults, host);
+    const applied: AppliedLimits = { ...limits, egress: false, persistent: req.persistent === true };
     if (req.egress !== false) {
       warnings.push("egress: outbound networking is not available on this host yet; the sandbox has loopback only");
     }
-    if (req.persistent) {
-      warnings.push("persistent: Spaces are not available on this host yet; the sandbox is not frozen on idle");
-    }
     return { applied, clamped, warnings };
   }
+}
+
+/** What the ns runtime does not carry into fork children (also in docs/api.md and docs/fork.md). */
+const NOT_CARRIED = [
+  "processes other than the guest kernel (servers and background jobs started from bash or subprocess) stay in the parent",
+  "threads other than the REPL's main thread",
+  "open sockets and pipes: a child's copies are not connected to anything new (the parent's peers keep talking to the parent)",
+  "files the REPL holds open that were deleted from disk: the child shares them with the parent",
+] as const;
+
+export interface ForkResponse {
+  children: string[];
+  not_carried: string[];
+  warnings: string[];
+}
+
+function notFound(id: string): PodflareError {
+  return new PodflareError("sandbox_not_found", `sandbox ${id} not found; it may have been closed or never existed`);
+}
+
+function handleOf(r: SandboxRecord): RuntimeHandle {
+  return {
+    initPid: r.initPid!,
+    initStartTime: r.initStartTime!,
+    ...(r.familyId && r.familyPid !== null && r.familyStartTime !== null
+      ? { family: { id: r.familyId, pid: r.familyPid, startTime: r.familyStartTime } }
+      : {}),
+  };
+}
+
+function setHandle(r: SandboxRecord, rt: RuntimeSandbox): void {
+  r.initPid = rt.handle.initPid;
+  r.initStartTime = rt.handle.initStartTime;
+  r.familyId = rt.handle.family?.id ?? null;
+  r.familyPid = rt.handle.family?.pid ?? null;
+  r.familyStartTime = rt.handle.family?.startTime ?? null;
 }
 
 function toInfo(r: SandboxRecord): SandboxInfo {

@@ -15,12 +15,28 @@ export interface RuntimeSandboxSpec {
   limits: SandboxLimits;
   /** Environment every process in the sandbox starts with. */
   env: Record<string, string>;
+  /** Start from this Space's saved root filesystem instead of the template. */
+  fromSpace?: string;
 }
 
 /** What the runtime keeps in the metadata store to find a sandbox again after a restart. */
 export interface RuntimeHandle {
   initPid: number;
   initStartTime: string;
+  /** The fork family the sandbox belongs to (its family init); absent for records made before fork existed. */
+  family?: FamilyHandle;
+}
+
+export interface FamilyHandle {
+  id: string;
+  pid: number;
+  startTime: string;
+}
+
+export interface ForkResult {
+  children: RuntimeSandbox[];
+  /** Whether the children and the parent are kept apart by Landlock scoping (see docs/security.md). */
+  landlock: boolean;
 }
 
 export interface RuntimeSandbox {
@@ -37,6 +53,9 @@ export interface RuntimeSandbox {
   destroy(): Promise<void>;
   /** Drops hostd's connections and leaves the sandbox running (hostd shutdown). */
   detach(): void;
+  /** Stops every process of the sandbox in place (cgroup freezer), and lets them go on. */
+  pause(): Promise<void>;
+  resume(): Promise<void>;
 }
 
 export interface Runtime {
@@ -48,4 +67,13 @@ export interface Runtime {
   reconcile(keep: Set<string>): Promise<string[]>;
   /** Tears down a sandbox known only by id (its runtime object is gone). */
   destroyById(id: string): Promise<void>;
+  /**
+   * Starts one child per spec from the parent's live state (memory and files). Throws
+   * PodflareError; on failure nothing of the children is left and the parent is untouched.
+   */
+  fork(parent: RuntimeSandbox, children: RuntimeSandboxSpec[]): Promise<ForkResult>;
+  /** Keeps a copy of the sandbox's root filesystem as a Space (the sandbox is left as it is). */
+  saveSpace(sb: RuntimeSandbox, spaceId: string): Promise<void>;
+  deleteSpace(spaceId: string): Promise<void>;
+  listSpaces(): Promise<string[]>;
 }

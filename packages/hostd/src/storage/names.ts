@@ -11,6 +11,16 @@ export function assertSandboxId(id: string): void {
   }
 }
 
+const SPACE_ID = /^spc_[0-9a-f]{32}$/;
+
+export function isSpaceId(id: string): boolean {
+  return SPACE_ID.test(id);
+}
+
+export function assertSpaceId(id: string): void {
+  if (!isSpaceId(id)) throw new PodflareError("bad_request", `invalid space id ${JSON.stringify(id)}`);
+}
+
 export function isSandboxId(id: string): boolean {
   return sandboxIdPattern.test(id);
 }

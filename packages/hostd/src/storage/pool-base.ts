@@ -11,7 +11,7 @@ import { lstat, mkdir, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { PodflareError } from "@podflare/protocol";
 import { sleep } from "./exec.js";
-import { assertSandboxId, assertTemplateName, isSandboxId, isTemplateName, tmpSuffix } from "./names.js";
+import { assertSandboxId, assertSpaceId, assertTemplateName, isSandboxId, isSpaceId, isTemplateName, tmpSuffix } from "./names.js";
 import type { StorageDriver, StoragePool, TeardownOptions } from "./types.js";
 
 async function exists(path: string): Promise<boolean> {
@@ -68,17 +68,21 @@ export abstract class PoolBase implements StoragePool {
   protected get sandboxesDir(): string {
     return join(this.root, "sandboxes");
   }
+  protected get spacesDir(): string {
+    return join(this.root, "spaces");
+  }
 
   async init(): Promise<void> {
     await this.initBackend();
     await mkdir(this.templatesDir, { recursive: true, mode: 0o700 });
     await mkdir(this.sandboxesDir, { recursive: true, mode: 0o700 });
+    await mkdir(this.spacesDir, { recursive: true, mode: 0o700 });
     await this.removeLeftovers();
   }
 
   /** Staging and half-copied volumes of processes that died while making them. */
   private async removeLeftovers(): Promise<void> {
-    for (const dir of [this.templatesDir, this.sandboxesDir]) {
+    for (const dir of [this.templatesDir, this.sandboxesDir, this.spacesDir]) {
       for (const entry of await readdir(dir)) {
         const m = /^\.(?:staging|old|tmp)-.*-(\d+)-[0-9a-f]+$/.exec(entry);
         if (!m || pidAlive(Number(m[1]))) continue;
@@ -197,6 +201,40 @@ export abstract class PoolBase implements StoragePool {
         await sleep(50 * Math.min(attempt + 1, 8));
       }
     }
+  }
+
+  spaceRootPath(spaceId: string): string {
+    assertSpaceId(spaceId);
+    return join(this.spacesDir, spaceId);
+  }
+
+  async saveSpaceRoot(sandboxId: string, spaceId: string): Promise<string> {
+    const src = this.sandboxRootPath(sandboxId);
+    const dst = this.spaceRootPath(spaceId);
+    if (!(await exists(src))) throw new PodflareError("sandbox_not_found", `sandbox root ${sandboxId} does not exist`);
+    if (await exists(dst)) throw new PodflareError("conflict", `space ${spaceId} already exists`);
+    await this.sync();
+    await this.copyVolume(src, dst);
+    return dst;
+  }
+
+  async createSandboxRootFromSpace(spaceId: string, sandboxId: string): Promise<string> {
+    const src = this.spaceRootPath(spaceId);
+    const dst = this.sandboxRootPath(sandboxId);
+    if (!(await exists(src))) throw new PodflareError("space_not_found", `space ${spaceId} has no saved root filesystem`);
+    if (await exists(dst)) throw new PodflareError("conflict", `sandbox root ${sandboxId} already exists`);
+    await this.copyVolume(src, dst);
+    return dst;
+  }
+
+  async deleteSpaceRoot(spaceId: string): Promise<void> {
+    const path = this.spaceRootPath(spaceId);
+    if (await exists(path)) await this.removeWithRetry(path);
+  }
+
+  async listSpaceRoots(): Promise<string[]> {
+    const entries = await readdir(this.spacesDir).catch(() => [] as string[]);
+    return entries.filter(isSpaceId).sort();
   }
 
   async listSandboxRoots(): Promise<string[]> {

@@ -61,6 +61,13 @@ export interface StoragePool {
   /** Bytes a sandbox root takes (btrfs: qgroup referenced bytes, which the cap applies to). */
   diskUsageBytes(id: string): Promise<number>;
 
+  /** Spaces: a sandbox root kept on disk after its sandbox is gone (freeze), resumed once. */
+  spaceRootPath(spaceId: string): string;
+  saveSpaceRoot(sandboxId: string, spaceId: string): Promise<string>;
+  createSandboxRootFromSpace(spaceId: string, sandboxId: string): Promise<string>;
+  deleteSpaceRoot(spaceId: string): Promise<void>;
+  listSpaceRoots(): Promise<string[]>;
+
   /** Unmount the pool and detach its loop device. Refuses while sandbox roots exist unless `force`. */
   teardown(opts?: TeardownOptions): Promise<void>;
 }

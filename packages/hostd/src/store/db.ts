@@ -2,6 +2,9 @@
 import Database from "better-sqlite3";
 import fs from "node:fs";
 import path from "node:path";
+import { keysMigration } from "../auth/keys.js";
+import { usageMigration } from "../lifecycle/usage.js";
+import { spacesMigration } from "./spaces.js";
 
 export type Db = Database.Database;
 
@@ -21,6 +24,15 @@ const migrations: string[] = [
      last_active_at INTEGER NOT NULL
    );
    CREATE INDEX sandboxes_owner ON sandboxes(owner);`,
+  // Fork: the runtime a record uses (merge_into points a parent at its winner's) and the
+  // fork family (shared user and pid namespaces, one family init) it belongs to.
+  `ALTER TABLE sandboxes ADD COLUMN runtime_key TEXT;
+   ALTER TABLE sandboxes ADD COLUMN family_id TEXT;
+   ALTER TABLE sandboxes ADD COLUMN family_pid INTEGER;
+   ALTER TABLE sandboxes ADD COLUMN family_start_time TEXT;`,
+  keysMigration,
+  usageMigration,
+  spacesMigration,
 ];
 
 export function openDb(stateDir: string): Db {

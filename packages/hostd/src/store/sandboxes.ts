@@ -13,6 +13,11 @@ export interface SandboxRecord {
   env: Record<string, string>;
   initPid: number | null;
   initStartTime: string | null;
+  /** The id whose runtime (cgroup, root, kernel socket) this record uses; differs from id after merge_into. */
+  runtimeKey: string;
+  familyId: string | null;
+  familyPid: number | null;
+  familyStartTime: string | null;
   createdAt: number;
   lastActiveAt: number;
 }
@@ -28,6 +33,10 @@ interface Row {
   env_json: string;
   init_pid: number | null;
   init_start_time: string | null;
+  runtime_key: string | null;
+  family_id: string | null;
+  family_pid: number | null;
+  family_start_time: string | null;
   created_at: number;
   last_active_at: number;
 }
@@ -44,6 +53,10 @@ function fromRow(r: Row): SandboxRecord {
     env: JSON.parse(r.env_json) as Record<string, string>,
     initPid: r.init_pid,
     initStartTime: r.init_start_time,
+    runtimeKey: r.runtime_key ?? r.id,
+    familyId: r.family_id,
+    familyPid: r.family_pid,
+    familyStartTime: r.family_start_time,
     createdAt: r.created_at,
     lastActiveAt: r.last_active_at,
   };
@@ -58,13 +71,15 @@ export class SandboxStore {
   private readonly touchStmt;
   private readonly stateStmt;
   private readonly initStmt;
+  private readonly mergeStmt;
+  private readonly reparentStmt;
 
   constructor(private readonly db: Db) {
     this.insertStmt = db.prepare(
       `INSERT INTO sandboxes (id, owner, template, state, parent_id, applied_json, metadata_json, env_json,
-         init_pid, init_start_time, created_at, last_active_at)
+         init_pid, init_start_time, runtime_key, family_id, family_pid, family_start_time, created_at, last_active_at)
        VALUES (@id, @owner, @template, @state, @parent_id, @applied_json, @metadata_json, @env_json,
-         @init_pid, @init_start_time, @created_at, @last_active_at)`,
+         @init_pid, @init_start_time, @runtime_key, @family_id, @family_pid, @family_start_time, @created_at, @last_active_at)`,
     );
     this.getStmt = db.prepare(`SELECT * FROM sandboxes WHERE id = ?`);
     this.listStmt = db.prepare(`SELECT * FROM sandboxes ORDER BY created_at`);
@@ -73,6 +88,33 @@ export class SandboxStore {
     this.touchStmt = db.prepare(`UPDATE sandboxes SET last_active_at = ? WHERE id = ?`);
     this.stateStmt = db.prepare(`UPDATE sandboxes SET state = ? WHERE id = ?`);
     this.initStmt = db.prepare(`UPDATE sandboxes SET init_pid = ?, init_start_time = ? WHERE id = ?`);
+    this.mergeStmt = db.prepare(
+      `UPDATE sandboxes SET runtime_key = @runtime_key, init_pid = @init_pid, init_start_time = @init_start_time,
+         family_id = @family_id, family_pid = @family_pid, family_start_time = @family_start_time,
+         template = @template, applied_json = @applied_json, env_json = @env_json WHERE id = @id`,
+    );
+    this.reparentStmt = db.prepare(`UPDATE sandboxes SET parent_id = ? WHERE parent_id = ?`);
+  }
+
+  /** merge_into in one transaction: `parentId` takes the winner's runtime, the winner's row
+   * goes, and the winner's children become the parent's. */
+  merge(parentId: string, winner: SandboxRecord): void {
+    this.db.transaction(() => {
+      this.mergeStmt.run({
+        id: parentId,
+        runtime_key: winner.runtimeKey,
+        init_pid: winner.initPid,
+        init_start_time: winner.initStartTime,
+        family_id: winner.familyId,
+        family_pid: winner.familyPid,
+        family_start_time: winner.familyStartTime,
+        template: winner.template,
+        applied_json: JSON.stringify(winner.applied),
+        env_json: JSON.stringify(winner.env),
+      });
+      this.deleteStmt.run(winner.id);
+      this.reparentStmt.run(parentId, winner.id);
+    })();
   }
 
   insert(r: SandboxRecord): void {
@@ -87,6 +129,10 @@ export class SandboxStore {
       env_json: JSON.stringify(r.env),
       init_pid: r.initPid,
       init_start_time: r.initStartTime,
+      runtime_key: r.runtimeKey,
+      family_id: r.familyId,
+      family_pid: r.familyPid,
+      family_start_time: r.familyStartTime,
       created_at: r.createdAt,
       last_active_at: r.lastActiveAt,
     });
@@ -112,6 +158,10 @@ export class SandboxStore {
 
   setState(id: string, state: SandboxState): void {
     this.stateStmt.run(state, id);
+  }
+
+  setApplied(id: string, applied: AppliedLimits): void {
+    this.db.prepare(`UPDATE sandboxes SET applied_json = ? WHERE id = ?`).run(JSON.stringify(applied), id);
   }
 
   setInit(id: string, pid: number, startTime: string): void {

@@ -1,12 +1,19 @@
 // The `ns` runtime: a sandbox is a writable snapshot of a template, a sandbox init holding a
 // set of fresh namespaces (jail/), a cgroup, and a guest kernel started inside by `enter`.
+import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { PodflareError } from "@podflare/protocol";
 import { CgroupManager, isAlive, launchSandbox, startKernel } from "../../jail/index.js";
+import { prepareFork } from "../../jail/fork.js";
 import type { StoragePool } from "../../storage/index.js";
 import { GuestConnection } from "../guest-connection.js";
-import type { Runtime, RuntimeHandle, RuntimeSandbox, RuntimeSandboxSpec } from "../types.js";
+import type { ForkResult, Runtime, RuntimeHandle, RuntimeSandbox, RuntimeSandboxSpec } from "../types.js";
+
+/** The family init only reaps: a small cgroup of its own, so closing one sandbox never kills it. */
+const FAMILY_LIMITS = { memoryMb: 64, vcpus: 0.1, pidsMax: 16 };
+const FAMILY_PREFIX = "fam_";
 
 /** packages/guest, bind-mounted read-only at /.podflare/guest inside every sandbox. */
 export const guestDir = fileURLToPath(new URL("../../../../guest", import.meta.url));
@@ -34,6 +41,8 @@ export interface NsRuntimeOptions {
 export class NsRuntime implements Runtime {
   readonly kind = "ns";
   private readonly runDir: string;
+  /** Family id -> ids of its live sandboxes; the family goes with its last member. */
+  private readonly families = new Map<string, Set<string>>();
 
   constructor(private readonly opts: NsRuntimeOptions) {
     this.runDir = path.join(opts.stateDir, "run");
@@ -43,11 +52,15 @@ export class NsRuntime implements Runtime {
   async create(spec: RuntimeSandboxSpec): Promise<RuntimeSandbox> {
     const { storage, cgroups } = this.opts;
     let rootfs: string | null = null;
+    const familyId = `${FAMILY_PREFIX}${crypto.randomBytes(8).toString("hex")}`;
     try {
-      rootfs = await storage.createSandboxRoot(spec.template, spec.id);
+      rootfs = spec.fromSpace
+        ? await storage.createSandboxRootFromSpace(spec.fromSpace, spec.id)
+        : await storage.createSandboxRoot(spec.template, spec.id);
       if (spec.limits.diskMb > 0) await storage.setDiskLimitMb(spec.id, spec.limits.diskMb);
       cgroups.create(spec.id, { memoryMb: spec.limits.memoryMb, vcpus: spec.limits.vcpus, pidsMax: spec.limits.pidsMax });
-      const handle = await launchSandbox({
+      cgroups.create(familyId, FAMILY_LIMITS);
+      const init = await launchSandbox({
         id: spec.id,
         rootfs,
         guestDir,
@@ -55,19 +68,103 @@ export class NsRuntime implements Runtime {
         uidCount: this.opts.uidCount,
         hostname: spec.id,
         cgroupProcs: cgroups.procsFiles(spec.id),
+        familyCgroupProcs: cgroups.procsFiles(familyId),
       });
+      const handle: RuntimeHandle = {
+        initPid: init.initPid,
+        initStartTime: init.initStartTime,
+        family: { id: familyId, pid: init.familyPid, startTime: init.familyStartTime },
+      };
       const sb = new NsSandbox(spec, handle, this);
+      this.join(familyId, spec.id);
       await sb.control();
       return sb;
     } catch (err) {
       await this.destroyById(spec.id).catch((e) => this.opts.log(`cleanup of ${spec.id} failed: ${String(e)}`));
+      await this.leave(familyId, spec.id).catch((e) => this.opts.log(`cleanup of ${familyId} failed: ${String(e)}`));
+      throw err;
+    }
+  }
+
+  async fork(parent: RuntimeSandbox, specs: RuntimeSandboxSpec[]): Promise<ForkResult> {
+    const { storage, cgroups } = this.opts;
+    if (!(parent instanceof NsSandbox)) throw new Error("fork: not a sandbox of this runtime");
+    const family = parent.handle.family;
+    if (!family) {
+      throw new PodflareError("conflict", `sandbox ${parent.id} was created before fork existed on this host; create a new sandbox to fork it`);
+    }
+    // The kernel must be up (a dead one is restarted) before its state is copied.
+    await parent.control();
+    const made: string[] = [];
+    const helper = prepareFork();
+    let helperUsed = false;
+    try {
+      // Frozen, the parent's files are consistent across every snapshot. A btrfs snapshot
+      // writes out the source's dirty data itself, and the dir driver reads the page
+      // cache, so no syncfs is needed for the copies to see everything written.
+      await cgroups.freeze(parent.id);
+      try {
+        await Promise.all(specs.map(async (spec) => {
+          made.push(spec.id);
+          await storage.snapshotSandboxRoot(parent.id, spec.id);
+        }));
+      } finally {
+        await cgroups.thaw(parent.id);
+      }
+      for (const spec of specs) {
+        cgroups.create(spec.id, { memoryMb: spec.limits.memoryMb, vcpus: spec.limits.vcpus, pidsMax: spec.limits.pidsMax });
+        fs.mkdirSync(this.sandboxRunDir(spec.id), { recursive: true, mode: 0o700 });
+      }
+      // Disk caps are set while the kernel forks: a child writes nothing before it is ready.
+      const diskLimits = Promise.all(specs.map(async (spec) => {
+        if (spec.limits.diskMb > 0) await storage.setDiskLimitMb(spec.id, spec.limits.diskMb);
+      }));
+      diskLimits.catch(() => undefined);
+      helperUsed = true;
+      const forked = helper.run({
+        family: { pid: family.pid, startTime: family.startTime },
+        uidBase: this.opts.uidBase,
+        uidCount: this.opts.uidCount,
+        guestDir,
+        parent: {
+          initPid: parent.handle.initPid,
+          initStartTime: parent.handle.initStartTime,
+          socket: parent.socketPath,
+          cgroupProcs: cgroups.procsFiles(parent.id),
+        },
+        children: specs.map((spec) => ({
+          id: spec.id,
+          rootfs: storage.sandboxRootPath(spec.id),
+          socket: path.join(this.sandboxRunDir(spec.id), "kernel.sock"),
+          cgroupProcs: cgroups.procsFiles(spec.id),
+        })),
+      });
+      const [out] = await Promise.all([forked, diskLimits]);
+      const children: NsSandbox[] = [];
+      for (const [i, spec] of specs.entries()) {
+        const c = out.children[i]!;
+        const handle: RuntimeHandle = { initPid: c.initPid, initStartTime: c.initStartTime, family };
+        const sb = new NsSandbox(spec, handle, this, c.kernelPid);
+        this.join(family.id, spec.id);
+        children.push(sb);
+      }
+      await Promise.all(children.map((c) => c.control()));
+      return { children, landlock: out.landlock };
+    } catch (err) {
+      if (!helperUsed) helper.cancel();
+      for (const id of made) {
+        await this.destroyById(id).catch((e) => this.opts.log(`cleanup of fork child ${id} failed: ${String(e)}`));
+        this.families.get(family.id)?.delete(id);
+      }
       throw err;
     }
   }
 
   async adopt(spec: RuntimeSandboxSpec, handle: RuntimeHandle): Promise<RuntimeSandbox | null> {
     if (!isAlive(handle.initPid, handle.initStartTime)) return null;
+    if (handle.family && !isAlive(handle.family.pid, handle.family.startTime)) return null;
     const sb = new NsSandbox(spec, handle, this);
+    if (handle.family) this.join(handle.family.id, spec.id);
     await sb.control();
     return sb;
   }
@@ -75,23 +172,57 @@ export class NsRuntime implements Runtime {
   async reconcile(keep: Set<string>): Promise<string[]> {
     const { storage, cgroups } = this.opts;
     const stale = new Set<string>();
-    for (const id of cgroups.listIds()) if (!keep.has(id)) stale.add(id);
+    for (const id of cgroups.listIds()) {
+      if (id.startsWith(FAMILY_PREFIX)) {
+        // Killing a family init ends its whole pid namespace: only families with no live member.
+        if (!this.families.has(id)) stale.add(id);
+      } else if (!keep.has(id)) stale.add(id);
+    }
     for (const id of await storage.listSandboxRoots()) if (!keep.has(id)) stale.add(id);
     for (const id of fs.readdirSync(this.runDir)) if (!keep.has(id)) stale.add(id);
     for (const id of stale) await this.destroyById(id);
     return [...stale];
   }
 
+  private join(familyId: string, id: string): void {
+    let members = this.families.get(familyId);
+    if (!members) this.families.set(familyId, (members = new Set()));
+    members.add(id);
+  }
+
+  /** Forgets a member; with the last one gone, the family init and its cgroup go too. */
+  async leave(familyId: string, id: string): Promise<void> {
+    const members = this.families.get(familyId);
+    members?.delete(id);
+    if (members && members.size > 0) return;
+    this.families.delete(familyId);
+    await this.opts.cgroups.killAll(familyId);
+    await this.opts.cgroups.remove(familyId);
+  }
+
   async destroyById(id: string): Promise<void> {
     const { storage, cgroups } = this.opts;
     await cgroups.killAll(id);
     await cgroups.remove(id);
+    if (id.startsWith(FAMILY_PREFIX)) return;
     await storage.deleteSandboxRoot(id);
     fs.rmSync(this.sandboxRunDir(id), { recursive: true, force: true });
   }
 
   sandboxRunDir(id: string): string {
     return path.join(this.runDir, id);
+  }
+
+  async saveSpace(sb: RuntimeSandbox, spaceId: string): Promise<void> {
+    await this.opts.storage.saveSpaceRoot(sb.id, spaceId);
+  }
+
+  deleteSpace(spaceId: string): Promise<void> {
+    return this.opts.storage.deleteSpaceRoot(spaceId);
+  }
+
+  listSpaces(): Promise<string[]> {
+    return this.opts.storage.listSpaceRoots();
   }
 
   get cgroups(): CgroupManager {
@@ -109,14 +240,16 @@ class NsSandbox implements RuntimeSandbox {
   private starting: Promise<GuestConnection> | null = null;
   private kernelPid: number | null = null;
   private destroyed = false;
-  private readonly socketPath: string;
+  readonly socketPath: string;
 
   constructor(
     private readonly spec: RuntimeSandboxSpec,
     readonly handle: RuntimeHandle,
     private readonly rt: NsRuntime,
+    kernelPid: number | null = null,
   ) {
     this.id = spec.id;
+    this.kernelPid = kernelPid;
     const dir = rt.sandboxRunDir(spec.id);
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     this.socketPath = path.join(dir, "kernel.sock");
@@ -156,10 +289,19 @@ class NsSandbox implements RuntimeSandbox {
     this.conn?.close();
   }
 
+  pause(): Promise<void> {
+    return this.rt.cgroups.freeze(this.id);
+  }
+
+  resume(): Promise<void> {
+    return this.rt.cgroups.thaw(this.id);
+  }
+
   async destroy(): Promise<void> {
     this.destroyed = true;
     this.conn?.close();
     await this.rt.destroyById(this.id);
+    if (this.handle.family) await this.rt.leave(this.handle.family.id, this.id);
   }
 
   /** Reuses a kernel that survived a hostd restart; otherwise starts a fresh one. */

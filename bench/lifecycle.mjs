@@ -1,0 +1,55 @@
+// Lifecycle figures (issue 4): freeze and resume of a Space holding 10 MB and 100 MB of REPL
+// state, and pause/resume, through the TypeScript SDK. Baseline: re-running the setup code
+// in a fresh sandbox (what an agent would do without Spaces).
+import { Sandbox } from "podflare";
+import { printTable, summarize, time } from "./stats.mjs";
+
+const runs = Number(process.env.PODFLARE_BENCH_LIFECYCLE_RUNS ?? 5);
+
+export async function runLifecycle() {
+  const rows = [];
+  const baselines = [];
+  for (const mb of [10, 100]) {
+    const setup = `state = [bytes(1024 * 1024) for _ in range(${mb})]`;
+    const freeze = [];
+    const resume = [];
+    const rebuild = [];
+    for (let i = 0; i < runs; i++) {
+      const sb = await Sandbox.create({ persistent: true });
+      await sb.runCode(setup);
+      let spaceId;
+      freeze.push(await time(async () => (spaceId = await sb.freeze())));
+      let back;
+      resume.push(await time(async () => (back = await Sandbox.resume(spaceId))));
+      const r = await back.runCode("print(len(state))");
+      if (r.stdout !== `${mb}\n`) throw new Error(`resume lost the state: ${r.stdout}${r.stderr}`);
+      await back.close();
+      rebuild.push(await time(async () => {
+        const fresh = await Sandbox.create({ memoryMb: 512 });
+        await fresh.runCode(setup);
+        await fresh.close();
+      }));
+    }
+    const base = { name: `fresh sandbox + setup (${mb} MB)`, stats: summarize(rebuild), samples: rebuild };
+    baselines.push(base);
+    rows.push({ name: `freeze, ${mb} MB of REPL state`, stats: summarize(freeze), samples: freeze });
+    rows.push({ name: `resume, ${mb} MB of REPL state`, stats: summarize(resume), samples: resume, baseline: base });
+  }
+  const pause = [];
+  const resumeMem = [];
+  const sb = await Sandbox.create();
+  for (let i = 0; i < 20; i++) {
+    pause.push(await time(() => sb.pause()));
+    resumeMem.push(await time(() => sb.resume()));
+  }
+  await sb.close();
+  rows.push({ name: "pause (cgroup freezer)", stats: summarize(pause), samples: pause });
+  rows.push({ name: "resume from pause", stats: summarize(resumeMem), samples: resumeMem });
+  printTable(`lifecycle (${runs} runs each for Spaces, 20 for pause)`, rows.map((r) => ({ ...r, baseline: r.baseline })));
+  return {
+    rows: rows.map((r) => ({ name: r.name, stats: r.stats, samples: r.samples, baseline: r.baseline?.name ?? null })),
+    baselines,
+  };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await runLifecycle();

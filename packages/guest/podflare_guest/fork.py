@@ -1,0 +1,208 @@
+# The guest's half of fork(n), run on the kernel's forker thread while the main thread waits
+# between execs. Each child moves into namespaces hostd prepared for it (descriptors received
+# with the `fork` frame), reopens the REPL's files in its own root, reseeds randomness,
+# enters a Landlock domain of its own (see landlock.py) and serves on its own socket.
+#
+# All kernels of a family live in the family pid namespace, so a fork child needs no pid
+# namespace of its own: the kernel's threads keep working (a thread cannot be created while
+# pid_for_children differs from the active pid namespace).
+#
+# Descriptors in the frame, per child: mnt, net, uts, ipc, cgroup namespaces and a listening
+# socket.
+
+import ctypes
+import fcntl
+import os
+import socket
+import sys
+import warnings
+
+from . import errors, landlock
+from .capture import flush_std_streams
+from .errors import GuestError
+from .log import log, log_exception
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWCGROUP = 0x02000000
+CLONE_NEWUTS = 0x04000000
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWNET = 0x40000000
+CHILD_NS = (CLONE_NEWNS, CLONE_NEWNET, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWCGROUP)
+FDS_PER_CHILD = len(CHILD_NS) + 1
+DEPTH_MESSAGE = ("fork depth limit reached: Landlock stacks at most %d domains and each fork "
+                 "generation adds one; fork from an ancestor with fewer generations behind it, "
+                 "or create a new sandbox")
+
+_libc = None
+
+
+def _setns(fd, nstype):
+    global _libc
+    if _libc is None:
+        _libc = ctypes.CDLL(None, use_errno=True)
+    if _libc.setns(ctypes.c_int(fd), ctypes.c_int(nstype)) < 0:
+        e = ctypes.get_errno()
+        raise OSError(e, f"setns({nstype:#x}): {os.strerror(e)}")
+
+
+def fork_children(kernel, ids, fds, files):
+    """Fork len(ids) children; returns (their pids in the family pid namespace, scoped)."""
+    n = len(ids)
+    if len(fds) != FDS_PER_CHILD * n:
+        raise GuestError(errors.IO_ERROR, f"fork: expected {FDS_PER_CHILD * n} descriptors, got {len(fds)}")
+    scoped = landlock.available()
+    if scoped and not landlock.can_fork():
+        raise GuestError(errors.BUSY, DEPTH_MESSAGE % landlock.MAX_LAYERS)
+    flush_std_streams()
+    # All children first, then their reports: the children set themselves up in parallel.
+    started = []
+    try:
+        for i, child_id in enumerate(ids):
+            mine = fds[FDS_PER_CHILD * i: FDS_PER_CHILD * (i + 1)]
+            started.append(_fork_one(kernel, child_id, mine, fds, files, [s[2] for s in started]))
+        return [_await_ready(*s) for s in started], scoped
+    except BaseException:
+        for pid, _, _ in started:
+            try:
+                os.kill(pid, 9)
+            except OSError:
+                pass
+        raise
+
+
+def _fork_one(kernel, child_id, mine, all_fds, files, earlier_pipes):
+    """Fork one child (a child of ours until we die, then the family init's; the forker
+    thread reaps it). Returns (pid, child id, report pipe)."""
+    r, w = os.pipe()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # multi-threaded fork: handled below
+        pid = os.fork()
+    if pid == 0:
+        try:
+            for fd in [r, *earlier_pipes]:
+                os.close(fd)
+            _child_main(kernel, child_id, mine, all_fds, files, w)  # never returns
+        finally:
+            os._exit(70)
+    os.close(w)
+    kernel.forked.add(pid)
+    return pid, child_id, r
+
+
+def _await_ready(pid, child_id, r):
+    data = b""
+    try:
+        while True:
+            chunk = os.read(r, 4096)
+            if not chunk:
+                break
+            data += chunk
+    finally:
+        os.close(r)
+    text = data.decode(errors="replace").strip()
+    if not text.startswith("R "):
+        raise GuestError(errors.IO_ERROR, f"fork child {child_id} failed: {text[2:] or 'no answer'}")
+    return pid
+
+
+def reap(kernel):
+    """Collect the fork children that have exited (closed sandboxes)."""
+    for pid in list(kernel.forked):
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            done = pid  # reaped by user code (os.wait) already
+        if done:
+            kernel.forked.discard(pid)
+
+
+def _report(w, msg):
+    try:
+        os.write(w, (msg.replace("\n", " ") + "\n").encode("utf-8", "backslashreplace"))
+    except OSError:
+        pass
+
+
+def _child_main(kernel, child_id, mine, all_fds, files, w):
+    """In the child (only the forker thread was copied; it is now the main thread)."""
+    try:
+        listener = _become_child(kernel, child_id, mine, all_fds, files)
+        from .main import Kernel  # noqa: PLC0415 - main imports this module
+
+        child = Kernel(listener, kernel.base_dir, kernel.bash_cwd)
+        _report(w, f"R {os.getpid()}")
+        os.close(w)
+    except BaseException as e:  # noqa: BLE001
+        try:
+            log_exception("fork child")
+        finally:
+            _report(w, f"E {e}")
+            os._exit(70)
+    try:
+        child.serve_forever()
+    finally:
+        os._exit(1)
+
+
+def _become_child(kernel, child_id, mine, all_fds, files):
+    try:
+        cwd = os.getcwd()
+    except OSError:
+        cwd = "/"
+    # Nothing of the parent's channels may stay open here: its listener, its host
+    # connections, its output pipes.
+    kernel.forget_channels()
+    for fd in all_fds:
+        if fd not in mine:
+            _close(fd)
+    ns_fds, listen_fd = mine[:-1], mine[-1]
+    for fd, nstype in zip(ns_fds, CHILD_NS):
+        _setns(fd, nstype)
+        os.close(fd)
+    try:
+        os.chdir(cwd)
+    except OSError:
+        os.chdir("/")
+    _reopen_files(files)
+    _reseed()
+    os.environ["HOSTNAME"] = child_id
+    if landlock.available():
+        landlock.restrict()  # the child's kernel domain, beside the parent's user domain
+    return socket.socket(fileno=listen_fd)
+
+
+def _reopen_files(files):
+    """The REPL's open regular files, reopened by path in this child's root (the same path
+    names the child's copy) at the same offset, so its writes never reach the parent's files."""
+    for fd_text, path in files.items():
+        fd = int(fd_text)
+        try:
+            flags = fcntl.fcntl(fd, fcntl.F_GETFL)
+            pos = os.lseek(fd, 0, os.SEEK_CUR)
+            inheritable = os.get_inheritable(fd)
+            new = os.open(path, flags & ~(os.O_CREAT | os.O_EXCL | os.O_TRUNC))
+            os.lseek(new, pos, os.SEEK_SET)
+            os.dup2(new, fd, inheritable=inheritable)
+            os.close(new)
+        except OSError as e:
+            log(f"fork: could not reopen fd {fd} ({path}): {e}")
+
+
+def _reseed():
+    # CPython reseeds `random` after fork already; numpy's global generator is not.
+    mod = sys.modules.get("random")
+    if mod is not None:
+        mod.seed()
+    np_random = sys.modules.get("numpy.random")
+    if np_random is not None:
+        try:
+            np_random.seed()
+        except Exception:  # noqa: BLE001
+            log_exception("fork: numpy reseed")
+
+
+def _close(fd):
+    try:
+        os.close(fd)
+    except OSError:
+        pass

@@ -1,0 +1,229 @@
+"""Fork a running sandbox's guest kernel into n prepared children (DESIGN.md section 5).
+
+Run as root by hostd, after it froze the parent, snapshotted its root once per child and
+thawed it, with a JSON config on stdin:
+  {family: {pid, startTime}, uidBase, uidCount, guestDir,
+   parent: {initPid, initStartTime, socket, cgroupProcs},
+   children: [{id, rootfs, socket, cgroupProcs}]}
+For each child it starts a sandbox init inside the parent's family (launch.py's join mode),
+then sends the parent kernel a `fork` frame carrying, with SCM_RIGHTS, per child its init's
+mnt/net/uts/ipc/cgroup namespaces and a listening socket bound at the child's socket path. The parent kernel forks
+the children (they are its children until it dies, then the family init's); this script
+moves each into its cgroup and prints
+  {"children": [{id, initPid, initStartTime, kernelPid}], "landlock": bool}
+or {"error": "...", "code": "..."} after killing whatever it started.
+"""
+
+import json
+import os
+import signal
+import socket
+import struct
+import sys
+import time
+
+import enter
+import launch
+import linux
+
+ANSWER_TIMEOUT_S = 30.0
+NS_ORDER = ("mnt", "net", "uts", "ipc", "cgroup")
+
+
+class ForkError(Exception):
+    def __init__(self, msg: str, code: str = "internal"):
+        super().__init__(msg)
+        self.code = code
+
+
+def encode(header: dict) -> bytes:
+    head = json.dumps(header, separators=(",", ":")).encode()
+    return struct.pack(">II", 4 + len(head), len(head)) + head
+
+
+class FrameReader:
+    def __init__(self, sock: socket.socket):
+        self.sock, self.buf = sock, b""
+
+    def next(self) -> dict:
+        while True:
+            if len(self.buf) >= 8:
+                total, head_len = struct.unpack(">II", self.buf[:8])
+                if len(self.buf) >= 4 + total:
+                    head = json.loads(self.buf[8:8 + head_len])
+                    self.buf = self.buf[4 + total:]
+                    return head
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ForkError("the parent's guest kernel closed the connection during fork")
+            self.buf += chunk
+
+
+def ns_pid_of(pid: int) -> int:
+    """pid in the family pid namespace (the second NSpid field), 0 if none."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("NSpid:"):
+                fields = line.split()[1:]
+                return int(fields[1]) if len(fields) == 2 else 0
+    return 0
+
+
+def parent_kernel(parent: dict, kernel_ns_pid: int) -> int:
+    """Host pid of the parent's guest kernel, known by its pid in the family namespace."""
+    with open(parent["cgroupProcs"][0]) as f:
+        pids = [int(x) for x in f.read().split()]
+    for pid in pids:
+        try:
+            if ns_pid_of(pid) == kernel_ns_pid:
+                return pid
+        except OSError:
+            continue
+    raise ForkError("the parent's guest kernel is not running", "conflict")
+
+
+def open_files(kernel_pid: int) -> dict:
+    """fd -> path of the kernel's open regular files (paths as seen inside the sandbox)."""
+    out = {}
+    base = f"/proc/{kernel_pid}/fd"
+    for name in os.listdir(base):
+        try:
+            st = os.stat(f"{base}/{name}")
+            if not (st.st_mode & 0o170000 == 0o100000):
+                continue
+            link = os.readlink(f"{base}/{name}")
+        except OSError:
+            continue
+        if link.startswith("/") and not link.endswith(" (deleted)"):
+            out[name] = link
+    return out
+
+
+def host_pids(kernel_pid: int, ns_pids: list) -> list:
+    """Host pids of the parent kernel's fork children, known by their family-namespace pids."""
+    by_ns = {}
+    for tid in os.listdir(f"/proc/{kernel_pid}/task"):
+        try:
+            with open(f"/proc/{kernel_pid}/task/{tid}/children") as f:
+                candidates = [int(x) for x in f.read().split()]
+        except OSError:
+            continue
+        for pid in candidates:
+            try:
+                by_ns[ns_pid_of(pid)] = pid
+            except OSError:
+                continue
+    missing = [p for p in ns_pids if p not in by_ns]
+    if missing:
+        raise ForkError(f"fork children {missing} vanished right after fork")
+    return [by_ns[p] for p in ns_pids]
+
+
+def main() -> int:
+    made = []  # (pidfd of an init or kernel)
+    try:
+        cfg = json.loads(sys.stdin.read())
+        family = (int(cfg["family"]["pid"]), int(cfg["family"]["startTime"]))
+        parent = cfg["parent"]
+        enter.check_init(parent["initPid"], int(parent["initStartTime"]))
+        if linux.start_time(family[0]) != family[1]:
+            raise ForkError("the sandbox's family init is gone", "conflict")
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(ANSWER_TIMEOUT_S)
+        sock.connect(parent["socket"])
+        frames = FrameReader(sock)
+        hello = frames.next()
+        if hello.get("t") != "hello" or not isinstance(hello.get("pid"), int):
+            raise ForkError("the parent's guest kernel did not greet")
+        kernel_pid = parent_kernel(parent, hello["pid"])
+        files = open_files(kernel_pid)
+
+        fds = []
+        inits = []
+        # Every child's init is started at once, then waited for: the set-ups overlap.
+        kids = []
+        pending = []
+        try:
+            for child in cfg["children"]:
+                ccfg = launch.load_config(json.dumps({
+                    "id": child["id"], "rootfs": child["rootfs"], "guestDir": cfg["guestDir"],
+                    "uidBase": cfg["uidBase"], "uidCount": cfg.get("uidCount", 65536),
+                    "cgroupProcs": child["cgroupProcs"],
+                    "family": {"pid": family[0], "startTime": family[1]},
+                }))
+                ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+                ours.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+                reader = launch.Reader(ours, time.monotonic() + launch.READY_TIMEOUT_S)
+                pending.append(launch.begin_sandbox(ccfg, family, reader, theirs, kids, tuple(pending)))
+                theirs.close()
+            for p in pending:
+                init_pid, start = launch.finish_sandbox(p, kids)
+                made.append(os.pidfd_open(init_pid))
+                inits.append((init_pid, start))
+        except BaseException:
+            for p in pending:
+                pid = p.reader.find_init(2.0) if p.reader.init_pid == 0 else p.reader.init_pid
+                if pid and not any(pid == i for i, _ in inits):
+                    try:
+                        made.append(os.pidfd_open(pid))
+                    except OSError:
+                        pass
+            for k in kids:
+                try:
+                    os.kill(k, signal.SIGKILL)
+                    os.waitpid(k, 0)
+                except OSError:
+                    pass
+            raise
+        finally:
+            for p in pending:
+                p.reader.sock.close()
+        for child, (init_pid, start) in zip(cfg["children"], inits):
+            for name in NS_ORDER:
+                fds.append(os.open(f"/proc/{init_pid}/ns/{name}", os.O_RDONLY | os.O_CLOEXEC))
+            enter.check_init(init_pid, start)
+            listener = enter.listen_on(child["socket"])
+            fds.append(os.dup(listener.fileno()))
+            listener.close()
+
+        header = {"t": "fork", "id": 1, "children": [c["id"] for c in cfg["children"]],
+                  "files": files}
+        sock.sendmsg([encode(header)], [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
+                                         struct.pack(f"{len(fds)}i", *fds))])
+        for fd in fds:
+            os.close(fd)
+        while True:
+            answer = frames.next()
+            if answer.get("id") == 1 and answer.get("t") in ("forked", "error"):
+                break
+        sock.close()
+        if answer["t"] == "error":
+            code = "fork_depth" if answer.get("code") == "busy" else "internal"
+            raise ForkError(answer.get("message", "fork failed"), code)
+        kernels = host_pids(kernel_pid, answer["pids"])
+        out = []
+        for child, (init_pid, start), kpid in zip(cfg["children"], inits, kernels):
+            made.append(os.pidfd_open(kpid))
+            for path in child["cgroupProcs"]:
+                with open(path, "w") as f:
+                    f.write(str(kpid))
+            out.append({"id": child["id"], "initPid": init_pid, "initStartTime": start,
+                        "kernelPid": kpid})
+        sys.stdout.write(json.dumps({"children": out, "landlock": bool(answer.get("landlock"))}) + "\n")
+        sys.stdout.flush()
+        return 0
+    except BaseException as e:  # noqa: BLE001
+        if not isinstance(e, ForkError):
+            import traceback  # noqa: PLC0415
+
+            traceback.print_exc()
+        for pidfd in made:
+            launch.kill_and_wait(pidfd)
+        code = e.code if isinstance(e, ForkError) else "internal"
+        sys.stdout.write(json.dumps({"error": f"fork: {e}", "code": code}) + "\n")
+        sys.stdout.flush()
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

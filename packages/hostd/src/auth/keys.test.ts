@@ -1,0 +1,50 @@
+import { after, test } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import Database from "better-sqlite3";
+import { KeyStore, hashKey, keysMigration } from "./keys.js";
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pf-keys-"));
+const db = new Database(path.join(dir, "k.db"));
+db.exec(keysMigration);
+const store = new KeyStore(db);
+after(() => {
+  db.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test("a created key is pf_live_ + 40 base62 characters, stored only as a hash", () => {
+  const { key, record } = store.create({ name: "ci", tier: "pro" });
+  assert.match(key, /^pf_live_[0-9A-Za-z]{40}$/);
+  assert.equal(record.tier, "pro");
+  const dump = JSON.stringify(db.prepare("SELECT * FROM api_keys").all());
+  assert.ok(!dump.includes(key), "the plain key is in the store");
+  assert.ok(!dump.includes(key.slice(8)), "the secret part is in the store");
+  assert.ok(dump.includes(hashKey(key)));
+});
+
+test("verify finds the key and records its use; a wrong key finds nothing", () => {
+  const { key, record } = store.create({ name: "agent", tier: "free" });
+  assert.equal(store.verify(key)?.id, record.id);
+  assert.ok(store.get(record.id)?.lastUsedAt);
+  assert.equal(store.verify(key + "x"), undefined);
+  assert.equal(store.verify("pf_live_" + "0".repeat(40)), undefined);
+});
+
+test("a revoked key stops verifying at once, by id or by value", () => {
+  const a = store.create({ name: "a", tier: "free" });
+  const b = store.create({ name: "b", tier: "free" });
+  assert.equal(store.revoke(a.record.id), true);
+  assert.equal(store.verify(a.key), undefined);
+  assert.equal(store.revoke(b.key), true);
+  assert.equal(store.verify(b.key), undefined);
+  assert.equal(store.revoke(a.record.id), false, "revoking twice says nothing changed");
+});
+
+test("keys are distinct", () => {
+  const seen = new Set<string>();
+  for (let i = 0; i < 200; i++) seen.add(store.create({ name: `k${i}`, tier: "free" }).key);
+  assert.equal(seen.size, 200);
+});

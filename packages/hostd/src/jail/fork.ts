@@ -1,0 +1,60 @@
+// Node's side of fork: runs jail/fork.py, which starts the children's inits inside the
+// parent's family and has the parent's guest kernel fork into them (DESIGN.md section 5).
+import { PodflareError } from "@podflare/protocol";
+import { JailError, answer, failure, spawnHelper, type FamilyRef } from "./launcher.js";
+
+export interface ForkSpec {
+  family: FamilyRef;
+  uidBase: number;
+  uidCount: number;
+  guestDir: string;
+  parent: { initPid: number; initStartTime: string; socket: string; cgroupProcs: string[] };
+  children: { id: string; rootfs: string; socket: string; cgroupProcs: string[] }[];
+}
+
+export interface ForkedChild {
+  id: string;
+  initPid: number;
+  initStartTime: string;
+  /** Host pid of the child's guest kernel. */
+  kernelPid: number;
+}
+
+/** Starts jail/fork.py ahead of time; `run` hands it the spec (fork: once the snapshots exist). */
+export function prepareFork(timeoutMs = 60_000): { run(spec: ForkSpec): Promise<{ children: ForkedChild[]; landlock: boolean }>; cancel(): void } {
+  const helper = spawnHelper("fork.py", timeoutMs);
+  helper.result.catch(() => undefined);
+  return {
+    run: (spec) => {
+      helper.send({ ...spec, family: { pid: spec.family.pid, startTime: Number(spec.family.startTime) } });
+      return finishFork(spec, helper.result);
+    },
+    cancel: () => helper.kill(),
+  };
+}
+
+export function forkKernel(spec: ForkSpec, timeoutMs = 60_000): Promise<{ children: ForkedChild[]; landlock: boolean }> {
+  return prepareFork(timeoutMs).run(spec);
+}
+
+async function finishFork(spec: ForkSpec, result: ReturnType<typeof spawnHelper>["result"]): Promise<{ children: ForkedChild[]; landlock: boolean }> {
+  const r = await result;
+  const a = answer(r.stdout);
+  if (r.code !== 0 || !Array.isArray(a?.children)) {
+    if (a?.code === "fork_depth" && typeof a.error === "string") throw new PodflareError("conflict", a.error.replace(/^fork: /, ""));
+    if (a?.code === "conflict" && typeof a.error === "string") throw new PodflareError("conflict", a.error);
+    const err = failure("fork", r);
+    // An unexpected failure: the helper's traceback tail says where.
+    const tail = r.stderr.trim().split("\n").slice(-4).join(" | ");
+    if (tail) err.message += ` (${tail})`;
+    throw err;
+  }
+  const children = (a.children as Record<string, unknown>[]).map((c) => ({
+    id: String(c.id),
+    initPid: Number(c.initPid),
+    initStartTime: String(c.initStartTime),
+    kernelPid: Number(c.kernelPid),
+  }));
+  if (children.length !== spec.children.length) throw new JailError("fork: helper answered for the wrong number of children");
+  return { children, landlock: a.landlock === true };
+}

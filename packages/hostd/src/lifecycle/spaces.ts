@@ -1,0 +1,146 @@
+// Spaces: freeze a sandbox to disk (its REPL namespace and root filesystem) and resume it once,
+// into a new sandbox, later — after a hostd restart or a host reboot too.
+import crypto from "node:crypto";
+import { PodflareError, type CreateSandboxResponse, type SpaceManifest } from "@podflare/protocol";
+import { tiers, type TierName } from "../auth/tiers.js";
+import { spaceOp } from "../runtime/space-ops.js";
+import type { Runtime } from "../runtime/types.js";
+import type { SpaceRecord, SpaceStore } from "../store/spaces.js";
+import type { SandboxManager } from "./sandbox-manager.js";
+
+export interface SpaceInfo {
+  space_id: string;
+  source_id: string;
+  template: string;
+  created_at: string;
+  reason: string;
+  manifest: SpaceManifest;
+}
+
+export interface ResumeResponse extends CreateSandboxResponse {
+  space_id: string;
+  restored: string[];
+  /** Names and processes the freeze could not keep or this resume could not bring back. */
+  not_restored: { name: string; reason: string }[];
+}
+
+const toInfo = (s: SpaceRecord): SpaceInfo => ({
+  space_id: s.id,
+  source_id: s.sourceId,
+  template: s.template,
+  created_at: new Date(s.createdAt).toISOString(),
+  reason: s.reason,
+  manifest: s.manifest,
+});
+
+function notFound(id: string): PodflareError {
+  return new PodflareError("space_not_found", `space ${id} not found; it may have been resumed already (a Space resumes once) or deleted`);
+}
+
+export class SpaceService {
+  constructor(
+    private readonly store: SpaceStore,
+    private readonly runtime: Runtime,
+    private readonly sandboxes: SandboxManager,
+    private readonly log: (msg: string) => void,
+  ) {}
+
+  /** Freezes a sandbox into a Space and closes the sandbox. */
+  async freeze(owner: string, id: string, tierName: TierName, reason = "freeze"): Promise<SpaceInfo> {
+    if (!tiers[tierName].persistentSpaces) {
+      throw new PodflareError("forbidden", `persistent Spaces are not part of the ${tierName} tier; use a pro key`);
+    }
+    const spaceId = `spc_${crypto.randomBytes(16).toString("hex")}`;
+    const space = await this.sandboxes.runQueued(owner, id, async (rt, record) => {
+      const manifest = await spaceOp(rt, "space_save");
+      await this.runtime.saveSpace(rt, spaceId);
+      const s: SpaceRecord = {
+        id: spaceId,
+        owner,
+        sourceId: id,
+        template: record.template,
+        applied: record.applied,
+        env: record.env,
+        metadata: record.metadata,
+        manifest,
+        reason,
+        createdAt: Date.now(),
+      };
+      this.store.insert(s);
+      return s;
+    });
+    await this.sandboxes.delete(owner, id);
+    return toInfo(space);
+  }
+
+  list(owner: string): SpaceInfo[] {
+    return this.store.list(owner).map(toInfo);
+  }
+
+  get(owner: string, spaceId: string): SpaceInfo {
+    return toInfo(this.own(owner, spaceId));
+  }
+
+  async delete(owner: string, spaceId: string): Promise<void> {
+    this.own(owner, spaceId);
+    if (!this.store.delete(spaceId)) throw notFound(spaceId);
+    await this.runtime.deleteSpace(spaceId);
+  }
+
+  /** A new ready sandbox with the Space's files and REPL state; consumes the Space. */
+  async resume(owner: string, spaceId: string, tierName: TierName): Promise<ResumeResponse> {
+    const space = this.own(owner, spaceId);
+    const a = space.applied;
+    const created = await this.sandboxes.create(
+      owner,
+      {
+        template: space.template,
+        memory_mb: a.memory_mb,
+        disk_mb: a.disk_mb,
+        vcpus: a.vcpus,
+        idle_timeout_s: a.idle_timeout_s,
+        max_lifetime_s: a.max_lifetime_s,
+        persistent: a.persistent,
+        egress: a.egress,
+        env: space.env,
+        metadata: space.metadata,
+      },
+      tierName,
+      { space: spaceId },
+    );
+    // Consumed from here on: a second resume of the same Space answers 404.
+    if (!this.store.delete(spaceId)) {
+      await this.sandboxes.delete(owner, created.id);
+      throw notFound(spaceId);
+    }
+    await this.runtime.deleteSpace(spaceId).catch((e) => this.log(`could not delete the root of ${spaceId}: ${(e as Error).message}`));
+    const lost = [
+      ...space.manifest.failed,
+      ...(space.manifest.processes ?? []).map((p) => ({ name: p, reason: "a running process is not kept by a Space" })),
+    ];
+    let restored: string[] = [];
+    try {
+      const loaded = await spaceOp(this.sandboxes.runtimeOf(owner, created.id), "space_load");
+      restored = loaded.restored ?? [];
+      lost.push(...loaded.failed);
+    } catch (err) {
+      lost.push({ name: "*", reason: `the REPL state could not be loaded: ${(err as Error).message}` });
+    }
+    return { ...created, space_id: spaceId, restored, not_restored: lost };
+  }
+
+  /** Drops rows whose saved root is gone and roots no row names (after a crash). */
+  async reconcile(): Promise<void> {
+    const roots = new Set(await this.runtime.listSpaces());
+    const rows = this.store.list();
+    for (const row of rows) if (!roots.has(row.id)) this.store.delete(row.id);
+    const named = new Set(rows.map((r) => r.id));
+    for (const id of roots) if (!named.has(id)) await this.runtime.deleteSpace(id);
+  }
+
+  private own(owner: string, spaceId: string): SpaceRecord {
+    const s = /^spc_[0-9a-f]{32}$/.test(spaceId) ? this.store.get(spaceId) : undefined;
+    if (!s || s.owner !== owner) throw notFound(spaceId);
+    return s;
+  }
+}

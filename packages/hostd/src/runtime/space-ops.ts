@@ -1,0 +1,36 @@
+// Saving and loading a REPL namespace for Spaces, over the control connection like an exec.
+import { PodflareError, type GuestFrame, type SpaceManifest } from "@podflare/protocol";
+import type { RuntimeSandbox } from "./types.js";
+
+/** Where inside the sandbox the saved namespace lives, so the root snapshot carries it. */
+export const SPACE_STATE_PATH = "/var/lib/podflare/space-state.pkl";
+
+export async function spaceOp(sb: RuntimeSandbox, op: "space_save" | "space_load", timeoutMs = 300_000): Promise<SpaceManifest> {
+  const conn = await sb.control();
+  return new Promise<SpaceManifest>((resolve, reject) => {
+    let manifest: SpaceManifest | null = null;
+    let stderr = "";
+    const timer = setTimeout(() => {
+      conn.release(id);
+      reject(new PodflareError("exec_timeout", `saving the REPL state took over ${timeoutMs} ms`));
+    }, timeoutMs);
+    const id = conn.open((frame) => {
+      const h = frame.header as GuestFrame;
+      if (h.t === "space") {
+        const { t: _t, id: _id, ...rest } = h;
+        manifest = rest;
+      } else if (h.t === "out") stderr += frame.body.toString("utf8");
+      else if (h.t === "exit") {
+        clearTimeout(timer);
+        conn.release(id);
+        if (manifest && h.code === 0) resolve(manifest);
+        else reject(new PodflareError("runtime_error", `the guest kernel could not ${op === "space_save" ? "save" : "load"} the REPL state: ${stderr.trim() || `exit ${h.code}`}`));
+      }
+    });
+    conn.onClose(() => {
+      clearTimeout(timer);
+      reject(new PodflareError("runtime_error", "the REPL died while its state was being saved or loaded"));
+    });
+    conn.send({ t: op, id, path: SPACE_STATE_PATH });
+  });
+}

@@ -1,0 +1,151 @@
+// fork and merge_into through the API: argument errors, merge semantics, the SDKs.
+import { after, test } from "node:test";
+import assert from "node:assert/strict";
+import { api, bash, closeSandbox, exec, hostdUrl, SandboxPool } from "../support/api.js";
+import { fork, forkStatus, mergeInto } from "./support.js";
+import { Sandbox } from "podflare";
+
+const pool = new SandboxPool();
+after(() => pool.closeAll());
+
+test("fork: n must be 1 to 32; unknown sandboxes answer 404", async () => {
+  const id = await pool.create();
+  for (const n of [0, 33, -1, 1.5, "2"]) {
+    const r = await forkStatus(id, { n });
+    assert.equal(r.status, 400, `n=${JSON.stringify(n)}: ${JSON.stringify(r.body)}`);
+    assert.equal(r.body.code, "bad_request");
+    assert.match(r.body.error ?? "", /n must be an integer from 1 to 32/);
+  }
+  const missing = await forkStatus("sbx_00000000000000000000000000000000", { n: 1 });
+  assert.equal(missing.status, 404);
+  assert.equal(missing.body.code, "sandbox_not_found");
+});
+
+test("merge_into: the parent id takes the winner's REPL and files; the winner id is retired; siblings keep running", async () => {
+  const p = await pool.create();
+  await exec(p, "score = 0");
+  await bash(p, "echo base > /root/f");
+  const [a, b] = (await fork(p, 2)).children as [string, string];
+  await exec(a, "score = 10");
+  await bash(a, "echo from-a > /root/f");
+  await exec(b, "score = 5");
+  const m = await mergeInto(p, a);
+  assert.equal(m.status, 204, m.text);
+  assert.equal((await exec(p, "print(score)")).stdout, "10\n");
+  assert.equal((await bash(p, "cat /root/f")).stdout, "from-a\n");
+  assert.equal((await api("GET", `/v1/sandboxes/${a}`)).status, 404);
+  assert.equal((await api("POST", `/v1/sandboxes/${a}/exec`, { code: "1" })).status, 404);
+  assert.equal((await exec(b, "print(score)")).stdout, "5\n");
+  // Merged again with the same winner: the winner is gone.
+  assert.equal((await mergeInto(p, a)).status, 404);
+  // The merged parent forks like any sandbox; the new children carry the winner's state.
+  const [c] = (await fork(p, 1)).children as [string];
+  assert.equal((await exec(c, "print(score)")).stdout, "10\n");
+  const info = (await (await api("GET", `/v1/sandboxes/${c}`)).json()) as { parent_id: string };
+  assert.equal(info.parent_id, p);
+  // A grandchild can be merged into its grandparent.
+  const [g] = (await fork(c, 1)).children as [string];
+  await exec(g, "score = 99");
+  assert.equal((await mergeInto(p, g)).status, 204);
+  assert.equal((await exec(p, "print(score)")).stdout, "99\n");
+  assert.equal((await exec(c, "print(score)")).stdout, "10\n");
+  for (const s of [b, c]) await closeSandbox(s);
+});
+
+test("merge_into errors: into itself 400, not a descendant 400, unknown 404", async () => {
+  const p = await pool.create();
+  const other = await pool.create();
+  const [a] = (await fork(p, 1)).children as [string];
+  const self = await mergeInto(p, p);
+  assert.equal(self.status, 400, self.text);
+  assert.match(self.text, /into itself/);
+  const stranger = await mergeInto(p, other);
+  assert.equal(stranger.status, 400, stranger.text);
+  assert.match(stranger.text, /not a fork descendant/);
+  // Reversed: the parent is not a descendant of its child.
+  assert.equal((await mergeInto(a, p)).status, 400);
+  assert.equal((await mergeInto(p, "sbx_00000000000000000000000000000000")).status, 404);
+  assert.equal((await mergeInto("sbx_00000000000000000000000000000000", a)).status, 404);
+  // Nothing changed.
+  assert.equal((await exec(a, "print('a ok')")).stdout, "a ok\n");
+  assert.equal((await exec(p, "print('p ok')")).stdout, "p ok\n");
+  await closeSandbox(a);
+});
+
+test("the TypeScript SDK: fork(n), mergeInto(winner), diff", async () => {
+  const sb = await Sandbox.create({ host: hostdUrl() });
+  try {
+    await sb.runCode("k = 1");
+    const [a, b] = await sb.fork(2);
+    await a!.runCode("k = 2");
+    await a!.runCode("open('/root/new.txt','w').write('n')");
+    const d = await sb.diff(a!, ["/root"]);
+    assert.ok(d.added.some((p: string) => p.endsWith("new.txt")), JSON.stringify(d));
+    await sb.mergeInto(a!);
+    assert.equal((await sb.runCode("print(k)")).stdout, "2\n");
+    await a!.close(); // a no-op after merge
+    await b!.close();
+  } finally {
+    await sb.close();
+  }
+});
+
+test("the Python SDK: fork(n), merge_into(winner) (winner.close() a no-op), diff", async () => {
+  const { spawnSync } = await import("node:child_process");
+  const { fileURLToPath } = await import("node:url");
+  const sdkDir = fileURLToPath(new URL("../../../packages/sdk-python", import.meta.url));
+  const script = `
+from podflare import Sandbox
+sb = Sandbox()
+try:
+    sb.run_code("k = 1")
+    a, b = sb.fork(n=2)
+    a.run_code("k = 2")
+    a.run_code("open('/root/new.txt', 'w').write('n')")
+    d = sb.diff(a, paths=["/root"])
+    assert any(p.endswith("new.txt") for p in d["added"]), d
+    sb.merge_into(a)
+    print(sb.run_code("print(k)").stdout, end="")
+    a.close()
+    b.close()
+finally:
+    sb.close()
+`;
+  const r = spawnSync("/usr/bin/python3", ["-c", script], {
+    env: { ...process.env, PYTHONPATH: sdkDir },
+    encoding: "utf8",
+    timeout: 120_000,
+  });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, "2\n");
+});
+
+test("fork depth: a chain of forks stops with a clear 409 once Landlock's 16 layers are used", async () => {
+  const root = await pool.create();
+  await exec(root, "depth = 0");
+  const chain: string[] = [];
+  let cur = root;
+  let refused: { status: number; body: { error?: string; code?: string } } | null = null;
+  for (let gen = 1; gen <= 20; gen++) {
+    const r = await forkStatus(cur, { n: 1 });
+    if (r.status !== 200) {
+      refused = r;
+      break;
+    }
+    cur = (r.body as unknown as { children: string[] }).children[0]!;
+    chain.push(cur);
+    await exec(cur, "depth += 1");
+  }
+  assert.ok(refused, "20 generations of fork were allowed");
+  assert.equal(refused.status, 409, JSON.stringify(refused.body));
+  assert.equal(refused.body.code, "conflict");
+  assert.match(refused.body.error ?? "", /fork depth limit reached/);
+  assert.equal(chain.length, 14);
+  // That nothing of the refused child is left behind is checked on a hostd of its own
+  // (fork-restart.test.ts), where no other test creates sandboxes meanwhile.
+  // The deepest child still works, and an earlier generation can still fork.
+  assert.equal((await exec(cur, "print(depth)")).stdout, "14\n");
+  const again = await forkStatus(chain[2]!, { n: 1 });
+  assert.equal(again.status, 200);
+  for (const id of [...chain, ...(again.body as unknown as { children: string[] }).children].reverse()) await closeSandbox(id);
+});

@@ -1,0 +1,35 @@
+// fork is copy-on-write: children of a sandbox holding a big heap cost the host little until
+// they write, and a child that rewrites the heap pays in its own cgroup.
+import { after, test } from "node:test";
+import assert from "node:assert/strict";
+import { closeSandbox, exec, SandboxPool } from "../support/api.js";
+import { hostUsedBytes, sandboxMemoryBytes } from "../support/host.js";
+import { fork } from "./support.js";
+
+const pool = new SandboxPool();
+after(() => pool.closeAll());
+const MB = 1024 * 1024;
+
+test("fork(5) of a sandbox holding 500 MB adds far less than 5 x 500 MB; a child rewriting it pays in its own cgroup", async () => {
+  const id = await pool.create({ memory_mb: 2048 });
+  await exec(id, "import os\nheap = bytearray(os.urandom(1024 * 1024) * 500)\nprint(len(heap))");
+  await new Promise((r) => setTimeout(r, 300));
+  const before = hostUsedBytes();
+  const kids = (await fork(id, 5)).children;
+  await new Promise((r) => setTimeout(r, 300));
+  const added = hostUsedBytes() - before;
+  console.log(`host memory added by fork(5) of a 500 MB heap: ${(added / MB).toFixed(1)} MB (${(added / 5 / MB).toFixed(1)} MB per child)`);
+  assert.ok(added < 250 * MB, `fork(5) added ${(added / MB).toFixed(0)} MB to the host`);
+  for (const c of kids) {
+    const charged = sandboxMemoryBytes(c);
+    assert.ok(charged < 100 * MB, `child ${c} is charged ${(charged / MB).toFixed(0)} MB before writing`);
+  }
+  const [writer] = kids as [string];
+  assert.equal((await exec(writer, "for i in range(0, len(heap), 4096):\n    heap[i] = 7\nprint(heap[4096])")).stdout, "7\n");
+  const paid = sandboxMemoryBytes(writer);
+  console.log(`child cgroup after rewriting the heap: ${(paid / MB).toFixed(0)} MB`);
+  assert.ok(paid > 400 * MB, `the writer's cgroup shows only ${(paid / MB).toFixed(0)} MB`);
+  // The parent's heap is untouched by the child's writes.
+  assert.equal((await exec(id, "print(heap[4096] == 7)")).stdout, "False\n");
+  for (const c of kids) await closeSandbox(c);
+});

@@ -1,0 +1,100 @@
+// Spaces (issue 4): freeze to disk, survive a hostd restart, resume once — through a hostd of
+// this test's own, with python-datasci for pandas and scikit-learn.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import path from "node:path";
+import Database from "better-sqlite3";
+import { api, closeSandbox, createSandbox, exec } from "../support/api.js";
+import { ownHostd, startTestHostd, teardownStateDir, type TestHostd } from "../support/hostd-process.js";
+
+const { stateDir, port } = ownHostd("spaces", 13);
+const env = { PODFLARE_TEMPLATES: "default,python-datasci", PODFLARE_POOL_SIZE: "1" };
+let hostd: TestHostd;
+
+before(async () => {
+  hostd = await startTestHostd({ stateDir, port, env });
+});
+after(async () => {
+  const list = (await (await api("GET", "/v1/sandboxes", undefined, hostd.url)).json()) as { sandboxes: { id: string }[] };
+  for (const s of list.sandboxes) await closeSandbox(s.id, hostd.url);
+  const spaces = (await (await api("GET", "/v1/spaces", undefined, hostd.url)).json()) as { spaces: { space_id: string }[] };
+  for (const s of spaces.spaces) await api("DELETE", `/v1/spaces/${s.space_id}`, undefined, hostd.url);
+  await hostd.stop();
+  teardownStateDir(stateDir);
+});
+
+test("a DataFrame, a trained model and files survive freeze → hostd restart → resume; what cannot be kept is listed", async () => {
+  const id = await createSandbox({ template: "python-datasci", persistent: true }, hostd.url);
+  const setup = [
+    "import pandas as pd",
+    "from sklearn.linear_model import LinearRegression",
+    "df = pd.DataFrame({'x': [1.0, 2.0, 3.0, 4.0], 'y': [3.0, 5.0, 7.0, 9.0]})",
+    "model = LinearRegression().fit(df[['x']].values, df['y'].values)",
+    "double = lambda v: 2 * v",
+    "import socket",
+    "conn = socket.socket()",
+    "open('/root/notes.txt', 'w').write('written before freeze')",
+  ].join("\n");
+  assert.equal((await exec(id, setup, {}, hostd.url)).exitCode, 0);
+  await exec(id, "sleep 600 &", { language: "bash" }, hostd.url);
+  const frozen = await api("POST", `/v1/sandboxes/${id}/freeze`, undefined, hostd.url);
+  assert.equal(frozen.status, 200);
+  const space = (await frozen.json()) as { space_id: string; manifest: { saved: string[]; failed: { name: string }[]; processes: string[] } };
+  assert.match(space.space_id, /^spc_[0-9a-f]{32}$/);
+  assert.ok(space.manifest.saved.includes("df") && space.manifest.saved.includes("model") && space.manifest.saved.includes("double"));
+  assert.deepEqual(space.manifest.failed.map((f) => f.name), ["conn"]);
+  assert.ok(space.manifest.processes.some((p) => p.includes("sleep 600")));
+  assert.equal((await api("GET", `/v1/sandboxes/${id}`, undefined, hostd.url)).status, 404, "the frozen sandbox is closed");
+
+  await hostd.stop("SIGKILL");
+  hostd = await startTestHostd({ stateDir, port, env });
+  const listed = (await (await api("GET", "/v1/spaces", undefined, hostd.url)).json()) as { spaces: { space_id: string }[] };
+  assert.ok(listed.spaces.some((s) => s.space_id === space.space_id));
+
+  const res = await api("POST", `/v1/spaces/${space.space_id}/resume`, undefined, hostd.url);
+  assert.equal(res.status, 200);
+  const resumed = (await res.json()) as { id: string; restored: string[]; not_restored: { name: string }[] };
+  assert.ok(resumed.restored.includes("df") && resumed.restored.includes("pd"));
+  assert.ok(resumed.not_restored.some((n) => n.name === "conn"));
+  assert.ok(resumed.not_restored.some((n) => n.name.includes("sleep 600")));
+  const check = await exec(resumed.id, "print(df['y'].sum(), round(float(model.predict([[10.0]])[0]), 3), double(21), open('/root/notes.txt').read())", {}, hostd.url);
+  assert.equal(check.stdout, "24.0 21.0 42 written before freeze\n", check.stderr);
+
+  const again = await api("POST", `/v1/spaces/${space.space_id}/resume`, undefined, hostd.url);
+  assert.equal(again.status, 404, "a Space resumes once");
+  assert.equal(((await again.json()) as { code: string }).code, "space_not_found");
+  await closeSandbox(resumed.id, hostd.url);
+});
+
+test("unknown Space → 404 on every route; delete removes one", async () => {
+  for (const [m, p] of [["GET", ""], ["POST", "/resume"], ["DELETE", ""]] as const) {
+    const res = await api(m, `/v1/spaces/spc_00000000000000000000000000000000${p}`, undefined, hostd.url);
+    assert.equal(res.status, 404);
+  }
+  const id = await createSandbox({}, hostd.url);
+  const { space_id } = (await (await api("POST", `/v1/sandboxes/${id}/freeze`, undefined, hostd.url)).json()) as { space_id: string };
+  assert.equal((await api("DELETE", `/v1/spaces/${space_id}`, undefined, hostd.url)).status, 204);
+  assert.equal((await api("POST", `/v1/spaces/${space_id}/resume`, undefined, hostd.url)).status, 404);
+});
+
+test("kill -9 of hostd in the middle of 10 concurrent execs: every sandbox answers after restart and the store is intact", async () => {
+  const ids = await Promise.all(Array.from({ length: 10 }, () => createSandbox({}, hostd.url)));
+  const running = ids.map((id) =>
+    api("POST", `/v1/sandboxes/${id}/exec`, { code: "import time\nfor i in range(20):\n    print(i, flush=True)\n    time.sleep(0.05)\ndone = True" }, hostd.url)
+      .then((r) => r.text())
+      .catch(() => ""),
+  );
+  await new Promise((r) => setTimeout(r, 400));
+  await hostd.stop("SIGKILL");
+  await Promise.all(running);
+  hostd = await startTestHostd({ stateDir, port, env });
+  const db = new Database(path.join(stateDir, "podflare.db"), { readonly: true });
+  assert.equal((db.pragma("integrity_check", { simple: true }) as string), "ok");
+  db.close();
+  await new Promise((r) => setTimeout(r, 800));
+  for (const id of ids) {
+    const r = await exec(id, "print(globals().get('done'))", {}, hostd.url);
+    assert.equal(r.stdout, "True\n", `${id} did not finish its exec while hostd was down`);
+    await closeSandbox(id, hostd.url);
+  }
+});
