@@ -66,3 +66,23 @@ print(json.dumps(out))
   }
   return JSON.parse(r.stdout.trim().split("\n").pop());
 }
+
+/** Floor for fork: a bare os.fork() of a python3 process holding `heapMb` of heap, child exits at once. */
+export function bareFork(heapMb, runs) {
+  const script = `
+import json, os, time
+heap = bytearray(os.urandom(1024 * 1024) * ${heapMb}) if ${heapMb} else b""
+out = []
+for _ in range(${runs}):
+    t0 = time.perf_counter()
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    os.waitpid(pid, 0)
+    out.append((time.perf_counter() - t0) * 1000)
+print(json.dumps(out))
+`;
+  const r = spawnSync("/usr/bin/python3", ["-c", script], { encoding: "utf8", timeout: 120_000 });
+  if (r.status !== 0) throw new Error(`bare fork baseline failed: ${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split("\n").pop());
+}

@@ -6,7 +6,7 @@ import http from "node:http";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Sandbox } from "podflare";
-import { bwrapPerCall, jupyterHotExec, unixSocketRoundTrip } from "./baselines.mjs";
+import { bareFork, bwrapPerCall, jupyterHotExec, unixSocketRoundTrip } from "./baselines.mjs";
 import { printTable, summarize, time } from "./stats.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -87,6 +87,7 @@ function pyScenarios() {
 
 export async function runCore() {
   const floor = { name: "unix socket round trip", stats: summarize(await unixSocketRoundTrip(1000)) };
+  const forkFloor = bareFork(500, 20);
   const bwrapSamples = await bwrapPerCall(runs);
   const bwrap = bwrapSamples && { name: "bwrap python3 per call", stats: summarize(bwrapSamples) };
   const jupSamples = jupyterHotExec(runs);
@@ -104,7 +105,7 @@ export async function runCore() {
     { name: "create → echo ready (bash) → close, TS SDK", stats: summarize(ts.cycle), baseline: bwrap ?? undefined },
     { name: "create → echo ready (bash) → close, Py SDK", stats: summarize(py.cycle), baseline: bwrap ?? undefined },
   ];
-  const baselines = [floor, bwrap, jupyter].filter(Boolean);
+  const baselines = [floor, bwrap, jupyter, { name: "bare os.fork() of a 500 MB python3 (floor for fork)", stats: summarize(forkFloor) }].filter(Boolean);
   printTable(`core (${runs} runs each; hosted Podflare publishes 6 ms server-side pool hit, 43 ms in-cloud full cycle p50 — over the internet, for reference only)`, [
     ...rows,
     ...baselines.map((b) => ({ name: `baseline: ${b.name}`, stats: b.stats })),
@@ -115,6 +116,7 @@ export async function runCore() {
     rows: rows.map((r, i) => withSamples(r, sampleSets[i])),
     baselines: [
       { name: floor.name, stats: floor.stats },
+      { name: "bare os.fork() of a 500 MB python3 (floor for fork)", stats: summarize(forkFloor), samples: forkFloor },
       ...(bwrap ? [{ name: bwrap.name, stats: bwrap.stats, samples: bwrapSamples }] : []),
       ...(jupyter ? [{ name: jupyter.name, stats: jupyter.stats, samples: jupSamples }] : []),
     ],

@@ -44,7 +44,11 @@ export function renderReport(results) {
       return `<tr><td>${esc(r.name)}</td><td>${percentileBars(r.stats, scale)}</td><td>${histogram(r.samples)}</td>` +
         `<td>${base ? `${esc(base.name)}<br>${percentileBars(base.stats, scale)}` : "–"}</td><td class="ratio">${ratio}</td></tr>`;
     });
-    sections.push(`<h2>${esc(bench)}</h2><table><tr><th>scenario</th><th>ours</th><th>distribution</th><th>baseline (same run)</th><th>p50 ours / baseline</th></tr>${rows.join("")}</table>`);
+    const extras = Object.entries(data).filter(([k]) => k !== "rows" && k !== "baselines");
+    const facts = extras.length
+      ? `<ul>${extras.map(([k, v]) => `<li>${esc(k)}: <b>${esc(typeof v === "object" ? JSON.stringify(v) : typeof v === "number" ? Math.round(v * 100) / 100 : v)}</b></li>`).join("")}</ul>`
+      : "";
+    sections.push(`<h2>${esc(bench)}</h2>${facts}<table><tr><th>scenario</th><th>ours</th><th>distribution</th><th>baseline (same run)</th><th>p50 ours / baseline</th></tr>${rows.join("")}</table>`);
   }
   return `<!doctype html><html><head><meta charset="utf-8"><title>Podflare self-hosted benchmarks ${esc(results.date)}</title>
 <style>body{font:14px system-ui,sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:6px;vertical-align:middle}th{background:#f3f4f6}.ratio{font-weight:bold;text-align:center}</style></head>

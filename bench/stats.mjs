@@ -14,11 +14,12 @@ export function fmt(ms) {
 /** Prints rows of {name, stats, baseline?} as a table with the ratio ours/baseline at p50. */
 export function printTable(title, rows) {
   console.log(`\n${title}`);
-  console.log(["scenario".padEnd(44), "p50".padStart(9), "p95".padStart(9), "p99".padStart(9), "max".padStart(9), "n".padStart(5), "  vs baseline (p50)"].join(" "));
+  const cols = ["min", "p50", "p90", "p95", "p99", "max", "mean"];
+  console.log(["scenario".padEnd(46), ...cols.map((c) => c.padStart(9)), "n".padStart(5), "  vs baseline (p50)"].join(" "));
   for (const r of rows) {
     const st = r.stats;
     const ratio = r.baseline ? `  ${(st.p50 / r.baseline.stats.p50).toFixed(2)}× ${r.baseline.name}` : "";
-    console.log([r.name.padEnd(44), fmt(st.p50).padStart(9), fmt(st.p95).padStart(9), fmt(st.p99).padStart(9), fmt(st.max).padStart(9), String(st.n).padStart(5), ratio].join(" "));
+    console.log([r.name.padEnd(46), ...cols.map((c) => fmt(st[c]).padStart(9)), String(st.n).padStart(5), ratio].join(" "));
   }
 }
 

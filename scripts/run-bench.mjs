@@ -50,15 +50,21 @@ for (let i = 0; ; i++) {
 
 const results = { date: new Date().toISOString(), host: { cpus: (await import("node:os")).cpus().length }, benches: {} };
 let failed = false;
-for (const file of fs.readdirSync(path.join(root, "bench")).filter((f) => /^[a-z-]+\.mjs$/.test(f) && !["stats.mjs", "baselines.mjs", "report.mjs"].includes(f))) {
-  const mod = await import(path.join(root, "bench", file));
-  const run = Object.entries(mod).find(([k, v]) => k.startsWith("run") && typeof v === "function");
-  if (!run) continue;
+// Each bench/<name>.mjs exports run<Name>(); they run in this order, one at a time.
+const benches = (process.env.PODFLARE_BENCHES || "core,concurrency,fork,lifecycle,density").split(",");
+for (const name of benches) {
+  const mod = await import(path.join(root, "bench", `${name}.mjs`));
+  const run = mod[`run${name[0].toUpperCase()}${name.slice(1)}`];
+  if (typeof run !== "function") {
+    failed = true;
+    console.error(`bench/${name}.mjs exports no run${name[0].toUpperCase()}${name.slice(1)}()`);
+    continue;
+  }
   try {
-    results.benches[file.replace(/\.mjs$/, "")] = await run[1]();
+    results.benches[name] = await run();
   } catch (err) {
     failed = true;
-    console.error(`bench ${file} failed: ${err.stack ?? err}`);
+    console.error(`bench ${name} failed: ${err.stack ?? err}`);
   }
 }
 fs.mkdirSync(path.join(root, "bench/results"), { recursive: true });

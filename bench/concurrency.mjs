@@ -1,0 +1,70 @@
+// 20 concurrent clients, each doing create → `echo ready` (bash) → close in a loop: latency of
+// every cycle and total throughput, through the TypeScript SDK (in this process) and the
+// Python SDK (threads in one python3 process).
+import { spawnSync } from "node:child_process";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { Sandbox } from "podflare";
+import { printTable, summarize, time } from "./stats.mjs";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const clients = Number(process.env.PODFLARE_BENCH_CLIENTS ?? 20);
+const cyclesEach = Number(process.env.PODFLARE_BENCH_CYCLES ?? 5);
+
+const PY = `
+import json, sys, threading, time
+from podflare import Sandbox
+clients, cycles = int(sys.argv[1]), int(sys.argv[2])
+samples, lock = [], threading.Lock()
+def client():
+    for _ in range(cycles):
+        t0 = time.perf_counter()
+        sb = Sandbox()
+        r = sb.run_code("echo ready", language="bash")
+        sb.close()
+        assert r.stdout == "ready\\n", r.stdout
+        with lock:
+            samples.append((time.perf_counter() - t0) * 1000)
+t0 = time.perf_counter()
+threads = [threading.Thread(target=client) for _ in range(clients)]
+[t.start() for t in threads]
+[t.join() for t in threads]
+print(json.dumps({"samples": samples, "wall_ms": (time.perf_counter() - t0) * 1000}))
+`;
+
+export async function runConcurrency() {
+  const ts = [];
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      for (let i = 0; i < cyclesEach; i++) {
+        ts.push(await time(async () => {
+          const sb = await Sandbox.create();
+          const r = await sb.runCode("echo ready", "bash");
+          await sb.close();
+          if (r.stdout !== "ready\n") throw new Error(r.stdout + r.stderr);
+        }));
+      }
+    }),
+  );
+  const tsWall = performance.now() - t0;
+  const r = spawnSync("/usr/bin/python3", ["-c", PY, String(clients), String(cyclesEach)], {
+    encoding: "utf8",
+    env: { ...process.env, PYTHONPATH: path.join(root, "packages/sdk-python") },
+    timeout: 600_000,
+  });
+  if (r.status !== 0) throw new Error(`python clients failed: ${r.stderr}`);
+  const py = JSON.parse(r.stdout.trim().split("\n").pop());
+  const rows = [
+    { name: `${clients} clients × ${cyclesEach} cycles, TS SDK`, stats: summarize(ts), samples: ts },
+    { name: `${clients} clients × ${cyclesEach} cycles, Python SDK`, stats: summarize(py.samples), samples: py.samples },
+  ];
+  printTable(`concurrency: create → echo ready → close (throughput: TS ${((ts.length / tsWall) * 1000).toFixed(1)}/s, Python ${((py.samples.length / py.wall_ms) * 1000).toFixed(1)}/s)`, rows);
+  return {
+    rows: rows.map((x) => ({ ...x, baseline: null })),
+    baselines: [],
+    throughput_per_s: { ts: (ts.length / tsWall) * 1000, python: (py.samples.length / py.wall_ms) * 1000 },
+  };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await runConcurrency();
