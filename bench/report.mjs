@@ -24,9 +24,9 @@ function histogram(samples, width = 360, height = 90, bins = 30) {
     `<text x="${width}" y="${height - 2}" font-size="10" text-anchor="end">${esc(fmt(hi))} (p99)</text></svg>`;
 }
 
-function percentileBars(stats, scaleMax, width = 260) {
+function percentileBars(stats, scaleMax, width = 280) {
   const rows = ["p50", "p95", "p99"].map((k, i) => {
-    const w = Math.max(1, (stats[k] / scaleMax) * (width - 70));
+    const w = Math.max(1, (stats[k] / scaleMax) * (width - 100)); // room for the label after the bar
     return `<rect x="30" y="${i * 16 + 2}" width="${w.toFixed(1)}" height="12" fill="${["#16a34a", "#f59e0b", "#dc2626"][i]}"/>` +
       `<text x="0" y="${i * 16 + 12}" font-size="10">${k}</text><text x="${(34 + w).toFixed(1)}" y="${i * 16 + 12}" font-size="10">${esc(fmt(stats[k]))}</text>`;
   });
@@ -48,6 +48,10 @@ export function renderReport(results) {
     const facts = extras.length
       ? `<ul>${extras.map(([k, v]) => `<li>${esc(k)}: <b>${esc(typeof v === "object" ? JSON.stringify(v) : typeof v === "number" ? Math.round(v * 100) / 100 : v)}</b></li>`).join("")}</ul>`
       : "";
+    if (!rows.length) {
+      sections.push(`<h2>${esc(bench)}</h2>${facts}`);
+      continue;
+    }
     sections.push(`<h2>${esc(bench)}</h2>${facts}<table><tr><th>scenario</th><th>ours</th><th>distribution</th><th>baseline (same run)</th><th>p50 ours / baseline</th></tr>${rows.join("")}</table>`);
   }
   return `<!doctype html><html><head><meta charset="utf-8"><title>Podflare self-hosted benchmarks ${esc(results.date)}</title>
