@@ -87,6 +87,21 @@ test("an idle sandbox is paused after idle_timeout_s, then closed; it is never f
   assert.equal(spacesAfter, spacesBefore, "a non-persistent sandbox was frozen by the reaper");
 });
 
+test("an idle persistent sandbox is frozen to a Space instead of closed", async () => {
+  const id = await createSandbox({ idle_timeout_s: 1, persistent: true });
+  await exec(id, "kept = 'by the reaper'");
+  await sleep(3200);
+  assert.equal(await state(id), "gone");
+  const { spaces } = (await (await api("GET", "/v1/spaces")).json()) as { spaces: { space_id: string; source_id: string; reason: string }[] };
+  const space = spaces.find((s) => s.source_id === id);
+  assert.ok(space, "no Space was made for the idle persistent sandbox");
+  assert.equal(space.reason, "idle");
+  const res = await api("POST", `/v1/spaces/${space.space_id}/resume`);
+  const back = (await res.json()) as { id: string };
+  assert.equal((await exec(back.id, "print(kept)")).stdout, "by the reaper\n");
+  await closeSandbox(back.id);
+});
+
 test("activity resets the idle clock", async () => {
   const id = await pool.create({ idle_timeout_s: 2 });
   for (let i = 0; i < 6; i++) {
