@@ -13,15 +13,20 @@ let hostd: TestHostd;
 const cgroups = new CgroupManager({ parent: cgroupParentFor(stateDir) });
 const families = () => cgroups.listIds().filter((id) => id.startsWith("fam_"));
 
-before(async () => {
-  hostd = await startTestHostd({ stateDir, port });
-});
-
-after(async () => {
+async function closeAll(): Promise<void> {
   const list = (await (await api("GET", "/v1/sandboxes", undefined, hostd.url)).json().catch(() => ({ sandboxes: [] }))) as {
     sandboxes: { id: string }[];
   };
   for (const s of list.sandboxes ?? []) await closeSandbox(s.id, hostd.url);
+}
+
+before(async () => {
+  hostd = await startTestHostd({ stateDir, port });
+  await closeAll(); // whatever an interrupted earlier run left in this state dir
+});
+
+after(async () => {
+  await closeAll();
   await hostd.stop();
   teardownStateDir(stateDir);
 });

@@ -95,7 +95,7 @@ export function buildRoutes(cfg: HostdConfig, sandboxes: SandboxManager, keys: K
       const id = sandboxId(ctx);
       sandboxes.info(ctx.owner, id); // 404 before reading the body
       const n = parseFork(await readJsonBody(ctx.req, limits.maxJsonBytes));
-      sendJson(ctx.res, 200, await sandboxes.fork(ctx.owner, id, n));
+      sendJson(ctx.res, 200, await sandboxes.fork(ctx.owner, id, n, ctx.principal.tier));
     }),
 
     route("POST", `${SB}/merge_into/([^/]+)`, async (ctx) => {

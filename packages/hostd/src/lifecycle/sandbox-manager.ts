@@ -231,8 +231,16 @@ export class SandboxManager {
    * fork(n): queued behind the sandbox's running and waiting execs; every child is ready
    * when this resolves.
    */
-  async fork(owner: string, id: string, n: number): Promise<ForkResponse> {
+  async fork(owner: string, id: string, n: number, tierName: TierName = "enterprise"): Promise<ForkResponse> {
     const sb = this.get(owner, id);
+    const cap = tiers[tierName].concurrentSandboxes;
+    const owned = () => [...this.live.values()].filter((s) => s.record.owner === owner).length + (this.creatingBy.get(owner) ?? 0);
+    const overCap = () => new PodflareError(
+      "concurrency_limit",
+      `fork of ${n} would exceed the ${tierName} tier's ${cap} sandboxes at once (you run ${owned()}); close some or fork fewer`,
+      { "Retry-After": "1" },
+    );
+    if (owned() + n > cap) throw overCap();
     if (this.live.size + this.creating + n > this.cfg.maxSandboxes) {
       throw new PodflareError(
         "concurrency_limit",
@@ -259,12 +267,16 @@ export class SandboxManager {
           lastActiveAt: now,
         };
       });
+      // Checked again in turn: forks and creates queued meanwhile count too.
+      if (owned() + n > cap) throw overCap();
       this.creating += n;
+      this.creatingBy.set(owner, (this.creatingBy.get(owner) ?? 0) + n);
       let result;
       try {
         result = await this.runtime.fork(sb.rt, records.map((r) => this.specOf(r)));
       } finally {
         this.creating -= n;
+        this.creatingBy.set(owner, this.creatingBy.get(owner)! - n);
       }
       for (const [i, record] of records.entries()) {
         const rt = result.children[i]!;
