@@ -7,8 +7,8 @@ import fs from "node:fs";
 import { Sandbox } from "podflare";
 import { printTable, summarize, time } from "./stats.mjs";
 
-const runs = Number(process.argv[2] ?? 20);
-const sizes = (process.argv[3] ?? "1,2,5,16,32").split(",").map(Number);
+const runs = Number(process.env.PODFLARE_BENCH_FORK_RUNS ?? 20);
+const sizes = (process.env.PODFLARE_BENCH_FORK_SIZES ?? "1,2,5,16,32").split(",").map(Number);
 const MB = 1024 * 1024;
 const SETUPS = {
   fresh: "x = 41",
@@ -22,43 +22,54 @@ function hostUsedBytes() {
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const rows = [];
-const memory = [];
-for (const [label, setup] of Object.entries(SETUPS)) {
-  const memoryMb = label === "fresh" ? undefined : 2048;
-  // Baseline: a new sandbox plus the setup code, ready to answer (what fork replaces).
-  const baseline = [];
-  for (let i = 0; i < runs; i++) {
-    let s;
-    baseline.push(await time(async () => {
-      s = await Sandbox.create(memoryMb ? { memoryMb } : {});
-      await s.runCode(setup);
-    }));
-    await s.close();
-  }
-  const base = { name: "create+setup", stats: summarize(baseline) };
-  rows.push({ name: `${label}: baseline create + setup (1 sandbox)`, stats: base.stats });
-  const parent = await Sandbox.create(memoryMb ? { memoryMb } : {});
-  await parent.runCode(setup);
-  for (const n of sizes) {
-    const samples = [];
-    const perChild = [];
+
+export async function runFork() {
+  const rows = [];
+  const baselines = [];
+  const memory = [];
+  for (const [label, setup] of Object.entries(SETUPS)) {
+    const memoryMb = label === "fresh" ? undefined : 2048;
+    // Baseline: a new sandbox plus the setup code, ready to answer (what fork replaces).
+    const baseline = [];
     for (let i = 0; i < runs; i++) {
-      await sleep(400); // let the previous run's children go before measuring memory
-      const before = hostUsedBytes();
-      let kids = [];
-      samples.push(await time(async () => (kids = await parent.fork(n))));
-      perChild.push((hostUsedBytes() - before) / n / MB);
-      const check = await kids[0].runCode("print(x + 1)");
-      if (check.stdout !== "42\n") throw new Error(`child lost its state: ${check.stdout}${check.stderr}`);
-      await Promise.all(kids.map((k) => k.close()));
+      let s;
+      baseline.push(await time(async () => {
+        s = await Sandbox.create(memoryMb ? { memoryMb } : {});
+        await s.runCode(setup);
+      }));
+      await s.close();
     }
-    rows.push({ name: `${label}: fork(${n})`, stats: summarize(samples), baseline: n === 1 ? base : undefined });
-    const m = summarize(perChild);
-    memory.push(`${label}: fork(${n}) host memory added per child: p50 ${m.p50.toFixed(1)} MB, max ${m.max.toFixed(1)} MB`);
+    const base = { name: `${label}: create + setup (one sandbox)`, stats: summarize(baseline), samples: baseline };
+    baselines.push(base);
+    const parent = await Sandbox.create(memoryMb ? { memoryMb } : {});
+    await parent.runCode(setup);
+    for (const n of sizes) {
+      const samples = [];
+      const perChild = [];
+      for (let i = 0; i < runs; i++) {
+        await sleep(400); // let the previous run's children go before measuring memory
+        const before = hostUsedBytes();
+        let kids = [];
+        samples.push(await time(async () => (kids = await parent.fork(n))));
+        perChild.push((hostUsedBytes() - before) / n / MB);
+        const check = await kids[0].runCode("print(x + 1)");
+        if (check.stdout !== "42\n") throw new Error(`child lost its state: ${check.stdout}${check.stderr}`);
+        await Promise.all(kids.map((k) => k.close()));
+      }
+      rows.push({ name: `${label}: fork(${n})`, stats: summarize(samples), samples, baseline: base });
+      const m = summarize(perChild);
+      memory.push(`${label}: fork(${n}) host memory added per child: p50 ${m.p50.toFixed(1)} MB, max ${m.max.toFixed(1)} MB`);
+    }
+    await parent.close();
   }
-  await parent.close();
+  printTable(`fork(n) end to end through the TypeScript SDK (${runs} runs each)`, rows);
+  console.log("");
+  for (const line of memory) console.log(line);
+  return {
+    rows: rows.map((r) => ({ name: r.name, stats: r.stats, samples: r.samples, baseline: r.baseline.name })),
+    baselines,
+    memory_per_child: memory,
+  };
 }
-printTable(`fork(n) end to end through the TypeScript SDK (${runs} runs each)`, rows);
-console.log("");
-for (const line of memory) console.log(line);
+
+if (import.meta.url === `file://${process.argv[1]}`) await runFork();
