@@ -179,34 +179,21 @@ export class SandboxManager {
   exec(owner: string, id: string, req: Required<Pick<ExecRequest, "code" | "language" | "timeout_ms">> & ExecRequest,
        output: ExecOutput, signal?: AbortSignal): Promise<number> {
     const sb = this.get(owner, id);
-    const run = async () => {
+    return this.enqueue(sb, async () => {
       if (signal?.aborted) return -1;
-      await this.wake(sb);
       this.usage?.exec(owner);
-      sb.busy++;
-      try {
-        return await runExec(
-          sb.rt,
-          {
-            code: req.code,
-            language: req.language,
-            timeoutMs: req.timeout_ms,
-            killGraceMs: this.cfg.exec.killGraceMs,
-            env: req.env,
-            cwd: req.cwd,
-            signal,
-            memoryMb: sb.record.applied.memory_mb,
-          },
-          output,
-        );
-      } finally {
-        sb.busy--;
-        this.touch(sb);
-      }
-    };
-    const result = sb.execTail.then(run, run);
-    sb.execTail = result.catch(() => undefined);
-    return result;
+      const opts = {
+        code: req.code,
+        language: req.language,
+        timeoutMs: req.timeout_ms,
+        killGraceMs: this.cfg.exec.killGraceMs,
+        env: req.env,
+        cwd: req.cwd,
+        signal,
+        memoryMb: sb.record.applied.memory_mb,
+      };
+      return runExec(sb.rt, opts, output);
+    });
   }
 
   async upload(owner: string, id: string, path: string, body: Readable, maxBytes: number): Promise<void> {
@@ -248,9 +235,8 @@ export class SandboxManager {
         { "Retry-After": "1" },
       );
     }
-    const run = async (): Promise<ForkResponse> => {
+    return this.enqueue(sb, async (): Promise<ForkResponse> => {
       if (this.live.get(id) !== sb) throw notFound(id);
-      await this.wake(sb);
       this.usage?.forks(owner, n);
       const now = Date.now();
       const records: SandboxRecord[] = Array.from({ length: n }, () => {
@@ -289,10 +275,7 @@ export class SandboxManager {
         warnings.push("landlock: this host's kernel cannot scope signals (Landlock ABI < 6): the parent and its children can signal each other's processes; see docs/security.md");
       }
       return { children: records.map((r) => r.id), not_carried: [...NOT_CARRIED], warnings };
-    };
-    const result = sb.execTail.then(run, run);
-    sb.execTail = result.catch(() => undefined);
-    return result;
+    });
   }
 
   /**
@@ -398,19 +381,10 @@ export class SandboxManager {
   /** Runs `fn` in the sandbox's exec queue (after the execs already waiting), awake. */
   runQueued<T>(owner: string, id: string, fn: (rt: RuntimeSandbox, record: SandboxRecord) => Promise<T>): Promise<T> {
     const sb = this.get(owner, id);
-    const run = async () => {
+    return this.enqueue(sb, async () => {
       if (this.live.get(id) !== sb) throw notFound(id);
-      await this.wake(sb);
-      sb.busy++;
-      try {
-        return await fn(sb.rt, sb.record);
-      } finally {
-        sb.busy--;
-      }
-    };
-    const result = sb.execTail.then(run, run);
-    sb.execTail = result.catch(() => undefined);
-    return result;
+      return fn(sb.rt, sb.record);
+    });
   }
 
   /** The runtime of a live sandbox (Spaces load state into a new one). */
@@ -438,6 +412,26 @@ export class SandboxManager {
     // Another owner's sandbox answers exactly like a missing one.
     if (!sb || sb.record.owner !== owner) throw notFound(id);
     return sb;
+  }
+
+  /**
+   * Runs `fn` after the work already queued on the sandbox (execs, forks, freezes: one at a
+   * time, in order), with the sandbox awake and marked busy so the reaper leaves it alone.
+   */
+  private enqueue<T>(sb: LiveSandbox, fn: () => Promise<T>): Promise<T> {
+    const run = async () => {
+      await this.wake(sb);
+      sb.busy++;
+      try {
+        return await fn();
+      } finally {
+        sb.busy--;
+        this.touch(sb);
+      }
+    };
+    const result = sb.execTail.then(run, run);
+    sb.execTail = result.catch(() => undefined);
+    return result;
   }
 
   /** Marks activity and resumes a paused sandbox: any call on it wakes it transparently. */
