@@ -86,3 +86,61 @@ print(json.dumps(out))
   if (r.status !== 0) throw new Error(`bare fork baseline failed: ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split("\n").pop());
 }
+
+/** `clients` concurrent loops, each running `bwrapPerCall` `cycles` times: the no-platform answer to concurrency. */
+export async function bwrapConcurrent(clients, cycles) {
+  const all = await Promise.all(Array.from({ length: clients }, () => bwrapPerCall(cycles)));
+  return all.every(Boolean) ? all.flat() : null;
+}
+
+/** Floor for freeze: pickling `mb` MB of state in a plain python3 process and fsyncing it to disk. */
+export function pickleToDisk(mb, runs) {
+  const script = `
+import json, os, pickle, tempfile, time
+state = [bytes(1024 * 1024) for _ in range(${mb})]
+out = []
+for _ in range(${runs}):
+    t0 = time.perf_counter()
+    with tempfile.NamedTemporaryFile(dir="/var/tmp") as f:
+        pickle.dump(state, f, protocol=pickle.HIGHEST_PROTOCOL)
+        f.flush()
+        os.fsync(f.fileno())
+    out.append((time.perf_counter() - t0) * 1000)
+print(json.dumps(out))
+`;
+  const r = spawnSync("/usr/bin/python3", ["-c", script], { encoding: "utf8", timeout: 120_000 });
+  if (r.status !== 0) throw new Error(`pickle baseline failed: ${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split("\n").pop());
+}
+
+/** Floor for pause and resume: SIGSTOP / SIGCONT of one process (what a freezer replaces). */
+export async function stopContSignals(runs) {
+  const child = spawn("sleep", ["600"], { stdio: "ignore" });
+  const stop = [];
+  const cont = [];
+  for (let i = 0; i < runs; i++) {
+    stop.push(await time(async () => process.kill(child.pid, "SIGSTOP")));
+    cont.push(await time(async () => process.kill(child.pid, "SIGCONT")));
+  }
+  child.kill("SIGKILL");
+  return { stop, cont };
+}
+
+/** Floor for density: host memory an idle python3 REPL process costs inside bwrap. */
+export async function bwrapIdleMemoryBytes(count) {
+  if (spawnSync("which", ["bwrap"]).status !== 0) return null;
+  const used = () => {
+    const text = fs.readFileSync("/proc/meminfo", "utf8");
+    const kb = (k) => Number(new RegExp(`^${k}:\\s+(\\d+)`, "m").exec(text)?.[1] ?? 0);
+    return (kb("MemTotal") - kb("MemAvailable")) * 1024;
+  };
+  await new Promise((r) => setTimeout(r, 1000));
+  const before = used();
+  const args = ["--unshare-all", "--die-with-parent", "--ro-bind", "/usr", "/usr", "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64", "--symlink", "usr/bin", "/bin", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "/usr/bin/python3", "-i", "-q"];
+  const procs = Array.from({ length: count }, () => spawn("bwrap", args, { stdio: ["pipe", "ignore", "ignore"] }));
+  for (const p of procs) p.stdin.write("x = 1\n");
+  await new Promise((r) => setTimeout(r, 2500));
+  const per = (used() - before) / count;
+  for (const p of procs) p.kill("SIGKILL");
+  return per;
+}

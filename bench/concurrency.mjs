@@ -5,6 +5,7 @@ import { spawnSync } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Sandbox } from "podflare";
+import { bwrapConcurrent } from "./baselines.mjs";
 import { printTable, summarize, time } from "./stats.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -55,14 +56,16 @@ export async function runConcurrency() {
   });
   if (r.status !== 0) throw new Error(`python clients failed: ${r.stderr}`);
   const py = JSON.parse(r.stdout.trim().split("\n").pop());
+  const bwrapSamples = await bwrapConcurrent(clients, cyclesEach);
+  const base = bwrapSamples && { name: `${clients} concurrent bwrap python3 per call`, stats: summarize(bwrapSamples), samples: bwrapSamples };
   const rows = [
-    { name: `${clients} clients × ${cyclesEach} cycles, TS SDK`, stats: summarize(ts), samples: ts },
-    { name: `${clients} clients × ${cyclesEach} cycles, Python SDK`, stats: summarize(py.samples), samples: py.samples },
+    { name: `${clients} clients × ${cyclesEach} cycles, TS SDK`, stats: summarize(ts), samples: ts, baseline: base },
+    { name: `${clients} clients × ${cyclesEach} cycles, Python SDK`, stats: summarize(py.samples), samples: py.samples, baseline: base },
   ];
   printTable(`concurrency: create → echo ready → close (throughput: TS ${((ts.length / tsWall) * 1000).toFixed(1)}/s, Python ${((py.samples.length / py.wall_ms) * 1000).toFixed(1)}/s)`, rows);
   return {
-    rows: rows.map((x) => ({ ...x, baseline: null })),
-    baselines: [],
+    rows: rows.map((x) => ({ ...x, baseline: x.baseline?.name ?? null })),
+    baselines: base ? [base] : [],
     throughput_per_s: { ts: (ts.length / tsWall) * 1000, python: (py.samples.length / py.wall_ms) * 1000 },
   };
 }

@@ -3,6 +3,7 @@
 // memory (MemTotal - MemAvailable) before and after.
 import fs from "node:fs";
 import { Sandbox } from "podflare";
+import { bwrapIdleMemoryBytes } from "./baselines.mjs";
 
 const count = Number(process.env.PODFLARE_BENCH_DENSITY ?? 40);
 
@@ -28,7 +29,17 @@ export async function runDensity() {
     const fit = Math.floor((8 * 1024 ** 3) / perSandbox);
     console.log(`\ndensity: ${sandboxes.length} idle sandboxes added ${((usedBytes() - before) / 1024 ** 2).toFixed(0)} MB: ` +
       `${(perSandbox / 1024 ** 2).toFixed(1)} MB each, so about ${fit} fit in 8 GB of host memory`);
-    return { rows: [], baselines: [], sandboxes: sandboxes.length, bytes_per_sandbox: perSandbox, fit_in_8gb: fit };
+    const bwrapPer = await bwrapIdleMemoryBytes(20);
+    if (bwrapPer) console.log(`baseline: an idle python3 REPL in bwrap costs ${(bwrapPer / 1024 ** 2).toFixed(1)} MB, so about ${Math.floor((8 * 1024 ** 3) / bwrapPer)} fit in 8 GB`);
+    return {
+      rows: [],
+      baselines: [],
+      sandboxes: sandboxes.length,
+      mb_per_sandbox: perSandbox / 1024 ** 2,
+      fit_in_8gb: fit,
+      baseline_bwrap_repl_mb: bwrapPer ? bwrapPer / 1024 ** 2 : null,
+      baseline_bwrap_fit_in_8gb: bwrapPer ? Math.floor((8 * 1024 ** 3) / bwrapPer) : null,
+    };
   } finally {
     await Promise.all(sandboxes.map((sb) => sb.close()));
   }

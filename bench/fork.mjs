@@ -3,7 +3,10 @@
 // after fork; and side by side the baseline an agent would use without fork: create a new
 // sandbox and re-run the setup code that built the state.
 // Usage: PODFLARE_HOSTD_URL=http://127.0.0.1:7070 node bench/fork.mjs [runs] [n,n,...]
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { Sandbox } from "podflare";
 import { printTable, summarize, time } from "./stats.mjs";
 
@@ -62,7 +65,21 @@ export async function runFork() {
     }
     await parent.close();
   }
-  printTable(`fork(n) end to end through the TypeScript SDK (${runs} runs each)`, rows);
+  // The same through the Python SDK (fork(1), fork(5) of a fresh sandbox).
+  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+  const py = spawnSync("/usr/bin/python3", [path.join(root, "bench/py_lifecycle.py"), String(runs)], {
+    encoding: "utf8",
+    env: { ...process.env, PYTHONPATH: path.join(root, "packages/sdk-python") },
+    timeout: 900_000,
+  });
+  if (py.status !== 0) throw new Error(`python fork bench failed: ${py.stderr}`);
+  const pySamples = JSON.parse(py.stdout.trim().split("\n").pop());
+  const freshBase = baselines[0];
+  rows.push({ name: "fresh: fork(1), Python SDK", stats: summarize(pySamples.fork1), samples: pySamples.fork1, baseline: freshBase });
+  rows.push({ name: "fresh: fork(5), Python SDK", stats: summarize(pySamples.fork5), samples: pySamples.fork5, baseline: freshBase });
+  rows.push({ name: "freeze, 10 MB of REPL state, Python SDK", stats: summarize(pySamples.freeze10), samples: pySamples.freeze10, baseline: freshBase });
+  rows.push({ name: "resume, 10 MB of REPL state, Python SDK", stats: summarize(pySamples.resume10), samples: pySamples.resume10, baseline: freshBase });
+  printTable(`fork(n) end to end through the TypeScript SDK, then the Python SDK (${runs} runs each)`, rows);
   console.log("");
   for (const line of memory) console.log(line);
   return {

@@ -2,6 +2,7 @@
 // state, and pause/resume, through the TypeScript SDK. Baseline: re-running the setup code
 // in a fresh sandbox (what an agent would do without Spaces).
 import { Sandbox } from "podflare";
+import { pickleToDisk, stopContSignals } from "./baselines.mjs";
 import { printTable, summarize, time } from "./stats.mjs";
 
 const runs = Number(process.env.PODFLARE_BENCH_LIFECYCLE_RUNS ?? 5);
@@ -31,8 +32,10 @@ export async function runLifecycle() {
       }));
     }
     const base = { name: `fresh sandbox + setup (${mb} MB)`, stats: summarize(rebuild), samples: rebuild };
-    baselines.push(base);
-    rows.push({ name: `freeze, ${mb} MB of REPL state`, stats: summarize(freeze), samples: freeze });
+    const pickled = pickleToDisk(mb, runs);
+    const floor = { name: `pickle ${mb} MB to disk in plain python3`, stats: summarize(pickled), samples: pickled };
+    baselines.push(base, floor);
+    rows.push({ name: `freeze, ${mb} MB of REPL state`, stats: summarize(freeze), samples: freeze, baseline: floor });
     rows.push({ name: `resume, ${mb} MB of REPL state`, stats: summarize(resume), samples: resume, baseline: base });
   }
   const pause = [];
@@ -43,8 +46,12 @@ export async function runLifecycle() {
     resumeMem.push(await time(() => sb.resume()));
   }
   await sb.close();
-  rows.push({ name: "pause (cgroup freezer)", stats: summarize(pause), samples: pause });
-  rows.push({ name: "resume from pause", stats: summarize(resumeMem), samples: resumeMem });
+  const signals = await stopContSignals(20);
+  const stopBase = { name: "SIGSTOP of one process", stats: summarize(signals.stop), samples: signals.stop };
+  const contBase = { name: "SIGCONT of one process", stats: summarize(signals.cont), samples: signals.cont };
+  baselines.push(stopBase, contBase);
+  rows.push({ name: "pause (cgroup freezer, whole sandbox)", stats: summarize(pause), samples: pause, baseline: stopBase });
+  rows.push({ name: "resume from pause", stats: summarize(resumeMem), samples: resumeMem, baseline: contBase });
   printTable(`lifecycle (${runs} runs each for Spaces, 20 for pause)`, rows.map((r) => ({ ...r, baseline: r.baseline })));
   return {
     rows: rows.map((r) => ({ name: r.name, stats: r.stats, samples: r.samples, baseline: r.baseline?.name ?? null })),
