@@ -65,9 +65,9 @@ export async function runFork() {
     }
     await parent.close();
   }
-  // The same through the Python SDK (fork(1), fork(5) of a fresh sandbox).
+  // The same through the Python SDK: fork(1) and fork(5) of a fresh sandbox.
   const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-  const py = spawnSync("/usr/bin/python3", [path.join(root, "bench/py_lifecycle.py"), String(runs)], {
+  const py = spawnSync("/usr/bin/python3", [path.join(root, "bench/py_lifecycle.py"), String(runs), "fork"], {
     encoding: "utf8",
     env: { ...process.env, PYTHONPATH: path.join(root, "packages/sdk-python") },
     timeout: 900_000,
@@ -77,8 +77,6 @@ export async function runFork() {
   const freshBase = baselines[0];
   rows.push({ name: "fresh: fork(1), Python SDK", stats: summarize(pySamples.fork1), samples: pySamples.fork1, baseline: freshBase });
   rows.push({ name: "fresh: fork(5), Python SDK", stats: summarize(pySamples.fork5), samples: pySamples.fork5, baseline: freshBase });
-  rows.push({ name: "freeze, 10 MB of REPL state, Python SDK", stats: summarize(pySamples.freeze10), samples: pySamples.freeze10, baseline: freshBase });
-  rows.push({ name: "resume, 10 MB of REPL state, Python SDK", stats: summarize(pySamples.resume10), samples: pySamples.resume10, baseline: freshBase });
   printTable(`fork(n) end to end through the TypeScript SDK, then the Python SDK (${runs} runs each)`, rows);
   console.log("");
   for (const line of memory) console.log(line);

@@ -1,6 +1,9 @@
 // Lifecycle figures (issue 4): freeze and resume of a Space holding 10 MB and 100 MB of REPL
 // state, and pause/resume, through the TypeScript SDK. Baseline: re-running the setup code
 // in a fresh sandbox (what an agent would do without Spaces).
+import { spawnSync } from "node:child_process";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { Sandbox } from "podflare";
 import { pickleToDisk, stopContSignals } from "./baselines.mjs";
 import { printTable, summarize, time } from "./stats.mjs";
@@ -37,6 +40,18 @@ export async function runLifecycle() {
     baselines.push(base, floor);
     rows.push({ name: `freeze, ${mb} MB of REPL state`, stats: summarize(freeze), samples: freeze, baseline: floor });
     rows.push({ name: `resume, ${mb} MB of REPL state`, stats: summarize(resume), samples: resume, baseline: base });
+    if (mb === 10) {
+      const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+      const py = spawnSync("/usr/bin/python3", [path.join(root, "bench/py_lifecycle.py"), String(runs), "spaces"], {
+        encoding: "utf8",
+        env: { ...process.env, PYTHONPATH: path.join(root, "packages/sdk-python") },
+        timeout: 600_000,
+      });
+      if (py.status !== 0) throw new Error(`python Spaces bench failed: ${py.stderr}`);
+      const p = JSON.parse(py.stdout.trim().split("\n").pop());
+      rows.push({ name: "freeze, 10 MB of REPL state, Python SDK", stats: summarize(p.freeze10), samples: p.freeze10, baseline: floor });
+      rows.push({ name: "resume, 10 MB of REPL state, Python SDK", stats: summarize(p.resume10), samples: p.resume10, baseline: base });
+    }
   }
   const pause = [];
   const resumeMem = [];
