@@ -1,7 +1,9 @@
-// `podflare down`: unmount the storage pool and detach its loop device (hostd must be stopped).
+// `podflare down`: unmount the storage pool, detach its loop device and remove the state dir's
+// empty cgroup parent (hostd must be stopped).
 import fs from "node:fs";
 import path from "node:path";
 import { loadConfig } from "@podflare/hostd";
+import { CgroupManager } from "@podflare/hostd/jail";
 import { createStoragePool } from "@podflare/hostd/storage";
 
 export async function downCommand(args: string[]): Promise<number> {
@@ -12,6 +14,7 @@ export async function downCommand(args: string[]): Promise<number> {
   }
   const pool = await createStoragePool({ stateDir: cfg.stateDir, driver: cfg.storageDriver, log: () => {} });
   await pool.teardown({ force: args.includes("--force") });
+  new CgroupManager({ parent: cfg.cgroupParent }).removeParentIfEmpty();
   console.log(`storage pool of ${cfg.stateDir} unmounted`);
   return 0;
 }

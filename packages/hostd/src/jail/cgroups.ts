@@ -292,6 +292,18 @@ export class CgroupManager {
   }
 
   /** Sandbox ids that have a group (any hierarchy), for reconciling after a restart. */
+  /** Removes this manager's parent group where it holds no sandbox any more (`podflare down`). */
+  removeParentIfEmpty(): void {
+    const parents = this.version === 2 ? [path.join(this.root, this.parent)] : this.v1Controllers.map((c) => path.join(this.root, c, this.parent));
+    for (const dir of parents) {
+      try {
+        rmdirSync(dir);
+      } catch {
+        /* missing, or still in use: nothing to do */
+      }
+    }
+  }
+
   listIds(): string[] {
     const parents = this.version === 2
       ? [path.join(this.root, this.parent)]
