@@ -38,7 +38,8 @@ export async function bwrapPerCall(runs) {
       const p = spawn("bwrap", args, { stdio: ["ignore", "pipe", "inherit"] });
       let out = "";
       p.stdout.on("data", (d) => (out += d));
-      p.on("exit", (code) => (code === 0 && out === "42\n" ? resolve() : reject(new Error(`bwrap exit ${code}: ${out}`))));
+      // "close", not "exit": exit can come before the last of stdout is read.
+      p.on("close", (code) => (code === 0 && out === "42\n" ? resolve() : reject(new Error(`bwrap exit ${code}: ${out}`))));
     })));
   }
   return samples;
