@@ -1,16 +1,20 @@
 // Density: what an idle sandbox costs in host memory, and so how many fit in 8 GB. Creates
-// idle default sandboxes (a first exec each, so the REPL is warm) and reads the host's used
-// memory (MemTotal - MemAvailable) before and after.
+// idle sandboxes (a first exec each, so the REPL is warm) and reads the memory charged to
+// hostd's cgroup parent (every sandbox, its init and family init) before and after: the
+// kernel's own accounting, not the host-wide free memory, which page-cache reclaim blurs.
 import fs from "node:fs";
+import { cgroupParentFor } from "@podflare/hostd";
 import { Sandbox } from "podflare";
 import { bwrapIdleMemoryBytes } from "./baselines.mjs";
 
 const count = Number(process.env.PODFLARE_BENCH_DENSITY ?? 40);
 
 function usedBytes() {
-  const text = fs.readFileSync("/proc/meminfo", "utf8");
-  const kb = (k) => Number(new RegExp(`^${k}:\\s+(\\d+)`, "m").exec(text)?.[1] ?? 0);
-  return (kb("MemTotal") - kb("MemAvailable")) * 1024;
+  const parent = cgroupParentFor(process.env.PODFLARE_STATE_DIR || "/var/lib/podflare");
+  for (const f of [`/sys/fs/cgroup/${parent}/memory.current`, `/sys/fs/cgroup/memory/${parent}/memory.usage_in_bytes`]) {
+    if (fs.existsSync(f)) return Number(fs.readFileSync(f, "utf8"));
+  }
+  throw new Error(`no memory accounting for cgroup ${parent}: set PODFLARE_STATE_DIR to hostd's state dir`);
 }
 
 export async function runDensity() {

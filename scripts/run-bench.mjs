@@ -14,6 +14,7 @@ const url = `http://${addr}`;
 const cli = path.join(root, "packages/cli/dist/main.js");
 // Benchmarks and the SDKs they use read the hostd URL from the environment.
 process.env.PODFLARE_HOSTD_URL = url;
+process.env.PODFLARE_STATE_DIR = stateDir;
 
 if (process.getuid() !== 0) {
   console.error("npm run bench needs root (it runs a real hostd)");
