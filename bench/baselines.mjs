@@ -127,21 +127,31 @@ export async function stopContSignals(runs) {
   return { stop, cont };
 }
 
-/** Floor for density: host memory an idle python3 REPL process costs inside bwrap. */
+/** Floor for density: memory charged to a cgroup holding idle python3 REPLs inside bwrap (the same accounting as ours). */
 export async function bwrapIdleMemoryBytes(count) {
   if (spawnSync("which", ["bwrap"]).status !== 0) return null;
-  const used = () => {
-    const text = fs.readFileSync("/proc/meminfo", "utf8");
-    const kb = (k) => Number(new RegExp(`^${k}:\\s+(\\d+)`, "m").exec(text)?.[1] ?? 0);
-    return (kb("MemTotal") - kb("MemAvailable")) * 1024;
-  };
-  await new Promise((r) => setTimeout(r, 1000));
-  const before = used();
+  const v2 = fs.existsSync("/sys/fs/cgroup/cgroup.controllers");
+  const dir = v2 ? `/sys/fs/cgroup/pf-bench-bwrap-${process.pid}` : `/sys/fs/cgroup/memory/pf-bench-bwrap-${process.pid}`;
+  const usage = () => Number(fs.readFileSync(`${dir}/${v2 ? "memory.current" : "memory.usage_in_bytes"}`, "utf8"));
+  fs.mkdirSync(dir);
   const args = ["--unshare-all", "--die-with-parent", "--ro-bind", "/usr", "/usr", "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64", "--symlink", "usr/bin", "/bin", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "/usr/bin/python3", "-i", "-q"];
-  const procs = Array.from({ length: count }, () => spawn("bwrap", args, { stdio: ["pipe", "ignore", "ignore"] }));
-  for (const p of procs) p.stdin.write("x = 1\n");
-  await new Promise((r) => setTimeout(r, 2500));
-  const per = (used() - before) / count;
-  for (const p of procs) p.kill("SIGKILL");
-  return per;
+  const procs = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      // A shell joins the cgroup, then becomes bwrap: everything it starts is charged there.
+      const p = spawn("sh", ["-c", `echo $$ > ${dir}/cgroup.procs && exec bwrap "$@"`, "sh", ...args], { stdio: ["pipe", "ignore", "ignore"] });
+      p.stdin.write("x = 1\n");
+      procs.push(p);
+    }
+    await new Promise((r) => setTimeout(r, 2500));
+    return usage() / count;
+  } finally {
+    for (const p of procs) p.kill("SIGKILL");
+    await new Promise((r) => setTimeout(r, 500));
+    try {
+      fs.rmdirSync(dir);
+    } catch {
+      /* a straggler: gone with its process */
+    }
+  }
 }

@@ -31,10 +31,10 @@ export async function runDensity() {
     await settle();
     const perSandbox = (usedBytes() - before) / sandboxes.length;
     const fit = Math.floor((8 * 1024 ** 3) / perSandbox);
-    console.log(`\ndensity: ${sandboxes.length} idle sandboxes added ${((usedBytes() - before) / 1024 ** 2).toFixed(0)} MB: ` +
+    console.log(`\ndensity: ${sandboxes.length} idle sandboxes added ${((usedBytes() - before) / 1024 ** 2).toFixed(0)} MB to hostd's cgroup (page cache included): ` +
       `${(perSandbox / 1024 ** 2).toFixed(1)} MB each, so about ${fit} fit in 8 GB of host memory`);
     const bwrapPer = await bwrapIdleMemoryBytes(20);
-    if (bwrapPer) console.log(`baseline: an idle python3 REPL in bwrap costs ${(bwrapPer / 1024 ** 2).toFixed(1)} MB, so about ${Math.floor((8 * 1024 ** 3) / bwrapPer)} fit in 8 GB`);
+    if (bwrapPer) console.log(`baseline: an idle python3 REPL in bwrap is charged ${(bwrapPer / 1024 ** 2).toFixed(1)} MB, so about ${Math.floor((8 * 1024 ** 3) / bwrapPer)} fit in 8 GB`);
     return {
       rows: [],
       baselines: [],
