@@ -7,7 +7,7 @@ import path from "node:path";
 import Database from "better-sqlite3";
 import { api, closeSandbox, createSandbox, exec } from "../support/api.js";
 import { ownHostd, startTestHostd, teardownStateDir, type TestHostd } from "../support/hostd-process.js";
-import { cgroupExists, sandboxPids } from "../support/host.js";
+import { cgroupExists, cgroupParentExists, sandboxPids } from "../support/host.js";
 
 const { stateDir, port } = ownHostd("restart", 10);
 let hostd: TestHostd;
@@ -23,6 +23,9 @@ after(async () => {
   for (const s of list.sandboxes ?? []) await closeSandbox(s.id, hostd.url);
   await hostd.stop();
   teardownStateDir(stateDir);
+  // `podflare down` leaves no mount, loop device or cgroup of this state dir behind.
+  assert.equal(cgroupParentExists(stateDir), false, "the state dir's cgroup parent survived podflare down");
+  assert.equal(fs.readFileSync("/proc/mounts", "utf8").includes(`${stateDir}/pool`), false, "the pool is still mounted");
 });
 
 for (const signal of ["SIGKILL", "SIGTERM"] as const) {

@@ -138,7 +138,10 @@ test("memory: allocating 2 GB in a 512 MB sandbox is killed inside; hostd and ne
 test("a fork bomb is stopped by the pids limit; the host and other sandboxes are unaffected", async () => {
   const bomb = await pool.create();
   const r = await bash(bomb, "timeout 8 bash -c ':(){ :|:& };:' 2>/dev/null; echo survived", { timeout_ms: 30000 });
-  assert.ok(r.exitCode === 0 || r.exitCode === 124 || r.exitCode === 127, `exit ${r.exitCode}: ${r.stderr}`);
+  // The bomb's own shell may end normally, time out, or be unable to start anything more;
+  // in the last case the answer says so in words, never as an internal error.
+  assert.ok([0, 124, 127].includes(r.exitCode), `exit ${r.exitCode}: ${r.stderr}`);
+  if (r.exitCode === 127) assert.match(r.stderr, /process limit|cannot start bash/);
   const count = sandboxPids(bomb).length;
   assert.ok(count <= 1024, `${count} processes: the pids limit did not hold`);
   assert.equal((await exec(b, "print('ok')")).stdout, "ok\n");

@@ -52,3 +52,12 @@ export function hostUsedBytes(): number {
 export function cgroupDirs(id: string): string[] {
   return managerOf(id).dirs(id).filter((d) => fs.existsSync(d));
 }
+
+/** Whether a state dir's cgroup parent still exists in any hierarchy (v1 controllers or v2). */
+export function cgroupParentExists(stateDir: string): boolean {
+  const parent = cgroupParentFor(stateDir);
+  const roots = fs.existsSync("/sys/fs/cgroup/cgroup.controllers")
+    ? ["/sys/fs/cgroup"]
+    : fs.readdirSync("/sys/fs/cgroup").map((c) => `/sys/fs/cgroup/${c}`);
+  return roots.some((r) => fs.existsSync(`${r}/${parent}`));
+}

@@ -28,6 +28,7 @@ LISTEN_FD_ENV = "PODFLARE_LISTEN_FD"
 KILL_AFTER_S = 1.0
 FORK_REAP_S = 2.0
 EXIT_USAGE = 2
+EXIT_CANNOT_START = 127  # as a shell says when it cannot run a command
 
 
 class Job:
@@ -120,10 +121,16 @@ class Kernel:
         except GuestError as e:
             _say(job, e.message)
             code = 1
-        except Exception:
-            log_exception(f"exec {job.id}")
-            _say(job, "internal error in the guest kernel (see the kernel log)")
-            code = 1
+        except Exception as e:
+            if _out_of_processes(e):
+                # A fork bomb or a process leak: say what the user can do about it.
+                _say(job, "cannot start a process or thread: the sandbox reached its process limit "
+                          "(pids); stop some of its processes or close the sandbox")
+                code = EXIT_CANNOT_START
+            else:
+                log_exception(f"exec {job.id}")
+                _say(job, "internal error in the guest kernel (see the kernel log)")
+                code = 1
         finally:
             with self.lock:
                 self.current = None
@@ -346,6 +353,13 @@ def _env_problem(env):
         if "\0" in v:
             return f"environment variable {k} contains a NUL byte"
     return None
+
+
+def _out_of_processes(e):
+    """The pids limit shows as EAGAIN from fork/clone, or as Python's "can't start new thread"."""
+    if isinstance(e, OSError) and e.errno == errno.EAGAIN:
+        return True
+    return isinstance(e, RuntimeError) and "can't start new thread" in str(e)
 
 
 def _say(job, message):
