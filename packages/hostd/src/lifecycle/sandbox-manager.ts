@@ -96,8 +96,7 @@ export class SandboxManager {
     if (req.persistent && !tier.persistentSpaces) {
       throw new PodflareError("forbidden", `persistent Spaces are not part of the ${tierName} tier; create without persistent, or use a pro key`);
     }
-    const owned = [...this.live.values()].filter((s) => s.record.owner === owner).length + (this.creatingBy.get(owner) ?? 0);
-    if (owned >= tier.concurrentSandboxes) {
+    if (this.ownedBy(owner) >= tier.concurrentSandboxes) {
       throw new PodflareError(
         "concurrency_limit",
         `the ${tierName} tier runs at most ${tier.concurrentSandboxes} sandboxes at once; close one and retry`,
@@ -221,7 +220,7 @@ export class SandboxManager {
   async fork(owner: string, id: string, n: number, tierName: TierName = "enterprise"): Promise<ForkResponse> {
     const sb = this.get(owner, id);
     const cap = tiers[tierName].concurrentSandboxes;
-    const owned = () => [...this.live.values()].filter((s) => s.record.owner === owner).length + (this.creatingBy.get(owner) ?? 0);
+    const owned = () => this.ownedBy(owner);
     const overCap = () => new PodflareError(
       "concurrency_limit",
       `fork of ${n} would exceed the ${tierName} tier's ${cap} sandboxes at once (you run ${owned()}); close some or fork fewer`,
@@ -405,6 +404,13 @@ export class SandboxManager {
   detachAll(): void {
     for (const sb of this.live.values()) sb.rt.detach();
     this.live.clear();
+  }
+
+  /** Sandboxes the owner runs or is creating: what a tier's concurrency cap counts. */
+  private ownedBy(owner: string): number {
+    let n = this.creatingBy.get(owner) ?? 0;
+    for (const s of this.live.values()) if (s.record.owner === owner) n++;
+    return n;
   }
 
   private get(owner: string, id: string): LiveSandbox {

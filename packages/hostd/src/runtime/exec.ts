@@ -37,6 +37,9 @@ export async function runExec(sb: RuntimeSandbox, opts: ExecOptions, output: Exe
     // Declared before the handlers that clear it, assigned once the exec frame is on its way.
     // eslint-disable-next-line prefer-const
     let timeoutTimer: NodeJS.Timeout | undefined;
+    // Assigned below, once the close listener exists; finish() may run before that.
+    // eslint-disable-next-line prefer-const
+    let stopWatchingClose: (() => void) | undefined;
 
     const finish = (code: number, note?: string) => {
       if (settled) return;
@@ -44,6 +47,7 @@ export async function runExec(sb: RuntimeSandbox, opts: ExecOptions, output: Exe
       clearTimeout(timeoutTimer);
       if (killTimer) clearTimeout(killTimer);
       opts.signal?.removeEventListener("abort", onAbort);
+      stopWatchingClose?.();
       conn.release(id);
       stdout.end();
       if (note) stderr.push(Buffer.from(note));
@@ -78,7 +82,7 @@ export async function runExec(sb: RuntimeSandbox, opts: ExecOptions, output: Exe
       }
     });
 
-    conn.onClose(() => {
+    stopWatchingClose = conn.onClose(() => {
       if (settled) return;
       const oom = sb.oomKills() > oomBefore;
       let note: string;

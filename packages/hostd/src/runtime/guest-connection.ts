@@ -120,9 +120,26 @@ export class GuestConnection {
     this.socket.resume();
   }
 
-  onClose(listener: (err?: Error) => void): void {
-    if (this.closedWith !== undefined && this.socket.destroyed) listener(this.closedWith ?? undefined);
-    else this.closeListeners.push(listener);
+  /**
+   * Calls `listener` when the connection closes (at once if it already has). Returns the way to
+   * take it back: a request on the long-lived control connection must, or every exec would
+   * leave a listener behind for the life of the sandbox.
+   */
+  onClose(listener: (err?: Error) => void): () => void {
+    if (this.closedWith !== undefined && this.socket.destroyed) {
+      listener(this.closedWith ?? undefined);
+      return () => {};
+    }
+    this.closeListeners.push(listener);
+    return () => {
+      const i = this.closeListeners.indexOf(listener);
+      if (i !== -1) this.closeListeners.splice(i, 1);
+    };
+  }
+
+  /** Close listeners waiting now (for tests of the listener bookkeeping). */
+  get closeListenerCount(): number {
+    return this.closeListeners.length;
   }
 
   close(): void {

@@ -10,8 +10,13 @@ export async function spaceOp(sb: RuntimeSandbox, op: "space_save" | "space_load
   return new Promise<SpaceManifest>((resolve, reject) => {
     let manifest: SpaceManifest | null = null;
     let stderr = "";
-    const timer = setTimeout(() => {
+    const done = () => {
+      clearTimeout(timer);
+      stopWatchingClose();
       conn.release(id);
+    };
+    const timer = setTimeout(() => {
+      done();
       reject(new PodflareError("exec_timeout", `saving the REPL state took over ${timeoutMs} ms`));
     }, timeoutMs);
     const id = conn.open((frame) => {
@@ -21,13 +26,12 @@ export async function spaceOp(sb: RuntimeSandbox, op: "space_save" | "space_load
         manifest = rest;
       } else if (h.t === "out") stderr += frame.body.toString("utf8");
       else if (h.t === "exit") {
-        clearTimeout(timer);
-        conn.release(id);
+        done();
         if (manifest && h.code === 0) resolve(manifest);
         else reject(new PodflareError("runtime_error", `the guest kernel could not ${op === "space_save" ? "save" : "load"} the REPL state: ${stderr.trim() || `exit ${h.code}`}`));
       }
     });
-    conn.onClose(() => {
+    const stopWatchingClose = conn.onClose(() => {
       clearTimeout(timer);
       reject(new PodflareError("runtime_error", "the REPL died while its state was being saved or loaded"));
     });
