@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// `npm run bench`: starts its own hostd (port 7373, state /var/lib/podflare-bench), installs the
+// `npm run bench`: starts its own hostd (port 7373 or PODFLARE_BENCH_ADDR, state
+// /var/lib/podflare-bench or PODFLARE_BENCH_STATE_DIR), installs the
 // baselines' Debian packages, runs every benchmark in bench/, prints the tables and writes
 // bench/results/<date>.json. Benchmarks are not tests: `npm test` never runs them.
 import { spawn, spawnSync } from "node:child_process";
@@ -9,7 +10,7 @@ import { fileURLToPath } from "node:url";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const stateDir = process.env.PODFLARE_BENCH_STATE_DIR || "/var/lib/podflare-bench";
-const addr = "127.0.0.1:7373";
+const addr = process.env.PODFLARE_BENCH_ADDR || "127.0.0.1:7373";
 const url = `http://${addr}`;
 const cli = path.join(root, "packages/cli/dist/main.js");
 // Benchmarks and the SDKs they use read the hostd URL from the environment.
