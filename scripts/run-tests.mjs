@@ -51,6 +51,11 @@ const env = {
   PODFLARE_HOSTD_URL: url,
   PODFLARE_TEST_STATE_DIR: stateDir,
   PODFLARE_TEMPLATES: process.env.PODFLARE_TEMPLATES || "default,python-datasci",
+  // Networking under test: the DNS forwarder answers only from this map and never asks an
+  // outside resolver; sandboxes may open the gateway's port 18080 (the tests' package server).
+  PODFLARE_DNS_UPSTREAM: "none",
+  PODFLARE_DNS_STATIC: "pkgs.test=198.51.100.2,other.test=198.51.100.3",
+  PODFLARE_NET_GATEWAY_PORTS: "18080",
 };
 delete env.PODFLARE_API_KEYS;
 delete env.PODFLARE_API_KEY;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages hostd and its tests need. Idempotent; quiet when all are there.
 set -euo pipefail
-pkgs=(mmdebstrap btrfs-progs python3 iproute2 util-linux debian-archive-keyring ca-certificates)
+pkgs=(mmdebstrap btrfs-progs python3 iproute2 nftables util-linux debian-archive-keyring ca-certificates)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -20,7 +20,10 @@ const checks: [
   Equal<wire.FileEntry, protocol.FileEntry>,
   Equal<wire.DirListing, protocol.DirListing>,
   Equal<ExecEvent, protocol.ExecEvent>,
-] = [true, true, true, true, true, true, true, true, true, true, true];
+  Equal<wire.NetworkPolicy, protocol.NetworkPolicy>,
+  Equal<wire.SetNetworkRequest, protocol.SetNetworkRequest>,
+  Equal<wire.NetworkInfo, protocol.NetworkInfo>,
+] = [true, true, true, true, true, true, true, true, true, true, true, true, true, true];
 
 test("the SDK's wire types equal packages/protocol's (checked by the compiler)", () => {
   assert.ok(checks.every(Boolean));

@@ -2,7 +2,10 @@
 import crypto from "node:crypto";
 import os from "node:os";
 import path from "node:path";
+import fs from "node:fs";
 import { isTierName, tierNames, type TierName } from "./auth/tiers.js";
+import { isIpv4, parseCidr } from "./network/addresses.js";
+import type { NetworkConfig } from "./network/network-service.js";
 
 export interface HostdConfig {
   /** host:port the REST API listens on. */
@@ -32,6 +35,8 @@ export interface HostdConfig {
   /** Warm pool: ready sandboxes kept per pooled template (0 turns the pool off). */
   poolSize: number;
   poolTemplates: string[];
+  /** Sandbox networking (docs/network.md); null when PODFLARE_NETWORK=off. */
+  network: NetworkConfig | null;
 }
 
 function envInt(name: string, fallback: number): number {
@@ -87,6 +92,7 @@ export function loadConfig(overrides: Partial<HostdConfig> = {}): HostdConfig {
     // Sized to the host: a ready sandbox costs ~30 MB idle, a refill ~170 ms of one core.
     poolSize: envInt("PODFLARE_POOL_SIZE", Math.min(8, Math.max(1, os.availableParallelism()))),
     poolTemplates: (process.env.PODFLARE_POOL_TEMPLATES || "default").split(",").map((t) => t.trim()).filter(Boolean),
+    network: networkFromEnv(),
   };
   return { ...base, ...overrides };
 }
@@ -99,4 +105,50 @@ export function cgroupParentFor(stateDir: string): string {
   const resolved = path.resolve(stateDir);
   if (resolved === "/var/lib/podflare") return "podflare";
   return `podflare-${crypto.createHash("sha256").update(resolved).digest("hex").slice(0, 8)}`;
+}
+
+/** Link-local (cloud metadata at 169.254.169.254) and the private ranges of the operator's own networks. */
+export const DEFAULT_DENY_OUT = ["169.254.0.0/16", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "224.0.0.0/4"];
+
+function list(raw: string | undefined): string[] | undefined {
+  if (raw === undefined) return undefined;
+  return raw.split(",").map((s) => s.trim()).filter(Boolean);
+}
+
+function networkFromEnv(): NetworkConfig | null {
+  const mode = process.env.PODFLARE_NETWORK || "on";
+  if (mode === "off") return null;
+  if (mode !== "on") throw new Error(`PODFLARE_NETWORK must be on or off, got ${JSON.stringify(mode)}`);
+  const cidr = process.env.PODFLARE_NET_CIDR || undefined;
+  if (cidr) parseCidr(cidr);
+  const denied = list(process.env.PODFLARE_NET_DENY_OUT) ?? DEFAULT_DENY_OUT;
+  for (const c of denied) parseCidr(c);
+  const ports = (list(process.env.PODFLARE_NET_GATEWAY_PORTS) ?? []).map((p) => {
+    const n = Number(p);
+    if (!Number.isInteger(n) || n < 1 || n > 65535 || n === 53) throw new Error(`PODFLARE_NET_GATEWAY_PORTS: ${JSON.stringify(p)} is not a TCP port (1-65535, not 53)`);
+    return n;
+  });
+  // PODFLARE_DNS_STATIC="pkgs.internal=192.0.2.10,mirror.internal=192.0.2.11|192.0.2.12"
+  const dnsStatic: Record<string, string[]> = {};
+  for (const entry of list(process.env.PODFLARE_DNS_STATIC) ?? []) {
+    const [name, addrs] = entry.split("=");
+    const ips = (addrs ?? "").split("|").filter(Boolean);
+    if (!name || ips.length === 0 || !ips.every(isIpv4)) throw new Error(`PODFLARE_DNS_STATIC: ${JSON.stringify(entry)} must look like name=192.0.2.1|192.0.2.2`);
+    dnsStatic[name.toLowerCase().replace(/\.$/, "")] = ips;
+  }
+  const upstreamRaw = process.env.PODFLARE_DNS_UPSTREAM || "auto";
+  const dnsUpstream = upstreamRaw === "none" ? [] : upstreamRaw === "auto" ? hostResolvers() : list(upstreamRaw)!;
+  if (!dnsUpstream.every(isIpv4)) throw new Error(`PODFLARE_DNS_UPSTREAM must be auto, none or IPv4 addresses, got ${JSON.stringify(upstreamRaw)}`);
+  return { cidr, deniedCidrs: denied, gatewayTcpPorts: ports, dnsStatic, dnsUpstream };
+}
+
+/** The host's resolvers from /etc/resolv.conf, except loopback ones (unreachable from the router). */
+function hostResolvers(): string[] {
+  let text = "";
+  try {
+    text = fs.readFileSync("/etc/resolv.conf", "utf8");
+  } catch {
+    return [];
+  }
+  return [...text.matchAll(/^\s*nameserver\s+(\S+)/gm)].map((m) => m[1]!).filter((ip) => isIpv4(ip) && !ip.startsWith("127."));
 }

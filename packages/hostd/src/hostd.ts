@@ -15,6 +15,8 @@ import { isLoopback, type HostdConfig } from "./config.js";
 import { CgroupManager } from "./jail/index.js";
 import { SandboxManager } from "./lifecycle/sandbox-manager.js";
 import { NsRuntime } from "./runtime/ns/ns-runtime.js";
+import { NetworkService } from "./network/network-service.js";
+import { OPEN_POLICY } from "./network/policy.js";
 import { checkHost } from "./host-check.js";
 import { openDb } from "./store/db.js";
 import { SandboxStore } from "./store/sandboxes.js";
@@ -70,7 +72,9 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
 
   const cgroups = new CgroupManager({ parent: cfg.cgroupParent });
   const store = new SandboxStore(db);
-  const runtime = new NsRuntime({ stateDir: cfg.stateDir, storage, cgroups, uidBase: cfg.uidBase, uidCount: cfg.uidCount, log });
+  const network = cfg.network ? await NetworkService.start({ ...cfg.network, cgroupParent: cfg.cgroupParent, db, log }) : null;
+  if (network) log(`network: sandboxes get addresses in ${network.plan.gateway}/${network.plan.cidr.prefix} (router namespace ${network.netns})`);
+  const runtime = new NsRuntime({ stateDir: cfg.stateDir, storage, cgroups, uidBase: cfg.uidBase, uidCount: cfg.uidCount, network, log });
   // The pool refills only while no user create is in flight (the manager is made just below).
   const userCreates = (): number => sandboxes.creatingNow;
   const pool: WarmPool = new WarmPool(runtime, {
@@ -78,6 +82,7 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
     templates: cfg.poolTemplates.filter((t) => cfg.ensureTemplates.includes(t)),
     limits: { memoryMb: cfg.defaults.memoryMb, vcpus: Math.min(cfg.defaults.vcpus, os.availableParallelism()), diskMb: cfg.defaults.diskMb, pidsMax: cfg.defaults.pidsMax },
     newId: newSandboxId,
+    network: network ? { egress: true, policy: OPEN_POLICY } : undefined,
     busy: () => userCreates() > 0,
     log,
   });
@@ -107,6 +112,7 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
       reaper.stop();
       await pool.stop();
       sandboxes.detachAll();
+      await network?.stop();
       db.close();
     },
   };

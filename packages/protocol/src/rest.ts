@@ -18,6 +18,28 @@ export interface CreateSandboxRequest {
   max_lifetime_s?: number;
   env?: Record<string, string>;
   metadata?: Record<string, string>;
+  /** Egress policy (needs egress): IPv4 CIDRs or domain names; deny_out wins. */
+  network?: NetworkPolicy;
+}
+
+/** Egress policy. Without allow_out (or null) everything not denied is allowed. */
+export interface NetworkPolicy {
+  allow_out?: string[] | null;
+  deny_out?: string[] | null;
+}
+
+/** Body of PUT /v1/sandboxes/:id/network: the new policy, and optionally egress on or off. */
+export interface SetNetworkRequest extends NetworkPolicy {
+  egress?: boolean;
+}
+
+/** A sandbox's network as it is now. */
+export interface NetworkInfo {
+  egress: boolean;
+  /** IPv4 address inside the sandbox (eth0), null without egress. */
+  address: string | null;
+  allow_out: string[] | null;
+  deny_out: string[];
 }
 
 /** The limits a sandbox actually runs with, after defaults and tier caps. */
@@ -51,6 +73,7 @@ export interface SandboxInfo {
   applied: AppliedLimits;
   metadata: Record<string, string>;
   parent_id: string | null;
+  network: NetworkInfo;
 }
 
 export interface ListSandboxesResponse {

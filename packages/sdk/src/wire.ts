@@ -17,6 +17,23 @@ export interface CreateSandboxRequest {
   max_lifetime_s?: number;
   env?: Record<string, string>;
   metadata?: Record<string, string>;
+  network?: NetworkPolicy;
+}
+
+export interface NetworkPolicy {
+  allow_out?: string[] | null;
+  deny_out?: string[] | null;
+}
+
+export interface SetNetworkRequest extends NetworkPolicy {
+  egress?: boolean;
+}
+
+export interface NetworkInfo {
+  egress: boolean;
+  address: string | null;
+  allow_out: string[] | null;
+  deny_out: string[];
 }
 
 export interface AppliedLimits {
@@ -47,6 +64,7 @@ export interface SandboxInfo {
   applied: AppliedLimits;
   metadata: Record<string, string>;
   parent_id: string | null;
+  network: NetworkInfo;
 }
 
 export interface ListSandboxesResponse {

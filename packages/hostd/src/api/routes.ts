@@ -6,6 +6,7 @@ import type { KeyStore } from "../auth/keys.js";
 import type { HostdConfig } from "../config.js";
 import { keyRoutes } from "./key-routes.js";
 import { lifecycleRoutes } from "./lifecycle-routes.js";
+import { networkRoutes } from "./network-routes.js";
 import type { SpaceService } from "../lifecycle/spaces.js";
 import type { WarmPool } from "../lifecycle/warm-pool.js";
 import type { SandboxManager } from "../lifecycle/sandbox-manager.js";
@@ -70,6 +71,7 @@ export function buildRoutes(cfg: HostdConfig, sandboxes: SandboxManager, keys: K
 
     ...keyRoutes(keys, route),
     ...lifecycleRoutes(sandboxes, spaces, route, sandboxId),
+    ...networkRoutes(sandboxes, route, sandboxId),
 
     route("GET", "/v1/sandboxes", (ctx) => {
       sendJson(ctx.res, 200, { sandboxes: sandboxes.list(ctx.owner) });

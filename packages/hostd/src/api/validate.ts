@@ -6,7 +6,9 @@ import {
   type CreateSandboxRequest,
   type ExecRequest,
   type Language,
+  type NetworkPolicy,
 } from "@podflare/protocol";
+import { parsePolicy } from "../network/policy.js";
 
 function bad(message: string): PodflareError {
   return new PodflareError("bad_request", message);
@@ -63,7 +65,15 @@ export function parseCreate(body: Record<string, unknown>): CreateSandboxRequest
     max_lifetime_s: optInt(body, "max_lifetime_s", 1, 365 * 86400),
     env: optStringMap(body, "env"),
     metadata: optStringMap(body, "metadata"),
+    network: optNetwork(body),
   };
+}
+
+function optNetwork(body: Record<string, unknown>): NetworkPolicy | undefined {
+  const v = body.network;
+  if (v === undefined || v === null) return undefined;
+  parsePolicy(v);
+  return v as NetworkPolicy;
 }
 
 export function parseExec(

@@ -9,8 +9,11 @@ import {
   type CreateSandboxRequest,
   type CreateSandboxResponse,
   type ExecRequest,
+  type NetworkPolicy,
   type SandboxInfo,
+  type SetNetworkRequest,
 } from "@podflare/protocol";
+import { isOpen, parsePolicy, policyToWire } from "../network/policy.js";
 import type { HostdConfig } from "../config.js";
 import { clampToTier, tiers, type TierName } from "../auth/tiers.js";
 import type { UsageReport, UsageStore } from "./usage.js";
@@ -118,6 +121,7 @@ export class SandboxManager {
       );
     }
     const { applied, clamped, warnings } = this.applyLimits(req, tierName);
+    const network = this.networkOf(req);
     const id = newSandboxId();
     const now = Date.now();
     const record: SandboxRecord = {
@@ -135,6 +139,7 @@ export class SandboxManager {
       familyId: null,
       familyPid: null,
       familyStartTime: null,
+      network,
       createdAt: now,
       lastActiveAt: now,
     };
@@ -144,7 +149,16 @@ export class SandboxManager {
     try {
       // A pool hit keeps the pooled sandbox's id, which is also its hostname inside.
       const pooled = from.space ? null : (this.pool?.take(template, applied, record.env) ?? null);
-      if (pooled) record.id = record.runtimeKey = pooled.id;
+      if (pooled) {
+        record.id = record.runtimeKey = pooled.id;
+        // Pooled sandboxes have egress with an open policy; anything else is set now.
+        if (!applied.egress || network) {
+          await this.runtime.setNetwork(pooled, this.specOf(record).network!).catch(async (err: unknown) => {
+            await pooled.destroy().catch(() => undefined);
+            throw err;
+          });
+        }
+      }
       rt = pooled ?? (await this.runtime.create({ ...this.specOf(record), fromSpace: from.space }));
     } finally {
       this.creating--;
@@ -159,11 +173,30 @@ export class SandboxManager {
   }
 
   info(owner: string, id: string): SandboxInfo {
-    return toInfo(this.get(owner, id).record);
+    return this.toInfo(this.get(owner, id));
   }
 
   list(owner: string): SandboxInfo[] {
-    return [...this.live.values()].filter((s) => s.record.owner === owner).map((s) => toInfo(s.record));
+    return [...this.live.values()].filter((s) => s.record.owner === owner).map((s) => this.toInfo(s));
+  }
+
+  /** PUT /v1/sandboxes/:id/network: a new egress policy (and egress on or off), for the next connection. */
+  async setNetwork(owner: string, id: string, req: SetNetworkRequest): Promise<SandboxInfo> {
+    const sb = this.get(owner, id);
+    if (!this.cfg.network) {
+      throw new PodflareError("unavailable", "networking is turned off on this host (PODFLARE_NETWORK=off); sandboxes have loopback only");
+    }
+    const { egress, ...policy } = req;
+    const parsed = parsePolicy(policy);
+    const wire = isOpen(parsed) ? null : policyToWire(parsed);
+    const applied = { ...sb.record.applied, egress: egress ?? sb.record.applied.egress };
+    if (!applied.egress && wire) throw new PodflareError("bad_request", "a network policy needs egress; send egress: true with it, or no allow_out/deny_out");
+    this.touch(sb);
+    await this.runtime.setNetwork(sb.rt, { egress: applied.egress, policy: parsed });
+    sb.record.applied = applied;
+    sb.record.network = wire;
+    this.store.setNetwork(sb.record.id, applied, wire);
+    return this.toInfo(sb);
   }
 
   async delete(owner: string, id: string): Promise<void> {
@@ -305,6 +338,7 @@ export class SandboxManager {
         template: winner.record.template,
         applied: winner.record.applied,
         env: winner.record.env,
+        network: winner.record.network,
         lastActiveAt: Date.now(),
       };
       this.live.delete(winnerId);
@@ -341,13 +375,13 @@ export class SandboxManager {
       await sb.rt.pause();
       this.setState(sb, "paused");
     }
-    return toInfo(sb.record);
+    return this.toInfo(sb);
   }
 
   async resume(owner: string, id: string): Promise<SandboxInfo> {
     const sb = this.get(owner, id);
     await this.wake(sb);
-    return toInfo(sb.record);
+    return this.toInfo(sb);
   }
 
   /** Sets a new idle timeout (clamped to the tier) and restarts the idle clock. */
@@ -470,6 +504,37 @@ export class SandboxManager {
         diskMb: record.applied.disk_mb,
         pidsMax: this.cfg.defaults.pidsMax,
       },
+      network: { egress: record.applied.egress, policy: parsePolicy(record.network) },
+    };
+  }
+
+  /** The create request's policy, checked (null: open). */
+  private networkOf(req: CreateSandboxRequest): NetworkPolicy | null {
+    if (req.network === undefined || req.network === null) return null;
+    const parsed = parsePolicy(req.network);
+    if (req.egress === false) throw new PodflareError("bad_request", "network policy given with egress: false; drop one of them");
+    if (!this.cfg.network) return null;
+    return isOpen(parsed) ? null : policyToWire(parsed);
+  }
+
+  private toInfo(sb: LiveSandbox): SandboxInfo {
+    const r = sb.record;
+    const policy = r.network ?? { allow_out: null, deny_out: [] };
+    return {
+      id: r.id,
+      state: r.state,
+      template: r.template,
+      created_at: new Date(r.createdAt).toISOString(),
+      last_active_at: new Date(r.lastActiveAt).toISOString(),
+      applied: r.applied,
+      metadata: r.metadata,
+      parent_id: r.parentId,
+      network: {
+        egress: r.applied.egress,
+        address: r.applied.egress ? this.runtime.addressOf(sb.rt) : null,
+        allow_out: policy.allow_out ?? null,
+        deny_out: policy.deny_out ?? [],
+      },
     };
   }
 
@@ -477,9 +542,10 @@ export class SandboxManager {
     const warnings: string[] = [];
     const host = { memoryMb: Math.floor(os.totalmem() / 1024 / 1024), cpus: os.availableParallelism() };
     const { clamped, ...limits } = clampToTier(req, tiers[tierName], this.cfg.defaults, host);
-    const applied: AppliedLimits = { ...limits, egress: false, persistent: req.persistent === true };
-    if (req.egress !== false) {
-      warnings.push("egress: outbound networking is not available on this host yet; the sandbox has loopback only");
+    const networking = this.cfg.network !== null;
+    const applied: AppliedLimits = { ...limits, egress: networking && req.egress !== false, persistent: req.persistent === true };
+    if (req.egress !== false && !networking) {
+      warnings.push("egress: networking is turned off on this host (PODFLARE_NETWORK=off); the sandbox has loopback only");
     }
     return { applied, clamped, warnings };
   }
@@ -521,16 +587,4 @@ function setHandle(r: SandboxRecord, rt: RuntimeSandbox): void {
   r.familyStartTime = rt.handle.family?.startTime ?? null;
 }
 
-function toInfo(r: SandboxRecord): SandboxInfo {
-  return {
-    id: r.id,
-    state: r.state,
-    template: r.template,
-    created_at: new Date(r.createdAt).toISOString(),
-    last_active_at: new Date(r.lastActiveAt).toISOString(),
-    applied: r.applied,
-    metadata: r.metadata,
-    parent_id: r.parentId,
-  };
-}
 

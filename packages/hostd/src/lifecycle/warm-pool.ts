@@ -2,7 +2,7 @@
 // milliseconds. Refill runs in the background, one sandbox at a time, and waits while user
 // creates are in flight so it never starves live work. Custom sizes and env boot cold.
 import type { AppliedLimits } from "@podflare/protocol";
-import type { Runtime, RuntimeSandbox, RuntimeSandboxSpec } from "../runtime/types.js";
+import type { Runtime, RuntimeSandbox, RuntimeSandboxSpec, SandboxNetwork } from "../runtime/types.js";
 
 export interface WarmPoolOptions {
   /** Sandboxes kept ready per pooled template. */
@@ -10,6 +10,8 @@ export interface WarmPoolOptions {
   templates: string[];
   limits: { memoryMb: number; vcpus: number; diskMb: number; pidsMax: number };
   newId: () => string;
+  /** Pooled sandboxes get the default network (egress on, open policy); a create changes it. */
+  network?: SandboxNetwork;
   /** True while user creates are in flight: refill waits. */
   busy: () => boolean;
   log: (msg: string) => void;
@@ -96,7 +98,7 @@ export class WarmPool {
         await sleep(20);
         continue;
       }
-      const spec: RuntimeSandboxSpec = { id: this.opts.newId(), template, env: {}, limits: this.opts.limits };
+      const spec: RuntimeSandboxSpec = { id: this.opts.newId(), template, env: {}, limits: this.opts.limits, network: this.opts.network };
       try {
         const sb = await this.runtime.create(spec);
         if (this.running) this.free.get(template)!.push(sb);

@@ -1,6 +1,7 @@
 // The runtime interface: what hostd needs from whatever isolates a sandbox (namespaces today,
 // a VM later). Nothing here assumes namespaces; the guest kernel protocol is the common ground.
 import type { GuestConnection } from "./guest-connection.js";
+import type { EgressPolicy } from "../network/policy.js";
 
 export interface SandboxLimits {
   memoryMb: number;
@@ -17,6 +18,13 @@ export interface RuntimeSandboxSpec {
   env: Record<string, string>;
   /** Start from this Space's saved root filesystem instead of the template. */
   fromSpace?: string;
+  /** Outbound networking; absent or egress false: loopback only. */
+  network?: SandboxNetwork;
+}
+
+export interface SandboxNetwork {
+  egress: boolean;
+  policy: EgressPolicy;
 }
 
 /** What the runtime keeps in the metadata store to find a sandbox again after a restart. */
@@ -76,4 +84,8 @@ export interface Runtime {
   saveSpace(sb: RuntimeSandbox, spaceId: string): Promise<void>;
   deleteSpace(spaceId: string): Promise<void>;
   listSpaces(): Promise<string[]>;
+  /** Gives a running sandbox a link out, takes it away, or changes its egress policy. */
+  setNetwork(sb: RuntimeSandbox, network: SandboxNetwork): Promise<void>;
+  /** The sandbox's IPv4 address, or null without egress. */
+  addressOf(sb: RuntimeSandbox): string | null;
 }

@@ -15,12 +15,12 @@ export interface TemplateSpec {
   packages: readonly string[];
 }
 
-const base = ["bash", "coreutils", "python3", "python3-pip", "python3-venv", "curl", "git", "ca-certificates", "procps"];
+const base = ["bash", "coreutils", "python3", "python3-pip", "python3-venv", "curl", "git", "ca-certificates", "procps", "iproute2"];
 
 export const templateSpecs: Readonly<Record<string, TemplateSpec>> = {
   default: {
     name: "default",
-    description: "Debian minbase with Python 3, pip, venv, curl, git",
+    description: "Debian minbase with Python 3, pip, venv, curl, git, iproute2",
     packages: base,
   },
   "python-datasci": {

@@ -5,6 +5,7 @@ import path from "node:path";
 import { keysMigration } from "../auth/keys.js";
 import { usageMigration } from "../lifecycle/usage.js";
 import { spacesMigration } from "./spaces.js";
+import { ipamMigration } from "../network/ipam.js";
 
 export type Db = Database.Database;
 
@@ -33,6 +34,7 @@ const migrations: string[] = [
   keysMigration,
   usageMigration,
   spacesMigration,
+  ipamMigration,
 ];
 
 export function openDb(stateDir: string): Db {

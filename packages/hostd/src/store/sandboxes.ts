@@ -1,5 +1,5 @@
 // Rows of the sandboxes table, mapped to and from a typed record.
-import type { AppliedLimits, SandboxState } from "@podflare/protocol";
+import type { AppliedLimits, NetworkPolicy, SandboxState } from "@podflare/protocol";
 import type { Db } from "./db.js";
 
 export interface SandboxRecord {
@@ -18,6 +18,8 @@ export interface SandboxRecord {
   familyId: string | null;
   familyPid: number | null;
   familyStartTime: string | null;
+  /** Egress policy as the API gave it (null: open). */
+  network: NetworkPolicy | null;
   createdAt: number;
   lastActiveAt: number;
 }
@@ -37,6 +39,7 @@ interface Row {
   family_id: string | null;
   family_pid: number | null;
   family_start_time: string | null;
+  network_json: string | null;
   created_at: number;
   last_active_at: number;
 }
@@ -57,6 +60,7 @@ function fromRow(r: Row): SandboxRecord {
     familyId: r.family_id,
     familyPid: r.family_pid,
     familyStartTime: r.family_start_time,
+    network: r.network_json ? (JSON.parse(r.network_json) as NetworkPolicy) : null,
     createdAt: r.created_at,
     lastActiveAt: r.last_active_at,
   };
@@ -77,9 +81,9 @@ export class SandboxStore {
   constructor(private readonly db: Db) {
     this.insertStmt = db.prepare(
       `INSERT INTO sandboxes (id, owner, template, state, parent_id, applied_json, metadata_json, env_json,
-         init_pid, init_start_time, runtime_key, family_id, family_pid, family_start_time, created_at, last_active_at)
+         init_pid, init_start_time, runtime_key, family_id, family_pid, family_start_time, network_json, created_at, last_active_at)
        VALUES (@id, @owner, @template, @state, @parent_id, @applied_json, @metadata_json, @env_json,
-         @init_pid, @init_start_time, @runtime_key, @family_id, @family_pid, @family_start_time, @created_at, @last_active_at)`,
+         @init_pid, @init_start_time, @runtime_key, @family_id, @family_pid, @family_start_time, @network_json, @created_at, @last_active_at)`,
     );
     this.getStmt = db.prepare(`SELECT * FROM sandboxes WHERE id = ?`);
     this.listStmt = db.prepare(`SELECT * FROM sandboxes ORDER BY created_at`);
@@ -91,7 +95,7 @@ export class SandboxStore {
     this.mergeStmt = db.prepare(
       `UPDATE sandboxes SET runtime_key = @runtime_key, init_pid = @init_pid, init_start_time = @init_start_time,
          family_id = @family_id, family_pid = @family_pid, family_start_time = @family_start_time,
-         template = @template, applied_json = @applied_json, env_json = @env_json WHERE id = @id`,
+         template = @template, applied_json = @applied_json, env_json = @env_json, network_json = @network_json WHERE id = @id`,
     );
     this.reparentStmt = db.prepare(`UPDATE sandboxes SET parent_id = ? WHERE parent_id = ?`);
   }
@@ -111,6 +115,7 @@ export class SandboxStore {
         template: winner.template,
         applied_json: JSON.stringify(winner.applied),
         env_json: JSON.stringify(winner.env),
+        network_json: winner.network ? JSON.stringify(winner.network) : null,
       });
       this.deleteStmt.run(winner.id);
       this.reparentStmt.run(parentId, winner.id);
@@ -133,6 +138,7 @@ export class SandboxStore {
       family_id: r.familyId,
       family_pid: r.familyPid,
       family_start_time: r.familyStartTime,
+      network_json: r.network ? JSON.stringify(r.network) : null,
       created_at: r.createdAt,
       last_active_at: r.lastActiveAt,
     });
@@ -162,6 +168,11 @@ export class SandboxStore {
 
   setApplied(id: string, applied: AppliedLimits): void {
     this.db.prepare(`UPDATE sandboxes SET applied_json = ? WHERE id = ?`).run(JSON.stringify(applied), id);
+  }
+
+  setNetwork(id: string, applied: AppliedLimits, network: NetworkPolicy | null): void {
+    this.db.prepare(`UPDATE sandboxes SET applied_json = ?, network_json = ? WHERE id = ?`)
+      .run(JSON.stringify(applied), network ? JSON.stringify(network) : null, id);
   }
 
   setInit(id: string, pid: number, startTime: string): void {

@@ -9,7 +9,8 @@ import { CgroupManager, isAlive, launchSandbox, startKernel } from "../../jail/i
 import { prepareFork } from "../../jail/fork.js";
 import type { StoragePool } from "../../storage/index.js";
 import { GuestConnection } from "../guest-connection.js";
-import type { ForkResult, Runtime, RuntimeHandle, RuntimeSandbox, RuntimeSandboxSpec } from "../types.js";
+import type { NetworkService } from "../../network/network-service.js";
+import type { ForkResult, Runtime, RuntimeHandle, RuntimeSandbox, RuntimeSandboxSpec, SandboxNetwork } from "../types.js";
 
 /** The family init only reaps: a small cgroup of its own, so closing one sandbox never kills it. */
 const FAMILY_LIMITS = { memoryMb: 64, vcpus: 0.1, pidsMax: 16 };
@@ -35,6 +36,8 @@ export interface NsRuntimeOptions {
   cgroups: CgroupManager;
   uidBase: number;
   uidCount: number;
+  /** Sandbox networking; null: every sandbox has loopback only. */
+  network: NetworkService | null;
   log: (msg: string) => void;
 }
 
@@ -58,6 +61,7 @@ export class NsRuntime implements Runtime {
         ? await storage.createSandboxRootFromSpace(spec.fromSpace, spec.id)
         : await storage.createSandboxRoot(spec.template, spec.id);
       if (spec.limits.diskMb > 0) await storage.setDiskLimitMb(spec.id, spec.limits.diskMb);
+      this.opts.network?.writeResolvConf(rootfs, this.opts.uidBase);
       cgroups.create(spec.id, { memoryMb: spec.limits.memoryMb, vcpus: spec.limits.vcpus, pidsMax: spec.limits.pidsMax });
       cgroups.create(familyId, FAMILY_LIMITS);
       const init = await launchSandbox({
@@ -77,7 +81,8 @@ export class NsRuntime implements Runtime {
       };
       const sb = new NsSandbox(spec, handle, this);
       this.join(familyId, spec.id);
-      await sb.control();
+      // The link comes up while the kernel starts: neither waits for the other.
+      await Promise.all([sb.control(), this.attachNetwork(spec, init.initPid)]);
       return sb;
     } catch (err) {
       await this.destroyById(spec.id).catch((e) => this.opts.log(`cleanup of ${spec.id} failed: ${String(e)}`));
@@ -148,7 +153,7 @@ export class NsRuntime implements Runtime {
         this.join(family.id, spec.id);
         children.push(sb);
       }
-      await Promise.all(children.map((c) => c.control()));
+      await Promise.all(children.flatMap((c, i) => [c.control(), this.attachNetwork(specs[i]!, c.handle.initPid)]));
       return { children, landlock: out.landlock };
     } catch (err) {
       if (!helperUsed) helper.cancel();
@@ -166,7 +171,29 @@ export class NsRuntime implements Runtime {
     const sb = new NsSandbox(spec, handle, this);
     if (handle.family) this.join(handle.family.id, spec.id);
     await sb.control();
+    if (spec.network?.egress && this.opts.network) await this.opts.network.restore(spec.id, handle.initPid, spec.network.policy);
     return sb;
+  }
+
+  private async attachNetwork(spec: RuntimeSandboxSpec, initPid: number): Promise<void> {
+    if (spec.network?.egress && this.opts.network) await this.opts.network.attach(spec.id, initPid, spec.network.policy);
+  }
+
+  async setNetwork(sb: RuntimeSandbox, network: SandboxNetwork): Promise<void> {
+    const net = this.opts.network;
+    if (!net) return;
+    const attached = net.addressOf(sb.id) !== null;
+    if (!network.egress) {
+      if (attached) await net.detach(sb.id);
+    } else if (!attached) {
+      await net.attach(sb.id, sb.handle.initPid, network.policy);
+    } else {
+      await net.setPolicy(sb.id, network.policy);
+    }
+  }
+
+  addressOf(sb: RuntimeSandbox): string | null {
+    return this.opts.network?.addressOf(sb.id) ?? null;
   }
 
   async reconcile(keep: Set<string>): Promise<string[]> {
@@ -181,6 +208,7 @@ export class NsRuntime implements Runtime {
     for (const id of await storage.listSandboxRoots()) if (!keep.has(id)) stale.add(id);
     for (const id of fs.readdirSync(this.runDir)) if (!keep.has(id)) stale.add(id);
     for (const id of stale) await this.destroyById(id);
+    if (this.opts.network) for (const key of await this.opts.network.reconcile(keep)) stale.add(key);
     return [...stale];
   }
 
@@ -205,6 +233,7 @@ export class NsRuntime implements Runtime {
     await cgroups.killAll(id);
     await cgroups.remove(id);
     if (id.startsWith(FAMILY_PREFIX)) return;
+    await this.opts.network?.detach(id);
     await storage.deleteSandboxRoot(id);
     fs.rmSync(this.sandboxRunDir(id), { recursive: true, force: true });
   }

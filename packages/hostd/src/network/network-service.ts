@@ -1,0 +1,272 @@
+// Sandbox networking (DESIGN §8, docs/network.md): the router namespace, one routed veth link
+// per sandbox with egress, addresses from IPAM, per-sandbox egress policy in nftables, and the
+// DNS forwarder. Runtimes call attach/detach with the sandbox init's pid (its network
+// namespace); the manager changes policies.
+import { spawn, type ChildProcess } from "node:child_process";
+import crypto from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Db } from "../store/db.js";
+import { ipBatch, ipBatchInPid, nft, run, NetworkCommandError } from "./commands.js";
+import type { DnsConfig, DnsMessage } from "./dns-types.js";
+import { Ipam, NetMeta } from "./ipam.js";
+import { chainNames, renderPolicy, renderPolicyRemoval, type EgressPolicy } from "./policy.js";
+import { Router, routerNames, teardownRouter } from "./router.js";
+import { ROUTER_TABLE, SANDBOX_LINK_PREFIX } from "./rulesets.js";
+import { formatCidr, type AddressPlan } from "./addresses.js";
+
+export interface NetworkConfig {
+  /** PODFLARE_NET_CIDR: the block sandboxes get addresses from; chosen when absent. */
+  cidr?: string;
+  deniedCidrs: string[];
+  gatewayTcpPorts: number[];
+  dnsStatic: Record<string, string[]>;
+  /** Upstream resolvers of the DNS forwarder; empty: only the static map answers. */
+  dnsUpstream: string[];
+}
+
+export interface NetworkServiceOptions extends NetworkConfig {
+  cgroupParent: string;
+  db: Db;
+  log: (msg: string) => void;
+}
+
+const DNS_SERVER = fileURLToPath(new URL("./dns-server.js", import.meta.url));
+const DNS_READY_TIMEOUT_MS = 10_000;
+
+/** The router-side name of a sandbox's link: pfs + 10 hex digits of its key's hash. */
+export function linkName(key: string): string {
+  return SANDBOX_LINK_PREFIX + crypto.createHash("sha256").update(key).digest("hex").slice(0, 10);
+}
+
+export class NetworkService {
+  private dns: ChildProcess | null = null;
+  private readonly policies = new Map<string, EgressPolicy>();
+
+  private constructor(private readonly opts: NetworkServiceOptions, private readonly router: Router, readonly ipam: Ipam) {}
+
+  static async start(opts: NetworkServiceOptions): Promise<NetworkService> {
+    const meta = new NetMeta(opts.db);
+    const router = new Router({
+      names: routerNames(opts.cgroupParent),
+      cidr: opts.cidr,
+      previous: meta.get("cidr"),
+      deniedCidrs: opts.deniedCidrs,
+      gatewayTcpPorts: opts.gatewayTcpPorts,
+      log: opts.log,
+    });
+    await router.ensure();
+    const cidr = formatCidr(router.plan.cidr);
+    if (meta.get("cidr") !== cidr) meta.set("cidr", cidr);
+    const ipam = new Ipam(opts.db, router.plan);
+    const dropped = ipam.dropOutside();
+    if (dropped) opts.log(`network: the sandbox network moved to ${cidr}; forgot ${dropped} old address(es)`);
+    const svc = new NetworkService(opts, router, ipam);
+    await svc.startDns();
+    return svc;
+  }
+
+  get plan(): AddressPlan {
+    return this.router.plan;
+  }
+
+  get netns(): string {
+    return this.router.netns;
+  }
+
+  addressOf(key: string): string | null {
+    return this.ipam.addressOf(key);
+  }
+
+  /** Gives the sandbox whose init is `pid` a link, an address, a route out and its policy. */
+  async attach(key: string, pid: number, policy: EgressPolicy): Promise<string> {
+    const ip = this.ipam.allocate(key);
+    const link = linkName(key);
+    const gw = this.plan.gateway;
+    try {
+      await Promise.all([
+        ipBatch(this.netns, [
+          `link add ${link} type veth peer name eth0 netns ${pid}`,
+          `link set ${link} up`,
+          `route add ${ip}/32 dev ${link}`,
+        ]).then(() => ipBatchInPid(pid, [
+          `addr add ${ip}/32 dev eth0`,
+          "link set eth0 up",
+          `route add ${gw} dev eth0 scope link`,
+          `route add default via ${gw} dev eth0`,
+        ])),
+        this.applyRules(key, link, ip, policy),
+      ]);
+    } catch (err) {
+      await this.detach(key).catch(() => undefined);
+      throw err;
+    }
+    return ip;
+  }
+
+  /** Re-applies a surviving sandbox's rules after a restart (the rule set was reloaded). */
+  async restore(key: string, pid: number, policy: EgressPolicy): Promise<void> {
+    const ip = this.ipam.addressOf(key);
+    const link = linkName(key);
+    const links = await this.routerLinks();
+    if (!ip || !links.has(link)) {
+      // The link is gone (router namespace rebuilt): start over with a fresh one.
+      await ipBatchInPid(pid, ["link del eth0"]).catch(() => undefined);
+      await this.detach(key).catch(() => undefined);
+      await this.attach(key, pid, policy);
+      return;
+    }
+    await this.applyRules(key, link, ip, policy);
+  }
+
+  /** Changes a sandbox's policy; takes effect for its next connection. */
+  async setPolicy(key: string, policy: EgressPolicy): Promise<void> {
+    const ip = this.ipam.addressOf(key);
+    if (!ip) return;
+    await this.applyRules(key, linkName(key), ip, policy);
+  }
+
+  /** Removes the sandbox's link, rules and address (idempotent). */
+  async detach(key: string): Promise<void> {
+    const ip = this.ipam.addressOf(key);
+    const link = linkName(key);
+    await ipBatch(this.netns, [`link del ${link}`]).catch(ignoreMissing);
+    if (ip) {
+      const script = [
+        `delete element ${ROUTER_TABLE} egress { "${link}" }`,
+        `delete element ${ROUTER_TABLE} bound { "${link}" . ${ip} }`,
+        renderPolicyRemoval(ROUTER_TABLE, key),
+      ].join("\n");
+      // One batch is atomic: if a piece is already gone, remove the rest one by one.
+      await nft(this.netns, script).catch(async () => {
+        for (const line of script.split("\n").filter(Boolean)) await nft(this.netns, line + "\n").catch(() => undefined);
+      });
+      this.sendDns({ type: "forget", ip });
+    }
+    this.policies.delete(key);
+    this.ipam.release(key);
+  }
+
+  /** Forgets links and addresses of sandboxes not in `keep` (after a crash). */
+  async reconcile(keep: Set<string>): Promise<string[]> {
+    const removed: string[] = [];
+    for (const key of this.ipam.entries().keys()) {
+      if (!keep.has(key)) {
+        await this.detach(key);
+        removed.push(key);
+      }
+    }
+    const known = new Set([...keep].map(linkName));
+    for (const link of await this.routerLinks()) {
+      if (!known.has(link)) await ipBatch(this.netns, [`link del ${link}`]).catch(ignoreMissing);
+    }
+    return removed;
+  }
+
+  /** Writes the sandbox's resolv.conf (the gateway's forwarder) into a root we just made. */
+  writeResolvConf(rootfs: string, uid: number): void {
+    const etc = path.join(rootfs, "etc");
+    // The root is a fresh copy of a template or a Space, not yet run: still, never follow links.
+    if (!fs.lstatSync(etc).isDirectory()) return;
+    const file = path.join(etc, "resolv.conf");
+    const st = fs.lstatSync(file, { throwIfNoEntry: false });
+    if (st && !st.isFile()) return;
+    const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC | fs.constants.O_NOFOLLOW, 0o644);
+    try {
+      fs.writeSync(fd, `# written by podflare: the DNS forwarder on the gateway\nnameserver ${this.plan.gateway}\noptions timeout:2 attempts:2\n`);
+      fs.fchownSync(fd, uid, uid);
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  async stop(): Promise<void> {
+    const dns = this.dns;
+    this.dns = null;
+    if (dns && dns.exitCode === null) {
+      await new Promise<void>((resolve) => {
+        dns.once("exit", () => resolve());
+        dns.kill("SIGTERM");
+      });
+    }
+  }
+
+  private async applyRules(key: string, link: string, ip: string, policy: EgressPolicy): Promise<void> {
+    const { chain } = chainNames(key);
+    await nft(this.netns, [
+      renderPolicy(ROUTER_TABLE, key, policy),
+      `add element ${ROUTER_TABLE} bound { "${link}" . ${ip} }`,
+      `add element ${ROUTER_TABLE} egress { "${link}" : jump ${chain} }`,
+      "",
+    ].join("\n"));
+    this.policies.set(key, policy);
+    this.sendDns({ type: "policy", policy: { ip, key, allowDomains: policy.allowDomains, denyDomains: policy.denyDomains } });
+  }
+
+  private async routerLinks(): Promise<Set<string>> {
+    const out = await run(["ip", "-n", this.netns, "-j", "link", "show"]);
+    const links = JSON.parse(out) as { ifname: string }[];
+    return new Set(links.map((l) => l.ifname.replace(/@.*$/, "")).filter((n) => n.startsWith(SANDBOX_LINK_PREFIX)));
+  }
+
+  private sendDns(m: DnsMessage): void {
+    if (this.dns?.connected) this.dns.send(m);
+  }
+
+  private startDns(): Promise<void> {
+    const config: DnsConfig = {
+      gateway: this.plan.gateway,
+      table: ROUTER_TABLE,
+      staticHosts: this.opts.dnsStatic,
+      upstream: this.opts.dnsUpstream,
+    };
+    return new Promise((resolve, reject) => {
+      // Our own node, in the router namespace; it exits when hostd's IPC channel closes.
+      const child = spawn("ip", ["netns", "exec", this.netns, process.execPath, DNS_SERVER], {
+        stdio: ["ignore", "inherit", "inherit", "ipc"],
+        env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LANG: "C" },
+      });
+      const timer = setTimeout(() => {
+        child.kill("SIGKILL");
+        reject(new Error("network: the DNS forwarder did not start within 10 s"));
+      }, DNS_READY_TIMEOUT_MS);
+      child.once("error", (e) => {
+        clearTimeout(timer);
+        reject(new Error(`network: cannot start the DNS forwarder: ${e.message}`));
+      });
+      child.once("exit", (code) => {
+        clearTimeout(timer);
+        if (this.dns === child) {
+          this.dns = null;
+          this.opts.log(`network: the DNS forwarder exited (${code}); restarting it`);
+          setTimeout(() => void this.startDns().then(() => this.resendPolicies()).catch((e: Error) => this.opts.log(e.message)), 500);
+        } else reject(new Error(`network: the DNS forwarder exited at start (${code})`));
+      });
+      child.on("message", (m: { type?: string }) => {
+        if (m.type !== "ready") return;
+        clearTimeout(timer);
+        this.dns = child;
+        resolve();
+      });
+      child.send({ type: "config", config } satisfies DnsMessage);
+    });
+  }
+
+  private resendPolicies(): void {
+    for (const [key, p] of this.policies) {
+      const ip = this.ipam.addressOf(key);
+      if (ip) this.sendDns({ type: "policy", policy: { ip, key, allowDomains: p.allowDomains, denyDomains: p.denyDomains } });
+    }
+  }
+}
+
+/** `podflare down`: removes the router namespace and what belongs to it on the host. */
+export function teardownNetwork(cgroupParent: string): Promise<void> {
+  return teardownRouter(routerNames(cgroupParent));
+}
+
+function ignoreMissing(e: unknown): void {
+  if (e instanceof NetworkCommandError && /Cannot find device|does not exist|No such device/i.test(e.stderr)) return;
+  throw e;
+}

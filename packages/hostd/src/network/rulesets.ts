@@ -1,0 +1,96 @@
+// The nftables rule sets of the sandbox network (pure text; router.ts loads them).
+//
+// Router namespace (one per hostd): every sandbox link ends here. New connections from a
+// sandbox pass its own policy chain (map `egress`, filled per sandbox); sandbox-to-sandbox
+// traffic, IPv6, spoofed source addresses and the operator's denied ranges never pass.
+// Host namespace: the uplink from the router may only answer, never open a connection to a
+// host service; sandbox traffic leaving the host is masqueraded.
+import { formatCidr, type AddressPlan } from "./addresses.js";
+
+export const ROUTER_TABLE = "inet podflare";
+/** Router-side names of sandbox links start with this. */
+export const SANDBOX_LINK_PREFIX = "pfs";
+export const ROUTER_UPLINK = "uplink";
+
+const REJECT = "reject with icmpx type admin-prohibited";
+
+export interface RouterRules {
+  plan: AddressPlan;
+  /** Destinations no sandbox may reach, whatever its policy (operator configuration). */
+  deniedCidrs: string[];
+  /** TCP ports on the gateway address sandboxes may open (subject to their own policy). */
+  gatewayTcpPorts: number[];
+}
+
+export function routerRuleset(r: RouterRules): string {
+  const gw = r.plan.gateway;
+  const sb = `"${SANDBOX_LINK_PREFIX}*"`;
+  const ports = r.gatewayTcpPorts.length ? `elements = { ${r.gatewayTcpPorts.join(", ")} }` : "";
+  const denied = r.deniedCidrs.length ? `iifname ${sb} ip daddr { ${r.deniedCidrs.join(", ")} } ${REJECT}` : "";
+  return `table ${ROUTER_TABLE}
+delete table ${ROUTER_TABLE}
+table ${ROUTER_TABLE} {
+  set bound { type ifname . ipv4_addr; }
+  map egress { type ifname : verdict; }
+  set gateway_tcp { type inet_service; ${ports} }
+  chain prerouting {
+    type filter hook prerouting priority raw; policy accept;
+    iifname ${sb} meta nfproto ipv6 drop
+    iifname ${sb} meta protocol arp accept
+    iifname ${sb} iifname . ip saddr != @bound drop
+  }
+  chain input {
+    type filter hook input priority filter; policy drop;
+    iif "lo" accept
+    ct state established,related accept
+    ct state invalid drop
+    iifname ${sb} ip daddr ${gw} udp dport 53 accept
+    iifname ${sb} ip daddr ${gw} tcp dport 53 accept
+    iifname ${sb} ip daddr ${gw} icmp type echo-request accept
+    iifname ${sb} ip daddr ${gw} tcp dport @gateway_tcp iifname vmap @egress
+    iifname ${sb} ${REJECT}
+  }
+  chain forward {
+    type filter hook forward priority filter; policy drop;
+    ct state established,related accept
+    ct state invalid drop
+    iifname ${sb} oifname ${sb} ${REJECT}
+    iifname ${sb} ip daddr ${formatCidr(r.plan.cidr)} ${REJECT}
+    ${denied}
+    iifname ${sb} iifname vmap @egress
+  }
+  chain output {
+    type filter hook output priority filter; policy accept;
+  }
+}
+`;
+}
+
+export function hostTable(suffix: string): string {
+  return `inet podflare_${suffix}`;
+}
+
+export function hostRuleset(suffix: string, uplink: string, plan: AddressPlan): string {
+  const t = hostTable(suffix);
+  return `table ${t}
+delete table ${t}
+table ${t} {
+  chain input {
+    type filter hook input priority filter - 5; policy accept;
+    iifname "${uplink}" ct state established,related accept
+    iifname "${uplink}" drop
+  }
+  chain forward {
+    type filter hook forward priority filter - 5; policy accept;
+    oifname "${uplink}" ct state established,related accept
+    oifname "${uplink}" drop
+    iifname "${uplink}" oifname "pfu*" drop
+    iifname "${uplink}" accept
+  }
+  chain postrouting {
+    type nat hook postrouting priority srcnat; policy accept;
+    ip saddr ${formatCidr(plan.cidr)} oifname != "${uplink}" masquerade
+  }
+}
+`;
+}
