@@ -94,9 +94,10 @@ test("seccomp and no_new_privs: namespace creation, keyrings, bpf and mounts are
   assert.equal(py.stdout.trim(), "[('keyctl', -1, 1), ('bpf', -1, 1), ('perf_event_open', -1, 1), ('init_module', -1, 1)]");
 });
 
-test("the network is loopback only and hostd's port is unreachable", async () => {
+test("with egress off the network is loopback only and hostd's port is unreachable", async () => {
   const port = new URL(hostdUrl()).port;
-  const r = await exec(a, [
+  const off = await pool.create({ egress: false });
+  const r = await exec(off, [
     "import os, socket",
     "print(sorted(os.listdir('/sys/class/net')))",
     "s = socket.socket()",
@@ -104,6 +105,19 @@ test("the network is loopback only and hostd's port is unreachable", async () =>
     `print(s.connect_ex(('127.0.0.1', ${port})) != 0)`,
   ].join("\n"));
   assert.equal(r.stdout, "['lo']\nTrue\n");
+});
+
+test("with egress on there is one link, and hostd's port is still unreachable", async () => {
+  const port = new URL(hostdUrl()).port;
+  const r = await exec(a, [
+    "import os, socket",
+    "print(sorted(os.listdir('/sys/class/net')))",
+    "gw = open('/etc/resolv.conf').read().split('nameserver ')[1].split()[0]",
+    "for host in ('127.0.0.1', gw):",
+    "    s = socket.socket(); s.settimeout(2)",
+    `    print(s.connect_ex((host, ${port})) != 0)`,
+  ].join("\n"));
+  assert.equal(r.stdout, "['eth0', 'lo']\nTrue\nTrue\n");
 });
 
 test("kernel knobs are read-only: /proc/sys and /sys cannot be written", async () => {

@@ -122,6 +122,7 @@ class Sandbox:
         max_lifetime_s: int | None = None,
         env: Mapping[str, str] | None = None,
         metadata: Mapping[str, str] | None = None,
+        network: Mapping[str, Any] | None = None,
         timeout_s: float | None = None,
     ):
         transport = Transport(host, api_key, timeout_s)
@@ -136,6 +137,7 @@ class Sandbox:
             "max_lifetime_s": max_lifetime_s,
             "env": dict(env) if env is not None else None,
             "metadata": dict(metadata) if metadata is not None else None,
+            "network": dict(network) if network is not None else None,
         }
         body = {k: v for k, v in fields.items() if v is not None}
         answer = transport.json("POST", "/v1/sandboxes", json_body=body)
@@ -560,6 +562,34 @@ class Sandbox:
                 self.applied = dict(answer["applied"])
             elif self.applied is not None and isinstance(answer.get("idle_timeout_s"), int):
                 self.applied["idle_timeout_s"] = answer["idle_timeout_s"]
+
+    _UNSET: Any = object()
+
+    def set_network(self, *, allow_out: Any = _UNSET, deny_out: Any = _UNSET,
+                    egress: bool | None = None) -> dict[str, Any] | None:
+        """Changes the egress policy (IPv4 CIDRs or domain names; ``deny_out`` wins) and,
+        with ``egress``, turns the network on or off. Applies to the next connection.
+        Returns the sandbox's network as the server reports it.
+
+        Example::
+
+            sb.set_network(allow_out=["pypi.org", "files.pythonhosted.org"])
+        """
+        self._check_open()
+        body: dict[str, Any] = {}
+        if allow_out is not Sandbox._UNSET:
+            body["allow_out"] = list(allow_out) if allow_out is not None else None
+        if deny_out is not Sandbox._UNSET:
+            body["deny_out"] = list(deny_out) if deny_out is not None else None
+        if egress is not None:
+            body["egress"] = egress
+        answer = self._transport.json("PUT", self._path("/network"), json_body=body)
+        if not isinstance(answer, dict):
+            return None
+        if isinstance(answer.get("applied"), dict):
+            self.applied = dict(answer["applied"])
+        net = answer.get("network")
+        return dict(net) if isinstance(net, dict) else None
 
     def url(self, port: int) -> str:
         """URL that proxies HTTP to ``port`` inside the sandbox.

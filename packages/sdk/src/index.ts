@@ -21,6 +21,8 @@ export type {
   Language,
   RunOptions,
   SandboxInfo,
+  NetworkInfo,
+  NetworkPolicy,
   SandboxOptions,
   SandboxState,
 } from "./types.js";

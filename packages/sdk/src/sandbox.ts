@@ -17,7 +17,9 @@ import { HttpClient, streamError } from "./http.js";
 import {
   fromApplied,
   fromFileEntry,
+  fromNetworkInfo,
   fromSandboxInfo,
+  toNetworkPolicy,
   snakeToCamel,
   toCreateRequest,
   type AppliedLimits,
@@ -25,6 +27,8 @@ import {
   type DiffResult,
   type FileEntry,
   type Language,
+  type NetworkInfo,
+  type NetworkPolicy,
   type RunOptions,
   type SandboxInfo,
   type SandboxOptions,
@@ -430,6 +434,22 @@ export class Sandbox {
     });
     if (res?.applied) this.applied = fromApplied(res.applied);
     else if (this.applied && typeof res?.idle_timeout_s === "number") this.applied = { ...this.applied, idleTimeoutS: res.idle_timeout_s };
+  }
+
+  /**
+   * Changes the sandbox's egress policy (and, with `egress`, turns its network on or off).
+   * Takes effect for the next connection; connections already open keep going.
+   *
+   * @example
+   * await sb.setNetwork({ allowOut: ["pypi.org", "files.pythonhosted.org"] });
+   */
+  async setNetwork(opts: NetworkPolicy & { egress?: boolean }): Promise<NetworkInfo | null> {
+    this.#assertOpen();
+    const { egress, ...policy } = opts;
+    const body: wire.SetNetworkRequest = { ...toNetworkPolicy(policy), ...(egress === undefined ? {} : { egress }) };
+    const res = await this.#http.json<wire.SandboxInfo>("PUT", this.#path("/network"), { json: body });
+    if (res?.applied) this.applied = fromApplied(res.applied);
+    return fromNetworkInfo(res?.network);
   }
 
   /**

@@ -36,6 +36,23 @@ export interface SandboxOptions extends ConnectionOptions {
   env?: Record<string, string>;
   /** Free-form labels, returned by `info()` and `Sandbox.listSandboxes()`. */
   metadata?: Record<string, string>;
+  /** Egress policy (needs egress): IPv4 CIDRs or domain names; `denyOut` wins. */
+  network?: NetworkPolicy;
+}
+
+/** Egress policy. Without `allowOut` (or null) everything not denied may be reached. */
+export interface NetworkPolicy {
+  allowOut?: string[] | null;
+  denyOut?: string[] | null;
+}
+
+/** A sandbox's network as the server reports it. */
+export interface NetworkInfo {
+  egress: boolean;
+  /** The sandbox's IPv4 address (eth0), null without egress. */
+  address: string | null;
+  allowOut: string[] | null;
+  denyOut: string[];
 }
 
 /** The limits a sandbox actually runs with, after defaults and tier caps. */
@@ -75,6 +92,7 @@ export interface SandboxInfo {
   applied: AppliedLimits;
   metadata: Record<string, string>;
   parentId: string | null;
+  network: NetworkInfo | null;
 }
 
 /** What `diff` returns: paths relative to nothing (absolute), sorted. */
@@ -99,6 +117,7 @@ export const createFieldNames = {
   maxLifetimeS: "max_lifetime_s",
   env: "env",
   metadata: "metadata",
+  network: "network",
 } as const satisfies Record<string, keyof wire.CreateSandboxRequest>;
 
 /** Builds the create body: camelCase to snake_case, undefined fields left out. */
@@ -106,7 +125,7 @@ export function toCreateRequest(opts: SandboxOptions): wire.CreateSandboxRequest
   const body: Record<string, unknown> = {};
   for (const [camel, snake] of Object.entries(createFieldNames)) {
     const value = (opts as Record<string, unknown>)[camel];
-    if (value !== undefined) body[snake] = value;
+    if (value !== undefined) body[snake] = camel === "network" ? toNetworkPolicy(value as NetworkPolicy) : value;
   }
   return body as wire.CreateSandboxRequest;
 }
@@ -129,6 +148,18 @@ export function fromApplied(a: wire.AppliedLimits | undefined): AppliedLimits | 
   };
 }
 
+export function toNetworkPolicy(p: NetworkPolicy): wire.NetworkPolicy {
+  const out: wire.NetworkPolicy = {};
+  if (p.allowOut !== undefined) out.allow_out = p.allowOut;
+  if (p.denyOut !== undefined) out.deny_out = p.denyOut;
+  return out;
+}
+
+export function fromNetworkInfo(n: wire.NetworkInfo | undefined): NetworkInfo | null {
+  if (!n || typeof n !== "object") return null;
+  return { egress: n.egress, address: n.address ?? null, allowOut: n.allow_out ?? null, denyOut: n.deny_out ?? [] };
+}
+
 export function fromFileEntry(e: wire.FileEntry): FileEntry {
   return { name: e.name, type: e.type, size: e.size, mode: e.mode, mtimeMs: e.mtime_ms };
 }
@@ -143,5 +174,6 @@ export function fromSandboxInfo(s: wire.SandboxInfo): SandboxInfo {
     applied: fromApplied(s.applied) as AppliedLimits,
     metadata: s.metadata ?? {},
     parentId: s.parent_id ?? null,
+    network: fromNetworkInfo(s.network),
   };
 }
