@@ -34,6 +34,8 @@ const env = {
   PODFLARE_HOSTD_URL: url,
   PODFLARE_TEMPLATE_CACHE: process.env.PODFLARE_TEMPLATE_CACHE || "/var/cache/podflare-templates",
   PODFLARE_TEMPLATES: "default,python-datasci",
+  // Benchmarks send traffic only to loopback and namespaces they make: no outside resolver.
+  PODFLARE_DNS_UPSTREAM: "none",
 };
 delete env.PODFLARE_API_KEYS;
 delete env.PODFLARE_API_KEY;
@@ -53,7 +55,7 @@ for (let i = 0; ; i++) {
 const results = { date: new Date().toISOString(), host: { cpus: (await import("node:os")).cpus().length }, benches: {} };
 let failed = false;
 // Each bench/<name>.mjs exports run<Name>(); they run in this order, one at a time.
-const benches = (process.env.PODFLARE_BENCHES || "core,concurrency,fork,lifecycle,density").split(",");
+const benches = (process.env.PODFLARE_BENCHES || "core,concurrency,fork,lifecycle,density,network").split(",");
 for (const name of benches) {
   const mod = await import(path.join(root, "bench", `${name}.mjs`));
   const run = mod[`run${name[0].toUpperCase()}${name.slice(1)}`];

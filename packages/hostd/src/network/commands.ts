@@ -46,7 +46,7 @@ export function ipBatchInPid(pid: number, lines: string[]): Promise<string> {
 
 /** `nft -f -` in a named network namespace (or the host's when ns is null). */
 export function nft(ns: string | null, script: string): Promise<string> {
-  return run([...(ns ? ["ip", "netns", "exec", ns] : []), "nft", "-f", "-"], script);
+  return run([...(ns ? ["nsenter", `--net=/run/netns/${ns}`] : []), "nft", "-f", "-"], script);
 }
 
 export async function nftList(ns: string | null, what: string[]): Promise<string> {
