@@ -1,0 +1,215 @@
+// The port proxy: /v1/sandboxes/:id/ports/:port/<path> is served by an HTTP server listening
+// inside the sandbox. Each request (or WebSocket) gets its own stream through the guest kernel
+// (runtime/port-stream.ts), over which hostd speaks HTTP/1.1. Bodies stream both ways with
+// backpressure; nothing is buffered whole. The server inside is hostile: whatever it sends,
+// hostd answers the caller with an error and goes on.
+import http from "node:http";
+import type net from "node:net";
+import type { Duplex } from "node:stream";
+import { PodflareError, sandboxIdPattern, type ErrorBody } from "@podflare/protocol";
+import type { Authenticator } from "../auth/authenticator.js";
+import type { HostdConfig } from "../config.js";
+import type { SandboxManager } from "../lifecycle/sandbox-manager.js";
+import { sendError } from "./http.js";
+import {
+  PORT_ROUTE,
+  PROXY_METHODS,
+  mountPrefix,
+  parsePort,
+  requestHeaders,
+  responseHeaders,
+  upstreamTarget,
+} from "./proxy-headers.js";
+import type { Route, RouteContext } from "./routes.js";
+
+type RouteFactory = (method: string, path: string, handle: Route["handle"]) => Route;
+
+export class PortProxy {
+  /** Streams open now, so that a hostd shutdown can end them. */
+  private readonly open = new Set<net.Socket>();
+
+  constructor(
+    private readonly cfg: HostdConfig,
+    private readonly sandboxes: SandboxManager,
+    private readonly auth: Authenticator,
+    private readonly log: (msg: string) => void,
+  ) {}
+
+  /** One route per method; the path part after the port is matched by the pattern itself. */
+  routes(route: RouteFactory): Route[] {
+    const path = "/v1/sandboxes/([^/]+)/ports/([^/]*)(?:/.*)?";
+    return PROXY_METHODS.map((method) => route(method, path, (ctx) => this.proxyHttp(ctx)));
+  }
+
+  /** The HTTP server's 'upgrade' event: WebSockets to a port; other paths get an error. */
+  handleUpgrade(req: http.IncomingMessage, client: Duplex, head: Buffer): void {
+    client.on("error", () => {});
+    this.upgrade(req, client, head).catch((err) => {
+      const e = err instanceof PodflareError ? err : new PodflareError("internal", `internal error: ${(err as Error)?.message}`);
+      if (e.code === "internal") this.log(`port proxy: ${(err as Error)?.stack ?? String(err)}`);
+      writeRawError(client, e);
+    });
+  }
+
+  /** Ends every proxied stream (hostd shutdown). */
+  closeAll(): void {
+    for (const s of this.open) s.destroy();
+  }
+
+  private async connect(owner: string, id: string, port: number): Promise<net.Socket> {
+    const stream = await this.sandboxes.openPort(owner, id, port, this.cfg.proxy.connectTimeoutMs);
+    this.open.add(stream);
+    stream.once("close", () => this.open.delete(stream));
+    return stream;
+  }
+
+  private async proxyHttp(ctx: RouteContext): Promise<void> {
+    const { req, res } = ctx;
+    const [id, rawPort] = [ctx.params[0]!, ctx.params[1]!];
+    checkId(id);
+    const port = parsePort(rawPort);
+    this.sandboxes.info(ctx.owner, id); // 404 before anything else
+    const stream = await this.connect(ctx.owner, id, port);
+    const timeoutMs = this.cfg.proxy.responseTimeoutMs;
+
+    await new Promise<void>((resolve) => {
+      let answered = false;
+      const fail = (err: PodflareError) => {
+        if (answered) return;
+        answered = true;
+        stream.destroy();
+        req.unpipe();
+        req.resume(); // let the caller finish sending, so it reads our answer
+        sendError(res, err, this.log);
+        resolve();
+      };
+      const upstream = http.request({
+        createConnection: () => stream,
+        method: req.method,
+        path: upstreamTarget(req.url ?? "/"),
+        headers: requestHeaders(req.rawHeaders, {
+          remoteAddress: req.socket.remoteAddress ?? "",
+          port,
+          prefix: mountPrefix(id, port),
+        }) as unknown as http.OutgoingHttpHeaders,
+        setHost: false,
+      });
+      // The clock starts once the request is sent whole: a long upload is not a slow server.
+      let timer: NodeJS.Timeout | undefined;
+      upstream.on("finish", () => {
+        if (answered) return;
+        timer = setTimeout(
+          () => fail(new PodflareError("upstream_timeout", `the server on port ${port} inside the sandbox did not answer within ${timeoutMs} ms; make it answer sooner, or raise PODFLARE_PROXY_TIMEOUT_MS on the host`)),
+          timeoutMs,
+        );
+      });
+      // The stream comes paused (nothing read before its reader exists); the client's
+      // parser is listening once 'socket' fires.
+      upstream.on("socket", (s) => s.resume());
+      upstream.on("error", (err) => {
+        clearTimeout(timer);
+        if (answered) {
+          res.destroy();
+          return resolve();
+        }
+        fail(new PodflareError("upstream_error", `the server on port ${port} inside the sandbox broke the connection or sent something that is not HTTP/1.1 (${err.message}); check that it is an HTTP server`));
+      });
+      upstream.on("response", (up) => {
+        clearTimeout(timer);
+        if (answered) {
+          up.destroy();
+          return;
+        }
+        answered = true;
+        res.writeHead(up.statusCode ?? 502, up.statusMessage, responseHeaders(up.rawHeaders));
+        up.pipe(res);
+        up.on("error", () => res.destroy());
+        up.on("aborted", () => res.destroy());
+        res.on("close", () => {
+          stream.destroy();
+          resolve();
+        });
+      });
+      // The caller went away first: stop everything inside too.
+      res.on("close", () => {
+        if (!res.writableFinished) stream.destroy();
+        clearTimeout(timer);
+        resolve();
+      });
+      req.pipe(upstream);
+    });
+  }
+
+  private async upgrade(req: http.IncomingMessage, client: Duplex, head: Buffer): Promise<void> {
+    const m = PORT_ROUTE.exec(new URL(req.url ?? "/", "http://hostd").pathname);
+    if (!m) {
+      throw new PodflareError("bad_request", "Upgrade (WebSocket) is only served on port proxy URLs: /v1/sandboxes/:id/ports/:port/<path>");
+    }
+    const owner = this.auth.principal(req).owner;
+    const id = decode(m[1]!);
+    checkId(id);
+    const port = parsePort(decode(m[2]!));
+    this.sandboxes.info(owner, id);
+    const stream = await this.connect(owner, id, port);
+    if (client.destroyed) {
+      stream.destroy();
+      return;
+    }
+    const headers = requestHeaders(req.rawHeaders, {
+      remoteAddress: req.socket.remoteAddress ?? "",
+      port,
+      prefix: mountPrefix(id, port),
+      upgrade: req.headers.upgrade ?? "websocket",
+    });
+    let text = `${req.method} ${upstreamTarget(req.url ?? "/")} HTTP/1.1\r\n`;
+    for (let i = 0; i < headers.length; i += 2) text += `${headers[i]}: ${headers[i + 1]}\r\n`;
+    stream.write(text + "\r\n");
+    if (head.length) stream.write(head);
+
+    // Until the server inside says anything, a silent one gets a 504; after that the bytes
+    // (its 101 answer or a refusal, then frames) go through untouched.
+    const timeoutMs = this.cfg.proxy.responseTimeoutMs;
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      stream.unpipe(client);
+      client.unpipe(stream);
+      writeRawError(client, new PodflareError("upstream_timeout", `the server on port ${port} inside the sandbox did not answer the upgrade within ${timeoutMs} ms`));
+      stream.destroy();
+    }, timeoutMs);
+    stream.once("data", () => clearTimeout(timer));
+    stream.once("close", () => clearTimeout(timer));
+    stream.pipe(client);
+    client.pipe(stream);
+    stream.on("close", () => {
+      if (!timedOut) client.destroy();
+    });
+    client.on("close", () => stream.destroy());
+    stream.resume();
+  }
+}
+
+function checkId(id: string): void {
+  if (!sandboxIdPattern.test(id)) {
+    throw new PodflareError("sandbox_not_found", `sandbox ${id} not found; ids look like sbx_ followed by 32 hex digits`);
+  }
+}
+
+function decode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+/** An error answer written straight on a socket that was never given an http.ServerResponse. */
+function writeRawError(socket: Duplex, err: PodflareError): void {
+  if (socket.destroyed || !socket.writable) return;
+  const body = JSON.stringify(err.toBody() satisfies ErrorBody);
+  const extra = Object.entries(err.headers).map(([k, v]) => `${k}: ${v}\r\n`).join("");
+  socket.end(
+    `HTTP/1.1 ${err.status} ${http.STATUS_CODES[err.status] ?? ""}\r\n` +
+      `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n${extra}\r\n${body}`,
+  );
+}
