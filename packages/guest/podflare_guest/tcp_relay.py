@@ -82,13 +82,14 @@ def relay(a, b):
         poller = select.poll()
         poller.register(src, select.POLLIN)
         # POLLHUP on dst (always reported) means its peer closed completely: nobody would
-        # read what src still sends, so stop instead of waiting on src forever.
+        # read what src still sends, so stop instead of waiting on src forever. The other
+        # direction still delivers what that peer sent before closing, then sees its EOF.
         poller.register(dst, 0)
         try:
             while True:
                 events = dict(poller.poll())
                 if events.get(dst.fileno(), 0) & (select.POLLHUP | select.POLLERR | select.POLLNVAL):
-                    raise ConnectionResetError("peer closed")
+                    return
                 if not events.get(src.fileno()):
                     continue
                 data = src.recv(_CHUNK)
