@@ -291,10 +291,10 @@ test("nothing listening on the port → 502 port_not_listening, telling to start
   assert.match(body.error, /start a server bound to 0\.0\.0\.0 or 127\.0\.0\.1 on port 8999/);
 });
 
-test("hostile servers: garbage → 502, a 1 MiB header → 502, silence → 504; hostd keeps serving", async () => {
+test("hostile servers: garbage → 502, a 1 MiB header → 502, silence → 504, a bad reason phrase; hostd keeps serving", async () => {
   const id = await create();
   await putFile(id, "/srv/port_servers.py", fixture);
-  await bash(id, "for m in 'garbage 9001' 'huge 9002' 'silent 9003'; do nohup python3 /srv/port_servers.py $m >/dev/null 2>&1 & done; sleep 0.5");
+  await bash(id, "for m in 'garbage 9001' 'huge 9002' 'silent 9003' 'badstatus 9004'; do nohup python3 /srv/port_servers.py $m >/dev/null 2>&1 & done; sleep 0.5");
   const garbage = await proxied(id, 9001, "/");
   assert.equal(garbage.status, 502);
   assert.equal(((await garbage.json()) as { code: string }).code, "upstream_error");
@@ -306,6 +306,11 @@ test("hostile servers: garbage → 502, a 1 MiB header → 502, silence → 504;
   const body = (await silent.json()) as { code: string; error: string };
   assert.equal(body.code, "upstream_timeout");
   assert.match(body.error, new RegExp(`within ${PROXY_TIMEOUT_MS} ms`));
+  // A reason phrase Node would refuse to send on is replaced, not fatal to hostd.
+  const badStatus = await proxied(id, 9004, "/");
+  assert.equal(badStatus.status, 200);
+  assert.equal(badStatus.statusText, "OK");
+  assert.equal(await badStatus.text(), "ok");
   // A silent WebSocket server gets the same 504.
   const ws = await wsConnect(id, 9003, "/", as(keyA));
   assert.equal(ws.status, 504);

@@ -44,6 +44,7 @@ export class PortProxy {
   /** The HTTP server's 'upgrade' event: WebSockets to a port; other paths get an error. */
   handleUpgrade(req: http.IncomingMessage, client: Duplex, head: Buffer): void {
     client.on("error", () => {});
+    client.pause(); // what the caller sends early waits for the stream inside (pipe resumes)
     this.upgrade(req, client, head).catch((err) => {
       const e = err instanceof PodflareError ? err : new PodflareError("internal", `internal error: ${(err as Error)?.message}`);
       if (e.code === "internal") this.log(`port proxy: ${(err as Error)?.stack ?? String(err)}`);
@@ -120,8 +121,15 @@ export class PortProxy {
           up.destroy();
           return;
         }
+        try {
+          res.writeHead(up.statusCode ?? 502, reasonPhrase(up.statusCode, up.statusMessage), responseHeaders(up.rawHeaders));
+        } catch (err) {
+          // A header Node refuses to send on (hostile server); writeHead keeps what it was given.
+          res.statusMessage = "";
+          up.destroy();
+          return fail(new PodflareError("upstream_error", `the server on port ${port} inside the sandbox answered with a status line or header that cannot be passed on (${(err as Error).message})`));
+        }
         answered = true;
-        res.writeHead(up.statusCode ?? 502, up.statusMessage, responseHeaders(up.rawHeaders));
         up.pipe(res);
         up.on("error", () => res.destroy());
         up.on("aborted", () => res.destroy());
@@ -181,12 +189,28 @@ export class PortProxy {
     stream.once("close", () => clearTimeout(timer));
     stream.pipe(client);
     client.pipe(stream);
+    // One side gone: let the other flush what it still holds (a close frame), then cut it.
     stream.on("close", () => {
-      if (!timedOut) client.destroy();
+      if (!timedOut) endThenDestroy(client);
     });
-    client.on("close", () => stream.destroy());
+    client.on("close", () => endThenDestroy(stream));
     stream.resume();
   }
+}
+
+const FLUSH_GRACE_MS = 5000;
+
+function endThenDestroy(socket: Duplex): void {
+  if (socket.destroyed) return;
+  socket.end();
+  setTimeout(() => socket.destroy(), FLUSH_GRACE_MS).unref();
+}
+
+/** The server's reason phrase if it is sendable, else the standard one (hostile servers). */
+function reasonPhrase(status: number | undefined, message: string | undefined): string {
+  // eslint-disable-next-line no-control-regex
+  if (message !== undefined && !/[^\t\x20-\x7e\x80-\xff]/.test(message)) return message;
+  return http.STATUS_CODES[status ?? 502] ?? "";
 }
 
 function checkId(id: string): void {

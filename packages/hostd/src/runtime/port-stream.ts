@@ -7,7 +7,12 @@ import type { RuntimeSandbox } from "./types.js";
 
 /** Opens a stream to `port` inside the sandbox. Throws PodflareError with the proxy's codes. */
 export async function openPortStream(sb: RuntimeSandbox, port: number, timeoutMs: number): Promise<net.Socket> {
-  const conn = await sb.openConnection();
+  let conn;
+  try {
+    conn = await sb.openConnection();
+  } catch (err) {
+    throw new PodflareError("runtime_error", `cannot reach the sandbox's guest kernel to connect to port ${port}: ${(err as Error).message}; try again`);
+  }
   const socket = conn.takeSocket();
   // Errors show as 'close' to whoever holds the stream; never as an unhandled 'error'.
   socket.on("error", () => {});
