@@ -71,6 +71,10 @@ export class PortProxy {
     const port = parsePort(rawPort);
     this.sandboxes.info(ctx.owner, id); // 404 before anything else
     const stream = await this.connect(ctx.owner, id, port);
+    if (res.destroyed) {
+      stream.destroy(); // the caller left while we connected
+      return;
+    }
     const timeoutMs = this.cfg.proxy.responseTimeoutMs;
 
     await new Promise<void>((resolve) => {
