@@ -243,6 +243,30 @@ test("a WebSocket echo server inside answers through the proxy: text, a 200 KB b
   assert.ok(!recorded.includes(keyA) && !/authorization/.test(recorded), "the WebSocket server must not see the key");
 });
 
+test("a fork while a WebSocket is open: the child holds no copy of the relayed connection, which keeps working and ends cleanly", async () => {
+  const ws = await wsConnect(sbx, 8002, "/before-fork", as(keyA));
+  assert.equal(ws.status, 101);
+  const fork = await api("POST", `/v1/sandboxes/${sbx}/fork`, { n: 1 }, hostd.url, as(keyA));
+  const forked = (await fork.json()) as { children: string[] };
+  assert.equal(fork.status, 200, JSON.stringify(forked));
+  ids.push(...forked.children);
+  // No process of the child holds a socket of the parent's TCP connections (the relay's
+  // included): sockets are named by inode, the parent's are in its /proc/net/tcp{,6}.
+  const parentInodes = new Set((await bash(sbx, "awk 'NR>1 {print $10}' /proc/net/tcp /proc/net/tcp6")).split(/\s+/).filter((x) => x && x !== "0"));
+  assert.ok(parentInodes.size > 0);
+  const childSockets = (await bash(forked.children[0]!, "ls -l /proc/[0-9]*/fd 2>/dev/null | grep -o 'socket:\\[[0-9]*' | cut -d[ -f2 || true")).split(/\s+/).filter(Boolean);
+  assert.deepEqual(childSockets.filter((i) => parentInodes.has(i)), [], "the fork child holds the parent's TCP sockets");
+  // Still relayed after the fork.
+  ws.socket!.write(wsFrame(1, Buffer.from("after fork")));
+  assert.equal((await wsRead(ws.socket!)).payload.toString(), "after fork");
+  ws.socket!.destroy(); // no close frame: only the TCP connection's end tells the server
+  const deadline = Date.now() + 10_000;
+  while (!(await bash(sbx, "cat /tmp/ws-ended 2>/dev/null || true")).includes("/before-fork")) {
+    assert.ok(Date.now() < deadline, "the server inside never saw the connection end");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+});
+
 test("WebSocket upgrades need the key and the owner like every route; nothing listening is a 502", async () => {
   const noKey = await wsConnect(sbx, 8002, "/", {});
   assert.equal(noKey.status, 401);
