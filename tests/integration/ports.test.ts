@@ -277,13 +277,34 @@ test("WebSocket upgrades need the key and the owner like every route; nothing li
   const closed = await wsConnect(sbx, 8999, "/", as(keyA));
   assert.equal(closed.status, 502);
   assert.equal((JSON.parse(closed.body) as { code: string }).code, "port_not_listening");
-  const notProxy = await new Promise<number>((resolve, reject) => {
-    const req = http.request(`${hostd.url}/v1/sandboxes`, { headers: { connection: "Upgrade", upgrade: "websocket", ...as(keyA) } });
+});
+
+test("an Upgrade asked for on another route (curl --http2 asks for h2c) is ignored: a plain HTTP/1.1 answer", async () => {
+  const ask = (method: string, url: string, body?: string) => new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = http.request(url, { method, headers: { connection: "Upgrade, HTTP2-Settings", upgrade: "h2c", "http2-settings": "AAMAAABkAAQCAAAAAAIAAAAA", ...as(keyA) } });
+    req.on("response", (r) => {
+      let text = "";
+      r.setEncoding("utf8").on("data", (d: string) => (text += d)).on("end", () => resolve({ status: r.statusCode!, body: text }));
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
+  const health = await ask("GET", `${hostd.url}/v1/healthz`);
+  assert.deepEqual(health, { status: 200, body: "ok" });
+  const list = await ask("GET", `${hostd.url}/v1/sandboxes`);
+  assert.equal(list.status, 200);
+  assert.ok(((JSON.parse(list.body) as { sandboxes: { id: string }[] }).sandboxes).some((s) => s.id === sbx));
+  const noKey = await new Promise<number>((resolve, reject) => {
+    const req = http.request(`${hostd.url}/v1/sandboxes`, { headers: { connection: "Upgrade", upgrade: "websocket" } });
     req.on("response", (r) => resolve(r.statusCode!));
     req.on("error", reject);
     req.end();
   });
-  assert.equal(notProxy, 400);
+  assert.equal(noKey, 401);
+  // Node gives such a request no body stream: one with a body is refused, saying why.
+  const post = await ask("POST", `${hostd.url}/v1/sandboxes`, "{}");
+  assert.equal(post.status, 400);
+  assert.match(post.body, /without the Upgrade header/);
 });
 
 test("401 without a key, 404 for another key's sandbox or a closed one, 400 for a bad port", async () => {

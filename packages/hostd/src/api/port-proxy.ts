@@ -41,15 +41,18 @@ export class PortProxy {
     return PROXY_METHODS.map((method) => route(method, path, (ctx) => this.proxyHttp(ctx)));
   }
 
-  /** The HTTP server's 'upgrade' event: WebSockets to a port; other paths get an error. */
-  handleUpgrade(req: http.IncomingMessage, client: Duplex, head: Buffer): void {
+  /** The HTTP server's 'upgrade' event: WebSockets to a port. False for other paths. */
+  handleUpgrade(req: http.IncomingMessage, client: Duplex, head: Buffer): boolean {
+    const m = PORT_ROUTE.exec(new URL(req.url ?? "/", "http://hostd").pathname);
+    if (!m) return false;
     client.on("error", () => {});
     client.pause(); // what the caller sends early waits for the stream inside (pipe resumes)
-    this.upgrade(req, client, head).catch((err) => {
+    this.upgrade(req, client, head, decode(m[1]!), decode(m[2]!)).catch((err) => {
       const e = err instanceof PodflareError ? err : new PodflareError("internal", `internal error: ${(err as Error)?.message}`);
       if (e.code === "internal") this.log(`port proxy: ${(err as Error)?.stack ?? String(err)}`);
       writeRawError(client, e);
     });
+    return true;
   }
 
   /** Ends every proxied stream (hostd shutdown). */
@@ -152,15 +155,10 @@ export class PortProxy {
     });
   }
 
-  private async upgrade(req: http.IncomingMessage, client: Duplex, head: Buffer): Promise<void> {
-    const m = PORT_ROUTE.exec(new URL(req.url ?? "/", "http://hostd").pathname);
-    if (!m) {
-      throw new PodflareError("bad_request", "Upgrade (WebSocket) is only served on port proxy URLs: /v1/sandboxes/:id/ports/:port/<path>");
-    }
+  private async upgrade(req: http.IncomingMessage, client: Duplex, head: Buffer, id: string, rawPort: string): Promise<void> {
     const owner = this.auth.principal(req).owner;
-    const id = decode(m[1]!);
     checkId(id);
-    const port = parsePort(decode(m[2]!));
+    const port = parsePort(rawPort);
     this.sandboxes.info(owner, id);
     const stream = await this.connect(owner, id, port);
     if (client.destroyed) {
