@@ -307,13 +307,23 @@ test("an Upgrade asked for on another route (curl --http2 asks for h2c) is ignor
   assert.match(post.body, /without the Upgrade header/);
 });
 
-test("401 without a key, 404 for another key's sandbox or a closed one, 400 for a bad port", async () => {
+test("401 without a key, 404 for another key's sandbox or a closed one, 405 for TRACE, 400 for a bad port", async () => {
   const noKey = await fetch(portUrl(sbx, 8000, "/"));
   assert.equal(noKey.status, 401);
   assert.deepEqual(await noKey.json(), { error: "missing Authorization: Bearer <key>", code: "unauthorized" });
   const other = await proxied(sbx, 8000, "/", {}, keyB);
   assert.equal(other.status, 404);
   assert.equal(((await other.json()) as { code: string }).code, "sandbox_not_found");
+  const trace = await new Promise<number>((resolve, reject) => {
+    const req = http.request(portUrl(sbx, 8001, "/"), { method: "TRACE", headers: as(keyA) });
+    req.on("response", (r) => {
+      r.resume();
+      resolve(r.statusCode!);
+    });
+    req.on("error", reject);
+    req.end();
+  });
+  assert.equal(trace, 405, "methods other than the seven proxied ones answer 405");
   for (const bad of ["0", "65536", "80a", "-1", "1.5", "99999999"]) {
     const res = await proxied(sbx, bad, "/");
     assert.equal(res.status, 400, bad);
@@ -336,7 +346,7 @@ test("nothing listening on the port → 502 port_not_listening, telling to start
   assert.match(body.error, /start a server bound to 0\.0\.0\.0 or 127\.0\.0\.1 on port 8999/);
 });
 
-test("hostile servers: garbage → 502, a 1 MiB header → 502, silence → 504, a bad reason phrase; hostd keeps serving", async () => {
+test("hostile servers: garbage → 502, a 1 MiB header → 502, silence or a full accept queue → 504, a bad reason phrase; hostd keeps serving", async () => {
   const id = await create();
   await putFile(id, "/srv/port_servers.py", fixture);
   await bash(id, "for m in 'garbage 9001' 'huge 9002' 'silent 9003' 'badstatus 9004'; do nohup python3 /srv/port_servers.py $m >/dev/null 2>&1 & done; sleep 0.5");
@@ -356,6 +366,14 @@ test("hostile servers: garbage → 502, a 1 MiB header → 502, silence → 504,
   assert.equal(badStatus.status, 200);
   assert.equal(badStatus.statusText, "OK");
   assert.equal(await badStatus.text(), "ok");
+  // A listener whose queue is full never completes the connect: 504 too, from the guest's
+  // connect timeout.
+  await bash(id, "nohup python3 /srv/port_servers.py full 9005 >/dev/null 2>&1 & sleep 0.5");
+  const full = await proxied(id, 9005, "/");
+  assert.equal(full.status, 504);
+  const fullBody = (await full.json()) as { code: string; error: string };
+  assert.equal(fullBody.code, "upstream_timeout");
+  assert.match(fullBody.error, /did not accept the connection in time/);
   // A silent WebSocket server gets the same 504.
   const ws = await wsConnect(id, 9003, "/", as(keyA));
   assert.equal(ws.status, 504);
