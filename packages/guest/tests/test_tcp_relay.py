@@ -117,26 +117,54 @@ class TcpRelayTest(KernelTest):
         self.assertEqual(self.c.request({"t": "ping"})[0]["t"], "pong")
 
     def test_nothing_listening_answers_connection_refused(self):
-        probe = socket.socket()
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-        probe.close()  # bound, never listened: nobody is there
-        c, h = self.relay_to(port)
-        self.assertEqual(h["t"], "error")
-        self.assertEqual(h["code"], "connection_refused")
-        self.assertIn(str(port), h["message"])
-        c.close()
+        # Held bound on both loopbacks, never listening: nobody can listen there meanwhile,
+        # connects are refused.
+        for _ in range(20):
+            probe = socket.socket()
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+            probe6 = socket.socket(socket.AF_INET6)
+            try:
+                probe6.bind(("::1", port))
+                break
+            except OSError:
+                probe6.close()
+                probe.close()
+        else:
+            self.fail("found no port free on both 127.0.0.1 and ::1")
+        try:
+            c, h = self.relay_to(port)
+            self.assertEqual(h["t"], "error")
+            self.assertEqual(h["code"], "connection_refused")
+            self.assertIn(str(port), h["message"])
+            c.close()
+        finally:
+            probe6.close()
+            probe.close()
 
     def test_a_server_on_ipv6_loopback_only_is_reached(self):
         if not socket.has_ipv6 or not os.path.exists("/proc/net/if_inet6"):
             self.fail("this host has no IPv6 loopback; the fallback to ::1 cannot be tested here")
-        srv = Server(lambda conn: conn.sendall(b"v6") or b"", socket.AF_INET6, "::1")
+        # The same port number on 127.0.0.1 is held bound but not listening, so the first
+        # try is refused for sure (another program on this machine could listen there).
+        for _ in range(20):
+            srv = Server(lambda conn: conn.sendall(b"v6") or b"", socket.AF_INET6, "::1")
+            v4 = socket.socket()
+            try:
+                v4.bind(("127.0.0.1", srv.port))
+                break
+            except OSError:
+                v4.close()
+                srv.close()
+        else:
+            self.fail("found no port free on both 127.0.0.1 and ::1")
         try:
             c, h = self.relay_to(srv.port)
             self.assertEqual(h["t"], "tcp_connected")
             self.assertEqual(read_all(c.sock), b"v6")
             c.close()
         finally:
+            v4.close()
             srv.close()
 
     def test_a_bad_port_drops_the_connection(self):
