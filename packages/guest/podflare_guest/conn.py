@@ -20,6 +20,7 @@ class Connection:
         self._decoder = frames.Decoder()
         self._pending = []
         self.fds = []  # descriptors received with SCM_RIGHTS (the host's fork frame), oldest first
+        self.relay = None  # the TCP socket this connection relays to (tcp_connect), if any
 
     def send(self, header, body=b""):
         """Send one frame; False (and the connection dropped) if the host is gone.
@@ -61,6 +62,13 @@ class Connection:
                 return None
             self._pending.extend(self._decoder.push(data))
         return self._pending.pop(0)
+
+    def take_raw(self):
+        """Bytes received past the last frame, for a connection that stops speaking frames
+        (tcp_connect). Whole frames still waiting there are a protocol error."""
+        if self._pending:
+            raise frames.FrameError("frames arrived after tcp_connect; wait for tcp_connected")
+        return self._decoder.take_buffered()
 
     def close(self):
         with self._send_lock:

@@ -10,6 +10,8 @@ PERMISSION_DENIED = "permission_denied"
 INVALID_PATH = "invalid_path"
 BUSY = "busy"
 IO_ERROR = "io_error"
+CONNECTION_REFUSED = "connection_refused"  # tcp_connect: nothing listens on the port
+TIMED_OUT = "timed_out"  # tcp_connect: the connect did not complete in time
 
 _BY_ERRNO = {
     errno.ENOENT: NOT_FOUND,

@@ -60,6 +60,12 @@ class Decoder:
             del buf[:off]
         return frames
 
+    def take_buffered(self):
+        """The bytes not decoded yet; the decoder is empty afterwards."""
+        rest = bytes(self._buf)
+        self._buf.clear()
+        return rest
+
     @property
     def buffered(self):
         return len(self._buf)

@@ -12,7 +12,7 @@ import sys
 import threading
 import time
 
-from . import errors, files, fork, landlock, space
+from . import errors, files, fork, landlock, space, tcp_relay
 from .bash_runner import BashRunner
 from .capture import Capture
 from .conn import Connection
@@ -70,6 +70,9 @@ class Kernel:
         _close_quietly(self.listener.detach())
         for conn in list(self.conns):
             _close_quietly(conn.sock.detach())
+            if conn.relay is not None:
+                # Else the child's copy would keep the parent's proxied TCP connection open.
+                _close_quietly(conn.relay.detach())
             for fd in conn.fds:
                 _close_quietly(fd)
         self.capture.close_fds()
@@ -267,6 +270,10 @@ class Kernel:
             while True:
                 frame = conn.recv()
                 if frame is None:
+                    break
+                if frame[0]["t"] == "tcp_connect":
+                    # The connection becomes a byte relay for the port proxy; no more frames.
+                    tcp_relay.serve(conn, _field(frame[0], "id", int), frame[0])
                     break
                 self._dispatch(conn, uploads, *frame)
         except FrameError as e:

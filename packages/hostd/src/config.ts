@@ -32,6 +32,11 @@ export interface HostdConfig {
   defaults: { memoryMb: number; diskMb: number; vcpus: number; idleTimeoutS: number; maxLifetimeS: number; pidsMax: number };
   exec: { defaultTimeoutMs: number; maxTimeoutMs: number; killGraceMs: number };
   maxSandboxes: number;
+  /**
+   * Port proxy: how long the server inside may take to accept a connection, and to send its
+   * answer's headers (PODFLARE_PROXY_TIMEOUT_MS); past either the caller gets a 504.
+   */
+  proxy: { connectTimeoutMs: number; responseTimeoutMs: number };
   /** Warm pool: ready sandboxes kept per pooled template (0 turns the pool off). */
   poolSize: number;
   poolTemplates: string[];
@@ -88,6 +93,7 @@ export function loadConfig(overrides: Partial<HostdConfig> = {}): HostdConfig {
       maxTimeoutMs: 24 * 3600 * 1000,
       killGraceMs: envInt("PODFLARE_KILL_GRACE_MS", 2000),
     },
+    proxy: { connectTimeoutMs: 10_000, responseTimeoutMs: envInt("PODFLARE_PROXY_TIMEOUT_MS", 60_000) },
     maxSandboxes: envInt("PODFLARE_MAX_SANDBOXES", Math.max(8, Math.floor(totalMb / 64))),
     // Sized to the host: a ready sandbox costs ~30 MB idle, a refill ~170 ms of one core.
     poolSize: envInt("PODFLARE_POOL_SIZE", Math.min(8, Math.max(1, os.availableParallelism()))),

@@ -11,6 +11,7 @@ import { WarmPool } from "./lifecycle/warm-pool.js";
 import { SpaceStore } from "./store/spaces.js";
 import { buildRoutes } from "./api/routes.js";
 import { createApiServer } from "./api/server.js";
+import { PortProxy } from "./api/port-proxy.js";
 import { isLoopback, type HostdConfig } from "./config.js";
 import { CgroupManager } from "./jail/index.js";
 import { SandboxManager } from "./lifecycle/sandbox-manager.js";
@@ -96,7 +97,8 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
   pool.start();
   reaper.start();
 
-  const server = createApiServer(buildRoutes(cfg, sandboxes, keyStore, spaces, pool), auth, log);
+  const proxy = new PortProxy(cfg, sandboxes, auth, log);
+  const server = createApiServer(buildRoutes(cfg, sandboxes, keyStore, spaces, pool, proxy), auth, log, (req, socket, head) => proxy.handleUpgrade(req, socket, head));
   await listen(server, cfg.addr.host, cfg.addr.port);
   const host = cfg.addr.host.includes(":") ? `[${cfg.addr.host}]` : cfg.addr.host;
   const url = `http://${host}:${cfg.addr.port}`;
@@ -108,6 +110,7 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
+        proxy.closeAll(); // upgraded (WebSocket) sockets are not the server's any more
       });
       reaper.stop();
       await pool.stop();

@@ -25,6 +25,10 @@ export const ErrorCode = {
   RuntimeError: "runtime_error",
   Internal: "internal",
   Unavailable: "unavailable",
+  InvalidPort: "invalid_port",
+  PortNotListening: "port_not_listening",
+  UpstreamError: "upstream_error",
+  UpstreamTimeout: "upstream_timeout",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -53,6 +57,10 @@ export const errorStatus: Record<ErrorCode, number> = {
   runtime_error: 500,
   internal: 500,
   unavailable: 503,
+  invalid_port: 400,
+  port_not_listening: 502,
+  upstream_error: 502,
+  upstream_timeout: 504,
 };
 
 /** The one error envelope of the REST API: Podflare's `error` plus our stable `code`. */

@@ -23,7 +23,12 @@ export type HostFrame =
   // Sent by jail/fork.py (host root), with SCM_RIGHTS descriptors on the same message: per
   // child its mnt, net, uts, ipc and cgroup namespaces and a listening socket. `files` maps
   // the kernel's open regular files (fd -> path inside the sandbox) for the children to reopen.
-  | { t: "fork"; id: number; children: string[]; files?: Record<string, string> };
+  | { t: "fork"; id: number; children: string[]; files?: Record<string, string> }
+  /**
+   * Port proxy: connect to 127.0.0.1:port (else [::1]:port) inside the sandbox. After the
+   * guest's `tcp_connected` the connection carries raw bytes both ways, no more frames.
+   */
+  | { t: "tcp_connect"; id: number; port: number };
 
 /** Frames the guest sends. */
 export type GuestFrame =
@@ -38,7 +43,9 @@ export type GuestFrame =
   | { t: "pong"; id: number }
   | ({ t: "space"; id: number } & SpaceManifest)
   // The children's pids in the family pid namespace; `landlock` when they are scoped apart.
-  | { t: "forked"; id: number; pids: number[]; landlock: boolean };
+  | { t: "forked"; id: number; pids: number[]; landlock: boolean }
+  // The answer to tcp_connect (else an `error` frame); raw bytes follow on this connection.
+  | { t: "tcp_connected"; id: number };
 
 /** Errors the guest reports for file and exec requests; hostd maps them onto REST codes. */
 export type GuestErrorCode =
@@ -49,7 +56,10 @@ export type GuestErrorCode =
   | "permission_denied"
   | "invalid_path"
   | "busy"
-  | "io_error";
+  | "io_error"
+  // tcp_connect: nothing listens on the port / the connect did not complete in time.
+  | "connection_refused"
+  | "timed_out";
 
 export interface Frame<H> {
   header: H;
@@ -76,13 +86,14 @@ export class FrameDecoder<H = unknown> {
   private chunks: Buffer[] = [];
   private buffered = 0;
 
-  push(chunk: Buffer): Frame<H>[] {
+  /** Returns the whole frames buffered so far, at most `maxFrames` (the rest stays buffered). */
+  push(chunk: Buffer, maxFrames = Infinity): Frame<H>[] {
     this.chunks.push(chunk);
     this.buffered += chunk.length;
     const frames: Frame<H>[] = [];
     let buf = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.buffered);
     let off = 0;
-    while (buf.length - off >= 4) {
+    while (buf.length - off >= 4 && frames.length < maxFrames) {
       const total = buf.readUInt32BE(off);
       if (total > FRAME_MAX_BYTES || total < 4) throw new RangeError(`bad frame length ${total}`);
       if (buf.length - off - 4 < total) break;
@@ -97,6 +108,14 @@ export class FrameDecoder<H = unknown> {
     this.chunks = buf.length ? [buf] : [];
     this.buffered = buf.length;
     return frames;
+  }
+
+  /** Takes the bytes not yet decoded (a connection that stops speaking frames reads them raw). */
+  takeBuffered(): Buffer {
+    const rest = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.buffered);
+    this.chunks = [];
+    this.buffered = 0;
+    return rest;
   }
 }
 

@@ -29,6 +29,7 @@ from .errors import (
     InternalError,
     InvalidJsonError,
     InvalidPathError,
+    InvalidPortError,
     IsADirectoryError,
     MethodNotAllowedError,
     NoSpaceError,
@@ -36,6 +37,7 @@ from .errors import (
     NotFoundError,
     PayloadTooLargeError,
     PodflareError,
+    PortNotListeningError,
     ProtocolError,
     SandboxClosedError,
     SandboxNotFoundError,
@@ -47,6 +49,8 @@ from .errors import (
     UnauthorizedError,
     UnavailableError,
     UnknownLanguageError,
+    UpstreamError,
+    UpstreamTimeoutError,
     error_from_response,
 )
 from .events import ExecEvent, ExecResult, NdjsonDecoder
@@ -69,5 +73,6 @@ __all__ = [
     "IsADirectoryError", "NotADirectoryError", "PayloadTooLargeError", "ConcurrencyLimitError",
     "SandboxNotReadyError", "ExecTimeoutError", "NoSpaceError", "SandboxRuntimeError",
     "InternalError", "UnavailableError", "TimeoutError", "ConnectionError", "ProtocolError",
-    "SandboxClosedError",
+    "SandboxClosedError", "InvalidPortError", "PortNotListeningError", "UpstreamError",
+    "UpstreamTimeoutError",
 ]

@@ -41,6 +41,10 @@ class ErrorCode:
     RUNTIME_ERROR = "runtime_error"
     INTERNAL = "internal"
     UNAVAILABLE = "unavailable"
+    INVALID_PORT = "invalid_port"
+    PORT_NOT_LISTENING = "port_not_listening"
+    UPSTREAM_ERROR = "upstream_error"
+    UPSTREAM_TIMEOUT = "upstream_timeout"
 
 
 #: The HTTP status the server gives each code.
@@ -68,6 +72,10 @@ ERROR_STATUS: dict[str, int] = {
     "runtime_error": 500,
     "internal": 500,
     "unavailable": 503,
+    "invalid_port": 400,
+    "port_not_listening": 502,
+    "upstream_error": 502,
+    "upstream_timeout": 504,
 }
 
 
@@ -274,6 +282,30 @@ class UnavailableError(_ServerError):
     code = ErrorCode.UNAVAILABLE
 
 
+class InvalidPortError(BadRequestError):
+    """400 ``invalid_port``: a port proxy URL named a port that is not an integer from 1 to 65535."""
+
+    code = ErrorCode.INVALID_PORT
+
+
+class UpstreamError(_ServerError):
+    """502 ``upstream_error``: the server inside the sandbox broke the connection or answered something that is not HTTP."""
+
+    code = ErrorCode.UPSTREAM_ERROR
+
+
+class PortNotListeningError(UpstreamError):
+    """502 ``port_not_listening``: nothing listens on that port inside the sandbox; start a server bound to 0.0.0.0 or 127.0.0.1."""
+
+    code = ErrorCode.PORT_NOT_LISTENING
+
+
+class UpstreamTimeoutError(_ServerError):
+    """504 ``upstream_timeout``: the server inside the sandbox did not answer in time."""
+
+    code = ErrorCode.UPSTREAM_TIMEOUT
+
+
 class TimeoutError(PodflareError, builtins.TimeoutError):
     """The server was silent for longer than the client's ``timeout_s``.
 
@@ -315,7 +347,8 @@ ERROR_CLASSES: dict[str, type[_ServerError]] = {
         TemplateNotFoundError, FileNotFoundError, SpaceNotFoundError, MethodNotAllowedError,
         ConflictError, IsADirectoryError, NotADirectoryError, PayloadTooLargeError,
         ConcurrencyLimitError, SandboxNotReadyError, ExecTimeoutError, NoSpaceError,
-        SandboxRuntimeError, InternalError, UnavailableError,
+        SandboxRuntimeError, InternalError, UnavailableError, InvalidPortError,
+        PortNotListeningError, UpstreamError, UpstreamTimeoutError,
     )
 }
 assert set(ERROR_CLASSES) == set(ERROR_STATUS), "every code needs a class"
@@ -411,6 +444,7 @@ __all__ = [
     "TemplateNotFoundError", "FileNotFoundError", "SpaceNotFoundError", "MethodNotAllowedError",
     "ConflictError", "IsADirectoryError", "NotADirectoryError", "PayloadTooLargeError",
     "ConcurrencyLimitError", "SandboxNotReadyError", "ExecTimeoutError", "NoSpaceError",
-    "SandboxRuntimeError", "InternalError", "UnavailableError", "TimeoutError",
+    "SandboxRuntimeError", "InternalError", "UnavailableError", "InvalidPortError",
+    "PortNotListeningError", "UpstreamError", "UpstreamTimeoutError", "TimeoutError",
     "ConnectionError", "ProtocolError", "SandboxClosedError", "error_from_response",
 ]

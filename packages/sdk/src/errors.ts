@@ -26,6 +26,10 @@ export const ErrorCode = {
   RuntimeError: "runtime_error",
   Internal: "internal",
   Unavailable: "unavailable",
+  InvalidPort: "invalid_port",
+  PortNotListening: "port_not_listening",
+  UpstreamError: "upstream_error",
+  UpstreamTimeout: "upstream_timeout",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -55,6 +59,10 @@ export const errorStatus: Record<ErrorCode, number> = {
   runtime_error: 500,
   internal: 500,
   unavailable: 503,
+  invalid_port: 400,
+  port_not_listening: 502,
+  upstream_error: 502,
+  upstream_timeout: 504,
 };
 
 /** Codes the SDK raises itself, without an answer from the server (status 0). */
@@ -260,6 +268,31 @@ export class UnavailableError extends PodflareError {
   }
 }
 
+/** 400 `invalid_port`: a port proxy URL named a port that is not an integer from 1 to 65535. */
+export class InvalidPortError extends BadRequestError {
+  constructor(message: string, init: ErrorInit = {}) {
+    super(message, init, ErrorCode.InvalidPort);
+  }
+}
+/** 502 `upstream_error`: the server inside the sandbox broke the connection or answered something that is not HTTP. */
+export class UpstreamError extends PodflareError {
+  constructor(message: string, init: ErrorInit = {}, code: string = ErrorCode.UpstreamError) {
+    super(code, statusOf(code, init), message, init);
+  }
+}
+/** 502 `port_not_listening`: nothing listens on that port inside the sandbox; start a server bound to 0.0.0.0 or 127.0.0.1. */
+export class PortNotListeningError extends UpstreamError {
+  constructor(message: string, init: ErrorInit = {}) {
+    super(message, init, ErrorCode.PortNotListening);
+  }
+}
+/** 504 `upstream_timeout`: the server inside the sandbox did not answer in time. */
+export class UpstreamTimeoutError extends PodflareError {
+  constructor(message: string, init: ErrorInit = {}) {
+    super(ErrorCode.UpstreamTimeout, statusOf(ErrorCode.UpstreamTimeout, init), message, init);
+  }
+}
+
 // Client-side errors: no answer, or an answer the SDK could not use.
 
 /**
@@ -317,6 +350,10 @@ export const errorClasses: Record<ErrorCode, ServerErrorClass> = {
   runtime_error: SandboxRuntimeError,
   internal: InternalError,
   unavailable: UnavailableError,
+  invalid_port: InvalidPortError,
+  port_not_listening: PortNotListeningError,
+  upstream_error: UpstreamError,
+  upstream_timeout: UpstreamTimeoutError,
 };
 
 // Answers without a code (the hosted service's 401, a proxy's 502, …) map by status

@@ -7,6 +7,7 @@ import type { HostdConfig } from "../config.js";
 import { keyRoutes } from "./key-routes.js";
 import { lifecycleRoutes } from "./lifecycle-routes.js";
 import { networkRoutes } from "./network-routes.js";
+import type { PortProxy } from "./port-proxy.js";
 import type { SpaceService } from "../lifecycle/spaces.js";
 import type { WarmPool } from "../lifecycle/warm-pool.js";
 import type { SandboxManager } from "../lifecycle/sandbox-manager.js";
@@ -37,7 +38,7 @@ function sandboxId(ctx: RouteContext): string {
   return id;
 }
 
-export function buildRoutes(cfg: HostdConfig, sandboxes: SandboxManager, keys: KeyStore, spaces: SpaceService, pool: WarmPool): Route[] {
+export function buildRoutes(cfg: HostdConfig, sandboxes: SandboxManager, keys: KeyStore, spaces: SpaceService, pool: WarmPool, proxy?: PortProxy): Route[] {
   const SB = "/v1/sandboxes/([^/]+)";
   const route = (method: string, path: string, handle: Route["handle"], auth = true): Route => ({
     method,
@@ -138,6 +139,8 @@ export function buildRoutes(cfg: HostdConfig, sandboxes: SandboxManager, keys: K
       await sandboxes.remove(ctx.owner, sandboxId(ctx), parseFilePath(ctx.url));
       sendNoContent(ctx.res);
     }),
+
+    ...(proxy ? proxy.routes(route) : []),
   ];
 }
 

@@ -1,17 +1,47 @@
 // The HTTP server: routing, auth, and turning errors into the `{error, code}` envelope.
 import http from "node:http";
+import type net from "node:net";
+import type { Duplex } from "node:stream";
 import { PodflareError } from "@podflare/protocol";
 import type { Authenticator, Principal } from "../auth/authenticator.js";
 import { sendError } from "./http.js";
 import type { Route } from "./routes.js";
 
-export function createApiServer(routes: Route[], auth: Authenticator, log: (msg: string) => void): http.Server {
+/**
+ * Handles an HTTP upgrade (WebSocket) request and owns the socket from then on; returns
+ * false for a request it does not upgrade, which is then served as plain HTTP/1.1.
+ */
+export type UpgradeHandler = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => boolean;
+
+export function createApiServer(routes: Route[], auth: Authenticator, log: (msg: string) => void, upgrade?: UpgradeHandler): http.Server {
   const server = http.createServer((req, res) => {
     void handle(req, res).catch((err) => sendError(res, err, log));
   });
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 70_000;
   server.requestTimeout = 0; // exec streams and uploads may legitimately run for a long time
+  if (upgrade) {
+    // With an 'upgrade' listener Node hands over every request that asks for one (curl
+    // --http2 asks for h2c on any URL); those we do not upgrade are answered normally.
+    server.on("upgrade", (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+      if (upgrade(req, socket, head)) return;
+      socket.on("error", () => {});
+      const res = new http.ServerResponse(req);
+      res.shouldKeepAlive = false;
+      res.assignSocket(socket as net.Socket);
+      res.on("finish", () => {
+        res.detachSocket(socket as net.Socket);
+        socket.end();
+      });
+      // Node gives such a request no body stream (the bytes after the head are in `head`).
+      const hasBody = head.length > 0 || Number(req.headers["content-length"] ?? 0) > 0 || req.headers["transfer-encoding"] !== undefined;
+      if (hasBody) {
+        sendError(res, new PodflareError("bad_request", `a request with a body cannot ask for a protocol upgrade (Upgrade: ${req.headers.upgrade}) on ${req.url}; send it without the Upgrade header`), log);
+        return;
+      }
+      void handle(req, res).catch((err) => sendError(res, err, log));
+    });
+  }
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://hostd");
@@ -22,7 +52,7 @@ export function createApiServer(routes: Route[], auth: Authenticator, log: (msg:
       pathMatched = true;
       if (route.method !== req.method) continue;
       const principal: Principal = route.auth ? auth.principal(req) : { owner: "", tier: "free", admin: false };
-      await route.handle({ req, res, url, owner: principal.owner, principal, params: m.slice(1).map(decodeURIComponent) });
+      await route.handle({ req, res, url, owner: principal.owner, principal, params: m.slice(1).map(decodeParam) });
       return;
     }
     if (pathMatched) throw new PodflareError("method_not_allowed", `${req.method} is not allowed on ${url.pathname}`);
@@ -30,4 +60,13 @@ export function createApiServer(routes: Route[], auth: Authenticator, log: (msg:
   }
 
   return server;
+}
+
+function decodeParam(raw: string | undefined): string {
+  if (raw === undefined) return "";
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new PodflareError("bad_request", `${JSON.stringify(raw)} in the URL is not valid percent-encoding`);
+  }
 }

@@ -2,6 +2,7 @@
 // re-adoption of the sandboxes that kept running while hostd was down.
 import os from "node:os";
 import crypto from "node:crypto";
+import type { Socket } from "node:net";
 import type { Readable } from "node:stream";
 import {
   PodflareError,
@@ -20,6 +21,7 @@ import type { UsageReport, UsageStore } from "./usage.js";
 import type { WarmPool } from "./warm-pool.js";
 import { runExec, type ExecOutput } from "../runtime/exec.js";
 import { readPath, removePath, uploadFile, type ReadResult } from "../runtime/files.js";
+import { openPortStream } from "../runtime/port-stream.js";
 import type { Runtime, RuntimeHandle, RuntimeSandbox, RuntimeSandboxSpec } from "../runtime/types.js";
 import type { SandboxRecord, SandboxStore } from "../store/sandboxes.js";
 
@@ -34,6 +36,8 @@ interface LiveSandbox {
   execTail: Promise<unknown>;
   /** Execs running now: the reaper never pauses a busy sandbox. */
   busy: number;
+  /** Port proxy connections open now: they hold the idle clock (not max_lifetime_s). */
+  proxied?: number;
 }
 
 export function newSandboxId(): string {
@@ -247,6 +251,22 @@ export class SandboxManager {
   }
 
   /**
+   * A byte stream to `port` inside the sandbox (the port proxy). Wakes a paused sandbox and
+   * counts as activity; while the stream is open the sandbox is never idle.
+   */
+  async openPort(owner: string, id: string, port: number, timeoutMs: number): Promise<Socket> {
+    const sb = this.get(owner, id);
+    await this.wake(sb);
+    const socket = await openPortStream(sb.rt, port, timeoutMs);
+    sb.proxied = (sb.proxied ?? 0) + 1;
+    socket.once("close", () => {
+      sb.proxied!--;
+      this.touch(sb);
+    });
+    return socket;
+  }
+
+  /**
    * fork(n): queued behind the sandbox's running and waiting execs; every child is ready
    * when this resolves.
    */
@@ -404,7 +424,7 @@ export class SandboxManager {
       state: sb.record.state,
       persistent: sb.record.applied.persistent,
       busy: sb.busy > 0,
-      idleMs: now - sb.record.lastActiveAt,
+      idleMs: sb.proxied ? 0 : now - sb.record.lastActiveAt,
       ageMs: now - sb.record.createdAt,
       idleTimeoutS: sb.record.applied.idle_timeout_s,
       maxLifetimeS: sb.record.applied.max_lifetime_s,

@@ -15,6 +15,8 @@ const guestErrorCodes: Record<GuestErrorCode, ConstructorParameters<typeof Podfl
   invalid_path: "invalid_path",
   busy: "conflict",
   io_error: "runtime_error",
+  connection_refused: "port_not_listening",
+  timed_out: "upstream_timeout",
 };
 
 function guestError(h: Extract<GuestFrame, { t: "error" }>): PodflareError {

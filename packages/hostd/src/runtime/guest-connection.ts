@@ -23,7 +23,7 @@ export class GuestConnection {
   private constructor(
     private readonly socket: net.Socket,
     hello: Hello,
-    decoder: FrameDecoder<GuestFrame>,
+    private readonly decoder: FrameDecoder<GuestFrame>,
   ) {
     this.hello = hello;
     socket.on("data", (chunk: Buffer) => {
@@ -144,6 +144,24 @@ export class GuestConnection {
 
   close(): void {
     this.socket.destroy();
+  }
+
+  /**
+   * Hands the socket over to a caller that stops speaking frames on it (the port proxy's
+   * relay): no handler of this object reads it any more. Bytes already received past the
+   * last frame are put back on the socket. Only for a connection with no request open.
+   */
+  takeSocket(): net.Socket {
+    this.socket.removeAllListeners("data");
+    this.socket.removeAllListeners("close");
+    this.socket.removeAllListeners("error");
+    this.socket.pause();
+    const rest = this.decoder.takeBuffered();
+    if (rest.length) this.socket.unshift(rest);
+    this.closedWith = null;
+    this.handlers.clear();
+    this.closeListeners.splice(0);
+    return this.socket;
   }
 
   private route(frame: Frame<GuestFrame>): void {
