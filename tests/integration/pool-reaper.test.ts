@@ -54,7 +54,7 @@ test("a custom size boots cold and counts as a miss", async () => {
 
 test("pause freezes every process; any exec resumes it transparently", async () => {
   const id = await pool.create();
-  await bash(id, "(while :; do date +%s%N > /tmp/tick; sleep 0.05; done) &");
+  await bash(id, "(while :; do date +%s%N > /tmp/tick.new; mv /tmp/tick.new /tmp/tick; sleep 0.05; done) &");
   const res = await api("POST", `/v1/sandboxes/${id}/pause`);
   assert.equal(res.status, 200);
   assert.equal(((await res.json()) as { state: string }).state, "paused");

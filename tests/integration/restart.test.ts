@@ -42,6 +42,18 @@ for (const signal of ["SIGKILL", "SIGTERM"] as const) {
   });
 }
 
+test("a paused sandbox stays paused across a kill -9 and restart, and resumes with its state", async () => {
+  const id = await createSandbox({}, hostd.url);
+  await exec(id, "paused_state = 'kept'", {}, hostd.url);
+  assert.equal((await api("POST", `/v1/sandboxes/${id}/pause`, undefined, hostd.url)).status, 200);
+  await hostd.stop("SIGKILL");
+  hostd = await startTestHostd({ stateDir, port });
+  const info = (await (await api("GET", `/v1/sandboxes/${id}`, undefined, hostd.url)).json()) as { state: string };
+  assert.equal(info.state, "paused");
+  assert.equal((await exec(id, "print(paused_state)", {}, hostd.url)).stdout, "kept\n");
+  await closeSandbox(id, hostd.url);
+});
+
 test("a kill -9 of hostd in the middle of an exec: after restart the sandbox answers", async () => {
   const id = await createSandbox({}, hostd.url);
   await exec(id, "before = 'kept'", {}, hostd.url);

@@ -67,7 +67,7 @@ export class SandboxManager {
       let rt: RuntimeSandbox | null = null;
       if (record.initPid !== null && record.initStartTime !== null) {
         try {
-          rt = await this.runtime.adopt(this.specOf(record), handleOf(record));
+          rt = await this.runtime.adopt(this.specOf(record), handleOf(record), { paused: record.state === "paused" });
         } catch (err) {
           this.log(`could not re-adopt ${record.id}: ${(err as Error).message}`);
         }

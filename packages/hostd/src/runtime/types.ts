@@ -70,7 +70,8 @@ export interface Runtime {
   readonly kind: string;
   create(spec: RuntimeSandboxSpec): Promise<RuntimeSandbox>;
   /** Re-attaches to a sandbox that kept running while hostd was down; null if it is gone. */
-  adopt(spec: RuntimeSandboxSpec, handle: RuntimeHandle): Promise<RuntimeSandbox | null>;
+  /** `paused`: the sandbox is frozen; its kernel is reached when it is resumed, not now. */
+  adopt(spec: RuntimeSandboxSpec, handle: RuntimeHandle, opts?: { paused?: boolean }): Promise<RuntimeSandbox | null>;
   /** Removes whatever a crashed hostd left behind for ids not in `keep`. */
   reconcile(keep: Set<string>): Promise<string[]>;
   /** Tears down a sandbox known only by id (its runtime object is gone). */

@@ -165,12 +165,13 @@ export class NsRuntime implements Runtime {
     }
   }
 
-  async adopt(spec: RuntimeSandboxSpec, handle: RuntimeHandle): Promise<RuntimeSandbox | null> {
+  async adopt(spec: RuntimeSandboxSpec, handle: RuntimeHandle, opts: { paused?: boolean } = {}): Promise<RuntimeSandbox | null> {
     if (!isAlive(handle.initPid, handle.initStartTime)) return null;
     if (handle.family && !isAlive(handle.family.pid, handle.family.startTime)) return null;
     const sb = new NsSandbox(spec, handle, this);
     if (handle.family) this.join(handle.family.id, spec.id);
-    await sb.control();
+    // A frozen kernel cannot say hello (and a new one would hang in the frozen cgroup).
+    if (!opts.paused) await sb.control();
     if (spec.network?.egress && this.opts.network) await this.opts.network.restore(spec.id, handle.initPid, spec.network.policy);
     return sb;
   }
