@@ -57,8 +57,8 @@ export async function exec(
   };
 }
 
-export async function bash(id: string, code: string, opts: { timeout_ms?: number; cwd?: string } = {}): Promise<ExecResult> {
-  return exec(id, code, { ...opts, language: "bash" });
+export async function bash(id: string, code: string, opts: { timeout_ms?: number; cwd?: string } = {}, base = hostdUrl()): Promise<ExecResult> {
+  return exec(id, code, { ...opts, language: "bash" }, base);
 }
 
 /** Creates sandboxes for one test file and closes them all in `after`. */

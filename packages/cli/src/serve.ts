@@ -3,7 +3,7 @@
 import { hostProblems, loadConfig, startHostd } from "@podflare/hostd";
 import { ensureDebianPackages, renderProgress, type ProgressRenderer } from "@podflare/hostd/storage";
 
-const hostPackages = ["mmdebstrap", "btrfs-progs", "python3", "debian-archive-keyring", "ca-certificates"];
+const hostPackages = ["mmdebstrap", "btrfs-progs", "python3", "debian-archive-keyring", "ca-certificates", "nftables", "iproute2", "util-linux"];
 
 export async function serve(_args: string[]): Promise<number> {
   const cfg = loadConfig();
