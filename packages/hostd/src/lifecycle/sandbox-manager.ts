@@ -1,28 +1,28 @@
 // Live sandboxes: create, look up (owner-scoped), exec one at a time, files, delete, and
 // re-adoption of the sandboxes that kept running while hostd was down.
-import os from "node:os";
 import crypto from "node:crypto";
 import type { Socket } from "node:net";
 import type { Readable } from "node:stream";
 import {
   PodflareError,
-  type AppliedLimits,
   type CreateSandboxRequest,
   type CreateSandboxResponse,
   type ExecRequest,
-  type NetworkPolicy,
   type SandboxInfo,
   type SetNetworkRequest,
 } from "@podflare/protocol";
 import { isOpen, parsePolicy, policyToWire } from "../network/policy.js";
+import { applyLimits, handleOf, networkOf, notFound, NOT_CARRIED, setHandle, toInfo, type ForkResponse } from "./sandbox-records.js";
+
+export type { ForkResponse };
 import type { HostdConfig } from "../config.js";
-import { clampToTier, tiers, type TierName } from "../auth/tiers.js";
+import { tiers, type TierName } from "../auth/tiers.js";
 import type { UsageReport, UsageStore } from "./usage.js";
 import type { WarmPool } from "./warm-pool.js";
 import { runExec, type ExecOutput } from "../runtime/exec.js";
 import { readPath, removePath, uploadFile, type ReadResult } from "../runtime/files.js";
 import { openPortStream } from "../runtime/port-stream.js";
-import type { Runtime, RuntimeHandle, RuntimeSandbox, RuntimeSandboxSpec } from "../runtime/types.js";
+import type { Runtime, RuntimeSandbox, RuntimeSandboxSpec } from "../runtime/types.js";
 import type { SandboxRecord, SandboxStore } from "../store/sandboxes.js";
 
 export interface TemplateCatalog {
@@ -124,8 +124,8 @@ export class SandboxManager {
         { "Retry-After": "1" },
       );
     }
-    const { applied, clamped, warnings } = this.applyLimits(req, tierName);
-    const network = this.networkOf(req);
+    const { applied, clamped, warnings } = applyLimits(req, tierName, this.cfg);
+    const network = networkOf(req, this.cfg.network !== null);
     const id = newSandboxId();
     const now = Date.now();
     const record: SandboxRecord = {
@@ -177,11 +177,11 @@ export class SandboxManager {
   }
 
   info(owner: string, id: string): SandboxInfo {
-    return this.toInfo(this.get(owner, id));
+    return this.describe(this.get(owner, id));
   }
 
   list(owner: string): SandboxInfo[] {
-    return [...this.live.values()].filter((s) => s.record.owner === owner).map((s) => this.toInfo(s));
+    return [...this.live.values()].filter((s) => s.record.owner === owner).map((s) => this.describe(s));
   }
 
   /** PUT /v1/sandboxes/:id/network: a new egress policy (and egress on or off), for the next connection. */
@@ -200,7 +200,7 @@ export class SandboxManager {
     sb.record.applied = applied;
     sb.record.network = wire;
     this.store.setNetwork(sb.record.id, applied, wire);
-    return this.toInfo(sb);
+    return this.describe(sb);
   }
 
   async delete(owner: string, id: string): Promise<void> {
@@ -395,13 +395,13 @@ export class SandboxManager {
       await sb.rt.pause();
       this.setState(sb, "paused");
     }
-    return this.toInfo(sb);
+    return this.describe(sb);
   }
 
   async resume(owner: string, id: string): Promise<SandboxInfo> {
     const sb = this.get(owner, id);
     await this.wake(sb);
-    return this.toInfo(sb);
+    return this.describe(sb);
   }
 
   /** Sets a new idle timeout (clamped to the tier) and restarts the idle clock. */
@@ -513,6 +513,10 @@ export class SandboxManager {
     this.store.touch(sb.record.id, sb.record.lastActiveAt);
   }
 
+  private describe(sb: LiveSandbox): SandboxInfo {
+    return toInfo(sb.record, this.runtime.addressOf(sb.rt));
+  }
+
   private specOf(record: SandboxRecord): RuntimeSandboxSpec {
     return {
       id: record.runtimeKey,
@@ -528,83 +532,4 @@ export class SandboxManager {
     };
   }
 
-  /** The create request's policy, checked (null: open). */
-  private networkOf(req: CreateSandboxRequest): NetworkPolicy | null {
-    if (req.network === undefined || req.network === null) return null;
-    const parsed = parsePolicy(req.network);
-    if (req.egress === false) throw new PodflareError("bad_request", "network policy given with egress: false; drop one of them");
-    if (!this.cfg.network) return null;
-    return isOpen(parsed) ? null : policyToWire(parsed);
-  }
-
-  private toInfo(sb: LiveSandbox): SandboxInfo {
-    const r = sb.record;
-    const policy = r.network ?? { allow_out: null, deny_out: [] };
-    return {
-      id: r.id,
-      state: r.state,
-      template: r.template,
-      created_at: new Date(r.createdAt).toISOString(),
-      last_active_at: new Date(r.lastActiveAt).toISOString(),
-      applied: r.applied,
-      metadata: r.metadata,
-      parent_id: r.parentId,
-      network: {
-        egress: r.applied.egress,
-        address: r.applied.egress ? this.runtime.addressOf(sb.rt) : null,
-        allow_out: policy.allow_out ?? null,
-        deny_out: policy.deny_out ?? [],
-      },
-    };
-  }
-
-  private applyLimits(req: CreateSandboxRequest, tierName: TierName): { applied: AppliedLimits; clamped: string[]; warnings: string[] } {
-    const warnings: string[] = [];
-    const host = { memoryMb: Math.floor(os.totalmem() / 1024 / 1024), cpus: os.availableParallelism() };
-    const { clamped, ...limits } = clampToTier(req, tiers[tierName], this.cfg.defaults, host);
-    const networking = this.cfg.network !== null;
-    const applied: AppliedLimits = { ...limits, egress: networking && req.egress !== false, persistent: req.persistent === true };
-    if (req.egress !== false && !networking) {
-      warnings.push("egress: networking is turned off on this host (PODFLARE_NETWORK=off); the sandbox has loopback only");
-    }
-    return { applied, clamped, warnings };
-  }
 }
-
-/** What the ns runtime does not carry into fork children (also in docs/api.md and docs/fork.md). */
-const NOT_CARRIED = [
-  "processes other than the guest kernel (servers and background jobs started from bash or subprocess) stay in the parent",
-  "threads other than the REPL's main thread",
-  "open sockets and pipes: a child's copies are not connected to anything new (the parent's peers keep talking to the parent)",
-  "files the REPL holds open that were deleted from disk: the child shares them with the parent",
-] as const;
-
-export interface ForkResponse {
-  children: string[];
-  not_carried: string[];
-  warnings: string[];
-}
-
-function notFound(id: string): PodflareError {
-  return new PodflareError("sandbox_not_found", `sandbox ${id} not found; it may have been closed or never existed`);
-}
-
-function handleOf(r: SandboxRecord): RuntimeHandle {
-  return {
-    initPid: r.initPid!,
-    initStartTime: r.initStartTime!,
-    ...(r.familyId && r.familyPid !== null && r.familyStartTime !== null
-      ? { family: { id: r.familyId, pid: r.familyPid, startTime: r.familyStartTime } }
-      : {}),
-  };
-}
-
-function setHandle(r: SandboxRecord, rt: RuntimeSandbox): void {
-  r.initPid = rt.handle.initPid;
-  r.initStartTime = rt.handle.initStartTime;
-  r.familyId = rt.handle.family?.id ?? null;
-  r.familyPid = rt.handle.family?.pid ?? null;
-  r.familyStartTime = rt.handle.family?.startTime ?? null;
-}
-
-
