@@ -254,6 +254,20 @@ EOF`);
     }
   });
 
+  test("a frozen sandbox's policy comes back with its Space", async () => {
+    const id = await createSandbox({ persistent: true, network: { allow_out: ["198.51.100.2"] } });
+    const frozen = await api("POST", `/v1/sandboxes/${id}/freeze`);
+    const { space_id } = (await frozen.json()) as { space_id: string };
+    const res = await api("POST", `/v1/spaces/${space_id}/resume`);
+    const back = (await res.json()) as { id: string };
+    assert.equal(res.status, 200, JSON.stringify(back));
+    made.push(back.id);
+    assert.deepEqual((await info(back.id)).network.allow_out, ["198.51.100.2/32"]);
+    const out = await probe(back.id, [["198.51.100.2", OUTSIDE_PORT], ["198.51.100.3", OUTSIDE_PORT]]);
+    assert.equal(probeResult(out, "198.51.100.2", OUTSIDE_PORT), "open", out);
+    assert.equal(probeResult(out, "198.51.100.3", OUTSIDE_PORT), "closed", out);
+  });
+
   test("close removes the link, the rules and the address", async () => {
     const id = await createSandbox({ network: { allow_out: ["pkgs.test"] } });
     const addr = (await info(id)).network.address!;

@@ -63,6 +63,7 @@ export class SpaceService {
         env: record.env,
         metadata: record.metadata,
         manifest,
+        network: record.network,
         reason,
         createdAt: Date.now(),
       };
@@ -104,6 +105,7 @@ export class SpaceService {
         egress: a.egress,
         env: space.env,
         metadata: space.metadata,
+        ...(space.network && a.egress ? { network: space.network } : {}),
       },
       tierName,
       { space: spaceId },

@@ -4,7 +4,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { keysMigration } from "../auth/keys.js";
 import { usageMigration } from "../lifecycle/usage.js";
-import { spacesMigration } from "./spaces.js";
+import { spacesMigration, spacesNetworkMigration } from "./spaces.js";
 import { ipamMigration } from "../network/ipam.js";
 
 export type Db = Database.Database;
@@ -35,6 +35,7 @@ const migrations: string[] = [
   usageMigration,
   spacesMigration,
   ipamMigration,
+  spacesNetworkMigration,
 ];
 
 export function openDb(stateDir: string): Db {

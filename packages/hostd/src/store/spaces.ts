@@ -1,5 +1,5 @@
 // Rows of the spaces table: a frozen sandbox's settings and what its freeze kept or lost.
-import type { AppliedLimits, SpaceManifest } from "@podflare/protocol";
+import type { AppliedLimits, NetworkPolicy, SpaceManifest } from "@podflare/protocol";
 import type { Db } from "./db.js";
 
 export const spacesMigration = `CREATE TABLE spaces (
@@ -16,6 +16,9 @@ export const spacesMigration = `CREATE TABLE spaces (
 );
 CREATE INDEX spaces_owner ON spaces(owner);`;
 
+/** The frozen sandbox's egress policy, given back on resume. */
+export const spacesNetworkMigration = `ALTER TABLE spaces ADD COLUMN network_json TEXT;`;
+
 export interface SpaceRecord {
   id: string;
   owner: string;
@@ -25,6 +28,7 @@ export interface SpaceRecord {
   env: Record<string, string>;
   metadata: Record<string, string>;
   manifest: SpaceManifest;
+  network: NetworkPolicy | null;
   /** "freeze" (asked for), "idle" or "lifetime" (the reaper). */
   reason: string;
   createdAt: number;
@@ -39,6 +43,7 @@ interface Row {
   env_json: string;
   metadata_json: string;
   manifest_json: string;
+  network_json: string | null;
   reason: string;
   created_at: number;
 }
@@ -52,6 +57,7 @@ const fromRow = (r: Row): SpaceRecord => ({
   env: JSON.parse(r.env_json) as Record<string, string>,
   metadata: JSON.parse(r.metadata_json) as Record<string, string>,
   manifest: JSON.parse(r.manifest_json) as SpaceManifest,
+  network: r.network_json ? (JSON.parse(r.network_json) as NetworkPolicy) : null,
   reason: r.reason,
   createdAt: r.created_at,
 });
@@ -62,10 +68,11 @@ export class SpaceStore {
   insert(s: SpaceRecord): void {
     this.db
       .prepare(
-        `INSERT INTO spaces (id, owner, source_id, template, applied_json, env_json, metadata_json, manifest_json, reason, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO spaces (id, owner, source_id, template, applied_json, env_json, metadata_json, manifest_json, network_json, reason, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(s.id, s.owner, s.sourceId, s.template, JSON.stringify(s.applied), JSON.stringify(s.env), JSON.stringify(s.metadata), JSON.stringify(s.manifest), s.reason, s.createdAt);
+      .run(s.id, s.owner, s.sourceId, s.template, JSON.stringify(s.applied), JSON.stringify(s.env), JSON.stringify(s.metadata), JSON.stringify(s.manifest),
+        s.network ? JSON.stringify(s.network) : null, s.reason, s.createdAt);
   }
 
   get(id: string): SpaceRecord | undefined {
