@@ -6,11 +6,11 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Sandbox } from "podflare";
 import { bwrapConcurrent } from "./baselines.mjs";
+import { knobs } from "./knobs.mjs";
 import { printTable, summarize, time } from "./stats.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const clients = Number(process.env.PODFLARE_BENCH_CLIENTS ?? 20);
-const cyclesEach = Number(process.env.PODFLARE_BENCH_CYCLES ?? 5);
+const { clients, cyclesEach } = knobs;
 
 const PY = `
 import json, sys, threading, time
