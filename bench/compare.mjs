@@ -84,12 +84,16 @@ export function judge(a, b, tolerance = 0.1) {
   };
 }
 
-/** Every figure with samples in a result file, keyed "bench / name" (baselines too). */
+/** Every figure with samples in a result file, keyed "bench / name" (baselines too), with its
+ * p50 ratio to its same-run baseline: a load that slows a whole run moves that ratio less. */
 function figures(results) {
   const out = new Map();
   for (const [bench, data] of Object.entries(results.benches ?? {})) {
-    for (const r of [...(data.rows ?? []), ...(data.baselines ?? []).map((b) => ({ ...b, name: `baseline: ${b.name}` }))]) {
-      if (r.samples?.length) out.set(`${bench} / ${r.name}`, { samples: r.samples, unit: r.unit ?? "ms" });
+    const bases = new Map((data.baselines ?? []).map((b) => [b.name, b]));
+    for (const r of [...(data.rows ?? []), ...(data.baselines ?? []).map((b) => ({ ...b, name: `baseline: ${b.name}`, baseline: null }))]) {
+      const base = r.baseline ? bases.get(r.baseline) : undefined;
+      const ratio = base?.samples?.length && r.samples?.length ? median(r.samples) / median(base.samples) : null;
+      if (r.samples?.length) out.set(`${bench} / ${r.name}`, { samples: r.samples, unit: r.unit ?? "ms", ratio });
     }
   }
   return out;
@@ -102,7 +106,7 @@ export function compareRuns(a, b, tolerance = 0.1) {
   const rows = [];
   for (const [key, x] of fa) {
     const y = fb.get(key);
-    if (y) rows.push({ figure: key, unit: x.unit, ...judge(x.samples, y.samples, tolerance) });
+    if (y) rows.push({ figure: key, unit: x.unit, ...judge(x.samples, y.samples, tolerance), ratio_a: x.ratio, ratio_b: y.ratio });
   }
   const within = rows.filter((r) => r.verdict === "within noise").length;
   return {
@@ -120,11 +124,12 @@ const pct = (x) => `${x >= 0 ? "+" : ""}${(x * 100).toFixed(1)}%`;
 
 export function printComparison(c, fmt) {
   console.log(`\nrun to run: ${c.a} vs ${c.b} (${c.method})`);
-  console.log(["figure".padEnd(72), "run A p50".padStart(10), "run B p50".padStart(10), "Δ".padStart(8), "95% CI of Δ".padStart(22), "IQR A/B".padStart(12), "  verdict"].join(" "));
+  console.log(["figure".padEnd(72), "run A p50".padStart(10), "run B p50".padStart(10), "Δ".padStart(8), "95% CI of Δ".padStart(22), "IQR A/B".padStart(12), "ratio A→B".padStart(14), "  verdict"].join(" "));
   for (const r of c.rows) {
     const ci = r.ci ? `[${fmt(r.ci[0], r.unit)}, ${fmt(r.ci[1], r.unit)}]` : "(few samples)";
     const iqr = `${Math.round(r.a_rel_iqr * 100)}/${Math.round(r.b_rel_iqr * 100)}%`;
-    console.log([r.figure.slice(0, 72).padEnd(72), fmt(r.a_p50, r.unit).padStart(10), fmt(r.b_p50, r.unit).padStart(10), pct(r.rel).padStart(8), ci.padStart(22), iqr.padStart(12), `  ${r.verdict} (${r.why})`].join(" "));
+    const ratio = r.ratio_a !== null && r.ratio_b !== null ? `${r.ratio_a.toFixed(2)}→${r.ratio_b.toFixed(2)}×` : "–";
+    console.log([r.figure.slice(0, 72).padEnd(72), fmt(r.a_p50, r.unit).padStart(10), fmt(r.b_p50, r.unit).padStart(10), pct(r.rel).padStart(8), ci.padStart(22), iqr.padStart(12), ratio.padStart(14), `  ${r.verdict} (${r.why})`].join(" "));
   }
   const s = c.summary;
   console.log(`\n${s.within_noise} of ${s.figures} figures within noise, ${s.differ} differ` +

@@ -70,12 +70,13 @@ function noiseSection(c) {
   const pct = (x) => `${x >= 0 ? "+" : ""}${(x * 100).toFixed(1)}%`;
   const rows = c.rows.map((r) =>
     `<tr class="${r.verdict === "differs" ? "differs" : ""}"><td>${esc(r.figure)}</td><td>${esc(fmt(r.a_p50, r.unit))}</td><td>${esc(fmt(r.b_p50, r.unit))}</td><td>${esc(pct(r.rel))}</td>` +
-    `<td>${r.ci ? esc(`[${fmt(r.ci[0], r.unit)}, ${fmt(r.ci[1], r.unit)}]`) : "few samples"}</td><td>${Math.round(r.a_rel_iqr * 100)}% / ${Math.round(r.b_rel_iqr * 100)}%</td><td>${esc(r.verdict)} (${esc(r.why)})</td></tr>`);
+    `<td>${r.ci ? esc(`[${fmt(r.ci[0], r.unit)}, ${fmt(r.ci[1], r.unit)}]`) : "few samples"}</td><td>${Math.round(r.a_rel_iqr * 100)}% / ${Math.round(r.b_rel_iqr * 100)}%</td>` +
+    `<td>${r.ratio_a != null && r.ratio_b != null ? `${r.ratio_a.toFixed(2)}× → ${r.ratio_b.toFixed(2)}×` : "–"}</td><td>${esc(r.verdict)} (${esc(r.why)})</td></tr>`);
   const s = c.summary;
   return `<h2 id="noise">Run to run: is a second run within the machine's noise?</h2>
 <p>Run A ${esc(c.a)} against run B ${esc(c.b)}. Method: ${esc(c.method)}.</p>
 <p class="summary"><b>${s.within_noise} of ${s.figures} figures within noise, ${s.differ} differ.</b>${c.only_in_one?.length ? ` ${c.only_in_one.length} figures appear in one run only.` : ""}</p>
-<table><tr><th>figure</th><th>run A p50</th><th>run B p50</th><th>Δ</th><th>95% interval of Δ</th><th>IQR / median, A / B</th><th>verdict</th></tr>${rows.join("")}</table>`;
+<table><tr><th>figure</th><th>run A p50</th><th>run B p50</th><th>Δ</th><th>95% interval of Δ</th><th>IQR / median, A / B</th><th>ratio to its baseline, A → B</th><th>verdict</th></tr>${rows.join("")}</table>`;
 }
 
 export function renderReport(results) {

@@ -58,14 +58,14 @@ test("compare: fewer than 5 samples are judged by the tolerance alone and say so
   assert.equal(judge([10, 11], [10.5, 11]).verdict, "within noise");
 });
 
-test("compare: runs are matched row by row and baseline by baseline; a figure in one run only is listed, not judged", async () => {
+test("compare: runs are matched row by row and baseline by baseline, with each row's ratio to its baseline; a figure in one run only is listed, not judged", async () => {
   const { compareRuns } = await load("compare.mjs");
   const run = (extra: string, shift: number) => ({
     date: `d${shift}`,
     benches: {
       core: {
         rows: [
-          { name: "hot exec", samples: samples(30, 1 * shift, 0.2, 3), stats: {} },
+          { name: "hot exec", samples: samples(30, 1 * shift, 0.2, 3), stats: {}, baseline: "jupyter" },
           { name: extra, samples: samples(30, 5, 0.2, 4), stats: {} },
         ],
         baselines: [{ name: "jupyter", samples: samples(30, 4, 0.2, 5), stats: {} }],
@@ -76,7 +76,9 @@ test("compare: runs are matched row by row and baseline by baseline; a figure in
   assert.deepEqual(c.rows.map((r: { figure: string }) => r.figure).sort(), ["core / baseline: jupyter", "core / hot exec"]);
   assert.deepEqual(c.only_in_one.sort(), ["core / only in A", "core / only in B"]);
   assert.deepEqual(c.summary, { figures: 2, within_noise: 1, differ: 1 });
-  assert.equal(c.rows.find((r: { figure: string }) => r.figure === "core / hot exec").verdict, "differs");
+  const hot = c.rows.find((r: { figure: string }) => r.figure === "core / hot exec");
+  assert.equal(hot.verdict, "differs");
+  assert.ok(Math.abs(hot.ratio_a - 0.25) < 0.05 && Math.abs(hot.ratio_b - 0.5) < 0.1, `ratios to the baseline ${hot.ratio_a} → ${hot.ratio_b}`);
 });
 
 test("report: shows the noise summary, each hosted figure beside ours, and the ratio to the baseline", async () => {
