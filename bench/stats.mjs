@@ -10,7 +10,8 @@ export function summarize(samples) {
 export function fmt(v, unit = "ms") {
   if (v === undefined || v === null || Number.isNaN(v)) return "-";
   if (unit === "MB") return `${v.toFixed(1)} MB`;
-  return v < 1 ? `${(v * 1000).toFixed(0)} µs` : v < 100 ? `${v.toFixed(2)} ms` : `${v.toFixed(0)} ms`;
+  const a = Math.abs(v); // differences between runs can be negative
+  return a < 1 ? `${(v * 1000).toFixed(0)} µs` : a < 100 ? `${v.toFixed(2)} ms` : `${v.toFixed(0)} ms`;
 }
 
 /** Prints rows of {name, stats, baseline?} as a table with the ratio ours/baseline at p50. */
