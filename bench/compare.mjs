@@ -124,7 +124,7 @@ const pct = (x) => `${x >= 0 ? "+" : ""}${(x * 100).toFixed(1)}%`;
 
 export function printComparison(c, fmt) {
   console.log(`\nrun to run: ${c.a} vs ${c.b} (${c.method})`);
-  console.log(["figure".padEnd(72), "run A p50".padStart(10), "run B p50".padStart(10), "Δ".padStart(8), "95% CI of Δ".padStart(22), "IQR A/B".padStart(12), "ratio A→B".padStart(14), "  verdict"].join(" "));
+  console.log(["figure".padEnd(72), "A median".padStart(10), "B median".padStart(10), "Δ".padStart(8), "95% CI of Δ".padStart(22), "IQR A/B".padStart(12), "ratio A→B".padStart(14), "  verdict"].join(" "));
   for (const r of c.rows) {
     const ci = r.ci ? `[${fmt(r.ci[0], r.unit)}, ${fmt(r.ci[1], r.unit)}]` : "(few samples)";
     const iqr = `${Math.round(r.a_rel_iqr * 100)}/${Math.round(r.b_rel_iqr * 100)}%`;

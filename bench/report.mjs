@@ -76,7 +76,7 @@ function noiseSection(c) {
   return `<h2 id="noise">Run to run: is a second run within the machine's noise?</h2>
 <p>Run A ${esc(c.a)} against run B ${esc(c.b)}. Method: ${esc(c.method)}.</p>
 <p class="summary"><b>${s.within_noise} of ${s.figures} figures within noise, ${s.differ} differ.</b>${c.only_in_one?.length ? ` ${c.only_in_one.length} figures appear in one run only.` : ""}</p>
-<table><tr><th>figure</th><th>run A p50</th><th>run B p50</th><th>Δ</th><th>95% interval of Δ</th><th>IQR / median, A / B</th><th>ratio to its baseline, A → B</th><th>verdict</th></tr>${rows.join("")}</table>`;
+<table><tr><th>figure</th><th>run A median</th><th>run B median</th><th>Δ</th><th>95% interval of Δ</th><th>IQR / median, A / B</th><th>ratio to its baseline, A → B</th><th>verdict</th></tr>${rows.join("")}</table>`;
 }
 
 export function renderReport(results) {
