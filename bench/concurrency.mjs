@@ -6,45 +6,58 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Sandbox } from "podflare";
 import { bwrapConcurrent } from "./baselines.mjs";
+import { knobs } from "./knobs.mjs";
 import { printTable, summarize, time } from "./stats.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const clients = Number(process.env.PODFLARE_BENCH_CLIENTS ?? 20);
-const cyclesEach = Number(process.env.PODFLARE_BENCH_CYCLES ?? 5);
+const { clients, cyclesEach } = knobs;
 
 const PY = `
 import json, sys, threading, time
 from podflare import Sandbox
 clients, cycles = int(sys.argv[1]), int(sys.argv[2])
 samples, lock = [], threading.Lock()
+errors = []
 def client():
     for _ in range(cycles):
         t0 = time.perf_counter()
-        sb = Sandbox()
-        r = sb.run_code("echo ready", language="bash")
-        sb.close()
-        assert r.stdout == "ready\\n", r.stdout
+        try:
+            with Sandbox() as sb:
+                r = sb.run_code("echo ready", language="bash")
+            assert r.stdout == "ready\\n", r.stdout
+        except Exception as e:  # counted and reported, so one failure does not lose the figure
+            with lock:
+                errors.append(repr(e))
+            continue
         with lock:
             samples.append((time.perf_counter() - t0) * 1000)
 t0 = time.perf_counter()
 threads = [threading.Thread(target=client) for _ in range(clients)]
 [t.start() for t in threads]
 [t.join() for t in threads]
-print(json.dumps({"samples": samples, "wall_ms": (time.perf_counter() - t0) * 1000}))
+print(json.dumps({"samples": samples, "errors": errors, "wall_ms": (time.perf_counter() - t0) * 1000}))
 `;
 
 export async function runConcurrency() {
   const ts = [];
+  const tsErrors = [];
   const t0 = performance.now();
   await Promise.all(
     Array.from({ length: clients }, async () => {
       for (let i = 0; i < cyclesEach; i++) {
-        ts.push(await time(async () => {
-          const sb = await Sandbox.create();
-          const r = await sb.runCode("echo ready", "bash");
-          await sb.close();
-          if (r.stdout !== "ready\n") throw new Error(r.stdout + r.stderr);
-        }));
+        try {
+          ts.push(await time(async () => {
+            const sb = await Sandbox.create();
+            try {
+              const r = await sb.runCode("echo ready", "bash");
+              if (r.stdout !== "ready\n") throw new Error(r.stdout + r.stderr);
+            } finally {
+              await sb.close();
+            }
+          }));
+        } catch (err) {
+          tsErrors.push(String(err)); // counted and reported, so one failure does not lose the figure
+        }
       }
     }),
   );
@@ -63,10 +76,15 @@ export async function runConcurrency() {
     { name: `${clients} clients × ${cyclesEach} cycles, Python SDK`, stats: summarize(py.samples), samples: py.samples, baseline: base },
   ];
   printTable(`concurrency: create → echo ready → close (throughput: TS ${((ts.length / tsWall) * 1000).toFixed(1)}/s, Python ${((py.samples.length / py.wall_ms) * 1000).toFixed(1)}/s)`, rows);
+  const failedCycles = { ts: tsErrors, python: py.errors };
+  for (const [sdk, errs] of Object.entries(failedCycles)) {
+    if (errs.length) console.log(`FAILED CYCLES, ${sdk}: ${errs.length} of ${clients * cyclesEach}, first: ${errs[0]}`);
+  }
   return {
     rows: rows.map((x) => ({ ...x, baseline: x.baseline?.name ?? null })),
     baselines: base ? [base] : [],
     throughput_per_s: { ts: (ts.length / tsWall) * 1000, python: (py.samples.length / py.wall_ms) * 1000 },
+    failed_cycles: { ts: tsErrors.length, python: py.errors.length, first: tsErrors[0] ?? py.errors[0] ?? null },
   };
 }
 

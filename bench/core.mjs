@@ -1,16 +1,17 @@
 // Core figures (issue 2): cold create, hot exec `print(6*7)` and create → exec → close, through
 // the TypeScript SDK, the Python SDK and raw HTTP, with baselines measured side by side.
-// Usage: PODFLARE_HOSTD_URL=http://127.0.0.1:7070 node bench/core.mjs [runs]
+// Usage: PODFLARE_HOSTD_URL=http://127.0.0.1:7070 node bench/core.mjs (counts: bench/knobs.mjs)
 import { spawnSync } from "node:child_process";
 import http from "node:http";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Sandbox } from "podflare";
 import { bareFork, bwrapPerCall, jupyterHotExec, unixSocketRoundTrip } from "./baselines.mjs";
+import { knobs } from "./knobs.mjs";
 import { printTable, summarize, time } from "./stats.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const runs = Number(process.argv[2] ?? 100);
+const { coreRuns: runs, createRuns } = knobs;
 const url = process.env.PODFLARE_HOSTD_URL ?? "http://127.0.0.1:7070";
 
 /** Waits until the warm pool is full, so a create measures a pool hit. */
@@ -33,14 +34,14 @@ async function tsScenarios() {
     }));
   }
   await sb.close();
-  for (let i = 0; i < Math.max(20, runs / 5); i++) {
+  for (let i = 0; i < createRuns; i++) {
     await poolFull();
     let s;
     out.create.push(await time(async () => (s = await Sandbox.create())));
     await s.close();
   }
   out.create_miss = [];
-  for (let i = 0; i < Math.max(20, runs / 5); i++) {
+  for (let i = 0; i < createRuns; i++) {
     let s;
     out.create_miss.push(await time(async () => (s = await Sandbox.create({ memoryMb: 512 }))));
     await s.close();
@@ -76,7 +77,7 @@ async function rawHttpHotExec() {
 }
 
 function pyScenarios() {
-  const r = spawnSync("/usr/bin/python3", [path.join(root, "bench/py_core.py"), String(runs)], {
+  const r = spawnSync("/usr/bin/python3", [path.join(root, "bench/py_core.py"), String(runs), String(createRuns)], {
     encoding: "utf8",
     env: { ...process.env, PYTHONPATH: path.join(root, "packages/sdk-python"), PODFLARE_HOSTD_URL: url },
     timeout: 600_000,
@@ -102,6 +103,7 @@ export async function runCore() {
     { name: "pool-hit create, TypeScript SDK", stats: summarize(ts.create), baseline: bwrap ?? undefined },
     { name: "pool-hit create, Python SDK", stats: summarize(py.create), baseline: bwrap ?? undefined },
     { name: "pool-miss create (512 MB), TypeScript SDK", stats: summarize(ts.create_miss), baseline: bwrap ?? undefined },
+    { name: "pool-miss create (512 MB), Python SDK", stats: summarize(py.create_miss), baseline: bwrap ?? undefined },
     { name: "create → echo ready (bash) → close, TS SDK", stats: summarize(ts.cycle), baseline: bwrap ?? undefined },
     { name: "create → echo ready (bash) → close, Py SDK", stats: summarize(py.cycle), baseline: bwrap ?? undefined },
   ];
@@ -111,7 +113,7 @@ export async function runCore() {
     ...baselines.map((b) => ({ name: `baseline: ${b.name}`, stats: b.stats })),
   ]);
   const withSamples = (r, samples) => ({ name: r.name, stats: r.stats, baseline: r.baseline?.name ?? null, samples });
-  const sampleSets = [raw, ts.hot_exec, py.hot_exec, ts.create, py.create, ts.create_miss, ts.cycle, py.cycle];
+  const sampleSets = [raw, ts.hot_exec, py.hot_exec, ts.create, py.create, ts.create_miss, py.create_miss, ts.cycle, py.cycle];
   return {
     rows: rows.map((r, i) => withSamples(r, sampleSets[i])),
     baselines: [

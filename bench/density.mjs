@@ -1,52 +1,83 @@
-// Density: what an idle sandbox costs in host memory, and so how many fit in 8 GB. Creates
-// idle sandboxes (a first exec each, so the REPL is warm) and reads the memory charged to
-// hostd's cgroup parent (every sandbox, its init and family init) before and after: the
-// kernel's own accounting, not the host-wide free memory, which page-cache reclaim blurs.
-import fs from "node:fs";
-import { cgroupParentFor } from "@podflare/hostd";
+// Density: what an idle sandbox costs in host memory, and so how many fit in 8 GB, through the
+// TypeScript SDK and then the Python SDK (bench/py_density.py). Creates idle sandboxes (a first
+// exec each, so the REPL is warm) and reads the memory charged to hostd's cgroup parent (every
+// sandbox, its init and family init) before and after each: the kernel's own accounting, not
+// the host-wide free memory, which page-cache reclaim blurs. The distribution is of the
+// per-sandbox increments; the headline figure is the total over the count after a settle.
+import { spawnSync } from "node:child_process";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { Sandbox } from "podflare";
 import { bwrapIdleMemoryBytes } from "./baselines.mjs";
+import { knobs } from "./knobs.mjs";
+import { cgroupMemoryFile, readBytes } from "./memory.mjs";
+import { printTable, summarize } from "./stats.mjs";
 
-const count = Number(process.env.PODFLARE_BENCH_DENSITY ?? 40);
+const count = knobs.densityCount;
+const MB = 1024 ** 2;
+const GB8 = 8 * 1024 ** 3;
+const settle = () => new Promise((r) => setTimeout(r, 1500));
 
-function usedBytes() {
-  const parent = cgroupParentFor(process.env.PODFLARE_STATE_DIR || "/var/lib/podflare");
-  for (const f of [`/sys/fs/cgroup/${parent}/memory.current`, `/sys/fs/cgroup/memory/${parent}/memory.usage_in_bytes`]) {
-    if (fs.existsSync(f)) return Number(fs.readFileSync(f, "utf8"));
-  }
-  throw new Error(`no memory accounting for cgroup ${parent}: set PODFLARE_STATE_DIR to hostd's state dir`);
-}
-
-export async function runDensity() {
-  const settle = () => new Promise((r) => setTimeout(r, 1500));
+async function tsDensity(file) {
+  const used = () => readBytes(file);
   await settle();
-  const before = usedBytes();
+  const before = used();
+  let last = before;
+  const increments = [];
   const sandboxes = [];
   try {
     for (let i = 0; i < count; i++) {
       const sb = await Sandbox.create({ memoryMb: 512 }); // a custom size: boots cold, not from the pool
       await sb.runCode("x = 1");
       sandboxes.push(sb);
+      const now = used();
+      increments.push(now - last);
+      last = now;
     }
     await settle();
-    const perSandbox = (usedBytes() - before) / sandboxes.length;
-    const fit = Math.floor((8 * 1024 ** 3) / perSandbox);
-    console.log(`\ndensity: ${sandboxes.length} idle sandboxes added ${((usedBytes() - before) / 1024 ** 2).toFixed(0)} MB to hostd's cgroup (page cache included): ` +
-      `${(perSandbox / 1024 ** 2).toFixed(1)} MB each, so about ${fit} fit in 8 GB of host memory`);
-    const bwrapPer = await bwrapIdleMemoryBytes(20);
-    if (bwrapPer) console.log(`baseline: an idle python3 REPL in bwrap is charged ${(bwrapPer / 1024 ** 2).toFixed(1)} MB, so about ${Math.floor((8 * 1024 ** 3) / bwrapPer)} fit in 8 GB`);
-    return {
-      rows: [],
-      baselines: [],
-      sandboxes: sandboxes.length,
-      mb_per_sandbox: perSandbox / 1024 ** 2,
-      fit_in_8gb: fit,
-      baseline_bwrap_repl_mb: bwrapPer ? bwrapPer / 1024 ** 2 : null,
-      baseline_bwrap_fit_in_8gb: bwrapPer ? Math.floor((8 * 1024 ** 3) / bwrapPer) : null,
-    };
+    return { increments, total: used() - before };
   } finally {
     await Promise.all(sandboxes.map((sb) => sb.close()));
   }
+}
+
+function pyDensity(file) {
+  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+  const py = spawnSync("/usr/bin/python3", [path.join(root, "bench/py_density.py"), String(count), file], {
+    encoding: "utf8",
+    env: { ...process.env, PYTHONPATH: path.join(root, "packages/sdk-python") },
+    timeout: 900_000,
+  });
+  if (py.status !== 0) throw new Error(`python density bench failed: ${py.stderr}`);
+  return JSON.parse(py.stdout.trim().split("\n").pop());
+}
+
+export async function runDensity() {
+  const file = cgroupMemoryFile();
+  const ts = await tsDensity(file);
+  const py = pyDensity(file);
+  const bwrapPer = await bwrapIdleMemoryBytes(20);
+  const base = bwrapPer && { name: "idle python3 REPL in bwrap (20, total / 20)", unit: "MB", stats: summarize([bwrapPer / MB]), samples: [bwrapPer / MB] };
+  const row = (sdk, r) => {
+    const samples = r.increments.map((b) => b / MB);
+    return { name: `idle sandbox, memory charged, ${sdk} (per-sandbox increments)`, unit: "MB", stats: summarize(samples), samples, baseline: base };
+  };
+  const rows = [row("TS SDK", ts), row("Python SDK", py)];
+  printTable(`density: ${count} idle sandboxes per SDK, memory charged to hostd's cgroup (page cache included)`, rows);
+  const perTs = ts.total / count;
+  const perPy = py.total / count;
+  console.log(`TS SDK: ${(perTs / MB).toFixed(1)} MB each after a settle, so about ${Math.floor(GB8 / perTs)} fit in 8 GB; ` +
+    `Python SDK: ${(perPy / MB).toFixed(1)} MB each, about ${Math.floor(GB8 / perPy)}`);
+  if (bwrapPer) console.log(`baseline: an idle python3 REPL in bwrap is charged ${(bwrapPer / MB).toFixed(1)} MB, so about ${Math.floor(GB8 / bwrapPer)} fit in 8 GB`);
+  return {
+    rows: rows.map((r) => ({ ...r, baseline: r.baseline?.name ?? null })),
+    baselines: base ? [base] : [],
+    sandboxes: count,
+    mb_per_sandbox: { ts: perTs / MB, python: perPy / MB },
+    fit_in_8gb: { ts: Math.floor(GB8 / perTs), python: Math.floor(GB8 / perPy) },
+    baseline_bwrap_repl_mb: bwrapPer ? bwrapPer / MB : null,
+    baseline_bwrap_fit_in_8gb: bwrapPer ? Math.floor(GB8 / bwrapPer) : null,
+  };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await runDensity();

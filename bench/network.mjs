@@ -6,9 +6,10 @@ import crypto from "node:crypto";
 import { cgroupParentFor } from "@podflare/hostd";
 import { routerNames } from "@podflare/hostd/network";
 import { Sandbox } from "podflare";
+import { knobs } from "./knobs.mjs";
 import { printTable, summarize, time } from "./stats.mjs";
 
-const runs = Number(process.env.PODFLARE_BENCH_NETWORK_RUNS ?? 20);
+const runs = knobs.networkRuns;
 const SEND_MB = 256;
 
 function sh(argv, input) {

@@ -1,49 +1,53 @@
-"""fork(n) or Spaces through the Python SDK; prints one JSON object of raw samples (ms).
-Usage: py_lifecycle.py RUNS fork|spaces"""
+"""Lifecycle scenarios through the Python SDK, the same as bench/lifecycle.mjs: freeze and resume
+of a Space holding 10 MB and 100 MB of REPL state, the baseline (a fresh sandbox re-running the
+setup), and in-memory pause / resume. Prints one JSON object of raw samples (ms).
+Usage: py_lifecycle.py RUNS PAUSE_RUNS"""
 import json
 import sys
 import time
 
 from podflare import Sandbox
 
-runs = int(sys.argv[1]) if len(sys.argv) > 1 else 20
-mode = sys.argv[2] if len(sys.argv) > 2 else "fork"
+runs = int(sys.argv[1]) if len(sys.argv) > 1 else 5
+pause_runs = int(sys.argv[2]) if len(sys.argv) > 2 else 20
 
 
 def ms(t0):
     return (time.perf_counter() - t0) * 1000
 
 
-def forks():
-    out = {"fork1": [], "fork5": []}
-    with Sandbox() as parent:
-        parent.run_code("x = 41")
-        for n, key in ((1, "fork1"), (5, "fork5")):
-            for _ in range(runs):
-                time.sleep(0.3)
-                t0 = time.perf_counter()
-                kids = parent.fork(n)
-                out[key].append(ms(t0))
-                assert kids[0].run_code("print(x + 1)").stdout == "42\n"
-                for k in kids:
-                    k.close()
-    return out
-
-
-def spaces():
-    out = {"freeze10": [], "resume10": []}
+out = {}
+for mb in (10, 100):
+    setup = f"state = [bytes(1024 * 1024) for _ in range({mb})]"
+    freeze, resume, rebuild = [], [], []
     for _ in range(runs):
         sb = Sandbox(persistent=True)
-        sb.run_code("state = [bytes(1024 * 1024) for _ in range(10)]")
+        sb.run_code(setup)
         t0 = time.perf_counter()
         space = sb.freeze()
-        out["freeze10"].append(ms(t0))
+        freeze.append(ms(t0))
         t0 = time.perf_counter()
         back = Sandbox.resume(space)
-        out["resume10"].append(ms(t0))
-        assert back.run_code("print(len(state))").stdout == "10\n"
+        resume.append(ms(t0))
+        r = back.run_code("print(len(state))")
+        assert r.stdout == f"{mb}\n", f"resume lost the state: {r.stdout}{r.stderr}"
         back.close()
-    return out
+        t0 = time.perf_counter()
+        fresh = Sandbox(memory_mb=512)
+        fresh.run_code(setup)
+        fresh.close()
+        rebuild.append(ms(t0))
+    out[str(mb)] = {"freeze": freeze, "resume": resume, "rebuild": rebuild}
 
-
-print(json.dumps(forks() if mode == "fork" else spaces()))
+pause, resume_mem = [], []
+with Sandbox() as sb:
+    for _ in range(pause_runs):
+        t0 = time.perf_counter()
+        sb.pause()
+        pause.append(ms(t0))
+        t0 = time.perf_counter()
+        sb.resume()
+        resume_mem.append(ms(t0))
+out["pause"] = pause
+out["resume_paused"] = resume_mem
+print(json.dumps(out))

@@ -2,7 +2,8 @@
 // `npm run bench`: starts its own hostd (port 7373 or PODFLARE_BENCH_ADDR, state
 // /var/lib/podflare-bench or PODFLARE_BENCH_STATE_DIR), installs the
 // baselines' Debian packages, runs every benchmark in bench/, prints the tables and writes
-// bench/results/<date>.json. Benchmarks are not tests: `npm test` never runs them.
+// bench/results/<date>.json + .html. `-- --runs 2` runs it twice and compares the runs;
+// PODFLARE_BENCH_QUICK=1 is a smoke run (bench/knobs.mjs). `npm test` never runs benchmarks.
 import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
@@ -12,7 +13,16 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const stateDir = process.env.PODFLARE_BENCH_STATE_DIR || "/var/lib/podflare-bench";
 const addr = process.env.PODFLARE_BENCH_ADDR || "127.0.0.1:7373";
 const url = `http://${addr}`;
+const hostdLogPath = `/tmp/podflare-bench-hostd-${addr.replace(/[^0-9]/g, "")}.log`;
 const cli = path.join(root, "packages/cli/dist/main.js");
+// `npm run bench -- --runs 2`: the whole suite twice against the same hostd, the second run
+// compared with the first figure by figure (bench/compare.mjs).
+const runsArg = process.argv.indexOf("--runs");
+const runs = runsArg >= 0 ? Number(process.argv[runsArg + 1]) : 1;
+if (!Number.isInteger(runs) || runs < 1 || runs > 10) {
+  console.error("usage: npm run bench [-- --runs N]   (N: 1 to 10 whole runs; the later ones are compared with the first)");
+  process.exit(2);
+}
 // Benchmarks and the SDKs they use read the hostd URL from the environment.
 process.env.PODFLARE_HOSTD_URL = url;
 process.env.PODFLARE_STATE_DIR = stateDir;
@@ -39,44 +49,75 @@ const env = {
 };
 delete env.PODFLARE_API_KEYS;
 delete env.PODFLARE_API_KEY;
-const log = fs.openSync("/tmp/podflare-bench-hostd.log", "w");
+const log = fs.openSync(hostdLogPath, "w");
 const hostd = spawn(process.execPath, [cli, "serve"], { env, stdio: ["ignore", log, log] });
 for (let i = 0; ; i++) {
   try {
     if ((await fetch(`${url}/v1/healthz`)).ok) break;
   } catch {}
   if (hostd.exitCode !== null || i > 6000) {
-    console.error(fs.readFileSync("/tmp/podflare-bench-hostd.log", "utf8").slice(-4000));
+    console.error(fs.readFileSync(hostdLogPath, "utf8").slice(-4000));
     process.exit(1);
   }
   await new Promise((r) => setTimeout(r, 100));
 }
 
-const results = { date: new Date().toISOString(), host: { cpus: (await import("node:os")).cpus().length }, benches: {} };
-let failed = false;
-// Each bench/<name>.mjs exports run<Name>(); they run in this order, one at a time.
-const benches = (process.env.PODFLARE_BENCHES || "core,concurrency,fork,lifecycle,density,network").split(",");
-for (const name of benches) {
-  const mod = await import(path.join(root, "bench", `${name}.mjs`));
-  const run = mod[`run${name[0].toUpperCase()}${name.slice(1)}`];
-  if (typeof run !== "function") {
-    failed = true;
-    console.error(`bench/${name}.mjs exports no run${name[0].toUpperCase()}${name.slice(1)}()`);
-    continue;
-  }
-  try {
-    results.benches[name] = await run();
-  } catch (err) {
-    failed = true;
-    console.error(`bench ${name} failed: ${err.stack ?? err}`);
-  }
-}
-fs.mkdirSync(path.join(root, "bench/results"), { recursive: true });
-const out = path.join(root, "bench/results", `${results.date.slice(0, 19).replace(/:/g, "-")}.json`);
-fs.writeFileSync(out, JSON.stringify(results, null, 2));
+const { knobs } = await import(path.join(root, "bench/knobs.mjs"));
 const { renderReport } = await import(path.join(root, "bench/report.mjs"));
-fs.writeFileSync(out.replace(/\.json$/, ".html"), renderReport(results));
-console.log(`\nresults written to ${path.relative(root, out)} and the report to ${path.relative(root, out.replace(/\.json$/, ".html"))}`);
+const { hostedBeside } = await import(path.join(root, "bench/hosted.mjs"));
+const { compareRuns, printComparison } = await import(path.join(root, "bench/compare.mjs"));
+const { fmt } = await import(path.join(root, "bench/stats.mjs"));
+let failed = false;
+
+/** One pass over every selected bench: the results object, written to bench/results/<date>.json. */
+async function runOnce(pass) {
+  const started = performance.now();
+  const results = { date: new Date().toISOString(), host: { cpus: (await import("node:os")).cpus().length }, quick: knobs.quick, pass, benches: {} };
+  // Each bench/<name>.mjs exports run<Name>(); they run in this order, one at a time.
+  const benches = (process.env.PODFLARE_BENCHES || "core,concurrency,fork,lifecycle,density,network").split(",");
+  for (const name of benches) {
+    const mod = await import(path.join(root, "bench", `${name}.mjs`));
+    const run = mod[`run${name[0].toUpperCase()}${name.slice(1)}`];
+    if (typeof run !== "function") {
+      failed = true;
+      console.error(`bench/${name}.mjs exports no run${name[0].toUpperCase()}${name.slice(1)}()`);
+      continue;
+    }
+    try {
+      results.benches[name] = await run();
+    } catch (err) {
+      failed = true;
+      console.error(`bench ${name} failed: ${err.stack ?? err}`);
+    }
+  }
+  results.wall_s = (performance.now() - started) / 1000;
+  console.log("\nhosted Podflare's published figures (over the internet, reference only) beside ours:");
+  for (const h of hostedBeside(results)) {
+    console.log(`  ${h.figure}: hosted ${h.published}; ours ${h.ours.map((o) => `${fmt(o.value)} (${o.row.split(" / ").pop()}, ${h.stat})`).join(", ")}`);
+  }
+  fs.mkdirSync(path.join(root, "bench/results"), { recursive: true });
+  const out = path.join(root, "bench/results", `${results.date.slice(0, 19).replace(/:/g, "-")}.json`);
+  return { results, out };
+}
+
+const write = ({ results, out }) => {
+  fs.writeFileSync(out, JSON.stringify(results, null, 2));
+  fs.writeFileSync(out.replace(/\.json$/, ".html"), renderReport(results));
+  console.log(`\nresults written to ${path.relative(root, out)} and the report to ${path.relative(root, out.replace(/\.json$/, ".html"))} (${results.wall_s.toFixed(0)} s of benchmarks)`);
+};
+
+const passes = [];
+for (let pass = 1; pass <= runs; pass++) {
+  if (runs > 1) console.log(`\n===== run ${pass} of ${runs}`);
+  const done = await runOnce(pass);
+  // Every later run is compared with the first: the figures should agree within the noise.
+  if (passes.length) {
+    done.results.noise = compareRuns(passes[0].results, done.results);
+    printComparison(done.results.noise, fmt);
+  }
+  write(done);
+  passes.push(done);
+}
 hostd.kill("SIGTERM");
 await new Promise((r) => hostd.on("exit", r));
 spawnSync(process.execPath, [cli, "down", "--force"], { env, stdio: "inherit" });
