@@ -6,7 +6,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { PodflareError } from "@podflare/protocol";
 import { CgroupManager, isAlive, launchSandbox, startKernel } from "../../jail/index.js";
-import { prepareFork } from "../../jail/fork.js";
+import { forkKernel } from "../../jail/fork.js";
 import type { StoragePool } from "../../storage/index.js";
 import { GuestConnection } from "../guest-connection.js";
 import type { ForkResult, Runtime, RuntimeHandle, RuntimeSandbox, RuntimeSandboxSpec } from "../types.js";
@@ -96,8 +96,6 @@ export class NsRuntime implements Runtime {
     // The kernel must be up (a dead one is restarted) before its state is copied.
     await parent.control();
     const made: string[] = [];
-    const helper = prepareFork();
-    let helperUsed = false;
     try {
       // Frozen, the parent's files are consistent across every snapshot. A btrfs snapshot
       // writes out the source's dirty data itself, and the dir driver reads the page
@@ -120,8 +118,7 @@ export class NsRuntime implements Runtime {
         if (spec.limits.diskMb > 0) await storage.setDiskLimitMb(spec.id, spec.limits.diskMb);
       }));
       diskLimits.catch(() => undefined);
-      helperUsed = true;
-      const forked = helper.run({
+      const forked = forkKernel({
         family: { pid: family.pid, startTime: family.startTime },
         uidBase: this.opts.uidBase,
         uidCount: this.opts.uidCount,
@@ -151,7 +148,6 @@ export class NsRuntime implements Runtime {
       await Promise.all(children.map((c) => c.control()));
       return { children, landlock: out.landlock };
     } catch (err) {
-      if (!helperUsed) helper.cancel();
       for (const id of made) {
         await this.destroyById(id).catch((e) => this.opts.log(`cleanup of fork child ${id} failed: ${String(e)}`));
         this.families.get(family.id)?.delete(id);
