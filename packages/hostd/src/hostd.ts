@@ -88,6 +88,7 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
   if (adopted.length) log(`re-adopted ${adopted.length} running sandbox(es)`);
   if (removed.length) log(`removed leftovers of ${removed.length} sandbox(es) from an earlier run`);
   await spaces.reconcile();
+  await runtime.prepare(cfg.ensureTemplates);
   pool.start();
   reaper.start();
 

@@ -61,6 +61,8 @@ export interface RuntimeSandbox {
 export interface Runtime {
   readonly kind: string;
   create(spec: RuntimeSandboxSpec): Promise<RuntimeSandbox>;
+  /** Work that makes later creates of these templates cheaper; done once at start, before the warm pool fills. */
+  prepare?(templates: string[]): Promise<void>;
   /** Re-attaches to a sandbox that kept running while hostd was down; null if it is gone. */
   adopt(spec: RuntimeSandboxSpec, handle: RuntimeHandle): Promise<RuntimeSandbox | null>;
   /** Removes whatever a crashed hostd left behind for ids not in `keep`. */

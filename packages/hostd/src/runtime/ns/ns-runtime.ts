@@ -9,6 +9,7 @@ import { CgroupManager, isAlive, launchSandbox, startKernel } from "../../jail/i
 import { forkKernel } from "../../jail/fork.js";
 import type { StoragePool } from "../../storage/index.js";
 import { GuestConnection } from "../guest-connection.js";
+import { compileGuestFor } from "./guest-bytecode.js";
 import type { ForkResult, Runtime, RuntimeHandle, RuntimeSandbox, RuntimeSandboxSpec } from "../types.js";
 
 /** The family init only reaps: a small cgroup of its own, so closing one sandbox never kills it. */
@@ -83,6 +84,25 @@ export class NsRuntime implements Runtime {
       await this.destroyById(spec.id).catch((e) => this.opts.log(`cleanup of ${spec.id} failed: ${String(e)}`));
       await this.leave(familyId, spec.id).catch((e) => this.opts.log(`cleanup of ${familyId} failed: ${String(e)}`));
       throw err;
+    }
+  }
+
+  /** Compiles the guest kernel for each template's Python (a best effort: without it kernels compile at every start). */
+  async prepare(templates: string[]): Promise<void> {
+    for (const template of templates) {
+      try {
+        const { tag, modules } = await compileGuestFor(template, {
+          guestDir,
+          storage: this.opts.storage,
+          cgroups: this.opts.cgroups,
+          uidBase: this.opts.uidBase,
+          uidCount: this.opts.uidCount,
+          newId: () => `sbx_${crypto.randomBytes(16).toString("hex")}`,
+        });
+        this.opts.log(`guest kernel compiled for template ${template} (${tag}, ${modules} modules)`);
+      } catch (err) {
+        this.opts.log(`could not compile the guest kernel for template ${template}: ${(err as Error).message}`);
+      }
     }
   }
 
