@@ -9,7 +9,7 @@ and its directory) when its stdin reaches end of file, i.e. when hostd is gone. 
 is served by a forked child, which is what makes concurrent requests possible and keeps the
 helpers' own fork()/unshare()/setns() calls safe.
 
-A request is one connection: the client writes {"op": "launch"|"enter"|"fork", "config":
+A request is one connection: the client writes {"op": "launch"|"enter"|"fork"|"btrfs", "config":
 {...}} and shuts down its sending side. The child writes "#pid N" first (so the client can
 kill it on a timeout), then exactly what the helper script would print on stdout and stderr;
 once the child has exited, the server adds "#exit N" with its status and closes. The child holds only stdio (fd 0 on
@@ -26,11 +26,12 @@ import socket
 import struct
 import sys
 
+import btrfs_ioctl
 import enter
 import fork
 import launch
 
-HANDLERS = {"launch": launch.main, "enter": enter.main, "fork": fork.main}
+HANDLERS = {"launch": launch.main, "enter": enter.main, "fork": fork.main, "btrfs": btrfs_ioctl.main}
 MAX_REQUEST = 1 << 20
 
 

@@ -1,5 +1,5 @@
 // Node's side of jail/server.py: one long-lived privileged Python process that forks a child
-// per launch/enter/fork request, instead of one Python start-up per helper call. Started on
+// per launch/enter/fork/btrfs request, instead of one Python start-up per helper call. Started on
 // first use, restarted on the next request after it dies; it exits when this process does
 // (end of file on its stdin), so it never outlives hostd. Sandboxes never depend on it.
 import { spawn, type ChildProcess } from "node:child_process";
@@ -9,7 +9,8 @@ import os from "node:os";
 import path from "node:path";
 import { JAIL_DIR, HELPER_ENV, JailError, PYTHON, PYTHON_FLAGS, type HelperResult } from "./helper-process.js";
 
-export type JailOp = "launch" | "enter" | "fork";
+/** launch.py, enter.py, fork.py, and btrfs_ioctl.py (snapshots and qgroup limits). */
+export type JailOp = "launch" | "enter" | "fork" | "btrfs";
 
 const READY_TIMEOUT_MS = 10_000;
 

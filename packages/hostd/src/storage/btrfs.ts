@@ -2,6 +2,7 @@
 
 import { lstat, readFile, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { jailServer } from "../jail/jail-server.js";
 import { run } from "./exec.js";
 
 /** The root directory of a btrfs subvolume always has inode number 256. */
@@ -18,8 +19,28 @@ export async function createSubvolume(path: string): Promise<void> {
   await run("btrfs", ["-q", "subvolume", "create", path]);
 }
 
+// Snapshots and limits go through the jail server's ioctl helper (jail/btrfs_ioctl.py): the
+// same ioctls btrfs-progs issues, without a process start per call (one per fork child).
+async function btrfsIoctl(config: { snapshots?: { src: string; dst: string; readOnly?: boolean }[]; limits?: { path: string; bytes: number | null }[] }): Promise<void> {
+  const r = await jailServer().request("btrfs", config, 60_000);
+  if (r.code === 0) return;
+  const last = r.stdout.trim().split("\n").pop() ?? "";
+  let msg = `btrfs: exit ${r.code}`;
+  try {
+    msg = String((JSON.parse(last) as { error?: unknown }).error ?? msg);
+  } catch {
+    /* not the helper's answer */
+  }
+  throw new Error(r.timedOut ? "btrfs: timed out" : msg);
+}
+
 export async function snapshotSubvolume(src: string, dst: string, readOnly = false): Promise<void> {
-  await run("btrfs", ["-q", "subvolume", "snapshot", ...(readOnly ? ["-r"] : []), src, dst]);
+  await btrfsIoctl({ snapshots: [{ src, dst, readOnly }] });
+}
+
+/** Writable snapshots of src at each of dsts, in order; stops at the first failure. */
+export async function snapshotSubvolumes(src: string, dsts: string[]): Promise<void> {
+  await btrfsIoctl({ snapshots: dsts.map((dst) => ({ src, dst })) });
 }
 
 /** Subvolumes nested anywhere below `dir` (a sandbox can create its own), deepest first. */
@@ -100,7 +121,7 @@ export async function enableSimpleQuota(mount: string): Promise<void> {
  * weighs; null removes the limit.
  */
 export async function qgroupLimit(path: string, bytes: number | null): Promise<void> {
-  await run("btrfs", ["qgroup", "limit", "-e", bytes === null ? "none" : String(bytes), path]);
+  await btrfsIoctl({ limits: [{ path, bytes }] });
 }
 
 export interface QgroupUsage {

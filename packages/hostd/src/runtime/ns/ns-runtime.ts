@@ -122,10 +122,8 @@ export class NsRuntime implements Runtime {
       // cache, so no syncfs is needed for the copies to see everything written.
       await cgroups.freeze(parent.id);
       try {
-        await Promise.all(specs.map(async (spec) => {
-          made.push(spec.id);
-          await storage.snapshotSandboxRoot(parent.id, spec.id);
-        }));
+        made.push(...specs.map((spec) => spec.id));
+        await storage.snapshotSandboxRoots(parent.id, specs.map((spec) => spec.id));
       } finally {
         await cgroups.thaw(parent.id);
       }
