@@ -2,9 +2,10 @@
 limit -e` issue them, without starting btrfs-progs once per call (a process start costs more
 than the snapshot itself). Served by the jail server (op "btrfs").
 
-Config on stdin: {"snapshots": [{"src", "dst", "readOnly"?}], "limits": [{"path", "bytes"}]}
-(`bytes` null removes the limit). Snapshots first, then limits; stops at the first failure.
-Prints {"ok": true} or {"error": "...", "errno": N}.
+Config on stdin: {"snapshots": [{"src", "dst", "readOnly"?}], "limits": [{"path", "bytes"}],
+"deletes": [path]} (`bytes` null removes the limit). Snapshots, then limits, then deletes
+(`btrfs subvolume delete`: the whole subvolume, not the subvolumes nested in it); stops at the
+first failure. Prints {"ok": true} or {"error": "...", "errno": N}.
 """
 
 import fcntl
@@ -15,6 +16,8 @@ import sys
 
 # _IOW(0x94, 23, struct btrfs_ioctl_vol_args_v2), 4096 bytes
 BTRFS_IOC_SNAP_CREATE_V2 = 0x50009417
+# _IOW(0x94, 15, struct btrfs_ioctl_vol_args), 4096 bytes
+BTRFS_IOC_SNAP_DESTROY = 0x5000940F
 # _IOR(0x94, 43, struct btrfs_ioctl_qgroup_limit_args), 48 bytes
 BTRFS_IOC_QGROUP_LIMIT = 0x8030942B
 BTRFS_SUBVOL_RDONLY = 1 << 1
@@ -41,6 +44,18 @@ def snapshot(src: str, dst: str, read_only: bool = False) -> None:
         os.close(src_fd)
 
 
+def delete(path: str) -> None:
+    name = os.path.basename(path.rstrip("/")).encode()
+    if not name or len(name) > NAME_MAX or name in (b".", b".."):
+        raise ValueError(f"bad subvolume path {path!r}")
+    parent_fd = os.open(os.path.dirname(path.rstrip("/")), os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        # fd (unused), name[4088]
+        fcntl.ioctl(parent_fd, BTRFS_IOC_SNAP_DESTROY, bytearray(struct.pack("=q4088s", 0, name)))
+    finally:
+        os.close(parent_fd)
+
+
 def limit_exclusive(path: str, nbytes) -> None:
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
@@ -59,6 +74,8 @@ def main() -> int:
             snapshot(s["src"], s["dst"], bool(s.get("readOnly")))
         for lim in cfg.get("limits", []):
             limit_exclusive(lim["path"], lim.get("bytes"))
+        for path in cfg.get("deletes", []):
+            delete(path)
         sys.stdout.write(json.dumps({"ok": True}) + "\n")
         return 0
     except Exception as e:  # noqa: BLE001 - reported as the answer
