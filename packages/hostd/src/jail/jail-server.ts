@@ -47,20 +47,12 @@ export class JailServer {
     }
   }
 
-  /** Stops the server (tests; hostd lets it end with the process). */
-  stop(): void {
-    this.proc?.kill("SIGTERM");
-    this.proc = null;
-  }
-
   private ensure(): Promise<string> {
     this.starting ??= this.start().finally(() => {
       this.starting = null;
     });
     return this.starting;
   }
-
-
 
   private async start(): Promise<string> {
     if (this.proc && this.proc.exitCode === null && this.proc.signalCode === null && this.socket) return this.socket;
