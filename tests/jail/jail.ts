@@ -12,6 +12,7 @@ export const {
   JailError,
   PYTHON,
   detectCgroupVersion,
+  jailServer,
   isAlive,
   launchSandbox,
   processStartTime,

@@ -73,6 +73,25 @@ export function definePoolBehaviourTests(driver: StorageDriver): void {
       await pool.deleteSandboxRoot(child);
     });
 
+    test("snapshotSandboxRoots makes several isolated copies at once, refusing an existing target first", async () => {
+      const parent = newSandboxId();
+      const rootP = await pool.createSandboxRoot("tiny", parent);
+      writeFileSync(join(rootP, "state"), "parent state\n");
+      const kids = [newSandboxId(), newSandboxId(), newSandboxId()];
+      const roots = await pool.snapshotSandboxRoots(parent, kids);
+      assert.deepEqual(roots, kids.map((k) => pool.sandboxRootPath(k)));
+      for (const [i, root] of roots.entries()) {
+        assert.equal(readFileSync(join(root, "state"), "utf8"), "parent state\n");
+        writeFileSync(join(root, "mine"), String(i));
+      }
+      for (const [i, root] of roots.entries()) assert.equal(readFileSync(join(root, "mine"), "utf8"), String(i));
+      assert.equal(existsSync(join(rootP, "mine")), false);
+      const fresh = newSandboxId();
+      await assert.rejects(pool.snapshotSandboxRoots(parent, [fresh, kids[0]!]), { code: "conflict" });
+      assert.equal(existsSync(pool.sandboxRootPath(fresh)), false, "a refused batch made a copy");
+      for (const id of [parent, ...kids]) await pool.deleteSandboxRoot(id);
+    });
+
     test("deleteSandboxRoot is idempotent", async () => {
       const id = newSandboxId();
       const root = await pool.createSandboxRoot("tiny", id);

@@ -39,6 +39,7 @@ export interface HostdConfig {
   proxy: { connectTimeoutMs: number; responseTimeoutMs: number };
   /** Warm pool: ready sandboxes kept per pooled template (0 turns the pool off). */
   poolSize: number;
+  poolRefillParallel: number;
   poolTemplates: string[];
   /** Sandbox networking (docs/network.md); null when PODFLARE_NETWORK=off. */
   network: NetworkConfig | null;
@@ -95,8 +96,11 @@ export function loadConfig(overrides: Partial<HostdConfig> = {}): HostdConfig {
     },
     proxy: { connectTimeoutMs: 10_000, responseTimeoutMs: envInt("PODFLARE_PROXY_TIMEOUT_MS", 60_000) },
     maxSandboxes: envInt("PODFLARE_MAX_SANDBOXES", Math.max(8, Math.floor(totalMb / 64))),
-    // Sized to the host: a ready sandbox costs ~30 MB idle, a refill ~170 ms of one core.
-    poolSize: envInt("PODFLARE_POOL_SIZE", Math.min(8, Math.max(1, os.availableParallelism()))),
+    // Sized by memory, not cores: a ready sandbox costs ~30 MB idle, and a pool that holds
+    // a burst of creates is what keeps them fast (1% of the host's memory, 2 to 32 sandboxes).
+    poolSize: envInt("PODFLARE_POOL_SIZE", Math.min(32, Math.max(2, Math.floor((totalMb * 0.01) / 30)))),
+    // Boots at once while refilling: one per two cores, so refill never takes every core.
+    poolRefillParallel: envInt("PODFLARE_POOL_REFILL_PARALLEL", Math.max(1, Math.floor(os.availableParallelism() / 2))),
     poolTemplates: (process.env.PODFLARE_POOL_TEMPLATES || "default").split(",").map((t) => t.trim()).filter(Boolean),
     network: networkFromEnv(),
   };

@@ -80,6 +80,7 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
   const userCreates = (): number => sandboxes.creatingNow;
   const pool: WarmPool = new WarmPool(runtime, {
     size: cfg.poolSize,
+    refillParallel: cfg.poolRefillParallel,
     templates: cfg.poolTemplates.filter((t) => cfg.ensureTemplates.includes(t)),
     limits: { memoryMb: cfg.defaults.memoryMb, vcpus: Math.min(cfg.defaults.vcpus, os.availableParallelism()), diskMb: cfg.defaults.diskMb, pidsMax: cfg.defaults.pidsMax },
     newId: newSandboxId,
@@ -94,6 +95,7 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
   if (adopted.length) log(`re-adopted ${adopted.length} running sandbox(es)`);
   if (removed.length) log(`removed leftovers of ${removed.length} sandbox(es) from an earlier run`);
   await spaces.reconcile();
+  await runtime.prepare(cfg.ensureTemplates);
   pool.start();
   reaper.start();
 

@@ -210,7 +210,6 @@ function endThenDestroy(socket: Duplex): void {
 
 /** The server's reason phrase if it is sendable, else the standard one (hostile servers). */
 function reasonPhrase(status: number | undefined, message: string | undefined): string {
-  // eslint-disable-next-line no-control-regex
   if (message !== undefined && !/[^\t\x20-\x7e\x80-\xff]/.test(message)) return message;
   return http.STATUS_CODES[status ?? 502] ?? "";
 }

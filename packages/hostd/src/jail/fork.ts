@@ -1,7 +1,9 @@
 // Node's side of fork: runs jail/fork.py, which starts the children's inits inside the
 // parent's family and has the parent's guest kernel fork into them (DESIGN.md section 5).
 import { PodflareError } from "@podflare/protocol";
-import { JailError, answer, failure, spawnHelper, type FamilyRef } from "./launcher.js";
+import { JailError, answer, failure, type HelperResult } from "./helper-process.js";
+import { jailServer } from "./jail-server.js";
+import type { FamilyRef } from "./launcher.js";
 
 export interface ForkSpec {
   family: FamilyRef;
@@ -20,24 +22,13 @@ export interface ForkedChild {
   kernelPid: number;
 }
 
-/** Starts jail/fork.py ahead of time; `run` hands it the spec (fork: once the snapshots exist). */
-export function prepareFork(timeoutMs = 60_000): { run(spec: ForkSpec): Promise<{ children: ForkedChild[]; landlock: boolean }>; cancel(): void } {
-  const helper = spawnHelper("fork.py", timeoutMs);
-  helper.result.catch(() => undefined);
-  return {
-    run: (spec) => {
-      helper.send({ ...spec, family: { pid: spec.family.pid, startTime: Number(spec.family.startTime) } });
-      return finishFork(spec, helper.result);
-    },
-    cancel: () => helper.kill(),
-  };
-}
-
+/** Runs jail/fork.py (through the jail server) once the children's snapshots exist. */
 export function forkKernel(spec: ForkSpec, timeoutMs = 60_000): Promise<{ children: ForkedChild[]; landlock: boolean }> {
-  return prepareFork(timeoutMs).run(spec);
+  const result = jailServer().request("fork", { ...spec, family: { pid: spec.family.pid, startTime: Number(spec.family.startTime) } }, timeoutMs);
+  return finishFork(spec, result);
 }
 
-async function finishFork(spec: ForkSpec, result: ReturnType<typeof spawnHelper>["result"]): Promise<{ children: ForkedChild[]; landlock: boolean }> {
+async function finishFork(spec: ForkSpec, result: Promise<HelperResult>): Promise<{ children: ForkedChild[]; landlock: boolean }> {
   const r = await result;
   const a = answer(r.stdout);
   if (r.code !== 0 || !Array.isArray(a?.children)) {

@@ -27,3 +27,4 @@ export {
   type SandboxSpec,
 } from "./launcher.js";
 export { forkKernel, type ForkSpec, type ForkedChild } from "./fork.js";
+export { JailServer, jailServer } from "./jail-server.js";

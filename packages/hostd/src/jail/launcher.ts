@@ -1,19 +1,12 @@
-// Node's side of the jail: spawn the privileged Python helpers (jail/launch.py, jail/enter.py)
-// with a JSON config on stdin and turn their one-line JSON answers into values or errors.
-// Node itself never calls unshare/setns/mount: a multi-threaded process must not.
+// Node's side of the jail: run the privileged Python helpers (jail/launch.py, jail/enter.py)
+// through the jail server with a JSON config and turn their one-line JSON answers into values
+// or errors. Node itself never calls unshare/setns/mount: a multi-threaded process must not.
 
-import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { constants } from "node:os";
-import { fileURLToPath } from "node:url";
+import { JailError, answer, failure, runHelper } from "./helper-process.js";
+import { jailServer } from "./jail-server.js";
 
-/** The folder holding launch.py, enter.py and their modules (packages/hostd/jail). */
-export const JAIL_DIR = fileURLToPath(new URL("../../jail/", import.meta.url));
-export const PYTHON = "/usr/bin/python3";
-// -E: ignore PYTHON* variables, -S: no site module (faster, nothing from site-packages).
-const PYTHON_FLAGS = ["-E", "-S"];
-// The helpers get nothing of hostd's environment (API keys must never reach a sandbox).
-const HELPER_ENV = { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LANG: "C.UTF-8" };
+export { JAIL_DIR, JailError, PYTHON, answer, failure, runHelper, spawnHelper, type HelperResult } from "./helper-process.js";
 
 export interface SandboxSpec {
   /** Sandbox id; also the default hostname. [A-Za-z0-9][A-Za-z0-9_.-]{0,62} */
@@ -79,111 +72,10 @@ export interface HelperOptions {
   timeoutMs?: number;
 }
 
-export class JailError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "JailError";
-  }
-}
-
-export interface HelperResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-  timedOut: boolean;
-}
-
-export function runHelper(script: string, config: object, timeoutMs: number): Promise<HelperResult> {
-  const helper = spawnHelper(script, timeoutMs);
-  helper.send(config);
-  return helper.result;
-}
-
-/**
- * Starts a helper now and gives it its config later: Python's start-up (~30 ms) then overlaps
- * with whatever the caller does meanwhile (fork: the snapshots).
- */
-export function spawnHelper(script: string, timeoutMs: number): { result: Promise<HelperResult>; send(config: object): void; kill(): void } {
-  let send: (config: object) => void = () => undefined;
-  let kill: () => void = () => undefined;
-  const result = new Promise<HelperResult>((resolve, reject) => {
-    const child = spawn(PYTHON, [...PYTHON_FLAGS, JAIL_DIR + script], {
-      stdio: ["pipe", "pipe", "pipe"],
-      env: HELPER_ENV,
-    });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    let timedOut = false;
-    let exitCode: number | null = null;
-    let settled = false;
-    let grace: NodeJS.Timeout | undefined;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill("SIGKILL");
-    }, timeoutMs);
-    child.stdout.on("data", (b: Buffer) => out.push(b));
-    child.stderr.on("data", (b: Buffer) => err.push(b));
-    const finish = () => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      clearTimeout(grace);
-      resolve({
-        code: exitCode ?? 1,
-        stdout: Buffer.concat(out).toString("utf8"),
-        stderr: Buffer.concat(err).toString("utf8"),
-        timedOut,
-      });
-    };
-    child.on("error", (e) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      reject(new JailError(`cannot run ${PYTHON}: ${e.message}`));
-    });
-    child.on("exit", (code, signal) => {
-      exitCode = code ?? 128 + (signal ? constants.signals[signal] : 0);
-      // Background processes started inside may still hold our pipes: give the output a
-      // moment to drain, then stop waiting for it.
-      grace = setTimeout(() => {
-        child.stdout.destroy();
-        child.stderr.destroy();
-        finish();
-      }, 200);
-    });
-    child.on("close", finish);
-    child.stdin.on("error", () => undefined);
-    send = (config) => child.stdin.end(JSON.stringify(config));
-    kill = () => child.kill("SIGKILL");
-  });
-  return { result, send: (config) => send(config), kill: () => kill() };
-}
-
-/** The last JSON object line in a helper's output. */
-export function answer(text: string): Record<string, unknown> | undefined {
-  const lines = text.trim().split("\n").reverse();
-  for (const line of lines) {
-    try {
-      const v: unknown = JSON.parse(line);
-      if (v && typeof v === "object") return v as Record<string, unknown>;
-    } catch {
-      /* not ours */
-    }
-  }
-  return undefined;
-}
-
-export function failure(step: string, r: HelperResult): JailError {
-  if (r.timedOut) return new JailError(`${step}: timed out`);
-  const a = answer(r.stdout) ?? answer(r.stderr);
-  const msg = typeof a?.error === "string" ? a.error : `${step}: exit ${r.code}: ${r.stderr.trim().slice(-500)}`;
-  return new JailError(msg);
-}
-
 /** Start a sandbox's init (namespaces, filesystem view). It outlives hostd. */
 export async function launchSandbox(spec: SandboxSpec, opts: HelperOptions = {}): Promise<SandboxInit> {
   const config = spec.family ? { ...spec, family: { pid: spec.family.pid, startTime: Number(spec.family.startTime) } } : spec;
-  const r = await runHelper("launch.py", config, opts.timeoutMs ?? 20_000);
+  const r = await jailServer().request("launch", config, opts.timeoutMs ?? 20_000);
   const a = answer(r.stdout);
   if (r.code !== 0 || typeof a?.initPid !== "number" || typeof a.familyPid !== "number") throw failure("launch", r);
   return {
@@ -196,7 +88,7 @@ export async function launchSandbox(spec: SandboxSpec, opts: HelperOptions = {})
 
 /** Start a process (a guest kernel) inside a running sandbox; resolves once it has exec'd. */
 export async function startKernel(cfg: EnterConfig, opts: HelperOptions = {}): Promise<{ pid: number }> {
-  const r = await runHelper("enter.py", enterConfig(cfg, false), opts.timeoutMs ?? 10_000);
+  const r = await jailServer().request("enter", enterConfig(cfg, false), opts.timeoutMs ?? 10_000);
   const a = answer(r.stdout);
   if (r.code !== 0 || typeof a?.pid !== "number") throw failure("enter", r);
   return { pid: a.pid };

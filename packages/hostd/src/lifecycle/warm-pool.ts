@@ -1,12 +1,14 @@
 // The warm pool: booted, never-used default-size sandboxes, so a create takes one in a few
-// milliseconds. Refill runs in the background, one sandbox at a time, and waits while user
-// creates are in flight so it never starves live work. Custom sizes and env boot cold.
+// milliseconds. Refill runs in the background, `refillParallel` sandboxes at a time, and waits
+// while user creates are in flight so it never starves live work. Custom sizes and env boot cold.
 import type { AppliedLimits } from "@podflare/protocol";
 import type { Runtime, RuntimeSandbox, RuntimeSandboxSpec, SandboxNetwork } from "../runtime/types.js";
 
 export interface WarmPoolOptions {
   /** Sandboxes kept ready per pooled template. */
   size: number;
+  /** Sandboxes booted at once while refilling (default 1). */
+  refillParallel?: number;
   templates: string[];
   limits: { memoryMb: number; vcpus: number; diskMb: number; pidsMax: number };
   newId: () => string;
@@ -30,7 +32,9 @@ export class WarmPool {
   private hits = 0;
   private misses = 0;
   private running = false;
-  private filling: Promise<void> | null = null;
+  /** Refill workers running now, and the boots they have in flight per template. */
+  private readonly workers = new Set<Promise<void>>();
+  private readonly booting = new Map<string, number>();
 
   constructor(
     private readonly runtime: Runtime,
@@ -76,29 +80,39 @@ export class WarmPool {
   /** Stops refilling and destroys the pooled sandboxes (no one owns them). */
   async stop(): Promise<void> {
     this.running = false;
-    await this.filling;
+    await Promise.all(this.workers);
     const all = [...this.free.values()].flat();
     for (const list of this.free.values()) list.length = 0;
     await Promise.all(all.map((sb) => sb.destroy().catch(() => undefined)));
   }
 
   private refill(): void {
-    if (!this.running || this.filling) return;
-    this.filling = this.fillLoop().finally(() => {
-      this.filling = null;
-    });
+    if (!this.running) return;
+    const parallel = Math.max(1, this.opts.refillParallel ?? 1);
+    while (this.workers.size < parallel && this.nextTemplate()) {
+      const worker: Promise<void> = this.fillLoop().finally(() => {
+        this.workers.delete(worker);
+      });
+      this.workers.add(worker);
+    }
+  }
+
+  /** A template short of sandboxes, counting those being booted. */
+  private nextTemplate(): string | undefined {
+    return [...this.free.entries()].find(([t, list]) => list.length + (this.booting.get(t) ?? 0) < this.opts.size)?.[0];
   }
 
   private async fillLoop(): Promise<void> {
     for (;;) {
       if (!this.running) return;
-      const template = [...this.free.entries()].find(([, list]) => list.length < this.opts.size)?.[0];
+      const template = this.nextTemplate();
       if (!template) return;
       if (this.opts.busy()) {
         await sleep(20);
         continue;
       }
       const spec: RuntimeSandboxSpec = { id: this.opts.newId(), template, env: {}, limits: this.opts.limits, network: this.opts.network };
+      this.booting.set(template, (this.booting.get(template) ?? 0) + 1);
       try {
         const sb = await this.runtime.create(spec);
         if (this.running) this.free.get(template)!.push(sb);
@@ -106,6 +120,8 @@ export class WarmPool {
       } catch (err) {
         this.opts.log(`warm pool: could not boot a ${template} sandbox: ${(err as Error).message}`);
         await sleep(1000);
+      } finally {
+        this.booting.set(template, this.booting.get(template)! - 1);
       }
     }
   }

@@ -69,6 +69,8 @@ export interface RuntimeSandbox {
 export interface Runtime {
   readonly kind: string;
   create(spec: RuntimeSandboxSpec): Promise<RuntimeSandbox>;
+  /** Work that makes later creates of these templates cheaper; done once at start, before the warm pool fills. */
+  prepare?(templates: string[]): Promise<void>;
   /** Re-attaches to a sandbox that kept running while hostd was down; null if it is gone. */
   /** `paused`: the sandbox is frozen; its kernel is reached when it is resumed, not now. */
   adopt(spec: RuntimeSandboxSpec, handle: RuntimeHandle, opts?: { paused?: boolean }): Promise<RuntimeSandbox | null>;

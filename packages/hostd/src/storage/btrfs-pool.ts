@@ -148,6 +148,12 @@ export class BtrfsPool extends PoolBase {
     await btrfs.snapshotSubvolume(src, dst);
   }
 
+  protected override async copyVolumes(src: string, dsts: string[]): Promise<void> {
+    // One after another in one helper: btrfs commits a transaction per snapshot either way,
+    // and n helpers at once only add processes competing for the same commits.
+    await btrfs.snapshotSubvolumes(src, dsts);
+  }
+
   protected async removeVolume(path: string): Promise<void> {
     await btrfs.deleteSubvolume(path);
   }

@@ -2,6 +2,8 @@
 
 import { lstat, readFile, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { constants } from "node:os";
+import { jailServer } from "../jail/jail-server.js";
 import { run } from "./exec.js";
 
 /** The root directory of a btrfs subvolume always has inode number 256. */
@@ -18,8 +20,40 @@ export async function createSubvolume(path: string): Promise<void> {
   await run("btrfs", ["-q", "subvolume", "create", path]);
 }
 
+const { EBUSY, ENOTEMPTY } = constants.errno;
+
+// Snapshots, limits and deletes go through the jail server's ioctl helper (jail/btrfs_ioctl.py): the
+// same ioctls btrfs-progs issues, without a process start per call (one per fork child).
+interface BtrfsIoctlConfig {
+  snapshots?: { src: string; dst: string; readOnly?: boolean }[];
+  limits?: { path: string; bytes: number | null }[];
+  deletes?: string[];
+}
+
+/** Throws an Error carrying the failed call's `errno` when there is one. */
+async function btrfsIoctl(config: BtrfsIoctlConfig): Promise<void> {
+  const r = await jailServer().request("btrfs", config, 60_000);
+  if (r.code === 0) return;
+  const last = r.stdout.trim().split("\n").pop() ?? "";
+  let msg = `btrfs: exit ${r.code}`;
+  let errno: number | undefined;
+  try {
+    const a = JSON.parse(last) as { error?: unknown; errno?: unknown };
+    msg = String(a.error ?? msg);
+    if (typeof a.errno === "number") errno = a.errno;
+  } catch {
+    /* not the helper's answer */
+  }
+  throw Object.assign(new Error(r.timedOut ? "btrfs: timed out" : msg), { errno });
+}
+
 export async function snapshotSubvolume(src: string, dst: string, readOnly = false): Promise<void> {
-  await run("btrfs", ["-q", "subvolume", "snapshot", ...(readOnly ? ["-r"] : []), src, dst]);
+  await btrfsIoctl({ snapshots: [{ src, dst, readOnly }] });
+}
+
+/** Writable snapshots of src at each of dsts, in order; stops at the first failure. */
+export async function snapshotSubvolumes(src: string, dsts: string[]): Promise<void> {
+  await btrfsIoctl({ snapshots: dsts.map((dst) => ({ src, dst })) });
 }
 
 /** Subvolumes nested anywhere below `dir` (a sandbox can create its own), deepest first. */
@@ -47,14 +81,12 @@ export async function deleteSubvolume(path: string): Promise<void> {
     await rm(path, { recursive: true, force: true });
     return;
   }
-  const first = await run("btrfs", ["subvolume", "delete", path], { allowFail: true });
-  if (first.code === 0) return;
-  if (/busy/i.test(first.stderr)) throw Object.assign(new Error(`${path}: ${first.stderr.trim()}`), { code: "EBUSY" });
-  if (!/not empty/i.test(first.stderr)) throw new Error(`btrfs subvolume delete ${path}: ${first.stderr.trim()}`);
-  for (const nested of await nestedSubvolumes(path)) {
-    await run("btrfs", ["subvolume", "delete", nested]);
-  }
-  await run("btrfs", ["subvolume", "delete", path]);
+  const first = await btrfsIoctl({ deletes: [path] }).then(() => null, (e: Error & { errno?: number }) => e);
+  if (first === null) return;
+  if (first.errno === EBUSY) throw Object.assign(new Error(`${path}: ${first.message}`), { code: "EBUSY" });
+  if (first.errno !== ENOTEMPTY) throw first;
+  // Subvolumes a sandbox made inside its root: deepest first, then the root.
+  await btrfsIoctl({ deletes: [...(await nestedSubvolumes(path)), path] });
 }
 
 // Simple quotas (squota, Linux 6.7+) account a write to the subvolume that allocates it, at
@@ -100,7 +132,7 @@ export async function enableSimpleQuota(mount: string): Promise<void> {
  * weighs; null removes the limit.
  */
 export async function qgroupLimit(path: string, bytes: number | null): Promise<void> {
-  await run("btrfs", ["qgroup", "limit", "-e", bytes === null ? "none" : String(bytes), path]);
+  await btrfsIoctl({ limits: [{ path, bytes }] });
 }
 
 export interface QgroupUsage {

@@ -55,6 +55,10 @@ export abstract class PoolBase implements StoragePool {
   protected abstract makeVolume(path: string): Promise<void>;
   /** Make `dst` (absent) a writable copy of volume `src`, appearing complete or not at all. */
   protected abstract copyVolume(src: string, dst: string): Promise<void>;
+  /** Several copies of one volume; a driver may do them in one go. */
+  protected async copyVolumes(src: string, dsts: string[]): Promise<void> {
+    await Promise.all(dsts.map((dst) => this.copyVolume(src, dst)));
+  }
   /** Remove a volume and everything in it. */
   protected abstract removeVolume(path: string): Promise<void>;
   /** Make committed data durable; btrfs also pays its transaction commit here, not in the first snapshot. */
@@ -181,6 +185,17 @@ export abstract class PoolBase implements StoragePool {
     if (await exists(dst)) throw new PodflareError("conflict", `sandbox root ${dstId} already exists`);
     await this.copyVolume(src, dst);
     return dst;
+  }
+
+  async snapshotSandboxRoots(srcId: string, dstIds: string[]): Promise<string[]> {
+    const src = this.sandboxRootPath(srcId);
+    const dsts = dstIds.map((id) => this.sandboxRootPath(id));
+    if (!(await exists(src))) throw new PodflareError("sandbox_not_found", `sandbox root ${srcId} does not exist`);
+    for (const [i, dst] of dsts.entries()) {
+      if (await exists(dst)) throw new PodflareError("conflict", `sandbox root ${dstIds[i]} already exists`);
+    }
+    await this.copyVolumes(src, dsts);
+    return dsts;
   }
 
   async deleteSandboxRoot(id: string): Promise<void> {

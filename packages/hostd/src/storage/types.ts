@@ -51,6 +51,8 @@ export interface StoragePool {
   createSandboxRoot(template: string, sandboxId: string): Promise<string>;
   /** For fork: a copy of a sandbox root (freeze the source first for a consistent copy). */
   snapshotSandboxRoot(srcId: string, dstId: string): Promise<string>;
+  /** For fork(n): several copies of one sandbox root at once (btrfs: one helper call for all). */
+  snapshotSandboxRoots(srcId: string, dstIds: string[]): Promise<string[]>;
   /** Remove a sandbox root; a root that does not exist is fine. Retries briefly while busy. */
   deleteSandboxRoot(id: string): Promise<void>;
   /** Ids of all sandbox roots present, for reconciling after a crash. */

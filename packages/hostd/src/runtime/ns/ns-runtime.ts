@@ -6,10 +6,11 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { PodflareError } from "@podflare/protocol";
 import { CgroupManager, isAlive, launchSandbox, startKernel } from "../../jail/index.js";
-import { prepareFork } from "../../jail/fork.js";
+import { forkKernel } from "../../jail/fork.js";
 import type { StoragePool } from "../../storage/index.js";
 import { GuestConnection } from "../guest-connection.js";
 import type { NetworkService } from "../../network/network-service.js";
+import { compileGuestFor } from "./guest-bytecode.js";
 import type { ForkResult, Runtime, RuntimeHandle, RuntimeSandbox, RuntimeSandboxSpec, SandboxNetwork } from "../types.js";
 
 /** The family init only reaps: a small cgroup of its own, so closing one sandbox never kills it. */
@@ -91,6 +92,25 @@ export class NsRuntime implements Runtime {
     }
   }
 
+  /** Compiles the guest kernel for each template's Python (a best effort: without it kernels compile at every start). */
+  async prepare(templates: string[]): Promise<void> {
+    for (const template of templates) {
+      try {
+        const { tag, modules } = await compileGuestFor(template, {
+          guestDir,
+          storage: this.opts.storage,
+          cgroups: this.opts.cgroups,
+          uidBase: this.opts.uidBase,
+          uidCount: this.opts.uidCount,
+          newId: () => `sbx_${crypto.randomBytes(16).toString("hex")}`,
+        });
+        this.opts.log(`guest kernel compiled for template ${template} (${tag}, ${modules} modules)`);
+      } catch (err) {
+        this.opts.log(`could not compile the guest kernel for template ${template}: ${(err as Error).message}`);
+      }
+    }
+  }
+
   async fork(parent: RuntimeSandbox, specs: RuntimeSandboxSpec[]): Promise<ForkResult> {
     const { storage, cgroups } = this.opts;
     if (!(parent instanceof NsSandbox)) throw new Error("fork: not a sandbox of this runtime");
@@ -101,18 +121,14 @@ export class NsRuntime implements Runtime {
     // The kernel must be up (a dead one is restarted) before its state is copied.
     await parent.control();
     const made: string[] = [];
-    const helper = prepareFork();
-    let helperUsed = false;
     try {
       // Frozen, the parent's files are consistent across every snapshot. A btrfs snapshot
       // writes out the source's dirty data itself, and the dir driver reads the page
       // cache, so no syncfs is needed for the copies to see everything written.
       await cgroups.freeze(parent.id);
       try {
-        await Promise.all(specs.map(async (spec) => {
-          made.push(spec.id);
-          await storage.snapshotSandboxRoot(parent.id, spec.id);
-        }));
+        made.push(...specs.map((spec) => spec.id));
+        await storage.snapshotSandboxRoots(parent.id, specs.map((spec) => spec.id));
       } finally {
         await cgroups.thaw(parent.id);
       }
@@ -125,8 +141,7 @@ export class NsRuntime implements Runtime {
         if (spec.limits.diskMb > 0) await storage.setDiskLimitMb(spec.id, spec.limits.diskMb);
       }));
       diskLimits.catch(() => undefined);
-      helperUsed = true;
-      const forked = helper.run({
+      const forked = forkKernel({
         family: { pid: family.pid, startTime: family.startTime },
         uidBase: this.opts.uidBase,
         uidCount: this.opts.uidCount,
@@ -156,7 +171,6 @@ export class NsRuntime implements Runtime {
       await Promise.all(children.flatMap((c, i) => [c.control(), this.attachNetwork(specs[i]!, c.handle.initPid)]));
       return { children, landlock: out.landlock };
     } catch (err) {
-      if (!helperUsed) helper.cancel();
       for (const id of made) {
         await this.destroyById(id).catch((e) => this.opts.log(`cleanup of fork child ${id} failed: ${String(e)}`));
         this.families.get(family.id)?.delete(id);
