@@ -80,12 +80,15 @@ export function spawnHelper(script: string, timeoutMs: number): { result: Promis
     child.on("exit", (code, signal) => {
       exitCode = code ?? 128 + (signal ? constants.signals[signal] : 0);
       // Background processes started inside may still hold our pipes: give the output a
-      // moment to drain, then stop waiting for it.
-      grace = setTimeout(() => {
+      // moment to drain, then stop waiting for it. The timer hands over to setImmediate so
+      // one more poll phase reads what the helper wrote before exiting: on a starved event
+      // loop timers run before pending pipe reads, and the answer line was lost (a launch
+      // failed with "exit 0" and no output).
+      grace = setTimeout(() => setImmediate(() => {
         child.stdout.destroy();
         child.stderr.destroy();
         finish();
-      }, 200);
+      }), 200);
     });
     child.on("close", finish);
     child.stdin.on("error", () => undefined);
