@@ -249,6 +249,16 @@ export class CgroupManager {
     }
   }
 
+  /** Waits up to timeoutMs for the group to hold no process; true if it emptied. */
+  async waitEmpty(id: string, timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.pidsOrNone(id).length > 0) {
+      if (Date.now() > deadline) return false;
+      await sleep(1);
+    }
+    return true;
+  }
+
   /** Without cgroup.kill: freeze (so nothing forks or exits and frees its pid), SIGKILL every
    * task, thaw so the kills land. */
   private async killFrozen(id: string): Promise<void> {

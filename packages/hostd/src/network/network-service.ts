@@ -34,6 +34,7 @@ export interface NetworkServiceOptions extends NetworkConfig {
 
 const DNS_SERVER = fileURLToPath(new URL("./dns-server.js", import.meta.url));
 const DNS_READY_TIMEOUT_MS = 10_000;
+const CLEANUP_DELAY_MS = 250;
 
 /** The router-side name of a sandbox's link: pfs + 10 hex digits of its key's hash. */
 export function linkName(key: string): string {
@@ -43,6 +44,11 @@ export function linkName(key: string): string {
 export class NetworkService {
   private dns: ChildProcess | null = null;
   private readonly policies = new Map<string, EgressPolicy>();
+  /** Rules of detached sandboxes, removed in batches (see detach). */
+  private readonly pendingCleanup = new Map<string, { link: string; ip: string }>();
+  private inFlight = new Set<string>();
+  private cleaning: Promise<void> = Promise.resolve();
+  private cleanupTimer: NodeJS.Timeout | undefined;
 
   private constructor(private readonly opts: NetworkServiceOptions, private readonly router: Router, readonly ipam: Ipam) {}
 
@@ -127,25 +133,57 @@ export class NetworkService {
     await this.applyRules(key, linkName(key), ip, policy);
   }
 
-  /** Removes the sandbox's link, rules and address (idempotent). */
+  /**
+   * Removes the sandbox's link and address at once (idempotent). Its rules go in the next
+   * cleanup batch: nftables deletions wait for an RCU grace period (~18 ms a commit here), and
+   * rules naming a link that no longer exists match nothing, so close does not wait for them.
+   */
   async detach(key: string): Promise<void> {
     const ip = this.ipam.addressOf(key);
     const link = linkName(key);
     await ipBatch(this.netns, [`link del ${link}`]).catch(ignoreMissing);
     if (ip) {
-      const script = [
-        `delete element ${ROUTER_TABLE} egress { "${link}" }`,
-        `delete element ${ROUTER_TABLE} bound { "${link}" . ${ip} }`,
-        renderPolicyRemoval(ROUTER_TABLE, key),
-      ].join("\n");
-      // One batch is atomic: if a piece is already gone, remove the rest one by one.
-      await nft(this.netns, script).catch(async () => {
-        for (const line of script.split("\n").filter(Boolean)) await nft(this.netns, line + "\n").catch(() => undefined);
-      });
       this.sendDns({ type: "forget", ip });
+      this.pendingCleanup.set(key, { link, ip });
+      this.scheduleCleanup();
     }
     this.policies.delete(key);
     this.ipam.release(key);
+  }
+
+  /** Runs the queued rule removals now (hostd stop, tests). */
+  async flushCleanup(): Promise<void> {
+    clearTimeout(this.cleanupTimer);
+    this.cleanupTimer = undefined;
+    await this.cleaning;
+    if (this.pendingCleanup.size === 0) return;
+    const batch = new Map(this.pendingCleanup);
+    this.pendingCleanup.clear();
+    this.cleaning = this.removeRules(batch).finally(() => {
+      this.cleaning = Promise.resolve();
+      this.inFlight = new Set();
+    });
+    this.inFlight = new Set(batch.keys());
+    await this.cleaning;
+  }
+
+  private scheduleCleanup(): void {
+    this.cleanupTimer ??= setTimeout(() => {
+      this.cleanupTimer = undefined;
+      void this.flushCleanup().catch((e: Error) => this.opts.log(`network: rule cleanup failed: ${e.message}`));
+    }, CLEANUP_DELAY_MS);
+  }
+
+  private async removeRules(batch: Map<string, { link: string; ip: string }>): Promise<void> {
+    const lines: string[] = [];
+    for (const [key, { link, ip }] of batch) {
+      lines.push(`delete element ${ROUTER_TABLE} egress { "${link}" }`, `delete element ${ROUTER_TABLE} bound { "${link}" . ${ip} }`);
+      lines.push(...renderPolicyRemoval(ROUTER_TABLE, key).split("\n").filter(Boolean));
+    }
+    // One batch is atomic: if a piece is already gone, remove the rest one by one.
+    await nft(this.netns, lines.join("\n") + "\n").catch(async () => {
+      for (const line of lines) await nft(this.netns, line + "\n").catch(() => undefined);
+    });
   }
 
   /** Forgets links and addresses of sandboxes not in `keep` (after a crash). */
@@ -182,6 +220,7 @@ export class NetworkService {
   }
 
   async stop(): Promise<void> {
+    await this.flushCleanup().catch((e: Error) => this.opts.log(`network: rule cleanup failed: ${e.message}`));
     const dns = this.dns;
     this.dns = null;
     if (dns && dns.exitCode === null) {
@@ -193,6 +232,9 @@ export class NetworkService {
   }
 
   private async applyRules(key: string, link: string, ip: string, policy: EgressPolicy): Promise<void> {
+    // A removal still queued for this key (egress turned off, then on) must not undo these rules.
+    this.pendingCleanup.delete(key);
+    if (this.inFlight.has(key)) await this.cleaning;
     const { chain } = chainNames(key);
     await nft(this.netns, [
       renderPolicy(ROUTER_TABLE, key, policy),

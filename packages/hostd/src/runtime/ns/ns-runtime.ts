@@ -233,6 +233,11 @@ export class NsRuntime implements Runtime {
     members.add(id);
   }
 
+  isLastOf(familyId: string, id: string): boolean {
+    const members = this.families.get(familyId);
+    return members !== undefined && members.size === 1 && members.has(id);
+  }
+
   /** Forgets a member; with the last one gone, the family init and its cgroup go too. */
   async leave(familyId: string, id: string): Promise<void> {
     const members = this.families.get(familyId);
@@ -246,11 +251,17 @@ export class NsRuntime implements Runtime {
   async destroyById(id: string): Promise<void> {
     const { storage, cgroups } = this.opts;
     await cgroups.killAll(id);
-    await cgroups.remove(id);
-    if (id.startsWith(FAMILY_PREFIX)) return;
-    await this.opts.network?.detach(id);
-    await storage.deleteSandboxRoot(id);
-    fs.rmSync(this.sandboxRunDir(id), { recursive: true, force: true });
+    if (id.startsWith(FAMILY_PREFIX)) {
+      await cgroups.remove(id);
+      return;
+    }
+    // Nothing runs any more: the rest is independent, so it goes side by side.
+    await Promise.all([
+      cgroups.remove(id),
+      this.opts.network?.detach(id),
+      storage.deleteSandboxRoot(id),
+      fs.promises.rm(this.sandboxRunDir(id), { recursive: true, force: true }),
+    ]);
   }
 
   sandboxRunDir(id: string): string {
@@ -344,6 +355,17 @@ class NsSandbox implements RuntimeSandbox {
   async destroy(): Promise<void> {
     this.destroyed = true;
     this.conn?.close();
+    // The family's last member: killing its init (pid 1 of the family pid namespace) ends
+    // every process in it at once, so the cgroups empty without a freeze-kill-thaw round.
+    const family = this.handle.family;
+    if (family && this.rt.isLastOf(family.id, this.id) && isAlive(family.pid, family.startTime)) {
+      try {
+        process.kill(family.pid, "SIGKILL");
+        await this.rt.cgroups.waitEmpty(this.id, 200);
+      } catch {
+        /* gone meanwhile */
+      }
+    }
     await this.rt.destroyById(this.id);
     if (this.handle.family) await this.rt.leave(this.handle.family.id, this.id);
   }
