@@ -46,6 +46,9 @@ const env = {
   PODFLARE_TEMPLATES: "default,python-datasci",
   // Benchmarks send traffic only to loopback and namespaces they make: no outside resolver.
   PODFLARE_DNS_UPSTREAM: "none",
+  // The bench hostd's warm pool: the host's default unless PODFLARE_BENCH_POOL_SIZE says (a
+  // pool sized to a burst shows the pool-bound figures; the default shows the steady state).
+  ...(process.env.PODFLARE_BENCH_POOL_SIZE ? { PODFLARE_POOL_SIZE: process.env.PODFLARE_BENCH_POOL_SIZE } : {}),
 };
 delete env.PODFLARE_API_KEYS;
 delete env.PODFLARE_API_KEY;

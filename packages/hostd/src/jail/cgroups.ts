@@ -166,6 +166,15 @@ export class CgroupManager {
     write(path.join(dir, "pids.max"), String(pidsMax));
   }
 
+  /**
+   * CPU share against other groups when the CPU is contended: "background" for warm-pool
+   * boots (they use only what live sandboxes leave), "normal" otherwise. The quota is unchanged.
+   */
+  setCpuPriority(id: string, priority: "background" | "normal"): void {
+    if (this.version === 2) write(path.join(this.dir(id, ""), "cpu.weight"), priority === "background" ? "1" : "100");
+    else write(path.join(this.dir(id, "cpu"), "cpu.shares"), priority === "background" ? "2" : "1024");
+  }
+
   /** The cgroup.procs files a process must write its pid to in order to join the sandbox. */
   procsFiles(id: string): string[] {
     return this.dirs(id).map((d) => path.join(d, "cgroup.procs"));

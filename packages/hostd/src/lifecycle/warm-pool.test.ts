@@ -11,7 +11,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A runtime whose creates take bootMs and which records how many ran at once. */
 function slowRuntime(bootMs: number) {
-  const stats = { inFlight: 0, maxInFlight: 0, created: 0, destroyed: 0 };
+  const stats = { inFlight: 0, maxInFlight: 0, created: 0, destroyed: 0, foreground: 0, promoted: 0 };
   const runtime = {
     kind: "fake",
     async create(spec: RuntimeSandboxSpec): Promise<RuntimeSandbox> {
@@ -20,7 +20,8 @@ function slowRuntime(bootMs: number) {
       await sleep(bootMs);
       stats.inFlight--;
       stats.created++;
-      return { id: spec.id, destroy: async () => void stats.destroyed++ } as unknown as RuntimeSandbox;
+      if (!spec.background) stats.foreground++;
+      return { id: spec.id, destroy: async () => void stats.destroyed++, foreground: () => void stats.promoted++ } as unknown as RuntimeSandbox;
     },
   } as unknown as Runtime;
   return { runtime, stats };
@@ -51,6 +52,9 @@ test("refill boots up to refillParallel sandboxes at once and never more than th
   assert.ok(p.take("default", APPLIED, {}));
   await until(() => p.stats().free === 5);
   assert.equal(stats.created, 7);
+  // Pool boots run in the background CPU class; a sandbox handed out is put back to normal.
+  assert.equal(stats.foreground, 0, "a pool boot asked for a normal CPU share");
+  assert.equal(stats.promoted, 2);
   await p.stop();
   assert.equal(stats.destroyed, 5);
 });

@@ -60,6 +60,7 @@ export class WarmPool {
       return null;
     }
     this.hits++;
+    sb.foreground();
     this.refill();
     return sb;
   }
@@ -111,7 +112,7 @@ export class WarmPool {
         await sleep(20);
         continue;
       }
-      const spec: RuntimeSandboxSpec = { id: this.opts.newId(), template, env: {}, limits: this.opts.limits, network: this.opts.network };
+      const spec: RuntimeSandboxSpec = { id: this.opts.newId(), template, env: {}, limits: this.opts.limits, network: this.opts.network, background: true };
       this.booting.set(template, (this.booting.get(template) ?? 0) + 1);
       try {
         const sb = await this.runtime.create(spec);

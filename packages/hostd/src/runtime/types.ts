@@ -20,6 +20,8 @@ export interface RuntimeSandboxSpec {
   fromSpace?: string;
   /** Outbound networking; absent or egress false: loopback only. */
   network?: SandboxNetwork;
+  /** A warm-pool boot: gets only the CPU live sandboxes leave, until foreground(). */
+  background?: boolean;
 }
 
 export interface SandboxNetwork {
@@ -54,6 +56,8 @@ export interface RuntimeSandbox {
   control(): Promise<GuestConnection>;
   /** A fresh connection for one file transfer, so a big transfer never blocks exec. */
   openConnection(): Promise<GuestConnection>;
+  /** Back to a normal CPU share (a pooled sandbox handed to a user). */
+  foreground(): void;
   /** Kills the guest kernel (not the sandbox); the next control() starts a fresh one. */
   killKernel(): void;
   /** How many processes the kernel's OOM killer has killed in this sandbox so far. */

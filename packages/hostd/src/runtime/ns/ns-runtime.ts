@@ -64,6 +64,7 @@ export class NsRuntime implements Runtime {
       if (spec.limits.diskMb > 0) await storage.setDiskLimitMb(spec.id, spec.limits.diskMb);
       this.opts.network?.writeResolvConf(rootfs, this.opts.uidBase);
       cgroups.create(spec.id, { memoryMb: spec.limits.memoryMb, vcpus: spec.limits.vcpus, pidsMax: spec.limits.pidsMax });
+      if (spec.background) cgroups.setCpuPriority(spec.id, "background");
       cgroups.create(familyId, FAMILY_LIMITS);
       const init = await launchSandbox({
         id: spec.id,
@@ -322,6 +323,10 @@ class NsSandbox implements RuntimeSandbox {
   async openConnection(): Promise<GuestConnection> {
     await this.control();
     return GuestConnection.connect(this.socketPath, 10_000);
+  }
+
+  foreground(): void {
+    this.rt.cgroups.setCpuPriority(this.id, "normal");
   }
 
   killKernel(): void {
