@@ -136,8 +136,10 @@ export class HttpClient {
   ): Promise<http.IncomingMessage> {
     return new Promise((resolve, reject) => {
       let response: http.IncomingMessage | undefined;
+      // A retry goes on a connection of its own: every idle socket in the pool may be as stale
+      // as the one that failed (all closed by the server at once after a long pause).
       const req = this.#transport.request(
-        { hostname: this.#hostname, port: this.#port, path, method, headers, agent: this.#agent },
+        { hostname: this.#hostname, port: this.#port, path, method, headers, agent: mayRetry ? this.#agent : false },
         (res) => {
           response = res;
           const status = res.statusCode ?? 0;

@@ -87,28 +87,36 @@ export class NetworkService {
 
   /** Gives the sandbox whose init is `pid` a link, an address, a route out and its policy. */
   async attach(key: string, pid: number, policy: EgressPolicy): Promise<string> {
-    const ip = this.ipam.allocate(key);
-    const link = linkName(key);
+    const [ip] = await this.attachMany([{ key, pid, policy }]);
+    return ip!;
+  }
+
+  /**
+   * attach for several sandboxes at once (fork children): one `ip` batch in the router and one
+   * nft transaction for all of them, then one `ip` run per sandbox namespace, side by side.
+   */
+  async attachMany(items: { key: string; pid: number; policy: EgressPolicy }[]): Promise<string[]> {
     const gw = this.plan.gateway;
+    const links = items.map((i) => ({ ...i, link: linkName(i.key), ip: this.ipam.allocate(i.key) }));
     try {
       await Promise.all([
-        ipBatch(this.netns, [
+        ipBatch(this.netns, links.flatMap(({ link, ip, pid }) => [
           `link add ${link} type veth peer name eth0 netns ${pid}`,
           `link set ${link} up`,
           `route add ${ip}/32 dev ${link}`,
-        ]).then(() => ipBatchInPid(pid, [
+        ])).then(() => Promise.all(links.map(({ pid, ip }) => ipBatchInPid(pid, [
           `addr add ${ip}/32 dev eth0`,
           "link set eth0 up",
           `route add ${gw} dev eth0 scope link`,
           `route add default via ${gw} dev eth0`,
-        ])),
-        this.applyRules(key, link, ip, policy),
+        ])))),
+        this.applyRulesMany(links),
       ]);
     } catch (err) {
-      await this.detach(key).catch(() => undefined);
+      for (const { key } of links) await this.detach(key).catch(() => undefined);
       throw err;
     }
-    return ip;
+    return links.map((l) => l.ip);
   }
 
   /** Re-applies a surviving sandbox's rules after a restart (the rule set was reloaded). */
@@ -231,19 +239,24 @@ export class NetworkService {
     }
   }
 
-  private async applyRules(key: string, link: string, ip: string, policy: EgressPolicy): Promise<void> {
-    // A removal still queued for this key (egress turned off, then on) must not undo these rules.
-    this.pendingCleanup.delete(key);
-    if (this.inFlight.has(key)) await this.cleaning;
-    const { chain } = chainNames(key);
-    await nft(this.netns, [
+  private applyRules(key: string, link: string, ip: string, policy: EgressPolicy): Promise<void> {
+    return this.applyRulesMany([{ key, link, ip, policy }]);
+  }
+
+  private async applyRulesMany(items: { key: string; link: string; ip: string; policy: EgressPolicy }[]): Promise<void> {
+    // A removal still queued for these keys (egress turned off, then on) must not undo the rules.
+    for (const { key } of items) this.pendingCleanup.delete(key);
+    if (items.some(({ key }) => this.inFlight.has(key))) await this.cleaning;
+    await nft(this.netns, items.map(({ key, link, ip, policy }) => [
       renderPolicy(ROUTER_TABLE, key, policy),
       `add element ${ROUTER_TABLE} bound { "${link}" . ${ip} }`,
-      `add element ${ROUTER_TABLE} egress { "${link}" : jump ${chain} }`,
+      `add element ${ROUTER_TABLE} egress { "${link}" : jump ${chainNames(key).chain} }`,
       "",
-    ].join("\n"));
-    this.policies.set(key, policy);
-    this.sendDns({ type: "policy", policy: { ip, key, allowDomains: policy.allowDomains, denyDomains: policy.denyDomains } });
+    ].join("\n")).join(""));
+    for (const { key, ip, policy } of items) {
+      this.policies.set(key, policy);
+      this.sendDns({ type: "policy", policy: { ip, key, allowDomains: policy.allowDomains, denyDomains: policy.denyDomains } });
+    }
   }
 
   private async routerLinks(): Promise<Set<string>> {

@@ -169,7 +169,13 @@ export class NsRuntime implements Runtime {
         this.join(family.id, spec.id);
         children.push(sb);
       }
-      await Promise.all(children.flatMap((c, i) => [c.control(), this.attachNetwork(specs[i]!, c.handle.initPid)]));
+      const links = this.opts.network
+        ? children.flatMap((c, i) => {
+          const net = specs[i]!.network;
+          return net?.egress ? [{ key: c.id, pid: c.handle.initPid, policy: net.policy }] : [];
+        })
+        : [];
+      await Promise.all([...children.map((c) => c.control()), links.length ? this.opts.network!.attachMany(links) : null]);
       return { children, landlock: out.landlock };
     } catch (err) {
       for (const id of made) {
