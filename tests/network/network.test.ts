@@ -221,9 +221,11 @@ EOF`);
     assert.equal(missing.status, 404);
     await missing.arrayBuffer();
     const id = await sandbox();
-    const bad = await api("PUT", `/v1/sandboxes/${id}/network`, { egress: "yes" });
-    assert.equal(bad.status, 400);
-    await bad.arrayBuffer();
+    for (const [body, re] of [[{ egress: "yes" }, /egress must be true or false/], [{ deny_out: ["::1"] }, /IPv4 only/]] as const) {
+      const bad = await api("PUT", `/v1/sandboxes/${id}/network`, body);
+      assert.equal(bad.status, 400);
+      assert.match(((await bad.json()) as { error: string }).error, re);
+    }
   });
 
   test("egress can be turned off and on at runtime", async () => {

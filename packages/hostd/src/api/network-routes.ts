@@ -1,7 +1,6 @@
 // PUT /v1/sandboxes/:id/network: change a running sandbox's egress policy (or egress itself).
 import { limits, PodflareError, type SetNetworkRequest } from "@podflare/protocol";
 import type { SandboxManager } from "../lifecycle/sandbox-manager.js";
-import { parsePolicy } from "../network/policy.js";
 import { readJsonBody, sendJson } from "./http.js";
 import type { Route, RouteContext } from "./routes.js";
 
@@ -15,7 +14,6 @@ export function networkRoutes(sandboxes: SandboxManager, route: RouteMaker, sand
       const body = await readJsonBody(ctx.req, limits.maxJsonBytes);
       const { egress, ...policy } = body;
       if (egress !== undefined && typeof egress !== "boolean") throw new PodflareError("bad_request", "egress must be true or false");
-      parsePolicy(policy);
       const req: SetNetworkRequest = { ...(policy as SetNetworkRequest), ...(egress === undefined ? {} : { egress }) };
       sendJson(ctx.res, 200, await sandboxes.setNetwork(ctx.owner, id, req));
     }),

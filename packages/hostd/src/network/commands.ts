@@ -48,7 +48,3 @@ export function ipBatchInPid(pid: number, lines: string[]): Promise<string> {
 export function nft(ns: string | null, script: string): Promise<string> {
   return run([...(ns ? ["nsenter", `--net=/run/netns/${ns}`] : []), "nft", "-f", "-"], script);
 }
-
-export async function nftList(ns: string | null, what: string[]): Promise<string> {
-  return run([...(ns ? ["ip", "netns", "exec", ns] : []), "nft", ...what]);
-}

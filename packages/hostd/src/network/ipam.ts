@@ -2,7 +2,7 @@
 // never collide across hostd restarts. The lowest free address is handed out.
 import { PodflareError } from "@podflare/protocol";
 import type { Db } from "../store/db.js";
-import { intToIp, ipToInt, type AddressPlan } from "./addresses.js";
+import { intToIp, type AddressPlan } from "./addresses.js";
 
 export const ipamMigration = `
   CREATE TABLE net_addresses (key TEXT PRIMARY KEY, ip INTEGER NOT NULL UNIQUE);
@@ -10,10 +10,22 @@ export const ipamMigration = `
   ALTER TABLE sandboxes ADD COLUMN network_json TEXT;`;
 
 export class Ipam {
-  constructor(private readonly db: Db, private readonly plan: AddressPlan) {}
+  // Prepared once: addressOf runs for every sandbox info and list, allocate/release on every
+  // create and close.
+  private readonly byKey;
+  private readonly used;
+  private readonly insert;
+  private readonly remove;
+
+  constructor(private readonly db: Db, private readonly plan: AddressPlan) {
+    this.byKey = db.prepare("SELECT ip FROM net_addresses WHERE key = ?");
+    this.used = db.prepare("SELECT ip FROM net_addresses WHERE ip BETWEEN ? AND ? ORDER BY ip").pluck();
+    this.insert = db.prepare("INSERT INTO net_addresses (key, ip) VALUES (?, ?)");
+    this.remove = db.prepare("DELETE FROM net_addresses WHERE key = ?");
+  }
 
   addressOf(key: string): string | null {
-    const row = this.db.prepare("SELECT ip FROM net_addresses WHERE key = ?").get(key) as { ip: number } | undefined;
+    const row = this.byKey.get(key) as { ip: number } | undefined;
     return row ? intToIp(row.ip) : null;
   }
 
@@ -22,7 +34,7 @@ export class Ipam {
     return this.db.transaction(() => {
       const have = this.addressOf(key);
       if (have) return have;
-      const used = this.db.prepare("SELECT ip FROM net_addresses WHERE ip BETWEEN ? AND ? ORDER BY ip").pluck().all(this.plan.firstSandbox, this.plan.lastSandbox) as number[];
+      const used = this.used.all(this.plan.firstSandbox, this.plan.lastSandbox) as number[];
       let ip = this.plan.firstSandbox;
       for (const u of used) {
         if (u !== ip) break;
@@ -31,13 +43,13 @@ export class Ipam {
       if (ip > this.plan.lastSandbox) {
         throw new PodflareError("unavailable", "the sandbox network has no free address left; close sandboxes or configure a larger PODFLARE_NET_CIDR");
       }
-      this.db.prepare("INSERT INTO net_addresses (key, ip) VALUES (?, ?)").run(key, ip);
+      this.insert.run(key, ip);
       return intToIp(ip);
     })();
   }
 
   release(key: string): void {
-    this.db.prepare("DELETE FROM net_addresses WHERE key = ?").run(key);
+    this.remove.run(key);
   }
 
   entries(): Map<string, string> {
@@ -64,4 +76,3 @@ export class NetMeta {
   }
 }
 
-export { ipToInt };

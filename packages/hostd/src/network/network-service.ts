@@ -60,7 +60,6 @@ export class NetworkService {
       previous: meta.get("cidr"),
       deniedCidrs: opts.deniedCidrs,
       gatewayTcpPorts: opts.gatewayTcpPorts,
-      log: opts.log,
     });
     await router.ensure();
     const cidr = formatCidr(router.plan.cidr);

@@ -31,7 +31,6 @@ export interface RouterOptions {
   previous?: string | null;
   deniedCidrs: string[];
   gatewayTcpPorts: number[];
-  log: (msg: string) => void;
 }
 
 /** Candidate blocks: 10.77.0.0/16 first for the default state dir, then a spread by name. */
