@@ -18,6 +18,25 @@ function sh(argv, input) {
   return r.stdout;
 }
 
+const SINK = `
+import socket, sys, threading
+srv = socket.socket(); srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind((sys.argv[1], 9000)); srv.listen(16); print("ready", flush=True)
+def drain(c):
+    while c.recv(1 << 20): pass
+    c.close()
+while True:
+    c, _ = srv.accept(); threading.Thread(target=drain, args=(c,), daemon=True).start()
+`;
+
+/** A TCP sink on port 9000 that reads and drops everything (argv prefix: e.g. ip netns exec). */
+async function tcpSink(prefix, bind) {
+  const argv = [...prefix, "python3", "-c", SINK, bind];
+  const proc = spawn(argv[0], argv.slice(1), { stdio: ["ignore", "pipe", "inherit"] });
+  await new Promise((resolve) => proc.stdout.once("data", resolve));
+  return proc;
+}
+
 /** A namespace plugged into the router at 198.51.100.2 (TEST-NET-2), with a TCP sink on :9000. */
 async function outsideSink(routerNs) {
   const tag = crypto.randomBytes(3).toString("hex");
@@ -26,17 +45,7 @@ async function outsideSink(routerNs) {
   sh(["ip", "-n", routerNs, "link", "add", `pfb${tag}`, "type", "veth", "peer", "name", "eth0", "netns", ns]);
   sh(["ip", "-n", routerNs, "-batch", "-"], `addr add 198.51.100.1/24 dev pfb${tag}\nlink set pfb${tag} up\n`);
   sh(["ip", "-n", ns, "-batch", "-"], "link set lo up\nlink set eth0 up\naddr add 198.51.100.2/24 dev eth0\nroute add default via 198.51.100.1\n");
-  const sink = spawn("ip", ["netns", "exec", ns, "python3", "-c", `
-import socket, threading
-srv = socket.socket(); srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-srv.bind(("0.0.0.0", 9000)); srv.listen(16); print("ready", flush=True)
-def drain(c):
-    while c.recv(1 << 20): pass
-    c.close()
-while True:
-    c, _ = srv.accept(); threading.Thread(target=drain, args=(c,), daemon=True).start()
-`], { stdio: ["ignore", "pipe", "inherit"] });
-  await new Promise((resolve) => sink.stdout.once("data", resolve));
+  const sink = await tcpSink(["ip", "netns", "exec", ns], "0.0.0.0");
   return { remove: () => { sink.kill("SIGKILL"); spawnSync("ip", ["netns", "del", ns]); } };
 }
 
@@ -74,17 +83,7 @@ export async function runNetwork() {
   const loop = [];
   try {
     const sb = await Sandbox.create();
-    const loSink = spawn("python3", ["-c", `
-import socket, threading
-srv = socket.socket(); srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-srv.bind(("127.0.0.1", 9000)); srv.listen(16); print("ready", flush=True)
-def drain(c):
-    while c.recv(1 << 20): pass
-    c.close()
-while True:
-    c, _ = srv.accept(); threading.Thread(target=drain, args=(c,), daemon=True).start()
-`], { stdio: ["ignore", "pipe", "inherit"] });
-    await new Promise((resolve) => loSink.stdout.once("data", resolve));
+    const loSink = await tcpSink([], "127.0.0.1");
     try {
       for (let i = 0; i < 5; i++) {
         const r = await sb.runCode(SEND("198.51.100.2"));

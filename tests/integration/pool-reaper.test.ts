@@ -3,7 +3,7 @@
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { SandboxPool, api, bash, closeSandbox, createSandbox, exec } from "../support/api.js";
-import { cgroupDirs } from "../support/host.js";
+import { cgroupDirs, cpuShare, cpuSharesUnderParent } from "../support/host.js";
 import fs from "node:fs";
 
 const pool = new SandboxPool();
@@ -39,8 +39,12 @@ test("a default create is a pool hit: fast, counted, and the sandbox has never r
   const fresh = await exec(id, "print(sorted(k for k in globals() if not k.startswith('__')))");
   assert.equal(fresh.stdout, "[]\n");
   assert.equal((await bash(id, "ls -A /tmp /root | grep -v '^/' | grep -v '^$' | grep -v '^\\.' | wc -l; hostname")).stdout, `0\n${id}\n`);
+  // Pool boots run in the background CPU class; the sandbox handed out is back to normal.
+  const share = cpuShare(id);
+  assert.equal(share.value, share.normal, "a pooled sandbox handed out keeps the background CPU share");
   await closeSandbox(id);
   await poolFull();
+  assert.ok(cpuSharesUnderParent().some((v) => v < share.normal), "the warm pool's sandboxes are not in the background CPU class");
 });
 
 test("a custom size boots cold and counts as a miss", async () => {

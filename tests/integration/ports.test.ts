@@ -4,7 +4,6 @@
 // Against a hostd of this test's own, with two keys, so auth and ownership are on.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import http from "node:http";
@@ -14,6 +13,7 @@ import { fileURLToPath } from "node:url";
 import { Sandbox } from "podflare";
 import { api } from "../support/api.js";
 import { ownHostd, startTestHostd, teardownStateDir, type TestHostd } from "../support/hostd-process.js";
+import { runPythonSdk } from "../support/python-sdk.js";
 
 const { stateDir, port: hostdPort } = ownHostd("ports", 30);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -436,9 +436,8 @@ req = urllib.request.Request(sb.url(8000) + "hello.txt", headers={"Authorization
 print(sb.url(8000))
 sys.stdout.write(urllib.request.urlopen(req).read().decode())
 `;
-  const out = execFileSync("/usr/bin/python3", ["-c", script, sbx, hostd.url, keyA], {
-    env: { ...process.env, PYTHONPATH: path.join(root, "packages/sdk-python") },
-    encoding: "utf8",
-  });
+  const r = runPythonSdk(script, hostd.url, [sbx, hostd.url, keyA]);
+  assert.equal(r.status, 0, r.stderr);
+  const out = r.stdout;
   assert.equal(out, `${portUrl(sbx, 8000, "/")}\nhello from the sandbox\n`);
 });

@@ -2,13 +2,9 @@
 // pause/resume and timeout — through the TypeScript SDK and the Python SDK.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { Sandbox } from "podflare";
 import { hostdUrl } from "../support/api.js";
-
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
+import { runPythonSdk } from "../support/python-sdk.js";
 
 test("ts: create persistent → freeze → Sandbox.resume brings globals and files back; pause, resume, setTimeout", async () => {
   const sb = await Sandbox.create({ host: hostdUrl(), persistent: true });
@@ -37,11 +33,7 @@ test("py: Sandbox(persistent=True) → freeze() → Sandbox.resume(space_id)", (
     "print(back.run_code('print(kept + 1)').stdout, end='')",
     "back.close()",
   ].join("\n");
-  const r = spawnSync("/usr/bin/python3", ["-c", script], {
-    encoding: "utf8",
-    env: { ...process.env, PYTHONPATH: path.join(root, "packages/sdk-python"), PODFLARE_HOSTD_URL: hostdUrl() },
-    timeout: 60_000,
-  });
+  const r = runPythonSdk(script, hostdUrl());
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout, "42\n");
 });

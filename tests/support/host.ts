@@ -61,3 +61,29 @@ export function cgroupParentExists(stateDir: string): boolean {
     : fs.readdirSync("/sys/fs/cgroup").map((c) => `/sys/fs/cgroup/${c}`);
   return roots.some((r) => fs.existsSync(`${r}/${parent}`));
 }
+
+/** A sandbox's CPU share (v1 cpu.shares, v2 cpu.weight), and the value a normal group has. */
+export function cpuShare(id: string): { value: number; normal: number } {
+  for (const dir of cgroupDirs(id)) {
+    for (const [file, normal] of [["cpu.shares", 1024], ["cpu.weight", 100]] as const) {
+      if (fs.existsSync(`${dir}/${file}`)) return { value: Number(fs.readFileSync(`${dir}/${file}`, "utf8")), normal };
+    }
+  }
+  throw new Error(`sandbox ${id} has no cpu.shares or cpu.weight`);
+}
+
+/** CPU shares of every sandbox group under the shared test hostd's cgroup parent. */
+export function cpuSharesUnderParent(): number[] {
+  const parent = cgroupParentFor(shared);
+  const dirs = fs.existsSync("/sys/fs/cgroup/cgroup.controllers") ? [`/sys/fs/cgroup/${parent}`] : [`/sys/fs/cgroup/cpu/${parent}`, `/sys/fs/cgroup/cpu,cpuacct/${parent}`];
+  const out: number[] = [];
+  for (const d of dirs.filter((x) => fs.existsSync(x)).slice(0, 1)) {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      if (!e.isDirectory() || !e.name.startsWith("sbx_")) continue;
+      for (const f of ["cpu.shares", "cpu.weight"]) {
+        if (fs.existsSync(`${d}/${e.name}/${f}`)) out.push(Number(fs.readFileSync(`${d}/${e.name}/${f}`, "utf8")));
+      }
+    }
+  }
+  return out;
+}
