@@ -1,14 +1,10 @@
 // The network surface of both SDKs against the real hostd: a policy on create, info().network,
 // and setNetwork / set_network changing it at runtime.
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import path from "node:path";
 import { test } from "node:test";
-import { fileURLToPath } from "node:url";
 import { Sandbox } from "podflare";
 import { hostdUrl } from "../support/api.js";
-
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
+import { runPythonSdk } from "../support/python-sdk.js";
 
 test("ts: Sandbox.create({network}) → info().network → setNetwork", async () => {
   const sb = await Sandbox.create({ host: hostdUrl(), network: { allowOut: ["pkgs.test", "192.0.2.0/24"] } });
@@ -39,11 +35,7 @@ test("py: Sandbox(network=...) → info()['network'] → set_network", () => {
     "print(net['egress'], net['address'], sb.applied['egress'])",
     "sb.close()",
   ].join("\n");
-  const r = spawnSync("/usr/bin/python3", ["-c", script], {
-    encoding: "utf8",
-    env: { ...process.env, PYTHONPATH: path.join(root, "packages/sdk-python"), PODFLARE_HOSTD_URL: hostdUrl() },
-    timeout: 60_000,
-  });
+  const r = runPythonSdk(script, hostdUrl());
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout, "True ['pkgs.test'] True\nNone ['198.51.100.3/32']\nFalse None False\n");
 });
