@@ -33,3 +33,25 @@ test("fork(5) of a sandbox holding 500 MB adds far less than 5 x 500 MB; a child
   assert.equal((await exec(id, "print(heap[4096] == 7)")).stdout, "False\n");
   for (const c of kids) await closeSandbox(c);
 });
+
+test("the REPL's heap is in transparent huge pages (cheap fork of big heaps); user code does not inherit the setting", async () => {
+  const thp = (await import("node:fs")).readFileSync("/sys/kernel/mm/transparent_hugepage/enabled", "utf8");
+  assert.match(thp, /\[(always|madvise)\]/, `this host has transparent huge pages off (${thp.trim()}): fork of a big heap copies every page table entry`);
+  const id = await pool.create({ memory_mb: 1024 });
+  const r = await exec(id, [
+    "import os",
+    "heap = bytearray(os.urandom(1024 * 1024) * 64)",
+    "huge = [l for l in open('/proc/self/smaps_rollup') if l.startswith('AnonHugePages:')][0].split()[1]",
+    "print(int(huge) // 1024, 'GLIBC_TUNABLES' in os.environ, 'PODFLARE_KERNEL_ONLY_ENV' in os.environ)",
+  ].join("\n"));
+  const [hugeMb, inEnv, markerInEnv] = r.stdout.trim().split(" ");
+  assert.ok(Number(hugeMb) >= 32, `only ${hugeMb} MB of a 64 MB heap is in huge pages: ${r.stdout}${r.stderr}`);
+  assert.equal(inEnv, "False");
+  assert.equal(markerInEnv, "False");
+  assert.equal((await exec(id, "env | grep -c GLIBC_TUNABLES || true", { language: "bash" })).stdout, "0\n");
+  // A user's own setting is theirs: kept, and passed on.
+  const own = await pool.create({ env: { GLIBC_TUNABLES: "glibc.malloc.arena_max=2" } });
+  assert.equal((await exec(own, "echo $GLIBC_TUNABLES", { language: "bash" })).stdout, "glibc.malloc.arena_max=2\n");
+  await closeSandbox(own);
+  await closeSandbox(id);
+});

@@ -25,6 +25,7 @@ from .paths import resolve
 from .repl import EXIT_INTERRUPTED, Repl, install_sigint
 
 LISTEN_FD_ENV = "PODFLARE_LISTEN_FD"
+KERNEL_ONLY_ENV = "PODFLARE_KERNEL_ONLY_ENV"
 KILL_AFTER_S = 1.0
 FORK_REAP_S = 2.0
 EXIT_USAGE = 2
@@ -402,6 +403,10 @@ def _ensure_std_fds():
 
 def _listener(argv):
     listen_fd = os.environ.pop(LISTEN_FD_ENV, None)
+    # Settings hostd meant for this process alone (glibc's huge-page heap): read at exec,
+    # so user code and its subprocesses need not inherit them.
+    for name in os.environ.pop(KERNEL_ONLY_ENV, "").split(","):
+        os.environ.pop(name, None)
     opts = {"--listen": None, "--bash-cwd": None}
     i = 0
     while i < len(argv):
