@@ -9,7 +9,7 @@ and its directory) when its stdin reaches end of file, i.e. when hostd is gone. 
 is served by a forked child, which is what makes concurrent requests possible and keeps the
 helpers' own fork()/unshare()/setns() calls safe.
 
-A request is one connection: the client writes {"op": "launch"|"enter"|"fork"|"btrfs", "config":
+A request is one connection: the client writes {"op": "launch"|"enter"|"fork"|"btrfs"|"netcfg", "config":
 {...}} and shuts down its sending side. The child writes "#pid N" first (so the client can
 kill it on a timeout), then exactly what the helper script would print on stdout and stderr;
 once the child has exited, the server adds "#exit N" with its status and closes. The child holds only stdio (fd 0 on
@@ -17,6 +17,7 @@ once the child has exited, the server adds "#exit N" with its status and closes.
 helper spawned by hostd had, so nothing of the server leaks into a sandbox.
 """
 
+import gc
 import io
 import json
 import os
@@ -30,8 +31,10 @@ import btrfs_ioctl
 import enter
 import fork
 import launch
+import netcfg
 
-HANDLERS = {"launch": launch.main, "enter": enter.main, "fork": fork.main, "btrfs": btrfs_ioctl.main}
+HANDLERS = {"launch": launch.main, "enter": enter.main, "fork": fork.main, "btrfs": btrfs_ioctl.main,
+            "netcfg": netcfg.main}
 MAX_REQUEST = 1 << 20
 
 
@@ -60,6 +63,7 @@ def serve_one(conn: socket.socket, listener: socket.socket, wake: int) -> None:
     Never returns."""
     code = 1
     try:
+        gc.disable()  # short-lived: no collection pass touching the heap shared with the server
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         signal.set_wakeup_fd(-1)
         os.close(wake)
@@ -133,6 +137,9 @@ def main() -> int:
     signal.signal(signal.SIGCHLD, lambda *_: None)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     pending = {}  # request child pid -> its connection
+    # Every request, and every sandbox init it starts, is a fork of this process: keep the
+    # collector away from the shared heap so those forks copy fewer pages.
+    gc.freeze()
     sys.stdout.write("ready\n")
     sys.stdout.flush()
     try:

@@ -10,7 +10,7 @@ import path from "node:path";
 import { JAIL_DIR, HELPER_ENV, JailError, PYTHON, PYTHON_FLAGS, type HelperResult } from "./helper-process.js";
 
 /** launch.py, enter.py, fork.py, and btrfs_ioctl.py (snapshots and qgroup limits). */
-export type JailOp = "launch" | "enter" | "fork" | "btrfs";
+export type JailOp = "launch" | "enter" | "fork" | "btrfs" | "netcfg";
 
 const READY_TIMEOUT_MS = 10_000;
 

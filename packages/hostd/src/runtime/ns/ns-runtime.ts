@@ -96,7 +96,7 @@ export class NsRuntime implements Runtime {
       const sb = new NsSandbox(spec, handle, this);
       this.join(familyId, spec.id);
       // The link comes up while the kernel starts: neither waits for the other.
-      await Promise.all([sb.control(), this.attachNetwork(spec, init.initPid)]);
+      await Promise.all([sb.control(), this.attachNetwork(spec, { pid: init.initPid, startTime: init.initStartTime })]);
       return sb;
     } catch (err) {
       await this.destroyById(spec.id).catch((e) => this.opts.log(`cleanup of ${spec.id} failed: ${String(e)}`));
@@ -138,16 +138,18 @@ export class NsRuntime implements Runtime {
       // Frozen, the parent's files are consistent across every snapshot. A btrfs snapshot
       // writes out the source's dirty data itself, and the dir driver reads the page
       // cache, so no syncfs is needed for the copies to see everything written.
+      made.push(...specs.map((spec) => spec.id));
       await cgroups.freeze(parent.id);
+      const snapshots = storage.snapshotSandboxRoots(parent.id, specs.map((spec) => spec.id))
+        .finally(() => cgroups.thaw(parent.id));
+      // The children's cgroups are made while the jail takes the snapshots.
       try {
-        made.push(...specs.map((spec) => spec.id));
-        await storage.snapshotSandboxRoots(parent.id, specs.map((spec) => spec.id));
+        for (const spec of specs) {
+          cgroups.create(spec.id, { memoryMb: spec.limits.memoryMb, vcpus: spec.limits.vcpus, pidsMax: spec.limits.pidsMax });
+          fs.mkdirSync(this.sandboxRunDir(spec.id), { recursive: true, mode: 0o700 });
+        }
       } finally {
-        await cgroups.thaw(parent.id);
-      }
-      for (const spec of specs) {
-        cgroups.create(spec.id, { memoryMb: spec.limits.memoryMb, vcpus: spec.limits.vcpus, pidsMax: spec.limits.pidsMax });
-        fs.mkdirSync(this.sandboxRunDir(spec.id), { recursive: true, mode: 0o700 });
+        await snapshots;
       }
       // Disk caps are set while the kernel forks: a child writes nothing before it is ready.
       const diskLimits = Promise.all(specs.map(async (spec) => {
@@ -184,7 +186,7 @@ export class NsRuntime implements Runtime {
       const links = this.opts.network
         ? children.flatMap((c, i) => {
           const net = specs[i]!.network;
-          return net?.egress ? [{ key: c.id, pid: c.handle.initPid, policy: net.policy }] : [];
+          return net?.egress ? [{ key: c.id, init: { pid: c.handle.initPid, startTime: c.handle.initStartTime }, policy: net.policy }] : [];
         })
         : [];
       await Promise.all([...children.map((c) => c.control()), links.length ? this.opts.network!.attachMany(links) : null]);
@@ -205,12 +207,12 @@ export class NsRuntime implements Runtime {
     if (handle.family) this.join(handle.family.id, spec.id);
     // A frozen kernel cannot say hello (and a new one would hang in the frozen cgroup).
     if (!opts.paused) await sb.control();
-    if (spec.network?.egress && this.opts.network) await this.opts.network.restore(spec.id, handle.initPid, spec.network.policy);
+    if (spec.network?.egress && this.opts.network) await this.opts.network.restore(spec.id, { pid: handle.initPid, startTime: handle.initStartTime }, spec.network.policy);
     return sb;
   }
 
-  private async attachNetwork(spec: RuntimeSandboxSpec, initPid: number): Promise<void> {
-    if (spec.network?.egress && this.opts.network) await this.opts.network.attach(spec.id, initPid, spec.network.policy);
+  private async attachNetwork(spec: RuntimeSandboxSpec, init: { pid: number; startTime: string }): Promise<void> {
+    if (spec.network?.egress && this.opts.network) await this.opts.network.attach(spec.id, init, spec.network.policy);
   }
 
   async setNetwork(sb: RuntimeSandbox, network: SandboxNetwork): Promise<void> {
@@ -220,7 +222,7 @@ export class NsRuntime implements Runtime {
     if (!network.egress) {
       if (attached) await net.detach(sb.id);
     } else if (!attached) {
-      await net.attach(sb.id, sb.handle.initPid, network.policy);
+      await net.attach(sb.id, { pid: sb.handle.initPid, startTime: sb.handle.initStartTime }, network.policy);
     } else {
       await net.setPolicy(sb.id, network.policy);
     }
