@@ -1,7 +1,7 @@
 // Networking across hostd crashes and `podflare down`: links and policies of surviving
 // sandboxes work after a SIGKILL and restart; what a sandbox that died meanwhile left (rules,
 // address) is reconciled away; `podflare down` removes the router namespace, the uplink and
-// the host's rules.
+// the host's rules (and the favordynmods cgroup hierarchy).
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
@@ -9,7 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import { cgroupParentFor } from "@podflare/hostd";
-import { CgroupManager } from "@podflare/hostd/jail";
+import { CgroupManager, dynmodsMountPoint } from "@podflare/hostd/jail";
 import { linkName, routerNames } from "@podflare/hostd/network";
 import { api, closeSandbox, createSandbox, exec } from "../support/api.js";
 import { ownHostd, startTestHostd, teardownStateDir, type TestHostd } from "../support/hostd-process.js";
@@ -32,6 +32,12 @@ after(async () => {
   fs.rmSync(www, { recursive: true, force: true });
 });
 
+/** Mounts of this state dir's favordynmods cgroup hierarchy (jail/cgroup-dynmods.ts). */
+function dynmodsMounts(): number {
+  const lines = fs.readFileSync("/proc/self/mountinfo", "utf8").split("\n");
+  return lines.filter((l) => l.split(" ")[4] === dynmodsMountPoint(stateDir) && / cgroup .*favordynmods/.test(l)).length;
+}
+
 async function probe(id: string, targets: [string, number][]): Promise<string> {
   const r = await exec(id, probeCode(targets), {}, hostd.url);
   assert.equal(r.exitCode, 0, r.stderr);
@@ -50,12 +56,14 @@ test("kill -9 of hostd: links and policies survive; a sandbox that died meanwhil
     assert.ok(table().includes(`sb_${doomed}`));
 
     await hostd.stop("SIGKILL");
+    assert.equal(dynmodsMounts(), 1, "hostd's favordynmods cgroup hierarchy is mounted while it runs");
     // The DNS forwarder goes with hostd (its IPC channel closes).
     await new Promise((r) => setTimeout(r, 500));
     assert.equal(sh(["ip", "netns", "exec", router.netns, "ss", "-lunH"]).includes(":53"), false, "the DNS forwarder outlived hostd");
     // A sandbox dies while hostd is down: its link goes with its namespace, its rules stay.
     await new CgroupManager({ parent: cgroupParentFor(stateDir) }).killAll(doomed);
     hostd = await startTestHostd({ stateDir, port });
+    assert.equal(dynmodsMounts(), 1, "a restart after kill -9 reuses the hierarchy the killed hostd left");
 
     let out = await probe(limited, [["198.51.100.2", 8080], ["198.51.100.3", 8080]]);
     assert.equal(probeResult(out, "198.51.100.2", 8080), "open", out);
@@ -75,11 +83,14 @@ test("kill -9 of hostd: links and policies survive; a sandbox that died meanwhil
   for (const s of ((await (await api("GET", "/v1/sandboxes", undefined, hostd.url)).json()) as { sandboxes: { id: string }[] }).sandboxes) {
     await closeSandbox(s.id, hostd.url);
   }
-  await hostd.stop();
+  // Killed, not stopped: `podflare down` must clean up after a hostd that could not.
+  await hostd.stop("SIGKILL");
+  assert.equal(dynmodsMounts(), 1);
   teardownStateDir(stateDir);
   const names = routerNames(cgroupParentFor(stateDir));
   assert.ok(!sh(["ip", "netns", "list"]).includes(names.netns), "the router namespace survived podflare down");
   assert.notEqual(spawnSync("ip", ["link", "show", names.hostUplink]).status, 0, "the uplink survived podflare down");
   assert.ok(!sh(["nft", "list", "tables"]).includes(`podflare_${names.suffix}`), "the host's rules survived podflare down");
+  assert.equal(dynmodsMounts(), 0, "the favordynmods hierarchy survived podflare down");
   hostd = await startTestHostd({ stateDir, port });
 });

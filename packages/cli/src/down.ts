@@ -1,16 +1,17 @@
 // `podflare down`: remove the sandbox network (router namespace, uplink, host rules), unmount
-// the storage pool, detach its loop device and remove the state dir's empty cgroup parent
+// the favordynmods cgroup hierarchy and the storage pool, detach its loop device and remove the state dir's empty cgroup parent
 // (hostd must be stopped).
 import fs from "node:fs";
 import path from "node:path";
 import { loadConfig } from "@podflare/hostd";
-import { CgroupManager } from "@podflare/hostd/jail";
+import { CgroupManager, releaseDynamicMods } from "@podflare/hostd/jail";
 import { createStoragePool } from "@podflare/hostd/storage";
 import { teardownNetwork } from "@podflare/hostd/network";
 
 export async function downCommand(args: string[]): Promise<number> {
   const cfg = loadConfig();
   await teardownNetwork(cfg.cgroupParent);
+  releaseDynamicMods(cfg.stateDir);
   if (!fs.existsSync(path.join(cfg.stateDir, "storage.json"))) {
     console.log(`no storage pool in ${cfg.stateDir}; nothing to do`);
     return 0;

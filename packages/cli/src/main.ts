@@ -59,6 +59,8 @@ main(process.argv.slice(2)).then(
   },
   (err: Error) => {
     console.error(`podflare: ${err.message}`);
-    process.exitCode = 1;
+    // Exit now: a hostd that failed half-way through start may hold children (the DNS
+    // forwarder's IPC channel) that would keep this process alive, failing silently.
+    process.exit(1);
   },
 );

@@ -13,6 +13,8 @@ export interface HostdConfig {
   stateDir: string;
   /** Name of the cgroup that holds this hostd's sandboxes (one per state dir). */
   cgroupParent: string;
+  /** PODFLARE_CGROUP_FAVORDYNMODS (on|off): mount a favordynmods hierarchy so cgroup moves do not wait (jail/cgroup-dynmods.ts). */
+  cgroupFavorDynmods: boolean;
   /** Where template tarballs are cached; shareable between state dirs. */
   templateCacheDir: string;
   storageDriver: "btrfs" | "dir" | "auto";
@@ -60,6 +62,14 @@ function tierFromEnv(name: string, fallback: TierName): TierName {
   return raw;
 }
 
+function onOff(name: string, fallback: boolean): boolean {
+  const raw = process.env[name];
+  if (raw === undefined || raw === "") return fallback;
+  if (raw === "on" || raw === "1") return true;
+  if (raw === "off" || raw === "0") return false;
+  throw new Error(`${name} must be on or off, got ${JSON.stringify(raw)}`);
+}
+
 export function parseAddr(raw: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(raw.trim());
   if (!m) throw new Error(`PODFLARE_HOSTD_ADDR must look like 127.0.0.1:7070, got ${JSON.stringify(raw)}`);
@@ -77,6 +87,7 @@ export function loadConfig(overrides: Partial<HostdConfig> = {}): HostdConfig {
     addr: parseAddr(process.env.PODFLARE_HOSTD_ADDR || "127.0.0.1:7070"),
     stateDir,
     cgroupParent: cgroupParentFor(stateDir),
+    cgroupFavorDynmods: onOff("PODFLARE_CGROUP_FAVORDYNMODS", true),
     templateCacheDir: process.env.PODFLARE_TEMPLATE_CACHE || path.join(stateDir, "cache"),
     storageDriver: (process.env.PODFLARE_STORAGE_DRIVER as HostdConfig["storageDriver"]) || "auto",
     poolSizeGb: process.env.PODFLARE_POOL_SIZE_GB ? envInt("PODFLARE_POOL_SIZE_GB", 0) : undefined,

@@ -13,7 +13,7 @@ import { buildRoutes } from "./api/routes.js";
 import { createApiServer } from "./api/server.js";
 import { PortProxy } from "./api/port-proxy.js";
 import { isLoopback, type HostdConfig } from "./config.js";
-import { CgroupManager } from "./jail/index.js";
+import { CgroupManager, favorDynamicMods, releaseDynamicMods } from "./jail/index.js";
 import { SandboxManager } from "./lifecycle/sandbox-manager.js";
 import { NsRuntime } from "./runtime/ns/ns-runtime.js";
 import { NetworkService } from "./network/network-service.js";
@@ -72,6 +72,10 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
   }
 
   const cgroups = new CgroupManager({ parent: cfg.cgroupParent });
+  if (cfg.cgroupFavorDynmods) {
+    const dyn = favorDynamicMods(cfg.stateDir, cfg.cgroupParent);
+    if (!dyn.ok) log(`cgroup favordynmods not available (${dyn.reason}): each create and fork may wait ~10 ms for the kernel's cgroup lock`);
+  }
   const store = new SandboxStore(db);
   const network = cfg.network ? await NetworkService.start({ ...cfg.network, cgroupParent: cfg.cgroupParent, db, log }) : null;
   if (network) log(`network: sandboxes get addresses in ${network.plan.gateway}/${network.plan.cidr.prefix} (router namespace ${network.netns})`);
@@ -118,6 +122,7 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
       await pool.stop();
       sandboxes.detachAll();
       await network?.stop();
+      if (cfg.cgroupFavorDynmods) releaseDynamicMods(cfg.stateDir);
       db.close();
     },
   };

@@ -27,4 +27,6 @@ export {
   type SandboxSpec,
 } from "./launcher.js";
 export { forkKernel, type ForkSpec, type ForkedChild } from "./fork.js";
+export { configureGuestLinks, type GuestLink } from "./netcfg.js";
 export { JailServer, jailServer } from "./jail-server.js";
+export { dynmodsMountPoint, favorDynamicMods, releaseDynamicMods } from "./cgroup-dynmods.js";
