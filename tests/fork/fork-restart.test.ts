@@ -7,6 +7,7 @@ import { cgroupParentFor } from "@podflare/hostd";
 import { CgroupManager } from "@podflare/hostd/jail";
 import { api, closeSandbox, createSandbox, exec } from "../support/api.js";
 import { ownHostd, startTestHostd, teardownStateDir, type TestHostd } from "../support/hostd-process.js";
+import { eventually } from "../support/host.js";
 
 const { stateDir, port } = ownHostd("fork-restart", 20);
 let hostd: TestHostd;
@@ -64,8 +65,8 @@ test("after a kill -9 of hostd and a restart, a fork family answers, forks again
   assert.equal(families().length, 1, "the family went while a member was alive");
   assert.equal((await exec(p, "print('still')", {}, hostd.url)).stdout, "still\n");
   await closeSandbox(p, hostd.url);
-  assert.deepEqual(families(), [], "the family cgroup outlived its last sandbox");
-  assert.equal(fs.readdirSync(`${stateDir}/pool/sandboxes`).length, 0);
+  await eventually(() => families().length === 0, "the family cgroup outlived its last sandbox");
+  await eventually(() => fs.readdirSync(`${stateDir}/pool/sandboxes`).length === 0, "a root outlived its sandbox");
 });
 
 test("a family whose sandboxes all vanished while hostd was down is removed on start", async () => {
@@ -104,5 +105,5 @@ test("a fork refused by the parent's kernel (depth limit) leaves no child behind
   assert.equal((await exec(cur, "print(kept)", {}, hostd.url)).stdout, "yes\n");
   for (const id of [...chain].reverse()) await closeSandbox(id, hostd.url);
   await closeSandbox(root, hostd.url);
-  assert.deepEqual(cgroups.listIds(), []);
+  await eventually(() => cgroups.listIds().length === 0, "cgroups left behind after the last close");
 });

@@ -121,6 +121,7 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
       reaper.stop();
       await pool.stop();
       sandboxes.detachAll();
+      await runtime.settle();
       await network?.stop();
       if (cfg.cgroupFavorDynmods) releaseDynamicMods(cfg.stateDir);
       db.close();

@@ -62,6 +62,10 @@ export interface RuntimeSandbox {
   killKernel(): void;
   /** How many processes the kernel's OOM killer has killed in this sandbox so far. */
   oomKills(): number;
+  /**
+   * Kills every process of the sandbox; resolves once none runs. What it held on the host
+   * (cgroup, link, root) is reclaimed in the background: Runtime.settle() waits for that.
+   */
   destroy(): Promise<void>;
   /** Drops hostd's connections and leaves the sandbox running (hostd shutdown). */
   detach(): void;
@@ -80,8 +84,10 @@ export interface Runtime {
   adopt(spec: RuntimeSandboxSpec, handle: RuntimeHandle, opts?: { paused?: boolean }): Promise<RuntimeSandbox | null>;
   /** Removes whatever a crashed hostd left behind for ids not in `keep`. */
   reconcile(keep: Set<string>): Promise<string[]>;
-  /** Tears down a sandbox known only by id (its runtime object is gone). */
+  /** Tears down a sandbox known only by id (its runtime object is gone), all of it. */
   destroyById(id: string): Promise<void>;
+  /** Waits until what closed sandboxes held on the host is reclaimed (hostd stop, tests). */
+  settle(): Promise<void>;
   /**
    * Starts one child per spec from the parent's live state (memory and files). Throws
    * PodflareError; on failure nothing of the children is left and the parent is untouched.
