@@ -68,8 +68,11 @@ print(json.dumps(out))
   return JSON.parse(r.stdout.trim().split("\n").pop());
 }
 
-/** Floor for fork: a bare os.fork() of a python3 process holding `heapMb` of heap, child exits at once. */
-export function bareFork(heapMb, runs) {
+/**
+ * Floor for fork: a bare os.fork() of a python3 process holding `heapMb` of heap, child exits
+ * at once. `hugePages`: glibc's malloc asks for transparent huge pages, as in the guest kernel.
+ */
+export function bareFork(heapMb, runs, { hugePages = false } = {}) {
   const script = `
 import json, os, time
 heap = bytearray(os.urandom(1024 * 1024) * ${heapMb}) if ${heapMb} else b""
@@ -83,7 +86,8 @@ for _ in range(${runs}):
     out.append((time.perf_counter() - t0) * 1000)
 print(json.dumps(out))
 `;
-  const r = spawnSync("/usr/bin/python3", ["-c", script], { encoding: "utf8", timeout: 120_000 });
+  const env = { ...process.env, ...(hugePages ? { GLIBC_TUNABLES: "glibc.malloc.hugetlb=1" } : {}) };
+  const r = spawnSync("/usr/bin/python3", ["-c", script], { encoding: "utf8", timeout: 120_000, env });
   if (r.status !== 0) throw new Error(`bare fork baseline failed: ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split("\n").pop());
 }
