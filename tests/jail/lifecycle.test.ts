@@ -81,6 +81,28 @@ describe("jail lifecycle", () => {
     await fx.destroy(sb.id);
   });
 
+  test("the family init and the sandbox init are the tiny reaper program: kilobytes, named, execute-only", async () => {
+    const sb = await fx.launch();
+    for (const [pid, name] of [[sb.initPid, "podflare-init"], [sb.familyPid, "podflare-family"]] as const) {
+      const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
+      assert.match(status, new RegExp(`^Name:\\s+${name}$`, "m"));
+      const rssKb = Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1]);
+      assert.ok(rssKb < 100, `${name} holds ${rssKb} kB: it is still the forked Python, not the reaper program`);
+      assert.equal(fs.readFileSync(`/proc/${pid}/cmdline`, "utf8"), `${name}\0`);
+      // The program file is execute-only for everyone but host root: inits cannot read it, so
+      // the kernel keeps them non-dumpable across the exec.
+      const exe = fs.statSync(`/proc/${pid}/exe`);
+      assert.equal(exe.mode & 0o777, 0o111);
+      assert.equal(exe.uid, 0);
+    }
+    // Still reaps: a command's orphaned background child leaves no zombie (see the test above).
+    await fx.sh(sb, "(sleep 0.1 &)");
+    await sleep(400);
+    const z = await fx.run(sb, ["/bin/ps", "-e", "-o", "stat=,args="]);
+    assert.deepEqual(lines(z.stdout).filter((l) => l.startsWith("Z")), [], "zombies inside the sandbox");
+    await fx.destroy(sb.id);
+  });
+
   test("enter refuses a pid whose start time does not match (pid reuse)", async () => {
     const sb = await fx.launch();
     await assert.rejects(

@@ -35,6 +35,7 @@ import sys
 import time
 
 import linux
+import reaper
 import rootfs
 import seccomp
 
@@ -116,7 +117,8 @@ def init_main(cfg: dict, submounts: set, chan: socket.socket) -> None:
         rootfs.enter_root(submounts)
         socket.sethostname(cfg["hostname"])
         loopback_up()
-        _quiet_fds(chan.fileno())
+        program = reaper.inherited("podflare-init")
+        _quiet_fds(chan.fileno(), program)
         seccomp.install()
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})
         send(chan, "R")
@@ -126,6 +128,7 @@ def init_main(cfg: dict, submounts: set, chan: socket.socket) -> None:
             send(chan, f"E init: {e}")
         finally:
             os._exit(1)
+    reaper.become(program, "podflare-init")
     reap_forever()
 
 
@@ -152,9 +155,8 @@ def family_main(chan: socket.socket) -> None:
         for fd in (0, 1, 2):
             os.dup2(null, fd)
         os.close(null)
-        keep = chan.fileno()
-        os.closerange(3, keep)
-        os.closerange(keep + 1, 65536)
+        program = reaper.inherited("podflare-family")
+        _close_fds_but(chan.fileno(), program)
         seccomp.install()
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})
         send(chan, "F")
@@ -164,18 +166,27 @@ def family_main(chan: socket.socket) -> None:
             send(chan, f"E family: {e}")
         finally:
             os._exit(1)
+    reaper.become(program, "podflare-family")
     reap_forever()
 
 
-def _quiet_fds(keep: int) -> None:
+def _quiet_fds(keep: int, program: int | None) -> None:
     null = os.open("/dev/null", os.O_RDWR)
     for fd in (0, 1, 2):
         if fd != null:
             os.dup2(null, fd)
-    if null > 2 and null != keep:
+    if null > 2 and null not in (keep, program):
         os.close(null)
-    os.closerange(3, keep)
-    os.closerange(keep + 1, 65536)
+    _close_fds_but(keep, program)
+
+
+def _close_fds_but(*keep) -> None:
+    """Close every descriptor from 3 up except those in `keep` (None entries ignored)."""
+    start = 3
+    for fd in sorted(k for k in keep if k is not None and k >= 3):
+        os.closerange(start, fd)
+        start = fd + 1
+    os.closerange(start, 65536)
 
 
 def reap_forever() -> None:
@@ -346,6 +357,7 @@ def join_cgroups(paths: list) -> None:
 def make_family(cfg: dict, reader: Reader, theirs: socket.socket, kids: list) -> tuple:
     """Start a family init; returns (pid, start time)."""
     join_cgroups(cfg["familyCgroupProcs"])
+    reaper.program_fd("podflare-family")  # made as host root: the family init cannot read it
     maps_rfd, maps_wfd = os.pipe()
     child = os.fork()
     if child == 0:
@@ -383,6 +395,7 @@ def begin_sandbox(cfg: dict, family: tuple, reader: Reader, theirs: socket.socke
     inits being started beside this one, whose descriptors the child must not keep (a kept
     release pipe would hold that setup child forever)."""
     join_cgroups(cfg["cgroupProcs"])
+    reaper.program_fd("podflare-init")  # made as host root: the init cannot read it
     release_rfd, release_wfd = os.pipe()
     child = os.fork()
     if child == 0:
