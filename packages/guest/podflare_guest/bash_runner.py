@@ -2,7 +2,6 @@
 
 import os
 import selectors
-import shutil
 import subprocess
 import threading
 
@@ -125,7 +124,12 @@ class BashRunner:
 
 def _bash():
     # Found with the kernel's PATH, so a request env that changes PATH cannot lose bash.
-    return shutil.which("bash") or "/bin/bash"
+    # (shutil.which, without importing shutil and its compression modules at kernel start.)
+    for d in os.environ.get("PATH", os.defpath).split(os.pathsep):
+        cand = os.path.join(d or ".", "bash")
+        if os.access(cand, os.F_OK | os.X_OK) and not os.path.isdir(cand):
+            return cand
+    return "/bin/bash"
 
 
 def _encode(text):

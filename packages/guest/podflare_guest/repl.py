@@ -4,7 +4,6 @@ import linecache
 import os
 import signal
 import sys
-import traceback
 
 from .capture import flush_std_streams
 from .errors import from_os_error
@@ -82,6 +81,7 @@ class Repl:
         if entry and _has_foreign_frames(exc, _codes_of(module_code)):
             del linecache.cache[FILENAME]
         try:
+            import traceback  # noqa: PLC0415 - on the first error only: kept out of kernel start
             text = "".join(traceback.format_exception(type(exc), exc, tb))
         except Exception:
             text = f"{type(exc).__name__}: <could not format the exception>\n"

@@ -2,10 +2,10 @@
 # carries it) and loaded again in a new sandbox. dill when the template has it, pickle
 # otherwise; modules are kept by name and re-imported. Whatever cannot be kept is listed,
 # never dropped silently.
-import importlib
 import os
-import pickle
 import types
+
+# pickle and importlib are imported where used: Spaces are rare, kernel start is not.
 
 
 def _serializer_module():
@@ -15,6 +15,7 @@ def _serializer_module():
         import dill
         return dill
     except ImportError:
+        import pickle  # noqa: PLC0415
         return pickle
 
 
@@ -24,6 +25,7 @@ def _keepable(name):
 
 def save(namespace, path):
     """Writes the namespace to `path`; returns the manifest."""
+    import pickle  # noqa: PLC0415
     _serializer = _serializer_module()
     modules, values, failed = {}, {}, []
     for name, value in list(namespace.items()):
@@ -54,6 +56,8 @@ def save(namespace, path):
 
 def load(namespace, path):
     """Restores what `save` wrote, then removes the file; returns what came back and what did not."""
+    import importlib  # noqa: PLC0415
+    import pickle  # noqa: PLC0415
     with open(path, "rb") as f:
         state = pickle.load(f)
     _serializer = _serializer_module()
