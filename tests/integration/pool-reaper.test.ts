@@ -47,6 +47,27 @@ test("a default create is a pool hit: fast, counted, and the sandbox has never r
   assert.ok(cpuSharesUnderParent().some((v) => v < share.normal), "the warm pool's sandboxes are not in the background CPU class");
 });
 
+test("a burst past the pool: every create gets a ready sandbox that never ran code; nothing leaks, the pool refills", async () => {
+  await poolFull();
+  const start = await capacity();
+  const base = ((await (await api("GET", "/v1/capacity")).json()) as { sandboxes: number }).sandboxes;
+  // Twice the pool, back to back: the second half are misses, booted cold while refill waits.
+  const ids: string[] = [];
+  for (let i = 0; i < start.pool.size * 2; i++) ids.push(await createSandbox());
+  assert.equal(new Set(ids).size, ids.length);
+  for (const id of ids) {
+    const r = await exec(id, "import socket; print(sorted(k for k in globals() if not k.startswith('__')), socket.gethostname())");
+    assert.equal(r.stdout, `['socket'] ${id}\n`);
+  }
+  const during = (await (await api("GET", "/v1/capacity")).json()) as { sandboxes: number };
+  assert.equal(during.sandboxes, base + ids.length, "a create left an extra sandbox behind, or lost one");
+  for (const id of ids) await closeSandbox(id);
+  await poolFull();
+  const end = (await (await api("GET", "/v1/capacity")).json()) as { sandboxes: number; pool: { free: number; size: number } };
+  assert.equal(end.sandboxes, base);
+  assert.equal(end.pool.free, end.pool.size, "the pool holds more (or fewer) than its size");
+});
+
 test("a custom size boots cold and counts as a miss", async () => {
   const before = (await capacity()).pool;
   const id = await pool.create({ memory_mb: 512 });
