@@ -107,7 +107,8 @@ export function loadConfig(overrides: Partial<HostdConfig> = {}): HostdConfig {
     },
     proxy: { connectTimeoutMs: 10_000, responseTimeoutMs: envInt("PODFLARE_PROXY_TIMEOUT_MS", 60_000) },
     maxSandboxes: envInt("PODFLARE_MAX_SANDBOXES", Math.max(8, Math.floor(totalMb / 64))),
-    // Sized by memory, not cores: a ready sandbox costs ~30 MB idle, and a pool that holds
+    // Sized by memory, not cores: a ready sandbox costs ~20–30 MB idle (18.6 MB charged to its
+    // cgroup, bench/density.mjs; a pool of 12 here measured no better than 8), and a pool that holds
     // a burst of creates is what keeps them fast (1% of the host's memory, 2 to 32 sandboxes).
     poolSize: envInt("PODFLARE_POOL_SIZE", Math.min(32, Math.max(2, Math.floor((totalMb * 0.01) / 30)))),
     // Boots at once while refilling: one per two cores, so refill never takes every core.
