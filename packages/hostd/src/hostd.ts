@@ -73,7 +73,7 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
 
   const cgroups = new CgroupManager({ parent: cfg.cgroupParent });
   if (cfg.cgroupFavorDynmods) {
-    const dyn = favorDynamicMods(cfg.stateDir, cfg.cgroupParent);
+    const dyn = favorDynamicMods(cfg.stateDir);
     if (!dyn.ok) log(`cgroup favordynmods not available (${dyn.reason}): each create and fork may wait ~10 ms for the kernel's cgroup lock`);
   }
   const store = new SandboxStore(db);

@@ -20,14 +20,21 @@ function isMounted(dir: string): boolean {
 }
 
 /**
- * Mounts a named v1 hierarchy with favordynmods at the state dir's mount point (kept when a
+ * The hierarchy's name, the same for every hostd on the host (each mounts it at its own state
+ * dir; it lasts while any mount does). Sandboxes see it in /proc/self/cgroup, so it names
+ * nothing of the host's.
+ */
+const HIERARCHY = "podflare";
+
+/**
+ * Mounts the named v1 hierarchy with favordynmods at the state dir's mount point (kept when a
  * killed hostd left it). Returns why not on hosts that cannot (no v1 support, old kernel).
  */
-export function favorDynamicMods(stateDir: string, name: string): { ok: true } | { ok: false; reason: string } {
+export function favorDynamicMods(stateDir: string): { ok: true } | { ok: false; reason: string } {
   const dir = dynmodsMountPoint(stateDir);
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   if (isMounted(dir)) return { ok: true };
-  const r = spawnSync("mount", ["-t", "cgroup", "-o", `none,name=${name},favordynmods`, "cgroup", dir], { encoding: "utf8" });
+  const r = spawnSync("mount", ["-t", "cgroup", "-o", `none,name=${HIERARCHY},favordynmods`, "cgroup", dir], { encoding: "utf8" });
   if (r.status === 0) return { ok: true };
   return { ok: false, reason: (r.stderr || r.error?.message || `mount exited ${r.status}`).trim() };
 }
