@@ -71,11 +71,14 @@ export class NsRuntime implements Runtime {
     const { storage, cgroups } = this.opts;
     let rootfs: string | null = null;
     const familyId = `${FAMILY_PREFIX}${crypto.randomBytes(8).toString("hex")}`;
+    let diskLimit: Promise<unknown> = Promise.resolve();
     try {
       rootfs = spec.fromSpace
         ? await storage.createSandboxRootFromSpace(spec.fromSpace, spec.id)
         : await storage.createSandboxRoot(spec.template, spec.id);
-      if (spec.limits.diskMb > 0) await storage.setDiskLimitMb(spec.id, spec.limits.diskMb);
+      // The disk cap is set while the sandbox starts: nothing writes to it before it is ready.
+      if (spec.limits.diskMb > 0) diskLimit = storage.setDiskLimitMb(spec.id, spec.limits.diskMb);
+      diskLimit.catch(() => undefined);
       this.opts.network?.writeResolvConf(rootfs, this.opts.uidBase);
       cgroups.create(spec.id, { memoryMb: spec.limits.memoryMb, vcpus: spec.limits.vcpus, pidsMax: spec.limits.pidsMax });
       if (spec.background) cgroups.setCpuPriority(spec.id, "background");
@@ -98,9 +101,10 @@ export class NsRuntime implements Runtime {
       const sb = new NsSandbox(spec, handle, this);
       this.join(familyId, spec.id);
       // The link comes up while the kernel starts: neither waits for the other.
-      await Promise.all([sb.control(), this.attachNetwork(spec, { pid: init.initPid, startTime: init.initStartTime })]);
+      await Promise.all([sb.control(), this.attachNetwork(spec, { pid: init.initPid, startTime: init.initStartTime }), diskLimit]);
       return sb;
     } catch (err) {
+      await diskLimit.catch(() => undefined); // not racing the root's removal
       await this.destroyById(spec.id).catch((e) => this.opts.log(`cleanup of ${spec.id} failed: ${String(e)}`));
       await this.leave(familyId, spec.id).catch((e) => this.opts.log(`cleanup of ${familyId} failed: ${String(e)}`));
       throw err;
