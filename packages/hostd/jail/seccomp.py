@@ -133,10 +133,22 @@ def build_program():
     return out
 
 
+_filter = None
+
+
+def _compiled():
+    """The filter as the kernel takes it, built once per process: the jail server builds it
+    before forking, so each init and kernel it starts loads it without ~0.8 ms of Python."""
+    global _filter
+    if _filter is None:
+        prog = build_program()
+        arr = (_SockFilter * len(prog))(*[_SockFilter(c, t, f, k) for c, t, f, k in prog])
+        _filter = (arr, _SockFprog(len(prog), arr))
+    return _filter[1]
+
+
 def install() -> None:
     """Set no_new_privs and load the filter into the calling thread (inherited across exec)."""
-    prog = build_program()
-    arr = (_SockFilter * len(prog))(*[_SockFilter(c, t, f, k) for c, t, f, k in prog])
-    fprog = _SockFprog(len(prog), arr)
+    fprog = _compiled()
     prctl(PR_SET_NO_NEW_PRIVS, 1)
     prctl_ptr(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog))

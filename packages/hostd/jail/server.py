@@ -32,6 +32,7 @@ import enter
 import fork
 import launch
 import netcfg
+import seccomp
 
 HANDLERS = {"launch": launch.main, "enter": enter.main, "fork": fork.main, "btrfs": btrfs_ioctl.main,
             "netcfg": netcfg.main}
@@ -139,6 +140,7 @@ def main() -> int:
     pending = {}  # request child pid -> its connection
     # Every request, and every sandbox init it starts, is a fork of this process: keep the
     # collector away from the shared heap so those forks copy fewer pages.
+    seccomp._compiled()  # built once here, inherited by every request child
     gc.freeze()
     sys.stdout.write("ready\n")
     sys.stdout.flush()
