@@ -2,8 +2,10 @@
 // background processes; leftovers of a crash are found and removed.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import { api, closeSandbox, createSandbox, exec } from "../support/api.js";
 import { ownHostd, startTestHostd, teardownStateDir, type TestHostd } from "../support/hostd-process.js";
@@ -85,5 +87,22 @@ test("leftovers of a crash are removed on start: a sandbox the store forgot, and
     assert.deepEqual(sandboxPids(id), []);
     assert.equal(fs.existsSync(path.join(stateDir, "pool/sandboxes", id)), false, `root of ${id} left behind`);
     assert.equal(fs.existsSync(path.join(stateDir, "run", id)), false, `run dir of ${id} left behind`);
+  }
+});
+
+test("a hostd that fails late in its start (port taken) exits with the reason, not hanging on its DNS forwarder", () => {
+  // A second hostd of its own state dir on the running one's port gets through storage,
+  // templates and the network (which starts the DNS forwarder child) before listen fails.
+  const dup = ownHostd("restart-dup", 10);
+  const cli = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../packages/cli/dist/main.js");
+  try {
+    const env: NodeJS.ProcessEnv = { ...process.env, PODFLARE_STATE_DIR: dup.stateDir, PODFLARE_HOSTD_ADDR: `127.0.0.1:${port}`,
+      PODFLARE_TEMPLATES: "default", PODFLARE_POOL_SIZE: "0", PODFLARE_TEMPLATE_CACHE: process.env.PODFLARE_TEMPLATE_CACHE || "/var/cache/podflare-templates" };
+    delete env.PODFLARE_API_KEYS;
+    const r = spawnSync(process.execPath, [cli, "serve"], { env, encoding: "utf8", timeout: 180_000 });
+    assert.equal(r.status, 1, `hostd did not exit by itself (signal ${r.signal}): ${r.stderr.slice(-2000)}`);
+    assert.match(r.stderr, /already in use/);
+  } finally {
+    teardownStateDir(dup.stateDir);
   }
 });

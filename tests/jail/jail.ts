@@ -8,6 +8,7 @@ const jail: typeof JailModule = await import(built.href);
 
 export const {
   CgroupManager,
+  configureGuestLinks,
   JAIL_DIR,
   JailError,
   PYTHON,

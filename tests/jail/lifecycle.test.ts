@@ -8,7 +8,7 @@ import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { JailFixture, UID_BASE, UID_COUNT, lines, newId, percentile, sleep, type TestSandbox } from "./helpers.js";
-import { JailError, isAlive, launchSandbox, processStartTime, startKernel } from "./jail.js";
+import { JailError, configureGuestLinks, isAlive, launchSandbox, processStartTime, startKernel } from "./jail.js";
 
 const JAIL_INDEX = new URL("../../../packages/hostd/dist/jail/index.js", import.meta.url).href;
 
@@ -113,6 +113,29 @@ describe("jail lifecycle", () => {
       startKernel({ initPid: sb.initPid, initStartTime: sb.initStartTime, cgroupProcs: sb.cgroupProcs, argv: ["/no/such/program"] }),
       /no\/such\/program/,
     );
+    await fx.destroy(sb.id);
+  });
+
+  test("netcfg configures eth0 inside the init's network namespace, and refuses a reused pid", async () => {
+    const sb = await fx.launch();
+    const inNs = (args: string[]) => spawnSync("nsenter", [`--net=/proc/${sb.initPid}/ns/net`, "ip", ...args], { encoding: "utf8" });
+    // The router is not needed to check the sandbox end: a veth pair inside the namespace
+    // gives it an eth0 (its peer brought up so eth0's carrier is on).
+    const made = inNs(["link", "add", "eth0", "type", "veth", "peer", "name", "peer0"]);
+    assert.equal(made.status, 0, made.stderr);
+    assert.equal(inNs(["link", "set", "peer0", "up"]).status, 0);
+    const link = { pid: sb.initPid, address: "10.250.0.2", gateway: "10.250.0.1" };
+    await assert.rejects(
+      configureGuestLinks([{ ...link, startTime: Number(sb.initStartTime) + 1 }]),
+      (err: unknown) => err instanceof JailError && /init is gone/.test(err.message),
+    );
+    assert.doesNotMatch(inNs(["-4", "addr", "show", "eth0"]).stdout, /10\.250\.0\.2/, "configured a namespace it was refused");
+    await configureGuestLinks([{ ...link, startTime: Number(sb.initStartTime) }]);
+    assert.match(inNs(["-4", "addr", "show", "eth0"]).stdout, /inet 10\.250\.0\.2\/32 .*eth0/);
+    assert.match(inNs(["-o", "link", "show", "eth0"]).stdout, /[<,]UP[,>]/);
+    assert.match(inNs(["route", "show"]).stdout, /default via 10\.250\.0\.1 dev eth0/);
+    // The host's own routes are untouched: the helper left the sandbox's namespace behind it.
+    assert.doesNotMatch(spawnSync("ip", ["route", "show"], { encoding: "utf8" }).stdout, /10\.250\.0\.1/);
     await fx.destroy(sb.id);
   });
 

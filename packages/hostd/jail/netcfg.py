@@ -127,9 +127,9 @@ def main() -> int:
             raise NetcfgError("links must be a list")
         host_ns = os.open("/proc/self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
         for link in links:
-            pid = link.get("pid") if isinstance(link, dict) else None
             if not isinstance(link, dict):
                 raise NetcfgError("each link must be an object")
+            pid = link.get("pid")
             configure(link, host_ns)
         sys.stdout.write(json.dumps({"configured": len(links)}) + "\n")
         return 0

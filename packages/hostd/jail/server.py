@@ -17,7 +17,6 @@ once the child has exited, the server adds "#exit N" with its status and closes.
 helper spawned by hostd had, so nothing of the server leaks into a sandbox.
 """
 
-import gc
 import io
 import json
 import os
@@ -64,7 +63,6 @@ def serve_one(conn: socket.socket, listener: socket.socket, wake: int) -> None:
     Never returns."""
     code = 1
     try:
-        gc.disable()  # short-lived: no collection pass touching the heap shared with the server
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         signal.set_wakeup_fd(-1)
         os.close(wake)
@@ -138,10 +136,7 @@ def main() -> int:
     signal.signal(signal.SIGCHLD, lambda *_: None)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     pending = {}  # request child pid -> its connection
-    # Every request, and every sandbox init it starts, is a fork of this process: keep the
-    # collector away from the shared heap so those forks copy fewer pages.
     seccomp._compiled()  # built once here, inherited by every request child
-    gc.freeze()
     sys.stdout.write("ready\n")
     sys.stdout.flush()
     try:

@@ -144,18 +144,16 @@ export class NsRuntime implements Runtime {
       // Frozen, the parent's files are consistent across every snapshot. A btrfs snapshot
       // writes out the source's dirty data itself, and the dir driver reads the page
       // cache, so no syncfs is needed for the copies to see everything written.
-      made.push(...specs.map((spec) => spec.id));
       await cgroups.freeze(parent.id);
-      const snapshots = storage.snapshotSandboxRoots(parent.id, specs.map((spec) => spec.id))
-        .finally(() => cgroups.thaw(parent.id));
-      // The children's cgroups are made while the jail takes the snapshots.
       try {
-        for (const spec of specs) {
-          cgroups.create(spec.id, { memoryMb: spec.limits.memoryMb, vcpus: spec.limits.vcpus, pidsMax: spec.limits.pidsMax });
-          fs.mkdirSync(this.sandboxRunDir(spec.id), { recursive: true, mode: 0o700 });
-        }
+        made.push(...specs.map((spec) => spec.id));
+        await storage.snapshotSandboxRoots(parent.id, specs.map((spec) => spec.id));
       } finally {
-        await snapshots;
+        await cgroups.thaw(parent.id);
+      }
+      for (const spec of specs) {
+        cgroups.create(spec.id, { memoryMb: spec.limits.memoryMb, vcpus: spec.limits.vcpus, pidsMax: spec.limits.pidsMax });
+        fs.mkdirSync(this.sandboxRunDir(spec.id), { recursive: true, mode: 0o700 });
       }
       // Disk caps are set while the kernel forks: a child writes nothing before it is ready.
       const diskLimits = Promise.all(specs.map(async (spec) => {
