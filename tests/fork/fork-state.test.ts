@@ -82,6 +82,20 @@ test("randomness is reseeded: children draw different random numbers", async () 
   for (const c of kids) await closeSandbox(c);
 });
 
+test("timeout_ms interrupts a busy loop in a fork child (exit 124), which keeps its globals", async () => {
+  // A cold-booted parent: its child is the forker thread's copy, the case that needs
+  // guest/mainthread.py (pooled sandboxes, spawned the same way, go through the conformance cases).
+  const id = await pool.create({ memory_mb: 640 });
+  await exec(id, "kept = 'parent'");
+  const [c] = (await fork(id, 1)).children as [string];
+  await exec(c, "kept = 'child'");
+  const r = await exec(c, "while True: pass", { timeout_ms: 1000 });
+  assert.equal(r.exitCode, 124, r.stderr);
+  assert.match(r.stderr, /was interrupted; the REPL kept its state/);
+  assert.equal((await exec(c, "print(kept)")).stdout, "child\n");
+  await closeSandbox(c);
+});
+
 test("fork of a fork: grandchildren carry the state of their own parent", async () => {
   const id = await pool.create();
   await exec(id, "gen = ['root']");

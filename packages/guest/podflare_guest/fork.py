@@ -9,6 +9,15 @@
 #
 # Descriptors in the frame, per child: mnt, net, uts, ipc, cgroup namespaces and a listening
 # socket.
+#
+# A *fresh* fork (the warm pool's spawn, docs/security.md, "Warm pool spawn") is asked of a pristine kernel that
+# never ran user code. Each child goes into a family of its own: the frame also carries, first,
+# the user and pid namespaces of that family, made by hostd below ours. The forker thread points
+# its pid_for_children at the new family before each fork() (allowed: the namespace is a
+# descendant of ours, owned by a user namespace whose parent is ours and whose owner is our
+# uid), and back after; the child, single-threaded, joins the family's user namespace before
+# anything else. Children of a fresh fork share nothing with each other but the pages they
+# were born with.
 
 import ctypes
 import fcntl
@@ -17,7 +26,7 @@ import socket
 import sys
 import warnings
 
-from . import errors, landlock
+from . import errors, landlock, mainthread
 from .capture import flush_std_streams
 from .errors import GuestError
 from .log import log, log_exception
@@ -27,8 +36,11 @@ CLONE_NEWCGROUP = 0x02000000
 CLONE_NEWUTS = 0x04000000
 CLONE_NEWIPC = 0x08000000
 CLONE_NEWNET = 0x40000000
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWPID = 0x20000000
 CHILD_NS = (CLONE_NEWNS, CLONE_NEWNET, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWCGROUP)
 FDS_PER_CHILD = len(CHILD_NS) + 1
+FRESH_FDS_PER_CHILD = FDS_PER_CHILD + 2  # the new family's user and pid namespaces first
 DEPTH_MESSAGE = ("fork depth limit reached: Landlock stacks at most %d domains and each fork "
                  "generation adds one; fork from an ancestor with fewer generations behind it, "
                  "or create a new sandbox")
@@ -45,21 +57,28 @@ def _setns(fd, nstype):
         raise OSError(e, f"setns({nstype:#x}): {os.strerror(e)}")
 
 
-def fork_children(kernel, ids, fds, files):
-    """Fork len(ids) children; returns (their pids in the family pid namespace, scoped)."""
+def fork_children(kernel, ids, fds, files, fresh=False):
+    """Fork len(ids) children; returns (their pids in the pid namespace they were born in as
+    seen from ours, scoped). Fresh: each child in the new family its descriptors name."""
     n = len(ids)
-    if len(fds) != FDS_PER_CHILD * n:
-        raise GuestError(errors.IO_ERROR, f"fork: expected {FDS_PER_CHILD * n} descriptors, got {len(fds)}")
+    per_child = FRESH_FDS_PER_CHILD if fresh else FDS_PER_CHILD
+    if len(fds) != per_child * n:
+        raise GuestError(errors.IO_ERROR, f"fork: expected {per_child * n} descriptors, got {len(fds)}")
     scoped = landlock.available()
     if scoped and not landlock.can_fork():
         raise GuestError(errors.BUSY, DEPTH_MESSAGE % landlock.MAX_LAYERS)
     flush_std_streams()
+    own_pid_ns = os.open("/proc/thread-self/ns/pid", os.O_RDONLY | os.O_CLOEXEC) if fresh else -1
     # All children first, then their reports: the children set themselves up in parallel.
     started = []
     try:
         for i, child_id in enumerate(ids):
-            mine = fds[FDS_PER_CHILD * i: FDS_PER_CHILD * (i + 1)]
-            started.append(_fork_one(kernel, child_id, mine, fds, files, [s[2] for s in started]))
+            mine = fds[per_child * i: per_child * (i + 1)]
+            family = None
+            if fresh:
+                family, mine = mine[:2], mine[2:]
+            started.append(_fork_one(kernel, child_id, mine, fds, files, [s[2] for s in started],
+                                     family, own_pid_ns))
         return [_await_ready(*s) for s in started], scoped
     except BaseException:
         for pid, _, _ in started:
@@ -68,25 +87,49 @@ def fork_children(kernel, ids, fds, files):
             except OSError:
                 pass
         raise
+    finally:
+        if own_pid_ns >= 0:
+            os.close(own_pid_ns)
 
 
-def _fork_one(kernel, child_id, mine, all_fds, files, earlier_pipes):
-    """Fork one child (a child of ours until we die, then the family init's; the forker
+def _fork_one(kernel, child_id, mine, all_fds, files, earlier_pipes, family=None, own_pid_ns=-1):
+    """Fork one child (a child of ours until we die, then its family init's; the forker
     thread reaps it). Returns (pid, child id, report pipe)."""
     r, w = os.pipe()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)  # multi-threaded fork: handled below
-        pid = os.fork()
+    pid = -1
+    if family is not None:
+        # No thread may be made while this differs from our own: only this thread forks.
+        _setns(family[1], CLONE_NEWPID)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # multi-threaded fork: handled below
+            pid = os.fork()
+    finally:
+        if family is not None and pid != 0:
+            _setns(own_pid_ns, CLONE_NEWPID)
     if pid == 0:
         try:
             for fd in [r, *earlier_pipes]:
                 os.close(fd)
+            if family is not None:
+                os.close(own_pid_ns)
+                _join_family(family)
             _child_main(kernel, child_id, mine, all_fds, files, w)  # never returns
         finally:
             os._exit(70)
     os.close(w)
     kernel.forked.add(pid)
     return pid, child_id, r
+
+
+def _join_family(family):
+    """In a fresh child: into the new family's user namespace (we are single-threaded now,
+    as setns requires), and a session of our own (the parent's is not in our pid namespace)."""
+    user_fd, pid_fd = family
+    _setns(user_fd, CLONE_NEWUSER)
+    os.close(user_fd)
+    os.close(pid_fd)
+    os.setsid()
 
 
 def _await_ready(pid, child_id, r):
@@ -126,6 +169,8 @@ def _report(w, msg):
 def _child_main(kernel, child_id, mine, all_fds, files, w):
     """In the child (only the forker thread was copied; it is now the main thread)."""
     try:
+        if not mainthread.adopt():
+            log("fork: could not make this thread the main one for signals (mainthread.py)")
         listener = _become_child(kernel, child_id, mine, all_fds, files)
         from .main import Kernel  # noqa: PLC0415 - main imports this module
 

@@ -12,7 +12,7 @@ import sys
 import threading
 import time
 
-from . import errors, files, fork, landlock, space, tcp_relay
+from . import errors, files, fork, landlock, mainthread, space, tcp_relay
 from .bash_runner import BashRunner
 from .capture import Capture
 from .conn import Connection
@@ -156,11 +156,11 @@ class Kernel:
                 req["done"].set()
 
     def _run_fork(self, job):
-        ids, fds, open_files = job.fork
+        ids, fds, open_files, fresh = job.fork
         try:
             # The forker thread forks (it is in the kernel domain, so the children are not
             # nested in our user domain); we wait, so the heap is quiet meanwhile.
-            req = {"args": (ids, fds, open_files), "done": threading.Event()}
+            req = {"args": (ids, fds, open_files, fresh), "done": threading.Event()}
             self.fork_requests.put(req)
             req["done"].wait()
             if "error" in req:
@@ -307,7 +307,8 @@ class Kernel:
             if (not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids)
                     or not isinstance(open_files, dict)):
                 raise FrameError("frame 'fork': children must be a non-empty list of ids")
-            job = Job(conn, req_id, "fork", "", None, None, (ids, conn.take_fds(), open_files))
+            fresh = h.get("fresh") is True
+            job = Job(conn, req_id, "fork", "", None, None, (ids, conn.take_fds(), open_files, fresh))
             with self.lock:
                 self.queued[req_id] = job
             self.jobs.put(job)
@@ -449,6 +450,7 @@ def main(argv=None):
     sys.argv = [""]  # what user code sees in an interactive interpreter
     base_dir = os.getcwd()
     _clean_main_namespace()
+    mainthread.note()  # for fork children (mainthread.py)
     if landlock.available():
         # The kernel domain, for the kernel's own threads (landlock.py).
         try:
