@@ -56,6 +56,9 @@ const env = {
   PODFLARE_DNS_UPSTREAM: "none",
   PODFLARE_DNS_STATIC: "pkgs.test=198.51.100.2,other.test=198.51.100.3",
   PODFLARE_NET_GATEWAY_PORTS: "18080",
+  // The shared hostd's warm pool: small and fixed, whatever the host (the default is 1% of its
+  // memory), so tests that drain or count it take the same time everywhere.
+  PODFLARE_POOL_SIZE: process.env.PODFLARE_POOL_SIZE || "8",
 };
 delete env.PODFLARE_API_KEYS;
 delete env.PODFLARE_API_KEY;

@@ -121,7 +121,9 @@ finally:
 });
 
 test("fork depth: a chain of forks stops with a clear 409 once Landlock's 16 layers are used", async () => {
-  const root = await pool.create();
+  // Cold-booted (not a pool default): a pooled sandbox is spawned from the zygote and has used
+  // one generation already (tests/security/pool-spawn checks its 13).
+  const root = await pool.create({ memory_mb: 640 });
   await exec(root, "depth = 0");
   const chain: string[] = [];
   let cur = root;

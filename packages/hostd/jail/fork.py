@@ -12,6 +12,11 @@ the children (they are its children until it dies, then the family init's); this
 moves each into its cgroup and prints
   {"children": [{id, initPid, initStartTime, kernelPid}], "landlock": bool}
 or {"error": "...", "code": "..."} after killing whatever it started.
+
+With `fresh: true` (the warm pool's spawn from a pristine zygote kernel, docs/security.md, "Warm pool spawn")
+each child gets a family of its own, nested below the parent's (launch.py's nested family;
+children carry `familyCgroupProcs`), the frame also passes that family's user and pid
+namespaces, and each answer also has {familyPid, familyStartTime}.
 """
 
 import json
@@ -59,23 +64,32 @@ class FrameReader:
             self.buf += chunk
 
 
-def ns_pid_of(pid: int) -> int:
-    """pid in the family pid namespace (the second NSpid field), 0 if none."""
+def ns_pids(pid: int) -> list:
+    """The process's pids from the host's pid namespace down to its own (NSpid)."""
     with open(f"/proc/{pid}/status") as f:
         for line in f:
             if line.startswith("NSpid:"):
-                fields = line.split()[1:]
-                return int(fields[1]) if len(fields) == 2 else 0
-    return 0
+                return [int(x) for x in line.split()[1:]]
+    return []
 
 
-def parent_kernel(parent: dict, kernel_ns_pid: int) -> int:
-    """Host pid of the parent's guest kernel, known by its pid in the family namespace."""
+def ns_pid_of(pid: int, level: int) -> int:
+    """pid at one level of nesting (1: a family's pid namespace below the host's), 0 if none."""
+    pids = ns_pids(pid)
+    return pids[level] if 0 < level < len(pids) else 0
+
+
+def parent_kernel(parent: dict, kernel_ns_pid: int, family_pid: int) -> int:
+    """Host pid of the parent's guest kernel, known by its pid in the family namespace. The
+    kernel is exactly as deep as its family init (one level below the host's, or two for a
+    family the warm pool's spawn nested below the zygote's), so a process of a pid namespace
+    made inside the sandbox never matches."""
+    level = len(ns_pids(family_pid)) - 1
     with open(parent["cgroupProcs"][0]) as f:
         pids = [int(x) for x in f.read().split()]
     for pid in pids:
         try:
-            if ns_pid_of(pid) == kernel_ns_pid:
+            if len(ns_pids(pid)) == level + 1 and ns_pid_of(pid, level) == kernel_ns_pid:
                 return pid
         except OSError:
             continue
@@ -99,8 +113,10 @@ def open_files(kernel_pid: int) -> dict:
     return out
 
 
-def host_pids(kernel_pid: int, ns_pids: list) -> list:
-    """Host pids of the parent kernel's fork children, known by their family-namespace pids."""
+def host_pids(kernel_pid: int, forked: list) -> list:
+    """Host pids of the parent kernel's fork children, known by the pids fork() gave the
+    parent (in the parent's pid namespace: a fresh child's own namespace is one level below)."""
+    level = len(ns_pids(kernel_pid)) - 1
     by_ns = {}
     for tid in os.listdir(f"/proc/{kernel_pid}/task"):
         try:
@@ -110,13 +126,13 @@ def host_pids(kernel_pid: int, ns_pids: list) -> list:
             continue
         for pid in candidates:
             try:
-                by_ns[ns_pid_of(pid)] = pid
+                by_ns[ns_pid_of(pid, level)] = pid
             except OSError:
                 continue
-    missing = [p for p in ns_pids if p not in by_ns]
+    missing = [p for p in forked if p not in by_ns]
     if missing:
         raise ForkError(f"fork children {missing} vanished right after fork")
-    return [by_ns[p] for p in ns_pids]
+    return [by_ns[p] for p in forked]
 
 
 def main() -> int:
@@ -135,26 +151,40 @@ def main() -> int:
         hello = frames.next()
         if hello.get("t") != "hello" or not isinstance(hello.get("pid"), int):
             raise ForkError("the parent's guest kernel did not greet")
-        kernel_pid = parent_kernel(parent, hello["pid"])
+        kernel_pid = parent_kernel(parent, hello["pid"], family[0])
         files = open_files(kernel_pid)
 
         fds = []
         inits = []
+        fresh = cfg.get("fresh") is True
+        families = []  # fresh: each child's own family (pid, start time)
         # Every child's init is started at once, then waited for: the set-ups overlap.
         kids = []
         pending = []
         try:
+            configs, readers = [], []
             for child in cfg["children"]:
-                ccfg = launch.load_config(json.dumps({
+                configs.append(launch.load_config(json.dumps({
                     "id": child["id"], "rootfs": child["rootfs"], "guestDir": cfg["guestDir"],
                     "uidBase": cfg["uidBase"], "uidCount": cfg.get("uidCount", 65536),
                     "cgroupProcs": child["cgroupProcs"],
+                    "familyCgroupProcs": child.get("familyCgroupProcs", child["cgroupProcs"]),
                     "family": {"pid": family[0], "startTime": family[1]},
-                }))
+                })))
                 ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
                 ours.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
-                reader = launch.Reader(ours, time.monotonic() + launch.READY_TIMEOUT_S)
-                pending.append(launch.begin_sandbox(ccfg, family, reader, theirs, kids, tuple(pending)))
+                readers.append((launch.Reader(ours, time.monotonic() + launch.READY_TIMEOUT_S), theirs))
+            if fresh:
+                for ccfg, (reader, theirs) in zip(configs, readers):
+                    pending.append(launch.begin_nested_family(ccfg, family, reader, theirs, kids, tuple(pending)))
+                for p in pending:
+                    fam = launch.finish_nested_family(p, kids)
+                    made.append(os.pidfd_open(fam[0]))
+                    families.append(fam)
+                pending = []
+            for i, (ccfg, (reader, theirs)) in enumerate(zip(configs, readers)):
+                own = families[i] if fresh else family
+                pending.append(launch.begin_sandbox(ccfg, own, reader, theirs, kids, tuple(pending)))
                 theirs.close()
             for p in pending:
                 init_pid, start = launch.finish_sandbox(p, kids)
@@ -162,6 +192,16 @@ def main() -> int:
                 inits.append((init_pid, start))
         except BaseException:
             for p in pending:
+                if isinstance(p, launch.PendingFamily):
+                    # A family init made but not yet counted in `made`: killing it ends its
+                    # nested pid namespace.
+                    fpid = p.reader.family_pid
+                    if fpid and not any(fpid == f for f, _ in families):
+                        try:
+                            made.append(os.pidfd_open(fpid))
+                        except OSError:
+                            pass
+                    continue
                 pid = p.reader.find_init(2.0) if p.reader.init_pid == 0 else p.reader.init_pid
                 if pid and not any(pid == i for i, _ in inits):
                     try:
@@ -176,9 +216,16 @@ def main() -> int:
                     pass
             raise
         finally:
-            for p in pending:
-                p.reader.sock.close()
-        for child, (init_pid, start) in zip(cfg["children"], inits):
+            for reader, theirs in readers:
+                reader.sock.close()
+                theirs.close()
+        for i, (child, (init_pid, start)) in enumerate(zip(cfg["children"], inits)):
+            if fresh:
+                fpid, fstart = families[i]
+                for name in ("user", "pid"):
+                    fds.append(os.open(f"/proc/{fpid}/ns/{name}", os.O_RDONLY | os.O_CLOEXEC))
+                if linux.start_time(fpid) != fstart:
+                    raise ForkError(f"the family init of {child['id']} is gone")
             for name in NS_ORDER:
                 fds.append(os.open(f"/proc/{init_pid}/ns/{name}", os.O_RDONLY | os.O_CLOEXEC))
             enter.check_init(init_pid, start)
@@ -187,7 +234,7 @@ def main() -> int:
             listener.close()
 
         header = {"t": "fork", "id": 1, "children": [c["id"] for c in cfg["children"]],
-                  "files": files}
+                  "files": files, "fresh": fresh}
         sock.sendmsg([encode(header)], [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
                                          struct.pack(f"{len(fds)}i", *fds))])
         for fd in fds:
@@ -202,13 +249,16 @@ def main() -> int:
             raise ForkError(answer.get("message", "fork failed"), code)
         kernels = host_pids(kernel_pid, answer["pids"])
         out = []
-        for child, (init_pid, start), kpid in zip(cfg["children"], inits, kernels):
+        for i, (child, (init_pid, start), kpid) in enumerate(zip(cfg["children"], inits, kernels)):
             made.append(os.pidfd_open(kpid))
             for path in child["cgroupProcs"]:
                 with open(path, "w") as f:
                     f.write(str(kpid))
-            out.append({"id": child["id"], "initPid": init_pid, "initStartTime": start,
-                        "kernelPid": kpid})
+            entry = {"id": child["id"], "initPid": init_pid, "initStartTime": start,
+                     "kernelPid": kpid}
+            if fresh:
+                entry["familyPid"], entry["familyStartTime"] = families[i]
+            out.append(entry)
         sys.stdout.write(json.dumps({"children": out, "landlock": bool(answer.get("landlock"))}) + "\n")
         sys.stdout.flush()
         return 0

@@ -382,6 +382,115 @@ def make_family(cfg: dict, reader: Reader, theirs: socket.socket, kids: list) ->
     return fpid, start
 
 
+def nested_family_setup(outer: tuple, chan: socket.socket, release_rfd: int, count: int) -> None:
+    """A family nested below `outer` (the warm pool's zygote family; docs/security.md, "Warm pool spawn"): join
+    the outer family's user namespace as its root and point pid_for_children at its pid
+    namespace, then fork the setup child, which makes a user namespace (its owner: the outer
+    root, as the zygote kernel that will fork into it) and a pid namespace inside those. The
+    child's id maps must be written from the parent user namespace: by us. Never returns."""
+    try:
+        os.setsid()
+        fpid, fstart = outer
+        user_fd = os.open(f"/proc/{fpid}/ns/user", os.O_RDONLY | os.O_CLOEXEC)
+        pid_fd = os.open(f"/proc/{fpid}/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+        if linux.start_time(fpid) != fstart:
+            raise RuntimeError(f"outer family init {fpid} is gone")
+        linux.setns(user_fd, linux.CLONE_NEWUSER, "setns user (outer family)")
+        os.setgroups([])
+        os.setresgid(0, 0, 0)
+        os.setresuid(0, 0, 0)
+        linux.setns(pid_fd, linux.CLONE_NEWPID, "setns pid (outer family)")
+        os.close(user_fd)
+        os.close(pid_fd)
+        # The uid change left us non-dumpable, and our child with us: its /proc files would
+        # then belong to host root, and we could not write its id maps. Only host root and
+        # the zygote's family (no user code) can see us and the child meanwhile.
+        linux.prctl(linux.PR_SET_DUMPABLE, 1)
+        unshared_r, unshared_w = os.pipe()
+        maps_r, maps_w = os.pipe()
+        child = os.fork()
+        if child == 0:
+            os.close(unshared_r)
+            os.close(maps_w)
+            try:
+                linux.unshare(linux.CLONE_NEWUSER)
+                os.write(unshared_w, b"U")
+                os.close(unshared_w)
+                if os.read(maps_r, 1) != b"G":
+                    os._exit(1)
+                os.close(maps_r)
+                os.setgroups([])
+                os.setresgid(0, 0, 0)
+                os.setresuid(0, 0, 0)
+                linux.unshare(linux.CLONE_NEWPID)
+                if os.fork() == 0:
+                    os.close(release_rfd)
+                    family_main(chan)
+                os.read(release_rfd, 1)
+            except BaseException as e:  # noqa: BLE001
+                try:
+                    send(chan, f"E nested family setup: {e}")
+                finally:
+                    os._exit(1)
+            os._exit(0)
+        os.close(unshared_w)
+        os.close(maps_r)
+        os.close(release_rfd)
+        if os.read(unshared_r, 1) != b"U":
+            raise RuntimeError("the nested family's setup died before its user namespace existed")
+        write_maps(child, 0, count)  # ids of the outer family, which maps them to the host's
+        os.write(maps_w, b"G")
+        os.close(maps_w)
+        os.waitpid(child, 0)
+    except BaseException as e:  # noqa: BLE001
+        try:
+            send(chan, f"E nested family: {e}")
+        finally:
+            os._exit(1)
+    os._exit(0)
+
+
+class PendingFamily:
+    """A nested family being made (begin_nested_family), not yet waited for."""
+
+    def __init__(self, child: int, reader: "Reader", release_wfd: int):
+        self.child, self.reader, self.release_wfd = child, reader, release_wfd
+
+
+def begin_nested_family(cfg: dict, outer: tuple, reader: Reader, theirs: socket.socket,
+                        kids: list, others: tuple = ()) -> PendingFamily:
+    """Fork the maker of a family nested below `outer` (in cfg's family cgroup). `others`:
+    families and inits being started beside it, whose descriptors the child must not keep."""
+    join_cgroups(cfg["familyCgroupProcs"])
+    reaper.program_fd("podflare-family")  # made as host root: the family init cannot read it
+    release_rfd, release_wfd = os.pipe()
+    child = os.fork()
+    if child == 0:
+        os.close(release_wfd)
+        for other in others:
+            os.close(other.release_wfd)
+            other.reader.sock.close()
+        nested_family_setup(outer, theirs, release_rfd, cfg["uidCount"])
+    kids.append(child)
+    os.close(release_rfd)
+    return PendingFamily(child, reader, release_wfd)
+
+
+def finish_nested_family(p: PendingFamily, kids: list) -> tuple:
+    """Wait until the nested family's init is ready; returns (pid, start time)."""
+    try:
+        while p.reader.line() != "F":
+            pass
+        fpid = p.reader.family_pid
+        start = linux.start_time(fpid)
+        protect_from_oom(fpid)
+    finally:
+        os.close(p.release_wfd)
+    os.waitpid(p.child, 0)
+    kids.remove(p.child)
+    return fpid, start
+
+
 class Pending:
     """A sandbox init being started (begin_sandbox) and not yet waited for (finish_sandbox)."""
 

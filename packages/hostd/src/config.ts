@@ -42,6 +42,8 @@ export interface HostdConfig {
   /** Warm pool: ready sandboxes kept per pooled template (0 turns the pool off). */
   poolSize: number;
   poolRefillParallel: number;
+  /** Pooled sandboxes one spawn from a template's zygote makes at most; 0: every pooled sandbox boots cold. */
+  poolSpawnBatch: number;
   poolTemplates: string[];
   /** Sandbox networking (docs/network.md); null when PODFLARE_NETWORK=off. */
   network: NetworkConfig | null;
@@ -80,6 +82,11 @@ export function isLoopback(host: string): boolean {
   return host === "localhost" || host === "::1" || /^127\./.test(host);
 }
 
+/** The default warm pool: 1% of the host's memory at what one pooled sandbox costs. */
+export function poolSizeFor(totalMb: number, spawned: boolean): number {
+  return spawned ? Math.min(64, Math.max(2, Math.floor((totalMb * 0.01) / 4))) : Math.min(32, Math.max(2, Math.floor((totalMb * 0.01) / 30)));
+}
+
 export function loadConfig(overrides: Partial<HostdConfig> = {}): HostdConfig {
   const stateDir = process.env.PODFLARE_STATE_DIR || "/var/lib/podflare";
   const totalMb = Math.floor(os.totalmem() / 1024 / 1024);
@@ -107,12 +114,15 @@ export function loadConfig(overrides: Partial<HostdConfig> = {}): HostdConfig {
     },
     proxy: { connectTimeoutMs: 10_000, responseTimeoutMs: envInt("PODFLARE_PROXY_TIMEOUT_MS", 60_000) },
     maxSandboxes: envInt("PODFLARE_MAX_SANDBOXES", Math.max(8, Math.floor(totalMb / 64))),
-    // Sized by memory, not cores: a ready sandbox costs ~20–30 MB idle (18.6 MB charged to its
-    // cgroup, bench/density.mjs; a pool of 12 here measured no better than 8), and a pool that holds
-    // a burst of creates is what keeps them fast (1% of the host's memory, 2 to 32 sandboxes).
-    poolSize: envInt("PODFLARE_POOL_SIZE", Math.min(32, Math.max(2, Math.floor((totalMb * 0.01) / 30)))),
+    // Sized by memory, not cores: 1% of the host's memory. A pool that holds a burst of creates
+    // is what keeps them fast. A spawned sandbox (forked from the zygote, sharing its pages)
+    // costs ~4.3 MB of unreclaimable host memory idle, a cold-booted one ~7 MB plus ~12 MB of its
+    // own page cache (docs/operations.md): 2 to 64 sandboxes at 4 MB each, or 2 to 32 at 30 MB.
+    poolSize: envInt("PODFLARE_POOL_SIZE", poolSizeFor(totalMb, envInt("PODFLARE_POOL_SPAWN_BATCH", 8) > 0)),
     // Boots at once while refilling: one per two cores, so refill never takes every core.
     poolRefillParallel: envInt("PODFLARE_POOL_REFILL_PARALLEL", Math.max(1, Math.floor(os.availableParallelism() / 2))),
+    // Refill forks fresh sandboxes from a pristine zygote, this many at a time (docs/security.md, "Warm pool spawn").
+    poolSpawnBatch: envInt("PODFLARE_POOL_SPAWN_BATCH", 8),
     poolTemplates: (process.env.PODFLARE_POOL_TEMPLATES || "default").split(",").map((t) => t.trim()).filter(Boolean),
     network: networkFromEnv(),
   };

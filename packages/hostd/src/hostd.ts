@@ -85,6 +85,7 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
   const pool: WarmPool = new WarmPool(runtime, {
     size: cfg.poolSize,
     refillParallel: cfg.poolRefillParallel,
+    spawnBatch: cfg.poolSpawnBatch,
     templates: cfg.poolTemplates.filter((t) => cfg.ensureTemplates.includes(t)),
     limits: { memoryMb: cfg.defaults.memoryMb, vcpus: Math.min(cfg.defaults.vcpus, os.availableParallelism()), diskMb: cfg.defaults.diskMb, pidsMax: cfg.defaults.pidsMax },
     newId: newSandboxId,

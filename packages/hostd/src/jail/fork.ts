@@ -1,5 +1,6 @@
 // Node's side of fork: runs jail/fork.py, which starts the children's inits inside the
-// parent's family and has the parent's guest kernel fork into them (DESIGN.md section 5).
+// parent's family (or, for the warm pool's spawn, in new families nested below it) and has the
+// parent's guest kernel fork into them (DESIGN.md section 5).
 import { PodflareError } from "@podflare/protocol";
 import { JailError, answer, failure, type HelperResult } from "./helper-process.js";
 import { jailServer } from "./jail-server.js";
@@ -11,7 +12,12 @@ export interface ForkSpec {
   uidCount: number;
   guestDir: string;
   parent: { initPid: number; initStartTime: string; socket: string; cgroupProcs: string[] };
-  children: { id: string; rootfs: string; socket: string; cgroupProcs: string[] }[];
+  children: { id: string; rootfs: string; socket: string; cgroupProcs: string[]; familyCgroupProcs?: string[] }[];
+  /**
+   * The warm pool's spawn: the parent is a pristine zygote kernel and each child gets a family
+   * of its own, nested below the parent's (docs/security.md, "Warm pool spawn"); children need familyCgroupProcs.
+   */
+  fresh?: boolean;
 }
 
 export interface ForkedChild {
@@ -20,6 +26,8 @@ export interface ForkedChild {
   initStartTime: string;
   /** Host pid of the child's guest kernel. */
   kernelPid: number;
+  /** A fresh child's own family init. */
+  family?: { pid: number; startTime: string };
 }
 
 /** Runs jail/fork.py (through the jail server) once the children's snapshots exist. */
@@ -45,6 +53,7 @@ async function finishFork(spec: ForkSpec, result: Promise<HelperResult>): Promis
     initPid: Number(c.initPid),
     initStartTime: String(c.initStartTime),
     kernelPid: Number(c.kernelPid),
+    ...(spec.fresh ? { family: { pid: Number(c.familyPid), startTime: String(c.familyStartTime) } } : {}),
   }));
   if (children.length !== spec.children.length) throw new JailError("fork: helper answered for the wrong number of children");
   return { children, landlock: a.landlock === true };

@@ -81,6 +81,7 @@ export function handleOf(r: SandboxRecord): RuntimeHandle {
     ...(r.familyId && r.familyPid !== null && r.familyStartTime !== null
       ? { family: { id: r.familyId, pid: r.familyPid, startTime: r.familyStartTime } }
       : {}),
+    ...(r.outerFamily ? { outerFamily: r.outerFamily } : {}),
   };
 }
 
@@ -90,4 +91,5 @@ export function setHandle(r: SandboxRecord, rt: RuntimeSandbox): void {
   r.familyId = rt.handle.family?.id ?? null;
   r.familyPid = rt.handle.family?.pid ?? null;
   r.familyStartTime = rt.handle.family?.startTime ?? null;
+  r.outerFamily = rt.handle.outerFamily ?? null;
 }

@@ -1,6 +1,12 @@
 // The warm pool: booted, never-used default-size sandboxes, so a create takes one in a few
-// milliseconds. Refill runs in the background, `refillParallel` sandboxes at a time, and waits
+// milliseconds. Refill runs in the background, `refillParallel` workers at a time, and waits
 // while user creates are in flight so it never starves live work. Custom sizes and env boot cold.
+//
+// Where the runtime can, refill spawns: each template has a zygote, a pooled sandbox that is
+// never handed out and never runs code, and a refill forks up to `spawnBatch` fresh sandboxes
+// from it at once, each into a root and a family of its own (docs/security.md, "Warm pool spawn"). A spawn costs
+// a tenth of a cold boot's CPU, so the pool keeps up with a burst of creates. A failed spawn
+// replaces the zygote; after SPAWN_FAILURES_MAX failures in a row the pool boots cold.
 import type { AppliedLimits } from "@podflare/protocol";
 import type { Runtime, RuntimeSandbox, RuntimeSandboxSpec, SandboxNetwork } from "../runtime/types.js";
 
@@ -16,6 +22,8 @@ export interface WarmPoolOptions {
   network?: SandboxNetwork;
   /** True while user creates are in flight: refill waits. */
   busy: () => boolean;
+  /** Sandboxes one spawn from the zygote makes at most (0: no zygote, every boot cold). Default 8. */
+  spawnBatch?: number;
   log: (msg: string) => void;
 }
 
@@ -25,7 +33,17 @@ export interface PoolStats {
   hits: number;
   misses: number;
   hit_rate: number;
+  /** How refill makes sandboxes now: forked from a zygote, or booted cold. */
+  refill: "spawn" | "boot";
 }
+
+const SPAWN_FAILURES_MAX = 3;
+/**
+ * Refill keeps out of a burst of creates while the pool holds more than half its size: it
+ * starts once no sandbox was taken for QUIET_MS, or when the pool is half empty. Refill and a
+ * burst compete for the same cores; this way the burst's first half runs alone.
+ */
+const QUIET_MS = 100;
 
 export class WarmPool {
   private readonly free = new Map<string, RuntimeSandbox[]>();
@@ -35,6 +53,10 @@ export class WarmPool {
   /** Refill workers running now, and the boots they have in flight per template. */
   private readonly workers = new Set<Promise<void>>();
   private readonly booting = new Map<string, number>();
+  /** Per template: its zygote (being booted, or ready). */
+  private readonly zygotes = new Map<string, Promise<RuntimeSandbox>>();
+  private spawnFailures = 0;
+  private lastTakeMs = 0;
 
   constructor(
     private readonly runtime: Runtime,
@@ -60,6 +82,7 @@ export class WarmPool {
       return null;
     }
     this.hits++;
+    this.lastTakeMs = performance.now();
     sb.foreground();
     this.refill();
     return sb;
@@ -75,6 +98,7 @@ export class WarmPool {
       hits: this.hits,
       misses: this.misses,
       hit_rate: total ? Math.round((this.hits / total) * 1000) / 1000 : 0,
+      refill: this.spawning() ? "spawn" : "boot",
     };
   }
 
@@ -84,7 +108,57 @@ export class WarmPool {
     await Promise.all(this.workers);
     const all = [...this.free.values()].flat();
     for (const list of this.free.values()) list.length = 0;
+    const zygotes = [...this.zygotes.values()];
+    this.zygotes.clear();
+    for (const z of zygotes) all.push(...(await z.then((sb) => [sb], () => [])));
     await Promise.all(all.map((sb) => sb.destroy().catch(() => undefined)));
+  }
+
+  private holdOff(template: string): boolean {
+    return this.free.get(template)!.length * 2 >= this.opts.size && performance.now() - this.lastTakeMs < QUIET_MS;
+  }
+
+  private spawning(): boolean {
+    return this.runtime.spawn !== undefined && (this.opts.spawnBatch ?? 8) > 0 && this.spawnFailures < SPAWN_FAILURES_MAX;
+  }
+
+  private spec(template: string): RuntimeSandboxSpec {
+    return { id: this.opts.newId(), template, env: {}, limits: this.opts.limits, network: this.opts.network, background: true };
+  }
+
+  /** The template's zygote, booted on first use. It has no network: it never talks to anyone. */
+  private zygote(template: string): Promise<RuntimeSandbox> {
+    let z = this.zygotes.get(template);
+    if (!z) {
+      z = this.runtime.create({ ...this.spec(template), network: undefined });
+      this.zygotes.set(template, z);
+      z.catch(() => {
+        if (this.zygotes.get(template) === z) this.zygotes.delete(template);
+      });
+    }
+    return z;
+  }
+
+  /** After a failed spawn: the zygote goes (a new one is booted on the next refill). */
+  private async dropZygote(template: string): Promise<void> {
+    const z = this.zygotes.get(template);
+    this.zygotes.delete(template);
+    const sb = await z?.catch(() => null);
+    await sb?.destroy().catch(() => undefined);
+  }
+
+  /** Spawns from the template's zygote; a failure replaces the zygote and counts toward booting cold. */
+  private async spawnFrom(template: string, count: number): Promise<RuntimeSandbox[]> {
+    try {
+      const zygote = await this.zygote(template);
+      const made = await this.runtime.spawn!(zygote, Array.from({ length: count }, () => this.spec(template)));
+      this.spawnFailures = 0;
+      return made;
+    } catch (err) {
+      if (++this.spawnFailures >= SPAWN_FAILURES_MAX) this.opts.log(`warm pool: spawning failed ${SPAWN_FAILURES_MAX} times in a row; booting every pooled sandbox cold from now on`);
+      await this.dropZygote(template);
+      throw err;
+    }
   }
 
   private refill(): void {
@@ -108,21 +182,23 @@ export class WarmPool {
       if (!this.running) return;
       const template = this.nextTemplate();
       if (!template) return;
-      if (this.opts.busy()) {
+      if (this.opts.busy() || this.holdOff(template)) {
         await sleep(20);
         continue;
       }
-      const spec: RuntimeSandboxSpec = { id: this.opts.newId(), template, env: {}, limits: this.opts.limits, network: this.opts.network, background: true };
-      this.booting.set(template, (this.booting.get(template) ?? 0) + 1);
+      const spawn = this.spawning();
+      const lacking = this.opts.size - this.free.get(template)!.length - (this.booting.get(template) ?? 0);
+      const count = spawn ? Math.max(1, Math.min(lacking, this.opts.spawnBatch ?? 8)) : 1;
+      this.booting.set(template, (this.booting.get(template) ?? 0) + count);
       try {
-        const sb = await this.runtime.create(spec);
-        if (this.running) this.free.get(template)!.push(sb);
-        else await sb.destroy();
+        const made = spawn ? await this.spawnFrom(template, count) : [await this.runtime.create(this.spec(template))];
+        if (this.running) this.free.get(template)!.push(...made);
+        else await Promise.all(made.map((sb) => sb.destroy()));
       } catch (err) {
-        this.opts.log(`warm pool: could not boot a ${template} sandbox: ${(err as Error).message}`);
-        await sleep(1000);
+        this.opts.log(`warm pool: could not ${spawn ? "spawn" : "boot"} a ${template} sandbox: ${(err as Error).message}`);
+        await sleep(spawn ? 100 : 1000);
       } finally {
-        this.booting.set(template, this.booting.get(template)! - 1);
+        this.booting.set(template, this.booting.get(template)! - count);
       }
     }
   }

@@ -35,6 +35,11 @@ export interface RuntimeHandle {
   initStartTime: string;
   /** The fork family the sandbox belongs to (its family init); absent for records made before fork existed. */
   family?: FamilyHandle;
+  /**
+   * For a sandbox the warm pool spawned from a zygote (docs/security.md, "Warm pool spawn"): the zygote's
+   * family, whose pid namespace holds `family`'s. Its init must outlive every such member.
+   */
+  outerFamily?: FamilyHandle;
 }
 
 export interface FamilyHandle {
@@ -93,6 +98,12 @@ export interface Runtime {
    * PodflareError; on failure nothing of the children is left and the parent is untouched.
    */
   fork(parent: RuntimeSandbox, children: RuntimeSandboxSpec[]): Promise<ForkResult>;
+  /**
+   * The warm pool's refill: one fresh sandbox per spec, forked from `zygote` (a pristine
+   * sandbox of the same template that never ran code) into a root of the template's and a
+   * family of its own. Optional: without it the pool boots every sandbox cold.
+   */
+  spawn?(zygote: RuntimeSandbox, specs: RuntimeSandboxSpec[]): Promise<RuntimeSandbox[]>;
   /** Keeps a copy of the sandbox's root filesystem as a Space (the sandbox is left as it is). */
   saveSpace(sb: RuntimeSandbox, spaceId: string): Promise<void>;
   deleteSpace(spaceId: string): Promise<void>;

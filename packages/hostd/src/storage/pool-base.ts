@@ -178,6 +178,20 @@ export abstract class PoolBase implements StoragePool {
     return dst;
   }
 
+  /** Several roots of one template at once (the warm pool's spawn): one helper for all. */
+  async createSandboxRoots(template: string, sandboxIds: string[]): Promise<string[]> {
+    assertTemplateName(template);
+    if (!(await this.hasTemplate(template))) {
+      throw new PodflareError("template_not_found", `template ${JSON.stringify(template)} is not built on this host: run \`podflare templates build ${template}\``);
+    }
+    const dsts = sandboxIds.map((id) => this.sandboxRootPath(id));
+    for (const [i, dst] of dsts.entries()) {
+      if (await exists(dst)) throw new PodflareError("conflict", `sandbox root ${sandboxIds[i]} already exists`);
+    }
+    await this.copyVolumes(this.templatePath(template), dsts);
+    return dsts;
+  }
+
   async snapshotSandboxRoot(srcId: string, dstId: string): Promise<string> {
     const src = this.sandboxRootPath(srcId);
     const dst = this.sandboxRootPath(dstId);

@@ -49,6 +49,8 @@ export interface StoragePool {
 
   /** A writable copy (btrfs: snapshot) of the template as the root of a new sandbox. */
   createSandboxRoot(template: string, sandboxId: string): Promise<string>;
+  /** Several writable roots of one template at once. */
+  createSandboxRoots(template: string, sandboxIds: string[]): Promise<string[]>;
   /** For fork: a copy of a sandbox root (freeze the source first for a consistent copy). */
   snapshotSandboxRoot(srcId: string, dstId: string): Promise<string>;
   /** For fork(n): several copies of one sandbox root at once (btrfs: one helper call for all). */

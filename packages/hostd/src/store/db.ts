@@ -36,6 +36,8 @@ const migrations: string[] = [
   spacesMigration,
   ipamMigration,
   spacesNetworkMigration,
+  // The warm pool's spawn: the zygote family a sandbox's own family is nested in.
+  `ALTER TABLE sandboxes ADD COLUMN outer_family_json TEXT;`,
 ];
 
 export function openDb(stateDir: string): Db {

@@ -18,6 +18,8 @@ export interface SandboxRecord {
   familyId: string | null;
   familyPid: number | null;
   familyStartTime: string | null;
+  /** A warm-pool spawn's zygote family, whose pid namespace holds this record's family. */
+  outerFamily: { id: string; pid: number; startTime: string } | null;
   /** Egress policy as the API gave it (null: open). */
   network: NetworkPolicy | null;
   createdAt: number;
@@ -39,6 +41,7 @@ interface Row {
   family_id: string | null;
   family_pid: number | null;
   family_start_time: string | null;
+  outer_family_json: string | null;
   network_json: string | null;
   created_at: number;
   last_active_at: number;
@@ -60,6 +63,7 @@ function fromRow(r: Row): SandboxRecord {
     familyId: r.family_id,
     familyPid: r.family_pid,
     familyStartTime: r.family_start_time,
+    outerFamily: r.outer_family_json ? (JSON.parse(r.outer_family_json) as SandboxRecord["outerFamily"]) : null,
     network: r.network_json ? (JSON.parse(r.network_json) as NetworkPolicy) : null,
     createdAt: r.created_at,
     lastActiveAt: r.last_active_at,
@@ -81,9 +85,9 @@ export class SandboxStore {
   constructor(private readonly db: Db) {
     this.insertStmt = db.prepare(
       `INSERT INTO sandboxes (id, owner, template, state, parent_id, applied_json, metadata_json, env_json,
-         init_pid, init_start_time, runtime_key, family_id, family_pid, family_start_time, network_json, created_at, last_active_at)
+         init_pid, init_start_time, runtime_key, family_id, family_pid, family_start_time, outer_family_json, network_json, created_at, last_active_at)
        VALUES (@id, @owner, @template, @state, @parent_id, @applied_json, @metadata_json, @env_json,
-         @init_pid, @init_start_time, @runtime_key, @family_id, @family_pid, @family_start_time, @network_json, @created_at, @last_active_at)`,
+         @init_pid, @init_start_time, @runtime_key, @family_id, @family_pid, @family_start_time, @outer_family_json, @network_json, @created_at, @last_active_at)`,
     );
     this.getStmt = db.prepare(`SELECT * FROM sandboxes WHERE id = ?`);
     this.listStmt = db.prepare(`SELECT * FROM sandboxes ORDER BY created_at`);
@@ -94,7 +98,7 @@ export class SandboxStore {
     this.initStmt = db.prepare(`UPDATE sandboxes SET init_pid = ?, init_start_time = ? WHERE id = ?`);
     this.mergeStmt = db.prepare(
       `UPDATE sandboxes SET runtime_key = @runtime_key, init_pid = @init_pid, init_start_time = @init_start_time,
-         family_id = @family_id, family_pid = @family_pid, family_start_time = @family_start_time,
+         family_id = @family_id, family_pid = @family_pid, family_start_time = @family_start_time, outer_family_json = @outer_family_json,
          template = @template, applied_json = @applied_json, env_json = @env_json, network_json = @network_json WHERE id = @id`,
     );
     this.reparentStmt = db.prepare(`UPDATE sandboxes SET parent_id = ? WHERE parent_id = ?`);
@@ -112,6 +116,7 @@ export class SandboxStore {
         family_id: winner.familyId,
         family_pid: winner.familyPid,
         family_start_time: winner.familyStartTime,
+        outer_family_json: winner.outerFamily ? JSON.stringify(winner.outerFamily) : null,
         template: winner.template,
         applied_json: JSON.stringify(winner.applied),
         env_json: JSON.stringify(winner.env),
@@ -138,6 +143,7 @@ export class SandboxStore {
       family_id: r.familyId,
       family_pid: r.familyPid,
       family_start_time: r.familyStartTime,
+      outer_family_json: r.outerFamily ? JSON.stringify(r.outerFamily) : null,
       network_json: r.network ? JSON.stringify(r.network) : null,
       created_at: r.createdAt,
       last_active_at: r.lastActiveAt,

@@ -115,6 +115,12 @@ export class NsRuntime implements Runtime {
   async prepare(templates: string[]): Promise<void> {
     for (const template of templates) {
       try {
+        // Once into the template, so that creates find it right and write nothing to their roots.
+        this.opts.network?.writeResolvConf(this.opts.storage.templatePath(template), this.opts.uidBase);
+      } catch (err) {
+        this.opts.log(`could not write resolv.conf into template ${template}: ${(err as Error).message}`);
+      }
+      try {
         const { tag, modules } = await compileGuestFor(template, {
           guestDir,
           storage: this.opts.storage,
@@ -182,9 +188,11 @@ export class NsRuntime implements Runtime {
       const children: NsSandbox[] = [];
       for (const [i, spec] of specs.entries()) {
         const c = out.children[i]!;
-        const handle: RuntimeHandle = { initPid: c.initPid, initStartTime: c.initStartTime, family };
+        const outerFamily = parent.handle.outerFamily;
+        const handle: RuntimeHandle = { initPid: c.initPid, initStartTime: c.initStartTime, family, ...(outerFamily ? { outerFamily } : {}) };
         const sb = new NsSandbox(spec, handle, this, c.kernelPid);
         this.join(family.id, spec.id);
+        if (outerFamily) this.join(outerFamily.id, spec.id);
         children.push(sb);
       }
       const links = this.opts.network
@@ -199,6 +207,89 @@ export class NsRuntime implements Runtime {
       for (const id of made) {
         await this.destroyById(id).catch((e) => this.opts.log(`cleanup of fork child ${id} failed: ${String(e)}`));
         this.families.get(family.id)?.delete(id);
+        if (parent.handle.outerFamily) this.families.get(parent.handle.outerFamily.id)?.delete(id);
+      }
+      throw err;
+    }
+  }
+
+  async spawn(zygote: RuntimeSandbox, specs: RuntimeSandboxSpec[]): Promise<RuntimeSandbox[]> {
+    const { storage, cgroups } = this.opts;
+    if (!(zygote instanceof NsSandbox) || !zygote.handle.family) throw new Error("spawn: the zygote is not a sandbox of this runtime");
+    const outer = zygote.handle.family;
+    const template = specs[0]?.template;
+    if (!template || specs.some((s) => s.template !== template || s.fromSpace)) throw new Error("spawn: every spec must be of one template");
+    await zygote.control();
+    const familyIds = specs.map(() => `${FAMILY_PREFIX}${crypto.randomBytes(8).toString("hex")}`);
+    let madeRoots = false;
+    const joined: string[] = [];
+    try {
+      madeRoots = true;
+      const roots = await storage.createSandboxRoots(template, specs.map((s) => s.id));
+      for (const [i, spec] of specs.entries()) {
+        this.opts.network?.writeResolvConf(roots[i]!, this.opts.uidBase);
+        cgroups.create(spec.id, { memoryMb: spec.limits.memoryMb, vcpus: spec.limits.vcpus, pidsMax: spec.limits.pidsMax });
+        if (spec.background) cgroups.setCpuPriority(spec.id, "background");
+        cgroups.create(familyIds[i]!, FAMILY_LIMITS);
+        fs.mkdirSync(this.sandboxRunDir(spec.id), { recursive: true, mode: 0o700 });
+      }
+      // Disk caps are set while the kernel forks: a child writes nothing before it is ready.
+      const diskLimits = Promise.all(specs.map(async (spec) => {
+        if (spec.limits.diskMb > 0) await storage.setDiskLimitMb(spec.id, spec.limits.diskMb);
+      }));
+      diskLimits.catch(() => undefined);
+      const forked = forkKernel({
+        family: { pid: outer.pid, startTime: outer.startTime },
+        uidBase: this.opts.uidBase,
+        uidCount: this.opts.uidCount,
+        guestDir,
+        parent: {
+          initPid: zygote.handle.initPid,
+          initStartTime: zygote.handle.initStartTime,
+          socket: zygote.socketPath,
+          cgroupProcs: cgroups.procsFiles(zygote.id),
+        },
+        children: specs.map((spec, i) => ({
+          id: spec.id,
+          rootfs: roots[i]!,
+          socket: path.join(this.sandboxRunDir(spec.id), "kernel.sock"),
+          cgroupProcs: cgroups.procsFiles(spec.id),
+          familyCgroupProcs: cgroups.procsFiles(familyIds[i]!),
+        })),
+        fresh: true,
+      });
+      const [out] = await Promise.all([forked, diskLimits]);
+      const made: NsSandbox[] = [];
+      for (const [i, spec] of specs.entries()) {
+        const c = out.children[i]!;
+        if (!c.family) throw new Error("spawn: the helper did not name the new family");
+        const handle: RuntimeHandle = {
+          initPid: c.initPid,
+          initStartTime: c.initStartTime,
+          family: { id: familyIds[i]!, pid: c.family.pid, startTime: c.family.startTime },
+          outerFamily: outer,
+        };
+        made.push(new NsSandbox(spec, handle, this, c.kernelPid));
+        this.join(familyIds[i]!, spec.id);
+        this.join(outer.id, spec.id);
+        joined.push(spec.id);
+      }
+      const links = this.opts.network
+        ? made.flatMap((c, i) => {
+          const net = specs[i]!.network;
+          return net?.egress ? [{ key: c.id, init: { pid: c.handle.initPid, startTime: c.handle.initStartTime }, policy: net.policy }] : [];
+        })
+        : [];
+      await Promise.all([...made.map((c) => c.control()), links.length ? this.opts.network!.attachMany(links) : null]);
+      return made;
+    } catch (err) {
+      for (const [i, spec] of specs.entries()) {
+        if (joined.includes(spec.id)) {
+          this.forget(familyIds[i]!, spec.id);
+          await this.leave(outer.id, spec.id).catch((e) => this.opts.log(`cleanup of ${outer.id} failed: ${String(e)}`));
+        }
+        if (madeRoots) await this.destroyById(spec.id).catch((e) => this.opts.log(`cleanup of spawned ${spec.id} failed: ${String(e)}`));
+        await this.destroyById(familyIds[i]!).catch((e) => this.opts.log(`cleanup of ${familyIds[i]} failed: ${String(e)}`));
       }
       throw err;
     }
@@ -209,6 +300,8 @@ export class NsRuntime implements Runtime {
     if (handle.family && !isAlive(handle.family.pid, handle.family.startTime)) return null;
     const sb = new NsSandbox(spec, handle, this);
     if (handle.family) this.join(handle.family.id, spec.id);
+    // The zygote family holds this sandbox's family's pid namespace: kept while it lives.
+    if (handle.outerFamily) this.join(handle.outerFamily.id, spec.id);
     // A frozen kernel cannot say hello (and a new one would hang in the frozen cgroup).
     if (!opts.paused) await sb.control();
     if (spec.network?.egress && this.opts.network) await this.opts.network.restore(spec.id, { pid: handle.initPid, startTime: handle.initStartTime }, spec.network.policy);
@@ -287,11 +380,14 @@ export class NsRuntime implements Runtime {
    * the last member) without making anyone wait. The family membership changes at once, so
    * the next close in the family sees the right "last member".
    */
-  releaseLater(id: string, familyId?: string): void {
+  releaseLater(id: string, familyId?: string, outerFamilyId?: string): void {
     const lastOfFamily = familyId !== undefined && this.forget(familyId, id);
+    // A spawned sandbox's zygote family goes once neither the zygote nor any of them is left.
+    const lastOfOuter = outerFamilyId !== undefined && this.forget(outerFamilyId, id);
     const work = (async () => {
       await this.release(id);
       if (lastOfFamily) await this.removeFamily(familyId);
+      if (lastOfOuter) await this.removeFamily(outerFamilyId);
     })()
       .catch((err) => this.opts.log(`cleanup of closed sandbox ${id} failed (reconciled at the next start): ${String(err)}`))
       .finally(() => this.releasing.delete(work));
@@ -433,7 +529,7 @@ class NsSandbox implements RuntimeSandbox {
     // Nothing of it runs any more: the close answers now, and its cgroup, link, root and run
     // dir are reclaimed in the background (~15 ms; hostd stop waits for them, and a crash
     // meanwhile leaves what reconcile removes at the next start).
-    this.rt.releaseLater(this.id, this.handle.family?.id);
+    this.rt.releaseLater(this.id, this.handle.family?.id, this.handle.outerFamily?.id);
   }
 
   /** Reuses a kernel that survived a hostd restart; otherwise starts a fresh one. */
@@ -461,7 +557,8 @@ class NsSandbox implements RuntimeSandbox {
 
   private attach(conn: GuestConnection): GuestConnection {
     this.conn = conn;
-    if (this.kernelPid === null) this.kernelPid = hostPidOf(this.rt.cgroups.pids(this.id), conn.hello.pid);
+    // A spawned sandbox's kernel is one pid namespace deeper (its family is nested in the zygote's).
+    if (this.kernelPid === null) this.kernelPid = hostPidOf(this.rt.cgroups.pids(this.id), conn.hello.pid, this.handle.outerFamily ? 3 : 2);
     conn.onClose(() => {
       if (this.conn === conn) this.conn = null;
     });
@@ -470,13 +567,14 @@ class NsSandbox implements RuntimeSandbox {
 }
 
 /** Finds the host pid of a process known by its pid inside the sandbox (the last NSpid field). */
-function hostPidOf(candidates: number[], nsPid: number): number | null {
+function hostPidOf(candidates: number[], nsPid: number, levels: number): number | null {
   for (const pid of candidates) {
     try {
       const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
       const ns = /^NSpid:\s+(.*)$/m.exec(status)?.[1]?.trim().split(/\s+/);
-      // [host pid, pid in the sandbox]: exactly two levels, so a nested namespace never matches.
-      if (ns?.length === 2 && Number(ns[1]) === nsPid) return pid;
+      // [host pid, (zygote family,) pid in the sandbox]: exactly the kernel's depth, so a pid
+      // namespace made inside the sandbox never matches.
+      if (ns?.length === levels && Number(ns[levels - 1]) === nsPid) return pid;
     } catch {
       /* exited meanwhile */
     }
