@@ -72,6 +72,26 @@ const { compareRuns, printComparison } = await import(path.join(root, "bench/com
 const { fmt } = await import(path.join(root, "bench/stats.mjs"));
 let failed = false;
 
+/**
+ * Between benches: the warm pool full again and btrfs done removing the roots the last bench
+ * deleted (`btrfs subvolume sync` waits for the cleaner), so a bench measures its own scenario,
+ * not the previous one's reclaim (a full pool refill plus ~100 roots' cleanup after the
+ * concurrency bench took fork(32) from ~350 to ~450 ms).
+ */
+async function settleHost() {
+  const started = performance.now();
+  for (let i = 0; i < 1200; i++) {
+    try {
+      const cap = await (await fetch(`${url}/v1/capacity`)).json();
+      if (cap.pool.free >= cap.pool.size) break;
+    } catch {}
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  spawnSync("btrfs", ["subvolume", "sync", path.join(stateDir, "pool")], { stdio: "ignore", timeout: 120_000 });
+  await new Promise((r) => setTimeout(r, 500));
+  return (performance.now() - started) / 1000;
+}
+
 /** One pass over every selected bench: the results object, written to bench/results/<date>.json. */
 async function runOnce(pass) {
   const started = performance.now();
@@ -79,6 +99,7 @@ async function runOnce(pass) {
   // Each bench/<name>.mjs exports run<Name>(); they run in this order, one at a time.
   const benches = (process.env.PODFLARE_BENCHES || "core,concurrency,fork,lifecycle,density,network").split(",");
   for (const name of benches) {
+    console.log(`\n(settled the host for ${(await settleHost()).toFixed(1)} s before ${name})`);
     const mod = await import(path.join(root, "bench", `${name}.mjs`));
     const run = mod[`run${name[0].toUpperCase()}${name.slice(1)}`];
     if (typeof run !== "function") {

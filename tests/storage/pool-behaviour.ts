@@ -153,6 +153,24 @@ export function definePoolBehaviourTests(driver: StorageDriver): void {
       await pool.deleteSandboxRoot(id);
     });
 
+    test("createSandboxRoots and setDiskLimitsMb make and cap several roots in one call each", async () => {
+      const ids = [newSandboxId(), newSandboxId(), newSandboxId()];
+      const roots = await pool.createSandboxRoots("tiny", ids);
+      assert.deepEqual(roots, ids.map((id) => pool.sandboxRootPath(id)));
+      for (const [i, root] of roots.entries()) writeFileSync(join(root, "mine"), String(i));
+      for (const [i, root] of roots.entries()) assert.equal(readFileSync(join(root, "mine"), "utf8"), String(i));
+      await assert.rejects(pool.createSandboxRoots("tiny", [newSandboxId(), ids[0]!]), { code: "conflict" });
+      // The dir driver enforces no caps and so checks no roots; btrfs refuses a missing one.
+      if (driver === "btrfs") await assert.rejects(pool.setDiskLimitsMb([ids[0]!, newSandboxId()], 32), { code: "sandbox_not_found" });
+      const limited = await pool.setDiskLimitsMb(ids, 32);
+      assert.equal(limited, driver === "btrfs");
+      if (limited) {
+        const overQuota = (e: NodeJS.ErrnoException) => e.code === "EDQUOT" || e.errno === -122;
+        for (const root of roots) assert.throws(() => writeFileSync(join(root, "too-big"), Buffer.alloc(64 * 1024 * 1024, 2)), overQuota);
+      }
+      for (const id of ids) await pool.deleteSandboxRoot(id);
+    });
+
     test("re-init of the same state dir finds the same templates and roots", async () => {
       const id = newSandboxId();
       await pool.createSandboxRoot("tiny", id);

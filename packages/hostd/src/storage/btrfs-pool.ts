@@ -167,6 +167,17 @@ export class BtrfsPool extends PoolBase {
     return true;
   }
 
+  async setDiskLimitsMb(ids: string[], mb: number | null): Promise<boolean> {
+    const paths = ids.map((id) => this.sandboxRootPath(id));
+    if (mb !== null && !(Number.isFinite(mb) && mb > 0)) throw new PodflareError("bad_request", `disk limit must be a positive number of MB (got ${mb})`);
+    for (const [i, path] of paths.entries()) {
+      if (!(await btrfs.isSubvolume(path))) throw new PodflareError("sandbox_not_found", `sandbox root ${ids[i]} does not exist`);
+    }
+    if (!this.diskCaps) return false;
+    await btrfs.qgroupLimits(paths, mb === null ? null : Math.floor(mb * 1024 * 1024));
+    return true;
+  }
+
   async diskUsageBytes(id: string): Promise<number> {
     const path = this.sandboxRootPath(id);
     if (!(await btrfs.isSubvolume(path))) throw new PodflareError("sandbox_not_found", `sandbox root ${id} does not exist`);

@@ -135,6 +135,11 @@ export async function qgroupLimit(path: string, bytes: number | null): Promise<v
   await btrfsIoctl({ limits: [{ path, bytes }] });
 }
 
+/** The same limit on several subvolumes, in one helper call. */
+export async function qgroupLimits(paths: string[], bytes: number | null): Promise<void> {
+  await btrfsIoctl({ limits: paths.map((path) => ({ path, bytes })) });
+}
+
 export interface QgroupUsage {
   referencedBytes: number;
   exclusiveBytes: number;

@@ -52,6 +52,11 @@ export class DirPool extends PoolBase {
     return false;
   }
 
+  async setDiskLimitsMb(ids: string[]): Promise<boolean> {
+    for (const id of ids) this.sandboxRootPath(id);
+    return false;
+  }
+
   async diskUsageBytes(id: string): Promise<number> {
     const path = this.sandboxRootPath(id);
     const r = await run("du", ["-s", "-x", "-B1", path], { allowFail: true });

@@ -64,6 +64,7 @@ export abstract class PoolBase implements StoragePool {
   /** Make committed data durable; btrfs also pays its transaction commit here, not in the first snapshot. */
   protected async sync(): Promise<void> {}
   abstract setDiskLimitMb(id: string, mb: number | null): Promise<boolean>;
+  abstract setDiskLimitsMb(ids: string[], mb: number | null): Promise<boolean>;
   abstract diskUsageBytes(id: string): Promise<number>;
 
   protected get templatesDir(): string {

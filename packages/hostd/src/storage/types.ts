@@ -62,6 +62,8 @@ export interface StoragePool {
   sandboxRootPath(id: string): string;
   /** Cap a sandbox root's size. Returns false when the driver cannot enforce caps (dir). */
   setDiskLimitMb(id: string, mb: number | null): Promise<boolean>;
+  /** The same cap on several roots at once (fork, the warm pool's spawn): one helper call for all. */
+  setDiskLimitsMb(ids: string[], mb: number | null): Promise<boolean>;
   /** Bytes a sandbox root takes (btrfs: qgroup referenced bytes, which the cap applies to). */
   diskUsageBytes(id: string): Promise<number>;
 

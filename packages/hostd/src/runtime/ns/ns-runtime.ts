@@ -162,9 +162,7 @@ export class NsRuntime implements Runtime {
         fs.mkdirSync(this.sandboxRunDir(spec.id), { recursive: true, mode: 0o700 });
       }
       // Disk caps are set while the kernel forks: a child writes nothing before it is ready.
-      const diskLimits = Promise.all(specs.map(async (spec) => {
-        if (spec.limits.diskMb > 0) await storage.setDiskLimitMb(spec.id, spec.limits.diskMb);
-      }));
+      const diskLimits = setDiskLimits(storage, specs);
       diskLimits.catch(() => undefined);
       const forked = forkKernel({
         family: { pid: family.pid, startTime: family.startTime },
@@ -234,9 +232,7 @@ export class NsRuntime implements Runtime {
         fs.mkdirSync(this.sandboxRunDir(spec.id), { recursive: true, mode: 0o700 });
       }
       // Disk caps are set while the kernel forks: a child writes nothing before it is ready.
-      const diskLimits = Promise.all(specs.map(async (spec) => {
-        if (spec.limits.diskMb > 0) await storage.setDiskLimitMb(spec.id, spec.limits.diskMb);
-      }));
+      const diskLimits = setDiskLimits(storage, specs);
       diskLimits.catch(() => undefined);
       const forked = forkKernel({
         family: { pid: outer.pid, startTime: outer.startTime },
@@ -564,6 +560,13 @@ class NsSandbox implements RuntimeSandbox {
     });
     return conn;
   }
+}
+
+/** Disk caps for many new roots: one helper call per distinct cap (fork and spawn give all one). */
+async function setDiskLimits(storage: StoragePool, specs: RuntimeSandboxSpec[]): Promise<void> {
+  const byCap = new Map<number, string[]>();
+  for (const spec of specs) if (spec.limits.diskMb > 0) byCap.set(spec.limits.diskMb, [...(byCap.get(spec.limits.diskMb) ?? []), spec.id]);
+  await Promise.all([...byCap].map(([mb, ids]) => storage.setDiskLimitsMb(ids, mb)));
 }
 
 /** Finds the host pid of a process known by its pid inside the sandbox (the last NSpid field). */
