@@ -169,7 +169,7 @@ def _report(w, msg):
 def _child_main(kernel, child_id, mine, all_fds, files, w):
     """In the child (only the forker thread was copied; it is now the main thread)."""
     try:
-        if not mainthread.adopt():
+        if not mainthread.adopt() and sys.version_info >= (3, 13):
             log("fork: could not make this thread the main one for signals (mainthread.py)")
         listener = _become_child(kernel, child_id, mine, all_fds, files)
         from .main import Kernel  # noqa: PLC0415 - main imports this module
