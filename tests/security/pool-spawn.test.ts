@@ -138,6 +138,11 @@ print(out)`, {}, hostd.url);
   assert.deepEqual(pa.globals, []);
   await exec(a, "secret = 'a'", {}, hostd.url);
   assert.match((await exec(b, "print('secret' in globals())", {}, hostd.url)).stdout, /False/);
+  // Nothing was written into a pooled sandbox's root: resolv.conf is the template's own file
+  // (hostd writes it into the template at start), so the root is a bare snapshot.
+  const resolv = (root: string) => fs.statSync(`${stateDir}/pool/${root}/etc/resolv.conf`);
+  assert.match(fs.readFileSync(`${stateDir}/pool/templates/default/etc/resolv.conf`, "utf8"), /written by podflare/);
+  for (const id of [a, b]) assert.equal(resolv(`sandboxes/${id}`).mtimeMs, resolv("templates/default").mtimeMs, `${id}'s resolv.conf was rewritten`);
   // Files are each sandbox's own root.
   await bash(a, "echo mine > /root/note", {}, hostd.url);
   assert.equal((await bash(b, "cat /root/note 2>&1 || echo absent", {}, hostd.url)).stdout, "cat: /root/note: No such file or directory\nabsent\n");

@@ -126,9 +126,7 @@ def child_main(cfg: dict, devnull: int, sock, errw: int) -> None:
     """Runs in the sandbox's pid namespace. Never returns."""
     try:
         os.setsid()  # no controlling terminal of hostd's
-        os.setgroups([])
-        os.setresgid(0, 0, 0)
-        os.setresuid(0, 0, 0)
+        linux.become_root()
         # Until exec (which resets it), sandbox root could otherwise ptrace this process
         # before its seccomp filter is in place.
         linux.prctl(linux.PR_SET_DUMPABLE, 0)

@@ -135,6 +135,13 @@ def host_pids(kernel_pid: int, forked: list) -> list:
     return [by_ns[p] for p in forked]
 
 
+def channel() -> tuple:
+    """A launch channel: our reader (credentials on) and the end a setup child gets."""
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    ours.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+    return launch.Reader(ours, time.monotonic() + launch.READY_TIMEOUT_S), theirs
+
+
 def main() -> int:
     made = []  # (pidfd of an init or kernel)
     try:
@@ -158,50 +165,48 @@ def main() -> int:
         inits = []
         fresh = cfg.get("fresh") is True
         families = []  # fresh: each child's own family (pid, start time)
-        # Every child's init is started at once, then waited for: the set-ups overlap.
+        # Every child's family (fresh) and init is started at once, then waited for: the
+        # set-ups overlap. A channel is made just before its setup child is forked, so no
+        # setup child holds a later one's end.
         kids = []
+        family_pending = []
         pending = []
         try:
-            configs, readers = [], []
-            for child in cfg["children"]:
-                configs.append(launch.load_config(json.dumps({
-                    "id": child["id"], "rootfs": child["rootfs"], "guestDir": cfg["guestDir"],
-                    "uidBase": cfg["uidBase"], "uidCount": cfg.get("uidCount", 65536),
-                    "cgroupProcs": child["cgroupProcs"],
-                    "familyCgroupProcs": child.get("familyCgroupProcs", child["cgroupProcs"]),
-                    "family": {"pid": family[0], "startTime": family[1]},
-                })))
-                ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-                ours.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
-                readers.append((launch.Reader(ours, time.monotonic() + launch.READY_TIMEOUT_S), theirs))
+            configs = [launch.load_config(json.dumps({
+                "id": child["id"], "rootfs": child["rootfs"], "guestDir": cfg["guestDir"],
+                "uidBase": cfg["uidBase"], "uidCount": cfg.get("uidCount", 65536),
+                "cgroupProcs": child["cgroupProcs"],
+                "familyCgroupProcs": child.get("familyCgroupProcs", child["cgroupProcs"]),
+                "family": {"pid": family[0], "startTime": family[1]},
+            })) for child in cfg["children"]]
             if fresh:
-                for ccfg, (reader, theirs) in zip(configs, readers):
-                    pending.append(launch.begin_nested_family(ccfg, family, reader, theirs, kids, tuple(pending)))
-                for p in pending:
+                for ccfg in configs:
+                    reader, theirs = channel()
+                    family_pending.append(launch.begin_nested_family(ccfg, family, reader, theirs, kids, tuple(family_pending)))
+                    theirs.close()
+                for p in family_pending:
                     fam = launch.finish_nested_family(p, kids)
                     made.append(os.pidfd_open(fam[0]))
                     families.append(fam)
-                pending = []
-            for i, (ccfg, (reader, theirs)) in enumerate(zip(configs, readers)):
-                own = families[i] if fresh else family
-                pending.append(launch.begin_sandbox(ccfg, own, reader, theirs, kids, tuple(pending)))
+            for i, ccfg in enumerate(configs):
+                reader, theirs = channel()
+                pending.append(launch.begin_sandbox(ccfg, families[i] if fresh else family, reader, theirs, kids, tuple(pending)))
                 theirs.close()
             for p in pending:
                 init_pid, start = launch.finish_sandbox(p, kids)
                 made.append(os.pidfd_open(init_pid))
                 inits.append((init_pid, start))
         except BaseException:
+            # Family inits made but not yet counted in `made` (killing one ends its nested pid
+            # namespace), then inits whose pid may still be in flight.
+            for p in family_pending:
+                fpid = p.reader.family_pid
+                if fpid and not any(fpid == f for f, _ in families):
+                    try:
+                        made.append(os.pidfd_open(fpid))
+                    except OSError:
+                        pass
             for p in pending:
-                if isinstance(p, launch.PendingFamily):
-                    # A family init made but not yet counted in `made`: killing it ends its
-                    # nested pid namespace.
-                    fpid = p.reader.family_pid
-                    if fpid and not any(fpid == f for f, _ in families):
-                        try:
-                            made.append(os.pidfd_open(fpid))
-                        except OSError:
-                            pass
-                    continue
                 pid = p.reader.find_init(2.0) if p.reader.init_pid == 0 else p.reader.init_pid
                 if pid and not any(pid == i for i, _ in inits):
                     try:
@@ -216,9 +221,8 @@ def main() -> int:
                     pass
             raise
         finally:
-            for reader, theirs in readers:
-                reader.sock.close()
-                theirs.close()
+            for p in family_pending + pending:
+                p.reader.sock.close()
         for i, (child, (init_pid, start)) in enumerate(zip(cfg["children"], inits)):
             if fresh:
                 fpid, fstart = families[i]

@@ -206,29 +206,48 @@ def reap_forever() -> None:
             time.sleep(1)
 
 
-def family_setup(chan: socket.socket, maps_rfd: int) -> None:
-    """Make the family's user namespace (the top writes its id maps) and pid namespace, and
-    fork the family init into it. Stays (pinning the init's pid) until the top releases it."""
+def family_setup(chan: socket.socket, maps_rfd: int, unshared=None, release_rfd: int = -1) -> None:
+    """Make the family's user namespace (whoever called `unshared` writes its id maps, then "G"
+    on maps_rfd) and pid namespace, and fork the family init into it. Stays (pinning the init's
+    pid) until release_rfd (default: maps_rfd) reaches its end. Never returns."""
+    release_rfd = maps_rfd if release_rfd < 0 else release_rfd
     try:
         os.setsid()
         linux.unshare(linux.CLONE_NEWUSER)
-        send(chan, "U")
+        if unshared is None:
+            send(chan, "U")  # to the top, which writes the maps
+        else:
+            unshared()
         if os.read(maps_rfd, 1) != b"G":
             os._exit(1)
-        os.setgroups([])
-        os.setresgid(0, 0, 0)
-        os.setresuid(0, 0, 0)
+        linux.become_root()
         linux.unshare(linux.CLONE_NEWPID)
         if os.fork() == 0:
-            os.close(maps_rfd)
-            family_main(chan)
-        os.read(maps_rfd, 1)
+            family_main(chan)  # closes every other descriptor
+        os.read(release_rfd, 1)
     except BaseException as e:  # noqa: BLE001
         try:
             send(chan, f"E family setup: {e}")
         finally:
             os._exit(1)
     os._exit(0)
+
+
+def join_family(family: tuple, what: str) -> None:
+    """Join a running family's user namespace as its root and point pid_for_children at its pid
+    namespace (both opened before the family init's start time is checked)."""
+    fpid, fstart = family
+    user_fd = os.open(f"/proc/{fpid}/ns/user", os.O_RDONLY | os.O_CLOEXEC)
+    pid_fd = os.open(f"/proc/{fpid}/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        if linux.start_time(fpid) != fstart:
+            raise RuntimeError(f"{what} init {fpid} is gone")
+        linux.setns(user_fd, linux.CLONE_NEWUSER, f"setns user ({what})")
+        linux.become_root()
+        linux.setns(pid_fd, linux.CLONE_NEWPID, f"setns pid ({what})")
+    finally:
+        os.close(user_fd)
+        os.close(pid_fd)
 
 
 def sandbox_setup(cfg: dict, family: tuple, chan: socket.socket, release_rfd: int) -> None:
@@ -241,19 +260,7 @@ def sandbox_setup(cfg: dict, family: tuple, chan: socket.socket, release_rfd: in
         linux.unshare(linux.CLONE_NEWNS)
         owner = (cfg["uidBase"], cfg["uidBase"])
         submounts = rootfs.bind_root(cfg["rootfs"], cfg["guestDir"], owner)
-        fpid, fstart = family
-        user_fd = os.open(f"/proc/{fpid}/ns/user", os.O_RDONLY | os.O_CLOEXEC)
-        pid_fd = os.open(f"/proc/{fpid}/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
-        if linux.start_time(fpid) != fstart:
-            raise RuntimeError(f"family init {fpid} is gone")
-        linux.setns(user_fd, linux.CLONE_NEWUSER, "setns user (family)")
-        # Drop host root's supplementary groups; become root of the family's namespace.
-        os.setgroups([])
-        os.setresgid(0, 0, 0)
-        os.setresuid(0, 0, 0)
-        linux.setns(pid_fd, linux.CLONE_NEWPID, "setns pid (family)")
-        os.close(user_fd)
-        os.close(pid_fd)
+        join_family(family, "family")
         init = os.fork()
         if init == 0:
             # In the family pid namespace (no pid namespace of its own: see docs/security.md,
@@ -355,53 +362,31 @@ def join_cgroups(paths: list) -> None:
 
 
 def make_family(cfg: dict, reader: Reader, theirs: socket.socket, kids: list) -> tuple:
-    """Start a family init; returns (pid, start time)."""
-    join_cgroups(cfg["familyCgroupProcs"])
-    reaper.program_fd("podflare-family")  # made as host root: the family init cannot read it
-    maps_rfd, maps_wfd = os.pipe()
-    child = os.fork()
-    if child == 0:
-        os.close(maps_wfd)
-        family_setup(theirs, maps_rfd)
-    kids.append(child)
-    os.close(maps_rfd)
+    """Start a family init; returns (pid, start time). The release pipe also carries the "G"
+    that tells the setup child its id maps are written."""
+    p = _begin(cfg["familyCgroupProcs"], "podflare-family", lambda maps: family_setup(theirs, maps),
+               reader, kids, ())
     try:
         if reader.line() != "U":
             raise RuntimeError("unexpected message from family setup")
-        write_maps(child, cfg["uidBase"], cfg["uidCount"])
-        os.write(maps_wfd, b"G")
-        while reader.line() != "F":
-            pass
-        fpid = reader.family_pid
-        start = linux.start_time(fpid)
-        protect_from_oom(fpid)
-    finally:
-        os.close(maps_wfd)  # releases the setup child
-    os.waitpid(child, 0)
-    kids.remove(child)
-    return fpid, start
+        write_maps(p.child, cfg["uidBase"], cfg["uidCount"])
+        os.write(p.release_wfd, b"G")
+    except BaseException:
+        os.close(p.release_wfd)
+        raise
+    return _finish(p, kids, "F", lambda: reader.family_pid)
 
 
 def nested_family_setup(outer: tuple, chan: socket.socket, release_rfd: int, count: int) -> None:
-    """A family nested below `outer` (the warm pool's zygote family; docs/security.md, "Warm pool spawn"): join
-    the outer family's user namespace as its root and point pid_for_children at its pid
-    namespace, then fork the setup child, which makes a user namespace (its owner: the outer
-    root, as the zygote kernel that will fork into it) and a pid namespace inside those. The
-    child's id maps must be written from the parent user namespace: by us. Never returns."""
+    """A family nested below `outer` (the warm pool's zygote family; docs/security.md, "Warm
+    pool spawn"): join the outer family's user namespace as its root and point
+    pid_for_children at its pid namespace, then fork family_setup, whose user namespace (owner:
+    the outer root, as the zygote kernel that will fork into it) and pid namespace are made
+    inside those. Its id maps must be written from the parent user namespace: by us. Never
+    returns."""
     try:
         os.setsid()
-        fpid, fstart = outer
-        user_fd = os.open(f"/proc/{fpid}/ns/user", os.O_RDONLY | os.O_CLOEXEC)
-        pid_fd = os.open(f"/proc/{fpid}/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
-        if linux.start_time(fpid) != fstart:
-            raise RuntimeError(f"outer family init {fpid} is gone")
-        linux.setns(user_fd, linux.CLONE_NEWUSER, "setns user (outer family)")
-        os.setgroups([])
-        os.setresgid(0, 0, 0)
-        os.setresuid(0, 0, 0)
-        linux.setns(pid_fd, linux.CLONE_NEWPID, "setns pid (outer family)")
-        os.close(user_fd)
-        os.close(pid_fd)
+        join_family(outer, "outer family")
         # The uid change left us non-dumpable, and our child with us: its /proc files would
         # then belong to host root, and we could not write its id maps. Only host root and
         # the zygote's family (no user code) can see us and the child meanwhile.
@@ -412,27 +397,7 @@ def nested_family_setup(outer: tuple, chan: socket.socket, release_rfd: int, cou
         if child == 0:
             os.close(unshared_r)
             os.close(maps_w)
-            try:
-                linux.unshare(linux.CLONE_NEWUSER)
-                os.write(unshared_w, b"U")
-                os.close(unshared_w)
-                if os.read(maps_r, 1) != b"G":
-                    os._exit(1)
-                os.close(maps_r)
-                os.setgroups([])
-                os.setresgid(0, 0, 0)
-                os.setresuid(0, 0, 0)
-                linux.unshare(linux.CLONE_NEWPID)
-                if os.fork() == 0:
-                    os.close(release_rfd)
-                    family_main(chan)
-                os.read(release_rfd, 1)
-            except BaseException as e:  # noqa: BLE001
-                try:
-                    send(chan, f"E nested family setup: {e}")
-                finally:
-                    os._exit(1)
-            os._exit(0)
+            family_setup(chan, maps_r, lambda: os.write(unshared_w, b"U"), release_rfd)
         os.close(unshared_w)
         os.close(maps_r)
         os.close(release_rfd)
@@ -450,61 +415,20 @@ def nested_family_setup(outer: tuple, chan: socket.socket, release_rfd: int, cou
     os._exit(0)
 
 
-class PendingFamily:
-    """A nested family being made (begin_nested_family), not yet waited for."""
-
-    def __init__(self, child: int, reader: "Reader", release_wfd: int):
-        self.child, self.reader, self.release_wfd = child, reader, release_wfd
-
-
-def begin_nested_family(cfg: dict, outer: tuple, reader: Reader, theirs: socket.socket,
-                        kids: list, others: tuple = ()) -> PendingFamily:
-    """Fork the maker of a family nested below `outer` (in cfg's family cgroup). `others`:
-    families and inits being started beside it, whose descriptors the child must not keep."""
-    join_cgroups(cfg["familyCgroupProcs"])
-    reaper.program_fd("podflare-family")  # made as host root: the family init cannot read it
-    release_rfd, release_wfd = os.pipe()
-    child = os.fork()
-    if child == 0:
-        os.close(release_wfd)
-        for other in others:
-            os.close(other.release_wfd)
-            other.reader.sock.close()
-        nested_family_setup(outer, theirs, release_rfd, cfg["uidCount"])
-    kids.append(child)
-    os.close(release_rfd)
-    return PendingFamily(child, reader, release_wfd)
-
-
-def finish_nested_family(p: PendingFamily, kids: list) -> tuple:
-    """Wait until the nested family's init is ready; returns (pid, start time)."""
-    try:
-        while p.reader.line() != "F":
-            pass
-        fpid = p.reader.family_pid
-        start = linux.start_time(fpid)
-        protect_from_oom(fpid)
-    finally:
-        os.close(p.release_wfd)
-    os.waitpid(p.child, 0)
-    kids.remove(p.child)
-    return fpid, start
-
-
 class Pending:
-    """A sandbox init being started (begin_sandbox) and not yet waited for (finish_sandbox)."""
+    """A setup child started (begin_*) and not yet waited for (finish_*)."""
 
     def __init__(self, child: int, reader: "Reader", release_wfd: int):
         self.child, self.reader, self.release_wfd = child, reader, release_wfd
 
 
-def begin_sandbox(cfg: dict, family: tuple, reader: Reader, theirs: socket.socket, kids: list,
-                  others: tuple = ()) -> Pending:
-    """Fork the setup child of a sandbox init inside the family (in cfg's cgroups). `others`:
-    inits being started beside this one, whose descriptors the child must not keep (a kept
+def _begin(cgroup_procs: list, program: str, setup, reader: Reader, kids: list,
+           others: tuple) -> Pending:
+    """Fork a setup child in these cgroups; it runs setup(release_rfd) and stays until released.
+    `others`: setups started beside it, whose descriptors the child must not keep (a kept
     release pipe would hold that setup child forever)."""
-    join_cgroups(cfg["cgroupProcs"])
-    reaper.program_fd("podflare-init")  # made as host root: the init cannot read it
+    join_cgroups(cgroup_procs)
+    reaper.program_fd(program)  # made as host root: the init it becomes cannot read it
     release_rfd, release_wfd = os.pipe()
     child = os.fork()
     if child == 0:
@@ -512,27 +436,60 @@ def begin_sandbox(cfg: dict, family: tuple, reader: Reader, theirs: socket.socke
         for other in others:
             os.close(other.release_wfd)
             other.reader.sock.close()
-        sandbox_setup(cfg, family, theirs, release_rfd)
+        setup(release_rfd)
     kids.append(child)
     os.close(release_rfd)
     return Pending(child, reader, release_wfd)
 
 
-def finish_sandbox(p: Pending, kids: list) -> tuple:
-    """Wait until the init is ready; returns (pid, start time)."""
+def _finish(p: Pending, kids: list, ready: str, pid_of) -> tuple:
+    """Wait for the `ready` message; then, while the setup child still pins the pid (a dead
+    child of it stays a zombie, so the pid cannot be reused), read the pid (pid_of()) and its
+    start time and shield it from the OOM killer; then release the setup child, also on
+    failure. Returns (pid, start time)."""
     try:
-        while p.reader.line() != "R":
+        while p.reader.line() != ready:
             pass
-        init_pid = p.reader.init_pid or p.reader.find_init(READY_TIMEOUT_S)
-        if not init_pid:
-            raise RuntimeError("sandbox setup did not report the init's pid")
-        start = linux.start_time(init_pid)
-        protect_from_oom(init_pid)
+        pid = pid_of()
+        start = linux.start_time(pid)
+        protect_from_oom(pid)
     finally:
         os.close(p.release_wfd)
     os.waitpid(p.child, 0)
     kids.remove(p.child)
-    return init_pid, start
+    return pid, start
+
+
+def begin_nested_family(cfg: dict, outer: tuple, reader: Reader, theirs: socket.socket,
+                        kids: list, others: tuple = ()) -> Pending:
+    """Fork the maker of a family nested below `outer` (in cfg's family cgroup)."""
+    return _begin(cfg["familyCgroupProcs"], "podflare-family",
+                  lambda release: nested_family_setup(outer, theirs, release, cfg["uidCount"]),
+                  reader, kids, others)
+
+
+def finish_nested_family(p: Pending, kids: list) -> tuple:
+    """Wait until the nested family's init is ready; returns (pid, start time)."""
+    return _finish(p, kids, "F", lambda: p.reader.family_pid)
+
+
+def begin_sandbox(cfg: dict, family: tuple, reader: Reader, theirs: socket.socket, kids: list,
+                  others: tuple = ()) -> Pending:
+    """Fork the setup child of a sandbox init inside the family (in cfg's cgroups)."""
+    return _begin(cfg["cgroupProcs"], "podflare-init",
+                  lambda release: sandbox_setup(cfg, family, theirs, release),
+                  reader, kids, others)
+
+
+def finish_sandbox(p: Pending, kids: list) -> tuple:
+    """Wait until the init is ready; returns (pid, start time)."""
+    def init_pid() -> int:
+        pid = p.reader.init_pid or p.reader.find_init(READY_TIMEOUT_S)
+        if not pid:
+            raise RuntimeError("sandbox setup did not report the init's pid")
+        return pid
+
+    return _finish(p, kids, "R", init_pid)
 
 
 def start_sandbox(cfg: dict, family: tuple, reader: Reader, theirs: socket.socket, kids: list) -> tuple:

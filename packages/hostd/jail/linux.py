@@ -135,6 +135,13 @@ def fd_path(fd: int) -> str:
     return f"/proc/self/fd/{fd}"
 
 
+def become_root() -> None:
+    """Drop host root's supplementary groups; become root of the user namespace we are in."""
+    os.setgroups([])
+    os.setresgid(0, 0, 0)
+    os.setresuid(0, 0, 0)
+
+
 def start_time(pid: int) -> int:
     """Field 22 of /proc/PID/stat: start time in clock ticks since boot (pid reuse guard)."""
     with open(f"/proc/{pid}/stat", "rb") as f:

@@ -56,6 +56,7 @@ export class WarmPool {
   /** Per template: its zygote (being booted, or ready). */
   private readonly zygotes = new Map<string, Promise<RuntimeSandbox>>();
   private spawnFailures = 0;
+  private readonly spawnBatch: number;
   private lastTakeMs = 0;
 
   constructor(
@@ -63,6 +64,7 @@ export class WarmPool {
     private readonly opts: WarmPoolOptions,
   ) {
     for (const t of opts.templates) this.free.set(t, []);
+    this.spawnBatch = opts.spawnBatch ?? 8;
   }
 
   start(): void {
@@ -119,7 +121,7 @@ export class WarmPool {
   }
 
   private spawning(): boolean {
-    return this.runtime.spawn !== undefined && (this.opts.spawnBatch ?? 8) > 0 && this.spawnFailures < SPAWN_FAILURES_MAX;
+    return this.runtime.spawn !== undefined && this.spawnBatch > 0 && this.spawnFailures < SPAWN_FAILURES_MAX;
   }
 
   private spec(template: string): RuntimeSandboxSpec {
@@ -188,7 +190,7 @@ export class WarmPool {
       }
       const spawn = this.spawning();
       const lacking = this.opts.size - this.free.get(template)!.length - (this.booting.get(template) ?? 0);
-      const count = spawn ? Math.max(1, Math.min(lacking, this.opts.spawnBatch ?? 8)) : 1;
+      const count = spawn ? Math.max(1, Math.min(lacking, this.spawnBatch)) : 1;
       this.booting.set(template, (this.booting.get(template) ?? 0) + count);
       try {
         const made = spawn ? await this.spawnFrom(template, count) : [await this.runtime.create(this.spec(template))];

@@ -158,13 +158,8 @@ export class BtrfsPool extends PoolBase {
     await btrfs.deleteSubvolume(path);
   }
 
-  async setDiskLimitMb(id: string, mb: number | null): Promise<boolean> {
-    const path = this.sandboxRootPath(id);
-    if (mb !== null && !(Number.isFinite(mb) && mb > 0)) throw new PodflareError("bad_request", `disk limit must be a positive number of MB (got ${mb})`);
-    if (!(await btrfs.isSubvolume(path))) throw new PodflareError("sandbox_not_found", `sandbox root ${id} does not exist`);
-    if (!this.diskCaps) return false;
-    await btrfs.qgroupLimit(path, mb === null ? null : Math.floor(mb * 1024 * 1024));
-    return true;
+  setDiskLimitMb(id: string, mb: number | null): Promise<boolean> {
+    return this.setDiskLimitsMb([id], mb);
   }
 
   async setDiskLimitsMb(ids: string[], mb: number | null): Promise<boolean> {

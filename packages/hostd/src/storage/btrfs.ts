@@ -127,15 +127,10 @@ export async function enableSimpleQuota(mount: string): Promise<void> {
 }
 
 /**
- * Limit the exclusive size of the subvolume at `path` (what it wrote beyond the extents it
+ * Limit the exclusive size of each subvolume in `paths` (what it wrote beyond the extents it
  * shares with its template), so disk_mb is the space a sandbox can fill whatever the template
- * weighs; null removes the limit.
+ * weighs; null removes the limit. One helper call for all.
  */
-export async function qgroupLimit(path: string, bytes: number | null): Promise<void> {
-  await btrfsIoctl({ limits: [{ path, bytes }] });
-}
-
-/** The same limit on several subvolumes, in one helper call. */
 export async function qgroupLimits(paths: string[], bytes: number | null): Promise<void> {
   await btrfsIoctl({ limits: paths.map((path) => ({ path, bytes })) });
 }

@@ -47,9 +47,8 @@ export class DirPool extends PoolBase {
     await rm(path, { recursive: true, force: true, maxRetries: 3 });
   }
 
-  async setDiskLimitMb(id: string): Promise<boolean> {
-    this.sandboxRootPath(id);
-    return false;
+  setDiskLimitMb(id: string): Promise<boolean> {
+    return this.setDiskLimitsMb([id]);
   }
 
   async setDiskLimitsMb(ids: string[]): Promise<boolean> {

@@ -169,23 +169,16 @@ export abstract class PoolBase implements StoragePool {
   }
 
   async createSandboxRoot(template: string, sandboxId: string): Promise<string> {
-    const dst = this.sandboxRootPath(sandboxId);
-    assertTemplateName(template);
-    if (!(await this.hasTemplate(template))) {
-      throw new PodflareError("template_not_found", `template ${JSON.stringify(template)} is not built on this host: run \`podflare templates build ${template}\``);
-    }
-    if (await exists(dst)) throw new PodflareError("conflict", `sandbox root ${sandboxId} already exists`);
-    await this.copyVolume(this.templatePath(template), dst);
-    return dst;
+    return (await this.createSandboxRoots(template, [sandboxId]))[0]!;
   }
 
-  /** Several roots of one template at once (the warm pool's spawn): one helper for all. */
+  /** Roots of one template (several: the warm pool's spawn), made by one helper call. */
   async createSandboxRoots(template: string, sandboxIds: string[]): Promise<string[]> {
+    const dsts = sandboxIds.map((id) => this.sandboxRootPath(id));
     assertTemplateName(template);
     if (!(await this.hasTemplate(template))) {
       throw new PodflareError("template_not_found", `template ${JSON.stringify(template)} is not built on this host: run \`podflare templates build ${template}\``);
     }
-    const dsts = sandboxIds.map((id) => this.sandboxRootPath(id));
     for (const [i, dst] of dsts.entries()) {
       if (await exists(dst)) throw new PodflareError("conflict", `sandbox root ${sandboxIds[i]} already exists`);
     }

@@ -157,50 +157,7 @@ export class NsRuntime implements Runtime {
       } finally {
         await cgroups.thaw(parent.id);
       }
-      for (const spec of specs) {
-        cgroups.create(spec.id, { memoryMb: spec.limits.memoryMb, vcpus: spec.limits.vcpus, pidsMax: spec.limits.pidsMax });
-        fs.mkdirSync(this.sandboxRunDir(spec.id), { recursive: true, mode: 0o700 });
-      }
-      // Disk caps are set while the kernel forks: a child writes nothing before it is ready.
-      const diskLimits = setDiskLimits(storage, specs);
-      diskLimits.catch(() => undefined);
-      const forked = forkKernel({
-        family: { pid: family.pid, startTime: family.startTime },
-        uidBase: this.opts.uidBase,
-        uidCount: this.opts.uidCount,
-        guestDir,
-        parent: {
-          initPid: parent.handle.initPid,
-          initStartTime: parent.handle.initStartTime,
-          socket: parent.socketPath,
-          cgroupProcs: cgroups.procsFiles(parent.id),
-        },
-        children: specs.map((spec) => ({
-          id: spec.id,
-          rootfs: storage.sandboxRootPath(spec.id),
-          socket: path.join(this.sandboxRunDir(spec.id), "kernel.sock"),
-          cgroupProcs: cgroups.procsFiles(spec.id),
-        })),
-      });
-      const [out] = await Promise.all([forked, diskLimits]);
-      const children: NsSandbox[] = [];
-      for (const [i, spec] of specs.entries()) {
-        const c = out.children[i]!;
-        const outerFamily = parent.handle.outerFamily;
-        const handle: RuntimeHandle = { initPid: c.initPid, initStartTime: c.initStartTime, family, ...(outerFamily ? { outerFamily } : {}) };
-        const sb = new NsSandbox(spec, handle, this, c.kernelPid);
-        this.join(family.id, spec.id);
-        if (outerFamily) this.join(outerFamily.id, spec.id);
-        children.push(sb);
-      }
-      const links = this.opts.network
-        ? children.flatMap((c, i) => {
-          const net = specs[i]!.network;
-          return net?.egress ? [{ key: c.id, init: { pid: c.handle.initPid, startTime: c.handle.initStartTime }, policy: net.policy }] : [];
-        })
-        : [];
-      await Promise.all([...children.map((c) => c.control()), links.length ? this.opts.network!.attachMany(links) : null]);
-      return { children, landlock: out.landlock };
+      return await this.startChildren(parent, specs, null);
     } catch (err) {
       for (const id of made) {
         await this.destroyById(id).catch((e) => this.opts.log(`cleanup of fork child ${id} failed: ${String(e)}`));
@@ -212,83 +169,86 @@ export class NsRuntime implements Runtime {
   }
 
   async spawn(zygote: RuntimeSandbox, specs: RuntimeSandboxSpec[]): Promise<RuntimeSandbox[]> {
-    const { storage, cgroups } = this.opts;
     if (!(zygote instanceof NsSandbox) || !zygote.handle.family) throw new Error("spawn: the zygote is not a sandbox of this runtime");
     const outer = zygote.handle.family;
     const template = specs[0]?.template;
     if (!template || specs.some((s) => s.template !== template || s.fromSpace)) throw new Error("spawn: every spec must be of one template");
     await zygote.control();
     const familyIds = specs.map(() => `${FAMILY_PREFIX}${crypto.randomBytes(8).toString("hex")}`);
-    let madeRoots = false;
-    const joined: string[] = [];
     try {
-      madeRoots = true;
-      const roots = await storage.createSandboxRoots(template, specs.map((s) => s.id));
-      for (const [i, spec] of specs.entries()) {
-        this.opts.network?.writeResolvConf(roots[i]!, this.opts.uidBase);
-        cgroups.create(spec.id, { memoryMb: spec.limits.memoryMb, vcpus: spec.limits.vcpus, pidsMax: spec.limits.pidsMax });
-        if (spec.background) cgroups.setCpuPriority(spec.id, "background");
-        cgroups.create(familyIds[i]!, FAMILY_LIMITS);
-        fs.mkdirSync(this.sandboxRunDir(spec.id), { recursive: true, mode: 0o700 });
-      }
-      // Disk caps are set while the kernel forks: a child writes nothing before it is ready.
-      const diskLimits = setDiskLimits(storage, specs);
-      diskLimits.catch(() => undefined);
-      const forked = forkKernel({
-        family: { pid: outer.pid, startTime: outer.startTime },
-        uidBase: this.opts.uidBase,
-        uidCount: this.opts.uidCount,
-        guestDir,
-        parent: {
-          initPid: zygote.handle.initPid,
-          initStartTime: zygote.handle.initStartTime,
-          socket: zygote.socketPath,
-          cgroupProcs: cgroups.procsFiles(zygote.id),
-        },
-        children: specs.map((spec, i) => ({
-          id: spec.id,
-          rootfs: roots[i]!,
-          socket: path.join(this.sandboxRunDir(spec.id), "kernel.sock"),
-          cgroupProcs: cgroups.procsFiles(spec.id),
-          familyCgroupProcs: cgroups.procsFiles(familyIds[i]!),
-        })),
-        fresh: true,
-      });
-      const [out] = await Promise.all([forked, diskLimits]);
-      const made: NsSandbox[] = [];
-      for (const [i, spec] of specs.entries()) {
-        const c = out.children[i]!;
-        if (!c.family) throw new Error("spawn: the helper did not name the new family");
-        const handle: RuntimeHandle = {
-          initPid: c.initPid,
-          initStartTime: c.initStartTime,
-          family: { id: familyIds[i]!, pid: c.family.pid, startTime: c.family.startTime },
-          outerFamily: outer,
-        };
-        made.push(new NsSandbox(spec, handle, this, c.kernelPid));
-        this.join(familyIds[i]!, spec.id);
-        this.join(outer.id, spec.id);
-        joined.push(spec.id);
-      }
-      const links = this.opts.network
-        ? made.flatMap((c, i) => {
-          const net = specs[i]!.network;
-          return net?.egress ? [{ key: c.id, init: { pid: c.handle.initPid, startTime: c.handle.initStartTime }, policy: net.policy }] : [];
-        })
-        : [];
-      await Promise.all([...made.map((c) => c.control()), links.length ? this.opts.network!.attachMany(links) : null]);
-      return made;
+      const roots = await this.opts.storage.createSandboxRoots(template, specs.map((s) => s.id));
+      for (const root of roots) this.opts.network?.writeResolvConf(root, this.opts.uidBase);
+      return (await this.startChildren(zygote, specs, familyIds)).children;
     } catch (err) {
       for (const [i, spec] of specs.entries()) {
-        if (joined.includes(spec.id)) {
-          this.forget(familyIds[i]!, spec.id);
-          await this.leave(outer.id, spec.id).catch((e) => this.opts.log(`cleanup of ${outer.id} failed: ${String(e)}`));
-        }
-        if (madeRoots) await this.destroyById(spec.id).catch((e) => this.opts.log(`cleanup of spawned ${spec.id} failed: ${String(e)}`));
+        this.forget(familyIds[i]!, spec.id);
+        await this.leave(outer.id, spec.id).catch((e) => this.opts.log(`cleanup of ${outer.id} failed: ${String(e)}`));
+        await this.destroyById(spec.id).catch((e) => this.opts.log(`cleanup of spawned ${spec.id} failed: ${String(e)}`));
         await this.destroyById(familyIds[i]!).catch((e) => this.opts.log(`cleanup of ${familyIds[i]} failed: ${String(e)}`));
       }
       throw err;
     }
+  }
+
+  /**
+   * What fork and the warm pool's spawn share once the children's roots exist: their cgroups
+   * and run dirs, the parent kernel's fork (disk caps set meanwhile), the sandboxes in their
+   * families, their links and control connections. `freshFamilies`: spawn, one new family per
+   * child (cgroup ids), nested in the parent's; null: fork, the children join the parent's.
+   */
+  private async startChildren(parent: NsSandbox, specs: RuntimeSandboxSpec[], freshFamilies: string[] | null): Promise<ForkResult & { children: NsSandbox[] }> {
+    const { storage, cgroups } = this.opts;
+    const family = parent.handle.family!;
+    for (const [i, spec] of specs.entries()) {
+      cgroups.create(spec.id, { memoryMb: spec.limits.memoryMb, vcpus: spec.limits.vcpus, pidsMax: spec.limits.pidsMax });
+      if (spec.background) cgroups.setCpuPriority(spec.id, "background");
+      if (freshFamilies) cgroups.create(freshFamilies[i]!, FAMILY_LIMITS);
+      fs.mkdirSync(this.sandboxRunDir(spec.id), { recursive: true, mode: 0o700 });
+    }
+    // Disk caps are set while the kernel forks: a child writes nothing before it is ready.
+    const diskLimits = setDiskLimits(storage, specs);
+    diskLimits.catch(() => undefined);
+    const forked = forkKernel({
+      family: { pid: family.pid, startTime: family.startTime },
+      uidBase: this.opts.uidBase,
+      uidCount: this.opts.uidCount,
+      guestDir,
+      parent: {
+        initPid: parent.handle.initPid,
+        initStartTime: parent.handle.initStartTime,
+        socket: parent.socketPath,
+        cgroupProcs: cgroups.procsFiles(parent.id),
+      },
+      children: specs.map((spec, i) => ({
+        id: spec.id,
+        rootfs: storage.sandboxRootPath(spec.id),
+        socket: path.join(this.sandboxRunDir(spec.id), "kernel.sock"),
+        cgroupProcs: cgroups.procsFiles(spec.id),
+        ...(freshFamilies ? { familyCgroupProcs: cgroups.procsFiles(freshFamilies[i]!) } : {}),
+      })),
+      fresh: freshFamilies !== null,
+    });
+    const [out] = await Promise.all([forked, diskLimits]);
+    const children = specs.map((spec, i) => {
+      const c = out.children[i]!;
+      if (freshFamilies && !c.family) throw new Error("spawn: the helper did not name the new family");
+      // A fork child is in its parent's family (and under the same zygote family, if any); a
+      // spawned one has its own, under the zygote's.
+      const own = freshFamilies ? { id: freshFamilies[i]!, ...c.family! } : family;
+      const outerFamily = freshFamilies ? family : parent.handle.outerFamily;
+      const handle: RuntimeHandle = { initPid: c.initPid, initStartTime: c.initStartTime, family: own, ...(outerFamily ? { outerFamily } : {}) };
+      this.join(own.id, spec.id);
+      if (outerFamily) this.join(outerFamily.id, spec.id);
+      return new NsSandbox(spec, handle, this, c.kernelPid);
+    });
+    const links = this.opts.network
+      ? children.flatMap((c, i) => {
+        const net = specs[i]!.network;
+        return net?.egress ? [{ key: c.id, init: { pid: c.handle.initPid, startTime: c.handle.initStartTime }, policy: net.policy }] : [];
+      })
+      : [];
+    await Promise.all([...children.map((c) => c.control()), links.length ? this.opts.network!.attachMany(links) : null]);
+    return { children, landlock: out.landlock };
   }
 
   async adopt(spec: RuntimeSandboxSpec, handle: RuntimeHandle, opts: { paused?: boolean } = {}): Promise<RuntimeSandbox | null> {
