@@ -1,5 +1,6 @@
-# Entry point: accept host connections, one thread each; exec jobs run one at a time on
-# the main thread, because fork must happen there and signals are delivered there.
+# Entry point: accept host connections, each served by a worker thread made at start
+# (workers.py); exec jobs run one at a time on the main thread, because fork must happen
+# there and signals are delivered there.
 
 import errno
 import os
@@ -23,6 +24,7 @@ from .log import log, log_exception
 from . import log as logmod
 from .paths import resolve
 from .repl import EXIT_INTERRUPTED, Repl, install_sigint
+from .workers import Workers
 
 LISTEN_FD_ENV = "PODFLARE_LISTEN_FD"
 KERNEL_ONLY_ENV = "PODFLARE_KERNEL_ONLY_ENV"
@@ -63,6 +65,8 @@ class Kernel:
         self.conns = set()  # live host connections (a fork child closes the parent's)
         self.fork_requests = queue.Queue()
         self.forked = set()  # pids of our fork children not reaped yet
+        self.kills = queue.SimpleQueue()  # (monotonic deadline, bash proc) for _kill_loop
+        self.workers = None  # started in serve_forever (a fork child makes its own)
         install_sigint()
 
     def forget_channels(self):
@@ -81,8 +85,10 @@ class Kernel:
     def serve_forever(self):
         # Started before the main thread moves into its user domain: these threads stay in
         # the kernel domain (landlock.py).
+        self.workers = Workers(self._serve)
         threading.Thread(target=self._accept_loop, name="podflare-accept", daemon=True).start()
         threading.Thread(target=self._fork_loop, name="podflare-forker", daemon=True).start()
+        threading.Thread(target=self._kill_loop, name="podflare-killer", daemon=True).start()
         if landlock.available():
             try:
                 landlock.restrict(kernel_domain=False)
@@ -229,14 +235,15 @@ class Kernel:
 
     def _terminate(self, proc):
         _killpg(proc.pid, signal.SIGTERM)
-        timer = threading.Timer(KILL_AFTER_S, self._kill, args=(proc,))
-        timer.daemon = True
-        timer.start()
+        # A thread made at start does the SIGKILL: at the pids limit no timer thread can start.
+        self.kills.put((time.monotonic() + KILL_AFTER_S, proc))
 
-    @staticmethod
-    def _kill(proc):
-        if proc.returncode is None:  # set by the main thread once bash is reaped
-            _killpg(proc.pid, signal.SIGKILL)
+    def _kill_loop(self):
+        while True:
+            deadline, proc = self.kills.get()  # deadlines come in order: all wait KILL_AFTER_S
+            time.sleep(max(0.0, deadline - time.monotonic()))
+            if proc.returncode is None:  # set by the main thread once bash is reaped
+                _killpg(proc.pid, signal.SIGKILL)
 
     # -- connections -------------------------------------------------------------------
 
@@ -258,8 +265,8 @@ class Kernel:
                 log(f"accept failed, no longer accepting connections: {e}")
                 return
             sock.setblocking(True)
-            conn = Connection(sock)
-            threading.Thread(target=self._serve, args=(conn,), name="podflare-conn", daemon=True).start()
+            if not self.workers.hand(Connection(sock)):
+                sock.close()  # hostd sees the close before hello and checks the pids limit
 
     def _serve(self, conn):
         uploads = files.Uploads(self.base_dir)
