@@ -45,6 +45,7 @@ class ErrorCode:
     PORT_NOT_LISTENING = "port_not_listening"
     UPSTREAM_ERROR = "upstream_error"
     UPSTREAM_TIMEOUT = "upstream_timeout"
+    SANDBOX_AT_PROCESS_LIMIT = "sandbox_at_process_limit"
 
 
 #: The HTTP status the server gives each code.
@@ -76,6 +77,7 @@ ERROR_STATUS: dict[str, int] = {
     "port_not_listening": 502,
     "upstream_error": 502,
     "upstream_timeout": 504,
+    "sandbox_at_process_limit": 503,
 }
 
 
@@ -306,6 +308,12 @@ class UpstreamTimeoutError(_ServerError):
     code = ErrorCode.UPSTREAM_TIMEOUT
 
 
+class SandboxAtProcessLimitError(_ServerError):
+    """503 ``sandbox_at_process_limit``: the sandbox's processes use its whole pids limit; end them with ``kill_processes()``."""
+
+    code = ErrorCode.SANDBOX_AT_PROCESS_LIMIT
+
+
 class TimeoutError(PodflareError, builtins.TimeoutError):
     """The server was silent for longer than the client's ``timeout_s``.
 
@@ -349,6 +357,7 @@ ERROR_CLASSES: dict[str, type[_ServerError]] = {
         ConcurrencyLimitError, SandboxNotReadyError, ExecTimeoutError, NoSpaceError,
         SandboxRuntimeError, InternalError, UnavailableError, InvalidPortError,
         PortNotListeningError, UpstreamError, UpstreamTimeoutError,
+        SandboxAtProcessLimitError,
     )
 }
 assert set(ERROR_CLASSES) == set(ERROR_STATUS), "every code needs a class"

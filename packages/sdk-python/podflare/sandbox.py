@@ -527,6 +527,32 @@ class Sandbox:
         self._check_open()
         self._transport.request("POST", self._path("/pause"))
 
+    def kill_processes(self) -> int:
+        """Kills every process of the sandbox except its REPL, whose variables stay: the way out
+        of a fork bomb or a runaway server (it works even when no process can start inside).
+        Returns how many processes it killed.
+
+        Example::
+
+            sb.run_code("(setsid bash -c ':(){ :|:& };:' &)", "bash")
+            killed = sb.kill_processes()
+        """
+        self._check_open()
+        answer = self._transport.json("POST", self._path("/kill_processes"))
+        return int(answer["killed"])
+
+    def restart_repl(self) -> None:
+        """Restarts the REPL: a fresh interpreter with an empty ``__main__``. Files, the sandbox
+        and its other processes stay.
+
+        Example::
+
+            sb.restart_repl()
+            sb.run_code("print('x' in globals())")  # False
+        """
+        self._check_open()
+        self._transport.request("POST", self._path("/restart_repl"))
+
     def freeze(self) -> str:
         """Freezes the sandbox to disk as a persistent Space and returns the Space id. This
         object is closed afterwards; continue with ``Sandbox.resume(space_id)``.

@@ -402,6 +402,34 @@ export class Sandbox {
   }
 
   /**
+   * Kills every process of the sandbox except its REPL, whose variables stay: the way out
+   * of a fork bomb or a runaway server (it works even when no process can start inside).
+   * Returns how many processes it killed.
+   *
+   * @example
+   * await sb.runCode("(setsid bash -c ':(){ :|:& };:' &)", "bash");
+   * const { killed } = await sb.killProcesses();
+   */
+  async killProcesses(): Promise<{ killed: number }> {
+    this.#assertOpen();
+    const res = await this.#http.json<{ killed: number }>("POST", this.#path("/kill_processes"));
+    return { killed: Number(res?.killed ?? 0) };
+  }
+
+  /**
+   * Restarts the REPL: a fresh interpreter with an empty `__main__`. Files, the sandbox and
+   * its other processes stay.
+   *
+   * @example
+   * await sb.restartRepl();
+   * await sb.runCode("print('x' in globals())"); // False
+   */
+  async restartRepl(): Promise<void> {
+    this.#assertOpen();
+    await this.#http.request("POST", this.#path("/restart_repl"));
+  }
+
+  /**
    * Freezes the sandbox to disk as a persistent Space and returns the Space id. This
    * object is closed afterwards; continue with `Sandbox.resume(spaceId)`.
    *

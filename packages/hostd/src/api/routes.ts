@@ -140,6 +140,15 @@ export function buildRoutes(cfg: HostdConfig, sandboxes: SandboxManager, keys: K
       sendNoContent(ctx.res);
     }),
 
+    route("POST", `${SB}/kill_processes`, async (ctx) => {
+      sendJson(ctx.res, 200, await sandboxes.killProcesses(ctx.owner, sandboxId(ctx)));
+    }),
+
+    route("POST", `${SB}/restart_repl`, async (ctx) => {
+      await sandboxes.restartRepl(ctx.owner, sandboxId(ctx));
+      sendNoContent(ctx.res);
+    }),
+
     ...(proxy ? proxy.routes(route) : []),
   ];
 }

@@ -310,6 +310,47 @@ export class CgroupManager {
     }
   }
 
+  /** pids.max of the group ("max", no limit, reads as Infinity). */
+  pidsMax(id: string): number {
+    const text = readText(path.join(this.dir(id, "pids"), "pids.max")).trim();
+    return text === "max" ? Infinity : Number(text);
+  }
+
+  /** How many forks and clones in the group failed at pids.max so far (pids.events). */
+  pidsLimitHits(id: string): number {
+    return keyed(readText(path.join(this.dir(id, "pids"), "pids.events")), "max");
+  }
+
+  /**
+   * SIGKILLs every process of the group except `keep`, frozen meanwhile so that a fork bomb
+   * cannot make new ones between the listing and the kills; repeats until only `keep` is
+   * left. Returns how many processes it killed.
+   */
+  async killAllBut(id: string, keep: Set<number>, timeoutMs = 10_000): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    const killed = new Set<number>();
+    for (;;) {
+      await this.freeze(id);
+      let victims: number[];
+      try {
+        victims = this.pids(id).filter((pid) => !keep.has(pid));
+        for (const pid of victims) {
+          try {
+            process.kill(pid, "SIGKILL");
+            killed.add(pid);
+          } catch {
+            /* already gone */
+          }
+        }
+      } finally {
+        await this.thaw(id);
+      }
+      if (victims.length === 0) return killed.size;
+      if (Date.now() > deadline) throw new Error(`cgroup ${id} still has processes after ${killed.size} kills`);
+      await sleep(SETTLE_POLL_MS);
+    }
+  }
+
   /** Sandbox ids that have a group (any hierarchy), for reconciling after a restart. */
   /** Removes this manager's parent group where it holds no sandbox any more (`podflare down`). */
   removeParentIfEmpty(): void {

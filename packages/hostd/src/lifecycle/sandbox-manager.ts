@@ -252,6 +252,23 @@ export class SandboxManager {
   }
 
   /**
+   * Kills every user process of the sandbox, the REPL's kernel excepted (a fork bomb, a
+   * runaway server). Not queued behind the execs: it is how a wedged sandbox is recovered.
+   */
+  async killProcesses(owner: string, id: string): Promise<{ killed: number }> {
+    const sb = this.get(owner, id);
+    await this.wake(sb);
+    return { killed: await sb.rt.killProcesses() };
+  }
+
+  /** A fresh REPL (empty __main__) in the same sandbox; files and other processes stay. */
+  async restartRepl(owner: string, id: string): Promise<void> {
+    const sb = this.get(owner, id);
+    await this.wake(sb);
+    await sb.rt.restartRepl();
+  }
+
+  /**
    * A byte stream to `port` inside the sandbox (the port proxy). Wakes a paused sandbox and
    * counts as activity; while the stream is open the sandbox is never idle.
    */

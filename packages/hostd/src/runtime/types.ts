@@ -74,6 +74,13 @@ export interface RuntimeSandbox {
   destroy(): Promise<void>;
   /** Drops hostd's connections and leaves the sandbox running (hostd shutdown). */
   detach(): void;
+  /**
+   * Kills every process of the sandbox but the guest kernel and the sandbox's init, from the
+   * host side (works when nothing can start inside); resolves with how many it killed.
+   */
+  killProcesses(): Promise<number>;
+  /** Replaces the guest kernel with a fresh one (empty REPL); files and other processes stay. */
+  restartRepl(): Promise<void>;
   /** Stops every process of the sandbox in place (cgroup freezer), and lets them go on. */
   pause(): Promise<void>;
   resume(): Promise<void>;

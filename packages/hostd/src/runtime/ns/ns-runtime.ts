@@ -424,15 +424,71 @@ class NsSandbox implements RuntimeSandbox {
   control(): Promise<GuestConnection> {
     if (this.destroyed) return Promise.reject(new Error(`sandbox ${this.id} is closed`));
     if (this.conn && !this.conn.closed) return Promise.resolve(this.conn);
-    this.starting ??= this.connectOrStart().finally(() => {
-      this.starting = null;
-    });
+    const hits = this.limitHits();
+    this.starting ??= this.connectOrStart()
+      .catch((err: unknown) => {
+        throw this.atProcessLimit(hits, "the guest kernel cannot be restarted") ?? err;
+      })
+      .finally(() => {
+        this.starting = null;
+      });
     return this.starting;
   }
 
   async openConnection(): Promise<GuestConnection> {
     await this.control();
-    return GuestConnection.connect(this.socketPath, 10_000);
+    const hits = this.limitHits();
+    try {
+      return await GuestConnection.connect(this.socketPath, 10_000);
+    } catch (err) {
+      // The kernel's spare connection threads are all busy and no new one can start.
+      throw this.atProcessLimit(hits, "no connection to its guest kernel can be served") ?? err;
+    }
+  }
+
+  async killProcesses(): Promise<number> {
+    const keep = new Set([this.handle.initPid, this.handle.family?.pid, this.handle.outerFamily?.pid, this.kernelPid]);
+    return this.rt.cgroups.killAllBut(this.id, new Set([...keep].filter((p): p is number => typeof p === "number")));
+  }
+
+  async restartRepl(): Promise<void> {
+    const old = this.kernelPid;
+    this.killKernel();
+    // The old kernel's socket answers until it is gone: wait, so control() starts a new one.
+    const deadline = Date.now() + 5_000;
+    while (old !== null && this.rt.cgroups.pids(this.id).includes(old)) {
+      if (Date.now() > deadline) throw new Error(`the guest kernel of ${this.id} did not exit after SIGKILL`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    this.kernelPid = null;
+    fs.rmSync(this.socketPath, { force: true });
+    await this.control();
+  }
+
+  /** Failures of fork/clone in the sandbox so far (0 when its cgroup cannot be read). */
+  private limitHits(): number {
+    try {
+      return this.rt.cgroups.pidsLimitHits(this.id);
+    } catch {
+      return 0;
+    }
+  }
+
+  /** The error to answer when a failure came from the sandbox's pids limit, else null. */
+  private atProcessLimit(hitsBefore: number, what: string): PodflareError | null {
+    let atLimit = false;
+    try {
+      const { cgroups } = this.rt;
+      atLimit = cgroups.pidsLimitHits(this.id) > hitsBefore || cgroups.pidsCurrent(this.id) >= cgroups.pidsMax(this.id);
+    } catch {
+      return null;
+    }
+    if (!atLimit) return null;
+    return new PodflareError(
+      "sandbox_at_process_limit",
+      `sandbox ${this.id} is at its process limit (pids), so ${what}; ` +
+        `end its processes with POST /v1/sandboxes/${this.id}/kill_processes (SDK: killProcesses / kill_processes) and try again`,
+    );
   }
 
   foreground(): void {
