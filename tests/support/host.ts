@@ -92,9 +92,9 @@ export function cpuSharesUnderParent(): number[] {
  * Waits for a condition that becomes true shortly after an answer (what a closed sandbox held
  * is reclaimed in the background); fails with `what` when it does not within timeoutMs.
  */
-export async function eventually(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+export async function eventually(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`${what} (waited ${timeoutMs} ms)`);
     await new Promise((r) => setTimeout(r, 20));
   }

@@ -1,5 +1,6 @@
 # A fresh `bash` per call, its output streamed as produced, on the main thread.
 
+import errno
 import os
 import selectors
 import subprocess
@@ -43,8 +44,12 @@ class BashRunner:
             for fd in (out_r, err_r, script_w):
                 if fd is not None:
                     os.close(fd)
+            why = str(e)
+            if e.errno == errno.EAGAIN:
+                why = ("the sandbox reached its process limit (pids); end its processes with "
+                       "kill_processes (POST /v1/sandboxes/<id>/kill_processes) and try again")
             job.conn.send({"t": "out", "id": job.id, "fd": 2},
-                          f"podflare: cannot start bash: {e}\n".encode("utf-8", "backslashreplace"))
+                          f"podflare: cannot start bash: {why}\n".encode("utf-8", "backslashreplace"))
             return 127
         finally:
             for fd in (out_w, err_w, script_r):

@@ -135,7 +135,8 @@ class Kernel:
             if _out_of_processes(e):
                 # A fork bomb or a process leak: say what the user can do about it.
                 _say(job, "cannot start a process or thread: the sandbox reached its process limit "
-                          "(pids); stop some of its processes or close the sandbox")
+                          "(pids); end its processes with kill_processes "
+                          "(POST /v1/sandboxes/<id>/kill_processes)")
                 code = EXIT_CANNOT_START
             else:
                 log_exception(f"exec {job.id}")

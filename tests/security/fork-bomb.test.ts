@@ -1,0 +1,117 @@
+// A fork bomb holds a sandbox at its pids limit: the sandbox's control plane (files, exec,
+// interrupt, close) must keep answering without a new process or thread inside it, and
+// kill_processes (from the host) must end the bomb while the REPL keeps its variables.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { SandboxPool, api, bash, exec } from "../support/api.js";
+import { cgroupDirs, eventually, sandboxPids } from "../support/host.js";
+
+// Small, so the bomb reaches it at once and costs the host little; the kernel itself runs
+// about ten tasks (its threads).
+const PIDS_MAX = 64;
+const BOMB = "(setsid bash -c ':(){ :|:& };:' >/dev/null 2>&1 &)";
+
+const pool = new SandboxPool();
+after(() => pool.closeAll());
+
+function pidsDir(id: string): string {
+  const dir = cgroupDirs(id).find((d) => fs.existsSync(path.join(d, "pids.max")));
+  assert.ok(dir, `sandbox ${id} has no pids cgroup`);
+  return dir;
+}
+
+/** A sandbox whose pids limit the test lowers from the host (root), with `x = 41` in its REPL. */
+async function smallSandbox(): Promise<string> {
+  const id = await pool.create();
+  fs.writeFileSync(path.join(pidsDir(id), "pids.max"), String(PIDS_MAX));
+  assert.equal((await exec(id, "x = 41")).exitCode, 0);
+  return id;
+}
+
+function limitHits(id: string): number {
+  const text = fs.readFileSync(path.join(pidsDir(id), "pids.events"), "utf8");
+  return Number(/^max (\d+)/m.exec(text)?.[1] ?? 0);
+}
+
+/** Starts the bomb and waits until forks in the sandbox fail at the limit. */
+async function bomb(id: string): Promise<void> {
+  const before = limitHits(id);
+  assert.equal((await bash(id, BOMB)).exitCode, 0);
+  await eventually(() => limitHits(id) > before + 100, "the fork bomb did not reach the pids limit", 20_000);
+}
+
+async function upload(id: string, file: string, body: string): Promise<Response> {
+  return api("PUT", `/v1/sandboxes/${id}/files?path=${encodeURIComponent(file)}`, body);
+}
+
+async function download(id: string, file: string): Promise<Response> {
+  return api("GET", `/v1/sandboxes/${id}/files?path=${encodeURIComponent(file)}`);
+}
+
+let bombed: string;
+before(async () => {
+  bombed = await smallSandbox();
+  await bomb(bombed);
+});
+
+test("during a fork bomb, uploads and downloads still answer", async () => {
+  for (let i = 0; i < 8; i++) {
+    const put = await upload(bombed, `/tmp/during-${i}.txt`, `payload ${i}`);
+    assert.equal(put.status, 204, `upload ${i} during the bomb: ${put.status} ${await put.text()}`);
+    const get = await download(bombed, `/tmp/during-${i}.txt`);
+    assert.equal(get.status, 200, `download ${i} during the bomb: ${get.status}`);
+    assert.equal(await get.text(), `payload ${i}`);
+  }
+  const del = await api("DELETE", `/v1/sandboxes/${bombed}/files?path=/tmp/during-0.txt`);
+  assert.equal(del.status, 204);
+});
+
+test("during a fork bomb, a Python exec runs, and one past its timeout is interrupted", async () => {
+  const r = await exec(bombed, "print(x + 1)");
+  assert.equal(r.exitCode, 0, r.stderr);
+  assert.equal(r.stdout, "42\n");
+  const slow = await exec(bombed, "import time\ntime.sleep(60)", { timeout_ms: 1000 });
+  assert.equal(slow.exitCode, 124, slow.stderr);
+  assert.match(slow.stderr, /KeyboardInterrupt/);
+  assert.equal((await exec(bombed, "print(x)")).stdout, "41\n");
+});
+
+test("during a fork bomb, a bash exec that cannot start says why and what to do", async () => {
+  const r = await bash(bombed, "echo started");
+  // It may catch a moment below the limit; when it does not start, it must say why.
+  if (r.exitCode !== 0) {
+    assert.equal(r.exitCode, 127, r.stderr);
+    assert.match(r.stderr, /process limit \(pids\).*kill_processes/);
+  }
+});
+
+test("kill_processes ends the fork bomb and the REPL keeps its variables", async () => {
+  const res = await api("POST", `/v1/sandboxes/${bombed}/kill_processes`);
+  const body = (await res.json()) as { killed: number };
+  assert.equal(res.status, 200, JSON.stringify(body));
+  assert.ok(body.killed > 10, `killed ${body.killed} processes of a fork bomb at ${PIDS_MAX} pids`);
+  // Left: the sandbox's init and the guest kernel.
+  assert.ok(sandboxPids(bombed).length <= 2, `processes left: ${sandboxPids(bombed).join(" ")}`);
+  await eventually(async () => (await bash(bombed, "echo ok")).stdout === "ok\n", "bash did not start after kill_processes", 10_000);
+  assert.equal((await exec(bombed, "print(x)")).stdout, "41\n");
+});
+
+test("restart_repl gives a fresh __main__ and keeps the sandbox's files", async () => {
+  const id = await smallSandbox();
+  assert.equal((await upload(id, "/tmp/kept.txt", "kept")).status, 204);
+  const res = await api("POST", `/v1/sandboxes/${id}/restart_repl`);
+  assert.equal(res.status, 204, await res.text());
+  assert.equal((await exec(id, "print('x' in globals())")).stdout, "False\n");
+  assert.equal(await (await download(id, "/tmp/kept.txt")).text(), "kept");
+  assert.equal((await exec(id, "x = 1\nprint(x)")).stdout, "1\n");
+});
+
+test("kill_processes and restart_repl answer 404 for a sandbox that does not exist", async () => {
+  for (const call of ["kill_processes", "restart_repl"]) {
+    const res = await api("POST", `/v1/sandboxes/sbx_${"0".repeat(32)}/${call}`);
+    assert.equal(res.status, 404);
+    assert.equal(((await res.json()) as { code: string }).code, "sandbox_not_found");
+  }
+});
