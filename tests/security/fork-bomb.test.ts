@@ -4,8 +4,9 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
+import http from "node:http";
 import path from "node:path";
-import { SandboxPool, api, bash, exec } from "../support/api.js";
+import { SandboxPool, api, bash, exec, hostdUrl } from "../support/api.js";
 import { cgroupDirs, eventually, sandboxPids } from "../support/host.js";
 
 // Small, so the bomb reaches it at once and costs the host little; the kernel itself runs
@@ -85,6 +86,50 @@ test("during a fork bomb, a bash exec that cannot start says why and what to do"
     assert.equal(r.exitCode, 127, r.stderr);
     assert.match(r.stderr, /process limit \(pids\).*kill_processes/);
   }
+});
+
+/** Starts a download and stops reading it once it answers 200, which holds a kernel thread. */
+function holdDownload(id: string, file: string, held: http.IncomingMessage[]): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(`${hostdUrl()}/v1/sandboxes/${id}/files?path=${encodeURIComponent(file)}`, (res) => {
+      if (res.statusCode === 200) {
+        res.pause();
+        held.push(res);
+        resolve({ status: 200, body: "" });
+        return;
+      }
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (c: string) => (body += c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on("error", reject);
+  });
+}
+
+test("with every kernel connection thread busy, a file call at the limit answers 503 sandbox_at_process_limit", async () => {
+  // Sparse: far more than the socket buffers between the guest and a client that stopped reading.
+  assert.equal((await exec(bombed, "open('/tmp/big', 'wb').truncate(256 << 20)")).exitCode, 0);
+  const held: http.IncomingMessage[] = [];
+  const refused: string[] = [];
+  try {
+    for (let i = 0; i < 8 && refused.length < 2; i++) {
+      const { status, body } = await holdDownload(bombed, "/tmp/big", held);
+      if (status === 200) continue;
+      assert.equal(status, 503, body);
+      refused.push(body);
+    }
+  } finally {
+    for (const res of held) res.destroy();
+  }
+  assert.ok(refused.length > 0, `${held.length} downloads held and none refused: the kernel started threads at the limit`);
+  for (const body of refused) {
+    const err = JSON.parse(body) as { code: string; error: string };
+    assert.equal(err.code, "sandbox_at_process_limit");
+    assert.match(err.error, /kill_processes/);
+  }
+  // The held threads are free again once their clients went away.
+  await eventually(async () => (await download(bombed, "/tmp/during-1.txt")).status === 200, "file calls did not recover after the held downloads ended", 10_000);
 });
 
 test("kill_processes ends the fork bomb and the REPL keeps its variables", async () => {

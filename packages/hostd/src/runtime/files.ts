@@ -125,6 +125,9 @@ export async function readPath(sb: RuntimeSandbox, path: string): Promise<ReadRe
                 if (err) rej(err);
                 else res();
               };
+              // A client that went away never drains: without this the guest connection (and
+              // the kernel thread serving it) would stay blocked for the life of the sandbox.
+              target.once("close", () => finishPipe?.(ended ? undefined : new PodflareError("bad_request", "the client went away during the download")));
               for (const b of queued.splice(0)) write(b);
               if (ended) finishPipe();
             });
