@@ -160,3 +160,32 @@ test("kill_processes and restart_repl answer 404 for a sandbox that does not exi
     assert.equal(((await res.json()) as { code: string }).code, "sandbox_not_found");
   }
 });
+
+function oomKills(id: string): number {
+  const dir = cgroupDirs(id).find((d) => fs.existsSync(path.join(d, "memory.oom_control")) || fs.existsSync(path.join(d, "memory.events")));
+  assert.ok(dir, `sandbox ${id} has no memory cgroup`);
+  const file = fs.existsSync(path.join(dir, "memory.events")) ? "memory.events" : "memory.oom_control";
+  return Number(/^oom_kill (\d+)/m.exec(fs.readFileSync(path.join(dir, file), "utf8"))?.[1] ?? 0);
+}
+
+test("at the memory limit (a process that refills it as fast as it is OOM-killed), files, exec and kill_processes answer", async () => {
+  const id = await pool.create({ memory_mb: 128 });
+  assert.equal((await exec(id, "x = 41")).exitCode, 0);
+  // Grows by 8 MiB until the OOM killer ends it, then starts again.
+  const hog = "b = [bytearray(8 << 20) for _ in iter(int, 1)]";
+  const before = oomKills(id);
+  await bash(id, `(setsid bash -c 'while :; do python3 -c "${hog}"; done' >/dev/null 2>&1 &)`);
+  await eventually(() => oomKills(id) > before + 2, "the memory hog was not OOM-killed again and again", 30_000);
+  for (let i = 0; i < 4; i++) {
+    const put = await upload(id, `/tmp/mem-${i}.txt`, `payload ${i}`);
+    assert.equal(put.status, 204, `upload ${i} at the memory limit: ${put.status} ${await put.text()}`);
+    assert.equal(await (await download(id, `/tmp/mem-${i}.txt`)).text(), `payload ${i}`);
+  }
+  const r = await exec(id, "print(x + 1)");
+  assert.equal(r.stdout, "42\n", r.stderr);
+  const res = await api("POST", `/v1/sandboxes/${id}/kill_processes`);
+  assert.equal(res.status, 200);
+  assert.ok(((await res.json()) as { killed: number }).killed >= 1);
+  assert.ok(sandboxPids(id).length <= 2, `processes left: ${sandboxPids(id).join(" ")}`);
+  assert.equal((await exec(id, "print(x)")).stdout, "41\n");
+});
