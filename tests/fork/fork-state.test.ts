@@ -2,7 +2,7 @@
 // sandboxes of their own; writes never cross between parent, children and siblings.
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
-import { api, bash, closeSandbox, exec, SandboxPool } from "../support/api.js";
+import { api, bash, closeSandbox, exec, execStarted, SandboxPool } from "../support/api.js";
 import { fork } from "./support.js";
 
 const pool = new SandboxPool();
@@ -114,10 +114,9 @@ test("fork of a fork: grandchildren carry the state of their own parent", async 
 
 test("fork waits for the exec in flight and then carries its result", async () => {
   const id = await pool.create();
-  const slow = exec(id, "import time\ntime.sleep(1.0)\nslow_done = True");
-  await new Promise((r) => setTimeout(r, 200));
+  const slow = await execStarted(id, "print('started', flush=True)\nimport time\ntime.sleep(1.0)\nslow_done = True");
   const [c] = (await fork(id, 1)).children as [string];
-  await slow;
+  await slow.rest;
   assert.equal((await exec(c, "print(slow_done)")).stdout, "True\n");
   await closeSandbox(c);
 });

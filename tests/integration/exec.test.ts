@@ -2,6 +2,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { SandboxPool, api, bash, exec } from "../support/api.js";
+import { eventually } from "../support/host.js";
 
 const pool = new SandboxPool();
 let id: string;
@@ -48,14 +49,18 @@ describe("python REPL", () => {
   });
 
   test("output streams as produced, before the call ends", async () => {
-    const res = await api("POST", `/v1/sandboxes/${id}/exec`, { code: "print(1, flush=True)\nimport time; time.sleep(1.5)\nprint(2)" });
+    // The code ends only once the test has seen its first line and then written /tmp/go.
+    const code = "import os, time\nprint(1, flush=True)\nwhile not os.path.exists('/tmp/go'): time.sleep(0.01)\nprint(2)";
+    const res = await api("POST", `/v1/sandboxes/${id}/exec`, { code, timeout_ms: 30_000 });
     const reader = res.body!.getReader();
-    const started = Date.now();
-    const first = await reader.read();
-    const elapsed = Date.now() - started;
-    assert.match(new TextDecoder().decode(first.value), /"data":"1\\n"/);
-    assert.ok(elapsed < 1200, `the first line came after ${elapsed} ms, not streamed`);
-    while (!(await reader.read()).done);
+    const decoder = new TextDecoder();
+    let text = "";
+    while (!text.includes("\n")) text += decoder.decode((await reader.read()).value, { stream: true });
+    assert.match(text, /"data":"1\\n"/);
+    assert.equal((await api("PUT", `/v1/sandboxes/${id}/files?path=/tmp/go`, "go")).status, 204);
+    for (let r = await reader.read(); !r.done; r = await reader.read()) text += decoder.decode(r.value, { stream: true });
+    assert.match(text, /"data":"2\\n"/);
+    assert.match(text, /"type":"exit","data":0,/);
   });
 
   test("output of subprocesses started from the REPL is captured", async () => {
@@ -90,13 +95,10 @@ describe("python REPL", () => {
 describe("timeouts", () => {
   test("timeout_ms interrupts a busy loop; exit 124 and the REPL keeps its globals", async () => {
     await exec(id, "kept = 'yes'");
-    const started = Date.now();
     const r = await exec(id, "while True: pass", { timeout_ms: 2000 });
-    const elapsed = Date.now() - started;
     assert.equal(r.exitCode, 124);
     assert.match(r.stderr, /KeyboardInterrupt/);
     assert.match(r.stderr, /timeout_ms=2000/);
-    assert.ok(elapsed >= 1900 && elapsed < 6000, `took ${elapsed} ms`);
     assert.equal((await exec(id, "print(kept)")).stdout, "yes\n");
   });
 
@@ -138,18 +140,17 @@ describe("bash", () => {
   });
 
   test("background children keep running and do not hold the call open", async () => {
-    const started = Date.now();
+    // Had the call waited for its children, they would be gone by now.
     const r = await bash(id, "sleep 300 & echo $! > /tmp/bg.pid; nohup sleep 301 >/dev/null 2>&1 & echo started");
     assert.equal(r.stdout, "started\n");
-    assert.ok(Date.now() - started < 2000, "the call waited for its background children");
     const alive = await bash(id, "kill -0 $(cat /tmp/bg.pid) && echo alive; pgrep -c -f 'sleep 301'");
     assert.equal(alive.stdout, "alive\n1\n");
   });
 
   test("a background server that keeps writing to its stdout keeps working", async () => {
     await bash(id, "(for i in $(seq 1 40); do echo tick $i; sleep 0.05; done; echo finished > /tmp/ticker.done) &");
-    await new Promise((r) => setTimeout(r, 3000));
-    assert.equal((await bash(id, "cat /tmp/ticker.done")).stdout, "finished\n");
+    const done = async () => (await bash(id, "cat /tmp/ticker.done 2>/dev/null")).stdout === "finished\n";
+    await eventually(done, "the background ticker did not finish writing", 15_000);
   });
 });
 

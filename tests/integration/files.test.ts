@@ -5,10 +5,12 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import http from "node:http";
 import { SandboxPool, api, bash, exec, hostdUrl } from "../support/api.js";
+import { eventually } from "../support/host.js";
 
 const pool = new SandboxPool();
 let id: string;
 const files = (path: string) => `/v1/sandboxes/${id}/files?path=${encodeURIComponent(path)}`;
+const tempFiles = async () => Number((await bash(id, "ls -a /root | grep -c pf-upload || true")).stdout.trim());
 
 before(async () => {
   id = await pool.create();
@@ -106,12 +108,16 @@ test("an interrupted upload leaves the previous file untouched", async () => {
   await new Promise<void>((resolve) => {
     const req = http.request(url, { method: "PUT", headers: { "content-length": String(10 * 1024 * 1024) } });
     req.on("error", () => resolve());
-    req.write(Buffer.alloc(2 * 1024 * 1024, 120), () => setTimeout(() => {
-      req.destroy();
-      resolve();
-    }, 200));
+    // Broken off once the guest holds a temp file of it: the upload is in flight.
+    req.write(Buffer.alloc(2 * 1024 * 1024, 120), () => {
+      void eventually(async () => (await tempFiles()) > 0, "the upload never reached the guest", 10_000)
+        .finally(() => {
+          req.destroy();
+          resolve();
+        });
+    });
   });
-  await new Promise((r) => setTimeout(r, 300));
+  await eventually(async () => (await tempFiles()) === 0, "a temp file of the failed upload was left behind", 10_000);
   const res = await api("GET", files("/root/precious.txt"));
   assert.equal(await res.text(), "original");
   const tmp = await bash(id, "ls -a /root | grep -c pf-upload || true");

@@ -7,9 +7,9 @@ import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
-import { api, closeSandbox, createSandbox, exec } from "../support/api.js";
+import { api, closeSandbox, createSandbox, exec, execStarted } from "../support/api.js";
 import { ownHostd, startTestHostd, teardownStateDir, type TestHostd } from "../support/hostd-process.js";
-import { cgroupExists, cgroupParentExists, sandboxPids } from "../support/host.js";
+import { cgroupExists, cgroupParentExists, eventually, sandboxPids } from "../support/host.js";
 
 const { stateDir, port } = ownHostd("restart", 10);
 let hostd: TestHostd;
@@ -59,14 +59,13 @@ test("a paused sandbox stays paused across a kill -9 and restart, and resumes wi
 test("a kill -9 of hostd in the middle of an exec: after restart the sandbox answers", async () => {
   const id = await createSandbox({}, hostd.url);
   await exec(id, "before = 'kept'", {}, hostd.url);
-  const running = api("POST", `/v1/sandboxes/${id}/exec`, { code: "import time; time.sleep(1); after = 'ran'" }, hostd.url).then((r) => r.text()).catch(() => "");
-  await new Promise((r) => setTimeout(r, 300));
+  // In flight for sure: its first line came back before hostd is killed.
+  const running = await execStarted(id, "print('started', flush=True)\nimport time; time.sleep(1); after = 'ran'", hostd.url);
   await hostd.stop("SIGKILL");
-  await running;
+  await running.rest;
   hostd = await startTestHostd({ stateDir, port });
-  await new Promise((r) => setTimeout(r, 1000));
-  const r = await exec(id, "print(before, globals().get('after'))", {}, hostd.url);
-  assert.equal(r.stdout, "kept ran\n", "the exec in flight finished inside the sandbox while hostd was down");
+  const seen = async () => (await exec(id, "print(before, globals().get('after'))", {}, hostd.url)).stdout;
+  await eventually(async () => (await seen()) === "kept ran\n", "the exec in flight did not finish inside the sandbox while hostd was down", 10_000);
   await closeSandbox(id, hostd.url);
 });
 

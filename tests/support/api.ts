@@ -73,3 +73,36 @@ export class SandboxPool {
     await Promise.all(this.ids.splice(0).map((id) => closeSandbox(id)));
   }
 }
+
+/**
+ * Starts an exec and resolves once its first output arrived (so the code is running inside),
+ * with `rest`: the whole NDJSON answer (empty text if the connection broke, e.g. hostd killed).
+ */
+export async function execStarted(
+  id: string,
+  code: string,
+  base = hostdUrl(),
+): Promise<{ rest: Promise<string> }> {
+  const res = await api("POST", `/v1/sandboxes/${id}/exec`, { code }, base);
+  assert.equal(res.status, 200, `exec failed with ${res.status}`);
+  const reader = res.body!.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  while (!text.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`the exec ended before its first output: ${text}`);
+    text += decoder.decode(value, { stream: true });
+  }
+  const rest = (async () => {
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return text;
+        text += decoder.decode(value, { stream: true });
+      }
+    } catch {
+      return text;
+    }
+  })();
+  return { rest };
+}
