@@ -24,4 +24,6 @@ export const knobs = {
   densityCount: num("PODFLARE_BENCH_DENSITY", 40, 8),
   /** network: cold creates with and without egress, and policy changes. */
   networkRuns: num("PODFLARE_BENCH_NETWORK_RUNS", 20, 5),
+  /** limits: neighbour execs around a fork bomb, jail launches, SDK calls (×10) vs a stand-in. */
+  limitsRuns: num("PODFLARE_BENCH_LIMITS_RUNS", 20, 5),
 };

@@ -173,29 +173,27 @@ test("NDJSON split across many small chunks is parsed by runCode and runCodeStre
 });
 
 test("runCodeStream yields the first line while the command is still running", async () => {
+  let releasedByClient = false;
   let release!: () => void;
   const released = new Promise<void>((r) => (release = r));
   server.handle(async (req, res) => {
     if (req.path === "/v1/sandboxes") return json(res, 200, createAnswer());
     res.writeHead(200, { "content-type": "application/x-ndjson" });
     res.write(JSON.stringify({ type: "stdout", data: "1\n", seq: 0, ts: 1 }) + "\n");
-    // Only finish once the client has seen the first event: a buffering client deadlocks here.
-    await Promise.race([released, sleep(5000)]);
+    // Only finish once the client has seen the first event: a buffering client would deadlock
+    // here, so give up after a while and let the assertion below say what happened.
+    releasedByClient = await Promise.race([released.then(() => true), sleep(10_000).then(() => false)]);
     res.write(JSON.stringify({ type: "stdout", data: "2\n", seq: 1, ts: 2 }) + "\n");
     res.end(JSON.stringify({ type: "exit", data: 0, seq: 2, ts: 3 }) + "\n");
   });
   const sb = await Sandbox.create({ host: server.url });
-  const t0 = Date.now();
   const seen: string[] = [];
   for await (const ev of sb.runCodeStream("print(1); import time; time.sleep(5); print(2)")) {
-    if (seen.length === 0) {
-      assert.ok(Date.now() - t0 < 2000, "first event must arrive before the command ends");
-      release();
-    }
+    if (seen.length === 0) release();
     seen.push(ev.type === "exit" ? `exit ${ev.data}` : ev.data);
   }
+  assert.ok(releasedByClient, "the first event reached the caller only after the command ended");
   assert.deepEqual(seen, ["1\n", "2\n", "exit 0"]);
-  assert.ok(Date.now() - t0 < 4000);
 });
 
 test("breaking out of runCodeStream early does not hang and the sandbox keeps working", async () => {
@@ -266,22 +264,15 @@ test("endpoints the server lacks surface as NotFoundError, not as a missing sand
   assert.ok(sb.isOpen, "a failed freeze leaves the object open");
 });
 
-test("keep-alive: one TCP connection carries many calls; hot exec latency", async (t) => {
+test("keep-alive: one TCP connection carries many calls", async () => {
+  // (The round trip's latency is a figure of bench/limits.mjs.)
   basicHostd();
   const before = server.connections();
   const sb = await Sandbox.create({ host: server.url });
-  const times: number[] = [];
-  for (let i = 0; i < 300; i++) {
-    const t0 = process.hrtime.bigint();
-    await sb.runCode("1");
-    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
-  }
+  for (let i = 0; i < 50; i++) await sb.runCode("1");
   const conns = new Set(server.requests.map((r: SeenRequest) => r.connection));
   assert.equal(conns.size, 1, "every request on one connection");
   assert.ok(server.connections() - before <= 1);
-  times.sort((a, b) => a - b);
-  const q = (p: number) => times[Math.min(times.length - 1, Math.floor(p * times.length))]!.toFixed(3);
-  t.diagnostic(`runCode round trip vs stand-in (ms): p50 ${q(0.5)} p95 ${q(0.95)} p99 ${q(0.99)}`);
 });
 
 test("a keep-alive socket the server dropped is retried once on a fresh connection", async () => {
@@ -312,9 +303,7 @@ test("a silent server gives TimeoutError; an exec without timeoutMs may outlast 
     // anything else: never answer
   });
   const sb = await Sandbox.create({ host: server.url, timeoutMs: 100 });
-  const t0 = Date.now();
   await assert.rejects(sb.info(), (err: unknown) => err instanceof TimeoutError && err.code === "request_timeout" && err.status === 0);
-  assert.ok(Date.now() - t0 < 2000);
   assert.equal((await sb.runCode("import time; time.sleep(0.3)")).exitCode, 0);
 });
 
