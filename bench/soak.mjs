@@ -138,7 +138,8 @@ def worker():
     while time.time() < until:
         try:
             with Sandbox() as sb:
-                sb.run_code("import json\\nstate = list(range(1000))")
+                r = sb.run_code("import json\\nstate = list(range(1000))")
+                assert r.exit_code == 0, "setup failed: " + r.stdout + r.stderr
                 kids = sb.fork(n=2)
                 for k in kids:
                     r = k.run_code("print(sum(state))")
@@ -171,7 +172,8 @@ export async function runSoak() {
   async function tsCycle() {
     const sb = await Sandbox.create();
     try {
-      await sb.runCode("state = list(range(1000))");
+      const setup = await sb.runCode("state = list(range(1000))");
+      if (setup.exitCode !== 0) throw new Error(`setup failed: ${setup.stdout}${setup.stderr}`);
       const kids = await sb.fork(2);
       for (const k of kids) {
         const r = await k.runCode("print(sum(state))");
