@@ -349,7 +349,9 @@ test("nothing listening on the port → 502 port_not_listening, telling to start
 test("hostile servers: garbage → 502, a 1 MiB header → 502, silence or a full accept queue → 504, a bad reason phrase; hostd keeps serving", async () => {
   const id = await create();
   await putFile(id, "/srv/port_servers.py", fixture);
-  await bash(id, "for m in 'garbage 9001' 'huge 9002' 'silent 9003' 'badstatus 9004'; do nohup python3 /srv/port_servers.py $m >/dev/null 2>&1 & done; sleep 0.5");
+  // Started, then waited for (up to 10 s) until each port listens: /proc/net/tcp, no connection made.
+  const listening = (p: number) => `for i in $(seq 200); do grep -Eq ':${p.toString(16).toUpperCase()} 0+:0000 0A' /proc/net/tcp /proc/net/tcp6 && break; sleep 0.05; done`;
+  await bash(id, `for m in 'garbage 9001' 'huge 9002' 'silent 9003' 'badstatus 9004'; do nohup python3 /srv/port_servers.py $m >/dev/null 2>&1 & done; ${[9001, 9002, 9003, 9004].map(listening).join("; ")}`);
   const garbage = await proxied(id, 9001, "/");
   assert.equal(garbage.status, 502);
   assert.equal(((await garbage.json()) as { code: string }).code, "upstream_error");
