@@ -56,30 +56,18 @@ class _ClassOrInstanceMethod:
         return types.MethodType(self._on_instance, obj)
 
 
-def upload_args(a: Any, b: Any) -> tuple[bytes, str]:
-    """Sorts ``upload`` arguments into (data, path): bytes are data; of two strings the
-    second is the path if it starts with "/", else the first if it does; anything else is
-    ambiguous and raises TypeError. str data is encoded as UTF-8."""
-    binary = (bytes, bytearray, memoryview)
-    if isinstance(b, str) and isinstance(a, binary):
-        data, path = a, b
-    elif isinstance(a, str) and isinstance(b, binary):
-        data, path = b, a
-    elif isinstance(a, str) and isinstance(b, str):
-        if b.startswith("/"):
-            data, path = a, b
-        elif a.startswith("/"):
-            data, path = b, a
-        else:
-            raise TypeError(
-                f"upload({a[:40]!r}, {b[:40]!r}): cannot tell the path from the data; "
-                'use an absolute path (starting with "/") or pass the data as bytes'
-            )
-    else:
-        raise TypeError("upload(data, path) needs one str path and the data (bytes or str)")
+def upload_args(data: Any, path: Any) -> tuple[bytes, str]:
+    """Checks ``upload`` arguments, data first and path second (Podflare's order), and
+    returns them as (bytes, path). Nothing is guessed from the values: a call with the two
+    swapped would otherwise write the content under a name made of the path. str data is
+    encoded as UTF-8."""
+    if not isinstance(path, str) or not path:
+        raise TypeError('upload(data, path): path must be a non-empty str, e.g. upload("hello", "/root/notes.txt")')
     if isinstance(data, str):
         return data.encode("utf-8"), path
-    return bytes(data), path
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        return bytes(data), path
+    raise TypeError(f"upload(data, path): data must be bytes or str, got {type(data).__name__}")
 
 
 class Sandbox:
@@ -380,15 +368,14 @@ class Sandbox:
         return ExecResult("".join(stdout), "".join(stderr), exit_code)
 
     def upload(self, data: Any, path: Any) -> None:
-        """Writes a file in the sandbox, creating parent directories (a relative path is
-        taken from /root). str data is written as UTF-8. The Podflare order
-        ``upload(path, data)`` works too: bytes are always the data, and of two strs the one
-        starting with "/" is the path.
+        """Writes ``data`` to the file ``path`` in the sandbox, creating parent directories
+        (a relative path is taken from /root). str data is written as UTF-8. The order is
+        always Podflare's ``(data, path)``: two strs are never reordered by their look.
 
         Example::
 
             sb.upload(b"\\x00\\x01", "/root/data.bin")
-            sb.upload("/root/notes.txt", "hello\\n")
+            sb.upload("hello\\n", "/root/notes.txt")
         """
         self._check_open()
         body, target = upload_args(data, path)

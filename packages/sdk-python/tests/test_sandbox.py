@@ -312,7 +312,7 @@ class TransportTest(StandInTest):
 
 
 class FilesTest(StandInTest):
-    def test_upload_argument_orders(self):
+    def test_upload_takes_data_then_path_never_guessed(self):
         def handle(r, h):
             if r.path == "/v1/sandboxes":
                 return send_json(h, 200, create_answer())
@@ -320,9 +320,10 @@ class FilesTest(StandInTest):
         self.handle(handle)
         sb = Sandbox(self.url)
         sb.upload(b"\x00\x01\xff", "/root/a b&c.bin")
-        sb.upload("/root/notes.txt", "héllo")
-        sb.upload("content", "/root/x.txt")
-        sb.upload("data.csv", bytearray(b"a,b\n"))
+        sb.upload("héllo", "/root/notes.txt")
+        # A path-looking first str is still the data: the file is named by the second.
+        sb.upload("/root/run.sh", "#!/usr/bin/env python3")
+        sb.upload(bytearray(b"a,b\n"), "data.csv")
         sb.upload(memoryview(b"mv"), "/root/mv")
         puts = [r for r in self.reqs if r.method == "PUT"]
         self.assertEqual(
@@ -330,16 +331,19 @@ class FilesTest(StandInTest):
             [
                 (f"/v1/sandboxes/{SBX}/files", "/root/a b&c.bin", b"\x00\x01\xff", "application/octet-stream"),
                 (f"/v1/sandboxes/{SBX}/files", "/root/notes.txt", "héllo".encode(), "application/octet-stream"),
-                (f"/v1/sandboxes/{SBX}/files", "/root/x.txt", b"content", "application/octet-stream"),
+                (f"/v1/sandboxes/{SBX}/files", "#!/usr/bin/env python3", b"/root/run.sh", "application/octet-stream"),
                 (f"/v1/sandboxes/{SBX}/files", "data.csv", b"a,b\n", "application/octet-stream"),
                 (f"/v1/sandboxes/{SBX}/files", "/root/mv", b"mv", "application/octet-stream"),
             ],
         )
         self.assertIn("path=%2Froot%2Fa%20b%26c.bin", puts[0].raw_path)
+        # The hosted README's swapped order with bytes is a TypeError, never a silent swap.
         with self.assertRaises(TypeError):
-            sb.upload("notes.txt", "hello")
+            sb.upload("/root/data.csv", b"a,b\n")
         with self.assertRaises(TypeError):
             sb.upload(b"x", b"y")
+        with self.assertRaises(TypeError):
+            sb.upload("x", "")
 
     def test_download_list_remove(self):
         data = b"\x01\x02\x03\x00\xfe"

@@ -330,28 +330,31 @@ test("an unreachable server gives ConnectionError naming the host", async () => 
   });
 });
 
-test("upload accepts (data, path) and (path, data); strings are UTF-8; paths are URL-encoded", async () => {
+test("upload takes (data, path) as written, never guessed: strings are UTF-8; paths are URL-encoded", async () => {
   server.handle((req, res) => {
     if (req.path === "/v1/sandboxes") return json(res, 200, createAnswer());
     res.writeHead(204).end();
   });
   const sb = await Sandbox.create({ host: server.url });
   await sb.upload(new Uint8Array([0, 1, 255]), "/root/a b&c.bin");
-  await sb.upload("/root/notes.txt", "héllo");
-  await sb.upload("content", "/root/x.txt");
-  await sb.upload("data.csv", Buffer.from("a,b\n"));
+  await sb.upload("héllo", "/root/notes.txt");
+  // A path-looking first string is still the data: the file is named by the second.
+  await sb.upload("/root/run.sh", "#!/usr/bin/env python3");
+  await sb.upload("a,b\n", "data.csv");
   const puts = server.requests.filter((r) => r.method === "PUT");
   assert.deepEqual(
     puts.map((r) => [r.path, r.query.get("path"), r.body.toString("hex"), r.headers["content-type"]]),
     [
       [`/v1/sandboxes/${ID}/files`, "/root/a b&c.bin", "0001ff", "application/octet-stream"],
       [`/v1/sandboxes/${ID}/files`, "/root/notes.txt", Buffer.from("héllo").toString("hex"), "application/octet-stream"],
-      [`/v1/sandboxes/${ID}/files`, "/root/x.txt", Buffer.from("content").toString("hex"), "application/octet-stream"],
+      [`/v1/sandboxes/${ID}/files`, "#!/usr/bin/env python3", Buffer.from("/root/run.sh").toString("hex"), "application/octet-stream"],
       [`/v1/sandboxes/${ID}/files`, "data.csv", Buffer.from("a,b\n").toString("hex"), "application/octet-stream"],
     ],
   );
   assert.ok(puts[0]!.url.includes("path=%2Froot%2Fa%20b%26c.bin"));
-  await assert.rejects(sb.upload("notes.txt", "hello"), TypeError);
+  // Bytes as the path: the swapped order is a TypeError, not a silent swap.
+  await assert.rejects(sb.upload("/root/x" as string, Buffer.from("x") as unknown as string), TypeError);
+  await assert.rejects(sb.upload("x", ""), TypeError);
 });
 
 test("download returns bytes; a directory is IsADirectoryError; list reads entries; a file is NotADirectoryError", async () => {
