@@ -75,10 +75,12 @@ class Sandbox:
 
     Creating the object creates the sandbox. Options left as None are not sent, so the
     server's defaults (and your tier's caps) apply; ``applied`` says what you got and
-    ``clamped`` which requests were lowered to a cap. ``host`` defaults to
-    ``PODFLARE_HOSTD_URL`` (else http://127.0.0.1:7070), ``api_key`` to
-    ``PODFLARE_API_KEY``. ``timeout_s`` is how long the server may stay silent before
-    :class:`podflare.TimeoutError` (default 60).
+    ``clamped`` which requests were lowered to a cap. ``host`` is the server's base URL
+    (talked to directly, past any edge; default ``PODFLARE_HOSTD_URL``, else
+    ``PODFLARE_HOST``, else http://127.0.0.1:7070), ``api_key`` defaults to
+    ``PODFLARE_API_KEY``. ``region`` (e.g. "us-west") is sent to the server, which answers
+    :class:`podflare.RegionUnknownError` for a region it does not serve. ``timeout_s`` is
+    how long the server may stay silent before :class:`podflare.TimeoutError` (default 60).
 
     Example::
 
@@ -112,8 +114,9 @@ class Sandbox:
         metadata: Mapping[str, str] | None = None,
         network: Mapping[str, Any] | None = None,
         timeout_s: float | None = None,
+        region: str | None = None,
     ):
-        transport = Transport(host, api_key, timeout_s)
+        transport = Transport(host, api_key, timeout_s, region)
         fields = {
             "template": template,
             "persistent": persistent,
@@ -126,6 +129,7 @@ class Sandbox:
             "env": dict(env) if env is not None else None,
             "metadata": dict(metadata) if metadata is not None else None,
             "network": dict(network) if network is not None else None,
+            "region": region,
         }
         body = {k: v for k, v in fields.items() if v is not None}
         answer = transport.json("POST", "/v1/sandboxes", json_body=body)
@@ -158,7 +162,8 @@ class Sandbox:
         return sb
 
     @classmethod
-    def connect(cls, id: str, host: str | None = None, api_key: str | None = None, *, timeout_s: float | None = None) -> "Sandbox":
+    def connect(cls, id: str, host: str | None = None, api_key: str | None = None, *, timeout_s: float | None = None,
+                region: str | None = None) -> "Sandbox":
         """Attaches to an existing sandbox by id. Checks it exists when the server can say
         (raises :class:`SandboxNotFoundError` if not).
 
@@ -167,7 +172,7 @@ class Sandbox:
             sb = Sandbox.connect("sbx_0123456789abcdef0123456789abcdef")
             sb.run_code("print(x)")
         """
-        transport = Transport(host, api_key, timeout_s)
+        transport = Transport(host, api_key, timeout_s, region)
         try:
             info = transport.json("GET", f"/v1/sandboxes/{_q(id)}")
         except (NotFoundError, MethodNotAllowedError) as err:
@@ -178,19 +183,22 @@ class Sandbox:
         info = info if isinstance(info, dict) else {}
         return cls._attach(transport, id, template=info.get("template"), applied=info.get("applied"))
 
-    def _resume_space(cls, space_id: str, host: str | None = None, api_key: str | None = None, *, timeout_s: float | None = None) -> "Sandbox":
+    def _resume_space(cls, space_id: str, host: str | None = None, api_key: str | None = None, *,
+                      timeout_s: float | None = None, region: str | None = None) -> "Sandbox":
         """``Sandbox.resume(space_id)`` resumes a persistent Space (made by ``freeze()`` or by
-        the idle reaper) as a new sandbox. A Space resumes once.
+        the idle reaper) as a new sandbox. A Space resumes once. With ``region``, the server
+        must serve that region (else :class:`podflare.RegionUnknownError`).
 
         Example::
 
             space_id = sb.freeze()
-            again = Sandbox.resume(space_id)
+            again = Sandbox.resume(space_id, region="us-west")
             again.run_code("print(x)")
         """
-        transport = Transport(host, api_key, timeout_s)
+        transport = Transport(host, api_key, timeout_s, region)
         path = f"/v1/spaces/{_q(space_id)}/resume"
-        answer = transport.json("POST", path)
+        body = {"json_body": {"region": region}} if region is not None else {}
+        answer = transport.json("POST", path, **body)
         sb = cls.__new__(cls)
         sb._setup_from_answer(transport, answer, f"POST {path}", None)
         return sb

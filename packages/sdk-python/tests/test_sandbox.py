@@ -11,6 +11,7 @@ from unittest import mock
 
 from podflare import (
     DIFF_SNIPPET,
+    BadRequestError,
     ConnectionError,
     ExecEvent,
     FileEntry,
@@ -18,6 +19,7 @@ from podflare import (
     NotADirectoryError,
     NotFoundError,
     ProtocolError,
+    RegionUnknownError,
     Sandbox,
     SandboxClosedError,
     SandboxNotFoundError,
@@ -38,7 +40,7 @@ from standin import (
     start_chunked,
 )
 
-ENV = {"PODFLARE_HOSTD_URL": "", "PODFLARE_API_KEY": ""}
+ENV = {"PODFLARE_HOSTD_URL": "", "PODFLARE_HOST": "", "PODFLARE_API_KEY": ""}
 
 
 class StandInTest(unittest.TestCase):
@@ -97,6 +99,40 @@ class CreateTest(StandInTest):
         self.assertEqual(self.reqs[-1].headers["authorization"], "Bearer pf_env")
         sb.run_code("1")
         self.assertEqual(self.reqs[-1].headers["authorization"], "Bearer pf_env")
+
+    def test_region_goes_in_the_body_and_a_header_and_resume_carries_it(self):
+        def handle(r, h):
+            if r.path == "/v1/spaces/spc_1/resume":
+                return send_json(h, 200, create_answer())
+            return basic_handler()(r, h)
+        self.handle(handle)
+        sb = Sandbox(host=self.url, region="us-west")
+        self.assertEqual(self.reqs[-1].json(), {"template": "default", "region": "us-west"})
+        self.assertEqual(self.reqs[-1].headers["x-podflare-region"], "us-west")
+        sb.run_code("1")
+        self.assertEqual(self.reqs[-1].headers["x-podflare-region"], "us-west")
+        Sandbox.resume("spc_1", self.url, region="us-west")
+        self.assertEqual((self.reqs[-1].path, self.reqs[-1].json()), ("/v1/spaces/spc_1/resume", {"region": "us-west"}))
+        self.assertEqual(self.reqs[-1].headers["x-podflare-region"], "us-west")
+        Sandbox.resume("spc_1", self.url)
+        self.assertEqual(self.reqs[-1].body, b"")
+        self.assertNotIn("x-podflare-region", self.reqs[-1].headers)
+
+    def test_region_unknown_is_a_typed_error(self):
+        self.handle(lambda r, h: send_json(h, 400, {"error": 'region "us-west" is not served here', "code": "region_unknown"}))
+        with self.assertRaises(RegionUnknownError) as ctx:
+            Sandbox(self.url, region="us-west")
+        self.assertIsInstance(ctx.exception, BadRequestError)
+        self.assertEqual((ctx.exception.status, ctx.exception.code), (400, "region_unknown"))
+
+    def test_host_from_podflare_host_and_precedence(self):
+        os.environ["PODFLARE_HOST"] = self.url
+        self.assertEqual(Sandbox().host, self.url)  # the hosted SDK's variable alone
+        os.environ["PODFLARE_HOSTD_URL"] = "http://127.0.0.1:1"
+        os.environ["PODFLARE_HOST"] = "http://127.0.0.1:2"
+        self.assertEqual(Sandbox(host=self.url).host, self.url)  # the argument beats both
+        os.environ["PODFLARE_HOSTD_URL"] = self.url
+        self.assertEqual(Sandbox().host, self.url)  # PODFLARE_HOSTD_URL beats PODFLARE_HOST
 
     def test_401_without_code(self):
         def handle(r, h):

@@ -129,17 +129,18 @@ export class Sandbox {
 
   /**
    * Resumes a persistent Space (made by `freeze()` or by the idle reaper) as a new sandbox.
-   * A Space resumes once; a second resume throws {@link SpaceNotFoundError}.
+   * A Space resumes once; a second resume throws {@link SpaceNotFoundError}. With
+   * `region`, the server must serve that region (else {@link RegionUnknownError}).
    *
    * @example
    * const spaceId = await sb.freeze();
-   * const again = await Sandbox.resume(spaceId);
+   * const again = await Sandbox.resume(spaceId, { region: "us-west" });
    * await again.runCode("print(x)");
    */
   static async resume(spaceId: string, opts: ConnectionOptions = {}): Promise<Sandbox> {
     const http = new HttpClient(opts);
     const path = `/v1/spaces/${enc(spaceId)}/resume`;
-    const res = await http.json<wire.CreateSandboxResponse>("POST", path);
+    const res = await http.json<wire.CreateSandboxResponse>("POST", path, opts.region !== undefined ? { json: { region: opts.region } } : {});
     return Sandbox.#fromCreateAnswer(http, res, `POST ${path}`, undefined);
   }
 
