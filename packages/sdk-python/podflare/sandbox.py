@@ -61,6 +61,8 @@ def upload_args(data: Any, path: Any) -> tuple[bytes, str]:
     returns them as (bytes, path). Nothing is guessed from the values: a call with the two
     swapped would otherwise write the content under a name made of the path. str data is
     encoded as UTF-8."""
+    if isinstance(path, (bytes, bytearray, memoryview)) and isinstance(data, str):
+        raise TypeError(f"upload(data, path) takes the data first and the path second: upload(<bytes>, {data[:60]!r})")
     if not isinstance(path, str) or not path:
         raise TypeError('upload(data, path): path must be a non-empty str, e.g. upload("hello", "/root/notes.txt")')
     if isinstance(data, str):

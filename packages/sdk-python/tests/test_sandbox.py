@@ -374,8 +374,9 @@ class FilesTest(StandInTest):
         )
         self.assertIn("path=%2Froot%2Fa%20b%26c.bin", puts[0].raw_path)
         # The hosted README's swapped order with bytes is a TypeError, never a silent swap.
-        with self.assertRaises(TypeError):
+        with self.assertRaises(TypeError) as ctx:
             sb.upload("/root/data.csv", b"a,b\n")
+        self.assertIn("data first and the path second", str(ctx.exception))
         with self.assertRaises(TypeError):
             sb.upload(b"x", b"y")
         with self.assertRaises(TypeError):

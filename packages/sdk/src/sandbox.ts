@@ -520,6 +520,9 @@ function isJson(contentType: string | undefined): boolean {
  * swapped would otherwise write the content under a name made of the path.
  */
 export function uploadArgs(data: Uint8Array | string, path: string): [Uint8Array | string, string] {
+  if ((path as unknown) instanceof Uint8Array && typeof data === "string") {
+    throw new TypeError(`upload(data, path) takes the data first and the path second: upload(<bytes>, ${JSON.stringify(data.slice(0, 60))})`);
+  }
   if (typeof path !== "string" || path === "") {
     throw new TypeError('upload(data, path): path must be a non-empty string, e.g. upload("hello", "/root/notes.txt")');
   }
