@@ -29,6 +29,7 @@ export const ErrorCode = {
   PortNotListening: "port_not_listening",
   UpstreamError: "upstream_error",
   UpstreamTimeout: "upstream_timeout",
+  RegionUnknown: "region_unknown",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -61,6 +62,7 @@ export const errorStatus: Record<ErrorCode, number> = {
   port_not_listening: 502,
   upstream_error: 502,
   upstream_timeout: 504,
+  region_unknown: 400,
 };
 
 /** The one error envelope of the REST API: Podflare's `error` plus our stable `code`. */

@@ -51,6 +51,7 @@ from .errors import (
     UnknownLanguageError,
     UpstreamError,
     UpstreamTimeoutError,
+    RegionUnknownError,
     error_from_response,
 )
 from .events import ExecEvent, ExecResult, NdjsonDecoder
@@ -74,5 +75,5 @@ __all__ = [
     "SandboxNotReadyError", "ExecTimeoutError", "NoSpaceError", "SandboxRuntimeError",
     "InternalError", "UnavailableError", "TimeoutError", "ConnectionError", "ProtocolError",
     "SandboxClosedError", "InvalidPortError", "PortNotListeningError", "UpstreamError",
-    "UpstreamTimeoutError",
+    "UpstreamTimeoutError", "RegionUnknownError",
 ]

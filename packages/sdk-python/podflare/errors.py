@@ -45,6 +45,7 @@ class ErrorCode:
     PORT_NOT_LISTENING = "port_not_listening"
     UPSTREAM_ERROR = "upstream_error"
     UPSTREAM_TIMEOUT = "upstream_timeout"
+    REGION_UNKNOWN = "region_unknown"
 
 
 #: The HTTP status the server gives each code.
@@ -76,6 +77,7 @@ ERROR_STATUS: dict[str, int] = {
     "port_not_listening": 502,
     "upstream_error": 502,
     "upstream_timeout": 504,
+    "region_unknown": 400,
 }
 
 
@@ -306,6 +308,13 @@ class UpstreamTimeoutError(_ServerError):
     code = ErrorCode.UPSTREAM_TIMEOUT
 
 
+class RegionUnknownError(BadRequestError):
+    """400 ``region_unknown``: the server does not serve the ``region`` asked for; the
+    message names the ones it does."""
+
+    code = ErrorCode.REGION_UNKNOWN
+
+
 class TimeoutError(PodflareError, builtins.TimeoutError):
     """The server was silent for longer than the client's ``timeout_s``.
 
@@ -348,7 +357,7 @@ ERROR_CLASSES: dict[str, type[_ServerError]] = {
         ConflictError, IsADirectoryError, NotADirectoryError, PayloadTooLargeError,
         ConcurrencyLimitError, SandboxNotReadyError, ExecTimeoutError, NoSpaceError,
         SandboxRuntimeError, InternalError, UnavailableError, InvalidPortError,
-        PortNotListeningError, UpstreamError, UpstreamTimeoutError,
+        PortNotListeningError, UpstreamError, UpstreamTimeoutError, RegionUnknownError,
     )
 }
 assert set(ERROR_CLASSES) == set(ERROR_STATUS), "every code needs a class"
@@ -447,4 +456,5 @@ __all__ = [
     "SandboxRuntimeError", "InternalError", "UnavailableError", "InvalidPortError",
     "PortNotListeningError", "UpstreamError", "UpstreamTimeoutError", "TimeoutError",
     "ConnectionError", "ProtocolError", "SandboxClosedError", "error_from_response",
+    "RegionUnknownError",
 ]

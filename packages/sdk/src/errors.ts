@@ -30,6 +30,7 @@ export const ErrorCode = {
   PortNotListening: "port_not_listening",
   UpstreamError: "upstream_error",
   UpstreamTimeout: "upstream_timeout",
+  RegionUnknown: "region_unknown",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -63,6 +64,7 @@ export const errorStatus: Record<ErrorCode, number> = {
   port_not_listening: 502,
   upstream_error: 502,
   upstream_timeout: 504,
+  region_unknown: 400,
 };
 
 /** Codes the SDK raises itself, without an answer from the server (status 0). */
@@ -292,6 +294,12 @@ export class UpstreamTimeoutError extends PodflareError {
     super(ErrorCode.UpstreamTimeout, statusOf(ErrorCode.UpstreamTimeout, init), message, init);
   }
 }
+/** 400 `region_unknown`: the server does not serve the `region` asked for; the message names the ones it does. */
+export class RegionUnknownError extends BadRequestError {
+  constructor(message: string, init: ErrorInit = {}) {
+    super(message, init, ErrorCode.RegionUnknown);
+  }
+}
 
 // Client-side errors: no answer, or an answer the SDK could not use.
 
@@ -354,6 +362,7 @@ export const errorClasses: Record<ErrorCode, ServerErrorClass> = {
   port_not_listening: PortNotListeningError,
   upstream_error: UpstreamError,
   upstream_timeout: UpstreamTimeoutError,
+  region_unknown: RegionUnknownError,
 };
 
 // Answers without a code (the hosted service's 401, a proxy's 502, …) map by status
