@@ -29,6 +29,7 @@ export const ErrorCode = {
   PortNotListening: "port_not_listening",
   UpstreamError: "upstream_error",
   UpstreamTimeout: "upstream_timeout",
+  RegionUnknown: "region_unknown",
   SandboxAtProcessLimit: "sandbox_at_process_limit",
 } as const;
 
@@ -62,6 +63,7 @@ export const errorStatus: Record<ErrorCode, number> = {
   port_not_listening: 502,
   upstream_error: 502,
   upstream_timeout: 504,
+  region_unknown: 400,
   sandbox_at_process_limit: 503,
 };
 

@@ -51,6 +51,7 @@ from .errors import (
     UnknownLanguageError,
     UpstreamError,
     UpstreamTimeoutError,
+    RegionUnknownError,
     SandboxAtProcessLimitError,
     error_from_response,
 )
@@ -75,5 +76,5 @@ __all__ = [
     "SandboxNotReadyError", "ExecTimeoutError", "NoSpaceError", "SandboxRuntimeError",
     "InternalError", "UnavailableError", "TimeoutError", "ConnectionError", "ProtocolError",
     "SandboxClosedError", "InvalidPortError", "PortNotListeningError", "UpstreamError",
-    "UpstreamTimeoutError", "SandboxAtProcessLimitError",
+    "UpstreamTimeoutError", "RegionUnknownError", "SandboxAtProcessLimitError",
 ]

@@ -45,6 +45,7 @@ class ErrorCode:
     PORT_NOT_LISTENING = "port_not_listening"
     UPSTREAM_ERROR = "upstream_error"
     UPSTREAM_TIMEOUT = "upstream_timeout"
+    REGION_UNKNOWN = "region_unknown"
     SANDBOX_AT_PROCESS_LIMIT = "sandbox_at_process_limit"
 
 
@@ -77,6 +78,7 @@ ERROR_STATUS: dict[str, int] = {
     "port_not_listening": 502,
     "upstream_error": 502,
     "upstream_timeout": 504,
+    "region_unknown": 400,
     "sandbox_at_process_limit": 503,
 }
 
@@ -308,6 +310,13 @@ class UpstreamTimeoutError(_ServerError):
     code = ErrorCode.UPSTREAM_TIMEOUT
 
 
+class RegionUnknownError(BadRequestError):
+    """400 ``region_unknown``: the server does not serve the ``region`` asked for; the
+    message names the ones it does."""
+
+    code = ErrorCode.REGION_UNKNOWN
+
+
 class SandboxAtProcessLimitError(_ServerError):
     """503 ``sandbox_at_process_limit``: the sandbox's processes use its whole pids limit; end them with ``kill_processes()``."""
 
@@ -356,7 +365,7 @@ ERROR_CLASSES: dict[str, type[_ServerError]] = {
         ConflictError, IsADirectoryError, NotADirectoryError, PayloadTooLargeError,
         ConcurrencyLimitError, SandboxNotReadyError, ExecTimeoutError, NoSpaceError,
         SandboxRuntimeError, InternalError, UnavailableError, InvalidPortError,
-        PortNotListeningError, UpstreamError, UpstreamTimeoutError,
+        PortNotListeningError, UpstreamError, UpstreamTimeoutError, RegionUnknownError,
         SandboxAtProcessLimitError,
     )
 }
@@ -456,4 +465,5 @@ __all__ = [
     "SandboxRuntimeError", "InternalError", "UnavailableError", "InvalidPortError",
     "PortNotListeningError", "UpstreamError", "UpstreamTimeoutError", "TimeoutError",
     "ConnectionError", "ProtocolError", "SandboxClosedError", "error_from_response",
+    "RegionUnknownError",
 ]

@@ -30,6 +30,7 @@ export const ErrorCode = {
   PortNotListening: "port_not_listening",
   UpstreamError: "upstream_error",
   UpstreamTimeout: "upstream_timeout",
+  RegionUnknown: "region_unknown",
   SandboxAtProcessLimit: "sandbox_at_process_limit",
 } as const;
 
@@ -64,6 +65,7 @@ export const errorStatus: Record<ErrorCode, number> = {
   port_not_listening: 502,
   upstream_error: 502,
   upstream_timeout: 504,
+  region_unknown: 400,
   sandbox_at_process_limit: 503,
 };
 
@@ -294,6 +296,12 @@ export class UpstreamTimeoutError extends PodflareError {
     super(ErrorCode.UpstreamTimeout, statusOf(ErrorCode.UpstreamTimeout, init), message, init);
   }
 }
+/** 400 `region_unknown`: the server does not serve the `region` asked for; the message names the ones it does. */
+export class RegionUnknownError extends BadRequestError {
+  constructor(message: string, init: ErrorInit = {}) {
+    super(message, init, ErrorCode.RegionUnknown);
+  }
+}
 /** 503 `sandbox_at_process_limit`: the sandbox's processes use its whole pids limit; end them with `killProcesses()`. */
 export class SandboxAtProcessLimitError extends PodflareError {
   constructor(message: string, init: ErrorInit = {}) {
@@ -362,6 +370,7 @@ export const errorClasses: Record<ErrorCode, ServerErrorClass> = {
   port_not_listening: PortNotListeningError,
   upstream_error: UpstreamError,
   upstream_timeout: UpstreamTimeoutError,
+  region_unknown: RegionUnknownError,
   sandbox_at_process_limit: SandboxAtProcessLimitError,
 };
 
