@@ -161,6 +161,27 @@ test("kill_processes and restart_repl answer 404 for a sandbox that does not exi
   }
 });
 
+function pidsCurrent(id: string): number {
+  return Number(fs.readFileSync(path.join(pidsDir(id), "pids.current"), "utf8"));
+}
+
+test("a fork loop run in the REPL itself: interrupted by timeout_ms, then kill_processes frees every pid it took", async () => {
+  const id = await smallSandbox();
+  const idle = pidsCurrent(id); // the init and the kernel's threads
+  const hitsBefore = limitHits(id);
+  const loop = "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass";
+  const r = await exec(id, loop, { timeout_ms: 3000 });
+  assert.equal(r.exitCode, 124, r.stderr);
+  assert.ok(limitHits(id) > hitsBefore, "the fork loop never reached the pids limit");
+  const res = await api("POST", `/v1/sandboxes/${id}/kill_processes`);
+  assert.equal(res.status, 200);
+  assert.ok(((await res.json()) as { killed: number }).killed > 0);
+  // The loop's direct children were the kernel's: dead, they hold pids until it reaps them.
+  await eventually(() => pidsCurrent(id) <= idle, `pids.current stays above ${idle}: zombies of the kernel`, 10_000);
+  assert.equal((await bash(id, "echo ok")).stdout, "ok\n");
+  assert.equal((await exec(id, "print(x)")).stdout, "41\n");
+});
+
 function oomKills(id: string): number {
   const dir = cgroupDirs(id).find((d) => fs.existsSync(path.join(d, "memory.oom_control")) || fs.existsSync(path.join(d, "memory.events")));
   assert.ok(dir, `sandbox ${id} has no memory cgroup`);

@@ -13,7 +13,7 @@ import sys
 import threading
 import time
 
-from . import errors, files, fork, landlock, mainthread, space, tcp_relay
+from . import errors, files, fork, landlock, mainthread, reaper, space, tcp_relay
 from .bash_runner import BashRunner
 from .capture import Capture
 from .conn import Connection
@@ -330,6 +330,14 @@ class Kernel:
             self._interrupt(req_id)
         elif t == "ping":
             conn.send({"t": "pong", "id": req_id})
+        elif t == "reap":
+            # After hostd killed the sandbox's processes: free the pids our dead children hold.
+            with self.lock:
+                job = self.current
+                keep = set(self.forked)
+                if job is not None and job.proc is not None:
+                    keep.add(job.proc.pid)  # the running bash call waits for its own
+            conn.send({"t": "reaped", "id": req_id, "count": reaper.reap(keep)})
         elif t == "write_open":
             mode = _field(h, "mode", int, optional=True)
             uploads.open_(conn, req_id, h.get("path"), 0o644 if mode is None else mode & 0o7777)

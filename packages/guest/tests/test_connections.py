@@ -20,6 +20,23 @@ class ConnectionsTest(KernelTest):
     def test_ping(self):
         self.assertEqual(self.c.request({"t": "ping"})[0]["t"], "pong")
 
+    def test_reap_waits_for_dead_children_of_the_kernel(self):
+        # A child forked by REPL code that exits at once: a zombie of the kernel until reaped.
+        req = self.c.start_exec("import os\npid = os.fork()\nif pid == 0:\n    os._exit(0)\nprint(pid)")
+        code, out, _ = self.c.wait_exec(req)
+        self.assertEqual(code, 0)
+        pid = int(out)
+        deadline = time.monotonic() + 5
+        while True:  # until the child has exited
+            with open(f"/proc/{pid}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    break
+            self.assertLess(time.monotonic(), deadline, "the forked child did not exit")
+            time.sleep(0.01)
+        h, _ = self.c.request({"t": "reap"})
+        self.assertEqual((h["t"], h["count"]), ("reaped", 1))
+        self.assertFalse(os.path.exists(f"/proc/{pid}"))
+
     def test_file_transfer_while_an_exec_runs_on_another_connection(self):
         with open(os.path.join(self.kernel.work, "side.txt"), "wb") as f:
             f.write(b"side data")

@@ -28,7 +28,9 @@ export type HostFrame =
    * Port proxy: connect to 127.0.0.1:port (else [::1]:port) inside the sandbox. After the
    * guest's `tcp_connected` the connection carries raw bytes both ways, no more frames.
    */
-  | { t: "tcp_connect"; id: number; port: number };
+  | { t: "tcp_connect"; id: number; port: number }
+  /** After hostd's kill_processes: wait for the kernel's dead children (zombies hold pids). */
+  | { t: "reap"; id: number };
 
 /** Frames the guest sends. */
 export type GuestFrame =
@@ -41,6 +43,7 @@ export type GuestFrame =
   | { t: "done"; id: number }
   | { t: "error"; id: number; code: GuestErrorCode; message: string }
   | { t: "pong"; id: number }
+  | { t: "reaped"; id: number; count: number }
   | ({ t: "space"; id: number } & SpaceManifest)
   // The children's pids in the family pid namespace; `landlock` when they are scoped apart.
   | { t: "forked"; id: number; pids: number[]; landlock: boolean }

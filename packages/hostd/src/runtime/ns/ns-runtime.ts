@@ -9,6 +9,7 @@ import { CgroupManager, isAlive, launchSandbox, startKernel } from "../../jail/i
 import { forkKernel } from "../../jail/fork.js";
 import type { StoragePool } from "../../storage/index.js";
 import { GuestConnection } from "../guest-connection.js";
+import { reapZombies } from "../guest-reap.js";
 import type { NetworkService } from "../../network/network-service.js";
 import { compileGuestFor } from "./guest-bytecode.js";
 import type { ForkResult, Runtime, RuntimeHandle, RuntimeSandbox, RuntimeSandboxSpec, SandboxNetwork } from "../types.js";
@@ -451,7 +452,12 @@ class NsSandbox implements RuntimeSandbox {
 
   async killProcesses(): Promise<number> {
     const keep = new Set([this.handle.initPid, this.handle.family?.pid, this.handle.outerFamily?.pid, this.kernelPid]);
-    return this.rt.cgroups.killAllBut(this.id, new Set([...keep].filter((p): p is number => typeof p === "number")));
+    const killed = await this.rt.cgroups.killAllBut(this.id, new Set([...keep].filter((p): p is number => typeof p === "number")));
+    // Killed children of the kernel itself stay zombies (holding pids) until it waits for them.
+    if (this.conn && !this.conn.closed) {
+      await reapZombies(this.conn, 5_000).catch((err: unknown) => this.rt.log(`kill_processes in ${this.id}: ${String(err)}`));
+    }
+    return killed;
   }
 
   async restartRepl(): Promise<void> {
