@@ -7,7 +7,9 @@ import fs from "node:fs";
 import http from "node:http";
 import path from "node:path";
 import { SandboxPool, api, bash, exec, hostdUrl } from "../support/api.js";
+import { Sandbox } from "podflare";
 import { cgroupDirs, eventually, sandboxPids } from "../support/host.js";
+import { runPythonSdk } from "../support/python-sdk.js";
 
 // Small, so the bomb reaches it at once and costs the host little; the kernel itself runs
 // about ten tasks (its threads).
@@ -209,4 +211,34 @@ test("at the memory limit (a process that refills it as fast as it is OOM-killed
   assert.ok(((await res.json()) as { killed: number }).killed >= 1);
   assert.ok(sandboxPids(id).length <= 2, `processes left: ${sandboxPids(id).join(" ")}`);
   assert.equal((await exec(id, "print(x)")).stdout, "41\n");
+});
+
+test("the SDKs: killProcesses / kill_processes and restartRepl / restart_repl", async () => {
+  const sb = await Sandbox.create({ host: hostdUrl() });
+  try {
+    await sb.runCode("x = 1\nimport subprocess\np = subprocess.Popen(['sleep', '300'])");
+    const { killed } = await sb.killProcesses();
+    assert.equal(killed, 1);
+    // Its Popen object still learns how it died: the kernel reaps only children no one waits for.
+    assert.equal((await sb.runCode("print(x, p.wait())")).stdout, "1 -9\n");
+    await sb.restartRepl();
+    assert.equal((await sb.runCode("print('x' in globals())")).stdout, "False\n");
+  } finally {
+    await sb.close();
+  }
+  const py = runPythonSdk(
+    [
+      "from podflare import Sandbox",
+      "with Sandbox() as sb:",
+      "    sb.run_code('x = 1')",
+      "    sb.run_code('sleep 300 &', 'bash')",
+      "    print(sb.kill_processes())",
+      "    print(sb.run_code('print(x)').stdout, end='')",
+      "    sb.restart_repl()",
+      "    print(sb.run_code(\"print('x' in globals())\").stdout, end='')",
+    ].join("\n"),
+    hostdUrl(),
+  );
+  assert.equal(py.status, 0, py.stderr);
+  assert.equal(py.stdout, "1\n1\nFalse\n");
 });

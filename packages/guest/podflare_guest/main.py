@@ -334,7 +334,7 @@ class Kernel:
             # After hostd killed the sandbox's processes: free the pids our dead children hold.
             with self.lock:
                 job = self.current
-                keep = set(self.forked)
+                keep = set(self.forked) | reaper.tracked_pids()
                 if job is not None and job.proc is not None:
                     keep.add(job.proc.pid)  # the running bash call waits for its own
             conn.send({"t": "reaped", "id": req_id, "count": reaper.reap(keep)})

@@ -2,7 +2,9 @@
 # REPL leaves its killed children as zombies of the kernel, and zombies hold their pids
 # against the sandbox's pids limit until someone waits for them.
 
+import gc
 import os
+import sys
 
 from .log import log
 
@@ -46,3 +48,14 @@ def reap(keep=()):
         except OSError as e:
             log(f"reap {pid}: {e}")
     return n
+
+
+def tracked_pids():
+    """Pids user code will wait for itself (live subprocess / multiprocessing Popen objects):
+    reaping those would make their wait() report 0 instead of how they died."""
+    kinds = tuple(getattr(sys.modules.get(m), "Popen", None) for m in ("subprocess", "multiprocessing.popen_fork"))
+    kinds = tuple(k for k in kinds if isinstance(k, type))
+    if not kinds:
+        return set()
+    return {o.pid for o in gc.get_objects()
+            if isinstance(o, kinds) and getattr(o, "returncode", 0) is None and isinstance(o.pid, int)}

@@ -37,6 +37,16 @@ class ConnectionsTest(KernelTest):
         self.assertEqual((h["t"], h["count"]), ("reaped", 1))
         self.assertFalse(os.path.exists(f"/proc/{pid}"))
 
+    def test_reap_leaves_the_children_user_code_waits_for(self):
+        # Exited (a zombie) before the reap; had the reap waited for it, wait() would say 0.
+        code = ("import subprocess, time\np = subprocess.Popen(['sh', '-c', 'exit 3'])\n"
+                "while open(f'/proc/{p.pid}/stat').read().rsplit(')', 1)[1].split()[0] != 'Z':\n"
+                "    time.sleep(0.01)")
+        self.assertEqual(self.c.wait_exec(self.c.start_exec(code))[0], 0)
+        h, _ = self.c.request({"t": "reap"})
+        self.assertEqual(h["count"], 0)
+        self.assertEqual(self.c.wait_exec(self.c.start_exec("print(p.wait())")), (0, b"3\n", b""))
+
     def test_file_transfer_while_an_exec_runs_on_another_connection(self):
         with open(os.path.join(self.kernel.work, "side.txt"), "wb") as f:
             f.write(b"side data")
