@@ -81,6 +81,16 @@ test("during a fork bomb, a Python exec runs, and one past its timeout is interr
   assert.equal((await exec(bombed, "print(x)")).stdout, "41\n");
 });
 
+test("a bash exec that starts a fork bomb (deaf to SIGTERM) is still interrupted at its timeout, and the REPL keeps its state", async () => {
+  const id = await smallSandbox();
+  // The SIGKILL that follows the SIGTERM comes from a kernel thread made at start: at the
+  // limit no timer thread can start (before: the control connection died, exit 137).
+  const r = await bash(id, "(trap '' TERM; :(){ :|:& };:) 2>/dev/null & sleep 60", { timeout_ms: 3000 });
+  assert.equal(r.exitCode, 124, r.stderr);
+  assert.equal((await exec(id, "print(x)")).stdout, "41\n");
+  assert.equal((await api("POST", `/v1/sandboxes/${id}/kill_processes`)).status, 200);
+});
+
 test("during a fork bomb, a bash exec that cannot start says why and what to do", async () => {
   const r = await bash(bombed, "echo started");
   // It may catch a moment below the limit; when it does not start, it must say why.
