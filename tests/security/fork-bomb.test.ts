@@ -8,7 +8,7 @@ import http from "node:http";
 import path from "node:path";
 import { SandboxPool, api, bash, exec, hostdUrl } from "../support/api.js";
 import { Sandbox } from "podflare";
-import { cgroupDirs, eventually, sandboxPids } from "../support/host.js";
+import { cgroupDirs, cgroupExists, eventually, sandboxPids } from "../support/host.js";
 import { runPythonSdk } from "../support/python-sdk.js";
 
 // Small, so the bomb reaches it at once and costs the host little; the kernel itself runs
@@ -171,6 +171,14 @@ test("kill_processes and restart_repl answer 404 for a sandbox that does not exi
     assert.equal(res.status, 404);
     assert.equal(((await res.json()) as { code: string }).code, "sandbox_not_found");
   }
+});
+
+test("a sandbox is closed during a fork bomb: 204, and nothing of it is left", async () => {
+  const id = await smallSandbox();
+  await bomb(id);
+  const res = await api("DELETE", `/v1/sandboxes/${id}`);
+  assert.equal(res.status, 204);
+  await eventually(() => !cgroupExists(id), "the bombed sandbox's cgroup outlived its close", 10_000);
 });
 
 function pidsCurrent(id: string): number {
