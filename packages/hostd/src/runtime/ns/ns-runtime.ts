@@ -451,7 +451,13 @@ class NsSandbox implements RuntimeSandbox {
   }
 
   oomKills(): number {
-    return this.rt.cgroups.oomKillCount(this.id);
+    // Read when an exec ends, which may be after a close removed the group: an exec that
+    // outlives its sandbox must not take hostd down with an uncaught ENOENT.
+    try {
+      return this.rt.cgroups.oomKillCount(this.id);
+    } catch {
+      return 0;
+    }
   }
 
   detach(): void {
