@@ -242,6 +242,7 @@ def start(cfg: dict) -> int:
 def main() -> int:
     wait = False
     try:
+        linux.set_oom_score_adj(linux.SANDBOX_OOM_SCORE_ADJ)  # before forking into the sandbox
         cfg = load_config(sys.stdin.read())
         wait = bool(cfg.get("wait"))
         pid = start(cfg)

@@ -6,6 +6,7 @@ import fs from "node:fs";
 import { isTierName, tierNames, type TierName } from "./auth/tiers.js";
 import { isIpv4, parseCidr } from "./network/addresses.js";
 import type { NetworkConfig } from "./network/network-service.js";
+import { defaultCeiling, hostTaskLimit, type SandboxesCeiling } from "./jail/ceiling.js";
 
 export interface HostdConfig {
   /** host:port the REST API listens on. */
@@ -47,6 +48,8 @@ export interface HostdConfig {
   poolTemplates: string[];
   /** Sandbox networking (docs/network.md); null when PODFLARE_NETWORK=off. */
   network: NetworkConfig | null;
+  /** What all sandboxes together may use (PODFLARE_SANDBOXES_MEMORY_MB, PODFLARE_SANDBOXES_PIDS_MAX). */
+  sandboxesCeiling: SandboxesCeiling;
 }
 
 function envInt(name: string, fallback: number): number {
@@ -125,8 +128,23 @@ export function loadConfig(overrides: Partial<HostdConfig> = {}): HostdConfig {
     poolSpawnBatch: envInt("PODFLARE_POOL_SPAWN_BATCH", 8),
     poolTemplates: (process.env.PODFLARE_POOL_TEMPLATES || "default").split(",").map((t) => t.trim()).filter(Boolean),
     network: networkFromEnv(),
+    sandboxesCeiling: ceilingFromEnv(totalMb),
   };
   return { ...base, ...overrides };
+}
+
+/** The sandboxes' ceiling: derived from the host (jail/ceiling.ts) unless set. */
+function ceilingFromEnv(totalMb: number): SandboxesCeiling {
+  const derived = defaultCeiling(totalMb, hostTaskLimit());
+  const memoryMb = envInt("PODFLARE_SANDBOXES_MEMORY_MB", derived.memoryMb);
+  const pidsMax = envInt("PODFLARE_SANDBOXES_PIDS_MAX", derived.pidsMax);
+  if (!Number.isInteger(memoryMb) || memoryMb < 64) {
+    throw new Error(`PODFLARE_SANDBOXES_MEMORY_MB must be a whole number of MB, at least 64, got ${memoryMb} (default here: ${derived.memoryMb})`);
+  }
+  if (!Number.isInteger(pidsMax) || pidsMax < 16) {
+    throw new Error(`PODFLARE_SANDBOXES_PIDS_MAX must be a whole number, at least 16, got ${pidsMax} (default here: ${derived.pidsMax})`);
+  }
+  return { memoryMb, pidsMax };
 }
 
 /**
