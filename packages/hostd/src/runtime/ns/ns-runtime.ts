@@ -11,6 +11,7 @@ import type { StoragePool } from "../../storage/index.js";
 import { GuestConnection } from "../guest-connection.js";
 import type { NetworkService } from "../../network/network-service.js";
 import { compileGuestFor } from "./guest-bytecode.js";
+import { stageGuest } from "./guest-stage.js";
 import type { ForkResult, Runtime, RuntimeHandle, RuntimeSandbox, RuntimeSandboxSpec, SandboxNetwork } from "../types.js";
 
 /** The family init only reaps: a small cgroup of its own, so closing one sandbox never kills it. */
@@ -62,9 +63,13 @@ export class NsRuntime implements Runtime {
   /** Background reclaims of closed sandboxes (see releaseLater). */
   private readonly releasing = new Set<Promise<void>>();
 
+  /** The guest package as sandboxes mount it: a copy in the pool (guest-stage.ts). */
+  private readonly guestDir: string;
+
   constructor(private readonly opts: NsRuntimeOptions) {
     this.runDir = path.join(opts.stateDir, "run");
     fs.mkdirSync(this.runDir, { recursive: true, mode: 0o700 });
+    this.guestDir = stageGuest(guestDir, opts.storage.root);
   }
 
   async create(spec: RuntimeSandboxSpec): Promise<RuntimeSandbox> {
@@ -86,7 +91,7 @@ export class NsRuntime implements Runtime {
       const init = await launchSandbox({
         id: spec.id,
         rootfs,
-        guestDir,
+        guestDir: this.guestDir,
         uidBase: this.opts.uidBase,
         uidCount: this.opts.uidCount,
         hostname: spec.id,
@@ -122,7 +127,7 @@ export class NsRuntime implements Runtime {
       }
       try {
         const { tag, modules } = await compileGuestFor(template, {
-          guestDir,
+          guestDir: this.guestDir,
           storage: this.opts.storage,
           cgroups: this.opts.cgroups,
           uidBase: this.opts.uidBase,
@@ -212,7 +217,7 @@ export class NsRuntime implements Runtime {
       family: { pid: family.pid, startTime: family.startTime },
       uidBase: this.opts.uidBase,
       uidCount: this.opts.uidCount,
-      guestDir,
+      guestDir: this.guestDir,
       parent: {
         initPid: parent.handle.initPid,
         initStartTime: parent.handle.initStartTime,
