@@ -12,13 +12,14 @@ import { eventually } from "../support/host.js";
 import { ownHostd, startTestHostd, teardownStateDir, type TestHostd } from "../support/hostd-process.js";
 
 const CEILING_PIDS = 300;
+const CEILING_MB = 1500;
 const { stateDir, port } = ownHostd("ceiling", 47);
 const sharedStateDir = process.env.PODFLARE_STATE_DIR || "/var/lib/podflare-test";
 const pool = new SandboxPool();
 let hostd: TestHostd;
 
 before(async () => {
-  hostd = await startTestHostd({ stateDir, port, env: { PODFLARE_SANDBOXES_PIDS_MAX: String(CEILING_PIDS) } });
+  hostd = await startTestHostd({ stateDir, port, env: { PODFLARE_SANDBOXES_PIDS_MAX: String(CEILING_PIDS), PODFLARE_SANDBOXES_MEMORY_MB: String(CEILING_MB) } });
 });
 after(async () => {
   await pool.closeAll();
@@ -54,6 +55,7 @@ test("the sandboxes' parent group has finite pids and memory limits, derived fro
   assert.ok(memMax < hostMemBytes && memMax >= hostMemBytes / 2, `memory limit ${memMax} with ${hostMemBytes} bytes of RAM`);
   // A hostd told a smaller ceiling writes it.
   assert.equal(readNum(`${parentDir("pids", stateDir)}/pids.max`), CEILING_PIDS);
+  assert.equal(readNum(memLimitFile(stateDir)), CEILING_MB * 1024 * 1024);
 });
 
 function childrenOf(pid: number): number[] {
@@ -167,5 +169,20 @@ test("closing a sandbox while an exec runs leaves hostd answering", async () => 
     const res = await api("GET", "/v1/sandboxes", undefined, hostd.url);
     assert.equal(res.status, 200);
     await res.arrayBuffer();
+  }
+});
+
+test("two sandboxes that each fit their own memory limit but not the ceiling together: one is stopped, hostd answers", async () => {
+  const ids = [await createSandbox({ memory_mb: 1024 }, hostd.url), await createSandbox({ memory_mb: 1024 }, hostd.url)];
+  try {
+    // 850 MB each, written (not just reserved), held until both have tried: 1700 MB > 1500 MB.
+    const hold = "import time\ntry:\n    b = b'x' * (850 << 20)\n    time.sleep(8)\n    print('held')\nexcept MemoryError:\n    print('refused')";
+    const runs = await Promise.all(ids.map((id) => exec(id, hold, { timeout_ms: 60_000 }, hostd.url).then((r) => r.stdout, (e: Error) => `failed: ${e.message}`)));
+    assert.ok(runs.filter((out) => out.includes("held")).length <= 1, `both held 850 MB under a ${CEILING_MB} MB ceiling: ${JSON.stringify(runs)}`);
+    const res = await api("GET", "/v1/sandboxes", undefined, hostd.url);
+    assert.equal(res.status, 200);
+    await res.arrayBuffer();
+  } finally {
+    await Promise.all(ids.map((id) => closeSandbox(id, hostd.url)));
   }
 });
