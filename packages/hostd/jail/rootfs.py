@@ -31,9 +31,10 @@ GUEST_MOUNT = "/.podflare/guest"
 
 # Like runc's maskedPaths / readonlyPaths. Files are covered with /dev/null, directories
 # with an empty read-only tmpfs; missing ones are skipped (they vary by kernel config).
+# /proc/cmdline: the host's boot line is none of a sandbox's business (issue 20, Low).
 MASKED = ("/proc/kcore", "/proc/keys", "/proc/timer_list", "/proc/sched_debug",
           "/proc/latency_stats", "/proc/acpi", "/proc/scsi", "/sys/firmware",
-          "/sys/devices/virtual/powercap")
+          "/sys/devices/virtual/powercap", "/proc/cmdline")
 READ_ONLY = ("/proc/sys", "/proc/irq", "/proc/bus", "/proc/fs", "/proc/sysrq-trigger")
 
 

@@ -6,6 +6,7 @@ import fs from "node:fs";
 import { isTierName, tierNames, type TierName } from "./auth/tiers.js";
 import { isIpv4, parseCidr } from "./network/addresses.js";
 import type { NetworkConfig } from "./network/network-service.js";
+import { defaultCeiling, hostTaskLimit, type SandboxesCeiling } from "./jail/ceiling.js";
 
 export interface HostdConfig {
   /** host:port the REST API listens on. */
@@ -49,6 +50,8 @@ export interface HostdConfig {
   network: NetworkConfig | null;
   /** PODFLARE_REGION: the region name this hostd answers to in create/resume `region`; unset: none. */
   region?: string;
+  /** What all sandboxes together may use (PODFLARE_SANDBOXES_MEMORY_MB, PODFLARE_SANDBOXES_PIDS_MAX). */
+  sandboxesCeiling: SandboxesCeiling;
 }
 
 function envInt(name: string, fallback: number): number {
@@ -128,6 +131,7 @@ export function loadConfig(overrides: Partial<HostdConfig> = {}): HostdConfig {
     poolTemplates: (process.env.PODFLARE_POOL_TEMPLATES || "default").split(",").map((t) => t.trim()).filter(Boolean),
     network: networkFromEnv(),
     region: regionFromEnv(),
+    sandboxesCeiling: ceilingFromEnv(totalMb),
   };
   return { ...base, ...overrides };
 }
@@ -137,6 +141,20 @@ function regionFromEnv(): string | undefined {
   if (raw === undefined || raw === "") return undefined;
   if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(raw)) throw new Error(`PODFLARE_REGION must be a region name like us-west (lowercase letters, digits, "-"), got ${JSON.stringify(raw)}`);
   return raw;
+}
+
+/** The sandboxes' ceiling: derived from the host (jail/ceiling.ts) unless set. */
+function ceilingFromEnv(totalMb: number): SandboxesCeiling {
+  const derived = defaultCeiling(totalMb, hostTaskLimit());
+  const memoryMb = envInt("PODFLARE_SANDBOXES_MEMORY_MB", derived.memoryMb);
+  const pidsMax = envInt("PODFLARE_SANDBOXES_PIDS_MAX", derived.pidsMax);
+  if (!Number.isInteger(memoryMb) || memoryMb < 64) {
+    throw new Error(`PODFLARE_SANDBOXES_MEMORY_MB must be a whole number of MB, at least 64, got ${memoryMb} (default here: ${derived.memoryMb})`);
+  }
+  if (!Number.isInteger(pidsMax) || pidsMax < 16) {
+    throw new Error(`PODFLARE_SANDBOXES_PIDS_MAX must be a whole number, at least 16, got ${pidsMax} (default here: ${derived.pidsMax})`);
+  }
+  return { memoryMb, pidsMax };
 }
 
 /**

@@ -13,7 +13,7 @@ import { buildRoutes } from "./api/routes.js";
 import { createApiServer } from "./api/server.js";
 import { PortProxy } from "./api/port-proxy.js";
 import { isLoopback, type HostdConfig } from "./config.js";
-import { CgroupManager, favorDynamicMods, releaseDynamicMods } from "./jail/index.js";
+import { CgroupManager, favorDynamicMods, releaseDynamicMods, shieldFromOom } from "./jail/index.js";
 import { SandboxManager } from "./lifecycle/sandbox-manager.js";
 import { NsRuntime } from "./runtime/ns/ns-runtime.js";
 import { NetworkService } from "./network/network-service.js";
@@ -38,6 +38,10 @@ export interface StartOptions {
 export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Promise<Hostd> {
   const log = opts.log ?? ((msg: string) => process.stderr.write(`hostd: ${msg}\n`));
   checkHost();
+  // Before the jail server starts, which inherits it; the DNS forwarder runs in this process.
+  if (!shieldFromOom()) {
+    log("WARNING: hostd is not shielded from the OOM killer: oom_score_adj -1000 needs CAP_SYS_RESOURCE, which this host withholds; sandboxes still run at a higher oom_score_adj than hostd");
+  }
 
   const db = openDb(cfg.stateDir);
   const keyStore = new KeyStore(db);
@@ -72,6 +76,13 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
   }
 
   const cgroups = new CgroupManager({ parent: cfg.cgroupParent });
+  try {
+    cgroups.setCeiling(cfg.sandboxesCeiling);
+    log(`sandboxes together: at most ${cfg.sandboxesCeiling.memoryMb} MB of memory and ${cfg.sandboxesCeiling.pidsMax} tasks`);
+  } catch (err) {
+    // Lowering below what running sandboxes use is refused (v1: EBUSY): keep serving them.
+    log(`WARNING: could not set the sandboxes' ceiling (${(err as Error).message}); lower PODFLARE_SANDBOXES_MEMORY_MB/PIDS_MAX only with fewer sandboxes running`);
+  }
   if (cfg.cgroupFavorDynmods) {
     const dyn = favorDynamicMods(cfg.stateDir);
     if (!dyn.ok) log(`cgroup favordynmods not available (${dyn.reason}): each create and fork may wait ~10 ms for the kernel's cgroup lock`);

@@ -11,6 +11,7 @@ import type { StoragePool } from "../../storage/index.js";
 import { GuestConnection } from "../guest-connection.js";
 import type { NetworkService } from "../../network/network-service.js";
 import { compileGuestFor } from "./guest-bytecode.js";
+import { stageGuest } from "./guest-stage.js";
 import type { ForkResult, Runtime, RuntimeHandle, RuntimeSandbox, RuntimeSandboxSpec, SandboxNetwork } from "../types.js";
 
 /** The family init only reaps: a small cgroup of its own, so closing one sandbox never kills it. */
@@ -65,9 +66,13 @@ export class NsRuntime implements Runtime {
   /** Background reclaims of closed sandboxes (see releaseLater). */
   private readonly releasing = new Set<Promise<void>>();
 
+  /** The guest package as sandboxes mount it: a copy in the pool (guest-stage.ts). */
+  private readonly guestDir: string;
+
   constructor(private readonly opts: NsRuntimeOptions) {
     this.runDir = path.join(opts.stateDir, "run");
     fs.mkdirSync(this.runDir, { recursive: true, mode: 0o700 });
+    this.guestDir = stageGuest(guestDir, opts.storage.root);
   }
 
   async create(spec: RuntimeSandboxSpec): Promise<RuntimeSandbox> {
@@ -89,7 +94,7 @@ export class NsRuntime implements Runtime {
       const init = await launchSandbox({
         id: spec.id,
         rootfs,
-        guestDir,
+        guestDir: this.guestDir,
         uidBase: this.opts.uidBase,
         uidCount: this.opts.uidCount,
         hostname: spec.id,
@@ -125,7 +130,7 @@ export class NsRuntime implements Runtime {
       }
       try {
         const { tag, modules } = await compileGuestFor(template, {
-          guestDir,
+          guestDir: this.guestDir,
           storage: this.opts.storage,
           cgroups: this.opts.cgroups,
           uidBase: this.opts.uidBase,
@@ -215,7 +220,7 @@ export class NsRuntime implements Runtime {
       family: { pid: family.pid, startTime: family.startTime },
       uidBase: this.opts.uidBase,
       uidCount: this.opts.uidCount,
-      guestDir,
+      guestDir: this.guestDir,
       parent: {
         initPid: parent.handle.initPid,
         initStartTime: parent.handle.initStartTime,
@@ -454,6 +459,7 @@ class NsSandbox implements RuntimeSandbox {
   }
 
   oomKills(): number {
+    // Read when an exec ends, which may be after a close removed the group (then 0, not ENOENT).
     return this.rt.cgroups.oomKillCount(this.id);
   }
 
