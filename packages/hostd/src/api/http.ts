@@ -28,7 +28,23 @@ export function sendError(res: ServerResponse, err: unknown, log: (msg: string) 
     return;
   }
   const body: ErrorBody = e.toBody();
-  sendJson(res, e.status, body, e.headers);
+  // An answer before the whole body arrived (401, 413, a failed upload): read no more of it.
+  // Node closes the connection after the answer; the linger bounds a client that keeps sending.
+  const unread = res.req !== undefined && !res.req.complete;
+  sendJson(res, e.status, body, unread ? { ...e.headers, connection: "close" } : e.headers);
+  if (unread) closeAfterAnswer(res);
+}
+
+const CLOSE_LINGER_MS = 2000;
+
+function closeAfterAnswer(res: ServerResponse): void {
+  const socket = res.socket;
+  if (!socket) return;
+  res.req.pause();
+  res.once("finish", () => {
+    socket.end();
+    setTimeout(() => socket.destroy(), CLOSE_LINGER_MS).unref();
+  });
 }
 
 /** Reads a JSON object body of at most `maxBytes`; an empty body is `{}`. */

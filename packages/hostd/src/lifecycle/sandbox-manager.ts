@@ -237,7 +237,12 @@ export class SandboxManager {
   async upload(owner: string, id: string, path: string, body: Readable, maxBytes: number): Promise<void> {
     const sb = this.get(owner, id);
     await this.wake(sb);
-    await uploadFile(sb.rt, path, body, maxBytes);
+    try {
+      await uploadFile(sb.rt, path, body, maxBytes);
+    } catch (err) {
+      this.get(owner, id); // deleted during the upload: say so (sandbox_not_found)
+      throw err;
+    }
   }
 
   async read(owner: string, id: string, path: string): Promise<ReadResult> {

@@ -1,7 +1,7 @@
 // File transfers through the guest kernel. The guest resolves paths inside the sandbox's own
 // mount namespace, so `..` and symlinks can never reach a host file; hostd never opens a path
 // inside a sandbox root itself.
-import { FILE_CHUNK_BYTES, PodflareError, type GuestErrorCode, type GuestFrame } from "@podflare/protocol";
+import { FILE_CHUNK_BYTES, PodflareError, type GuestErrorCode, type GuestFrame, type HostFrame } from "@podflare/protocol";
 import type { Readable, Writable } from "node:stream";
 import type { GuestConnection } from "./guest-connection.js";
 import type { RuntimeSandbox } from "./types.js";
@@ -29,23 +29,48 @@ function lostConnection(): PodflareError {
   return new PodflareError("runtime_error", "the sandbox's guest kernel went away during the transfer; try again");
 }
 
-/** Streams `body` into `path` inside the sandbox; the file appears only when complete. */
+/**
+ * Streams `body` into `path` inside the sandbox; the file appears only when complete. Reads
+ * the body only as fast as the guest takes it. Once the transfer has settled (done, error,
+ * connection gone) nothing more is read from the body or sent to the guest: the caller answers
+ * and closes the request (api/http.ts).
+ */
 export async function uploadFile(sb: RuntimeSandbox, path: string, body: Readable, maxBytes: number): Promise<void> {
   const conn = await sb.openConnection();
   try {
     await new Promise<void>((resolve, reject) => {
-      let failed: PodflareError | null = null;
+      let settled = false;
+      let ended = false;
+      const settle = (err?: PodflareError) => {
+        if (settled) return;
+        settled = true;
+        body.off("data", onData);
+        body.off("end", onEnd);
+        body.off("error", onError);
+        body.pause();
+        if (err) reject(err);
+        else resolve();
+      };
+      // Sends unless settled; a connection that closed under us settles the transfer.
+      const send = (header: HostFrame, chunk?: Buffer): boolean => {
+        if (settled) return true;
+        try {
+          return conn.send(header, chunk);
+        } catch {
+          settle(lostConnection());
+          return true;
+        }
+      };
       const id = conn.open((frame) => {
         const h = frame.header as GuestFrame;
-        if (h.t === "done") resolve();
-        else if (h.t === "error") {
-          failed = guestError(h);
-          body.resume(); // drain the rest so the client gets our answer
-          reject(failed);
-        }
+        if (h.t === "done") {
+          // A guest that says done before it has the whole body is not telling the truth.
+          if (!ended) settle(new PodflareError("runtime_error", "the sandbox's guest kernel answered the upload before it had the whole file; nothing is known to be written. Check what the sandbox's code changed in its guest kernel, or use a fresh sandbox"));
+          else settle();
+        } else if (h.t === "error") settle(guestError(h));
       });
-      conn.onClose(() => reject(failed ?? lostConnection()));
-      conn.send({ t: "write_open", id, path });
+      conn.onClose(() => settle(lostConnection()));
+      send({ t: "write_open", id, path });
       let total = 0;
       let pending: Buffer[] = [];
       let pendingBytes = 0;
@@ -54,35 +79,37 @@ export async function uploadFile(sb: RuntimeSandbox, path: string, body: Readabl
         const chunk = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
         pending = [];
         pendingBytes = 0;
-        return conn.send({ t: "write_chunk", id }, chunk);
+        return send({ t: "write_chunk", id }, chunk);
       };
-      body.on("data", (chunk: Buffer) => {
-        if (failed) return;
+      function onData(chunk: Buffer): void {
+        if (settled) return;
         total += chunk.length;
         if (total > maxBytes) {
-          failed = new PodflareError("payload_too_large", `upload exceeds ${maxBytes} bytes; split it into smaller files`);
           conn.close(); // the guest drops the temp file; nothing is written
-          body.resume();
-          reject(failed);
+          settle(new PodflareError("payload_too_large", `upload exceeds ${maxBytes} bytes; split it into smaller files`));
           return;
         }
         pending.push(chunk);
         pendingBytes += chunk.length;
         if (pendingBytes >= FILE_CHUNK_BYTES && !flush()) {
           body.pause();
-          void conn.drain().then(() => body.resume());
+          void conn.drain().then(() => {
+            if (!settled) body.resume();
+          });
         }
-      });
-      body.on("end", () => {
-        if (failed) return;
+      }
+      function onEnd(): void {
+        ended = true;
         flush();
-        conn.send({ t: "write_close", id });
-      });
-      body.on("error", (err) => {
-        failed = new PodflareError("bad_request", `upload interrupted: ${err.message}`);
+        send({ t: "write_close", id });
+      }
+      function onError(err: Error): void {
         conn.close();
-        reject(failed);
-      });
+        settle(new PodflareError("bad_request", `upload interrupted: ${err.message}`));
+      }
+      body.on("data", onData);
+      body.on("end", onEnd);
+      body.on("error", onError);
     });
   } finally {
     conn.close();
