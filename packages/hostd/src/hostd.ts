@@ -107,7 +107,7 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
 
   const proxy = new PortProxy(cfg, sandboxes, auth, log);
   const removeSafetyNet = installSafetyNet({ log });
-  const server = createApiServer(buildRoutes(cfg, sandboxes, keyStore, spaces, pool, proxy), auth, log, (req, socket, head) => proxy.handleUpgrade(req, socket, head));
+  const server = createApiServer(buildRoutes(cfg, sandboxes, keyStore, spaces, pool, proxy), auth, log, (req, socket, head) => proxy.handleUpgrade(req, socket, head), cfg.http);
   await listen(server, cfg.addr.host, cfg.addr.port);
   const host = cfg.addr.host.includes(":") ? `[${cfg.addr.host}]` : cfg.addr.host;
   const url = `http://${host}:${cfg.addr.port}`;
