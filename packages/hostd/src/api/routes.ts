@@ -130,6 +130,9 @@ export function buildRoutes(cfg: HostdConfig, sandboxes: SandboxManager, keys: K
         sendJson(ctx.res, 200, { path, entries: result.entries });
         return;
       }
+      // Node checks the body against the content length too (a second guard against a guest
+      // that sends more than it declared: runtime/files.ts).
+      ctx.res.strictContentLength = true;
       ctx.res.writeHead(200, { "content-type": "application/octet-stream", "content-length": result.size });
       await result.pipe(ctx.res);
       ctx.res.end();

@@ -238,7 +238,7 @@ export class SandboxManager {
     const sb = this.get(owner, id);
     await this.wake(sb);
     try {
-      await uploadFile(sb.rt, path, body, maxBytes);
+      await uploadFile(sb.rt, path, body, maxBytes, this.cfg.guestReplyTimeoutMs);
     } catch (err) {
       this.get(owner, id); // deleted during the upload: say so (sandbox_not_found)
       throw err;
@@ -248,13 +248,13 @@ export class SandboxManager {
   async read(owner: string, id: string, path: string): Promise<ReadResult> {
     const sb = this.get(owner, id);
     await this.wake(sb);
-    return readPath(sb.rt, path);
+    return readPath(sb.rt, path, this.cfg.guestReplyTimeoutMs);
   }
 
   async remove(owner: string, id: string, path: string): Promise<void> {
     const sb = this.get(owner, id);
     await this.wake(sb);
-    await removePath(sb.rt, path);
+    await removePath(sb.rt, path, this.cfg.guestReplyTimeoutMs);
   }
 
   /**
