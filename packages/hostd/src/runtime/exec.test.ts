@@ -55,3 +55,22 @@ test("execs on the long-lived control connection leave no close listener behind"
   for (let i = 0; i < 50; i++) await runExec(sandbox(), { ...opts, code: "pass" }, () => {});
   assert.equal(conn.closeListenerCount, before);
 });
+
+async function run(code: string, language: "python" | "bash" = "python"): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = "";
+  let stderr = "";
+  const exit = await runExec(sandbox(), { ...opts, language, code }, (s, l) => {
+    if (s === "stdout") stdout += l;
+    else stderr += l;
+  });
+  return { code: exit, stdout, stderr };
+}
+
+test("an exec that closes its stdout and stderr does not spill into the next exec's output", async () => {
+  await run("import os, sys\nprint('first', flush=True)\nos.close(1)\nos.close(2)\nprint('after close')\nsys.stderr.write('err after close\\n')");
+  const second = await run("print('second')");
+  assert.equal(second.stdout, "second\n");
+  assert.equal(second.stderr, "");
+  const third = await run("print('third')");
+  assert.equal(third.stdout, "third\n");
+});
