@@ -74,3 +74,25 @@ test("an exec that closes its stdout and stderr does not spill into the next exe
   const third = await run("print('third')");
   assert.equal(third.stdout, "third\n");
 });
+
+test("output that is not UTF-8 follows the documented rule: each invalid sequence becomes U+FFFD", async () => {
+  // docs/api.md, "Output that is not UTF-8". A character split across writes stays whole.
+  const r = await run("import sys\nsys.stdout.buffer.write(b'ok \\xff\\xfe end\\n'); sys.stdout.buffer.flush()\nsys.stdout.buffer.write('é'.encode()[:1]); sys.stdout.buffer.flush()\nsys.stdout.buffer.write('é'.encode()[1:] + b'\\n')");
+  assert.equal(r.stdout, "ok \ufffd\ufffd end\né\n");
+});
+
+// Last: it breaks the shared control connection on purpose.
+test("a frame over the size cap from the guest cuts the connection with a clear error", async () => {
+  const r = await run(
+    [
+      "import gc",
+      "from podflare_guest.conn import Connection",
+      "for c in [o for o in gc.get_objects() if isinstance(o, Connection)]:",
+      "    with c._send_lock:",
+      "        c.sock.sendall((0xFFFFFFF0).to_bytes(4, 'big'))",
+      "import time; time.sleep(1)",
+    ].join("\n"),
+  );
+  assert.equal(r.code, 137);
+  assert.match(r.stderr, /malformed frame \(bad frame length 4294967280\)/);
+});

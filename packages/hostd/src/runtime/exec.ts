@@ -6,6 +6,7 @@
 // killed and restarted empty, and the answer says so on stderr.
 import { ExitCode, type Language } from "@podflare/protocol";
 import type { GuestFrame } from "@podflare/protocol";
+import { GuestProtocolError } from "./guest-connection.js";
 import { LineSplitter } from "./output-lines.js";
 import type { RuntimeSandbox } from "./types.js";
 
@@ -136,11 +137,13 @@ export async function runExec(sb: RuntimeSandbox, opts: ExecOptions, output: Exe
         } else finish(code);
     }
 
-    stopWatchingClose = conn.onClose(() => {
+    stopWatchingClose = conn.onClose((err) => {
       if (settled) return;
       const oom = sb.oomKills() > oomBefore;
       let note: string;
-      if (oom) {
+      if (err instanceof GuestProtocolError) {
+        note = `\nRuntimeError: ${err.message}. The sandbox's code may have written on the guest's socket; the next exec reconnects.\n`;
+      } else if (oom) {
         note =
           `\nMemoryError: the sandbox ran out of memory (limit ${opts.memoryMb} MB); the process was ` +
           `killed and the REPL restarted with empty state. Use less memory or create the sandbox ` +
