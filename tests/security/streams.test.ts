@@ -58,7 +58,7 @@ function rawRequest(method: string, path: string, body: string): Promise<net.Soc
   });
 }
 
-test("a client that reads nothing of `yes` costs hostd bounded memory; the sandbox stays usable", async () => {
+test("a client that reads nothing of `yes` costs hostd bounded memory; the sandbox stays usable", async (t) => {
   const id = await pool.create();
   const pid = hostdPid();
   const rssBefore = rssBytes(pid);
@@ -92,6 +92,7 @@ test("a client that reads nothing of `yes` costs hostd bounded memory; the sandb
       `hostd's RSS grew by ${(peakGrowth / 2 ** 20).toFixed(0)} MB while the client read nothing (bound ${boundBytes / 2 ** 20} MB)`,
     );
     assert.ok(last < producedBytes, `\`yes\` wrote ${last} bytes although nobody read them`);
+    t.diagnostic(`hostd RSS growth ${(peakGrowth / 2 ** 20).toFixed(1)} MB; \`yes\` blocked after writing ${(last / 2 ** 20).toFixed(1)} MB`);
   } finally {
     socket.destroy();
   }
