@@ -48,7 +48,7 @@ function rawRequest(method: string, path: string, body: string): Promise<net.Soc
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host: url.hostname, port: Number(url.port) }, () => {
       socket.write(
-        `${method} ${path} HTTP/1.1\r\nHost: ${url.host}\r\nContent-Type: application/json\r\n` +
+        `${method} ${path} HTTP/1.1\r\nHost: ${url.host}\r\nConnection: close\r\nContent-Type: application/json\r\n` +
           `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
       );
       socket.pause(); // read nothing: the receive window fills and TCP stops the sender
@@ -101,4 +101,46 @@ test("a client that reads nothing of `yes` costs hostd bounded memory; the sandb
   await eventually(() => !sandboxPids(id).some((p) => commOf(p) === "yes"), "`yes` kept running after the client left", 30_000);
   const r = await bash(id, "echo still-here");
   assert.equal(r.stdout, "still-here\n");
+});
+
+test("output held back by a client that stopped reading arrives complete and in order once it reads", async () => {
+  const id = await pool.create();
+  const lines = 500_000; // 1 MB of "y\n": more than every buffer on the way holds (test above: ~0.3-0.6 MB)
+  const socket = await rawRequest("POST", `/v1/sandboxes/${id}/exec`, JSON.stringify({ language: "bash", code: `yes | head -n ${lines}` }));
+  const chunks: Buffer[] = [];
+  const ended = new Promise<void>((resolve) => socket.on("end", resolve));
+  try {
+    let headPid = 0;
+    await eventually(() => {
+      headPid = sandboxPids(id).find((p) => commOf(p) === "head") ?? 0;
+      return headPid !== 0;
+    }, "`head` did not start in the sandbox", 30_000);
+    // Wait until the writer is held back (its output stops moving), then read everything.
+    let last = -1;
+    let still = 0;
+    await eventually(() => {
+      const written = bytesWritten(headPid);
+      if (written === null) return true; // finished already: nothing was held back for long
+      still = written === last ? still + 1 : 0;
+      last = written;
+      return still >= 25;
+    }, "`head` neither blocked nor finished", 60_000);
+    socket.on("data", (c: Buffer) => chunks.push(c));
+    socket.resume();
+    await ended;
+  } finally {
+    socket.destroy();
+  }
+  const text = Buffer.concat(chunks).toString("utf8");
+  const body = text.slice(text.indexOf("\r\n\r\n") + 4);
+  // Chunked transfer encoding: drop the chunk-size lines by parsing the NDJSON lines we know.
+  const events = body
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .map((l) => JSON.parse(l) as { type: string; data: string | number; seq: number });
+  events.forEach((e, i) => assert.equal(e.seq, i, "seq must count up from 0 without a gap"));
+  const stdout = events.filter((e) => e.type === "stdout").map((e) => e.data).join("");
+  assert.equal(stdout.length, lines * 2);
+  assert.equal(stdout, "y\n".repeat(lines));
+  assert.deepEqual(events.at(-1), { ...events.at(-1), type: "exit", data: 0 });
 });
