@@ -5,11 +5,14 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
 import net from "node:net";
+import { api, closeSandbox, createSandbox } from "../support/api.js";
 import { eventually } from "../support/host.js";
 import { ownHostd, startTestHostd, teardownStateDir, type TestHostd } from "../support/hostd-process.js";
 
 const { stateDir, port } = ownHostd("http-limits", 47);
 const perPeerCap = 6;
+const idleTimeoutMs = 3000;
+const key = "pf_test_key_limits_aaaaaaaaaaaaaaaaaaaaaaaaaaa";
 let hostd: TestHostd;
 
 before(async () => {
@@ -17,8 +20,9 @@ before(async () => {
     stateDir,
     port,
     env: {
-      PODFLARE_API_KEYS: "pf_test_key_limits_aaaaaaaaaaaaaaaaaaaaaaaaaaa",
+      PODFLARE_API_KEYS: key,
       PODFLARE_HTTP_MAX_CONNECTIONS_PER_PEER: String(perPeerCap),
+      PODFLARE_HTTP_IDLE_TIMEOUT_MS: String(idleTimeoutMs),
     },
   });
 });
@@ -102,5 +106,48 @@ test("connections from one peer over the cap are refused; healthz from another p
     if (status === 200) break;
     assert.ok(Date.now() < deadline, "the peer stayed refused after closing its connections");
     await new Promise((r) => setTimeout(r, 50));
+  }
+});
+
+async function execText(id: string, code: string): Promise<string> {
+  const res = await api("POST", `/v1/sandboxes/${id}/exec`, { code, language: "bash" }, hostd.url, { authorization: `Bearer ${key}` });
+  assert.equal(res.status, 200);
+  return await res.text();
+}
+
+test("the idle timeout cuts a client that stops reading, never an exec that is quiet for longer", async () => {
+  const id = await createSandbox({}, hostd.url, { authorization: `Bearer ${key}` });
+  try {
+    // Quiet for longer than the idle timeout: hostd is the one with nothing to say, not the client.
+    const quiet = await execText(id, `sleep ${(idleTimeoutMs * 2) / 1000}; echo done`);
+    assert.match(quiet, /"data":"done\\n"/);
+    assert.match(quiet, /"type":"exit","data":0/);
+
+    // A client that sends an exec of `yes` and reads nothing is closed once nothing moves.
+    const c = await connect();
+    const body = JSON.stringify({ language: "bash", code: "yes" });
+    c.socket.write(
+      `POST /v1/sandboxes/${id}/exec HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${key}\r\n` +
+        `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+    );
+    // Its first output shows the exec is running (before the next one is queued); from then
+    // on the client reads nothing.
+    await eventually(() => c.received().length > 0, "the exec of `yes` did not start", 30_000);
+    c.socket.pause();
+    try {
+      // One exec at a time per sandbox: the next one answers only once hostd has cut the
+      // client that read nothing and its `yes` was interrupted.
+      const next = await fetch(`${hostd.url}/v1/sandboxes/${id}/exec`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+        body: JSON.stringify({ code: "echo again", language: "bash" }),
+        signal: AbortSignal.timeout(idleTimeoutMs * 10),
+      });
+      assert.match(await next.text(), /"data":"again\\n"/);
+    } finally {
+      c.socket.destroy();
+    }
+  } finally {
+    await closeSandbox(id, hostd.url, { authorization: `Bearer ${key}` });
   }
 });
