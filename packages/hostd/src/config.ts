@@ -52,6 +52,29 @@ export interface HostdConfig {
   region?: string;
   /** What all sandboxes together may use (PODFLARE_SANDBOXES_MEMORY_MB, PODFLARE_SANDBOXES_PIDS_MAX). */
   sandboxesCeiling: SandboxesCeiling;
+  /**
+   * How long the guest kernel may take to answer a file request (the first answer of a read,
+   * a remove, the end of an upload) before the request fails (PODFLARE_GUEST_REPLY_TIMEOUT_MS).
+   */
+  guestReplyTimeoutMs: number;
+  /** The API server's limits against slow or too many clients (docs/operations.md). */
+  http: HttpLimits;
+}
+
+export interface HttpLimits {
+  /** Time to receive a request's headers (PODFLARE_HTTP_HEADERS_TIMEOUT_MS). */
+  headersTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this (PODFLARE_HTTP_KEEPALIVE_TIMEOUT_MS). */
+  keepAliveTimeoutMs: number;
+  /**
+   * A connection on which nothing moved either way for this long is closed: a stalled body, a
+   * client that stopped reading (PODFLARE_HTTP_IDLE_TIMEOUT_MS). Long streams that progress are
+   * never cut, whatever their length.
+   */
+  idleTimeoutMs: number;
+  /** Open connections at most, in total and from one peer address (PODFLARE_HTTP_MAX_CONNECTIONS[_PER_PEER]). */
+  maxConnections: number;
+  maxConnectionsPerPeer: number;
 }
 
 function envInt(name: string, fallback: number): number {
@@ -132,6 +155,14 @@ export function loadConfig(overrides: Partial<HostdConfig> = {}): HostdConfig {
     network: networkFromEnv(),
     region: regionFromEnv(),
     sandboxesCeiling: ceilingFromEnv(totalMb),
+    guestReplyTimeoutMs: envInt("PODFLARE_GUEST_REPLY_TIMEOUT_MS", 60_000),
+    http: {
+      headersTimeoutMs: envInt("PODFLARE_HTTP_HEADERS_TIMEOUT_MS", 10_000),
+      keepAliveTimeoutMs: envInt("PODFLARE_HTTP_KEEPALIVE_TIMEOUT_MS", 65_000),
+      idleTimeoutMs: envInt("PODFLARE_HTTP_IDLE_TIMEOUT_MS", 120_000),
+      maxConnections: envInt("PODFLARE_HTTP_MAX_CONNECTIONS", 4096),
+      maxConnectionsPerPeer: envInt("PODFLARE_HTTP_MAX_CONNECTIONS_PER_PEER", 256),
+    },
   };
   return { ...base, ...overrides };
 }

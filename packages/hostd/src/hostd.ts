@@ -11,6 +11,7 @@ import { WarmPool } from "./lifecycle/warm-pool.js";
 import { SpaceStore } from "./store/spaces.js";
 import { buildRoutes } from "./api/routes.js";
 import { createApiServer } from "./api/server.js";
+import { installSafetyNet } from "./safety-net.js";
 import { PortProxy } from "./api/port-proxy.js";
 import { isLoopback, type HostdConfig } from "./config.js";
 import { CgroupManager, favorDynamicMods, releaseDynamicMods, shieldFromOom } from "./jail/index.js";
@@ -116,7 +117,8 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
   reaper.start();
 
   const proxy = new PortProxy(cfg, sandboxes, auth, log);
-  const server = createApiServer(buildRoutes(cfg, sandboxes, keyStore, spaces, pool, proxy), auth, log, (req, socket, head) => proxy.handleUpgrade(req, socket, head));
+  const removeSafetyNet = installSafetyNet({ log });
+  const server = createApiServer(buildRoutes(cfg, sandboxes, keyStore, spaces, pool, proxy), auth, log, (req, socket, head) => proxy.handleUpgrade(req, socket, head), cfg.http);
   await listen(server, cfg.addr.host, cfg.addr.port);
   const host = cfg.addr.host.includes(":") ? `[${cfg.addr.host}]` : cfg.addr.host;
   const url = `http://${host}:${cfg.addr.port}`;
@@ -130,6 +132,7 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
         server.closeAllConnections();
         proxy.closeAll(); // upgraded (WebSocket) sockets are not the server's any more
       });
+      removeSafetyNet();
       reaper.stop();
       await pool.stop();
       sandboxes.detachAll();

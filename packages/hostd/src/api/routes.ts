@@ -133,6 +133,9 @@ export function buildRoutes(cfg: HostdConfig, sandboxes: SandboxManager, keys: K
         sendJson(ctx.res, 200, { path, entries: result.entries });
         return;
       }
+      // Node checks the body against the content length too (a second guard against a guest
+      // that sends more than it declared: runtime/files.ts).
+      ctx.res.strictContentLength = true;
       ctx.res.writeHead(200, { "content-type": "application/octet-stream", "content-length": result.size });
       await result.pipe(ctx.res);
       ctx.res.end();
@@ -166,7 +169,22 @@ async function streamExec(
       res.writeHead(200, { "content-type": "application/x-ndjson", "cache-control": "no-store" });
       headerSent = true;
     }
-    res.write(JSON.stringify(event) + "\n");
+    // A client that went away gets nothing more; the exec is being interrupted.
+    if (!res.destroyed) res.write(JSON.stringify(event) + "\n");
+  };
+  // Output moves only as fast as the client reads it (docs/api.md, "Backpressure").
+  const flow = {
+    full: () => res.writableNeedDrain && !res.destroyed,
+    drained: () =>
+      new Promise<void>((resolve) => {
+        const done = () => {
+          res.off("drain", done);
+          res.off("close", done);
+          resolve();
+        };
+        res.on("drain", done);
+        res.on("close", done);
+      }),
   };
   const code = await sandboxes.exec(
     ctx.owner,
@@ -174,6 +192,7 @@ async function streamExec(
     body,
     (stream, line) => write({ type: stream, data: line, seq: seq++, ts: Date.now() }),
     abort.signal,
+    flow,
   );
   write({ type: "exit", data: code, seq: seq++, ts: Date.now() });
   res.end();

@@ -19,7 +19,7 @@ import type { HostdConfig } from "../config.js";
 import { tiers, type TierName } from "../auth/tiers.js";
 import type { UsageReport, UsageStore } from "./usage.js";
 import type { WarmPool } from "./warm-pool.js";
-import { runExec, type ExecOutput } from "../runtime/exec.js";
+import { runExec, type ExecFlow, type ExecOutput } from "../runtime/exec.js";
 import { readPath, removePath, uploadFile, type ReadResult } from "../runtime/files.js";
 import { openPortStream } from "../runtime/port-stream.js";
 import type { Runtime, RuntimeSandbox, RuntimeSandboxSpec } from "../runtime/types.js";
@@ -214,7 +214,7 @@ export class SandboxManager {
 
   /** Runs one exec after those already queued on the sandbox; resolves with the exit code. */
   exec(owner: string, id: string, req: Required<Pick<ExecRequest, "code" | "language" | "timeout_ms">> & ExecRequest,
-       output: ExecOutput, signal?: AbortSignal): Promise<number> {
+       output: ExecOutput, signal?: AbortSignal, flow?: ExecFlow): Promise<number> {
     const sb = this.get(owner, id);
     return this.enqueue(sb, async () => {
       if (signal?.aborted) return -1;
@@ -228,6 +228,7 @@ export class SandboxManager {
         cwd: req.cwd,
         signal,
         memoryMb: sb.record.applied.memory_mb,
+        flow,
       };
       return runExec(sb.rt, opts, output);
     });
@@ -236,19 +237,24 @@ export class SandboxManager {
   async upload(owner: string, id: string, path: string, body: Readable, maxBytes: number): Promise<void> {
     const sb = this.get(owner, id);
     await this.wake(sb);
-    await uploadFile(sb.rt, path, body, maxBytes);
+    try {
+      await uploadFile(sb.rt, path, body, maxBytes, this.cfg.guestReplyTimeoutMs);
+    } catch (err) {
+      this.get(owner, id); // deleted during the upload: say so (sandbox_not_found)
+      throw err;
+    }
   }
 
   async read(owner: string, id: string, path: string): Promise<ReadResult> {
     const sb = this.get(owner, id);
     await this.wake(sb);
-    return readPath(sb.rt, path);
+    return readPath(sb.rt, path, this.cfg.guestReplyTimeoutMs);
   }
 
   async remove(owner: string, id: string, path: string): Promise<void> {
     const sb = this.get(owner, id);
     await this.wake(sb);
-    await removePath(sb.rt, path);
+    await removePath(sb.rt, path, this.cfg.guestReplyTimeoutMs);
   }
 
   /**
