@@ -19,6 +19,7 @@ import type { HostdConfig } from "../config.js";
 import { tiers, type TierName } from "../auth/tiers.js";
 import type { UsageReport, UsageStore } from "./usage.js";
 import type { WarmPool } from "./warm-pool.js";
+import { Reservations, type Caps } from "./reservations.js";
 import { runExec, type ExecOutput } from "../runtime/exec.js";
 import { readPath, removePath, uploadFile, type ReadResult } from "../runtime/files.js";
 import { openPortStream } from "../runtime/port-stream.js";
@@ -46,9 +47,8 @@ export function newSandboxId(): string {
 
 export class SandboxManager {
   private readonly live = new Map<string, LiveSandbox>();
-  /** Creates in flight per owner, so racing creates cannot pass a tier's concurrency cap. */
-  private readonly creatingBy = new Map<string, number>();
-  private creating = 0;
+  /** Sandboxes being made, so racing creates and forks cannot pass a concurrency cap. */
+  private readonly slots = new Reservations((owner) => (owner === undefined ? this.live.size : this.liveOf(owner)));
 
   constructor(
     private readonly cfg: HostdConfig,
@@ -86,7 +86,7 @@ export class SandboxManager {
 
   /** User creates in flight (the warm pool waits for them). */
   get creatingNow(): number {
-    return this.creating;
+    return this.slots.pending;
   }
 
   get count(): number {
@@ -103,25 +103,21 @@ export class SandboxManager {
     if (req.persistent && !tier.persistentSpaces) {
       throw new PodflareError("forbidden", `persistent Spaces are not part of the ${tierName} tier; create without persistent, or use a pro key`);
     }
-    if (this.ownedBy(owner) >= tier.concurrentSandboxes) {
-      throw new PodflareError(
-        "concurrency_limit",
-        `the ${tierName} tier runs at most ${tier.concurrentSandboxes} sandboxes at once; close one and retry`,
-        { "Retry-After": "1" },
-      );
+    // Checked and reserved in one step, before any await: racing creates see each other's slots.
+    const slot = this.slots.reserve(owner, 1, this.createCaps(tierName));
+    try {
+      return await this.createReserved(owner, req, tierName, from);
+    } finally {
+      slot.release();
     }
+  }
+
+  private async createReserved(owner: string, req: CreateSandboxRequest, tierName: TierName, from: { space?: string }): Promise<CreateSandboxResponse> {
     const template = req.template ?? this.cfg.defaultTemplate;
     if (!(await this.templates.has(template))) {
       throw new PodflareError(
         "template_not_found",
         `template ${JSON.stringify(template)} does not exist on this host; build it with \`podflare template build ${template}\``,
-      );
-    }
-    if (this.live.size + this.creating >= this.cfg.maxSandboxes) {
-      throw new PodflareError(
-        "concurrency_limit",
-        `this host runs at most ${this.cfg.maxSandboxes} sandboxes at once; close one and retry`,
-        { "Retry-After": "1" },
       );
     }
     const { applied, clamped, warnings } = applyLimits(req, tierName, this.cfg);
@@ -148,27 +144,19 @@ export class SandboxManager {
       createdAt: now,
       lastActiveAt: now,
     };
-    this.creating++;
-    this.creatingBy.set(owner, (this.creatingBy.get(owner) ?? 0) + 1);
-    let rt: RuntimeSandbox;
-    try {
-      // A pool hit keeps the pooled sandbox's id, which is also its hostname inside.
-      const pooled = from.space ? null : (this.pool?.take(template, applied, record.env) ?? null);
-      if (pooled) {
-        record.id = record.runtimeKey = pooled.id;
-        // Pooled sandboxes have egress with an open policy; anything else is set now.
-        if (!applied.egress || network) {
-          await this.runtime.setNetwork(pooled, this.specOf(record).network!).catch(async (err: unknown) => {
-            await pooled.destroy().catch(() => undefined);
-            throw err;
-          });
-        }
+    // A pool hit keeps the pooled sandbox's id, which is also its hostname inside.
+    const pooled = from.space ? null : (this.pool?.take(template, applied, record.env) ?? null);
+    if (pooled) {
+      record.id = record.runtimeKey = pooled.id;
+      // Pooled sandboxes have egress with an open policy; anything else is set now.
+      if (!applied.egress || network) {
+        await this.runtime.setNetwork(pooled, this.specOf(record).network!).catch(async (err: unknown) => {
+          await pooled.destroy().catch(() => undefined);
+          throw err;
+        });
       }
-      rt = pooled ?? (await this.runtime.create({ ...this.specOf(record), fromSpace: from.space }));
-    } finally {
-      this.creating--;
-      this.creatingBy.set(owner, this.creatingBy.get(owner)! - 1);
     }
+    const rt = pooled ?? (await this.runtime.create({ ...this.specOf(record), fromSpace: from.space }));
     record.state = "ready";
     setHandle(record, rt);
     this.store.insert(record);
@@ -273,21 +261,22 @@ export class SandboxManager {
    */
   async fork(owner: string, id: string, n: number, tierName: TierName = "enterprise"): Promise<ForkResponse> {
     const sb = this.get(owner, id);
-    const cap = tiers[tierName].concurrentSandboxes;
-    const owned = () => this.ownedBy(owner);
-    const overCap = () => new PodflareError(
-      "concurrency_limit",
-      `fork of ${n} would exceed the ${tierName} tier's ${cap} sandboxes at once (you run ${owned()}); close some or fork fewer`,
-      { "Retry-After": "1" },
-    );
-    if (owned() + n > cap) throw overCap();
-    if (this.live.size + this.creating + n > this.cfg.maxSandboxes) {
-      throw new PodflareError(
-        "concurrency_limit",
-        `fork of ${n} would exceed this host's ${this.cfg.maxSandboxes} sandboxes; close some and retry`,
-        { "Retry-After": "1" },
-      );
+    // All n children's slots at once, held while the fork waits its turn: all or nothing.
+    const slot = this.slots.reserve(owner, n, {
+      owner: {
+        max: tiers[tierName].concurrentSandboxes,
+        refuse: (running) => `fork of ${n} would exceed the ${tierName} tier's ${tiers[tierName].concurrentSandboxes} sandboxes at once (you run ${running}); close some or fork fewer`,
+      },
+      host: { max: this.cfg.maxSandboxes, refuse: () => `fork of ${n} would exceed this host's ${this.cfg.maxSandboxes} sandboxes; close some and retry` },
+    });
+    try {
+      return await this.forkReserved(owner, sb, id, n);
+    } finally {
+      slot.release();
     }
+  }
+
+  private forkReserved(owner: string, sb: LiveSandbox, id: string, n: number): Promise<ForkResponse> {
     return this.enqueue(sb, async (): Promise<ForkResponse> => {
       if (this.live.get(id) !== sb) throw notFound(id);
       this.usage?.forks(owner, n);
@@ -306,17 +295,7 @@ export class SandboxManager {
           lastActiveAt: now,
         };
       });
-      // Checked again in turn: forks and creates queued meanwhile count too.
-      if (owned() + n > cap) throw overCap();
-      this.creating += n;
-      this.creatingBy.set(owner, (this.creatingBy.get(owner) ?? 0) + n);
-      let result;
-      try {
-        result = await this.runtime.fork(sb.rt, records.map((r) => this.specOf(r)));
-      } finally {
-        this.creating -= n;
-        this.creatingBy.set(owner, this.creatingBy.get(owner)! - n);
-      }
+      const result = await this.runtime.fork(sb.rt, records.map((r) => this.specOf(r)));
       for (const [i, record] of records.entries()) {
         const rt = result.children[i]!;
         setHandle(record, rt);
@@ -462,11 +441,19 @@ export class SandboxManager {
     this.live.clear();
   }
 
-  /** Sandboxes the owner runs or is creating: what a tier's concurrency cap counts. */
-  private ownedBy(owner: string): number {
-    let n = this.creatingBy.get(owner) ?? 0;
+  /** The owner's live sandboxes (reservations for those being made are counted apart). */
+  private liveOf(owner: string): number {
+    let n = 0;
     for (const s of this.live.values()) if (s.record.owner === owner) n++;
     return n;
+  }
+
+  private createCaps(tierName: TierName): Caps {
+    const max = tiers[tierName].concurrentSandboxes;
+    return {
+      owner: { max, refuse: () => `the ${tierName} tier runs at most ${max} sandboxes at once; close one and retry` },
+      host: { max: this.cfg.maxSandboxes, refuse: () => `this host runs at most ${this.cfg.maxSandboxes} sandboxes at once; close one and retry` },
+    };
   }
 
   private get(owner: string, id: string): LiveSandbox {
