@@ -29,6 +29,9 @@ export const ErrorCode = {
   PortNotListening: "port_not_listening",
   UpstreamError: "upstream_error",
   UpstreamTimeout: "upstream_timeout",
+  SandboxExpired: "sandbox_expired",
+  SpaceLimit: "space_limit",
+  SpaceStorageLimit: "space_storage_limit",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -61,6 +64,9 @@ export const errorStatus: Record<ErrorCode, number> = {
   port_not_listening: 502,
   upstream_error: 502,
   upstream_timeout: 504,
+  sandbox_expired: 410,
+  space_limit: 429,
+  space_storage_limit: 507,
 };
 
 /** The one error envelope of the REST API: Podflare's `error` plus our stable `code`. */

@@ -45,6 +45,9 @@ class ErrorCode:
     PORT_NOT_LISTENING = "port_not_listening"
     UPSTREAM_ERROR = "upstream_error"
     UPSTREAM_TIMEOUT = "upstream_timeout"
+    SANDBOX_EXPIRED = "sandbox_expired"
+    SPACE_LIMIT = "space_limit"
+    SPACE_STORAGE_LIMIT = "space_storage_limit"
 
 
 #: The HTTP status the server gives each code.
@@ -76,6 +79,9 @@ ERROR_STATUS: dict[str, int] = {
     "port_not_listening": 502,
     "upstream_error": 502,
     "upstream_timeout": 504,
+    "sandbox_expired": 410,
+    "space_limit": 429,
+    "space_storage_limit": 507,
 }
 
 
@@ -306,6 +312,25 @@ class UpstreamTimeoutError(_ServerError):
     code = ErrorCode.UPSTREAM_TIMEOUT
 
 
+class SandboxExpiredError(_ServerError):
+    """410 ``sandbox_expired``: the sandbox reached its max_lifetime_s and was closed (or frozen
+    to a Space when persistent); create a new one, or resume the Space."""
+
+    code = ErrorCode.SANDBOX_EXPIRED
+
+
+class SpaceLimitError(_ServerError):
+    """429 ``space_limit``: the key holds as many Spaces as its tier allows; delete or resume one."""
+
+    code = ErrorCode.SPACE_LIMIT
+
+
+class SpaceStorageLimitError(_ServerError):
+    """507 ``space_storage_limit``: the key's Spaces would take more disk than its tier allows; delete or resume some."""
+
+    code = ErrorCode.SPACE_STORAGE_LIMIT
+
+
 class TimeoutError(PodflareError, builtins.TimeoutError):
     """The server was silent for longer than the client's ``timeout_s``.
 
@@ -349,6 +374,7 @@ ERROR_CLASSES: dict[str, type[_ServerError]] = {
         ConcurrencyLimitError, SandboxNotReadyError, ExecTimeoutError, NoSpaceError,
         SandboxRuntimeError, InternalError, UnavailableError, InvalidPortError,
         PortNotListeningError, UpstreamError, UpstreamTimeoutError,
+        SandboxExpiredError, SpaceLimitError, SpaceStorageLimitError,
     )
 }
 assert set(ERROR_CLASSES) == set(ERROR_STATUS), "every code needs a class"
@@ -447,4 +473,5 @@ __all__ = [
     "SandboxRuntimeError", "InternalError", "UnavailableError", "InvalidPortError",
     "PortNotListeningError", "UpstreamError", "UpstreamTimeoutError", "TimeoutError",
     "ConnectionError", "ProtocolError", "SandboxClosedError", "error_from_response",
+    "SandboxExpiredError", "SpaceLimitError", "SpaceStorageLimitError",
 ]

@@ -30,6 +30,9 @@ export const ErrorCode = {
   PortNotListening: "port_not_listening",
   UpstreamError: "upstream_error",
   UpstreamTimeout: "upstream_timeout",
+  SandboxExpired: "sandbox_expired",
+  SpaceLimit: "space_limit",
+  SpaceStorageLimit: "space_storage_limit",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -63,6 +66,9 @@ export const errorStatus: Record<ErrorCode, number> = {
   port_not_listening: 502,
   upstream_error: 502,
   upstream_timeout: 504,
+  sandbox_expired: 410,
+  space_limit: 429,
+  space_storage_limit: 507,
 };
 
 /** Codes the SDK raises itself, without an answer from the server (status 0). */
@@ -293,6 +299,29 @@ export class UpstreamTimeoutError extends PodflareError {
   }
 }
 
+/**
+ * 410 `sandbox_expired`: the sandbox reached its `maxLifetimeS` and was closed (or frozen to a
+ * Space when persistent); create a new one, or resume the Space. Distinct from a request timeout
+ * and from an exec's own timeout.
+ */
+export class SandboxExpiredError extends PodflareError {
+  constructor(message: string, init: ErrorInit = {}) {
+    super(ErrorCode.SandboxExpired, statusOf(ErrorCode.SandboxExpired, init), message, init);
+  }
+}
+/** 429 `space_limit`: the key holds as many Spaces as its tier allows; delete or resume one. */
+export class SpaceLimitError extends PodflareError {
+  constructor(message: string, init: ErrorInit = {}) {
+    super(ErrorCode.SpaceLimit, statusOf(ErrorCode.SpaceLimit, init), message, init);
+  }
+}
+/** 507 `space_storage_limit`: the key's Spaces would take more disk than its tier allows; delete or resume some. */
+export class SpaceStorageLimitError extends PodflareError {
+  constructor(message: string, init: ErrorInit = {}) {
+    super(ErrorCode.SpaceStorageLimit, statusOf(ErrorCode.SpaceStorageLimit, init), message, init);
+  }
+}
+
 // Client-side errors: no answer, or an answer the SDK could not use.
 
 /**
@@ -354,6 +383,9 @@ export const errorClasses: Record<ErrorCode, ServerErrorClass> = {
   port_not_listening: PortNotListeningError,
   upstream_error: UpstreamError,
   upstream_timeout: UpstreamTimeoutError,
+  sandbox_expired: SandboxExpiredError,
+  space_limit: SpaceLimitError,
+  space_storage_limit: SpaceStorageLimitError,
 };
 
 // Answers without a code (the hosted service's 401, a proxy's 502, …) map by status

@@ -1,6 +1,7 @@
 // The reaper: an idle sandbox (no API call for idle_timeout_s) is paused, and after as long
-// again closed — or frozen to a Space when it was created persistent. A sandbox past
-// max_lifetime_s goes the same way at once. Busy sandboxes (an exec running) are left alone.
+// again closed — or frozen to a Space when it was created persistent. Busy sandboxes (an exec
+// running) are never idle. A sandbox past max_lifetime_s goes the same way at once, busy or not:
+// its running exec is interrupted first (calls reset the idle clock, never the lifetime).
 import type { SandboxManager } from "./sandbox-manager.js";
 import type { SpaceService } from "./spaces.js";
 
@@ -30,10 +31,11 @@ export class Reaper {
     this.ticking = true;
     try {
       for (const s of this.sandboxes.lifecycleView()) {
-        if (s.busy) continue;
         const idleLimitMs = s.idleTimeoutS * 1000;
         const expired = s.ageMs >= s.maxLifetimeS * 1000;
+        if (s.busy && !expired) continue;
         try {
+          if (expired) this.sandboxes.expire(s.owner, s.id, s.persistent);
           if (expired || (s.state === "paused" && s.idleMs >= 2 * idleLimitMs)) {
             await this.retire(s.id, s.owner, s.persistent, expired ? "lifetime" : "idle");
           } else if (s.state === "ready" && s.idleMs >= idleLimitMs) {
@@ -50,11 +52,16 @@ export class Reaper {
 
   private async retire(id: string, owner: string, persistent: boolean, reason: string): Promise<void> {
     if (persistent) {
-      const space = await this.spaces.freeze(owner, id, "enterprise", reason);
-      this.log(`reaper: froze ${id} (${reason}) to ${space.space_id}`);
-    } else {
-      await this.sandboxes.delete(owner, id);
-      this.log(`reaper: closed ${id} (${reason})`);
+      try {
+        const space = await this.spaces.freeze(owner, id, "enterprise", reason);
+        this.log(`reaper: froze ${id} (${reason}) to ${space.space_id}`);
+        return;
+      } catch (err) {
+        // The idle and lifetime caps hold even when the freeze cannot be made.
+        this.log(`reaper: could not freeze ${id} (${reason}), closing it: ${(err as Error).message}`);
+      }
     }
+    await this.sandboxes.delete(owner, id);
+    this.log(`reaper: closed ${id} (${reason})`);
   }
 }

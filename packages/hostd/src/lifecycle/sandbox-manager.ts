@@ -39,6 +39,15 @@ interface LiveSandbox {
   busy: number;
   /** Port proxy connections open now: they hold the idle clock (not max_lifetime_s). */
   proxied?: number;
+  /** Aborted at max_lifetime_s: interrupts the running exec and refuses queued ones. */
+  expiry: AbortController;
+}
+
+function expiredError(r: SandboxRecord): PodflareError {
+  return new PodflareError(
+    "sandbox_expired",
+    `sandbox ${r.id} reached its max_lifetime_s=${r.applied.max_lifetime_s} and is being ${r.applied.persistent ? "frozen to a Space (GET /v1/spaces)" : "closed"}; create a new sandbox`,
+  );
 }
 
 export function newSandboxId(): string {
@@ -73,7 +82,7 @@ export class SandboxManager {
         }
       }
       if (rt) {
-        this.live.set(record.id, { record, rt, execTail: Promise.resolve(), busy: 0 });
+        this.track(record, rt);
         adopted.push(record.id);
       } else {
         this.store.delete(record.id);
@@ -160,7 +169,7 @@ export class SandboxManager {
     record.state = "ready";
     setHandle(record, rt);
     this.store.insert(record);
-    this.live.set(record.id, { record, rt, execTail: Promise.resolve(), busy: 0 });
+    this.track(record, rt);
     this.usage?.sandboxCreated(owner);
     return { id: record.id, state: "ready", template, applied, clamped, warnings };
   }
@@ -206,6 +215,7 @@ export class SandboxManager {
     const sb = this.get(owner, id);
     return this.enqueue(sb, async () => {
       if (signal?.aborted) return -1;
+      if (sb.expiry.signal.aborted) throw expiredError(sb.record);
       this.usage?.exec(owner);
       const opts = {
         code: req.code,
@@ -216,6 +226,7 @@ export class SandboxManager {
         cwd: req.cwd,
         signal,
         memoryMb: sb.record.applied.memory_mb,
+        expiry: sb.expiry.signal,
       };
       return runExec(sb.rt, opts, output);
     });
@@ -279,6 +290,7 @@ export class SandboxManager {
   private forkReserved(owner: string, sb: LiveSandbox, id: string, n: number): Promise<ForkResponse> {
     return this.enqueue(sb, async (): Promise<ForkResponse> => {
       if (this.live.get(id) !== sb) throw notFound(id);
+      if (sb.expiry.signal.aborted) throw expiredError(sb.record);
       this.usage?.forks(owner, n);
       const now = Date.now();
       const records: SandboxRecord[] = Array.from({ length: n }, () => {
@@ -300,7 +312,7 @@ export class SandboxManager {
         const rt = result.children[i]!;
         setHandle(record, rt);
         this.store.insert(record);
-        this.live.set(record.id, { record, rt, execTail: Promise.resolve(), busy: 0 });
+        this.track(record, rt);
       }
       const warnings: string[] = [];
       if (!result.landlock) {
@@ -343,7 +355,7 @@ export class SandboxManager {
         lastActiveAt: Date.now(),
       };
       this.live.delete(winnerId);
-      this.live.set(parentId, { record, rt: winner.rt, execTail: Promise.resolve(), busy: 0 });
+      this.track(record, winner.rt);
       for (const other of this.live.values()) {
         if (other.record.parentId === winnerId) other.record.parentId = parentId;
       }
@@ -396,6 +408,20 @@ export class SandboxManager {
     return { idle_timeout_s: applied, clamped: applied < idleTimeoutS ? ["idle_timeout_s"] : [] };
   }
 
+  /**
+   * Past max_lifetime_s (the reaper): the running exec is interrupted and ends with
+   * ExitCode.Expired, queued execs and forks are refused; closing or freezing is the caller's.
+   */
+  expire(owner: string, id: string, frozen: boolean): void {
+    const sb = this.get(owner, id);
+    const s = sb.record.applied.max_lifetime_s;
+    sb.expiry.abort(
+      frozen
+        ? `the sandbox reached max_lifetime_s=${s} and was interrupted and frozen to a Space; GET /v1/spaces lists it, POST /v1/spaces/<space_id>/resume brings it back`
+        : `the sandbox reached max_lifetime_s=${s} and was interrupted and closed; create a new sandbox (max_lifetime_s is capped by your tier)`,
+    );
+  }
+
   /** What the reaper looks at: every live sandbox with its clocks. */
   lifecycleView(): { id: string; owner: string; state: string; persistent: boolean; busy: boolean; idleMs: number; ageMs: number; idleTimeoutS: number; maxLifetimeS: number }[] {
     const now = Date.now();
@@ -439,6 +465,10 @@ export class SandboxManager {
   detachAll(): void {
     for (const sb of this.live.values()) sb.rt.detach();
     this.live.clear();
+  }
+
+  private track(record: SandboxRecord, rt: RuntimeSandbox): void {
+    this.live.set(record.id, { record, rt, execTail: Promise.resolve(), busy: 0, expiry: new AbortController() });
   }
 
   /** The owner's live sandboxes (reservations for those being made are counted apart). */

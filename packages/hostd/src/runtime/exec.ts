@@ -19,6 +19,11 @@ export interface ExecOptions {
   /** Aborted when the client went away: treated like a timeout, without the message. */
   signal?: AbortSignal;
   memoryMb: number;
+  /**
+   * Aborted when the sandbox reaches max_lifetime_s: interrupted like a timeout, and the exit is
+   * ExitCode.Expired with the reason (`expiry.reason`, a sentence) on stderr.
+   */
+  expiry?: AbortSignal;
 }
 
 export type ExecOutput = (stream: "stdout" | "stderr", line: string) => void;
@@ -31,6 +36,7 @@ export async function runExec(sb: RuntimeSandbox, opts: ExecOptions, output: Exe
 
   return new Promise<number>((resolve) => {
     let timedOut = false;
+    let expired = false;
     let killed = false;
     let settled = false;
     let killTimer: NodeJS.Timeout | null = null;
@@ -47,6 +53,7 @@ export async function runExec(sb: RuntimeSandbox, opts: ExecOptions, output: Exe
       clearTimeout(timeoutTimer);
       if (killTimer) clearTimeout(killTimer);
       opts.signal?.removeEventListener("abort", onAbort);
+      opts.expiry?.removeEventListener("abort", onExpiry);
       stopWatchingClose?.();
       conn.release(id);
       stdout.end();
@@ -72,7 +79,8 @@ export async function runExec(sb: RuntimeSandbox, opts: ExecOptions, output: Exe
       const h = frame.header as GuestFrame;
       if (h.t === "out") (h.fd === 2 ? stderr : stdout).push(frame.body);
       else if (h.t === "exit") {
-        if (timedOut) {
+        if (expired) finish(ExitCode.Expired, expiryNote());
+        else if (timedOut) {
           finish(
             ExitCode.Timeout,
             `\nTimeoutError: execution exceeded timeout_ms=${opts.timeoutMs} and was interrupted; ` +
@@ -86,6 +94,10 @@ export async function runExec(sb: RuntimeSandbox, opts: ExecOptions, output: Exe
       if (settled) return;
       const oom = sb.oomKills() > oomBefore;
       let note: string;
+      if (expired) {
+        finish(ExitCode.Expired, expiryNote());
+        return;
+      }
       if (oom) {
         note =
           `\nMemoryError: the sandbox ran out of memory (limit ${opts.memoryMb} MB); the process was ` +
@@ -105,6 +117,14 @@ export async function runExec(sb: RuntimeSandbox, opts: ExecOptions, output: Exe
       interrupt();
     }
     opts.signal?.addEventListener("abort", onAbort);
+    function onExpiry(): void {
+      expired = true;
+      interrupt();
+    }
+    function expiryNote(): string {
+      return `\nSandboxExpired: ${String(opts.expiry?.reason ?? "the sandbox reached its max_lifetime_s")}\n`;
+    }
+    opts.expiry?.addEventListener("abort", onExpiry);
 
     timeoutTimer = setTimeout(() => {
       timedOut = true;
@@ -117,5 +137,6 @@ export async function runExec(sb: RuntimeSandbox, opts: ExecOptions, output: Exe
       // The close listener above settles the call.
     }
     if (opts.signal?.aborted) interrupt();
+    if (opts.expiry?.aborted) onExpiry();
   });
 }
