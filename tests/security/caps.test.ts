@@ -12,8 +12,10 @@ import { ownHostd, startTestHostd, teardownStateDir, type TestHostd } from "../s
 
 const { stateDir, port } = ownHostd("caps", 45);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
+const adminKey = "pf_admin_caps_test_key_0123456789abcdef";
 let hostd: TestHostd;
 let freeKey: string;
+let proKey: string;
 const as = () => ({ authorization: `Bearer ${freeKey}` });
 
 async function create(): Promise<{ status: number; body: { id?: string; code?: string; error?: string } }> {
@@ -28,13 +30,17 @@ const closeAll = async () => {
 
 before(async () => {
   fs.mkdirSync(stateDir, { recursive: true });
-  const r = spawnSync(process.execPath, [path.join(root, "packages/cli/dist/main.js"), "keys", "create", "--tier", "free", "--name", "caps"], {
-    encoding: "utf8",
-    env: { ...process.env, PODFLARE_STATE_DIR: stateDir },
-  });
-  assert.equal(r.status, 0, r.stderr);
-  freeKey = r.stdout.trim();
-  hostd = await startTestHostd({ stateDir, port });
+  const key = (tier: string) => {
+    const r = spawnSync(process.execPath, [path.join(root, "packages/cli/dist/main.js"), "keys", "create", "--tier", tier, "--name", `caps-${tier}`], {
+      encoding: "utf8",
+      env: { ...process.env, PODFLARE_STATE_DIR: stateDir },
+    });
+    assert.equal(r.status, 0, r.stderr);
+    return r.stdout.trim();
+  };
+  freeKey = key("free");
+  proKey = key("pro");
+  hostd = await startTestHostd({ stateDir, port, env: { PODFLARE_ADMIN_KEY: adminKey } });
 });
 
 after(async () => {
@@ -86,4 +92,27 @@ test("parallel forks and creates that would overshoot the cap are refused whole,
   await closeAll();
   assert.equal((await create()).status, 200, "after closing everything a create is refused");
   await closeAll();
+});
+
+test("GET /v1/capacity: a tenant sees only its own sandboxes and cap; host figures and the pool only an admin", async () => {
+  const capacity = async (key: string) => {
+    const res = await api("GET", "/v1/capacity", undefined, hostd.url, { authorization: `Bearer ${key}` });
+    assert.equal(res.status, 200);
+    return (await res.json()) as Record<string, unknown>;
+  };
+  const mine = [(await create()).body.id!, (await create()).body.id!];
+  const pro = await api("POST", "/v1/sandboxes", {}, hostd.url, { authorization: `Bearer ${proKey}` });
+  const proId = ((await pro.json()) as { id: string }).id;
+  try {
+    assert.deepEqual(await capacity(freeKey), { scope: "owner", tier: "free", sandboxes: 2, max_sandboxes: 10 });
+    assert.deepEqual(await capacity(proKey), { scope: "owner", tier: "pro", sandboxes: 1, max_sandboxes: 50 });
+    const host = await capacity(adminKey);
+    assert.equal(host.scope, "host");
+    assert.equal(host.sandboxes, 3);
+    assert.equal(typeof host.max_sandboxes, "number");
+    assert.ok(host.pool && typeof host.pool === "object", "an admin sees the warm pool's figures");
+  } finally {
+    for (const id of mine) await (await api("DELETE", `/v1/sandboxes/${id}`, undefined, hostd.url, as())).arrayBuffer();
+    await (await api("DELETE", `/v1/sandboxes/${proId}`, undefined, hostd.url, { authorization: `Bearer ${proKey}` })).arrayBuffer();
+  }
 });

@@ -102,6 +102,11 @@ export class SandboxManager {
     return this.live.size;
   }
 
+  /** The owner's live sandboxes. */
+  countOf(owner: string): number {
+    return this.liveOf(owner);
+  }
+
   async create(
     owner: string,
     req: CreateSandboxRequest,
