@@ -20,6 +20,7 @@ import { tiers, type TierName } from "../auth/tiers.js";
 import type { UsageReport, UsageStore } from "./usage.js";
 import type { WarmPool } from "./warm-pool.js";
 import { Reservations, type Caps } from "./reservations.js";
+import type { LifecycleView } from "./reaper.js";
 import { runExec, type ExecOutput } from "../runtime/exec.js";
 import { readPath, removePath, uploadFile, type ReadResult } from "../runtime/files.js";
 import { openPortStream } from "../runtime/port-stream.js";
@@ -427,9 +428,8 @@ export class SandboxManager {
     );
   }
 
-  /** What the reaper looks at: every live sandbox with its clocks. */
-  lifecycleView(): { id: string; owner: string; state: string; persistent: boolean; busy: boolean; idleMs: number; ageMs: number; idleTimeoutS: number; maxLifetimeS: number }[] {
-    const now = Date.now();
+  /** What the reaper looks at: every live sandbox with its clocks at `now`. */
+  lifecycleView(now: number): LifecycleView[] {
     return [...this.live.values()].map((sb) => ({
       id: sb.record.id,
       owner: sb.record.owner,
