@@ -72,3 +72,20 @@ test("a persistent sandbox busy past max_lifetime_s is interrupted, then frozen 
   assert.equal((await exec(resumed, "print(kept)")).stdout, "past the lifetime\n");
   await closeSandbox(resumed);
 });
+
+test("forking does not extend max_lifetime_s: a child gets what is left of its parent's", async () => {
+  const parent = await createSandbox({ max_lifetime_s: 30 });
+  const info = async (id: string) => (await (await api("GET", `/v1/sandboxes/${id}`)).json()) as { created_at: string; applied: { max_lifetime_s: number } };
+  const bornMs = Date.parse((await info(parent)).created_at);
+  // Old enough that a fresh lifetime would be visibly longer than what is left.
+  await until(async () => Date.now() - bornMs >= 2100, "time did not pass");
+  const fork = await api("POST", `/v1/sandboxes/${parent}/fork`, { n: 1 });
+  assert.equal(fork.status, 200);
+  const [child] = ((await fork.json()) as { children: string[] }).children;
+  const c = await info(child!);
+  const ageS = Math.floor((Date.parse(c.created_at) - bornMs) / 1000);
+  assert.ok(ageS >= 2);
+  assert.ok(c.applied.max_lifetime_s <= 30 - ageS, `the child lives ${c.applied.max_lifetime_s} s from its fork, its parent had ${30 - ageS} s left`);
+  await closeSandbox(child!);
+  await closeSandbox(parent);
+});

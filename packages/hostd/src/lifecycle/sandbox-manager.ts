@@ -12,7 +12,7 @@ import {
   type SetNetworkRequest,
 } from "@podflare/protocol";
 import { isOpen, parsePolicy, policyToWire } from "../network/policy.js";
-import { applyLimits, handleOf, networkOf, notFound, NOT_CARRIED, setHandle, toInfo, type ForkResponse } from "./sandbox-records.js";
+import { applyLimits, handleOf, networkOf, notFound, NOT_CARRIED, remainingLifetimeS, setHandle, toInfo, type ForkResponse } from "./sandbox-records.js";
 
 export type { ForkResponse };
 import type { HostdConfig } from "../config.js";
@@ -307,6 +307,8 @@ export class SandboxManager {
           runtimeKey: childId,
           state: "ready" as const,
           parentId: id,
+          // A child lives no longer than its parent would: forking never extends max_lifetime_s.
+          applied: { ...sb.record.applied, max_lifetime_s: remainingLifetimeS(sb.record, now) },
           metadata: { ...sb.record.metadata },
           env: { ...sb.record.env },
           createdAt: now,
