@@ -59,6 +59,7 @@ export class SandboxManager {
   private readonly live = new Map<string, LiveSandbox>();
   /** Sandboxes being made, so racing creates and forks cannot pass a concurrency cap. */
   private readonly slots = new Reservations((owner) => (owner === undefined ? this.live.size : this.liveOf(owner)));
+  private making = 0;
 
   constructor(
     private readonly cfg: HostdConfig,
@@ -94,9 +95,12 @@ export class SandboxManager {
     return { adopted, removed };
   }
 
-  /** User creates in flight (the warm pool waits for them). */
+  /**
+   * User creates and forks being made right now (the warm pool waits for them); unlike the
+   * reservations, a fork still queued behind an exec does not count.
+   */
   get creatingNow(): number {
-    return this.slots.pending;
+    return this.making;
   }
 
   get count(): number {
@@ -120,9 +124,11 @@ export class SandboxManager {
     }
     // Checked and reserved in one step, before any await: racing creates see each other's slots.
     const slot = this.slots.reserve(owner, 1, this.createCaps(tierName));
+    this.making++;
     try {
       return await this.createReserved(owner, req, tierName, from);
     } finally {
+      this.making--;
       slot.release();
     }
   }
@@ -315,7 +321,13 @@ export class SandboxManager {
           lastActiveAt: now,
         };
       });
-      const result = await this.runtime.fork(sb.rt, records.map((r) => this.specOf(r)));
+      this.making += n;
+      let result;
+      try {
+        result = await this.runtime.fork(sb.rt, records.map((r) => this.specOf(r)));
+      } finally {
+        this.making -= n;
+      }
       for (const [i, record] of records.entries()) {
         const rt = result.children[i]!;
         setHandle(record, rt);
