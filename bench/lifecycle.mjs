@@ -59,7 +59,7 @@ async function poolFull() {
 }
 
 /** Creates of the default size taken from a full warm pool (a hit), and cold ones (a miss), over REST. */
-async function poolCreates() {
+export async function poolCreates() {
   const out = { hit: [], miss: [] };
   const create = async (body) => {
     const res = await fetch(`${url}/v1/sandboxes`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
