@@ -24,4 +24,6 @@ export const knobs = {
   densityCount: num("PODFLARE_BENCH_DENSITY", 40, 8),
   /** network: cold creates with and without egress, and policy changes. */
   networkRuns: num("PODFLARE_BENCH_NETWORK_RUNS", 20, 5),
+  /** soak (run only when named in PODFLARE_BENCHES): seconds of steady load. */
+  soakS: num("PODFLARE_SOAK_S", 600, 60),
 };

@@ -54,6 +54,8 @@ delete env.PODFLARE_API_KEYS;
 delete env.PODFLARE_API_KEY;
 const log = fs.openSync(hostdLogPath, "w");
 const hostd = spawn(process.execPath, [cli, "serve"], { env, stdio: ["ignore", log, log] });
+// bench/soak reads what hostd holds (RSS, fds) from /proc/<pid>.
+process.env.PODFLARE_BENCH_HOSTD_PID = String(hostd.pid);
 for (let i = 0; ; i++) {
   try {
     if ((await fetch(`${url}/v1/healthz`)).ok) break;

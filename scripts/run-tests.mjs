@@ -59,6 +59,9 @@ const env = {
   // The shared hostd's warm pool: small and fixed, whatever the host (the default is 1% of its
   // memory), so tests that drain or count it take the same time everywhere.
   PODFLARE_POOL_SIZE: process.env.PODFLARE_POOL_SIZE || "8",
+  // The region the shared hostd answers to, so Podflare's programs passing region="us-west"
+  // run unchanged (tests/conformance/programs).
+  PODFLARE_REGION: process.env.PODFLARE_REGION || "us-west",
 };
 delete env.PODFLARE_API_KEYS;
 delete env.PODFLARE_API_KEY;

@@ -6,6 +6,7 @@ import signal
 import sys
 
 from .capture import flush_std_streams
+from .dedent import dedent
 from .errors import from_os_error
 
 FILENAME = "<exec>"
@@ -46,7 +47,7 @@ class Repl:
         return code
 
     def _execute(self, job):
-        source = job.code
+        source = dedent(job.code)  # line count kept: traceback line numbers stay the user's
         linecache.cache[FILENAME] = (len(source), None, source.splitlines(True), FILENAME)
         compiled = []
         exc = _run_user(source, self.globals, compiled, lambda: job.interrupted)

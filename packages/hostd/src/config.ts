@@ -49,6 +49,8 @@ export interface HostdConfig {
   poolTemplates: string[];
   /** Sandbox networking (docs/network.md); null when PODFLARE_NETWORK=off. */
   network: NetworkConfig | null;
+  /** PODFLARE_REGION: the region name this hostd answers to in create/resume `region`; unset: none. */
+  region?: string;
 }
 
 function envInt(name: string, fallback: number): number {
@@ -131,8 +133,16 @@ export function loadConfig(overrides: Partial<HostdConfig> = {}): HostdConfig {
     poolSpawnBatch: envInt("PODFLARE_POOL_SPAWN_BATCH", 8),
     poolTemplates: (process.env.PODFLARE_POOL_TEMPLATES || "default").split(",").map((t) => t.trim()).filter(Boolean),
     network: networkFromEnv(),
+    region: regionFromEnv(),
   };
   return { ...base, ...overrides };
+}
+
+function regionFromEnv(): string | undefined {
+  const raw = process.env.PODFLARE_REGION;
+  if (raw === undefined || raw === "") return undefined;
+  if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(raw)) throw new Error(`PODFLARE_REGION must be a region name like us-west (lowercase letters, digits, "-"), got ${JSON.stringify(raw)}`);
+  return raw;
 }
 
 /**

@@ -20,6 +20,8 @@ export interface CreateSandboxRequest {
   metadata?: Record<string, string>;
   /** Egress policy (needs egress): IPv4 CIDRs or domain names; deny_out wins. */
   network?: NetworkPolicy;
+  /** Region to create in (also POST /v1/spaces/:id/resume); a hostd serves only its PODFLARE_REGION. */
+  region?: string;
 }
 
 /** Egress policy. Without allow_out (or null) everything not denied is allowed. */

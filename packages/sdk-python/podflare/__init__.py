@@ -51,6 +51,7 @@ from .errors import (
     UnknownLanguageError,
     UpstreamError,
     UpstreamTimeoutError,
+    RegionUnknownError,
     error_from_response,
     SandboxExpiredError,
     SpaceLimitError,
@@ -78,6 +79,6 @@ __all__ = [
     "SandboxNotReadyError", "ExecTimeoutError", "NoSpaceError", "SandboxRuntimeError",
     "InternalError", "UnavailableError", "TimeoutError", "ConnectionError", "ProtocolError",
     "SandboxClosedError", "InvalidPortError", "PortNotListeningError", "UpstreamError",
-    "UpstreamTimeoutError", "EXIT_EXPIRED", "SandboxExpiredError", "SpaceLimitError",
-    "SpaceStorageLimitError",
+    "UpstreamTimeoutError", "RegionUnknownError", "EXIT_EXPIRED", "SandboxExpiredError",
+    "SpaceLimitError", "SpaceStorageLimitError",
 ]

@@ -40,9 +40,11 @@ class Response(NamedTuple):
 class Transport:
     """One configured endpoint (base URL, key, timeout) and its connections.
 
-    ``host`` defaults to ``PODFLARE_HOSTD_URL``, else http://127.0.0.1:7070; ``api_key`` to
-    ``PODFLARE_API_KEY`` (no Authorization header when neither is set); ``timeout_s`` is
-    how long the server may stay silent before :class:`podflare.TimeoutError` (default 60).
+    ``host`` defaults to ``PODFLARE_HOSTD_URL``, else ``PODFLARE_HOST`` (the hosted SDK's
+    variable), else http://127.0.0.1:7070; ``api_key`` to ``PODFLARE_API_KEY`` (no
+    Authorization header when neither is set); ``timeout_s`` is how long the server may
+    stay silent before :class:`podflare.TimeoutError` (default 60). ``region`` is sent as
+    the X-Podflare-Region header on every request.
 
     Example::
 
@@ -50,11 +52,14 @@ class Transport:
         t.json("GET", "/v1/sandboxes")
     """
 
-    def __init__(self, host: str | None = None, api_key: str | None = None, timeout_s: float | None = None):
-        raw = (host if host is not None else os.environ.get("PODFLARE_HOSTD_URL", "")).strip() or DEFAULT_HOST
+    def __init__(self, host: str | None = None, api_key: str | None = None, timeout_s: float | None = None,
+                 region: str | None = None):
+        # Our variable first, then the hosted SDK's: a self-hosted override beats a hosted default.
+        env_host = os.environ.get("PODFLARE_HOSTD_URL", "").strip() or os.environ.get("PODFLARE_HOST", "")
+        raw = (host if host is not None else env_host).strip() or DEFAULT_HOST
         url = urllib.parse.urlsplit(raw)
         if url.scheme not in ("http", "https") or not url.hostname:
-            raise ValueError(f"invalid Podflare host {raw!r}: expected a URL like {DEFAULT_HOST} (argument host or PODFLARE_HOSTD_URL)")
+            raise ValueError(f"invalid Podflare host {raw!r}: expected a URL like {DEFAULT_HOST} (argument host, PODFLARE_HOSTD_URL or PODFLARE_HOST)")
         self._scheme = url.scheme
         self._hostname = url.hostname
         self._port = url.port
@@ -65,12 +70,15 @@ class Transport:
         self._headers = {"User-Agent": f"podflare-python/{SDK_VERSION}"}
         if self.api_key:
             self._headers["Authorization"] = f"Bearer {self.api_key}"
+        self.region = region
+        if region is not None:
+            self._headers["X-Podflare-Region"] = region
         self._idle: list[http.client.HTTPConnection] = []
         self._lock = threading.Lock()
 
     def clone(self) -> "Transport":
         """A Transport with the same settings and its own connections."""
-        return Transport(self.host, self.api_key, self.timeout_s)
+        return Transport(self.host, self.api_key, self.timeout_s, self.region)
 
     # -- connections ------------------------------------------------------------------
 

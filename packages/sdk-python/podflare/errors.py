@@ -45,6 +45,7 @@ class ErrorCode:
     PORT_NOT_LISTENING = "port_not_listening"
     UPSTREAM_ERROR = "upstream_error"
     UPSTREAM_TIMEOUT = "upstream_timeout"
+    REGION_UNKNOWN = "region_unknown"
     SANDBOX_EXPIRED = "sandbox_expired"
     SPACE_LIMIT = "space_limit"
     SPACE_STORAGE_LIMIT = "space_storage_limit"
@@ -79,6 +80,7 @@ ERROR_STATUS: dict[str, int] = {
     "port_not_listening": 502,
     "upstream_error": 502,
     "upstream_timeout": 504,
+    "region_unknown": 400,
     "sandbox_expired": 410,
     "space_limit": 429,
     "space_storage_limit": 507,
@@ -312,6 +314,13 @@ class UpstreamTimeoutError(_ServerError):
     code = ErrorCode.UPSTREAM_TIMEOUT
 
 
+class RegionUnknownError(BadRequestError):
+    """400 ``region_unknown``: the server does not serve the ``region`` asked for; the
+    message names the ones it does."""
+
+    code = ErrorCode.REGION_UNKNOWN
+
+
 class SandboxExpiredError(_ServerError):
     """410 ``sandbox_expired``: the sandbox reached its max_lifetime_s and was closed (or frozen
     to a Space when persistent); create a new one, or resume the Space."""
@@ -373,7 +382,7 @@ ERROR_CLASSES: dict[str, type[_ServerError]] = {
         ConflictError, IsADirectoryError, NotADirectoryError, PayloadTooLargeError,
         ConcurrencyLimitError, SandboxNotReadyError, ExecTimeoutError, NoSpaceError,
         SandboxRuntimeError, InternalError, UnavailableError, InvalidPortError,
-        PortNotListeningError, UpstreamError, UpstreamTimeoutError,
+        PortNotListeningError, UpstreamError, UpstreamTimeoutError, RegionUnknownError,
         SandboxExpiredError, SpaceLimitError, SpaceStorageLimitError,
     )
 }
@@ -473,5 +482,6 @@ __all__ = [
     "SandboxRuntimeError", "InternalError", "UnavailableError", "InvalidPortError",
     "PortNotListeningError", "UpstreamError", "UpstreamTimeoutError", "TimeoutError",
     "ConnectionError", "ProtocolError", "SandboxClosedError", "error_from_response",
+    "RegionUnknownError",
     "SandboxExpiredError", "SpaceLimitError", "SpaceStorageLimitError",
 ]

@@ -56,30 +56,20 @@ class _ClassOrInstanceMethod:
         return types.MethodType(self._on_instance, obj)
 
 
-def upload_args(a: Any, b: Any) -> tuple[bytes, str]:
-    """Sorts ``upload`` arguments into (data, path): bytes are data; of two strings the
-    second is the path if it starts with "/", else the first if it does; anything else is
-    ambiguous and raises TypeError. str data is encoded as UTF-8."""
-    binary = (bytes, bytearray, memoryview)
-    if isinstance(b, str) and isinstance(a, binary):
-        data, path = a, b
-    elif isinstance(a, str) and isinstance(b, binary):
-        data, path = b, a
-    elif isinstance(a, str) and isinstance(b, str):
-        if b.startswith("/"):
-            data, path = a, b
-        elif a.startswith("/"):
-            data, path = b, a
-        else:
-            raise TypeError(
-                f"upload({a[:40]!r}, {b[:40]!r}): cannot tell the path from the data; "
-                'use an absolute path (starting with "/") or pass the data as bytes'
-            )
-    else:
-        raise TypeError("upload(data, path) needs one str path and the data (bytes or str)")
+def upload_args(data: Any, path: Any) -> tuple[bytes, str]:
+    """Checks ``upload`` arguments, data first and path second (Podflare's order), and
+    returns them as (bytes, path). Nothing is guessed from the values: a call with the two
+    swapped would otherwise write the content under a name made of the path. str data is
+    encoded as UTF-8."""
+    if isinstance(path, (bytes, bytearray, memoryview)) and isinstance(data, str):
+        raise TypeError(f"upload(data, path) takes the data first and the path second: upload(<bytes>, {data[:60]!r})")
+    if not isinstance(path, str) or not path:
+        raise TypeError('upload(data, path): path must be a non-empty str, e.g. upload("hello", "/root/notes.txt")')
     if isinstance(data, str):
         return data.encode("utf-8"), path
-    return bytes(data), path
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        return bytes(data), path
+    raise TypeError(f"upload(data, path): data must be bytes or str, got {type(data).__name__}")
 
 
 class Sandbox:
@@ -87,10 +77,12 @@ class Sandbox:
 
     Creating the object creates the sandbox. Options left as None are not sent, so the
     server's defaults (and your tier's caps) apply; ``applied`` says what you got and
-    ``clamped`` which requests were lowered to a cap. ``host`` defaults to
-    ``PODFLARE_HOSTD_URL`` (else http://127.0.0.1:7070), ``api_key`` to
-    ``PODFLARE_API_KEY``. ``timeout_s`` is how long the server may stay silent before
-    :class:`podflare.TimeoutError` (default 60).
+    ``clamped`` which requests were lowered to a cap. ``host`` is the server's base URL
+    (talked to directly, past any edge; default ``PODFLARE_HOSTD_URL``, else
+    ``PODFLARE_HOST``, else http://127.0.0.1:7070), ``api_key`` defaults to
+    ``PODFLARE_API_KEY``. ``region`` (e.g. "us-west") is sent to the server, which answers
+    :class:`podflare.RegionUnknownError` for a region it does not serve. ``timeout_s`` is
+    how long the server may stay silent before :class:`podflare.TimeoutError` (default 60).
 
     Example::
 
@@ -124,8 +116,9 @@ class Sandbox:
         metadata: Mapping[str, str] | None = None,
         network: Mapping[str, Any] | None = None,
         timeout_s: float | None = None,
+        region: str | None = None,
     ):
-        transport = Transport(host, api_key, timeout_s)
+        transport = Transport(host, api_key, timeout_s, region)
         fields = {
             "template": template,
             "persistent": persistent,
@@ -138,6 +131,7 @@ class Sandbox:
             "env": dict(env) if env is not None else None,
             "metadata": dict(metadata) if metadata is not None else None,
             "network": dict(network) if network is not None else None,
+            "region": region,
         }
         body = {k: v for k, v in fields.items() if v is not None}
         answer = transport.json("POST", "/v1/sandboxes", json_body=body)
@@ -170,7 +164,8 @@ class Sandbox:
         return sb
 
     @classmethod
-    def connect(cls, id: str, host: str | None = None, api_key: str | None = None, *, timeout_s: float | None = None) -> "Sandbox":
+    def connect(cls, id: str, host: str | None = None, api_key: str | None = None, *, timeout_s: float | None = None,
+                region: str | None = None) -> "Sandbox":
         """Attaches to an existing sandbox by id. Checks it exists when the server can say
         (raises :class:`SandboxNotFoundError` if not).
 
@@ -179,7 +174,7 @@ class Sandbox:
             sb = Sandbox.connect("sbx_0123456789abcdef0123456789abcdef")
             sb.run_code("print(x)")
         """
-        transport = Transport(host, api_key, timeout_s)
+        transport = Transport(host, api_key, timeout_s, region)
         try:
             info = transport.json("GET", f"/v1/sandboxes/{_q(id)}")
         except (NotFoundError, MethodNotAllowedError) as err:
@@ -190,19 +185,22 @@ class Sandbox:
         info = info if isinstance(info, dict) else {}
         return cls._attach(transport, id, template=info.get("template"), applied=info.get("applied"))
 
-    def _resume_space(cls, space_id: str, host: str | None = None, api_key: str | None = None, *, timeout_s: float | None = None) -> "Sandbox":
+    def _resume_space(cls, space_id: str, host: str | None = None, api_key: str | None = None, *,
+                      timeout_s: float | None = None, region: str | None = None) -> "Sandbox":
         """``Sandbox.resume(space_id)`` resumes a persistent Space (made by ``freeze()`` or by
-        the idle reaper) as a new sandbox. A Space resumes once.
+        the idle reaper) as a new sandbox. A Space resumes once. With ``region``, the server
+        must serve that region (else :class:`podflare.RegionUnknownError`).
 
         Example::
 
             space_id = sb.freeze()
-            again = Sandbox.resume(space_id)
+            again = Sandbox.resume(space_id, region="us-west")
             again.run_code("print(x)")
         """
-        transport = Transport(host, api_key, timeout_s)
+        transport = Transport(host, api_key, timeout_s, region)
         path = f"/v1/spaces/{_q(space_id)}/resume"
-        answer = transport.json("POST", path)
+        body = {"json_body": {"region": region}} if region is not None else {}
+        answer = transport.json("POST", path, **body)
         sb = cls.__new__(cls)
         sb._setup_from_answer(transport, answer, f"POST {path}", None)
         return sb
@@ -380,15 +378,14 @@ class Sandbox:
         return ExecResult("".join(stdout), "".join(stderr), exit_code)
 
     def upload(self, data: Any, path: Any) -> None:
-        """Writes a file in the sandbox, creating parent directories (a relative path is
-        taken from /root). str data is written as UTF-8. The Podflare order
-        ``upload(path, data)`` works too: bytes are always the data, and of two strs the one
-        starting with "/" is the path.
+        """Writes ``data`` to the file ``path`` in the sandbox, creating parent directories
+        (a relative path is taken from /root). str data is written as UTF-8. The order is
+        always Podflare's ``(data, path)``: two strs are never reordered by their look.
 
         Example::
 
             sb.upload(b"\\x00\\x01", "/root/data.bin")
-            sb.upload("/root/notes.txt", "hello\\n")
+            sb.upload("hello\\n", "/root/notes.txt")
         """
         self._check_open()
         body, target = upload_args(data, path)

@@ -11,6 +11,7 @@ from unittest import mock
 
 from podflare import (
     DIFF_SNIPPET,
+    BadRequestError,
     ConnectionError,
     ExecEvent,
     FileEntry,
@@ -18,6 +19,7 @@ from podflare import (
     NotADirectoryError,
     NotFoundError,
     ProtocolError,
+    RegionUnknownError,
     Sandbox,
     SandboxClosedError,
     SandboxNotFoundError,
@@ -38,7 +40,7 @@ from standin import (
     start_chunked,
 )
 
-ENV = {"PODFLARE_HOSTD_URL": "", "PODFLARE_API_KEY": ""}
+ENV = {"PODFLARE_HOSTD_URL": "", "PODFLARE_HOST": "", "PODFLARE_API_KEY": ""}
 
 
 class StandInTest(unittest.TestCase):
@@ -97,6 +99,40 @@ class CreateTest(StandInTest):
         self.assertEqual(self.reqs[-1].headers["authorization"], "Bearer pf_env")
         sb.run_code("1")
         self.assertEqual(self.reqs[-1].headers["authorization"], "Bearer pf_env")
+
+    def test_region_goes_in_the_body_and_a_header_and_resume_carries_it(self):
+        def handle(r, h):
+            if r.path == "/v1/spaces/spc_1/resume":
+                return send_json(h, 200, create_answer())
+            return basic_handler()(r, h)
+        self.handle(handle)
+        sb = Sandbox(host=self.url, region="us-west")
+        self.assertEqual(self.reqs[-1].json(), {"template": "default", "region": "us-west"})
+        self.assertEqual(self.reqs[-1].headers["x-podflare-region"], "us-west")
+        sb.run_code("1")
+        self.assertEqual(self.reqs[-1].headers["x-podflare-region"], "us-west")
+        Sandbox.resume("spc_1", self.url, region="us-west")
+        self.assertEqual((self.reqs[-1].path, self.reqs[-1].json()), ("/v1/spaces/spc_1/resume", {"region": "us-west"}))
+        self.assertEqual(self.reqs[-1].headers["x-podflare-region"], "us-west")
+        Sandbox.resume("spc_1", self.url)
+        self.assertEqual(self.reqs[-1].body, b"")
+        self.assertNotIn("x-podflare-region", self.reqs[-1].headers)
+
+    def test_region_unknown_is_a_typed_error(self):
+        self.handle(lambda r, h: send_json(h, 400, {"error": 'region "us-west" is not served here', "code": "region_unknown"}))
+        with self.assertRaises(RegionUnknownError) as ctx:
+            Sandbox(self.url, region="us-west")
+        self.assertIsInstance(ctx.exception, BadRequestError)
+        self.assertEqual((ctx.exception.status, ctx.exception.code), (400, "region_unknown"))
+
+    def test_host_from_podflare_host_and_precedence(self):
+        os.environ["PODFLARE_HOST"] = self.url
+        self.assertEqual(Sandbox().host, self.url)  # the hosted SDK's variable alone
+        os.environ["PODFLARE_HOSTD_URL"] = "http://127.0.0.1:1"
+        os.environ["PODFLARE_HOST"] = "http://127.0.0.1:2"
+        self.assertEqual(Sandbox(host=self.url).host, self.url)  # the argument beats both
+        os.environ["PODFLARE_HOSTD_URL"] = self.url
+        self.assertEqual(Sandbox().host, self.url)  # PODFLARE_HOSTD_URL beats PODFLARE_HOST
 
     def test_401_without_code(self):
         def handle(r, h):
@@ -312,7 +348,7 @@ class TransportTest(StandInTest):
 
 
 class FilesTest(StandInTest):
-    def test_upload_argument_orders(self):
+    def test_upload_takes_data_then_path_never_guessed(self):
         def handle(r, h):
             if r.path == "/v1/sandboxes":
                 return send_json(h, 200, create_answer())
@@ -320,9 +356,10 @@ class FilesTest(StandInTest):
         self.handle(handle)
         sb = Sandbox(self.url)
         sb.upload(b"\x00\x01\xff", "/root/a b&c.bin")
-        sb.upload("/root/notes.txt", "héllo")
-        sb.upload("content", "/root/x.txt")
-        sb.upload("data.csv", bytearray(b"a,b\n"))
+        sb.upload("héllo", "/root/notes.txt")
+        # A path-looking first str is still the data: the file is named by the second.
+        sb.upload("/root/run.sh", "#!/usr/bin/env python3")
+        sb.upload(bytearray(b"a,b\n"), "data.csv")
         sb.upload(memoryview(b"mv"), "/root/mv")
         puts = [r for r in self.reqs if r.method == "PUT"]
         self.assertEqual(
@@ -330,16 +367,20 @@ class FilesTest(StandInTest):
             [
                 (f"/v1/sandboxes/{SBX}/files", "/root/a b&c.bin", b"\x00\x01\xff", "application/octet-stream"),
                 (f"/v1/sandboxes/{SBX}/files", "/root/notes.txt", "héllo".encode(), "application/octet-stream"),
-                (f"/v1/sandboxes/{SBX}/files", "/root/x.txt", b"content", "application/octet-stream"),
+                (f"/v1/sandboxes/{SBX}/files", "#!/usr/bin/env python3", b"/root/run.sh", "application/octet-stream"),
                 (f"/v1/sandboxes/{SBX}/files", "data.csv", b"a,b\n", "application/octet-stream"),
                 (f"/v1/sandboxes/{SBX}/files", "/root/mv", b"mv", "application/octet-stream"),
             ],
         )
         self.assertIn("path=%2Froot%2Fa%20b%26c.bin", puts[0].raw_path)
-        with self.assertRaises(TypeError):
-            sb.upload("notes.txt", "hello")
+        # The hosted README's swapped order with bytes is a TypeError, never a silent swap.
+        with self.assertRaises(TypeError) as ctx:
+            sb.upload("/root/data.csv", b"a,b\n")
+        self.assertIn("data first and the path second", str(ctx.exception))
         with self.assertRaises(TypeError):
             sb.upload(b"x", b"y")
+        with self.assertRaises(TypeError):
+            sb.upload("x", "")
 
     def test_download_list_remove(self):
         data = b"\x01\x02\x03\x00\xfe"

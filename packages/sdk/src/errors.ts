@@ -30,6 +30,7 @@ export const ErrorCode = {
   PortNotListening: "port_not_listening",
   UpstreamError: "upstream_error",
   UpstreamTimeout: "upstream_timeout",
+  RegionUnknown: "region_unknown",
   SandboxExpired: "sandbox_expired",
   SpaceLimit: "space_limit",
   SpaceStorageLimit: "space_storage_limit",
@@ -66,6 +67,7 @@ export const errorStatus: Record<ErrorCode, number> = {
   port_not_listening: 502,
   upstream_error: 502,
   upstream_timeout: 504,
+  region_unknown: 400,
   sandbox_expired: 410,
   space_limit: 429,
   space_storage_limit: 507,
@@ -298,6 +300,12 @@ export class UpstreamTimeoutError extends PodflareError {
     super(ErrorCode.UpstreamTimeout, statusOf(ErrorCode.UpstreamTimeout, init), message, init);
   }
 }
+/** 400 `region_unknown`: the server does not serve the `region` asked for; the message names the ones it does. */
+export class RegionUnknownError extends BadRequestError {
+  constructor(message: string, init: ErrorInit = {}) {
+    super(message, init, ErrorCode.RegionUnknown);
+  }
+}
 
 /**
  * 410 `sandbox_expired`: the sandbox reached its `maxLifetimeS` and was closed (or frozen to a
@@ -383,6 +391,7 @@ export const errorClasses: Record<ErrorCode, ServerErrorClass> = {
   port_not_listening: PortNotListeningError,
   upstream_error: UpstreamError,
   upstream_timeout: UpstreamTimeoutError,
+  region_unknown: RegionUnknownError,
   sandbox_expired: SandboxExpiredError,
   space_limit: SpaceLimitError,
   space_storage_limit: SpaceStorageLimitError,

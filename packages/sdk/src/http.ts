@@ -50,6 +50,8 @@ export class HttpClient {
   /** Base URL without a trailing slash. */
   readonly host: string;
   readonly timeoutMs: number;
+  /** Region asked for (option region), sent as X-Podflare-Region on every request. */
+  readonly region: string | undefined;
   readonly #hasKey: boolean;
   readonly #transport: typeof http | typeof https;
   readonly #agent: http.Agent;
@@ -60,12 +62,13 @@ export class HttpClient {
 
   constructor(opts: ConnectionOptions = {}) {
     const env = process.env;
-    const host = (opts.host ?? env["PODFLARE_HOSTD_URL"] ?? "").trim() || DEFAULT_HOST;
+    // Our variable first, then Podflare's TS SDK's: a self-hosted override beats a hosted default.
+    const host = (opts.host ?? (env["PODFLARE_HOSTD_URL"]?.trim() || env["PODFLARE_HOST"]) ?? "").trim() || DEFAULT_HOST;
     let url: URL;
     try {
       url = new URL(host);
     } catch {
-      throw new TypeError(`invalid Podflare host ${JSON.stringify(host)}: expected a URL like ${DEFAULT_HOST} (option host or PODFLARE_HOSTD_URL)`);
+      throw new TypeError(`invalid Podflare host ${JSON.stringify(host)}: expected a URL like ${DEFAULT_HOST} (option host, PODFLARE_HOSTD_URL or PODFLARE_HOST)`);
     }
     if (url.protocol !== "http:" && url.protocol !== "https:") {
       throw new TypeError(`invalid Podflare host ${JSON.stringify(host)}: only http:// and https:// are supported`);
@@ -81,6 +84,8 @@ export class HttpClient {
     this.#hasKey = apiKey !== "";
     this.#headers = { "user-agent": `podflare-js/${SDK_VERSION}` };
     if (this.#hasKey) this.#headers["authorization"] = `Bearer ${apiKey}`;
+    this.region = opts.region;
+    if (opts.region !== undefined) this.#headers["x-podflare-region"] = opts.region;
   }
 
   /** Whether requests carry an Authorization header. */

@@ -13,6 +13,8 @@ import {
   SandboxClosedError,
   SandboxNotFoundError,
   TimeoutError,
+  BadRequestError,
+  RegionUnknownError,
   UnauthorizedError,
   UnknownLanguageError,
 } from "./errors.js";
@@ -114,6 +116,54 @@ test("the API key goes in Authorization: Bearer, from the option or PODFLARE_API
     assert.equal(server.requests.at(-1)!.headers["authorization"], "Bearer pf_test_env");
   } finally {
     for (const [name, value] of [["PODFLARE_HOSTD_URL", saved.url], ["PODFLARE_API_KEY", saved.key]] as const) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  }
+});
+
+test("region goes in the create body and an X-Podflare-Region header; resume carries it", async () => {
+  server.handle((req, res) => {
+    if (req.path === "/v1/spaces/spc_1/resume") return json(res, 200, createAnswer());
+    if (req.path === "/v1/sandboxes") return json(res, 200, createAnswer());
+    return ndjson(res, [{ type: "exit", data: 0, seq: 0, ts: 1 }]);
+  });
+  const sb = await Sandbox.create({ host: server.url, region: "us-west" });
+  assert.deepEqual(JSON.parse(server.requests.at(-1)!.body.toString()), { region: "us-west" });
+  assert.equal(server.requests.at(-1)!.headers["x-podflare-region"], "us-west");
+  await sb.runCode("1");
+  assert.equal(server.requests.at(-1)!.headers["x-podflare-region"], "us-west");
+  await Sandbox.resume("spc_1", { host: server.url, region: "us-west" });
+  assert.equal(server.requests.at(-1)!.path, "/v1/spaces/spc_1/resume");
+  assert.deepEqual(JSON.parse(server.requests.at(-1)!.body.toString()), { region: "us-west" });
+  await Sandbox.resume("spc_1", { host: server.url });
+  assert.equal(server.requests.at(-1)!.body.length, 0);
+  assert.equal(server.requests.at(-1)!.headers["x-podflare-region"], undefined);
+});
+
+test("a region the server does not serve is RegionUnknownError (a BadRequestError)", async () => {
+  server.handle((_req, res) => json(res, 400, { error: 'region "us-west" is not served here', code: "region_unknown" }));
+  await assert.rejects(Sandbox.create({ host: server.url, region: "us-west" }), (err: unknown) => {
+    assert.ok(err instanceof RegionUnknownError && err instanceof BadRequestError);
+    assert.equal(err.status, 400);
+    return true;
+  });
+});
+
+test("host: the option, else PODFLARE_HOSTD_URL, else PODFLARE_HOST", async () => {
+  basicHostd();
+  const saved = { url: process.env["PODFLARE_HOSTD_URL"], host: process.env["PODFLARE_HOST"] };
+  try {
+    delete process.env["PODFLARE_HOSTD_URL"];
+    process.env["PODFLARE_HOST"] = server.url;
+    assert.equal((await Sandbox.create()).host, server.url);
+    process.env["PODFLARE_HOSTD_URL"] = "http://127.0.0.1:1";
+    process.env["PODFLARE_HOST"] = "http://127.0.0.1:2";
+    assert.equal((await Sandbox.create({ host: server.url })).host, server.url);
+    process.env["PODFLARE_HOSTD_URL"] = server.url;
+    assert.equal((await Sandbox.create()).host, server.url);
+  } finally {
+    for (const [name, value] of [["PODFLARE_HOSTD_URL", saved.url], ["PODFLARE_HOST", saved.host]] as const) {
       if (value === undefined) delete process.env[name];
       else process.env[name] = value;
     }
@@ -330,28 +380,31 @@ test("an unreachable server gives ConnectionError naming the host", async () => 
   });
 });
 
-test("upload accepts (data, path) and (path, data); strings are UTF-8; paths are URL-encoded", async () => {
+test("upload takes (data, path) as written, never guessed: strings are UTF-8; paths are URL-encoded", async () => {
   server.handle((req, res) => {
     if (req.path === "/v1/sandboxes") return json(res, 200, createAnswer());
     res.writeHead(204).end();
   });
   const sb = await Sandbox.create({ host: server.url });
   await sb.upload(new Uint8Array([0, 1, 255]), "/root/a b&c.bin");
-  await sb.upload("/root/notes.txt", "héllo");
-  await sb.upload("content", "/root/x.txt");
-  await sb.upload("data.csv", Buffer.from("a,b\n"));
+  await sb.upload("héllo", "/root/notes.txt");
+  // A path-looking first string is still the data: the file is named by the second.
+  await sb.upload("/root/run.sh", "#!/usr/bin/env python3");
+  await sb.upload("a,b\n", "data.csv");
   const puts = server.requests.filter((r) => r.method === "PUT");
   assert.deepEqual(
     puts.map((r) => [r.path, r.query.get("path"), r.body.toString("hex"), r.headers["content-type"]]),
     [
       [`/v1/sandboxes/${ID}/files`, "/root/a b&c.bin", "0001ff", "application/octet-stream"],
       [`/v1/sandboxes/${ID}/files`, "/root/notes.txt", Buffer.from("héllo").toString("hex"), "application/octet-stream"],
-      [`/v1/sandboxes/${ID}/files`, "/root/x.txt", Buffer.from("content").toString("hex"), "application/octet-stream"],
+      [`/v1/sandboxes/${ID}/files`, "#!/usr/bin/env python3", Buffer.from("/root/run.sh").toString("hex"), "application/octet-stream"],
       [`/v1/sandboxes/${ID}/files`, "data.csv", Buffer.from("a,b\n").toString("hex"), "application/octet-stream"],
     ],
   );
   assert.ok(puts[0]!.url.includes("path=%2Froot%2Fa%20b%26c.bin"));
-  await assert.rejects(sb.upload("notes.txt", "hello"), TypeError);
+  // Bytes as the path: the swapped order is a TypeError, not a silent swap.
+  await assert.rejects(sb.upload("/root/x", Buffer.from("x") as unknown as string), /data first and the path second/);
+  await assert.rejects(sb.upload("x", ""), TypeError);
 });
 
 test("download returns bytes; a directory is IsADirectoryError; list reads entries; a file is NotADirectoryError", async () => {

@@ -129,17 +129,18 @@ export class Sandbox {
 
   /**
    * Resumes a persistent Space (made by `freeze()` or by the idle reaper) as a new sandbox.
-   * A Space resumes once; a second resume throws {@link SpaceNotFoundError}.
+   * A Space resumes once; a second resume throws {@link SpaceNotFoundError}. With
+   * `region`, the server must serve that region (else {@link RegionUnknownError}).
    *
    * @example
    * const spaceId = await sb.freeze();
-   * const again = await Sandbox.resume(spaceId);
+   * const again = await Sandbox.resume(spaceId, { region: "us-west" });
    * await again.runCode("print(x)");
    */
   static async resume(spaceId: string, opts: ConnectionOptions = {}): Promise<Sandbox> {
     const http = new HttpClient(opts);
     const path = `/v1/spaces/${enc(spaceId)}/resume`;
-    const res = await http.json<wire.CreateSandboxResponse>("POST", path);
+    const res = await http.json<wire.CreateSandboxResponse>("POST", path, opts.region !== undefined ? { json: { region: opts.region } } : {});
     return Sandbox.#fromCreateAnswer(http, res, `POST ${path}`, undefined);
   }
 
@@ -247,20 +248,17 @@ export class Sandbox {
   }
 
   /**
-   * Writes a file in the sandbox, creating parent directories (a relative path is taken
-   * from /root). Strings are written as UTF-8. The Podflare order `upload(path, data)`
-   * works too: bytes are always the data, and of two strings the one starting with "/"
-   * is the path.
+   * Writes `data` to the file `path` in the sandbox, creating parent directories (a
+   * relative path is taken from /root). Strings are written as UTF-8. The order is always
+   * Podflare's `(data, path)`: two strings are never reordered by their look.
    *
    * @example
    * await sb.upload(new Uint8Array([1, 2, 3]), "/root/data.bin");
-   * await sb.upload("/root/notes.txt", "hello\n");
+   * await sb.upload("hello\n", "/root/notes.txt");
    */
-  async upload(data: Uint8Array | string, path: string): Promise<void>;
-  async upload(path: string, data: Uint8Array | string): Promise<void>;
-  async upload(a: Uint8Array | string, b: Uint8Array | string): Promise<void> {
+  async upload(data: Uint8Array | string, path: string): Promise<void> {
     this.#assertOpen();
-    const [data, path] = uploadArgs(a, b);
+    uploadArgs(data, path);
     const body = typeof data === "string" ? Buffer.from(data, "utf8") : data;
     await this.#http.request("PUT", this.#filePath(path), { body, contentType: "application/octet-stream" });
   }
@@ -517,20 +515,21 @@ function isJson(contentType: string | undefined): boolean {
 }
 
 /**
- * Sorts `upload` arguments into [data, path]. Bytes are data; of two strings the second is
- * the path if it starts with "/", else the first if it does; anything else is ambiguous.
+ * Checks `upload`'s arguments: data (Uint8Array or string) first, the path (string) second,
+ * as Podflare's SDKs take them. Nothing is guessed from the values: a call with the two
+ * swapped would otherwise write the content under a name made of the path.
  */
-export function uploadArgs(a: Uint8Array | string, b: Uint8Array | string): [Uint8Array | string, string] {
-  if (typeof b === "string" && typeof a !== "string") return [a, b];
-  if (typeof a === "string" && typeof b !== "string") return [b, a];
-  if (typeof a === "string" && typeof b === "string") {
-    if (b.startsWith("/")) return [a, b];
-    if (a.startsWith("/")) return [b, a];
-    throw new TypeError(
-      `upload(${JSON.stringify(a.slice(0, 40))}, ${JSON.stringify(b.slice(0, 40))}): cannot tell the path from the data; use an absolute path (starting with "/") or pass the data as bytes`,
-    );
+export function uploadArgs(data: Uint8Array | string, path: string): [Uint8Array | string, string] {
+  if ((path as unknown) instanceof Uint8Array && typeof data === "string") {
+    throw new TypeError(`upload(data, path) takes the data first and the path second: upload(<bytes>, ${JSON.stringify(data.slice(0, 60))})`);
   }
-  throw new TypeError("upload(data, path) needs one string path and the data (Uint8Array or string)");
+  if (typeof path !== "string" || path === "") {
+    throw new TypeError('upload(data, path): path must be a non-empty string, e.g. upload("hello", "/root/notes.txt")');
+  }
+  if (typeof data !== "string" && !(data instanceof Uint8Array)) {
+    throw new TypeError("upload(data, path): data must be a Uint8Array (e.g. a Buffer) or a string");
+  }
+  return [data, path];
 }
 
 /** Reads a whole exec answer without per-event allocation of iterator objects: the hot path. */

@@ -6,8 +6,17 @@ export type { Language, SandboxState } from "./wire.js";
 
 /** Where and how to reach the API. Every field falls back to the environment. */
 export interface ConnectionOptions {
-  /** Base URL, e.g. "http://127.0.0.1:7070". Default: `PODFLARE_HOSTD_URL`, else http://127.0.0.1:7070. */
+  /**
+   * Base URL of the server, e.g. "http://127.0.0.1:7070" (talks to it directly, past any
+   * edge). Default: `PODFLARE_HOSTD_URL`, else `PODFLARE_HOST`, else http://127.0.0.1:7070.
+   */
   host?: string;
+  /**
+   * Region to create or resume in, e.g. "us-west": sent as `region` in the create/resume
+   * body and as the X-Podflare-Region header. A server that does not serve it answers
+   * {@link RegionUnknownError}. Ids route by themselves afterwards.
+   */
+  region?: string;
   /** API key sent as `Authorization: Bearer`. Default: `PODFLARE_API_KEY`; omitted when neither is set. */
   apiKey?: string;
   /**
@@ -118,6 +127,7 @@ export const createFieldNames = {
   env: "env",
   metadata: "metadata",
   network: "network",
+  region: "region",
 } as const satisfies Record<string, keyof wire.CreateSandboxRequest>;
 
 /** Builds the create body: camelCase to snake_case, undefined fields left out. */

@@ -18,6 +18,7 @@ export interface CreateSandboxRequest {
   env?: Record<string, string>;
   metadata?: Record<string, string>;
   network?: NetworkPolicy;
+  region?: string;
 }
 
 export interface NetworkPolicy {

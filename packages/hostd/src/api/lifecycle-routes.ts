@@ -3,6 +3,7 @@ import { PodflareError, limits } from "@podflare/protocol";
 import type { SandboxManager } from "../lifecycle/sandbox-manager.js";
 import type { SpaceService } from "../lifecycle/spaces.js";
 import { readJsonBody, sendJson, sendNoContent } from "./http.js";
+import { checkRegion } from "./region.js";
 import type { Route, RouteContext } from "./routes.js";
 
 type RouteMaker = (method: string, path: string, handle: Route["handle"]) => Route;
@@ -12,6 +13,7 @@ export function lifecycleRoutes(
   spaces: SpaceService,
   route: RouteMaker,
   sandboxId: (ctx: RouteContext) => string,
+  region?: string,
 ): Route[] {
   const SB = "/v1/sandboxes/([^/]+)";
   return [
@@ -45,6 +47,7 @@ export function lifecycleRoutes(
       sendNoContent(ctx.res);
     }),
     route("POST", "/v1/spaces/([^/]+)/resume", async (ctx) => {
+      checkRegion(ctx.req, await readJsonBody(ctx.req, limits.maxJsonBytes), region);
       sendJson(ctx.res, 200, await spaces.resume(ctx.owner, ctx.params[0]!, ctx.principal.tier));
     }),
   ];

@@ -13,6 +13,7 @@ import type { SpaceService } from "../lifecycle/spaces.js";
 import type { WarmPool } from "../lifecycle/warm-pool.js";
 import type { SandboxManager } from "../lifecycle/sandbox-manager.js";
 import { readJsonBody, sendJson, sendNoContent } from "./http.js";
+import { checkRegion } from "./region.js";
 import { parseCreate, parseExec, parseFilePath, parseFork } from "./validate.js";
 
 export interface RouteContext {
@@ -70,7 +71,9 @@ export function buildRoutes(cfg: HostdConfig, sandboxes: SandboxManager, keys: K
     }),
 
     route("POST", "/v1/sandboxes", async (ctx) => {
-      const body = parseCreate(await readJsonBody(ctx.req, limits.maxJsonBytes));
+      const raw = await readJsonBody(ctx.req, limits.maxJsonBytes);
+      checkRegion(ctx.req, raw, cfg.region);
+      const body = parseCreate(raw);
       sendJson(ctx.res, 200, await sandboxes.create(ctx.owner, body, ctx.principal.tier));
     }),
 
@@ -79,7 +82,7 @@ export function buildRoutes(cfg: HostdConfig, sandboxes: SandboxManager, keys: K
     }),
 
     ...keyRoutes(keys, route),
-    ...lifecycleRoutes(sandboxes, spaces, route, sandboxId),
+    ...lifecycleRoutes(sandboxes, spaces, route, sandboxId, cfg.region),
     ...networkRoutes(sandboxes, route, sandboxId),
 
     route("GET", "/v1/sandboxes", (ctx) => {

@@ -209,12 +209,16 @@ export class CgroupManager {
     }
   }
 
-  /** How many times the kernel's OOM killer killed a process in this group. */
+  /** How many times the kernel's OOM killer killed a process in this group; 0 once the group is
+   * gone (an exec whose sandbox was closed under it asks after the removal). */
   oomKillCount(id: string): number {
-    if (this.version === 2) {
-      return keyed(readText(path.join(this.dir(id, ""), "memory.events")), "oom_kill");
+    const file = this.version === 2 ? path.join(this.dir(id, ""), "memory.events") : path.join(this.dir(id, "memory"), "memory.oom_control");
+    try {
+      return keyed(readText(file), "oom_kill");
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return 0;
+      throw err;
     }
-    return keyed(readText(path.join(this.dir(id, "memory"), "memory.oom_control")), "oom_kill");
   }
 
   memoryCurrentBytes(id: string): number {

@@ -29,6 +29,9 @@ const baseEnv: Record<string, string> = {
   LANG: "C.UTF-8",
   TERM: "xterm",
   PYTHONUNBUFFERED: "1",
+  // The sandbox is the user's own throwaway box: `pip install x` installs, as Podflare's
+  // documented programs expect, instead of Debian's PEP 668 refusal (externally-managed).
+  PIP_BREAK_SYSTEM_PACKAGES: "1",
 };
 
 /**
