@@ -21,6 +21,7 @@ import type { UsageReport, UsageStore } from "./usage.js";
 import type { WarmPool } from "./warm-pool.js";
 import { Reservations, type Caps } from "./reservations.js";
 import type { LifecycleView } from "./reaper.js";
+import { systemClock, type Clock } from "./clock.js";
 import { runExec, type ExecOutput } from "../runtime/exec.js";
 import { readPath, removePath, uploadFile, type ReadResult } from "../runtime/files.js";
 import { openPortStream } from "../runtime/port-stream.js";
@@ -69,6 +70,7 @@ export class SandboxManager {
     private readonly log: (msg: string) => void,
     private readonly usage?: UsageStore,
     private readonly pool?: WarmPool,
+    private readonly clock: Clock = systemClock,
   ) {}
 
   /** Re-adopts sandboxes that survived a restart and removes what a crash left behind. */
@@ -144,7 +146,7 @@ export class SandboxManager {
     const { applied, clamped, warnings } = applyLimits(req, tierName, this.cfg);
     const network = networkOf(req, this.cfg.network !== null);
     const id = newSandboxId();
-    const now = Date.now();
+    const now = this.clock.now();
     const record: SandboxRecord = {
       id,
       owner,
@@ -304,7 +306,7 @@ export class SandboxManager {
       if (this.live.get(id) !== sb) throw notFound(id);
       if (sb.expiry.signal.aborted) throw expiredError(sb.record);
       this.usage?.forks(owner, n);
-      const now = Date.now();
+      const now = this.clock.now();
       const records: SandboxRecord[] = Array.from({ length: n }, () => {
         const childId = newSandboxId();
         return {
@@ -372,7 +374,7 @@ export class SandboxManager {
         applied: winner.record.applied,
         env: winner.record.env,
         network: winner.record.network,
-        lastActiveAt: Date.now(),
+        lastActiveAt: this.clock.now(),
       };
       this.live.delete(winnerId);
       this.track(record, winner.rt);
@@ -547,7 +549,7 @@ export class SandboxManager {
   }
 
   private touch(sb: LiveSandbox): void {
-    sb.record.lastActiveAt = Date.now();
+    sb.record.lastActiveAt = this.clock.now();
     this.store.touch(sb.record.id, sb.record.lastActiveAt);
   }
 
