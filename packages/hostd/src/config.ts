@@ -35,6 +35,8 @@ export interface HostdConfig {
   defaults: { memoryMb: number; diskMb: number; vcpus: number; idleTimeoutS: number; maxLifetimeS: number; pidsMax: number };
   exec: { defaultTimeoutMs: number; maxTimeoutMs: number; killGraceMs: number };
   maxSandboxes: number;
+  /** Per-owner Space caps of this host, below the tiers' (PODFLARE_SPACES_PER_OWNER, PODFLARE_SPACE_MB_PER_OWNER). */
+  spaceCaps: { maxSpaces?: number; storageMb?: number };
   /**
    * Port proxy: how long the server inside may take to accept a connection, and to send its
    * answer's headers (PODFLARE_PROXY_TIMEOUT_MS); past either the caller gets a 504.
@@ -142,6 +144,10 @@ export function loadConfig(overrides: Partial<HostdConfig> = {}): HostdConfig {
     },
     proxy: { connectTimeoutMs: 10_000, responseTimeoutMs: envInt("PODFLARE_PROXY_TIMEOUT_MS", 60_000) },
     maxSandboxes: envInt("PODFLARE_MAX_SANDBOXES", Math.max(8, Math.floor(totalMb / 64))),
+    spaceCaps: {
+      maxSpaces: process.env.PODFLARE_SPACES_PER_OWNER ? envInt("PODFLARE_SPACES_PER_OWNER", 0) : undefined,
+      storageMb: process.env.PODFLARE_SPACE_MB_PER_OWNER ? envInt("PODFLARE_SPACE_MB_PER_OWNER", 0) : undefined,
+    },
     // Sized by memory, not cores: 1% of the host's memory. A pool that holds a burst of creates
     // is what keeps them fast. A spawned sandbox (forked from the zygote, sharing its pages)
     // costs ~4.3 MB of unreclaimable host memory idle, a cold-booted one ~7 MB plus ~12 MB of its

@@ -3,6 +3,7 @@ import type http from "node:http";
 import os from "node:os";
 import { createAuthenticator } from "./auth/authenticator.js";
 import { KeyStore } from "./auth/keys.js";
+import type { TierName } from "./auth/tiers.js";
 import { UsageStore } from "./lifecycle/usage.js";
 import { newSandboxId } from "./lifecycle/sandbox-manager.js";
 import { Reaper } from "./lifecycle/reaper.js";
@@ -106,8 +107,10 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
     log,
   });
   const sandboxes: SandboxManager = new SandboxManager(cfg, store, runtime, { has: (name) => storage.hasTemplate(name) }, log, new UsageStore(db), pool);
-  const spaces = new SpaceService(new SpaceStore(db), runtime, sandboxes, log);
-  const reaper = new Reaper(sandboxes, spaces, log);
+  const spaces = new SpaceService(new SpaceStore(db), runtime, sandboxes, log, cfg.spaceCaps);
+  // The reaper's freezes count against the owner's Space caps: stored keys carry their tier.
+  const tierOf = (owner: string): TierName => keyStore.get(owner)?.tier ?? (owner.startsWith("key_") ? cfg.apiKeysTier : "enterprise");
+  const reaper = new Reaper(sandboxes, spaces, log, { tierOf });
   const { adopted, removed } = await sandboxes.start();
   if (adopted.length) log(`re-adopted ${adopted.length} running sandbox(es)`);
   if (removed.length) log(`removed leftovers of ${removed.length} sandbox(es) from an earlier run`);

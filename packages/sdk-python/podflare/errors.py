@@ -46,6 +46,9 @@ class ErrorCode:
     UPSTREAM_ERROR = "upstream_error"
     UPSTREAM_TIMEOUT = "upstream_timeout"
     REGION_UNKNOWN = "region_unknown"
+    SANDBOX_EXPIRED = "sandbox_expired"
+    SPACE_LIMIT = "space_limit"
+    SPACE_STORAGE_LIMIT = "space_storage_limit"
 
 
 #: The HTTP status the server gives each code.
@@ -78,6 +81,9 @@ ERROR_STATUS: dict[str, int] = {
     "upstream_error": 502,
     "upstream_timeout": 504,
     "region_unknown": 400,
+    "sandbox_expired": 410,
+    "space_limit": 429,
+    "space_storage_limit": 507,
 }
 
 
@@ -315,6 +321,25 @@ class RegionUnknownError(BadRequestError):
     code = ErrorCode.REGION_UNKNOWN
 
 
+class SandboxExpiredError(_ServerError):
+    """410 ``sandbox_expired``: the sandbox reached its max_lifetime_s and was closed (or frozen
+    to a Space when persistent); create a new one, or resume the Space."""
+
+    code = ErrorCode.SANDBOX_EXPIRED
+
+
+class SpaceLimitError(_ServerError):
+    """429 ``space_limit``: the key holds as many Spaces as its tier allows; delete or resume one."""
+
+    code = ErrorCode.SPACE_LIMIT
+
+
+class SpaceStorageLimitError(_ServerError):
+    """507 ``space_storage_limit``: the key's Spaces would take more disk than its tier allows; delete or resume some."""
+
+    code = ErrorCode.SPACE_STORAGE_LIMIT
+
+
 class TimeoutError(PodflareError, builtins.TimeoutError):
     """The server was silent for longer than the client's ``timeout_s``.
 
@@ -358,6 +383,7 @@ ERROR_CLASSES: dict[str, type[_ServerError]] = {
         ConcurrencyLimitError, SandboxNotReadyError, ExecTimeoutError, NoSpaceError,
         SandboxRuntimeError, InternalError, UnavailableError, InvalidPortError,
         PortNotListeningError, UpstreamError, UpstreamTimeoutError, RegionUnknownError,
+        SandboxExpiredError, SpaceLimitError, SpaceStorageLimitError,
     )
 }
 assert set(ERROR_CLASSES) == set(ERROR_STATUS), "every code needs a class"
@@ -457,4 +483,5 @@ __all__ = [
     "PortNotListeningError", "UpstreamError", "UpstreamTimeoutError", "TimeoutError",
     "ConnectionError", "ProtocolError", "SandboxClosedError", "error_from_response",
     "RegionUnknownError",
+    "SandboxExpiredError", "SpaceLimitError", "SpaceStorageLimitError",
 ]

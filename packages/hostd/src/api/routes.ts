@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { PodflareError, limits, sandboxIdPattern, type ExecEvent } from "@podflare/protocol";
 import type { Principal } from "../auth/authenticator.js";
 import type { KeyStore } from "../auth/keys.js";
+import { tiers } from "../auth/tiers.js";
 import type { HostdConfig } from "../config.js";
 import { keyRoutes } from "./key-routes.js";
 import { lifecycleRoutes } from "./lifecycle-routes.js";
@@ -54,8 +55,15 @@ export function buildRoutes(cfg: HostdConfig, sandboxes: SandboxManager, keys: K
       res.end("ok");
     }, false),
 
-    route("GET", "/v1/capacity", ({ res }) => {
+    route("GET", "/v1/capacity", ({ res, owner, principal }) => {
+      // A tenant sees its own numbers; the host's load and pool hits are an operator's business.
+      if (!principal.admin) {
+        const max = tiers[principal.tier].concurrentSandboxes;
+        sendJson(res, 200, { scope: "owner", tier: principal.tier, sandboxes: sandboxes.countOf(owner), max_sandboxes: max });
+        return;
+      }
       sendJson(res, 200, {
+        scope: "host",
         sandboxes: sandboxes.count,
         max_sandboxes: cfg.maxSandboxes,
         pool: pool.stats(),

@@ -25,6 +25,11 @@ export interface ExecOptions {
    * writer blocks, as on a full pipe) until drained() resolves.
    */
   flow?: ExecFlow;
+  /**
+   * Aborted when the sandbox reaches max_lifetime_s: interrupted like a timeout, and the exit is
+   * ExitCode.Expired with the reason (`expiry.reason`, a sentence) on stderr.
+   */
+  expiry?: AbortSignal;
 }
 
 export interface ExecFlow {
@@ -46,6 +51,7 @@ export async function runExec(sb: RuntimeSandbox, opts: ExecOptions, output: Exe
 
   return new Promise<number>((resolve) => {
     let timedOut = false;
+    let expired = false;
     let killed = false;
     let settled = false;
     let killTimer: NodeJS.Timeout | null = null;
@@ -62,6 +68,7 @@ export async function runExec(sb: RuntimeSandbox, opts: ExecOptions, output: Exe
       clearTimeout(timeoutTimer);
       if (killTimer) clearTimeout(killTimer);
       opts.signal?.removeEventListener("abort", onAbort);
+      opts.expiry?.removeEventListener("abort", onExpiry);
       stopWatchingClose?.();
       conn.release(id);
       steps.length = 0;
@@ -128,7 +135,8 @@ export async function runExec(sb: RuntimeSandbox, opts: ExecOptions, output: Exe
     });
 
     function onExit(code: number): void {
-        if (timedOut) {
+        if (expired) finish(ExitCode.Expired, expiryNote());
+        else if (timedOut) {
           finish(
             ExitCode.Timeout,
             `\nTimeoutError: execution exceeded timeout_ms=${opts.timeoutMs} and was interrupted; ` +
@@ -141,6 +149,10 @@ export async function runExec(sb: RuntimeSandbox, opts: ExecOptions, output: Exe
       if (settled) return;
       const oom = sb.oomKills() > oomBefore;
       let note: string;
+      if (expired) {
+        finish(ExitCode.Expired, expiryNote());
+        return;
+      }
       if (err instanceof GuestProtocolError) {
         note = `\nRuntimeError: ${err.message}. The sandbox's code may have written on the guest's socket; the next exec reconnects.\n`;
       } else if (oom) {
@@ -162,6 +174,14 @@ export async function runExec(sb: RuntimeSandbox, opts: ExecOptions, output: Exe
       interrupt();
     }
     opts.signal?.addEventListener("abort", onAbort);
+    function onExpiry(): void {
+      expired = true;
+      interrupt();
+    }
+    function expiryNote(): string {
+      return `\nSandboxExpired: ${String(opts.expiry?.reason ?? "the sandbox reached its max_lifetime_s")}\n`;
+    }
+    opts.expiry?.addEventListener("abort", onExpiry);
 
     timeoutTimer = setTimeout(() => {
       timedOut = true;
@@ -174,5 +194,6 @@ export async function runExec(sb: RuntimeSandbox, opts: ExecOptions, output: Exe
       // The close listener above settles the call.
     }
     if (opts.signal?.aborted) interrupt();
+    if (opts.expiry?.aborted) onExpiry();
   });
 }

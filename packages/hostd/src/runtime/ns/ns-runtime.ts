@@ -399,6 +399,10 @@ export class NsRuntime implements Runtime {
     return this.opts.storage.listSpaceRoots();
   }
 
+  diskUsageBytes(sb: RuntimeSandbox): Promise<number> {
+    return this.opts.storage.diskUsageBytes(sb.id);
+  }
+
   get cgroups(): CgroupManager {
     return this.opts.cgroups;
   }
