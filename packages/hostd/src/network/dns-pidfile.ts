@@ -23,6 +23,22 @@ function isOurs(pid: number, start: string, script: string): boolean {
   }
 }
 
+function parentOf(pid: number): number | null {
+  try {
+    return Number(/^PPid:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? NaN) || null;
+  } catch {
+    return null;
+  }
+}
+
+function exeOf(pid: number): string | null {
+  try {
+    return fs.readlinkSync(`/proc/${pid}/exe`);
+  } catch {
+    return null;
+  }
+}
+
 /** Kills the forwarder the pid file names, if it still runs, and waits until it is gone. */
 export async function endStaleForwarder(file: string, script: string, log: (msg: string) => void): Promise<void> {
   let text: string;
@@ -33,8 +49,17 @@ export async function endStaleForwarder(file: string, script: string, log: (msg:
   }
   const [pidRaw, start] = text.trim().split(" ");
   const pid = Number(pidRaw);
+  if (!Number.isInteger(pid) || pid <= 1 || !start || !isOurs(pid, start, script)) {
+    fs.rmSync(file, { force: true });
+    return;
+  }
+  // Its parent is still a node (the forwarder's parent is the hostd that spawned it): that
+  // hostd lives, and ending its forwarder would cut its sandboxes' DNS.
+  const parent = parentOf(pid);
+  if (parent !== null && parent !== process.pid && exeOf(parent) === exeOf(process.pid)) {
+    throw new Error(`network: the DNS forwarder of this state dir belongs to a running hostd (pid ${parent}); stop it first`);
+  }
   fs.rmSync(file, { force: true });
-  if (!Number.isInteger(pid) || pid <= 1 || !start || !isOurs(pid, start, script)) return;
   log(`network: ending the DNS forwarder (pid ${pid}) an earlier hostd left`);
   try {
     process.kill(pid, "SIGKILL");

@@ -68,13 +68,15 @@ async function answer(msg: Buffer, from: string): Promise<Buffer | null> {
   if (!cfg) return answerError(msg, q, RCODE_SERVFAIL);
   if (limiter && !limiter.take(from)) return answerError(msg, q, RCODE_REFUSED);
   const policy = policies.get(from);
-  if (policy?.namesRestricted && !policy.allowDomains.some((d) => domainMatches(q.name, d))) {
+  // Only sandboxes hostd told us about: an address without a policy gets no answer (fail closed).
+  if (!policy) return answerError(msg, q, RCODE_REFUSED);
+  if (policy.namesRestricted && !policy.allowDomains.some((d) => domainMatches(q.name, d))) {
     return answerError(msg, q, RCODE_NXDOMAIN);
   }
   const fixed = cfg.staticHosts[q.name];
   if (fixed) {
     const addrs = q.type === TYPE_A ? fixed : [];
-    if (policy) await learn(policy, q.name, addrs.map((addr) => ({ addr, ttlS: STATIC_TTL_S })));
+    await learn(policy, q.name, addrs.map((addr) => ({ addr, ttlS: STATIC_TTL_S })));
     return answerA(msg, q, addrs, STATIC_TTL_S);
   }
   if (cfg.upstream.length === 0) return answerError(msg, q, RCODE_NXDOMAIN);
@@ -83,7 +85,7 @@ async function answer(msg: Buffer, from: string): Promise<Buffer | null> {
   try {
     const reply = await askUpstream(msg, cfg.upstream);
     if (!reply) return answerError(msg, q, RCODE_SERVFAIL);
-    if (policy) await learn(policy, q.name, answerRecords(reply));
+    await learn(policy, q.name, answerRecords(reply));
     return reply;
   } finally {
     inFlight--;
