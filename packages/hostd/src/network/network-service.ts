@@ -2,22 +2,20 @@
 // per sandbox with egress, addresses from IPAM, per-sandbox egress policy in nftables, and the
 // DNS forwarder. Runtimes call attach/detach with the sandbox init's pid (its network
 // namespace); the manager changes policies.
-import { spawn, type ChildProcess } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import type { Db } from "../store/db.js";
 import { configureGuestLinks } from "../jail/netcfg.js";
 import { ipBatch, ipBatchInPid, nft, run, NetworkCommandError } from "./commands.js";
-import type { DnsConfig, DnsMessage, DnsPolicy } from "./dns-types.js";
+import type { DnsMessage, DnsPolicy } from "./dns-types.js";
 import { Ipam, NetMeta } from "./ipam.js";
 import { chainNames, renderPolicy, renderPolicyRemoval, type EgressPolicy } from "./policy.js";
 import { Router, routerNames, teardownRouter } from "./router.js";
 import { renderHostNets, ROUTER_TABLE, SANDBOX_LINK_PREFIX } from "./rulesets.js";
 import { parseTable, planRepair, type AttachedSandbox } from "./drift.js";
 import { readConnectedSubnets } from "./host-subnets.js";
-import { endStaleForwarder, writeForwarderPid } from "./dns-pidfile.js";
+import { DnsForwarder } from "./dns-forwarder.js";
 import { formatCidr, type AddressPlan } from "./addresses.js";
 
 export interface NetworkConfig {
@@ -50,16 +48,7 @@ export interface NetworkServiceOptions extends NetworkConfig {
   log: (msg: string) => void;
 }
 
-const DNS_SERVER = fileURLToPath(new URL("./dns-server.js", import.meta.url));
-const DNS_READY_TIMEOUT_MS = 10_000;
 const DNS_PID_FILE = "dns-forwarder.pid";
-const DNS_RETRY_MS = 50;
-
-class DnsExitedAtStart extends Error {
-  constructor(code: number | null) {
-    super(`network: the DNS forwarder exited at start (${code})`);
-  }
-}
 const CLEANUP_DELAY_MS = 250;
 
 /** The router-side name of a sandbox's link: pfs + 10 hex digits of its key's hash. */
@@ -68,7 +57,7 @@ export function linkName(key: string): string {
 }
 
 export class NetworkService {
-  private dns: ChildProcess | null = null;
+  private dns: DnsForwarder | null = null;
   private readonly policies = new Map<string, EgressPolicy>();
   /** Inits of attached sandboxes: a link found missing is made again in their namespace. */
   private readonly inits = new Map<string, SandboxInitRef>();
@@ -100,7 +89,14 @@ export class NetworkService {
     if (dropped) opts.log(`network: the sandbox network moved to ${cidr}; forgot ${dropped} old address(es)`);
     const svc = new NetworkService(opts, router, ipam);
     await svc.refreshHostNets();
-    await svc.startDns();
+    svc.dns = new DnsForwarder({
+      netns: router.netns,
+      config: { gateway: router.plan.gateway, table: ROUTER_TABLE, staticHosts: opts.dnsStatic, upstream: opts.dnsUpstream, qps: opts.dnsQps },
+      pidFile: path.join(opts.stateDir, DNS_PID_FILE),
+      log: opts.log,
+      onRestart: () => svc.resendPolicies(),
+    });
+    await svc.dns.start();
     svc.reconcileTimer = setInterval(() => {
       void svc.checkDrift().catch((e: Error) => opts.log(`network: drift check failed: ${e.message}`));
     }, opts.reconcileMs);
@@ -264,11 +260,10 @@ export class NetworkService {
 
   private async checkDriftNow(keys?: string[]): Promise<string[]> {
     const wanted = keys ?? [...this.policies.keys()];
-    const [table, hostTable, links, routes] = await Promise.all([
+    const [table, hostTable, { links, routes }] = await Promise.all([
       run(["nsenter", `--net=/run/netns/${this.netns}`, "nft", "-j", "list", "table", ROUTER_TABLE]).then(parseTable, () => null),
       keys ? Promise.resolve(undefined) : run(["nft", "-j", "list", "table", this.router.hostTable]).then(parseTable, () => null),
-      this.routerLinks(),
-      run(["ip", "-n", this.netns, "-j", "-4", "route", "show"]).then((out) => new Set((JSON.parse(out) as { dst: string; dev: string }[]).map((r) => `${r.dst} ${r.dev}`))),
+      this.routerLinksAndRoutes(),
     ]);
     const base = this.router.baseCounts();
     const repaired = new Set<string>();
@@ -355,15 +350,7 @@ export class NetworkService {
     clearInterval(this.reconcileTimer);
     await this.checking.catch(() => undefined);
     await this.flushCleanup().catch((e: Error) => this.opts.log(`network: rule cleanup failed: ${e.message}`));
-    const dns = this.dns;
-    this.dns = null;
-    if (dns && dns.exitCode === null) {
-      await new Promise<void>((resolve) => {
-        dns.once("exit", () => resolve());
-        dns.kill("SIGTERM");
-      });
-    }
-    fs.rmSync(path.join(this.opts.stateDir, DNS_PID_FILE), { force: true });
+    await this.dns?.stop();
   }
 
   private applyRules(key: string, link: string, ip: string, policy: EgressPolicy): Promise<void> {
@@ -386,6 +373,16 @@ export class NetworkService {
     }
   }
 
+  /** Sandbox links and routes (`<dst> <dev>`) of the router, in one `ip` call. */
+  private async routerLinksAndRoutes(): Promise<{ links: Set<string>; routes: Set<string> }> {
+    const out = await run(["ip", "-n", this.netns, "-j", "-4", "-batch", "-"], "link show\nroute show\n");
+    const [links, routes] = out.split("\n").filter(Boolean).map((line) => JSON.parse(line) as Record<string, string>[]);
+    return {
+      links: new Set((links ?? []).map((l) => l.ifname!.replace(/@.*$/, "")).filter((n) => n.startsWith(SANDBOX_LINK_PREFIX))),
+      routes: new Set((routes ?? []).map((r) => `${r.dst} ${r.dev}`)),
+    };
+  }
+
   private async routerLinks(): Promise<Set<string>> {
     const out = await run(["ip", "-n", this.netns, "-j", "link", "show"]);
     const links = JSON.parse(out) as { ifname: string }[];
@@ -393,69 +390,7 @@ export class NetworkService {
   }
 
   private sendDns(m: DnsMessage): void {
-    if (this.dns?.connected) this.dns.send(m);
-  }
-
-  /**
-   * Starts the forwarder. The one a crashed hostd left (kill -9) may still hold port 53 until
-   * it notices: it is ended first (pid file), and a start that still finds the port taken is
-   * retried until DNS_READY_TIMEOUT_MS, so a supervisor's first restart gets a working hostd.
-   */
-  private async startDns(): Promise<void> {
-    const pidFile = path.join(this.opts.stateDir, DNS_PID_FILE);
-    await endStaleForwarder(pidFile, DNS_SERVER, this.opts.log);
-    const deadline = Date.now() + DNS_READY_TIMEOUT_MS;
-    for (;;) {
-      try {
-        await this.startDnsOnce(pidFile);
-        return;
-      } catch (err) {
-        if (!(err instanceof DnsExitedAtStart) || Date.now() > deadline) throw err;
-        await new Promise((r) => setTimeout(r, DNS_RETRY_MS));
-      }
-    }
-  }
-
-  private startDnsOnce(pidFile: string): Promise<void> {
-    const config: DnsConfig = {
-      gateway: this.plan.gateway,
-      table: ROUTER_TABLE,
-      staticHosts: this.opts.dnsStatic,
-      upstream: this.opts.dnsUpstream,
-      qps: this.opts.dnsQps,
-    };
-    return new Promise((resolve, reject) => {
-      // Our own node, in the router namespace; it exits when hostd's IPC channel closes.
-      const child = spawn("ip", ["netns", "exec", this.netns, process.execPath, DNS_SERVER], {
-        stdio: ["ignore", "inherit", "inherit", "ipc"],
-        env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LANG: "C" },
-      });
-      // `ip netns exec` execs node in place: the pid is the forwarder's.
-      if (child.pid) writeForwarderPid(pidFile, child.pid);
-      const timer = setTimeout(() => {
-        child.kill("SIGKILL");
-        reject(new Error("network: the DNS forwarder did not start within 10 s"));
-      }, DNS_READY_TIMEOUT_MS);
-      child.once("error", (e) => {
-        clearTimeout(timer);
-        reject(new Error(`network: cannot start the DNS forwarder: ${e.message}`));
-      });
-      child.once("exit", (code) => {
-        clearTimeout(timer);
-        if (this.dns === child) {
-          this.dns = null;
-          this.opts.log(`network: the DNS forwarder exited (${code}); restarting it`);
-          setTimeout(() => void this.startDns().then(() => this.resendPolicies()).catch((e: Error) => this.opts.log(e.message)), 500);
-        } else reject(new DnsExitedAtStart(code));
-      });
-      child.on("message", (m: { type?: string }) => {
-        if (m.type !== "ready") return;
-        clearTimeout(timer);
-        this.dns = child;
-        resolve();
-      });
-      child.send({ type: "config", config } satisfies DnsMessage);
-    });
+    this.dns?.send(m);
   }
 
   private resendPolicies(): void {
