@@ -259,7 +259,7 @@ def sandbox_setup(cfg: dict, family: tuple, chan: socket.socket, release_rfd: in
         # Host root, in a mount namespace of our own: the binds that need host paths.
         linux.unshare(linux.CLONE_NEWNS)
         owner = (cfg["uidBase"], cfg["uidBase"])
-        submounts = rootfs.bind_root(cfg["rootfs"], cfg["guestDir"], owner)
+        submounts = rootfs.bind_root(cfg["rootfs"], cfg["guestDir"], owner, cfg["hostname"])
         join_family(family, "family")
         init = os.fork()
         if init == 0:

@@ -236,7 +236,13 @@ function networkFromEnv(): NetworkConfig | null {
   const upstreamRaw = process.env.PODFLARE_DNS_UPSTREAM || "auto";
   const dnsUpstream = upstreamRaw === "none" ? [] : upstreamRaw === "auto" ? hostResolvers() : list(upstreamRaw)!;
   if (!dnsUpstream.every(isIpv4)) throw new Error(`PODFLARE_DNS_UPSTREAM must be auto, none or IPv4 addresses, got ${JSON.stringify(upstreamRaw)}`);
-  return { cidr, deniedCidrs: denied, gatewayTcpPorts: ports, dnsStatic, dnsUpstream };
+  const dnsQps = envInt("PODFLARE_DNS_QPS", 50);
+  if (!(dnsQps >= 1)) throw new Error(`PODFLARE_DNS_QPS must be at least 1 (DNS queries per second per sandbox), got ${dnsQps}`);
+  const reconcileMs = envInt("PODFLARE_NET_RECONCILE_MS", 30_000);
+  if (!(reconcileMs >= 100)) throw new Error(`PODFLARE_NET_RECONCILE_MS must be at least 100 (ms between checks of the router's rules), got ${reconcileMs}`);
+  // The host's own subnets join the default deny list; an operator's explicit list is taken as is.
+  const denyHostSubnets = process.env.PODFLARE_NET_DENY_OUT === undefined;
+  return { cidr, deniedCidrs: denied, gatewayTcpPorts: ports, dnsStatic, dnsUpstream, dnsQps, reconcileMs, denyHostSubnets };
 }
 
 /** The host's resolvers from /etc/resolv.conf, except loopback ones (unreachable from the router). */

@@ -89,8 +89,8 @@ export function buildRoutes(cfg: HostdConfig, sandboxes: SandboxManager, keys: K
       sendJson(ctx.res, 200, { sandboxes: sandboxes.list(ctx.owner) });
     }),
 
-    route("GET", SB, (ctx) => {
-      sendJson(ctx.res, 200, sandboxes.info(ctx.owner, sandboxId(ctx)));
+    route("GET", SB, async (ctx) => {
+      sendJson(ctx.res, 200, await sandboxes.checkedInfo(ctx.owner, sandboxId(ctx)));
     }),
 
     route("DELETE", SB, async (ctx) => {

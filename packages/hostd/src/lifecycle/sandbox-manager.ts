@@ -192,6 +192,13 @@ export class SandboxManager {
     return this.describe(this.get(owner, id));
   }
 
+  /** GET /v1/sandboxes/:id: info, after putting back network rules that drifted away. */
+  async checkedInfo(owner: string, id: string): Promise<SandboxInfo> {
+    const sb = this.get(owner, id);
+    await this.runtime.checkNetwork?.(sb.rt).catch((e: Error) => this.log(`network check of ${id} failed: ${e.message}`));
+    return this.describe(this.get(owner, id));
+  }
+
   list(owner: string): SandboxInfo[] {
     return [...this.live.values()].filter((s) => s.record.owner === owner).map((s) => this.describe(s));
   }

@@ -114,4 +114,6 @@ export interface Runtime {
   setNetwork(sb: RuntimeSandbox, network: SandboxNetwork): Promise<void>;
   /** The sandbox's IPv4 address, or null without egress. */
   addressOf(sb: RuntimeSandbox): string | null;
+  /** Puts back the sandbox's network rules and link if they drifted (optional). */
+  checkNetwork?(sb: RuntimeSandbox): Promise<void>;
 }

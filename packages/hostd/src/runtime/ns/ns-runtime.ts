@@ -289,6 +289,10 @@ export class NsRuntime implements Runtime {
     }
   }
 
+  async checkNetwork(sb: RuntimeSandbox): Promise<void> {
+    if (this.opts.network?.addressOf(sb.id)) await this.opts.network.checkDrift([sb.id]);
+  }
+
   addressOf(sb: RuntimeSandbox): string | null {
     return this.opts.network?.addressOf(sb.id) ?? null;
   }
