@@ -47,6 +47,38 @@ async function tsPause() {
   return out;
 }
 
+const url = process.env.PODFLARE_HOSTD_URL ?? "http://127.0.0.1:7070";
+
+async function poolFull() {
+  for (let i = 0; i < 600; i++) {
+    const { pool } = await (await fetch(`${url}/v1/capacity`)).json();
+    if (!pool || pool.free >= pool.size) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error("the warm pool did not refill");
+}
+
+/** Creates of the default size taken from a full warm pool (a hit), and cold ones (a miss), over REST. */
+export async function poolCreates() {
+  const out = { hit: [], miss: [] };
+  const create = async (body) => {
+    const res = await fetch(`${url}/v1/sandboxes`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    const { id } = await res.json();
+    if (!id) throw new Error(`create failed: ${res.status}`);
+    return id;
+  };
+  const close = (id) => fetch(`${url}/v1/sandboxes/${id}`, { method: "DELETE" }).then((r) => r.arrayBuffer());
+  for (let i = 0; i < pauseRuns; i++) {
+    await poolFull();
+    let id;
+    out.hit.push(await time(async () => (id = await create({}))));
+    await close(id);
+    out.miss.push(await time(async () => (id = await create({ memory_mb: 512 }))));
+    await close(id);
+  }
+  return out;
+}
+
 function pyLifecycle() {
   const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
   const py = spawnSync("/usr/bin/python3", [path.join(root, "bench/py_lifecycle.py"), String(runs), String(pauseRuns)], {
@@ -64,6 +96,7 @@ export async function runLifecycle() {
   const ts = {};
   for (const mb of SIZES_MB) ts[mb] = await tsSpaces(mb);
   const tsP = await tsPause();
+  const creates = await poolCreates();
   const py = pyLifecycle();
   for (const mb of SIZES_MB) {
     const pickled = pickleToDisk(mb, runs);
@@ -84,7 +117,10 @@ export async function runLifecycle() {
   rows.push(row("pause (cgroup freezer, whole sandbox), Python SDK", py.pause, stopBase));
   rows.push(row("resume from pause, TS SDK", tsP.resume, contBase));
   rows.push(row("resume from pause, Python SDK", py.resume_paused, contBase));
-  printTable(`lifecycle (${runs} runs each for Spaces, ${pauseRuns} for pause)`, rows);
+  const coldBase = { name: "cold create (a pool miss: memory_mb 512), REST", stats: summarize(creates.miss), samples: creates.miss };
+  baselines.push(coldBase);
+  rows.push(row("create from a full warm pool (a hit), REST", creates.hit, coldBase));
+  printTable(`lifecycle (${runs} runs each for Spaces, ${pauseRuns} for pause and pool creates)`, rows);
   return {
     rows: rows.map((r) => ({ name: r.name, stats: r.stats, samples: r.samples, baseline: r.baseline?.name ?? null })),
     baselines,

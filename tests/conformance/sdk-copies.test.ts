@@ -17,7 +17,7 @@ interface PyTables {
   client_codes: string[];
   snippet: string;
   diff_code: string;
-  exit: { timeout: number; killed: number };
+  exit: { timeout: number; killed: number; expired: number };
 }
 
 const samplePaths = ["/root", "/tmp/h\u00e9llo \"q\""];
@@ -32,7 +32,7 @@ print(json.dumps({
   "client_codes": sorted(v for k, v in vars(e.ClientErrorCode).items() if not k.startswith("_")),
   "snippet": podflare.DIFF_SNIPPET,
   "diff_code": podflare.diff_code(json.loads(sys.argv[1])),
-  "exit": {"timeout": podflare.EXIT_TIMEOUT, "killed": podflare.EXIT_KILLED},
+  "exit": {"timeout": podflare.EXIT_TIMEOUT, "killed": podflare.EXIT_KILLED, "expired": podflare.EXIT_EXPIRED},
 }))`;
   const out = execFileSync("/usr/bin/python3", ["-c", script, JSON.stringify(samplePaths)], {
     env: { ...process.env, PYTHONPATH: join(repoRoot, "packages/sdk-python") },
@@ -62,7 +62,7 @@ test("the Python SDK's error table equals packages/protocol's, with the TypeScri
   const tsClasses = Object.fromEntries(Object.entries(sdk.errorClasses).map(([code, cls]) => [code, cls.name]));
   assert.deepEqual(py.classes, tsClasses);
   assert.deepEqual(py.client_codes, Object.values(sdk.ClientErrorCode).sort());
-  assert.deepEqual(py.exit, { timeout: protocol.ExitCode.Timeout, killed: protocol.ExitCode.Killed });
+  assert.deepEqual(py.exit, { timeout: protocol.ExitCode.Timeout, killed: protocol.ExitCode.Killed, expired: protocol.ExitCode.Expired });
 });
 
 test("both SDKs carry the same diff snippet and build the same exec code", () => {

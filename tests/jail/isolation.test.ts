@@ -86,7 +86,8 @@ describe("jail isolation", () => {
     assert.equal(viaProc, direct);
     const mountPoints = mountinfo.filter((l) => l.trim()).map((l) => l.split(" ")[4] ?? "");
     assert.equal(mountPoints.filter((m) => m === "/").length, 1, "exactly one root mount");
-    const allowed = /^\/(proc|sys|dev|\.podflare\/guest)?(\/|$)/;
+    // /etc/hosts: the sandbox's own read-only hosts file (its hostname), bound by the jail.
+    const allowed = /^\/(proc|sys|dev|\.podflare\/guest)?(\/|$)|^\/etc\/hosts$/;
     for (const mp of mountPoints) assert.match(mp, allowed, `unexpected mount point ${mp}`);
     assert.ok(!mountPoints.some((m) => m.startsWith(fx.work)), mountPoints.join(" "));
   });
@@ -193,6 +194,25 @@ describe("jail isolation", () => {
         await assert.rejects(fx.launch({ id }), /symlink/);
       } finally {
         fs.unlinkSync(guest);
+        await fx.destroy(id);
+      }
+    });
+
+    test("/etc/hosts -> /etc/shadow: no hosts file is bound over it, the host file is untouched", async () => {
+      const hosts = path.join(fx.rootfs, "etc/hosts");
+      const saved = hosts + ".saved";
+      fs.renameSync(hosts, saved);
+      fs.symlinkSync("/etc/shadow", hosts);
+      const before = fs.readFileSync("/etc/shadow", "utf8");
+      const id = newId();
+      try {
+        const sb = await fx.launch({ id });
+        const r = await fx.sh(sb, "grep -c ' /etc/hosts ' /proc/self/mountinfo; readlink /etc/hosts");
+        assert.equal(r.stdout, "0\n/etc/shadow\n", "the symlink is left as it is, nothing mounted");
+        assert.equal(fs.readFileSync("/etc/shadow", "utf8"), before);
+      } finally {
+        fs.unlinkSync(hosts);
+        fs.renameSync(saved, hosts);
         await fx.destroy(id);
       }
     });

@@ -44,7 +44,8 @@ test("host files are not visible", async () => {
     assert.doesNotMatch(r.stdout, /^host$/m);
     // Mount points (field 5 of mountinfo) are all paths of the sandbox's own tree.
     const mounts = (await bash(a, "cat /proc/self/mountinfo")).stdout.trim().split("\n").map((l) => l.split(" ")[4]);
-    const allowed = /^\/(proc|sys|dev|\.podflare\/guest)?(\/|$)/;
+    // /etc/hosts: the sandbox's own read-only hosts file (its hostname), bound by the jail.
+    const allowed = /^\/(proc|sys|dev|\.podflare\/guest)?(\/|$)|^\/etc\/hosts$/;
     for (const m of mounts) assert.match(m!, allowed, `unexpected mount point ${m}`);
     const find = await bash(a, `find / -xdev -name '${name}' 2>/dev/null | head -1`);
     assert.equal(find.stdout, "");

@@ -90,6 +90,7 @@ class Capture:
 
     def end(self):
         """Wait until all the job's output has been sent, then stop routing to it."""
+        self._drop_writes_to_closed_fds()
         flush_std_streams()
         token = TOKEN_PREFIX + os.urandom(8).hex().encode() + b"\x00"
         with self._cond:
@@ -110,6 +111,26 @@ class Capture:
                 s.done.discard(token)
                 s.sink = None
                 s.lines = LineBuffer()
+
+    def _drop_writes_to_closed_fds(self):
+        """Text the job wrote after closing fd 1 or 2 is lost, as on any machine.
+
+        It sits in sys.stdout's buffer (the write failed with EBADF); flushed after the next
+        install() it would land in the next exec's output. So it is flushed to /dev/null here.
+        """
+        closed = []
+        for s in self._streams:
+            try:
+                os.fstat(s.target)
+            except OSError:
+                closed.append(s)
+        if not closed:
+            return
+        for s in closed:
+            os.dup2(self._devnull, s.target)
+        flush_std_streams()
+        for s in closed:
+            os.dup2(s.w, s.target)
 
     # -- reader thread -----------------------------------------------------------------
 

@@ -26,7 +26,7 @@ import socket
 import sys
 import warnings
 
-from . import errors, landlock, mainthread
+from . import environ_block, errors, landlock, mainthread
 from .capture import flush_std_streams
 from .errors import GuestError
 from .log import log, log_exception
@@ -211,6 +211,8 @@ def _become_child(kernel, child_id, mine, all_fds, files):
     _reopen_files(files)
     _reseed()
     os.environ["HOSTNAME"] = child_id
+    if not environ_block.set_in_block("HOSTNAME", child_id):
+        log(f"fork: /proc/self/environ keeps the parent's HOSTNAME (no room for {child_id!r})")
     if landlock.available():
         landlock.restrict()  # the child's kernel domain, beside the parent's user domain
     return socket.socket(fileno=listen_fd)

@@ -94,9 +94,18 @@ def listen_on(path: str) -> socket.socket:
         pass
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     old = os.umask(0o177)
+    # Bound by a relative name from inside its directory: the kernel keeps the name as given,
+    # and getsockname() or /proc/net/unix inside the sandbox would show a host path (the state
+    # dir) otherwise. Callers connect by the full path, which names the same inode.
+    here = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    where = os.open(os.path.dirname(path) or ".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
-        sock.bind(path)
+        os.fchdir(where)
+        sock.bind(os.path.basename(path))
     finally:
+        os.fchdir(here)
+        os.close(where)
+        os.close(here)
         os.umask(old)
     os.chmod(path, 0o600)
     sock.listen(64)
@@ -242,6 +251,7 @@ def start(cfg: dict) -> int:
 def main() -> int:
     wait = False
     try:
+        linux.set_oom_score_adj(linux.SANDBOX_OOM_SCORE_ADJ)  # before forking into the sandbox
         cfg = load_config(sys.stdin.read())
         wait = bool(cfg.get("wait"))
         pid = start(cfg)

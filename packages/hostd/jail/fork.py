@@ -145,6 +145,7 @@ def channel() -> tuple:
 def main() -> int:
     made = []  # (pidfd of an init or kernel)
     try:
+        linux.set_oom_score_adj(linux.SANDBOX_OOM_SCORE_ADJ)  # before forking into the sandbox
         cfg = json.loads(sys.stdin.read())
         family = (int(cfg["family"]["pid"]), int(cfg["family"]["startTime"]))
         parent = cfg["parent"]

@@ -259,7 +259,7 @@ def sandbox_setup(cfg: dict, family: tuple, chan: socket.socket, release_rfd: in
         # Host root, in a mount namespace of our own: the binds that need host paths.
         linux.unshare(linux.CLONE_NEWNS)
         owner = (cfg["uidBase"], cfg["uidBase"])
-        submounts = rootfs.bind_root(cfg["rootfs"], cfg["guestDir"], owner)
+        submounts = rootfs.bind_root(cfg["rootfs"], cfg["guestDir"], owner, cfg["hostname"])
         join_family(family, "family")
         init = os.fork()
         if init == 0:
@@ -275,17 +275,6 @@ def sandbox_setup(cfg: dict, family: tuple, chan: socket.socket, release_rfd: in
         finally:
             os._exit(1)
     os._exit(0)
-
-
-def protect_from_oom(pid: int) -> None:
-    """The sandbox's own processes are the OOM victims, never the reaper holding it up.
-    Lowering the score needs CAP_SYS_RESOURCE; without it init, a small process, is still
-    an unlikely victim, so this is best effort."""
-    try:
-        with open(f"/proc/{pid}/oom_score_adj", "w") as f:
-            f.write("-1000")
-    except PermissionError:
-        pass
 
 
 def write_maps(pid: int, base: int, count: int) -> None:
@@ -445,14 +434,13 @@ def _begin(cgroup_procs: list, program: str, setup, reader: Reader, kids: list,
 def _finish(p: Pending, kids: list, ready: str, pid_of) -> tuple:
     """Wait for the `ready` message; then, while the setup child still pins the pid (a dead
     child of it stays a zombie, so the pid cannot be reused), read the pid (pid_of()) and its
-    start time and shield it from the OOM killer; then release the setup child, also on
+    start time; then release the setup child, also on
     failure. Returns (pid, start time)."""
     try:
         while p.reader.line() != ready:
             pass
         pid = pid_of()
         start = linux.start_time(pid)
-        protect_from_oom(pid)
     finally:
         os.close(p.release_wfd)
     os.waitpid(p.child, 0)
@@ -534,6 +522,7 @@ def launch(cfg: dict) -> dict:
 
 def main() -> int:
     try:
+        linux.set_oom_score_adj(linux.SANDBOX_OOM_SCORE_ADJ)  # before forking any of the sandbox
         cfg = load_config(sys.stdin.read())
         out = launch(cfg)
         sys.stdout.write(json.dumps(out) + "\n")

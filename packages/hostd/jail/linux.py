@@ -161,3 +161,18 @@ def set_cmdline(title: str) -> None:
     raw = title.encode()[: max(0, end - start - 1)]
     ctypes.memset(start, 0, end - start)
     ctypes.memmove(start, raw, len(raw))
+
+
+# A sandbox's processes are the OOM killer's first choice; hostd and the jail server run at
+# -1000 (issue 20.5). Raising needs no privilege, so this holds on every host.
+SANDBOX_OOM_SCORE_ADJ = 500
+
+
+def set_oom_score_adj(value: int) -> None:
+    """Set this process's oom_score_adj, inherited by what it forks. Written by host root
+    (CAP_SYS_RESOURCE), it also becomes the floor (oom_score_adj_min): a process without that
+    capability, root of a user namespace included, cannot go below it. Without the capability
+    the floor stays the one inherited from hostd: a sandbox can come down to hostd's value but
+    not below it."""
+    with open("/proc/self/oom_score_adj", "w") as f:
+        f.write(str(value))

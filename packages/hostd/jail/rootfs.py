@@ -2,8 +2,8 @@
 
 Two phases, because the host state directory need not be reachable by the sandbox's uids:
   bind_root   -- the setup child, still host root, in a private mount namespace of its own:
-                 bind the rootfs onto itself (nodev), bind the guest dir read-only, chdir
-                 into the rootfs. Mounts made here are locked in the sandbox's namespace.
+                 bind the rootfs onto itself (nodev), bind the guest dir read-only, bind a
+                 small hosts file naming the sandbox over /etc/hosts, chdir into the rootfs. Mounts made here are locked in the sandbox's namespace.
   enter_root  -- the sandbox init (pid 1, inside the user namespace), starting from that cwd:
                  fresh /proc, /sys, /dev, then pivot_root and detach the old root.
 
@@ -22,18 +22,24 @@ from linux import (MNT_DETACH, MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVA
                    open_tree_clone, pivot_root, umount2)
 
 O_DIR_PATH = os.O_PATH | os.O_NOFOLLOW | os.O_DIRECTORY | os.O_CLOEXEC
+O_FILE_PATH = os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC
 
 DEV_NODES = ("null", "zero", "full", "random", "urandom", "tty")
 DEV_LINKS = (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
              ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2"),
              ("ptmx", "pts/ptmx"))
 GUEST_MOUNT = "/.podflare/guest"
+HOSTS_MOUNT = "/etc/hosts"
+# A private tmpfs of the setup's own mount namespace holds the hosts file; the bind keeps it
+# alive after the namespace is gone. Nothing is written into the (snapshot) rootfs.
+HOSTS_STAGING = "/dev/shm"
 
 # Like runc's maskedPaths / readonlyPaths. Files are covered with /dev/null, directories
 # with an empty read-only tmpfs; missing ones are skipped (they vary by kernel config).
+# /proc/cmdline: the host's boot line is none of a sandbox's business (issue 20, Low).
 MASKED = ("/proc/kcore", "/proc/keys", "/proc/timer_list", "/proc/sched_debug",
           "/proc/latency_stats", "/proc/acpi", "/proc/scsi", "/sys/firmware",
-          "/sys/devices/virtual/powercap")
+          "/sys/devices/virtual/powercap", "/proc/cmdline")
 READ_ONLY = ("/proc/sys", "/proc/irq", "/proc/bus", "/proc/fs", "/proc/sysrq-trigger")
 
 
@@ -147,6 +153,62 @@ def _setup_guest(root_fd: int, guest_dir: str, owner) -> None:
         os.close(fd)
 
 
+def hosts_text(hostname: str) -> bytes:
+    # 127.0.1.1 as Debian does: it answers with egress off too, and never waits for DNS.
+    return (f"127.0.0.1\tlocalhost\n127.0.1.1\t{hostname}\n"
+            "::1\tlocalhost ip6-localhost ip6-loopback\n"
+            "ff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n").encode()
+
+
+def _setup_hosts(root_fd: int, hostname: str, owner) -> bool:
+    """Binds a read-only hosts file naming the sandbox over rootfs/etc/hosts. Skipped (False)
+    when etc or etc/hosts is not what it should be (a symlink planted by a fork's parent):
+    the sandbox then only lacks its name, and no mount is redirected."""
+    try:
+        etc = open_dir_beneath(root_fd, "etc", create=False)
+    except (FileNotFoundError, JailError):
+        return False
+    try:
+        try:
+            target = os.open("hosts", O_FILE_PATH, dir_fd=etc)
+        except FileNotFoundError:
+            fd = os.open("hosts", os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+                         | os.O_CLOEXEC, 0o644, dir_fd=etc)
+            os.fchown(fd, *owner)
+            os.close(fd)
+            target = os.open("hosts", O_FILE_PATH, dir_fd=etc)
+        try:
+            if not stat.S_ISREG(os.fstat(target).st_mode):
+                return False
+            _bind_hosts_file(hostname, owner, fd_path(target))
+        finally:
+            os.close(target)
+        # Reopen to reach the mount itself; read-only, so the sandbox cannot fill host memory.
+        fd = os.open("hosts", O_FILE_PATH, dir_fd=etc)
+        try:
+            _remount_ro(fd_path(fd), MS_NOSUID | MS_NODEV | MS_NOEXEC)
+        finally:
+            os.close(fd)
+        return True
+    finally:
+        os.close(etc)
+
+
+def _bind_hosts_file(hostname: str, owner, target: str) -> None:
+    mount("tmpfs", HOSTS_STAGING, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=16k,mode=700")
+    try:
+        src = os.path.join(HOSTS_STAGING, "hosts")
+        fd = os.open(src, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+        try:
+            os.write(fd, hosts_text(hostname))
+            os.fchown(fd, *owner)
+        finally:
+            os.close(fd)
+        mount(src, target, None, MS_BIND)
+    finally:
+        umount2(HOSTS_STAGING, MNT_DETACH)
+
+
 def _existing_submounts(rootfs: str) -> set:
     """Mount points already below rootfs (they come along with the recursive bind)."""
     prefix = rootfs.rstrip("/") + "/"
@@ -199,7 +261,7 @@ def _verify(expected: set) -> None:
         raise JailError(f"unexpected mounts after pivot_root: {extra}")
 
 
-def bind_root(rootfs: str, guest_dir: str, owner) -> set:
+def bind_root(rootfs: str, guest_dir: str, owner, hostname: str) -> set:
     """Phase 1, as host root in a fresh mount namespace: returns the rootfs's own submounts
     and leaves the cwd at the root of the rootfs bind mount."""
     mount(None, "/", None, MS_REC | MS_PRIVATE)
@@ -213,6 +275,8 @@ def bind_root(rootfs: str, guest_dir: str, owner) -> set:
     root_fd = os.open(rootfs, O_DIR_PATH)
     try:
         _setup_guest(root_fd, guest_dir, owner)
+        if _setup_hosts(root_fd, hostname, owner):
+            submounts.add(HOSTS_MOUNT)
         os.fchdir(root_fd)
     finally:
         os.close(root_fd)

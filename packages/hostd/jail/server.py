@@ -30,6 +30,7 @@ import btrfs_ioctl
 import enter
 import fork
 import launch
+import linux
 import netcfg
 import seccomp
 
@@ -119,6 +120,12 @@ def finish_reaped(pending: dict) -> None:
 
 def main() -> int:
     path = sys.argv[1]
+    # Shielded like hostd (which it inherits from): an OOM must not take the jail away. The
+    # helpers it forks raise their own score before starting a sandbox's processes.
+    try:
+        linux.set_oom_score_adj(-1000)
+    except PermissionError:
+        pass  # no CAP_SYS_RESOURCE: hostd has said so; we keep hostd's value
     try:
         os.unlink(path)
     except FileNotFoundError:

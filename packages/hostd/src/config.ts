@@ -6,6 +6,7 @@ import fs from "node:fs";
 import { isTierName, tierNames, type TierName } from "./auth/tiers.js";
 import { isIpv4, parseCidr } from "./network/addresses.js";
 import type { NetworkConfig } from "./network/network-service.js";
+import { defaultCeiling, hostTaskLimit, type SandboxesCeiling } from "./jail/ceiling.js";
 
 export interface HostdConfig {
   /** host:port the REST API listens on. */
@@ -34,6 +35,8 @@ export interface HostdConfig {
   defaults: { memoryMb: number; diskMb: number; vcpus: number; idleTimeoutS: number; maxLifetimeS: number; pidsMax: number };
   exec: { defaultTimeoutMs: number; maxTimeoutMs: number; killGraceMs: number };
   maxSandboxes: number;
+  /** Per-owner Space caps of this host, below the tiers' (PODFLARE_SPACES_PER_OWNER, PODFLARE_SPACE_MB_PER_OWNER). */
+  spaceCaps: { maxSpaces?: number; storageMb?: number };
   /**
    * Port proxy: how long the server inside may take to accept a connection, and to send its
    * answer's headers (PODFLARE_PROXY_TIMEOUT_MS); past either the caller gets a 504.
@@ -49,6 +52,31 @@ export interface HostdConfig {
   network: NetworkConfig | null;
   /** PODFLARE_REGION: the region name this hostd answers to in create/resume `region`; unset: none. */
   region?: string;
+  /** What all sandboxes together may use (PODFLARE_SANDBOXES_MEMORY_MB, PODFLARE_SANDBOXES_PIDS_MAX). */
+  sandboxesCeiling: SandboxesCeiling;
+  /**
+   * How long the guest kernel may take to answer a file request (the first answer of a read,
+   * a remove, the end of an upload) before the request fails (PODFLARE_GUEST_REPLY_TIMEOUT_MS).
+   */
+  guestReplyTimeoutMs: number;
+  /** The API server's limits against slow or too many clients (docs/operations.md). */
+  http: HttpLimits;
+}
+
+export interface HttpLimits {
+  /** Time to receive a request's headers (PODFLARE_HTTP_HEADERS_TIMEOUT_MS). */
+  headersTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this (PODFLARE_HTTP_KEEPALIVE_TIMEOUT_MS). */
+  keepAliveTimeoutMs: number;
+  /**
+   * A connection on which nothing moved either way for this long is closed: a stalled body, a
+   * client that stopped reading (PODFLARE_HTTP_IDLE_TIMEOUT_MS). Long streams that progress are
+   * never cut, whatever their length.
+   */
+  idleTimeoutMs: number;
+  /** Open connections at most, in total and from one peer address (PODFLARE_HTTP_MAX_CONNECTIONS[_PER_PEER]). */
+  maxConnections: number;
+  maxConnectionsPerPeer: number;
 }
 
 function envInt(name: string, fallback: number): number {
@@ -116,6 +144,10 @@ export function loadConfig(overrides: Partial<HostdConfig> = {}): HostdConfig {
     },
     proxy: { connectTimeoutMs: 10_000, responseTimeoutMs: envInt("PODFLARE_PROXY_TIMEOUT_MS", 60_000) },
     maxSandboxes: envInt("PODFLARE_MAX_SANDBOXES", Math.max(8, Math.floor(totalMb / 64))),
+    spaceCaps: {
+      maxSpaces: process.env.PODFLARE_SPACES_PER_OWNER ? envInt("PODFLARE_SPACES_PER_OWNER", 0) : undefined,
+      storageMb: process.env.PODFLARE_SPACE_MB_PER_OWNER ? envInt("PODFLARE_SPACE_MB_PER_OWNER", 0) : undefined,
+    },
     // Sized by memory, not cores: 1% of the host's memory. A pool that holds a burst of creates
     // is what keeps them fast. A spawned sandbox (forked from the zygote, sharing its pages)
     // costs ~4.3 MB of unreclaimable host memory idle, a cold-booted one ~7 MB plus ~12 MB of its
@@ -128,6 +160,15 @@ export function loadConfig(overrides: Partial<HostdConfig> = {}): HostdConfig {
     poolTemplates: (process.env.PODFLARE_POOL_TEMPLATES || "default").split(",").map((t) => t.trim()).filter(Boolean),
     network: networkFromEnv(),
     region: regionFromEnv(),
+    sandboxesCeiling: ceilingFromEnv(totalMb),
+    guestReplyTimeoutMs: envInt("PODFLARE_GUEST_REPLY_TIMEOUT_MS", 60_000),
+    http: {
+      headersTimeoutMs: envInt("PODFLARE_HTTP_HEADERS_TIMEOUT_MS", 10_000),
+      keepAliveTimeoutMs: envInt("PODFLARE_HTTP_KEEPALIVE_TIMEOUT_MS", 65_000),
+      idleTimeoutMs: envInt("PODFLARE_HTTP_IDLE_TIMEOUT_MS", 120_000),
+      maxConnections: envInt("PODFLARE_HTTP_MAX_CONNECTIONS", 4096),
+      maxConnectionsPerPeer: envInt("PODFLARE_HTTP_MAX_CONNECTIONS_PER_PEER", 256),
+    },
   };
   return { ...base, ...overrides };
 }
@@ -137,6 +178,20 @@ function regionFromEnv(): string | undefined {
   if (raw === undefined || raw === "") return undefined;
   if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(raw)) throw new Error(`PODFLARE_REGION must be a region name like us-west (lowercase letters, digits, "-"), got ${JSON.stringify(raw)}`);
   return raw;
+}
+
+/** The sandboxes' ceiling: derived from the host (jail/ceiling.ts) unless set. */
+function ceilingFromEnv(totalMb: number): SandboxesCeiling {
+  const derived = defaultCeiling(totalMb, hostTaskLimit());
+  const memoryMb = envInt("PODFLARE_SANDBOXES_MEMORY_MB", derived.memoryMb);
+  const pidsMax = envInt("PODFLARE_SANDBOXES_PIDS_MAX", derived.pidsMax);
+  if (!Number.isInteger(memoryMb) || memoryMb < 64) {
+    throw new Error(`PODFLARE_SANDBOXES_MEMORY_MB must be a whole number of MB, at least 64, got ${memoryMb} (default here: ${derived.memoryMb})`);
+  }
+  if (!Number.isInteger(pidsMax) || pidsMax < 16) {
+    throw new Error(`PODFLARE_SANDBOXES_PIDS_MAX must be a whole number, at least 16, got ${pidsMax} (default here: ${derived.pidsMax})`);
+  }
+  return { memoryMb, pidsMax };
 }
 
 /**
@@ -181,7 +236,13 @@ function networkFromEnv(): NetworkConfig | null {
   const upstreamRaw = process.env.PODFLARE_DNS_UPSTREAM || "auto";
   const dnsUpstream = upstreamRaw === "none" ? [] : upstreamRaw === "auto" ? hostResolvers() : list(upstreamRaw)!;
   if (!dnsUpstream.every(isIpv4)) throw new Error(`PODFLARE_DNS_UPSTREAM must be auto, none or IPv4 addresses, got ${JSON.stringify(upstreamRaw)}`);
-  return { cidr, deniedCidrs: denied, gatewayTcpPorts: ports, dnsStatic, dnsUpstream };
+  const dnsQps = envInt("PODFLARE_DNS_QPS", 50);
+  if (!(dnsQps >= 1)) throw new Error(`PODFLARE_DNS_QPS must be at least 1 (DNS queries per second per sandbox), got ${dnsQps}`);
+  const reconcileMs = envInt("PODFLARE_NET_RECONCILE_MS", 30_000);
+  if (!(reconcileMs >= 100)) throw new Error(`PODFLARE_NET_RECONCILE_MS must be at least 100 (ms between checks of the router's rules), got ${reconcileMs}`);
+  // The host's own subnets join the default deny list; an operator's explicit list is taken as is.
+  const denyHostSubnets = process.env.PODFLARE_NET_DENY_OUT === undefined;
+  return { cidr, deniedCidrs: denied, gatewayTcpPorts: ports, dnsStatic, dnsUpstream, dnsQps, reconcileMs, denyHostSubnets };
 }
 
 /** The host's resolvers from /etc/resolv.conf, except loopback ones (unreachable from the router). */

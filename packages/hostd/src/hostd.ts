@@ -3,6 +3,7 @@ import type http from "node:http";
 import os from "node:os";
 import { createAuthenticator } from "./auth/authenticator.js";
 import { KeyStore } from "./auth/keys.js";
+import type { TierName } from "./auth/tiers.js";
 import { UsageStore } from "./lifecycle/usage.js";
 import { newSandboxId } from "./lifecycle/sandbox-manager.js";
 import { Reaper } from "./lifecycle/reaper.js";
@@ -11,9 +12,10 @@ import { WarmPool } from "./lifecycle/warm-pool.js";
 import { SpaceStore } from "./store/spaces.js";
 import { buildRoutes } from "./api/routes.js";
 import { createApiServer } from "./api/server.js";
+import { installSafetyNet } from "./safety-net.js";
 import { PortProxy } from "./api/port-proxy.js";
 import { isLoopback, type HostdConfig } from "./config.js";
-import { CgroupManager, favorDynamicMods, releaseDynamicMods } from "./jail/index.js";
+import { CgroupManager, favorDynamicMods, releaseDynamicMods, shieldFromOom } from "./jail/index.js";
 import { SandboxManager } from "./lifecycle/sandbox-manager.js";
 import { NsRuntime } from "./runtime/ns/ns-runtime.js";
 import { NetworkService } from "./network/network-service.js";
@@ -38,6 +40,10 @@ export interface StartOptions {
 export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Promise<Hostd> {
   const log = opts.log ?? ((msg: string) => process.stderr.write(`hostd: ${msg}\n`));
   checkHost();
+  // Before the jail server starts, which inherits it; the DNS forwarder runs in this process.
+  if (!shieldFromOom()) {
+    log("WARNING: hostd is not shielded from the OOM killer: oom_score_adj -1000 needs CAP_SYS_RESOURCE, which this host withholds; sandboxes still run at a higher oom_score_adj than hostd");
+  }
 
   const db = openDb(cfg.stateDir);
   const keyStore = new KeyStore(db);
@@ -72,12 +78,19 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
   }
 
   const cgroups = new CgroupManager({ parent: cfg.cgroupParent });
+  try {
+    cgroups.setCeiling(cfg.sandboxesCeiling);
+    log(`sandboxes together: at most ${cfg.sandboxesCeiling.memoryMb} MB of memory and ${cfg.sandboxesCeiling.pidsMax} tasks`);
+  } catch (err) {
+    // Lowering below what running sandboxes use is refused (v1: EBUSY): keep serving them.
+    log(`WARNING: could not set the sandboxes' ceiling (${(err as Error).message}); lower PODFLARE_SANDBOXES_MEMORY_MB/PIDS_MAX only with fewer sandboxes running`);
+  }
   if (cfg.cgroupFavorDynmods) {
     const dyn = favorDynamicMods(cfg.stateDir);
     if (!dyn.ok) log(`cgroup favordynmods not available (${dyn.reason}): each create and fork may wait ~10 ms for the kernel's cgroup lock`);
   }
   const store = new SandboxStore(db);
-  const network = cfg.network ? await NetworkService.start({ ...cfg.network, cgroupParent: cfg.cgroupParent, db, log }) : null;
+  const network = cfg.network ? await NetworkService.start({ ...cfg.network, cgroupParent: cfg.cgroupParent, stateDir: cfg.stateDir, db, log }) : null;
   if (network) log(`network: sandboxes get addresses in ${network.plan.gateway}/${network.plan.cidr.prefix} (router namespace ${network.netns})`);
   const runtime = new NsRuntime({ stateDir: cfg.stateDir, storage, cgroups, uidBase: cfg.uidBase, uidCount: cfg.uidCount, network, log });
   // The pool refills only while no user create is in flight (the manager is made just below).
@@ -94,8 +107,10 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
     log,
   });
   const sandboxes: SandboxManager = new SandboxManager(cfg, store, runtime, { has: (name) => storage.hasTemplate(name) }, log, new UsageStore(db), pool);
-  const spaces = new SpaceService(new SpaceStore(db), runtime, sandboxes, log);
-  const reaper = new Reaper(sandboxes, spaces, log);
+  const spaces = new SpaceService(new SpaceStore(db), runtime, sandboxes, log, cfg.spaceCaps);
+  // The reaper's freezes count against the owner's Space caps: stored keys carry their tier.
+  const tierOf = (owner: string): TierName => keyStore.get(owner)?.tier ?? (owner.startsWith("key_") ? cfg.apiKeysTier : "enterprise");
+  const reaper = new Reaper(sandboxes, spaces, log, { tierOf });
   const { adopted, removed } = await sandboxes.start();
   if (adopted.length) log(`re-adopted ${adopted.length} running sandbox(es)`);
   if (removed.length) log(`removed leftovers of ${removed.length} sandbox(es) from an earlier run`);
@@ -105,7 +120,8 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
   reaper.start();
 
   const proxy = new PortProxy(cfg, sandboxes, auth, log);
-  const server = createApiServer(buildRoutes(cfg, sandboxes, keyStore, spaces, pool, proxy), auth, log, (req, socket, head) => proxy.handleUpgrade(req, socket, head));
+  const removeSafetyNet = installSafetyNet({ log });
+  const server = createApiServer(buildRoutes(cfg, sandboxes, keyStore, spaces, pool, proxy), auth, log, (req, socket, head) => proxy.handleUpgrade(req, socket, head), cfg.http);
   await listen(server, cfg.addr.host, cfg.addr.port);
   const host = cfg.addr.host.includes(":") ? `[${cfg.addr.host}]` : cfg.addr.host;
   const url = `http://${host}:${cfg.addr.port}`;
@@ -119,6 +135,7 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
         server.closeAllConnections();
         proxy.closeAll(); // upgraded (WebSocket) sockets are not the server's any more
       });
+      removeSafetyNet();
       reaper.stop();
       await pool.stop();
       sandboxes.detachAll();

@@ -30,6 +30,9 @@ export const ErrorCode = {
   UpstreamError: "upstream_error",
   UpstreamTimeout: "upstream_timeout",
   RegionUnknown: "region_unknown",
+  SandboxExpired: "sandbox_expired",
+  SpaceLimit: "space_limit",
+  SpaceStorageLimit: "space_storage_limit",
   SandboxAtProcessLimit: "sandbox_at_process_limit",
 } as const;
 
@@ -64,6 +67,9 @@ export const errorStatus: Record<ErrorCode, number> = {
   upstream_error: 502,
   upstream_timeout: 504,
   region_unknown: 400,
+  sandbox_expired: 410,
+  space_limit: 429,
+  space_storage_limit: 507,
   sandbox_at_process_limit: 503,
 };
 

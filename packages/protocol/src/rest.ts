@@ -102,6 +102,8 @@ export const ExitCode = {
   Timeout: 124,
   /** The REPL was killed (ignored the interrupt, or ran out of memory) and restarted empty. */
   Killed: 137,
+  /** The sandbox reached max_lifetime_s: the code was interrupted and the sandbox closed (or frozen). */
+  Expired: 125,
 } as const;
 
 /** One entry of a directory listing from GET /v1/sandboxes/:id/files. */

@@ -54,6 +54,9 @@ from .errors import (
     RegionUnknownError,
     SandboxAtProcessLimitError,
     error_from_response,
+    SandboxExpiredError,
+    SpaceLimitError,
+    SpaceStorageLimitError,
 )
 from .events import ExecEvent, ExecResult, NdjsonDecoder
 from .sandbox import FileEntry, Sandbox, upload_args
@@ -63,6 +66,7 @@ __version__ = SDK_VERSION
 #: Exit codes hostd itself gives (the program's own codes pass through untouched).
 EXIT_TIMEOUT = 124  # timeout_ms passed; the code was interrupted and the REPL kept its state
 EXIT_KILLED = 137  # the REPL was killed (ignored the interrupt, or out of memory) and restarted empty
+EXIT_EXPIRED = 125  # the sandbox reached max_lifetime_s: the code was interrupted, the sandbox closed or frozen
 
 __all__ = [
     "Sandbox", "ExecEvent", "ExecResult", "FileEntry", "NdjsonDecoder", "upload_args",
@@ -76,5 +80,6 @@ __all__ = [
     "SandboxNotReadyError", "ExecTimeoutError", "NoSpaceError", "SandboxRuntimeError",
     "InternalError", "UnavailableError", "TimeoutError", "ConnectionError", "ProtocolError",
     "SandboxClosedError", "InvalidPortError", "PortNotListeningError", "UpstreamError",
-    "UpstreamTimeoutError", "RegionUnknownError", "SandboxAtProcessLimitError",
+    "UpstreamTimeoutError", "RegionUnknownError", "EXIT_EXPIRED", "SandboxExpiredError",
+    "SpaceLimitError", "SpaceStorageLimitError", "SandboxAtProcessLimitError",
 ]

@@ -46,6 +46,9 @@ class ErrorCode:
     UPSTREAM_ERROR = "upstream_error"
     UPSTREAM_TIMEOUT = "upstream_timeout"
     REGION_UNKNOWN = "region_unknown"
+    SANDBOX_EXPIRED = "sandbox_expired"
+    SPACE_LIMIT = "space_limit"
+    SPACE_STORAGE_LIMIT = "space_storage_limit"
     SANDBOX_AT_PROCESS_LIMIT = "sandbox_at_process_limit"
 
 
@@ -79,6 +82,9 @@ ERROR_STATUS: dict[str, int] = {
     "upstream_error": 502,
     "upstream_timeout": 504,
     "region_unknown": 400,
+    "sandbox_expired": 410,
+    "space_limit": 429,
+    "space_storage_limit": 507,
     "sandbox_at_process_limit": 503,
 }
 
@@ -317,6 +323,25 @@ class RegionUnknownError(BadRequestError):
     code = ErrorCode.REGION_UNKNOWN
 
 
+class SandboxExpiredError(_ServerError):
+    """410 ``sandbox_expired``: the sandbox reached its max_lifetime_s and was closed (or frozen
+    to a Space when persistent); create a new one, or resume the Space."""
+
+    code = ErrorCode.SANDBOX_EXPIRED
+
+
+class SpaceLimitError(_ServerError):
+    """429 ``space_limit``: the key holds as many Spaces as its tier allows; delete or resume one."""
+
+    code = ErrorCode.SPACE_LIMIT
+
+
+class SpaceStorageLimitError(_ServerError):
+    """507 ``space_storage_limit``: the key's Spaces would take more disk than its tier allows; delete or resume some."""
+
+    code = ErrorCode.SPACE_STORAGE_LIMIT
+
+
 class SandboxAtProcessLimitError(_ServerError):
     """503 ``sandbox_at_process_limit``: the sandbox's processes use its whole pids limit; end them with ``kill_processes()``."""
 
@@ -366,6 +391,7 @@ ERROR_CLASSES: dict[str, type[_ServerError]] = {
         ConcurrencyLimitError, SandboxNotReadyError, ExecTimeoutError, NoSpaceError,
         SandboxRuntimeError, InternalError, UnavailableError, InvalidPortError,
         PortNotListeningError, UpstreamError, UpstreamTimeoutError, RegionUnknownError,
+        SandboxExpiredError, SpaceLimitError, SpaceStorageLimitError,
         SandboxAtProcessLimitError,
     )
 }
@@ -466,4 +492,5 @@ __all__ = [
     "PortNotListeningError", "UpstreamError", "UpstreamTimeoutError", "TimeoutError",
     "ConnectionError", "ProtocolError", "SandboxClosedError", "error_from_response",
     "RegionUnknownError",
+    "SandboxExpiredError", "SpaceLimitError", "SpaceStorageLimitError",
 ]

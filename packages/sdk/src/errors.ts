@@ -31,6 +31,9 @@ export const ErrorCode = {
   UpstreamError: "upstream_error",
   UpstreamTimeout: "upstream_timeout",
   RegionUnknown: "region_unknown",
+  SandboxExpired: "sandbox_expired",
+  SpaceLimit: "space_limit",
+  SpaceStorageLimit: "space_storage_limit",
   SandboxAtProcessLimit: "sandbox_at_process_limit",
 } as const;
 
@@ -66,6 +69,9 @@ export const errorStatus: Record<ErrorCode, number> = {
   upstream_error: 502,
   upstream_timeout: 504,
   region_unknown: 400,
+  sandbox_expired: 410,
+  space_limit: 429,
+  space_storage_limit: 507,
   sandbox_at_process_limit: 503,
 };
 
@@ -309,6 +315,29 @@ export class SandboxAtProcessLimitError extends PodflareError {
   }
 }
 
+/**
+ * 410 `sandbox_expired`: the sandbox reached its `maxLifetimeS` and was closed (or frozen to a
+ * Space when persistent); create a new one, or resume the Space. Distinct from a request timeout
+ * and from an exec's own timeout.
+ */
+export class SandboxExpiredError extends PodflareError {
+  constructor(message: string, init: ErrorInit = {}) {
+    super(ErrorCode.SandboxExpired, statusOf(ErrorCode.SandboxExpired, init), message, init);
+  }
+}
+/** 429 `space_limit`: the key holds as many Spaces as its tier allows; delete or resume one. */
+export class SpaceLimitError extends PodflareError {
+  constructor(message: string, init: ErrorInit = {}) {
+    super(ErrorCode.SpaceLimit, statusOf(ErrorCode.SpaceLimit, init), message, init);
+  }
+}
+/** 507 `space_storage_limit`: the key's Spaces would take more disk than its tier allows; delete or resume some. */
+export class SpaceStorageLimitError extends PodflareError {
+  constructor(message: string, init: ErrorInit = {}) {
+    super(ErrorCode.SpaceStorageLimit, statusOf(ErrorCode.SpaceStorageLimit, init), message, init);
+  }
+}
+
 // Client-side errors: no answer, or an answer the SDK could not use.
 
 /**
@@ -371,6 +400,9 @@ export const errorClasses: Record<ErrorCode, ServerErrorClass> = {
   upstream_error: UpstreamError,
   upstream_timeout: UpstreamTimeoutError,
   region_unknown: RegionUnknownError,
+  sandbox_expired: SandboxExpiredError,
+  space_limit: SpaceLimitError,
+  space_storage_limit: SpaceStorageLimitError,
   sandbox_at_process_limit: SandboxAtProcessLimitError,
 };
 

@@ -28,22 +28,63 @@ export function sendError(res: ServerResponse, err: unknown, log: (msg: string) 
     return;
   }
   const body: ErrorBody = e.toBody();
+  // An answer before the whole body arrived (401, 413, a failed upload): the connection is
+  // closed after it, without waiting for the rest of the body.
+  const unread = res.req !== undefined && !res.req.complete;
   sendJson(res, e.status, body, e.headers);
+  if (unread) closeAfterAnswer(res);
 }
 
+const CLOSE_LINGER_MS = 2000;
+
+/**
+ * A lingering close: our side ends at once (the client sees the answer, then EOF), and what the
+ * client still sends is read and dropped for a short while, because closing a socket with
+ * unread data resets it and the client may lose the answer. (No `Connection: close` header:
+ * with it Node destroys the socket right after the answer, with that very reset.)
+ */
+function closeAfterAnswer(res: ServerResponse): void {
+  const socket = res.socket;
+  if (!socket) return;
+  res.once("finish", () => {
+    res.req.resume();
+    socket.end();
+    const timer = setTimeout(() => socket.destroy(), CLOSE_LINGER_MS);
+    timer.unref();
+    socket.once("close", () => clearTimeout(timer));
+  });
+}
+
+// A JSON body is small: a client that takes longer than this to send one is stalling.
+const JSON_BODY_TIMEOUT_MS = 30_000;
+
 /** Reads a JSON object body of at most `maxBytes`; an empty body is `{}`. */
-export async function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<Record<string, unknown>> {
+export async function readJsonBody(req: IncomingMessage, maxBytes: number, timeoutMs = JSON_BODY_TIMEOUT_MS): Promise<Record<string, unknown>> {
   const declared = Number(req.headers["content-length"] ?? 0);
   if (declared > maxBytes) {
-    req.resume();
     throw new PodflareError("payload_too_large", `request body is over ${maxBytes} bytes`);
   }
   const chunks: Buffer[] = [];
   let total = 0;
-  for await (const chunk of req) {
-    total += (chunk as Buffer).length;
-    if (total > maxBytes) throw new PodflareError("payload_too_large", `request body is over ${maxBytes} bytes`);
-    chunks.push(chunk as Buffer);
+  let timer: NodeJS.Timeout | undefined;
+  const collect = (async () => {
+    for await (const chunk of req) {
+      total += (chunk as Buffer).length;
+      if (total > maxBytes) throw new PodflareError("payload_too_large", `request body is over ${maxBytes} bytes`);
+      chunks.push(chunk as Buffer);
+    }
+  })();
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new PodflareError("bad_request", `the request body did not arrive within ${timeoutMs} ms; send it at once`)),
+      timeoutMs,
+    );
+  });
+  try {
+    await Promise.race([collect, late]);
+  } finally {
+    clearTimeout(timer);
+    collect.catch(() => {}); // settles when the connection closes after our answer
   }
   if (total === 0) return {};
   let value: unknown;

@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { PodflareError, limits, sandboxIdPattern, type ExecEvent } from "@podflare/protocol";
 import type { Principal } from "../auth/authenticator.js";
 import type { KeyStore } from "../auth/keys.js";
+import { tiers } from "../auth/tiers.js";
 import type { HostdConfig } from "../config.js";
 import { keyRoutes } from "./key-routes.js";
 import { lifecycleRoutes } from "./lifecycle-routes.js";
@@ -54,8 +55,15 @@ export function buildRoutes(cfg: HostdConfig, sandboxes: SandboxManager, keys: K
       res.end("ok");
     }, false),
 
-    route("GET", "/v1/capacity", ({ res }) => {
+    route("GET", "/v1/capacity", ({ res, owner, principal }) => {
+      // A tenant sees its own numbers; the host's load and pool hits are an operator's business.
+      if (!principal.admin) {
+        const max = tiers[principal.tier].concurrentSandboxes;
+        sendJson(res, 200, { scope: "owner", tier: principal.tier, sandboxes: sandboxes.countOf(owner), max_sandboxes: max });
+        return;
+      }
       sendJson(res, 200, {
+        scope: "host",
         sandboxes: sandboxes.count,
         max_sandboxes: cfg.maxSandboxes,
         pool: pool.stats(),
@@ -81,8 +89,8 @@ export function buildRoutes(cfg: HostdConfig, sandboxes: SandboxManager, keys: K
       sendJson(ctx.res, 200, { sandboxes: sandboxes.list(ctx.owner) });
     }),
 
-    route("GET", SB, (ctx) => {
-      sendJson(ctx.res, 200, sandboxes.info(ctx.owner, sandboxId(ctx)));
+    route("GET", SB, async (ctx) => {
+      sendJson(ctx.res, 200, await sandboxes.checkedInfo(ctx.owner, sandboxId(ctx)));
     }),
 
     route("DELETE", SB, async (ctx) => {
@@ -133,6 +141,9 @@ export function buildRoutes(cfg: HostdConfig, sandboxes: SandboxManager, keys: K
         sendJson(ctx.res, 200, { path, entries: result.entries });
         return;
       }
+      // Node checks the body against the content length too (a second guard against a guest
+      // that sends more than it declared: runtime/files.ts).
+      ctx.res.strictContentLength = true;
       ctx.res.writeHead(200, { "content-type": "application/octet-stream", "content-length": result.size });
       await result.pipe(ctx.res);
       ctx.res.end();
@@ -175,7 +186,22 @@ async function streamExec(
       res.writeHead(200, { "content-type": "application/x-ndjson", "cache-control": "no-store" });
       headerSent = true;
     }
-    res.write(JSON.stringify(event) + "\n");
+    // A client that went away gets nothing more; the exec is being interrupted.
+    if (!res.destroyed) res.write(JSON.stringify(event) + "\n");
+  };
+  // Output moves only as fast as the client reads it (docs/api.md, "Backpressure").
+  const flow = {
+    full: () => res.writableNeedDrain && !res.destroyed,
+    drained: () =>
+      new Promise<void>((resolve) => {
+        const done = () => {
+          res.off("drain", done);
+          res.off("close", done);
+          resolve();
+        };
+        res.on("drain", done);
+        res.on("close", done);
+      }),
   };
   const code = await sandboxes.exec(
     ctx.owner,
@@ -183,6 +209,7 @@ async function streamExec(
     body,
     (stream, line) => write({ type: stream, data: line, seq: seq++, ts: Date.now() }),
     abort.signal,
+    flow,
   );
   write({ type: "exit", data: code, seq: seq++, ts: Date.now() });
   res.end();

@@ -4,6 +4,8 @@ import type net from "node:net";
 import type { Duplex } from "node:stream";
 import { PodflareError } from "@podflare/protocol";
 import type { Authenticator, Principal } from "../auth/authenticator.js";
+import type { HttpLimits } from "../config.js";
+import { applyConnectionLimits } from "./connection-limits.js";
 import { sendError } from "./http.js";
 import type { Route } from "./routes.js";
 
@@ -13,13 +15,17 @@ import type { Route } from "./routes.js";
  */
 export type UpgradeHandler = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => boolean;
 
-export function createApiServer(routes: Route[], auth: Authenticator, log: (msg: string) => void, upgrade?: UpgradeHandler): http.Server {
+export function createApiServer(
+  routes: Route[],
+  auth: Authenticator,
+  log: (msg: string) => void,
+  upgrade: UpgradeHandler | undefined,
+  limits: HttpLimits,
+): http.Server {
   const server = http.createServer((req, res) => {
     void handle(req, res).catch((err) => sendError(res, err, log));
   });
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 70_000;
-  server.requestTimeout = 0; // exec streams and uploads may legitimately run for a long time
+  applyConnectionLimits(server, limits, log);
   if (upgrade) {
     // With an 'upgrade' listener Node hands over every request that asks for one (curl
     // --http2 asks for h2c on any URL); those we do not upgrade are answered normally.

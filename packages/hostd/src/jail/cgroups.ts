@@ -147,7 +147,8 @@ export class CgroupManager {
     write(path.join(this.dir(id, "pids"), "pids.max"), String(pidsMax));
   }
 
-  private createV2(id: string, memBytes: number, quotaUs: number, pidsMax: number): void {
+  /** Makes the v2 parent group and enables the controllers for it and its children. */
+  private ensureV2Parent(): string {
     const parentDir = path.join(this.root, this.parent);
     mkdirSync(parentDir, { recursive: true });
     const enable = V2_CONTROLLERS.map((c) => `+${c}`).join(" ");
@@ -156,6 +157,37 @@ export class CgroupManager {
       if (V2_CONTROLLERS.every((c) => have.includes(c))) continue;
       write(path.join(dir, "cgroup.subtree_control"), enable);
     }
+    return parentDir;
+  }
+
+  /**
+   * Limits on the parent group, which all sandboxes share (jail/ceiling.ts): memory (no swap
+   * limit: the sandboxes' own groups allow none) and tasks. Made before any sandbox group.
+   */
+  setCeiling(ceiling: { memoryMb: number; pidsMax: number }): void {
+    const memBytes = String(Math.floor(ceiling.memoryMb * 1024 * 1024));
+    const pidsMax = String(Math.max(1, Math.floor(ceiling.pidsMax)));
+    if (this.version === 2) {
+      const dir = this.ensureV2Parent();
+      write(path.join(dir, "memory.max"), memBytes);
+      write(path.join(dir, "pids.max"), pidsMax);
+      return;
+    }
+    for (const c of this.v1Controllers) mkdirSync(path.join(this.root, c, this.parent), { recursive: true });
+    const mem = path.join(this.root, "memory", this.parent);
+    try {
+      // v1 counts children in a parent's usage only with use_hierarchy (always on since 5.16;
+      // refused once the group has children, by which time it was set by an earlier start).
+      if (readText(path.join(mem, "memory.use_hierarchy")).trim() !== "1") write(path.join(mem, "memory.use_hierarchy"), "1");
+    } catch {
+      /* no such file: hierarchy is the only mode */
+    }
+    write(path.join(mem, "memory.limit_in_bytes"), memBytes);
+    write(path.join(this.root, "pids", this.parent, "pids.max"), pidsMax);
+  }
+
+  private createV2(id: string, memBytes: number, quotaUs: number, pidsMax: number): void {
+    this.ensureV2Parent();
     const dir = this.dir(id, "");
     mkdirSync(dir);
     write(path.join(dir, "memory.max"), String(memBytes));

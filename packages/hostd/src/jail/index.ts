@@ -30,3 +30,5 @@ export { forkKernel, type ForkSpec, type ForkedChild } from "./fork.js";
 export { configureGuestLinks, type GuestLink } from "./netcfg.js";
 export { JailServer, jailServer } from "./jail-server.js";
 export { dynmodsMountPoint, favorDynamicMods, releaseDynamicMods } from "./cgroup-dynmods.js";
+export { defaultCeiling, hostTaskLimit, type SandboxesCeiling } from "./ceiling.js";
+export { shieldFromOom } from "./oom.js";

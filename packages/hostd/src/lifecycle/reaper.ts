@@ -1,42 +1,82 @@
 // The reaper: an idle sandbox (no API call for idle_timeout_s) is paused, and after as long
-// again closed — or frozen to a Space when it was created persistent. A sandbox past
-// max_lifetime_s goes the same way at once. Busy sandboxes (an exec running) are left alone.
+// again closed — or frozen to a Space when it was created persistent. Busy sandboxes (an exec
+// running) are never idle. A sandbox past max_lifetime_s goes the same way at once, busy or not:
+// its running exec is interrupted first (calls reset the idle clock, never the lifetime).
+import type { TierName } from "../auth/tiers.js";
+import { systemClock, type Clock } from "./clock.js";
 import type { SandboxManager } from "./sandbox-manager.js";
 import type { SpaceService } from "./spaces.js";
 
+export interface LifecycleView {
+  id: string;
+  owner: string;
+  state: string;
+  persistent: boolean;
+  busy: boolean;
+  idleMs: number;
+  ageMs: number;
+  idleTimeoutS: number;
+  maxLifetimeS: number;
+}
+
+export type ReaperAction = "expire" | "retire" | "pause" | null;
+
+/** What the reaper does to one sandbox now. Pure: unit-tested beside. */
+export function decide(s: LifecycleView): ReaperAction {
+  if (s.ageMs >= s.maxLifetimeS * 1000) return "expire";
+  if (s.busy) return null;
+  const idleLimitMs = s.idleTimeoutS * 1000;
+  if (s.state === "paused" && s.idleMs >= 2 * idleLimitMs) return "retire";
+  if (s.state === "ready" && s.idleMs >= idleLimitMs) return "pause";
+  return null;
+}
+
+export interface ReaperOptions {
+  intervalMs?: number;
+  clock?: Clock;
+  /** The owner's tier: a freeze by the reaper counts against its Space caps. */
+  tierOf?: (owner: string) => TierName;
+}
+
+type Sandboxes = Pick<SandboxManager, "lifecycleView" | "expire" | "pause" | "delete">;
+type Spaces = Pick<SpaceService, "freeze">;
+
 export class Reaper {
-  private timer: NodeJS.Timeout | null = null;
+  private ticker: { stop(): void } | null = null;
   private ticking = false;
+  private readonly clock: Clock;
 
   constructor(
-    private readonly sandboxes: SandboxManager,
-    private readonly spaces: SpaceService,
+    private readonly sandboxes: Sandboxes,
+    private readonly spaces: Spaces,
     private readonly log: (msg: string) => void,
-    private readonly intervalMs = 250,
-  ) {}
+    private readonly opts: ReaperOptions = {},
+  ) {
+    this.clock = opts.clock ?? systemClock;
+  }
 
   start(): void {
-    this.timer = setInterval(() => void this.tick(), this.intervalMs);
-    this.timer.unref();
+    this.ticker = this.clock.every(this.opts.intervalMs ?? 250, () => void this.tick());
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
+    this.ticker?.stop();
+    this.ticker = null;
   }
 
   async tick(): Promise<void> {
     if (this.ticking) return;
     this.ticking = true;
     try {
-      for (const s of this.sandboxes.lifecycleView()) {
-        if (s.busy) continue;
-        const idleLimitMs = s.idleTimeoutS * 1000;
-        const expired = s.ageMs >= s.maxLifetimeS * 1000;
+      for (const s of this.sandboxes.lifecycleView(this.clock.now())) {
+        const action = decide(s);
         try {
-          if (expired || (s.state === "paused" && s.idleMs >= 2 * idleLimitMs)) {
-            await this.retire(s.id, s.owner, s.persistent, expired ? "lifetime" : "idle");
-          } else if (s.state === "ready" && s.idleMs >= idleLimitMs) {
+          if (action === "expire") {
+            this.sandboxes.expire(s.owner, s.id, s.persistent);
+            await this.retire(s, "lifetime");
+          } else if (action === "retire") {
+            await this.retire(s, "idle");
+          } else if (action === "pause") {
             await this.sandboxes.pause(s.owner, s.id);
           }
         } catch (err) {
@@ -48,13 +88,18 @@ export class Reaper {
     }
   }
 
-  private async retire(id: string, owner: string, persistent: boolean, reason: string): Promise<void> {
-    if (persistent) {
-      const space = await this.spaces.freeze(owner, id, "enterprise", reason);
-      this.log(`reaper: froze ${id} (${reason}) to ${space.space_id}`);
-    } else {
-      await this.sandboxes.delete(owner, id);
-      this.log(`reaper: closed ${id} (${reason})`);
+  private async retire(s: LifecycleView, reason: string): Promise<void> {
+    if (s.persistent) {
+      try {
+        const space = await this.spaces.freeze(s.owner, s.id, this.opts.tierOf?.(s.owner) ?? "enterprise", reason);
+        this.log(`reaper: froze ${s.id} (${reason}) to ${space.space_id}`);
+        return;
+      } catch (err) {
+        // The idle and lifetime caps hold even when the freeze cannot be made (e.g. Space caps).
+        this.log(`reaper: could not freeze ${s.id} (${reason}), closing it: ${(err as Error).message}`);
+      }
     }
+    await this.sandboxes.delete(s.owner, s.id);
+    this.log(`reaper: closed ${s.id} (${reason})`);
   }
 }

@@ -12,14 +12,17 @@ import {
   type SetNetworkRequest,
 } from "@podflare/protocol";
 import { isOpen, parsePolicy, policyToWire } from "../network/policy.js";
-import { applyLimits, handleOf, networkOf, notFound, NOT_CARRIED, setHandle, toInfo, type ForkResponse } from "./sandbox-records.js";
+import { applyLimits, handleOf, networkOf, notFound, NOT_CARRIED, remainingLifetimeS, setHandle, toInfo, type ForkResponse } from "./sandbox-records.js";
 
 export type { ForkResponse };
 import type { HostdConfig } from "../config.js";
 import { tiers, type TierName } from "../auth/tiers.js";
 import type { UsageReport, UsageStore } from "./usage.js";
 import type { WarmPool } from "./warm-pool.js";
-import { runExec, type ExecOutput } from "../runtime/exec.js";
+import { Reservations, type Caps } from "./reservations.js";
+import type { LifecycleView } from "./reaper.js";
+import { systemClock, type Clock } from "./clock.js";
+import { runExec, type ExecFlow, type ExecOutput } from "../runtime/exec.js";
 import { readPath, removePath, uploadFile, type ReadResult } from "../runtime/files.js";
 import { openPortStream } from "../runtime/port-stream.js";
 import type { Runtime, RuntimeSandbox, RuntimeSandboxSpec } from "../runtime/types.js";
@@ -38,6 +41,15 @@ interface LiveSandbox {
   busy: number;
   /** Port proxy connections open now: they hold the idle clock (not max_lifetime_s). */
   proxied?: number;
+  /** Aborted at max_lifetime_s: interrupts the running exec and refuses queued ones. */
+  expiry: AbortController;
+}
+
+function expiredError(r: SandboxRecord): PodflareError {
+  return new PodflareError(
+    "sandbox_expired",
+    `sandbox ${r.id} reached its max_lifetime_s=${r.applied.max_lifetime_s} and is being ${r.applied.persistent ? "frozen to a Space (GET /v1/spaces)" : "closed"}; create a new sandbox`,
+  );
 }
 
 export function newSandboxId(): string {
@@ -46,9 +58,9 @@ export function newSandboxId(): string {
 
 export class SandboxManager {
   private readonly live = new Map<string, LiveSandbox>();
-  /** Creates in flight per owner, so racing creates cannot pass a tier's concurrency cap. */
-  private readonly creatingBy = new Map<string, number>();
-  private creating = 0;
+  /** Sandboxes being made, so racing creates and forks cannot pass a concurrency cap. */
+  private readonly slots = new Reservations((owner) => (owner === undefined ? this.live.size : this.liveOf(owner)));
+  private making = 0;
 
   constructor(
     private readonly cfg: HostdConfig,
@@ -58,6 +70,7 @@ export class SandboxManager {
     private readonly log: (msg: string) => void,
     private readonly usage?: UsageStore,
     private readonly pool?: WarmPool,
+    private readonly clock: Clock = systemClock,
   ) {}
 
   /** Re-adopts sandboxes that survived a restart and removes what a crash left behind. */
@@ -73,7 +86,7 @@ export class SandboxManager {
         }
       }
       if (rt) {
-        this.live.set(record.id, { record, rt, execTail: Promise.resolve(), busy: 0 });
+        this.track(record, rt);
         adopted.push(record.id);
       } else {
         this.store.delete(record.id);
@@ -84,13 +97,21 @@ export class SandboxManager {
     return { adopted, removed };
   }
 
-  /** User creates in flight (the warm pool waits for them). */
+  /**
+   * User creates and forks being made right now (the warm pool waits for them); unlike the
+   * reservations, a fork still queued behind an exec does not count.
+   */
   get creatingNow(): number {
-    return this.creating;
+    return this.making;
   }
 
   get count(): number {
     return this.live.size;
+  }
+
+  /** The owner's live sandboxes. */
+  countOf(owner: string): number {
+    return this.liveOf(owner);
   }
 
   async create(
@@ -103,13 +124,18 @@ export class SandboxManager {
     if (req.persistent && !tier.persistentSpaces) {
       throw new PodflareError("forbidden", `persistent Spaces are not part of the ${tierName} tier; create without persistent, or use a pro key`);
     }
-    if (this.ownedBy(owner) >= tier.concurrentSandboxes) {
-      throw new PodflareError(
-        "concurrency_limit",
-        `the ${tierName} tier runs at most ${tier.concurrentSandboxes} sandboxes at once; close one and retry`,
-        { "Retry-After": "1" },
-      );
+    // Checked and reserved in one step, before any await: racing creates see each other's slots.
+    const slot = this.slots.reserve(owner, 1, this.createCaps(tierName));
+    this.making++;
+    try {
+      return await this.createReserved(owner, req, tierName, from);
+    } finally {
+      this.making--;
+      slot.release();
     }
+  }
+
+  private async createReserved(owner: string, req: CreateSandboxRequest, tierName: TierName, from: { space?: string }): Promise<CreateSandboxResponse> {
     const template = req.template ?? this.cfg.defaultTemplate;
     if (!(await this.templates.has(template))) {
       throw new PodflareError(
@@ -117,17 +143,10 @@ export class SandboxManager {
         `template ${JSON.stringify(template)} does not exist on this host; build it with \`podflare template build ${template}\``,
       );
     }
-    if (this.live.size + this.creating >= this.cfg.maxSandboxes) {
-      throw new PodflareError(
-        "concurrency_limit",
-        `this host runs at most ${this.cfg.maxSandboxes} sandboxes at once; close one and retry`,
-        { "Retry-After": "1" },
-      );
-    }
     const { applied, clamped, warnings } = applyLimits(req, tierName, this.cfg);
     const network = networkOf(req, this.cfg.network !== null);
     const id = newSandboxId();
-    const now = Date.now();
+    const now = this.clock.now();
     const record: SandboxRecord = {
       id,
       owner,
@@ -148,36 +167,35 @@ export class SandboxManager {
       createdAt: now,
       lastActiveAt: now,
     };
-    this.creating++;
-    this.creatingBy.set(owner, (this.creatingBy.get(owner) ?? 0) + 1);
-    let rt: RuntimeSandbox;
-    try {
-      // A pool hit keeps the pooled sandbox's id, which is also its hostname inside.
-      const pooled = from.space ? null : (this.pool?.take(template, applied, record.env) ?? null);
-      if (pooled) {
-        record.id = record.runtimeKey = pooled.id;
-        // Pooled sandboxes have egress with an open policy; anything else is set now.
-        if (!applied.egress || network) {
-          await this.runtime.setNetwork(pooled, this.specOf(record).network!).catch(async (err: unknown) => {
-            await pooled.destroy().catch(() => undefined);
-            throw err;
-          });
-        }
+    // A pool hit keeps the pooled sandbox's id, which is also its hostname inside.
+    const pooled = from.space ? null : (this.pool?.take(template, applied, record.env) ?? null);
+    if (pooled) {
+      record.id = record.runtimeKey = pooled.id;
+      // Pooled sandboxes have egress with an open policy; anything else is set now.
+      if (!applied.egress || network) {
+        await this.runtime.setNetwork(pooled, this.specOf(record).network!).catch(async (err: unknown) => {
+          await pooled.destroy().catch(() => undefined);
+          throw err;
+        });
       }
-      rt = pooled ?? (await this.runtime.create({ ...this.specOf(record), fromSpace: from.space }));
-    } finally {
-      this.creating--;
-      this.creatingBy.set(owner, this.creatingBy.get(owner)! - 1);
     }
+    const rt = pooled ?? (await this.runtime.create({ ...this.specOf(record), fromSpace: from.space }));
     record.state = "ready";
     setHandle(record, rt);
     this.store.insert(record);
-    this.live.set(record.id, { record, rt, execTail: Promise.resolve(), busy: 0 });
+    this.track(record, rt);
     this.usage?.sandboxCreated(owner);
     return { id: record.id, state: "ready", template, applied, clamped, warnings };
   }
 
   info(owner: string, id: string): SandboxInfo {
+    return this.describe(this.get(owner, id));
+  }
+
+  /** GET /v1/sandboxes/:id: info, after putting back network rules that drifted away. */
+  async checkedInfo(owner: string, id: string): Promise<SandboxInfo> {
+    const sb = this.get(owner, id);
+    await this.runtime.checkNetwork?.(sb.rt).catch((e: Error) => this.log(`network check of ${id} failed: ${e.message}`));
     return this.describe(this.get(owner, id));
   }
 
@@ -214,10 +232,11 @@ export class SandboxManager {
 
   /** Runs one exec after those already queued on the sandbox; resolves with the exit code. */
   exec(owner: string, id: string, req: Required<Pick<ExecRequest, "code" | "language" | "timeout_ms">> & ExecRequest,
-       output: ExecOutput, signal?: AbortSignal): Promise<number> {
+       output: ExecOutput, signal?: AbortSignal, flow?: ExecFlow): Promise<number> {
     const sb = this.get(owner, id);
     return this.enqueue(sb, async () => {
       if (signal?.aborted) return -1;
+      if (sb.expiry.signal.aborted) throw expiredError(sb.record);
       this.usage?.exec(owner);
       const opts = {
         code: req.code,
@@ -228,6 +247,8 @@ export class SandboxManager {
         cwd: req.cwd,
         signal,
         memoryMb: sb.record.applied.memory_mb,
+        flow,
+        expiry: sb.expiry.signal,
       };
       return runExec(sb.rt, opts, output);
     });
@@ -236,19 +257,24 @@ export class SandboxManager {
   async upload(owner: string, id: string, path: string, body: Readable, maxBytes: number): Promise<void> {
     const sb = this.get(owner, id);
     await this.wake(sb);
-    await uploadFile(sb.rt, path, body, maxBytes);
+    try {
+      await uploadFile(sb.rt, path, body, maxBytes, this.cfg.guestReplyTimeoutMs);
+    } catch (err) {
+      this.get(owner, id); // deleted during the upload: say so (sandbox_not_found)
+      throw err;
+    }
   }
 
   async read(owner: string, id: string, path: string): Promise<ReadResult> {
     const sb = this.get(owner, id);
     await this.wake(sb);
-    return readPath(sb.rt, path);
+    return readPath(sb.rt, path, this.cfg.guestReplyTimeoutMs);
   }
 
   async remove(owner: string, id: string, path: string): Promise<void> {
     const sb = this.get(owner, id);
     await this.wake(sb);
-    await removePath(sb.rt, path);
+    await removePath(sb.rt, path, this.cfg.guestReplyTimeoutMs);
   }
 
   /**
@@ -290,25 +316,27 @@ export class SandboxManager {
    */
   async fork(owner: string, id: string, n: number, tierName: TierName = "enterprise"): Promise<ForkResponse> {
     const sb = this.get(owner, id);
-    const cap = tiers[tierName].concurrentSandboxes;
-    const owned = () => this.ownedBy(owner);
-    const overCap = () => new PodflareError(
-      "concurrency_limit",
-      `fork of ${n} would exceed the ${tierName} tier's ${cap} sandboxes at once (you run ${owned()}); close some or fork fewer`,
-      { "Retry-After": "1" },
-    );
-    if (owned() + n > cap) throw overCap();
-    if (this.live.size + this.creating + n > this.cfg.maxSandboxes) {
-      throw new PodflareError(
-        "concurrency_limit",
-        `fork of ${n} would exceed this host's ${this.cfg.maxSandboxes} sandboxes; close some and retry`,
-        { "Retry-After": "1" },
-      );
+    // All n children's slots at once, held while the fork waits its turn: all or nothing.
+    const slot = this.slots.reserve(owner, n, {
+      owner: {
+        max: tiers[tierName].concurrentSandboxes,
+        refuse: (running) => `fork of ${n} would exceed the ${tierName} tier's ${tiers[tierName].concurrentSandboxes} sandboxes at once (you run ${running}); close some or fork fewer`,
+      },
+      host: { max: this.cfg.maxSandboxes, refuse: () => `fork of ${n} would exceed this host's ${this.cfg.maxSandboxes} sandboxes; close some and retry` },
+    });
+    try {
+      return await this.forkReserved(owner, sb, id, n);
+    } finally {
+      slot.release();
     }
+  }
+
+  private forkReserved(owner: string, sb: LiveSandbox, id: string, n: number): Promise<ForkResponse> {
     return this.enqueue(sb, async (): Promise<ForkResponse> => {
       if (this.live.get(id) !== sb) throw notFound(id);
+      if (sb.expiry.signal.aborted) throw expiredError(sb.record);
       this.usage?.forks(owner, n);
-      const now = Date.now();
+      const now = this.clock.now();
       const records: SandboxRecord[] = Array.from({ length: n }, () => {
         const childId = newSandboxId();
         return {
@@ -317,28 +345,26 @@ export class SandboxManager {
           runtimeKey: childId,
           state: "ready" as const,
           parentId: id,
+          // A child lives no longer than its parent would: forking never extends max_lifetime_s.
+          applied: { ...sb.record.applied, max_lifetime_s: remainingLifetimeS(sb.record, now) },
           metadata: { ...sb.record.metadata },
           env: { ...sb.record.env },
           createdAt: now,
           lastActiveAt: now,
         };
       });
-      // Checked again in turn: forks and creates queued meanwhile count too.
-      if (owned() + n > cap) throw overCap();
-      this.creating += n;
-      this.creatingBy.set(owner, (this.creatingBy.get(owner) ?? 0) + n);
+      this.making += n;
       let result;
       try {
         result = await this.runtime.fork(sb.rt, records.map((r) => this.specOf(r)));
       } finally {
-        this.creating -= n;
-        this.creatingBy.set(owner, this.creatingBy.get(owner)! - n);
+        this.making -= n;
       }
       for (const [i, record] of records.entries()) {
         const rt = result.children[i]!;
         setHandle(record, rt);
         this.store.insert(record);
-        this.live.set(record.id, { record, rt, execTail: Promise.resolve(), busy: 0 });
+        this.track(record, rt);
       }
       const warnings: string[] = [];
       if (!result.landlock) {
@@ -378,10 +404,10 @@ export class SandboxManager {
         applied: winner.record.applied,
         env: winner.record.env,
         network: winner.record.network,
-        lastActiveAt: Date.now(),
+        lastActiveAt: this.clock.now(),
       };
       this.live.delete(winnerId);
-      this.live.set(parentId, { record, rt: winner.rt, execTail: Promise.resolve(), busy: 0 });
+      this.track(record, winner.rt);
       for (const other of this.live.values()) {
         if (other.record.parentId === winnerId) other.record.parentId = parentId;
       }
@@ -434,9 +460,22 @@ export class SandboxManager {
     return { idle_timeout_s: applied, clamped: applied < idleTimeoutS ? ["idle_timeout_s"] : [] };
   }
 
-  /** What the reaper looks at: every live sandbox with its clocks. */
-  lifecycleView(): { id: string; owner: string; state: string; persistent: boolean; busy: boolean; idleMs: number; ageMs: number; idleTimeoutS: number; maxLifetimeS: number }[] {
-    const now = Date.now();
+  /**
+   * Past max_lifetime_s (the reaper): the running exec is interrupted and ends with
+   * ExitCode.Expired, queued execs and forks are refused; closing or freezing is the caller's.
+   */
+  expire(owner: string, id: string, frozen: boolean): void {
+    const sb = this.get(owner, id);
+    const s = sb.record.applied.max_lifetime_s;
+    sb.expiry.abort(
+      frozen
+        ? `the sandbox reached max_lifetime_s=${s} and was interrupted and frozen to a Space; GET /v1/spaces lists it, POST /v1/spaces/<space_id>/resume brings it back`
+        : `the sandbox reached max_lifetime_s=${s} and was interrupted and closed; create a new sandbox (max_lifetime_s is capped by your tier)`,
+    );
+  }
+
+  /** What the reaper looks at: every live sandbox with its clocks at `now`. */
+  lifecycleView(now: number): LifecycleView[] {
     return [...this.live.values()].map((sb) => ({
       id: sb.record.id,
       owner: sb.record.owner,
@@ -479,11 +518,23 @@ export class SandboxManager {
     this.live.clear();
   }
 
-  /** Sandboxes the owner runs or is creating: what a tier's concurrency cap counts. */
-  private ownedBy(owner: string): number {
-    let n = this.creatingBy.get(owner) ?? 0;
+  private track(record: SandboxRecord, rt: RuntimeSandbox): void {
+    this.live.set(record.id, { record, rt, execTail: Promise.resolve(), busy: 0, expiry: new AbortController() });
+  }
+
+  /** The owner's live sandboxes (reservations for those being made are counted apart). */
+  private liveOf(owner: string): number {
+    let n = 0;
     for (const s of this.live.values()) if (s.record.owner === owner) n++;
     return n;
+  }
+
+  private createCaps(tierName: TierName): Caps {
+    const max = tiers[tierName].concurrentSandboxes;
+    return {
+      owner: { max, refuse: () => `the ${tierName} tier runs at most ${max} sandboxes at once; close one and retry` },
+      host: { max: this.cfg.maxSandboxes, refuse: () => `this host runs at most ${this.cfg.maxSandboxes} sandboxes at once; close one and retry` },
+    };
   }
 
   private get(owner: string, id: string): LiveSandbox {
@@ -528,7 +579,7 @@ export class SandboxManager {
   }
 
   private touch(sb: LiveSandbox): void {
-    sb.record.lastActiveAt = Date.now();
+    sb.record.lastActiveAt = this.clock.now();
     this.store.touch(sb.record.id, sb.record.lastActiveAt);
   }
 

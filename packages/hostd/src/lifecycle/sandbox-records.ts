@@ -74,6 +74,11 @@ export function toInfo(r: SandboxRecord, address: string | null): SandboxInfo {
   };
 }
 
+/** Whole seconds left of the record's max_lifetime_s at `now` (at least 1): a fork child's lifetime. */
+export function remainingLifetimeS(r: Pick<SandboxRecord, "createdAt" | "applied">, now: number): number {
+  return Math.max(1, r.applied.max_lifetime_s - Math.floor((now - r.createdAt) / 1000));
+}
+
 export function handleOf(r: SandboxRecord): RuntimeHandle {
   return {
     initPid: r.initPid!,

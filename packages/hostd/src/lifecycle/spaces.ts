@@ -7,6 +7,7 @@ import { spaceOp } from "../runtime/space-ops.js";
 import type { Runtime } from "../runtime/types.js";
 import type { SpaceRecord, SpaceStore } from "../store/spaces.js";
 import type { SandboxManager } from "./sandbox-manager.js";
+import { checkSpaceBytes, checkSpaceCount, spaceCapsFor, type HostSpaceCaps } from "./space-caps.js";
 
 export interface SpaceInfo {
   space_id: string;
@@ -15,6 +16,8 @@ export interface SpaceInfo {
   created_at: string;
   reason: string;
   manifest: SpaceManifest;
+  /** Disk the Space takes (what its sandbox wrote beyond the template), counted against the key's cap. */
+  bytes: number;
 }
 
 export interface ResumeResponse extends CreateSandboxResponse {
@@ -31,6 +34,7 @@ const toInfo = (s: SpaceRecord): SpaceInfo => ({
   created_at: new Date(s.createdAt).toISOString(),
   reason: s.reason,
   manifest: s.manifest,
+  bytes: s.bytes,
 });
 
 function notFound(id: string): PodflareError {
@@ -38,11 +42,15 @@ function notFound(id: string): PodflareError {
 }
 
 export class SpaceService {
+  /** Freezes in flight per owner (Spaces and bytes), so racing freezes cannot pass the caps. */
+  private readonly pending = new Map<string, { count: number; bytes: number }>();
+
   constructor(
     private readonly store: SpaceStore,
     private readonly runtime: Runtime,
     private readonly sandboxes: SandboxManager,
     private readonly log: (msg: string) => void,
+    private readonly hostCaps: HostSpaceCaps = {},
   ) {}
 
   /** Freezes a sandbox into a Space and closes the sandbox. */
@@ -50,10 +58,34 @@ export class SpaceService {
     if (!tiers[tierName].persistentSpaces) {
       throw new PodflareError("forbidden", `persistent Spaces are not part of the ${tierName} tier; use a pro key`);
     }
+    const caps = spaceCapsFor(tierName, this.hostCaps);
+    const pending = this.pending.get(owner) ?? { count: 0, bytes: 0 };
+    this.pending.set(owner, pending);
+    // Checked and counted in one step (no await between), like the concurrency cap.
+    checkSpaceCount(this.store.list(owner).length + pending.count, caps, tierName);
+    pending.count++;
+    try {
+      return await this.freezeCounted(owner, id, tierName, reason, caps, pending);
+    } finally {
+      pending.count--;
+      if (pending.count === 0) this.pending.delete(owner);
+    }
+  }
+
+  private async freezeCounted(owner: string, id: string, tierName: TierName, reason: string,
+    caps: ReturnType<typeof spaceCapsFor>, pending: { bytes: number }): Promise<SpaceInfo> {
     const spaceId = `spc_${crypto.randomBytes(16).toString("hex")}`;
     const space = await this.sandboxes.runQueued(owner, id, async (rt, record) => {
       const manifest = await spaceOp(rt, "space_save");
-      await this.runtime.saveSpace(rt, spaceId);
+      const bytes = (await this.runtime.diskUsageBytes?.(rt)) ?? 0;
+      const used = this.store.list(owner).reduce((sum, s) => sum + s.bytes, 0) + pending.bytes;
+      checkSpaceBytes(used, bytes, caps, tierName);
+      pending.bytes += bytes;
+      try {
+        await this.runtime.saveSpace(rt, spaceId);
+      } finally {
+        pending.bytes -= bytes;
+      }
       const s: SpaceRecord = {
         id: spaceId,
         owner,
@@ -66,6 +98,7 @@ export class SpaceService {
         network: record.network,
         reason,
         createdAt: Date.now(),
+        bytes,
       };
       this.store.insert(s);
       return s;

@@ -3,12 +3,16 @@
 // resolvers, if any are configured (never in tests). When a sandbox whose policy names a
 // domain looks it up, the answer's addresses are added to that sandbox's allow (or deny) set
 // before the answer leaves, so `allow_out: ["pypi.org"]` admits what pypi.org resolves to.
+// A sandbox with an allow list gets answers for its allowed names only (NXDOMAIN for the rest,
+// static names included), so DNS queries are no channel out of it; every sandbox's queries
+// are rate-limited (REFUSED beyond the limit, never forwarded).
 // It exits when hostd goes away (the IPC channel closes).
 import dgram from "node:dgram";
 import { answerA, answerError, answerRecords, parseQuery, RCODE_NXDOMAIN, RCODE_REFUSED, RCODE_SERVFAIL, TYPE_A, type Question } from "./dns-wire.js";
 import { run } from "./commands.js";
 import { chainNames, domainMatches } from "./policy.js";
 import type { DnsConfig, DnsMessage, DnsPolicy } from "./dns-types.js";
+import { RateLimiter } from "./rate-limit.js";
 
 const UPSTREAM_TIMEOUT_MS = 2_000;
 const MAX_IN_FLIGHT = 256;
@@ -19,6 +23,7 @@ const MAX_SET_TTL_S = 3_600;
 let config: DnsConfig | null = null;
 const policies = new Map<string, DnsPolicy>();
 let inFlight = 0;
+let limiter: RateLimiter | null = null;
 
 function log(msg: string): void {
   process.stderr.write(`dns-forwarder: ${msg}\n`);
@@ -61,11 +66,17 @@ async function answer(msg: Buffer, from: string): Promise<Buffer | null> {
   const q: Question | null = parseQuery(msg);
   if (!q) return msg.length >= 12 ? answerError(msg, null, RCODE_REFUSED) : null;
   if (!cfg) return answerError(msg, q, RCODE_SERVFAIL);
+  if (limiter && !limiter.take(from)) return answerError(msg, q, RCODE_REFUSED);
   const policy = policies.get(from);
+  // Only sandboxes hostd told us about: an address without a policy gets no answer (fail closed).
+  if (!policy) return answerError(msg, q, RCODE_REFUSED);
+  if (policy.namesRestricted && !policy.allowDomains.some((d) => domainMatches(q.name, d))) {
+    return answerError(msg, q, RCODE_NXDOMAIN);
+  }
   const fixed = cfg.staticHosts[q.name];
   if (fixed) {
     const addrs = q.type === TYPE_A ? fixed : [];
-    if (policy) await learn(policy, q.name, addrs.map((addr) => ({ addr, ttlS: STATIC_TTL_S })));
+    await learn(policy, q.name, addrs.map((addr) => ({ addr, ttlS: STATIC_TTL_S })));
     return answerA(msg, q, addrs, STATIC_TTL_S);
   }
   if (cfg.upstream.length === 0) return answerError(msg, q, RCODE_NXDOMAIN);
@@ -74,7 +85,7 @@ async function answer(msg: Buffer, from: string): Promise<Buffer | null> {
   try {
     const reply = await askUpstream(msg, cfg.upstream);
     if (!reply) return answerError(msg, q, RCODE_SERVFAIL);
-    if (policy) await learn(policy, q.name, answerRecords(reply));
+    await learn(policy, q.name, answerRecords(reply));
     return reply;
   } finally {
     inFlight--;
@@ -102,11 +113,13 @@ process.on("message", (m: DnsMessage) => {
   if (m.type === "config") {
     const first = config === null;
     config = m.config;
+    limiter = new RateLimiter({ perSecond: m.config.qps, burst: 2 * m.config.qps });
     if (first) listen(m.config);
   } else if (m.type === "policy") {
     policies.set(m.policy.ip, m.policy);
   } else if (m.type === "forget") {
     policies.delete(m.ip);
+    limiter?.forget(m.ip);
   }
 });
 process.on("disconnect", () => process.exit(0));

@@ -9,6 +9,8 @@ export interface DnsConfig {
   staticHosts: Record<string, string[]>;
   /** Upstream resolvers; empty: names outside the static map do not resolve. */
   upstream: string[];
+  /** Queries per second each sandbox may send (a token bucket of twice that size). */
+  qps: number;
 }
 
 export interface DnsPolicy {
@@ -18,6 +20,8 @@ export interface DnsPolicy {
   key: string;
   allowDomains: string[];
   denyDomains: string[];
+  /** The policy has an allow list: only names in allowDomains are answered. */
+  namesRestricted: boolean;
 }
 
 export type DnsMessage =

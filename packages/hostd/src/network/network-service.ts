@@ -2,19 +2,20 @@
 // per sandbox with egress, addresses from IPAM, per-sandbox egress policy in nftables, and the
 // DNS forwarder. Runtimes call attach/detach with the sandbox init's pid (its network
 // namespace); the manager changes policies.
-import { spawn, type ChildProcess } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import type { Db } from "../store/db.js";
 import { configureGuestLinks } from "../jail/netcfg.js";
 import { ipBatch, ipBatchInPid, nft, run, NetworkCommandError } from "./commands.js";
-import type { DnsConfig, DnsMessage } from "./dns-types.js";
+import type { DnsMessage, DnsPolicy } from "./dns-types.js";
 import { Ipam, NetMeta } from "./ipam.js";
 import { chainNames, renderPolicy, renderPolicyRemoval, type EgressPolicy } from "./policy.js";
 import { Router, routerNames, teardownRouter } from "./router.js";
-import { ROUTER_TABLE, SANDBOX_LINK_PREFIX } from "./rulesets.js";
+import { renderHostNets, ROUTER_TABLE, SANDBOX_LINK_PREFIX } from "./rulesets.js";
+import { parseTable, planRepair, type AttachedSandbox } from "./drift.js";
+import { readConnectedSubnets } from "./host-subnets.js";
+import { DnsForwarder } from "./dns-forwarder.js";
 import { formatCidr, type AddressPlan } from "./addresses.js";
 
 export interface NetworkConfig {
@@ -25,6 +26,12 @@ export interface NetworkConfig {
   dnsStatic: Record<string, string[]>;
   /** Upstream resolvers of the DNS forwarder; empty: only the static map answers. */
   dnsUpstream: string[];
+  /** PODFLARE_DNS_QPS: DNS queries per second each sandbox may send. */
+  dnsQps: number;
+  /** PODFLARE_NET_RECONCILE_MS: how often the router's rules are checked against the sandboxes. */
+  reconcileMs: number;
+  /** Deny the host's own connected subnets too (with the default deny list). */
+  denyHostSubnets: boolean;
 }
 
 /** A sandbox init, whose network namespace gets the link; the start time guards pid reuse. */
@@ -35,12 +42,13 @@ export interface SandboxInitRef {
 
 export interface NetworkServiceOptions extends NetworkConfig {
   cgroupParent: string;
+  /** Holds the DNS forwarder's pid file. */
+  stateDir: string;
   db: Db;
   log: (msg: string) => void;
 }
 
-const DNS_SERVER = fileURLToPath(new URL("./dns-server.js", import.meta.url));
-const DNS_READY_TIMEOUT_MS = 10_000;
+const DNS_PID_FILE = "dns-forwarder.pid";
 const CLEANUP_DELAY_MS = 250;
 
 /** The router-side name of a sandbox's link: pfs + 10 hex digits of its key's hash. */
@@ -49,8 +57,13 @@ export function linkName(key: string): string {
 }
 
 export class NetworkService {
-  private dns: ChildProcess | null = null;
+  private dns: DnsForwarder | null = null;
   private readonly policies = new Map<string, EgressPolicy>();
+  /** Inits of attached sandboxes: a link found missing is made again in their namespace. */
+  private readonly inits = new Map<string, SandboxInitRef>();
+  /** One drift check at a time; callers that come meanwhile wait for the next. */
+  private checking: Promise<void> = Promise.resolve();
+  private reconcileTimer: NodeJS.Timeout | undefined;
   /** Rules of detached sandboxes, removed in batches (see detach). */
   private readonly pendingCleanup = new Map<string, { link: string; ip: string }>();
   private inFlight = new Set<string>();
@@ -75,7 +88,19 @@ export class NetworkService {
     const dropped = ipam.dropOutside();
     if (dropped) opts.log(`network: the sandbox network moved to ${cidr}; forgot ${dropped} old address(es)`);
     const svc = new NetworkService(opts, router, ipam);
-    await svc.startDns();
+    await svc.refreshHostNets();
+    svc.dns = new DnsForwarder({
+      netns: router.netns,
+      config: { gateway: router.plan.gateway, table: ROUTER_TABLE, staticHosts: opts.dnsStatic, upstream: opts.dnsUpstream, qps: opts.dnsQps },
+      pidFile: path.join(opts.stateDir, DNS_PID_FILE),
+      log: opts.log,
+      onRestart: () => svc.resendPolicies(),
+    });
+    await svc.dns.start();
+    svc.reconcileTimer = setInterval(() => {
+      void svc.checkDrift().catch((e: Error) => opts.log(`network: drift check failed: ${e.message}`));
+    }, opts.reconcileMs);
+    svc.reconcileTimer.unref();
     return svc;
   }
 
@@ -105,6 +130,7 @@ export class NetworkService {
   async attachMany(items: { key: string; init: SandboxInitRef; policy: EgressPolicy }[]): Promise<string[]> {
     const gw = this.plan.gateway;
     const links = items.map((i) => ({ ...i, link: linkName(i.key), ip: this.ipam.allocate(i.key) }));
+    for (const { key, init } of items) this.inits.set(key, init);
     try {
       await Promise.all([
         ipBatch(this.netns, links.flatMap(({ link, ip, init }) => [
@@ -138,6 +164,7 @@ export class NetworkService {
       await this.attach(key, init, policy);
       return;
     }
+    this.inits.set(key, init);
     await this.applyRules(key, link, ip, policy);
   }
 
@@ -154,6 +181,9 @@ export class NetworkService {
    * rules naming a link that no longer exists match nothing, so close does not wait for them.
    */
   async detach(key: string): Promise<void> {
+    // First: a drift check running meanwhile must not take the going link for drift.
+    this.policies.delete(key);
+    this.inits.delete(key);
     const ip = this.ipam.addressOf(key);
     const link = linkName(key);
     await ipBatch(this.netns, [`link del ${link}`]).catch(ignoreMissing);
@@ -162,7 +192,6 @@ export class NetworkService {
       this.pendingCleanup.set(key, { link, ip });
       this.scheduleCleanup();
     }
-    this.policies.delete(key);
     this.ipam.release(key);
   }
 
@@ -217,6 +246,84 @@ export class NetworkService {
     return removed;
   }
 
+  /**
+   * Finds and repairs drift between the attached sandboxes (all, or `keys`) and the router:
+   * the state is read in one `nft -j` call (plus one `ip` call for links and routes), and
+   * what is missing is put back in one batch. A sandbox whose link is gone gets a new one.
+   * Returns the keys that were repaired.
+   */
+  checkDrift(keys?: string[]): Promise<string[]> {
+    const run = this.checking.then(() => this.checkDriftNow(keys));
+    this.checking = run.then(() => undefined, () => undefined);
+    return run;
+  }
+
+  private async checkDriftNow(keys?: string[]): Promise<string[]> {
+    const wanted = keys ?? [...this.policies.keys()];
+    const [table, hostTable, { links, routes }] = await Promise.all([
+      run(["nsenter", `--net=/run/netns/${this.netns}`, "nft", "-j", "list", "table", ROUTER_TABLE]).then(parseTable, () => null),
+      keys ? Promise.resolve(undefined) : run(["nft", "-j", "list", "table", this.router.hostTable]).then(parseTable, () => null),
+      this.routerLinksAndRoutes(),
+    ]);
+    const base = this.router.baseCounts();
+    const repaired = new Set<string>();
+    if (hostTable !== undefined && (hostTable === null || [...base.host].some(([c, n]) => hostTable.chains.get(c) !== n))) {
+      this.opts.log("network: the host's rules for the sandbox network drifted; reloading them");
+      await this.router.loadHostRules();
+    }
+    // Taken after the reads: a sandbox detached meanwhile is not "repaired" back.
+    const attached: AttachedSandbox[] = [];
+    const relink: string[] = [];
+    for (const key of wanted) {
+      const policy = this.policies.get(key);
+      const ip = this.ipam.addressOf(key);
+      if (!policy || !ip) continue;
+      const link = linkName(key);
+      if (!links.has(link)) relink.push(key);
+      else attached.push({ key, link, ip, policy });
+    }
+    const plan = planRepair(table, base.router, attached);
+    if (plan.reload) {
+      this.opts.log("network: the router's rule set drifted; reloading it and every sandbox's rules");
+      await this.router.loadRouterRules();
+      const all = planRepair(null, base.router, [...this.policies].flatMap(([key, policy]) => {
+        const ip = this.ipam.addressOf(key);
+        return ip && links.has(linkName(key)) ? [{ key, link: linkName(key), ip, policy }] : [];
+      }));
+      if (all.script) await nft(this.netns, all.script);
+      all.repaired.forEach((k) => repaired.add(k));
+    } else if (plan.script) {
+      await nft(this.netns, plan.script);
+      plan.repaired.forEach((k) => repaired.add(k));
+    }
+    const missingRoutes = attached.filter((a) => !routes.has(`${a.ip} ${a.link}`));
+    if (missingRoutes.length) {
+      await ipBatch(this.netns, missingRoutes.map((a) => `route replace ${a.ip}/32 dev ${a.link}`));
+      missingRoutes.forEach((a) => repaired.add(a.key));
+    }
+    for (const key of relink) {
+      const init = this.inits.get(key);
+      const policy = this.policies.get(key);
+      if (!init || !policy) continue;
+      await this.restore(key, init, policy).then(
+        () => repaired.add(key),
+        (e: Error) => this.opts.log(`network: could not give ${key} its link back: ${e.message}`),
+      );
+    }
+    if (repaired.size) this.opts.log(`network: repaired drifted rules or links of ${[...repaired].join(", ")}`);
+    if (!keys) await this.refreshHostNets();
+    return [...repaired];
+  }
+
+  /** Reads the host's connected subnets and updates the router's deny set if they changed. */
+  async refreshHostNets(): Promise<void> {
+    if (!this.opts.denyHostSubnets) return;
+    const nets = await readConnectedSubnets(this.plan.cidr);
+    if (nets.join(",") === this.router.hostNets.join(",")) return;
+    this.router.hostNets = nets;
+    await nft(this.netns, renderHostNets(nets));
+  }
+
   /** Writes the sandbox's resolv.conf (the gateway's forwarder) into a root we just made. */
   writeResolvConf(rootfs: string, uid: number): void {
     const etc = path.join(rootfs, "etc");
@@ -240,15 +347,10 @@ export class NetworkService {
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.reconcileTimer);
+    await this.checking.catch(() => undefined);
     await this.flushCleanup().catch((e: Error) => this.opts.log(`network: rule cleanup failed: ${e.message}`));
-    const dns = this.dns;
-    this.dns = null;
-    if (dns && dns.exitCode === null) {
-      await new Promise<void>((resolve) => {
-        dns.once("exit", () => resolve());
-        dns.kill("SIGTERM");
-      });
-    }
+    await this.dns?.stop();
   }
 
   private applyRules(key: string, link: string, ip: string, policy: EgressPolicy): Promise<void> {
@@ -267,8 +369,18 @@ export class NetworkService {
     ].join("\n")).join(""));
     for (const { key, ip, policy } of items) {
       this.policies.set(key, policy);
-      this.sendDns({ type: "policy", policy: { ip, key, allowDomains: policy.allowDomains, denyDomains: policy.denyDomains } });
+      this.sendDns({ type: "policy", policy: dnsPolicy(key, ip, policy) });
     }
+  }
+
+  /** Sandbox links and routes (`<dst> <dev>`) of the router, in one `ip` call. */
+  private async routerLinksAndRoutes(): Promise<{ links: Set<string>; routes: Set<string> }> {
+    const out = await run(["ip", "-n", this.netns, "-j", "-4", "-batch", "-"], "link show\nroute show\n");
+    const [links, routes] = out.split("\n").filter(Boolean).map((line) => JSON.parse(line) as Record<string, string>[]);
+    return {
+      links: new Set((links ?? []).map((l) => l.ifname!.replace(/@.*$/, "")).filter((n) => n.startsWith(SANDBOX_LINK_PREFIX))),
+      routes: new Set((routes ?? []).map((r) => `${r.dst} ${r.dev}`)),
+    };
   }
 
   private async routerLinks(): Promise<Set<string>> {
@@ -278,52 +390,13 @@ export class NetworkService {
   }
 
   private sendDns(m: DnsMessage): void {
-    if (this.dns?.connected) this.dns.send(m);
-  }
-
-  private startDns(): Promise<void> {
-    const config: DnsConfig = {
-      gateway: this.plan.gateway,
-      table: ROUTER_TABLE,
-      staticHosts: this.opts.dnsStatic,
-      upstream: this.opts.dnsUpstream,
-    };
-    return new Promise((resolve, reject) => {
-      // Our own node, in the router namespace; it exits when hostd's IPC channel closes.
-      const child = spawn("ip", ["netns", "exec", this.netns, process.execPath, DNS_SERVER], {
-        stdio: ["ignore", "inherit", "inherit", "ipc"],
-        env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LANG: "C" },
-      });
-      const timer = setTimeout(() => {
-        child.kill("SIGKILL");
-        reject(new Error("network: the DNS forwarder did not start within 10 s"));
-      }, DNS_READY_TIMEOUT_MS);
-      child.once("error", (e) => {
-        clearTimeout(timer);
-        reject(new Error(`network: cannot start the DNS forwarder: ${e.message}`));
-      });
-      child.once("exit", (code) => {
-        clearTimeout(timer);
-        if (this.dns === child) {
-          this.dns = null;
-          this.opts.log(`network: the DNS forwarder exited (${code}); restarting it`);
-          setTimeout(() => void this.startDns().then(() => this.resendPolicies()).catch((e: Error) => this.opts.log(e.message)), 500);
-        } else reject(new Error(`network: the DNS forwarder exited at start (${code})`));
-      });
-      child.on("message", (m: { type?: string }) => {
-        if (m.type !== "ready") return;
-        clearTimeout(timer);
-        this.dns = child;
-        resolve();
-      });
-      child.send({ type: "config", config } satisfies DnsMessage);
-    });
+    this.dns?.send(m);
   }
 
   private resendPolicies(): void {
     for (const [key, p] of this.policies) {
       const ip = this.ipam.addressOf(key);
-      if (ip) this.sendDns({ type: "policy", policy: { ip, key, allowDomains: p.allowDomains, denyDomains: p.denyDomains } });
+      if (ip) this.sendDns({ type: "policy", policy: dnsPolicy(key, ip, p) });
     }
   }
 }
@@ -331,6 +404,10 @@ export class NetworkService {
 /** `podflare down`: removes the router namespace and what belongs to it on the host. */
 export function teardownNetwork(cgroupParent: string): Promise<void> {
   return teardownRouter(routerNames(cgroupParent));
+}
+
+function dnsPolicy(key: string, ip: string, p: EgressPolicy): DnsPolicy {
+  return { ip, key, allowDomains: p.allowDomains, denyDomains: p.denyDomains, namesRestricted: p.allowCidrs !== null };
 }
 
 function ignoreMissing(e: unknown): void {

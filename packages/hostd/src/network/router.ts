@@ -6,7 +6,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { formatCidr, overlaps, parseCidr, planFor, type AddressPlan, type Cidr } from "./addresses.js";
 import { ipBatch, nft, run, NetworkCommandError } from "./commands.js";
-import { hostRuleset, hostTable, ROUTER_UPLINK, routerRuleset } from "./rulesets.js";
+import { baseRuleCounts, hostRuleset, hostTable, renderHostNets, ROUTER_UPLINK, routerRuleset } from "./rulesets.js";
 
 const CLAIM_DIR = "/run/podflare/net";
 
@@ -41,6 +41,8 @@ function candidates(names: RouterNames): string[] {
 
 export class Router {
   plan!: AddressPlan;
+  /** The host's connected subnets, denied to sandboxes (network-service.ts keeps them fresh). */
+  hostNets: string[] = [];
 
   constructor(private readonly opts: RouterOptions) {}
 
@@ -123,9 +125,34 @@ export class Router {
   }
 
   async loadRules(): Promise<void> {
-    const { names } = this.opts;
-    await nft(names.netns, routerRuleset({ plan: this.plan, deniedCidrs: this.opts.deniedCidrs, gatewayTcpPorts: this.opts.gatewayTcpPorts }));
-    await nft(null, hostRuleset(names.suffix, names.hostUplink, this.plan));
+    await this.loadRouterRules();
+    await this.loadHostRules();
+  }
+
+  /** Reloads the router's table: every sandbox's chain and map entries are gone after it. */
+  async loadRouterRules(): Promise<void> {
+    await nft(this.opts.names.netns, this.routerRuleset() + renderHostNets(this.hostNets));
+  }
+
+  async loadHostRules(): Promise<void> {
+    await nft(null, this.hostRuleset());
+  }
+
+  get hostTable(): string {
+    return hostTable(this.opts.names.suffix);
+  }
+
+  /** Rules per base chain of the router's and the host's table, as loaded. */
+  baseCounts(): { router: Map<string, number>; host: Map<string, number> } {
+    return { router: baseRuleCounts(this.routerRuleset()), host: baseRuleCounts(this.hostRuleset()) };
+  }
+
+  private routerRuleset(): string {
+    return routerRuleset({ plan: this.plan, deniedCidrs: this.opts.deniedCidrs, gatewayTcpPorts: this.opts.gatewayTcpPorts });
+  }
+
+  private hostRuleset(): string {
+    return hostRuleset(this.opts.names.suffix, this.opts.names.hostUplink, this.plan);
   }
 }
 

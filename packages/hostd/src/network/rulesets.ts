@@ -33,6 +33,7 @@ table ${ROUTER_TABLE} {
   set bound { type ifname . ipv4_addr; }
   map egress { type ifname : verdict; }
   set gateway_tcp { type inet_service; ${ports} }
+  set host_nets { type ipv4_addr; flags interval; auto-merge; }
   chain prerouting {
     type filter hook prerouting priority raw; policy accept;
     iifname ${sb} meta nfproto ipv6 drop
@@ -57,6 +58,7 @@ table ${ROUTER_TABLE} {
     iifname ${sb} oifname ${sb} ${REJECT}
     iifname ${sb} ip daddr ${formatCidr(r.plan.cidr)} ${REJECT}
     ${denied}
+    iifname ${sb} ip daddr @host_nets ${REJECT}
     iifname ${sb} iifname vmap @egress
   }
   chain output {
@@ -64,6 +66,32 @@ table ${ROUTER_TABLE} {
   }
 }
 `;
+}
+
+/** nft commands replacing the router's set of the host's directly connected subnets. */
+export function renderHostNets(cidrs: string[]): string {
+  const lines = [`flush set ${ROUTER_TABLE} host_nets`];
+  if (cidrs.length) lines.push(`add element ${ROUTER_TABLE} host_nets { ${cidrs.join(", ")} }`);
+  return lines.join("\n") + "\n";
+}
+
+/** Rules per base chain of a rule set (drift.ts compares them with the live table). */
+export function baseRuleCounts(ruleset: string): Map<string, number> {
+  const counts = new Map<string, number>();
+  let chain: string | null = null;
+  for (const raw of ruleset.split("\n")) {
+    const line = raw.trim();
+    const open = /^chain (\S+) \{$/.exec(line);
+    if (open) {
+      chain = open[1]!;
+      counts.set(chain, 0);
+    } else if (line === "}") {
+      chain = null;
+    } else if (chain && line && !line.startsWith("type ")) {
+      counts.set(chain, counts.get(chain)! + 1);
+    }
+  }
+  return counts;
 }
 
 export function hostTable(suffix: string): string {

@@ -55,3 +55,44 @@ test("execs on the long-lived control connection leave no close listener behind"
   for (let i = 0; i < 50; i++) await runExec(sandbox(), { ...opts, code: "pass" }, () => {});
   assert.equal(conn.closeListenerCount, before);
 });
+
+async function run(code: string, language: "python" | "bash" = "python"): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = "";
+  let stderr = "";
+  const exit = await runExec(sandbox(), { ...opts, language, code }, (s, l) => {
+    if (s === "stdout") stdout += l;
+    else stderr += l;
+  });
+  return { code: exit, stdout, stderr };
+}
+
+test("an exec that closes its stdout and stderr does not spill into the next exec's output", async () => {
+  await run("import os, sys\nprint('first', flush=True)\nos.close(1)\nos.close(2)\nprint('after close')\nsys.stderr.write('err after close\\n')");
+  const second = await run("print('second')");
+  assert.equal(second.stdout, "second\n");
+  assert.equal(second.stderr, "");
+  const third = await run("print('third')");
+  assert.equal(third.stdout, "third\n");
+});
+
+test("output that is not UTF-8 follows the documented rule: each invalid sequence becomes U+FFFD", async () => {
+  // docs/api.md, "Output that is not UTF-8". A character split across writes stays whole.
+  const r = await run("import sys\nsys.stdout.buffer.write(b'ok \\xff\\xfe end\\n'); sys.stdout.buffer.flush()\nsys.stdout.buffer.write('é'.encode()[:1]); sys.stdout.buffer.flush()\nsys.stdout.buffer.write('é'.encode()[1:] + b'\\n')");
+  assert.equal(r.stdout, "ok \ufffd\ufffd end\né\n");
+});
+
+// Last: it breaks the shared control connection on purpose.
+test("a frame over the size cap from the guest cuts the connection with a clear error", async () => {
+  const r = await run(
+    [
+      "import gc",
+      "from podflare_guest.conn import Connection",
+      "for c in [o for o in gc.get_objects() if isinstance(o, Connection)]:",
+      "    with c._send_lock:",
+      "        c.sock.sendall((0xFFFFFFF0).to_bytes(4, 'big'))",
+      "import time; time.sleep(1)",
+    ].join("\n"),
+  );
+  assert.equal(r.code, 137);
+  assert.match(r.stderr, /malformed frame \(bad frame length 4294967280\)/);
+});

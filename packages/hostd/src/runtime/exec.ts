@@ -6,6 +6,7 @@
 // killed and restarted empty, and the answer says so on stderr.
 import { ExitCode, type Language } from "@podflare/protocol";
 import type { GuestFrame } from "@podflare/protocol";
+import { GuestProtocolError } from "./guest-connection.js";
 import { LineSplitter } from "./output-lines.js";
 import type { RuntimeSandbox } from "./types.js";
 
@@ -19,7 +20,26 @@ export interface ExecOptions {
   /** Aborted when the client went away: treated like a timeout, without the message. */
   signal?: AbortSignal;
   memoryMb: number;
+  /**
+   * The consumer's backpressure: while full() the guest connection is not read (the guest's
+   * writer blocks, as on a full pipe) until drained() resolves.
+   */
+  flow?: ExecFlow;
+  /**
+   * Aborted when the sandbox reaches max_lifetime_s: interrupted like a timeout, and the exit is
+   * ExitCode.Expired with the reason (`expiry.reason`, a sentence) on stderr.
+   */
+  expiry?: AbortSignal;
 }
+
+export interface ExecFlow {
+  full(): boolean;
+  drained(): Promise<void>;
+}
+
+// Output is handed on in slices of this size, so that one large frame of short lines cannot
+// put megabytes of events into the consumer before it is seen to be full.
+const SLICE_BYTES = 16 * 1024;
 
 export type ExecOutput = (stream: "stdout" | "stderr", line: string) => void;
 
@@ -31,6 +51,7 @@ export async function runExec(sb: RuntimeSandbox, opts: ExecOptions, output: Exe
 
   return new Promise<number>((resolve) => {
     let timedOut = false;
+    let expired = false;
     let killed = false;
     let settled = false;
     let killTimer: NodeJS.Timeout | null = null;
@@ -47,8 +68,14 @@ export async function runExec(sb: RuntimeSandbox, opts: ExecOptions, output: Exe
       clearTimeout(timeoutTimer);
       if (killTimer) clearTimeout(killTimer);
       opts.signal?.removeEventListener("abort", onAbort);
+      opts.expiry?.removeEventListener("abort", onExpiry);
       stopWatchingClose?.();
       conn.release(id);
+      steps.length = 0;
+      if (blocked) {
+        blocked = false;
+        conn.resume();
+      }
       stdout.end();
       if (note) stderr.push(Buffer.from(note));
       stderr.end();
@@ -62,31 +89,73 @@ export async function runExec(sb: RuntimeSandbox, opts: ExecOptions, output: Exe
       } catch {
         /* connection already gone: the close handler finishes the call */
       }
-      killTimer = setTimeout(() => {
+      const kill = () => {
+        // A guest blocked on a client that does not read has not ignored the interrupt: its
+        // exit waits behind the output. Wait for the client instead (its socket times out).
+        if (blocked) {
+          killTimer = setTimeout(kill, opts.killGraceMs);
+          return;
+        }
         killed = true;
         sb.killKernel();
-      }, opts.killGraceMs);
+      };
+      killTimer = setTimeout(kill, opts.killGraceMs);
+    };
+
+    // Frames wait here, in order, while the consumer is full; the connection is paused then, so
+    // this holds at most what had arrived when it filled (frames are at most FRAME_MAX_BYTES).
+    const steps: (() => void)[] = [];
+    let blocked = false;
+    const pump = () => {
+      while (!blocked && steps.length) {
+        steps.shift()!();
+        if (!settled && opts.flow?.full()) {
+          blocked = true;
+          conn.pause();
+          void opts.flow.drained().then(() => {
+            blocked = false;
+            pump();
+          });
+        }
+      }
+      if (!blocked) conn.resume();
     };
 
     const id = conn.open((frame) => {
       const h = frame.header as GuestFrame;
-      if (h.t === "out") (h.fd === 2 ? stderr : stdout).push(frame.body);
-      else if (h.t === "exit") {
-        if (timedOut) {
+      if (h.t === "out") {
+        const splitter = h.fd === 2 ? stderr : stdout;
+        const body = frame.body;
+        for (let off = 0; off < body.length; off += SLICE_BYTES) {
+          const slice = body.subarray(off, off + SLICE_BYTES);
+          steps.push(() => splitter.push(slice));
+        }
+      } else if (h.t === "exit") steps.push(() => onExit(h.code));
+      pump();
+    });
+
+    function onExit(code: number): void {
+        if (expired) finish(ExitCode.Expired, expiryNote());
+        else if (timedOut) {
           finish(
             ExitCode.Timeout,
             `\nTimeoutError: execution exceeded timeout_ms=${opts.timeoutMs} and was interrupted; ` +
               `the REPL kept its state. Raise timeout_ms or split the work.\n`,
           );
-        } else finish(h.code);
-      }
-    });
+        } else finish(code);
+    }
 
-    stopWatchingClose = conn.onClose(() => {
+    stopWatchingClose = conn.onClose((err) => {
       if (settled) return;
       const oom = sb.oomKills() > oomBefore;
       let note: string;
-      if (oom) {
+      if (expired) {
+        finish(ExitCode.Expired, expiryNote());
+        return;
+      }
+      if (err instanceof GuestProtocolError) {
+        note = `\nRuntimeError: ${err.message}. The sandbox's code may have written on the guest's socket; the next exec reconnects.\n`;
+      } else if (oom) {
         note =
           `\nMemoryError: the sandbox ran out of memory (limit ${opts.memoryMb} MB); the process was ` +
           `killed and the REPL restarted with empty state. Use less memory or create the sandbox ` +
@@ -105,6 +174,14 @@ export async function runExec(sb: RuntimeSandbox, opts: ExecOptions, output: Exe
       interrupt();
     }
     opts.signal?.addEventListener("abort", onAbort);
+    function onExpiry(): void {
+      expired = true;
+      interrupt();
+    }
+    function expiryNote(): string {
+      return `\nSandboxExpired: ${String(opts.expiry?.reason ?? "the sandbox reached its max_lifetime_s")}\n`;
+    }
+    opts.expiry?.addEventListener("abort", onExpiry);
 
     timeoutTimer = setTimeout(() => {
       timedOut = true;
@@ -117,5 +194,6 @@ export async function runExec(sb: RuntimeSandbox, opts: ExecOptions, output: Exe
       // The close listener above settles the call.
     }
     if (opts.signal?.aborted) interrupt();
+    if (opts.expiry?.aborted) onExpiry();
   });
 }

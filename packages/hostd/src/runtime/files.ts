@@ -1,7 +1,7 @@
 // File transfers through the guest kernel. The guest resolves paths inside the sandbox's own
 // mount namespace, so `..` and symlinks can never reach a host file; hostd never opens a path
 // inside a sandbox root itself.
-import { FILE_CHUNK_BYTES, PodflareError, type GuestErrorCode, type GuestFrame } from "@podflare/protocol";
+import { FILE_CHUNK_BYTES, PodflareError, type GuestErrorCode, type GuestFrame, type HostFrame } from "@podflare/protocol";
 import type { Readable, Writable } from "node:stream";
 import type { GuestConnection } from "./guest-connection.js";
 import type { RuntimeSandbox } from "./types.js";
@@ -29,23 +29,50 @@ function lostConnection(): PodflareError {
   return new PodflareError("runtime_error", "the sandbox's guest kernel went away during the transfer; try again");
 }
 
-/** Streams `body` into `path` inside the sandbox; the file appears only when complete. */
-export async function uploadFile(sb: RuntimeSandbox, path: string, body: Readable, maxBytes: number): Promise<void> {
+/**
+ * Streams `body` into `path` inside the sandbox; the file appears only when complete. Reads
+ * the body only as fast as the guest takes it. Once the transfer has settled (done, error,
+ * connection gone) nothing more is read from the body or sent to the guest: the caller answers
+ * and closes the request (api/http.ts).
+ */
+export async function uploadFile(sb: RuntimeSandbox, path: string, body: Readable, maxBytes: number, replyTimeoutMs: number): Promise<void> {
   const conn = await sb.openConnection();
+  let timer: NodeJS.Timeout | undefined;
   try {
     await new Promise<void>((resolve, reject) => {
-      let failed: PodflareError | null = null;
+      let settled = false;
+      let ended = false;
+      const settle = (err?: PodflareError) => {
+        if (settled) return;
+        settled = true;
+        body.off("data", onData);
+        body.off("end", onEnd);
+        body.off("error", onError);
+        body.off("close", onBodyClose);
+        body.pause();
+        if (err) reject(err);
+        else resolve();
+      };
+      // Sends unless settled; a connection that closed under us settles the transfer.
+      const send = (header: HostFrame, chunk?: Buffer): boolean => {
+        if (settled) return true;
+        try {
+          return conn.send(header, chunk);
+        } catch {
+          settle(lostConnection());
+          return true;
+        }
+      };
       const id = conn.open((frame) => {
         const h = frame.header as GuestFrame;
-        if (h.t === "done") resolve();
-        else if (h.t === "error") {
-          failed = guestError(h);
-          body.resume(); // drain the rest so the client gets our answer
-          reject(failed);
-        }
+        if (h.t === "done") {
+          // A guest that says done before it has the whole body is not telling the truth.
+          if (!ended) settle(new PodflareError("runtime_error", "the sandbox's guest kernel answered the upload before it had the whole file; nothing is known to be written. Check what the sandbox's code changed in its guest kernel, or use a fresh sandbox"));
+          else settle();
+        } else if (h.t === "error") settle(guestError(h));
       });
-      conn.onClose(() => reject(failed ?? lostConnection()));
-      conn.send({ t: "write_open", id, path });
+      conn.onClose(() => settle(lostConnection()));
+      send({ t: "write_open", id, path });
       let total = 0;
       let pending: Buffer[] = [];
       let pendingBytes = 0;
@@ -54,37 +81,48 @@ export async function uploadFile(sb: RuntimeSandbox, path: string, body: Readabl
         const chunk = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
         pending = [];
         pendingBytes = 0;
-        return conn.send({ t: "write_chunk", id }, chunk);
+        return send({ t: "write_chunk", id }, chunk);
       };
-      body.on("data", (chunk: Buffer) => {
-        if (failed) return;
+      function onData(chunk: Buffer): void {
+        if (settled) return;
         total += chunk.length;
         if (total > maxBytes) {
-          failed = new PodflareError("payload_too_large", `upload exceeds ${maxBytes} bytes; split it into smaller files`);
           conn.close(); // the guest drops the temp file; nothing is written
-          body.resume();
-          reject(failed);
+          settle(new PodflareError("payload_too_large", `upload exceeds ${maxBytes} bytes; split it into smaller files`));
           return;
         }
         pending.push(chunk);
         pendingBytes += chunk.length;
         if (pendingBytes >= FILE_CHUNK_BYTES && !flush()) {
           body.pause();
-          void conn.drain().then(() => body.resume());
+          void conn.drain().then(() => {
+            if (!settled) body.resume();
+          });
         }
-      });
-      body.on("end", () => {
-        if (failed) return;
+      }
+      function onEnd(): void {
+        ended = true;
         flush();
-        conn.send({ t: "write_close", id });
-      });
-      body.on("error", (err) => {
-        failed = new PodflareError("bad_request", `upload interrupted: ${err.message}`);
+        send({ t: "write_close", id });
+        timer = setTimeout(
+          () => settle(new PodflareError("runtime_error", `the sandbox's guest kernel did not confirm the upload of ${path} within ${replyTimeoutMs} ms; check the file and try again`)),
+          replyTimeoutMs,
+        );
+      }
+      function onError(err: Error): void {
         conn.close();
-        reject(failed);
-      });
+        settle(new PodflareError("bad_request", `upload interrupted: ${err.message}`));
+      }
+      function onBodyClose(): void {
+        if (!ended) settle(new PodflareError("bad_request", "the client went away before the upload was complete; nothing was written"));
+      }
+      body.on("data", onData);
+      body.on("end", onEnd);
+      body.on("error", onError);
+      body.on("close", onBodyClose);
     });
   } finally {
+    clearTimeout(timer);
     conn.close();
   }
 }
@@ -93,84 +131,158 @@ export type ReadResult =
   | { kind: "file"; size: number; mode: number; pipe: (out: Writable) => Promise<void> }
   | { kind: "dir"; entries: Extract<GuestFrame, { t: "dir" }>["entries"] };
 
-/** Starts reading `path`; a file is then piped with backpressure, a directory comes as a listing. */
-export async function readPath(sb: RuntimeSandbox, path: string): Promise<ReadResult> {
+/**
+ * Starts reading `path`; a file is then piped with backpressure, a directory comes as a listing.
+ * The guest is untrusted: exactly the size it declared goes out (the caller sends it as the
+ * content length), and the last bytes only once the guest said `done`; a guest that sends more
+ * or less fails the pipe, so it can never write past the answer on the client's connection.
+ * A guest that stays silent for replyTimeoutMs (before its answer, or mid-file while the client
+ * is reading) fails the read too.
+ */
+export async function readPath(sb: RuntimeSandbox, path: string, replyTimeoutMs: number): Promise<ReadResult> {
   const conn = await sb.openConnection();
   return new Promise<ReadResult>((resolve, reject) => {
+    let answered = false;
     let out: Writable | null = null;
     let finishPipe: ((err?: Error) => void) | null = null;
-    const queued: Buffer[] = [];
-    let ended = false;
+    let failedEarly: Error | null = null;
+    let size = 0;
+    let sent = 0;
+    let tail: Buffer | null = null; // the last bytes, held until `done`
+    let complete = false;
+    let blockedByClient = false;
+    const queued: (Buffer | "done")[] = []; // frames that came before the caller piped
+    let silence: NodeJS.Timeout | undefined;
+
+    const fail = (err: Error) => {
+      clearTimeout(silence);
+      conn.close();
+      if (!answered) reject(err);
+      else if (finishPipe) finishPipe(err);
+      else failedEarly ??= err;
+    };
+    const watchSilence = () => {
+      clearTimeout(silence);
+      if (complete || blockedByClient) return;
+      silence = setTimeout(
+        () => fail(new PodflareError("runtime_error", `the sandbox's guest kernel stopped answering the read of ${path} for ${replyTimeoutMs} ms; try again`)),
+        replyTimeoutMs,
+      );
+    };
+    const misbehaved = (what: string) =>
+      fail(new PodflareError("runtime_error", `the sandbox's guest kernel ${what} for ${path}; the read was cut. Try again or use a fresh sandbox`));
 
     const id = conn.open((frame) => {
       const h = frame.header as GuestFrame;
-      if (h.t === "error") {
-        conn.close();
-        const err = guestError(h);
-        if (finishPipe) finishPipe(err);
-        else reject(err);
-      } else if (h.t === "dir") {
+      if (h.t === "error") fail(guestError(h));
+      else if (!answered && h.t === "dir") {
+        answered = complete = true;
+        clearTimeout(silence);
         conn.close();
         resolve({ kind: "dir", entries: h.entries });
-      } else if (h.t === "file") {
-        resolve({
-          kind: "file",
-          size: h.size,
-          mode: h.mode,
-          pipe: (target) => {
-            out = target;
-            return new Promise<void>((res, rej) => {
-              finishPipe = (err) => {
-                conn.close();
-                if (err) rej(err);
-                else res();
-              };
-              // A client that went away never drains: without this the guest connection (and
-              // the kernel thread serving it) would stay blocked for the life of the sandbox.
-              target.once("close", () => finishPipe?.(ended ? undefined : new PodflareError("bad_request", "the client went away during the download")));
-              for (const b of queued.splice(0)) write(b);
-              if (ended) finishPipe();
-            });
-          },
-        });
-      } else if (h.t === "data") {
-        if (out) write(frame.body);
-        else queued.push(Buffer.from(frame.body));
-      } else if (h.t === "done") {
-        ended = true;
-        finishPipe?.();
-      }
+      } else if (!answered && h.t === "file") {
+        answered = true;
+        clearTimeout(silence);
+        size = h.size;
+        conn.pause(); // read on once the caller pipes
+        resolve({ kind: "file", size: h.size, mode: h.mode, pipe });
+      } else if (answered && h.t === "data") onData(frame.body);
+      else if (answered && h.t === "done") onDone();
+      else misbehaved(`sent an unexpected ${JSON.stringify(h.t)} frame`);
     });
 
+    function pipe(target: Writable): Promise<void> {
+      out = target;
+      return new Promise<void>((res, rej) => {
+        finishPipe = (err) => {
+          finishPipe = () => {};
+          clearTimeout(silence);
+          conn.close();
+          if (err) rej(err);
+          else res();
+        };
+        // The client went away (a cancelled download): stop, whatever the guest does.
+        target.once("close", () => finishPipe!(new PodflareError("bad_request", "the client closed the download")));
+        if (failedEarly) return finishPipe(failedEarly);
+        for (const item of queued.splice(0)) {
+          if (item === "done") onDone();
+          else onData(item);
+        }
+        if (complete) return;
+        watchSilence();
+        conn.resume();
+      });
+    }
+
+    function onData(b: Buffer): void {
+      if (!out) {
+        queued.push(b);
+        return;
+      }
+      if (sent + b.length > size) return misbehaved(`sent more than the ${size} bytes it declared`);
+      sent += b.length;
+      watchSilence();
+      if (sent === size) tail = b;
+      else write(b);
+    }
+
+    function onDone(): void {
+      if (!out) {
+        queued.push("done");
+        return;
+      }
+      if (sent !== size) return misbehaved(`sent ${sent} of the ${size} bytes it declared`);
+      complete = true;
+      if (tail) out.write(tail);
+      tail = null;
+      finishPipe?.();
+    }
+
     function write(b: Buffer): void {
-      if (!out!.write(b)) {
+      if (!out!.write(b) && !blockedByClient) {
+        blockedByClient = true;
+        clearTimeout(silence);
         conn.pause();
-        out!.once("drain", () => conn.resume());
+        out!.once("drain", () => {
+          blockedByClient = false;
+          watchSilence();
+          conn.resume();
+        });
       }
     }
 
     conn.onClose(() => {
-      if (ended) return;
-      if (finishPipe) finishPipe(lostConnection());
-      else reject(lostConnection());
+      if (!complete) fail(lostConnection());
     });
-    conn.send({ t: "read", id, path });
+    watchSilence();
+    try {
+      conn.send({ t: "read", id, path });
+    } catch {
+      fail(lostConnection());
+    }
   });
 }
 
-export async function removePath(sb: RuntimeSandbox, path: string): Promise<void> {
+export async function removePath(sb: RuntimeSandbox, path: string, replyTimeoutMs: number): Promise<void> {
   const conn: GuestConnection = await sb.openConnection();
+  let timer: NodeJS.Timeout | undefined;
   try {
     await new Promise<void>((resolve, reject) => {
+      timer = setTimeout(
+        () => reject(new PodflareError("runtime_error", `the sandbox's guest kernel did not answer the removal of ${path} within ${replyTimeoutMs} ms; try again`)),
+        replyTimeoutMs,
+      );
       const id = conn.open((frame) => {
         const h = frame.header as GuestFrame;
         if (h.t === "done") resolve();
         else if (h.t === "error") reject(guestError(h));
+        else reject(new PodflareError("runtime_error", `the sandbox's guest kernel answered a removal with ${JSON.stringify(h.t)}; try again or use a fresh sandbox`));
       });
       conn.onClose(() => reject(lostConnection()));
       conn.send({ t: "remove", id, path });
     });
   } finally {
+    clearTimeout(timer);
     conn.close();
   }
 }

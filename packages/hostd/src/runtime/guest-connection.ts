@@ -10,6 +10,13 @@ import {
   type HostFrame,
 } from "@podflare/protocol";
 
+/** The guest broke the frame protocol (a frame over FRAME_MAX_BYTES, bad JSON): it is cut off. */
+export class GuestProtocolError extends Error {
+  constructor(detail: string) {
+    super(`the sandbox's guest kernel sent a malformed frame (${detail}); the connection to it was closed`);
+  }
+}
+
 export type FrameHandler = (frame: Frame<GuestFrame>) => void;
 type Hello = Extract<GuestFrame, { t: "hello" }>;
 
@@ -31,7 +38,8 @@ export class GuestConnection {
       try {
         frames = decoder.push(chunk);
       } catch (err) {
-        socket.destroy(err as Error);
+        // Oversize (FRAME_MAX_BYTES) or malformed: nothing more is buffered or read from it.
+        socket.destroy(new GuestProtocolError((err as Error).message));
         return;
       }
       for (const f of frames) this.route(f);

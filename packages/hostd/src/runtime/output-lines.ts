@@ -3,6 +3,8 @@
 // of it, then sent as is, so progress output without newlines still streams.
 import { StringDecoder } from "node:string_decoder";
 
+const MAX_PARTIAL_CHARS = 64 * 1024;
+
 export class LineSplitter {
   private readonly decoder = new StringDecoder("utf8");
   private partial = "";
@@ -22,6 +24,8 @@ export class LineSplitter {
       nl = text.indexOf("\n");
     }
     this.partial = text;
+    // A line without a newline goes out at this size, so a held partial stays bounded.
+    if (this.partial.length >= MAX_PARTIAL_CHARS) this.flushPartial();
     if (this.partial && !this.timer) {
       this.timer = setTimeout(() => {
         this.timer = null;

@@ -115,8 +115,12 @@ export interface Runtime {
   saveSpace(sb: RuntimeSandbox, spaceId: string): Promise<void>;
   deleteSpace(spaceId: string): Promise<void>;
   listSpaces(): Promise<string[]>;
+  /** Bytes the sandbox's root holds beyond its template (what a Space of it costs); optional. */
+  diskUsageBytes?(sb: RuntimeSandbox): Promise<number>;
   /** Gives a running sandbox a link out, takes it away, or changes its egress policy. */
   setNetwork(sb: RuntimeSandbox, network: SandboxNetwork): Promise<void>;
   /** The sandbox's IPv4 address, or null without egress. */
   addressOf(sb: RuntimeSandbox): string | null;
+  /** Puts back the sandbox's network rules and link if they drifted (optional). */
+  checkNetwork?(sb: RuntimeSandbox): Promise<void>;
 }

@@ -4,7 +4,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { keysMigration } from "../auth/keys.js";
 import { usageMigration } from "../lifecycle/usage.js";
-import { spacesMigration, spacesNetworkMigration } from "./spaces.js";
+import { spacesBytesMigration, spacesMigration, spacesNetworkMigration } from "./spaces.js";
 import { ipamMigration } from "../network/ipam.js";
 
 export type Db = Database.Database;
@@ -38,6 +38,7 @@ const migrations: string[] = [
   spacesNetworkMigration,
   // The warm pool's spawn: the zygote family a sandbox's own family is nested in.
   `ALTER TABLE sandboxes ADD COLUMN outer_family_json TEXT;`,
+  spacesBytesMigration,
 ];
 
 export function openDb(stateDir: string): Db {

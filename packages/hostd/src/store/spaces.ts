@@ -19,6 +19,9 @@ CREATE INDEX spaces_owner ON spaces(owner);`;
 /** The frozen sandbox's egress policy, given back on resume. */
 export const spacesNetworkMigration = `ALTER TABLE spaces ADD COLUMN network_json TEXT;`;
 
+/** What the Space takes on disk (its sandbox's writes at freeze), counted against the owner's cap. */
+export const spacesBytesMigration = `ALTER TABLE spaces ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;`;
+
 export interface SpaceRecord {
   id: string;
   owner: string;
@@ -32,6 +35,7 @@ export interface SpaceRecord {
   /** "freeze" (asked for), "idle" or "lifetime" (the reaper). */
   reason: string;
   createdAt: number;
+  bytes: number;
 }
 
 interface Row {
@@ -46,6 +50,7 @@ interface Row {
   network_json: string | null;
   reason: string;
   created_at: number;
+  bytes: number;
 }
 
 const fromRow = (r: Row): SpaceRecord => ({
@@ -60,6 +65,7 @@ const fromRow = (r: Row): SpaceRecord => ({
   network: r.network_json ? (JSON.parse(r.network_json) as NetworkPolicy) : null,
   reason: r.reason,
   createdAt: r.created_at,
+  bytes: r.bytes,
 });
 
 export class SpaceStore {
@@ -68,11 +74,11 @@ export class SpaceStore {
   insert(s: SpaceRecord): void {
     this.db
       .prepare(
-        `INSERT INTO spaces (id, owner, source_id, template, applied_json, env_json, metadata_json, manifest_json, network_json, reason, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO spaces (id, owner, source_id, template, applied_json, env_json, metadata_json, manifest_json, network_json, reason, created_at, bytes)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(s.id, s.owner, s.sourceId, s.template, JSON.stringify(s.applied), JSON.stringify(s.env), JSON.stringify(s.metadata), JSON.stringify(s.manifest),
-        s.network ? JSON.stringify(s.network) : null, s.reason, s.createdAt);
+        s.network ? JSON.stringify(s.network) : null, s.reason, s.createdAt, s.bytes);
   }
 
   get(id: string): SpaceRecord | undefined {

@@ -12,6 +12,7 @@ import { GuestConnection } from "../guest-connection.js";
 import { reapZombies } from "../guest-reap.js";
 import type { NetworkService } from "../../network/network-service.js";
 import { compileGuestFor } from "./guest-bytecode.js";
+import { stageGuest } from "./guest-stage.js";
 import type { ForkResult, Runtime, RuntimeHandle, RuntimeSandbox, RuntimeSandboxSpec, SandboxNetwork } from "../types.js";
 
 /** The family init only reaps: a small cgroup of its own, so closing one sandbox never kills it. */
@@ -66,9 +67,13 @@ export class NsRuntime implements Runtime {
   /** Background reclaims of closed sandboxes (see releaseLater). */
   private readonly releasing = new Set<Promise<void>>();
 
+  /** The guest package as sandboxes mount it: a copy in the pool (guest-stage.ts). */
+  private readonly guestDir: string;
+
   constructor(private readonly opts: NsRuntimeOptions) {
     this.runDir = path.join(opts.stateDir, "run");
     fs.mkdirSync(this.runDir, { recursive: true, mode: 0o700 });
+    this.guestDir = stageGuest(guestDir, opts.storage.root);
   }
 
   async create(spec: RuntimeSandboxSpec): Promise<RuntimeSandbox> {
@@ -90,7 +95,7 @@ export class NsRuntime implements Runtime {
       const init = await launchSandbox({
         id: spec.id,
         rootfs,
-        guestDir,
+        guestDir: this.guestDir,
         uidBase: this.opts.uidBase,
         uidCount: this.opts.uidCount,
         hostname: spec.id,
@@ -126,7 +131,7 @@ export class NsRuntime implements Runtime {
       }
       try {
         const { tag, modules } = await compileGuestFor(template, {
-          guestDir,
+          guestDir: this.guestDir,
           storage: this.opts.storage,
           cgroups: this.opts.cgroups,
           uidBase: this.opts.uidBase,
@@ -216,7 +221,7 @@ export class NsRuntime implements Runtime {
       family: { pid: family.pid, startTime: family.startTime },
       uidBase: this.opts.uidBase,
       uidCount: this.opts.uidCount,
-      guestDir,
+      guestDir: this.guestDir,
       parent: {
         initPid: parent.handle.initPid,
         initStartTime: parent.handle.initStartTime,
@@ -283,6 +288,10 @@ export class NsRuntime implements Runtime {
     } else {
       await net.setPolicy(sb.id, network.policy);
     }
+  }
+
+  async checkNetwork(sb: RuntimeSandbox): Promise<void> {
+    if (this.opts.network?.addressOf(sb.id)) await this.opts.network.checkDrift([sb.id]);
   }
 
   addressOf(sb: RuntimeSandbox): string | null {
@@ -393,6 +402,10 @@ export class NsRuntime implements Runtime {
 
   listSpaces(): Promise<string[]> {
     return this.opts.storage.listSpaceRoots();
+  }
+
+  diskUsageBytes(sb: RuntimeSandbox): Promise<number> {
+    return this.opts.storage.diskUsageBytes(sb.id);
   }
 
   get cgroups(): CgroupManager {
@@ -516,6 +529,7 @@ class NsSandbox implements RuntimeSandbox {
   }
 
   oomKills(): number {
+    // Read when an exec ends, which may be after a close removed the group (then 0, not ENOENT).
     return this.rt.cgroups.oomKillCount(this.id);
   }
 

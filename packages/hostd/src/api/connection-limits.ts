@@ -1,0 +1,62 @@
+// Limits against slow and too many clients: connection caps (total, per peer address) and an
+// idle timeout that closes a connection only when the client is the one stalling.
+import type http from "node:http";
+import type net from "node:net";
+import type { HttpLimits } from "../config.js";
+
+interface InFlight {
+  req: http.IncomingMessage;
+  res: http.ServerResponse;
+}
+
+export function applyConnectionLimits(server: http.Server, limits: HttpLimits, log: (msg: string) => void): void {
+  server.headersTimeout = limits.headersTimeoutMs;
+  server.keepAliveTimeout = limits.keepAliveTimeoutMs;
+  // Exec streams and uploads may legitimately run for hours; the idle timeout below is what
+  // bounds a client that stalls, whatever the request.
+  server.requestTimeout = 0;
+  server.maxConnections = limits.maxConnections;
+
+  const perPeer = new Map<string, number>();
+  let refusedLogged = 0;
+  server.on("connection", (socket: net.Socket) => {
+    const peer = socket.remoteAddress ?? "?";
+    const n = (perPeer.get(peer) ?? 0) + 1;
+    if (n > limits.maxConnectionsPerPeer) {
+      // Logged at most once a minute: a flood must not fill the log either.
+      if (Date.now() - refusedLogged > 60_000) {
+        refusedLogged = Date.now();
+        log(`refusing connections from ${peer}: over ${limits.maxConnectionsPerPeer} open (PODFLARE_HTTP_MAX_CONNECTIONS_PER_PEER)`);
+      }
+      socket.destroy();
+      return;
+    }
+    perPeer.set(peer, n);
+    socket.once("close", () => {
+      const left = (perPeer.get(peer) ?? 1) - 1;
+      if (left > 0) perPeer.set(peer, left);
+      else perPeer.delete(peer);
+    });
+  });
+
+  const inFlight = new WeakMap<net.Socket, InFlight>();
+  server.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const socket = req.socket;
+    inFlight.set(socket, { req, res });
+    res.once("close", () => {
+      if (inFlight.get(socket)?.res === res) inFlight.delete(socket);
+    });
+  });
+
+  server.timeout = limits.idleTimeoutMs;
+  // With a listener here Node leaves the decision to us: close when the client stalls (a body
+  // that stopped coming, an answer it stopped reading, an idle connection); keep waiting when
+  // hostd is the one with nothing to say yet (an exec that prints nothing for a while).
+  server.on("timeout", (socket: net.Socket) => {
+    const flight = inFlight.get(socket);
+    const clientStalled =
+      !flight || !flight.req.complete || flight.res.writableNeedDrain || socket.writableLength > 0;
+    if (clientStalled) socket.destroy();
+    else socket.setTimeout(limits.idleTimeoutMs);
+  });
+}

@@ -1,0 +1,118 @@
+// Red team: racing a tier's concurrency cap (issue 13 item 2). The cap is checked and a slot
+// reserved in one step, so parallel creates, forks and Space resumes with one key cannot
+// overshoot it — against a hostd of this test's own, with a free key (10 sandboxes at once).
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { api } from "../support/api.js";
+import { ownHostd, startTestHostd, teardownStateDir, type TestHostd } from "../support/hostd-process.js";
+
+const { stateDir, port } = ownHostd("caps", 45);
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
+const adminKey = "pf_admin_caps_test_key_0123456789abcdef";
+let hostd: TestHostd;
+let freeKey: string;
+let proKey: string;
+const as = () => ({ authorization: `Bearer ${freeKey}` });
+
+async function create(): Promise<{ status: number; body: { id?: string; code?: string; error?: string } }> {
+  const res = await api("POST", "/v1/sandboxes", {}, hostd.url, as());
+  return { status: res.status, body: (await res.json()) as { id?: string; code?: string } };
+}
+const listIds = async () =>
+  ((await (await api("GET", "/v1/sandboxes", undefined, hostd.url, as())).json()) as { sandboxes: { id: string }[] }).sandboxes.map((s) => s.id);
+const closeAll = async () => {
+  for (const id of await listIds()) await (await api("DELETE", `/v1/sandboxes/${id}`, undefined, hostd.url, as())).arrayBuffer();
+};
+
+before(async () => {
+  fs.mkdirSync(stateDir, { recursive: true });
+  const key = (tier: string) => {
+    const r = spawnSync(process.execPath, [path.join(root, "packages/cli/dist/main.js"), "keys", "create", "--tier", tier, "--name", `caps-${tier}`], {
+      encoding: "utf8",
+      env: { ...process.env, PODFLARE_STATE_DIR: stateDir },
+    });
+    assert.equal(r.status, 0, r.stderr);
+    return r.stdout.trim();
+  };
+  freeKey = key("free");
+  proKey = key("pro");
+  hostd = await startTestHostd({ stateDir, port, env: { PODFLARE_ADMIN_KEY: adminKey } });
+});
+
+after(async () => {
+  await closeAll();
+  await hostd.stop();
+  teardownStateDir(stateDir);
+});
+
+test("30 parallel creates with a free key: exactly 10 succeed, the rest are 429 concurrency_limit; a close frees a slot", async () => {
+  const results = await Promise.all(Array.from({ length: 30 }, () => create()));
+  const ok = results.filter((r) => r.status === 200);
+  const refused = results.filter((r) => r.status !== 200);
+  assert.equal(ok.length, 10, `created ${ok.length} sandboxes with a free key`);
+  for (const r of refused) {
+    assert.equal(r.status, 429, JSON.stringify(r.body));
+    assert.equal(r.body.code, "concurrency_limit");
+    assert.match(r.body.error!, /free tier runs at most 10 sandboxes/);
+  }
+  assert.equal((await listIds()).length, 10);
+  // The refused creates gave their reservations back: one close makes room for exactly one.
+  await (await api("DELETE", `/v1/sandboxes/${ok[0]!.body.id}`, undefined, hostd.url, as())).arrayBuffer();
+  assert.equal((await create()).status, 200);
+  assert.equal((await create()).status, 429);
+  await closeAll();
+});
+
+test("parallel forks and creates that would overshoot the cap are refused whole, never in part", async () => {
+  const a = (await create()).body.id!;
+  const b = (await create()).body.id!;
+  // 8 slots left: of these forks of 3 (from two parents) and creates, no mix may pass 10.
+  const fork = (id: string) => api("POST", `/v1/sandboxes/${id}/fork`, { n: 3 }, hostd.url, as()).then(async (r) => ({ status: r.status, body: (await r.json()) as { children?: string[]; code?: string } }));
+  const results = await Promise.all([fork(a), fork(b), create(), fork(a), fork(b), create(), create(), fork(a), fork(b)]);
+  let made = 0;
+  for (const r of results) {
+    if (r.status === 200) made += "children" in r.body && r.body.children ? r.body.children.length : 1;
+    else {
+      assert.equal(r.status, 429, JSON.stringify(r.body));
+      assert.equal(r.body.code, "concurrency_limit");
+    }
+  }
+  for (const r of results) if (r.status === 200 && "children" in r.body && r.body.children) assert.equal(r.body.children.length, 3, "a fork made part of its children");
+  const ids = await listIds();
+  assert.equal(ids.length, 2 + made, "a refused fork or create left a sandbox behind");
+  assert.ok(ids.length <= 10, `the free key runs ${ids.length} sandboxes`);
+  // The count is right after closes: free exactly what is left, then one more is refused.
+  const left = 10 - ids.length;
+  for (let i = 0; i < left; i++) assert.equal((await create()).status, 200);
+  assert.equal((await create()).status, 429);
+  await closeAll();
+  assert.equal((await create()).status, 200, "after closing everything a create is refused");
+  await closeAll();
+});
+
+test("GET /v1/capacity: a tenant sees only its own sandboxes and cap; host figures and the pool only an admin", async () => {
+  const capacity = async (key: string) => {
+    const res = await api("GET", "/v1/capacity", undefined, hostd.url, { authorization: `Bearer ${key}` });
+    assert.equal(res.status, 200);
+    return (await res.json()) as Record<string, unknown>;
+  };
+  const mine = [(await create()).body.id!, (await create()).body.id!];
+  const pro = await api("POST", "/v1/sandboxes", {}, hostd.url, { authorization: `Bearer ${proKey}` });
+  const proId = ((await pro.json()) as { id: string }).id;
+  try {
+    assert.deepEqual(await capacity(freeKey), { scope: "owner", tier: "free", sandboxes: 2, max_sandboxes: 10 });
+    assert.deepEqual(await capacity(proKey), { scope: "owner", tier: "pro", sandboxes: 1, max_sandboxes: 50 });
+    const host = await capacity(adminKey);
+    assert.equal(host.scope, "host");
+    assert.equal(host.sandboxes, 3);
+    assert.equal(typeof host.max_sandboxes, "number");
+    assert.ok(host.pool && typeof host.pool === "object", "an admin sees the warm pool's figures");
+  } finally {
+    for (const id of mine) await (await api("DELETE", `/v1/sandboxes/${id}`, undefined, hostd.url, as())).arrayBuffer();
+    await (await api("DELETE", `/v1/sandboxes/${proId}`, undefined, hostd.url, { authorization: `Bearer ${proKey}` })).arrayBuffer();
+  }
+});

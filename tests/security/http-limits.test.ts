@@ -1,0 +1,153 @@
+// Slow and numerous clients cost hostd a bounded number of connections (issue 20.4): a no-key
+// client trickling a body is closed right after its 401, and one peer's connections are capped
+// while healthz keeps answering others. A hostd of this test's own, with a small cap.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import http from "node:http";
+import net from "node:net";
+import { api, closeSandbox, createSandbox } from "../support/api.js";
+import { eventually } from "../support/host.js";
+import { ownHostd, startTestHostd, teardownStateDir, type TestHostd } from "../support/hostd-process.js";
+
+const { stateDir, port } = ownHostd("http-limits", 48);
+const perPeerCap = 6;
+const idleTimeoutMs = 3000;
+const key = "pf_test_key_limits_aaaaaaaaaaaaaaaaaaaaaaaaaaa";
+let hostd: TestHostd;
+
+before(async () => {
+  hostd = await startTestHostd({
+    stateDir,
+    port,
+    env: {
+      PODFLARE_API_KEYS: key,
+      PODFLARE_HTTP_MAX_CONNECTIONS_PER_PEER: String(perPeerCap),
+      PODFLARE_HTTP_IDLE_TIMEOUT_MS: String(idleTimeoutMs),
+    },
+  });
+});
+after(async () => {
+  await hostd.stop();
+  teardownStateDir(stateDir);
+});
+
+interface Watched {
+  socket: net.Socket;
+  received: () => string;
+  closed: () => boolean;
+}
+
+function connect(localAddress = "127.0.0.1"): Promise<Watched> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: "127.0.0.1", port, localAddress });
+    const chunks: Buffer[] = [];
+    let closed = false;
+    socket.on("data", (c: Buffer) => chunks.push(c));
+    socket.on("close", () => (closed = true));
+    socket.on("end", () => (closed = true));
+    socket.on("error", () => {});
+    socket.once("connect", () => resolve({ socket, received: () => Buffer.concat(chunks).toString("utf8"), closed: () => closed }));
+    socket.once("error", reject);
+  });
+}
+
+/** healthz from 127.0.0.2: another peer address than the test's other connections. */
+function healthzFromOtherPeer(): Promise<number> {
+  return healthz("127.0.0.2");
+}
+
+function healthz(localAddress: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: "127.0.0.1", port, path: "/v1/healthz", localAddress, agent: false }, (res) => {
+      res.resume();
+      res.on("end", () => resolve(res.statusCode ?? 0));
+    });
+    req.on("error", reject);
+  });
+}
+
+test("a client with no key trickling a large body is answered 401 and closed at once", async () => {
+  const clients: Watched[] = [];
+  try {
+    for (let i = 0; i < perPeerCap - 1; i++) {
+      const c = await connect();
+      c.socket.write(
+        `POST /v1/sandboxes HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n{`,
+      );
+      clients.push(c);
+    }
+    // The trickle would send one more byte every 15 s; hostd must not wait for it.
+    await eventually(() => clients.every((c) => c.closed()), "hostd kept no-key connections with a pending body open after its 401", 10_000);
+    for (const c of clients) assert.match(c.received(), /^HTTP\/1\.1 401 /);
+    assert.equal(await healthzFromOtherPeer(), 200);
+  } finally {
+    for (const c of clients) c.socket.destroy();
+  }
+});
+
+test("connections from one peer over the cap are refused; healthz from another peer still answers", async () => {
+  const held: Watched[] = [];
+  try {
+    // From 127.0.0.3, so that the previous test's connections (closing) do not count.
+    for (let i = 0; i < perPeerCap; i++) held.push(await connect("127.0.0.3"));
+    const extra = await connect("127.0.0.3");
+    held.push(extra);
+    await eventually(() => extra.closed(), `a connection over the per-peer cap of ${perPeerCap} stayed open`, 10_000);
+    assert.equal(extra.received(), "", "a refused connection gets no answer");
+    assert.equal(await healthzFromOtherPeer(), 200);
+    assert.ok(held.slice(0, perPeerCap).every((c) => !c.closed()), "connections within the cap must stay open");
+  } finally {
+    for (const c of held) c.socket.destroy();
+  }
+  // Once they are gone (hostd sees the closes shortly after) the peer may connect again.
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const status = await healthz("127.0.0.3").catch(() => 0);
+    if (status === 200) break;
+    assert.ok(Date.now() < deadline, "the peer stayed refused after closing its connections");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+});
+
+async function execText(id: string, code: string): Promise<string> {
+  const res = await api("POST", `/v1/sandboxes/${id}/exec`, { code, language: "bash" }, hostd.url, { authorization: `Bearer ${key}` });
+  assert.equal(res.status, 200);
+  return await res.text();
+}
+
+test("the idle timeout cuts a client that stops reading, never an exec that is quiet for longer", async () => {
+  const id = await createSandbox({}, hostd.url, { authorization: `Bearer ${key}` });
+  try {
+    // Quiet for longer than the idle timeout: hostd is the one with nothing to say, not the client.
+    const quiet = await execText(id, `sleep ${(idleTimeoutMs * 2) / 1000}; echo done`);
+    assert.match(quiet, /"data":"done\\n"/);
+    assert.match(quiet, /"type":"exit","data":0/);
+
+    // A client that sends an exec of `yes` and reads nothing is closed once nothing moves.
+    const c = await connect();
+    const body = JSON.stringify({ language: "bash", code: "yes" });
+    c.socket.write(
+      `POST /v1/sandboxes/${id}/exec HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${key}\r\n` +
+        `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+    );
+    // Its first output shows the exec is running (before the next one is queued); from then
+    // on the client reads nothing.
+    await eventually(() => c.received().length > 0, "the exec of `yes` did not start", 30_000);
+    c.socket.pause();
+    try {
+      // One exec at a time per sandbox: the next one answers only once hostd has cut the
+      // client that read nothing and its `yes` was interrupted.
+      const next = await fetch(`${hostd.url}/v1/sandboxes/${id}/exec`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+        body: JSON.stringify({ code: "echo again", language: "bash" }),
+        signal: AbortSignal.timeout(idleTimeoutMs * 10),
+      });
+      assert.match(await next.text(), /"data":"again\\n"/);
+    } finally {
+      c.socket.destroy();
+    }
+  } finally {
+    await closeSandbox(id, hostd.url, { authorization: `Bearer ${key}` });
+  }
+});
