@@ -2,7 +2,8 @@
 // per sandbox with egress, addresses from IPAM, per-sandbox egress policy in nftables, and the
 // DNS forwarder. Runtimes call attach/detach with the sandbox init's pid (its network
 // namespace); the manager changes policies.
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { spawnTool } from "../host-tools/index.js";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
@@ -290,7 +291,7 @@ export class NetworkService {
     };
     return new Promise((resolve, reject) => {
       // Our own node, in the router namespace; it exits when hostd's IPC channel closes.
-      const child = spawn("ip", ["netns", "exec", this.netns, process.execPath, DNS_SERVER], {
+      const child = spawnTool("ip", ["netns", "exec", this.netns, process.execPath, DNS_SERVER], {
         stdio: ["ignore", "inherit", "inherit", "ipc"],
         env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LANG: "C" },
       });
