@@ -9,7 +9,7 @@ export class NetworkCommandError extends Error {
   }
 }
 
-const TOOL_ENV = { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LANG: "C" };
+const TOOL_ENV = { LANG: "C" };
 
 export function run(argv: string[], input = "", timeoutMs = 10_000): Promise<string> {
   return new Promise((resolve, reject) => {

@@ -293,7 +293,7 @@ export class NetworkService {
       // Our own node, in the router namespace; it exits when hostd's IPC channel closes.
       const child = spawnTool("ip", ["netns", "exec", this.netns, process.execPath, DNS_SERVER], {
         stdio: ["ignore", "inherit", "inherit", "ipc"],
-        env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LANG: "C" },
+        env: { LANG: "C" },
       });
       const timer = setTimeout(() => {
         child.kill("SIGKILL");
