@@ -14,6 +14,11 @@ if (!fs.existsSync(main)) {
   const root = path.resolve(here, "../../..");
   process.stderr.write("podflare: building the workspace (first run: dist/ is missing)\n");
   const tsc = createRequire(path.join(root, "package.json")).resolve("typescript/bin/tsc");
+  // tsc -b trusts a tsbuildinfo even when its dist/ is gone: drop those first.
+  for (const pkg of fs.readdirSync(path.join(root, "packages"))) {
+    const dir = path.join(root, "packages", pkg);
+    if (!fs.existsSync(path.join(dir, "dist"))) fs.rmSync(path.join(dir, "tsconfig.tsbuildinfo"), { force: true });
+  }
   const r = spawnSync(process.execPath, [tsc, "-b"], { cwd: root, stdio: "inherit" });
   if (r.status !== 0 || !fs.existsSync(main)) {
     process.stderr.write(`podflare: the build failed; run \`npx tsc -b\` in ${root} and look at its errors\n`);
