@@ -2,6 +2,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { api, closeSandbox, createSandbox, exec } from "../support/api.js";
@@ -71,10 +72,14 @@ test("the API key never reaches a sandbox's environment", async () => {
 
 test("a non-loopback bind without keys refuses to start and says how to fix it", () => {
   const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
-  const env: NodeJS.ProcessEnv = { ...process.env, PODFLARE_HOSTD_ADDR: `0.0.0.0:${port + 1}`, PODFLARE_STATE_DIR: stateDir };
+  // A state dir of its own: the running hostd holds this test's (one process owns a state dir).
+  const wideDir = `${stateDir}-nokeys`;
+  const env: NodeJS.ProcessEnv = { ...process.env, PODFLARE_HOSTD_ADDR: `0.0.0.0:${port + 1}`, PODFLARE_STATE_DIR: wideDir };
   delete env.PODFLARE_API_KEYS;
+  delete env.PODFLARE_ADMIN_KEY;
   delete env.PODFLARE_AUTH_DISABLED;
   const r = spawnSync(process.execPath, [path.join(root, "packages/cli/dist/main.js"), "serve"], { env, encoding: "utf8", timeout: 60_000 });
+  fs.rmSync(wideDir, { recursive: true, force: true }); // it refused before storage: nothing is mounted
   assert.notEqual(r.status, 0);
   assert.match(r.stderr, /refusing to listen on 0\.0\.0\.0 without API keys: set PODFLARE_API_KEYS/);
 });

@@ -20,13 +20,17 @@ export interface TestHostdOptions {
   stateDir: string;
   port: number;
   env?: Record<string, string>;
+  /** Address to bind (default 127.0.0.1). */
+  host?: string;
+  /** argv put before `node cli serve`, e.g. nsenter into a network namespace of the test's own. */
+  launcher?: string[];
 }
 
 function hostdEnv(opts: TestHostdOptions): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     PODFLARE_STATE_DIR: opts.stateDir,
-    PODFLARE_HOSTD_ADDR: `127.0.0.1:${opts.port}`,
+    PODFLARE_HOSTD_ADDR: `${opts.host ?? "127.0.0.1"}:${opts.port}`,
     PODFLARE_TEMPLATES: "default",
     // No warm pool unless a test asks: pooled sandboxes would show up in tests that count
     // sandboxes, families and cgroups of their own hostd.
@@ -41,9 +45,10 @@ function hostdEnv(opts: TestHostdOptions): NodeJS.ProcessEnv {
 export async function startTestHostd(opts: TestHostdOptions): Promise<TestHostd> {
   const logPath = path.join("/tmp", `podflare-test-hostd-${opts.port}.log`);
   const logFd = fs.openSync(logPath, "a");
-  const proc = spawn(process.execPath, [cli, "serve"], { env: hostdEnv(opts), stdio: ["ignore", logFd, logFd] });
+  const argv = [...(opts.launcher ?? []), process.execPath, cli, "serve"];
+  const proc = spawn(argv[0]!, argv.slice(1), { env: hostdEnv(opts), stdio: ["ignore", logFd, logFd] });
   fs.closeSync(logFd);
-  const url = `http://127.0.0.1:${opts.port}`;
+  const url = `http://${opts.host ?? "127.0.0.1"}:${opts.port}`;
   let exited = false;
   proc.on("exit", () => (exited = true));
   const log = () => fs.readFileSync(logPath, "utf8");
@@ -88,4 +93,10 @@ export function ownHostd(name: string, offset: number): { stateDir: string; port
   const base = Number(new URL(process.env.PODFLARE_HOSTD_URL || "http://127.0.0.1:7171").port || 7171);
   const shared = process.env.PODFLARE_STATE_DIR || "/var/lib/podflare-test";
   return { stateDir: `${shared}-${name}`, port: base + offset };
+}
+
+/** Runs the `podflare` CLI (built) with PODFLARE_STATE_DIR and extra environment; never throws. */
+export function runCli(args: string[], stateDir: string, env: Record<string, string> = {}): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [cli, ...args], { env: { ...process.env, PODFLARE_STATE_DIR: stateDir, ...env }, encoding: "utf8", timeout: 120_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }

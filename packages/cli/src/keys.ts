@@ -1,7 +1,18 @@
 // `podflare keys create --tier pro --name ci [--admin] | ls | revoke ID|KEY`: manages the API
 // keys in the metadata store of PODFLARE_STATE_DIR directly (as root), so the first key needs
-// no key. A running hostd sees changes at once.
-import { KeyStore, isTierName, loadConfig, openDb, tierNames } from "@podflare/hostd";
+// no key. A running hostd sees changes from its next request.
+import { PodflareError } from "@podflare/protocol";
+import { KeyStore, isLoopback, isTierName, lastKeyGuard, loadConfig, openDb, revokeKey, stateDirOwner, tierNames, type LastKeyGuard } from "@podflare/hostd";
+
+/**
+ * The last-key rule of the hostd these keys belong to: the running one's (from its lock file),
+ * else the one this environment would start.
+ */
+function guardFor(cfg: ReturnType<typeof loadConfig>): LastKeyGuard {
+  const owner = stateDirOwner(cfg.stateDir);
+  if (owner?.addr !== undefined) return { host: owner.addr.replace(/:\d+$/, ""), keep: owner.keepLastKey === true };
+  return lastKeyGuard({ host: cfg.addr.host, loopback: isLoopback(cfg.addr.host), authDisabled: cfg.authDisabled, envKeys: cfg.apiKeys.length, adminKey: cfg.adminKey !== undefined });
+}
 
 function option(args: string[], name: string): string | undefined {
   const i = args.indexOf(name);
@@ -10,7 +21,8 @@ function option(args: string[], name: string): string | undefined {
 
 export async function keysCommand(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
-  const db = openDb(loadConfig().stateDir);
+  const cfg = loadConfig();
+  const db = openDb(cfg.stateDir);
   const keys = new KeyStore(db);
   try {
     if (sub === "create") {
@@ -34,8 +46,11 @@ export async function keysCommand(args: string[]): Promise<number> {
       return 0;
     }
     if (sub === "revoke" && rest[0]) {
-      if (!keys.revoke(rest[0])) {
-        console.error(`no live key ${rest[0]}`);
+      try {
+        revokeKey(keys, rest[0], guardFor(cfg));
+      } catch (err) {
+        if (!(err instanceof PodflareError)) throw err;
+        console.error(`podflare keys revoke: ${err.message}`);
         return 1;
       }
       console.log(`revoked ${rest[0]}`);

@@ -6,10 +6,12 @@ import { execCommand, lsCommand, rmCommand } from "./sandboxes.js";
 import { downCommand } from "./down.js";
 import { keysCommand } from "./keys.js";
 import { usageCommand } from "./usage.js";
+import { setupCommand } from "./setup.js";
 
 const usage = `usage: podflare <command>
 
   serve                    start hostd in the foreground (sets up the host on first run)
+  setup                    install the Debian packages hostd needs and check the host (serve does it first)
   ls                       list sandboxes
   exec ID CODE [--bash]    run code in a sandbox (Python unless --bash)
   rm ID                    close a sandbox
@@ -27,6 +29,8 @@ async function main(argv: string[]): Promise<number> {
   switch (cmd) {
     case "serve":
       return serve(rest);
+    case "setup":
+      return setupCommand(rest);
     case "ls":
       return lsCommand(rest);
     case "exec":

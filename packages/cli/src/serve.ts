@@ -1,26 +1,14 @@
 // `podflare serve`: check the host, install what is missing, build the default template with a
 // progress display, then run hostd in the foreground until SIGINT/SIGTERM.
-import { hostProblems, loadConfig, startHostd } from "@podflare/hostd";
-import { ensureDebianPackages, renderProgress, type ProgressRenderer } from "@podflare/hostd/storage";
-
-const hostPackages = ["mmdebstrap", "btrfs-progs", "python3", "debian-archive-keyring", "ca-certificates", "nftables", "iproute2", "util-linux"];
+import { loadConfig, startHostd } from "@podflare/hostd";
+import { renderProgress, type ProgressRenderer } from "@podflare/hostd/storage";
+import { setUpHost } from "./setup.js";
 
 export async function serve(_args: string[]): Promise<number> {
   const cfg = loadConfig();
   const log = (msg: string) => process.stderr.write(`hostd: ${msg}\n`);
 
-  if (process.getuid?.() !== 0) {
-    console.error("podflare serve must run as root: sandboxes are namespaces, cgroups and a storage pool. Try: sudo npx podflare serve");
-    return 1;
-  }
-  const installed = await ensureDebianPackages(hostPackages, log);
-  if (installed.length) log(`installed ${installed.join(", ")}`);
-  const problems = hostProblems();
-  if (problems.length) {
-    console.error("this host cannot run sandboxes yet:");
-    for (const p of problems) console.error(`  - ${p.what}: ${p.fix}`);
-    return 1;
-  }
+  if (!(await setUpHost(log))) return 1;
 
   const renderers = new Map<string, ProgressRenderer>();
   const hostd = await startHostd(cfg, {

@@ -1,7 +1,8 @@
 // hostd: wires storage, the jail, the runtime, the metadata store and the REST API together.
 import type http from "node:http";
 import os from "node:os";
-import { createAuthenticator } from "./auth/authenticator.js";
+import { AuthStartError, createAuthenticator } from "./auth/authenticator.js";
+import { lastKeyGuard } from "./auth/last-key.js";
 import { KeyStore } from "./auth/keys.js";
 import type { TierName } from "./auth/tiers.js";
 import { UsageStore } from "./lifecycle/usage.js";
@@ -21,6 +22,7 @@ import { NsRuntime } from "./runtime/ns/ns-runtime.js";
 import { NetworkService } from "./network/network-service.js";
 import { OPEN_POLICY } from "./network/policy.js";
 import { checkHost } from "./host-check.js";
+import { lockStateDir } from "./state-dir-lock.js";
 import { openDb } from "./store/db.js";
 import { SandboxStore } from "./store/sandboxes.js";
 import { createStoragePool, createTemplateManager, type ProgressEvent } from "./storage/index.js";
@@ -39,30 +41,36 @@ export interface StartOptions {
 
 export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Promise<Hostd> {
   const log = opts.log ?? ((msg: string) => process.stderr.write(`hostd: ${msg}\n`));
+  const loopback = isLoopback(cfg.addr.host);
+  const keyGuard = lastKeyGuard({ host: cfg.addr.host, loopback, authDisabled: cfg.authDisabled, envKeys: cfg.apiKeys.length, adminKey: cfg.adminKey !== undefined });
+  // Before anything else: a second hostd on this state dir would reload the router's rules and
+  // reconcile cgroups under the running one's sandboxes.
+  const stateLock = lockStateDir(cfg.stateDir, { what: "hostd", addr: `${cfg.addr.host}:${cfg.addr.port}`, keepLastKey: keyGuard.keep });
   checkHost();
-  // Before the jail server starts, which inherits it; the DNS forwarder runs in this process.
+  // Before the jail server and the DNS forwarder start: both inherit it.
   if (!shieldFromOom()) {
     log("WARNING: hostd is not shielded from the OOM killer: oom_score_adj -1000 needs CAP_SYS_RESOURCE, which this host withholds; sandboxes still run at a higher oom_score_adj than hostd");
   }
 
   const db = openDb(cfg.stateDir);
   const keyStore = new KeyStore(db);
-  const auth = createAuthenticator({
-    keyStore,
-    envKeys: cfg.apiKeys,
-    envTier: cfg.apiKeysTier,
-    adminKey: cfg.adminKey,
-    localTier: "enterprise",
-    disabled: cfg.authDisabled,
-  });
-  if (!auth.enabled() && !isLoopback(cfg.addr.host)) {
-    if (!cfg.authDisabled) {
-      db.close();
-      throw new Error(
-        `refusing to listen on ${cfg.addr.host} without API keys: set PODFLARE_API_KEYS, create one with ` +
-          `\`podflare keys create\`, or set PODFLARE_AUTH_DISABLED=1 if the network in front of this host is trusted`,
-      );
-    }
+  let auth;
+  try {
+    auth = createAuthenticator({
+      keyStore,
+      envKeys: cfg.apiKeys,
+      envTier: cfg.apiKeysTier,
+      adminKey: cfg.adminKey,
+      localTier: "enterprise",
+      disabled: cfg.authDisabled,
+      bind: { host: cfg.addr.host, loopback },
+    });
+  } catch (err) {
+    db.close();
+    stateLock.release();
+    throw err instanceof AuthStartError ? new Error(err.message) : err;
+  }
+  if (auth.mode === "off" && !loopback) {
     log(`WARNING: auth is disabled and the API listens on ${cfg.addr.host}: anyone who can reach it runs code here`);
   }
 
@@ -121,7 +129,7 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
 
   const proxy = new PortProxy(cfg, sandboxes, auth, log);
   const removeSafetyNet = installSafetyNet({ log });
-  const server = createApiServer(buildRoutes(cfg, sandboxes, keyStore, spaces, pool, proxy), auth, log, (req, socket, head) => proxy.handleUpgrade(req, socket, head), cfg.http);
+  const server = createApiServer(buildRoutes(cfg, sandboxes, keyStore, keyGuard, spaces, pool, proxy), auth, log, (req, socket, head) => proxy.handleUpgrade(req, socket, head), cfg.http);
   await listen(server, cfg.addr.host, cfg.addr.port);
   const host = cfg.addr.host.includes(":") ? `[${cfg.addr.host}]` : cfg.addr.host;
   const url = `http://${host}:${cfg.addr.port}`;
@@ -143,6 +151,7 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
       await network?.stop();
       if (cfg.cgroupFavorDynmods) releaseDynamicMods(cfg.stateDir);
       db.close();
+      stateLock.release();
     },
   };
 }

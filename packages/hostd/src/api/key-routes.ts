@@ -3,6 +3,7 @@
 // create answer only.
 import { PodflareError, limits } from "@podflare/protocol";
 import type { KeyRecord, KeyStore } from "../auth/keys.js";
+import { revokeKey, type LastKeyGuard } from "../auth/last-key.js";
 import { isTierName, tierNames } from "../auth/tiers.js";
 import { readJsonBody, sendJson, sendNoContent } from "./http.js";
 import type { Route, RouteContext } from "./routes.js";
@@ -26,7 +27,7 @@ function toJson(k: KeyRecord) {
   };
 }
 
-export function keyRoutes(keys: KeyStore, route: RouteMaker): Route[] {
+export function keyRoutes(keys: KeyStore, route: RouteMaker, guard: LastKeyGuard): Route[] {
   return [
     route("POST", "/v1/keys", async (ctx) => {
       requireAdmin(ctx);
@@ -47,7 +48,9 @@ export function keyRoutes(keys: KeyStore, route: RouteMaker): Route[] {
     route("DELETE", "/v1/keys/([^/]+)", (ctx) => {
       requireAdmin(ctx);
       const id = ctx.params[0]!;
-      if (!keys.get(id) || !keys.revoke(id)) throw new PodflareError("not_found", `no live key ${id}`);
+      // By id only: a plain key in a URL would end up in logs.
+      if (!keys.get(id)) throw new PodflareError("not_found", `no live key ${id}`);
+      revokeKey(keys, id, guard);
       sendNoContent(ctx.res);
     }),
   ];

@@ -4,6 +4,7 @@ import { PodflareError, limits, sandboxIdPattern, type ExecEvent } from "@podfla
 import type { Principal } from "../auth/authenticator.js";
 import type { KeyStore } from "../auth/keys.js";
 import { tiers } from "../auth/tiers.js";
+import type { LastKeyGuard } from "../auth/last-key.js";
 import type { HostdConfig } from "../config.js";
 import { keyRoutes } from "./key-routes.js";
 import { lifecycleRoutes } from "./lifecycle-routes.js";
@@ -40,7 +41,7 @@ function sandboxId(ctx: RouteContext): string {
   return id;
 }
 
-export function buildRoutes(cfg: HostdConfig, sandboxes: SandboxManager, keys: KeyStore, spaces: SpaceService, pool: WarmPool, proxy?: PortProxy): Route[] {
+export function buildRoutes(cfg: HostdConfig, sandboxes: SandboxManager, keys: KeyStore, keyGuard: LastKeyGuard, spaces: SpaceService, pool: WarmPool, proxy?: PortProxy): Route[] {
   const SB = "/v1/sandboxes/([^/]+)";
   const route = (method: string, path: string, handle: Route["handle"], auth = true): Route => ({
     method,
@@ -81,7 +82,7 @@ export function buildRoutes(cfg: HostdConfig, sandboxes: SandboxManager, keys: K
       sendJson(ctx.res, 200, sandboxes.usageOf(ctx.owner));
     }),
 
-    ...keyRoutes(keys, route),
+    ...keyRoutes(keys, route, keyGuard),
     ...lifecycleRoutes(sandboxes, spaces, route, sandboxId, cfg.region),
     ...networkRoutes(sandboxes, route, sandboxId),
 

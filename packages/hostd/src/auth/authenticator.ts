@@ -1,10 +1,11 @@
 // Who is calling: Bearer keys from the key store, from PODFLARE_API_KEYS, or the admin key.
-// 401 bodies are exactly Podflare's. With no key anywhere and a loopback bind, auth is off and
-// every request is the local owner.
+// 401 bodies are exactly Podflare's. The auth mode is decided at start and only gets stricter
+// (DESIGN §11): on a non-loopback bind it is on for hostd's whole life; on a loopback bind with
+// no key anywhere it is off until the first stored key exists, then on for good.
 import crypto from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import { PodflareError } from "@podflare/protocol";
-import { hashKey, type KeyStore } from "./keys.js";
+import { hashKey, type KeyRecord } from "./keys.js";
 import type { TierName } from "./tiers.js";
 
 export const LOCAL_OWNER = "local";
@@ -16,8 +17,15 @@ export interface Principal {
   admin: boolean;
 }
 
+/** What the authenticator reads of the key store (a fake in unit tests). */
+export interface KeyLookup {
+  /** Whether any live stored key exists; asked once a request until auth is on. */
+  hasLiveKeys(): boolean;
+  verify(key: string): KeyRecord | undefined;
+}
+
 export interface AuthOptions {
-  keyStore: KeyStore;
+  keyStore: KeyLookup;
   /** Plain keys from PODFLARE_API_KEYS, all of tier `envTier`. */
   envKeys: string[];
   envTier: TierName;
@@ -27,26 +35,37 @@ export interface AuthOptions {
   localTier: TierName;
   /** PODFLARE_AUTH_DISABLED=1: never ask for a key. */
   disabled: boolean;
+  /** Where the API listens, and whether that is a loopback address. */
+  bind: { host: string; loopback: boolean };
 }
 
+export type AuthMode = "on" | "off" | "until-first-key";
+
 export interface Authenticator {
-  /** Whether requests must carry a key right now (keys may be created while hostd runs). */
+  /** The mode chosen at start. */
+  readonly mode: AuthMode;
+  /** Whether requests must carry a key now. Goes from false to true at most once, never back. */
   enabled(): boolean;
   principal(req: IncomingMessage): Principal;
 }
 
+/** Refusal to start: a non-loopback bind, no key anywhere, and auth not disabled on purpose. */
+export class AuthStartError extends Error {}
+
 export function createAuthenticator(opts: AuthOptions): Authenticator {
   const envHashes = new Map(opts.envKeys.map((k) => [hashKey(k), `key_${hashKey(k).slice(0, 16)}`]));
   const adminHash = opts.adminKey ? hashKey(opts.adminKey) : null;
-  let storedKeys = { count: 0, at: 0 };
-  const storedKeyCount = () => {
-    const now = Date.now();
-    if (now - storedKeys.at > 1000) storedKeys = { count: opts.keyStore.count(), at: now };
-    return storedKeys.count;
+  const mode = startMode(opts, envHashes.size > 0 || adminHash !== null);
+  let on = mode === "on";
+  // No cache: a key made by `podflare keys create` (another process, same SQLite) counts from
+  // the very next request. Once on, the store is not asked again: revoking keys never opens it.
+  const enabled = () => {
+    if (!on && mode === "until-first-key" && opts.keyStore.hasLiveKeys()) on = true;
+    return on;
   };
-  const enabled = () => !opts.disabled && (envHashes.size > 0 || adminHash !== null || storedKeyCount() > 0);
 
   return {
+    mode,
     enabled,
     principal(req) {
       if (!enabled()) return { owner: LOCAL_OWNER, tier: opts.localTier, admin: true };
@@ -65,4 +84,14 @@ export function createAuthenticator(opts: AuthOptions): Authenticator {
       throw new PodflareError("unauthorized", "invalid api key");
     },
   };
+}
+
+function startMode(opts: AuthOptions, envKeys: boolean): AuthMode {
+  if (opts.disabled) return "off";
+  if (envKeys || opts.keyStore.hasLiveKeys()) return "on";
+  if (opts.bind.loopback) return "until-first-key";
+  throw new AuthStartError(
+    `refusing to listen on ${opts.bind.host} without API keys: set PODFLARE_API_KEYS, create one with ` +
+      "`podflare keys create`, or set PODFLARE_AUTH_DISABLED=1 if the network in front of this host is trusted",
+  );
 }

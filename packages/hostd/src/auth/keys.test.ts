@@ -48,3 +48,21 @@ test("keys are distinct", () => {
   for (let i = 0; i < 200; i++) seen.add(store.create({ name: `k${i}`, tier: "free" }).key);
   assert.equal(seen.size, 200);
 });
+
+test("revokeUnlessLast refuses the last live key and revokes any other", () => {
+  const db2 = new Database(path.join(dir, "last.db"));
+  db2.exec(keysMigration);
+  const s = new KeyStore(db2);
+  try {
+    assert.equal(s.hasLiveKeys(), false);
+    const a = s.create({ name: "a", tier: "free" });
+    const b = s.create({ name: "b", tier: "free" });
+    assert.equal(s.hasLiveKeys(), true);
+    assert.equal(s.revokeUnlessLast("key_nope"), "not_found");
+    assert.equal(s.revokeUnlessLast(a.record.id), "revoked");
+    assert.equal(s.revokeUnlessLast(b.key), "last");
+    assert.equal(s.verify(b.key)?.id, b.record.id, "the last key still works");
+  } finally {
+    db2.close();
+  }
+});

@@ -74,10 +74,12 @@ function fromRow(r: Row): KeyRecord {
 export class KeyStore {
   private readonly byHash;
   private readonly touchStmt;
+  private readonly anyLive;
 
   constructor(private readonly db: Db) {
     this.byHash = db.prepare(`SELECT * FROM api_keys WHERE hash = ?`);
     this.touchStmt = db.prepare(`UPDATE api_keys SET last_used_at = ? WHERE id = ?`);
+    this.anyLive = db.prepare(`SELECT EXISTS (SELECT 1 FROM api_keys WHERE revoked_at IS NULL) AS y`);
   }
 
   /** Creates a key; the plain key is returned this once and never stored. */
@@ -128,6 +130,27 @@ export class KeyStore {
       .prepare(`UPDATE api_keys SET revoked_at = ? WHERE (id = ? OR hash = ?) AND revoked_at IS NULL`)
       .run(Date.now(), idOrKey, hashKey(idOrKey));
     return r.changes > 0;
+  }
+
+  /**
+   * Revokes like revoke(), but refuses ("last") when it would leave no live stored key, checked
+   * and done in one transaction so two revokes at once cannot both pass.
+   */
+  revokeUnlessLast(idOrKey: string): "revoked" | "not_found" | "last" {
+    return this.db.transaction(() => {
+      const live = this.db
+        .prepare(`SELECT id FROM api_keys WHERE (id = ? OR hash = ?) AND revoked_at IS NULL`)
+        .get(idOrKey, hashKey(idOrKey)) as { id: string } | undefined;
+      if (!live) return "not_found" as const;
+      if (this.count() <= 1) return "last" as const;
+      this.revoke(live.id);
+      return "revoked" as const;
+    }).immediate();
+  }
+
+  /** Whether any live key exists: one cheap prepared query, run per request while auth waits for the first key. */
+  hasLiveKeys(): boolean {
+    return (this.anyLive.get() as { y: number }).y === 1;
   }
 
   count(): number {

@@ -5,7 +5,7 @@
 // exits elsewhere on the host pay a little more). The lock is global, so one small named v1
 // hierarchy of our own is enough; hostd mounts it at start and unmounts it when it stops, and
 // `podflare down` removes one a killed hostd left (docs/operations.md).
-import { spawnSync } from "node:child_process";
+import { spawnToolSync } from "../host-tools/index.js";
 import fs from "node:fs";
 import path from "node:path";
 
@@ -34,7 +34,7 @@ export function favorDynamicMods(stateDir: string): { ok: true } | { ok: false; 
   const dir = dynmodsMountPoint(stateDir);
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   if (isMounted(dir)) return { ok: true };
-  const r = spawnSync("mount", ["-t", "cgroup", "-o", `none,name=${HIERARCHY},favordynmods`, "cgroup", dir], { encoding: "utf8" });
+  const r = spawnToolSync("mount", ["-t", "cgroup", "-o", `none,name=${HIERARCHY},favordynmods`, "cgroup", dir]);
   if (r.status === 0) return { ok: true };
   return { ok: false, reason: (r.stderr || r.error?.message || `mount exited ${r.status}`).trim() };
 }
@@ -43,7 +43,7 @@ export function favorDynamicMods(stateDir: string): { ok: true } | { ok: false; 
 export function releaseDynamicMods(stateDir: string): void {
   const dir = dynmodsMountPoint(stateDir);
   if (!fs.existsSync(dir)) return;
-  if (isMounted(dir)) spawnSync("umount", [dir]);
+  if (isMounted(dir)) spawnToolSync("umount", [dir]);
   try {
     fs.rmdirSync(dir);
   } catch {

@@ -3,7 +3,7 @@
 // runs the same helpers without a Python start-up each; a spawned helper is still what runs a
 // process and waits for it (runInSandbox), which needs its own stdio and exit status.
 
-import { spawn } from "node:child_process";
+import { spawnToolPiped } from "../host-tools/index.js";
 import { constants } from "node:os";
 import { fileURLToPath } from "node:url";
 
@@ -43,10 +43,7 @@ export function spawnHelper(script: string, timeoutMs: number): { result: Promis
   let send: (config: object) => void = () => undefined;
   let kill: () => void = () => undefined;
   const result = new Promise<HelperResult>((resolve, reject) => {
-    const child = spawn(PYTHON, [...PYTHON_FLAGS, JAIL_DIR + script], {
-      stdio: ["pipe", "pipe", "pipe"],
-      env: HELPER_ENV,
-    });
+    const child = spawnToolPiped(PYTHON, [...PYTHON_FLAGS, JAIL_DIR + script], { env: HELPER_ENV });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let timedOut = false;

@@ -2,7 +2,8 @@
 // per launch/enter/fork/btrfs request, instead of one Python start-up per helper call. Started on
 // first use, restarted on the next request after it dies; it exits when this process does
 // (end of file on its stdin), so it never outlives hostd. Sandboxes never depend on it.
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { spawnToolPiped } from "../host-tools/index.js";
 import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
@@ -59,10 +60,7 @@ export class JailServer {
     // A directory of its own (0700, made by mkdtemp): only root reaches the socket.
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "podflare-jail-"));
     const socketPath = path.join(dir, "jail.sock");
-    const proc = spawn(PYTHON, [...PYTHON_FLAGS, JAIL_DIR + "server.py", socketPath], {
-      stdio: ["pipe", "pipe", "pipe"],
-      env: HELPER_ENV,
-    });
+    const proc = spawnToolPiped(PYTHON, [...PYTHON_FLAGS, JAIL_DIR + "server.py", socketPath], { env: HELPER_ENV });
     this.proc = proc;
     this.socket = socketPath;
     let stderr = "";

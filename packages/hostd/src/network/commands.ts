@@ -1,6 +1,6 @@
 // Runs the network tools (ip, nft, nsenter) with a batch on stdin. hostd runs as root; the
 // tools do the netlink work so hostd never enters another namespace itself.
-import { spawn } from "node:child_process";
+import { spawnToolPiped } from "../host-tools/index.js";
 
 export class NetworkCommandError extends Error {
   constructor(readonly argv: string[], readonly code: number, readonly stderr: string) {
@@ -9,11 +9,11 @@ export class NetworkCommandError extends Error {
   }
 }
 
-const TOOL_ENV = { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LANG: "C" };
+const TOOL_ENV = { LANG: "C" };
 
 export function run(argv: string[], input = "", timeoutMs = 10_000): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: ["pipe", "pipe", "pipe"], env: TOOL_ENV });
+    const child = spawnToolPiped(argv[0]!, argv.slice(1), { env: TOOL_ENV });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);

@@ -1,9 +1,10 @@
 // The DNS forwarder process (dns-server.ts): our own node, started in the router namespace with
 // `ip netns exec`, configured and told about policies over its IPC channel; it exits when
 // hostd's channel closes, and is restarted if it dies while hostd runs.
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import { fileURLToPath } from "node:url";
+import { spawnTool } from "../host-tools/index.js";
 import { endStaleForwarder, writeForwarderPid } from "./dns-pidfile.js";
 import type { DnsConfig, DnsMessage } from "./dns-types.js";
 
@@ -72,9 +73,9 @@ export class DnsForwarder {
 
   private startOnce(): Promise<void> {
     return new Promise((resolve, reject) => {
-      const child = spawn("ip", ["netns", "exec", this.opts.netns, process.execPath, DNS_SERVER], {
+      const child = spawnTool("ip", ["netns", "exec", this.opts.netns, process.execPath, DNS_SERVER], {
         stdio: ["ignore", "inherit", "inherit", "ipc"],
-        env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LANG: "C" },
+        env: { LANG: "C" },
       });
       // `ip netns exec` execs node in place: the pid is the forwarder's.
       if (child.pid) writeForwarderPid(this.opts.pidFile, child.pid);

@@ -7,7 +7,6 @@ import { mkdir, open, readFile, rename, rm, stat, statfs } from "node:fs/promise
 import { join, resolve } from "node:path";
 import { PodflareError } from "@podflare/protocol";
 import * as btrfs from "./btrfs.js";
-import { ensureDebianPackages } from "./debian-packages.js";
 import { haveCommand, run } from "./exec.js";
 import { fsTypeOf, loopDevicesFor, mountAt } from "./mounts.js";
 import { tmpSuffix } from "./names.js";
@@ -68,8 +67,8 @@ export class BtrfsPool extends PoolBase {
 
   private async ensureTools(): Promise<void> {
     if (!(await haveCommand("mkfs.btrfs")) || !(await haveCommand("btrfs"))) {
-      if (this.opts.installPackages === false) throw new Error("btrfs-progs is not installed");
-      await ensureDebianPackages(["btrfs-progs"], this.log);
+      // Installing is set-up's job (`podflare setup`), never the running daemon's.
+      throw new Error("btrfs-progs is not installed: run `podflare setup` (or apt-get install btrfs-progs) as root");
     }
     const filesystems = await readFile("/proc/filesystems", "utf8");
     if (!/\tbtrfs$/m.test(filesystems)) {

@@ -1,5 +1,6 @@
-// Installing the Debian packages storage needs (btrfs-progs, mmdebstrap) when they are
-// missing. apt is the only package source the host is allowed to use.
+// Installing the Debian packages hostd needs when they are missing: set-up's job (`podflare
+// setup`, run first by `podflare serve`), never the running daemon's. apt is the only package
+// source the host is allowed to use.
 
 import { run } from "./exec.js";
 

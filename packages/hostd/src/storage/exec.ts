@@ -1,16 +1,10 @@
 // Running the external tools storage relies on (btrfs, losetup, mount, tar, mmdebstrap).
 // Never through a shell: arguments go to execve as they are.
 
-import { spawn } from "node:child_process";
 import { access, constants } from "node:fs/promises";
+import { spawnTool, toolPath } from "../host-tools/index.js";
 
-const SBIN = ["/usr/local/sbin", "/usr/sbin", "/sbin"];
-
-/** PATH with the sbin directories added: hostd may be started by a service manager with a short PATH. */
-export function toolPath(): string {
-  const dirs = (process.env.PATH ?? "/usr/bin:/bin").split(":");
-  return [...dirs, ...SBIN.filter((d) => !dirs.includes(d))].join(":");
-}
+export { toolPath };
 
 export interface RunResult {
   code: number;
@@ -23,7 +17,8 @@ export interface RunOptions {
   allowFail?: boolean;
   /** Called with each complete line of stdout and stderr as it arrives. */
   onLine?: (line: string, stream: "stdout" | "stderr") => void;
-  env?: NodeJS.ProcessEnv;
+  /** Set on top of the host-tool runner's minimal environment (never hostd's own). */
+  env?: Record<string, string>;
   cwd?: string;
   /** Keep at most this many bytes of each stream in the result (the tail). */
   keepBytes?: number;
@@ -44,9 +39,9 @@ export class CommandError extends Error {
 export function run(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
   const keep = opts.keepBytes ?? 1024 * 1024;
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, {
+    const child = spawnTool(cmd, args, {
       cwd: opts.cwd,
-      env: { ...process.env, PATH: toolPath(), LC_ALL: "C", ...opts.env },
+      env: { LC_ALL: "C", ...opts.env },
       stdio: ["ignore", "pipe", "pipe"],
     });
     const out = { stdout: "", stderr: "" };
@@ -60,8 +55,8 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
       partial[stream] = lines.pop() ?? "";
       for (const line of lines) opts.onLine(line, stream);
     };
-    child.stdout.on("data", take("stdout"));
-    child.stderr.on("data", take("stderr"));
+    child.stdout!.on("data", take("stdout"));
+    child.stderr!.on("data", take("stderr"));
     child.on("error", (err: NodeJS.ErrnoException) => {
       if (err.code === "ENOENT") reject(new Error(`${cmd} is not installed (not found in PATH)`));
       else reject(err);

@@ -3,10 +3,9 @@
 // when we close the child's stdin or when hostd dies (the pipe closes), so a crash never
 // leaves a stale lock behind.
 
-import { spawn } from "node:child_process";
 import { mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
-import { toolPath } from "./exec.js";
+import { spawnToolPiped } from "../host-tools/index.js";
 
 export interface LockOptions {
   /** Called once if the lock is still held by someone else after a moment. */
@@ -16,10 +15,7 @@ export interface LockOptions {
 /** Take the lock at `path`; the returned function releases it. */
 export async function acquireLock(path: string, opts: LockOptions = {}): Promise<() => Promise<void>> {
   await mkdir(dirname(path), { recursive: true });
-  const child = spawn("flock", ["--exclusive", path, "cat"], {
-    stdio: ["pipe", "pipe", "pipe"],
-    env: { ...process.env, PATH: toolPath() },
-  });
+  const child = spawnToolPiped("flock", ["--exclusive", path, "cat"]);
   const exited = new Promise<void>((resolve) => child.once("close", () => resolve()));
   let held = false;
   await new Promise<void>((resolve, reject) => {

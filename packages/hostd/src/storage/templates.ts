@@ -3,7 +3,6 @@
 
 import { mkdir, readdir, readFile, rm, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
-import { ensureDebianPackages } from "./debian-packages.js";
 import { haveCommand } from "./exec.js";
 import { withLock } from "./lock.js";
 import { buildTarball, type ProgressFn, type TemplatePhase, type TemplateProgress } from "./mmdebstrap.js";
@@ -20,8 +19,6 @@ export interface TemplateManagerOptions {
   cacheDir?: string;
   /** First host uid of the sandbox range; template files are owned by uidBase + their uid. Default 100000. */
   uidBase?: number;
-  /** Install mmdebstrap with apt-get when missing. Default true. */
-  installPackages?: boolean;
   log?: (msg: string) => void;
 }
 
@@ -219,8 +216,8 @@ export class TemplateManager {
       if (!force && (await have())) return null;
       await this.removeStalePartials(tarball);
       if (!(await haveCommand("mmdebstrap"))) {
-        if (this.opts.installPackages === false) throw new Error("mmdebstrap is not installed (apt-get install mmdebstrap)");
-        await ensureDebianPackages(["mmdebstrap"], this.log);
+        // Installing is set-up's job (`podflare setup`), never the running daemon's.
+        throw new Error("mmdebstrap is not installed: run `podflare setup` (or apt-get install mmdebstrap) as root");
       }
       const spec = templateSpec(name);
       const t = Date.now();

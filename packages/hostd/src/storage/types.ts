@@ -12,8 +12,6 @@ export interface StorageOptions {
   poolSizeGb?: number;
   /** An existing btrfs mount to use instead of the loop file. */
   poolPath?: string;
-  /** Install missing Debian packages (btrfs-progs) with apt-get. Default true. */
-  installPackages?: boolean;
   log?: (msg: string) => void;
 }
 
