@@ -141,6 +141,8 @@ def main() -> int:
     pending = {}  # request child pid -> its connection
     seccomp._compiled()  # built once here, inherited by every request child
     seccomp._compiled(True)
+    # The supervisor that answers statfs for the sandboxes this server enters (disk_view.py);
+    # it outlives this server while sandboxes still use it.
     disk_view.start()
     sys.stdout.write("ready\n")
     sys.stdout.flush()
