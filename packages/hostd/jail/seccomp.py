@@ -8,8 +8,9 @@ mount API, new user namespaces, io_uring), not to enumerate what programs may do
 
 import ctypes
 import errno
+import os
 
-from linux import PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP, SECCOMP_MODE_FILTER, prctl, prctl_ptr
+from linux import libc, PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP, SECCOMP_MODE_FILTER, prctl, prctl_ptr
 
 AUDIT_ARCH_X86_64 = 0xC000003E
 X32_SYSCALL_BIT = 0x40000000
@@ -18,6 +19,10 @@ CLONE_NEWUSER = 0x10000000
 SECCOMP_RET_KILL_PROCESS = 0x80000000
 SECCOMP_RET_ERRNO = 0x00050000
 SECCOMP_RET_ALLOW = 0x7FFF0000
+SECCOMP_RET_USER_NOTIF = 0x7FC00000
+SECCOMP_SET_MODE_FILTER = 1
+SECCOMP_FILTER_FLAG_NEW_LISTENER = 1 << 3
+SYS_SECCOMP = 317
 
 # struct seccomp_data: int nr; u32 arch; u64 instruction_pointer; u64 args[6]
 OFF_NR = 0
@@ -99,6 +104,10 @@ DENY_IOCTL_EPERM = {
     "BTRFS_IOC_SNAP_DESTROY_V2": 0x5000943F,
 }
 
+
+# Answered by the disk view's supervisor (disk_view.py) when the filter has a listener.
+NOTIFY = {"statfs": 137, "fstatfs": 138}
+
 # Allowed unless the flags ask for a new user namespace (flags are args[0] for both).
 SYS_CLONE = 56
 SYS_UNSHARE = 272
@@ -116,8 +125,9 @@ class _SockFprog(ctypes.Structure):
     _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(_SockFilter))]
 
 
-def build_program():
-    """The filter as a list of (code, jt, jf, k); jump targets are resolved from labels."""
+def build_program(notify: bool = False):
+    """The filter as a list of (code, jt, jf, k); jump targets are resolved from labels.
+    With `notify`, statfs and fstatfs go to the filter's user-notification listener."""
     prog = []  # (code, jt_label_or_offset, jf_label_or_offset, k)
 
     def op(code, k, jt=0, jf=0):
@@ -130,6 +140,9 @@ def build_program():
     for nr in sorted(DENY_EPERM.values()):
         op(BPF_JEQ_K, nr, jt="eperm", jf=0)
     op(BPF_JEQ_K, SYS_IOCTL, jt="ioctl", jf=0)
+    if notify:
+        for nr in sorted(NOTIFY.values()):
+            op(BPF_JEQ_K, nr, jt="notify", jf=0)
     op(BPF_JEQ_K, SYS_CLONE3, jt="enosys", jf=0)
     op(BPF_JEQ_K, SYS_CLONE, jt="flags", jf=0)
     op(BPF_JEQ_K, SYS_UNSHARE, jt="flags", jf="allow")
@@ -148,6 +161,9 @@ def build_program():
     op(BPF_RET_K, SECCOMP_RET_ERRNO | errno.ENOSYS)
     labels["kill"] = len(prog)
     op(BPF_RET_K, SECCOMP_RET_KILL_PROCESS)
+    if notify:
+        labels["notify"] = len(prog)
+        op(BPF_RET_K, SECCOMP_RET_USER_NOTIF)
 
     out = []
     for i, (code, jt, jf, k) in enumerate(prog):
@@ -161,18 +177,17 @@ def build_program():
     return out
 
 
-_filter = None
+_filters = {}
 
 
-def _compiled():
+def _compiled(notify: bool = False):
     """The filter as the kernel takes it, built once per process: the jail server builds it
     before forking, so each init and kernel it starts loads it without ~0.8 ms of Python."""
-    global _filter
-    if _filter is None:
-        prog = build_program()
+    if notify not in _filters:
+        prog = build_program(notify)
         arr = (_SockFilter * len(prog))(*[_SockFilter(c, t, f, k) for c, t, f, k in prog])
-        _filter = (arr, _SockFprog(len(prog), arr))
-    return _filter[1]
+        _filters[notify] = (arr, _SockFprog(len(prog), arr))
+    return _filters[notify][1]
 
 
 def install() -> None:
@@ -180,3 +195,16 @@ def install() -> None:
     fprog = _compiled()
     prctl(PR_SET_NO_NEW_PRIVS, 1)
     prctl_ptr(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog))
+
+
+def install_with_listener() -> int:
+    """install(), with statfs and fstatfs sent to a new user-notification listener; returns
+    its descriptor (close-on-exec), which the caller hands to the disk view's supervisor."""
+    fprog = _compiled(True)
+    prctl(PR_SET_NO_NEW_PRIVS, 1)
+    fd = libc.syscall(SYS_SECCOMP, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER,
+                      ctypes.byref(fprog))
+    if fd < 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"seccomp listener: {os.strerror(err)}")
+    return fd

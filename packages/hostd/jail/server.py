@@ -27,6 +27,7 @@ import struct
 import sys
 
 import btrfs_ioctl
+import disk_view
 import enter
 import fork
 import launch
@@ -77,6 +78,8 @@ def serve_one(conn: socket.socket, listener: socket.socket, wake: int) -> None:
         os.write(1, f"#pid {os.getpid()}\n".encode())
         with socket.socket(fileno=os.dup(1)) as sock:
             req = read_request(sock)
+        if req["op"] != "enter":
+            disk_view.close_client()  # only a process entering a sandbox hands over a listener
         sys.stdin = io.StringIO(json.dumps(req.get("config")))
         code = HANDLERS[req["op"]]()
     except BaseException as e:  # noqa: BLE001 - everything becomes an answer
@@ -144,6 +147,10 @@ def main() -> int:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     pending = {}  # request child pid -> its connection
     seccomp._compiled()  # built once here, inherited by every request child
+    seccomp._compiled(True)
+    # The supervisor that answers statfs for the sandboxes this server enters (disk_view.py);
+    # it outlives this server while sandboxes still use it.
+    disk_view.start()
     sys.stdout.write("ready\n")
     sys.stdout.flush()
     try:
