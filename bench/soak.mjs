@@ -1,6 +1,6 @@
 // Soak: steady create/exec/fork/close load from both SDKs, slow readers that stop reading an
 // exec of `yes` and then hang up, and a periodic fork bomb in a sandbox of its own, for
-// PODFLARE_SOAK_S seconds (default 600). It prints what hostd holds — RSS, open fds, its child
+// PODFLARE_SOAK_S seconds (default 600); the bomb is ended with kill_processes. It prints what hostd holds — RSS, open fds, its child
 // processes — and what the host holds for it — cgroups, router links, btrfs subvolumes, live
 // sandboxes — before the load, after a warm-up round, and at the end, each time with the host
 // settled (pool full, sandboxes closed, btrfs cleaner done). Nothing may grow: the end is
@@ -209,6 +209,12 @@ export async function runSoak() {
         () => sb.upload("soak", "/tmp/soak.txt"),
         () => sb.download("/tmp/soak.txt"),
       ];
+      // Last: end the bomb from the host and check the REPL answers again.
+      checks.push(async () => {
+        await sb.killProcesses();
+        const r = await sb.runCode("print(7 * 6)");
+        if (r.stdout !== "42\n") throw new Error(`after kill_processes: ${r.stdout}${r.stderr}`);
+      });
       for (const check of checks) {
         try {
           await check();
