@@ -1,10 +1,10 @@
 // Soak: steady create/exec/fork/close load from both SDKs, slow readers that stop reading an
-// exec of `yes` and then hang up, and a periodic fork bomb in a sandbox of its own, for
-// PODFLARE_SOAK_S seconds (default 600); the bomb is ended with kill_processes. It prints what hostd holds — RSS, open fds, its child
-// processes — and what the host holds for it — cgroups, router links, btrfs subvolumes, live
-// sandboxes — before the load, after a warm-up round, and at the end, each time with the host
-// settled (pool full, sandboxes closed, btrfs cleaner done). Nothing may grow: the end is
-// compared with the warm-up figures (cold → warm-up is the JIT and heap finding their size).
+// exec of `yes` and then hang up, and a periodic fork bomb in a sandbox of its own (ended with
+// kill_processes), for PODFLARE_SOAK_S seconds (default 600). It prints what hostd holds — RSS,
+// open fds, its child processes — and what the host holds for it — cgroups, router links,
+// btrfs subvolumes — before the load, after a warm-up round, and at the end, each time with
+// the host settled (pool full, sandboxes closed, btrfs cleaner done). Nothing may grow: the end
+// is compared with the warm-up figures (cold → warm-up is the JIT and heap finding their size).
 // Run it alone: `PODFLARE_BENCHES=soak npm run bench`.
 import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
