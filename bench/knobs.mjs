@@ -26,6 +26,8 @@ export const knobs = {
   networkRuns: num("PODFLARE_BENCH_NETWORK_RUNS", 20, 5),
   /** soak (run only when named in PODFLARE_BENCHES): seconds of steady load. */
   soakS: num("PODFLARE_SOAK_S", 600, 60),
+  /** soak: seconds of the same load first, whose figures are the baseline of the end's. */
+  soakWarmupS: num("PODFLARE_SOAK_WARMUP_S", 120, 15),
   /** limits: neighbour execs around a fork bomb, jail launches, SDK calls (×10) vs a stand-in. */
   limitsRuns: num("PODFLARE_BENCH_LIMITS_RUNS", 20, 5),
 };

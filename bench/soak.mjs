@@ -2,7 +2,8 @@
 // exec of `yes` and then hang up, and a periodic fork bomb in a sandbox of its own (ended with
 // kill_processes), for PODFLARE_SOAK_S seconds (default 600). It prints what hostd holds — RSS,
 // open fds, its child processes — and what the host holds for it — cgroups, router links,
-// btrfs subvolumes — before the load, after a warm-up round, and at the end, each time with
+// btrfs subvolumes — before the load, after a warm-up of the same load (PODFLARE_SOAK_WARMUP_S,
+// default 120), and at the end, each time with
 // the host settled (pool full, sandboxes closed, btrfs cleaner done). Nothing may grow: the end
 // is compared with the warm-up figures (cold → warm-up is the JIT and heap finding their size).
 // Run it alone: `PODFLARE_BENCHES=soak npm run bench`.
@@ -161,6 +162,7 @@ print(json.dumps({"cycles": counts["cycles"], "errors": errors}))
 export async function runSoak() {
   const pid = hostdPid();
   const durationS = knobs.soakS;
+  const warmupS = knobs.soakWarmupS;
   await settle();
   const cold = probe(pid);
 
@@ -229,54 +231,67 @@ export async function runSoak() {
     }
   }
 
-  // Warm-up: one round of everything, so the later figures are not the JIT and heap growing.
-  await tsCycle();
-  await slowReaderRound();
-  await forkBombRound();
+  /** The whole load for `seconds`: both SDKs, slow readers, the fork bomb; counts into `counts`. */
+  async function load(seconds) {
+    const until = Date.now() + seconds * 1000;
+    const py = spawn("/usr/bin/python3", ["-c", PY_LOAD, String(seconds)], {
+      env: { ...process.env, PYTHONPATH: path.join(root, "packages/sdk-python") },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let pyOut = "";
+    let pyErr = "";
+    py.stdout.on("data", (d) => (pyOut += d));
+    py.stderr.on("data", (d) => (pyErr += d));
+    const pyDone = new Promise((r) => py.on("exit", r));
+    const loop = async (fn, pauseMs, where) => {
+      while (Date.now() < until) {
+        try {
+          await fn();
+        } catch (err) {
+          note(where, err);
+        }
+        if (pauseMs) await new Promise((r) => setTimeout(r, Math.min(pauseMs, Math.max(0, until - Date.now()))));
+      }
+    };
+    const tsWorker = () => loop(async () => {
+      tsCycles.push(await time(tsCycle));
+      counts.ts_cycles++;
+    }, 0, "TS cycle");
+    await Promise.all([tsWorker(), tsWorker(), loop(slowReaderRound, 5000, "slow reader"), loop(forkBombRound, 60_000, "fork bomb")]);
+    await pyDone;
+    try {
+      const r = JSON.parse(pyOut.trim().split("\n").pop());
+      counts.python_cycles += r.cycles;
+      for (const e of r.errors) note("Python cycle", e);
+    } catch {
+      note("Python load", `exited without a result: ${pyErr.slice(-500)}`);
+    }
+  }
+
+  // Warm-up: the same load for a while, so that the later figures are not the JIT and V8's heap
+  // finding their working size; its counts and samples are dropped.
+  console.log(`\nsoak: ${warmupS} s of warm-up load`);
+  await load(warmupS);
+  tsCycles.length = 0;
+  errors.length = 0;
+  for (const k of Object.keys(counts)) counts[k] = 0;
   await settle();
   const warm = probe(pid);
 
-  console.log(`\nsoak: ${durationS} s of load (2 TS workers, 2 Python threads, slow readers every 5 s, a fork bomb every 60 s)`);
-  const until = Date.now() + durationS * 1000;
-  const py = spawn("/usr/bin/python3", ["-c", PY_LOAD, String(durationS)], {
-    env: { ...process.env, PYTHONPATH: path.join(root, "packages/sdk-python") },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let pyOut = "";
-  let pyErr = "";
-  py.stdout.on("data", (d) => (pyOut += d));
-  py.stderr.on("data", (d) => (pyErr += d));
-  const pyDone = new Promise((r) => py.on("exit", r));
-
-  const loop = async (fn, pauseMs, where) => {
-    while (Date.now() < until) {
-      try {
-        await fn();
-      } catch (err) {
-        note(where, err);
-      }
-      if (pauseMs) await new Promise((r) => setTimeout(r, Math.min(pauseMs, Math.max(0, until - Date.now()))));
-    }
-  };
-  const tsWorker = () => loop(async () => {
-    tsCycles.push(await time(tsCycle));
-    counts.ts_cycles++;
-  }, 0, "TS cycle");
-  await Promise.all([tsWorker(), tsWorker(), loop(slowReaderRound, 5000, "slow reader"), loop(forkBombRound, 60_000, "fork bomb")]);
-  await pyDone;
-  try {
-    const r = JSON.parse(pyOut.trim().split("\n").pop());
-    counts.python_cycles = r.cycles;
-    for (const e of r.errors) note("Python cycle", e);
-  } catch {
-    note("Python load", `exited without a result: ${pyErr.slice(-500)}`);
-  }
+  console.log(`soak: ${durationS} s of load (2 TS workers, 2 Python threads, slow readers every 5 s, a fork bomb every 60 s)`);
+  // hostd's RSS under load, every 30 s: a leak climbs all along, a heap at its working size does not.
+  const t0 = Date.now();
+  const rssTrend = [];
+  const sampler = setInterval(() => rssTrend.push({ s: Math.round((Date.now() - t0) / 1000), rss_mb: probe(pid).hostd_rss_mb }), 30_000);
+  await load(durationS);
+  clearInterval(sampler);
+  console.log(`hostd RSS under load (s: MB): ${rssTrend.map((x) => `${x.s}: ${x.rss_mb.toFixed(0)}`).join(", ")}`);
 
   await settle();
   const end = probe(pid);
 
   console.log("\nsoak: what hostd and the host hold (settled: no sandbox open, pool full, btrfs cleaner done)");
-  console.log(["".padEnd(16), "cold".padStart(10), "warm-up".padStart(10), "end".padStart(10), "end / warm-up".padStart(15)].join(" "));
+  console.log(["".padEnd(16), "cold".padStart(10), "warm".padStart(10), "end".padStart(10), "end / warm-up".padStart(15)].join(" "));
   const growth = {};
   for (const k of Object.keys(end)) {
     growth[k] = warm[k] ? end[k] / warm[k] : end[k] === 0 ? 1 : Infinity;
@@ -290,7 +305,7 @@ export async function runSoak() {
 
   const rows = tsCycles.length ? [{ name: "TS cycle: create, fork(2), exec in each, close", stats: summarize(tsCycles), samples: tsCycles }] : [];
   if (rows.length) printTable("soak: cycle latency under the whole load", rows);
-  return { rows, baselines: [], duration_s: durationS, cold, warm, end, growth, flat, counts, errors: errors.slice(0, 20), error_count: errors.length };
+  return { rows, baselines: [], duration_s: durationS, warmup_s: warmupS, rss_trend: rssTrend, cold, warm, end, growth, flat, counts, errors: errors.slice(0, 20), error_count: errors.length };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await runSoak();
