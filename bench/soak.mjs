@@ -3,9 +3,9 @@
 // kill_processes), for PODFLARE_SOAK_S seconds (default 600). It prints what hostd holds — RSS,
 // open fds, its child processes — and what the host holds for it — cgroups, router links,
 // btrfs subvolumes — before the load, after a warm-up of the same load (PODFLARE_SOAK_WARMUP_S,
-// default 120), and at the end, each time with
-// the host settled (pool full, sandboxes closed, btrfs cleaner done). Nothing may grow: the end
-// is compared with the warm-up figures (cold → warm-up is the JIT and heap finding their size).
+// default 120) and at the end, each time with the host settled (pool full, sandboxes closed,
+// btrfs cleaner done), plus hostd's RSS every 30 s under load. Nothing may grow: the end is
+// compared with the warm-up figures (cold → warm-up is the JIT and V8's heap finding their size).
 // Run it alone: `PODFLARE_BENCHES=soak npm run bench`.
 import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
