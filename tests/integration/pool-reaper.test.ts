@@ -3,8 +3,7 @@
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { SandboxPool, api, bash, closeSandbox, createSandbox, exec } from "../support/api.js";
-import { cgroupDirs, cpuShare, cpuSharesUnderParent, sandboxPids } from "../support/host.js";
-import { until } from "../support/poll.js";
+import { cgroupDirs, cpuShare, cpuSharesUnderParent, sandboxPids, until } from "../support/host.js";
 import fs from "node:fs";
 
 const pool = new SandboxPool();

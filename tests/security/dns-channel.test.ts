@@ -4,19 +4,11 @@
 // `allow_out: []` for none; every sandbox's queries are rate-limited (PODFLARE_DNS_QPS).
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
-import { bash, closeSandbox, createSandbox, exec } from "../support/api.js";
+import { SandboxPool, bash, exec } from "../support/api.js";
 
-const made: string[] = [];
-
-after(async () => {
-  for (const id of made) await closeSandbox(id);
-});
-
-async function sandbox(body: Record<string, unknown> = {}): Promise<string> {
-  const id = await createSandbox(body);
-  made.push(id);
-  return id;
-}
+const pool = new SandboxPool();
+after(() => pool.closeAll());
+const sandbox = (body: Record<string, unknown> = {}): Promise<string> => pool.create(body);
 
 /** `getent hosts name` in the sandbox: its exit code (2: not found) and output. */
 async function lookup(id: string, name: string): Promise<{ code: number; out: string }> {

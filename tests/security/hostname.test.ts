@@ -3,19 +3,11 @@
 // PODFLARE_DNS_UPSTREAM=none, so `getent hosts $(hostname)` succeeds only if /etc/hosts has it.
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
-import { api, bash, closeSandbox, createSandbox } from "../support/api.js";
+import { SandboxPool, api, bash, createSandbox } from "../support/api.js";
 
-const made: string[] = [];
-
-after(async () => {
-  for (const id of made) await closeSandbox(id);
-});
-
-async function sandbox(body: Record<string, unknown> = {}): Promise<string> {
-  const id = await createSandbox(body);
-  made.push(id);
-  return id;
-}
+const pool = new SandboxPool();
+after(() => pool.closeAll());
+const sandbox = (body: Record<string, unknown> = {}): Promise<string> => pool.create(body);
 
 /** `getent hosts $(hostname)` in the sandbox: its exit code and the hostname it used. */
 async function resolveOwnName(id: string): Promise<{ name: string; line: string }> {
@@ -55,7 +47,7 @@ test("fork children resolve their own hostnames (not the parent's)", async () =>
   const res = await api("POST", `/v1/sandboxes/${parent}/fork`, { n: 2 });
   assert.equal(res.status, 200);
   const { children } = (await res.json()) as { children: string[] };
-  made.push(...children);
+  pool.track(...children);
   for (const c of children) assert.equal((await resolveOwnName(c)).name, c);
 });
 
@@ -72,6 +64,6 @@ test("a sandbox resumed from a Space resolves its new hostname", async () => {
   const res = await api("POST", `/v1/spaces/${space_id}/resume`);
   assert.equal(res.status, 200);
   const resumed = ((await res.json()) as { id: string }).id;
-  made.push(resumed);
+  pool.track(resumed);
   assert.equal((await resolveOwnName(resumed)).name, resumed);
 });

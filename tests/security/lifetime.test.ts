@@ -5,7 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { api, closeSandbox, createSandbox, exec } from "../support/api.js";
-import { until } from "../support/poll.js";
+import { until } from "../support/host.js";
 
 const EXPIRED = 125;
 

@@ -12,6 +12,7 @@ import os from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import { linkName } from "@podflare/hostd/network";
+import { eventually } from "../support/host.js";
 import { api, bash, closeSandbox, createSandbox, exec } from "../support/api.js";
 import { ownHostd, startTestHostd, teardownStateDir, type TestHostd } from "../support/hostd-process.js";
 import { fileServer, probeCode, probeResult, routerOf, sh, type Router } from "../network/support.js";
@@ -48,11 +49,9 @@ async function networkWorks(id: string): Promise<boolean> {
 }
 
 async function within(check: () => Promise<boolean>, what: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`${what} (waited ${timeoutMs} ms)\n${hostd.log().slice(-2000)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await eventually(check, what, timeoutMs).catch((err: Error) => {
+    throw new Error(`${err.message}\n${hostd.log().slice(-2000)}`);
+  });
 }
 
 function routerNft(script: string): void {

@@ -5,6 +5,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import { api, closeSandbox, createSandbox, exec } from "../support/api.js";
+import { eventually } from "../support/host.js";
 import { ownHostd, startTestHostd, teardownStateDir, type TestHostd } from "../support/hostd-process.js";
 
 const { stateDir, port } = ownHostd("disk-view-restart", 19);
@@ -58,13 +59,6 @@ function running(pid: number): boolean {
   }
 }
 
-async function eventually(cond: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 async function sizeMb(id: string): Promise<number> {
   const r = await exec(id, "import os\ns = os.statvfs('/')\nprint(s.f_blocks * s.f_frsize >> 20)", {}, hostd.url);
@@ -85,6 +79,6 @@ test("after hostd is killed and restarted, a re-adopted sandbox still sees its o
   const fresh = await createSandbox({ disk_mb: 192 }, hostd.url);
   assert.equal(await sizeMb(fresh), 192, "a sandbox of the new hostd is answered by the new supervisor");
   await closeSandbox(id, hostd.url);
-  await eventually(() => !running(old), "the old supervisor exits once no sandbox uses it");
+  await eventually(() => !running(old), "the old supervisor exits once no sandbox uses it", 20_000);
   await closeSandbox(fresh, hostd.url);
 });

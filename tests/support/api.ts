@@ -69,6 +69,10 @@ export class SandboxPool {
     this.ids.push(id);
     return id;
   }
+  /** Sandboxes made some other way (fork children, resumed Spaces) to close with the rest. */
+  track(...ids: string[]): void {
+    this.ids.push(...ids);
+  }
   async closeAll(): Promise<void> {
     await Promise.all(this.ids.splice(0).map((id) => closeSandbox(id)));
   }
