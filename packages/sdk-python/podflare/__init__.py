@@ -57,6 +57,7 @@ from .errors import (
     SandboxExpiredError,
     SpaceLimitError,
     SpaceStorageLimitError,
+    RegionUnavailableError,
 )
 from .events import ExecEvent, ExecResult, NdjsonDecoder
 from .sandbox import FileEntry, Sandbox, upload_args
@@ -82,4 +83,5 @@ __all__ = [
     "SandboxClosedError", "InvalidPortError", "PortNotListeningError", "UpstreamError",
     "UpstreamTimeoutError", "RegionUnknownError", "EXIT_EXPIRED", "SandboxExpiredError",
     "SpaceLimitError", "SpaceStorageLimitError", "SandboxAtProcessLimitError",
+    "RegionUnavailableError",
 ]

@@ -50,6 +50,7 @@ class ErrorCode:
     SPACE_LIMIT = "space_limit"
     SPACE_STORAGE_LIMIT = "space_storage_limit"
     SANDBOX_AT_PROCESS_LIMIT = "sandbox_at_process_limit"
+    REGION_UNAVAILABLE = "region_unavailable"
 
 
 #: The HTTP status the server gives each code.
@@ -86,6 +87,7 @@ ERROR_STATUS: dict[str, int] = {
     "space_limit": 429,
     "space_storage_limit": 507,
     "sandbox_at_process_limit": 503,
+    "region_unavailable": 503,
 }
 
 
@@ -348,6 +350,13 @@ class SandboxAtProcessLimitError(_ServerError):
     code = ErrorCode.SANDBOX_AT_PROCESS_LIMIT
 
 
+class RegionUnavailableError(UnavailableError):
+    """503 ``region_unavailable``: an edge cannot reach the region that holds this sandbox or
+    Space; retry after ``Retry-After`` seconds (other regions are unaffected; docs/edge.md)."""
+
+    code = ErrorCode.REGION_UNAVAILABLE
+
+
 class TimeoutError(PodflareError, builtins.TimeoutError):
     """The server was silent for longer than the client's ``timeout_s``.
 
@@ -392,7 +401,7 @@ ERROR_CLASSES: dict[str, type[_ServerError]] = {
         SandboxRuntimeError, InternalError, UnavailableError, InvalidPortError,
         PortNotListeningError, UpstreamError, UpstreamTimeoutError, RegionUnknownError,
         SandboxExpiredError, SpaceLimitError, SpaceStorageLimitError,
-        SandboxAtProcessLimitError,
+        SandboxAtProcessLimitError, RegionUnavailableError,
     )
 }
 assert set(ERROR_CLASSES) == set(ERROR_STATUS), "every code needs a class"
@@ -493,4 +502,5 @@ __all__ = [
     "ConnectionError", "ProtocolError", "SandboxClosedError", "error_from_response",
     "RegionUnknownError",
     "SandboxExpiredError", "SpaceLimitError", "SpaceStorageLimitError",
+    "RegionUnavailableError",
 ]

@@ -35,6 +35,7 @@ export const ErrorCode = {
   SpaceLimit: "space_limit",
   SpaceStorageLimit: "space_storage_limit",
   SandboxAtProcessLimit: "sandbox_at_process_limit",
+  RegionUnavailable: "region_unavailable",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -73,6 +74,7 @@ export const errorStatus: Record<ErrorCode, number> = {
   space_limit: 429,
   space_storage_limit: 507,
   sandbox_at_process_limit: 503,
+  region_unavailable: 503,
 };
 
 /** Codes the SDK raises itself, without an answer from the server (status 0). */
@@ -273,8 +275,8 @@ export class InternalError extends PodflareError {
 }
 /** 503 `unavailable`: the server is starting, draining or out of capacity; retry later. */
 export class UnavailableError extends PodflareError {
-  constructor(message: string, init: ErrorInit = {}) {
-    super(ErrorCode.Unavailable, statusOf(ErrorCode.Unavailable, init), message, init);
+  constructor(message: string, init: ErrorInit = {}, code: string = ErrorCode.Unavailable) {
+    super(code, statusOf(code, init), message, init);
   }
 }
 
@@ -335,6 +337,16 @@ export class SpaceLimitError extends PodflareError {
 export class SpaceStorageLimitError extends PodflareError {
   constructor(message: string, init: ErrorInit = {}) {
     super(ErrorCode.SpaceStorageLimit, statusOf(ErrorCode.SpaceStorageLimit, init), message, init);
+  }
+}
+
+/**
+ * 503 `region_unavailable`: an edge cannot reach the region that holds this sandbox or Space;
+ * retry after `Retry-After` seconds (other regions are unaffected; docs/edge.md).
+ */
+export class RegionUnavailableError extends UnavailableError {
+  constructor(message: string, init: ErrorInit = {}) {
+    super(message, init, ErrorCode.RegionUnavailable);
   }
 }
 
@@ -404,6 +416,7 @@ export const errorClasses: Record<ErrorCode, ServerErrorClass> = {
   space_limit: SpaceLimitError,
   space_storage_limit: SpaceStorageLimitError,
   sandbox_at_process_limit: SandboxAtProcessLimitError,
+  region_unavailable: RegionUnavailableError,
 };
 
 // Answers without a code (the hosted service's 401, a proxy's 502, …) map by status

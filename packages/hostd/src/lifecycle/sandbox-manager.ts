@@ -1,10 +1,10 @@
 // Live sandboxes: create, look up (owner-scoped), exec one at a time, files, delete, and
 // re-adoption of the sandboxes that kept running while hostd was down.
-import crypto from "node:crypto";
 import type { Socket } from "node:net";
 import type { Readable } from "node:stream";
 import {
   PodflareError,
+  newTaggedId,
   type CreateSandboxRequest,
   type CreateSandboxResponse,
   type ExecRequest,
@@ -52,8 +52,9 @@ function expiredError(r: SandboxRecord): PodflareError {
   );
 }
 
-export function newSandboxId(): string {
-  return `sbx_${crypto.randomBytes(16).toString("hex")}`;
+/** A fresh sandbox id, starting with the region's tag when the hostd has one (docs/edge.md). */
+export function newSandboxId(regionTag?: string): string {
+  return newTaggedId("sbx", regionTag);
 }
 
 export class SandboxManager {
@@ -145,7 +146,7 @@ export class SandboxManager {
     }
     const { applied, clamped, warnings } = applyLimits(req, tierName, this.cfg);
     const network = networkOf(req, this.cfg.network !== null);
-    const id = newSandboxId();
+    const id = newSandboxId(this.cfg.regionTag);
     const now = this.clock.now();
     const record: SandboxRecord = {
       id,
@@ -338,7 +339,7 @@ export class SandboxManager {
       this.usage?.forks(owner, n);
       const now = this.clock.now();
       const records: SandboxRecord[] = Array.from({ length: n }, () => {
-        const childId = newSandboxId();
+        const childId = newSandboxId(this.cfg.regionTag);
         return {
           ...sb.record,
           id: childId,
