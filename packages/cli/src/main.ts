@@ -45,6 +45,7 @@ async function main(argv: string[]): Promise<number> {
       return keysCommand(rest);
     case "usage":
       return usageCommand(rest);
+    case "edge": return (await import("./edge.js")).edgeCommand(rest); // front door for several regions (docs/edge.md)
     case undefined:
     case "-h":
     case "--help":
