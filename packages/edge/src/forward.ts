@@ -1,7 +1,6 @@
 // Streams a request to one region and its answer back, unbuffered both ways (exec NDJSON
 // lines reach the caller as the origin writes them; uploads and downloads keep backpressure).
 import type http from "node:http";
-import { pipeline } from "node:stream";
 import { PodflareError } from "@podflare/protocol";
 import { hopByHop, sendToOrigin, forwardHeaders, type OriginResult } from "./origin-request.js";
 import type { Region } from "./regions.js";
@@ -15,10 +14,15 @@ export function responseHeaders(src: http.IncomingHttpHeaders): http.OutgoingHtt
 /** Relays an origin's answer to the caller; a caller that goes away ends the origin's stream. */
 export function relay(answer: Extract<OriginResult, { kind: "answer" }>, res: http.ServerResponse): void {
   const up = answer.res;
+  // Headers go out with the first chunk, as the origin sent them; each chunk (an exec's
+  // NDJSON line) is written on as it arrives, with backpressure.
   res.writeHead(up.statusCode ?? 502, responseHeaders(up.headers));
-  // A streamed answer (exec NDJSON) gets its headers out now, not with the first line.
-  if (up.headers["content-length"] === undefined) res.flushHeaders();
-  pipeline(up, res, () => {});
+  up.pipe(res);
+  up.on("error", () => res.destroy());
+  // The caller leaving mid-answer must not leave the origin streaming into nothing.
+  res.on("close", () => {
+    if (!res.writableFinished) answer.req.destroy();
+  });
 }
 
 export interface ForwardOptions {
@@ -38,10 +42,6 @@ export async function forward(region: Region, req: http.IncomingMessage, res: ht
     else res.writeHead(err.status, { "content-type": "application/json", ...err.headers }).end(JSON.stringify(err.toBody()));
     return err.status;
   }
-  // The caller leaving mid-answer must not leave the origin streaming into nothing.
-  res.on("close", () => {
-    if (!res.writableFinished) result.req.destroy();
-  });
   relay(result, res);
   return result.res.statusCode ?? 502;
 }

@@ -3,7 +3,6 @@
 // failover rule for creates: a request the origin may have read is never sent twice.
 import type http from "node:http";
 import type { Readable } from "node:stream";
-import { pipeline } from "node:stream";
 import type { Region } from "./regions.js";
 
 export type OriginResult =
@@ -73,6 +72,9 @@ export function sendToOrigin(
     });
     if (body === undefined) req.end();
     else if (Buffer.isBuffer(body)) req.end(body);
-    else pipeline(body, req, () => {});
+    else {
+      body.on("error", () => req.destroy());
+      body.pipe(req);
+    }
   });
 }
