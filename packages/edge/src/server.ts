@@ -23,6 +23,17 @@ export interface EdgeServerDeps {
   accessLog: boolean;
 }
 
+/**
+ * Only origin-form targets (a path): an absolute-form URL or an authority would otherwise go
+ * to the origin as its request line, and the edge must never look like a general proxy.
+ */
+function checkTarget(req: http.IncomingMessage): void {
+  const url = req.url ?? "";
+  if (!url.startsWith("/") || url.startsWith("//")) {
+    throw new PodflareError("bad_request", `the edge takes origin-form request targets (a path like /v1/sandboxes), not ${JSON.stringify(url.slice(0, 100))}; it is not a general proxy`);
+  }
+}
+
 export function createEdgeServer(deps: EdgeServerDeps): http.Server {
   const { cfg, regions, metrics, log } = deps;
 
@@ -59,6 +70,7 @@ export function createEdgeServer(deps: EdgeServerDeps): http.Server {
   };
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<{ region: string; kind: string; status: number }> {
+    checkTarget(req);
     const route = classify(req.method ?? "GET", req.url ?? "/");
     if (route.kind === "own") {
       if (route.name === "metrics") {
@@ -111,6 +123,7 @@ export function createEdgeServer(deps: EdgeServerDeps): http.Server {
     const route = classify(req.method ?? "GET", req.url ?? "/");
     let region: Region;
     try {
+      checkTarget(req);
       if (route.kind === "own" || route.kind === "create") throw new PodflareError("bad_request", `${req.url} cannot be upgraded; WebSockets go to /v1/sandboxes/:id/ports/:port/…`);
       region = target(route, req);
     } catch (err) {
