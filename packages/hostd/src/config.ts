@@ -185,8 +185,7 @@ function regionFromEnv(): string | undefined {
 }
 
 /** Ids carry the region's tag so an edge routes them without a lookup; no region, no tag. */
-function regionTagFromEnv(region: string | undefined): string | undefined {
-  const raw = process.env.PODFLARE_REGION_TAG;
+export function regionTagFromEnv(region: string | undefined, raw = process.env.PODFLARE_REGION_TAG): string | undefined {
   if (raw === undefined || raw === "") return region === undefined ? undefined : regionTagFor(region);
   if (!regionTagPattern.test(raw)) throw new Error(`PODFLARE_REGION_TAG must be 4 lowercase hex digits like 3fa0 (the start of this region's ids), got ${JSON.stringify(raw)}`);
   if (region === undefined) throw new Error("PODFLARE_REGION_TAG is set but PODFLARE_REGION is not: set both (the tag names a region)");
