@@ -89,6 +89,25 @@ test("creates: pinned by body, header or the SDK's region land there; unpinned i
   assert.equal(((await noKey.json()) as { code: string }).code, "unauthorized");
 });
 
+test("GET /v1/sandboxes through the edge lists every region's; with X-Podflare-Region only that region's", async () => {
+  const west = await createVia(edge.url, { region: "us-west" });
+  const ap = await createVia(edge.url, { region: "ap" });
+  const ids = async (headers: Record<string, string> = {}) => {
+    const res = await call(edge.url, "GET", "/v1/sandboxes", undefined, headers);
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as { sandboxes: { id: string }[]; regions_missing?: string[] };
+    assert.equal(body.regions_missing, undefined);
+    return body.sandboxes.map((s) => s.id);
+  };
+  const all = await ids();
+  assert.ok(all.includes(west) && all.includes(ap), "both regions' sandboxes are listed");
+  const onlyAp = await ids({ "x-podflare-region": "ap" });
+  assert.ok(onlyAp.includes(ap) && !onlyAp.includes(west));
+  const anon = await fetch(`${edge.url}/v1/sandboxes`);
+  assert.equal(anon.status, 401, "a list without a key is refused, not empty");
+  for (const id of [west, ap]) await call(edge.url, "DELETE", `/v1/sandboxes/${id}`);
+});
+
 test("a 4xx from the origin is relayed once, never retried in another region", async () => {
   const before = await (await fetch(`${edge.url}/metrics`)).text();
   const res = await call(edge.url, "POST", "/v1/sandboxes", { template: "no-such-template" });
@@ -219,6 +238,9 @@ test("kill one origin mid-run: its ids get 503 region_unavailable, creates go el
       await call(edge.url, "DELETE", `/v1/sandboxes/${id}`);
     }
     assert.equal((await run(edge.url, euId, "print('eu fine')")).stdout, "eu fine\n", "other regions are unaffected");
+    const list = (await (await call(edge.url, "GET", "/v1/sandboxes")).json()) as { sandboxes: { id: string }[]; regions_missing?: string[] };
+    assert.deepEqual(list.regions_missing, ["ap"], "a list while a region is down says which is missing");
+    assert.ok(list.sandboxes.some((s) => s.id === euId));
 
     await restartOrigin(ap);
     await eventually(() => edge.regions.byName("ap")!.healthy, "the edge did not see ap come back", 10_000);

@@ -16,7 +16,9 @@ test("requests route by kind: own endpoints, create, any path holding an id, the
   assert.deepEqual(classify("POST", `/v1/spaces/${space}/resume`), { kind: "id", id: space, tag: "beef" });
   // A route the edge has never heard of still routes by its id (future E2B-style paths).
   assert.deepEqual(classify("PATCH", `/e2b/sandboxes/${id}/timeout`), { kind: "id", id, tag: "3fa0" });
-  assert.deepEqual(classify("GET", "/v1/sandboxes"), { kind: "other" });
+  assert.deepEqual(classify("GET", "/v1/sandboxes?state=ready"), { kind: "list", field: "sandboxes" });
+  assert.deepEqual(classify("GET", "/v1/spaces"), { kind: "list", field: "spaces" });
+  assert.deepEqual(classify("GET", "/v1/usage"), { kind: "other" });
   assert.deepEqual(classify("GET", "/v1/sandboxes/sbx_short/exec"), { kind: "other" });
 });
 

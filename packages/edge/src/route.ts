@@ -3,11 +3,14 @@
 // region its id's tag names), or anything else (the named or nearest region). Generic: any
 // path with an sbx_/spc_ id in it routes by the id, so new routes need no change here.
 import { routedIdPattern } from "@podflare/protocol";
+import { listField } from "./lists.js";
 
 export type RouteKind =
   | { kind: "own"; name: "regions" | "metrics" | "healthz" }
   | { kind: "create" }
   | { kind: "id"; id: string; tag: string }
+  /** GET /v1/sandboxes or /v1/spaces: every region's, merged (unless a region is named). */
+  | { kind: "list"; field: string }
   | { kind: "other" };
 
 export function classify(method: string, rawPath: string): RouteKind {
@@ -16,6 +19,7 @@ export function classify(method: string, rawPath: string): RouteKind {
     if (path === "/v1/regions") return { kind: "own", name: "regions" };
     if (path === "/metrics") return { kind: "own", name: "metrics" };
     if (path === "/v1/healthz") return { kind: "own", name: "healthz" };
+    if (method === "GET" && path in listField) return { kind: "list", field: listField[path]! };
   }
   if (method === "POST" && (path === "/v1/sandboxes" || path === "/v1/sandboxes/")) return { kind: "create" };
   for (const seg of path.split("/")) {

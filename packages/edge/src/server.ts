@@ -11,6 +11,7 @@ import { createThroughEdge } from "./create.js";
 import { forward } from "./forward.js";
 import { forwardUpgrade, rawError } from "./upgrade.js";
 import { regionsEndpoint } from "./regions-endpoint.js";
+import { listAcross } from "./lists.js";
 import { retryAfterS, sendEdgeError, sendJson } from "./answer.js";
 import { redactHeaders, redactPath } from "./redact.js";
 
@@ -96,6 +97,9 @@ export function createEdgeServer(deps: EdgeServerDeps): http.Server {
       });
       return { ...r, kind: "create" };
     }
+    if (route.kind === "list" && req.headers["x-podflare-region"] === undefined) {
+      return { region: "", kind: "list", status: await listAcross(regions, route.field, req, res, cfg.connectTimeoutMs) };
+    }
     const region = target(route, req);
     const status = await forward(region, req, res, { connectTimeoutMs: cfg.connectTimeoutMs, unreachable: down });
     return { region: region.name, kind: route.kind, status };
@@ -124,7 +128,7 @@ export function createEdgeServer(deps: EdgeServerDeps): http.Server {
     let region: Region;
     try {
       checkTarget(req);
-      if (route.kind === "own" || route.kind === "create") throw new PodflareError("bad_request", `${req.url} cannot be upgraded; WebSockets go to /v1/sandboxes/:id/ports/:port/…`);
+      if (route.kind === "own" || route.kind === "create" || route.kind === "list") throw new PodflareError("bad_request", `${req.url} cannot be upgraded; WebSockets go to /v1/sandboxes/:id/ports/:port/…`);
       region = target(route, req);
     } catch (err) {
       const e = err instanceof PodflareError ? err : new PodflareError("internal", String(err));
