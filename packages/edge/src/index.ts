@@ -4,7 +4,7 @@
 //   console.log(edge.url); await edge.close();
 import type http from "node:http";
 import type { AddressInfo } from "node:net";
-import { loadEdgeConfig, type EdgeConfig, type RegionConfig } from "./config.js";
+import { checkUnique, loadEdgeConfig, type EdgeConfig, type RegionConfig } from "./config.js";
 import { EdgeMetrics } from "./metrics.js";
 import { RegionSet } from "./regions.js";
 import { redactLine } from "./redact.js";
@@ -36,6 +36,7 @@ function splitAddr(addr: string): { host: string; port: number } {
 export async function startEdge(cfg: EdgeConfig, opts: StartEdgeOptions = {}): Promise<RunningEdge> {
   const sink = opts.log ?? ((m: string) => console.error(m));
   const log = (m: string) => sink(redactLine(`edge: ${m}`));
+  checkUnique(cfg.regions);
   const regions = new RegionSet(cfg, log);
   await regions.start();
   const server = createEdgeServer({ cfg, regions, metrics: new EdgeMetrics(), log, accessLog: opts.accessLog ?? false });

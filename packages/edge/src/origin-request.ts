@@ -15,7 +15,8 @@ export const hopByHop = new Set(["connection", "keep-alive", "proxy-connection",
 
 export function forwardHeaders(src: http.IncomingHttpHeaders, clientAddr: string | undefined): http.OutgoingHttpHeaders {
   const out: http.OutgoingHttpHeaders = {};
-  for (const [k, v] of Object.entries(src)) if (v !== undefined && !hopByHop.has(k)) out[k] = v;
+  // Expect: 100-continue was answered to the caller by the edge's own server already.
+  for (const [k, v] of Object.entries(src)) if (v !== undefined && !hopByHop.has(k) && k !== "expect") out[k] = v;
   const prior = src["x-forwarded-for"];
   if (clientAddr) out["x-forwarded-for"] = prior ? `${Array.isArray(prior) ? prior.join(", ") : prior}, ${clientAddr}` : clientAddr;
   return out;
