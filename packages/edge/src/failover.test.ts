@@ -144,3 +144,34 @@ test("an unknown region, or an id no region makes, is a clear 4xx", async () => 
   const big = await create({ env: { X: "y".repeat(5000) } });
   assert.equal(big.status, 413);
 });
+
+test("health: one slow probe keeps a region up, a second in a row takes it down; a refusal at once", async () => {
+  const { RegionSet } = await import("./regions.js");
+  const slow = await standIn("slow", 0);
+  let delayMs = 0;
+  slow.server.removeAllListeners("request");
+  slow.server.on("request", (_req: http.IncomingMessage, res: http.ServerResponse) => {
+    setTimeout(() => res.writeHead(200, { "x-podflare-region": "slow", "x-podflare-region-tag": regionTagFor("slow") }).end("ok"), delayMs);
+  });
+  const set = new RegionSet({ regions: [{ name: "slow", url: slow.url }], addr: "", probeIntervalMs: 60_000, probeTimeoutMs: 200, connectTimeoutMs: 1000, maxCreateBodyBytes: 0 }, () => undefined);
+  const r = set.list[0]!;
+  try {
+    await set.probeAll();
+    assert.equal(r.healthy, true);
+    delayMs = 1000;
+    await set.probeAll();
+    assert.equal(r.healthy, true, "one slow probe is not an outage");
+    await set.probeAll();
+    assert.equal(r.healthy, false, "two in a row are");
+    assert.match(r.error ?? "", /did not answer in 200 ms/);
+    delayMs = 0;
+    await set.probeAll();
+    assert.equal(r.healthy, true);
+    slow.server.closeAllConnections();
+    await new Promise<void>((done) => slow.server.close(() => done()));
+    await set.probeAll();
+    assert.equal(r.healthy, false, "a refused connection takes it down at once");
+  } finally {
+    set.stop();
+  }
+});

@@ -22,6 +22,8 @@ export class Region {
   /** Why the region is down, for /v1/regions and the log. */
   error: string | undefined = "not probed yet";
   probes = { ok: 0, failed: 0 };
+  /** Probes in a row that timed out. */
+  slowStreak = 0;
 
   constructor(cfg: RegionConfig) {
     this.name = cfg.name;
@@ -90,11 +92,16 @@ export class RegionSet {
     const problem = typeof result === "string" ? result : this.check(r, result);
     if (problem) {
       r.probes.failed++;
+      r.slowStreak = problem.includes("did not answer in") ? r.slowStreak + 1 : 0;
+      // One slow probe on a busy host is not an outage: a healthy region goes down on the
+      // second slow probe in a row, or at once when it refuses or answers wrongly.
+      if (r.healthy && r.slowStreak === 1) return;
       if (r.healthy || r.error !== problem) this.log(`region ${r.name} is down: ${problem}`);
       r.markDown(problem);
       return;
     }
     r.probes.ok++;
+    r.slowStreak = 0;
     r.rttMs = r.rttMs === undefined ? ms : 0.7 * r.rttMs + 0.3 * ms;
     if (!r.healthy) this.log(`region ${r.name} is up (${r.url.host}, probe ${ms.toFixed(1)} ms, id tag ${r.tag})`);
     r.healthy = true;
