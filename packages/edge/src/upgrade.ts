@@ -31,6 +31,7 @@ export function forwardUpgrade(
 ): Promise<number> {
   return new Promise((resolve) => {
     client.on("error", () => {});
+    client.pause(); // what the caller sends before the origin's 101 waits here (pipe resumes)
     const headers: http.OutgoingHttpHeaders = { ...req.headers };
     delete headers.host;
     const up = region.transport.request({
