@@ -9,7 +9,7 @@ import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { Sandbox } from "podflare";
+import { RegionUnavailableError, Sandbox, UnavailableError } from "podflare";
 import type { RunningEdge } from "@podflare/edge";
 import { regionTagFor } from "@podflare/protocol";
 import { eventually, until } from "../support/host.js";
@@ -229,6 +229,25 @@ test("kill one origin mid-run: its ids get 503 region_unavailable, creates go el
     assert.equal(res.status, 503);
     assert.equal(((await res.json()) as { code: string }).code, "region_unavailable");
     assert.ok(Number(res.headers.get("retry-after")) >= 1);
+    await assert.rejects(Sandbox.connect(apId, { host: edge.url, apiKey: key }), (err: unknown) => {
+      assert.ok(err instanceof RegionUnavailableError && err instanceof UnavailableError, String(err));
+      assert.equal(err.status, 503);
+      assert.ok((err.retryAfterS ?? 0) >= 1);
+      return true;
+    });
+    const py = await runPython(
+      [
+        "import sys",
+        "from podflare import Sandbox, RegionUnavailableError, UnavailableError",
+        "try:",
+        "    Sandbox.connect(sys.argv[2], api_key=sys.argv[1])",
+        "except RegionUnavailableError as e:",
+        "    print(e.status, e.code, isinstance(e, UnavailableError), e.retry_after_s >= 1)",
+      ].join("\n"),
+      edge.url,
+      [key, apId],
+    );
+    assert.equal(py.stdout.trim(), "503 region_unavailable True True", py.stderr);
     const pinned = await call(edge.url, "POST", "/v1/sandboxes", { region: "ap" });
     assert.equal(pinned.status, 503);
     assert.equal(((await pinned.json()) as { code: string }).code, "region_unavailable");

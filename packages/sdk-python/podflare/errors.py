@@ -356,6 +356,11 @@ class RegionUnavailableError(UnavailableError):
 
     code = ErrorCode.REGION_UNAVAILABLE
 
+    def __init__(self, message: str, *, status: int | None = None, headers: Mapping[str, str] | None = None):
+        super().__init__(message, status=status, headers=headers)
+        #: Seconds to wait before retrying, from ``Retry-After`` (the edge's probe interval).
+        self.retry_after_s = _parse_retry_after(self.headers.get("retry-after"))
+
 
 class TimeoutError(PodflareError, builtins.TimeoutError):
     """The server was silent for longer than the client's ``timeout_s``.

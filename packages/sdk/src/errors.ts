@@ -345,8 +345,11 @@ export class SpaceStorageLimitError extends PodflareError {
  * retry after `Retry-After` seconds (other regions are unaffected; docs/edge.md).
  */
 export class RegionUnavailableError extends UnavailableError {
+  /** Seconds to wait before retrying, from `Retry-After` (the edge's probe interval). */
+  readonly retryAfterS: number | undefined;
   constructor(message: string, init: ErrorInit = {}) {
     super(message, init, ErrorCode.RegionUnavailable);
+    this.retryAfterS = parseRetryAfter(this.headers["retry-after"]);
   }
 }
 
