@@ -175,3 +175,18 @@ test("health: one slow probe keeps a region up, a second in a row takes it down;
     set.stop();
   }
 });
+
+test("an upgrade that is not a WebSocket (curl --http2 asks for h2c) is served as plain HTTP/1.1", async () => {
+  reset();
+  const port = Number(new URL(edge.url).port);
+  const { connect } = await import("node:net");
+  const answer = await new Promise<string>((resolve, reject) => {
+    const s = connect(port, "127.0.0.1", () => s.write("GET /v1/sandboxes/sbx_" + regionTagFor("far") + "0".repeat(28) + " HTTP/1.1\r\nhost: x\r\nconnection: Upgrade, HTTP2-Settings\r\nupgrade: h2c\r\nhttp2-settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n\r\n"));
+    let got = "";
+    s.on("data", (d: Buffer) => (got += d.toString()));
+    s.on("close", () => resolve(got));
+    s.on("error", reject);
+  });
+  assert.match(answer, /^HTTP\/1\.1 200 /);
+  assert.match(answer, /"region":"far"/);
+});

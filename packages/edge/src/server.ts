@@ -1,6 +1,7 @@
 // The edge's HTTP server: its own endpoints, creates (with failover), calls routed by the
 // id's region tag, and everything else to the named or nearest region; upgrades likewise.
 import http from "node:http";
+import type net from "node:net";
 import type { Duplex } from "node:stream";
 import { PodflareError } from "@podflare/protocol";
 import type { EdgeConfig } from "./config.js";
@@ -12,7 +13,7 @@ import { forward } from "./forward.js";
 import { forwardUpgrade, rawError } from "./upgrade.js";
 import { regionsEndpoint } from "./regions-endpoint.js";
 import { listAcross } from "./lists.js";
-import { retryAfterS, sendEdgeError, sendJson } from "./answer.js";
+import { retryAfterS, sendEdgeError } from "./answer.js";
 import { redactHeaders, redactPath } from "./redact.js";
 
 export interface EdgeServerDeps {
@@ -35,6 +36,23 @@ function checkTarget(req: http.IncomingMessage): void {
   }
 }
 
+function servePlain(req: http.IncomingMessage, socket: Duplex, head: Buffer, serve: (req: http.IncomingMessage, res: http.ServerResponse) => void): void {
+  socket.on("error", () => {});
+  // Node gives such a request no body stream (what followed the head is in `head`).
+  if (head.length > 0 || Number(req.headers["content-length"] ?? 0) > 0 || req.headers["transfer-encoding"] !== undefined) {
+    rawError(socket, new PodflareError("bad_request", `a request with a body cannot ask for a protocol upgrade (Upgrade: ${req.headers.upgrade}); send it without the Upgrade header`));
+    return;
+  }
+  const res = new http.ServerResponse(req);
+  res.shouldKeepAlive = false;
+  res.assignSocket(socket as net.Socket);
+  res.on("finish", () => {
+    res.detachSocket(socket as net.Socket);
+    socket.end();
+  });
+  serve(req, res);
+}
+
 export function createEdgeServer(deps: EdgeServerDeps): http.Server {
   const { cfg, regions, metrics, log } = deps;
 
@@ -44,7 +62,7 @@ export function createEdgeServer(deps: EdgeServerDeps): http.Server {
     return unavailable(r);
   };
   const unavailable = (r: Region): PodflareError =>
-    new PodflareError("region_unavailable", `region ${r.name}, which holds this sandbox or Space, cannot be reached (${r.error}); retry after a few seconds, other regions are unaffected`, { "retry-after": retryAfterS(cfg.probeIntervalMs) });
+    new PodflareError("region_unavailable", `region ${r.name} cannot be reached (${r.error}); retry after ${retryAfterS(cfg.probeIntervalMs)} s (Retry-After); other regions are unaffected`, { "retry-after": retryAfterS(cfg.probeIntervalMs) });
 
   /** The region for a request that is not a create: the id's, else the named, else the nearest. */
   const target = (route: RouteKind, req: http.IncomingMessage): Region => {
@@ -105,7 +123,7 @@ export function createEdgeServer(deps: EdgeServerDeps): http.Server {
     return { region: region.name, kind: route.kind, status };
   }
 
-  const server = http.createServer((req, res) => {
+  const serve = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     const started = performance.now();
     handle(req, res).then(
       (done) => finish(req, done.region, done.kind, done.status, started),
@@ -116,13 +134,20 @@ export function createEdgeServer(deps: EdgeServerDeps): http.Server {
         finish(req, "", "error", e.status, started);
       },
     );
-  });
+  };
+  const server = http.createServer(serve);
   // Long execs and WebSockets stay open as long as both ends do: no request timeout here.
   server.requestTimeout = 0;
   server.headersTimeout = 10_000;
   server.keepAliveTimeout = 65_000;
 
   server.on("upgrade", (req: http.IncomingMessage, client: Duplex, head: Buffer) => {
+    // Node hands over every request asking for any upgrade (curl --http2 asks for h2c on any
+    // URL): only WebSockets are spliced; the others are served as plain HTTP/1.1, as hostd does.
+    if (String(req.headers.upgrade ?? "").toLowerCase() !== "websocket") {
+      servePlain(req, client, head, serve);
+      return;
+    }
     const started = performance.now();
     const route = classify(req.method ?? "GET", req.url ?? "/");
     let region: Region;
@@ -149,5 +174,3 @@ export function createEdgeServer(deps: EdgeServerDeps): http.Server {
 
   return server;
 }
-
-export { sendJson };
