@@ -170,6 +170,18 @@ test("the port proxy's WebSocket goes through the edge to the sandbox's region",
   socket.destroy();
   const refused = await wsConnect(url, {});
   assert.equal(refused.status, 401, "the origin's refusal comes back through the edge");
+  // Plain HTTP to a port: the app inside learns the host the caller used (the edge's, not the
+  // origin's internal address), and repeated response headers come back whole.
+  assert.equal((await run(edge.url, id, "nohup python3 /srv/port_servers.py echo 8001 > /tmp/echo.log 2>&1 &", "bash")).exitCode, 0);
+  const echo = await until(async () => {
+    const res = await call(edge.url, "GET", `/v1/sandboxes/${id}/ports/8001/hello`);
+    if (res.status !== 200) return void (await res.arrayBuffer());
+    return res;
+  }, "the echo server inside did not come up");
+  assert.deepEqual(echo.headers.getSetCookie(), ["a=1", "b=2"]);
+  const seen = new Map(((await echo.json()) as { headers: [string, string][] }).headers.map(([k, v]) => [k.toLowerCase(), v]));
+  assert.equal(seen.get("x-forwarded-host"), new URL(edge.url).host);
+  assert.ok(!seen.has("authorization"));
   await call(edge.url, "DELETE", `/v1/sandboxes/${id}`);
 });
 

@@ -10,8 +10,9 @@ export type OriginResult =
   /** sent: the whole request was handed to the OS before the failure (the origin may have read it). */
   | { kind: "failed"; sent: boolean; reason: string; connectFailed: boolean };
 
-// Headers that describe one hop, not the request (RFC 9110 §7.6.1), dropped both ways.
-export const hopByHop = new Set(["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade", "host"]);
+// Headers that describe one hop, not the request (RFC 9110 §7.6.1), dropped both ways. Host
+// is kept: the origin's port proxy tells the app inside which host the caller used.
+export const hopByHop = new Set(["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"]);
 
 export function forwardHeaders(src: http.IncomingHttpHeaders, clientAddr: string | undefined): http.OutgoingHttpHeaders {
   const out: http.OutgoingHttpHeaders = {};

@@ -33,7 +33,6 @@ export function forwardUpgrade(
     client.on("error", () => {});
     client.pause(); // what the caller sends before the origin's 101 waits here (pipe resumes)
     const headers: http.OutgoingHttpHeaders = { ...req.headers };
-    delete headers.host;
     const up = region.transport.request({
       protocol: region.url.protocol,
       hostname: region.url.hostname.replace(/^\[(.*)\]$/, "$1"),
