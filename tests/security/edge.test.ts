@@ -1,14 +1,16 @@
 // The edge (issue 18) as an attacker meets it: it never writes a key to its log (access log on,
 // error paths taken), and it forwards only paths to its configured regions: an absolute-form or
 // authority-form request-target, CONNECT, or a region named by URL reaches nothing else.
-// A real hostd origin and `podflare edge` as its own process (ownHostd offsets 75-77).
+// An app behind the port proxy never learns an origin's internal address. A real hostd origin
+// and `podflare edge` as its own process (ownHostd offsets 75-77).
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { eventually } from "../support/host.js";
+import { eventually, until } from "../support/host.js";
 import { ownHostd, startTestHostd, teardownStateDir, type TestHostd } from "../support/hostd-process.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -90,4 +92,22 @@ test("a region named by URL or host is unknown, not a destination", async () => 
     const byHeader = await fetch(`${edgeUrl}/v1/usage`, { headers: { authorization: `Bearer ${keys[0]}`, "x-podflare-region": region } });
     assert.equal(byHeader.status, 400);
   }
+});
+
+test("an app behind the port proxy, reached through the edge, never learns the origin's internal address", async () => {
+  const as = { authorization: `Bearer ${keys[0]}` };
+  const created = await fetch(`${edgeUrl}/v1/sandboxes`, { method: "POST", body: "{}", headers: as });
+  const { id } = (await created.json()) as { id: string };
+  const fixture = fs.readFileSync(path.join(root, "tests/integration/fixtures/port_servers.py"));
+  assert.equal((await fetch(`${edgeUrl}/v1/sandboxes/${id}/files?path=/srv/port_servers.py`, { method: "PUT", body: fixture, headers: as })).status, 204);
+  const start = await fetch(`${edgeUrl}/v1/sandboxes/${id}/exec`, { method: "POST", headers: as, body: JSON.stringify({ language: "bash", code: "nohup python3 /srv/port_servers.py echo 8001 > /tmp/echo.log 2>&1 &" }) });
+  await start.text();
+  const text = await until(async () => {
+    const res = await fetch(`${edgeUrl}/v1/sandboxes/${id}/ports/8001/whoami`, { headers: as });
+    const body = await res.text();
+    return res.status === 200 ? body : undefined;
+  }, "the echo server inside did not come up");
+  const origin = new URL(hostd.url).host;
+  assert.ok(!text.includes(origin), `the app saw the origin's address ${origin}: ${text}`);
+  assert.match(text, new RegExp(`"x-forwarded-host", "127\\.0\\.0\\.1:${edgePort}"`, "i"));
 });
