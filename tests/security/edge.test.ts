@@ -111,3 +111,17 @@ test("an app behind the port proxy, reached through the edge, never learns the o
   assert.ok(!text.includes(origin), `the app saw the origin's address ${origin}: ${text}`);
   assert.match(text, new RegExp(`"x-forwarded-host", "127\\.0\\.0\\.1:${edgePort}"`, "i"));
 });
+
+test("callers never learn an origin's address from the edge's errors or /v1/regions", async () => {
+  const as = { authorization: `Bearer ${keys[0]}` };
+  const texts = [
+    await (await fetch(`${edgeUrl}/v1/sandboxes`, { method: "POST", body: JSON.stringify({ region: "dead" }), headers: as })).text(),
+    await (await fetch(`${edgeUrl}/v1/usage`, { headers: { ...as, "x-podflare-region": "dead" } })).text(),
+    await (await fetch(`${edgeUrl}/v1/regions`, { headers: as })).text(),
+    await (await fetch(`${edgeUrl}/metrics`)).text(),
+  ];
+  assert.match(texts[0]!, /region_unavailable/);
+  for (const t of texts) {
+    assert.ok(!t.includes(`:${deadPort}`) && !t.includes(new URL(hostd.url).host), `an origin address in: ${t.slice(0, 300)}`);
+  }
+});

@@ -70,7 +70,7 @@ export function sendToOrigin(
     req.on("error", (err: NodeJS.ErrnoException) => {
       if (settled) return;
       settled = true;
-      resolve({ kind: "failed", sent, reason: err.code ?? err.message, connectFailed: !connected });
+      resolve({ kind: "failed", sent, reason: err.code ?? "connection error", connectFailed: !connected });
     });
     if (body === undefined) req.end();
     else if (Buffer.isBuffer(body)) req.end(body);

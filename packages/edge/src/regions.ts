@@ -19,7 +19,7 @@ export class Region {
   /** Smoothed probe round trip, ms; undefined before the first good probe. */
   rttMs: number | undefined;
   lastProbeMs: number | undefined;
-  /** Why the region is down, for /v1/regions and the log. */
+  /** Why the region is down, for /v1/regions, error answers and the log: never the origin's address. */
   error: string | undefined = "not probed yet";
   probes = { ok: 0, failed: 0 };
   /** Probes in a row that timed out. */
@@ -96,7 +96,7 @@ export class RegionSet {
       // One slow probe on a busy host is not an outage: a healthy region goes down on the
       // second slow probe in a row, or at once when it refuses or answers wrongly.
       if (r.healthy && r.slowStreak === 1) return;
-      if (r.healthy || r.error !== problem) this.log(`region ${r.name} is down: ${problem}`);
+      if (r.healthy || r.error !== problem) this.log(`region ${r.name} (${r.url.host}) is down: ${problem}`);
       r.markDown(problem);
       return;
     }
@@ -112,14 +112,14 @@ export class RegionSet {
   private check(r: Region, h: { region?: string; tag?: string }): string | undefined {
     if (h.region !== r.name) {
       return h.region
-        ? `the hostd at ${r.url.host} says it is region ${h.region}, not ${r.name}: fix the edge's region map or that hostd's PODFLARE_REGION`
-        : `the hostd at ${r.url.host} has no region: set PODFLARE_REGION=${r.name} on it (its ids must carry the region's tag)`;
+        ? `its hostd says it is region ${h.region}, not ${r.name}: fix the edge's region map or that hostd's PODFLARE_REGION`
+        : `its hostd has no region: set PODFLARE_REGION=${r.name} on it (its ids must carry the region's tag)`;
     }
-    if (!h.tag) return `the hostd at ${r.url.host} sent no id tag; upgrade it (its ids would not route)`;
+    if (!h.tag) return `its hostd sent no id tag; upgrade it (its ids would not route)`;
     if (h.tag !== r.tag) {
-      if (r.pinnedTag) return `the hostd at ${r.url.host} tags ids ${h.tag}, the edge's config says ${r.tag}: make them agree (PODFLARE_REGION_TAG)`;
+      if (r.pinnedTag) return `its hostd tags ids ${h.tag}, the edge's config says ${r.tag}: make them agree (PODFLARE_REGION_TAG)`;
       const other = this.byTag(h.tag);
-      if (other && other !== r) return `the hostd at ${r.url.host} tags ids ${h.tag}, already region ${other.name}'s: give it its own PODFLARE_REGION_TAG`;
+      if (other && other !== r) return `its hostd tags ids ${h.tag}, already region ${other.name}'s: give it its own PODFLARE_REGION_TAG`;
       r.tag = h.tag;
     }
     return undefined;
@@ -145,7 +145,7 @@ function probeOnce(r: Region, timeoutMs: number): Promise<{ region?: string; tag
     }, timeoutMs);
     req.on("error", (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      resolve(`cannot reach ${r.url.host}: ${err.code ?? err.message}`);
+      resolve(`cannot reach its hostd: ${err.code ?? "connection error"}`);
     });
     req.end();
   });

@@ -57,7 +57,7 @@ export function createEdgeServer(deps: EdgeServerDeps): http.Server {
   const { cfg, regions, metrics, log } = deps;
 
   const down = (r: Region, reason: string): PodflareError => {
-    if (r.healthy) log(`region ${r.name} is down: ${reason} (from a forwarded request)`);
+    if (r.healthy) log(`region ${r.name} (${r.url.host}) is down: ${reason} (from a forwarded request)`);
     r.markDown(reason);
     return unavailable(r);
   };

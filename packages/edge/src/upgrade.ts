@@ -60,7 +60,7 @@ export function forwardUpgrade(
       resolve(res.statusCode ?? 502);
     });
     up.on("error", (err: NodeJS.ErrnoException) => {
-      const e = unreachable(region, err.code ?? err.message);
+      const e = unreachable(region, err.code ?? "connection error");
       rawError(client, e);
       resolve(e.status);
     });
