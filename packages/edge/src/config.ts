@@ -23,6 +23,10 @@ export interface EdgeConfig {
   connectTimeoutMs: number;
   /** Largest create body the edge holds to retry it in another region (bytes). */
   maxCreateBodyBytes: number;
+  /** Callers' connections: in total, per peer address, and the idle timeout (ms); defaults as hostd's. */
+  limits?: { maxConnections: number; maxConnectionsPerPeer: number; idleTimeoutMs: number };
+  /** Connections the edge opens to one region at most; more requests wait (PODFLARE_EDGE_MAX_SOCKETS_PER_REGION). */
+  maxSocketsPerRegion?: number;
 }
 
 const namePattern = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -79,7 +83,8 @@ function envMs(env: NodeJS.ProcessEnv, name: string, fallback: number, min: numb
   const raw = env[name];
   if (raw === undefined || raw === "") return fallback;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be a whole number of milliseconds, at least ${min}, got ${JSON.stringify(raw)}`);
+  const unit = name.endsWith("_MS") ? "a whole number of milliseconds" : "a whole number";
+  if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be ${unit}, at least ${min}, got ${JSON.stringify(raw)}`);
   return n;
 }
 
@@ -115,6 +120,12 @@ export function loadEdgeConfig(argv: string[], env: NodeJS.ProcessEnv = process.
     probeTimeoutMs: envMs(env, "PODFLARE_EDGE_PROBE_TIMEOUT_MS", 1000, 10),
     connectTimeoutMs: envMs(env, "PODFLARE_EDGE_CONNECT_TIMEOUT_MS", 3000, 10),
     maxCreateBodyBytes: 1024 * 1024,
+    limits: {
+      maxConnections: envMs(env, "PODFLARE_EDGE_MAX_CONNECTIONS", 4096, 1),
+      maxConnectionsPerPeer: envMs(env, "PODFLARE_EDGE_MAX_CONNECTIONS_PER_PEER", 256, 1),
+      idleTimeoutMs: envMs(env, "PODFLARE_EDGE_IDLE_TIMEOUT_MS", 120_000, 100),
+    },
+    maxSocketsPerRegion: envMs(env, "PODFLARE_EDGE_MAX_SOCKETS_PER_REGION", 1024, 1),
   };
 }
 

@@ -25,7 +25,7 @@ export class Region {
   /** Probes in a row that timed out. */
   slowStreak = 0;
 
-  constructor(cfg: RegionConfig) {
+  constructor(cfg: RegionConfig, maxSockets = 1024) {
     this.name = cfg.name;
     this.url = new URL(cfg.url);
     this.tag = cfg.tag ?? regionTagFor(cfg.name);
@@ -33,7 +33,9 @@ export class Region {
     this.transport = this.url.protocol === "https:" ? https : http;
     // Idle sockets close after 30 s, before hostd's 65 s keep-alive: a create is then never
     // written into a socket the origin is closing (it could not be retried safely).
-    const opts = { keepAlive: true, timeout: 30_000, scheduling: "lifo" as const };
+    // At most maxSockets open to the origin (its PODFLARE_HTTP_MAX_CONNECTIONS_PER_PEER must be
+    // at least this): beyond, requests wait here rather than being refused there.
+    const opts = { keepAlive: true, timeout: 30_000, scheduling: "lifo" as const, maxSockets };
     this.agent = this.url.protocol === "https:" ? new https.Agent(opts) : new http.Agent(opts);
   }
 
@@ -48,7 +50,7 @@ export class RegionSet {
   private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly cfg: EdgeConfig, private readonly log: (msg: string) => void) {
-    this.list = cfg.regions.map((r) => new Region(r));
+    this.list = cfg.regions.map((r) => new Region(r, cfg.maxSocketsPerRegion));
   }
 
   byName(name: string): Region | undefined {

@@ -15,6 +15,7 @@ import { regionsEndpoint } from "./regions-endpoint.js";
 import { listAcross } from "./lists.js";
 import { retryAfterS, sendEdgeError } from "./answer.js";
 import { redactHeaders, redactPath } from "./redact.js";
+import { applyConnectionLimits } from "./connection-limits.js";
 
 export interface EdgeServerDeps {
   cfg: EdgeConfig;
@@ -136,10 +137,12 @@ export function createEdgeServer(deps: EdgeServerDeps): http.Server {
     );
   };
   const server = http.createServer(serve);
-  // Long execs and WebSockets stay open as long as both ends do: no request timeout here.
+  // Long execs and WebSockets stay open as long as both ends do: no request timeout here; the
+  // idle timeout of applyConnectionLimits bounds a client that stalls.
   server.requestTimeout = 0;
   server.headersTimeout = 10_000;
   server.keepAliveTimeout = 65_000;
+  applyConnectionLimits(server, cfg.limits ?? { maxConnections: 4096, maxConnectionsPerPeer: 256, idleTimeoutMs: 120_000 }, log);
 
   server.on("upgrade", (req: http.IncomingMessage, client: Duplex, head: Buffer) => {
     // Node hands over every request asking for any upgrade (curl --http2 asks for h2c on any
