@@ -197,7 +197,8 @@ def main() -> int:
             for i, ccfg in enumerate(configs):
                 reader, theirs = channel()
                 child_family = families[i] if fresh else family
-                pending.append(sandbox_init.begin_sandbox(ccfg, child_family, reader, theirs, kids, tuple(pending)))
+                pending.append(sandbox_init.begin_sandbox(ccfg, child_family, reader, theirs, kids,
+                                                          tuple(pending)))
                 theirs.close()
             for p in pending:
                 init_pid, start = sandbox_init.finish_sandbox(p, kids)
