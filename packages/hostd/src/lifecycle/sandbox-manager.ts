@@ -26,7 +26,7 @@ import { runExec, type ExecFlow, type ExecOutput } from "../runtime/exec.js";
 import { readPath, removePath, uploadFile, type ReadResult } from "../runtime/files.js";
 import { openPortStream } from "../runtime/port-stream.js";
 import type { Runtime, RuntimeSandbox, RuntimeSandboxSpec } from "../runtime/types.js";
-import type { SandboxRecord, SandboxStore } from "../store/sandboxes.js";
+import type { SandboxRecord, SandboxTable } from "../store/store.js";
 
 export interface TemplateCatalog {
   has(name: string): Promise<boolean> | boolean;
@@ -64,7 +64,7 @@ export class SandboxManager {
 
   constructor(
     private readonly cfg: HostdConfig,
-    private readonly store: SandboxStore,
+    private readonly store: SandboxTable,
     private readonly runtime: Runtime,
     private readonly templates: TemplateCatalog,
     private readonly log: (msg: string) => void,

@@ -12,7 +12,7 @@ import { clampToTier, tiers, type TierName } from "../auth/tiers.js";
 import type { HostdConfig } from "../config.js";
 import { isOpen, parsePolicy, policyToWire } from "../network/policy.js";
 import type { RuntimeHandle, RuntimeSandbox } from "../runtime/types.js";
-import type { SandboxRecord } from "../store/sandboxes.js";
+import type { SandboxRecord } from "../store/store.js";
 
 /** What the ns runtime does not carry into fork children (also in docs/api.md and docs/fork.md). */
 export const NOT_CARRIED = [
