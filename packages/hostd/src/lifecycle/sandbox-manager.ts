@@ -12,7 +12,10 @@ import {
   type SetNetworkRequest,
 } from "@podflare/protocol";
 import { isOpen, parsePolicy, policyToWire } from "../network/policy.js";
-import { applyLimits, handleOf, networkOf, notFound, NOT_CARRIED, remainingLifetimeS, setHandle, toInfo, type ForkResponse } from "./sandbox-records.js";
+import { applyLimits, networkOf } from "./create-request.js";
+import { NOT_CARRIED, remainingLifetimeS, type ForkResponse } from "./fork-child.js";
+import { handleOf, setHandle } from "./runtime-handle.js";
+import { notFound, toInfo } from "./sandbox-info.js";
 
 export type { ForkResponse };
 import type { HostdConfig } from "../config.js";
