@@ -23,7 +23,7 @@ import { tiers, type TierName } from "../auth/tiers.js";
 import type { UsageReport, UsageStore } from "./usage.js";
 import type { WarmPool } from "./warm-pool.js";
 import { Reservations, type Caps } from "./reservations.js";
-import type { LifecycleView } from "./reaper.js";
+import type { LifecycleView } from "./lifecycle-view.js";
 import { systemClock, type Clock } from "./clock.js";
 import { runExec, type ExecFlow, type ExecOutput } from "../runtime/exec.js";
 import { readPath, removePath, uploadFile, type ReadResult } from "../runtime/files.js";
