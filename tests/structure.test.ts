@@ -203,6 +203,22 @@ test("structure: KNOWN_CYCLES_UNTIL_SPLIT lists only cycles that still exist", (
   assert.deepEqual(stale, [], "these cycles are gone: remove them from KNOWN_CYCLES_UNTIL_SPLIT");
 });
 
+test("structure: only store/sqlite/ uses better-sqlite3; feature code sees the store's interface", () => {
+  const offenders: string[] = [];
+  for (const pkg of packageDirs()) {
+    const src = path.join(pkg, "src");
+    if (!fs.existsSync(src)) continue;
+    for (const file of walk(src, (f) => f.endsWith(".ts") && !f.endsWith(".d.ts"))) {
+      const r = rel(file);
+      if (r.startsWith("packages/hostd/src/store/")) continue;
+      const source = fs.readFileSync(file, "utf8");
+      if (/from\s*["']better-sqlite3["']/.test(source)) offenders.push(`${r}: imports better-sqlite3`);
+      for (const spec of tsImports(source)) if (/\/store\/sqlite\//.test(spec)) offenders.push(`${r}: imports ${spec}`);
+    }
+  }
+  assert.deepEqual(offenders, [], "data access goes through the Store interface (packages/hostd/src/store/store.ts); add the operation there and in store/sqlite/");
+});
+
 // ---- file length
 
 /** The file's opening comment block: leading // or # lines, a leading /* *\/ block, or a module docstring. */
