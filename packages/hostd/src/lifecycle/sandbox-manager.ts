@@ -12,13 +12,16 @@ import {
   type SetNetworkRequest,
 } from "@podflare/protocol";
 import { isOpen, parsePolicy, policyToWire } from "../network/policy.js";
-import { applyLimits, handleOf, networkOf, notFound, setHandle, type ForkResponse } from "./sandbox-records.js";
+import { applyLimits, networkOf } from "./create-request.js";
+import type { ForkResponse } from "./fork-child.js";
+import { handleOf, setHandle } from "./runtime-handle.js";
+import { notFound } from "./sandbox-info.js";
 import type { HostdConfig } from "../config.js";
 import { tiers, type TierName } from "../auth/tiers.js";
 import type { UsageReport, UsageStore } from "./usage.js";
 import type { WarmPool } from "./warm-pool.js";
 import { Reservations, type Caps } from "./reservations.js";
-import type { LifecycleView } from "./reaper.js";
+import type { LifecycleView } from "./lifecycle-view.js";
 import { systemClock, type Clock } from "./clock.js";
 import { forkQueued, mergeQueued, type ForkMergeDeps } from "./fork-merge.js";
 import { expiredError, LiveSandboxes, newSandboxId } from "./live-sandboxes.js";
@@ -26,7 +29,7 @@ import { runExec, type ExecFlow, type ExecOutput } from "../runtime/exec.js";
 import { readPath, removePath, uploadFile, type ReadResult } from "../runtime/files.js";
 import { openPortStream } from "../runtime/port-stream.js";
 import type { Runtime, RuntimeSandbox } from "../runtime/types.js";
-import type { SandboxRecord, SandboxStore } from "../store/sandboxes.js";
+import type { SandboxRecord, SandboxTable } from "../store/store.js";
 
 export type { ForkResponse };
 export { newSandboxId };
@@ -44,7 +47,7 @@ export class SandboxManager {
 
   constructor(
     private readonly cfg: HostdConfig,
-    private readonly store: SandboxStore,
+    private readonly store: SandboxTable,
     private readonly runtime: Runtime,
     private readonly templates: TemplateCatalog,
     private readonly log: (msg: string) => void,

@@ -5,7 +5,7 @@ import { PodflareError, type CreateSandboxResponse, type SpaceManifest } from "@
 import { tiers, type TierName } from "../auth/tiers.js";
 import { spaceOp } from "../runtime/space-ops.js";
 import type { Runtime } from "../runtime/types.js";
-import type { SpaceRecord, SpaceStore } from "../store/spaces.js";
+import type { SpaceRecord, SpaceTable } from "../store/store.js";
 import type { SandboxManager } from "./sandbox-manager.js";
 import { checkSpaceBytes, checkSpaceCount, spaceCapsFor, type HostSpaceCaps } from "./space-caps.js";
 
@@ -46,7 +46,7 @@ export class SpaceService {
   private readonly pending = new Map<string, { count: number; bytes: number }>();
 
   constructor(
-    private readonly store: SpaceStore,
+    private readonly store: SpaceTable,
     private readonly runtime: Runtime,
     private readonly sandboxes: SandboxManager,
     private readonly log: (msg: string) => void,
