@@ -22,11 +22,7 @@ export const NOT_CARRIED = [
   "files the REPL holds open that were deleted from disk: the child shares them with the parent",
 ] as const;
 
-export interface ForkResponse {
-  children: string[];
-  not_carried: string[];
-  warnings: string[];
-}
+export type { ForkResponse } from "@podflare/protocol";
 
 export function notFound(id: string): PodflareError {
   return new PodflareError("sandbox_not_found", `sandbox ${id} not found; it may have been closed or never existed`);

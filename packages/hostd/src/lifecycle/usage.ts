@@ -1,5 +1,6 @@
 // Usage per owner: sandbox-seconds, GB-seconds of memory, execs and forks. Finished sandboxes
 // are added when they close; running ones are added on read, so a reading is always current.
+import type { UsageReport } from "@podflare/protocol";
 import type { Db } from "../store/db.js";
 
 export const usageMigration = `CREATE TABLE usage (
@@ -11,14 +12,7 @@ export const usageMigration = `CREATE TABLE usage (
   forks INTEGER NOT NULL DEFAULT 0
 );`;
 
-export interface UsageReport {
-  owner: string;
-  sandboxes_created: number;
-  sandbox_seconds: number;
-  gb_seconds: number;
-  execs: number;
-  forks: number;
-}
+export type { UsageReport };
 
 export interface RunningSandbox {
   createdAt: number;
