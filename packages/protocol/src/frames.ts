@@ -5,6 +5,7 @@
 // binary data never goes through JSON. packages/guest/podflare_guest/frames.py mirrors this.
 
 import type { FileEntry } from "./rest.js";
+import type { SpaceManifest } from "./rest-spaces.js";
 
 export const FRAME_MAX_BYTES = 8 * 1024 * 1024;
 export const FILE_CHUNK_BYTES = 1024 * 1024;
@@ -124,17 +125,4 @@ export class FrameDecoder<H = unknown> {
     this.buffered = 0;
     return rest;
   }
-}
-
-/** What a Space save or load reports (the guest's `space` frame, before its `exit`). */
-export interface SpaceManifest {
-  serializer?: string;
-  /** save: names written; load: names back in the REPL. */
-  saved?: string[];
-  restored?: string[];
-  modules?: string[];
-  /** Names that could not be kept, with why. */
-  failed: { name: string; reason: string }[];
-  /** save: other processes of the sandbox, which a Space does not carry. */
-  processes?: string[];
 }

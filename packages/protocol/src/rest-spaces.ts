@@ -1,6 +1,5 @@
 // REST shapes of forks and Spaces (freeze a sandbox to disk, resume it later).
 import type { CreateSandboxResponse } from "./rest.js";
-import type { SpaceManifest } from "./frames.js";
 
 /** Body of POST /v1/sandboxes/:id/fork. `n` defaults to 1, at most limits.maxForkChildren. */
 export interface ForkRequest {
@@ -38,4 +37,17 @@ export interface ResumeSpaceResponse extends CreateSandboxResponse {
   restored: string[];
   /** Names and processes the freeze could not keep or this resume could not bring back. */
   not_restored: { name: string; reason: string }[];
+}
+
+/** What a Space save or load reports (the guest's `space` frame, before its `exit`). */
+export interface SpaceManifest {
+  serializer?: string;
+  /** save: names written; load: names back in the REPL. */
+  saved?: string[];
+  restored?: string[];
+  modules?: string[];
+  /** Names that could not be kept, with why. */
+  failed: { name: string; reason: string }[];
+  /** save: other processes of the sandbox, which a Space does not carry. */
+  processes?: string[];
 }
