@@ -9,7 +9,7 @@ import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { test } from "node:test";
-import { FRAME_MAX_BYTES, FrameDecoder, encodeFrame } from "@podflare/protocol";
+import { FILE_CHUNK_BYTES, FRAME_MAX_BYTES, FrameDecoder, GUEST_PROTOCOL_VERSION, encodeFrame } from "@podflare/protocol";
 import { repoRoot } from "./support.js";
 
 interface Case {
@@ -62,7 +62,7 @@ for (const c of cases) {
   }
 }
 
-const py: Record<string, PyResult> = (() => {
+const py: Record<string, PyResult> & { _constants?: Record<string, number> } = (() => {
   const input = JSON.stringify({
     cases: cases.map((c) => ({ name: c.name, header: c.header, body: c.body.toString("base64") })),
     ts: Object.fromEntries([...tsBytes].map(([name, b]) => [name, b.toString("base64")])),
@@ -125,4 +125,13 @@ test("frames conform: every encoder refuses a frame over FRAME_MAX_BYTES", () =>
   const over = "one byte over FRAME_MAX_BYTES";
   assert.match(tsErrors.get(over) ?? "", /exceeds/);
   assert.match(JSON.stringify(py[over]!.guest), /ValueError: frame of \d+ bytes exceeds/);
+});
+
+test("frames conform: the codecs share FRAME_MAX_BYTES, FILE_CHUNK_BYTES and the protocol version", () => {
+  assert.deepEqual(py._constants, {
+    guest_max: FRAME_MAX_BYTES,
+    fork_max: FRAME_MAX_BYTES,
+    guest_chunk: FILE_CHUNK_BYTES,
+    guest_version: GUEST_PROTOCOL_VERSION,
+  });
 });

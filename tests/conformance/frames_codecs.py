@@ -3,7 +3,8 @@ guest's codec (packages/guest/podflare_guest/frames.py) and the jail's (packages
 fork.py), and decodes the TypeScript codec's bytes with both.
 
 stdin: {"cases": [{"name", "header", "body": base64}], "ts": {name: base64 of TS bytes}}
-stdout: {name: {"guest": ..., "fork": ..., "guest_decoded": ..., "fork_decoded": ...}}
+stdout: {name: {"guest": ..., "fork": ..., "guest_decoded": ..., "fork_decoded": ...},
+         "_constants": {the Python codecs' limits and version}}
 """
 
 import base64
@@ -81,6 +82,8 @@ def main():
             "guest_decoded": guest_decode(ts_bytes) if ts_bytes is not None else None,
             "fork_decoded": fork_decode(ts_bytes) if ts_bytes is not None else None,
         }
+    out["_constants"] = {"guest_max": guest.FRAME_MAX_BYTES, "fork_max": fork.FRAME_MAX_BYTES,
+                         "guest_chunk": guest.FILE_CHUNK_BYTES, "guest_version": guest.GUEST_PROTOCOL_VERSION}
     json.dump(out, sys.stdout)
 
 
