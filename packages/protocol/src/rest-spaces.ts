@@ -31,6 +31,11 @@ export interface ListSpacesResponse {
   spaces: SpaceInfo[];
 }
 
+/** Body of POST /v1/spaces/:id/resume (optional); a hostd serves only its PODFLARE_REGION. */
+export interface ResumeSpaceRequest {
+  region?: string;
+}
+
 /** Answer of POST /v1/spaces/:id/resume: the new sandbox, and what came back into it. */
 export interface ResumeSpaceResponse extends CreateSandboxResponse {
   space_id: string;
