@@ -34,11 +34,6 @@ const KNOWN_UNTIL_SPLIT: readonly string[] = [
  * Never add to it: break the cycle.
  */
 const KNOWN_CYCLES_UNTIL_SPLIT: readonly string[] = [
-  // Route types live in routes.ts, which imports the route files (all type-only; routes.ts is being split).
-  "packages/hostd/src/api/key-routes.ts → packages/hostd/src/api/routes.ts → packages/hostd/src/api/key-routes.ts",
-  "packages/hostd/src/api/routes.ts → packages/hostd/src/api/lifecycle-routes.ts → packages/hostd/src/api/routes.ts",
-  "packages/hostd/src/api/routes.ts → packages/hostd/src/api/network-routes.ts → packages/hostd/src/api/routes.ts",
-  "packages/hostd/src/api/routes.ts → packages/hostd/src/api/port-proxy.ts → packages/hostd/src/api/routes.ts",
   // fork.py imports main's Kernel lazily (main.py is being split).
   "packages/guest/podflare_guest/fork.py → packages/guest/podflare_guest/main.py → packages/guest/podflare_guest/fork.py",
 ];

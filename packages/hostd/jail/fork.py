@@ -36,6 +36,9 @@ from launch_config import load_config
 from readiness import READY_TIMEOUT_S, Reader
 
 ANSWER_TIMEOUT_S = 30.0
+# The guest frame protocol's bound (packages/protocol/src/frames.ts FRAME_MAX_BYTES): the
+# parent's kernel runs tenant code, so a larger length is refused before it is buffered.
+FRAME_MAX_BYTES = 8 * 1024 * 1024
 NS_ORDER = ("mnt", "net", "uts", "ipc", "cgroup")
 
 
@@ -58,6 +61,10 @@ class FrameReader:
         while True:
             if len(self.buf) >= 8:
                 total, head_len = struct.unpack(">II", self.buf[:8])
+                if total > FRAME_MAX_BYTES or total < 4:
+                    raise ForkError(f"the parent's guest kernel sent a bad frame length {total}")
+                if head_len > total - 4:
+                    raise ForkError(f"the parent's guest kernel sent a bad frame header length {head_len}")
                 if len(self.buf) >= 4 + total:
                     head = json.loads(self.buf[8:8 + head_len])
                     self.buf = self.buf[4 + total:]

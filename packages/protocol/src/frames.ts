@@ -4,6 +4,9 @@
 // The header says what the frame is; the body carries raw bytes (output, file data) so that
 // binary data never goes through JSON. packages/guest/podflare_guest/frames.py mirrors this.
 
+import type { FileEntry } from "./rest.js";
+import type { SpaceManifest } from "./rest-spaces.js";
+
 export const FRAME_MAX_BYTES = 8 * 1024 * 1024;
 export const FILE_CHUNK_BYTES = 1024 * 1024;
 export const GUEST_PROTOCOL_VERSION = 1;
@@ -23,7 +26,9 @@ export type HostFrame =
   // Sent by jail/fork.py (host root), with SCM_RIGHTS descriptors on the same message: per
   // child its mnt, net, uts, ipc and cgroup namespaces and a listening socket. `files` maps
   // the kernel's open regular files (fd -> path inside the sandbox) for the children to reopen.
-  | { t: "fork"; id: number; children: string[]; files?: Record<string, string> }
+  // `fresh`: the warm pool's spawn from a pristine zygote, each child in a family of its own
+  // (two more descriptors per child: the family's user and pid namespaces).
+  | { t: "fork"; id: number; children: string[]; files?: Record<string, string>; fresh?: boolean }
   /**
    * Port proxy: connect to 127.0.0.1:port (else [::1]:port) inside the sandbox. After the
    * guest's `tcp_connected` the connection carries raw bytes both ways, no more frames.
@@ -38,7 +43,7 @@ export type GuestFrame =
   | { t: "out"; id: number; fd: 1 | 2 } // body: bytes, whole lines except possibly the last
   | { t: "exit"; id: number; code: number }
   | { t: "file"; id: number; kind: "file"; size: number; mode: number } // followed by data frames, then done
-  | { t: "dir"; id: number; entries: { name: string; type: string; size: number; mode: number; mtime_ms: number }[] }
+  | { t: "dir"; id: number; entries: FileEntry[] }
   | { t: "data"; id: number } // body: bytes
   | { t: "done"; id: number }
   | { t: "error"; id: number; code: GuestErrorCode; message: string }
@@ -120,17 +125,4 @@ export class FrameDecoder<H = unknown> {
     this.buffered = 0;
     return rest;
   }
-}
-
-/** What a Space save or load reports (the guest's `space` frame, before its `exit`). */
-export interface SpaceManifest {
-  serializer?: string;
-  /** save: names written; load: names back in the REPL. */
-  saved?: string[];
-  restored?: string[];
-  modules?: string[];
-  /** Names that could not be kept, with why. */
-  failed: { name: string; reason: string }[];
-  /** save: other processes of the sandbox, which a Space does not carry. */
-  processes?: string[];
 }

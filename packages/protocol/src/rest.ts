@@ -120,10 +120,20 @@ export interface DirListing {
   entries: FileEntry[];
 }
 
-export interface CapacityResponse {
-  sandboxes: number;
-  max_sandboxes: number;
-  pool: { size: number; free: number; hits: number; misses: number; hit_rate: number };
+/** Body of POST /v1/sandboxes/:id/timeout. */
+export interface SetIdleTimeoutRequest {
+  idle_timeout_s: number;
+}
+
+/** Answer of POST /v1/sandboxes/:id/timeout: the timeout applied after the tier's cap. */
+export interface SetIdleTimeoutResponse {
+  idle_timeout_s: number;
+  clamped: string[];
+}
+
+/** Answer of POST /v1/sandboxes/:id/kill_processes: how many processes were killed. */
+export interface KillProcessesResponse {
+  killed: number;
 }
 
 export const limits = {

@@ -10,11 +10,7 @@ export const NOT_CARRIED = [
   "files the REPL holds open that were deleted from disk: the child shares them with the parent",
 ] as const;
 
-export interface ForkResponse {
-  children: string[];
-  not_carried: string[];
-  warnings: string[];
-}
+export type { ForkResponse } from "@podflare/protocol";
 
 /** Whole seconds left of the record's max_lifetime_s at `now` (at least 1): a fork child's lifetime. */
 export function remainingLifetimeS(r: Pick<SandboxRecord, "createdAt" | "applied">, now: number): number {

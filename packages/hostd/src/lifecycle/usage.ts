@@ -1,10 +1,9 @@
 // Usage per owner: sandbox-seconds, GB-seconds of memory, execs and forks. Finished sandboxes
 // are added when they close; running ones are added on read, so a reading is always current.
-import type { UsageCounts, UsageTable } from "../store/store.js";
+import type { UsageReport } from "@podflare/protocol";
+import type { UsageTable } from "../store/store.js";
 
-export interface UsageReport extends UsageCounts {
-  owner: string;
-}
+export type { UsageReport };
 
 export interface RunningSandbox {
   createdAt: number;
