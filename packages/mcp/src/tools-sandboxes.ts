@@ -1,6 +1,6 @@
 // Our own tools around the session's sandboxes: create, list, close, freeze, resume, ports.
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import { Sandbox, type SandboxOptions } from "podflare";
+import { Sandbox, type AppliedLimits, type SandboxOptions } from "podflare";
 import { z } from "zod";
 import type { SandboxSession } from "./session.js";
 import { guarded, json, onSandbox, onSandboxArgs } from "./tool-kit.js";
@@ -14,6 +14,16 @@ const createArgs = {
   persistent: z.boolean().optional().describe("Freeze to a Space when idle instead of closing; a persistent sandbox is not closed at session end."),
   egress: z.boolean().optional().describe("Network access out of the sandbox (default true)."),
 };
+
+/** The REST API's names, as every other tool answer uses. */
+function wireApplied(a: AppliedLimits | undefined): Record<string, unknown> | null {
+  if (!a) return null;
+  return { memory_mb: a.memoryMb, disk_mb: a.diskMb, vcpus: a.vcpus, idle_timeout_s: a.idleTimeoutS, max_lifetime_s: a.maxLifetimeS, egress: a.egress, persistent: a.persistent };
+}
+
+function camelToSnake(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
 
 export function registerSandboxTools(server: McpServer, session: SandboxSession): void {
   server.registerTool(
@@ -35,7 +45,7 @@ export function registerSandboxTools(server: McpServer, session: SandboxSession)
         if (args.persistent !== undefined) opts.persistent = args.persistent;
         if (args.egress !== undefined) opts.egress = args.egress;
         const sb = await session.create(opts);
-        return json({ sandbox_id: sb.id, template: sb.template ?? null, applied: sb.applied ?? null, clamped: sb.clamped });
+        return json({ sandbox_id: sb.id, template: sb.template ?? null, applied: wireApplied(sb.applied), clamped: sb.clamped.map(camelToSnake) });
       }),
   );
   server.registerTool(
