@@ -64,6 +64,10 @@ export class McpHttpSessions {
 
   /** Serves one request to /mcp from an authenticated caller. */
   async handle(req: IncomingMessage, res: ServerResponse, caller: McpCaller): Promise<void> {
+    if (req.method === "GET") {
+      // No server-initiated messages: no standalone SSE stream to hold open (the spec's 405).
+      throw new PodflareError("method_not_allowed", "GET /mcp: this server sends no server-initiated messages; send requests with POST /mcp", { allow: "POST, DELETE" });
+    }
     const raw = req.headers["mcp-session-id"];
     const sid = Array.isArray(raw) ? raw[0] : raw;
     if (sid !== undefined) return this.#onSession(sid, req, res, caller);
@@ -93,10 +97,6 @@ export class McpHttpSessions {
       res.writeHead(204);
       res.end();
       return;
-    }
-    if (req.method === "GET") {
-      // No server-initiated messages: no standalone SSE stream to hold open (the spec's 405).
-      throw new PodflareError("method_not_allowed", "GET /mcp: this server sends no server-initiated messages; send requests with POST /mcp", { allow: "POST, DELETE" });
     }
     entry.inFlight++;
     entry.lastActiveMs = this.#now();
