@@ -13,8 +13,7 @@ import { WarmPool } from "./lifecycle/warm-pool.js";
 import { SpaceStore } from "./store/spaces.js";
 import { buildRoutes } from "./api/routes.js";
 import { createApiServer } from "./api/server.js";
-import { mcpRoutes } from "./api/mcp-routes.js";
-import { McpHttpSessions } from "@podflare/mcp";
+import { LazyMcp, mcpRoutes } from "./api/mcp-routes.js";
 import { installSafetyNet } from "./safety-net.js";
 import { PortProxy } from "./api/port-proxy.js";
 import { isLoopback, type HostdConfig } from "./config.js";
@@ -131,7 +130,7 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
 
   const proxy = new PortProxy(cfg, sandboxes, auth, log);
   const removeSafetyNet = installSafetyNet({ log });
-  const mcp = new McpHttpSessions(cfg.mcp, log);
+  const mcp = new LazyMcp(cfg.mcp, log);
   const server = createApiServer([...mcpRoutes(mcp), ...buildRoutes(cfg, sandboxes, keyStore, keyGuard, spaces, pool, proxy)], auth, log, (req, socket, head) => proxy.handleUpgrade(req, socket, head), cfg.http);
   await listen(server, cfg.addr.host, cfg.addr.port);
   const host = cfg.addr.host.includes(":") ? `[${cfg.addr.host}]` : cfg.addr.host;

@@ -4,11 +4,31 @@
 // ownership checks, tiers and caps as a REST call: one implementation of the tools, the
 // stdio server's.
 import type { IncomingMessage } from "node:http";
-import type { McpCaller, McpHttpSessions } from "@podflare/mcp";
+import type { McpCaller, McpHttpLimits, McpHttpSessions } from "@podflare/mcp";
 import type { Route, RouteContext } from "./routes.js";
 
-export function mcpRoutes(mcp: McpHttpSessions): Route[] {
-  const handle = (ctx: RouteContext): Promise<void> => mcp.handle(ctx.req, ctx.res, callerOf(ctx));
+/** The MCP sessions, loaded on the first /mcp request: the MCP SDK adds ~0.3 s to hostd's start. */
+export class LazyMcp {
+  #sessions: Promise<McpHttpSessions> | undefined;
+
+  constructor(
+    private readonly limits: McpHttpLimits,
+    private readonly log: (msg: string) => void,
+  ) {}
+
+  sessions(): Promise<McpHttpSessions> {
+    this.#sessions ??= import("@podflare/mcp").then((m) => new m.McpHttpSessions(this.limits, this.log));
+    return this.#sessions;
+  }
+
+  /** Ends every session (hostd is stopping); nothing to do when /mcp was never used. */
+  async closeAll(): Promise<void> {
+    if (this.#sessions) await (await this.#sessions).closeAll();
+  }
+}
+
+export function mcpRoutes(mcp: LazyMcp): Route[] {
+  const handle = async (ctx: RouteContext): Promise<void> => (await mcp.sessions()).handle(ctx.req, ctx.res, callerOf(ctx));
   return ["POST", "GET", "DELETE"].map((method) => ({ method, pattern: /^\/mcp\/?$/, auth: true, handle }));
 }
 
