@@ -25,3 +25,11 @@ test("stdio: EOF on stdin ends the server process after it closed the session's 
   }, `podflare mcp (pid ${pid}) should exit after stdin closed`);
   assert.ok(true);
 });
+
+test("stdio: SIGTERM ends the server after it closed the session's sandbox", async () => {
+  const c = await stdioConn(hostdUrl());
+  const id = String((await ok(c.client, "run_python", { code: "print(1)" }))["sandbox_id"]);
+  process.kill(c.pid!, "SIGTERM");
+  await sandboxGone(hostdUrl(), id);
+  await c.client.close();
+});
