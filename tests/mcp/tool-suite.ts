@@ -126,6 +126,23 @@ export function toolSuite(transport: string, hostdUrl: () => string, connect: ()
     assert.deepEqual(current, [made["sandbox_id"]]);
   });
 
+  test(`${transport}: a persistent sandbox freezes to a Space and resume_space brings its state back`, async () => {
+    const { client } = await conn();
+    const made = await ok(client, "create_sandbox", { persistent: true });
+    await ok(client, "run_python", { code: "kept = 'from before the freeze'" });
+    const frozen = await ok(client, "freeze");
+    assert.equal(frozen["sandbox_id"], made["sandbox_id"]);
+    const spaceId = String(frozen["space_id"]);
+    const resumed = await ok(client, "resume_space", { space_id: spaceId });
+    assert.notEqual(resumed["sandbox_id"], made["sandbox_id"]);
+    const r = await ok(client, "run_python", { code: "print(kept)" });
+    assert.deepEqual([r["sandbox_id"], r["stdout"]], [resumed["sandbox_id"], "from before the freeze\n"]);
+    const again = await call(client, "resume_space", { space_id: spaceId });
+    assert.equal(again.json["code"], "space_not_found");
+    // Persistent sandboxes outlive the session: close this one ourselves.
+    assert.deepEqual(await ok(client, "close_sandbox"), { closed: resumed["sandbox_id"] });
+  });
+
   test(`${transport}: ending the session closes the sandboxes it made (its own and fork children)`, async () => {
     const c = await connect();
     const own = String((await ok(c.client, "run_python", { code: "print(1)" }))["sandbox_id"]);

@@ -89,7 +89,7 @@ export class McpHttpSessions {
     if (!entry || entry.owner !== caller.owner) {
       throw new PodflareError(
         "mcp_session_not_found",
-        `MCP session ${sid} not found: it was ended (DELETE), timed out after ${this.#limits.idleTimeoutS} s without a request, or belongs to another key; initialize a new session`,
+        `MCP session ${JSON.stringify(sid.slice(0, 64))} not found: it was ended (DELETE), timed out after ${this.#limits.idleTimeoutS} s without a request, or belongs to another key; initialize a new session`,
       );
     }
     if (req.method === "DELETE") {
