@@ -95,6 +95,11 @@ export function toolSuite(transport: string, hostdUrl: () => string, connect: ()
     const b64 = await call(client, "upload", { path: "/root/x", content_base64: "not base64!" });
     assert.equal(b64.isError, true);
     assert.equal(b64.json["code"], "bad_request");
+    // A 404 about another sandbox the call names does not make the session's own look dead.
+    const noWinner = await call(client, "merge_into", { winner_id: `sbx_${"1".repeat(32)}` });
+    assert.equal(noWinner.json["code"], "sandbox_not_found");
+    const noOther = await call(client, "diff", { other_id: `sbx_${"2".repeat(32)}` });
+    assert.equal(noOther.json["code"], "sandbox_not_found");
     const badPort = await call(client, "port_url", { port: 70000 });
     assert.equal(badPort.isError, true);
     // Still serving, and still on the same sandbox.

@@ -83,9 +83,16 @@ export class SandboxSession {
    * Called with every error a tool met on `sb`: when the session's own sandbox turns out to be
    * gone (reaped, expired, closed from outside), the session remembers it and says so.
    */
-  failed(sb: Sandbox, err: unknown): unknown {
-    const gone = err instanceof SandboxNotFoundError || err instanceof SandboxExpiredError;
-    if (!gone) return err;
+  async failed(sb: Sandbox, err: unknown): Promise<unknown> {
+    if (!isGone(err)) return err;
+    // The 404 may be about another sandbox the call named (diff's other_id, merge_into's
+    // winner_id): ask about this one before declaring it dead.
+    try {
+      await sb.info();
+      return err;
+    } catch (infoErr) {
+      if (!isGone(infoErr)) return err;
+    }
     this.#known.delete(sb.id);
     this.#owned.delete(sb.id);
     if (this.#current.state === "open" && this.#current.sandbox.id === sb.id) {
@@ -124,6 +131,10 @@ export class SandboxSession {
   #assertLive(): void {
     if (this.#ended) throw new McpToolError("sandbox_closed", "this MCP session has ended; start a new session");
   }
+}
+
+function isGone(err: unknown): boolean {
+  return err instanceof SandboxNotFoundError || err instanceof SandboxExpiredError;
 }
 
 function lostError(id: string, reason: string): McpToolError {

@@ -39,7 +39,7 @@ export async function onSandbox(
   try {
     return await fn(sb);
   } catch (err) {
-    return toolError(session.failed(sb, err));
+    return toolError(await session.failed(sb, err));
   }
 }
 
