@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { execToolResult, resultContent } from "./results.js";
+import { BoundedText, execToolResult, resultContent } from "./results.js";
 
 const png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
 
@@ -45,4 +45,21 @@ test("unknown event types and unusable bundles are skipped, base64 line breaks r
   assert.deepEqual(resultContent({ "image/jpeg": "AAAA\nBBBB\n" }), { type: "image", data: "AAAABBBB", mimeType: "image/jpeg" });
   const r = execToolResult("sbx_1", [{ type: "progress", data: 5 }, { type: "exit", data: 0 }]);
   assert.equal(r.content.length, 1);
+});
+
+test("a stream over its bound keeps its head and tail and counts what it dropped", () => {
+  const t = new BoundedText(10);
+  for (const chunk of ["abc", "defgh", "ijklmnop", "qrstuvwxyz"]) t.push(chunk);
+  assert.equal(t.droppedChars, 16);
+  assert.equal(t.text(), "abcde\n[… 16 characters dropped …]\nvwxyz");
+  const small = new BoundedText(10);
+  small.push("abcdefghij");
+  assert.deepEqual([small.text(), small.droppedChars], ["abcdefghij", 0]);
+});
+
+test("the summary says how much of each stream was dropped", () => {
+  const r = execToolResult("sbx_1", [{ type: "stdout", data: "x".repeat(25) }, { type: "stderr", data: "e" }, { type: "exit", data: 0 }], 10);
+  const summary = JSON.parse((r.content[0] as { text: string }).text) as Record<string, unknown>;
+  assert.equal(summary["stdout_dropped_chars"], 15);
+  assert.equal(summary["stderr_dropped_chars"], undefined);
 });

@@ -23,36 +23,98 @@ export interface ExecToolResult {
 // Image types an MCP client can show; the first one a result carries wins.
 const imageTypes = ["image/png", "image/jpeg", "image/gif", "image/webp"] as const;
 
+/** Most characters of one stream an answer carries: the first half and the last half of it. */
+export const MAX_STREAM_CHARS = 1024 * 1024;
+
 /**
- * Folds an exec's events into tool content: one text item with the JSON summary
- * `{sandbox_id, stdout, stderr, exit_code}` (plus `error` when Python raised), then, in order,
+ * One output stream kept within `maxChars` while it streams: its head, its tail, and a count
+ * of what was dropped between. Over HTTP the session lives in hostd, whose memory a sandbox
+ * printing without end must not grow.
+ */
+export class BoundedText {
+  #head = "";
+  #tail: string[] = [];
+  #tailChars = 0;
+  #dropped = 0;
+  readonly #headMax: number;
+  readonly #tailMax: number;
+
+  constructor(maxChars = MAX_STREAM_CHARS) {
+    this.#headMax = Math.floor(maxChars / 2);
+    this.#tailMax = maxChars - this.#headMax;
+  }
+
+  get droppedChars(): number {
+    return this.#dropped;
+  }
+
+  push(text: string): void {
+    if (this.#head.length < this.#headMax && this.#tailChars === 0) {
+      const room = this.#headMax - this.#head.length;
+      this.#head += text.slice(0, room);
+      text = text.slice(room);
+      if (text === "") return;
+    }
+    this.#tail.push(text);
+    this.#tailChars += text.length;
+    while (this.#tailChars > this.#tailMax) {
+      const first = this.#tail[0]!;
+      const over = this.#tailChars - this.#tailMax;
+      if (first.length <= over) {
+        this.#tail.shift();
+        this.#tailChars -= first.length;
+        this.#dropped += first.length;
+      } else {
+        this.#tail[0] = first.slice(over);
+        this.#tailChars -= over;
+        this.#dropped += over;
+      }
+    }
+  }
+
+  text(): string {
+    const gap = this.#dropped > 0 ? `\n[… ${this.#dropped} characters dropped …]\n` : "";
+    return this.#head + gap + this.#tail.join("");
+  }
+}
+
+/**
+ * Folds an exec's events, as they stream, into tool content: one text item with the JSON
+ * summary `{sandbox_id, stdout, stderr, exit_code}` (plus `error` when Python raised, and
+ * `stdout_dropped_chars`/`stderr_dropped_chars` past {@link MAX_STREAM_CHARS}), then, in order,
  * one item per rich result: an image when it carries one, else its `text/plain` as text.
  */
-export function execToolResult(sandboxId: string, events: Iterable<ExecStreamEvent>): ExecToolResult {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  let exitCode: number | null = null;
-  let error: { name: string; value: string; traceback: string } | undefined;
-  const rich: ToolContent[] = [];
-  for (const ev of events) {
+export class ExecAccumulator {
+  readonly #stdout: BoundedText;
+  readonly #stderr: BoundedText;
+  #exitCode: number | null = null;
+  #error: { name: string; value: string; traceback: string } | undefined;
+  readonly #rich: ToolContent[] = [];
+
+  constructor(maxStreamChars = MAX_STREAM_CHARS) {
+    this.#stdout = new BoundedText(maxStreamChars);
+    this.#stderr = new BoundedText(maxStreamChars);
+  }
+
+  push(ev: ExecStreamEvent): void {
     switch (ev.type) {
       case "stdout":
-        if (typeof ev.data === "string") stdout.push(ev.data);
+        if (typeof ev.data === "string") this.#stdout.push(ev.data);
         break;
       case "stderr":
-        if (typeof ev.data === "string") stderr.push(ev.data);
+        if (typeof ev.data === "string") this.#stderr.push(ev.data);
         break;
       case "exit":
-        if (typeof ev.data === "number") exitCode = ev.data;
+        if (typeof ev.data === "number") this.#exitCode = ev.data;
         break;
       case "result": {
         const item = resultContent(ev.data);
-        if (item) rich.push(item);
+        if (item) this.#rich.push(item);
         break;
       }
       case "error": {
         const tb = ev["traceback"];
-        error = {
+        this.#error = {
           name: typeof ev["name"] === "string" ? ev["name"] : "Error",
           value: typeof ev["value"] === "string" ? ev["value"] : "",
           traceback: Array.isArray(tb) ? tb.join("\n") : typeof tb === "string" ? tb : "",
@@ -63,9 +125,26 @@ export function execToolResult(sandboxId: string, events: Iterable<ExecStreamEve
         break;
     }
   }
-  const summary: Record<string, unknown> = { sandbox_id: sandboxId, stdout: stdout.join(""), stderr: stderr.join(""), exit_code: exitCode };
-  if (error) summary["error"] = error;
-  return { content: [{ type: "text", text: JSON.stringify(summary) }, ...rich] };
+
+  result(sandboxId: string): ExecToolResult {
+    const summary: Record<string, unknown> = {
+      sandbox_id: sandboxId,
+      stdout: this.#stdout.text(),
+      stderr: this.#stderr.text(),
+      exit_code: this.#exitCode,
+    };
+    if (this.#stdout.droppedChars > 0) summary["stdout_dropped_chars"] = this.#stdout.droppedChars;
+    if (this.#stderr.droppedChars > 0) summary["stderr_dropped_chars"] = this.#stderr.droppedChars;
+    if (this.#error) summary["error"] = this.#error;
+    return { content: [{ type: "text", text: JSON.stringify(summary) }, ...this.#rich] };
+  }
+}
+
+/** {@link ExecAccumulator} over a finished list of events. */
+export function execToolResult(sandboxId: string, events: Iterable<ExecStreamEvent>, maxStreamChars = MAX_STREAM_CHARS): ExecToolResult {
+  const acc = new ExecAccumulator(maxStreamChars);
+  for (const ev of events) acc.push(ev);
+  return acc.result(sandboxId);
 }
 
 /** One `result` event's MIME bundle → an image, else its plain text; nothing usable → undefined. */

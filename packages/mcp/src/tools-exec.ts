@@ -3,7 +3,7 @@ import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import type { Language, Sandbox } from "podflare";
 import { z } from "zod";
-import { execToolResult, type ExecStreamEvent } from "./results.js";
+import { ExecAccumulator, type ExecStreamEvent } from "./results.js";
 import type { SandboxSession } from "./session.js";
 import { onSandbox, onSandboxArgs } from "./tool-kit.js";
 
@@ -14,10 +14,11 @@ const execArgs = {
 };
 
 async function run(sb: Sandbox, code: string, language: Language, timeoutMs: number | undefined): Promise<CallToolResult> {
-  const events: ExecStreamEvent[] = [];
-  // The stream, not runCode: rich events (images, values, structured errors) pass through it.
-  for await (const ev of sb.runCodeStream(code, language, timeoutMs === undefined ? {} : { timeoutMs })) events.push(ev as ExecStreamEvent);
-  return execToolResult(sb.id, events);
+  // The stream, not runCode: rich events (images, values, structured errors) pass through it,
+  // and the output is bounded as it arrives.
+  const acc = new ExecAccumulator();
+  for await (const ev of sb.runCodeStream(code, language, timeoutMs === undefined ? {} : { timeoutMs })) acc.push(ev as ExecStreamEvent);
+  return acc.result(sb.id);
 }
 
 export function registerExecTools(server: McpServer, session: SandboxSession): void {

@@ -1,0 +1,36 @@
+// A sandbox's output through MCP is bounded: over HTTP the MCP session lives in hostd, so an
+// exec printing without end must not grow hostd's memory with it (DESIGN §11: every buffer
+// between a sandbox and a client is bounded).
+import assert from "node:assert/strict";
+import { after, test } from "node:test";
+import { hostdUrl } from "../support/api.js";
+import { httpConn, ok, type McpConn } from "../mcp/support.js";
+
+const MAX_STREAM_CHARS = 1024 * 1024;
+const conns: McpConn[] = [];
+after(async () => {
+  for (const c of conns) await c.end();
+});
+
+test("run_python keeps at most 1 MiB of each stream, head and tail, and says how much it dropped", async () => {
+  const c = await httpConn(hostdUrl());
+  conns.push(c);
+  // 8 MB on stdout, the last line marked; 3 MB on stderr.
+  const code = "import sys\nfor i in range(80): print('x' * 99_999)\nprint('THE END')\nsys.stderr.write('e' * 3_000_000)";
+  const r = await ok(c.client, "run_python", { code });
+  const stdout = String(r["stdout"]);
+  const stderr = String(r["stderr"]);
+  assert.ok(stdout.length <= MAX_STREAM_CHARS + 200, `stdout came back with ${stdout.length} characters`);
+  assert.ok(stderr.length <= MAX_STREAM_CHARS + 200, `stderr came back with ${stderr.length} characters`);
+  assert.ok(stdout.startsWith("x".repeat(1000)), "the head is kept");
+  assert.ok(stdout.endsWith("THE END\n"), "the tail is kept");
+  assert.equal(r["stdout_dropped_chars"], 80 * 100_000 + 8 - stdout.length + markerLength(stdout));
+  assert.equal(r["exit_code"], 0);
+  // The session goes on.
+  assert.equal((await ok(c.client, "run_python", { code: "print('still here')" }))["stdout"], "still here\n");
+});
+
+function markerLength(text: string): number {
+  const m = /\n\[… \d+ characters dropped …\]\n/.exec(text);
+  return m ? m[0].length : 0;
+}
