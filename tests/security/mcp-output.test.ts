@@ -2,9 +2,11 @@
 // exec printing without end must not grow hostd's memory with it (DESIGN §11: every buffer
 // between a sandbox and a client is bounded).
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
 import { after, test } from "node:test";
 import { hostdUrl } from "../support/api.js";
-import { httpConn, ok, type McpConn } from "../mcp/support.js";
+import { call, httpConn, ok, type McpConn } from "../mcp/support.js";
 
 const MAX_STREAM_CHARS = 1024 * 1024;
 const conns: McpConn[] = [];
@@ -27,6 +29,36 @@ test("run_python keeps at most 1 MiB of each stream, head and tail, and says how
   assert.equal(r["stdout_dropped_chars"], 80 * 100_000 + 8 - stdout.length + markerLength(stdout));
   assert.equal(r["exit_code"], 0);
   // The session goes on.
+  assert.equal((await ok(c.client, "run_python", { code: "print('still here')" }))["stdout"], "still here\n");
+});
+
+/** The pid of the process listening on the test hostd's port. */
+function hostdPid(): number {
+  const port = new URL(hostdUrl()).port;
+  const r = spawnSync("ss", ["-ltnpH", `sport = :${port}`], { encoding: "utf8" });
+  const pid = /pid=(\d+)/.exec(r.stdout)?.[1];
+  assert.ok(pid, `no process listens on port ${port}: ${r.stdout}${r.stderr}`);
+  return Number(pid);
+}
+
+/** Bytes a process has read so far, sockets included (/proc/<pid>/io rchar). */
+function bytesRead(pid: number): number {
+  return Number(/^rchar:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/io`, "utf8"))?.[1]);
+}
+
+test("download of a file over its limit is refused from its declared size: hostd does not read the file", async () => {
+  const c = await httpConn(hostdUrl());
+  conns.push(c);
+  const size = 768 * 1024 * 1024; // sparse: costs the sandbox no disk
+  await ok(c.client, "run_bash", { code: `truncate -s ${size} /root/big.bin` });
+  const pid = hostdPid();
+  const before = bytesRead(pid);
+  const r = await call(c.client, "download", { path: "/root/big.bin" });
+  const read = bytesRead(pid) - before;
+  assert.equal(r.isError, true);
+  assert.equal(r.json["code"], "payload_too_large");
+  assert.match(String(r.json["error"]), new RegExp(`${size} bytes`));
+  assert.ok(read < size / 8, `hostd read ${(read / 2 ** 20).toFixed(0)} MB to refuse a ${size / 2 ** 20} MB download`);
   assert.equal((await ok(c.client, "run_python", { code: "print('still here')" }))["stdout"], "still here\n");
 });
 

@@ -1,6 +1,7 @@
 // upload, download (base64, as Podflare's MCP server), list_files.
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { z } from "zod";
+import { downloadAtMost } from "./bounded-download.js";
 import type { SandboxSession } from "./session.js";
 import { McpToolError } from "./tool-errors.js";
 import { json, onSandbox, onSandboxArgs } from "./tool-kit.js";
@@ -36,13 +37,7 @@ export function registerFileTools(server: McpServer, session: SandboxSession): v
     },
     (args) =>
       onSandbox(session, args, async (sb) => {
-        const data = await sb.download(args.path);
-        if (data.length > MAX_DOWNLOAD_BYTES) {
-          throw new McpToolError(
-            "payload_too_large",
-            `${args.path} is ${data.length} bytes, over the ${MAX_DOWNLOAD_BYTES}-byte limit of download; split it in the sandbox (e.g. run_bash "split -b 4M ${args.path}") or use the REST API`,
-          );
-        }
+        const data = await downloadAtMost(session.connection, sb.id, args.path, MAX_DOWNLOAD_BYTES);
         return json({ sandbox_id: sb.id, path: args.path, bytes: data.length, content_base64: data.toString("base64") });
       }),
   );
