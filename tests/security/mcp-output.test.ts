@@ -62,6 +62,25 @@ test("download of a file over its limit is refused from its declared size: hostd
   assert.equal((await ok(c.client, "run_python", { code: "print('still here')" }))["stdout"], "still here\n");
 });
 
+test("diff of a sandbox whose print was replaced to flood its listing is refused at 32 MiB: hostd does not read the flood", async () => {
+  const c = await httpConn(hostdUrl());
+  conns.push(c);
+  const [other] = (await ok(c.client, "fork", { n: 1 }))["children"] as string[];
+  // The diff helper runs with fresh globals but the sandbox's own builtins.
+  await ok(c.client, "run_python", {
+    code: "import builtins, sys\ndef flood(*a, **k):\n    for _ in range(400): sys.stdout.write('x' * 1_000_000)\nbuiltins.print = flood",
+  });
+  const pid = hostdPid();
+  const before = bytesRead(pid);
+  const r = await call(c.client, "diff", { other_id: other! });
+  const read = bytesRead(pid) - before;
+  assert.equal(r.isError, true, JSON.stringify(r.json).slice(0, 300));
+  assert.equal(r.json["code"], "payload_too_large");
+  assert.ok(read < 200 * 2 ** 20, `hostd read ${(read / 2 ** 20).toFixed(0)} MB for one diff`);
+  const after = await ok(c.client, "run_bash", { code: "echo ok" });
+  assert.equal(after["stdout"], "ok\n");
+});
+
 function markerLength(text: string): number {
   const m = /\n\[… \d+ characters dropped …\]\n/.exec(text);
   return m ? m[0].length : 0;

@@ -1,6 +1,7 @@
 // fork, diff, merge_into: driving a fork tree from one session.
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { z } from "zod";
+import { boundedDiff } from "./bounded-diff.js";
 import type { SandboxSession } from "./session.js";
 import { json, onSandbox, onSandboxArgs, sandboxIdArg } from "./tool-kit.js";
 
@@ -37,7 +38,7 @@ export function registerTreeTools(server: McpServer, session: SandboxSession): v
     (args) =>
       onSandbox(session, args, async (sb) => {
         const other = await session.sandbox(args.other_id);
-        return json(await sb.diff(other, args.paths ?? ["/root", "/tmp"]));
+        return json(await boundedDiff(sb, other, args.paths ?? ["/root", "/tmp"]));
       }),
   );
   server.registerTool(
