@@ -12,6 +12,7 @@ import { SpaceService } from "./lifecycle/spaces.js";
 import { WarmPool } from "./lifecycle/warm-pool.js";
 import { buildRoutes } from "./api/routes.js";
 import { createApiServer } from "./api/server.js";
+import { LazyMcp, mcpRoutes } from "./api/mcp-routes.js";
 import { installSafetyNet } from "./safety-net.js";
 import { PortProxy } from "./api/port-proxy.js";
 import { isLoopback, type HostdConfig } from "./config.js";
@@ -126,7 +127,8 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
 
   const proxy = new PortProxy(cfg, sandboxes, auth, log);
   const removeSafetyNet = installSafetyNet({ log });
-  const server = createApiServer(buildRoutes(cfg, sandboxes, keyStore, keyGuard, spaces, pool, proxy), auth, log, (req, socket, head) => proxy.handleUpgrade(req, socket, head), cfg.http);
+  const mcp = new LazyMcp(cfg.mcp, log);
+  const server = createApiServer([...mcpRoutes(mcp), ...buildRoutes(cfg, sandboxes, keyStore, keyGuard, spaces, pool, proxy)], auth, log, (req, socket, head) => proxy.handleUpgrade(req, socket, head), cfg.http);
   await listen(server, cfg.addr.host, cfg.addr.port);
   const host = cfg.addr.host.includes(":") ? `[${cfg.addr.host}]` : cfg.addr.host;
   const url = `http://${host}:${cfg.addr.port}`;
@@ -135,6 +137,7 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
     url,
     sandboxes,
     async close() {
+      await mcp.closeAll(); // sessions end with hostd; their sandboxes close while the API still serves
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

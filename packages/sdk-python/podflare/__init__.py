@@ -60,6 +60,8 @@ from .errors import (
     SandboxExpiredError,
     SpaceLimitError,
     SpaceStorageLimitError,
+    McpSessionLimitError,
+    McpSessionNotFoundError,
 )
 from .events import ExecEvent, ExecResult, NdjsonDecoder
 from .sandbox import FileEntry, Sandbox, upload_args
@@ -81,4 +83,5 @@ __all__ = [
     "SandboxClosedError", "InvalidPortError", "PortNotListeningError", "UpstreamError",
     "UpstreamTimeoutError", "RegionUnknownError", "EXIT_EXPIRED", "SandboxExpiredError",
     "SpaceLimitError", "SpaceStorageLimitError", "SandboxAtProcessLimitError",
+    "McpSessionLimitError", "McpSessionNotFoundError",
 ]

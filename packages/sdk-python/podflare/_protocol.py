@@ -40,6 +40,8 @@ class ErrorCode:
     SPACE_LIMIT = "space_limit"
     SPACE_STORAGE_LIMIT = "space_storage_limit"
     SANDBOX_AT_PROCESS_LIMIT = "sandbox_at_process_limit"
+    MCP_SESSION_LIMIT = "mcp_session_limit"
+    MCP_SESSION_NOT_FOUND = "mcp_session_not_found"
 
 
 #: The HTTP status the server gives each code.
@@ -76,6 +78,8 @@ ERROR_STATUS: dict[str, int] = {
     "space_limit": 429,
     "space_storage_limit": 507,
     "sandbox_at_process_limit": 503,
+    "mcp_session_limit": 429,
+    "mcp_session_not_found": 404,
 }
 
 #: Exit codes hostd itself gives (the program's own codes pass through untouched).

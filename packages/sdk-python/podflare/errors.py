@@ -276,6 +276,18 @@ class SandboxAtProcessLimitError(_ServerError):
     code = ErrorCode.SANDBOX_AT_PROCESS_LIMIT
 
 
+class McpSessionLimitError(_ServerError):
+    """429 ``mcp_session_limit``: too many open MCP sessions for this key or host; end one (HTTP DELETE /mcp) or wait for an idle one to time out."""
+
+    code = ErrorCode.MCP_SESSION_LIMIT
+
+
+class McpSessionNotFoundError(NotFoundError):
+    """404 ``mcp_session_not_found``: the Mcp-Session-Id is unknown, ended or timed out; initialize a new MCP session."""
+
+    code = ErrorCode.MCP_SESSION_NOT_FOUND
+
+
 class TimeoutError(PodflareError, builtins.TimeoutError):
     """The server was silent for longer than the client's ``timeout_s``.
 
@@ -320,7 +332,7 @@ ERROR_CLASSES: dict[str, type[_ServerError]] = {
         SandboxRuntimeError, InternalError, UnavailableError, InvalidPortError,
         PortNotListeningError, UpstreamError, UpstreamTimeoutError, RegionUnknownError,
         SandboxExpiredError, SpaceLimitError, SpaceStorageLimitError,
-        SandboxAtProcessLimitError,
+        SandboxAtProcessLimitError, McpSessionLimitError, McpSessionNotFoundError,
     )
 }
 assert set(ERROR_CLASSES) == set(ERROR_STATUS), "every code needs a class"

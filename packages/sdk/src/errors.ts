@@ -267,6 +267,19 @@ export class SpaceStorageLimitError extends PodflareError {
   }
 }
 
+/** 429 `mcp_session_limit`: too many open MCP sessions for this key or host; end one (HTTP DELETE /mcp) or wait for an idle one to time out. */
+export class McpSessionLimitError extends PodflareError {
+  constructor(message: string, init: ErrorInit = {}) {
+    super(ErrorCode.McpSessionLimit, statusOf(ErrorCode.McpSessionLimit, init), message, init);
+  }
+}
+/** 404 `mcp_session_not_found`: the Mcp-Session-Id is unknown, ended or timed out; initialize a new MCP session. */
+export class McpSessionNotFoundError extends NotFoundError {
+  constructor(message: string, init: ErrorInit = {}) {
+    super(message, init, ErrorCode.McpSessionNotFound);
+  }
+}
+
 // Client-side errors: no answer, or an answer the SDK could not use.
 
 /**
@@ -333,6 +346,8 @@ export const errorClasses: Record<ErrorCode, ServerErrorClass> = {
   space_limit: SpaceLimitError,
   space_storage_limit: SpaceStorageLimitError,
   sandbox_at_process_limit: SandboxAtProcessLimitError,
+  mcp_session_limit: McpSessionLimitError,
+  mcp_session_not_found: McpSessionNotFoundError,
 };
 
 // Answers without a code (the hosted service's 401, a proxy's 502, …) map by status

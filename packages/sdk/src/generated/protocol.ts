@@ -329,6 +329,8 @@ export const ErrorCode = {
   SpaceLimit: "space_limit",
   SpaceStorageLimit: "space_storage_limit",
   SandboxAtProcessLimit: "sandbox_at_process_limit",
+  McpSessionLimit: "mcp_session_limit",
+  McpSessionNotFound: "mcp_session_not_found",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -367,6 +369,8 @@ export const errorStatus: Record<ErrorCode, number> = {
   space_limit: 429,
   space_storage_limit: 507,
   sandbox_at_process_limit: 503,
+  mcp_session_limit: 429,
+  mcp_session_not_found: 404,
 };
 
 /** The one error envelope of the REST API. */
