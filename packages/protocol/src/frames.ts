@@ -48,7 +48,12 @@ export type GuestFrame =
   // The children's pids in the family pid namespace; `landlock` when they are scoped apart.
   | { t: "forked"; id: number; pids: number[]; landlock: boolean }
   // The answer to tcp_connect (else an `error` frame); raw bytes follow on this connection.
-  | { t: "tcp_connected"; id: number };
+  | { t: "tcp_connected"; id: number }
+  // A python exec's rich result (body: JSON {mime: text}), after the output printed before it;
+  // `main` for the value of the cell's last expression.
+  | { t: "result"; id: number; main: boolean }
+  // A python exec's exception as data, after its traceback's stderr lines, before `exit`.
+  | { t: "exc"; id: number; name: string; value: string; traceback: string };
 
 /** Errors the guest reports for file and exec requests; hostd maps them onto REST codes. */
 export type GuestErrorCode =

@@ -94,7 +94,28 @@ export interface ExecRequest {
 /** One NDJSON line of an exec answer. `seq` is monotonic per call, `ts` is epoch ms. */
 export type ExecEvent =
   | { type: "stdout" | "stderr"; data: string; seq: number; ts: number }
-  | { type: "exit"; data: number; seq: number; ts: number };
+  | { type: "exit"; data: number; seq: number; ts: number }
+  | ({ seq: number; ts: number } & ExecResultEvent)
+  | ({ seq: number; ts: number } & ExecErrorEvent);
+
+/**
+ * A rich result of a python exec, as Jupyter shows it: a MIME bundle (`text/plain` always;
+ * `image/png` and other binary types in base64). `is_main_result` for the value of the cell's
+ * last expression; false for display() and matplotlib figures.
+ */
+export interface ExecResultEvent {
+  type: "result";
+  data: Record<string, string>;
+  is_main_result: boolean;
+}
+
+/** A python exec's exception as data, after its traceback's stderr lines. */
+export interface ExecErrorEvent {
+  type: "error";
+  name: string;
+  value: string;
+  traceback: string;
+}
 
 /** Exit codes hostd itself gives (the program's own codes pass through untouched). */
 export const ExitCode = {
@@ -135,6 +156,10 @@ export const limits = {
   /** Largest JSON request body other than uploads. */
   maxJsonBytes: 17 * 1024 * 1024,
   maxForkChildren: 32,
+  /** Largest rich result event's data (JSON); a larger one is dropped with a stderr line. */
+  maxResultBytes: 4 * 1024 * 1024,
+  /** Largest total of rich result data in one exec; later results are dropped likewise. */
+  maxResultBytesPerExec: 16 * 1024 * 1024,
 } as const;
 
 /** Sandbox ids are `sbx_` and 32 lowercase hex digits. */

@@ -22,6 +22,7 @@ from .errors import (
     SandboxRuntimeError,
 )
 from .events import ExecEvent, ExecResult, NdjsonDecoder, to_exec_event
+from .results import ExecError, Result
 
 Data = Union[bytes, bytearray, memoryview, str]
 
@@ -301,7 +302,8 @@ class Sandbox:
         cwd: str | None = None,
     ) -> Iterator[ExecEvent]:
         """Runs code and yields its events as they are produced: "stdout"/"stderr" lines
-        (each keeping its newline) and a last "exit" event. Stopping early drops the
+        (each keeping its newline), for python "result" and "error" events (docs/api.md,
+        "Rich results"), and a last "exit" event. Stopping early drops the
         connection, and hostd then interrupts the code as on a timeout.
 
         Example::
@@ -351,12 +353,16 @@ class Sandbox:
         timeout_ms: int | None = None,
         env: Mapping[str, str] | None = None,
         cwd: str | None = None,
+        on_result: Callable[[Result], None] | None = None,
+        on_error: Callable[[ExecError], None] | None = None,
     ) -> ExecResult:
         """Runs code and waits for it to finish.
 
         A Python exception is not raised here: it gives a non-zero ``exit_code`` and its
-        traceback on ``stderr``, and the REPL stays usable. With ``timeout_ms`` the code is
-        interrupted after that long and ``exit_code`` is 124 (globals are kept).
+        traceback on ``stderr`` (and as data in ``error``), and the REPL stays usable. With
+        ``timeout_ms`` the code is interrupted after that long and ``exit_code`` is 124
+        (globals are kept). ``results`` holds the rich results (the last expression's value,
+        display() calls, matplotlib figures); ``on_result``/``on_error`` see them as they come.
 
         Example::
 
@@ -367,15 +373,25 @@ class Sandbox:
         stdout: list[str] = []
         stderr: list[str] = []
         exit_code: int | None = None
+        results: list[Result] = []
+        error: ExecError | None = None
         for ev in self.run_code_stream(code, language, timeout_ms=timeout_ms, env=env, cwd=cwd):
             if ev.type == "stdout":
                 stdout.append(ev.data)  # type: ignore[arg-type]
             elif ev.type == "stderr":
                 stderr.append(ev.data)  # type: ignore[arg-type]
+            elif ev.result is not None:
+                results.append(ev.result)
+                if on_result is not None:
+                    on_result(ev.result)
+            elif ev.error is not None:
+                error = ev.error
+                if on_error is not None:
+                    on_error(ev.error)
             else:
                 exit_code = ev.data  # type: ignore[assignment]
         assert exit_code is not None
-        return ExecResult("".join(stdout), "".join(stderr), exit_code)
+        return ExecResult("".join(stdout), "".join(stderr), exit_code, results, error)
 
     def upload(self, data: Any, path: Any) -> None:
         """Writes ``data`` to the file ``path`` in the sandbox, creating parent directories

@@ -13,6 +13,7 @@ import {
   SandboxRuntimeError,
 } from "./errors.js";
 import { NdjsonDecoder, toExecEvent, type ExecEvent, type ExecResult } from "./events.js";
+import { RichCollector } from "./rich-collector.js";
 import { HttpClient, streamError } from "./http.js";
 import {
   fromApplied,
@@ -195,12 +196,13 @@ export class Sandbox {
    */
   async runCode(code: string, language: Language = "python", opts: RunOptions = {}): Promise<ExecResult> {
     const res = await this.#openExec(code, language, opts);
-    return collectExec(res, `exec in ${this.id}`);
+    return collectExec(res, `exec in ${this.id}`, opts);
   }
 
   /**
    * Runs code and yields its events as they are produced: `stdout`/`stderr` lines (each
-   * keeping its newline) and a last `exit` event. Breaking out of the loop drops the
+   * keeping its newline), for python `result` and `error` events (docs/api.md, "Rich
+   * results"), and a last `exit` event. Breaking out of the loop drops the
    * connection, and hostd then interrupts the code as on a timeout.
    *
    * @example
@@ -561,18 +563,20 @@ export function uploadArgs(data: Uint8Array | string, path: string): [Uint8Array
 }
 
 /** Reads a whole exec answer without per-event allocation of iterator objects: the hot path. */
-function collectExec(res: IncomingMessage, what: string): Promise<ExecResult> {
+function collectExec(res: IncomingMessage, what: string, opts: RunOptions = {}): Promise<ExecResult> {
   return new Promise((resolve, reject) => {
     const decoder = new NdjsonDecoder();
     const stdout: string[] = [];
     const stderr: string[] = [];
+    const rich = new RichCollector(opts);
     let exitCode: number | undefined;
     let failed = false;
     const take = (values: unknown[]): void => {
       for (const value of values) {
         const ev = toExecEvent(value);
         if (ev === undefined) continue;
-        if (ev.type === "exit") exitCode = ev.data;
+        if (ev.type === "result" || ev.type === "error") rich.take(ev);
+        else if (ev.type === "exit") exitCode = ev.data;
         else if (ev.type === "stdout") stdout.push(ev.data);
         else stderr.push(ev.data);
       }
@@ -599,7 +603,7 @@ function collectExec(res: IncomingMessage, what: string): Promise<ExecResult> {
         return;
       }
       if (exitCode === undefined) fail(new ProtocolError(`${what}: the stream ended without an exit event`));
-      else resolve({ stdout: stdout.join(""), stderr: stderr.join(""), exitCode });
+      else resolve({ stdout: stdout.join(""), stderr: stderr.join(""), exitCode, ...rich.fields() });
     });
     res.on("error", fail);
   });

@@ -22,7 +22,7 @@ import type { WarmPool } from "./warm-pool.js";
 import { Reservations, type Caps } from "./reservations.js";
 import type { LifecycleView } from "./reaper.js";
 import { systemClock, type Clock } from "./clock.js";
-import { runExec, type ExecFlow, type ExecOutput } from "../runtime/exec.js";
+import { runExec, type ExecFlow, type ExecOutput, type ExecRichOutput } from "../runtime/exec.js";
 import { readPath, removePath, uploadFile, type ReadResult } from "../runtime/files.js";
 import { openPortStream } from "../runtime/port-stream.js";
 import type { Runtime, RuntimeSandbox, RuntimeSandboxSpec } from "../runtime/types.js";
@@ -232,7 +232,7 @@ export class SandboxManager {
 
   /** Runs one exec after those already queued on the sandbox; resolves with the exit code. */
   exec(owner: string, id: string, req: Required<Pick<ExecRequest, "code" | "language" | "timeout_ms">> & ExecRequest,
-       output: ExecOutput, signal?: AbortSignal, flow?: ExecFlow): Promise<number> {
+       output: ExecOutput, signal?: AbortSignal, flow?: ExecFlow, rich?: ExecRichOutput): Promise<number> {
     const sb = this.get(owner, id);
     return this.enqueue(sb, async () => {
       if (signal?.aborted) return -1;
@@ -250,7 +250,7 @@ export class SandboxManager {
         flow,
         expiry: sb.expiry.signal,
       };
-      return runExec(sb.rt, opts, output);
+      return runExec(sb.rt, opts, output, rich);
     });
   }
 
