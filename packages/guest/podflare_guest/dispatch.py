@@ -1,6 +1,6 @@
 # Turns one frame from hostd into work: exec, fork and Space requests are queued for the
-# main thread; interrupts, pings, reaps and file transfers are answered on the connection's
-# own thread.
+# main thread; interrupts, pings, reaps, context listings and file transfers are answered on
+# the connection's own thread.
 
 from . import errors, files, reaper
 from .errors import GuestError
@@ -14,7 +14,7 @@ def dispatch(kernel, conn, uploads, h, body):
     if t == "exec":
         lang = field(h, "lang", str)
         job = Job(conn, req_id, lang, field(h, "code", str), _env_field(h),
-                  field(h, "cwd", str, optional=True))
+                  field(h, "cwd", str, optional=True), ctx=field(h, "ctx", str, optional=True))
         if lang not in ("python", "bash"):
             say(job, f"unknown lang {lang!r}: use python or bash")
             conn.send({"t": "exit", "id": req_id, "code": EXIT_USAGE})
@@ -32,6 +32,12 @@ def dispatch(kernel, conn, uploads, h, body):
     elif t in ("space_save", "space_load"):
         # Run on the main thread between execs, like an exec, so the heap is quiet.
         kernel.enqueue(Job(conn, req_id, t, field(h, "path", str), None, None))
+    elif t in ("ctx_create", "ctx_restart", "ctx_delete"):
+        # On the main thread between execs: a context's namespace is not changed under a cell.
+        kernel.enqueue(Job(conn, req_id, t, field(h, "ctx", str), None,
+                           field(h, "cwd", str, optional=True)))
+    elif t == "ctx_list":
+        conn.send({"t": "contexts", "id": req_id, "contexts": kernel.contexts.list()})
     elif t == "interrupt":
         kernel.interrupt(req_id)
     elif t == "ping":

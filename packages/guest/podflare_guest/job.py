@@ -8,9 +8,9 @@ EXIT_CANNOT_START = 127  # as a shell says when it cannot run a command
 
 
 class Job:
-    __slots__ = ("conn", "id", "lang", "code", "env", "cwd", "interrupted", "proc", "fork")
+    __slots__ = ("conn", "id", "lang", "code", "env", "cwd", "interrupted", "proc", "fork", "ctx")
 
-    def __init__(self, conn, job_id, lang, code, env, cwd, fork_req=None):
+    def __init__(self, conn, job_id, lang, code, env, cwd, fork_req=None, ctx=None):
         self.conn = conn
         self.id = job_id
         self.lang = lang
@@ -20,6 +20,7 @@ class Job:
         self.interrupted = False  # set under Kernel.lock
         self.proc = None  # the bash process, once started
         self.fork = fork_req  # (child ids, descriptors, open files) of a fork request
+        self.ctx = ctx  # the REPL context (contexts.py) an exec runs in; None: the default
 
 
 def env_problem(env):

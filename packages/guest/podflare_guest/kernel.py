@@ -15,6 +15,7 @@ import time
 from . import errors, files, fork, landlock, reaper, space, tcp_relay
 from .bash_runner import BashRunner
 from .capture import Capture
+from .contexts import Contexts
 from .conn import Connection
 from .dispatch import dispatch, field
 from .drain import Drainer
@@ -31,7 +32,7 @@ FORK_REAP_S = 2.0
 
 
 class Kernel:
-    def __init__(self, listener, base_dir, bash_cwd):
+    def __init__(self, listener, base_dir, bash_cwd, contexts=None):
         self.listener = listener
         self.base_dir = base_dir
         self.bash_cwd = bash_cwd
@@ -41,7 +42,8 @@ class Kernel:
         self.current = None
         self.main_ident = threading.get_ident()
         self.capture = Capture()
-        self.repl = Repl(self.capture)
+        self.contexts = contexts or Contexts()
+        self.repl = Repl(self.capture, self.contexts)
         self.bash = BashRunner(Drainer())
         self.conns = set()  # live host connections (a fork child closes the parent's)
         self.fork_requests = queue.Queue()
@@ -53,7 +55,7 @@ class Kernel:
     def make_child(self, listener):
         """The kernel of a fork child (fork.py calls this in the child, so that fork.py need
         not import this module)."""
-        return Kernel(listener, self.base_dir, self.bash_cwd)
+        return Kernel(listener, self.base_dir, self.bash_cwd, self.contexts.for_fork_child())
 
     def forget_channels(self):
         """In a fork child: close the parent's listener, host connections and output pipes
@@ -118,6 +120,9 @@ class Kernel:
             return
         if job.fork is not None:
             self._run_fork(job)
+            return
+        if job.lang.startswith("ctx_"):
+            self._run_context(job)
             return
         if cancelled:
             job.conn.send({"t": "out", "id": job.id, "fd": 2}, b"KeyboardInterrupt\n")
@@ -188,6 +193,24 @@ class Kernel:
             with self.lock:
                 self.current = None
 
+    def _run_context(self, job):
+        try:
+            if job.lang == "ctx_create":
+                cwd = self._check_cwd(job.cwd) if job.cwd is not None else None
+                ctx = self.contexts.create(job.code, cwd)
+                job.conn.send({"t": "context", "id": job.id, "context": ctx.describe()})
+            elif job.lang == "ctx_restart":
+                ctx = self.contexts.restart(job.code)
+                job.conn.send({"t": "context", "id": job.id, "context": ctx.describe()})
+            else:
+                self.contexts.delete(job.code)
+                job.conn.send({"t": "done", "id": job.id})
+        except GuestError as e:
+            files.send_error(job.conn, job.id, e)
+        finally:
+            with self.lock:
+                self.current = None
+
     def _execute(self, job):
         bad = env_problem(job.env)
         if bad:
@@ -198,8 +221,11 @@ class Kernel:
             job.conn.send({"t": "space", "id": job.id, **op(self.repl.globals, job.code)})
             return 0
         cwd = self._check_cwd(job.cwd) if job.cwd is not None else None
+        ctx = self.contexts.get(job.ctx) if job.ctx is not None else None
         if job.lang == "python":
-            return self.repl.run(job, cwd)
+            return self.repl.run(job, cwd, ctx)
+        if cwd is None and ctx is not None:
+            cwd = ctx.cwd
         return self.bash.run(job, cwd or self.bash_cwd, lambda proc: self._bash_started(job, proc))
 
     def _check_cwd(self, path):

@@ -16,17 +16,21 @@ _ONLY_AST = 0x400  # ast.PyCF_ONLY_AST, without importing ast at kernel start
 
 
 class Repl:
-    def __init__(self, capture):
+    def __init__(self, capture, contexts):
         # __main__'s dict, so classes defined here pickle as __main__.X.
         self.globals = sys.modules["__main__"].__dict__
+        self.contexts = contexts
         self.capture = capture
         self.publisher = display.Publisher(capture)
         display.install(self.publisher)
         self._pid = os.getpid()
         self._error = None  # (name, value, traceback text) of the cell's exception
 
-    def run(self, job, cwd):
-        """Run job.code; return its exit code. Raises GuestError if cwd cannot be entered."""
+    def run(self, job, cwd, ctx=None):
+        """Run job.code in ctx (None: the default context); return its exit code. Raises
+        GuestError if cwd cannot be entered."""
+        if cwd is None and ctx is not None:
+            cwd = ctx.cwd
         saved_env = _apply_env(job.env)
         prev_cwd = None
         try:
@@ -41,7 +45,7 @@ class Repl:
             self.publisher.begin(job.conn, job.id)
             self._error = None
             try:
-                code = self._execute(job)
+                code = self._execute(job, self.globals if ctx is None else ctx.globals)
             finally:
                 self.publisher.end()
                 self.capture.end()
@@ -59,11 +63,11 @@ class Repl:
             _restore_env(saved_env)
         return code
 
-    def _execute(self, job):
+    def _execute(self, job, globals_):
         source = dedent(job.code)  # line count kept: traceback line numbers stay the user's
         linecache.cache[FILENAME] = (len(source), None, source.splitlines(True), FILENAME)
         compiled = []
-        exc = _run_user(source, self.globals, compiled, lambda: job.interrupted, self.publisher)
+        exc = _run_user(source, globals_, compiled, lambda: job.interrupted, self.publisher)
         if os.getpid() != self._pid:
             # User code forked and the child fell out of the cell: it must not act as the kernel.
             os._exit(_exit_code(exc) & 0xFF if exc is None or isinstance(exc, SystemExit) else 1)

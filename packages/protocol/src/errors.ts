@@ -34,6 +34,7 @@ export const ErrorCode = {
   SpaceLimit: "space_limit",
   SpaceStorageLimit: "space_storage_limit",
   SandboxAtProcessLimit: "sandbox_at_process_limit",
+  ContextLimit: "context_limit",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -71,6 +72,7 @@ export const errorStatus: Record<ErrorCode, number> = {
   space_limit: 429,
   space_storage_limit: 507,
   sandbox_at_process_limit: 503,
+  context_limit: 429,
 };
 
 /** The one error envelope of the REST API: Podflare's `error` plus our stable `code`. */

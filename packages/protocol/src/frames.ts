@@ -4,13 +4,15 @@
 // The header says what the frame is; the body carries raw bytes (output, file data) so that
 // binary data never goes through JSON. packages/guest/podflare_guest/frames.py mirrors this.
 
+import type { ContextInfo } from "./rest.js";
+
 export const FRAME_MAX_BYTES = 8 * 1024 * 1024;
 export const FILE_CHUNK_BYTES = 1024 * 1024;
 export const GUEST_PROTOCOL_VERSION = 1;
 
 /** Frames the host sends. `id` ties answers to their request. */
 export type HostFrame =
-  | { t: "exec"; id: number; lang: "python" | "bash"; code: string; env?: Record<string, string>; cwd?: string }
+  | { t: "exec"; id: number; lang: "python" | "bash"; code: string; env?: Record<string, string>; cwd?: string; ctx?: string }
   | { t: "interrupt"; id: number }
   | { t: "write_open"; id: number; path: string; mode?: number }
   | { t: "write_chunk"; id: number } // body: bytes
@@ -30,7 +32,12 @@ export type HostFrame =
    */
   | { t: "tcp_connect"; id: number; port: number }
   /** After hostd's kill_processes: wait for the kernel's dead children (zombies hold pids). */
-  | { t: "reap"; id: number };
+  | { t: "reap"; id: number }
+  /** REPL contexts: create (answer `context`), restart (`context`), delete (`done`), list (`contexts`). */
+  | { t: "ctx_create"; id: number; ctx: string; cwd?: string }
+  | { t: "ctx_restart"; id: number; ctx: string }
+  | { t: "ctx_delete"; id: number; ctx: string }
+  | { t: "ctx_list"; id: number };
 
 /** Frames the guest sends. */
 export type GuestFrame =
@@ -53,7 +60,9 @@ export type GuestFrame =
   // `main` for the value of the cell's last expression.
   | { t: "result"; id: number; main: boolean }
   // A python exec's exception as data, after its traceback's stderr lines, before `exit`.
-  | { t: "exc"; id: number; name: string; value: string; traceback: string };
+  | { t: "exc"; id: number; name: string; value: string; traceback: string }
+  | { t: "context"; id: number; context: ContextInfo }
+  | { t: "contexts"; id: number; contexts: ContextInfo[] };
 
 /** Errors the guest reports for file and exec requests; hostd maps them onto REST codes. */
 export type GuestErrorCode =

@@ -89,6 +89,24 @@ export interface ExecRequest {
   timeout_ms?: number;
   env?: Record<string, string>;
   cwd?: string;
+  /** The REPL context to run in (POST …/contexts); default: the sandbox's default context. */
+  context_id?: string;
+}
+
+/** A REPL context: its own `__main__` namespace and, if given, the directory its cells start in. */
+export interface ContextInfo {
+  id: string;
+  language: "python";
+  cwd: string | null;
+}
+
+/** Body of POST /v1/sandboxes/:id/contexts. */
+export interface CreateContextRequest {
+  cwd?: string;
+}
+
+export interface ListContextsResponse {
+  contexts: ContextInfo[];
 }
 
 /** One NDJSON line of an exec answer. `seq` is monotonic per call, `ts` is epoch ms. */
@@ -160,6 +178,8 @@ export const limits = {
   maxResultBytes: 4 * 1024 * 1024,
   /** Largest total of rich result data in one exec; later results are dropped likewise. */
   maxResultBytesPerExec: 16 * 1024 * 1024,
+  /** REPL contexts per sandbox, the default one included. */
+  maxContexts: 32,
 } as const;
 
 /** Sandbox ids are `sbx_` and 32 lowercase hex digits. */

@@ -53,6 +53,7 @@ from .errors import (
     UpstreamTimeoutError,
     RegionUnknownError,
     SandboxAtProcessLimitError,
+    ContextLimitError,
     error_from_response,
     SandboxExpiredError,
     SpaceLimitError,
@@ -60,6 +61,7 @@ from .errors import (
 )
 from .events import ExecEvent, ExecResult, NdjsonDecoder
 from .results import ExecError, Result
+from .contexts import Context
 from .sandbox import FileEntry, Sandbox, upload_args
 
 __version__ = SDK_VERSION
@@ -70,7 +72,7 @@ EXIT_KILLED = 137  # the REPL was killed (ignored the interrupt, or out of memor
 EXIT_EXPIRED = 125  # the sandbox reached max_lifetime_s: the code was interrupted, the sandbox closed or frozen
 
 __all__ = [
-    "Sandbox", "ExecEvent", "ExecResult", "Result", "ExecError", "FileEntry", "NdjsonDecoder", "upload_args",
+    "Sandbox", "ExecEvent", "ExecResult", "Result", "ExecError", "Context", "FileEntry", "NdjsonDecoder", "upload_args",
     "DIFF_SNIPPET", "diff_code", "compare_snapshots", "DEFAULT_HOST", "DEFAULT_TIMEOUT_S",
     "EXIT_TIMEOUT", "EXIT_KILLED", "ErrorCode", "ClientErrorCode", "ERROR_STATUS",
     "ERROR_CLASSES", "error_from_response", "PodflareError", "BadRequestError",
@@ -83,4 +85,5 @@ __all__ = [
     "SandboxClosedError", "InvalidPortError", "PortNotListeningError", "UpstreamError",
     "UpstreamTimeoutError", "RegionUnknownError", "EXIT_EXPIRED", "SandboxExpiredError",
     "SpaceLimitError", "SpaceStorageLimitError", "SandboxAtProcessLimitError",
+    "ContextLimitError",
 ]

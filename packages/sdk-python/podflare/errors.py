@@ -50,6 +50,7 @@ class ErrorCode:
     SPACE_LIMIT = "space_limit"
     SPACE_STORAGE_LIMIT = "space_storage_limit"
     SANDBOX_AT_PROCESS_LIMIT = "sandbox_at_process_limit"
+    CONTEXT_LIMIT = "context_limit"
 
 
 #: The HTTP status the server gives each code.
@@ -86,6 +87,7 @@ ERROR_STATUS: dict[str, int] = {
     "space_limit": 429,
     "space_storage_limit": 507,
     "sandbox_at_process_limit": 503,
+    "context_limit": 429,
 }
 
 
@@ -348,6 +350,12 @@ class SandboxAtProcessLimitError(_ServerError):
     code = ErrorCode.SANDBOX_AT_PROCESS_LIMIT
 
 
+class ContextLimitError(_ServerError):
+    """429 ``context_limit``: the sandbox has as many REPL contexts as allowed (32); delete one first."""
+
+    code = ErrorCode.CONTEXT_LIMIT
+
+
 class TimeoutError(PodflareError, builtins.TimeoutError):
     """The server was silent for longer than the client's ``timeout_s``.
 
@@ -392,7 +400,7 @@ ERROR_CLASSES: dict[str, type[_ServerError]] = {
         SandboxRuntimeError, InternalError, UnavailableError, InvalidPortError,
         PortNotListeningError, UpstreamError, UpstreamTimeoutError, RegionUnknownError,
         SandboxExpiredError, SpaceLimitError, SpaceStorageLimitError,
-        SandboxAtProcessLimitError,
+        SandboxAtProcessLimitError, ContextLimitError,
     )
 }
 assert set(ERROR_CLASSES) == set(ERROR_STATUS), "every code needs a class"
@@ -493,4 +501,5 @@ __all__ = [
     "ConnectionError", "ProtocolError", "SandboxClosedError", "error_from_response",
     "RegionUnknownError",
     "SandboxExpiredError", "SpaceLimitError", "SpaceStorageLimitError",
+    "ContextLimitError",
 ]

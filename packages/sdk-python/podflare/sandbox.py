@@ -23,6 +23,8 @@ from .errors import (
 )
 from .events import ExecEvent, ExecResult, NdjsonDecoder, to_exec_event
 from .results import ExecError, Result
+from . import contexts as _contexts
+from .contexts import Context
 
 Data = Union[bytes, bytearray, memoryview, str]
 
@@ -300,6 +302,7 @@ class Sandbox:
         timeout_ms: int | None = None,
         env: Mapping[str, str] | None = None,
         cwd: str | None = None,
+        context: Context | str | None = None,
     ) -> Iterator[ExecEvent]:
         """Runs code and yields its events as they are produced: "stdout"/"stderr" lines
         (each keeping its newline), for python "result" and "error" events (docs/api.md,
@@ -320,6 +323,8 @@ class Sandbox:
             body["env"] = dict(env)
         if cwd is not None:
             body["cwd"] = cwd
+        if context is not None:
+            body["context_id"] = _contexts.context_id(context)
         # The server is silent while code runs; only an exec with a deadline gets a client one.
         timeout = timeout_ms / 1000 + self._transport.timeout_s if timeout_ms is not None else None
         return self._events(body, timeout)
@@ -353,6 +358,7 @@ class Sandbox:
         timeout_ms: int | None = None,
         env: Mapping[str, str] | None = None,
         cwd: str | None = None,
+        context: Context | str | None = None,
         on_result: Callable[[Result], None] | None = None,
         on_error: Callable[[ExecError], None] | None = None,
     ) -> ExecResult:
@@ -375,7 +381,7 @@ class Sandbox:
         exit_code: int | None = None
         results: list[Result] = []
         error: ExecError | None = None
-        for ev in self.run_code_stream(code, language, timeout_ms=timeout_ms, env=env, cwd=cwd):
+        for ev in self.run_code_stream(code, language, timeout_ms=timeout_ms, env=env, cwd=cwd, context=context):
             if ev.type == "stdout":
                 stdout.append(ev.data)  # type: ignore[arg-type]
             elif ev.type == "stderr":
@@ -539,6 +545,50 @@ class Sandbox:
         """
         self._check_open()
         self._transport.request("POST", self._path("/pause"))
+
+    def create_context(self, cwd: str | None = None) -> Context:
+        """Creates a REPL context: its own ``__main__`` namespace (and, with ``cwd``, the
+        directory its cells start in), at most 32 with the default one. Contexts are copied
+        into fork children and lost when the REPL restarts.
+
+        Example::
+
+            ctx = sb.create_context(cwd="/tmp")
+            sb.run_code("x = 1", context=ctx)
+        """
+        self._check_open()
+        return _contexts.create(self._transport, self._path(""), cwd)
+
+    def list_contexts(self) -> list[Context]:
+        """The sandbox's REPL contexts, the default one (id "default") first.
+
+        Example::
+
+            ids = [c.id for c in sb.list_contexts()]
+        """
+        self._check_open()
+        return _contexts.list_all(self._transport, self._path(""))
+
+    def restart_context(self, context: Context | str) -> Context:
+        """Empties a context's namespace; its id and cwd stay.
+
+        Example::
+
+            sb.restart_context(ctx)
+        """
+        self._check_open()
+        return _contexts.restart(self._transport, self._path(""), context)
+
+    def delete_context(self, context: Context | str) -> None:
+        """Deletes a context (not the default one); running code in it then raises
+        ``NotFoundError``.
+
+        Example::
+
+            sb.delete_context(ctx)
+        """
+        self._check_open()
+        _contexts.delete(self._transport, self._path(""), context)
 
     def kill_processes(self) -> int:
         """Kills every process of the sandbox except its REPL, whose variables stay: the way out

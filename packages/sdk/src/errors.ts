@@ -35,6 +35,7 @@ export const ErrorCode = {
   SpaceLimit: "space_limit",
   SpaceStorageLimit: "space_storage_limit",
   SandboxAtProcessLimit: "sandbox_at_process_limit",
+  ContextLimit: "context_limit",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -73,6 +74,7 @@ export const errorStatus: Record<ErrorCode, number> = {
   space_limit: 429,
   space_storage_limit: 507,
   sandbox_at_process_limit: 503,
+  context_limit: 429,
 };
 
 /** Codes the SDK raises itself, without an answer from the server (status 0). */
@@ -314,6 +316,12 @@ export class SandboxAtProcessLimitError extends PodflareError {
     super(ErrorCode.SandboxAtProcessLimit, statusOf(ErrorCode.SandboxAtProcessLimit, init), message, init);
   }
 }
+/** 429 `context_limit`: the sandbox has as many REPL contexts as allowed (32); delete one first. */
+export class ContextLimitError extends PodflareError {
+  constructor(message: string, init: ErrorInit = {}) {
+    super(ErrorCode.ContextLimit, statusOf(ErrorCode.ContextLimit, init), message, init);
+  }
+}
 
 /**
  * 410 `sandbox_expired`: the sandbox reached its `maxLifetimeS` and was closed (or frozen to a
@@ -404,6 +412,7 @@ export const errorClasses: Record<ErrorCode, ServerErrorClass> = {
   space_limit: SpaceLimitError,
   space_storage_limit: SpaceStorageLimitError,
   sandbox_at_process_limit: SandboxAtProcessLimitError,
+  context_limit: ContextLimitError,
 };
 
 // Answers without a code (the hosted service's 401, a proxy's 502, …) map by status

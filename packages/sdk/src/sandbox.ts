@@ -14,6 +14,7 @@ import {
 } from "./errors.js";
 import { NdjsonDecoder, toExecEvent, type ExecEvent, type ExecResult } from "./events.js";
 import { RichCollector } from "./rich-collector.js";
+import * as contexts from "./contexts.js";
 import { HttpClient, streamError } from "./http.js";
 import {
   fromApplied,
@@ -244,6 +245,7 @@ export class Sandbox {
     if (opts.timeoutMs !== undefined) body.timeout_ms = opts.timeoutMs;
     if (opts.env !== undefined) body.env = opts.env;
     if (opts.cwd !== undefined) body.cwd = opts.cwd;
+    if (opts.context !== undefined) body.context_id = contexts.contextIdOf(opts.context);
     // The server is silent while code runs; only an exec with a deadline gets a client one.
     const timeoutMs = opts.timeoutMs !== undefined ? opts.timeoutMs + this.#http.timeoutMs : 0;
     return this.#http.open("POST", this.#path("/exec"), { json: body, timeoutMs, accept: "application/x-ndjson" });
@@ -427,6 +429,53 @@ export class Sandbox {
   async restartRepl(): Promise<void> {
     this.#assertOpen();
     await this.#http.request("POST", this.#path("/restart_repl"));
+  }
+
+  /**
+   * Creates a REPL context: its own `__main__` namespace (and, with `cwd`, the directory
+   * its cells start in) in this sandbox, at most 32 with the default one. Contexts are
+   * copied into fork children and lost when the REPL restarts.
+   *
+   * @example
+   * const ctx = await sb.createContext({ cwd: "/tmp" });
+   * await sb.runCode("x = 1", "python", { context: ctx });
+   */
+  async createContext(opts: { cwd?: string } = {}): Promise<contexts.Context> {
+    this.#assertOpen();
+    return contexts.createContext(this.#http, this.#path(""), opts);
+  }
+
+  /**
+   * The sandbox's REPL contexts, the default one (`id: "default"`) first.
+   *
+   * @example
+   * const ids = (await sb.listContexts()).map((c) => c.id);
+   */
+  async listContexts(): Promise<contexts.Context[]> {
+    this.#assertOpen();
+    return contexts.listContexts(this.#http, this.#path(""));
+  }
+
+  /**
+   * Empties a context's namespace; its id and cwd stay.
+   *
+   * @example
+   * await sb.restartContext(ctx);
+   */
+  async restartContext(context: contexts.Context | string): Promise<contexts.Context> {
+    this.#assertOpen();
+    return contexts.restartContext(this.#http, this.#path(""), context);
+  }
+
+  /**
+   * Deletes a context (not the default one); an exec in it then answers 404 `not_found`.
+   *
+   * @example
+   * await sb.deleteContext(ctx);
+   */
+  async deleteContext(context: contexts.Context | string): Promise<void> {
+    this.#assertOpen();
+    await contexts.deleteContext(this.#http, this.#path(""), context);
   }
 
   /**

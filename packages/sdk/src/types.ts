@@ -1,5 +1,6 @@
 // The SDK's own (camelCase) shapes, and their mapping to and from the snake_case wire.
 
+import type { Context } from "./contexts.js";
 import type { ExecError, Result } from "./results.js";
 import type * as wire from "./wire.js";
 
@@ -83,6 +84,8 @@ export interface RunOptions {
   env?: Record<string, string>;
   /** Working directory for this call. */
   cwd?: string;
+  /** The REPL context to run in (`createContext`); default: the sandbox's default context. */
+  context?: Context | string;
   /** Called with each rich result (python) as it arrives, before runCode resolves. */
   onResult?: (result: Result) => void;
   /** Called with the exception of a python exec, once, after its traceback on stderr. */

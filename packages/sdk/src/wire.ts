@@ -78,6 +78,24 @@ export interface ExecRequest {
   timeout_ms?: number;
   env?: Record<string, string>;
   cwd?: string;
+  /** The REPL context to run in (POST …/contexts); default: the sandbox's default context. */
+  context_id?: string;
+}
+
+/** A REPL context: its own `__main__` namespace and, if given, the directory its cells start in. */
+export interface ContextInfo {
+  id: string;
+  language: "python";
+  cwd: string | null;
+}
+
+/** Body of POST /v1/sandboxes/:id/contexts. */
+export interface CreateContextRequest {
+  cwd?: string;
+}
+
+export interface ListContextsResponse {
+  contexts: ContextInfo[];
 }
 
 export interface FileEntry {

@@ -6,6 +6,7 @@ import type { KeyStore } from "../auth/keys.js";
 import { tiers } from "../auth/tiers.js";
 import type { LastKeyGuard } from "../auth/last-key.js";
 import type { HostdConfig } from "../config.js";
+import { contextRoutes } from "./context-routes.js";
 import { keyRoutes } from "./key-routes.js";
 import { lifecycleRoutes } from "./lifecycle-routes.js";
 import { networkRoutes } from "./network-routes.js";
@@ -85,6 +86,7 @@ export function buildRoutes(cfg: HostdConfig, sandboxes: SandboxManager, keys: K
     ...keyRoutes(keys, route, keyGuard),
     ...lifecycleRoutes(sandboxes, spaces, route, sandboxId, cfg.region),
     ...networkRoutes(sandboxes, route, sandboxId),
+    ...contextRoutes(sandboxes, route, sandboxId),
 
     route("GET", "/v1/sandboxes", (ctx) => {
       sendJson(ctx.res, 200, { sandboxes: sandboxes.list(ctx.owner) });

@@ -100,6 +100,7 @@ export function parseExec(
     timeout_ms: optInt(body, "timeout_ms", 1, timeouts.maxTimeoutMs) ?? timeouts.defaultTimeoutMs,
     env: optStringMap(body, "env"),
     cwd,
+    context_id: optString(body, "context_id"),
   };
 }
 

@@ -25,6 +25,7 @@ import { systemClock, type Clock } from "./clock.js";
 import { runExec, type ExecFlow, type ExecOutput, type ExecRichOutput } from "../runtime/exec.js";
 import { readPath, removePath, uploadFile, type ReadResult } from "../runtime/files.js";
 import { openPortStream } from "../runtime/port-stream.js";
+import { requireContext } from "../runtime/contexts.js";
 import type { Runtime, RuntimeSandbox, RuntimeSandboxSpec } from "../runtime/types.js";
 import type { SandboxRecord, SandboxStore } from "../store/sandboxes.js";
 
@@ -237,6 +238,7 @@ export class SandboxManager {
     return this.enqueue(sb, async () => {
       if (signal?.aborted) return -1;
       if (sb.expiry.signal.aborted) throw expiredError(sb.record);
+      if (req.context_id !== undefined) await requireContext(sb.rt, id, req.context_id, this.cfg.guestReplyTimeoutMs);
       this.usage?.exec(owner);
       const opts = {
         code: req.code,
@@ -245,6 +247,7 @@ export class SandboxManager {
         killGraceMs: this.cfg.exec.killGraceMs,
         env: req.env,
         cwd: req.cwd,
+        context: req.context_id,
         signal,
         memoryMb: sb.record.applied.memory_mb,
         flow,
@@ -285,6 +288,19 @@ export class SandboxManager {
     const sb = this.get(owner, id);
     await this.wake(sb);
     return { killed: await sb.rt.killProcesses() };
+  }
+
+  /**
+   * Runs a REPL-context operation (runtime/contexts.ts) with the guest's reply timeout; one
+   * that changes a context waits behind the sandbox's queued execs, as they would see it.
+   */
+  async withContexts<T>(owner: string, id: string, changes: boolean, op: (rt: RuntimeSandbox, timeoutMs: number) => Promise<T>): Promise<T> {
+    const sb = this.get(owner, id);
+    if (!changes) {
+      await this.wake(sb);
+      return op(sb.rt, this.cfg.guestReplyTimeoutMs);
+    }
+    return this.enqueue(sb, () => op(sb.rt, this.cfg.guestReplyTimeoutMs));
   }
 
   /** A fresh REPL (empty __main__) in the same sandbox; files and other processes stay. */

@@ -18,6 +18,8 @@ export interface ExecOptions {
   killGraceMs: number;
   env?: Record<string, string>;
   cwd?: string;
+  /** The REPL context (runtime/contexts.ts); undefined: the default one. */
+  context?: string;
   /** Aborted when the client went away: treated like a timeout, without the message. */
   signal?: AbortSignal;
   memoryMb: number;
@@ -204,7 +206,7 @@ export async function runExec(sb: RuntimeSandbox, opts: ExecOptions, output: Exe
     }, opts.timeoutMs);
 
     try {
-      conn.send({ t: "exec", id, lang: opts.language, code: opts.code, env: opts.env, cwd: opts.cwd });
+      conn.send({ t: "exec", id, lang: opts.language, code: opts.code, env: opts.env, cwd: opts.cwd, ctx: opts.context });
     } catch {
       // The close listener above settles the call.
     }
