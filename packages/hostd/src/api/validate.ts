@@ -94,13 +94,14 @@ export function parseExec(
   }
   const cwd = optString(body, "cwd");
   if (cwd !== undefined && !cwd.startsWith("/")) throw bad(`cwd must be an absolute path, got ${JSON.stringify(cwd)}`);
+  const contextId = optString(body, "context_id");
   return {
     code,
     language,
     timeout_ms: optInt(body, "timeout_ms", 1, timeouts.maxTimeoutMs) ?? timeouts.defaultTimeoutMs,
     env: optStringMap(body, "env"),
     cwd,
-    context_id: optString(body, "context_id"),
+    ...(contextId !== undefined ? { context_id: contextId } : {}),
   };
 }
 
