@@ -1,5 +1,6 @@
 import base64
 import json
+import time
 
 from harness import KernelTest
 
@@ -108,3 +109,27 @@ class ErrorDataTest(KernelTest):
     def test_system_exit_and_success_send_no_error(self):
         for code in ("raise SystemExit(3)", "x = 1"):
             self.assertNotIn("exc", [e[0] for e in events(self.c.exec_frames(code))])
+
+
+class InterruptDuringDisplayTest(KernelTest):
+    def test_an_interrupt_while_a_result_is_sent_is_raised_after_it(self):
+        # The host does not read for a moment, so display() sits in its output sync (as in
+        # test_repl.LateInterruptTest) when the interrupt arrives: the result still goes out
+        # whole, then the cell stops with KeyboardInterrupt.
+        req = self.c.start_exec("import sys; sys.stdout.write('y' * 1500000)\ndisplay(1)\nprint('after')")
+        time.sleep(0.3)
+        self.c.send({"t": "interrupt", "id": req})
+        frames = []
+        while True:
+            h, body = self.c.recv_for(req)
+            frames.append((h, body))
+            if h["t"] == "exit":
+                break
+        ev = events(frames)
+        self.assertEqual([e for e in ev if e[0] == "result"], [("result", False, {"text/plain": "1"})])
+        self.assertEqual(ev[-1], ("exit", 130))
+        out = b"".join(body for h, body in frames if h["t"] == "out" and h["fd"] == 1)
+        self.assertEqual(out, b"y" * 1500000)
+        exc = [e for e in ev if e[0] == "exc"]
+        self.assertEqual(exc[0][1], "KeyboardInterrupt")
+        self.assertEqual(self.run_ok("print('alive')"), b"alive\n")
