@@ -69,12 +69,21 @@ function ask<T>(
 
 const runtimeError = (h: { message: string }) => new PodflareError("runtime_error", h.message);
 
+/** A context as the guest describes it; the guest is untrusted, so only strings pass. */
+function checked(c: unknown): ContextInfo {
+  const v = (typeof c === "object" && c !== null ? c : {}) as Record<string, unknown>;
+  return { id: typeof v.id === "string" ? v.id : "", language: "python", cwd: typeof v.cwd === "string" ? v.cwd : null };
+}
+
 function contextOf(h: GuestFrame): ContextInfo | undefined {
-  return h.t === "context" ? { id: h.context.id, language: "python", cwd: h.context.cwd ?? null } : undefined;
+  return h.t === "context" ? checked(h.context) : undefined;
 }
 
 export function listContexts(rt: RuntimeSandbox, timeoutMs: number): Promise<ContextInfo[]> {
-  return ask(rt, { t: "ctx_list" }, timeoutMs, (h) => (h.t === "contexts" ? h.contexts : undefined), runtimeError);
+  return ask(rt, { t: "ctx_list" }, timeoutMs, (h) => {
+    if (h.t !== "contexts") return undefined;
+    return (Array.isArray(h.contexts) ? h.contexts : []).slice(0, limits.maxContexts).map(checked);
+  }, runtimeError);
 }
 
 export function createContext(rt: RuntimeSandbox, sandboxId: string, cwd: string | undefined, timeoutMs: number): Promise<ContextInfo> {
