@@ -112,18 +112,25 @@ def open_figures():
 
 
 class Publisher:
-    """Sends the running cell's results; display() outside a cell prints text/plain."""
+    """Sends the running cell's results; display() outside a cell prints text/plain.
+
+    display() sends at once, after syncing the output before it. The results of the cell's
+    end (the last expression, open figures) are kept and sent after the exec's own output
+    sync (send_pending), which saves a sync per cell.
+    """
 
     def __init__(self, capture):
         self.capture = capture
         self.sink = None  # (conn, job id) while a python cell runs
         self.shown = set()  # ids of figures sent this cell
         self.deferred = False
+        self.pending = []  # (main, JSON payload) for send_pending
 
     def begin(self, conn, job_id):
         self.sink = (conn, job_id)
         self.shown = set()
         self.deferred = False
+        self.pending = []
 
     def defer_interrupt(self):
         """An interrupt landed while a result was being sent (repl.on_sigint): kernel
@@ -152,28 +159,45 @@ class Publisher:
         data = bundle(obj)
         if _is_figure(obj):
             self.shown.add(id(obj))
-        self.send(data, main)
         if main:
-            self.deferred = False  # the code has returned: too late to interrupt it
-        else:
-            self._raise_deferred()
+            self._keep(data, main=True)
+            return
+        self.send(data, main=False)
+        self._raise_deferred()
 
     def send(self, data, main):
         sink = self.sink
         if sink is None:
             return
+        payload = self._payload(data)
+        self.capture.sync()  # the lines printed before this result go first
+        if payload is not None:
+            conn, job_id = sink
+            conn.send({"t": "result", "id": job_id, "main": bool(main)}, payload)
+
+    def send_pending(self, conn, job_id):
+        """The cell's end results, once its output is all sent (Repl.run)."""
+        pending, self.pending = self.pending, []
+        for main, payload in pending:
+            conn.send({"t": "result", "id": job_id, "main": main}, payload)
+
+    def _keep(self, data, main):
+        payload = self._payload(data)
+        if payload is not None:
+            self.pending.append((main, payload))
+
+    def _payload(self, data):
+        """The result as JSON, or None (with a note on stderr) when over the limit."""
         import json  # first result only: kept out of kernel start
 
         payload = json.dumps(data).encode("utf-8")
-        self.capture.sync()  # the lines printed before this result go first
         if len(payload) > RESULT_MAX_BYTES:
             self.capture.write_stderr(
                 (f"podflare: a display result of {len(payload)} bytes exceeds the limit of "
                  f"{RESULT_MAX_BYTES} bytes per result and was dropped; write it to a file and "
                  "download that instead\n").encode())
-            return
-        conn, job_id = sink
-        conn.send({"t": "result", "id": job_id, "main": bool(main)}, payload)
+            return None
+        return payload
 
     def flush_figures(self):
         """Each pyplot figure still open at the end of a cell, as image/png; then closed, as
@@ -189,10 +213,9 @@ class Publisher:
                     png = figure_png(fig)
                     if png:
                         data["image/png"] = png
-                    self.send(data, main=False)
+                    self._keep(data, main=False)
             finally:
                 pyplot.close(fig)
-            self._raise_deferred()
 
 
 def install(publisher):

@@ -49,6 +49,7 @@ class Repl:
             finally:
                 self.publisher.end()
                 self.capture.end()
+            self.publisher.send_pending(job.conn, job.id)
             if self._error is not None:
                 # After the traceback's stderr lines, which end() has sent.
                 name, value, text = self._error
