@@ -72,7 +72,8 @@ EXIT_KILLED = 137  # the REPL was killed (ignored the interrupt, or out of memor
 EXIT_EXPIRED = 125  # the sandbox reached max_lifetime_s: the code was interrupted, the sandbox closed or frozen
 
 __all__ = [
-    "Sandbox", "ExecEvent", "ExecResult", "Result", "ExecError", "Context", "FileEntry", "NdjsonDecoder", "upload_args",
+    "Sandbox", "ExecEvent", "ExecResult", "Result", "ExecError", "Context", "FileEntry",
+    "NdjsonDecoder", "upload_args",
     "DIFF_SNIPPET", "diff_code", "compare_snapshots", "DEFAULT_HOST", "DEFAULT_TIMEOUT_S",
     "EXIT_TIMEOUT", "EXIT_KILLED", "ErrorCode", "ClientErrorCode", "ERROR_STATUS",
     "ERROR_CLASSES", "error_from_response", "PodflareError", "BadRequestError",
