@@ -32,7 +32,10 @@ const checks: [
   Equal<wire.CapacityResponse, protocol.CapacityResponse>,
   Equal<wire.UsageReport, protocol.UsageReport>,
   Equal<wire.ErrorBody, protocol.ErrorBody>,
-] = [true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true];
+  Equal<wire.ContextInfo, protocol.ContextInfo>,
+  Equal<wire.CreateContextRequest, protocol.CreateContextRequest>,
+  Equal<wire.ListContextsResponse, protocol.ListContextsResponse>,
+] = [true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true];
 
 test("the SDK's wire types equal packages/protocol's (checked by the compiler)", () => {
   assert.ok(checks.every(Boolean));

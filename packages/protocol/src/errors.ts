@@ -36,6 +36,7 @@ export const ErrorCode = {
   SandboxAtProcessLimit: "sandbox_at_process_limit",
   McpSessionLimit: "mcp_session_limit",
   McpSessionNotFound: "mcp_session_not_found",
+  ContextLimit: "context_limit",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -75,6 +76,7 @@ export const errorStatus: Record<ErrorCode, number> = {
   sandbox_at_process_limit: 503,
   mcp_session_limit: 429,
   mcp_session_not_found: 404,
+  context_limit: 429,
 };
 
 /** The one error envelope of the REST API: Podflare's `error` plus our stable `code`. */

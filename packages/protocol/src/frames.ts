@@ -6,6 +6,7 @@
 
 import type { FileEntry } from "./rest.js";
 import type { SpaceManifest } from "./rest-spaces.js";
+import type { ContextInfo } from "./rest.js";
 
 export const FRAME_MAX_BYTES = 8 * 1024 * 1024;
 export const FILE_CHUNK_BYTES = 1024 * 1024;
@@ -13,7 +14,7 @@ export const GUEST_PROTOCOL_VERSION = 1;
 
 /** Frames the host sends. `id` ties answers to their request. */
 export type HostFrame =
-  | { t: "exec"; id: number; lang: "python" | "bash"; code: string; env?: Record<string, string>; cwd?: string }
+  | { t: "exec"; id: number; lang: "python" | "bash"; code: string; env?: Record<string, string>; cwd?: string; ctx?: string }
   | { t: "interrupt"; id: number }
   | { t: "write_open"; id: number; path: string; mode?: number }
   | { t: "write_chunk"; id: number } // body: bytes
@@ -35,7 +36,12 @@ export type HostFrame =
    */
   | { t: "tcp_connect"; id: number; port: number }
   /** After hostd's kill_processes: wait for the kernel's dead children (zombies hold pids). */
-  | { t: "reap"; id: number };
+  | { t: "reap"; id: number }
+  /** REPL contexts: create (answer `context`), restart (`context`), delete (`done`), list (`contexts`). */
+  | { t: "ctx_create"; id: number; ctx: string; cwd?: string }
+  | { t: "ctx_restart"; id: number; ctx: string }
+  | { t: "ctx_delete"; id: number; ctx: string }
+  | { t: "ctx_list"; id: number };
 
 /** Frames the guest sends. */
 export type GuestFrame =
@@ -53,7 +59,14 @@ export type GuestFrame =
   // The children's pids in the family pid namespace; `landlock` when they are scoped apart.
   | { t: "forked"; id: number; pids: number[]; landlock: boolean }
   // The answer to tcp_connect (else an `error` frame); raw bytes follow on this connection.
-  | { t: "tcp_connected"; id: number };
+  | { t: "tcp_connected"; id: number }
+  // A python exec's rich result (body: JSON {mime: text}), after the output printed before it;
+  // `main` for the value of the cell's last expression.
+  | { t: "result"; id: number; main: boolean }
+  // A python exec's exception as data, after its traceback's stderr lines, before `exit`.
+  | { t: "exc"; id: number; name: string; value: string; traceback: string }
+  | { t: "context"; id: number; context: ContextInfo }
+  | { t: "contexts"; id: number; contexts: ContextInfo[] };
 
 /** Errors the guest reports for file and exec requests; hostd maps them onto REST codes. */
 export type GuestErrorCode =

@@ -56,6 +56,7 @@ from .errors import (
     UpstreamTimeoutError,
     RegionUnknownError,
     SandboxAtProcessLimitError,
+    ContextLimitError,
     error_from_response,
     SandboxExpiredError,
     SpaceLimitError,
@@ -64,13 +65,16 @@ from .errors import (
     McpSessionNotFoundError,
 )
 from .events import ExecEvent, ExecResult, NdjsonDecoder
+from .results import ExecError, Result
+from .contexts import Context
 from .sandbox import FileEntry, Sandbox, upload_args
 
 __version__ = SDK_VERSION
 
 
 __all__ = [
-    "Sandbox", "ExecEvent", "ExecResult", "FileEntry", "NdjsonDecoder", "upload_args",
+    "Sandbox", "ExecEvent", "ExecResult", "Result", "ExecError", "Context", "FileEntry",
+    "NdjsonDecoder", "upload_args",
     "DIFF_SNIPPET", "diff_code", "compare_snapshots", "DEFAULT_HOST", "DEFAULT_TIMEOUT_S",
     "EXIT_TIMEOUT", "EXIT_KILLED", "ErrorCode", "ClientErrorCode", "ERROR_STATUS",
     "ERROR_CLASSES", "error_from_response", "PodflareError", "BadRequestError",
@@ -84,4 +88,5 @@ __all__ = [
     "UpstreamTimeoutError", "RegionUnknownError", "EXIT_EXPIRED", "SandboxExpiredError",
     "SpaceLimitError", "SpaceStorageLimitError", "SandboxAtProcessLimitError",
     "McpSessionLimitError", "McpSessionNotFoundError",
+    "ContextLimitError",
 ]

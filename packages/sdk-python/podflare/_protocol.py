@@ -42,6 +42,7 @@ class ErrorCode:
     SANDBOX_AT_PROCESS_LIMIT = "sandbox_at_process_limit"
     MCP_SESSION_LIMIT = "mcp_session_limit"
     MCP_SESSION_NOT_FOUND = "mcp_session_not_found"
+    CONTEXT_LIMIT = "context_limit"
 
 
 #: The HTTP status the server gives each code.
@@ -80,6 +81,7 @@ ERROR_STATUS: dict[str, int] = {
     "sandbox_at_process_limit": 503,
     "mcp_session_limit": 429,
     "mcp_session_not_found": 404,
+    "context_limit": 429,
 }
 
 #: Exit codes hostd itself gives (the program's own codes pass through untouched).

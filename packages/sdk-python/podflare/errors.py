@@ -288,6 +288,12 @@ class McpSessionNotFoundError(NotFoundError):
     code = ErrorCode.MCP_SESSION_NOT_FOUND
 
 
+class ContextLimitError(_ServerError):
+    """429 ``context_limit``: the sandbox has as many REPL contexts as allowed (32); delete one first."""
+
+    code = ErrorCode.CONTEXT_LIMIT
+
+
 class TimeoutError(PodflareError, builtins.TimeoutError):
     """The server was silent for longer than the client's ``timeout_s``.
 
@@ -333,6 +339,7 @@ ERROR_CLASSES: dict[str, type[_ServerError]] = {
         PortNotListeningError, UpstreamError, UpstreamTimeoutError, RegionUnknownError,
         SandboxExpiredError, SpaceLimitError, SpaceStorageLimitError,
         SandboxAtProcessLimitError, McpSessionLimitError, McpSessionNotFoundError,
+        ContextLimitError,
     )
 }
 assert set(ERROR_CLASSES) == set(ERROR_STATUS), "every code needs a class"
@@ -433,4 +440,5 @@ __all__ = [
     "ConnectionError", "ProtocolError", "SandboxClosedError", "error_from_response",
     "RegionUnknownError",
     "SandboxExpiredError", "SpaceLimitError", "SpaceStorageLimitError",
+    "ContextLimitError",
 ]

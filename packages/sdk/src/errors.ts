@@ -243,6 +243,12 @@ export class SandboxAtProcessLimitError extends PodflareError {
     super(ErrorCode.SandboxAtProcessLimit, statusOf(ErrorCode.SandboxAtProcessLimit, init), message, init);
   }
 }
+/** 429 `context_limit`: the sandbox has as many REPL contexts as allowed (32); delete one first. */
+export class ContextLimitError extends PodflareError {
+  constructor(message: string, init: ErrorInit = {}) {
+    super(ErrorCode.ContextLimit, statusOf(ErrorCode.ContextLimit, init), message, init);
+  }
+}
 
 /**
  * 410 `sandbox_expired`: the sandbox reached its `maxLifetimeS` and was closed (or frozen to a
@@ -348,6 +354,7 @@ export const errorClasses: Record<ErrorCode, ServerErrorClass> = {
   sandbox_at_process_limit: SandboxAtProcessLimitError,
   mcp_session_limit: McpSessionLimitError,
   mcp_session_not_found: McpSessionNotFoundError,
+  context_limit: ContextLimitError,
 };
 
 // Answers without a code (the hosted service's 401, a proxy's 502, …) map by status

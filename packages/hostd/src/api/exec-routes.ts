@@ -60,6 +60,7 @@ async function streamExec(
     (stream, line) => write({ type: stream, data: line, seq: seq++, ts: Date.now() }),
     abort.signal,
     flow,
+    (event) => write({ ...event, seq: seq++, ts: Date.now() }),
   );
   write({ type: "exit", data: code, seq: seq++, ts: Date.now() });
   res.end();

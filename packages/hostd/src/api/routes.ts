@@ -5,6 +5,7 @@ import type { HostdConfig } from "../config.js";
 import type { SandboxManager } from "../lifecycle/sandbox-manager.js";
 import type { SpaceService } from "../lifecycle/spaces.js";
 import type { WarmPool } from "../lifecycle/warm-pool.js";
+import { contextRoutes } from "./context-routes.js";
 import { execRoutes } from "./exec-routes.js";
 import { fileRoutes } from "./file-routes.js";
 import { forkRoutes } from "./fork-routes.js";
@@ -28,6 +29,7 @@ export function buildRoutes(cfg: HostdConfig, sandboxes: SandboxManager, keys: K
     ...execRoutes(cfg, sandboxes, route),
     ...forkRoutes(sandboxes, route),
     ...fileRoutes(sandboxes, route),
+    ...contextRoutes(sandboxes, route),
     ...(proxy ? proxy.routes(route) : []),
   ];
 }

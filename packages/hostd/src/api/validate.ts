@@ -97,12 +97,14 @@ export function parseExec(
   }
   const cwd = optString(body, "cwd");
   if (cwd !== undefined && !cwd.startsWith("/")) throw bad(`cwd must be an absolute path, got ${JSON.stringify(cwd)}`);
+  const contextId = optString(body, "context_id");
   return {
     code,
     language,
     timeout_ms: optInt(body, "timeout_ms", 1, timeouts.maxTimeoutMs) ?? timeouts.defaultTimeoutMs,
     env: optStringMap(body, "env"),
     cwd,
+    ...(contextId !== undefined ? { context_id: contextId } : {}),
   };
 }
 
@@ -149,4 +151,14 @@ export function parseCreateKey(body: Record<string, unknown>): Required<CreateKe
   }
   if (body.admin !== undefined && typeof body.admin !== "boolean") throw bad("admin must be true or false");
   return { name: (body.name as string | undefined) ?? "unnamed", tier, admin: body.admin === true };
+}
+
+/** Body of POST /v1/sandboxes/:id/contexts: an optional absolute cwd (checked to exist by the guest). */
+export function parseCreateContext(body: Record<string, unknown>): string | undefined {
+  const cwd = body.cwd;
+  if (cwd === undefined || cwd === null) return undefined;
+  if (typeof cwd !== "string" || !cwd.startsWith("/") || cwd.includes("\0") || cwd.length > 4096) {
+    throw new PodflareError("bad_request", `cwd must be an absolute path of an existing directory, got ${JSON.stringify(cwd)}`);
+  }
+  return cwd;
 }
