@@ -1,10 +1,10 @@
-// Protocol logic of the Sandbox class against a stand-in server (stand-in-server.ts).
+// Protocol logic of the Sandbox class against a stand-in server (support/stand-in-server.ts).
 // The real server is exercised by tests/conformance.
 
 import assert from "node:assert/strict";
 import { after, before, beforeEach, test } from "node:test";
-import { DIFF_SNIPPET } from "./diff.js";
 import {
+  DIFF_SNIPPET,
   ConnectionError,
   IsADirectoryError,
   NotADirectoryError,
@@ -17,10 +17,10 @@ import {
   RegionUnknownError,
   UnauthorizedError,
   UnknownLanguageError,
-} from "./errors.js";
-import type { ExecEvent } from "./events.js";
-import { Sandbox } from "./sandbox.js";
-import { createAnswer, json, ndjson, startStandIn, type SeenRequest, type StandIn } from "./stand-in-server.js";
+  Sandbox,
+  type ExecEvent,
+} from "podflare";
+import { createAnswer, json, ndjson, startStandIn, type SeenRequest, type StandIn } from "./support/stand-in-server.js";
 
 const ID = "sbx_" + "a".repeat(32);
 let server: StandIn;
