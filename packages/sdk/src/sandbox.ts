@@ -1,6 +1,6 @@
 // The Sandbox class: one object per sandbox id, all calls through a shared HttpClient. The
 // class holds the surface (names, docs, lifecycle checks); each job's protocol lives in its
-// own module: exec-stream, files, settings, account.
+// own module: open, exec-stream, files, spaces, settings, account, lifecycle.
 
 import { listSandboxes, usage, type Usage } from "./account.js";
 import { diffSandboxes } from "./diff.js";
@@ -14,20 +14,9 @@ import { connectSandbox, createSandbox, resumeSpace, type Opened, type SandboxIn
 import { sandboxPath, type SandboxRef } from "./sandbox-ref.js";
 import { changeNetwork, changeTimeout } from "./settings.js";
 import { forkChildren, freezeToSpace, mergeInto } from "./spaces.js";
-import {
-  fromSandboxInfo,
-  snakeToCamel,
-  type AppliedLimits,
-  type ConnectionOptions,
-  type DiffResult,
-  type FileEntry,
-  type Language,
-  type NetworkInfo,
-  type NetworkPolicy,
-  type RunOptions,
-  type SandboxInfo,
-  type SandboxOptions,
-} from "./types.js";
+import { fromSandboxInfo, snakeToCamel } from "./types.js";
+import type { AppliedLimits, ConnectionOptions, DiffResult, FileEntry, Language, NetworkInfo } from "./types.js";
+import type { NetworkPolicy, RunOptions, SandboxInfo, SandboxOptions } from "./types.js";
 import type * as wire from "./wire.js";
 
 export { uploadArgs } from "./files.js";
