@@ -82,7 +82,7 @@ class Repl:
         if entry and _has_foreign_frames(exc, _codes_of(module_code)):
             del linecache.cache[FILENAME]
         try:
-            import traceback  # noqa: PLC0415 - on the first error only: kept out of kernel start
+            import traceback  # on the first error only: kept out of kernel start
             text = "".join(traceback.format_exception(type(exc), exc, tb))
         except Exception:
             text = f"{type(exc).__name__}: <could not format the exception>\n"
@@ -204,4 +204,3 @@ def _getcwd():
 
 def _text(s):
     return s.encode("utf-8", "backslashreplace")
-

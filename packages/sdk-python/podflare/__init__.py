@@ -66,7 +66,8 @@ __version__ = SDK_VERSION
 #: Exit codes hostd itself gives (the program's own codes pass through untouched).
 EXIT_TIMEOUT = 124  # timeout_ms passed; the code was interrupted and the REPL kept its state
 EXIT_KILLED = 137  # the REPL was killed (ignored the interrupt, or out of memory) and restarted empty
-EXIT_EXPIRED = 125  # the sandbox reached max_lifetime_s: the code was interrupted, the sandbox closed or frozen
+# the sandbox reached max_lifetime_s: the code was interrupted, the sandbox closed or frozen
+EXIT_EXPIRED = 125
 
 __all__ = [
     "Sandbox", "ExecEvent", "ExecResult", "FileEntry", "NdjsonDecoder", "upload_args",

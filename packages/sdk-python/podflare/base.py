@@ -64,11 +64,11 @@ class SandboxBase:
         if self._state == "open":
             return
         if self._state == "merged":
-            raise SandboxClosedError(f"sandbox {self.id} was merged into {self._state_detail}; use that sandbox's object")
-        if self._state == "frozen":
             raise SandboxClosedError(
-                f"sandbox {self.id} was frozen into Space {self._state_detail}; continue with Sandbox.resume({self._state_detail!r})"
-            )
+                f"sandbox {self.id} was merged into {self._state_detail}; use that sandbox's object")
+        if self._state == "frozen":
+            raise SandboxClosedError(f"sandbox {self.id} was frozen into Space {self._state_detail};"
+                                     f" continue with Sandbox.resume({self._state_detail!r})")
         raise SandboxClosedError(f"sandbox {self.id} is closed; create a new one with Sandbox()")
 
     def _path(self, suffix: str) -> str:

@@ -98,7 +98,8 @@ def snapshot(sb: Any, code: str) -> dict[str, Any]:
                 return snap
         except ValueError:
             pass
-    raise SandboxRuntimeError(f"diff helper failed in {sb.id} (exit {r.exit_code}): {(r.stderr or lines[-1])[-500:]}")
+    raise SandboxRuntimeError(
+        f"diff helper failed in {sb.id} (exit {r.exit_code}): {(r.stderr or lines[-1])[-500:]}")
 
 
 def diff_sandboxes(a: Any, b: Any, paths: Iterable[str]) -> dict[str, list[str]]:

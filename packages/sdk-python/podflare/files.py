@@ -31,9 +31,11 @@ def upload_args(data: Any, path: Any) -> tuple[bytes, str]:
     swapped would otherwise write the content under a name made of the path. str data is
     encoded as UTF-8."""
     if isinstance(path, (bytes, bytearray, memoryview)) and isinstance(data, str):
-        raise TypeError(f"upload(data, path) takes the data first and the path second: upload(<bytes>, {data[:60]!r})")
+        raise TypeError("upload(data, path) takes the data first and the path second:"
+                        f" upload(<bytes>, {data[:60]!r})")
     if not isinstance(path, str) or not path:
-        raise TypeError('upload(data, path): path must be a non-empty str, e.g. upload("hello", "/root/notes.txt")')
+        raise TypeError('upload(data, path): path must be a non-empty str,'
+                        ' e.g. upload("hello", "/root/notes.txt")')
     if isinstance(data, str):
         return data.encode("utf-8"), path
     if isinstance(data, (bytes, bytearray, memoryview)):
@@ -43,20 +45,23 @@ def upload_args(data: Any, path: Any) -> tuple[bytes, str]:
 
 def put_file(transport: Transport, sandbox_id: str, data: Any, path: Any) -> None:
     body, target = upload_args(data, path)
-    transport.request("PUT", file_path(sandbox_id, target), body=body, content_type="application/octet-stream")
+    transport.request("PUT", file_path(sandbox_id, target), body=body,
+                      content_type="application/octet-stream")
 
 
 def get_file(transport: Transport, sandbox_id: str, path: str) -> bytes:
     res = transport.request("GET", file_path(sandbox_id, path))
     if res.content_type.lower().startswith("application/json"):
-        raise IsADirectoryError(f"{path} is a directory in sandbox {sandbox_id}; use list({path!r}) to see its entries")
+        raise IsADirectoryError(
+            f"{path} is a directory in sandbox {sandbox_id}; use list({path!r}) to see its entries")
     return res.body
 
 
 def list_dir(transport: Transport, sandbox_id: str, path: str) -> list[FileEntry]:
     res = transport.request("GET", file_path(sandbox_id, path), accept="application/json")
     if not res.content_type.lower().startswith("application/json"):
-        raise NotADirectoryError(f"{path} is a file in sandbox {sandbox_id}; use download({path!r}) to read it")
+        raise NotADirectoryError(
+            f"{path} is a file in sandbox {sandbox_id}; use download({path!r}) to read it")
     try:
         listing = json.loads(res.body)
         entries = listing["entries"]

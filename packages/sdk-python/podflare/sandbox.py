@@ -13,7 +13,8 @@ from .diff import diff_sandboxes
 from .dual_method import ClassOrInstanceMethod
 from .errors import MethodNotAllowedError, NotFoundError, ProtocolError, SandboxNotFoundError
 from .exec_stream import ExecMethods
-from .files import FileEntry, FileMethods, upload_args  # noqa: F401 - FileEntry, upload_args: still importable from here
+# FileEntry and upload_args stay importable from here, as before the split.
+from .files import FileEntry, FileMethods, upload_args  # noqa: F401
 from .paths import q as _q
 
 Data = Union[bytes, bytearray, memoryview, str]
@@ -85,8 +86,8 @@ class Sandbox(ExecMethods, FileMethods):
         self._setup_from_answer(transport, answer, "POST /v1/sandboxes", template)
 
     @classmethod
-    def connect(cls, id: str, host: str | None = None, api_key: str | None = None, *, timeout_s: float | None = None,
-                region: str | None = None) -> "Sandbox":
+    def connect(cls, id: str, host: str | None = None, api_key: str | None = None, *,
+                timeout_s: float | None = None, region: str | None = None) -> "Sandbox":
         """Attaches to an existing sandbox by id. Checks it exists when the server can say
         (raises :class:`SandboxNotFoundError` if not).
 
@@ -140,7 +141,8 @@ class Sandbox(ExecMethods, FileMethods):
     resume = ClassOrInstanceMethod(_resume_space, _resume_paused)
 
     @classmethod
-    def list_sandboxes(cls, host: str | None = None, api_key: str | None = None, *, timeout_s: float | None = None) -> list[dict[str, Any]]:
+    def list_sandboxes(cls, host: str | None = None, api_key: str | None = None, *,
+                       timeout_s: float | None = None) -> list[dict[str, Any]]:
         """Lists the sandboxes this key can see (wire shapes: id, state, template, applied, ...).
 
         Example::
@@ -151,7 +153,8 @@ class Sandbox(ExecMethods, FileMethods):
         return account.list_sandboxes(Transport(host, api_key, timeout_s))
 
     @classmethod
-    def usage(cls, host: str | None = None, api_key: str | None = None, *, timeout_s: float | None = None) -> dict[str, Any]:
+    def usage(cls, host: str | None = None, api_key: str | None = None, *,
+              timeout_s: float | None = None) -> dict[str, Any]:
         """The calling key's usage (wire shape: owner, sandboxes_created, sandbox_seconds,
         gb_seconds, execs, forks), running sandboxes counted up to now.
 

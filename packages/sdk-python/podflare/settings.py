@@ -13,7 +13,8 @@ def change_timeout(transport: Transport, sandbox_id: str, idle_timeout_s: int,
                    applied: dict[str, Any] | None) -> dict[str, Any] | None:
     """Sets the idle timeout; the new ``applied`` (``applied`` updated when the server gave
     only the timeout)."""
-    answer = transport.json("POST", sandbox_path(sandbox_id, "/timeout"), json_body={"idle_timeout_s": idle_timeout_s})
+    answer = transport.json("POST", sandbox_path(sandbox_id, "/timeout"),
+                            json_body={"idle_timeout_s": idle_timeout_s})
     if isinstance(answer, dict):
         if isinstance(answer.get("applied"), dict):
             return dict(answer["applied"])
