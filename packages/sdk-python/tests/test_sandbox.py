@@ -559,5 +559,25 @@ class LifecycleTest(StandInTest):
         self.assertEqual(self.reqs[-1].path, "/v1/spaces/spc_1/resume")
 
 
+class AccountTest(StandInTest):
+    def test_list_sandboxes_and_usage(self):
+        usage = {"owner": "key_1", "sandboxes_created": 3, "sandbox_seconds": 12.5, "gb_seconds": 6.25,
+                 "execs": 7, "forks": 2}
+
+        def handle(r, h):
+            if r.path == "/v1/sandboxes":
+                return send_json(h, 200, {"sandboxes": [create_answer()]})
+            if r.path == "/v1/usage":
+                return send_json(h, 200, usage)
+            send_json(h, 404, {"error": "no route", "code": "not_found"})
+        self.handle(handle)
+        self.assertEqual([s["id"] for s in Sandbox.list_sandboxes(self.url)], [SBX])
+        self.assertEqual(Sandbox.usage(self.url), usage)
+        self.assertEqual((self.reqs[-1].method, self.reqs[-1].path), ("GET", "/v1/usage"))
+        self.handle(lambda r, h: send_json(h, 200, {}))
+        with self.assertRaises(ProtocolError):
+            Sandbox.usage(self.url)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -530,3 +530,25 @@ test("freeze returns the Space id and closes the object; Sandbox.resume brings i
   const back = await Sandbox.resume(spaceId, { host: server.url });
   assert.equal(back.id, "sbx_" + "c".repeat(32));
 });
+
+test("listSandboxes and usage read the key's sandboxes and totals; an answer without owner is a ProtocolError", async () => {
+  const usage = { owner: "key_1", sandboxes_created: 3, sandbox_seconds: 12.5, gb_seconds: 6.25, execs: 7, forks: 2 };
+  server.handle((req, res) => {
+    if (req.path === "/v1/sandboxes") return json(res, 200, { sandboxes: [{ ...createAnswer(), created_at: "t0", last_active_at: "t1", metadata: {}, parent_id: null }] });
+    if (req.path === "/v1/usage") return json(res, 200, usage);
+    json(res, 404, { error: "no route", code: "not_found" });
+  });
+  const list = await Sandbox.listSandboxes({ host: server.url });
+  assert.deepEqual(list.map((s) => [s.id, s.createdAt]), [[ID, "t0"]]);
+  assert.deepEqual(await Sandbox.usage({ host: server.url }), {
+    owner: "key_1",
+    sandboxesCreated: 3,
+    sandboxSeconds: 12.5,
+    gbSeconds: 6.25,
+    execs: 7,
+    forks: 2,
+  });
+  assert.equal(server.requests.at(-1)!.method, "GET");
+  server.handle((_req, res) => json(res, 200, {}));
+  await assert.rejects(Sandbox.usage({ host: server.url }), ProtocolError);
+});
