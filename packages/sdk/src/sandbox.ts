@@ -4,12 +4,12 @@
 
 import { listSandboxes, usage, type Usage } from "./account.js";
 import { diffSandboxes } from "./diff.js";
-import { ProtocolError, SandboxNotFoundError } from "./errors.js";
+import { ProtocolError } from "./errors.js";
 import type { ExecEvent, ExecResult } from "./events.js";
 import { collectExec, openExec, streamExec } from "./exec-stream.js";
 import { downloadFile, listDir, removePath, uploadFile } from "./files.js";
 import type { HttpClient } from "./http.js";
-import { closedError, type Lifecycle } from "./lifecycle.js";
+import { SandboxLife } from "./lifecycle.js";
 import { connectSandbox, createSandbox, resumeSpace, type Opened, type SandboxInit } from "./open.js";
 import { sandboxPath, type SandboxRef } from "./sandbox-ref.js";
 import { changeNetwork, changeTimeout } from "./settings.js";
@@ -45,13 +45,13 @@ export class Sandbox {
 
   readonly #http: HttpClient;
   readonly #ref: SandboxRef;
-  #life: Lifecycle = { state: "open" };
-  #closing: Promise<void> | undefined;
+  readonly #life: SandboxLife;
 
   private constructor(http: HttpClient, id: string, init: SandboxInit) {
     this.#http = http;
     this.id = id;
     this.#ref = { http, id };
+    this.#life = new SandboxLife(id);
     this.template = init.template;
     this.applied = init.applied;
     this.clamped = (init.clamped ?? []).map(snakeToCamel);
@@ -65,7 +65,7 @@ export class Sandbox {
 
   /** False once `close()`, `mergeInto()` (on the winner) or `freeze()` has run. */
   get isOpen(): boolean {
-    return this.#life.state === "open";
+    return this.#life.isOpen;
   }
 
   /**
@@ -256,7 +256,7 @@ export class Sandbox {
     this.#assertOpen();
     const winnerId = typeof winner === "string" ? winner : winner.id;
     await mergeInto(this.#ref, winnerId);
-    if (winner instanceof Sandbox) winner.#life = { state: "merged", into: this.id };
+    if (winner instanceof Sandbox) winner.#life.mergedInto(this.id);
   }
 
   /**
@@ -340,7 +340,7 @@ export class Sandbox {
   async freeze(): Promise<string> {
     this.#assertOpen();
     const spaceId = await freezeToSpace(this.#ref);
-    this.#life = { state: "frozen", spaceId };
+    this.#life.frozen(spaceId);
     return spaceId;
   }
 
@@ -394,25 +394,11 @@ export class Sandbox {
    * try { await sb.runCode("print(1)"); } finally { await sb.close(); }
    */
   close(): Promise<void> {
-    if (this.#life.state !== "open") return Promise.resolve();
-    this.#closing ??= this.#http.request("DELETE", this.#path("")).then(
-      () => {
-        this.#life = { state: "closed" };
-      },
-      (err: unknown) => {
-        this.#closing = undefined;
-        if (err instanceof SandboxNotFoundError) {
-          this.#life = { state: "closed" };
-          return;
-        }
-        throw err;
-      },
-    );
-    return this.#closing;
+    return this.#life.close(() => this.#http.request("DELETE", this.#path("")));
   }
 
   #assertOpen(): void {
-    if (this.#life.state !== "open") throw closedError(this.id, this.#life);
+    this.#life.assertOpen();
   }
 
   #path(suffix: string): string {
