@@ -20,11 +20,6 @@ const KNOWN_UNTIL_SPLIT: readonly string[] = [
   "packages/hostd/src/jail/cgroups.ts",
   "packages/hostd/src/lifecycle/sandbox-manager.ts",
   "packages/hostd/src/network/network-service.ts",
-  "packages/sdk/src/sandbox.ts",
-  // The SDKs' error tables are being regenerated on another branch, which adds their reason.
-  "packages/sdk/src/errors.ts",
-  "packages/sdk-python/podflare/errors.py",
-  "packages/sdk-python/podflare/sandbox.py",
 ];
 
 /**

@@ -7,6 +7,7 @@ import { downCommand } from "./down.js";
 import { keysCommand } from "./keys.js";
 import { usageCommand } from "./usage.js";
 import { setupCommand } from "./setup.js";
+import { describeSdkError } from "./sdk-errors.js";
 
 const usage = `usage: podflare <command>
 
@@ -65,7 +66,7 @@ main(process.argv.slice(2)).then(
     if (code !== -1) process.exitCode = code;
   },
   (err: Error) => {
-    console.error(`podflare: ${err.message}`);
+    console.error(`podflare: ${describeSdkError(err) ?? err.message}`);
     // Exit now: a hostd that failed half-way through start may hold children (the DNS
     // forwarder's IPC channel) that would keep this process alive, failing silently.
     process.exit(1);

@@ -7,9 +7,9 @@ thawed it, with a JSON config on stdin:
    children: [{id, rootfs, socket, cgroupProcs}]}
 For each child it starts a sandbox init inside the parent's family (launch.py's join mode),
 then sends the parent kernel a `fork` frame carrying, with SCM_RIGHTS, per child its init's
-mnt/net/uts/ipc/cgroup namespaces and a listening socket bound at the child's socket path. The parent kernel forks
-the children (they are its children until it dies, then the family init's); this script
-moves each into its cgroup and prints
+mnt/net/uts/ipc/cgroup namespaces and a listening socket bound at the child's socket path. The
+parent kernel forks the children (they are its children until it dies, then the family init's);
+this script moves each into its cgroup and prints
   {"children": [{id, initPid, initStartTime, kernelPid}], "landlock": bool}
 or {"error": "...", "code": "..."} after killing whatever it started.
 
@@ -281,9 +281,9 @@ def main() -> int:
         sys.stdout.write(json.dumps({"children": out, "landlock": bool(answer.get("landlock"))}) + "\n")
         sys.stdout.flush()
         return 0
-    except BaseException as e:  # noqa: BLE001
+    except BaseException as e:  # anything: kill what was started, then report
         if not isinstance(e, ForkError):
-            import traceback  # noqa: PLC0415
+            import traceback  # on an unexpected error only
 
             traceback.print_exc()
         for pidfd in made:

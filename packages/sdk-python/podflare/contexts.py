@@ -7,7 +7,9 @@ import urllib.parse
 from dataclasses import dataclass
 from typing import Any, Optional, Union
 
+from .base import SandboxBase
 from .errors import ProtocolError
+from .paths import sandbox_path
 
 
 @dataclass(frozen=True)
@@ -47,3 +49,51 @@ def restart(transport: Any, base: str, context: Union[Context, str]) -> Context:
 
 def delete(transport: Any, base: str, context: Union[Context, str]) -> None:
     transport.request("DELETE", f"{base}/contexts/{urllib.parse.quote(context_id(context), safe='')}")
+
+
+class ContextMethods(SandboxBase):
+    """The Sandbox methods for REPL contexts."""
+
+    def create_context(self, cwd: str | None = None) -> Context:
+        """Creates a REPL context: its own ``__main__`` namespace (and, with ``cwd``, the
+        directory its cells start in), at most 32 with the default one. Contexts are copied
+        into fork children and lost when the REPL restarts.
+
+        Example::
+
+            ctx = sb.create_context(cwd="/tmp")
+            sb.run_code("x = 1", context=ctx)
+        """
+        self._check_open()
+        return create(self._transport, sandbox_path(self.id, ""), cwd)
+
+    def list_contexts(self) -> list[Context]:
+        """The sandbox's REPL contexts, the default one (id "default") first.
+
+        Example::
+
+            ids = [c.id for c in sb.list_contexts()]
+        """
+        self._check_open()
+        return list_all(self._transport, sandbox_path(self.id, ""))
+
+    def restart_context(self, context: Context | str) -> Context:
+        """Empties a context's namespace; its id and cwd stay.
+
+        Example::
+
+            sb.restart_context(ctx)
+        """
+        self._check_open()
+        return restart(self._transport, sandbox_path(self.id, ""), context)
+
+    def delete_context(self, context: Context | str) -> None:
+        """Deletes a context (not the default one); running code in it then raises
+        ``NotFoundError``.
+
+        Example::
+
+            sb.delete_context(ctx)
+        """
+        self._check_open()
+        delete(self._transport, sandbox_path(self.id, ""), context)

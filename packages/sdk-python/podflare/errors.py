@@ -1,5 +1,8 @@
 """Error codes and exception classes of the Podflare SDK.
 
+Over 400 lines because it is a table: one documented class per error code, so callers can
+catch each.
+
 The code table comes from ``packages/protocol/src/errors.ts`` through the generated
 ``_protocol.py`` (this package is published alone). Class names mirror
 the TypeScript SDK. Classes for codes that have a Python built-in twin also derive from
@@ -62,7 +65,8 @@ class _ServerError(PodflareError):
 
     def __init__(self, message: str, *, status: int | None = None, headers: Mapping[str, str] | None = None):
         code = type(self).code
-        PodflareError.__init__(self, code, ERROR_STATUS.get(code, 0) if status is None else status, message, headers=headers)
+        status = ERROR_STATUS.get(code, 0) if status is None else status
+        PodflareError.__init__(self, code, status, message, headers=headers)
 
 
 class BadRequestError(_ServerError):
@@ -178,7 +182,9 @@ class ConcurrencyLimitError(_ServerError):
         retry_after_s: float | None = None,
     ):
         super().__init__(message, status=status, headers=headers)
-        self.retry_after_s = retry_after_s if retry_after_s is not None else _parse_retry_after(self.headers.get("retry-after"))
+        if retry_after_s is None:
+            retry_after_s = _parse_retry_after(self.headers.get("retry-after"))
+        self.retry_after_s = retry_after_s
 
 
 class SandboxNotReadyError(_ServerError):
@@ -227,13 +233,17 @@ class InvalidPortError(BadRequestError):
 
 
 class UpstreamError(_ServerError):
-    """502 ``upstream_error``: the server inside the sandbox broke the connection or answered something that is not HTTP."""
+    """502 ``upstream_error``: the server inside the sandbox broke the connection or answered something that
+    is not HTTP.
+    """
 
     code = ErrorCode.UPSTREAM_ERROR
 
 
 class PortNotListeningError(UpstreamError):
-    """502 ``port_not_listening``: nothing listens on that port inside the sandbox; start a server bound to 0.0.0.0 or 127.0.0.1."""
+    """502 ``port_not_listening``: nothing listens on that port inside the sandbox; start a server bound to
+    0.0.0.0 or 127.0.0.1.
+    """
 
     code = ErrorCode.PORT_NOT_LISTENING
 
@@ -265,25 +275,33 @@ class SpaceLimitError(_ServerError):
 
 
 class SpaceStorageLimitError(_ServerError):
-    """507 ``space_storage_limit``: the key's Spaces would take more disk than its tier allows; delete or resume some."""
+    """507 ``space_storage_limit``: the key's Spaces would take more disk than its tier allows; delete or
+    resume some.
+    """
 
     code = ErrorCode.SPACE_STORAGE_LIMIT
 
 
 class SandboxAtProcessLimitError(_ServerError):
-    """503 ``sandbox_at_process_limit``: the sandbox's processes use its whole pids limit; end them with ``kill_processes()``."""
+    """503 ``sandbox_at_process_limit``: the sandbox's processes use its whole pids limit; end them with
+    ``kill_processes()``.
+    """
 
     code = ErrorCode.SANDBOX_AT_PROCESS_LIMIT
 
 
 class McpSessionLimitError(_ServerError):
-    """429 ``mcp_session_limit``: too many open MCP sessions for this key or host; end one (HTTP DELETE /mcp) or wait for an idle one to time out."""
+    """429 ``mcp_session_limit``: too many open MCP sessions for this key or host; end one (HTTP DELETE /mcp)
+    or wait for an idle one to time out.
+    """
 
     code = ErrorCode.MCP_SESSION_LIMIT
 
 
 class McpSessionNotFoundError(NotFoundError):
-    """404 ``mcp_session_not_found``: the Mcp-Session-Id is unknown, ended or timed out; initialize a new MCP session."""
+    """404 ``mcp_session_not_found``: the Mcp-Session-Id is unknown, ended or timed out; initialize a new MCP
+    session.
+    """
 
     code = ErrorCode.MCP_SESSION_NOT_FOUND
 
@@ -398,7 +416,8 @@ def _parse_body(body: Any) -> tuple[str | None, str | None, str | None, float | 
     )
 
 
-def error_from_response(status: int, body: Any, headers: Mapping[str, str] | None = None, context: str | None = None) -> PodflareError:
+def error_from_response(status: int, body: Any, headers: Mapping[str, str] | None = None,
+                        context: str | None = None) -> PodflareError:
     """Turns an HTTP error answer into the matching exception.
 
     ``body`` may be bytes, text or parsed JSON. Unknown codes give a plain

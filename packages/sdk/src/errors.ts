@@ -1,5 +1,6 @@
 // Error classes of the SDK. The code table comes from packages/protocol through the generated
 // copy (generated/protocol.ts; this package is published alone).
+// Over 400 lines because it is a table: one documented class per error code, so callers can catch each.
 import { ErrorCode, errorStatus } from "./generated/protocol.js";
 
 export { ErrorCode, errorStatus };

@@ -8,6 +8,7 @@
 export { Sandbox, uploadArgs } from "./sandbox.js";
 export { HttpClient, DEFAULT_HOST, DEFAULT_TIMEOUT_MS, SDK_VERSION } from "./http.js";
 export type { RequestOptions, RawResponse } from "./http.js";
+export type { Usage } from "./account.js";
 export { NdjsonDecoder, toExecEvent } from "./events.js";
 export type { ExecEvent, ExecResult } from "./events.js";
 export { Result } from "./results.js";

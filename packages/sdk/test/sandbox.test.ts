@@ -1,10 +1,10 @@
-// Protocol logic of the Sandbox class against a stand-in server (stand-in-server.ts).
+// Protocol logic of the Sandbox class against a stand-in server (support/stand-in-server.ts).
 // The real server is exercised by tests/conformance.
 
 import assert from "node:assert/strict";
 import { after, before, beforeEach, test } from "node:test";
-import { DIFF_SNIPPET } from "./diff.js";
 import {
+  DIFF_SNIPPET,
   ConnectionError,
   IsADirectoryError,
   NotADirectoryError,
@@ -17,10 +17,10 @@ import {
   RegionUnknownError,
   UnauthorizedError,
   UnknownLanguageError,
-} from "./errors.js";
-import type { ExecEvent } from "./events.js";
-import { Sandbox } from "./sandbox.js";
-import { createAnswer, json, ndjson, startStandIn, type SeenRequest, type StandIn } from "./stand-in-server.js";
+  Sandbox,
+  type ExecEvent,
+} from "podflare";
+import { createAnswer, json, ndjson, startStandIn, type SeenRequest, type StandIn } from "./support/stand-in-server.js";
 
 const ID = "sbx_" + "a".repeat(32);
 let server: StandIn;
@@ -529,4 +529,41 @@ test("freeze returns the Space id and closes the object; Sandbox.resume brings i
   await assert.rejects(sb.runCode("1"), (err: unknown) => err instanceof SandboxClosedError && err.message.includes("Sandbox.resume"));
   const back = await Sandbox.resume(spaceId, { host: server.url });
   assert.equal(back.id, "sbx_" + "c".repeat(32));
+});
+
+test("listSandboxes and usage read the key's sandboxes and totals; an answer without owner is a ProtocolError", async () => {
+  const usage = { owner: "key_1", sandboxes_created: 3, sandbox_seconds: 12.5, gb_seconds: 6.25, execs: 7, forks: 2 };
+  server.handle((req, res) => {
+    if (req.path === "/v1/sandboxes") return json(res, 200, { sandboxes: [{ ...createAnswer(), created_at: "t0", last_active_at: "t1", metadata: {}, parent_id: null }] });
+    if (req.path === "/v1/usage") return json(res, 200, usage);
+    json(res, 404, { error: "no route", code: "not_found" });
+  });
+  const list = await Sandbox.listSandboxes({ host: server.url });
+  assert.deepEqual(list.map((s) => [s.id, s.createdAt]), [[ID, "t0"]]);
+  assert.deepEqual(await Sandbox.usage({ host: server.url }), {
+    owner: "key_1",
+    sandboxesCreated: 3,
+    sandboxSeconds: 12.5,
+    gbSeconds: 6.25,
+    execs: 7,
+    forks: 2,
+  });
+  assert.equal(server.requests.at(-1)!.method, "GET");
+  server.handle((_req, res) => json(res, 200, {}));
+  await assert.rejects(Sandbox.usage({ host: server.url }), ProtocolError);
+});
+
+test("runCode gathers result and error events and calls onResult/onError as they come", async () => {
+  basicHostd([
+    { type: "result", data: { "text/plain": "1" }, is_main_result: false, seq: 0, ts: 1 },
+    { type: "error", name: "ValueError", value: "v", traceback: "tb", seq: 1, ts: 1 },
+    { type: "exit", data: 1, seq: 2, ts: 2 },
+  ]);
+  const sb = await Sandbox.create({ host: server.url });
+  const seen: string[] = [];
+  const r = await sb.runCode("x", "python", { onResult: (res) => seen.push(`r:${res.text}`), onError: (e) => seen.push(`e:${e.name}`) });
+  assert.deepEqual(seen, ["r:1", "e:ValueError"]);
+  assert.equal(r.results[0]!.text, "1");
+  assert.deepEqual(r.error, { name: "ValueError", value: "v", traceback: "tb" });
+  assert.equal(r.exitCode, 1);
 });

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { ProtocolError } from "./errors.js";
-import { NdjsonDecoder, toExecEvent, type ExecEvent } from "./events.js";
+import { NdjsonDecoder, ProtocolError, toExecEvent, type ExecEvent } from "podflare";
 
 const events: ExecEvent[] = [
   { type: "stdout", data: "héllo wörld ✓ 🎉\n", seq: 0, ts: 1 },

@@ -16,7 +16,7 @@ import {
   errorFromResponse,
   errorStatus,
   isErrorCode,
-} from "./errors.js";
+} from "podflare";
 
 test("every code maps to its own class carrying the code and the table's status", () => {
   for (const code of Object.values(ErrorCode)) {

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import type net from "node:net";
 import { test } from "node:test";
-import { HttpClient } from "./http.js";
+import { HttpClient } from "podflare";
 
 test("a request on a stale pooled socket is retried on a fresh connection, even when every pooled socket is stale", async () => {
   // The server serves the first request of each connection and drops the connection on the
