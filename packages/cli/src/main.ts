@@ -7,6 +7,7 @@ import { downCommand } from "./down.js";
 import { keysCommand } from "./keys.js";
 import { usageCommand } from "./usage.js";
 import { setupCommand } from "./setup.js";
+import { describeSdkError } from "./sdk-errors.js";
 
 const usage = `usage: podflare <command>
 
@@ -20,6 +21,7 @@ const usage = `usage: podflare <command>
   down                     unmount the storage pool (no hostd running)
   keys create --tier T --name N [--admin]   create an API key (shown once); keys ls; keys revoke ID
   usage                    sandbox-seconds, GB-seconds, execs and forks of the calling key
+  mcp                      MCP server on stdio for Claude, Cursor, … (docs/mcp.md)
 
 environment: PODFLARE_HOSTD_ADDR (serve, default 127.0.0.1:7070), PODFLARE_STATE_DIR
 (default /var/lib/podflare), PODFLARE_HOSTD_URL and PODFLARE_API_KEY (client commands)`;
@@ -45,7 +47,10 @@ async function main(argv: string[]): Promise<number> {
       return keysCommand(rest);
     case "usage":
       return usageCommand(rest);
-    case "edge": return (await import("./edge.js")).edgeCommand(rest); // front door for several regions (docs/edge.md)
+    case "mcp":
+      return (await import("./mcp.js")).mcpCommand(rest);
+    case "edge":
+      return (await import("./edge.js")).edgeCommand(rest); // front door for several regions (docs/edge.md)
     case undefined:
     case "-h":
     case "--help":
@@ -63,7 +68,7 @@ main(process.argv.slice(2)).then(
     if (code !== -1) process.exitCode = code;
   },
   (err: Error) => {
-    console.error(`podflare: ${err.message}`);
+    console.error(`podflare: ${describeSdkError(err) ?? err.message}`);
     // Exit now: a hostd that failed half-way through start may hold children (the DNS
     // forwarder's IPC channel) that would keep this process alive, failing silently.
     process.exit(1);

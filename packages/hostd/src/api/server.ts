@@ -7,7 +7,7 @@ import type { Authenticator, Principal } from "../auth/authenticator.js";
 import type { HttpLimits } from "../config.js";
 import { applyConnectionLimits } from "./connection-limits.js";
 import { sendError } from "./http.js";
-import type { Route } from "./routes.js";
+import type { Route } from "./route.js";
 
 /**
  * Handles an HTTP upgrade (WebSocket) request and owns the socket from then on; returns
