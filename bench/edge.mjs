@@ -98,11 +98,16 @@ export async function runEdge() {
     const info = (c) => () => c.call("GET", `/v1/sandboxes/${id}`);
     const small = await interleaved(runs, each(info));
     await direct.call("DELETE", `/v1/sandboxes/${id}`);
-    const create = (c) => async () => {
-      const s = JSON.parse(await c.call("POST", "/v1/sandboxes", {}));
-      setImmediate(() => direct.call("DELETE", `/v1/sandboxes/${s.id}`).catch(() => {}));
+    // Each created sandbox is closed before the next sample, outside the timing, and the pool
+    // refilled: no sample shares the host with another's cleanup.
+    const made = [];
+    const create = (c) => async () => made.push(JSON.parse(await c.call("POST", "/v1/sandboxes", {})).id);
+    const settle = async () => {
+      for (const sid of made.splice(0)) await direct.call("DELETE", `/v1/sandboxes/${sid}`);
+      await poolFull();
     };
-    const creates = await interleaved(createRuns, each(create), poolFull);
+    const creates = await interleaved(createRuns, each(create), settle);
+    await settle();
     const rows = [];
     const figures = {};
     for (const [name, s] of [["hot exec print(6*7)", hot], ["GET /v1/sandboxes/:id", small], ["pool-hit create", creates]]) {
