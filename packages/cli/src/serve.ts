@@ -1,12 +1,12 @@
 // `podflare serve`: check the host, install what is missing, build the default template with a
 // progress display, then run hostd in the foreground until SIGINT/SIGTERM.
-import { loadConfig, startHostd } from "@podflare/hostd";
+import { jsonLogger, loadConfig, startHostd } from "@podflare/hostd";
 import { renderProgress, type ProgressRenderer } from "@podflare/hostd/storage";
 import { setUpHost } from "./setup.js";
 
 export async function serve(_args: string[]): Promise<number> {
   const cfg = loadConfig();
-  const log = (msg: string) => process.stderr.write(`hostd: ${msg}\n`);
+  const log = jsonLogger();
 
   if (!(await setUpHost(log))) return 1;
 
@@ -25,8 +25,9 @@ export async function serve(_args: string[]): Promise<number> {
   });
   for (const [name, r] of renderers) r.end(`template ${name} ready`);
 
+  log(`listening on ${hostd.url}`);
   console.log(`podflare hostd listening on ${hostd.url}`);
-  console.log(`  try: PODFLARE_HOSTD_URL=${hostd.url} npx podflare exec $(curl -s -XPOST ${hostd.url}/v1/sandboxes | sed 's/.*"id":"\\([^"]*\\)".*/\\1/') 'print(6*7)'`);
+  if (process.stdout.isTTY) console.log(`  try: PODFLARE_HOSTD_URL=${hostd.url} npx podflare exec $(curl -s -XPOST ${hostd.url}/v1/sandboxes | sed 's/.*"id":"\\([^"]*\\)".*/\\1/') 'print(6*7)'`);
 
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {

@@ -59,6 +59,11 @@ export class UsageStore {
     this.add(owner, { forks: n });
   }
 
+  /** Every owner with recorded usage (metrics report each). */
+  owners(): string[] {
+    return (this.db.prepare(`SELECT owner FROM usage ORDER BY owner`).all() as { owner: string }[]).map((r) => r.owner);
+  }
+
   report(owner: string, running: RunningSandbox[], at = Date.now()): UsageReport {
     const row = (this.db.prepare(`SELECT * FROM usage WHERE owner = ?`).get(owner) as UsageReport | undefined) ?? {
       owner,
