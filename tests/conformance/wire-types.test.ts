@@ -23,7 +23,8 @@ const checks: [
   Equal<wire.NetworkPolicy, protocol.NetworkPolicy>,
   Equal<wire.SetNetworkRequest, protocol.SetNetworkRequest>,
   Equal<wire.NetworkInfo, protocol.NetworkInfo>,
-] = [true, true, true, true, true, true, true, true, true, true, true, true, true, true];
+  Equal<wire.SandboxMetrics, protocol.SandboxMetrics>,
+] = [true, true, true, true, true, true, true, true, true, true, true, true, true, true, true];
 
 test("the SDK's wire types equal packages/protocol's (checked by the compiler)", () => {
   assert.ok(checks.every(Boolean));

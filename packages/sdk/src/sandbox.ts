@@ -14,6 +14,7 @@ import {
 } from "./errors.js";
 import { NdjsonDecoder, toExecEvent, type ExecEvent, type ExecResult } from "./events.js";
 import { HttpClient, streamError } from "./http.js";
+import { fromSandboxMetrics, type SandboxMetrics } from "./metrics.js";
 import {
   fromApplied,
   fromFileEntry,
@@ -180,6 +181,21 @@ export class Sandbox {
     const info = fromSandboxInfo(res);
     this.applied = info.applied ?? this.applied;
     return info;
+  }
+
+  /**
+   * What the sandbox uses now: CPU time, memory, disk and tasks, read by hostd from its cgroup
+   * and its root filesystem at the time of the call.
+   *
+   * @example
+   * const m = await sb.metrics();
+   * console.log(m.memoryBytes / 2 ** 20, "MiB of", m.memoryLimitBytes / 2 ** 20);
+   */
+  async metrics(): Promise<SandboxMetrics> {
+    this.#assertOpen();
+    const res = await this.#http.json<wire.SandboxMetrics>("GET", this.#path("/metrics"));
+    if (!res) throw new ProtocolError(`GET ${this.#path("/metrics")} answered an empty body`);
+    return fromSandboxMetrics(res);
   }
 
   /**

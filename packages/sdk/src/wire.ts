@@ -102,3 +102,15 @@ export const ExitCode = {
   /** The sandbox reached max_lifetime_s: the code was interrupted and the sandbox closed (or frozen). */
   Expired: 125,
 } as const;
+
+export interface SandboxMetrics {
+  id: string;
+  state: SandboxState;
+  cpu_usec: number;
+  memory_bytes: number;
+  memory_limit_bytes: number;
+  disk_bytes: number;
+  disk_limit_bytes: number;
+  pids: number;
+  ts: number;
+}
