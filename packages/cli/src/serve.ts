@@ -11,9 +11,16 @@ export async function serve(_args: string[]): Promise<number> {
   if (!(await setUpHost(log))) return 1;
 
   const renderers = new Map<string, ProgressRenderer>();
+  const phases = new Map<string, string>();
   const hostd = await startHostd(cfg, {
     log,
     onTemplateProgress: (template, event) => {
+      // Not a terminal (systemd, a log file): one JSON line per phase instead of a progress bar.
+      if (!process.stderr.isTTY) {
+        if (phases.get(template) !== event.phase) log(`template ${template}: ${event.phase}: ${event.message}`);
+        phases.set(template, event.phase);
+        return;
+      }
       let r = renderers.get(template);
       if (!r) {
         process.stderr.write(`building template ${template} (first run only; cached afterwards)\n`);
