@@ -3,8 +3,10 @@
 import { jsonLogger, loadConfig, startHostd } from "@podflare/hostd";
 import { renderProgress, type ProgressRenderer } from "@podflare/hostd/storage";
 import { setUpHost } from "./setup.js";
+import { installServiceCommand } from "./service.js";
 
-export async function serve(_args: string[]): Promise<number> {
+export async function serve(args: string[]): Promise<number> {
+  if (args.includes("--install-service")) return installServiceCommand(args.filter((a) => a !== "--install-service"));
   const cfg = loadConfig();
   const log = jsonLogger();
 
