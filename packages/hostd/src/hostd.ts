@@ -144,7 +144,6 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
   });
   for (const op of ["create", "exec", "fork"] as const) timeMethod(sandboxes, op, op, metrics);
   for (const op of ["freeze", "resume"] as const) timeMethod(spaces, op, op, metrics);
-  await metrics.prime();
 
   const proxy = new PortProxy(cfg, sandboxes, auth, log);
   const removeSafetyNet = installSafetyNet({ log });

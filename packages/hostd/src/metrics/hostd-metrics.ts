@@ -25,15 +25,14 @@ export interface MetricSources {
 }
 
 const STATES = ["creating", "ready", "paused", "frozen", "closed"];
-/** How stale the tool-read figures may be; Prometheus scrapes every 15 s by default. */
-const TOOL_READING_MAX_AGE_MS = 30_000;
+/** How stale the tool-read figures may be (Prometheus scrapes every 15 s by default). */
+const TOOL_READING_MAX_AGE_MS = 10_000;
 
 export class HostdMetrics {
   readonly registry = new Registry();
   private readonly requests = this.registry.counter("podflare_http_requests_total", "API requests answered, by method, route pattern and status.", ["method", "route", "status"]);
   private readonly requestSeconds = this.registry.histogram("podflare_http_request_duration_seconds", "Time from request to the end of the answer (streams included), by method and route pattern.", ["method", "route"]);
   private readonly opSeconds = this.registry.histogram("podflare_operation_duration_seconds", "Duration of sandbox operations (create, exec, fork, freeze, resume), by outcome.", ["op", "outcome"]);
-  private readonly cached: CachedReading[] = [];
 
   constructor(sources: MetricSources = {}) {
     const r = this.registry;
@@ -102,16 +101,11 @@ export class HostdMetrics {
       });
     }
     if (sources.cleanerBacklog) {
-      this.cachedGauge("podflare_btrfs_deleted_subvolumes", "Deleted btrfs subvolumes the cleaner has not freed yet (btrfs subvolume list -d; read at most every 30 s).", sources.cleanerBacklog);
+      this.cachedGauge("podflare_btrfs_deleted_subvolumes", "Deleted btrfs subvolumes the cleaner has not freed yet (btrfs subvolume list -d; read at most every 10 s).", sources.cleanerBacklog);
     }
     if (sources.networkRules) {
-      this.cachedGauge("podflare_network_rules", "Rules in the router's nftables table (read at most every 30 s).", sources.networkRules);
+      this.cachedGauge("podflare_network_rules", "Rules in the router's nftables table (read at most every 10 s).", sources.networkRules);
     }
-  }
-
-  /** Takes the tool-read figures once, so the first scrape has them. */
-  async prime(): Promise<void> {
-    await Promise.all(this.cached.map((c) => c.refresh()));
   }
 
   observeRequest(method: string, route: string, status: number, seconds: number): void {
@@ -138,10 +132,9 @@ export class HostdMetrics {
 
   private cachedGauge(name: string, help: string, read: () => Promise<number>): void {
     const reading = new CachedReading(read, TOOL_READING_MAX_AGE_MS);
-    this.cached.push(reading);
     const g = this.registry.gauge(name, help);
-    this.registry.onCollect(() => {
-      const v = reading.get();
+    this.registry.onCollect(async () => {
+      const v = await reading.get();
       if (v === null) g.reset();
       else g.set({}, v);
     });

@@ -58,20 +58,22 @@ test("route labels carry the pattern, never an id", () => {
   assert.equal(routeLabel(new RegExp("^/metrics$")), "/metrics");
 });
 
-test("a cached reading answers at once and refreshes only when stale", async () => {
+test("a cached reading is read again only when stale, and concurrent gets share one read", async () => {
   let now = 0;
   let reads = 0;
-  const c = new CachedReading(async () => ++reads, 1000, () => now);
-  assert.equal(c.get(), null); // the first read starts here
-  await Promise.resolve();
-  await Promise.resolve();
-  assert.equal(c.get(), 1);
-  now = 500;
-  assert.equal(c.get(), 1);
-  assert.equal(reads, 1);
+  let fail = false;
+  const c = new CachedReading(async () => {
+    if (fail) throw new Error("tool failed");
+    return ++reads;
+  }, 1000, () => now);
+  assert.deepEqual(await Promise.all([c.get(), c.get()]), [1, 1]);
+  now = 999;
+  assert.equal(await c.get(), 1);
   now = 1000;
-  c.get();
-  await c.refresh(); // the refresh started by get() is in flight: nothing more is read
+  assert.equal(await c.get(), 2);
+  fail = true;
+  now = 2000;
+  assert.equal(await c.get(), null);
   assert.equal(reads, 2);
 });
 
