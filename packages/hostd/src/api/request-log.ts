@@ -31,7 +31,7 @@ export function requestObserver(log: Logger, metrics?: HostdMetrics): RequestObs
   return (req, res) => {
     const started = process.hrtime.bigint();
     const trace: RequestTrace = { id: requestId(req), route: "unmatched" };
-    res.setHeader("x-request-id", trace.id);
+    echoRequestId(res, trace.id);
     res.once("close", () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       // 499: the client went away before any answer (nginx's convention).
@@ -50,4 +50,27 @@ export function requestObserver(log: Logger, metrics?: HostdMetrics): RequestObs
     });
     return trace;
   };
+}
+
+/**
+ * Adds X-Request-Id to the answer's head when it is written. Not with setHeader up front: a
+ * head given as a raw array (the port proxy's, which may repeat Set-Cookie) would then be
+ * merged through setHeader, keeping only the last of each name. An id the head already has
+ * (a server inside a sandbox that sets its own) is left as it is.
+ */
+function echoRequestId(res: ServerResponse, id: string): void {
+  const writeHead = res.writeHead;
+  res.writeHead = function (this: ServerResponse, ...args: unknown[]) {
+    const last = args.length > 1 ? args[args.length - 1] : undefined;
+    if (Array.isArray(last)) {
+      let has = false;
+      for (let i = 0; i < last.length; i += 2) if (String(last[i]).toLowerCase() === "x-request-id") has = true;
+      if (!has) args[args.length - 1] = [...(last as unknown[]), "X-Request-Id", id];
+    } else if (last && typeof last === "object") {
+      if (!Object.keys(last).some((k) => k.toLowerCase() === "x-request-id")) args[args.length - 1] = { ...last, "x-request-id": id };
+    } else if (!this.hasHeader("x-request-id")) {
+      this.setHeader("x-request-id", id);
+    }
+    return (writeHead as (...a: unknown[]) => ServerResponse).apply(this, args);
+  } as ServerResponse["writeHead"];
 }
