@@ -10,6 +10,7 @@ import { keyRoutes } from "./key-routes.js";
 import { lifecycleRoutes } from "./lifecycle-routes.js";
 import { networkRoutes } from "./network-routes.js";
 import { metricsRoutes, type MetricsDeps } from "./metrics-routes.js";
+import { dashboardRoutes } from "./dashboard-routes.js";
 import type { PortProxy } from "./port-proxy.js";
 import type { SpaceService } from "../lifecycle/spaces.js";
 import type { WarmPool } from "../lifecycle/warm-pool.js";
@@ -87,6 +88,7 @@ export function buildRoutes(cfg: HostdConfig, sandboxes: SandboxManager, keys: K
     ...lifecycleRoutes(sandboxes, spaces, route, sandboxId, cfg.region),
     ...networkRoutes(sandboxes, route, sandboxId),
     ...(metrics ? metricsRoutes(sandboxes, metrics, route, sandboxId) : []),
+    ...dashboardRoutes(route),
 
     route("GET", "/v1/sandboxes", (ctx) => {
       sendJson(ctx.res, 200, { sandboxes: sandboxes.list(ctx.owner) });

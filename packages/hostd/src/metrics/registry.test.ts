@@ -56,6 +56,7 @@ test("route labels carry the pattern, never an id", () => {
   assert.equal(routeLabel(new RegExp("^/v1/sandboxes/([^/]+)/merge_into/([^/]+)$")), "/v1/sandboxes/:id/merge_into/:id");
   assert.equal(routeLabel(new RegExp("^/v1/sandboxes/([^/]+)/ports/([^/]*)(?:/.*)?$")), "/v1/sandboxes/:id/ports/:port/*");
   assert.equal(routeLabel(new RegExp("^/metrics$")), "/metrics");
+  assert.equal(routeLabel(new RegExp("^/dashboard/(.+)$")), "/dashboard/:file");
 });
 
 test("a cached reading is read again only when stale, and concurrent gets share one read", async () => {

@@ -8,5 +8,6 @@ export function routeLabel(pattern: RegExp): string {
     .replace(/\$$/, "")
     .replace(/\(\?:\/\.\*\)\?/g, "/*")
     .replace(/ports\/\([^)]*\)/g, "ports/:port")
+    .replace(/^\/dashboard\/\(\.\+\)/, "/dashboard/:file")
     .replace(/\([^)]*\)/g, ":id");
 }

@@ -1,0 +1,77 @@
+// A sandbox console: run Python or bash and watch the output arrive as the NDJSON events do;
+// CPU and memory now from GET /v1/sandboxes/:id/metrics.
+import { call, execStream, type SandboxInfo, type SandboxMetrics } from "../api.js";
+import { h, mib, mount } from "../dom.js";
+
+export async function consolePage(id: string, go: (hash: string) => void, fail: (err: unknown) => void): Promise<void> {
+  let info: SandboxInfo;
+  try {
+    info = await call<SandboxInfo>("GET", `/v1/sandboxes/${encodeURIComponent(id)}`);
+  } catch (err) {
+    fail(err);
+    return;
+  }
+  const stats = h("div", { class: "stats", id: "sandbox-stats" });
+  const showStats = async () => {
+    try {
+      const m = await call<SandboxMetrics>("GET", `/v1/sandboxes/${encodeURIComponent(id)}/metrics`);
+      stats.replaceChildren(
+        h("span", {}, "CPU ", h("b", {}, `${(m.cpu_usec / 1e6).toFixed(2)} s`)),
+        h("span", {}, "Memory ", h("b", {}, mib(m.memory_bytes)), ` of ${mib(m.memory_limit_bytes)}`),
+        h("span", {}, "Disk ", h("b", {}, mib(m.disk_bytes))),
+        h("span", {}, "Tasks ", h("b", {}, String(m.pids))),
+      );
+    } catch {
+      /* the sandbox closed meanwhile: the next run says so */
+    }
+  };
+  const code = h("textarea", { id: "code", spellcheck: "false" });
+  code.value = 'import platform\nprint("hello from", platform.node())';
+  const language = h("select", { id: "language" }, h("option", { value: "python" }, "Python"), h("option", { value: "bash" }, "bash"));
+  const output = h("pre", { class: "output", id: "output" });
+  const run = h("button", { class: "primary", id: "run" }, "Run");
+  const status = h("span", { class: "muted", id: "run-status" });
+  run.addEventListener("click", async () => {
+    run.disabled = true;
+    output.replaceChildren();
+    status.textContent = "running…";
+    try {
+      const exit = await execStream(id, code.value, language.value, (e) => {
+        if (e.type === "exit") return;
+        output.append(h("span", { class: e.type }, String(e.data)));
+        output.scrollTop = output.scrollHeight;
+      });
+      output.append(h("span", { class: "exit" }, `\n[exit ${exit}]`));
+      status.textContent = `exit ${exit}`;
+    } catch (err) {
+      status.textContent = "";
+      output.append(h("span", { class: "stderr" }, (err as Error).message));
+    } finally {
+      run.disabled = false;
+      void showStats();
+    }
+  });
+  const close = async () => {
+    try {
+      await call("DELETE", `/v1/sandboxes/${encodeURIComponent(id)}`);
+      go("#/sandboxes");
+    } catch (err) {
+      status.textContent = (err as Error).message;
+    }
+  };
+  mount(
+    h("div", { class: "row" },
+      h("h1", {}, "Sandbox ", h("span", { class: "mono" }, id)),
+      h("span", { class: "spacer" }),
+      h("button", { class: "danger", id: "close-sandbox", onclick: close }, "Close"),
+    ),
+    h("p", { class: "muted" }, `${info.state} · ${info.template} · ${info.applied.memory_mb} MB · ${info.applied.vcpus} vCPU`),
+    stats,
+    h("div", { class: "card" },
+      code,
+      h("div", { class: "row" }, language, run, status),
+      output,
+    ),
+  );
+  await showStats();
+}
