@@ -1,0 +1,162 @@
+// The dashboard (issue 19) in a real browser: Debian's chromium driven by puppeteer-core, against
+// a hostd of this test's own with keys. Signs in (a wrong key is refused), creates a sandbox,
+// runs code and reads its streamed output, closes sandboxes from the console and the list.
+// Screenshots of every page go to PODFLARE_SCREENSHOT_DIR (default /tmp/podflare-dashboard-screenshots).
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import puppeteer, { type Browser, type Page } from "puppeteer-core";
+import { api } from "../support/api.js";
+import { ownHostd, startTestHostd, teardownStateDir, type TestHostd } from "../support/hostd-process.js";
+
+const { stateDir, port } = ownHostd("dashboard", 29);
+const key = "pf_live_dashboard_test_0123456789abcdefgh";
+const shots = process.env.PODFLARE_SCREENSHOT_DIR || "/tmp/podflare-dashboard-screenshots";
+const CHROMIUM = "/usr/bin/chromium";
+let hostd: TestHostd;
+let browser: Browser;
+let page: Page;
+/** What the page logged as an error (a CSP refusal, an exception): none is expected. */
+const pageErrors: string[] = [];
+
+before(async () => {
+  assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install chromium (scripts/setup-host.sh does)`);
+  fs.mkdirSync(stateDir, { recursive: true });
+  fs.mkdirSync(shots, { recursive: true });
+  hostd = await startTestHostd({ stateDir, port, env: { PODFLARE_API_KEYS: key } });
+  browser = await puppeteer.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      "--no-sandbox", // root in a container: chromium's own sandbox needs user namespaces it may not get
+      // Loopback only: no name resolves but 127.0.0.1, and anything else goes to a dead local proxy.
+      "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+      "--proxy-server=http://127.0.0.1:9",
+      "--proxy-bypass-list=127.0.0.1",
+      "--disable-component-update",
+      "--no-pings",
+    ],
+  });
+  page = await browser.newPage();
+  page.on("console", (m) => {
+    // The refused sign-in's 401 is the browser's own console line for a failed fetch.
+    if (m.type() === "error" && !/status of 401/.test(m.text())) pageErrors.push(m.text());
+  });
+  page.on("pageerror", (e) => pageErrors.push(String(e)));
+  await page.setViewport({ width: 1200, height: 800 });
+});
+
+after(async () => {
+  await browser?.close();
+  if (hostd) {
+    const list = (await (await api("GET", "/v1/sandboxes", undefined, hostd.url, { authorization: `Bearer ${key}` })).json()) as { sandboxes?: { id: string }[] };
+    for (const s of list.sandboxes ?? []) await (await api("DELETE", `/v1/sandboxes/${s.id}`, undefined, hostd.url, { authorization: `Bearer ${key}` })).arrayBuffer();
+    await hostd.stop();
+  }
+  teardownStateDir(stateDir);
+});
+
+const shot = (name: string) => page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
+const text = (selector: string) => page.$eval(selector, (el) => el.textContent ?? "");
+const waitText = (selector: string, pattern: RegExp, timeout = 30_000) =>
+  page.waitForFunction((sel, src) => new RegExp(src).test(document.querySelector(sel)?.textContent ?? ""), { timeout }, selector, pattern.source);
+
+test("static files come with a strict CSP; only built files are served", async () => {
+  const res = await fetch(`${hostd.url}/dashboard/`);
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get("content-security-policy")!, /script-src 'self'/);
+  assert.match(await res.text(), /<script type="module" src="main.js">/);
+  const js = await fetch(`${hostd.url}/dashboard/pages/console.js`);
+  assert.equal(js.headers.get("content-type"), "text/javascript; charset=utf-8");
+  await js.arrayBuffer();
+  for (const p of ["/dashboard/..%2f..%2fpackage.json", "/dashboard/api.d.ts", "/dashboard/%2e%2e/hostd/dist/index.js"]) {
+    const r = await fetch(`${hostd.url}${p}`);
+    assert.equal(r.status, 404, p);
+    await r.arrayBuffer();
+  }
+});
+
+test("a wrong key is refused and nothing is kept", async () => {
+  await page.goto(`${hostd.url}/dashboard/`);
+  await page.waitForSelector("#api-key");
+  await shot("1-sign-in");
+  await page.type("#api-key", "pf_live_wrong_key_0000000000000000000000");
+  await page.click("#sign-in-button");
+  await waitText("#sign-in-error", /refused/);
+  await shot("2-sign-in-refused");
+  assert.equal(await page.evaluate(() => sessionStorage.length), 0);
+});
+
+test("sign in, create a sandbox, run code and see its output stream, close it", async () => {
+  await page.goto(`${hostd.url}/dashboard/`);
+  await page.waitForSelector("#api-key");
+  await page.type("#api-key", key);
+  await page.click("#sign-in-button");
+  await page.waitForSelector("#new-sandbox");
+  assert.equal(await page.evaluate(() => sessionStorage.getItem("podflare.apiKey")), key);
+  assert.ok(!page.url().includes(key), "the key is never in the URL");
+  await shot("3-sandboxes-empty");
+
+  await page.click("#new-sandbox");
+  await page.waitForSelector("#code");
+  const id = /#\/sandboxes\/(sbx_[0-9a-f]{32})$/.exec(page.url())?.[1];
+  assert.ok(id, `the console's URL names the sandbox: ${page.url()}`);
+  await waitText("#sandbox-stats", /Memory/);
+
+  await page.$eval("#code", (el) => ((el as HTMLTextAreaElement).value = ""));
+  await page.type("#code", 'import sys\nfor i in range(3): print("line", i)\nprint("oops", file=sys.stderr)\nx = 6 * 7\nprint(x)');
+  await page.click("#run");
+  await waitText("#run-status", /exit 0/);
+  const out = await text("#output");
+  assert.match(out, /line 0\nline 1\nline 2\n/);
+  assert.match(out, /oops/);
+  assert.match(out, /42/);
+  assert.equal(await page.$eval("#output .stderr", (el) => el.textContent), "oops\n");
+  await shot("4-console");
+
+  // Output arrives while the code runs, not at its end.
+  await page.$eval("#code", (el) => ((el as HTMLTextAreaElement).value = ""));
+  await page.type("#code", 'import time\nprint("first", flush=True)\nwhile not __import__("os").path.exists("/tmp/go"): time.sleep(0.05)\nprint("second")');
+  await page.click("#run");
+  await waitText("#output", /first/);
+  assert.doesNotMatch(await text("#output"), /second/);
+  await api("PUT", `/v1/sandboxes/${id}/files?path=/tmp/go`, "x", hostd.url, { authorization: `Bearer ${key}` }).then((r) => r.arrayBuffer());
+  await waitText("#output", /second/);
+  await waitText("#run-status", /exit 0/);
+
+  // Markup printed by the sandbox stays text.
+  await page.$eval("#code", (el) => ((el as HTMLTextAreaElement).value = ""));
+  await page.type("#code", 'print("<img src=x onerror=alert(1)><b>bold</b>")');
+  await page.click("#run");
+  await waitText("#run-status", /exit 0/);
+  assert.equal(await page.$$eval("#output img, #output b", (els) => els.length), 0);
+
+  await page.click("#close-sandbox");
+  await page.waitForSelector("#new-sandbox");
+  await waitText("#sandbox-rows", /No sandboxes/);
+});
+
+test("the list shows live sandboxes and closes one", async () => {
+  const made: string[] = [];
+  for (let i = 0; i < 2; i++) {
+    const r = await api("POST", "/v1/sandboxes", {}, hostd.url, { authorization: `Bearer ${key}` });
+    made.push(((await r.json()) as { id: string }).id);
+  }
+  // Already on the list (the console's close went back to it): the nav link reloads it.
+  await page.click("#nav-sandboxes");
+  await page.waitForSelector(`tr[data-id="${made[1]}"]`);
+  assert.match(await text(`tr[data-id="${made[0]}"]`), /ready.*default/);
+  await shot("5-sandboxes");
+  await page.click(`tr[data-id="${made[0]}"] button.close`);
+  await page.waitForFunction((id) => !document.querySelector(`tr[data-id="${id}"]`), { timeout: 30_000 }, made[0]);
+  const left = (await (await api("GET", "/v1/sandboxes", undefined, hostd.url, { authorization: `Bearer ${key}` })).json()) as { sandboxes: { id: string }[] };
+  assert.deepEqual(left.sandboxes.map((s) => s.id), [made[1]]);
+  await page.click("#sign-out");
+  await page.waitForSelector("#api-key");
+  assert.equal(await page.evaluate(() => sessionStorage.length), 0);
+});
+
+test("no page logged an error (a CSP refusal, an exception)", () => {
+  assert.deepEqual(pageErrors, []);
+});
