@@ -137,7 +137,7 @@ test("sign in, create a sandbox, run code and see its output stream, close it", 
   await waitText("#sandbox-rows", /No sandboxes/);
 });
 
-test("the list shows live sandboxes and closes one", async () => {
+test("the list shows live sandboxes, pauses, resumes and closes one", async () => {
   const made: string[] = [];
   for (let i = 0; i < 2; i++) {
     const r = await api("POST", "/v1/sandboxes", {}, hostd.url, { authorization: `Bearer ${key}` });
@@ -147,7 +147,16 @@ test("the list shows live sandboxes and closes one", async () => {
   await page.click("#nav-sandboxes");
   await page.waitForSelector(`tr[data-id="${made[1]}"]`);
   assert.match(await text(`tr[data-id="${made[0]}"]`), /ready.*default/);
+  // Pause and resume from the list: the state shown follows, and so does the API's.
+  await page.click(`tr[data-id="${made[1]}"] button.pause`);
+  await page.waitForSelector(`tr[data-id="${made[1]}"] button.resume`, { timeout: 30_000 });
+  assert.match(await text(`tr[data-id="${made[1]}"]`), /paused/);
   await shot("5-sandboxes");
+  const paused = (await (await api("GET", `/v1/sandboxes/${made[1]}`, undefined, hostd.url, { authorization: `Bearer ${key}` })).json()) as { state: string };
+  assert.equal(paused.state, "paused");
+  await page.click(`tr[data-id="${made[1]}"] button.resume`);
+  await page.waitForSelector(`tr[data-id="${made[1]}"] button.pause`, { timeout: 30_000 });
+  assert.match(await text(`tr[data-id="${made[1]}"]`), /ready/);
   await page.click(`tr[data-id="${made[0]}"] button.close`);
   await page.waitForFunction((id) => !document.querySelector(`tr[data-id="${id}"]`), { timeout: 30_000 }, made[0]);
   const left = (await (await api("GET", "/v1/sandboxes", undefined, hostd.url, { authorization: `Bearer ${key}` })).json()) as { sandboxes: { id: string }[] };

@@ -17,9 +17,12 @@ export async function sandboxesPage(go: (hash: string) => void, fail: (err: unkn
               h("td", {}, `${s.applied.memory_mb} MB · ${s.applied.vcpus} vCPU · ${s.applied.disk_mb} MB disk`),
               h("td", {}, ago(s.created_at)),
               h("td", {}, ago(s.last_active_at)),
-              h("td", {},
+              h("td", {}, h("div", { class: "actions" },
+                s.state === "paused"
+                  ? h("button", { class: "resume", onclick: () => void act(s.id, "resume") }, "Resume")
+                  : h("button", { class: "pause", onclick: () => void act(s.id, "pause") }, "Pause"),
                 h("button", { class: "danger close", onclick: () => void close(s.id) }, "Close"),
-              ),
+              )),
             ),
           )),
     );
@@ -29,6 +32,14 @@ export async function sandboxesPage(go: (hash: string) => void, fail: (err: unkn
       render((await call<{ sandboxes: SandboxInfo[] }>("GET", "/v1/sandboxes")).sandboxes);
     } catch (err) {
       fail(err);
+    }
+  };
+  const act = async (id: string, what: "pause" | "resume") => {
+    try {
+      await call("POST", `/v1/sandboxes/${encodeURIComponent(id)}/${what}`);
+      await refresh();
+    } catch (err) {
+      error.textContent = (err as Error).message;
     }
   };
   const close = async (id: string) => {
