@@ -1,6 +1,7 @@
 // The dashboard (issue 19) in a real browser: Debian's chromium driven by puppeteer-core, against
 // a hostd of this test's own with keys. Signs in (a wrong key is refused), creates a sandbox,
-// runs code and reads its streamed output, closes sandboxes from the console and the list.
+// runs code and reads its streamed output, pauses, resumes and closes sandboxes, shows usage,
+// and lets an admin create (shown once) and revoke a key.
 // Screenshots of every page go to PODFLARE_SCREENSHOT_DIR (default /tmp/podflare-dashboard-screenshots).
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -12,6 +13,7 @@ import { ownHostd, startTestHostd, teardownStateDir, type TestHostd } from "../s
 
 const { stateDir, port } = ownHostd("dashboard", 29);
 const key = "pf_live_dashboard_test_0123456789abcdefgh";
+const adminKey = "pf_admin_dashboard_test_0123456789abcdef";
 const shots = process.env.PODFLARE_SCREENSHOT_DIR || "/tmp/podflare-dashboard-screenshots";
 const CHROMIUM = "/usr/bin/chromium";
 let hostd: TestHostd;
@@ -24,7 +26,7 @@ before(async () => {
   assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install chromium (scripts/setup-host.sh does)`);
   fs.mkdirSync(stateDir, { recursive: true });
   fs.mkdirSync(shots, { recursive: true });
-  hostd = await startTestHostd({ stateDir, port, env: { PODFLARE_API_KEYS: key } });
+  hostd = await startTestHostd({ stateDir, port, env: { PODFLARE_API_KEYS: key, PODFLARE_ADMIN_KEY: adminKey } });
   browser = await puppeteer.launch({
     executablePath: CHROMIUM,
     headless: true,
@@ -40,8 +42,9 @@ before(async () => {
   });
   page = await browser.newPage();
   page.on("console", (m) => {
-    // The refused sign-in's 401 is the browser's own console line for a failed fetch.
-    if (m.type() === "error" && !/status of 401/.test(m.text())) pageErrors.push(m.text());
+    // The refused sign-in's 401 and the tenant's 403 on keys are the browser's own console
+    // lines for answers the pages expect; a 404 (a missing file) is not.
+    if (m.type() === "error" && !/status of 40[13] /.test(m.text())) pageErrors.push(m.text());
   });
   page.on("pageerror", (e) => pageErrors.push(String(e)));
   await page.setViewport({ width: 1200, height: 800 });
@@ -56,6 +59,15 @@ after(async () => {
   }
   teardownStateDir(stateDir);
 });
+
+async function signIn(k: string): Promise<void> {
+  await page.goto(`${hostd.url}/dashboard/`);
+  if (await page.$("#sign-out")) await page.click("#sign-out");
+  await page.waitForSelector("#api-key");
+  await page.type("#api-key", k);
+  await page.click("#sign-in-button");
+  await page.waitForSelector("#nav-sandboxes");
+}
 
 const shot = (name: string) => page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
 const text = (selector: string) => page.$eval(selector, (el) => el.textContent ?? "");
@@ -164,6 +176,47 @@ test("the list shows live sandboxes, pauses, resumes and closes one", async () =
   await page.click("#sign-out");
   await page.waitForSelector("#api-key");
   assert.equal(await page.evaluate(() => sessionStorage.length), 0);
+});
+
+test("usage shows the signed-in key's own counters", async () => {
+  await signIn(key);
+  await page.click("#nav-usage");
+  await page.waitForSelector("#usage-execs");
+  const want = (await (await api("GET", "/v1/usage", undefined, hostd.url, { authorization: `Bearer ${key}` })).json()) as { execs: number; sandboxes_created: number };
+  assert.ok(want.execs >= 3, "the console's runs count");
+  assert.equal(await text("#usage-execs"), String(want.execs));
+  assert.equal(await text("#usage-created"), String(want.sandboxes_created));
+  await shot("6-usage");
+});
+
+test("a tenant's key sees that keys need an admin; an admin creates a key shown once and revokes it", async () => {
+  await page.click("#nav-keys");
+  await waitText("#keys-forbidden", /admin key/);
+  await signIn(adminKey);
+  await page.click("#nav-keys");
+  await page.waitForSelector("#create-key");
+  await page.type("#key-name", "from-dashboard");
+  await page.select("#key-tier", "pro");
+  await page.click("#create-key-button");
+  await page.waitForSelector("#new-key-value");
+  const made = await text("#new-key-value");
+  assert.match(made, /^pf_live_[0-9A-Za-z]{40}$/);
+  await shot("7-keys");
+  const as = { authorization: `Bearer ${made}` };
+  const ok = await api("GET", "/v1/sandboxes", undefined, hostd.url, as);
+  assert.equal(ok.status, 200, "the new key works");
+  await ok.arrayBuffer();
+  const id = await text("#new-key-id");
+  assert.match(await text(`#key-rows tr[data-id="${id}"]`), /from-dashboard.*pro/s);
+  await page.click(`#key-rows tr[data-id="${id}"] button.revoke`);
+  await page.waitForSelector(`#key-rows tr[data-id="${id}"] .revoked`);
+  const refused = await api("GET", "/v1/sandboxes", undefined, hostd.url, as);
+  assert.equal(refused.status, 401, "a revoked key is refused");
+  await refused.arrayBuffer();
+  // The key was shown once: after a reload the page has only its prefix.
+  await page.reload();
+  await page.waitForSelector(`#key-rows tr[data-id="${id}"] .revoked`);
+  assert.ok(!(await page.content()).includes(made));
 });
 
 test("no page logged an error (a CSP refusal, an exception)", () => {

@@ -1,7 +1,9 @@
-// The dashboard's router: #/sandboxes and #/sandboxes/<id>; everything else needs a key first.
+// The dashboard's router: #/sandboxes, #/sandboxes/<id>, #/usage, #/keys; all need a key first.
 import { ApiError } from "./api.js";
 import { h } from "./dom.js";
 import { consolePage } from "./pages/console.js";
+import { keysPage } from "./pages/keys.js";
+import { usagePage } from "./pages/usage.js";
 import { sandboxesPage } from "./pages/sandboxes.js";
 import { signInPage } from "./pages/sign-in.js";
 import { getKey, signOut } from "./session.js";
@@ -30,7 +32,9 @@ function nav(): void {
   }
   el.replaceChildren(
     // Clicked while already there, a plain link would not reload the list: go() does.
-    h("a", { href: "#/sandboxes", id: "nav-sandboxes", onclick: (e) => { e.preventDefault(); go("#/sandboxes"); } }, "Sandboxes"),
+    ...[["sandboxes", "Sandboxes"], ["usage", "Usage"], ["keys", "Keys"]].map(([page, label]) =>
+      h("a", { href: `#/${page}`, id: `nav-${page}`, onclick: (e) => { e.preventDefault(); go(`#/${page}`); } }, label!),
+    ),
     h("button", { class: "link right", id: "sign-out", onclick: () => { signOut(); go("#/sign-in"); } }, "Sign out"),
   );
 }
@@ -43,6 +47,8 @@ async function route(): Promise<void> {
   }
   const m = /^#\/sandboxes\/(sbx_[0-9a-f]{32})$/.exec(location.hash);
   if (m) await consolePage(m[1]!, go, fail);
+  else if (location.hash === "#/keys") await keysPage(fail);
+  else if (location.hash === "#/usage") await usagePage(fail);
   else await sandboxesPage(go, fail);
 }
 
