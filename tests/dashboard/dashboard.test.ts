@@ -144,9 +144,65 @@ test("sign in, create a sandbox, run code and see its output stream, close it", 
   await waitText("#run-status", /exit 0/);
   assert.equal(await page.$$eval("#output img, #output b", (els) => els.length), 0);
 
+  // Files: upload into /root, see it listed with its size, download it, go into a directory.
+  const local = path.join(shots, "upload-me.txt");
+  fs.writeFileSync(local, "hello from the browser\n");
+  await page.waitForSelector("#file-rows");
+  const picker = await page.$("#upload-file");
+  await (picker as unknown as { uploadFile(p: string): Promise<void> }).uploadFile(local);
+  await waitText("#files-status", /uploaded upload-me.txt \(23 bytes\)/);
+  assert.match(await text('#file-rows tr[data-name="upload-me.txt"]'), /23 B/);
+  const stored = await api("GET", `/v1/sandboxes/${id}/files?path=/root/upload-me.txt`, undefined, hostd.url, { authorization: `Bearer ${key}` });
+  assert.equal(await stored.text(), "hello from the browser\n");
+  await page.click('#file-rows tr[data-name="upload-me.txt"] button.download');
+  await waitText("#files-status", /downloaded upload-me.txt \(23 bytes\)/);
+  await api("POST", `/v1/sandboxes/${id}/exec`, { code: "mkdir -p /root/sub && echo hi > /root/sub/inner.txt", language: "bash" }, hostd.url, { authorization: `Bearer ${key}` }).then((r) => r.text());
+  await page.click("#files-go");
+  await page.waitForSelector('#file-rows tr[data-name="sub"] a.dir');
+  await page.click('#file-rows tr[data-name="sub"] a.dir');
+  await page.waitForSelector('#file-rows tr[data-name="inner.txt"]');
+  assert.equal(await page.$eval("#files-path", (el) => (el as HTMLInputElement).value), "/root/sub");
+  await shot("4b-console-files");
+
   await page.click("#close-sandbox");
   await page.waitForSelector("#new-sandbox");
   await waitText("#sandbox-rows", /No sandboxes/);
+});
+
+test("freeze a sandbox to a Space from its console, resume it with its REPL state, delete another", async () => {
+  const as = { authorization: `Bearer ${key}` };
+  const made: string[] = [];
+  for (const code of ["x = 41", "y = 1"]) {
+    const r = await api("POST", "/v1/sandboxes", {}, hostd.url, as);
+    const sid = ((await r.json()) as { id: string }).id;
+    await api("POST", `/v1/sandboxes/${sid}/exec`, { code }, hostd.url, as).then((x) => x.text());
+    made.push(sid);
+  }
+  for (const sid of made) {
+    await page.goto(`${hostd.url}/dashboard/#/sandboxes/${sid}`);
+    await page.reload(); // a hash change alone keeps the page: load this console afresh
+    await page.waitForSelector("#freeze-sandbox");
+    await page.click("#freeze-sandbox");
+    await page.waitForSelector("#space-rows");
+    await waitText("#space-rows", new RegExp(sid));
+  }
+  await shot("8-spaces");
+  const spaces = (await (await api("GET", "/v1/spaces", undefined, hostd.url, as)).json()) as { spaces: { space_id: string; source_id: string }[] };
+  const first = spaces.spaces.find((s) => s.source_id === made[0])!;
+  const second = spaces.spaces.find((s) => s.source_id === made[1])!;
+  await page.click(`#space-rows tr[data-id="${second.space_id}"] button.delete`);
+  await page.waitForFunction((sid) => !document.querySelector(`#space-rows tr[data-id="${sid}"]`), { timeout: 30_000 }, second.space_id);
+  await page.click(`#space-rows tr[data-id="${first.space_id}"] button.resume`);
+  await page.waitForSelector("#code");
+  await page.$eval("#code", (el) => ((el as HTMLTextAreaElement).value = ""));
+  await page.type("#code", "print(x + 1)");
+  await page.click("#run");
+  await waitText("#run-status", /exit 0/);
+  assert.match(await text("#output"), /^42\n/);
+  await page.click("#close-sandbox");
+  await page.waitForSelector("#new-sandbox");
+  const left = (await (await api("GET", "/v1/spaces", undefined, hostd.url, as)).json()) as { spaces: { space_id: string }[] };
+  assert.ok(!left.spaces.some((s) => s.space_id === first.space_id || s.space_id === second.space_id), "a Space resumes once; a deleted one is gone");
 });
 
 test("the list shows live sandboxes, pauses, resumes and closes one", async () => {
@@ -186,6 +242,8 @@ test("usage shows the signed-in key's own counters", async () => {
   assert.ok(want.execs >= 3, "the console's runs count");
   assert.equal(await text("#usage-execs"), String(want.execs));
   assert.equal(await text("#usage-created"), String(want.sandboxes_created));
+  assert.match(await text("#capacity-sandboxes"), /^\d+ of \d+$/);
+  assert.equal(await page.$("#capacity-pool"), null, "a tenant does not see the host's pool");
   await shot("6-usage");
 });
 
@@ -193,6 +251,8 @@ test("a tenant's key sees that keys need an admin; an admin creates a key shown 
   await page.click("#nav-keys");
   await waitText("#keys-forbidden", /admin key/);
   await signIn(adminKey);
+  await page.click("#nav-usage");
+  await waitText("#capacity-pool", /^\d+ of \d+$/);
   await page.click("#nav-keys");
   await page.waitForSelector("#create-key");
   await page.type("#key-name", "from-dashboard");

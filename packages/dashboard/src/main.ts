@@ -1,9 +1,10 @@
-// The dashboard's router: #/sandboxes, #/sandboxes/<id>, #/usage, #/keys; all need a key first.
+// The dashboard's router: #/sandboxes, #/sandboxes/<id>, #/spaces, #/usage, #/keys; all need a key first.
 import { ApiError } from "./api.js";
 import { h } from "./dom.js";
 import { consolePage } from "./pages/console.js";
 import { keysPage } from "./pages/keys.js";
 import { usagePage } from "./pages/usage.js";
+import { spacesPage } from "./pages/spaces.js";
 import { sandboxesPage } from "./pages/sandboxes.js";
 import { signInPage } from "./pages/sign-in.js";
 import { getKey, signOut } from "./session.js";
@@ -32,7 +33,7 @@ function nav(): void {
   }
   el.replaceChildren(
     // Clicked while already there, a plain link would not reload the list: go() does.
-    ...[["sandboxes", "Sandboxes"], ["usage", "Usage"], ["keys", "Keys"]].map(([page, label]) =>
+    ...[["sandboxes", "Sandboxes"], ["spaces", "Spaces"], ["usage", "Usage"], ["keys", "Keys"]].map(([page, label]) =>
       h("a", { href: `#/${page}`, id: `nav-${page}`, onclick: (e) => { e.preventDefault(); go(`#/${page}`); } }, label!),
     ),
     h("button", { class: "link right", id: "sign-out", onclick: () => { signOut(); go("#/sign-in"); } }, "Sign out"),
@@ -49,6 +50,7 @@ async function route(): Promise<void> {
   if (m) await consolePage(m[1]!, go, fail);
   else if (location.hash === "#/keys") await keysPage(fail);
   else if (location.hash === "#/usage") await usagePage(fail);
+  else if (location.hash === "#/spaces") await spacesPage(go, fail);
   else await sandboxesPage(go, fail);
 }
 

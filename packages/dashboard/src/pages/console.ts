@@ -2,6 +2,7 @@
 // CPU and memory now from GET /v1/sandboxes/:id/metrics.
 import { call, execStream, type SandboxInfo, type SandboxMetrics } from "../api.js";
 import { h, mib, mount } from "../dom.js";
+import { filesPanel } from "./files.js";
 
 export async function consolePage(id: string, go: (hash: string) => void, fail: (err: unknown) => void): Promise<void> {
   let info: SandboxInfo;
@@ -59,10 +60,20 @@ export async function consolePage(id: string, go: (hash: string) => void, fail: 
       status.textContent = (err as Error).message;
     }
   };
+  const freeze = async () => {
+    status.textContent = "freezing…";
+    try {
+      await call("POST", `/v1/sandboxes/${encodeURIComponent(id)}/freeze`);
+      go("#/spaces");
+    } catch (err) {
+      status.textContent = (err as Error).message;
+    }
+  };
   mount(
     h("div", { class: "row" },
       h("h1", {}, "Sandbox ", h("span", { class: "mono" }, id)),
       h("span", { class: "spacer" }),
+      h("button", { id: "freeze-sandbox", onclick: freeze }, "Freeze to a Space"),
       h("button", { class: "danger", id: "close-sandbox", onclick: close }, "Close"),
     ),
     h("p", { class: "muted" }, `${info.state} · ${info.template} · ${info.applied.memory_mb} MB · ${info.applied.vcpus} vCPU`),
@@ -72,6 +83,7 @@ export async function consolePage(id: string, go: (hash: string) => void, fail: 
       h("div", { class: "row" }, language, run, status),
       output,
     ),
+    filesPanel(id),
   );
   await showStats();
 }

@@ -11,10 +11,16 @@ interface Usage {
   forks: number;
 }
 
+/** GET /v1/capacity: a tenant's own count and cap, or (admin) the host's with its warm pool. */
+type Capacity =
+  | { scope: "owner"; tier: string; sandboxes: number; max_sandboxes: number }
+  | { scope: "host"; sandboxes: number; max_sandboxes: number; pool: { size: number; free: number; hits: number; misses: number; hit_rate: number } };
+
 export async function usagePage(fail: (err: unknown) => void): Promise<void> {
   let u: Usage;
+  let c: Capacity;
   try {
-    u = await call<Usage>("GET", "/v1/usage");
+    [u, c] = await Promise.all([call<Usage>("GET", "/v1/usage"), call<Capacity>("GET", "/v1/capacity")]);
   } catch (err) {
     fail(err);
     return;
@@ -29,6 +35,16 @@ export async function usagePage(fail: (err: unknown) => void): Promise<void> {
       cell("GB-seconds", "usage-gbs", u.gb_seconds.toFixed(1)),
       cell("Execs", "usage-execs", String(u.execs)),
       cell("Fork children", "usage-forks", String(u.forks)),
+    ),
+    h("h2", {}, c.scope === "host" ? "This host" : `Capacity (${c.tier} tier)`),
+    h("div", { class: "grid", id: "capacity" },
+      cell("Sandboxes running", "capacity-sandboxes", `${c.sandboxes} of ${c.max_sandboxes}`),
+      ...(c.scope === "host"
+        ? [
+            cell("Warm pool ready", "capacity-pool", `${c.pool.free} of ${c.pool.size}`),
+            cell("Pool hits / misses", "capacity-hits", `${c.pool.hits} / ${c.pool.misses}`),
+          ]
+        : []),
     ),
   );
 }
