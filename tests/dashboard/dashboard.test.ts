@@ -205,6 +205,29 @@ test("freeze a sandbox to a Space from its console, resume it with its REPL stat
   assert.ok(!left.spaces.some((s) => s.space_id === first.space_id || s.space_id === second.space_id), "a Space resumes once; a deleted one is gone");
 });
 
+test("fork from the console: the child carries the REPL state and opens in its own console", async () => {
+  const as = { authorization: `Bearer ${key}` };
+  const r = await api("POST", "/v1/sandboxes", {}, hostd.url, as);
+  const parent = ((await r.json()) as { id: string }).id;
+  await api("POST", `/v1/sandboxes/${parent}/exec`, { code: "x = 5" }, hostd.url, as).then((x) => x.text());
+  await page.goto(`${hostd.url}/dashboard/#/sandboxes/${parent}`);
+  await page.reload();
+  await page.waitForSelector("#fork-sandbox");
+  await page.click("#fork-sandbox");
+  await page.waitForSelector("#fork-children a.child");
+  const child = await text("#fork-children a.child");
+  assert.match(child, /^sbx_[0-9a-f]{32}$/);
+  assert.notEqual(child, parent);
+  await page.click("#fork-children a.child");
+  await page.waitForFunction((c) => location.hash === `#/sandboxes/${c}` && document.querySelector("h1")?.textContent?.includes(c), { timeout: 30_000 }, child);
+  await page.$eval("#code", (el) => ((el as HTMLTextAreaElement).value = ""));
+  await page.type("#code", "print(x * 2)");
+  await page.click("#run");
+  await waitText("#run-status", /exit 0/);
+  assert.match(await text("#output"), /^10\n/);
+  for (const sid of [child, parent]) await api("DELETE", `/v1/sandboxes/${sid}`, undefined, hostd.url, as).then((x) => x.arrayBuffer());
+});
+
 test("the list shows live sandboxes, pauses, resumes and closes one", async () => {
   const made: string[] = [];
   for (let i = 0; i < 2; i++) {

@@ -1,5 +1,5 @@
 // A sandbox console: run Python or bash and watch the output arrive as the NDJSON events do;
-// CPU and memory now from GET /v1/sandboxes/:id/metrics.
+// CPU and memory now from GET /v1/sandboxes/:id/metrics; fork, freeze, close; its files.
 import { call, execStream, type SandboxInfo, type SandboxMetrics } from "../api.js";
 import { h, mib, mount } from "../dom.js";
 import { filesPanel } from "./files.js";
@@ -69,15 +69,28 @@ export async function consolePage(id: string, go: (hash: string) => void, fail: 
       status.textContent = (err as Error).message;
     }
   };
+  const children = h("p", { id: "fork-children", class: "muted" });
+  const fork = async () => {
+    status.textContent = "forking…";
+    try {
+      const made = await call<{ children: string[] }>("POST", `/v1/sandboxes/${encodeURIComponent(id)}/fork`, { n: 1 });
+      status.textContent = "";
+      children.replaceChildren("Forked: ", ...made.children.map((c) => h("a", { href: `#/sandboxes/${c}`, class: "mono child" }, c)));
+    } catch (err) {
+      status.textContent = (err as Error).message;
+    }
+  };
   mount(
     h("div", { class: "row" },
       h("h1", {}, "Sandbox ", h("span", { class: "mono" }, id)),
       h("span", { class: "spacer" }),
+      h("button", { id: "fork-sandbox", onclick: fork }, "Fork"),
       h("button", { id: "freeze-sandbox", onclick: freeze }, "Freeze to a Space"),
       h("button", { class: "danger", id: "close-sandbox", onclick: close }, "Close"),
     ),
     h("p", { class: "muted" }, `${info.state} · ${info.template} · ${info.applied.memory_mb} MB · ${info.applied.vcpus} vCPU`),
     stats,
+    children,
     h("div", { class: "card" },
       code,
       h("div", { class: "row" }, language, run, status),
