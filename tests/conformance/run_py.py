@@ -134,7 +134,7 @@ def perform(host: str, step: dict[str, Any], sandboxes: dict[str, Sandbox], blob
                 first = (time.monotonic() - t0) * 1000
             if ev.type == "exit":
                 code = ev.data
-            else:
+            elif ev.type in ("stdout", "stderr"):  # rich results are not output
                 (out if ev.type == "stdout" else err).append(ev.data)
         return {"stdout": "".join(out), "stderr": "".join(err), "exit_code": code, "first_event_ms": first}
     if op == "upload_random":

@@ -24,6 +24,7 @@ const usage = `usage: podflare <command>
   down                     unmount the storage pool (no hostd running)
   keys create --tier T --name N [--admin]   create an API key (shown once); keys ls; keys revoke ID
   usage                    sandbox-seconds, GB-seconds, execs and forks of the calling key
+  mcp                      MCP server on stdio for Claude, Cursor, … (docs/mcp.md)
 
 environment: PODFLARE_HOSTD_ADDR (serve, default 127.0.0.1:7070), PODFLARE_STATE_DIR
 (default /var/lib/podflare), PODFLARE_HOSTD_URL and PODFLARE_API_KEY (client commands)`;
@@ -49,6 +50,8 @@ async function main(argv: string[]): Promise<number> {
       return keysCommand(rest);
     case "usage":
       return usageCommand(rest);
+    case "mcp":
+      return (await import("./mcp.js")).mcpCommand(rest);
     case "logs":
       return logsCommand(rest);
     case undefined:

@@ -1,16 +1,9 @@
 // `podflare ls | exec | rm`.
+import type { ExecEvent, ListSandboxesResponse } from "@podflare/protocol";
 import { call } from "./client.js";
 
-interface Info {
-  id: string;
-  state: string;
-  template: string;
-  created_at: string;
-  applied: { memory_mb: number; vcpus: number };
-}
-
 export async function lsCommand(_args: string[]): Promise<number> {
-  const { sandboxes } = (await (await call("GET", "/v1/sandboxes")).json()) as { sandboxes: Info[] };
+  const { sandboxes } = (await (await call("GET", "/v1/sandboxes")).json()) as ListSandboxesResponse;
   if (!sandboxes.length) {
     console.log("no sandboxes");
     return 0;
@@ -37,7 +30,7 @@ export async function execCommand(args: string[]): Promise<number> {
     buffered += decoder.decode(chunk, { stream: true });
     let nl: number;
     while ((nl = buffered.indexOf("\n")) !== -1) {
-      const event = JSON.parse(buffered.slice(0, nl)) as { type: string; data: string | number };
+      const event = JSON.parse(buffered.slice(0, nl)) as ExecEvent;
       buffered = buffered.slice(nl + 1);
       if (event.type === "stdout") process.stdout.write(String(event.data));
       else if (event.type === "stderr") process.stderr.write(String(event.data));

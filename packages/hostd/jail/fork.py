@@ -28,10 +28,17 @@ import sys
 import time
 
 import enter
-import launch
+import family_init
 import linux
+import sandbox_init
+import setup_child
+from launch_config import load_config
+from readiness import READY_TIMEOUT_S, Reader
 
 ANSWER_TIMEOUT_S = 30.0
+# The guest frame protocol's bound (packages/protocol/src/frames.ts FRAME_MAX_BYTES): the
+# parent's kernel runs tenant code, so a larger length is refused before it is buffered.
+FRAME_MAX_BYTES = 8 * 1024 * 1024
 NS_ORDER = ("mnt", "net", "uts", "ipc", "cgroup")
 
 
@@ -54,6 +61,10 @@ class FrameReader:
         while True:
             if len(self.buf) >= 8:
                 total, head_len = struct.unpack(">II", self.buf[:8])
+                if total > FRAME_MAX_BYTES or total < 4:
+                    raise ForkError(f"the parent's guest kernel sent a bad frame length {total}")
+                if head_len > total - 4:
+                    raise ForkError(f"the parent's guest kernel sent a bad frame header length {head_len}")
                 if len(self.buf) >= 4 + total:
                     head = json.loads(self.buf[8:8 + head_len])
                     self.buf = self.buf[4 + total:]
@@ -139,7 +150,7 @@ def channel() -> tuple:
     """A launch channel: our reader (credentials on) and the end a setup child gets."""
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     ours.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
-    return launch.Reader(ours, time.monotonic() + launch.READY_TIMEOUT_S), theirs
+    return Reader(ours, time.monotonic() + READY_TIMEOUT_S), theirs
 
 
 def main() -> int:
@@ -173,7 +184,7 @@ def main() -> int:
         family_pending = []
         pending = []
         try:
-            configs = [launch.load_config(json.dumps({
+            configs = [load_config(json.dumps({
                 "id": child["id"], "rootfs": child["rootfs"], "guestDir": cfg["guestDir"],
                 "uidBase": cfg["uidBase"], "uidCount": cfg.get("uidCount", 65536),
                 "cgroupProcs": child["cgroupProcs"],
@@ -183,18 +194,21 @@ def main() -> int:
             if fresh:
                 for ccfg in configs:
                     reader, theirs = channel()
-                    family_pending.append(launch.begin_nested_family(ccfg, family, reader, theirs, kids, tuple(family_pending)))
+                    family_pending.append(family_init.begin_nested_family(ccfg, family, reader, theirs, kids,
+                                                                          tuple(family_pending)))
                     theirs.close()
                 for p in family_pending:
-                    fam = launch.finish_nested_family(p, kids)
+                    fam = family_init.finish_nested_family(p, kids)
                     made.append(os.pidfd_open(fam[0]))
                     families.append(fam)
             for i, ccfg in enumerate(configs):
                 reader, theirs = channel()
-                pending.append(launch.begin_sandbox(ccfg, families[i] if fresh else family, reader, theirs, kids, tuple(pending)))
+                child_family = families[i] if fresh else family
+                pending.append(sandbox_init.begin_sandbox(ccfg, child_family, reader, theirs, kids,
+                                                          tuple(pending)))
                 theirs.close()
             for p in pending:
-                init_pid, start = launch.finish_sandbox(p, kids)
+                init_pid, start = sandbox_init.finish_sandbox(p, kids)
                 made.append(os.pidfd_open(init_pid))
                 inits.append((init_pid, start))
         except BaseException:
@@ -273,7 +287,7 @@ def main() -> int:
 
             traceback.print_exc()
         for pidfd in made:
-            launch.kill_and_wait(pidfd)
+            setup_child.kill_and_wait(pidfd)
         code = e.code if isinstance(e, ForkError) else "internal"
         sys.stdout.write(json.dumps({"error": f"fork: {e}", "code": code}) + "\n")
         sys.stdout.flush()

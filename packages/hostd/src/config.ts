@@ -59,6 +59,8 @@ export interface HostdConfig {
    * a remove, the end of an upload) before the request fails (PODFLARE_GUEST_REPLY_TIMEOUT_MS).
    */
   guestReplyTimeoutMs: number;
+  /** MCP over Streamable HTTP at /mcp (docs/mcp.md): sessions' idle timeout, caps, request size. */
+  mcp: { idleTimeoutS: number; maxSessions: number; maxSessionsPerOwner: number; maxBodyBytes: number };
   /** The API server's limits against slow or too many clients (docs/operations.md). */
   http: HttpLimits;
   /** PODFLARE_METRICS_ADDR: a bind serving /metrics alone, without auth (docs/operations.md); unset: none. */
@@ -164,6 +166,13 @@ export function loadConfig(overrides: Partial<HostdConfig> = {}): HostdConfig {
     region: regionFromEnv(),
     sandboxesCeiling: ceilingFromEnv(totalMb),
     guestReplyTimeoutMs: envInt("PODFLARE_GUEST_REPLY_TIMEOUT_MS", 60_000),
+    mcp: {
+      idleTimeoutS: envInt("PODFLARE_MCP_IDLE_TIMEOUT_S", 600),
+      maxSessions: envInt("PODFLARE_MCP_MAX_SESSIONS", 256),
+      maxSessionsPerOwner: envInt("PODFLARE_MCP_MAX_SESSIONS_PER_KEY", 16),
+      // An upload's base64 travels in one request: 16 MiB carries a 12 MB file.
+      maxBodyBytes: 16 * 1024 * 1024,
+    },
     http: {
       headersTimeoutMs: envInt("PODFLARE_HTTP_HEADERS_TIMEOUT_MS", 10_000),
       keepAliveTimeoutMs: envInt("PODFLARE_HTTP_KEEPALIVE_TIMEOUT_MS", 65_000),

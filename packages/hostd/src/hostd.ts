@@ -10,9 +10,9 @@ import { newSandboxId } from "./lifecycle/sandbox-manager.js";
 import { Reaper } from "./lifecycle/reaper.js";
 import { SpaceService } from "./lifecycle/spaces.js";
 import { WarmPool } from "./lifecycle/warm-pool.js";
-import { SpaceStore } from "./store/spaces.js";
 import { buildRoutes } from "./api/routes.js";
 import { createApiServer } from "./api/server.js";
+import { LazyMcp, mcpRoutes } from "./api/mcp-routes.js";
 import { installSafetyNet } from "./safety-net.js";
 import { PortProxy } from "./api/port-proxy.js";
 import { requestObserver } from "./api/request-log.js";
@@ -27,8 +27,7 @@ import { NetworkService } from "./network/network-service.js";
 import { OPEN_POLICY } from "./network/policy.js";
 import { checkHost } from "./host-check.js";
 import { lockStateDir } from "./state-dir-lock.js";
-import { openDb } from "./store/db.js";
-import { SandboxStore } from "./store/sandboxes.js";
+import { openStore } from "./store/index.js";
 import { createStoragePool, createTemplateManager, type ProgressEvent } from "./storage/index.js";
 
 export interface Hostd {
@@ -57,8 +56,8 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
     log("WARNING: hostd is not shielded from the OOM killer: oom_score_adj -1000 needs CAP_SYS_RESOURCE, which this host withholds; sandboxes still run at a higher oom_score_adj than hostd");
   }
 
-  const db = openDb(cfg.stateDir);
-  const keyStore = new KeyStore(db);
+  const store = openStore(cfg.stateDir);
+  const keyStore = new KeyStore(store.keys);
   let auth;
   try {
     auth = createAuthenticator({
@@ -71,7 +70,7 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
       bind: { host: cfg.addr.host, loopback },
     });
   } catch (err) {
-    db.close();
+    store.close();
     stateLock.release();
     throw err instanceof AuthStartError ? new Error(err.message) : err;
   }
@@ -102,13 +101,12 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
     const dyn = favorDynamicMods(cfg.stateDir);
     if (!dyn.ok) log(`cgroup favordynmods not available (${dyn.reason}): each create and fork may wait ~10 ms for the kernel's cgroup lock`);
   }
-  const store = new SandboxStore(db);
-  const network = cfg.network ? await NetworkService.start({ ...cfg.network, cgroupParent: cfg.cgroupParent, stateDir: cfg.stateDir, db, log }) : null;
+  const network = cfg.network ? await NetworkService.start({ ...cfg.network, cgroupParent: cfg.cgroupParent, stateDir: cfg.stateDir, store, log }) : null;
   if (network) log(`network: sandboxes get addresses in ${network.plan.gateway}/${network.plan.cidr.prefix} (router namespace ${network.netns})`);
   const runtime = new NsRuntime({ stateDir: cfg.stateDir, storage, cgroups, uidBase: cfg.uidBase, uidCount: cfg.uidCount, network, log });
   // The pool refills only while no user create is in flight (the manager is made just below).
   const userCreates = (): number => sandboxes.creatingNow;
-  const usage = new UsageStore(db);
+  const usage = new UsageStore(store.usage);
   const pool: WarmPool = new WarmPool(runtime, {
     size: cfg.poolSize,
     refillParallel: cfg.poolRefillParallel,
@@ -120,8 +118,8 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
     busy: () => userCreates() > 0,
     log,
   });
-  const sandboxes: SandboxManager = new SandboxManager(cfg, store, runtime, { has: (name) => storage.hasTemplate(name) }, log, usage, pool);
-  const spaces = new SpaceService(new SpaceStore(db), runtime, sandboxes, log, cfg.spaceCaps);
+  const sandboxes: SandboxManager = new SandboxManager(cfg, store.sandboxes, runtime, { has: (name) => storage.hasTemplate(name) }, log, usage, pool);
+  const spaces = new SpaceService(store.spaces, runtime, sandboxes, log, cfg.spaceCaps);
   // The reaper's freezes count against the owner's Space caps: stored keys carry their tier.
   const tierOf = (owner: string): TierName => keyStore.get(owner)?.tier ?? (owner.startsWith("key_") ? cfg.apiKeysTier : "enterprise");
   const reaper = new Reaper(sandboxes, spaces, log, { tierOf });
@@ -147,9 +145,10 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
 
   const proxy = new PortProxy(cfg, sandboxes, auth, log);
   const removeSafetyNet = installSafetyNet({ log });
+  const mcp = new LazyMcp(cfg.mcp, log);
   const sandboxMetrics = { cgroups, diskUsageBytes: (key: string) => storage.diskUsageBytes(key) };
   const server = createApiServer(
-    buildRoutes(cfg, sandboxes, keyStore, keyGuard, spaces, pool, proxy, { metrics, sandboxMetrics }),
+    [...mcpRoutes(mcp), ...buildRoutes(cfg, sandboxes, keyStore, keyGuard, spaces, pool, proxy, { metrics, sandboxMetrics })],
     auth, log, (req, socket, head) => proxy.handleUpgrade(req, socket, head), cfg.http, requestObserver(log, metrics),
   );
   await listen(server, cfg.addr.host, cfg.addr.port);
@@ -165,6 +164,7 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
     url,
     sandboxes,
     async close() {
+      await mcp.closeAll(); // sessions end with hostd; their sandboxes close while the API still serves
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
@@ -179,7 +179,7 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
       await runtime.settle();
       await network?.stop();
       if (cfg.cgroupFavorDynmods) releaseDynamicMods(cfg.stateDir);
-      db.close();
+      store.close();
       stateLock.release();
     },
   };

@@ -1,7 +1,7 @@
 """Error codes and exception classes of the Podflare SDK.
 
-The code table is a copy of ``packages/protocol/src/errors.ts`` (this package is published
-alone); ``tests/conformance/sdk-copies.test.ts`` keeps the two equal. Class names mirror
+The code table comes from ``packages/protocol/src/errors.ts`` through the generated
+``_protocol.py`` (this package is published alone). Class names mirror
 the TypeScript SDK. Classes for codes that have a Python built-in twin also derive from
 it, so ``except FileNotFoundError`` catches a missing file inside the sandbox too.
 """
@@ -14,79 +14,7 @@ import json
 import time
 from typing import Any, Mapping
 
-
-class ErrorCode:
-    """Stable machine-readable codes the server puts in ``{"error", "code"}`` answers."""
-
-    BAD_REQUEST = "bad_request"
-    INVALID_JSON = "invalid_json"
-    UNKNOWN_LANGUAGE = "unknown_language"
-    INVALID_PATH = "invalid_path"
-    UNAUTHORIZED = "unauthorized"
-    FORBIDDEN = "forbidden"
-    NOT_FOUND = "not_found"
-    SANDBOX_NOT_FOUND = "sandbox_not_found"
-    TEMPLATE_NOT_FOUND = "template_not_found"
-    FILE_NOT_FOUND = "file_not_found"
-    SPACE_NOT_FOUND = "space_not_found"
-    METHOD_NOT_ALLOWED = "method_not_allowed"
-    CONFLICT = "conflict"
-    IS_A_DIRECTORY = "is_a_directory"
-    NOT_A_DIRECTORY = "not_a_directory"
-    PAYLOAD_TOO_LARGE = "payload_too_large"
-    CONCURRENCY_LIMIT = "concurrency_limit"
-    SANDBOX_NOT_READY = "sandbox_not_ready"
-    EXEC_TIMEOUT = "exec_timeout"
-    NO_SPACE = "no_space"
-    RUNTIME_ERROR = "runtime_error"
-    INTERNAL = "internal"
-    UNAVAILABLE = "unavailable"
-    INVALID_PORT = "invalid_port"
-    PORT_NOT_LISTENING = "port_not_listening"
-    UPSTREAM_ERROR = "upstream_error"
-    UPSTREAM_TIMEOUT = "upstream_timeout"
-    REGION_UNKNOWN = "region_unknown"
-    SANDBOX_EXPIRED = "sandbox_expired"
-    SPACE_LIMIT = "space_limit"
-    SPACE_STORAGE_LIMIT = "space_storage_limit"
-    SANDBOX_AT_PROCESS_LIMIT = "sandbox_at_process_limit"
-
-
-#: The HTTP status the server gives each code.
-ERROR_STATUS: dict[str, int] = {
-    "bad_request": 400,
-    "invalid_json": 400,
-    "unknown_language": 400,
-    "invalid_path": 400,
-    "unauthorized": 401,
-    "forbidden": 403,
-    "not_found": 404,
-    "sandbox_not_found": 404,
-    "template_not_found": 404,
-    "file_not_found": 404,
-    "space_not_found": 404,
-    "method_not_allowed": 405,
-    "conflict": 409,
-    "is_a_directory": 409,
-    "not_a_directory": 409,
-    "payload_too_large": 413,
-    "concurrency_limit": 429,
-    "sandbox_not_ready": 503,
-    "exec_timeout": 504,
-    "no_space": 507,
-    "runtime_error": 500,
-    "internal": 500,
-    "unavailable": 503,
-    "invalid_port": 400,
-    "port_not_listening": 502,
-    "upstream_error": 502,
-    "upstream_timeout": 504,
-    "region_unknown": 400,
-    "sandbox_expired": 410,
-    "space_limit": 429,
-    "space_storage_limit": 507,
-    "sandbox_at_process_limit": 503,
-}
+from ._protocol import ERROR_STATUS, ErrorCode
 
 
 class ClientErrorCode:
@@ -348,6 +276,24 @@ class SandboxAtProcessLimitError(_ServerError):
     code = ErrorCode.SANDBOX_AT_PROCESS_LIMIT
 
 
+class McpSessionLimitError(_ServerError):
+    """429 ``mcp_session_limit``: too many open MCP sessions for this key or host; end one (HTTP DELETE /mcp) or wait for an idle one to time out."""
+
+    code = ErrorCode.MCP_SESSION_LIMIT
+
+
+class McpSessionNotFoundError(NotFoundError):
+    """404 ``mcp_session_not_found``: the Mcp-Session-Id is unknown, ended or timed out; initialize a new MCP session."""
+
+    code = ErrorCode.MCP_SESSION_NOT_FOUND
+
+
+class ContextLimitError(_ServerError):
+    """429 ``context_limit``: the sandbox has as many REPL contexts as allowed (32); delete one first."""
+
+    code = ErrorCode.CONTEXT_LIMIT
+
+
 class TimeoutError(PodflareError, builtins.TimeoutError):
     """The server was silent for longer than the client's ``timeout_s``.
 
@@ -392,7 +338,8 @@ ERROR_CLASSES: dict[str, type[_ServerError]] = {
         SandboxRuntimeError, InternalError, UnavailableError, InvalidPortError,
         PortNotListeningError, UpstreamError, UpstreamTimeoutError, RegionUnknownError,
         SandboxExpiredError, SpaceLimitError, SpaceStorageLimitError,
-        SandboxAtProcessLimitError,
+        SandboxAtProcessLimitError, McpSessionLimitError, McpSessionNotFoundError,
+        ContextLimitError,
     )
 }
 assert set(ERROR_CLASSES) == set(ERROR_STATUS), "every code needs a class"
@@ -493,4 +440,5 @@ __all__ = [
     "ConnectionError", "ProtocolError", "SandboxClosedError", "error_from_response",
     "RegionUnknownError",
     "SandboxExpiredError", "SpaceLimitError", "SpaceStorageLimitError",
+    "ContextLimitError",
 ]

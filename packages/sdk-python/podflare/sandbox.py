@@ -22,6 +22,9 @@ from .errors import (
     SandboxRuntimeError,
 )
 from .events import ExecEvent, ExecResult, NdjsonDecoder, to_exec_event
+from .results import ExecError, Result
+from . import contexts as _contexts
+from .contexts import Context
 
 Data = Union[bytes, bytearray, memoryview, str]
 
@@ -314,9 +317,11 @@ class Sandbox:
         timeout_ms: int | None = None,
         env: Mapping[str, str] | None = None,
         cwd: str | None = None,
+        context: Context | str | None = None,
     ) -> Iterator[ExecEvent]:
         """Runs code and yields its events as they are produced: "stdout"/"stderr" lines
-        (each keeping its newline) and a last "exit" event. Stopping early drops the
+        (each keeping its newline), for python "result" and "error" events (docs/api.md,
+        "Rich results"), and a last "exit" event. Stopping early drops the
         connection, and hostd then interrupts the code as on a timeout.
 
         Example::
@@ -333,6 +338,8 @@ class Sandbox:
             body["env"] = dict(env)
         if cwd is not None:
             body["cwd"] = cwd
+        if context is not None:
+            body["context_id"] = _contexts.context_id(context)
         # The server is silent while code runs; only an exec with a deadline gets a client one.
         timeout = timeout_ms / 1000 + self._transport.timeout_s if timeout_ms is not None else None
         return self._events(body, timeout)
@@ -366,12 +373,17 @@ class Sandbox:
         timeout_ms: int | None = None,
         env: Mapping[str, str] | None = None,
         cwd: str | None = None,
+        context: Context | str | None = None,
+        on_result: Callable[[Result], None] | None = None,
+        on_error: Callable[[ExecError], None] | None = None,
     ) -> ExecResult:
         """Runs code and waits for it to finish.
 
         A Python exception is not raised here: it gives a non-zero ``exit_code`` and its
-        traceback on ``stderr``, and the REPL stays usable. With ``timeout_ms`` the code is
-        interrupted after that long and ``exit_code`` is 124 (globals are kept).
+        traceback on ``stderr`` (and as data in ``error``), and the REPL stays usable. With
+        ``timeout_ms`` the code is interrupted after that long and ``exit_code`` is 124
+        (globals are kept). ``results`` holds the rich results (the last expression's value,
+        display() calls, matplotlib figures); ``on_result``/``on_error`` see them as they come.
 
         Example::
 
@@ -382,15 +394,25 @@ class Sandbox:
         stdout: list[str] = []
         stderr: list[str] = []
         exit_code: int | None = None
-        for ev in self.run_code_stream(code, language, timeout_ms=timeout_ms, env=env, cwd=cwd):
+        results: list[Result] = []
+        error: ExecError | None = None
+        for ev in self.run_code_stream(code, language, timeout_ms=timeout_ms, env=env, cwd=cwd, context=context):
             if ev.type == "stdout":
                 stdout.append(ev.data)  # type: ignore[arg-type]
             elif ev.type == "stderr":
                 stderr.append(ev.data)  # type: ignore[arg-type]
+            elif ev.result is not None:
+                results.append(ev.result)
+                if on_result is not None:
+                    on_result(ev.result)
+            elif ev.error is not None:
+                error = ev.error
+                if on_error is not None:
+                    on_error(ev.error)
             else:
                 exit_code = ev.data  # type: ignore[assignment]
         assert exit_code is not None
-        return ExecResult("".join(stdout), "".join(stderr), exit_code)
+        return ExecResult("".join(stdout), "".join(stderr), exit_code, results, error)
 
     def upload(self, data: Any, path: Any) -> None:
         """Writes ``data`` to the file ``path`` in the sandbox, creating parent directories
@@ -538,6 +560,50 @@ class Sandbox:
         """
         self._check_open()
         self._transport.request("POST", self._path("/pause"))
+
+    def create_context(self, cwd: str | None = None) -> Context:
+        """Creates a REPL context: its own ``__main__`` namespace (and, with ``cwd``, the
+        directory its cells start in), at most 32 with the default one. Contexts are copied
+        into fork children and lost when the REPL restarts.
+
+        Example::
+
+            ctx = sb.create_context(cwd="/tmp")
+            sb.run_code("x = 1", context=ctx)
+        """
+        self._check_open()
+        return _contexts.create(self._transport, self._path(""), cwd)
+
+    def list_contexts(self) -> list[Context]:
+        """The sandbox's REPL contexts, the default one (id "default") first.
+
+        Example::
+
+            ids = [c.id for c in sb.list_contexts()]
+        """
+        self._check_open()
+        return _contexts.list_all(self._transport, self._path(""))
+
+    def restart_context(self, context: Context | str) -> Context:
+        """Empties a context's namespace; its id and cwd stay.
+
+        Example::
+
+            sb.restart_context(ctx)
+        """
+        self._check_open()
+        return _contexts.restart(self._transport, self._path(""), context)
+
+    def delete_context(self, context: Context | str) -> None:
+        """Deletes a context (not the default one); running code in it then raises
+        ``NotFoundError``.
+
+        Example::
+
+            sb.delete_context(ctx)
+        """
+        self._check_open()
+        _contexts.delete(self._transport, self._path(""), context)
 
     def kill_processes(self) -> int:
         """Kills every process of the sandbox except its REPL, whose variables stay: the way out

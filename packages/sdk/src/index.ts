@@ -10,6 +10,9 @@ export { HttpClient, DEFAULT_HOST, DEFAULT_TIMEOUT_MS, SDK_VERSION } from "./htt
 export type { RequestOptions, RawResponse } from "./http.js";
 export { NdjsonDecoder, toExecEvent } from "./events.js";
 export type { ExecEvent, ExecResult } from "./events.js";
+export { Result } from "./results.js";
+export type { Context } from "./contexts.js";
+export type { ExecError, ExecErrorEvent, ExecResultEvent } from "./results.js";
 export { DIFF_SNIPPET, diffCode, compareSnapshots } from "./diff.js";
 export type { Snapshot, SnapshotEntry } from "./diff.js";
 export { createFieldNames, toCreateRequest, snakeToCamel } from "./types.js";

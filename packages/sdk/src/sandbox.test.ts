@@ -191,7 +191,7 @@ test("runCode joins each stream byte for byte and sends the exec fields", async 
   ]);
   const sb = await Sandbox.create({ host: server.url });
   const r = await sb.runCode("print(1)", "python", { timeoutMs: 2000, env: { X: "y" }, cwd: "/tmp" });
-  assert.deepEqual(r, { stdout: "línea 1\ntail without newline", stderr: "warn\n", exitCode: 3 });
+  assert.deepEqual(r, { stdout: "línea 1\ntail without newline", stderr: "warn\n", exitCode: 3, results: [] });
   const req = server.requests.at(-1)!;
   assert.equal(req.path, `/v1/sandboxes/${ID}/exec`);
   assert.deepEqual(JSON.parse(req.body.toString()), { code: "print(1)", language: "python", timeout_ms: 2000, env: { X: "y" }, cwd: "/tmp" });
@@ -216,7 +216,7 @@ test("NDJSON split across many small chunks is parsed by runCode and runCodeStre
     res.end();
   });
   const sb = await Sandbox.create({ host: server.url });
-  assert.deepEqual(await sb.runCode("x"), { stdout: "ünïcödé ✓\ntwo\n", stderr: "", exitCode: 0 });
+  assert.deepEqual(await sb.runCode("x"), { stdout: "ünïcödé ✓\ntwo\n", stderr: "", exitCode: 0, results: [] });
   const seen: ExecEvent[] = [];
   for await (const ev of sb.runCodeStream("x")) seen.push(ev);
   assert.deepEqual(seen, events);
@@ -240,7 +240,7 @@ test("runCodeStream yields the first line while the command is still running", a
   const seen: string[] = [];
   for await (const ev of sb.runCodeStream("print(1); import time; time.sleep(5); print(2)")) {
     if (seen.length === 0) release();
-    seen.push(ev.type === "exit" ? `exit ${ev.data}` : ev.data);
+    if (ev.type === "exit" || ev.type === "stdout" || ev.type === "stderr") seen.push(ev.type === "exit" ? `exit ${ev.data}` : ev.data);
   }
   assert.ok(releasedByClient, "the first event reached the caller only after the command ended");
   assert.deepEqual(seen, ["1\n", "2\n", "exit 0"]);
@@ -256,7 +256,7 @@ test("breaking out of runCodeStream early does not hang and the sandbox keeps wo
   });
   const sb = await Sandbox.create({ host: server.url });
   for await (const ev of sb.runCodeStream("slow")) {
-    assert.equal(ev.data, "first\n");
+    assert.equal(ev.type === "stdout" && ev.data, "first\n");
     break;
   }
   assert.equal((await sb.runCode("quick")).exitCode, 0);

@@ -13,6 +13,8 @@ import {
   SandboxRuntimeError,
 } from "./errors.js";
 import { NdjsonDecoder, toExecEvent, type ExecEvent, type ExecResult } from "./events.js";
+import { RichCollector } from "./rich-collector.js";
+import * as contexts from "./contexts.js";
 import { HttpClient, streamError } from "./http.js";
 import { fromSandboxMetrics, type SandboxMetrics } from "./metrics.js";
 import {
@@ -211,12 +213,13 @@ export class Sandbox {
    */
   async runCode(code: string, language: Language = "python", opts: RunOptions = {}): Promise<ExecResult> {
     const res = await this.#openExec(code, language, opts);
-    return collectExec(res, `exec in ${this.id}`);
+    return collectExec(res, `exec in ${this.id}`, opts);
   }
 
   /**
    * Runs code and yields its events as they are produced: `stdout`/`stderr` lines (each
-   * keeping its newline) and a last `exit` event. Breaking out of the loop drops the
+   * keeping its newline), for python `result` and `error` events (docs/api.md, "Rich
+   * results"), and a last `exit` event. Breaking out of the loop drops the
    * connection, and hostd then interrupts the code as on a timeout.
    *
    * @example
@@ -258,6 +261,7 @@ export class Sandbox {
     if (opts.timeoutMs !== undefined) body.timeout_ms = opts.timeoutMs;
     if (opts.env !== undefined) body.env = opts.env;
     if (opts.cwd !== undefined) body.cwd = opts.cwd;
+    if (opts.context !== undefined) body.context_id = contexts.contextIdOf(opts.context);
     // The server is silent while code runs; only an exec with a deadline gets a client one.
     const timeoutMs = opts.timeoutMs !== undefined ? opts.timeoutMs + this.#http.timeoutMs : 0;
     return this.#http.open("POST", this.#path("/exec"), { json: body, timeoutMs, accept: "application/x-ndjson" });
@@ -444,6 +448,53 @@ export class Sandbox {
   }
 
   /**
+   * Creates a REPL context: its own `__main__` namespace (and, with `cwd`, the directory
+   * its cells start in) in this sandbox, at most 32 with the default one. Contexts are
+   * copied into fork children and lost when the REPL restarts.
+   *
+   * @example
+   * const ctx = await sb.createContext({ cwd: "/tmp" });
+   * await sb.runCode("x = 1", "python", { context: ctx });
+   */
+  async createContext(opts: { cwd?: string } = {}): Promise<contexts.Context> {
+    this.#assertOpen();
+    return contexts.createContext(this.#http, this.#path(""), opts);
+  }
+
+  /**
+   * The sandbox's REPL contexts, the default one (`id: "default"`) first.
+   *
+   * @example
+   * const ids = (await sb.listContexts()).map((c) => c.id);
+   */
+  async listContexts(): Promise<contexts.Context[]> {
+    this.#assertOpen();
+    return contexts.listContexts(this.#http, this.#path(""));
+  }
+
+  /**
+   * Empties a context's namespace; its id and cwd stay.
+   *
+   * @example
+   * await sb.restartContext(ctx);
+   */
+  async restartContext(context: contexts.Context | string): Promise<contexts.Context> {
+    this.#assertOpen();
+    return contexts.restartContext(this.#http, this.#path(""), context);
+  }
+
+  /**
+   * Deletes a context (not the default one); an exec in it then answers 404 `not_found`.
+   *
+   * @example
+   * await sb.deleteContext(ctx);
+   */
+  async deleteContext(context: contexts.Context | string): Promise<void> {
+    this.#assertOpen();
+    await contexts.deleteContext(this.#http, this.#path(""), context);
+  }
+
+  /**
    * Freezes the sandbox to disk as a persistent Space and returns the Space id. This
    * object is closed afterwards; continue with `Sandbox.resume(spaceId)`.
    *
@@ -577,18 +628,20 @@ export function uploadArgs(data: Uint8Array | string, path: string): [Uint8Array
 }
 
 /** Reads a whole exec answer without per-event allocation of iterator objects: the hot path. */
-function collectExec(res: IncomingMessage, what: string): Promise<ExecResult> {
+function collectExec(res: IncomingMessage, what: string, opts: RunOptions = {}): Promise<ExecResult> {
   return new Promise((resolve, reject) => {
     const decoder = new NdjsonDecoder();
     const stdout: string[] = [];
     const stderr: string[] = [];
+    const rich = new RichCollector(opts);
     let exitCode: number | undefined;
     let failed = false;
     const take = (values: unknown[]): void => {
       for (const value of values) {
         const ev = toExecEvent(value);
         if (ev === undefined) continue;
-        if (ev.type === "exit") exitCode = ev.data;
+        if (ev.type === "result" || ev.type === "error") rich.take(ev);
+        else if (ev.type === "exit") exitCode = ev.data;
         else if (ev.type === "stdout") stdout.push(ev.data);
         else stderr.push(ev.data);
       }
@@ -615,7 +668,7 @@ function collectExec(res: IncomingMessage, what: string): Promise<ExecResult> {
         return;
       }
       if (exitCode === undefined) fail(new ProtocolError(`${what}: the stream ended without an exit event`));
-      else resolve({ stdout: stdout.join(""), stderr: stderr.join(""), exitCode });
+      else resolve({ stdout: stdout.join(""), stderr: stderr.join(""), exitCode, ...rich.fields() });
     });
     res.on("error", fail);
   });

@@ -5,9 +5,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { PodflareError } from "@podflare/protocol";
-import type { Route } from "./routes.js";
-
-type RouteMaker = (method: string, path: string, handle: Route["handle"], auth?: boolean) => Route;
+import type { Route, RouteMaker } from "./route.js";
 
 const TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",

@@ -3,9 +3,7 @@ import { PodflareError } from "@podflare/protocol";
 import type { SandboxManager } from "../lifecycle/sandbox-manager.js";
 import { readSandboxMetrics, type HostdMetrics, type SandboxMetricsSource } from "../metrics/index.js";
 import { sendJson } from "./http.js";
-import type { Route, RouteContext } from "./routes.js";
-
-type RouteMaker = (method: string, path: string, handle: Route["handle"]) => Route;
+import { SB, sandboxId, type Route, type RouteMaker } from "./route.js";
 
 export interface MetricsDeps {
   metrics: HostdMetrics;
@@ -14,7 +12,7 @@ export interface MetricsDeps {
 
 export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
-export function metricsRoutes(sandboxes: SandboxManager, deps: MetricsDeps, route: RouteMaker, sandboxId: (ctx: RouteContext) => string): Route[] {
+export function metricsRoutes(sandboxes: SandboxManager, deps: MetricsDeps, route: RouteMaker): Route[] {
   return [
     route("GET", "/metrics", async (ctx) => {
       if (!ctx.principal.admin) {
@@ -25,7 +23,7 @@ export function metricsRoutes(sandboxes: SandboxManager, deps: MetricsDeps, rout
       ctx.res.end(text);
     }),
 
-    route("GET", "/v1/sandboxes/([^/]+)/metrics", async (ctx) => {
+    route("GET", `${SB}/metrics`, async (ctx) => {
       sendJson(ctx.res, 200, await readSandboxMetrics(sandboxes, deps.sandboxMetrics, ctx.owner, sandboxId(ctx)));
     }),
   ];

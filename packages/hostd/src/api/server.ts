@@ -8,7 +8,7 @@ import type { HttpLimits } from "../config.js";
 import { applyConnectionLimits } from "./connection-limits.js";
 import { sendError } from "./http.js";
 import type { RequestObserver, RequestTrace } from "./request-log.js";
-import type { Route } from "./routes.js";
+import type { Route } from "./route.js";
 import { routeLabel } from "../metrics/route-label.js";
 
 /**

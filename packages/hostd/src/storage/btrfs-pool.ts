@@ -7,7 +7,7 @@ import { mkdir, open, readFile, rename, rm, stat, statfs } from "node:fs/promise
 import { join, resolve } from "node:path";
 import { PodflareError } from "@podflare/protocol";
 import * as btrfs from "./btrfs.js";
-import { haveCommand, run } from "./exec.js";
+import { haveCommand, run } from "./host-command.js";
 import { fsTypeOf, loopDevicesFor, mountAt } from "./mounts.js";
 import { tmpSuffix } from "./names.js";
 import { PoolBase } from "./pool-base.js";

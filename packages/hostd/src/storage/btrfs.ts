@@ -4,7 +4,7 @@ import { lstat, readFile, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { constants } from "node:os";
 import { jailServer } from "../jail/jail-server.js";
-import { run } from "./exec.js";
+import { run } from "./host-command.js";
 
 /** The root directory of a btrfs subvolume always has inode number 256. */
 export async function isSubvolume(path: string): Promise<boolean> {

@@ -2,7 +2,7 @@
 // setup`, run first by `podflare serve`), never the running daemon's. apt is the only package
 // source the host is allowed to use.
 
-import { run } from "./exec.js";
+import { run } from "./host-command.js";
 
 const pkgName = /^[a-z0-9][a-z0-9+.-]+$/;
 

@@ -5,7 +5,7 @@
 import { mkdir, rename, rm } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { PodflareError } from "@podflare/protocol";
-import { run } from "./exec.js";
+import { run } from "./host-command.js";
 import { tmpSuffix } from "./names.js";
 import { PoolBase } from "./pool-base.js";
 import type { StorageOptions } from "./types.js";

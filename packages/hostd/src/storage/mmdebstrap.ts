@@ -2,7 +2,7 @@
 
 import { createWriteStream } from "node:fs";
 import { rename, rm } from "node:fs/promises";
-import { CommandError, run } from "./exec.js";
+import { CommandError, run } from "./host-command.js";
 
 export type TemplatePhase =
   | "resolving" // apt-get update, dependency resolution

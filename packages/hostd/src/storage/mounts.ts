@@ -1,7 +1,7 @@
 // Reading the mount table and the loop devices behind a file.
 
 import { readFile } from "node:fs/promises";
-import { run } from "./exec.js";
+import { run } from "./host-command.js";
 
 export interface MountEntry {
   mountPoint: string;

@@ -10,7 +10,7 @@
 import { lstat, mkdir, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { PodflareError } from "@podflare/protocol";
-import { sleep } from "./exec.js";
+import { sleep } from "./host-command.js";
 import { assertSandboxId, assertSpaceId, assertTemplateName, isSandboxId, isSpaceId, isTemplateName, tmpSuffix } from "./names.js";
 import type { StorageDriver, StoragePool, TeardownOptions } from "./types.js";
 

@@ -4,7 +4,7 @@
 
 import { chmod, lchown, lstat, mkdir, opendir, rm, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { run } from "./exec.js";
+import { run } from "./host-command.js";
 
 export const UID_RANGE = 65536;
 

@@ -3,7 +3,7 @@
 
 import { mkdir, readdir, readFile, rm, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
-import { haveCommand } from "./exec.js";
+import { haveCommand } from "./host-command.js";
 import { withLock } from "./lock.js";
 import { buildTarball, type ProgressFn, type TemplatePhase, type TemplateProgress } from "./mmdebstrap.js";
 import { extractTarball, finishRootfs, shiftOwnership, UID_RANGE } from "./rootfs.js";

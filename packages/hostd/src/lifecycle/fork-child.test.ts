@@ -1,8 +1,8 @@
-// Pure pieces of the sandbox manager.
+// What a fork child inherits.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { AppliedLimits } from "@podflare/protocol";
-import { remainingLifetimeS } from "./sandbox-records.js";
+import { remainingLifetimeS } from "./fork-child.js";
 
 test("a fork child gets what is left of its parent's lifetime, never more, at least a second", () => {
   const parent = { createdAt: 1_000_000, applied: { max_lifetime_s: 60 } as AppliedLimits };

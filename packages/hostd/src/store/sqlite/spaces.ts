@@ -1,42 +1,7 @@
-// Rows of the spaces table: a frozen sandbox's settings and what its freeze kept or lost.
+// Spaces in SQLite: rows of the spaces table, mapped to and from a typed record.
+import type Database from "better-sqlite3";
 import type { AppliedLimits, NetworkPolicy, SpaceManifest } from "@podflare/protocol";
-import type { Db } from "./db.js";
-
-export const spacesMigration = `CREATE TABLE spaces (
-  id TEXT PRIMARY KEY,
-  owner TEXT NOT NULL,
-  source_id TEXT NOT NULL,
-  template TEXT NOT NULL,
-  applied_json TEXT NOT NULL,
-  env_json TEXT NOT NULL,
-  metadata_json TEXT NOT NULL,
-  manifest_json TEXT NOT NULL,
-  reason TEXT NOT NULL,
-  created_at INTEGER NOT NULL
-);
-CREATE INDEX spaces_owner ON spaces(owner);`;
-
-/** The frozen sandbox's egress policy, given back on resume. */
-export const spacesNetworkMigration = `ALTER TABLE spaces ADD COLUMN network_json TEXT;`;
-
-/** What the Space takes on disk (its sandbox's writes at freeze), counted against the owner's cap. */
-export const spacesBytesMigration = `ALTER TABLE spaces ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;`;
-
-export interface SpaceRecord {
-  id: string;
-  owner: string;
-  sourceId: string;
-  template: string;
-  applied: AppliedLimits;
-  env: Record<string, string>;
-  metadata: Record<string, string>;
-  manifest: SpaceManifest;
-  network: NetworkPolicy | null;
-  /** "freeze" (asked for), "idle" or "lifetime" (the reaper). */
-  reason: string;
-  createdAt: number;
-  bytes: number;
-}
+import type { SpaceRecord, SpaceTable } from "../store.js";
 
 interface Row {
   id: string;
@@ -68,8 +33,8 @@ const fromRow = (r: Row): SpaceRecord => ({
   bytes: r.bytes,
 });
 
-export class SpaceStore {
-  constructor(private readonly db: Db) {}
+export class SqliteSpaceTable implements SpaceTable {
+  constructor(private readonly db: Database.Database) {}
 
   insert(s: SpaceRecord): void {
     this.db
@@ -93,7 +58,6 @@ export class SpaceStore {
     return rows.map(fromRow);
   }
 
-  /** Removes the row; true when this call removed it (so two resumes cannot both consume it). */
   delete(id: string): boolean {
     return this.db.prepare(`DELETE FROM spaces WHERE id = ?`).run(id).changes > 0;
   }

@@ -1,30 +1,7 @@
-// Rows of the sandboxes table, mapped to and from a typed record.
+// Sandbox records in SQLite: rows of the sandboxes table, mapped to and from a typed record.
+import type Database from "better-sqlite3";
 import type { AppliedLimits, NetworkPolicy, SandboxState } from "@podflare/protocol";
-import type { Db } from "./db.js";
-
-export interface SandboxRecord {
-  id: string;
-  owner: string;
-  template: string;
-  state: SandboxState;
-  parentId: string | null;
-  applied: AppliedLimits;
-  metadata: Record<string, string>;
-  env: Record<string, string>;
-  initPid: number | null;
-  initStartTime: string | null;
-  /** The id whose runtime (cgroup, root, kernel socket) this record uses; differs from id after merge_into. */
-  runtimeKey: string;
-  familyId: string | null;
-  familyPid: number | null;
-  familyStartTime: string | null;
-  /** A warm-pool spawn's zygote family, whose pid namespace holds this record's family. */
-  outerFamily: { id: string; pid: number; startTime: string } | null;
-  /** Egress policy as the API gave it (null: open). */
-  network: NetworkPolicy | null;
-  createdAt: number;
-  lastActiveAt: number;
-}
+import type { SandboxRecord, SandboxTable } from "../store.js";
 
 interface Row {
   id: string;
@@ -70,7 +47,7 @@ function fromRow(r: Row): SandboxRecord {
   };
 }
 
-export class SandboxStore {
+export class SqliteSandboxTable implements SandboxTable {
   private readonly insertStmt;
   private readonly getStmt;
   private readonly listStmt;
@@ -82,7 +59,7 @@ export class SandboxStore {
   private readonly mergeStmt;
   private readonly reparentStmt;
 
-  constructor(private readonly db: Db) {
+  constructor(private readonly db: Database.Database) {
     this.insertStmt = db.prepare(
       `INSERT INTO sandboxes (id, owner, template, state, parent_id, applied_json, metadata_json, env_json,
          init_pid, init_start_time, runtime_key, family_id, family_pid, family_start_time, outer_family_json, network_json, created_at, last_active_at)
@@ -104,8 +81,6 @@ export class SandboxStore {
     this.reparentStmt = db.prepare(`UPDATE sandboxes SET parent_id = ? WHERE parent_id = ?`);
   }
 
-  /** merge_into in one transaction: `parentId` takes the winner's runtime, the winner's row
-   * goes, and the winner's children become the parent's. */
   merge(parentId: string, winner: SandboxRecord): void {
     this.db.transaction(() => {
       this.mergeStmt.run({

@@ -1,0 +1,141 @@
+// The sandboxes live on this host and what every call on one goes through: the owner-scoped
+// lookup, its job queue, its activity clock and the wake from paused.
+import crypto from "node:crypto";
+import { PodflareError, type SandboxInfo } from "@podflare/protocol";
+import type { HostdConfig } from "../config.js";
+import { parsePolicy } from "../network/policy.js";
+import type { Runtime, RuntimeSandbox, RuntimeSandboxSpec } from "../runtime/types.js";
+import type { SandboxRecord, SandboxTable } from "../store/store.js";
+import type { Clock } from "./clock.js";
+import { notFound, toInfo } from "./sandbox-info.js";
+import { SerialQueue } from "./serial-queue.js";
+
+export interface LiveSandbox {
+  record: SandboxRecord;
+  rt: RuntimeSandbox;
+  /** This sandbox's execs, forks and freezes: one at a time, the rest wait in order. */
+  queue: SerialQueue;
+  /** Execs running now: the reaper never pauses a busy sandbox. */
+  busy: number;
+  /** Port proxy connections open now: they hold the idle clock (not max_lifetime_s). */
+  proxied?: number;
+  /** Aborted at max_lifetime_s: interrupts the running exec and refuses queued ones. */
+  expiry: AbortController;
+}
+
+export function newSandboxId(): string {
+  return `sbx_${crypto.randomBytes(16).toString("hex")}`;
+}
+
+export function expiredError(r: SandboxRecord): PodflareError {
+  return new PodflareError(
+    "sandbox_expired",
+    `sandbox ${r.id} reached its max_lifetime_s=${r.applied.max_lifetime_s} and is being ${r.applied.persistent ? "frozen to a Space (GET /v1/spaces)" : "closed"}; create a new sandbox`,
+  );
+}
+
+export class LiveSandboxes {
+  private readonly live = new Map<string, LiveSandbox>();
+
+  constructor(
+    private readonly cfg: HostdConfig,
+    private readonly store: SandboxTable,
+    private readonly runtime: Runtime,
+    private readonly clock: Clock,
+  ) {}
+
+  get size(): number {
+    return this.live.size;
+  }
+
+  values(): IterableIterator<LiveSandbox> {
+    return this.live.values();
+  }
+
+  /** The live sandbox `id`, whoever owns it. */
+  find(id: string): LiveSandbox | undefined {
+    return this.live.get(id);
+  }
+
+  /** The owner's live sandbox `id`; another owner's answers exactly like a missing one. */
+  get(owner: string, id: string): LiveSandbox {
+    const sb = this.live.get(id);
+    if (!sb || sb.record.owner !== owner) throw notFound(id);
+    return sb;
+  }
+
+  /** The owner's live sandboxes (reservations for those being made are counted apart). */
+  countOf(owner: string): number {
+    let n = 0;
+    for (const s of this.live.values()) if (s.record.owner === owner) n++;
+    return n;
+  }
+
+  track(record: SandboxRecord, rt: RuntimeSandbox): void {
+    this.live.set(record.id, { record, rt, queue: new SerialQueue(), busy: 0, expiry: new AbortController() });
+  }
+
+  remove(id: string): void {
+    this.live.delete(id);
+  }
+
+  clear(): void {
+    this.live.clear();
+  }
+
+  /**
+   * Runs `fn` after the work already queued on the sandbox (execs, forks, freezes: one at a
+   * time, in order), with the sandbox awake and marked busy so the reaper leaves it alone.
+   */
+  enqueue<T>(sb: LiveSandbox, fn: () => Promise<T>): Promise<T> {
+    return sb.queue.run(async () => {
+      await this.wake(sb);
+      sb.busy++;
+      try {
+        return await fn();
+      } finally {
+        sb.busy--;
+        this.touch(sb);
+      }
+    });
+  }
+
+  /** Marks activity and resumes a paused sandbox: any call on it wakes it transparently. */
+  async wake(sb: LiveSandbox): Promise<void> {
+    this.touch(sb);
+    if (sb.record.state === "paused") {
+      await sb.rt.resume();
+      this.setState(sb, "ready");
+    }
+  }
+
+  setState(sb: LiveSandbox, state: SandboxRecord["state"]): void {
+    sb.record.state = state;
+    this.store.setState(sb.record.id, state);
+  }
+
+  touch(sb: LiveSandbox): void {
+    sb.record.lastActiveAt = this.clock.now();
+    this.store.touch(sb.record.id, sb.record.lastActiveAt);
+  }
+
+  describe(sb: LiveSandbox): SandboxInfo {
+    return toInfo(sb.record, this.runtime.addressOf(sb.rt));
+  }
+
+  /** What the runtime is asked to start (or find again) for a record. */
+  specOf(record: SandboxRecord): RuntimeSandboxSpec {
+    return {
+      id: record.runtimeKey,
+      template: record.template,
+      env: record.env,
+      limits: {
+        memoryMb: record.applied.memory_mb,
+        vcpus: record.applied.vcpus,
+        diskMb: record.applied.disk_mb,
+        pidsMax: this.cfg.defaults.pidsMax,
+      },
+      network: { egress: record.applied.egress, policy: parsePolicy(record.network) },
+    };
+  }
+}

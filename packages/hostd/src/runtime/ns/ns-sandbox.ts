@@ -1,0 +1,219 @@
+// One sandbox of the `ns` runtime: its guest kernel (started, reused after a hostd restart,
+// restarted), its processes (killed from the host side), and its close.
+import fs from "node:fs";
+import path from "node:path";
+import { PodflareError } from "@podflare/protocol";
+import { isAlive, startKernel, type CgroupManager } from "../../jail/index.js";
+import { GuestConnection } from "../guest-connection.js";
+import { reapZombies } from "../guest-reap.js";
+import { KERNEL_ARGV, kernelEnv } from "./kernel-env.js";
+import type { RuntimeHandle, RuntimeSandbox, RuntimeSandboxSpec } from "../types.js";
+
+/** What a sandbox needs from its runtime (NsRuntime). */
+export interface SandboxHost {
+  readonly cgroups: CgroupManager;
+  readonly log: (msg: string) => void;
+  sandboxRunDir(id: string): string;
+  isLastOf(familyId: string, id: string): boolean;
+  releaseLater(id: string, familyId?: string, outerFamilyId?: string): void;
+}
+
+export class NsSandbox implements RuntimeSandbox {
+  readonly id: string;
+  private conn: GuestConnection | null = null;
+  private starting: Promise<GuestConnection> | null = null;
+  private kernelPid: number | null = null;
+  private destroyed = false;
+  readonly socketPath: string;
+
+  constructor(
+    private readonly spec: RuntimeSandboxSpec,
+    readonly handle: RuntimeHandle,
+    private readonly rt: SandboxHost,
+    kernelPid: number | null = null,
+  ) {
+    this.id = spec.id;
+    this.kernelPid = kernelPid;
+    const dir = rt.sandboxRunDir(spec.id);
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    this.socketPath = path.join(dir, "kernel.sock");
+  }
+
+  control(): Promise<GuestConnection> {
+    if (this.destroyed) return Promise.reject(new Error(`sandbox ${this.id} is closed`));
+    if (this.conn && !this.conn.closed) return Promise.resolve(this.conn);
+    const hits = this.limitHits();
+    this.starting ??= this.connectOrStart()
+      .catch((err: unknown) => {
+        throw this.atProcessLimit(hits, "the guest kernel cannot be restarted") ?? err;
+      })
+      .finally(() => {
+        this.starting = null;
+      });
+    return this.starting;
+  }
+
+  async openConnection(): Promise<GuestConnection> {
+    await this.control();
+    const hits = this.limitHits();
+    try {
+      return await GuestConnection.connect(this.socketPath, 10_000);
+    } catch (err) {
+      // The kernel's spare connection threads are all busy and no new one can start.
+      throw this.atProcessLimit(hits, "no connection to its guest kernel can be served") ?? err;
+    }
+  }
+
+  async killProcesses(): Promise<number> {
+    const keep = new Set([this.handle.initPid, this.handle.family?.pid, this.handle.outerFamily?.pid, this.kernelPid]);
+    const killed = await this.rt.cgroups.killAllBut(this.id, new Set([...keep].filter((p): p is number => typeof p === "number")));
+    // Killed children of the kernel itself stay zombies (holding pids) until it waits for them.
+    if (this.conn && !this.conn.closed) {
+      await reapZombies(this.conn, 5_000).catch((err: unknown) => this.rt.log(`kill_processes in ${this.id}: ${String(err)}`));
+    }
+    return killed;
+  }
+
+  async restartRepl(): Promise<void> {
+    const old = this.kernelPid;
+    this.killKernel();
+    // The old kernel's socket answers until it is gone: wait, so control() starts a new one.
+    const deadline = Date.now() + 5_000;
+    while (old !== null && this.rt.cgroups.pids(this.id).includes(old)) {
+      if (Date.now() > deadline) throw new Error(`the guest kernel of ${this.id} did not exit after SIGKILL`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    this.kernelPid = null;
+    fs.rmSync(this.socketPath, { force: true });
+    await this.control();
+  }
+
+  /** Failures of fork/clone in the sandbox so far (0 when its cgroup cannot be read). */
+  private limitHits(): number {
+    try {
+      return this.rt.cgroups.pidsLimitHits(this.id);
+    } catch {
+      return 0;
+    }
+  }
+
+  /** The error to answer when a failure came from the sandbox's pids limit, else null. */
+  private atProcessLimit(hitsBefore: number, what: string): PodflareError | null {
+    let atLimit = false;
+    try {
+      const { cgroups } = this.rt;
+      atLimit = cgroups.pidsLimitHits(this.id) > hitsBefore || cgroups.pidsCurrent(this.id) >= cgroups.pidsMax(this.id);
+    } catch {
+      return null;
+    }
+    if (!atLimit) return null;
+    return new PodflareError(
+      "sandbox_at_process_limit",
+      `sandbox ${this.id} is at its process limit (pids), so ${what}; ` +
+        `end its processes with POST /v1/sandboxes/${this.id}/kill_processes (SDK: killProcesses / kill_processes) and try again`,
+    );
+  }
+
+  foreground(): void {
+    this.rt.cgroups.setCpuPriority(this.id, "normal");
+  }
+
+  killKernel(): void {
+    if (this.kernelPid !== null) {
+      try {
+        process.kill(this.kernelPid, "SIGKILL");
+      } catch {
+        /* already gone */
+      }
+    }
+    this.conn?.close();
+  }
+
+  oomKills(): number {
+    // Read when an exec ends, which may be after a close removed the group (then 0, not ENOENT).
+    return this.rt.cgroups.oomKillCount(this.id);
+  }
+
+  detach(): void {
+    this.destroyed = true;
+    this.conn?.close();
+  }
+
+  pause(): Promise<void> {
+    return this.rt.cgroups.freeze(this.id);
+  }
+
+  resume(): Promise<void> {
+    return this.rt.cgroups.thaw(this.id);
+  }
+
+  async destroy(): Promise<void> {
+    this.destroyed = true;
+    this.conn?.close();
+    // The family's last member: killing its init (pid 1 of the family pid namespace) ends
+    // every process in it at once, so the cgroups empty without a freeze-kill-thaw round.
+    const family = this.handle.family;
+    if (family && this.rt.isLastOf(family.id, this.id) && isAlive(family.pid, family.startTime)) {
+      try {
+        process.kill(family.pid, "SIGKILL");
+        await this.rt.cgroups.waitEmpty(this.id, 200);
+      } catch {
+        /* gone meanwhile */
+      }
+    }
+    await this.rt.cgroups.killAll(this.id);
+    // Nothing of it runs any more: the close answers now, and its cgroup, link, root and run
+    // dir are reclaimed in the background (~15 ms; hostd stop waits for them, and a crash
+    // meanwhile leaves what reconcile removes at the next start).
+    this.rt.releaseLater(this.id, this.handle.family?.id, this.handle.outerFamily?.id);
+  }
+
+  /** Reuses a kernel that survived a hostd restart; otherwise starts a fresh one. */
+  private async connectOrStart(): Promise<GuestConnection> {
+    if (fs.existsSync(this.socketPath)) {
+      try {
+        return this.attach(await GuestConnection.connect(this.socketPath, 2_000));
+      } catch {
+        /* stale socket: start a new kernel below */
+      }
+    }
+    const { pid } = await startKernel({
+      initPid: this.handle.initPid,
+      initStartTime: this.handle.initStartTime,
+      cgroupProcs: this.rt.cgroups.procsFiles(this.id),
+      argv: KERNEL_ARGV,
+      env: kernelEnv(this.id, this.spec.env),
+      cwd: "/root",
+      listenSocket: this.socketPath,
+      seccomp: true,
+    });
+    this.kernelPid = pid;
+    return this.attach(await GuestConnection.connect(this.socketPath, 15_000));
+  }
+
+  private attach(conn: GuestConnection): GuestConnection {
+    this.conn = conn;
+    // A spawned sandbox's kernel is one pid namespace deeper (its family is nested in the zygote's).
+    if (this.kernelPid === null) this.kernelPid = hostPidOf(this.rt.cgroups.pids(this.id), conn.hello.pid, this.handle.outerFamily ? 3 : 2);
+    conn.onClose(() => {
+      if (this.conn === conn) this.conn = null;
+    });
+    return conn;
+  }
+}
+
+/** Finds the host pid of a process known by its pid inside the sandbox (the last NSpid field). */
+function hostPidOf(candidates: number[], nsPid: number, levels: number): number | null {
+  for (const pid of candidates) {
+    try {
+      const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
+      const ns = /^NSpid:\s+(.*)$/m.exec(status)?.[1]?.trim().split(/\s+/);
+      // [host pid, (zygote family,) pid in the sandbox]: exactly the kernel's depth, so a pid
+      // namespace made inside the sandbox never matches.
+      if (ns?.length === levels && Number(ns[levels - 1]) === nsPid) return pid;
+    } catch {
+      /* exited meanwhile */
+    }
+  }
+  return null;
+}
