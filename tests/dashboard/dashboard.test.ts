@@ -16,6 +16,8 @@ const key = "pf_live_dashboard_test_0123456789abcdefgh";
 const adminKey = "pf_admin_dashboard_test_0123456789abcdef";
 const shots = process.env.PODFLARE_SCREENSHOT_DIR || "/tmp/podflare-dashboard-screenshots";
 const CHROMIUM = "/usr/bin/chromium";
+/** A 1×1 PNG, what a cell's figure looks like on the wire (base64 in a result event). */
+const PNG_1PX = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
 let hostd: TestHostd;
 let browser: Browser;
 let page: Page;
@@ -136,6 +138,26 @@ test("sign in, create a sandbox, run code and see its output stream, close it", 
   await api("PUT", `/v1/sandboxes/${id}/files?path=/tmp/go`, "x", hostd.url, { authorization: `Bearer ${key}` }).then((r) => r.arrayBuffer());
   await waitText("#output", /second/);
   await waitText("#run-status", /exit 0/);
+
+  // Rich results: a figure (PNG) is shown as an image, a value as text, a sandbox's HTML never as markup.
+  await page.$eval("#code", (el) => ((el as HTMLTextAreaElement).value = ""));
+  await page.$eval("#code", (el, code) => ((el as HTMLTextAreaElement).value = code), [
+    "import base64",
+    "class Fig:",
+    `    def _repr_png_(self): return base64.b64decode("${PNG_1PX}")`,
+    "class Html:",
+    '    def _repr_html_(self): return "<b id=\'rich\'>bold</b>"',
+    "    def __repr__(self): return 'Html()'",
+    "display(Fig())",
+    "display(Html())",
+    "6 * 7",
+  ].join("\n"));
+  await page.click("#run");
+  await waitText("#run-status", /exit 0/);
+  await page.waitForFunction(() => (document.querySelector("#output img.figure") as HTMLImageElement | null)?.naturalWidth === 1, { timeout: 30_000 });
+  assert.deepEqual(await page.$$eval("#output .result", (els) => els.map((e) => e.textContent)), ["Html()\n", "42\n"]);
+  assert.equal(await page.$("#output #rich"), null);
+  await shot("4a-console-rich");
 
   // Markup printed by the sandbox stays text.
   await page.$eval("#code", (el) => ((el as HTMLTextAreaElement).value = ""));

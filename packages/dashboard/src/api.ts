@@ -18,10 +18,12 @@ export interface SandboxMetrics {
   pids: number;
 }
 
-export interface ExecEvent {
-  type: "stdout" | "stderr" | "exit";
-  data: string | number;
-}
+/** One NDJSON event of an exec: output, the exit code, a rich result (MIME bundle) or an exception. */
+export type ExecEvent =
+  | { type: "stdout" | "stderr"; data: string }
+  | { type: "exit"; data: number }
+  | { type: "result"; data: Record<string, string>; is_main_result: boolean }
+  | { type: "error"; name: string; value: string };
 
 /** An error answer of the API: its status, stable code and message. */
 export class ApiError extends Error {

@@ -1,6 +1,6 @@
 // A sandbox console: run Python or bash and watch the output arrive as the NDJSON events do;
 // CPU and memory now from GET /v1/sandboxes/:id/metrics; fork, freeze, close; its files.
-import { call, execStream, type SandboxInfo, type SandboxMetrics } from "../api.js";
+import { call, execStream, type ExecEvent, type SandboxInfo, type SandboxMetrics } from "../api.js";
 import { h, mib, mount } from "../dom.js";
 import { filesPanel } from "./files.js";
 
@@ -38,8 +38,9 @@ export async function consolePage(id: string, go: (hash: string) => void, fail: 
     status.textContent = "running…";
     try {
       const exit = await execStream(id, code.value, language.value, (e) => {
-        if (e.type === "exit") return;
-        output.append(h("span", { class: e.type }, String(e.data)));
+        const node = render(e);
+        if (!node) return;
+        output.append(node);
         output.scrollTop = output.scrollHeight;
       });
       output.append(h("span", { class: "exit" }, `\n[exit ${exit}]`));
@@ -99,4 +100,25 @@ export async function consolePage(id: string, go: (hash: string) => void, fail: 
     filesPanel(id),
   );
   await showStats();
+}
+
+/**
+ * What an event shows: output as text; a result as its PNG or JPEG figure, else its text/plain
+ * (a sandbox's HTML is never rendered); an exception's traceback already came on stderr.
+ */
+function render(e: ExecEvent): Node | null {
+  switch (e.type) {
+    case "stdout":
+    case "stderr":
+      return h("span", { class: e.type }, e.data);
+    case "result": {
+      for (const mime of ["image/png", "image/jpeg"]) {
+        const b64 = e.data[mime];
+        if (b64 && /^[A-Za-z0-9+/=\s]+$/.test(b64)) return h("img", { class: "figure", alt: e.data["text/plain"] ?? "figure", src: `data:${mime};base64,${b64.replace(/\s/g, "")}` });
+      }
+      return h("span", { class: "result" }, `${e.data["text/plain"] ?? ""}\n`);
+    }
+    default:
+      return null;
+  }
 }
