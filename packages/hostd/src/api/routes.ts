@@ -13,13 +13,15 @@ import { hostRoutes } from "./host-routes.js";
 import { keyRoutes } from "./key-routes.js";
 import { lifecycleRoutes } from "./lifecycle-routes.js";
 import { networkRoutes } from "./network-routes.js";
+import { metricsRoutes, type MetricsDeps } from "./metrics-routes.js";
+import { dashboardRoutes } from "./dashboard-routes.js";
 import type { PortProxy } from "./port-proxy.js";
 import { route, type Route } from "./route.js";
 import { sandboxRoutes } from "./sandbox-routes.js";
 
 export type { Route, RouteContext } from "./route.js";
 
-export function buildRoutes(cfg: HostdConfig, sandboxes: SandboxManager, keys: KeyStore, keyGuard: LastKeyGuard, spaces: SpaceService, pool: WarmPool, proxy?: PortProxy): Route[] {
+export function buildRoutes(cfg: HostdConfig, sandboxes: SandboxManager, keys: KeyStore, keyGuard: LastKeyGuard, spaces: SpaceService, pool: WarmPool, proxy?: PortProxy, metrics?: MetricsDeps): Route[] {
   return [
     ...hostRoutes(cfg, sandboxes, pool, route),
     ...keyRoutes(keys, route, keyGuard),
@@ -30,6 +32,8 @@ export function buildRoutes(cfg: HostdConfig, sandboxes: SandboxManager, keys: K
     ...forkRoutes(sandboxes, route),
     ...fileRoutes(sandboxes, route),
     ...contextRoutes(sandboxes, route),
+    ...(metrics ? metricsRoutes(sandboxes, metrics, route) : []),
+    ...dashboardRoutes(route),
     ...(proxy ? proxy.routes(route) : []),
   ];
 }

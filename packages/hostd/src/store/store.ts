@@ -34,6 +34,8 @@ export interface UsageTable {
   /** Adds to the owner's counters (creating them at zero), atomically. */
   add(owner: string, delta: Partial<UsageCounts>): void;
   get(owner: string): UsageCounts | undefined;
+  /** Every owner with counters, in order (metrics report each). */
+  owners(): string[];
 }
 
 /** Sandbox addresses as IPv4 integers, one per key, unique across keys. */
