@@ -26,6 +26,7 @@ const usage = `usage: podflare <command>
   keys create --tier T --name N [--admin]   create an API key (shown once); keys ls; keys revoke ID
   usage                    sandbox-seconds, GB-seconds, execs and forks of the calling key
   mcp                      MCP server on stdio for Claude, Cursor, … (docs/mcp.md)
+  edge --region NAME=URL …  front door for several regions (PODFLARE_REGIONS, PODFLARE_EDGE_ADDR; docs/edge.md)
 
 environment: PODFLARE_HOSTD_ADDR (serve, default 127.0.0.1:7070), PODFLARE_STATE_DIR
 (default /var/lib/podflare), PODFLARE_HOSTD_URL and PODFLARE_API_KEY (client commands)`;
