@@ -12,17 +12,6 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 const MAX_LINES = 400;
 
 /**
- * Files over 400 lines that other branches are splitting now (issue 15). The integrator empties
- * this list after merging them; an entry that is no longer over the limit fails the test, so the
- * list cannot go stale. Never add to it: split the file, or state why it is long.
- */
-const KNOWN_UNTIL_SPLIT: readonly string[] = [
-  "packages/hostd/src/jail/cgroups.ts",
-  "packages/hostd/src/lifecycle/sandbox-manager.ts",
-  "packages/hostd/src/network/network-service.ts",
-];
-
-/**
  * Cycles through files other branches are splitting now (issue 15), as findCycles reports them.
  * The integrator empties this list after merging; an entry no longer found fails the test.
  * Never add to it: break the cycle.
@@ -259,8 +248,6 @@ test("structure: no source file over 400 lines without a stated reason", () => {
     .map((f) => ({ file: rel(f), source: fs.readFileSync(f, "utf8") }))
     .map(({ file, source }) => ({ file, lines: source.replace(/\n$/, "").split("\n").length, why: statesWhyLong(source) }))
     .filter((f) => f.lines > MAX_LINES);
-  const unexcused = long.filter((f) => !f.why && !KNOWN_UNTIL_SPLIT.includes(f.file)).map((f) => `${f.file} (${f.lines} lines)`);
+  const unexcused = long.filter((f) => !f.why).map((f) => `${f.file} (${f.lines} lines)`);
   assert.deepEqual(unexcused, [], `files over ${MAX_LINES} lines: split each by what its parts do, or start its opening comment with a line "Over 400 lines because <reason>"`);
-  const stale = KNOWN_UNTIL_SPLIT.filter((k) => !long.some((f) => f.file === k && !f.why));
-  assert.deepEqual(stale, [], "KNOWN_UNTIL_SPLIT lists files that are split now (or state why they are long): remove them from the list");
 });
