@@ -11,25 +11,6 @@ import { fileURLToPath } from "node:url";
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const MAX_LINES = 400;
 
-/**
- * Files over 400 lines that other branches are splitting now (issue 15). The integrator empties
- * this list after merging them; an entry that is no longer over the limit fails the test, so the
- * list cannot go stale. Never add to it: split the file, or state why it is long.
- */
-const KNOWN_UNTIL_SPLIT: readonly string[] = [
-  "packages/hostd/src/jail/cgroups.ts",
-  "packages/hostd/src/lifecycle/sandbox-manager.ts",
-  "packages/hostd/src/network/network-service.ts",
-];
-
-/**
- * Cycles through files other branches are splitting now (issue 15), as findCycles reports them.
- * The integrator empties this list after merging; an entry no longer found fails the test.
- * Never add to it: break the cycle.
- */
-const KNOWN_CYCLES_UNTIL_SPLIT: readonly string[] = [
-];
-
 const PYTHON_TREES = ["packages/guest/podflare_guest", "packages/hostd/jail", "packages/sdk-python/podflare"];
 
 const rel = (p: string): string => path.relative(root, p).split(path.sep).join("/");
@@ -166,8 +147,7 @@ test("structure: the cycle finder reports a cycle's path and accepts a tree", ()
 
 function assertNoNewCycles(cycles: string[][]): void {
   const found = cycles.map((c) => c.join(" → "));
-  const fresh = found.filter((c) => !KNOWN_CYCLES_UNTIL_SPLIT.includes(c));
-  assert.deepEqual(fresh, [], "import cycles (break each: move what both sides need into a module both import)");
+  assert.deepEqual(found, [], "import cycles (break each: move what both sides need into a module both import)");
 }
 
 test("structure: no import cycle between TypeScript modules of packages/*/src", () => {
@@ -180,12 +160,6 @@ test("structure: no import cycle between Python modules of the guest, the jail a
   const g = pyGraph();
   assert.ok(g.size > 20, `found only ${g.size} Python files`);
   assertNoNewCycles(findCycles(g));
-});
-
-test("structure: KNOWN_CYCLES_UNTIL_SPLIT lists only cycles that still exist", () => {
-  const found = [...findCycles(tsGraph()), ...findCycles(pyGraph())].map((c) => c.join(" → "));
-  const stale = KNOWN_CYCLES_UNTIL_SPLIT.filter((k) => !found.includes(k));
-  assert.deepEqual(stale, [], "these cycles are gone: remove them from KNOWN_CYCLES_UNTIL_SPLIT");
 });
 
 test("structure: only store/sqlite/ uses better-sqlite3; feature code sees the store's interface", () => {
@@ -259,8 +233,6 @@ test("structure: no source file over 400 lines without a stated reason", () => {
     .map((f) => ({ file: rel(f), source: fs.readFileSync(f, "utf8") }))
     .map(({ file, source }) => ({ file, lines: source.replace(/\n$/, "").split("\n").length, why: statesWhyLong(source) }))
     .filter((f) => f.lines > MAX_LINES);
-  const unexcused = long.filter((f) => !f.why && !KNOWN_UNTIL_SPLIT.includes(f.file)).map((f) => `${f.file} (${f.lines} lines)`);
+  const unexcused = long.filter((f) => !f.why).map((f) => `${f.file} (${f.lines} lines)`);
   assert.deepEqual(unexcused, [], `files over ${MAX_LINES} lines: split each by what its parts do, or start its opening comment with a line "Over 400 lines because <reason>"`);
-  const stale = KNOWN_UNTIL_SPLIT.filter((k) => !long.some((f) => f.file === k && !f.why));
-  assert.deepEqual(stale, [], "KNOWN_UNTIL_SPLIT lists files that are split now (or state why they are long): remove them from the list");
 });

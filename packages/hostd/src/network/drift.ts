@@ -1,4 +1,4 @@
-// Drift between hostd's sandboxes and the router's nftables state (pure: network-service.ts
+// Drift between hostd's sandboxes and the router's nftables state (pure: drift-check.ts
 // reads the state in one `nft -j list table` call and applies the repair in one batch).
 // What is checked: the base chains' rule counts, each attached sandbox's `bound` element,
 // `egress` map entry and policy chain (its rule count). Anything missing is put back.

@@ -1,5 +1,5 @@
 // Egress policy of one sandbox: validation of the API's `network` field and its nftables
-// rendering (pure; network-service.ts applies it in the router namespace).
+// rendering (pure; sandbox-rules.ts applies it in the router namespace).
 //
 // Semantics: `deny_out` always wins; without `allow_out` everything else is allowed; with it
 // only the listed destinations are (an empty list allows nothing but DNS). Entries are IPv4

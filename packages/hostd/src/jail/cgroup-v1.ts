@@ -1,0 +1,43 @@
+// The cgroup v1 backend's limits (one hierarchy per controller): a sandbox's group and the
+// shared parent's ceiling.
+import { existsSync, mkdirSync } from "node:fs";
+import path from "node:path";
+import { readText, write } from "./cgroup-files.js";
+import type { CgroupLayout } from "./cgroup-layout.js";
+import { CPU_PERIOD_US, type GroupLimitValues } from "./cgroup-limits.js";
+
+export function createV1(l: CgroupLayout, id: string, v: GroupLimitValues): void {
+  for (const c of l.v1Controllers) {
+    mkdirSync(path.join(l.root, c, l.parent), { recursive: true });
+    mkdirSync(l.dir(id, c));
+  }
+  const mem = l.dir(id, "memory");
+  write(path.join(mem, "memory.limit_in_bytes"), String(v.memBytes));
+  // memsw = memory + swap; equal to the memory limit means no swap at all.
+  if (existsSync(path.join(mem, "memory.memsw.limit_in_bytes"))) {
+    write(path.join(mem, "memory.memsw.limit_in_bytes"), String(v.memBytes));
+  }
+  try {
+    write(path.join(mem, "memory.swappiness"), "0");
+  } catch {
+    /* not offered by every kernel */
+  }
+  const cpu = l.dir(id, "cpu");
+  write(path.join(cpu, "cpu.cfs_period_us"), String(CPU_PERIOD_US));
+  write(path.join(cpu, "cpu.cfs_quota_us"), String(v.quotaUs));
+  write(path.join(l.dir(id, "pids"), "pids.max"), String(v.pidsMax));
+}
+
+export function setCeilingV1(l: CgroupLayout, memBytes: string, pidsMax: string): void {
+  for (const c of l.v1Controllers) mkdirSync(path.join(l.root, c, l.parent), { recursive: true });
+  const mem = path.join(l.root, "memory", l.parent);
+  try {
+    // v1 counts children in a parent's usage only with use_hierarchy (always on since 5.16;
+    // refused once the group has children, by which time it was set by an earlier start).
+    if (readText(path.join(mem, "memory.use_hierarchy")).trim() !== "1") write(path.join(mem, "memory.use_hierarchy"), "1");
+  } catch {
+    /* no such file: hierarchy is the only mode */
+  }
+  write(path.join(mem, "memory.limit_in_bytes"), memBytes);
+  write(path.join(l.root, "pids", l.parent, "pids.max"), pidsMax);
+}

@@ -1,0 +1,58 @@
+// Work run in a sandbox's queue: an exec (after those already waiting, interrupted at
+// max_lifetime_s), REPL-context operations, and other jobs that need the sandbox to themselves.
+import type { ExecRequest } from "@podflare/protocol";
+import { requireContext } from "../runtime/contexts.js";
+import { runExec, type ExecFlow, type ExecOutput, type ExecRichOutput } from "../runtime/exec.js";
+import type { RuntimeSandbox } from "../runtime/types.js";
+import type { SandboxRecord } from "../store/store.js";
+import { expiredError, type LiveSandbox } from "./live-sandboxes.js";
+import type { ManagerParts } from "./manager-parts.js";
+import { notFound } from "./sandbox-info.js";
+
+/** An exec request with the defaults filled in. */
+export type QueuedExecRequest = Required<Pick<ExecRequest, "code" | "language" | "timeout_ms">> & ExecRequest;
+
+/** Runs one exec after those already queued on the sandbox; resolves with the exit code. */
+export function execQueued(p: ManagerParts, owner: string, id: string, sb: LiveSandbox, req: QueuedExecRequest,
+                           output: ExecOutput, signal?: AbortSignal, flow?: ExecFlow, rich?: ExecRichOutput): Promise<number> {
+  return p.live.enqueue(sb, async () => {
+    if (signal?.aborted) return -1;
+    if (sb.expiry.signal.aborted) throw expiredError(sb.record);
+    if (req.context_id !== undefined) await requireContext(sb.rt, id, req.context_id, p.cfg.guestReplyTimeoutMs);
+    p.usage?.exec(owner);
+    const opts = {
+      code: req.code,
+      language: req.language,
+      timeoutMs: req.timeout_ms,
+      killGraceMs: p.cfg.exec.killGraceMs,
+      env: req.env,
+      cwd: req.cwd,
+      context: req.context_id,
+      signal,
+      memoryMb: sb.record.applied.memory_mb,
+      flow,
+      expiry: sb.expiry.signal,
+    };
+    return runExec(sb.rt, opts, output, rich);
+  });
+}
+
+/**
+ * Runs a REPL-context operation (runtime/contexts.ts) with the guest's reply timeout; one
+ * that changes a context waits behind the sandbox's queued execs, as they would see it.
+ */
+export async function withContexts<T>(p: ManagerParts, sb: LiveSandbox, changes: boolean, op: (rt: RuntimeSandbox, timeoutMs: number) => Promise<T>): Promise<T> {
+  if (!changes) {
+    await p.live.wake(sb);
+    return op(sb.rt, p.cfg.guestReplyTimeoutMs);
+  }
+  return p.live.enqueue(sb, () => op(sb.rt, p.cfg.guestReplyTimeoutMs));
+}
+
+/** Runs `fn` in the sandbox's exec queue (after the execs already waiting), awake. */
+export function runQueued<T>(p: ManagerParts, id: string, sb: LiveSandbox, fn: (rt: RuntimeSandbox, record: SandboxRecord) => Promise<T>): Promise<T> {
+  return p.live.enqueue(sb, async () => {
+    if (p.live.find(id) !== sb) throw notFound(id);
+    return fn(sb.rt, sb.record);
+  });
+}
