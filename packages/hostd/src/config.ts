@@ -61,6 +61,8 @@ export interface HostdConfig {
   guestReplyTimeoutMs: number;
   /** The API server's limits against slow or too many clients (docs/operations.md). */
   http: HttpLimits;
+  /** PODFLARE_E2B_TEMPLATES: E2B template names → ours (e2b/shapes.ts); unset: the built-in map. */
+  e2bTemplates?: string;
 }
 
 export interface HttpLimits {
@@ -169,6 +171,7 @@ export function loadConfig(overrides: Partial<HostdConfig> = {}): HostdConfig {
       maxConnections: envInt("PODFLARE_HTTP_MAX_CONNECTIONS", 4096),
       maxConnectionsPerPeer: envInt("PODFLARE_HTTP_MAX_CONNECTIONS_PER_PEER", 256),
     },
+    e2bTemplates: process.env.PODFLARE_E2B_TEMPLATES,
   };
   return { ...base, ...overrides };
 }

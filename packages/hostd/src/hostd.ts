@@ -12,6 +12,7 @@ import { SpaceService } from "./lifecycle/spaces.js";
 import { WarmPool } from "./lifecycle/warm-pool.js";
 import { buildRoutes } from "./api/routes.js";
 import { createApiServer } from "./api/server.js";
+import { createE2bHandler } from "./e2b/index.js";
 import { installSafetyNet } from "./safety-net.js";
 import { PortProxy } from "./api/port-proxy.js";
 import { isLoopback, type HostdConfig } from "./config.js";
@@ -126,7 +127,8 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
 
   const proxy = new PortProxy(cfg, sandboxes, auth, log);
   const removeSafetyNet = installSafetyNet({ log });
-  const server = createApiServer(buildRoutes(cfg, sandboxes, keyStore, keyGuard, spaces, pool, proxy), auth, log, (req, socket, head) => proxy.handleUpgrade(req, socket, head), cfg.http);
+  const e2b = createE2bHandler({ addr: cfg.addr, stateDir: cfg.stateDir, templateMap: cfg.e2bTemplates, log });
+  const server = createApiServer(buildRoutes(cfg, sandboxes, keyStore, keyGuard, spaces, pool, proxy), auth, log, (req, socket, head) => proxy.handleUpgrade(req, socket, head), cfg.http, e2b);
   await listen(server, cfg.addr.host, cfg.addr.port);
   const host = cfg.addr.host.includes(":") ? `[${cfg.addr.host}]` : cfg.addr.host;
   const url = `http://${host}:${cfg.addr.port}`;
@@ -140,6 +142,7 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
         server.closeAllConnections();
         proxy.closeAll(); // upgraded (WebSocket) sockets are not the server's any more
       });
+      e2b.close();
       removeSafetyNet();
       reaper.stop();
       await pool.stop();

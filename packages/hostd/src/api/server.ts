@@ -21,6 +21,8 @@ export function createApiServer(
   log: (msg: string) => void,
   upgrade: UpgradeHandler | undefined,
   limits: HttpLimits,
+  /** Served first: resolves true for a request it answered (E2B compatibility, e2b/index.ts). */
+  front?: (req: http.IncomingMessage, res: http.ServerResponse) => Promise<boolean>,
 ): http.Server {
   const server = http.createServer((req, res) => {
     void handle(req, res).catch((err) => sendError(res, err, log));
@@ -50,6 +52,7 @@ export function createApiServer(
   }
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    if (front && (await front(req, res))) return;
     const url = new URL(req.url ?? "/", "http://hostd");
     let pathMatched = false;
     for (const route of routes) {
