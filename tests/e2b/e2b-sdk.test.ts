@@ -47,6 +47,21 @@ test("files.write and files.read: text and binary, several files at once, the sa
   await assert.rejects(sbx.files.read("/root/e2b/missing.txt"), NotFoundError);
 });
 
+test("files.write streams a ReadableStream as octet-stream, gzip-compressed on request", async () => {
+  const big = "0123456789abcdef".repeat(64 * 1024); // 1 MiB
+  const stream = new ReadableStream<Uint8Array>({
+    start(c) {
+      c.enqueue(new TextEncoder().encode(big.slice(0, 1000)));
+      c.enqueue(new TextEncoder().encode(big.slice(1000)));
+      c.close();
+    },
+  });
+  await sbx.files.write("/root/e2b/streamed.txt", stream);
+  assert.equal(await sbx.files.read("/root/e2b/streamed.txt"), big);
+  await sbx.files.write("/root/e2b/gz.txt", "compressed on the wire", { gzip: true });
+  assert.equal(await sbx.files.read("/root/e2b/gz.txt"), "compressed on the wire");
+});
+
 test("setTimeout sets the idle timeout (E2B's timeout counts from the last call here)", async () => {
   await sbx.setTimeout(90_000);
   const ours = (await (await api("GET", `/v1/sandboxes/${sbx.sandboxId}`)).json()) as { applied: { idle_timeout_s: number } };
@@ -91,6 +106,7 @@ test("commands.run and files.list answer E2B's typed error (not served yet), and
   await assert.rejects(sbx.files.list("/root"), (e: Error) => e instanceof SandboxError && /not supported yet/.test(e.message));
   await assert.rejects(sbx.getMetrics(), (e: Error) => e instanceof SandboxError && /501/.test(e.message) && /not supported yet/.test(e.message));
   await assert.rejects(sbx.createSnapshot(), (e: Error) => e instanceof SandboxError && /not supported yet/.test(e.message));
+  await assert.rejects(Sandbox.create({ lifecycle: { onTimeout: "pause" } }), (e: Error) => e instanceof SandboxError && /autoPause.*not supported yet/.test(e.message));
   assert.equal(await sbx.isRunning(), true);
   assert.equal((await fetch(`${hostdUrl()}/v1/healthz`)).status, 200);
 });
