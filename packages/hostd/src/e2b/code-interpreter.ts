@@ -30,8 +30,10 @@ export function codeInterpreterRoutes(upstream: Upstream): SandboxRoute[] {
       if (typeof body.code !== "string") throw new E2bError(400, "code must be a string");
       const contextId = body.context_id ?? undefined;
       const language = languageOf(body.language, contextId);
-      const ours: Record<string, unknown> = { code: body.code, language, env: body.env_vars ?? undefined };
-      if (contextId !== undefined) ours.context_id = contextId;
+      const ours: Record<string, unknown> = { code: body.code, env: body.env_vars ?? undefined };
+      // A context has its language already (the SDK never sends both).
+      if (contextId === undefined) ours.language = language;
+      else ours.context_id = contextId;
       const abort = new AbortController();
       ctx.res.on("close", () => abort.abort());
       const up = await upstream.request("POST", `${base(ctx.sandboxId)}/exec`, { key: ctx.key, body: ours, signal: abort.signal });
