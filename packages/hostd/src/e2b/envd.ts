@@ -47,11 +47,12 @@ async function download(ctx: SandboxCall, upstream: Upstream): Promise<void> {
     up.resume();
     throw new E2bError(400, `${p} is a directory; read a file, or list directories with GET /v1/sandboxes/<id>/files`);
   }
-  ctx.res.writeHead(200, {
+  const headers: Record<string, string> = {
     "content-type": "application/octet-stream",
-    "content-length": up.headers["content-length"] ?? "",
     "content-disposition": `attachment; filename=${JSON.stringify(path.posix.basename(p))}`,
-  });
+  };
+  if (up.headers["content-length"] !== undefined) headers["content-length"] = up.headers["content-length"];
+  ctx.res.writeHead(200, headers);
   await pipeline(up, ctx.res);
 }
 
