@@ -47,10 +47,7 @@ async function download(ctx: SandboxCall, upstream: Upstream): Promise<void> {
     up.resume();
     throw new E2bError(400, `${p} is a directory; read a file, or list directories with GET /v1/sandboxes/<id>/files`);
   }
-  const headers: Record<string, string> = {
-    "content-type": "application/octet-stream",
-    "content-disposition": `attachment; filename=${JSON.stringify(path.posix.basename(p))}`,
-  };
+  const headers: Record<string, string> = { "content-type": "application/octet-stream" };
   if (up.headers["content-length"] !== undefined) headers["content-length"] = up.headers["content-length"];
   ctx.res.writeHead(200, headers);
   await pipeline(up, ctx.res);
