@@ -44,6 +44,8 @@ test("files.write and files.read: text and binary, several files at once, the sa
   ]);
   const r = await exec(sbx.sandboxId, "print(open('/root/e2b/one.txt').read() + open('/root/e2b/two.txt').read() + str(len(open('/root/e2b/all.bin','rb').read())))");
   assert.equal(r.stdout, "12256\n");
+  await sbx.files.write("/root/e2b/日本 語.txt", "unicode path");
+  assert.equal(await sbx.files.read("/root/e2b/日本 語.txt"), "unicode path");
   await assert.rejects(sbx.files.read("/root/e2b/missing.txt"), NotFoundError);
 });
 
