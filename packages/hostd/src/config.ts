@@ -68,6 +68,8 @@ export interface HostdConfig {
   http: HttpLimits;
   /** PODFLARE_METRICS_ADDR: a bind serving /metrics alone, without auth (docs/operations.md); unset: none. */
   metricsAddr?: { host: string; port: number };
+  /** PODFLARE_E2B_TEMPLATES: E2B template names → ours (e2b/shapes.ts); unset: the built-in map. */
+  e2bTemplates?: string;
 }
 
 export interface HttpLimits {
@@ -185,6 +187,7 @@ export function loadConfig(overrides: Partial<HostdConfig> = {}): HostdConfig {
       maxConnectionsPerPeer: envInt("PODFLARE_HTTP_MAX_CONNECTIONS_PER_PEER", 256),
     },
     metricsAddr: process.env.PODFLARE_METRICS_ADDR ? parseAddr(process.env.PODFLARE_METRICS_ADDR, "PODFLARE_METRICS_ADDR") : undefined,
+    e2bTemplates: process.env.PODFLARE_E2B_TEMPLATES,
   };
   return { ...base, ...overrides };
 }

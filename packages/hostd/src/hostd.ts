@@ -13,6 +13,7 @@ import { WarmPool } from "./lifecycle/warm-pool.js";
 import { buildRoutes } from "./api/routes.js";
 import { createApiServer } from "./api/server.js";
 import { LazyMcp, mcpRoutes } from "./api/mcp-routes.js";
+import { createE2bHandler } from "./e2b/index.js";
 import { installSafetyNet } from "./safety-net.js";
 import { PortProxy } from "./api/port-proxy.js";
 import { requestObserver } from "./api/request-log.js";
@@ -146,10 +147,11 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
   const proxy = new PortProxy(cfg, sandboxes, auth, log);
   const removeSafetyNet = installSafetyNet({ log });
   const mcp = new LazyMcp(cfg.mcp, log);
+  const e2b = createE2bHandler({ addr: cfg.addr, stateDir: cfg.stateDir, templateMap: cfg.e2bTemplates, log });
   const sandboxMetrics = { cgroups, diskUsageBytes: (key: string) => storage.diskUsageBytes(key) };
   const server = createApiServer(
     [...mcpRoutes(mcp), ...buildRoutes(cfg, sandboxes, keyStore, keyGuard, spaces, pool, proxy, { metrics, sandboxMetrics })],
-    auth, log, (req, socket, head) => proxy.handleUpgrade(req, socket, head), cfg.http, requestObserver(log, metrics),
+    auth, log, (req, socket, head) => proxy.handleUpgrade(req, socket, head), cfg.http, requestObserver(log, metrics), e2b,
   );
   await listen(server, cfg.addr.host, cfg.addr.port);
   const metricsServer = cfg.metricsAddr ? createMetricsServer(metrics, log) : null;
@@ -172,6 +174,7 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
         metricsServer?.closeAllConnections();
         proxy.closeAll(); // upgraded (WebSocket) sockets are not the server's any more
       });
+      e2b.close();
       removeSafetyNet();
       reaper.stop();
       await pool.stop();

@@ -24,6 +24,8 @@ export function createApiServer(
   upgrade: UpgradeHandler | undefined,
   limits: HttpLimits,
   observe?: RequestObserver,
+  /** Served first: resolves true for a request it answered (E2B compatibility, e2b/index.ts). */
+  front?: (req: http.IncomingMessage, res: http.ServerResponse) => Promise<boolean>,
 ): http.Server {
   const server = http.createServer((req, res) => {
     const trace = observe?.(req, res);
@@ -55,6 +57,7 @@ export function createApiServer(
   }
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse, trace?: RequestTrace): Promise<void> {
+    if (front && (await front(req, res))) return;
     const url = new URL(req.url ?? "/", "http://hostd");
     let pathMatched = false;
     for (const route of routes) {

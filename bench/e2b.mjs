@@ -1,0 +1,78 @@
+// E2B compatibility cost (issue 16): `runCode("1+1")` hot through @e2b/code-interpreter against
+// hostd vs our own TypeScript SDK's exec, and `Sandbox.create` through `e2b` vs ours (both pool
+// hits), in one run, samples interleaved so both sides see the same machine. Goal: the E2B
+// paths within 1.5× of ours at p50.
+// Usage: PODFLARE_HOSTD_URL=http://127.0.0.1:7070 node bench/e2b.mjs (counts: bench/knobs.mjs)
+import { Sandbox as E2bSandbox } from "e2b";
+import { Sandbox as E2bInterpreter } from "@e2b/code-interpreter";
+import { Sandbox } from "podflare";
+import { knobs } from "./knobs.mjs";
+import { printTable, summarize, time } from "./stats.mjs";
+
+const url = process.env.PODFLARE_HOSTD_URL ?? "http://127.0.0.1:7070";
+const { coreRuns: runs, createRuns } = knobs;
+
+/** Waits until the warm pool is full, so each create measures a pool hit. */
+async function poolFull() {
+  for (let i = 0; i < 4000; i++) {
+    const cap = await (await fetch(`${url}/v1/capacity`)).json();
+    if (!cap.pool || cap.pool.free >= cap.pool.size) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export async function runE2b() {
+  // docs/e2b.md: the SDKs need nothing but these three variables.
+  process.env.E2B_API_URL = url;
+  process.env.E2B_SANDBOX_URL = url;
+  process.env.E2B_API_KEY ??= process.env.PODFLARE_API_KEY || "any-key-while-auth-is-off";
+
+  const e2b = await E2bInterpreter.create("base");
+  const ours = await Sandbox.create();
+  const hot = { e2b: [], ours: [] };
+  try {
+    await e2b.runCode("1+1");
+    await ours.runCode("1+1");
+    for (let i = 0; i < runs; i++) {
+      hot.e2b.push(await time(async () => {
+        const ex = await e2b.runCode("1+1");
+        if (ex.error) throw new Error(ex.error.value);
+      }));
+      hot.ours.push(await time(async () => {
+        const r = await ours.runCode("1+1");
+        if (r.exitCode !== 0) throw new Error(r.stderr);
+      }));
+    }
+  } finally {
+    await e2b.kill();
+    await ours.close();
+  }
+
+  const create = { e2b: [], ours: [] };
+  for (let i = 0; i < createRuns; i++) {
+    await poolFull();
+    let s;
+    create.e2b.push(await time(async () => (s = await E2bSandbox.create())));
+    await s.kill();
+    await poolFull();
+    let o;
+    create.ours.push(await time(async () => (o = await Sandbox.create())));
+    await o.close();
+  }
+
+  const oursHot = { name: "hot exec 1+1, Podflare TypeScript SDK", stats: summarize(hot.ours) };
+  const oursCreate = { name: "pool-hit create, Podflare TypeScript SDK", stats: summarize(create.ours) };
+  const rows = [
+    oursHot,
+    { name: "hot runCode(\"1+1\"), @e2b/code-interpreter", stats: summarize(hot.e2b), baseline: oursHot },
+    oursCreate,
+    { name: "pool-hit Sandbox.create, e2b", stats: summarize(create.e2b), baseline: oursCreate },
+  ];
+  printTable(`e2b compatibility (${runs} hot runs, ${createRuns} creates each; goal: E2B paths within 1.5× of ours at p50)`, rows);
+  const samples = [hot.ours, hot.e2b, create.ours, create.e2b];
+  return { rows: rows.map((r, i) => ({ name: r.name, stats: r.stats, baseline: r.baseline?.name ?? null, samples: samples[i] })) };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  await runE2b();
+}

@@ -1,0 +1,35 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { createBody, parseListQuery } from "./control-plane.js";
+import { DEFAULT_TEMPLATE_MAP, Templates, parseTemplateMap } from "./shapes.js";
+
+const templates = new Templates({ ...DEFAULT_TEMPLATE_MAP });
+
+test("E2B's create body maps onto ours: template, metadata, envs, timeout, internet, network", () => {
+  assert.deepEqual(
+    createBody({ templateID: "base", metadata: { a: "1" }, envVars: { X: "y" }, timeout: 300, allow_internet_access: false }, templates),
+    { template: "default", metadata: { a: "1" }, env: { X: "y" }, idle_timeout_s: 300, egress: false },
+  );
+  assert.equal(createBody({ templateID: "code-interpreter-v1" }, templates).template, "python-datasci");
+  assert.equal(createBody({ templateID: "my-own" }, templates).template, "my-own");
+  assert.deepEqual(createBody({ network: { allowOut: ["1.2.3.4/32"] } }, templates).network, { allow_out: ["1.2.3.4/32"], deny_out: [] });
+});
+
+test("what Podflare cannot honour is refused by name with 501, never dropped", () => {
+  for (const body of [{ autoPause: true }, { mcp: {} }, { volumeMounts: [{ name: "v", path: "/v" }] }, { autoResume: { enabled: true } }, { network: { rules: {} } }]) {
+    assert.throws(() => createBody(body, templates), (e: Error & { status?: number }) => e.status === 501 && /not supported yet/.test(e.message), JSON.stringify(body));
+  }
+});
+
+test("the list query: states (comma list), doubly encoded metadata, template alias, paging", () => {
+  const meta = new URLSearchParams({ [encodeURIComponent("k y")]: encodeURIComponent("v&1") }).toString();
+  const url = new URL(`http://h/v2/sandboxes?state=paused&metadata=${encodeURIComponent(meta)}&template=base&limit=2&nextToken=4`);
+  assert.deepEqual(parseListQuery(url, ["running"], templates), { states: ["paused"], metadata: { "k y": "v&1" }, template: "default", offset: 4, limit: 2 });
+  assert.deepEqual(parseListQuery(new URL("http://h/v2/sandboxes?state=running,paused"), [], templates).states, ["running", "paused"]);
+  assert.throws(() => parseListQuery(new URL("http://h/x?state=dead"), [], templates), /running or paused/);
+});
+
+test("PODFLARE_E2B_TEMPLATES replaces the template map", () => {
+  assert.deepEqual(parseTemplateMap("base=default, code-interpreter-v1=default"), { base: "default", "code-interpreter-v1": "default" });
+  assert.throws(() => parseTemplateMap("base"), /e2bName=ourTemplate/);
+});

@@ -1,0 +1,125 @@
+// E2B's in-sandbox daemon (envd, port 49983) on hostd: /health, and /files mapped onto the REST
+// files API with its path rules. Its Connect-RPC Process and Filesystem services are answered
+// with Connect's `unimplemented` error until they are mapped onto the processes and filesystem
+// REST surface.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import path from "node:path";
+import { pipeline } from "node:stream/promises";
+import zlib from "node:zlib";
+import type { Readable } from "node:stream";
+import { E2bError, expectOk, fromUpstream, sendE2bJson } from "./envelope.js";
+import { MultipartReader, boundaryOf } from "./multipart.js";
+import { e2bRoute, sendNoContent, type E2bContext, type E2bRoute } from "./request.js";
+import { readJson, type Upstream } from "./upstream.js";
+
+export interface SandboxCall extends E2bContext {
+  sandboxId: string;
+}
+
+type SandboxRoute = Omit<E2bRoute, "handle"> & { handle(ctx: SandboxCall): Promise<void> };
+const route = e2bRoute as (method: string, path: string, handle: SandboxRoute["handle"]) => SandboxRoute;
+
+/** Connect-RPC services envd has; every method answers `unimplemented` for now. */
+export const CONNECT_RPC_PATH = /^\/(process\.Process|filesystem\.Filesystem)\/([A-Za-z]+)$/;
+
+const files = (id: string, p: string) => `/v1/sandboxes/${encodeURIComponent(id)}/files?path=${encodeURIComponent(p)}`;
+
+export function envdRoutes(upstream: Upstream): SandboxRoute[] {
+  return [
+    route("GET", "/health", async (ctx) => {
+      const answer = await upstream.json("GET", `/v1/sandboxes/${encodeURIComponent(ctx.sandboxId)}`, { key: ctx.key });
+      // E2B's edge says 502 for a sandbox that is not running: the SDK's isRunning() reads it so.
+      if (answer.status === 404) throw new E2bError(502, `sandbox ${ctx.sandboxId} is not running (closed, expired, or never existed)`);
+      expectOk(answer);
+      sendNoContent(ctx.res);
+    }),
+    route("GET", "/files", (ctx) => download(ctx, upstream)),
+    route("POST", "/files", (ctx) => upload(ctx, upstream)),
+  ];
+}
+
+async function download(ctx: SandboxCall, upstream: Upstream): Promise<void> {
+  const p = filePath(ctx.url.searchParams.get("path"));
+  const up = await upstream.request("GET", files(ctx.sandboxId, p), { key: ctx.key });
+  const status = up.statusCode ?? 502;
+  if (status !== 200) throw fromUpstream(status, await readJson(up));
+  if ((up.headers["content-type"] ?? "").startsWith("application/json")) {
+    up.resume();
+    throw new E2bError(400, `${p} is a directory; read a file, or list directories with GET /v1/sandboxes/<id>/files`);
+  }
+  const headers: Record<string, string> = { "content-type": "application/octet-stream" };
+  if (up.headers["content-length"] !== undefined) headers["content-length"] = up.headers["content-length"];
+  ctx.res.writeHead(200, headers);
+  await pipeline(up, ctx.res);
+}
+
+/** multipart/form-data (one part per file, the part's filename its path) or a raw body at ?path=. */
+async function upload(ctx: SandboxCall, upstream: Upstream): Promise<void> {
+  const queryPath = ctx.url.searchParams.get("path");
+  const written: { name: string; type: "file"; path: string }[] = [];
+  const boundary = boundaryOf(ctx.req.headers["content-type"]);
+  if (boundary) {
+    const reader = new MultipartReader(ctx.req, boundary);
+    for (let part = await reader.next(); part; part = await reader.next()) {
+      if (part.name !== "file") {
+        part.body.resume();
+        await new Promise((r) => part!.body.once("end", r));
+        continue;
+      }
+      written.push(await put(ctx, upstream, filePath(part.filename || queryPath), part.body));
+    }
+    if (written.length === 0) throw new E2bError(400, 'the form has no "file" part; send each file as a part named "file" whose filename is its path');
+  } else {
+    const encoding = ctx.req.headers["content-encoding"];
+    if (encoding !== undefined && encoding !== "gzip" && encoding !== "identity") {
+      throw new E2bError(400, `Content-Encoding ${encoding} is not supported; send the file as is or gzip`);
+    }
+    const body = encoding === "gzip" ? ctx.req.pipe(zlib.createGunzip()) : ctx.req;
+    written.push(await put(ctx, upstream, filePath(queryPath), body));
+  }
+  sendE2bJson(ctx.res, 200, written);
+}
+
+async function put(ctx: SandboxCall, upstream: Upstream, p: string, body: Readable): Promise<{ name: string; type: "file"; path: string }> {
+  const up = await upstream.request("PUT", files(ctx.sandboxId, p), {
+    key: ctx.key,
+    stream: body,
+    headers: { "content-type": "application/octet-stream" },
+  });
+  const answer = await readJson(up);
+  if (up.statusCode !== 204 && up.statusCode !== 200) {
+    body.destroy();
+    throw fromUpstream(up.statusCode ?? 502, answer);
+  }
+  // The REST API takes a relative path from /root (docs/api.md); say where the file went.
+  const abs = path.posix.isAbsolute(p) ? p : path.posix.join("/root", p);
+  return { name: path.posix.basename(abs), type: "file", path: abs };
+}
+
+function filePath(p: string | null | undefined): string {
+  if (!p) throw new E2bError(400, "give the file's path: ?path=/absolute/path, or the form part's filename");
+  return p;
+}
+
+/**
+ * Connect's error for a method we do not serve: unary calls (application/json) get a JSON error
+ * with HTTP 501; streaming calls (application/connect+json) get HTTP 200 and an end-of-stream
+ * envelope carrying the error, as the protocol says.
+ */
+export function sendConnectUnimplemented(req: IncomingMessage, res: ServerResponse, service: string, method: string): void {
+  const error = {
+    code: "unimplemented",
+    message: `${service}/${method} is not supported yet by Podflare self-hosted; see docs/e2b.md (files: sandbox.files.read/write work; processes: use our REST exec)`,
+  };
+  req.resume();
+  if ((req.headers["content-type"] ?? "").startsWith("application/connect+")) {
+    const json = Buffer.from(JSON.stringify({ error }));
+    const head = Buffer.alloc(5);
+    head.writeUInt8(0x02, 0); // end-of-stream flag
+    head.writeUInt32BE(json.length, 1);
+    res.writeHead(200, { "content-type": "application/connect+json" });
+    res.end(Buffer.concat([head, json]));
+    return;
+  }
+  sendE2bJson(res, 501, error);
+}

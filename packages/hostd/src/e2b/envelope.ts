@@ -1,0 +1,64 @@
+// E2B's error shapes. The control plane and envd answer `{code: <HTTP status>, message}` (the SDK
+// reads `message`, and `code === 404` for "not found"); Connect-RPC answers its own error JSON.
+import type { ServerResponse } from "node:http";
+import { PodflareError } from "@podflare/protocol";
+
+export class E2bError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+export function sendE2bJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
+
+export function sendE2bError(res: ServerResponse, err: unknown, log: (msg: string) => void): void {
+  const e =
+    err instanceof E2bError ? err
+    : err instanceof PodflareError ? new E2bError(err.status, err.message)
+    : new E2bError(500, `internal error: ${(err as Error)?.message ?? String(err)}`);
+  if (e.status === 500) log(`e2b: internal error: ${(err as Error)?.stack ?? String(err)}`);
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  // An answer before the whole body arrived (a refused upload): close after it rather than
+  // read the rest; what the client still sends is read and dropped for a moment, so that it
+  // gets the answer instead of a reset.
+  const unread = !res.req.complete;
+  sendE2bJson(res, e.status, { code: e.status, message: e.message });
+  if (unread) {
+    res.once("finish", () => {
+      const socket = res.socket;
+      res.req.resume();
+      socket?.end();
+      setTimeout(() => socket?.destroy(), 2000).unref();
+    });
+  }
+}
+
+/** What the docs say about a call Podflare does not serve yet. */
+export function unsupported(what: string): E2bError {
+  return new E2bError(501, `${what} is not supported yet by Podflare self-hosted; see docs/e2b.md for what is`);
+}
+
+/**
+ * A REST API error answer as an E2B error: same status, our message (which says what to do).
+ * A missing key is named the E2B way, since an E2B client never sees our header.
+ */
+export function fromUpstream(status: number, body: unknown): E2bError {
+  const b = (body ?? {}) as { error?: unknown; code?: unknown };
+  let message = typeof b.error === "string" ? b.error : `hostd answered ${status}`;
+  if (status === 401 && b.code === "unauthorized" && message.startsWith("missing")) {
+    message = "missing X-API-KEY: set E2B_API_KEY to one of hostd's API keys (docs/e2b.md)";
+  }
+  return new E2bError(status, message);
+}
+
+/** Throws the E2B form of a non-2xx REST answer. */
+export function expectOk(answer: { status: number; body: unknown }): void {
+  if (answer.status < 200 || answer.status >= 300) throw fromUpstream(answer.status, answer.body);
+}

@@ -1,0 +1,105 @@
+// E2B compatibility: the unmodified `e2b` and `@e2b/code-interpreter` SDKs against hostd, on
+// hostd's own port (docs/e2b.md). Requests are claimed before the REST router: those naming a
+// sandbox the E2B way (`E2b-Sandbox-Id` + `E2b-Sandbox-Port` headers, or a `<port>-<id>.<domain>`
+// Host) go to the envd or code-interpreter emulation; E2B control-plane paths (/sandboxes,
+// /v2/sandboxes, …) to the control plane. Everything else is the REST API's.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { sandboxIdPattern } from "@podflare/protocol";
+import { AccessTokens } from "./access-token.js";
+import { codeInterpreterRoutes } from "./code-interpreter.js";
+import { CONTROL_PLANE_PATH, controlPlaneRoutes } from "./control-plane.js";
+import { CONNECT_RPC_PATH, envdRoutes, sendConnectUnimplemented, type SandboxCall } from "./envd.js";
+import { E2bError, sendE2bError, unsupported } from "./envelope.js";
+import { apiKeyOf, match } from "./request.js";
+import { Templates, parseTemplateMap } from "./shapes.js";
+import { Upstream, loopbackFor } from "./upstream.js";
+
+export const ENVD_PORT = 49983;
+export const CODE_INTERPRETER_PORT = 49999;
+
+export interface E2bOptions {
+  /** Where hostd listens; the E2B layer calls the REST API there. */
+  addr: { host: string; port: number };
+  stateDir: string;
+  /** PODFLARE_E2B_TEMPLATES (e2bName=ourTemplate,…); unset: base=default, code-interpreter-v1=python-datasci. */
+  templateMap?: string;
+  log: (msg: string) => void;
+}
+
+/** Serves a request if it is E2B's (resolves true), otherwise leaves it to the REST router. */
+export type E2bHandler = ((req: IncomingMessage, res: ServerResponse) => Promise<boolean>) & { close(): void };
+
+export function createE2bHandler(opts: E2bOptions): E2bHandler {
+  const upstream = new Upstream(loopbackFor(opts.addr.host), opts.addr.port);
+  const tokens = AccessTokens.load(opts.stateDir);
+  const templates = new Templates(parseTemplateMap(opts.templateMap));
+  const control = controlPlaneRoutes({ upstream, tokens, templates });
+  const envd = envdRoutes(upstream);
+  const interpreter = codeInterpreterRoutes(upstream);
+
+  const handler = async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
+    const target = sandboxTarget(req);
+    const url = new URL(req.url ?? "/", "http://hostd");
+    if (!target && !CONTROL_PLANE_PATH.test(url.pathname)) return false;
+    try {
+      const method = req.method ?? "GET";
+      if (!target) {
+        const found = match(control, method, url.pathname);
+        if (!found) throw unsupported(`${method} ${url.pathname}`);
+        await found.route.handle({ req, res, url, params: found.params, key: apiKeyOf(req) });
+        return true;
+      }
+      if (!sandboxIdPattern.test(target.sandboxId)) throw new E2bError(502, `sandbox ${target.sandboxId} not found; ids look like sbx_ followed by 32 hex digits`);
+      const ctx: SandboxCall = { req, res, url, params: [], key: sandboxKey(req, target.sandboxId, tokens), sandboxId: target.sandboxId };
+      if (target.port === ENVD_PORT) {
+        const rpc = CONNECT_RPC_PATH.exec(url.pathname);
+        if (rpc && method === "POST") {
+          // Authenticated like any call: an unknown caller learns nothing, not even "unimplemented".
+          const { status, body } = await upstream.json("GET", `/v1/sandboxes/${encodeURIComponent(target.sandboxId)}`, { key: ctx.key });
+          if (status !== 200) throw new E2bError(status, (body as { error?: string })?.error ?? "sandbox not found");
+          sendConnectUnimplemented(req, res, rpc[1]!, rpc[2]!);
+          return true;
+        }
+      }
+      const routes = target.port === ENVD_PORT ? envd : target.port === CODE_INTERPRETER_PORT ? interpreter : null;
+      if (!routes) throw unsupported(`traffic to port ${target.port} of a sandbox through E2B's routing (use GET /v1/sandboxes/<id>/ports/${target.port}/… instead)`);
+      const found = match(routes, method, url.pathname);
+      if (!found) throw new E2bError(404, `${method} ${url.pathname} is not served on port ${target.port} by Podflare self-hosted; see docs/e2b.md`);
+      await found.route.handle({ ...ctx, params: found.params });
+    } catch (err) {
+      sendE2bError(res, err, opts.log);
+    }
+    return true;
+  };
+  return Object.assign(handler, { close: () => upstream.close() });
+}
+
+const HOST_FORM = /^(\d{1,5})-(sbx_[0-9a-f]{32})\./i;
+
+/** The sandbox and port a request is for, from E2B's headers or its Host; null: not sandbox traffic. */
+export function sandboxTarget(req: IncomingMessage): { sandboxId: string; port: number } | null {
+  const id = req.headers["e2b-sandbox-id"];
+  if (typeof id === "string" && id !== "") {
+    const rawPort = req.headers["e2b-sandbox-port"];
+    const port = typeof rawPort === "string" && /^\d{1,5}$/.test(rawPort) ? Number(rawPort) : ENVD_PORT;
+    return { sandboxId: id, port };
+  }
+  const m = HOST_FORM.exec(req.headers.host ?? "");
+  return m ? { sandboxId: m[2]!.toLowerCase(), port: Number(m[1]) } : null;
+}
+
+/**
+ * The key a sandbox call is made with: the one sealed in its access token (`X-Access-Token`,
+ * or `E2B-Traffic-Access-Token`, which the code interpreter's context calls carry alone), or an
+ * API key given directly. A token that is not ours, or made for another sandbox, is refused.
+ */
+function sandboxKey(req: IncomingMessage, sandboxId: string, tokens: AccessTokens): string | undefined {
+  for (const header of ["x-access-token", "e2b-traffic-access-token"]) {
+    const token = req.headers[header];
+    if (typeof token !== "string" || token === "") continue;
+    const opened = tokens.open(token, sandboxId);
+    if (!opened) throw new E2bError(401, `the ${header} is not valid for sandbox ${sandboxId}; get the sandbox again with Sandbox.connect()`);
+    return opened.key ?? apiKeyOf(req);
+  }
+  return apiKeyOf(req);
+}

@@ -1,0 +1,93 @@
+// The unmodified `@e2b/code-interpreter` SDK against hostd: runCode streams our exec as the
+// code interpreter's NDJSON. Rich results (DataFrame, PNG) and contexts need the rich-results
+// and contexts REST surface (other branches of issue 16) and the python-datasci template.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { Sandbox } from "@e2b/code-interpreter";
+import { api } from "../support/api.js";
+import { Made, pointE2bAt } from "./support.js";
+
+const made = new Made();
+let sbx: Sandbox;
+
+before(async () => {
+  pointE2bAt();
+  sbx = made.track(await Sandbox.create("base"));
+});
+after(() => made.killAll());
+
+test("runCode keeps state across calls and returns stdout and stderr", async () => {
+  const first = await sbx.runCode("x = 41\nprint('hello')");
+  assert.equal(first.error, undefined);
+  assert.deepEqual(first.logs.stdout, ["hello\n"]);
+  const second = await sbx.runCode("import sys\nprint(x + 1)\nprint('to stderr', file=sys.stderr)");
+  assert.deepEqual(second.logs, { stdout: ["42\n"], stderr: ["to stderr\n"] });
+});
+
+test("an exception comes back as execution.error with name, value and traceback; the REPL goes on", async () => {
+  const ex = await sbx.runCode("def f():\n    return 1 / 0\nf()");
+  assert.ok(ex.error, JSON.stringify(ex));
+  assert.equal(ex.error.name, "ZeroDivisionError");
+  assert.equal(ex.error.value, "division by zero");
+  assert.match(ex.error.traceback, /Traceback[\s\S]*in f[\s\S]*ZeroDivisionError/);
+  assert.deepEqual((await sbx.runCode("print(x)")).logs.stdout, ["41\n"]);
+});
+
+test("bash and env_vars reach our exec", async () => {
+  const ex = await sbx.runCode("echo $GREETING from bash", { language: "bash", envs: { GREETING: "hi" } });
+  assert.deepEqual(ex.logs.stdout, ["hi from bash\n"]);
+  const failed = await sbx.runCode("exit 3", { language: "bash" });
+  assert.equal(failed.error?.name, "CommandExitError");
+  await assert.rejects(sbx.runCode("1", { language: "r" }), /400/);
+});
+
+test("output streams as produced: the first line arrives while the code still runs", async () => {
+  const flag = "/root/e2b-go";
+  let sawFirst = false;
+  // The code prints, then waits (bounded) for a file that only the stdout callback creates.
+  const code = `import os, time
+print('first', flush=True)
+deadline = time.time() + 60
+while not os.path.exists(${JSON.stringify(flag)}) and time.time() < deadline:
+    time.sleep(0.01)
+print('second' if os.path.exists(${JSON.stringify(flag)}) else 'never released')`;
+  const ex = await sbx.runCode(code, {
+    onStdout: async (m) => {
+      if (m.line === "first\n" && !sawFirst) {
+        sawFirst = true;
+        const put = await api("PUT", `/v1/sandboxes/${sbx.sandboxId}/files?path=${encodeURIComponent(flag)}`, "go");
+        assert.equal(put.status, 204);
+      }
+    },
+  });
+  assert.deepEqual(ex.logs.stdout, ["first\n", "second\n"]);
+});
+
+// Needs the rich-results branch (result events) and the python-datasci template.
+test("the default template (code-interpreter-v1) gives a DataFrame as a result with HTML and a matplotlib figure as PNG", async () => {
+  const ci = made.track(await Sandbox.create());
+  const df = await ci.runCode("import pandas as pd\ndf = pd.DataFrame({'a': [1, 2]})\ndf");
+  assert.equal(df.error, undefined, JSON.stringify(df.error));
+  const main = df.results.find((r) => r.isMainResult);
+  assert.ok(main, JSON.stringify(df));
+  assert.match(main.html ?? "", /<table/);
+  assert.match(main.text ?? "", /a\s*\n0\s+1\s*\n1\s+2/);
+  const fig = await ci.runCode("import matplotlib\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt\nplt.plot([1, 2, 3])\nplt.show()");
+  const png = fig.results.find((r) => r.png);
+  assert.ok(png, JSON.stringify(fig).slice(0, 500));
+  assert.equal(Buffer.from(png.png!, "base64").subarray(1, 4).toString(), "PNG");
+});
+
+// Needs the contexts branch (REST /v1/sandboxes/:id/contexts, exec context_id).
+test("contexts: create, run in it apart from the default, list, restart, remove", async () => {
+  const ctx = await sbx.createCodeContext({ language: "python" });
+  assert.ok(ctx.id);
+  await sbx.runCode("only_here = 1", { context: ctx });
+  assert.deepEqual((await sbx.runCode("print(only_here)", { context: ctx })).logs.stdout, ["1\n"]);
+  assert.equal((await sbx.runCode("only_here")).error?.name, "NameError");
+  assert.ok((await sbx.listCodeContexts()).some((c) => c.id === ctx.id));
+  await sbx.restartCodeContext(ctx);
+  assert.equal((await sbx.runCode("only_here", { context: ctx })).error?.name, "NameError");
+  await sbx.removeCodeContext(ctx);
+  assert.ok(!(await sbx.listCodeContexts()).some((c) => c.id === ctx.id));
+});

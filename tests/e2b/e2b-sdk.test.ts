@@ -1,0 +1,137 @@
+// The unmodified `e2b` SDK against hostd: control plane, envd files and health, and the calls
+// not served yet answering E2B's typed errors (docs/e2b.md).
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import http from "node:http";
+import { NotFoundError, Sandbox, SandboxError, SandboxNotFoundError } from "e2b";
+import { api, exec, hostdUrl } from "../support/api.js";
+import { Made, pointE2bAt } from "./support.js";
+
+const made = new Made();
+let sbx: Sandbox;
+
+before(async () => {
+  pointE2bAt();
+  sbx = made.track(await Sandbox.create({ metadata: { suite: "e2b-sdk", run: String(process.pid) } }));
+});
+after(() => made.killAll());
+
+test("Sandbox.create gives a Podflare sandbox; getInfo and isRunning describe it", async () => {
+  assert.match(sbx.sandboxId, /^sbx_[0-9a-f]{32}$/);
+  const info = await sbx.getInfo();
+  assert.equal(info.sandboxId, sbx.sandboxId);
+  assert.equal(info.templateId, "default");
+  assert.equal(info.name, "base");
+  assert.equal(info.state, "running");
+  assert.deepEqual(info.metadata, { suite: "e2b-sdk", run: String(process.pid) });
+  assert.ok(info.endAt > info.startedAt);
+  assert.equal(await sbx.isRunning(), true);
+  const ours = await api("GET", `/v1/sandboxes/${sbx.sandboxId}`);
+  assert.equal(ours.status, 200, "the sandbox is an ordinary Podflare sandbox");
+  await ours.arrayBuffer();
+});
+
+test("files.write and files.read: text and binary, several files at once, the same files our REST API sees", async () => {
+  const info = await sbx.files.write("/root/e2b/hello.txt", "héllo\nwörld");
+  assert.deepEqual({ name: info.name, path: info.path, type: info.type }, { name: "hello.txt", path: "/root/e2b/hello.txt", type: "file" });
+  assert.equal(await sbx.files.read("/root/e2b/hello.txt"), "héllo\nwörld");
+  const bytes = new Uint8Array(256).map((_, i) => i);
+  await sbx.files.write("/root/e2b/all.bin", bytes.buffer);
+  assert.deepEqual(await sbx.files.read("/root/e2b/all.bin", { format: "bytes" }), bytes);
+  await sbx.files.write([
+    { path: "/root/e2b/one.txt", data: "1" },
+    { path: "/root/e2b/two.txt", data: new Blob(["2"]) },
+  ]);
+  const r = await exec(sbx.sandboxId, "print(open('/root/e2b/one.txt').read() + open('/root/e2b/two.txt').read() + str(len(open('/root/e2b/all.bin','rb').read())))");
+  assert.equal(r.stdout, "12256\n");
+  await sbx.files.write("/root/e2b/日本 語.txt", "unicode path");
+  assert.equal(await sbx.files.read("/root/e2b/日本 語.txt"), "unicode path");
+  await assert.rejects(sbx.files.read("/root/e2b/missing.txt"), NotFoundError);
+});
+
+test("files.write streams a ReadableStream as octet-stream, gzip-compressed on request", async () => {
+  const big = "0123456789abcdef".repeat(64 * 1024); // 1 MiB
+  const stream = new ReadableStream<Uint8Array>({
+    start(c) {
+      c.enqueue(new TextEncoder().encode(big.slice(0, 1000)));
+      c.enqueue(new TextEncoder().encode(big.slice(1000)));
+      c.close();
+    },
+  });
+  await sbx.files.write("/root/e2b/streamed.txt", stream);
+  assert.equal(await sbx.files.read("/root/e2b/streamed.txt"), big);
+  await sbx.files.write("/root/e2b/gz.txt", "compressed on the wire", { gzip: true });
+  assert.equal(await sbx.files.read("/root/e2b/gz.txt"), "compressed on the wire");
+});
+
+test("setTimeout sets the idle timeout (E2B's timeout counts from the last call here)", async () => {
+  await sbx.setTimeout(90_000);
+  const ours = (await (await api("GET", `/v1/sandboxes/${sbx.sandboxId}`)).json()) as { applied: { idle_timeout_s: number } };
+  assert.equal(ours.applied.idle_timeout_s, 90);
+  const info = await sbx.getInfo();
+  assert.ok(info.endAt.getTime() - Date.now() <= 90_000 && info.endAt.getTime() > Date.now());
+});
+
+test("Sandbox.list finds the sandbox by metadata and state", async () => {
+  const query = { metadata: { suite: "e2b-sdk", run: String(process.pid) } };
+  const running = await Sandbox.list({ query: { ...query, state: ["running"] } }).nextItems();
+  assert.deepEqual(running.map((s) => s.sandboxId), [sbx.sandboxId]);
+  assert.equal(running[0]!.state, "running");
+  assert.deepEqual(await Sandbox.list({ query: { ...query, state: ["paused"] } }).nextItems(), []);
+  assert.deepEqual(await Sandbox.list({ query: { metadata: { suite: "no-such-suite" } } }).nextItems(), []);
+});
+
+test("pause, then Sandbox.connect resumes it with its files and its REPL state", async () => {
+  const other = made.track(await Sandbox.create());
+  assert.equal((await exec(other.sandboxId, "kept = 6 * 7")).exitCode, 0);
+  await other.files.write("/root/kept.txt", "still here");
+  assert.equal(await other.pause(), true);
+  assert.equal((await other.getInfo()).state, "paused");
+  assert.equal(await other.pause(), false, "pausing a paused sandbox says so (409)");
+  const back = await Sandbox.connect(other.sandboxId);
+  assert.equal((await back.getInfo()).state, "running");
+  assert.equal(await back.files.read("/root/kept.txt"), "still here");
+  assert.equal((await exec(other.sandboxId, "print(kept)")).stdout, "42\n");
+});
+
+test("Sandbox.fork: each child starts from the parent's files", async () => {
+  await sbx.files.write("/root/fork-me.txt", "parent");
+  const [child] = await sbx.fork({ count: 1 });
+  assert.ok(child instanceof Sandbox, String(child));
+  made.track(child);
+  assert.equal(await child.files.read("/root/fork-me.txt"), "parent");
+  assert.notEqual(child.sandboxId, sbx.sandboxId);
+});
+
+test("commands.run and files.list answer E2B's typed error (not served yet), and hostd keeps serving", async () => {
+  await assert.rejects(sbx.commands.run("echo hi"), (e: Error) => e instanceof SandboxError && /not supported yet by Podflare self-hosted; see docs\/e2b\.md/.test(e.message));
+  await assert.rejects(sbx.files.list("/root"), (e: Error) => e instanceof SandboxError && /not supported yet/.test(e.message));
+  await assert.rejects(sbx.getMetrics(), (e: Error) => e instanceof SandboxError && /501/.test(e.message) && /not supported yet/.test(e.message));
+  await assert.rejects(sbx.createSnapshot(), (e: Error) => e instanceof SandboxError && /not supported yet/.test(e.message));
+  await assert.rejects(Sandbox.create({ lifecycle: { onTimeout: "pause" } }), (e: Error) => e instanceof SandboxError && /autoPause.*not supported yet/.test(e.message));
+  assert.equal(await sbx.isRunning(), true);
+  assert.equal((await fetch(`${hostdUrl()}/v1/healthz`)).status, 200);
+});
+
+test("sandbox traffic routed by a <port>-<id>.<domain> Host works like the E2B headers", async () => {
+  const info = await Sandbox.connect(sbx.sandboxId);
+  const token = (info as unknown as { envdAccessToken?: string }).envdAccessToken ?? "";
+  const url = new URL(hostdUrl());
+  const status = await new Promise<number>((resolve, reject) => {
+    const req = http.request({ host: url.hostname, port: url.port, path: "/health", headers: { host: `49983-${sbx.sandboxId}.e2b.local`, "x-access-token": token } }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on("error", reject);
+    req.end();
+  });
+  assert.equal(status, 204);
+});
+
+test("kill closes it: kill again says false, getInfo says not found, isRunning says false", async () => {
+  const doomed = await Sandbox.create();
+  assert.equal(await doomed.kill(), true);
+  assert.equal(await doomed.kill(), false);
+  await assert.rejects(doomed.getInfo(), SandboxNotFoundError);
+  assert.equal(await doomed.isRunning(), false);
+});

@@ -1,0 +1,95 @@
+// E2B compatibility with keys on (a hostd of this test's own, two tenants): a wrong key gets
+// E2B's 401; sandbox traffic routed by `E2b-Sandbox-Id` never reaches another tenant's
+// sandbox, whether the attacker sends its own API key, its own sandbox's access token, a
+// forged token or nothing; access tokens open only the sandbox they were issued for.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import { AuthenticationError, Sandbox, SandboxNotFoundError } from "e2b";
+import { ownHostd, startTestHostd, teardownStateDir, type TestHostd } from "../support/hostd-process.js";
+import { pointE2bAt } from "../e2b/support.js";
+
+const { stateDir, port } = ownHostd("e2b-tenancy", 23);
+const keyA = "pf_test_e2b_tenant_a_0123456789abcdef";
+const keyB = "pf_test_e2b_tenant_b_0123456789abcdef";
+let hostd: TestHostd;
+let victim: Sandbox;
+let attacker: Sandbox;
+const SECRET = "tenant A's secret";
+
+const tokenOf = (s: Sandbox) => (s as unknown as { envdAccessToken: string }).envdAccessToken;
+
+/** A raw envd request for tenant A's sandbox, with the headers an attacker chooses. */
+async function readVictimFile(headers: Record<string, string>): Promise<{ status: number; text: string }> {
+  const res = await fetch(`${hostd.url}/files?path=${encodeURIComponent("/root/secret.txt")}`, {
+    headers: { "e2b-sandbox-id": victim.sandboxId, "e2b-sandbox-port": "49983", ...headers },
+  });
+  return { status: res.status, text: await res.text() };
+}
+
+before(async () => {
+  fs.mkdirSync(stateDir, { recursive: true });
+  hostd = await startTestHostd({ stateDir, port, env: { PODFLARE_API_KEYS: `${keyA}, ${keyB}` } });
+  pointE2bAt(hostd.url, keyA);
+  victim = await Sandbox.create();
+  await victim.files.write("/root/secret.txt", SECRET);
+  attacker = await Sandbox.create({ apiKey: keyB });
+});
+
+after(async () => {
+  await Promise.allSettled([victim?.kill(), attacker?.kill()]);
+  await hostd?.stop();
+  teardownStateDir(stateDir);
+});
+
+test("a wrong or missing key gets E2B's 401 shape, and the SDK's AuthenticationError", async () => {
+  await assert.rejects(Sandbox.create({ apiKey: "pf_not_a_key" }), AuthenticationError);
+  await assert.rejects(Sandbox.list({ apiKey: "pf_not_a_key" }).nextItems(), AuthenticationError);
+  const res = await fetch(`${hostd.url}/v2/sandboxes`, { headers: { "x-api-key": "pf_not_a_key" } });
+  assert.equal(res.status, 401);
+  assert.deepEqual(await res.json(), { code: 401, message: "invalid api key" });
+  const none = await fetch(`${hostd.url}/v2/sandboxes`);
+  assert.equal(none.status, 401);
+  assert.match(((await none.json()) as { message: string }).message, /X-API-KEY/);
+});
+
+test("the owner's access token reads the owner's file", async () => {
+  assert.deepEqual(await readVictimFile({ "x-access-token": tokenOf(victim) }), { status: 200, text: SECRET });
+});
+
+test("another tenant's access token, made for its own sandbox, does not open this sandbox", async () => {
+  const got = await readVictimFile({ "x-access-token": tokenOf(attacker) });
+  assert.equal(got.status, 401, got.text);
+  assert.doesNotMatch(got.text, /secret/);
+  const viaTraffic = await readVictimFile({ "e2b-traffic-access-token": tokenOf(attacker) });
+  assert.equal(viaTraffic.status, 401, viaTraffic.text);
+});
+
+test("another tenant's API key, no credentials, or a forged token do not reach the sandbox", async () => {
+  const attempts: Record<string, string>[] = [
+    { "x-api-key": keyB },
+    { authorization: `Bearer ${keyB}` },
+    {},
+    { "x-access-token": "Zm9yZ2VkLXRva2VuLXRoYXQtaXMtbG9uZy1lbm91Z2gtdG8tcGFyc2U" },
+  ];
+  for (const headers of attempts) {
+    const got = await readVictimFile(headers);
+    assert.ok(got.status === 401 || got.status === 404, `${JSON.stringify(headers)} → ${got.status} ${got.text}`);
+    assert.doesNotMatch(got.text, /secret/);
+  }
+  const exec = await fetch(`${hostd.url}/execute`, {
+    method: "POST",
+    headers: { "e2b-sandbox-id": victim.sandboxId, "e2b-sandbox-port": "49999", "x-access-token": tokenOf(attacker), "content-type": "application/json" },
+    body: JSON.stringify({ code: "print(open('/root/secret.txt').read())" }),
+  });
+  assert.equal(exec.status, 401);
+  assert.doesNotMatch(await exec.text(), /secret/);
+});
+
+test("the control plane is owner-scoped: tenant B can neither see, describe nor kill A's sandbox", async () => {
+  await assert.rejects(Sandbox.getInfo(victim.sandboxId, { apiKey: keyB }), SandboxNotFoundError);
+  assert.equal(await Sandbox.kill(victim.sandboxId, { apiKey: keyB }), false);
+  const listed = await Sandbox.list({ apiKey: keyB }).nextItems();
+  assert.deepEqual(listed.map((s) => s.sandboxId), [attacker.sandboxId]);
+  assert.equal(await victim.files.read("/root/secret.txt"), SECRET, "A's sandbox is untouched");
+});
