@@ -14,6 +14,7 @@ import threading
 import time
 
 from . import errors, files, fork, landlock, mainthread, reaper, space, tcp_relay
+from . import fs_ops, processes, watch
 from .bash_runner import BashRunner
 from .capture import Capture
 from .conn import Connection
@@ -67,6 +68,7 @@ class Kernel:
         self.forked = set()  # pids of our fork children not reaped yet
         self.kills = queue.SimpleQueue()  # (monotonic deadline, bash proc) for _kill_loop
         self.workers = None  # started in serve_forever (a fork child makes its own)
+        self.procs = processes.ProcessTable(self.bash.drainer, bash_cwd)
         install_sigint()
 
     def forget_channels(self):
@@ -81,6 +83,7 @@ class Kernel:
             for fd in conn.fds:
                 _close_quietly(fd)
         self.capture.close_fds()
+        self.procs.close_fds()
 
     def serve_forever(self):
         # Started before the main thread moves into its user domain: these threads stay in
@@ -94,6 +97,7 @@ class Kernel:
                 landlock.restrict(kernel_domain=False)
             except OSError as e:
                 log(f"landlock: cannot restrict: {e}")
+        self.procs.spawner = processes.Spawner()  # in the user domain, as exec's processes
         while True:
             self._run_job(self.jobs.get())
 
@@ -349,8 +353,29 @@ class Kernel:
             files.read(conn, req_id, h.get("path"), self.base_dir)
         elif t == "remove":
             files.remove(conn, req_id, h.get("path"), self.base_dir)
+        elif t in _PROC_FRAMES:
+            _PROC_FRAMES[t](self.procs, conn, req_id, h, body, self.base_dir)
+        elif t in _FS_FRAMES:
+            _FS_FRAMES[t](conn, req_id, h, self.base_dir)
         else:
             files.send_error(conn, req_id, GuestError(errors.IO_ERROR, f"unknown frame type {t!r}"))
+
+
+_PROC_FRAMES = {
+    "proc_start": lambda p, conn, i, h, body, base: p.start(conn, i, h, base),
+    "proc_list": lambda p, conn, i, h, body, base: p.list_(conn, i),
+    "proc_info": lambda p, conn, i, h, body, base: p.info(conn, i, h),
+    "proc_input": lambda p, conn, i, h, body, base: p.input(conn, i, h, body),
+    "proc_close_stdin": lambda p, conn, i, h, body, base: p.close_stdin(conn, i, h),
+    "proc_signal": lambda p, conn, i, h, body, base: p.signal(conn, i, h),
+    "proc_resize": lambda p, conn, i, h, body, base: p.resize(conn, i, h),
+    "proc_connect": lambda p, conn, i, h, body, base: p.connect(conn, i, h),
+    "proc_wait": lambda p, conn, i, h, body, base: p.wait(conn, i, h),
+}
+_FS_FRAMES = {
+    "fs_stat": fs_ops.stat_, "fs_list": fs_ops.list_, "fs_mkdir": fs_ops.mkdir,
+    "fs_move": fs_ops.move, "fs_remove": fs_ops.remove, "fs_watch": watch.serve,
+}
 
 
 def _field(h, name, kind, optional=False):

@@ -34,6 +34,12 @@ export const ErrorCode = {
   SpaceLimit: "space_limit",
   SpaceStorageLimit: "space_storage_limit",
   SandboxAtProcessLimit: "sandbox_at_process_limit",
+  ProcessNotFound: "process_not_found",
+  ProcessLimit: "process_limit",
+  WatchLimit: "watch_limit",
+  FileExists: "file_exists",
+  DirectoryNotEmpty: "directory_not_empty",
+  TooManyEntries: "too_many_entries",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -71,6 +77,12 @@ export const errorStatus: Record<ErrorCode, number> = {
   space_limit: 429,
   space_storage_limit: 507,
   sandbox_at_process_limit: 503,
+  process_not_found: 404,
+  process_limit: 429,
+  watch_limit: 429,
+  file_exists: 409,
+  directory_not_empty: 409,
+  too_many_entries: 413,
 };
 
 /** The one error envelope of the REST API: Podflare's `error` plus our stable `code`. */

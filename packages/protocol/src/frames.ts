@@ -3,6 +3,7 @@
 // A frame is: u32 BE length of the rest | u32 BE header length | header (UTF-8 JSON) | body.
 // The header says what the frame is; the body carries raw bytes (output, file data) so that
 // binary data never goes through JSON. packages/guest/podflare_guest/frames.py mirrors this.
+import type { FsGuestFrame, FsHostFrame, ProcessGuestFrame, ProcessHostFrame } from "./frames-processes.js";
 
 export const FRAME_MAX_BYTES = 8 * 1024 * 1024;
 export const FILE_CHUNK_BYTES = 1024 * 1024;
@@ -30,7 +31,9 @@ export type HostFrame =
    */
   | { t: "tcp_connect"; id: number; port: number }
   /** After hostd's kill_processes: wait for the kernel's dead children (zombies hold pids). */
-  | { t: "reap"; id: number };
+  | { t: "reap"; id: number }
+  | ProcessHostFrame
+  | FsHostFrame;
 
 /** Frames the guest sends. */
 export type GuestFrame =
@@ -48,7 +51,9 @@ export type GuestFrame =
   // The children's pids in the family pid namespace; `landlock` when they are scoped apart.
   | { t: "forked"; id: number; pids: number[]; landlock: boolean }
   // The answer to tcp_connect (else an `error` frame); raw bytes follow on this connection.
-  | { t: "tcp_connected"; id: number };
+  | { t: "tcp_connected"; id: number }
+  | ProcessGuestFrame
+  | FsGuestFrame;
 
 /** Errors the guest reports for file and exec requests; hostd maps them onto REST codes. */
 export type GuestErrorCode =
@@ -62,7 +67,13 @@ export type GuestErrorCode =
   | "io_error"
   // tcp_connect: nothing listens on the port / the connect did not complete in time.
   | "connection_refused"
-  | "timed_out";
+  | "timed_out"
+  // Processes and the filesystem API.
+  | "process_not_found"
+  | "process_limit"
+  | "exists"
+  | "not_empty"
+  | "too_many_entries";
 
 export interface Frame<H> {
   header: H;

@@ -25,6 +25,7 @@ import { expiredError, LiveSandboxes, newSandboxId } from "./live-sandboxes.js";
 import { runExec, type ExecFlow, type ExecOutput } from "../runtime/exec.js";
 import { readPath, removePath, uploadFile, type ReadResult } from "../runtime/files.js";
 import { openPortStream } from "../runtime/port-stream.js";
+import type { GuestConnection } from "../runtime/guest-connection.js";
 import type { Runtime, RuntimeSandbox } from "../runtime/types.js";
 import type { SandboxRecord, SandboxStore } from "../store/sandboxes.js";
 
@@ -292,6 +293,26 @@ export class SandboxManager {
       this.live.touch(sb);
     });
     return socket;
+  }
+
+  /**
+   * A fresh connection to the sandbox's guest kernel for one process or filesystem request
+   * (api/process-routes.ts, fs-routes.ts). Wakes a paused sandbox and counts as activity;
+   * with `hold`, the sandbox is never idle while the connection is open (streams).
+   */
+  async openGuest(owner: string, id: string, hold = false): Promise<GuestConnection> {
+    const sb = this.live.get(owner, id);
+    await this.live.wake(sb);
+    const conn = await sb.rt.openConnection();
+    this.live.touch(sb);
+    if (hold) {
+      sb.proxied = (sb.proxied ?? 0) + 1;
+      conn.onClose(() => {
+        sb.proxied!--;
+        this.live.touch(sb);
+      });
+    }
+    return conn;
   }
 
   /**
