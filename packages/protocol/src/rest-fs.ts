@@ -17,7 +17,8 @@ export interface FsEntry {
 
 /** One line of GET /v1/sandboxes/:id/fs/watch (application/x-ndjson). */
 export interface FsWatchEvent {
-  type: "create" | "write" | "remove" | "rename" | "chmod" | "overflow";
+  /** `watching` comes first, once the watch is in place; `overflow`: events were lost. */
+  type: "watching" | "create" | "write" | "remove" | "rename" | "chmod" | "overflow";
   /** Absolute path inside the sandbox, and the same relative to the watched directory. */
   path: string;
   name: string;

@@ -10,6 +10,7 @@ import { keyRoutes } from "./key-routes.js";
 import { lifecycleRoutes } from "./lifecycle-routes.js";
 import { networkRoutes } from "./network-routes.js";
 import { processRoutes } from "./process-routes.js";
+import { fsRoutes } from "./fs-routes.js";
 import type { PortProxy } from "./port-proxy.js";
 import type { SpaceService } from "../lifecycle/spaces.js";
 import type { WarmPool } from "../lifecycle/warm-pool.js";
@@ -87,6 +88,7 @@ export function buildRoutes(cfg: HostdConfig, sandboxes: SandboxManager, keys: K
     ...lifecycleRoutes(sandboxes, spaces, route, sandboxId, cfg.region),
     ...networkRoutes(sandboxes, route, sandboxId),
     ...processRoutes(cfg, sandboxes, route, sandboxId),
+    ...fsRoutes(cfg, sandboxes, route, sandboxId),
 
     route("GET", "/v1/sandboxes", (ctx) => {
       sendJson(ctx.res, 200, { sandboxes: sandboxes.list(ctx.owner) });
