@@ -15,6 +15,7 @@ import { buildRoutes } from "./api/routes.js";
 import { createApiServer } from "./api/server.js";
 import { installSafetyNet } from "./safety-net.js";
 import { PortProxy } from "./api/port-proxy.js";
+import { PtyServer } from "./api/pty-routes.js";
 import { isLoopback, type HostdConfig } from "./config.js";
 import { CgroupManager, favorDynamicMods, releaseDynamicMods, shieldFromOom } from "./jail/index.js";
 import { SandboxManager } from "./lifecycle/sandbox-manager.js";
@@ -128,8 +129,9 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
   reaper.start();
 
   const proxy = new PortProxy(cfg, sandboxes, auth, log);
+  const pty = new PtyServer(cfg, sandboxes, auth, log);
   const removeSafetyNet = installSafetyNet({ log });
-  const server = createApiServer(buildRoutes(cfg, sandboxes, keyStore, keyGuard, spaces, pool, proxy), auth, log, (req, socket, head) => proxy.handleUpgrade(req, socket, head), cfg.http);
+  const server = createApiServer(buildRoutes(cfg, sandboxes, keyStore, keyGuard, spaces, pool, proxy), auth, log, (req, socket, head) => proxy.handleUpgrade(req, socket, head) || pty.handleUpgrade(req, socket, head), cfg.http);
   await listen(server, cfg.addr.host, cfg.addr.port);
   const host = cfg.addr.host.includes(":") ? `[${cfg.addr.host}]` : cfg.addr.host;
   const url = `http://${host}:${cfg.addr.port}`;
@@ -142,6 +144,7 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
         server.close(() => resolve());
         server.closeAllConnections();
         proxy.closeAll(); // upgraded (WebSocket) sockets are not the server's any more
+        pty.closeAll();
       });
       removeSafetyNet();
       reaper.stop();

@@ -50,6 +50,12 @@ class ErrorCode:
     SPACE_LIMIT = "space_limit"
     SPACE_STORAGE_LIMIT = "space_storage_limit"
     SANDBOX_AT_PROCESS_LIMIT = "sandbox_at_process_limit"
+    PROCESS_NOT_FOUND = "process_not_found"
+    PROCESS_LIMIT = "process_limit"
+    WATCH_LIMIT = "watch_limit"
+    FILE_EXISTS = "file_exists"
+    DIRECTORY_NOT_EMPTY = "directory_not_empty"
+    TOO_MANY_ENTRIES = "too_many_entries"
 
 
 #: The HTTP status the server gives each code.
@@ -86,6 +92,12 @@ ERROR_STATUS: dict[str, int] = {
     "space_limit": 429,
     "space_storage_limit": 507,
     "sandbox_at_process_limit": 503,
+    "process_not_found": 404,
+    "process_limit": 429,
+    "watch_limit": 429,
+    "file_exists": 409,
+    "directory_not_empty": 409,
+    "too_many_entries": 413,
 }
 
 
@@ -348,6 +360,42 @@ class SandboxAtProcessLimitError(_ServerError):
     code = ErrorCode.SANDBOX_AT_PROCESS_LIMIT
 
 
+class ProcessNotFoundError(NotFoundError):
+    """404 ``process_not_found``: no process with that pid or tag was started through the API; see ``processes.list()``."""
+
+    code = ErrorCode.PROCESS_NOT_FOUND
+
+
+class ProcessLimitError(_ServerError):
+    """429 ``process_limit``: the sandbox runs as many API-started processes as allowed; wait for or kill some."""
+
+    code = ErrorCode.PROCESS_LIMIT
+
+
+class WatchLimitError(_ServerError):
+    """429 ``watch_limit``: the sandbox has as many open directory watches as allowed; stop one first."""
+
+    code = ErrorCode.WATCH_LIMIT
+
+
+class FileExistsError(ConflictError, builtins.FileExistsError):
+    """409 ``file_exists``: mkdir of a path that exists."""
+
+    code = ErrorCode.FILE_EXISTS
+
+
+class DirectoryNotEmptyError(ConflictError):
+    """409 ``directory_not_empty``: remove a non-empty directory without ``recursive=True``."""
+
+    code = ErrorCode.DIRECTORY_NOT_EMPTY
+
+
+class TooManyEntriesError(_ServerError):
+    """413 ``too_many_entries``: a listing over the entry cap; list a subdirectory or a smaller depth."""
+
+    code = ErrorCode.TOO_MANY_ENTRIES
+
+
 class TimeoutError(PodflareError, builtins.TimeoutError):
     """The server was silent for longer than the client's ``timeout_s``.
 
@@ -393,6 +441,8 @@ ERROR_CLASSES: dict[str, type[_ServerError]] = {
         PortNotListeningError, UpstreamError, UpstreamTimeoutError, RegionUnknownError,
         SandboxExpiredError, SpaceLimitError, SpaceStorageLimitError,
         SandboxAtProcessLimitError,
+        ProcessNotFoundError, ProcessLimitError, WatchLimitError, FileExistsError,
+        DirectoryNotEmptyError, TooManyEntriesError,
     )
 }
 assert set(ERROR_CLASSES) == set(ERROR_STATUS), "every code needs a class"
@@ -483,6 +533,8 @@ def error_from_response(status: int, body: Any, headers: Mapping[str, str] | Non
 
 __all__ = [
     "ErrorCode", "ClientErrorCode", "ERROR_STATUS", "ERROR_CLASSES", "PodflareError",
+    "ProcessNotFoundError", "ProcessLimitError", "WatchLimitError", "FileExistsError",
+    "DirectoryNotEmptyError", "TooManyEntriesError",
     "BadRequestError", "InvalidJsonError", "UnknownLanguageError", "InvalidPathError",
     "UnauthorizedError", "ForbiddenError", "NotFoundError", "SandboxNotFoundError",
     "TemplateNotFoundError", "FileNotFoundError", "SpaceNotFoundError", "MethodNotAllowedError",

@@ -29,3 +29,9 @@ export type {
 export { ExitCode } from "./wire.js";
 export type * as wire from "./wire.js";
 export * from "./errors.js";
+export { Processes } from "./processes.js";
+export type { ProcessInfo, ProcessEvent, ProcessRef, StartOptions } from "./processes.js";
+export { Filesystem } from "./filesystem.js";
+export type { FsEntry, Watch, WatchEvent } from "./filesystem.js";
+export { Pty, Terminal } from "./pty.js";
+export type { PtyOptions, PtyExit } from "./pty.js";

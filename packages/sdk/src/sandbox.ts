@@ -34,6 +34,9 @@ import {
   type SandboxOptions,
 } from "./types.js";
 import type * as wire from "./wire.js";
+import { Filesystem } from "./filesystem.js";
+import { Processes } from "./processes.js";
+import { Pty } from "./pty.js";
 
 type Lifecycle = { state: "open" } | { state: "closed" } | { state: "merged"; into: string } | { state: "frozen"; spaceId: string };
 
@@ -79,6 +82,21 @@ export class Sandbox {
     this.applied = init.applied;
     this.clamped = (init.clamped ?? []).map(snakeToCamel);
     this.warnings = init.warnings ?? [];
+  }
+
+  /** Background processes: start, list, connect, stdin, signal, wait (processes.ts). */
+  get processes(): Processes {
+    return new Processes(this.#http, this.id);
+  }
+
+  /** The filesystem: list, stat, mkdir, move, remove, watch (filesystem.ts). */
+  get fs(): Filesystem {
+    return new Filesystem(this.#http, this.id);
+  }
+
+  /** Interactive terminals over a WebSocket (pty.ts). */
+  get pty(): Pty {
+    return new Pty(this.#http, this.id);
   }
 
   /** Base URL of the API this sandbox is reached through. */

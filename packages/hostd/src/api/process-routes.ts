@@ -2,7 +2,7 @@
 // They run in the sandbox as children of its guest kernel (guest processes.py), outlive the
 // request that started them, and are killed with the sandbox.
 import { StringDecoder } from "node:string_decoder";
-import { limits, processLimits, type ProcessInfo, type ProcessSelector } from "@podflare/protocol";
+import { PodflareError, limits, processLimits, type ProcessInfo, type ProcessSelector } from "@podflare/protocol";
 import type { HostdConfig } from "../config.js";
 import type { SandboxManager } from "../lifecycle/sandbox-manager.js";
 import { guestRequest } from "../runtime/guest-request.js";
@@ -86,6 +86,12 @@ export function processRoutes(cfg: HostdConfig, sandboxes: SandboxManager, route
       const signal = parseSignal(await body(ctx));
       await guestRequest(await guest(ctx), { t: "proc_signal", signal, ...sel(ctx) }, ["done"], timeout);
       sendNoContent(ctx.res);
+    }),
+
+    // Without Upgrade: websocket (api/pty-routes.ts takes those).
+    route("GET", "/v1/sandboxes/([^/]+)/pty", (ctx) => {
+      sandboxes.info(ctx.owner, sandboxId(ctx));
+      throw new PodflareError("bad_request", "the PTY is a WebSocket: connect with Upgrade: websocket (the SDKs' sandbox.pty), or start a process with pty: {rows, cols} over REST");
     }),
 
     route("POST", `${P}/([^/]+)/resize`, async (ctx) => {
