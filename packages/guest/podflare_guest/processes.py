@@ -112,6 +112,8 @@ class ProcessTable:
         self.default_cwd = default_cwd
         self.lock = threading.Lock()
         self.procs = {}  # pid -> Proc, in start order
+        self.starting = 0  # starts between the cap check and the table entry
+        self.starting_tags = set()
         self.spawner = None  # set by the kernel once its main thread is in the user domain
 
     # -- requests (connection threads) ---------------------------------------------------
@@ -267,14 +269,27 @@ class ProcessTable:
     def _start(self, h, base):
         cmd, args, max_running = h.get("cmd"), h.get("args"), h.get("max_running", 64)
         pty_size = h.get("pty")
+        tag = h.get("tag")
         with self.lock:
-            running = sum(1 for p in self.procs.values() if p.exit_code is None)
+            # Checked and reserved in one step: parallel starts cannot pass the cap together.
+            running = self.starting + sum(1 for p in self.procs.values() if p.exit_code is None)
             if running >= max_running:
                 raise GuestError(errors.PROCESS_LIMIT, f"{running} processes started through the API are running, the most "
-                                                f"a sandbox may have; wait for or kill some first (max {max_running})")
-            tag = h.get("tag")
-            if tag is not None and any(p.spec.get("tag") == tag and p.exit_code is None for p in self.procs.values()):
+                                                       f"a sandbox may have; wait for or kill some first (max {max_running})")
+            if tag is not None and (tag in self.starting_tags or any(
+                    p.spec.get("tag") == tag and p.exit_code is None for p in self.procs.values())):
                 raise GuestError(errors.BUSY, f"a running process already has tag {tag!r}; pick another tag")
+            self.starting += 1
+            if tag is not None:
+                self.starting_tags.add(tag)
+        try:
+            return self._spawn(h, base, cmd, args, tag, pty_size)
+        finally:
+            with self.lock:
+                self.starting -= 1
+                self.starting_tags.discard(tag)
+
+    def _spawn(self, h, base, cmd, args, tag, pty_size):
         if args is None:
             argv = [_bash(), "-c", cmd]
         else:
