@@ -58,7 +58,18 @@ from .errors import (
     SpaceLimitError,
     SpaceStorageLimitError,
 )
+from .errors import (
+    DirectoryNotEmptyError,
+    FileExistsError,
+    ProcessLimitError,
+    ProcessNotFoundError,
+    TooManyEntriesError,
+    WatchLimitError,
+)
 from .events import ExecEvent, ExecResult, NdjsonDecoder
+from .filesystem import Filesystem, FsEntry, Watch, WatchEvent
+from .processes import ProcessEvent, Processes, ProcessInfo
+from .pty import Pty, Terminal
 from .sandbox import FileEntry, Sandbox, upload_args
 
 __version__ = SDK_VERSION
@@ -82,4 +93,8 @@ __all__ = [
     "SandboxClosedError", "InvalidPortError", "PortNotListeningError", "UpstreamError",
     "UpstreamTimeoutError", "RegionUnknownError", "EXIT_EXPIRED", "SandboxExpiredError",
     "SpaceLimitError", "SpaceStorageLimitError", "SandboxAtProcessLimitError",
+    "ProcessNotFoundError", "ProcessLimitError", "WatchLimitError", "FileExistsError",
+    "DirectoryNotEmptyError", "TooManyEntriesError",
+    "Processes", "ProcessInfo", "ProcessEvent", "Filesystem", "FsEntry", "Watch", "WatchEvent",
+    "Pty", "Terminal",
 ]

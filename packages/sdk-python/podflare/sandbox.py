@@ -11,6 +11,9 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Union
 
 from .connection import Transport
 from .diff import compare_snapshots, diff_code
+from .filesystem import Filesystem
+from .processes import Processes
+from .pty import Pty
 from .errors import (
     IsADirectoryError,
     MethodNotAllowedError,
@@ -252,6 +255,21 @@ class Sandbox:
                 f"sandbox {self.id} was frozen into Space {self._state_detail}; continue with Sandbox.resume({self._state_detail!r})"
             )
         raise SandboxClosedError(f"sandbox {self.id} is closed; create a new one with Sandbox()")
+
+    @property
+    def processes(self) -> "Processes":
+        """Background processes: start, list, connect, stdin, signal, wait (processes.py)."""
+        return Processes(self._transport, self.id)
+
+    @property
+    def fs(self) -> "Filesystem":
+        """The filesystem: list, stat, mkdir, move, remove, watch (filesystem.py)."""
+        return Filesystem(self._transport, self.id)
+
+    @property
+    def pty(self) -> "Pty":
+        """Interactive terminals, driven over REST (pty.py)."""
+        return Pty(Processes(self._transport, self.id))
 
     def _path(self, suffix: str) -> str:
         return f"/v1/sandboxes/{_q(self.id)}{suffix}"
