@@ -145,3 +145,23 @@ test("closing the sandbox kills its processes", async () => {
   await closeSandbox(other);
   await eventually(() => hostPids().length === 0, "the process to be gone after close", 10_000);
 });
+
+test("fork: API processes stay in the parent; a child's table starts empty and works", async () => {
+  const parent = await pool.create();
+  const started = await api("POST", `/v1/sandboxes/${parent}/processes`, { cmd: "sleep 300", tag: "stays", stdin: true });
+  assert.equal(started.status, 200);
+  const fork = (await (await api("POST", `/v1/sandboxes/${parent}/fork`, { n: 1 })).json()) as { children: string[] };
+  pool.track(...fork.children);
+  const child = fork.children[0]!;
+  const inChild = (await (await api("GET", `/v1/sandboxes/${child}/processes`)).json()) as { processes: Info[] };
+  assert.deepEqual(inChild.processes, []);
+  const inParent = (await (await api("GET", `/v1/sandboxes/${parent}/processes`)).json()) as { processes: Info[] };
+  assert.ok(inParent.processes.some((p) => p.tag === "stays" && p.running));
+  // The parent's stdin still reaches EOF: the child holds no copy of the pipe.
+  assert.equal((await api("POST", `/v1/sandboxes/${parent}/processes/stays/signal`, { signal: "SIGTERM" })).status, 204);
+  const c = await api("POST", `/v1/sandboxes/${child}/processes`, { cmd: "echo from-child" });
+  const cp = (await c.json()) as Info;
+  const s = await openNdjson<Ev>(`/v1/sandboxes/${child}/processes/${cp.pid}/stream`);
+  await s.ended;
+  assert.equal(s.events.filter((e) => e.type === "stdout").map((e) => e.data).join(""), "from-child\n");
+});
