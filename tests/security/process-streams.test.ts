@@ -35,11 +35,13 @@ function stalledGet(path: string): Promise<net.Socket> {
   });
 }
 
-test("a stalled reader of a `yes` process stream: hostd and sandbox memory stay bounded while it writes 300 MB", async (t) => {
+test("a stalled reader of a process writing 300 MB: hostd and sandbox memory stay bounded", async (t) => {
   const id = await pool.create({ memory_mb: 1024 });
   const pid = hostdPid();
   const boundBytes = 64 * 1024 * 1024;
-  const started = await api("POST", `/v1/sandboxes/${id}/processes`, { cmd: "yes | head -c 400000000 | cat", tag: "flood" });
+  // 300 MB over several seconds: long enough for an unbounded hostd to take it all in.
+  const producer = "import sys, time\nb = b'y' * 1048576\nfor i in range(300):\n    sys.stdout.buffer.write(b); sys.stdout.flush(); time.sleep(0.01)";
+  const started = await api("POST", `/v1/sandboxes/${id}/processes`, { cmd: "python3", args: ["-c", producer], tag: "flood" });
   assert.equal(started.status, 200);
   const proc = (await started.json()) as { pid: number };
   const rssBefore = rssBytes(pid);
@@ -49,7 +51,7 @@ test("a stalled reader of a `yes` process stream: hostd and sandbox memory stay 
   try {
     let peak = 0;
     let sandboxPeak = 0;
-    // Until the process has exited (it wrote all 400 MB past the stalled readers).
+    // Until the process has exited (it wrote all 300 MB past the stalled readers).
     await eventually(async () => {
       peak = Math.max(peak, rssBytes(pid) - rssBefore);
       sandboxPeak = Math.max(sandboxPeak, sandboxMemoryBytes(id) - memBefore);
