@@ -32,13 +32,13 @@ before(async () => {
 after(() => pool.closeAll());
 
 test("start in the background, list it, and a late connect sees earlier output, then live output and exit", async () => {
-  const p = await start({ cmd: "echo early; echo oops >&2; read line; echo got:$line; exit 3", tag: "late", stdin: true });
+  const p = await start({ cmd: "echo early; echo oops >&2; touch /tmp/early-done; read line; echo got:$line; exit 3", tag: "late", stdin: true });
   assert.ok(p.pid > 1);
   assert.equal(p.running, true);
   const list = (await (await api("GET", P())).json()) as { processes: Info[] };
   assert.ok(list.processes.some((x) => x.pid === p.pid && x.tag === "late" && x.running));
   // Connect only once the early output was surely produced: the ring replays it.
-  await until(async () => (await bash(id, `cat /proc/${p.pid}/wchan 2>/dev/null`)).stdout.length > 0 || undefined, "the process to block in read");
+  await until(async () => (await bash(id, "test -e /tmp/early-done && echo yes")).stdout === "yes\n" || undefined, "the early output to be written");
   const s = await openNdjson<Ev>(`${P()}/late/stream`);
   assert.equal(s.status, 200);
   await s.waitFor((e) => e.type === "stdout" && e.data === "early\n", "replayed stdout");
@@ -81,8 +81,8 @@ test("signals: SIGTERM, SIGINT and SIGKILL end it, with the signal named", async
 test("a process outlives the request and the exec calls around it, and runs in the sandbox", async () => {
   const p = await start({ cmd: "sleep 300", tag: "survivor" });
   await bash(id, "true");
-  const seen = await bash(id, `cat /proc/${p.pid}/cmdline | tr '\\0' ' '`);
-  assert.equal(seen.stdout.trim(), "sleep 300", "bash -c execs the lone command");
+  // bash -c execs the lone command: wait for that exec, seen from inside the sandbox.
+  await until(async () => (await bash(id, `cat /proc/${p.pid}/cmdline | tr '\\0' ' '`)).stdout.trim() === "sleep 300" || undefined, "the process to be `sleep 300` inside the sandbox");
   assert.equal((await info("survivor")).running, true);
   // A connect that only wants what comes next, hung up at once, leaves it running.
   const s = await openNdjson<Ev>(`${P()}/survivor/stream?from=now`);
