@@ -51,6 +51,10 @@ test("start in the background, list it, and a late connect sees earlier output, 
   assert.equal(s.events[0]!.type, "start");
   const after = await info(p.pid);
   assert.deepEqual([after.running, after.exit_code], [false, 3]);
+  // The exact bytes, for clients that need them (E2B's bytes fields, binary output).
+  const raw = await openNdjson<Ev & { data_base64?: string }>(`${P()}/${p.pid}/stream?encoding=base64`);
+  await raw.ended;
+  assert.equal(Buffer.from(raw.events.find((e) => e.type === "stdout")!.data_base64!, "base64").toString(), "early\n");
 });
 
 test("close stdin gives EOF; wait answers with the exit code", async () => {

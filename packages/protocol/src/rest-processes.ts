@@ -36,6 +36,8 @@ export interface ProcessInfo {
 export type ProcessEvent =
   | { type: "start"; process: ProcessInfo; seq: number; ts: number }
   | { type: "stdout" | "stderr" | "pty"; data: string; seq: number; ts: number }
+  /** With ?encoding=base64. */
+  | { type: "stdout" | "stderr" | "pty"; data_base64: string; seq: number; ts: number }
   | { type: "exit"; exit_code: number; signal: string | null; seq: number; ts: number };
 
 /** Signal names POST .../signal takes (or their numbers). */

@@ -59,7 +59,9 @@ export function processRoutes(cfg: HostdConfig, sandboxes: SandboxManager, route
     route("GET", `${P}/([^/]+)/stream`, async (ctx) => {
       const s = sel(ctx);
       const from = ctx.url.searchParams.get("from") === "now" ? "now" : "start";
-      await streamProcess(ctx, await guest(ctx, true), s, from);
+      const encoding = ctx.url.searchParams.get("encoding") ?? "utf8";
+      if (encoding !== "utf8" && encoding !== "base64") throw new PodflareError("bad_request", `encoding must be utf8 or base64, got ${JSON.stringify(encoding)}`);
+      await streamProcess(ctx, await guest(ctx, true), s, from, encoding);
     }),
 
     // Long-poll: answers once the process has exited (no timeout; the client may hang up).
@@ -103,7 +105,7 @@ export function processRoutes(cfg: HostdConfig, sandboxes: SandboxManager, route
 }
 
 /** NDJSON: `start` (the process), its recent then live output, and `exit`. */
-async function streamProcess(ctx: RouteContext, conn: Awaited<ReturnType<SandboxManager["openGuest"]>>, s: ProcessSelector, from: "start" | "now"): Promise<void> {
+async function streamProcess(ctx: RouteContext, conn: Awaited<ReturnType<SandboxManager["openGuest"]>>, s: ProcessSelector, from: "start" | "now", encoding: "utf8" | "base64"): Promise<void> {
   const decoders = new Map<string, StringDecoder>();
   const text = (stream: string, b: Buffer) => {
     let d = decoders.get(stream);
@@ -113,6 +115,10 @@ async function streamProcess(ctx: RouteContext, conn: Awaited<ReturnType<Sandbox
   await pipeGuestStream(ctx.res, conn, { t: "proc_connect", from, ...s }, (f) => {
     const h = f.header;
     if (h.t === "proc_info") return { events: [{ type: "start", process: h.process as ProcessInfo }], end: false };
+    if (h.t === "proc_out" && encoding === "base64") {
+      // Exact bytes (a PTY's escape sequences, binary output), e.g. for E2B's bytes fields.
+      return { events: [{ type: h.stream, data_base64: f.body.toString("base64") }], end: false };
+    }
     if (h.t === "proc_out") {
       const data = text(h.stream, f.body);
       return { events: data ? [{ type: h.stream, data }] : [], end: false };

@@ -4,7 +4,7 @@
 // input (binary) and JSON control messages (resize, signal) the other way.
 import http from "node:http";
 import type { Duplex } from "node:stream";
-import { PodflareError, processLimits, type ErrorBody, type GuestFrame, type HostFrame, type ProcessInfo, type ProcessSelector } from "@podflare/protocol";
+import { PodflareError, processLimits, sandboxIdPattern, type ErrorBody, type GuestFrame, type HostFrame, type ProcessInfo, type ProcessSelector } from "@podflare/protocol";
 import type { Authenticator } from "../auth/authenticator.js";
 import type { HostdConfig } from "../config.js";
 import type { SandboxManager } from "../lifecycle/sandbox-manager.js";
@@ -34,7 +34,13 @@ export class PtyServer {
     if (!m) return false;
     socket.on("error", () => {});
     socket.pause();
-    this.serve(req, socket, head, decodeURIComponent(m[1]!), url).catch((err) => {
+    let id = m[1]!;
+    try {
+      id = decodeURIComponent(id);
+    } catch {
+      // not percent-encoding: checked as it is (and refused as an unknown sandbox)
+    }
+    this.serve(req, socket, head, id, url).catch((err) => {
       const e = err instanceof PodflareError ? err : new PodflareError("internal", `internal error: ${(err as Error)?.message}`);
       if (e.code === "internal") this.log(`pty: ${(err as Error)?.stack ?? String(err)}`);
       writeRawError(socket, e);
@@ -49,6 +55,7 @@ export class PtyServer {
   private async serve(req: http.IncomingMessage, socket: Duplex, head: Buffer, id: string, url: URL): Promise<void> {
     const owner = this.auth.principal(req).owner;
     const answer = handshake(req);
+    if (!sandboxIdPattern.test(id)) throw new PodflareError("sandbox_not_found", `sandbox ${id} not found; ids look like sbx_ followed by 32 hex digits`);
     this.sandboxes.info(owner, id);
     const timeout = this.cfg.guestReplyTimeoutMs;
     let selector: ProcessSelector;
