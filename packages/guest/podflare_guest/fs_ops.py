@@ -104,7 +104,14 @@ def move(conn, req_id, h, base):
         try:
             os.rename(src, dst)
         except OSError as e:
-            raise from_os_error(e, e.filename or src, "cannot move") from None
+            if e.errno != errors.errno.EXDEV:
+                raise from_os_error(e, e.filename or src, "cannot move") from None
+            # Across filesystems (/tmp and /dev/shm may be their own): copy, then remove.
+            import shutil  # noqa: PLC0415
+            try:
+                shutil.move(src, dst)
+            except OSError as e2:
+                raise from_os_error(e2, e2.filename or src, "cannot move") from None
         return {"t": "fs_entry", "id": req_id, "entry": entry(dst)}
     _answer(conn, req_id, run)
 

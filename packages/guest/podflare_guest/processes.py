@@ -4,12 +4,15 @@
 # The kernel is their parent and reaps them; hostd reaches them only through these frames.
 
 import collections
+import fcntl
 import os
 import select
 import selectors
 import signal as signals
 import socket
+import struct
 import subprocess
+import termios
 import threading
 import time
 
@@ -457,9 +460,11 @@ def _error(conn, req_id, e):
 def _write_all(fd, data, pid):
     view = memoryview(data)
     deadline = time.monotonic() + STDIN_WAIT_S
+    poller = select.poll()  # poll, not select: descriptors may be past FD_SETSIZE
+    poller.register(fd, select.POLLOUT)
     while view:
         left = deadline - time.monotonic()
-        if left <= 0 or not select.select([], [fd], [], left)[1]:
+        if left <= 0 or not poller.poll(left * 1000):
             raise GuestError(errors.BUSY, f"process {pid} did not read its stdin for {STDIN_WAIT_S:g} s; "
                                           f"{len(view)} bytes were not sent")
         try:
@@ -471,9 +476,6 @@ def _write_all(fd, data, pid):
 
 
 def _set_size(fd, rows, cols):
-    import fcntl  # noqa: PLC0415
-    import struct  # noqa: PLC0415
-    import termios  # noqa: PLC0415
     for name, v in (("rows", rows), ("cols", cols)):
         if not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= 1000:
             raise GuestError(errors.IO_ERROR, f"{name} must be an integer from 1 to 1000, got {v!r}")
@@ -481,17 +483,17 @@ def _set_size(fd, rows, cols):
 
 
 def _take_ctty():
-    # The new session's controlling terminal is the PTY (job control, Ctrl-C, SIGWINCH).
-    import fcntl  # noqa: PLC0415
-    import termios  # noqa: PLC0415
+    # The new session's controlling terminal is the PTY (job control, Ctrl-C, SIGWINCH). Runs
+    # in the child between fork and exec: no imports or locks here (other threads may hold them).
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
 
 def _hung_up(conn):
     """Whether hostd closed this connection (it sends nothing more on a stream's connection)."""
     try:
-        r, _, _ = select.select([conn.sock], [], [], 0)
-        return bool(r) and conn.sock.recv(1, socket.MSG_PEEK) == b""
+        return conn.sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+    except BlockingIOError:
+        return False
     except OSError:
         return True
 

@@ -141,11 +141,14 @@ def serve(conn, req_id, h, base):
         w.add(root)
         if not conn.send({"t": "fs_watching", "id": req_id, "path": root}):
             return
+        poller = select.poll()  # poll, not select: descriptors may be past FD_SETSIZE
+        poller.register(w.fd, select.POLLIN)
+        poller.register(conn.sock, select.POLLIN)
         while True:
-            r, _, _ = select.select([w.fd, conn.sock], [], [])
-            if conn.sock in r and _closed(conn.sock):
+            ready = dict(poller.poll())
+            if conn.sock.fileno() in ready and _closed(conn.sock):
                 return
-            if w.fd in r:
+            if w.fd in ready:
                 for kind, path in w.read():
                     name = os.path.relpath(path, root)
                     if not conn.send({"t": "fs_event", "id": req_id, "type": kind, "path": path, "name": name}):
