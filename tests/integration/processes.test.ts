@@ -169,3 +169,15 @@ test("fork: API processes stay in the parent; a child's table starts empty and w
   await s.ended;
   assert.equal(s.events.filter((e) => e.type === "stdout").map((e) => e.data).join(""), "from-child\n");
 });
+
+test("kill_processes ends them (shown as killed by SIGKILL); restart_repl empties the table", async () => {
+  const sbx = await pool.create();
+  const P2 = `/v1/sandboxes/${sbx}/processes`;
+  const a = (await (await api("POST", P2, { cmd: "sleep", args: ["300"] })).json()) as Info;
+  assert.equal((await api("POST", `/v1/sandboxes/${sbx}/kill_processes`)).status, 200);
+  const done = (await (await api("POST", `${P2}/${a.pid}/wait`)).json()) as Info;
+  assert.deepEqual([done.exit_code, done.signal], [137, "SIGKILL"]);
+  assert.equal((await api("POST", P2, { cmd: "sleep", args: ["301"] })).status, 200);
+  assert.equal((await api("POST", `/v1/sandboxes/${sbx}/restart_repl`)).status, 204);
+  assert.deepEqual(((await (await api("GET", P2)).json()) as { processes: Info[] }).processes, []);
+});
