@@ -105,6 +105,7 @@ class PtySession {
   private readonly reader = new WsReader(MAX_MESSAGE_BYTES);
   private closed = false;
   private ended = false;
+  private inputPaused = false;
 
   constructor(
     private readonly socket: Duplex,
@@ -176,7 +177,16 @@ class PtySession {
       if (h.t === "error") this.text({ type: "error", code: guestError(h).code, error: h.message });
     });
     try {
-      this.control.send({ ...frame, id } as HostFrame, body);
+      // A program that does not read its input holds the guest back; then stop reading the
+      // client too (TCP holds the sender), instead of buffering its input here.
+      if (!this.control.send({ ...frame, id } as HostFrame, body) && !this.inputPaused) {
+        this.inputPaused = true;
+        this.socket.pause();
+        void this.control.drain().then(() => {
+          this.inputPaused = false;
+          if (!this.closed) this.socket.resume();
+        });
+      }
     } catch {
       this.close(1011);
     }

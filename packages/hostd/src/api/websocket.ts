@@ -39,7 +39,11 @@ export function encodeWs(opcode: number, payload: Buffer = Buffer.alloc(0)): Buf
 
 /** Incremental reader of client frames; throws on a protocol error or a message over maxBytes. */
 export class WsReader {
-  private buf: Buffer = Buffer.alloc(0);
+  // Chunks are joined only once a whole frame is there (joining on every read would copy a big
+  // frame once per socket read).
+  private chunks: Buffer[] = [];
+  private total = 0;
+  private need = 2;
   private parts: Buffer[] = [];
   private partOp = 0;
   private partBytes = 0;
@@ -47,51 +51,70 @@ export class WsReader {
   constructor(private readonly maxBytes: number) {}
 
   push(chunk: Buffer): WsMessage[] {
-    this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
+    this.chunks.push(chunk);
+    this.total += chunk.length;
     const out: WsMessage[] = [];
-    for (;;) {
-      if (this.buf.length < 2) break;
-      const fin = (this.buf[0]! & 0x80) !== 0;
-      const opcode = this.buf[0]! & 0x0f;
-      const masked = (this.buf[1]! & 0x80) !== 0;
-      let len = this.buf[1]! & 0x7f;
-      let off = 2;
-      if (len === 126) {
-        if (this.buf.length < 4) break;
-        len = this.buf.readUInt16BE(2);
-        off = 4;
-      } else if (len === 127) {
-        if (this.buf.length < 10) break;
-        const big = this.buf.readBigUInt64BE(2);
-        if (big > BigInt(this.maxBytes)) throw new Error(`a frame of ${big} bytes is over ${this.maxBytes}`);
-        len = Number(big);
-        off = 10;
-      }
-      if (len > this.maxBytes) throw new Error(`a frame of ${len} bytes is over ${this.maxBytes}`);
-      const maskAt = off;
-      if (masked) off += 4;
-      if (this.buf.length < off + len) break;
-      const payload = Buffer.from(this.buf.subarray(off, off + len));
-      if (masked) for (let i = 0; i < len; i++) payload[i]! ^= this.buf[maskAt + (i % 4)]!;
-      this.buf = this.buf.subarray(off + len);
-      if (opcode >= 8) {
-        out.push({ opcode, payload });
-        continue;
-      }
-      if (opcode !== OP.cont) {
-        this.partOp = opcode;
-        this.parts = [];
-        this.partBytes = 0;
-      }
-      this.parts.push(payload);
-      this.partBytes += payload.length;
-      if (this.partBytes > this.maxBytes) throw new Error(`a message over ${this.maxBytes} bytes`);
-      if (fin) {
-        out.push({ opcode: this.partOp, payload: Buffer.concat(this.parts) });
-        this.parts = [];
-        this.partBytes = 0;
-      }
+    while (this.total >= this.need) {
+      const buf = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.total);
+      this.chunks = [buf];
+      const frame = this.frame(buf);
+      if (!frame) break;
+      const rest = buf.subarray(frame.end);
+      this.chunks = rest.length ? [rest] : [];
+      this.total = rest.length;
+      this.need = 2;
+      const message = this.message(frame.fin, frame.opcode, frame.payload);
+      if (message) out.push(message);
     }
     return out;
+  }
+
+  /** The frame at the start of `buf`, or null (and `need` set) when it is not all there. */
+  private frame(buf: Buffer): { fin: boolean; opcode: number; payload: Buffer; end: number } | null {
+    const fin = (buf[0]! & 0x80) !== 0;
+    const opcode = buf[0]! & 0x0f;
+    const masked = (buf[1]! & 0x80) !== 0;
+    let len = buf[1]! & 0x7f;
+    let off = 2;
+    if (len === 126) {
+      if (buf.length < 4) return this.wait(4);
+      len = buf.readUInt16BE(2);
+      off = 4;
+    } else if (len === 127) {
+      if (buf.length < 10) return this.wait(10);
+      const big = buf.readBigUInt64BE(2);
+      if (big > BigInt(this.maxBytes)) throw new Error(`a frame of ${big} bytes is over ${this.maxBytes}`);
+      len = Number(big);
+      off = 10;
+    }
+    if (len > this.maxBytes) throw new Error(`a frame of ${len} bytes is over ${this.maxBytes}`);
+    const maskAt = off;
+    if (masked) off += 4;
+    if (buf.length < off + len) return this.wait(off + len);
+    const payload = Buffer.from(buf.subarray(off, off + len));
+    if (masked) for (let i = 0; i < len; i++) payload[i]! ^= buf[maskAt + (i % 4)]!;
+    return { fin, opcode, payload, end: off + len };
+  }
+
+  private wait(bytes: number): null {
+    this.need = bytes;
+    return null;
+  }
+
+  private message(fin: boolean, opcode: number, payload: Buffer): WsMessage | null {
+    if (opcode >= 8) return { opcode, payload };
+    if (opcode !== OP.cont) {
+      this.partOp = opcode;
+      this.parts = [];
+      this.partBytes = 0;
+    }
+    this.parts.push(payload);
+    this.partBytes += payload.length;
+    if (this.partBytes > this.maxBytes) throw new Error(`a message over ${this.maxBytes} bytes`);
+    if (!fin) return null;
+    const whole = { opcode: this.partOp, payload: Buffer.concat(this.parts) };
+    this.parts = [];
+    this.partBytes = 0;
+    return whole;
   }
 }
