@@ -64,7 +64,7 @@ async function jailLatencies() {
 
 /** runCode against a stand-in server on loopback: what the SDK itself costs per call. */
 async function sdkRoundTrip() {
-  const { startStandIn, json, ndjson, createAnswer } = await import(path.join(root, "packages/sdk/dist/stand-in-server.js"));
+  const { startStandIn, json, ndjson, createAnswer } = await import(path.join(root, "packages/sdk/test/dist/support/stand-in-server.js"));
   const server = await startStandIn((req, res) => {
     if (req.path === "/v1/sandboxes") return json(res, 200, createAnswer());
     if (req.path.endsWith("/exec")) return ndjson(res, [{ type: "stdout", data: "hi\n", seq: 0, ts: 1 }, { type: "exit", data: 0, seq: 1, ts: 2 }]);

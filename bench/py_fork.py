@@ -1,6 +1,7 @@
 """fork(n) through the Python SDK, the same scenarios as bench/fork.mjs: for each setup (a fresh
 sandbox, a 500 MB heap), the baseline (create + re-run the setup) and fork(n) for every n, with
-memory added per child right after fork (host-wide and charged to hostd's cgroup). Prints one JSON object (ms, MB).
+memory added per child right after fork (host-wide and charged to hostd's cgroup). Prints one
+JSON object (ms, MB).
 Usage: py_fork.py RUNS N,N,... CGROUP_MEMORY_FILE"""
 import json
 import re
@@ -24,7 +25,10 @@ def ms(t0):
 
 def host_used_bytes():
     text = open("/proc/meminfo").read()
-    kb = lambda k: int(re.search(rf"^{k}:\s+(\d+)", text, re.M).group(1))
+
+    def kb(k):
+        return int(re.search(rf"^{k}:\s+(\d+)", text, re.M).group(1))
+
     return (kb("MemTotal") - kb("MemAvailable")) * 1024
 
 

@@ -67,37 +67,45 @@ def run_step(host: str, step: dict[str, Any], sandboxes: dict[str, Sandbox], blo
     check("error" not in expect, f"expected {expect.get('error')}, but {step['op']} succeeded")
     elapsed_ms = (time.monotonic() - t0) * 1000
     if "min_elapsed_ms" in expect:
-        check(elapsed_ms >= expect["min_elapsed_ms"], f"took {elapsed_ms:.0f} ms, expected >= {expect['min_elapsed_ms']}")
+        check(elapsed_ms >= expect["min_elapsed_ms"],
+              f"took {elapsed_ms:.0f} ms, expected >= {expect['min_elapsed_ms']}")
     if "max_elapsed_ms" in expect:
-        check(elapsed_ms <= expect["max_elapsed_ms"], f"took {elapsed_ms:.0f} ms, expected <= {expect['max_elapsed_ms']}")
+        check(elapsed_ms <= expect["max_elapsed_ms"],
+              f"took {elapsed_ms:.0f} ms, expected <= {expect['max_elapsed_ms']}")
 
     op = step["op"]
     if op in ("run", "stream"):
         r = value
         if "exit_code" in expect:
-            check(r["exit_code"] == expect["exit_code"], f"exit code {r['exit_code']} != {expect['exit_code']}; stderr: {r['stderr']}")
+            check(r["exit_code"] == expect["exit_code"],
+                  f"exit code {r['exit_code']} != {expect['exit_code']}; stderr: {r['stderr']}")
         if "stdout" in expect:
             check(r["stdout"] == expect["stdout"], f"stdout {r['stdout']!r} != {expect['stdout']!r}")
         if "stderr" in expect:
             check(r["stderr"] == expect["stderr"], f"stderr {r['stderr']!r} != {expect['stderr']!r}")
         if "stdout_contains" in expect:
-            check(expect["stdout_contains"] in r["stdout"], f"stdout {r['stdout']!r} lacks {expect['stdout_contains']!r}")
+            check(expect["stdout_contains"] in r["stdout"],
+                  f"stdout {r['stdout']!r} lacks {expect['stdout_contains']!r}")
         if "stderr_contains" in expect:
-            check(expect["stderr_contains"] in r["stderr"], f"stderr {r['stderr']!r} lacks {expect['stderr_contains']!r}")
+            check(expect["stderr_contains"] in r["stderr"],
+                  f"stderr {r['stderr']!r} lacks {expect['stderr_contains']!r}")
         if "first_event_within_ms" in expect:
             first = r.get("first_event_ms")
-            check(first is not None and first < expect["first_event_within_ms"], f"first event after {first} ms")
+            check(first is not None and first < expect["first_event_within_ms"],
+                  f"first event after {first} ms")
     elif op == "create":
         sb = value
         if "id_pattern" in expect:
             import re
 
-            check(re.search(expect["id_pattern"], sb.id) is not None, f"id {sb.id!r} does not match {expect['id_pattern']}")
+            check(re.search(expect["id_pattern"], sb.id) is not None,
+                  f"id {sb.id!r} does not match {expect['id_pattern']}")
         for key in expect.get("applied_keys", []):
             check(sb.applied is not None and key in sb.applied, f"applied lacks {key}: {sb.applied}")
     elif op == "download":
         if "same_as" in expect:
-            check(hashlib.sha256(value).hexdigest() == blobs[expect["same_as"]], "downloaded bytes differ from the upload")
+            check(hashlib.sha256(value).hexdigest() == blobs[expect["same_as"]],
+                  "downloaded bytes differ from the upload")
         if "text" in expect:
             check(value.decode("utf-8") == expect["text"], f"downloaded {value[:100]!r}")
     elif op == "list":
@@ -134,7 +142,7 @@ def perform(host: str, step: dict[str, Any], sandboxes: dict[str, Sandbox], blob
                 first = (time.monotonic() - t0) * 1000
             if ev.type == "exit":
                 code = ev.data
-            else:
+            elif ev.type in ("stdout", "stderr"):  # rich results are not output
                 (out if ev.type == "stdout" else err).append(ev.data)
         return {"stdout": "".join(out), "stderr": "".join(err), "exit_code": code, "first_event_ms": first}
     if op == "upload_random":

@@ -1,9 +1,12 @@
-// The SDKs are published alone, so they carry copies of shared tables. These tests keep the
-// copies equal to their source: the error codes and statuses and exit codes of
-// packages/protocol, and the diff snippet the two SDKs share. No hostd needed.
+// The SDKs are published alone, so they carry copies of shared tables, generated from
+// packages/protocol by scripts/gen-protocol-copies.mjs and committed. These tests keep the
+// committed copies fresh and equal to their source (error codes, statuses, exit codes), the
+// SDK free of a run-time dependency on protocol, and the diff snippet the two SDKs share.
+// No hostd needed.
 
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import * as protocol from "@podflare/protocol";
@@ -69,4 +72,17 @@ test("both SDKs carry the same diff snippet and build the same exec code", () =>
   const py = pythonTables();
   assert.equal(py.snippet, sdk.DIFF_SNIPPET);
   assert.equal(py.diff_code, sdk.diffCode(samplePaths));
+});
+
+test("the SDKs' committed protocol copies equal a fresh generation from packages/protocol", () => {
+  const r = spawnSync(process.execPath, [join(repoRoot, "scripts/gen-protocol-copies.mjs"), "--check"], { cwd: repoRoot, encoding: "utf8" });
+  assert.equal(r.status, 0, `${r.stderr}(fix: node scripts/gen-protocol-copies.mjs, then commit the copies)`);
+});
+
+test("the built TypeScript SDK does not import @podflare/protocol (it is published alone)", () => {
+  const dist = join(repoRoot, "packages/sdk/dist");
+  const files = readdirSync(dist, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".js"));
+  assert.ok(files.length > 0, `no built SDK under ${dist}; run npm run build`);
+  const importers = files.filter((f) => readFileSync(join(dist, f), "utf8").includes("@podflare/protocol"));
+  assert.deepEqual(importers, []);
 });

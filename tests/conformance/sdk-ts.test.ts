@@ -123,7 +123,7 @@ async function perform(
       for await (const ev of sb().runCodeStream(step.code ?? "", (step.language ?? "python") as sdk.Language, runOpts(step))) {
         firstEventMs ??= performance.now() - t0;
         if (ev.type === "exit") exitCode = ev.data;
-        else (ev.type === "stdout" ? out : err).push(ev.data);
+        else if (ev.type === "stdout" || ev.type === "stderr") (ev.type === "stdout" ? out : err).push(ev.data);
       }
       return { stdout: out.join(""), stderr: err.join(""), exitCode, firstEventMs };
     }

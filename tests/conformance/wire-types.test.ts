@@ -1,5 +1,6 @@
-// Compile-time check that the wire types copied into the TypeScript SDK (packages/sdk/src/
-// wire.ts) equal packages/protocol's: if they drift, `tsc -b` fails on this file.
+// Compile-time check that the wire types generated into the TypeScript SDK (packages/sdk/src/
+// generated/protocol.ts, re-exported by wire.ts) equal packages/protocol's: if they drift,
+// `tsc -b` fails on this file.
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -23,7 +24,19 @@ const checks: [
   Equal<wire.NetworkPolicy, protocol.NetworkPolicy>,
   Equal<wire.SetNetworkRequest, protocol.SetNetworkRequest>,
   Equal<wire.NetworkInfo, protocol.NetworkInfo>,
-] = [true, true, true, true, true, true, true, true, true, true, true, true, true, true];
+  Equal<wire.ForkResponse, protocol.ForkResponse>,
+  Equal<wire.SpaceInfo, protocol.SpaceInfo>,
+  Equal<wire.ResumeSpaceResponse, protocol.ResumeSpaceResponse>,
+  Equal<wire.KeyInfo, protocol.KeyInfo>,
+  Equal<wire.CreateKeyResponse, protocol.CreateKeyResponse>,
+  Equal<wire.CapacityResponse, protocol.CapacityResponse>,
+  Equal<wire.UsageReport, protocol.UsageReport>,
+  Equal<wire.ErrorBody, protocol.ErrorBody>,
+  Equal<wire.ContextInfo, protocol.ContextInfo>,
+  Equal<wire.CreateContextRequest, protocol.CreateContextRequest>,
+  Equal<wire.ListContextsResponse, protocol.ListContextsResponse>,
+  Equal<wire.SandboxMetrics, protocol.SandboxMetrics>,
+] = [true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true];
 
 test("the SDK's wire types equal packages/protocol's (checked by the compiler)", () => {
   assert.ok(checks.every(Boolean));

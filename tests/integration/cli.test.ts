@@ -43,3 +43,14 @@ test("unknown command → usage and exit 2", () => {
   assert.equal(r.status, 2);
   assert.match(r.stderr, /usage: podflare/);
 });
+
+test("podflare usage prints the caller's totals under the REST names; rm of an unknown id fails with the 404", () => {
+  let r = podflare("usage");
+  assert.equal(r.status, 0, r.stderr);
+  const names = r.stdout.trimEnd().split("\n").map((line) => line.split(/\s+/)[0]);
+  assert.deepEqual(names, ["owner", "sandboxes_created", "sandbox_seconds", "gb_seconds", "execs", "forks"]);
+  assert.match(r.stdout, /^execs {14}\d+$/m);
+  r = podflare("rm", "sbx_" + "0".repeat(32));
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /404: sandbox .* not found/);
+});

@@ -6,7 +6,7 @@ import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import Database from "better-sqlite3";
+import { openStore } from "@podflare/hostd";
 import { api, closeSandbox, createSandbox, exec, execStarted } from "../support/api.js";
 import { ownHostd, startTestHostd, teardownStateDir, type TestHostd } from "../support/hostd-process.js";
 import { cgroupExists, cgroupParentExists, eventually, sandboxPids } from "../support/host.js";
@@ -74,9 +74,9 @@ test("leftovers of a crash are removed on start: a sandbox the store forgot, and
   const dead = await createSandbox({}, hostd.url);
   await hostd.stop("SIGKILL");
   // A crash between "sandbox started" and "row written" leaves a sandbox with no row.
-  const db = new Database(path.join(stateDir, "podflare.db"));
-  db.prepare("DELETE FROM sandboxes WHERE id = ?").run(forgotten);
-  db.close();
+  const store = openStore(stateDir);
+  store.sandboxes.delete(forgotten);
+  store.close();
   // A sandbox whose every process died while hostd was down.
   for (const pid of sandboxPids(dead)) process.kill(pid, "SIGKILL");
   hostd = await startTestHostd({ stateDir, port });

@@ -2,7 +2,7 @@
 // keys in the metadata store of PODFLARE_STATE_DIR directly (as root), so the first key needs
 // no key. A running hostd sees changes from its next request.
 import { PodflareError } from "@podflare/protocol";
-import { KeyStore, isLoopback, isTierName, lastKeyGuard, loadConfig, openDb, revokeKey, stateDirOwner, tierNames, type LastKeyGuard } from "@podflare/hostd";
+import { KeyStore, isLoopback, isTierName, lastKeyGuard, loadConfig, openStore, revokeKey, stateDirOwner, tierNames, type LastKeyGuard } from "@podflare/hostd";
 
 /**
  * The last-key rule of the hostd these keys belong to: the running one's (from its lock file),
@@ -22,8 +22,8 @@ function option(args: string[], name: string): string | undefined {
 export async function keysCommand(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
   const cfg = loadConfig();
-  const db = openDb(cfg.stateDir);
-  const keys = new KeyStore(db);
+  const store = openStore(cfg.stateDir);
+  const keys = new KeyStore(store.keys);
   try {
     if (sub === "create") {
       const tier = option(rest, "--tier") ?? "free";
@@ -59,6 +59,6 @@ export async function keysCommand(args: string[]): Promise<number> {
     console.error("usage: podflare keys create --tier free|pro|scale|enterprise --name NAME [--admin] | keys ls | keys revoke ID");
     return 2;
   } finally {
-    db.close();
+    store.close();
   }
 }

@@ -7,10 +7,15 @@ import { downCommand } from "./down.js";
 import { keysCommand } from "./keys.js";
 import { usageCommand } from "./usage.js";
 import { setupCommand } from "./setup.js";
+import { describeSdkError } from "./sdk-errors.js";
+import { logsCommand } from "./logs.js";
 
 const usage = `usage: podflare <command>
 
   serve                    start hostd in the foreground (sets up the host on first run)
+  serve --install-service  install hostd as the systemd service podflare-hostd and start it
+                           (--env-file PATH, default /etc/podflare/hostd.env; --unit-dir DIR)
+  logs [-f] [-n N]         hostd's JSON log lines from journald (or --file PATH)
   setup                    install the Debian packages hostd needs and check the host (serve does it first)
   ls                       list sandboxes
   exec ID CODE [--bash]    run code in a sandbox (Python unless --bash)
@@ -20,6 +25,7 @@ const usage = `usage: podflare <command>
   down                     unmount the storage pool (no hostd running)
   keys create --tier T --name N [--admin]   create an API key (shown once); keys ls; keys revoke ID
   usage                    sandbox-seconds, GB-seconds, execs and forks of the calling key
+  mcp                      MCP server on stdio for Claude, Cursor, … (docs/mcp.md)
 
 environment: PODFLARE_HOSTD_ADDR (serve, default 127.0.0.1:7070), PODFLARE_STATE_DIR
 (default /var/lib/podflare), PODFLARE_HOSTD_URL and PODFLARE_API_KEY (client commands)`;
@@ -45,6 +51,10 @@ async function main(argv: string[]): Promise<number> {
       return keysCommand(rest);
     case "usage":
       return usageCommand(rest);
+    case "mcp":
+      return (await import("./mcp.js")).mcpCommand(rest);
+    case "logs":
+      return logsCommand(rest);
     case undefined:
     case "-h":
     case "--help":
@@ -62,7 +72,7 @@ main(process.argv.slice(2)).then(
     if (code !== -1) process.exitCode = code;
   },
   (err: Error) => {
-    console.error(`podflare: ${err.message}`);
+    console.error(`podflare: ${describeSdkError(err) ?? err.message}`);
     // Exit now: a hostd that failed half-way through start may hold children (the DNS
     // forwarder's IPC channel) that would keep this process alive, failing silently.
     process.exit(1);

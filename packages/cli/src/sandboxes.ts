@@ -1,23 +1,15 @@
-// `podflare ls | exec | rm`.
-import { call } from "./client.js";
-
-interface Info {
-  id: string;
-  state: string;
-  template: string;
-  created_at: string;
-  applied: { memory_mb: number; vcpus: number };
-}
+// `podflare ls | exec | rm`, through the TypeScript SDK (PODFLARE_HOSTD_URL, PODFLARE_API_KEY).
+import { Sandbox } from "podflare";
 
 export async function lsCommand(_args: string[]): Promise<number> {
-  const { sandboxes } = (await (await call("GET", "/v1/sandboxes")).json()) as { sandboxes: Info[] };
+  const sandboxes = await Sandbox.listSandboxes();
   if (!sandboxes.length) {
     console.log("no sandboxes");
     return 0;
   }
   console.log(["ID".padEnd(36), "STATE".padEnd(8), "TEMPLATE".padEnd(16), "MEMORY", "CREATED"].join("  "));
   for (const s of sandboxes) {
-    console.log([s.id.padEnd(36), s.state.padEnd(8), s.template.padEnd(16), `${s.applied.memory_mb} MB`.padEnd(6), s.created_at].join("  "));
+    console.log([s.id.padEnd(36), s.state.padEnd(8), s.template.padEnd(16), `${s.applied.memoryMb} MB`.padEnd(6), s.createdAt].join("  "));
   }
   return 0;
 }
@@ -29,20 +21,11 @@ export async function execCommand(args: string[]): Promise<number> {
     console.error("usage: podflare exec ID CODE [--bash]");
     return 2;
   }
-  const res = await call("POST", `/v1/sandboxes/${id}/exec`, { code, language: bash ? "bash" : "python" });
+  const sb = await Sandbox.connect(id);
   let exit = 0;
-  let buffered = "";
-  const decoder = new TextDecoder();
-  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-    buffered += decoder.decode(chunk, { stream: true });
-    let nl: number;
-    while ((nl = buffered.indexOf("\n")) !== -1) {
-      const event = JSON.parse(buffered.slice(0, nl)) as { type: string; data: string | number };
-      buffered = buffered.slice(nl + 1);
-      if (event.type === "stdout") process.stdout.write(String(event.data));
-      else if (event.type === "stderr") process.stderr.write(String(event.data));
-      else if (event.type === "exit") exit = Number(event.data);
-    }
+  for await (const event of sb.runCodeStream(code, bash ? "bash" : "python")) {
+    if (event.type === "exit") exit = event.data;
+    else if (event.type === "stdout" || event.type === "stderr") (event.type === "stdout" ? process.stdout : process.stderr).write(event.data);
   }
   return exit;
 }
@@ -53,7 +36,9 @@ export async function rmCommand(args: string[]): Promise<number> {
     return 2;
   }
   for (const id of args) {
-    await call("DELETE", `/v1/sandboxes/${id}`);
+    // connect checks the id exists: an unknown one fails (404) as before, where close() alone
+    // would count a missing sandbox as closed.
+    await (await Sandbox.connect(id)).close();
     console.log(`closed ${id}`);
   }
   return 0;

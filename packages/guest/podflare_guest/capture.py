@@ -40,6 +40,7 @@ class _Stream:
         self.hold = b""  # tail that may be the start of a token
         self.tokens = []  # tokens written but not yet read back
         self.done = set()  # tokens read back, with everything before them sent
+        self.keep = set()  # tokens of a mid-job sync: the output after them is still the job's
 
 
 class Capture:
@@ -91,11 +92,21 @@ class Capture:
     def end(self):
         """Wait until all the job's output has been sent, then stop routing to it."""
         self._drop_writes_to_closed_fds()
+        self._sync(keep=False)
+
+    def sync(self):
+        """Wait until all output written so far has been sent, and keep routing to the job:
+        a display result sent next comes after the lines printed before it."""
+        self._sync(keep=True)
+
+    def _sync(self, keep):
         flush_std_streams()
         token = TOKEN_PREFIX + os.urandom(8).hex().encode() + b"\x00"
         with self._cond:
             for s in self._streams:
                 s.tokens.append(token)
+                if keep:
+                    s.keep.add(token)
         for s in self._streams:
             _write_all(s.w, token)
         started = time.monotonic()
@@ -109,8 +120,10 @@ class Capture:
                 self._cond.wait(0.1)
             for s in self._streams:
                 s.done.discard(token)
-                s.sink = None
-                s.lines = LineBuffer()
+                s.keep.discard(token)
+                if not keep:
+                    s.sink = None
+                    s.lines = LineBuffer()
 
     def _drop_writes_to_closed_fds(self):
         """Text the job wrote after closing fd 1 or 2 is lost, as on any machine.
@@ -188,7 +201,8 @@ class Capture:
             sends += self._route(s, buf[:idx], final=True)
             s.tokens.remove(token)
             seen.append(token)
-            s.sink = None  # anything after the token is not the job's
+            if token not in s.keep:
+                s.sink = None  # anything after the token is not the job's
             buf = buf[idx + len(token):]
         if s.tokens:
             cut = _token_prefix_start(buf, s.tokens)

@@ -42,6 +42,7 @@ def from_os_error(e, path, doing):
     reason = e.strerror or str(e)
     return GuestError(code, f"{doing} {path}: {reason}")
 
+
 # Processes, filesystem and watch requests (processes.py, fs_ops.py, watch.py).
 PROCESS_NOT_FOUND = "process_not_found"
 PROCESS_LIMIT = "process_limit"

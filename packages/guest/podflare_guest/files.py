@@ -32,7 +32,8 @@ class _Upload:
             os.makedirs(parent, exist_ok=True)
         except FileExistsError:
             raise GuestError(errors.NOT_A_DIRECTORY,
-                             f"cannot create parent of {path}: {parent} or a parent of it is not a directory") from None
+                             f"cannot create parent of {path}: {parent} or a parent of it"
+                             " is not a directory") from None
         except OSError as e:
             raise from_os_error(e, parent, "cannot create directory") from None
         tmp = os.path.join(parent, f".pf-upload-{os.urandom(8).hex()}.tmp")
@@ -245,7 +246,7 @@ def remove(conn, req_id, path, base):
         try:
             st = os.lstat(full)
             if stat.S_ISDIR(st.st_mode):
-                import shutil  # noqa: PLC0415 - rare; kept out of kernel start (~5 ms with its imports)
+                import shutil  # rare; kept out of kernel start (~5 ms with its imports)
                 shutil.rmtree(full)
             else:
                 os.unlink(full)

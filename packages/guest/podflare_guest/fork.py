@@ -10,14 +10,14 @@
 # Descriptors in the frame, per child: mnt, net, uts, ipc, cgroup namespaces and a listening
 # socket.
 #
-# A *fresh* fork (the warm pool's spawn, docs/security.md, "Warm pool spawn") is asked of a pristine kernel that
-# never ran user code. Each child goes into a family of its own: the frame also carries, first,
-# the user and pid namespaces of that family, made by hostd below ours. The forker thread points
-# its pid_for_children at the new family before each fork() (allowed: the namespace is a
-# descendant of ours, owned by a user namespace whose parent is ours and whose owner is our
-# uid), and back after; the child, single-threaded, joins the family's user namespace before
-# anything else. Children of a fresh fork share nothing with each other but the pages they
-# were born with.
+# A *fresh* fork (the warm pool's spawn, docs/security.md, "Warm pool spawn") is asked of a
+# pristine kernel that never ran user code. Each child goes into a family of its own: the frame
+# also carries, first, the user and pid namespaces of that family, made by hostd below ours.
+# The forker thread points its pid_for_children at the new family before each fork()
+# (allowed: the namespace is a descendant of ours, owned by a user namespace whose parent is
+# ours and whose owner is our uid), and back after; the child, single-threaded, joins the
+# family's user namespace before anything else. Children of a fresh fork share nothing with
+# each other but the pages they were born with.
 
 import ctypes
 import fcntl
@@ -172,12 +172,10 @@ def _child_main(kernel, child_id, mine, all_fds, files, w):
         if not mainthread.adopt() and sys.version_info >= (3, 13):
             log("fork: could not make this thread the main one for signals (mainthread.py)")
         listener = _become_child(kernel, child_id, mine, all_fds, files)
-        from .main import Kernel  # noqa: PLC0415 - main imports this module
-
-        child = Kernel(listener, kernel.base_dir, kernel.bash_cwd)
+        child = kernel.make_child(listener)
         _report(w, f"R {os.getpid()}")
         os.close(w)
-    except BaseException as e:  # noqa: BLE001
+    except BaseException as e:  # any failure: told to the parent, then this child ends
         try:
             log_exception("fork child")
         finally:
@@ -244,7 +242,7 @@ def _reseed():
     if np_random is not None:
         try:
             np_random.seed()
-        except Exception:  # noqa: BLE001
+        except Exception:  # numpy's own failure must not fail the fork
             log_exception("fork: numpy reseed")
 
 

@@ -37,7 +37,8 @@ def entry(full, name=None):
 
 
 def stat_(conn, req_id, h, base):
-    _answer(conn, req_id, lambda: {"t": "fs_entry", "id": req_id, "entry": entry(resolve(h.get("path"), base))})
+    _answer(conn, req_id, lambda: {"t": "fs_entry", "id": req_id,
+                                   "entry": entry(resolve(h.get("path"), base))})
 
 
 def list_(conn, req_id, h, base):
@@ -67,7 +68,8 @@ def _walk(d, depth, out, max_entries, top=False):
         raise from_os_error(e, d, "cannot list") from None
     for name in names:
         if len(out) >= max_entries:
-            raise GuestError(errors.TOO_MANY_ENTRIES, f"{d} holds more than {max_entries} entries (depth included); "
+            raise GuestError(errors.TOO_MANY_ENTRIES, f"{d} holds more than {max_entries} entries "
+                                                      "(depth included); "
                                                       "list a subdirectory or a smaller depth")
         full = os.path.join(d, name)
         try:
@@ -132,8 +134,8 @@ def remove(conn, req_id, h, base):
                 os.rmdir(full)
         except OSError as e:
             if e.errno == errors.errno.ENOTEMPTY:
-                raise GuestError(errors.NOT_EMPTY, f"cannot remove {full}: the directory is not empty; "
-                                                   "pass recursive: true to remove it with its contents") from None
+                raise GuestError(errors.NOT_EMPTY, f"cannot remove {full}: the directory is not empty; pass "
+                                                   "recursive: true to remove it with its contents") from None
             raise from_os_error(e, e.filename or full, "cannot remove") from None
         return {"t": "done", "id": req_id}
     _answer(conn, req_id, run)
@@ -149,7 +151,8 @@ def _answer(conn, req_id, run):
         conn.send(header)
     except ValueError:  # over the frame limit
         conn.send({"t": "error", "id": req_id, "code": errors.TOO_MANY_ENTRIES,
-                   "message": "the listing does not fit in one frame; list a subdirectory or a smaller depth"})
+                   "message": "the listing does not fit in one frame; list a subdirectory or a smaller "
+                              "depth"})
 
 
 def _type(mode):

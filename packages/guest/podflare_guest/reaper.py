@@ -53,7 +53,8 @@ def reap(keep=()):
 def tracked_pids():
     """Pids user code will wait for itself (live subprocess / multiprocessing Popen objects):
     reaping those would make their wait() report 0 instead of how they died."""
-    kinds = tuple(getattr(sys.modules.get(m), "Popen", None) for m in ("subprocess", "multiprocessing.popen_fork"))
+    kinds = tuple(getattr(sys.modules.get(m), "Popen", None)
+                  for m in ("subprocess", "multiprocessing.popen_fork"))
     kinds = tuple(k for k in kinds if isinstance(k, type))
     if not kinds:
         return set()

@@ -5,23 +5,32 @@ import os
 import signal
 import sys
 
+from . import display
 from .capture import flush_std_streams
 from .dedent import dedent
 from .errors import from_os_error
 
 FILENAME = "<exec>"
 EXIT_INTERRUPTED = 130
+_ONLY_AST = 0x400  # ast.PyCF_ONLY_AST, without importing ast at kernel start
 
 
 class Repl:
-    def __init__(self, capture):
+    def __init__(self, capture, contexts):
         # __main__'s dict, so classes defined here pickle as __main__.X.
         self.globals = sys.modules["__main__"].__dict__
+        self.contexts = contexts
         self.capture = capture
+        self.publisher = display.Publisher(capture)
+        display.install(self.publisher)
         self._pid = os.getpid()
+        self._error = None  # (name, value, traceback text) of the cell's exception
 
-    def run(self, job, cwd):
-        """Run job.code; return its exit code. Raises GuestError if cwd cannot be entered."""
+    def run(self, job, cwd, ctx=None):
+        """Run job.code in ctx (None: the default context); return its exit code. Raises
+        GuestError if cwd cannot be entered."""
+        if cwd is None and ctx is not None:
+            cwd = ctx.cwd
         saved_env = _apply_env(job.env)
         prev_cwd = None
         try:
@@ -33,10 +42,19 @@ class Repl:
                     raise from_os_error(e, cwd, "cannot enter") from None
             self.capture.install()
             self.capture.begin(job.conn, job.id)
+            self.publisher.begin(job.conn, job.id)
+            self._error = None
             try:
-                code = self._execute(job)
+                code = self._execute(job, self.globals if ctx is None else ctx.globals)
             finally:
+                self.publisher.end()
                 self.capture.end()
+            self.publisher.send_pending(job.conn, job.id)
+            if self._error is not None:
+                # After the traceback's stderr lines, which end() has sent.
+                name, value, text = self._error
+                job.conn.send({"t": "exc", "id": job.id, "name": name, "value": value,
+                               "traceback": text})
         finally:
             if prev_cwd is not None:
                 try:
@@ -46,11 +64,11 @@ class Repl:
             _restore_env(saved_env)
         return code
 
-    def _execute(self, job):
+    def _execute(self, job, globals_):
         source = dedent(job.code)  # line count kept: traceback line numbers stay the user's
         linecache.cache[FILENAME] = (len(source), None, source.splitlines(True), FILENAME)
         compiled = []
-        exc = _run_user(source, self.globals, compiled, lambda: job.interrupted)
+        exc = _run_user(source, globals_, compiled, lambda: job.interrupted, self.publisher)
         if os.getpid() != self._pid:
             # User code forked and the child fell out of the cell: it must not act as the kernel.
             os._exit(_exit_code(exc) & 0xFF if exc is None or isinstance(exc, SystemExit) else 1)
@@ -58,7 +76,7 @@ class Repl:
             return 0
         if isinstance(exc, SystemExit):
             return self._system_exit(exc)
-        self._report(exc, compiled[0] if compiled else None)
+        self._report(exc, compiled)
         return EXIT_INTERRUPTED if isinstance(exc, KeyboardInterrupt) else 1
 
     def _system_exit(self, exc):
@@ -68,7 +86,7 @@ class Repl:
             self.capture.write_stderr(_text(f"{exc.code}\n"))
         return code
 
-    def _report(self, exc, module_code):
+    def _report(self, exc, compiled):
         """Print the traceback to stderr, without the kernel's own frames."""
         flush_std_streams()
         tb = _user_frames(exc.__traceback__)
@@ -79,10 +97,10 @@ class Repl:
         # linecache holds only this cell's source under <exec>: showing it for a frame of an
         # earlier cell would print the wrong lines, so then print no source at all.
         entry = linecache.cache.get(FILENAME)
-        if entry and _has_foreign_frames(exc, _codes_of(module_code)):
+        if entry and _has_foreign_frames(exc, _codes_of(compiled)):
             del linecache.cache[FILENAME]
         try:
-            import traceback  # noqa: PLC0415 - on the first error only: kept out of kernel start
+            import traceback  # on the first error only: kept out of kernel start
             text = "".join(traceback.format_exception(type(exc), exc, tb))
         except Exception:
             text = f"{type(exc).__name__}: <could not format the exception>\n"
@@ -90,28 +108,65 @@ class Repl:
             if entry:
                 linecache.cache[FILENAME] = entry
         self.capture.write_stderr(_text(text))
+        self._error = (type(exc).__name__, _str_quietly(exc), text)
 
 
-def _compile_user(source, out, interrupted):
+def _run_cell(source, globals_, out, interrupted, publisher):
     # An interrupt that came while the kernel was still preparing the call was dropped by
     # on_sigint; honour it here, below _run_user, where raising is allowed.
     if interrupted():
         raise KeyboardInterrupt
-    code = compile(source, FILENAME, "exec", dont_inherit=True)
+    tree = compile(source, FILENAME, "exec", _ONLY_AST, dont_inherit=True)
+    last = _last_expression(tree, source)
+    code = compile(tree, FILENAME, "exec", dont_inherit=True)
     out.append(code)
-    return code
+    exec(code, globals_)
+    if last is not None:
+        value_code = compile(last, FILENAME, "eval", dont_inherit=True)
+        out.append(value_code)
+        value = eval(value_code, globals_)
+        if value is not None:
+            publisher.publish(value, main=True)
 
 
-def _run_user(source, globals_, out, interrupted):
-    # Interrupts raise KeyboardInterrupt only in frames below this one (see on_sigint).
+def _last_expression(tree, source):
+    """The cell's last statement as an expression to show, as Jupyter does: None when it is
+    not an expression or a trailing `;` asks for silence. Removed from tree."""
+    if not tree.body or type(tree.body[-1]).__name__ != "Expr":
+        return None
+    node = tree.body[-1]
+    lines = source.splitlines(True)
+    # Offsets are in UTF-8 bytes. After the last statement come only `;`, comments, blanks.
+    tail = lines[node.end_lineno - 1].encode("utf-8")[node.end_col_offset:].decode("utf-8", "replace")
+    tail += "".join(lines[node.end_lineno:])
+    if tail.lstrip(" \t\r\n\\\f").startswith(";"):
+        return None
+    tree.body.pop()
+    import ast  # only for a cell that ends in an expression
+
+    expr = ast.Expression(node.value)
+    return ast.fix_missing_locations(expr)
+
+
+def _run_user(source, globals_, out, interrupted, publisher):
+    # Interrupts raise KeyboardInterrupt only in frames below this one (see on_sigint), which
+    # include formatting the results (a slow repr, savefig).
+    error = None
     try:
-        exec(_compile_user(source, out, interrupted), globals_)
+        _run_cell(source, globals_, out, interrupted, publisher)
     except BaseException as e:
-        return e
-    return None
+        error = e
+    try:
+        # Figures are shown after a failed cell too, as in Jupyter.
+        publisher.flush_figures()
+        display.patch_ipython(publisher)
+    except BaseException as e:
+        error = error or e
+    return error
 
 
 _RUN_USER_CODE = _run_user.__code__
+_SEND_RESULT_CODE = display.Publisher.send.__code__
 
 
 def on_sigint(signum, frame):
@@ -119,9 +174,13 @@ def on_sigint(signum, frame):
 
     The interrupt may land just after the cell returned; then the innermost frame is
     _run_user's (or the kernel's) and the signal is dropped instead of raising into it.
+    One landing while a result is being sent is deferred until the send is done.
     """
     f = frame
     while f is not None:
+        if f.f_code is _SEND_RESULT_CODE:
+            f.f_locals["self"].defer_interrupt()
+            return
         if f.f_code is _RUN_USER_CODE:
             if f is not frame:
                 raise KeyboardInterrupt
@@ -154,9 +213,9 @@ def _exit_code(exc):
     return 1
 
 
-def _codes_of(code):
+def _codes_of(compiled):
     found = set()
-    stack = [code] if code is not None else []
+    stack = list(compiled)
     while stack:
         c = stack.pop()
         found.add(c)
@@ -205,3 +264,9 @@ def _getcwd():
 def _text(s):
     return s.encode("utf-8", "backslashreplace")
 
+
+def _str_quietly(exc):
+    try:
+        return str(exc)
+    except Exception:
+        return ""

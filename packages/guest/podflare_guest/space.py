@@ -15,7 +15,7 @@ def _serializer_module():
         import dill
         return dill
     except ImportError:
-        import pickle  # noqa: PLC0415
+        import pickle  # only when dill is missing
         return pickle
 
 
@@ -25,7 +25,7 @@ def _keepable(name):
 
 def save(namespace, path):
     """Writes the namespace to `path`; returns the manifest."""
-    import pickle  # noqa: PLC0415
+    import pickle  # here, not at the top: kept out of kernel start
     _serializer = _serializer_module()
     modules, values, failed = {}, {}, []
     for name, value in list(namespace.items()):
@@ -36,7 +36,7 @@ def save(namespace, path):
             continue
         try:
             values[name] = _serializer.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-        except Exception as e:  # noqa: BLE001 - any object may refuse
+        except Exception as e:  # any object may refuse
             failed.append({"name": name, "reason": f"{type(e).__name__}: {e}"[:300]})
     os.makedirs(os.path.dirname(path), exist_ok=True)
     tmp = path + ".tmp"
@@ -56,8 +56,8 @@ def save(namespace, path):
 
 def load(namespace, path):
     """Restores what `save` wrote, then removes the file; returns what came back and what did not."""
-    import importlib  # noqa: PLC0415
-    import pickle  # noqa: PLC0415
+    import importlib  # here, not at the top: kept out of kernel start
+    import pickle
     with open(path, "rb") as f:
         state = pickle.load(f)
     _serializer = _serializer_module()
@@ -66,14 +66,14 @@ def load(namespace, path):
         try:
             namespace[name] = importlib.import_module(module)
             restored.append(name)
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:  # any import may fail: reported per name
             failed.append({"name": name, "reason": f"import {module}: {type(e).__name__}: {e}"[:300]})
     loader = _serializer if state["serializer"] == _serializer.__name__ else pickle
     for name, data in sorted(state["values"].items()):
         try:
             namespace[name] = loader.loads(data)
             restored.append(name)
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:  # any value may refuse to load: reported per name
             failed.append({"name": name, "reason": f"{type(e).__name__}: {e}"[:300]})
     os.unlink(path)
     return {"restored": sorted(restored), "failed": failed}

@@ -15,7 +15,8 @@ from .log import log
 CONNECT_TIMEOUT_S = 5.0
 _CHUNK = 64 * 1024
 # Worth trying the next address for; anything else (a timeout) is the answer.
-_TRY_NEXT = (errno.ECONNREFUSED, errno.EADDRNOTAVAIL, errno.ENETUNREACH, errno.EAFNOSUPPORT, errno.EHOSTUNREACH)
+_TRY_NEXT = (errno.ECONNREFUSED, errno.EADDRNOTAVAIL, errno.ENETUNREACH, errno.EAFNOSUPPORT,
+             errno.EHOSTUNREACH)
 
 
 def connect(port, timeout_s=CONNECT_TIMEOUT_S):
@@ -32,7 +33,8 @@ def connect(port, timeout_s=CONNECT_TIMEOUT_S):
             sock.connect((host, port))
         except socket.timeout:
             sock.close()
-            raise GuestError(errors.TIMED_OUT, f"connecting to port {port} took over {timeout_s:g} s") from None
+            raise GuestError(errors.TIMED_OUT,
+                             f"connecting to port {port} took over {timeout_s:g} s") from None
         except OSError as e:
             sock.close()
             last = e

@@ -27,7 +27,8 @@ IN_IGNORED = 0x8000
 IN_ISDIR = 0x40000000
 IN_NONBLOCK = 0o4000
 IN_CLOEXEC = 0o2000000
-_MASK = IN_MODIFY | IN_ATTRIB | IN_MOVED_FROM | IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_DELETE_SELF | IN_MOVE_SELF
+_MASK = (IN_MODIFY | IN_ATTRIB | IN_MOVED_FROM | IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_DELETE_SELF
+         | IN_MOVE_SELF)
 _HEADER = struct.Struct("iIII")
 # Directories a recursive watch follows at most (each costs one inotify watch).
 MAX_DIRS = 1024
@@ -133,7 +134,8 @@ def serve(conn, req_id, h, base):
         try:
             w = Watch(root, h.get("recursive") is True)
         except OSError as e:
-            raise GuestError(errors.BUSY, f"cannot watch {root}: {e.strerror or e} (too many watches in the sandbox?)") from None
+            raise GuestError(errors.BUSY, f"cannot watch {root}: {e.strerror or e} "
+                                          "(too many watches in the sandbox?)") from None
     except GuestError as e:
         conn.send({"t": "error", "id": req_id, "code": e.code, "message": e.message})
         return
@@ -151,7 +153,8 @@ def serve(conn, req_id, h, base):
             if w.fd in ready:
                 for kind, path in w.read():
                     name = os.path.relpath(path, root)
-                    if not conn.send({"t": "fs_event", "id": req_id, "type": kind, "path": path, "name": name}):
+                    event = {"t": "fs_event", "id": req_id, "type": kind, "path": path, "name": name}
+                    if not conn.send(event):
                         return
     finally:
         w.close()

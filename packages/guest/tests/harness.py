@@ -128,8 +128,18 @@ class Client:
                 out[h["fd"]] += body
             elif h["t"] == "exit":
                 return h["code"], bytes(out[1]), bytes(out[2])
-            else:
+            elif h["t"] not in ("result", "exc"):  # rich results: see exec_frames
                 raise AssertionError(f"unexpected frame {h}")
+
+    def exec_frames(self, code, lang="python", **extra):
+        """All of an exec's frames, in order, up to and with its exit: [(header, body)]."""
+        req_id = self.start_exec(code, lang, **extra)
+        frames = []
+        while True:
+            h, body = self.recv_for(req_id)
+            frames.append((h, body))
+            if h["t"] == "exit":
+                return frames
 
     def exec(self, code, lang="python", **extra):
         return self.wait_exec(self.start_exec(code, lang, **extra))

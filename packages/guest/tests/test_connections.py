@@ -114,10 +114,12 @@ class InheritedListenerTest(unittest.TestCase):
         try:
             c = kernel.connect()
             self.assertEqual(c.hello[0]["t"], "hello")
-            self.assertEqual(c.exec("import os; print('PODFLARE_LISTEN_FD' in os.environ)"), (0, b"False\n", b""))
+            self.assertEqual(c.exec("import os; print('PODFLARE_LISTEN_FD' in os.environ)"),
+                             (0, b"False\n", b""))
             list_fds = "for f in /proc/$$/fd/*; do readlink $f; done; true"
             for lang, code in (("bash", list_fds),
-                               ("python", f"import os, shlex; os.system('bash -c ' + shlex.quote({list_fds!r}))")):
+                               ("python",
+                                f"import os, shlex; os.system('bash -c ' + shlex.quote({list_fds!r}))")):
                 rc, out, _ = c.exec(code, lang)
                 self.assertEqual(rc, 0)
                 self.assertNotIn(b"socket:", out, lang)

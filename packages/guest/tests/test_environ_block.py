@@ -22,8 +22,9 @@ print([e.decode() for e in entries if e.startswith((b'HOSTNAME=', b'A='))])
 
 class EnvironBlockTest(unittest.TestCase):
     def test_rewrites_in_place_when_it_fits(self):
-        out = subprocess.run([sys.executable, "-c", CHILD], cwd=HERE, capture_output=True, text=True, check=True,
-                             env={"A": "1", "HOSTNAME": "sbx_old1", "PATH": os.environ.get("PATH", "")}).stdout
+        env = {"A": "1", "HOSTNAME": "sbx_old1", "PATH": os.environ.get("PATH", "")}
+        out = subprocess.run([sys.executable, "-c", CHILD], cwd=HERE, capture_output=True, text=True,
+                             check=True, env=env).stdout
         self.assertEqual(out, "True True False False\n['A=1', 'HOSTNAME=sbx_n']\n")
 
 

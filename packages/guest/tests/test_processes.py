@@ -6,7 +6,7 @@ import unittest
 from harness import GUEST_DIR, KernelTest
 
 sys.path.insert(0, GUEST_DIR)
-from podflare_guest.processes import Ring  # noqa: E402
+from podflare_guest.proc_run import Ring  # noqa: E402
 
 
 class RingTest(unittest.TestCase):
@@ -41,7 +41,8 @@ class ProcessFramesTest(KernelTest):
             c.close()
 
     def test_start_stdin_connect_exit(self):
-        h, _ = self.c.request({"t": "proc_start", "cmd": "cat; exit 4", "stdin": True, "max_running": 8, "buffer_bytes": 4096})
+        h, _ = self.c.request({"t": "proc_start", "cmd": "cat; exit 4", "stdin": True, "max_running": 8,
+                               "buffer_bytes": 4096})
         self.assertEqual(h["t"], "proc_started")
         pid = h["process"]["pid"]
         self.assertEqual(self.c.request({"t": "proc_input", "pid": pid}, b"hello\n")[0]["t"], "done")
@@ -53,7 +54,8 @@ class ProcessFramesTest(KernelTest):
     def test_cap_and_unknown_pid(self):
         pids = []
         for _ in range(2):
-            h, _ = self.c.request({"t": "proc_start", "cmd": "sleep", "args": ["30"], "max_running": 2, "buffer_bytes": 4096})
+            h, _ = self.c.request({"t": "proc_start", "cmd": "sleep", "args": ["30"], "max_running": 2,
+                                   "buffer_bytes": 4096})
             pids.append(h["process"]["pid"])
         h, _ = self.c.request({"t": "proc_start", "cmd": "true", "max_running": 2, "buffer_bytes": 4096})
         self.assertEqual((h["t"], h["code"]), ("error", "process_limit"))

@@ -130,7 +130,8 @@ class OutputTest(KernelTest):
         self.assertEqual(out, b"from thread\n")
 
     def test_fifty_megabytes(self):
-        rc, out, _ = self.c.exec("import sys\nfor _ in range(50):\n    sys.stdout.write('y' * 1048575 + '\\n')")
+        rc, out, _ = self.c.exec(
+            "import sys\nfor _ in range(50):\n    sys.stdout.write('y' * 1048575 + '\\n')")
         self.assertEqual(rc, 0)
         self.assertEqual(len(out), 50 * 1024 * 1024)
 

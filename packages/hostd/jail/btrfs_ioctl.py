@@ -78,7 +78,7 @@ def main() -> int:
             delete(path)
         sys.stdout.write(json.dumps({"ok": True}) + "\n")
         return 0
-    except Exception as e:  # noqa: BLE001 - reported as the answer
+    except Exception as e:  # reported as the answer
         sys.stdout.write(json.dumps({"error": f"btrfs: {e}", "errno": getattr(e, "errno", None)}) + "\n")
         return 1
 

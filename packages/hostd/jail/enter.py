@@ -177,7 +177,7 @@ def child_main(cfg: dict, devnull: int, sock, errw: int) -> None:
         else:
             linux.prctl(linux.PR_SET_NO_NEW_PRIVS, 1)
         os.execve(path, cfg["argv"], env)
-    except BaseException as e:  # noqa: BLE001 - reported to the parent through errw
+    except BaseException as e:  # reported to the parent through errw
         code = getattr(e, "errno", None) or 0
         try:
             os.write(errw, json.dumps({"errno": code, "error": str(e)}).encode())
@@ -270,7 +270,7 @@ def main() -> int:
         cfg = load_config(sys.stdin.read())
         wait = bool(cfg.get("wait"))
         pid = start(cfg)
-    except Exception as e:  # noqa: BLE001
+    except Exception as e:  # anything: the caller gets an error line and a status
         status = e.status if isinstance(e, EnterError) else 125
         line = json.dumps({"error": f"enter: {e}"}) + "\n"
         (sys.stderr if wait else sys.stdout).write(line)

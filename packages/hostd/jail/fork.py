@@ -7,9 +7,9 @@ thawed it, with a JSON config on stdin:
    children: [{id, rootfs, socket, cgroupProcs}]}
 For each child it starts a sandbox init inside the parent's family (launch.py's join mode),
 then sends the parent kernel a `fork` frame carrying, with SCM_RIGHTS, per child its init's
-mnt/net/uts/ipc/cgroup namespaces and a listening socket bound at the child's socket path. The parent kernel forks
-the children (they are its children until it dies, then the family init's); this script
-moves each into its cgroup and prints
+mnt/net/uts/ipc/cgroup namespaces and a listening socket bound at the child's socket path. The
+parent kernel forks the children (they are its children until it dies, then the family init's);
+this script moves each into its cgroup and prints
   {"children": [{id, initPid, initStartTime, kernelPid}], "landlock": bool}
 or {"error": "...", "code": "..."} after killing whatever it started.
 
@@ -36,6 +36,9 @@ from launch_config import load_config
 from readiness import READY_TIMEOUT_S, Reader
 
 ANSWER_TIMEOUT_S = 30.0
+# The guest frame protocol's bound (packages/protocol/src/frames.ts FRAME_MAX_BYTES): the
+# parent's kernel runs tenant code, so a larger length is refused before it is buffered.
+FRAME_MAX_BYTES = 8 * 1024 * 1024
 NS_ORDER = ("mnt", "net", "uts", "ipc", "cgroup")
 
 
@@ -58,6 +61,10 @@ class FrameReader:
         while True:
             if len(self.buf) >= 8:
                 total, head_len = struct.unpack(">II", self.buf[:8])
+                if total > FRAME_MAX_BYTES or total < 4:
+                    raise ForkError(f"the parent's guest kernel sent a bad frame length {total}")
+                if head_len > total - 4:
+                    raise ForkError(f"the parent's guest kernel sent a bad frame header length {head_len}")
                 if len(self.buf) >= 4 + total:
                     head = json.loads(self.buf[8:8 + head_len])
                     self.buf = self.buf[4 + total:]
@@ -274,9 +281,9 @@ def main() -> int:
         sys.stdout.write(json.dumps({"children": out, "landlock": bool(answer.get("landlock"))}) + "\n")
         sys.stdout.flush()
         return 0
-    except BaseException as e:  # noqa: BLE001
+    except BaseException as e:  # anything: kill what was started, then report
         if not isinstance(e, ForkError):
-            import traceback  # noqa: PLC0415
+            import traceback  # on an unexpected error only
 
             traceback.print_exc()
         for pidfd in made:

@@ -3,7 +3,8 @@
 Two phases, because the host state directory need not be reachable by the sandbox's uids:
   bind_root   -- the setup child, still host root, in a private mount namespace of its own:
                  bind the rootfs onto itself (nodev), bind the guest dir read-only, bind a
-                 small hosts file naming the sandbox over /etc/hosts, chdir into the rootfs. Mounts made here are locked in the sandbox's namespace.
+                 small hosts file naming the sandbox over /etc/hosts, chdir into the rootfs.
+                 Mounts made here are locked in the sandbox's namespace.
   enter_root  -- the sandbox init (pid 1, inside the user namespace), starting from that cwd:
                  fresh /proc, /sys, /dev, then pivot_root and detach the old root.
 

@@ -5,16 +5,16 @@ start-up (~10 ms spawn + ~15 ms imports) per helper call.
 Run as root by hostd: python3 -E -S server.py SOCKET_PATH
 It listens on SOCKET_PATH (mode 0600, in a root-only directory made for it), answers only
 peers whose uid is 0, prints "ready" on stdout once listening, and exits (removing the socket
-and its directory) when its stdin reaches end of file, i.e. when hostd is gone. It stays single-threaded: every request
-is served by a forked child, which is what makes concurrent requests possible and keeps the
-helpers' own fork()/unshare()/setns() calls safe.
+and its directory) when its stdin reaches end of file, i.e. when hostd is gone. It stays
+single-threaded: every request is served by a forked child, which is what makes concurrent
+requests possible and keeps the helpers' own fork()/unshare()/setns() calls safe.
 
 A request is one connection: the client writes {"op": "launch"|"enter"|"fork"|"btrfs"|"netcfg", "config":
 {...}} and shuts down its sending side. The child writes "#pid N" first (so the client can
 kill it on a timeout), then exactly what the helper script would print on stdout and stderr;
-once the child has exited, the server adds "#exit N" with its status and closes. The child holds only stdio (fd 0 on
-/dev/null, 1 and 2 on the connection) when the helper code runs: the same descriptors a
-helper spawned by hostd had, so nothing of the server leaks into a sandbox.
+once the child has exited, the server adds "#exit N" with its status and closes. The child
+holds only stdio (fd 0 on /dev/null, 1 and 2 on the connection) when the helper code runs: the
+same descriptors a helper spawned by hostd had, so nothing of the server leaks into a sandbox.
 """
 
 import io
@@ -82,16 +82,16 @@ def serve_one(conn: socket.socket, listener: socket.socket, wake: int) -> None:
             disk_view.close_client()  # only a process entering a sandbox hands over a listener
         sys.stdin = io.StringIO(json.dumps(req.get("config")))
         code = HANDLERS[req["op"]]()
-    except BaseException as e:  # noqa: BLE001 - everything becomes an answer
+    except BaseException as e:  # everything becomes an answer
         try:
             sys.stdout.write(json.dumps({"error": f"jail server: {e}"}) + "\n")
-        except BaseException:  # noqa: BLE001
+        except BaseException:  # the connection may be gone: nothing left to tell
             pass
     finally:
         try:
             sys.stdout.flush()
             sys.stderr.flush()
-        except BaseException:  # noqa: BLE001
+        except BaseException:  # the connection may be gone: exit all the same
             pass
         os._exit(code if isinstance(code, int) else 1)
 

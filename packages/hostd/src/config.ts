@@ -59,8 +59,12 @@ export interface HostdConfig {
    * a remove, the end of an upload) before the request fails (PODFLARE_GUEST_REPLY_TIMEOUT_MS).
    */
   guestReplyTimeoutMs: number;
+  /** MCP over Streamable HTTP at /mcp (docs/mcp.md): sessions' idle timeout, caps, request size. */
+  mcp: { idleTimeoutS: number; maxSessions: number; maxSessionsPerOwner: number; maxBodyBytes: number };
   /** The API server's limits against slow or too many clients (docs/operations.md). */
   http: HttpLimits;
+  /** PODFLARE_METRICS_ADDR: a bind serving /metrics alone, without auth (docs/operations.md); unset: none. */
+  metricsAddr?: { host: string; port: number };
 }
 
 export interface HttpLimits {
@@ -102,9 +106,9 @@ function onOff(name: string, fallback: boolean): boolean {
   throw new Error(`${name} must be on or off, got ${JSON.stringify(raw)}`);
 }
 
-export function parseAddr(raw: string): { host: string; port: number } {
+export function parseAddr(raw: string, name = "PODFLARE_HOSTD_ADDR"): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(raw.trim());
-  if (!m) throw new Error(`PODFLARE_HOSTD_ADDR must look like 127.0.0.1:7070, got ${JSON.stringify(raw)}`);
+  if (!m) throw new Error(`${name} must look like 127.0.0.1:7070, got ${JSON.stringify(raw)}`);
   return { host: (m[1] ?? m[2])!, port: Number(m[3]) };
 }
 
@@ -162,6 +166,13 @@ export function loadConfig(overrides: Partial<HostdConfig> = {}): HostdConfig {
     region: regionFromEnv(),
     sandboxesCeiling: ceilingFromEnv(totalMb),
     guestReplyTimeoutMs: envInt("PODFLARE_GUEST_REPLY_TIMEOUT_MS", 60_000),
+    mcp: {
+      idleTimeoutS: envInt("PODFLARE_MCP_IDLE_TIMEOUT_S", 600),
+      maxSessions: envInt("PODFLARE_MCP_MAX_SESSIONS", 256),
+      maxSessionsPerOwner: envInt("PODFLARE_MCP_MAX_SESSIONS_PER_KEY", 16),
+      // An upload's base64 travels in one request: 16 MiB carries a 12 MB file.
+      maxBodyBytes: 16 * 1024 * 1024,
+    },
     http: {
       headersTimeoutMs: envInt("PODFLARE_HTTP_HEADERS_TIMEOUT_MS", 10_000),
       keepAliveTimeoutMs: envInt("PODFLARE_HTTP_KEEPALIVE_TIMEOUT_MS", 65_000),
@@ -169,6 +180,7 @@ export function loadConfig(overrides: Partial<HostdConfig> = {}): HostdConfig {
       maxConnections: envInt("PODFLARE_HTTP_MAX_CONNECTIONS", 4096),
       maxConnectionsPerPeer: envInt("PODFLARE_HTTP_MAX_CONNECTIONS_PER_PEER", 256),
     },
+    metricsAddr: process.env.PODFLARE_METRICS_ADDR ? parseAddr(process.env.PODFLARE_METRICS_ADDR, "PODFLARE_METRICS_ADDR") : undefined,
   };
   return { ...base, ...overrides };
 }

@@ -10,12 +10,16 @@ import { newSandboxId } from "./lifecycle/sandbox-manager.js";
 import { Reaper } from "./lifecycle/reaper.js";
 import { SpaceService } from "./lifecycle/spaces.js";
 import { WarmPool } from "./lifecycle/warm-pool.js";
-import { SpaceStore } from "./store/spaces.js";
 import { buildRoutes } from "./api/routes.js";
 import { createApiServer } from "./api/server.js";
+import { LazyMcp, mcpRoutes } from "./api/mcp-routes.js";
 import { installSafetyNet } from "./safety-net.js";
 import { PortProxy } from "./api/port-proxy.js";
 import { PtyServer } from "./api/pty-routes.js";
+import { requestObserver } from "./api/request-log.js";
+import { createMetricsServer } from "./api/metrics-server.js";
+import { jsonLogger, type Logger } from "./log.js";
+import { HostdMetrics, deletedSubvolumes, timeMethod } from "./metrics/index.js";
 import { isLoopback, type HostdConfig } from "./config.js";
 import { CgroupManager, favorDynamicMods, releaseDynamicMods, shieldFromOom } from "./jail/index.js";
 import { SandboxManager } from "./lifecycle/sandbox-manager.js";
@@ -24,8 +28,7 @@ import { NetworkService } from "./network/network-service.js";
 import { OPEN_POLICY } from "./network/policy.js";
 import { checkHost } from "./host-check.js";
 import { lockStateDir } from "./state-dir-lock.js";
-import { openDb } from "./store/db.js";
-import { SandboxStore } from "./store/sandboxes.js";
+import { openStore } from "./store/index.js";
 import { createStoragePool, createTemplateManager, type ProgressEvent } from "./storage/index.js";
 
 export interface Hostd {
@@ -36,12 +39,13 @@ export interface Hostd {
 }
 
 export interface StartOptions {
-  log?: (msg: string) => void;
+  /** Where hostd logs (default: JSON lines on stderr, log.ts). */
+  log?: Logger;
   onTemplateProgress?: (template: string, event: ProgressEvent) => void;
 }
 
 export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Promise<Hostd> {
-  const log = opts.log ?? ((msg: string) => process.stderr.write(`hostd: ${msg}\n`));
+  const log = opts.log ?? jsonLogger();
   const loopback = isLoopback(cfg.addr.host);
   const keyGuard = lastKeyGuard({ host: cfg.addr.host, loopback, authDisabled: cfg.authDisabled, envKeys: cfg.apiKeys.length, adminKey: cfg.adminKey !== undefined });
   // Before anything else: a second hostd on this state dir would reload the router's rules and
@@ -53,8 +57,8 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
     log("WARNING: hostd is not shielded from the OOM killer: oom_score_adj -1000 needs CAP_SYS_RESOURCE, which this host withholds; sandboxes still run at a higher oom_score_adj than hostd");
   }
 
-  const db = openDb(cfg.stateDir);
-  const keyStore = new KeyStore(db);
+  const store = openStore(cfg.stateDir);
+  const keyStore = new KeyStore(store.keys);
   let auth;
   try {
     auth = createAuthenticator({
@@ -67,7 +71,7 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
       bind: { host: cfg.addr.host, loopback },
     });
   } catch (err) {
-    db.close();
+    store.close();
     stateLock.release();
     throw err instanceof AuthStartError ? new Error(err.message) : err;
   }
@@ -98,12 +102,12 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
     const dyn = favorDynamicMods(cfg.stateDir);
     if (!dyn.ok) log(`cgroup favordynmods not available (${dyn.reason}): each create and fork may wait ~10 ms for the kernel's cgroup lock`);
   }
-  const store = new SandboxStore(db);
-  const network = cfg.network ? await NetworkService.start({ ...cfg.network, cgroupParent: cfg.cgroupParent, stateDir: cfg.stateDir, db, log }) : null;
+  const network = cfg.network ? await NetworkService.start({ ...cfg.network, cgroupParent: cfg.cgroupParent, stateDir: cfg.stateDir, store, log }) : null;
   if (network) log(`network: sandboxes get addresses in ${network.plan.gateway}/${network.plan.cidr.prefix} (router namespace ${network.netns})`);
   const runtime = new NsRuntime({ stateDir: cfg.stateDir, storage, cgroups, uidBase: cfg.uidBase, uidCount: cfg.uidCount, network, log });
   // The pool refills only while no user create is in flight (the manager is made just below).
   const userCreates = (): number => sandboxes.creatingNow;
+  const usage = new UsageStore(store.usage);
   const pool: WarmPool = new WarmPool(runtime, {
     size: cfg.poolSize,
     refillParallel: cfg.poolRefillParallel,
@@ -115,8 +119,8 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
     busy: () => userCreates() > 0,
     log,
   });
-  const sandboxes: SandboxManager = new SandboxManager(cfg, store, runtime, { has: (name) => storage.hasTemplate(name) }, log, new UsageStore(db), pool);
-  const spaces = new SpaceService(new SpaceStore(db), runtime, sandboxes, log, cfg.spaceCaps);
+  const sandboxes: SandboxManager = new SandboxManager(cfg, store.sandboxes, runtime, { has: (name) => storage.hasTemplate(name) }, log, usage, pool);
+  const spaces = new SpaceService(store.spaces, runtime, sandboxes, log, cfg.spaceCaps);
   // The reaper's freezes count against the owner's Space caps: stored keys carry their tier.
   const tierOf = (owner: string): TierName => keyStore.get(owner)?.tier ?? (owner.startsWith("key_") ? cfg.apiKeysTier : "enterprise");
   const reaper = new Reaper(sandboxes, spaces, log, { tierOf });
@@ -128,11 +132,33 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
   pool.start();
   reaper.start();
 
+  const metrics = new HostdMetrics({
+    states: () => sandboxes.lifecycleView(Date.now()).map((s) => s.state),
+    maxSandboxes: cfg.maxSandboxes,
+    pool: () => pool.stats(),
+    usage: () => usage.owners().map((owner) => sandboxes.usageOf(owner)),
+    poolRoot: storage.root,
+    cleanerBacklog: storage.driver === "btrfs" ? () => deletedSubvolumes(storage.root) : undefined,
+    networkRules: network ? () => network.ruleCount() : undefined,
+  });
+  for (const op of ["create", "exec", "fork"] as const) timeMethod(sandboxes, op, op, metrics);
+  for (const op of ["freeze", "resume"] as const) timeMethod(spaces, op, op, metrics);
+
   const proxy = new PortProxy(cfg, sandboxes, auth, log);
   const pty = new PtyServer(cfg, sandboxes, auth, log);
   const removeSafetyNet = installSafetyNet({ log });
-  const server = createApiServer(buildRoutes(cfg, sandboxes, keyStore, keyGuard, spaces, pool, proxy), auth, log, (req, socket, head) => proxy.handleUpgrade(req, socket, head) || pty.handleUpgrade(req, socket, head), cfg.http);
+  const mcp = new LazyMcp(cfg.mcp, log);
+  const sandboxMetrics = { cgroups, diskUsageBytes: (key: string) => storage.diskUsageBytes(key) };
+  const server = createApiServer(
+    [...mcpRoutes(mcp), ...buildRoutes(cfg, sandboxes, keyStore, keyGuard, spaces, pool, proxy, { metrics, sandboxMetrics })],
+    auth, log, (req, socket, head) => proxy.handleUpgrade(req, socket, head) || pty.handleUpgrade(req, socket, head), cfg.http, requestObserver(log, metrics),
+  );
   await listen(server, cfg.addr.host, cfg.addr.port);
+  const metricsServer = cfg.metricsAddr ? createMetricsServer(metrics, log) : null;
+  if (metricsServer && cfg.metricsAddr) {
+    await listen(metricsServer, cfg.metricsAddr.host, cfg.metricsAddr.port, "PODFLARE_METRICS_ADDR");
+    log(`metrics: GET /metrics without auth on ${cfg.metricsAddr.host}:${cfg.metricsAddr.port} (PODFLARE_METRICS_ADDR)`);
+  }
   const host = cfg.addr.host.includes(":") ? `[${cfg.addr.host}]` : cfg.addr.host;
   const url = `http://${host}:${cfg.addr.port}`;
 
@@ -140,9 +166,12 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
     url,
     sandboxes,
     async close() {
+      await mcp.closeAll(); // sessions end with hostd; their sandboxes close while the API still serves
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
+        metricsServer?.close();
+        metricsServer?.closeAllConnections();
         proxy.closeAll(); // upgraded (WebSocket) sockets are not the server's any more
         pty.closeAll();
       });
@@ -153,17 +182,17 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
       await runtime.settle();
       await network?.stop();
       if (cfg.cgroupFavorDynmods) releaseDynamicMods(cfg.stateDir);
-      db.close();
+      store.close();
       stateLock.release();
     },
   };
 }
 
-function listen(server: http.Server, host: string, port: number): Promise<void> {
+function listen(server: http.Server, host: string, port: number, setting = "PODFLARE_HOSTD_ADDR"): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once("error", (err: NodeJS.ErrnoException) => {
       if (err.code === "EADDRINUSE") {
-        reject(new Error(`${host}:${port} is already in use: is another hostd running? Set PODFLARE_HOSTD_ADDR to move`));
+        reject(new Error(`${host}:${port} is already in use: is another hostd running? Set ${setting} to move`));
       } else reject(err);
     });
     server.listen(port, host, () => resolve());

@@ -3,6 +3,10 @@
 // A frame is: u32 BE length of the rest | u32 BE header length | header (UTF-8 JSON) | body.
 // The header says what the frame is; the body carries raw bytes (output, file data) so that
 // binary data never goes through JSON. packages/guest/podflare_guest/frames.py mirrors this.
+
+import type { FileEntry } from "./rest.js";
+import type { SpaceManifest } from "./rest-spaces.js";
+import type { ContextInfo } from "./rest.js";
 import type { FsGuestFrame, FsHostFrame, ProcessGuestFrame, ProcessHostFrame } from "./frames-processes.js";
 
 export const FRAME_MAX_BYTES = 8 * 1024 * 1024;
@@ -11,7 +15,7 @@ export const GUEST_PROTOCOL_VERSION = 1;
 
 /** Frames the host sends. `id` ties answers to their request. */
 export type HostFrame =
-  | { t: "exec"; id: number; lang: "python" | "bash"; code: string; env?: Record<string, string>; cwd?: string }
+  | { t: "exec"; id: number; lang: "python" | "bash"; code: string; env?: Record<string, string>; cwd?: string; ctx?: string }
   | { t: "interrupt"; id: number }
   | { t: "write_open"; id: number; path: string; mode?: number }
   | { t: "write_chunk"; id: number } // body: bytes
@@ -24,7 +28,9 @@ export type HostFrame =
   // Sent by jail/fork.py (host root), with SCM_RIGHTS descriptors on the same message: per
   // child its mnt, net, uts, ipc and cgroup namespaces and a listening socket. `files` maps
   // the kernel's open regular files (fd -> path inside the sandbox) for the children to reopen.
-  | { t: "fork"; id: number; children: string[]; files?: Record<string, string> }
+  // `fresh`: the warm pool's spawn from a pristine zygote, each child in a family of its own
+  // (two more descriptors per child: the family's user and pid namespaces).
+  | { t: "fork"; id: number; children: string[]; files?: Record<string, string>; fresh?: boolean }
   /**
    * Port proxy: connect to 127.0.0.1:port (else [::1]:port) inside the sandbox. After the
    * guest's `tcp_connected` the connection carries raw bytes both ways, no more frames.
@@ -32,6 +38,11 @@ export type HostFrame =
   | { t: "tcp_connect"; id: number; port: number }
   /** After hostd's kill_processes: wait for the kernel's dead children (zombies hold pids). */
   | { t: "reap"; id: number }
+  /** REPL contexts: create (answer `context`), restart (`context`), delete (`done`), list (`contexts`). */
+  | { t: "ctx_create"; id: number; ctx: string; cwd?: string }
+  | { t: "ctx_restart"; id: number; ctx: string }
+  | { t: "ctx_delete"; id: number; ctx: string }
+  | { t: "ctx_list"; id: number }
   | ProcessHostFrame
   | FsHostFrame;
 
@@ -41,7 +52,7 @@ export type GuestFrame =
   | { t: "out"; id: number; fd: 1 | 2 } // body: bytes, whole lines except possibly the last
   | { t: "exit"; id: number; code: number }
   | { t: "file"; id: number; kind: "file"; size: number; mode: number } // followed by data frames, then done
-  | { t: "dir"; id: number; entries: { name: string; type: string; size: number; mode: number; mtime_ms: number }[] }
+  | { t: "dir"; id: number; entries: FileEntry[] }
   | { t: "data"; id: number } // body: bytes
   | { t: "done"; id: number }
   | { t: "error"; id: number; code: GuestErrorCode; message: string }
@@ -52,6 +63,13 @@ export type GuestFrame =
   | { t: "forked"; id: number; pids: number[]; landlock: boolean }
   // The answer to tcp_connect (else an `error` frame); raw bytes follow on this connection.
   | { t: "tcp_connected"; id: number }
+  // A python exec's rich result (body: JSON {mime: text}), after the output printed before it;
+  // `main` for the value of the cell's last expression.
+  | { t: "result"; id: number; main: boolean }
+  // A python exec's exception as data, after its traceback's stderr lines, before `exit`.
+  | { t: "exc"; id: number; name: string; value: string; traceback: string }
+  | { t: "context"; id: number; context: ContextInfo }
+  | { t: "contexts"; id: number; contexts: ContextInfo[] }
   | ProcessGuestFrame
   | FsGuestFrame;
 
@@ -131,17 +149,4 @@ export class FrameDecoder<H = unknown> {
     this.buffered = 0;
     return rest;
   }
-}
-
-/** What a Space save or load reports (the guest's `space` frame, before its `exit`). */
-export interface SpaceManifest {
-  serializer?: string;
-  /** save: names written; load: names back in the REPL. */
-  saved?: string[];
-  restored?: string[];
-  modules?: string[];
-  /** Names that could not be kept, with why. */
-  failed: { name: string; reason: string }[];
-  /** save: other processes of the sandbox, which a Space does not carry. */
-  processes?: string[];
 }

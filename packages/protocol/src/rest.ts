@@ -89,12 +89,51 @@ export interface ExecRequest {
   timeout_ms?: number;
   env?: Record<string, string>;
   cwd?: string;
+  /** The REPL context to run in (POST …/contexts); default: the sandbox's default context. */
+  context_id?: string;
+}
+
+/** A REPL context: its own `__main__` namespace and, if given, the directory its cells start in. */
+export interface ContextInfo {
+  id: string;
+  language: "python";
+  cwd: string | null;
+}
+
+/** Body of POST /v1/sandboxes/:id/contexts. */
+export interface CreateContextRequest {
+  cwd?: string;
+}
+
+export interface ListContextsResponse {
+  contexts: ContextInfo[];
 }
 
 /** One NDJSON line of an exec answer. `seq` is monotonic per call, `ts` is epoch ms. */
 export type ExecEvent =
   | { type: "stdout" | "stderr"; data: string; seq: number; ts: number }
-  | { type: "exit"; data: number; seq: number; ts: number };
+  | { type: "exit"; data: number; seq: number; ts: number }
+  | ({ seq: number; ts: number } & ExecResultEvent)
+  | ({ seq: number; ts: number } & ExecErrorEvent);
+
+/**
+ * A rich result of a python exec, as Jupyter shows it: a MIME bundle (`text/plain` always;
+ * `image/png` and other binary types in base64). `is_main_result` for the value of the cell's
+ * last expression; false for display() and matplotlib figures.
+ */
+export interface ExecResultEvent {
+  type: "result";
+  data: Record<string, string>;
+  is_main_result: boolean;
+}
+
+/** A python exec's exception as data, after its traceback's stderr lines. */
+export interface ExecErrorEvent {
+  type: "error";
+  name: string;
+  value: string;
+  traceback: string;
+}
 
 /** Exit codes hostd itself gives (the program's own codes pass through untouched). */
 export const ExitCode = {
@@ -120,10 +159,20 @@ export interface DirListing {
   entries: FileEntry[];
 }
 
-export interface CapacityResponse {
-  sandboxes: number;
-  max_sandboxes: number;
-  pool: { size: number; free: number; hits: number; misses: number; hit_rate: number };
+/** Body of POST /v1/sandboxes/:id/timeout. */
+export interface SetIdleTimeoutRequest {
+  idle_timeout_s: number;
+}
+
+/** Answer of POST /v1/sandboxes/:id/timeout: the timeout applied after the tier's cap. */
+export interface SetIdleTimeoutResponse {
+  idle_timeout_s: number;
+  clamped: string[];
+}
+
+/** Answer of POST /v1/sandboxes/:id/kill_processes: how many processes were killed. */
+export interface KillProcessesResponse {
+  killed: number;
 }
 
 export const limits = {
@@ -135,7 +184,31 @@ export const limits = {
   /** Largest JSON request body other than uploads. */
   maxJsonBytes: 17 * 1024 * 1024,
   maxForkChildren: 32,
+  /** Largest rich result event's data (JSON); a larger one is dropped with a stderr line. */
+  maxResultBytes: 4 * 1024 * 1024,
+  /** Largest total of rich result data in one exec; later results are dropped likewise. */
+  maxResultBytesPerExec: 16 * 1024 * 1024,
+  /** REPL contexts per sandbox, the default one included. */
+  maxContexts: 32,
 } as const;
 
 /** Sandbox ids are `sbx_` and 32 lowercase hex digits. */
 export const sandboxIdPattern = /^sbx_[0-9a-f]{32}$/;
+
+/** GET /v1/sandboxes/:id/metrics: what the sandbox uses now, read from its cgroup and its disk. */
+export interface SandboxMetrics {
+  id: string;
+  state: SandboxState;
+  /** CPU time used since the sandbox started, in microseconds (all its processes). */
+  cpu_usec: number;
+  /** Memory charged to the sandbox now (page cache included), and its limit. */
+  memory_bytes: number;
+  memory_limit_bytes: number;
+  /** Bytes its root filesystem takes (btrfs: the quota group), and its cap. */
+  disk_bytes: number;
+  disk_limit_bytes: number;
+  /** Tasks (threads included) counted against the pids limit. */
+  pids: number;
+  /** When this was read, epoch ms. */
+  ts: number;
+}

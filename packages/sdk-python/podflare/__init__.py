@@ -12,6 +12,9 @@ Example::
         print(sb.run_code("x += 1; print(x)").stdout)  # 42
 """
 
+# Exit codes hostd itself gives: EXIT_TIMEOUT (timeout_ms passed, the REPL kept its state),
+# EXIT_KILLED (the REPL was killed and restarted empty), EXIT_EXPIRED (max_lifetime_s reached).
+from ._protocol import EXIT_EXPIRED, EXIT_KILLED, EXIT_TIMEOUT
 from .connection import DEFAULT_HOST, DEFAULT_TIMEOUT_S, SDK_VERSION
 from .diff import DIFF_SNIPPET, compare_snapshots, diff_code
 from .errors import (
@@ -53,10 +56,13 @@ from .errors import (
     UpstreamTimeoutError,
     RegionUnknownError,
     SandboxAtProcessLimitError,
+    ContextLimitError,
     error_from_response,
     SandboxExpiredError,
     SpaceLimitError,
     SpaceStorageLimitError,
+    McpSessionLimitError,
+    McpSessionNotFoundError,
 )
 from .errors import (
     DirectoryNotEmptyError,
@@ -67,6 +73,8 @@ from .errors import (
     WatchLimitError,
 )
 from .events import ExecEvent, ExecResult, NdjsonDecoder
+from .results import ExecError, Result
+from .contexts import Context
 from .filesystem import Filesystem, FsEntry, Watch, WatchEvent
 from .processes import ProcessEvent, Processes, ProcessInfo
 from .pty import Pty, Terminal
@@ -74,13 +82,10 @@ from .sandbox import FileEntry, Sandbox, upload_args
 
 __version__ = SDK_VERSION
 
-#: Exit codes hostd itself gives (the program's own codes pass through untouched).
-EXIT_TIMEOUT = 124  # timeout_ms passed; the code was interrupted and the REPL kept its state
-EXIT_KILLED = 137  # the REPL was killed (ignored the interrupt, or out of memory) and restarted empty
-EXIT_EXPIRED = 125  # the sandbox reached max_lifetime_s: the code was interrupted, the sandbox closed or frozen
 
 __all__ = [
-    "Sandbox", "ExecEvent", "ExecResult", "FileEntry", "NdjsonDecoder", "upload_args",
+    "Sandbox", "ExecEvent", "ExecResult", "Result", "ExecError", "Context", "FileEntry",
+    "NdjsonDecoder", "upload_args",
     "DIFF_SNIPPET", "diff_code", "compare_snapshots", "DEFAULT_HOST", "DEFAULT_TIMEOUT_S",
     "EXIT_TIMEOUT", "EXIT_KILLED", "ErrorCode", "ClientErrorCode", "ERROR_STATUS",
     "ERROR_CLASSES", "error_from_response", "PodflareError", "BadRequestError",
@@ -93,6 +98,8 @@ __all__ = [
     "SandboxClosedError", "InvalidPortError", "PortNotListeningError", "UpstreamError",
     "UpstreamTimeoutError", "RegionUnknownError", "EXIT_EXPIRED", "SandboxExpiredError",
     "SpaceLimitError", "SpaceStorageLimitError", "SandboxAtProcessLimitError",
+    "McpSessionLimitError", "McpSessionNotFoundError",
+    "ContextLimitError",
     "ProcessNotFoundError", "ProcessLimitError", "WatchLimitError", "FileExistsError",
     "DirectoryNotEmptyError", "TooManyEntriesError",
     "Processes", "ProcessInfo", "ProcessEvent", "Filesystem", "FsEntry", "Watch", "WatchEvent",

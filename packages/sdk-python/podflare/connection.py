@@ -24,7 +24,8 @@ SDK_VERSION = "0.1.0"
 _UNSET: Any = object()
 _MAX_IDLE = 4
 # What a reused keep-alive connection raises when the server closed it while idle.
-_STALE = (http.client.RemoteDisconnected, builtins.ConnectionResetError, builtins.BrokenPipeError, builtins.ConnectionAbortedError)
+_STALE = (http.client.RemoteDisconnected, builtins.ConnectionResetError, builtins.BrokenPipeError,
+          builtins.ConnectionAbortedError)
 
 
 class Response(NamedTuple):
@@ -59,7 +60,8 @@ class Transport:
         raw = (host if host is not None else env_host).strip() or DEFAULT_HOST
         url = urllib.parse.urlsplit(raw)
         if url.scheme not in ("http", "https") or not url.hostname:
-            raise ValueError(f"invalid Podflare host {raw!r}: expected a URL like {DEFAULT_HOST} (argument host, PODFLARE_HOSTD_URL or PODFLARE_HOST)")
+            raise ValueError(f"invalid Podflare host {raw!r}: expected a URL like {DEFAULT_HOST}"
+                             " (argument host, PODFLARE_HOSTD_URL or PODFLARE_HOST)")
         self._scheme = url.scheme
         self._hostname = url.hostname
         self._port = url.port
@@ -89,7 +91,9 @@ class Transport:
         if self._scheme == "https":
             import ssl
 
-            return http.client.HTTPSConnection(self._hostname, self._port, timeout=self.timeout_s, context=ssl.create_default_context()), False
+            context = ssl.create_default_context()
+            return http.client.HTTPSConnection(self._hostname, self._port, timeout=self.timeout_s,
+                                               context=context), False
         return http.client.HTTPConnection(self._hostname, self._port, timeout=self.timeout_s), False
 
     def _release(self, conn: http.client.HTTPConnection, resp: http.client.HTTPResponse) -> None:
@@ -164,10 +168,12 @@ class Transport:
                 raise ConnectionError(f"{what}: connection to {self.host} broke: {err}") from err
             except builtins.TimeoutError as err:
                 conn.close()
-                raise TimeoutError(f"{what}: no answer from {self.host} for {t} s (raise timeout_s, or check the server)") from err
+                raise TimeoutError(f"{what}: no answer from {self.host} for {t} s"
+                                   " (raise timeout_s, or check the server)") from err
             except OSError as err:
                 conn.close()
-                raise ConnectionError(f"{what}: cannot reach {self.host}: {err}; is hostd running? (argument host or PODFLARE_HOSTD_URL)") from err
+                raise ConnectionError(f"{what}: cannot reach {self.host}: {err}; is hostd running?"
+                                      " (argument host or PODFLARE_HOSTD_URL)") from err
             except http.client.HTTPException as err:
                 conn.close()
                 raise ProtocolError(f"{what}: unreadable answer from {self.host}: {err!r}") from err
@@ -182,10 +188,12 @@ class Transport:
             data = resp.read()
         except builtins.TimeoutError as err:
             conn.close()
-            raise TimeoutError(f"{what}: {self.host} stopped sending for {conn.timeout} s (raise timeout_s)") from err
+            raise TimeoutError(
+                f"{what}: {self.host} stopped sending for {conn.timeout} s (raise timeout_s)") from err
         except (OSError, http.client.HTTPException) as err:
             conn.close()
-            raise ConnectionError(f"{what}: the connection broke before the answer was complete: {err!r}") from err
+            raise ConnectionError(
+                f"{what}: the connection broke before the answer was complete: {err!r}") from err
         self._release(conn, resp)
         return data
 
@@ -204,7 +212,8 @@ class Transport:
         try:
             return json.loads(res.body)
         except ValueError:
-            raise ProtocolError(f"{method} {path} answered {res.status} with a body that is not JSON: {res.body[:200]!r}", status=res.status) from None
+            raise ProtocolError(f"{method} {path} answered {res.status} with a body that is not JSON:"
+                                f" {res.body[:200]!r}", status=res.status) from None
 
     def stream(self, method: str, path: str, **kwargs: Any) -> Iterator[bytes]:
         """Sends a request and yields body chunks as they arrive (a generator: the request
@@ -219,7 +228,8 @@ class Transport:
                 except builtins.TimeoutError as err:
                     raise TimeoutError(f"{what}: {self.host} stopped sending for {conn.timeout} s") from err
                 except (OSError, http.client.HTTPException) as err:
-                    raise ConnectionError(f"{what}: the connection broke before the answer was complete: {err!r}") from err
+                    raise ConnectionError(
+                        f"{what}: the connection broke before the answer was complete: {err!r}") from err
                 if not chunk:
                     break
                 yield chunk

@@ -10,7 +10,10 @@ tests/conformance/sdk-copies.test.ts checks they are equal.
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any, Iterable
+
+from .errors import SandboxRuntimeError
 
 DIFF_SNIPPET = '''import hashlib, json, os, stat
 
@@ -82,3 +85,41 @@ def compare_snapshots(a: dict[str, list[Any]], b: dict[str, list[Any]]) -> dict[
         "removed": sorted(p for p in a if p not in b),
         "modified": sorted(p for p in a if p in b and _differs(a[p], b[p])),
     }
+
+
+def snapshot(sb: Any, code: str) -> dict[str, Any]:
+    """Runs the helper (``code``, from diff_code) in the sandbox ``sb`` and parses its snapshot."""
+    r = sb.run_code(code, "python")
+    lines = r.stdout.rstrip("\n").split("\n")
+    if r.exit_code == 0:
+        try:
+            snap = json.loads(lines[-1])
+            if isinstance(snap, dict):
+                return snap
+        except ValueError:
+            pass
+    raise SandboxRuntimeError(
+        f"diff helper failed in {sb.id} (exit {r.exit_code}): {(r.stderr or lines[-1])[-500:]}")
+
+
+def diff_sandboxes(a: Any, b: Any, paths: Iterable[str]) -> dict[str, list[str]]:
+    """Snapshots both sandboxes at once (``b`` in a thread) and compares them: "added" exist
+    only in ``b``."""
+    code = diff_code(paths)
+    theirs: dict[str, Any] = {}
+
+    def snap_other() -> None:
+        try:
+            theirs["value"] = snapshot(b, code)
+        except BaseException as err:  # re-raised below, in the caller's thread
+            theirs["error"] = err
+
+    worker = threading.Thread(target=snap_other, daemon=True)
+    worker.start()
+    try:
+        mine = snapshot(a, code)
+    finally:
+        worker.join()
+    if "error" in theirs:
+        raise theirs["error"]
+    return compare_snapshots(mine, theirs["value"])

@@ -1,7 +1,10 @@
 """Error codes and exception classes of the Podflare SDK.
 
-The code table is a copy of ``packages/protocol/src/errors.ts`` (this package is published
-alone); ``tests/conformance/sdk-copies.test.ts`` keeps the two equal. Class names mirror
+Over 400 lines because it is a table: one documented class per error code, so callers can
+catch each.
+
+The code table comes from ``packages/protocol/src/errors.ts`` through the generated
+``_protocol.py`` (this package is published alone). Class names mirror
 the TypeScript SDK. Classes for codes that have a Python built-in twin also derive from
 it, so ``except FileNotFoundError`` catches a missing file inside the sandbox too.
 """
@@ -14,91 +17,7 @@ import json
 import time
 from typing import Any, Mapping
 
-
-class ErrorCode:
-    """Stable machine-readable codes the server puts in ``{"error", "code"}`` answers."""
-
-    BAD_REQUEST = "bad_request"
-    INVALID_JSON = "invalid_json"
-    UNKNOWN_LANGUAGE = "unknown_language"
-    INVALID_PATH = "invalid_path"
-    UNAUTHORIZED = "unauthorized"
-    FORBIDDEN = "forbidden"
-    NOT_FOUND = "not_found"
-    SANDBOX_NOT_FOUND = "sandbox_not_found"
-    TEMPLATE_NOT_FOUND = "template_not_found"
-    FILE_NOT_FOUND = "file_not_found"
-    SPACE_NOT_FOUND = "space_not_found"
-    METHOD_NOT_ALLOWED = "method_not_allowed"
-    CONFLICT = "conflict"
-    IS_A_DIRECTORY = "is_a_directory"
-    NOT_A_DIRECTORY = "not_a_directory"
-    PAYLOAD_TOO_LARGE = "payload_too_large"
-    CONCURRENCY_LIMIT = "concurrency_limit"
-    SANDBOX_NOT_READY = "sandbox_not_ready"
-    EXEC_TIMEOUT = "exec_timeout"
-    NO_SPACE = "no_space"
-    RUNTIME_ERROR = "runtime_error"
-    INTERNAL = "internal"
-    UNAVAILABLE = "unavailable"
-    INVALID_PORT = "invalid_port"
-    PORT_NOT_LISTENING = "port_not_listening"
-    UPSTREAM_ERROR = "upstream_error"
-    UPSTREAM_TIMEOUT = "upstream_timeout"
-    REGION_UNKNOWN = "region_unknown"
-    SANDBOX_EXPIRED = "sandbox_expired"
-    SPACE_LIMIT = "space_limit"
-    SPACE_STORAGE_LIMIT = "space_storage_limit"
-    SANDBOX_AT_PROCESS_LIMIT = "sandbox_at_process_limit"
-    PROCESS_NOT_FOUND = "process_not_found"
-    PROCESS_LIMIT = "process_limit"
-    WATCH_LIMIT = "watch_limit"
-    FILE_EXISTS = "file_exists"
-    DIRECTORY_NOT_EMPTY = "directory_not_empty"
-    TOO_MANY_ENTRIES = "too_many_entries"
-
-
-#: The HTTP status the server gives each code.
-ERROR_STATUS: dict[str, int] = {
-    "bad_request": 400,
-    "invalid_json": 400,
-    "unknown_language": 400,
-    "invalid_path": 400,
-    "unauthorized": 401,
-    "forbidden": 403,
-    "not_found": 404,
-    "sandbox_not_found": 404,
-    "template_not_found": 404,
-    "file_not_found": 404,
-    "space_not_found": 404,
-    "method_not_allowed": 405,
-    "conflict": 409,
-    "is_a_directory": 409,
-    "not_a_directory": 409,
-    "payload_too_large": 413,
-    "concurrency_limit": 429,
-    "sandbox_not_ready": 503,
-    "exec_timeout": 504,
-    "no_space": 507,
-    "runtime_error": 500,
-    "internal": 500,
-    "unavailable": 503,
-    "invalid_port": 400,
-    "port_not_listening": 502,
-    "upstream_error": 502,
-    "upstream_timeout": 504,
-    "region_unknown": 400,
-    "sandbox_expired": 410,
-    "space_limit": 429,
-    "space_storage_limit": 507,
-    "sandbox_at_process_limit": 503,
-    "process_not_found": 404,
-    "process_limit": 429,
-    "watch_limit": 429,
-    "file_exists": 409,
-    "directory_not_empty": 409,
-    "too_many_entries": 413,
-}
+from ._protocol import ERROR_STATUS, ErrorCode
 
 
 class ClientErrorCode:
@@ -146,7 +65,8 @@ class _ServerError(PodflareError):
 
     def __init__(self, message: str, *, status: int | None = None, headers: Mapping[str, str] | None = None):
         code = type(self).code
-        PodflareError.__init__(self, code, ERROR_STATUS.get(code, 0) if status is None else status, message, headers=headers)
+        status = ERROR_STATUS.get(code, 0) if status is None else status
+        PodflareError.__init__(self, code, status, message, headers=headers)
 
 
 class BadRequestError(_ServerError):
@@ -262,7 +182,9 @@ class ConcurrencyLimitError(_ServerError):
         retry_after_s: float | None = None,
     ):
         super().__init__(message, status=status, headers=headers)
-        self.retry_after_s = retry_after_s if retry_after_s is not None else _parse_retry_after(self.headers.get("retry-after"))
+        if retry_after_s is None:
+            retry_after_s = _parse_retry_after(self.headers.get("retry-after"))
+        self.retry_after_s = retry_after_s
 
 
 class SandboxNotReadyError(_ServerError):
@@ -311,13 +233,17 @@ class InvalidPortError(BadRequestError):
 
 
 class UpstreamError(_ServerError):
-    """502 ``upstream_error``: the server inside the sandbox broke the connection or answered something that is not HTTP."""
+    """502 ``upstream_error``: the server inside the sandbox broke the connection or answered something that
+    is not HTTP.
+    """
 
     code = ErrorCode.UPSTREAM_ERROR
 
 
 class PortNotListeningError(UpstreamError):
-    """502 ``port_not_listening``: nothing listens on that port inside the sandbox; start a server bound to 0.0.0.0 or 127.0.0.1."""
+    """502 ``port_not_listening``: nothing listens on that port inside the sandbox; start a server bound to
+    0.0.0.0 or 127.0.0.1.
+    """
 
     code = ErrorCode.PORT_NOT_LISTENING
 
@@ -349,25 +275,55 @@ class SpaceLimitError(_ServerError):
 
 
 class SpaceStorageLimitError(_ServerError):
-    """507 ``space_storage_limit``: the key's Spaces would take more disk than its tier allows; delete or resume some."""
+    """507 ``space_storage_limit``: the key's Spaces would take more disk than its tier allows; delete or
+    resume some.
+    """
 
     code = ErrorCode.SPACE_STORAGE_LIMIT
 
 
 class SandboxAtProcessLimitError(_ServerError):
-    """503 ``sandbox_at_process_limit``: the sandbox's processes use its whole pids limit; end them with ``kill_processes()``."""
+    """503 ``sandbox_at_process_limit``: the sandbox's processes use its whole pids limit; end them with
+    ``kill_processes()``.
+    """
 
     code = ErrorCode.SANDBOX_AT_PROCESS_LIMIT
 
 
+class McpSessionLimitError(_ServerError):
+    """429 ``mcp_session_limit``: too many open MCP sessions for this key or host; end one (HTTP DELETE /mcp)
+    or wait for an idle one to time out.
+    """
+
+    code = ErrorCode.MCP_SESSION_LIMIT
+
+
+class McpSessionNotFoundError(NotFoundError):
+    """404 ``mcp_session_not_found``: the Mcp-Session-Id is unknown, ended or timed out; initialize a new MCP
+    session.
+    """
+
+    code = ErrorCode.MCP_SESSION_NOT_FOUND
+
+
+class ContextLimitError(_ServerError):
+    """429 ``context_limit``: the sandbox has as many REPL contexts as allowed (32); delete one first."""
+
+    code = ErrorCode.CONTEXT_LIMIT
+
+
 class ProcessNotFoundError(NotFoundError):
-    """404 ``process_not_found``: no process with that pid or tag was started through the API; see ``processes.list()``."""
+    """404 ``process_not_found``: no process with that pid or tag was started through the API; see
+    ``processes.list()``.
+    """
 
     code = ErrorCode.PROCESS_NOT_FOUND
 
 
 class ProcessLimitError(_ServerError):
-    """429 ``process_limit``: the sandbox runs as many API-started processes as allowed; wait for or kill some."""
+    """429 ``process_limit``: the sandbox runs as many API-started processes as allowed; wait for or
+    kill some.
+    """
 
     code = ErrorCode.PROCESS_LIMIT
 
@@ -391,7 +347,9 @@ class DirectoryNotEmptyError(ConflictError):
 
 
 class TooManyEntriesError(_ServerError):
-    """413 ``too_many_entries``: a listing over the entry cap; list a subdirectory or a smaller depth."""
+    """413 ``too_many_entries``: a listing over the entry cap; list a subdirectory or a smaller
+    depth.
+    """
 
     code = ErrorCode.TOO_MANY_ENTRIES
 
@@ -440,6 +398,8 @@ ERROR_CLASSES: dict[str, type[_ServerError]] = {
         SandboxRuntimeError, InternalError, UnavailableError, InvalidPortError,
         PortNotListeningError, UpstreamError, UpstreamTimeoutError, RegionUnknownError,
         SandboxExpiredError, SpaceLimitError, SpaceStorageLimitError,
+        SandboxAtProcessLimitError, McpSessionLimitError, McpSessionNotFoundError,
+        ContextLimitError,
         SandboxAtProcessLimitError,
         ProcessNotFoundError, ProcessLimitError, WatchLimitError, FileExistsError,
         DirectoryNotEmptyError, TooManyEntriesError,
@@ -501,7 +461,8 @@ def _parse_body(body: Any) -> tuple[str | None, str | None, str | None, float | 
     )
 
 
-def error_from_response(status: int, body: Any, headers: Mapping[str, str] | None = None, context: str | None = None) -> PodflareError:
+def error_from_response(status: int, body: Any, headers: Mapping[str, str] | None = None,
+                        context: str | None = None) -> PodflareError:
     """Turns an HTTP error answer into the matching exception.
 
     ``body`` may be bytes, text or parsed JSON. Unknown codes give a plain
@@ -545,4 +506,5 @@ __all__ = [
     "ConnectionError", "ProtocolError", "SandboxClosedError", "error_from_response",
     "RegionUnknownError",
     "SandboxExpiredError", "SpaceLimitError", "SpaceStorageLimitError",
+    "ContextLimitError",
 ]

@@ -8,17 +8,19 @@ never occurs inside a UTF-8 sequence).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from typing import Any, Union
+from dataclasses import dataclass, field
+from typing import Any, Optional, Union
 
 from .errors import ProtocolError
+from .results import ExecError, Result, error_from_event, result_from_event
 
 
 @dataclass(frozen=True)
 class ExecEvent:
     """One event of an exec: ``type`` is "stdout", "stderr" (``data`` is one line, keeping
-    its newline) or "exit" (``data`` is the exit code). ``seq`` is monotonic per call,
-    ``ts`` is epoch milliseconds.
+    its newline), "result" (``result`` is a rich result, ``data`` its MIME bundle), "error"
+    (``error`` is a python exec's exception) or "exit" (``data`` is the exit code). ``seq``
+    is monotonic per call, ``ts`` is epoch milliseconds.
 
     Example::
 
@@ -28,14 +30,18 @@ class ExecEvent:
     """
 
     type: str
-    data: Union[str, int]
+    data: Union[str, int, dict]
     seq: int
     ts: int
+    result: Optional[Result] = None
+    error: Optional[ExecError] = None
 
 
 @dataclass(frozen=True)
 class ExecResult:
-    """What ``run_code`` returns: each stream joined byte for byte, and the exit code.
+    """What ``run_code`` returns: each stream joined byte for byte, the exit code, and for
+    python the rich results (the last expression's value, display() calls, figures) and
+    the exception.
 
     Example::
 
@@ -46,6 +52,8 @@ class ExecResult:
     stdout: str
     stderr: str
     exit_code: int
+    results: list = field(default_factory=list)
+    error: Optional[ExecError] = None
 
     @property
     def text(self) -> str:
@@ -103,4 +111,10 @@ def to_exec_event(value: Any) -> ExecEvent | None:
         if not isinstance(data, int) or isinstance(data, bool):
             raise ProtocolError("exec exit event without an integer code")
         return ExecEvent("exit", data, seq, ts)
+    if kind == "result":
+        result = result_from_event(value)
+        return ExecEvent("result", result.data, seq, ts, result=result)
+    if kind == "error":
+        error = error_from_event(value)
+        return ExecEvent("error", error.value, seq, ts, error=error)
     return None

@@ -91,7 +91,8 @@ class Filesystem:
     def list(self, path: str, *, depth: int = 1) -> list:
         """Entries of a directory, sorted by name; ``depth`` > 1 goes into subdirectories."""
         extra = f"&depth={depth}" if depth != 1 else ""
-        return [_entry(e) for e in (self._t.json("GET", self._url("list", path, extra)) or {}).get("entries", [])]
+        answer = self._t.json("GET", self._url("list", path, extra)) or {}
+        return [_entry(e) for e in answer.get("entries", [])]
 
     def stat(self, path: str) -> FsEntry:
         return _entry(self._t.json("GET", self._url("stat", path)))

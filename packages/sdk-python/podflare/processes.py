@@ -80,8 +80,9 @@ class Processes:
         base = f"/v1/sandboxes/{quote(self._id, safe='')}/processes"
         return base if ref is None else f"{base}/{quote(str(ref), safe='')}{op}"
 
-    def start(self, cmd: str, args: Optional[list] = None, *, env: Optional[dict] = None, cwd: Optional[str] = None,
-              tag: Optional[str] = None, stdin: bool = False, pty: Optional[dict] = None) -> ProcessInfo:
+    def start(self, cmd: str, args: Optional[list] = None, *, env: Optional[dict] = None,
+              cwd: Optional[str] = None, tag: Optional[str] = None, stdin: bool = False,
+              pty: Optional[dict] = None) -> ProcessInfo:
         """Starts ``cmd`` in the background: a program with ``args``, or without them a
         ``bash -c`` command line. It outlives this call.
 
@@ -122,7 +123,8 @@ class Processes:
         finally:
             chunks.close()
         if not exited:
-            raise ProtocolError(f"GET {path}: the stream ended before the process's exit (the sandbox closed?)")
+            raise ProtocolError(f"GET {path}: the stream ended before the process's exit "
+                                "(the sandbox closed?)")
 
     def wait(self, ref: ProcessRef) -> ProcessInfo:
         """Blocks until the process exited; its final info (``exit_code`` set)."""
@@ -130,7 +132,10 @@ class Processes:
 
     def send_stdin(self, ref: ProcessRef, data: Union[str, bytes]) -> None:
         """Writes to the process's stdin (started with ``stdin=True``, or a PTY)."""
-        body = {"data": data} if isinstance(data, str) else {"data_base64": base64.b64encode(data).decode("ascii")}
+        if isinstance(data, str):
+            body = {"data": data}
+        else:
+            body = {"data_base64": base64.b64encode(data).decode("ascii")}
         self._t.request("POST", self._path(ref, "/stdin"), json_body=body)
 
     def close_stdin(self, ref: ProcessRef) -> None:

@@ -54,7 +54,8 @@ class Pty:
              env: Optional[dict] = None) -> Terminal:
         """Starts ``cmd`` (a shell command line; default an interactive ``bash -i -l``) on a terminal."""
         if cmd is None:
-            info = self._p.start("/bin/bash", ["-i", "-l"], cwd=cwd, env=env, pty={"rows": rows, "cols": cols})
+            info = self._p.start("/bin/bash", ["-i", "-l"], cwd=cwd, env=env,
+                                 pty={"rows": rows, "cols": cols})
         else:
             info = self._p.start(cmd, cwd=cwd, env=env, pty={"rows": rows, "cols": cols})
         return Terminal(self._p, info)

@@ -45,7 +45,8 @@ def create_answer(id: str = SBX) -> dict[str, Any]:
     }
 
 
-def send_json(h: BaseHTTPRequestHandler, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+def send_json(h: BaseHTTPRequestHandler, status: int, body: Any,
+              headers: dict[str, str] | None = None) -> None:
     data = json.dumps(body).encode()
     h.send_response(status)
     h.send_header("Content-Type", "application/json")
@@ -90,7 +91,8 @@ class StandIn:
     """Start with ``StandIn(handler)``; ``url``, ``requests``, ``connections``; ``close()``."""
 
     def __init__(self, handler: Handler | None = None):
-        self.handler: Handler = handler or (lambda req, h: send_json(h, 404, {"error": "no handler", "code": "not_found"}))
+        self.handler: Handler = handler or (
+            lambda req, h: send_json(h, 404, {"error": "no handler", "code": "not_found"}))
         self.requests: list[Seen] = []
         self._ids = itertools.count(1)
         self.connections = 0
@@ -136,7 +138,8 @@ class StandIn:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), H)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02},
+                                        daemon=True)
         self._thread.start()
 
     def close(self) -> None:

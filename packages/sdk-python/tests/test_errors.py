@@ -31,11 +31,14 @@ class ErrorMappingTest(unittest.TestCase):
             self.assertIs(getattr(podflare, type(err).__name__), type(err))
 
     def test_refinements_and_builtin_twins(self):
-        self.assertIsInstance(error_from_response(404, {"error": "x", "code": "sandbox_not_found"}), NotFoundError)
-        self.assertIsInstance(error_from_response(400, {"error": "x", "code": "unknown_language"}), BadRequestError)
-        self.assertIsInstance(error_from_response(409, {"error": "x", "code": "is_a_directory"}), ConflictError)
-        self.assertIsInstance(error_from_response(404, {"error": "x", "code": "file_not_found"}), builtins.FileNotFoundError)
-        self.assertIsInstance(error_from_response(409, {"error": "x", "code": "is_a_directory"}), builtins.IsADirectoryError)
+        def answer(status, code):
+            return error_from_response(status, {"error": "x", "code": code})
+
+        self.assertIsInstance(answer(404, "sandbox_not_found"), NotFoundError)
+        self.assertIsInstance(answer(400, "unknown_language"), BadRequestError)
+        self.assertIsInstance(answer(409, "is_a_directory"), ConflictError)
+        self.assertIsInstance(answer(404, "file_not_found"), builtins.FileNotFoundError)
+        self.assertIsInstance(answer(409, "is_a_directory"), builtins.IsADirectoryError)
         self.assertIsInstance(podflare.TimeoutError("x"), builtins.TimeoutError)
         self.assertIsInstance(podflare.ConnectionError("x"), builtins.ConnectionError)
         self.assertEqual(podflare.TimeoutError("x").code, "request_timeout")
@@ -61,17 +64,20 @@ class ErrorMappingTest(unittest.TestCase):
         self.assertEqual(err.status, 410)
 
     def test_retry_after(self):
-        err = error_from_response(429, b'{"error": "too many", "code": "concurrency_limit"}', {"Retry-After": "7"})
+        err = error_from_response(429, b'{"error": "too many", "code": "concurrency_limit"}',
+                                  {"Retry-After": "7"})
         self.assertIsInstance(err, ConcurrencyLimitError)
         self.assertEqual(err.retry_after_s, 7.0)
         self.assertIsNone(error_from_response(429, {"error": "x"}).retry_after_s)
 
     def test_route_404_hint_and_context(self):
-        err = error_from_response(404, {"error": "no route", "code": "not_found"}, None, "POST /v1/sandboxes/x/fork")
+        err = error_from_response(404, {"error": "no route", "code": "not_found"}, None,
+                                  "POST /v1/sandboxes/x/fork")
         self.assertIs(type(err), NotFoundError)
         self.assertIn("may not provide this endpoint", err.message)
         self.assertTrue(err.message.endswith("[POST /v1/sandboxes/x/fork]"))
-        self.assertIsInstance(error_from_response(400, {"error": "?", "code": "unknown_language"}), UnknownLanguageError)
+        self.assertIsInstance(error_from_response(400, {"error": "?", "code": "unknown_language"}),
+                              UnknownLanguageError)
 
 
 if __name__ == "__main__":

@@ -40,9 +40,11 @@ class DecoderTest(unittest.TestCase):
 
 class EventTest(unittest.TestCase):
     def test_shapes(self):
-        self.assertEqual(to_exec_event({"type": "exit", "data": 3, "seq": 9, "ts": 10}), ExecEvent("exit", 3, 9, 10))
+        self.assertEqual(to_exec_event({"type": "exit", "data": 3, "seq": 9, "ts": 10}),
+                         ExecEvent("exit", 3, 9, 10))
         self.assertIsNone(to_exec_event({"type": "progress", "data": 0.5}))
-        for bad in ({"type": "stdout", "data": 5}, {"type": "exit", "data": "0"}, {"type": "exit", "data": True}, 42):
+        for bad in ({"type": "stdout", "data": 5}, {"type": "exit", "data": "0"},
+                    {"type": "exit", "data": True}, 42):
             with self.assertRaises(ProtocolError):
                 to_exec_event(bad)
 

@@ -66,7 +66,8 @@ class StandInTest(unittest.TestCase):
 
 class CreateTest(StandInTest):
     def test_keyword_options_are_sent_and_none_left_out(self):
-        self.handle(lambda r, h: send_json(h, 200, {**create_answer(), "clamped": ["memory_mb"], "warnings": ["w"]}))
+        self.handle(lambda r, h: send_json(h, 200, {**create_answer(), "clamped": ["memory_mb"],
+                                                    "warnings": ["w"]}))
         sb = Sandbox(self.url, None, "default", persistent=True, egress=False, memory_mb=8192, vcpus=4,
                      idle_timeout_s=600, max_lifetime_s=60, env={"A": "1"}, metadata={"o": "t"})
         self.assertEqual(self.reqs[0].path, "/v1/sandboxes")
@@ -112,14 +113,16 @@ class CreateTest(StandInTest):
         sb.run_code("1")
         self.assertEqual(self.reqs[-1].headers["x-podflare-region"], "us-west")
         Sandbox.resume("spc_1", self.url, region="us-west")
-        self.assertEqual((self.reqs[-1].path, self.reqs[-1].json()), ("/v1/spaces/spc_1/resume", {"region": "us-west"}))
+        self.assertEqual((self.reqs[-1].path, self.reqs[-1].json()),
+                         ("/v1/spaces/spc_1/resume", {"region": "us-west"}))
         self.assertEqual(self.reqs[-1].headers["x-podflare-region"], "us-west")
         Sandbox.resume("spc_1", self.url)
         self.assertEqual(self.reqs[-1].body, b"")
         self.assertNotIn("x-podflare-region", self.reqs[-1].headers)
 
     def test_region_unknown_is_a_typed_error(self):
-        self.handle(lambda r, h: send_json(h, 400, {"error": 'region "us-west" is not served here', "code": "region_unknown"}))
+        self.handle(lambda r, h: send_json(h, 400, {"error": 'region "us-west" is not served here',
+                                                    "code": "region_unknown"}))
         with self.assertRaises(RegionUnknownError) as ctx:
             Sandbox(self.url, region="us-west")
         self.assertIsInstance(ctx.exception, BadRequestError)
@@ -157,9 +160,11 @@ class ExecTest(StandInTest):
         ]))
         sb = Sandbox(self.url)
         r = sb.run_code("print(1)", timeout_ms=2000, env={"X": "y"}, cwd="/tmp")
-        self.assertEqual((r.stdout, r.stderr, r.exit_code, r.text), ("línea 1\ntail", "warn\n", 3, "línea 1\ntail"))
+        self.assertEqual((r.stdout, r.stderr, r.exit_code, r.text),
+                         ("línea 1\ntail", "warn\n", 3, "línea 1\ntail"))
         self.assertEqual(self.reqs[-1].path, f"/v1/sandboxes/{SBX}/exec")
-        self.assertEqual(self.reqs[-1].json(), {"code": "print(1)", "language": "python", "timeout_ms": 2000, "env": {"X": "y"}, "cwd": "/tmp"})
+        self.assertEqual(self.reqs[-1].json(), {"code": "print(1)", "language": "python", "timeout_ms": 2000,
+                                                "env": {"X": "y"}, "cwd": "/tmp"})
         sb.run_code("uname", "bash")
         self.assertEqual(self.reqs[-1].json(), {"code": "uname", "language": "bash"})
 
@@ -181,7 +186,8 @@ class ExecTest(StandInTest):
         self.handle(handle)
         sb = Sandbox(self.url)
         self.assertEqual(sb.run_code("x").stdout, "ünïcödé ✓\ntwo\n")
-        self.assertEqual(list(sb.run_code_stream("x")), [ExecEvent(e["type"], e["data"], e["seq"], e["ts"]) for e in events])
+        self.assertEqual(list(sb.run_code_stream("x")),
+                         [ExecEvent(e["type"], e["data"], e["seq"], e["ts"]) for e in events])
 
     def test_stream_yields_first_line_while_command_runs(self):
         release = threading.Event()
@@ -192,7 +198,8 @@ class ExecTest(StandInTest):
             start_chunked(h)
             chunk(h, b'{"type":"stdout","data":"1\\n","seq":0,"ts":1}\n')
             release.wait(5)  # a buffering client deadlocks here
-            chunk(h, b'{"type":"stdout","data":"2\\n","seq":1,"ts":2}\n{"type":"exit","data":0,"seq":2,"ts":3}\n')
+            chunk(h, b'{"type":"stdout","data":"2\\n","seq":1,"ts":2}\n'
+                     b'{"type":"exit","data":0,"seq":2,"ts":3}\n')
             end_chunks(h)
         self.handle(handle)
         sb = Sandbox(self.url)
@@ -292,7 +299,8 @@ class TransportTest(StandInTest):
             times.append((time.perf_counter() - t0) * 1000)
         self.assertEqual({r.connection for r in self.reqs}, {self.reqs[0].connection})
         times.sort()
-        print(f"\n  run_code round trip vs stand-in (ms): p50 {times[150]:.3f} p95 {times[285]:.3f} p99 {times[297]:.3f}")
+        print(f"\n  run_code round trip vs stand-in (ms): p50 {times[150]:.3f} p95 {times[285]:.3f}"
+              f" p99 {times[297]:.3f}")
 
     def test_a_dropped_keep_alive_connection_is_retried_once(self):
         def handle(r, h):
@@ -301,7 +309,8 @@ class TransportTest(StandInTest):
             if r.index >= 1:  # second request on a connection: the server is closing it
                 h.close_connection = True
                 return
-            send_ndjson(h, [{"type": "stdout", "data": "ok\n", "seq": 0, "ts": 0}, {"type": "exit", "data": 0, "seq": 1, "ts": 0}])
+            send_ndjson(h, [{"type": "stdout", "data": "ok\n", "seq": 0, "ts": 0},
+                            {"type": "exit", "data": 0, "seq": 1, "ts": 0}])
         self.handle(handle)
         sb = Sandbox(self.url)
         self.assertEqual(sb.run_code("print('ok')").stdout, "ok\n")
@@ -362,14 +371,15 @@ class FilesTest(StandInTest):
         sb.upload(bytearray(b"a,b\n"), "data.csv")
         sb.upload(memoryview(b"mv"), "/root/mv")
         puts = [r for r in self.reqs if r.method == "PUT"]
+        files = f"/v1/sandboxes/{SBX}/files"
         self.assertEqual(
             [(r.path, r.query["path"], r.body, r.headers["content-type"]) for r in puts],
             [
-                (f"/v1/sandboxes/{SBX}/files", "/root/a b&c.bin", b"\x00\x01\xff", "application/octet-stream"),
-                (f"/v1/sandboxes/{SBX}/files", "/root/notes.txt", "héllo".encode(), "application/octet-stream"),
-                (f"/v1/sandboxes/{SBX}/files", "#!/usr/bin/env python3", b"/root/run.sh", "application/octet-stream"),
-                (f"/v1/sandboxes/{SBX}/files", "data.csv", b"a,b\n", "application/octet-stream"),
-                (f"/v1/sandboxes/{SBX}/files", "/root/mv", b"mv", "application/octet-stream"),
+                (files, "/root/a b&c.bin", b"\x00\x01\xff", "application/octet-stream"),
+                (files, "/root/notes.txt", "héllo".encode(), "application/octet-stream"),
+                (files, "#!/usr/bin/env python3", b"/root/run.sh", "application/octet-stream"),
+                (files, "data.csv", b"a,b\n", "application/octet-stream"),
+                (files, "/root/mv", b"mv", "application/octet-stream"),
             ],
         )
         self.assertIn("path=%2Froot%2Fa%20b%26c.bin", puts[0].raw_path)
@@ -479,9 +489,11 @@ class LifecycleTest(StandInTest):
         a_id, b_id = "sbx_" + "a" * 32, "sbx_" + "b" * 32
         snaps = {
             a_id: {"/root": [0, "0", "dir"], "/root/same": [3, "1", "h1"], "/root/gone": [1, "1", "h2"],
-                   "/root/edit": [2, "1", "h3"], "/root/big": [2000000, "5", None], "/root/touched": [3, "1", "h4"]},
+                   "/root/edit": [2, "1", "h3"], "/root/big": [2000000, "5", None],
+                   "/root/touched": [3, "1", "h4"]},
             b_id: {"/root": [0, "0", "dir"], "/root/same": [3, "1", "h1"], "/root/new": [1, "9", "h5"],
-                   "/root/edit": [2, "2", "h9"], "/root/big": [2000000, "6", None], "/root/touched": [3, "7", "h4"]},
+                   "/root/edit": [2, "2", "h9"], "/root/big": [2000000, "6", None],
+                   "/root/touched": [3, "7", "h4"]},
         }
         codes = []
 
@@ -495,7 +507,8 @@ class LifecycleTest(StandInTest):
         self.handle(handle)
         a = Sandbox.connect(a_id, self.url)
         b = Sandbox.connect(b_id, self.url)
-        self.assertEqual(a.diff(b), {"added": ["/root/new"], "removed": ["/root/gone"], "modified": ["/root/big", "/root/edit"]})
+        self.assertEqual(a.diff(b), {"added": ["/root/new"], "removed": ["/root/gone"],
+                                     "modified": ["/root/big", "/root/edit"]})
         self.assertEqual(len(codes), 2)
         self.assertTrue(codes[0].startswith("exec(%s, " % json.dumps(DIFF_SNIPPET)))
         self.assertTrue(codes[0].endswith('"PATHS": ["/root","/tmp"]})'))
@@ -503,7 +516,8 @@ class LifecycleTest(StandInTest):
     def test_connect(self):
         def handle(r, h):
             if r.path.endswith("a" * 32):
-                return send_json(h, 200, {**create_answer(), "created_at": "", "last_active_at": "", "metadata": {}, "parent_id": None})
+                return send_json(h, 200, {**create_answer(), "created_at": "", "last_active_at": "",
+                                          "metadata": {}, "parent_id": None})
             if r.path.endswith("0" * 32):
                 return send_json(h, 404, {"error": "no such sandbox", "code": "sandbox_not_found"})
             send_json(h, 404, {"error": "no route", "code": "not_found"})
@@ -528,7 +542,8 @@ class LifecycleTest(StandInTest):
         sb = Sandbox(self.url, persistent=True)
         sb.pause()
         sb.resume()
-        self.assertEqual([r.path for r in self.reqs[-2:]], [f"/v1/sandboxes/{SBX}/pause", f"/v1/sandboxes/{SBX}/resume"])
+        self.assertEqual([r.path for r in self.reqs[-2:]],
+                         [f"/v1/sandboxes/{SBX}/pause", f"/v1/sandboxes/{SBX}/resume"])
         sb.set_timeout(99999)
         self.assertEqual(self.reqs[-1].json(), {"idle_timeout_s": 99999})
         self.assertEqual(sb.applied["idle_timeout_s"], 1800)
@@ -542,6 +557,26 @@ class LifecycleTest(StandInTest):
         back = Sandbox.resume("spc_1", self.url)
         self.assertEqual(back.id, "sbx_" + "c" * 32)
         self.assertEqual(self.reqs[-1].path, "/v1/spaces/spc_1/resume")
+
+
+class AccountTest(StandInTest):
+    def test_list_sandboxes_and_usage(self):
+        usage = {"owner": "key_1", "sandboxes_created": 3, "sandbox_seconds": 12.5, "gb_seconds": 6.25,
+                 "execs": 7, "forks": 2}
+
+        def handle(r, h):
+            if r.path == "/v1/sandboxes":
+                return send_json(h, 200, {"sandboxes": [create_answer()]})
+            if r.path == "/v1/usage":
+                return send_json(h, 200, usage)
+            send_json(h, 404, {"error": "no route", "code": "not_found"})
+        self.handle(handle)
+        self.assertEqual([s["id"] for s in Sandbox.list_sandboxes(self.url)], [SBX])
+        self.assertEqual(Sandbox.usage(self.url), usage)
+        self.assertEqual((self.reqs[-1].method, self.reqs[-1].path), ("GET", "/v1/usage"))
+        self.handle(lambda r, h: send_json(h, 200, {}))
+        with self.assertRaises(ProtocolError):
+            Sandbox.usage(self.url)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,8 @@
 // which are then compared by size and mtime. The Python SDK carries the identical text
 // (podflare/diff.py); tests/conformance/sdk-copies.test.ts checks they are equal.
 
+import { SandboxRuntimeError } from "./errors.js";
+import type { ExecResult } from "./events.js";
 import type { DiffResult } from "./types.js";
 
 export const DIFF_SNIPPET = `import hashlib, json, os, stat
@@ -79,4 +81,32 @@ export function compareSnapshots(a: Snapshot, b: Snapshot): DiffResult {
     else if (differs(entry, other)) modified.push(path);
   }
   return { added: added.sort(), removed: removed.sort(), modified: modified.sort() };
+}
+
+/** Runs the helper (`code`, from diffCode) through a sandbox's runCode and parses its snapshot. */
+export async function takeSnapshot(run: (code: string) => Promise<ExecResult>, sandboxId: string, code: string): Promise<Snapshot> {
+  const r = await run(code);
+  const line = r.stdout.trimEnd().split("\n").pop() ?? "";
+  if (r.exitCode === 0) {
+    try {
+      return JSON.parse(line) as Snapshot;
+    } catch {
+      // fall through to the error below
+    }
+  }
+  throw new SandboxRuntimeError(`diff helper failed in ${sandboxId} (exit ${r.exitCode}): ${(r.stderr || line).slice(-500)}`);
+}
+
+/** What diff needs of a sandbox. */
+export interface DiffSide {
+  readonly id: string;
+  runCode(code: string, language: "python"): Promise<ExecResult>;
+}
+
+/** Snapshots both sandboxes at once and compares them: `added` exist only in `b`. */
+export async function diffSandboxes(a: DiffSide, b: DiffSide, paths: readonly string[]): Promise<DiffResult> {
+  const code = diffCode(paths);
+  const snap = (side: DiffSide) => takeSnapshot((c) => side.runCode(c, "python"), side.id, code);
+  const [mine, theirs] = await Promise.all([snap(a), snap(b)]);
+  return compareSnapshots(mine, theirs);
 }

@@ -1,91 +1,9 @@
-// Error codes and classes of the SDK. The code table is a copy of packages/protocol's
-// (this package is published alone); tests/conformance/sdk-copies.test.ts keeps them equal.
+// Error classes of the SDK. The code table comes from packages/protocol through the generated
+// copy (generated/protocol.ts; this package is published alone).
+// Over 400 lines because it is a table: one documented class per error code, so callers can catch each.
+import { ErrorCode, errorStatus } from "./generated/protocol.js";
 
-/** Stable machine-readable codes the server puts in `{error, code}` answers. */
-export const ErrorCode = {
-  BadRequest: "bad_request",
-  InvalidJson: "invalid_json",
-  UnknownLanguage: "unknown_language",
-  InvalidPath: "invalid_path",
-  Unauthorized: "unauthorized",
-  Forbidden: "forbidden",
-  NotFound: "not_found",
-  SandboxNotFound: "sandbox_not_found",
-  TemplateNotFound: "template_not_found",
-  FileNotFound: "file_not_found",
-  SpaceNotFound: "space_not_found",
-  MethodNotAllowed: "method_not_allowed",
-  Conflict: "conflict",
-  IsADirectory: "is_a_directory",
-  NotADirectory: "not_a_directory",
-  PayloadTooLarge: "payload_too_large",
-  ConcurrencyLimit: "concurrency_limit",
-  SandboxNotReady: "sandbox_not_ready",
-  ExecTimeout: "exec_timeout",
-  NoSpace: "no_space",
-  RuntimeError: "runtime_error",
-  Internal: "internal",
-  Unavailable: "unavailable",
-  InvalidPort: "invalid_port",
-  PortNotListening: "port_not_listening",
-  UpstreamError: "upstream_error",
-  UpstreamTimeout: "upstream_timeout",
-  RegionUnknown: "region_unknown",
-  SandboxExpired: "sandbox_expired",
-  SpaceLimit: "space_limit",
-  SpaceStorageLimit: "space_storage_limit",
-  SandboxAtProcessLimit: "sandbox_at_process_limit",
-  ProcessNotFound: "process_not_found",
-  ProcessLimit: "process_limit",
-  WatchLimit: "watch_limit",
-  FileExists: "file_exists",
-  DirectoryNotEmpty: "directory_not_empty",
-  TooManyEntries: "too_many_entries",
-} as const;
-
-export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
-
-/** The HTTP status the server gives each code. */
-export const errorStatus: Record<ErrorCode, number> = {
-  bad_request: 400,
-  invalid_json: 400,
-  unknown_language: 400,
-  invalid_path: 400,
-  unauthorized: 401,
-  forbidden: 403,
-  not_found: 404,
-  sandbox_not_found: 404,
-  template_not_found: 404,
-  file_not_found: 404,
-  space_not_found: 404,
-  method_not_allowed: 405,
-  conflict: 409,
-  is_a_directory: 409,
-  not_a_directory: 409,
-  payload_too_large: 413,
-  concurrency_limit: 429,
-  sandbox_not_ready: 503,
-  exec_timeout: 504,
-  no_space: 507,
-  runtime_error: 500,
-  internal: 500,
-  unavailable: 503,
-  invalid_port: 400,
-  port_not_listening: 502,
-  upstream_error: 502,
-  upstream_timeout: 504,
-  region_unknown: 400,
-  sandbox_expired: 410,
-  space_limit: 429,
-  space_storage_limit: 507,
-  sandbox_at_process_limit: 503,
-  process_not_found: 404,
-  process_limit: 429,
-  watch_limit: 429,
-  file_exists: 409,
-  directory_not_empty: 409,
-  too_many_entries: 413,
-};
+export { ErrorCode, errorStatus };
 
 /** Codes the SDK raises itself, without an answer from the server (status 0). */
 export const ClientErrorCode = {
@@ -326,6 +244,12 @@ export class SandboxAtProcessLimitError extends PodflareError {
     super(ErrorCode.SandboxAtProcessLimit, statusOf(ErrorCode.SandboxAtProcessLimit, init), message, init);
   }
 }
+/** 429 `context_limit`: the sandbox has as many REPL contexts as allowed (32); delete one first. */
+export class ContextLimitError extends PodflareError {
+  constructor(message: string, init: ErrorInit = {}) {
+    super(ErrorCode.ContextLimit, statusOf(ErrorCode.ContextLimit, init), message, init);
+  }
+}
 
 /** 404 `process_not_found`: no process with that pid or tag was started through the API; see `processes.list()`. */
 export class ProcessNotFoundError extends NotFoundError {
@@ -384,6 +308,19 @@ export class SpaceLimitError extends PodflareError {
 export class SpaceStorageLimitError extends PodflareError {
   constructor(message: string, init: ErrorInit = {}) {
     super(ErrorCode.SpaceStorageLimit, statusOf(ErrorCode.SpaceStorageLimit, init), message, init);
+  }
+}
+
+/** 429 `mcp_session_limit`: too many open MCP sessions for this key or host; end one (HTTP DELETE /mcp) or wait for an idle one to time out. */
+export class McpSessionLimitError extends PodflareError {
+  constructor(message: string, init: ErrorInit = {}) {
+    super(ErrorCode.McpSessionLimit, statusOf(ErrorCode.McpSessionLimit, init), message, init);
+  }
+}
+/** 404 `mcp_session_not_found`: the Mcp-Session-Id is unknown, ended or timed out; initialize a new MCP session. */
+export class McpSessionNotFoundError extends NotFoundError {
+  constructor(message: string, init: ErrorInit = {}) {
+    super(message, init, ErrorCode.McpSessionNotFound);
   }
 }
 
@@ -453,6 +390,9 @@ export const errorClasses: Record<ErrorCode, ServerErrorClass> = {
   space_limit: SpaceLimitError,
   space_storage_limit: SpaceStorageLimitError,
   sandbox_at_process_limit: SandboxAtProcessLimitError,
+  mcp_session_limit: McpSessionLimitError,
+  mcp_session_not_found: McpSessionNotFoundError,
+  context_limit: ContextLimitError,
   process_not_found: ProcessNotFoundError,
   process_limit: ProcessLimitError,
   watch_limit: WatchLimitError,

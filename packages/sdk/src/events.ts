@@ -3,17 +3,28 @@
 // (0x0A never occurs inside a UTF-8 sequence).
 
 import { ProtocolError } from "./errors.js";
+import { toErrorEvent, toResultEvent, type ExecError, type ExecErrorEvent, type ExecResultEvent, type Result } from "./results.js";
 
-/** An output line (keeping its newline) or the final exit code. `seq` is monotonic per call, `ts` epoch ms. */
+/**
+ * An output line (keeping its newline), a rich result or exception of a python exec, or the
+ * final exit code. `seq` is monotonic per call, `ts` epoch ms.
+ */
 export type ExecEvent =
   | { type: "stdout" | "stderr"; data: string; seq: number; ts: number }
-  | { type: "exit"; data: number; seq: number; ts: number };
+  | { type: "exit"; data: number; seq: number; ts: number }
+  | ({ seq: number; ts: number } & ExecResultEvent)
+  | ({ seq: number; ts: number } & ExecErrorEvent);
 
-/** What `runCode` returns: each stream joined byte for byte, and the exit code. */
+/**
+ * What `runCode` returns: each stream joined byte for byte, the exit code, and for python the
+ * rich results (the last expression's value, display() calls, figures) and the exception.
+ */
 export interface ExecResult {
   stdout: string;
   stderr: string;
   exitCode: number;
+  results: Result[];
+  error?: ExecError;
 }
 
 /**
@@ -83,6 +94,10 @@ export function toExecEvent(value: unknown): ExecEvent | undefined {
     case "exit":
       if (typeof ev["data"] !== "number") throw new ProtocolError("exec exit event without a numeric code");
       return { type: "exit", data: ev["data"], seq, ts };
+    case "result":
+      return { ...toResultEvent(ev), seq, ts };
+    case "error":
+      return { ...toErrorEvent(ev), seq, ts };
     default:
       return undefined;
   }

@@ -8,8 +8,12 @@
 export { Sandbox, uploadArgs } from "./sandbox.js";
 export { HttpClient, DEFAULT_HOST, DEFAULT_TIMEOUT_MS, SDK_VERSION } from "./http.js";
 export type { RequestOptions, RawResponse } from "./http.js";
+export type { Usage } from "./account.js";
 export { NdjsonDecoder, toExecEvent } from "./events.js";
 export type { ExecEvent, ExecResult } from "./events.js";
+export { Result } from "./results.js";
+export type { Context } from "./contexts.js";
+export type { ExecError, ExecErrorEvent, ExecResultEvent } from "./results.js";
 export { DIFF_SNIPPET, diffCode, compareSnapshots } from "./diff.js";
 export type { Snapshot, SnapshotEntry } from "./diff.js";
 export { createFieldNames, toCreateRequest, snakeToCamel } from "./types.js";
@@ -29,6 +33,7 @@ export type {
 export { ExitCode } from "./wire.js";
 export type * as wire from "./wire.js";
 export * from "./errors.js";
+export { fromSandboxMetrics, type SandboxMetrics } from "./metrics.js";
 export { Processes } from "./processes.js";
 export type { ProcessInfo, ProcessEvent, ProcessRef, StartOptions } from "./processes.js";
 export { Filesystem } from "./filesystem.js";

@@ -1,53 +1,32 @@
-// The Sandbox class: one object per sandbox id, all calls through a shared HttpClient.
+// The Sandbox class: one object per sandbox id, all calls through a shared HttpClient. The
+// class holds the surface (names, docs, lifecycle checks); each job's protocol lives in its
+// own module: open, exec-stream, files, spaces, settings, account, lifecycle.
+// Over 400 lines because it is the public class: every method's documentation and example live
+// here, next to its signature; the protocol work is in the modules named above.
 
-import type { IncomingMessage } from "node:http";
-import { compareSnapshots, diffCode, type Snapshot } from "./diff.js";
-import {
-  IsADirectoryError,
-  MethodNotAllowedError,
-  NotADirectoryError,
-  NotFoundError,
-  ProtocolError,
-  SandboxClosedError,
-  SandboxNotFoundError,
-  SandboxRuntimeError,
-} from "./errors.js";
-import { NdjsonDecoder, toExecEvent, type ExecEvent, type ExecResult } from "./events.js";
-import { HttpClient, streamError } from "./http.js";
-import {
-  fromApplied,
-  fromFileEntry,
-  fromNetworkInfo,
-  fromSandboxInfo,
-  toNetworkPolicy,
-  snakeToCamel,
-  toCreateRequest,
-  type AppliedLimits,
-  type ConnectionOptions,
-  type DiffResult,
-  type FileEntry,
-  type Language,
-  type NetworkInfo,
-  type NetworkPolicy,
-  type RunOptions,
-  type SandboxInfo,
-  type SandboxOptions,
-} from "./types.js";
+import { listSandboxes, usage, type Usage } from "./account.js";
+import * as contexts from "./contexts.js";
+import { diffSandboxes } from "./diff.js";
+import { ProtocolError } from "./errors.js";
+import type { ExecEvent, ExecResult } from "./events.js";
+import { collectExec, openExec, streamExec } from "./exec-stream.js";
+import { downloadFile, listDir, removePath, uploadFile } from "./files.js";
+import type { HttpClient } from "./http.js";
+import { SandboxLife } from "./lifecycle.js";
+import { fromSandboxMetrics, type SandboxMetrics } from "./metrics.js";
+import { connectSandbox, createSandbox, resumeSpace, type Opened, type SandboxInit } from "./open.js";
+import { sandboxPath, type SandboxRef } from "./sandbox-ref.js";
+import { changeNetwork, changeTimeout } from "./settings.js";
+import { forkChildren, freezeToSpace, mergeInto } from "./spaces.js";
+import { fromSandboxInfo, snakeToCamel } from "./types.js";
+import type { AppliedLimits, ConnectionOptions, Context, DiffResult, FileEntry, Language, NetworkInfo } from "./types.js";
+import type { NetworkPolicy, RunOptions, SandboxInfo, SandboxOptions } from "./types.js";
 import type * as wire from "./wire.js";
 import { Filesystem } from "./filesystem.js";
 import { Processes } from "./processes.js";
 import { Pty } from "./pty.js";
 
-type Lifecycle = { state: "open" } | { state: "closed" } | { state: "merged"; into: string } | { state: "frozen"; spaceId: string };
-
-interface SandboxInit {
-  template?: string | undefined;
-  applied?: AppliedLimits | undefined;
-  clamped?: string[] | undefined;
-  warnings?: string[] | undefined;
-}
-
-const enc = encodeURIComponent;
+export { uploadArgs } from "./files.js";
 
 /**
  * A Podflare sandbox: a Linux box with a persistent Python REPL, bash, and files.
@@ -72,12 +51,14 @@ export class Sandbox {
   readonly warnings: readonly string[];
 
   readonly #http: HttpClient;
-  #life: Lifecycle = { state: "open" };
-  #closing: Promise<void> | undefined;
+  readonly #ref: SandboxRef;
+  readonly #life: SandboxLife;
 
   private constructor(http: HttpClient, id: string, init: SandboxInit) {
     this.#http = http;
     this.id = id;
+    this.#ref = { http, id };
+    this.#life = new SandboxLife(id);
     this.template = init.template;
     this.applied = init.applied;
     this.clamped = (init.clamped ?? []).map(snakeToCamel);
@@ -106,7 +87,7 @@ export class Sandbox {
 
   /** False once `close()`, `mergeInto()` (on the winner) or `freeze()` has run. */
   get isOpen(): boolean {
-    return this.#life.state === "open";
+    return this.#life.isOpen;
   }
 
   /**
@@ -117,9 +98,7 @@ export class Sandbox {
    * console.log(sb.id, sb.applied?.memoryMb, sb.clamped); // clamped: e.g. ["memoryMb"]
    */
   static async create(opts: SandboxOptions = {}): Promise<Sandbox> {
-    const http = new HttpClient(opts);
-    const res = await http.json<wire.CreateSandboxResponse>("POST", "/v1/sandboxes", { json: toCreateRequest(opts) });
-    return Sandbox.#fromCreateAnswer(http, res, "POST /v1/sandboxes", opts.template);
+    return Sandbox.#from(await createSandbox(opts));
   }
 
   /**
@@ -131,18 +110,7 @@ export class Sandbox {
    * await sb.runCode("print(x)"); // the REPL state is the sandbox's, not the object's
    */
   static async connect(id: string, opts: ConnectionOptions = {}): Promise<Sandbox> {
-    const http = new HttpClient(opts);
-    try {
-      const info = await http.json<wire.SandboxInfo>("GET", `/v1/sandboxes/${enc(id)}`);
-      return new Sandbox(http, id, { template: info?.template, applied: fromApplied(info?.applied) });
-    } catch (err) {
-      // A server without GET /v1/sandboxes/:id (route 404 or 405): attach without checking.
-      const routeMissing =
-        (err instanceof NotFoundError && !(err instanceof SandboxNotFoundError) && err.code === "not_found") ||
-        err instanceof MethodNotAllowedError;
-      if (routeMissing) return new Sandbox(http, id, {});
-      throw err;
-    }
+    return Sandbox.#from(await connectSandbox(id, opts));
   }
 
   /**
@@ -156,10 +124,7 @@ export class Sandbox {
    * await again.runCode("print(x)");
    */
   static async resume(spaceId: string, opts: ConnectionOptions = {}): Promise<Sandbox> {
-    const http = new HttpClient(opts);
-    const path = `/v1/spaces/${enc(spaceId)}/resume`;
-    const res = await http.json<wire.CreateSandboxResponse>("POST", path, opts.region !== undefined ? { json: { region: opts.region } } : {});
-    return Sandbox.#fromCreateAnswer(http, res, `POST ${path}`, undefined);
+    return Sandbox.#from(await resumeSpace(spaceId, opts));
   }
 
   /**
@@ -168,20 +133,24 @@ export class Sandbox {
    * @example
    * for (const s of await Sandbox.listSandboxes()) console.log(s.id, s.state);
    */
-  static async listSandboxes(opts: ConnectionOptions = {}): Promise<SandboxInfo[]> {
-    const http = new HttpClient(opts);
-    const res = await http.json<wire.ListSandboxesResponse>("GET", "/v1/sandboxes");
-    return (res?.sandboxes ?? []).map(fromSandboxInfo);
+  static listSandboxes(opts: ConnectionOptions = {}): Promise<SandboxInfo[]> {
+    return listSandboxes(opts);
   }
 
-  static #fromCreateAnswer(http: HttpClient, res: wire.CreateSandboxResponse | undefined, what: string, template: string | undefined): Sandbox {
-    if (!res || typeof res.id !== "string") throw new ProtocolError(`${what} answered without a sandbox id`);
-    return new Sandbox(http, res.id, {
-      template: res.template ?? template,
-      applied: fromApplied(res.applied),
-      clamped: Array.isArray(res.clamped) ? res.clamped : [],
-      warnings: Array.isArray(res.warnings) ? res.warnings : [],
-    });
+  /**
+   * The calling key's usage: sandboxes created, sandbox-seconds, GB-seconds (sandbox-seconds
+   * weighted by memory), execs and forks, running sandboxes counted up to now.
+   *
+   * @example
+   * const u = await Sandbox.usage();
+   * console.log(u.sandboxSeconds, u.gbSeconds, u.execs);
+   */
+  static usage(opts: ConnectionOptions = {}): Promise<Usage> {
+    return usage(opts);
+  }
+
+  static #from(opened: Opened): Sandbox {
+    return new Sandbox(opened.http, opened.id, opened.init);
   }
 
   /**
@@ -199,6 +168,21 @@ export class Sandbox {
     this.applied = info.applied ?? this.applied;
     return info;
   }
+  /**
+   * What the sandbox uses now: CPU time, memory, disk and tasks, read by hostd from its cgroup
+   * and its root filesystem at the time of the call.
+   *
+   * @example
+   * const m = await sb.metrics();
+   * console.log(m.memoryBytes / 2 ** 20, "MiB of", m.memoryLimitBytes / 2 ** 20);
+   */
+  async metrics(): Promise<SandboxMetrics> {
+    this.#assertOpen();
+    const res = await this.#http.json<wire.SandboxMetrics>("GET", this.#path("/metrics"));
+    if (!res) throw new ProtocolError(`GET ${this.#path("/metrics")} answered an empty body`);
+    return fromSandboxMetrics(res);
+  }
+
 
   /**
    * Runs code and waits for it to finish. A Python exception is not thrown: it gives a
@@ -212,13 +196,15 @@ export class Sandbox {
    * const u = await sb.runCode("uname -s", "bash");
    */
   async runCode(code: string, language: Language = "python", opts: RunOptions = {}): Promise<ExecResult> {
-    const res = await this.#openExec(code, language, opts);
-    return collectExec(res, `exec in ${this.id}`);
+    this.#assertOpen();
+    const res = await openExec(this.#ref, code, language, opts);
+    return collectExec(res, `exec in ${this.id}`, opts);
   }
 
   /**
    * Runs code and yields its events as they are produced: `stdout`/`stderr` lines (each
-   * keeping its newline) and a last `exit` event. Breaking out of the loop drops the
+   * keeping its newline), for python `result` and `error` events (docs/api.md, "Rich
+   * results"), and a last `exit` event. Breaking out of the loop drops the
    * connection, and hostd then interrupts the code as on a timeout.
    *
    * @example
@@ -228,41 +214,9 @@ export class Sandbox {
    * }
    */
   async *runCodeStream(code: string, language: Language = "python", opts: RunOptions = {}): AsyncGenerator<ExecEvent, void, undefined> {
-    const res = await this.#openExec(code, language, opts);
-    const decoder = new NdjsonDecoder();
-    let exited = false;
-    try {
-      for await (const chunk of res) {
-        for (const value of decoder.push(chunk as Buffer)) {
-          const ev = toExecEvent(value);
-          if (!ev) continue;
-          if (ev.type === "exit") exited = true;
-          yield ev;
-        }
-      }
-      for (const value of decoder.end()) {
-        const ev = toExecEvent(value);
-        if (!ev) continue;
-        if (ev.type === "exit") exited = true;
-        yield ev;
-      }
-    } catch (err) {
-      throw streamError(err, `exec in ${this.id}`);
-    } finally {
-      if (!res.complete) res.destroy();
-    }
-    if (!exited) throw new ProtocolError(`exec in ${this.id}: the stream ended without an exit event`);
-  }
-
-  #openExec(code: string, language: Language, opts: RunOptions): Promise<IncomingMessage> {
     this.#assertOpen();
-    const body: wire.ExecRequest = { code, language };
-    if (opts.timeoutMs !== undefined) body.timeout_ms = opts.timeoutMs;
-    if (opts.env !== undefined) body.env = opts.env;
-    if (opts.cwd !== undefined) body.cwd = opts.cwd;
-    // The server is silent while code runs; only an exec with a deadline gets a client one.
-    const timeoutMs = opts.timeoutMs !== undefined ? opts.timeoutMs + this.#http.timeoutMs : 0;
-    return this.#http.open("POST", this.#path("/exec"), { json: body, timeoutMs, accept: "application/x-ndjson" });
+    const res = await openExec(this.#ref, code, language, opts);
+    yield* streamExec(res, `exec in ${this.id}`);
   }
 
   /**
@@ -276,9 +230,7 @@ export class Sandbox {
    */
   async upload(data: Uint8Array | string, path: string): Promise<void> {
     this.#assertOpen();
-    uploadArgs(data, path);
-    const body = typeof data === "string" ? Buffer.from(data, "utf8") : data;
-    await this.#http.request("PUT", this.#filePath(path), { body, contentType: "application/octet-stream" });
+    await uploadFile(this.#ref, data, path);
   }
 
   /**
@@ -290,11 +242,7 @@ export class Sandbox {
    */
   async download(path: string): Promise<Buffer> {
     this.#assertOpen();
-    const res = await this.#http.request("GET", this.#filePath(path));
-    if (isJson(res.headers["content-type"])) {
-      throw new IsADirectoryError(`${path} is a directory in sandbox ${this.id}; use list(${JSON.stringify(path)}) to see its entries`);
-    }
-    return res.body;
+    return downloadFile(this.#ref, path);
   }
 
   /**
@@ -305,18 +253,7 @@ export class Sandbox {
    */
   async list(path: string): Promise<FileEntry[]> {
     this.#assertOpen();
-    const res = await this.#http.request("GET", this.#filePath(path), { accept: "application/json" });
-    if (!isJson(res.headers["content-type"])) {
-      throw new NotADirectoryError(`${path} is a file in sandbox ${this.id}; use download(${JSON.stringify(path)}) to read it`);
-    }
-    let listing: wire.DirListing;
-    try {
-      listing = JSON.parse(res.body.toString("utf8")) as wire.DirListing;
-    } catch {
-      throw new ProtocolError(`listing of ${path} is not valid JSON`);
-    }
-    if (!Array.isArray(listing?.entries)) throw new ProtocolError(`listing of ${path} has no entries array`);
-    return listing.entries.map(fromFileEntry);
+    return listDir(this.#ref, path);
   }
 
   /**
@@ -327,7 +264,7 @@ export class Sandbox {
    */
   async remove(path: string): Promise<void> {
     this.#assertOpen();
-    await this.#http.request("DELETE", this.#filePath(path));
+    await removePath(this.#ref, path);
   }
 
   /**
@@ -340,9 +277,7 @@ export class Sandbox {
    */
   async fork(n = 1): Promise<Sandbox[]> {
     this.#assertOpen();
-    const res = await this.#http.json<{ children: string[] }>("POST", this.#path("/fork"), { json: { n } });
-    if (!res || !Array.isArray(res.children)) throw new ProtocolError(`fork of ${this.id} answered without children`);
-    return res.children.map((id) => new Sandbox(this.#http, id, { template: this.template, applied: this.applied }));
+    return (await forkChildren(this.#ref, n)).map((id) => new Sandbox(this.#http, id, { template: this.template, applied: this.applied }));
   }
 
   /**
@@ -358,8 +293,8 @@ export class Sandbox {
   async mergeInto(winner: Sandbox | string): Promise<void> {
     this.#assertOpen();
     const winnerId = typeof winner === "string" ? winner : winner.id;
-    await this.#http.request("POST", this.#path(`/merge_into/${enc(winnerId)}`));
-    if (winner instanceof Sandbox) winner.#life = { state: "merged", into: this.id };
+    await mergeInto(this.#ref, winnerId);
+    if (winner instanceof Sandbox) winner.#life.mergedInto(this.id);
   }
 
   /**
@@ -374,22 +309,7 @@ export class Sandbox {
    * await a.diff(b); // { added: ["/root/new.txt"], removed: [], modified: [] }
    */
   async diff(other: Sandbox, paths: readonly string[] = ["/root", "/tmp"]): Promise<DiffResult> {
-    const code = diffCode(paths);
-    const [mine, theirs] = await Promise.all([this.#snapshot(code), other.#snapshot(code)]);
-    return compareSnapshots(mine, theirs);
-  }
-
-  async #snapshot(code: string): Promise<Snapshot> {
-    const r = await this.runCode(code, "python");
-    const line = r.stdout.trimEnd().split("\n").pop() ?? "";
-    if (r.exitCode === 0) {
-      try {
-        return JSON.parse(line) as Snapshot;
-      } catch {
-        // fall through to the error below
-      }
-    }
-    throw new SandboxRuntimeError(`diff helper failed in ${this.id} (exit ${r.exitCode}): ${(r.stderr || line).slice(-500)}`);
+    return diffSandboxes(this, other, paths);
   }
 
   /**
@@ -446,6 +366,53 @@ export class Sandbox {
   }
 
   /**
+   * Creates a REPL context: its own `__main__` namespace (and, with `cwd`, the directory
+   * its cells start in) in this sandbox, at most 32 with the default one. Contexts are
+   * copied into fork children and lost when the REPL restarts.
+   *
+   * @example
+   * const ctx = await sb.createContext({ cwd: "/tmp" });
+   * await sb.runCode("x = 1", "python", { context: ctx });
+   */
+  async createContext(opts: { cwd?: string } = {}): Promise<Context> {
+    this.#assertOpen();
+    return contexts.createContext(this.#http, sandboxPath(this.#ref, ""), opts);
+  }
+
+  /**
+   * The sandbox's REPL contexts, the default one (`id: "default"`) first.
+   *
+   * @example
+   * const ids = (await sb.listContexts()).map((c) => c.id);
+   */
+  async listContexts(): Promise<Context[]> {
+    this.#assertOpen();
+    return contexts.listContexts(this.#http, sandboxPath(this.#ref, ""));
+  }
+
+  /**
+   * Empties a context's namespace; its id and cwd stay.
+   *
+   * @example
+   * await sb.restartContext(ctx);
+   */
+  async restartContext(context: Context | string): Promise<Context> {
+    this.#assertOpen();
+    return contexts.restartContext(this.#http, sandboxPath(this.#ref, ""), context);
+  }
+
+  /**
+   * Deletes a context (not the default one); an exec in it then answers 404 `not_found`.
+   *
+   * @example
+   * await sb.deleteContext(ctx);
+   */
+  async deleteContext(context: Context | string): Promise<void> {
+    this.#assertOpen();
+    await contexts.deleteContext(this.#http, sandboxPath(this.#ref, ""), context);
+  }
+
+  /**
    * Freezes the sandbox to disk as a persistent Space and returns the Space id. This
    * object is closed afterwards; continue with `Sandbox.resume(spaceId)`.
    *
@@ -457,10 +424,9 @@ export class Sandbox {
    */
   async freeze(): Promise<string> {
     this.#assertOpen();
-    const res = await this.#http.json<{ space_id: string }>("POST", this.#path("/freeze"));
-    if (!res || typeof res.space_id !== "string") throw new ProtocolError(`freeze of ${this.id} answered without space_id`);
-    this.#life = { state: "frozen", spaceId: res.space_id };
-    return res.space_id;
+    const spaceId = await freezeToSpace(this.#ref);
+    this.#life.frozen(spaceId);
+    return spaceId;
   }
 
   /**
@@ -473,11 +439,9 @@ export class Sandbox {
    */
   async setTimeout(idleTimeoutS: number): Promise<void> {
     this.#assertOpen();
-    const res = await this.#http.json<{ applied?: wire.AppliedLimits; idle_timeout_s?: number }>("POST", this.#path("/timeout"), {
-      json: { idle_timeout_s: idleTimeoutS },
-    });
-    if (res?.applied) this.applied = fromApplied(res.applied);
-    else if (this.applied && typeof res?.idle_timeout_s === "number") this.applied = { ...this.applied, idleTimeoutS: res.idle_timeout_s };
+    const res = await changeTimeout(this.#ref, idleTimeoutS);
+    if (res.applied) this.applied = res.applied;
+    else if (this.applied && res.idleTimeoutS !== undefined) this.applied = { ...this.applied, idleTimeoutS: res.idleTimeoutS };
   }
 
   /**
@@ -489,11 +453,9 @@ export class Sandbox {
    */
   async setNetwork(opts: NetworkPolicy & { egress?: boolean }): Promise<NetworkInfo | null> {
     this.#assertOpen();
-    const { egress, ...policy } = opts;
-    const body: wire.SetNetworkRequest = { ...toNetworkPolicy(policy), ...(egress === undefined ? {} : { egress }) };
-    const res = await this.#http.json<wire.SandboxInfo>("PUT", this.#path("/network"), { json: body });
-    if (res?.applied) this.applied = fromApplied(res.applied);
-    return fromNetworkInfo(res?.network);
+    const res = await changeNetwork(this.#ref, opts);
+    if (res.applied) this.applied = res.applied;
+    return res.network;
   }
 
   /**
@@ -517,108 +479,14 @@ export class Sandbox {
    * try { await sb.runCode("print(1)"); } finally { await sb.close(); }
    */
   close(): Promise<void> {
-    if (this.#life.state !== "open") return Promise.resolve();
-    this.#closing ??= this.#http.request("DELETE", this.#path("")).then(
-      () => {
-        this.#life = { state: "closed" };
-      },
-      (err: unknown) => {
-        this.#closing = undefined;
-        if (err instanceof SandboxNotFoundError) {
-          this.#life = { state: "closed" };
-          return;
-        }
-        throw err;
-      },
-    );
-    return this.#closing;
+    return this.#life.close(() => this.#http.request("DELETE", this.#path("")));
   }
 
   #assertOpen(): void {
-    const life = this.#life;
-    if (life.state === "open") return;
-    if (life.state === "merged") {
-      throw new SandboxClosedError(`sandbox ${this.id} was merged into ${life.into}; use that sandbox's object`);
-    }
-    if (life.state === "frozen") {
-      throw new SandboxClosedError(`sandbox ${this.id} was frozen into Space ${life.spaceId}; continue with Sandbox.resume("${life.spaceId}")`);
-    }
-    throw new SandboxClosedError(`sandbox ${this.id} is closed; create a new one with Sandbox.create()`);
+    this.#life.assertOpen();
   }
 
   #path(suffix: string): string {
-    return `/v1/sandboxes/${enc(this.id)}${suffix}`;
+    return sandboxPath(this.#ref, suffix);
   }
-
-  #filePath(path: string): string {
-    if (typeof path !== "string" || path === "") throw new TypeError("a file path must be a non-empty string, e.g. \"/root/data.csv\"");
-    return `${this.#path("/files")}?path=${enc(path)}`;
-  }
-}
-
-function isJson(contentType: string | undefined): boolean {
-  return contentType !== undefined && /^application\/json\b/i.test(contentType);
-}
-
-/**
- * Checks `upload`'s arguments: data (Uint8Array or string) first, the path (string) second,
- * as Podflare's SDKs take them. Nothing is guessed from the values: a call with the two
- * swapped would otherwise write the content under a name made of the path.
- */
-export function uploadArgs(data: Uint8Array | string, path: string): [Uint8Array | string, string] {
-  if ((path as unknown) instanceof Uint8Array && typeof data === "string") {
-    throw new TypeError(`upload(data, path) takes the data first and the path second: upload(<bytes>, ${JSON.stringify(data.slice(0, 60))})`);
-  }
-  if (typeof path !== "string" || path === "") {
-    throw new TypeError('upload(data, path): path must be a non-empty string, e.g. upload("hello", "/root/notes.txt")');
-  }
-  if (typeof data !== "string" && !(data instanceof Uint8Array)) {
-    throw new TypeError("upload(data, path): data must be a Uint8Array (e.g. a Buffer) or a string");
-  }
-  return [data, path];
-}
-
-/** Reads a whole exec answer without per-event allocation of iterator objects: the hot path. */
-function collectExec(res: IncomingMessage, what: string): Promise<ExecResult> {
-  return new Promise((resolve, reject) => {
-    const decoder = new NdjsonDecoder();
-    const stdout: string[] = [];
-    const stderr: string[] = [];
-    let exitCode: number | undefined;
-    let failed = false;
-    const take = (values: unknown[]): void => {
-      for (const value of values) {
-        const ev = toExecEvent(value);
-        if (ev === undefined) continue;
-        if (ev.type === "exit") exitCode = ev.data;
-        else if (ev.type === "stdout") stdout.push(ev.data);
-        else stderr.push(ev.data);
-      }
-    };
-    const fail = (err: unknown): void => {
-      if (failed) return;
-      failed = true;
-      res.destroy();
-      reject(streamError(err, what));
-    };
-    res.on("data", (chunk: Buffer) => {
-      try {
-        take(decoder.push(chunk));
-      } catch (err) {
-        fail(err);
-      }
-    });
-    res.on("end", () => {
-      if (failed) return;
-      try {
-        take(decoder.end());
-      } catch (err) {
-        fail(err);
-        return;
-      }
-      if (exitCode === undefined) fail(new ProtocolError(`${what}: the stream ended without an exit event`));
-      else resolve({ stdout: stdout.join(""), stderr: stderr.join(""), exitCode });
-    });
-    res.on("error", fail);
-  });
 }

@@ -1,6 +1,14 @@
 // The SDK's own (camelCase) shapes, and their mapping to and from the snake_case wire.
 
+import type { ExecError, Result } from "./results.js";
 import type * as wire from "./wire.js";
+
+/** A REPL context: pass it (or its id) as `runCode(code, "python", { context })`. */
+export interface Context {
+  id: string;
+  language: "python";
+  cwd: string | null;
+}
 
 export type { Language, SandboxState } from "./wire.js";
 
@@ -82,6 +90,12 @@ export interface RunOptions {
   env?: Record<string, string>;
   /** Working directory for this call. */
   cwd?: string;
+  /** The REPL context to run in (`createContext`); default: the sandbox's default context. */
+  context?: Context | string;
+  /** Called with each rich result (python) as it arrives, before runCode resolves. */
+  onResult?: (result: Result) => void;
+  /** Called with the exception of a python exec, once, after its traceback on stderr. */
+  onError?: (error: ExecError) => void;
 }
 
 export interface FileEntry {

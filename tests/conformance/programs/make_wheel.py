@@ -13,8 +13,10 @@ import zipfile
 NAME, VERSION = "podflare_hello", "1.0"
 FILES = {
     f"{NAME}/__init__.py": 'def greet(name):\n    return f"hello, {name}"\n',
-    f"{NAME}-{VERSION}.dist-info/METADATA": f"Metadata-Version: 2.1\nName: podflare-hello\nVersion: {VERSION}\n",
-    f"{NAME}-{VERSION}.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: podflare-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    f"{NAME}-{VERSION}.dist-info/METADATA":
+        f"Metadata-Version: 2.1\nName: podflare-hello\nVersion: {VERSION}\n",
+    f"{NAME}-{VERSION}.dist-info/WHEEL":
+        "Wheel-Version: 1.0\nGenerator: podflare-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
 }
 
 

@@ -7,10 +7,8 @@ import type { SandboxManager } from "../lifecycle/sandbox-manager.js";
 import { guestRequest } from "../runtime/guest-request.js";
 import { pipeGuestStream } from "./guest-stream.js";
 import { readJsonBody, sendJson, sendNoContent } from "./http.js";
-import type { Route, RouteContext } from "./routes.js";
+import { sandboxId, type Route, type RouteContext, type RouteMaker } from "./route.js";
 import { parseFilePath } from "./validate.js";
-
-type RouteMaker = (method: string, path: string, handle: Route["handle"]) => Route;
 
 function bodyPath(body: Record<string, unknown>, field: string): string {
   const url = new URL("http://x/");
@@ -28,7 +26,7 @@ function flag(v: unknown, name: string): boolean {
   throw new PodflareError("bad_request", `${name} must be true or false`);
 }
 
-export function fsRoutes(cfg: HostdConfig, sandboxes: SandboxManager, route: RouteMaker, sandboxId: (ctx: RouteContext) => string): Route[] {
+export function fsRoutes(cfg: HostdConfig, sandboxes: SandboxManager, route: RouteMaker): Route[] {
   const F = "/v1/sandboxes/([^/]+)/fs";
   const timeout = cfg.guestReplyTimeoutMs;
   const guest = (ctx: RouteContext, hold = false) => sandboxes.openGuest(ctx.owner, sandboxId(ctx), hold);

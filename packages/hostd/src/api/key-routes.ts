@@ -1,20 +1,18 @@
 // Admin routes for API keys: POST/GET /v1/keys, DELETE /v1/keys/:id. Only an admin key (the
 // PODFLARE_ADMIN_KEY, or a stored key made with --admin) may use them. The plain key is in the
 // create answer only.
-import { PodflareError, limits } from "@podflare/protocol";
+import { PodflareError, limits, type CreateKeyResponse, type KeyInfo, type ListKeysResponse } from "@podflare/protocol";
 import type { KeyRecord, KeyStore } from "../auth/keys.js";
 import { revokeKey, type LastKeyGuard } from "../auth/last-key.js";
-import { isTierName, tierNames } from "../auth/tiers.js";
 import { readJsonBody, sendJson, sendNoContent } from "./http.js";
-import type { Route, RouteContext } from "./routes.js";
-
-type RouteMaker = (method: string, path: string, handle: Route["handle"]) => Route;
+import type { Route, RouteContext, RouteMaker } from "./route.js";
+import { parseCreateKey } from "./validate.js";
 
 function requireAdmin(ctx: RouteContext): void {
   if (!ctx.principal.admin) throw new PodflareError("forbidden", "managing keys needs an admin key (PODFLARE_ADMIN_KEY, or one made with `podflare keys create --admin`)");
 }
 
-function toJson(k: KeyRecord) {
+function toJson(k: KeyRecord): KeyInfo {
   return {
     id: k.id,
     name: k.name,
@@ -31,19 +29,12 @@ export function keyRoutes(keys: KeyStore, route: RouteMaker, guard: LastKeyGuard
   return [
     route("POST", "/v1/keys", async (ctx) => {
       requireAdmin(ctx);
-      const body = await readJsonBody(ctx.req, limits.maxJsonBytes);
-      const tier = body.tier ?? "free";
-      if (!isTierName(tier)) throw new PodflareError("bad_request", `tier must be one of ${tierNames.join(", ")}, got ${JSON.stringify(body.tier)}`);
-      if (body.name !== undefined && (typeof body.name !== "string" || body.name.length > 200)) {
-        throw new PodflareError("bad_request", "name must be a string of at most 200 characters");
-      }
-      if (body.admin !== undefined && typeof body.admin !== "boolean") throw new PodflareError("bad_request", "admin must be true or false");
-      const { key, record } = keys.create({ name: (body.name as string | undefined) ?? "unnamed", tier, admin: body.admin === true });
-      sendJson(ctx.res, 200, { key, ...toJson(record) });
+      const { key, record } = keys.create(parseCreateKey(await readJsonBody(ctx.req, limits.maxJsonBytes)));
+      sendJson(ctx.res, 200, { key, ...toJson(record) } satisfies CreateKeyResponse);
     }),
     route("GET", "/v1/keys", (ctx) => {
       requireAdmin(ctx);
-      sendJson(ctx.res, 200, { keys: keys.list().map(toJson) });
+      sendJson(ctx.res, 200, { keys: keys.list().map(toJson) } satisfies ListKeysResponse);
     }),
     route("DELETE", "/v1/keys/([^/]+)", (ctx) => {
       requireAdmin(ctx);

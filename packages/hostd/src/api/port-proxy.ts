@@ -20,9 +20,7 @@ import {
   responseHeaders,
   upstreamTarget,
 } from "./proxy-headers.js";
-import type { Route, RouteContext } from "./routes.js";
-
-type RouteFactory = (method: string, path: string, handle: Route["handle"]) => Route;
+import type { Route, RouteContext, RouteMaker } from "./route.js";
 
 export class PortProxy {
   /** Streams open now, so that a hostd shutdown can end them. */
@@ -36,7 +34,7 @@ export class PortProxy {
   ) {}
 
   /** One route per method; the path part after the port is matched by the pattern itself. */
-  routes(route: RouteFactory): Route[] {
+  routes(route: RouteMaker): Route[] {
     const path = "/v1/sandboxes/([^/]+)/ports/([^/]*)(?:/.*)?";
     return PROXY_METHODS.map((method) => route(method, path, (ctx) => this.proxyHttp(ctx)));
   }

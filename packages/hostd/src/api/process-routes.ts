@@ -9,11 +9,9 @@ import { guestRequest } from "../runtime/guest-request.js";
 import { pipeGuestStream } from "./guest-stream.js";
 import { readJsonBody, sendJson, sendNoContent } from "./http.js";
 import { parseInput, parseSelector, parseSignal, parseSize, parseStart } from "./process-validate.js";
-import type { Route, RouteContext } from "./routes.js";
+import { sandboxId, type Route, type RouteContext, type RouteMaker } from "./route.js";
 
-type RouteMaker = (method: string, path: string, handle: Route["handle"]) => Route;
-
-export function processRoutes(cfg: HostdConfig, sandboxes: SandboxManager, route: RouteMaker, sandboxId: (ctx: RouteContext) => string): Route[] {
+export function processRoutes(cfg: HostdConfig, sandboxes: SandboxManager, route: RouteMaker): Route[] {
   const P = "/v1/sandboxes/([^/]+)/processes";
   const timeout = cfg.guestReplyTimeoutMs;
   const guest = (ctx: RouteContext, hold = false) => sandboxes.openGuest(ctx.owner, sandboxId(ctx), hold);

@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { PodflareError, limits } from "@podflare/protocol";
-import { parseCreate, parseExec, parseFilePath, parseFork } from "./validate.js";
+import { parseCreate, parseCreateKey, parseExec, parseFilePath, parseFork, parseIdleTimeout, parseSetNetwork } from "./validate.js";
 
 function rejects(fn: () => unknown, code: string, message: RegExp): void {
   assert.throws(fn, (err: unknown) => {
@@ -50,4 +50,25 @@ test("parseFork and parseFilePath", () => {
   assert.equal(parseFilePath(new URL("http://h/x?path=/root/a")), "/root/a");
   rejects(() => parseFilePath(new URL("http://h/x")), "invalid_path", /\?path=/);
   rejects(() => parseFilePath(new URL(`http://h/x?path=/${"a".repeat(4100)}`)), "invalid_path", /4096/);
+});
+
+test("parseIdleTimeout: whole seconds from 1 to 30 days", () => {
+  assert.equal(parseIdleTimeout({ idle_timeout_s: 60 }), 60);
+  rejects(() => parseIdleTimeout({}), "bad_request", /idle_timeout_s must be an integer/);
+  rejects(() => parseIdleTimeout({ idle_timeout_s: 1.5 }), "bad_request", /idle_timeout_s/);
+  rejects(() => parseIdleTimeout({ idle_timeout_s: 30 * 86400 + 1 }), "bad_request", /from 1 to 2592000/);
+});
+
+test("parseSetNetwork: egress is a boolean when given; the policy passes on", () => {
+  assert.deepEqual(parseSetNetwork({ allow_out: ["10.0.0.0/8"] }), { allow_out: ["10.0.0.0/8"] });
+  assert.deepEqual(parseSetNetwork({ egress: false }), { egress: false });
+  rejects(() => parseSetNetwork({ egress: "yes" }), "bad_request", /egress must be true or false/);
+});
+
+test("parseCreateKey: defaults, and a 400 naming each wrong field", () => {
+  assert.deepEqual(parseCreateKey({}), { name: "unnamed", tier: "free", admin: false });
+  assert.deepEqual(parseCreateKey({ name: "ci", tier: "pro", admin: true }), { name: "ci", tier: "pro", admin: true });
+  rejects(() => parseCreateKey({ tier: "gold" }), "bad_request", /tier must be one of free, pro, scale, enterprise/);
+  rejects(() => parseCreateKey({ name: 7 }), "bad_request", /name must be a string/);
+  rejects(() => parseCreateKey({ admin: "yes" }), "bad_request", /admin must be true or false/);
 });

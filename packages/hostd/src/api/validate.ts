@@ -3,11 +3,14 @@ import {
   PodflareError,
   languages,
   limits,
+  type CreateKeyRequest,
   type CreateSandboxRequest,
   type ExecRequest,
   type Language,
   type NetworkPolicy,
+  type SetNetworkRequest,
 } from "@podflare/protocol";
+import { isTierName, tierNames } from "../auth/tiers.js";
 import { parsePolicy } from "../network/policy.js";
 
 function bad(message: string): PodflareError {
@@ -94,12 +97,14 @@ export function parseExec(
   }
   const cwd = optString(body, "cwd");
   if (cwd !== undefined && !cwd.startsWith("/")) throw bad(`cwd must be an absolute path, got ${JSON.stringify(cwd)}`);
+  const contextId = optString(body, "context_id");
   return {
     code,
     language,
     timeout_ms: optInt(body, "timeout_ms", 1, timeouts.maxTimeoutMs) ?? timeouts.defaultTimeoutMs,
     env: optStringMap(body, "env"),
     cwd,
+    ...(contextId !== undefined ? { context_id: contextId } : {}),
   };
 }
 
@@ -119,4 +124,41 @@ export function parseFork(body: Record<string, unknown>): number {
     throw bad(`n must be an integer from 1 to ${limits.maxForkChildren}, got ${JSON.stringify(body.n)}`);
   }
   return v;
+}
+
+/** `{idle_timeout_s}` of POST /v1/sandboxes/:id/timeout (the tier's cap is applied later). */
+export function parseIdleTimeout(body: Record<string, unknown>): number {
+  const s = body.idle_timeout_s;
+  if (typeof s !== "number" || !Number.isInteger(s) || s < 1 || s > 30 * 86400) {
+    throw bad(`idle_timeout_s must be an integer number of seconds from 1 to ${30 * 86400}, got ${JSON.stringify(s)}`);
+  }
+  return s;
+}
+
+/** Body of PUT /v1/sandboxes/:id/network; the policy itself is checked where it is applied. */
+export function parseSetNetwork(body: Record<string, unknown>): SetNetworkRequest {
+  const { egress, ...policy } = body;
+  if (egress !== undefined && typeof egress !== "boolean") throw bad("egress must be true or false");
+  return { ...(policy as SetNetworkRequest), ...(egress === undefined ? {} : { egress }) };
+}
+
+/** Body of POST /v1/keys, with its defaults filled in. */
+export function parseCreateKey(body: Record<string, unknown>): Required<CreateKeyRequest> {
+  const tier = body.tier ?? "free";
+  if (!isTierName(tier)) throw bad(`tier must be one of ${tierNames.join(", ")}, got ${JSON.stringify(body.tier)}`);
+  if (body.name !== undefined && (typeof body.name !== "string" || body.name.length > 200)) {
+    throw bad("name must be a string of at most 200 characters");
+  }
+  if (body.admin !== undefined && typeof body.admin !== "boolean") throw bad("admin must be true or false");
+  return { name: (body.name as string | undefined) ?? "unnamed", tier, admin: body.admin === true };
+}
+
+/** Body of POST /v1/sandboxes/:id/contexts: an optional absolute cwd (checked to exist by the guest). */
+export function parseCreateContext(body: Record<string, unknown>): string | undefined {
+  const cwd = body.cwd;
+  if (cwd === undefined || cwd === null) return undefined;
+  if (typeof cwd !== "string" || !cwd.startsWith("/") || cwd.includes("\0") || cwd.length > 4096) {
+    throw new PodflareError("bad_request", `cwd must be an absolute path of an existing directory, got ${JSON.stringify(cwd)}`);
+  }
+  return cwd;
 }

@@ -2,16 +2,18 @@
 // and a parent taking over the runtime of one of its fork descendants.
 import { PodflareError } from "@podflare/protocol";
 import type { Runtime } from "../runtime/types.js";
-import type { SandboxRecord, SandboxStore } from "../store/sandboxes.js";
+import type { SandboxRecord, SandboxTable } from "../store/store.js";
 import type { Clock } from "./clock.js";
 import { expiredError, newSandboxId, type LiveSandbox, type LiveSandboxes } from "./live-sandboxes.js";
-import { NOT_CARRIED, notFound, remainingLifetimeS, setHandle, type ForkResponse } from "./sandbox-records.js";
+import { NOT_CARRIED, remainingLifetimeS, type ForkResponse } from "./fork-child.js";
+import { setHandle } from "./runtime-handle.js";
+import { notFound } from "./sandbox-info.js";
 import { SerialQueue } from "./serial-queue.js";
 import type { UsageStore } from "./usage.js";
 
 export interface ForkMergeDeps {
   live: LiveSandboxes;
-  store: SandboxStore;
+  store: SandboxTable;
   runtime: Runtime;
   clock: Clock;
   usage?: UsageStore;

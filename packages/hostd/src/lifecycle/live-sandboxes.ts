@@ -5,9 +5,9 @@ import { PodflareError, type SandboxInfo } from "@podflare/protocol";
 import type { HostdConfig } from "../config.js";
 import { parsePolicy } from "../network/policy.js";
 import type { Runtime, RuntimeSandbox, RuntimeSandboxSpec } from "../runtime/types.js";
-import type { SandboxRecord, SandboxStore } from "../store/sandboxes.js";
+import type { SandboxRecord, SandboxTable } from "../store/store.js";
 import type { Clock } from "./clock.js";
-import { notFound, toInfo } from "./sandbox-records.js";
+import { notFound, toInfo } from "./sandbox-info.js";
 import { SerialQueue } from "./serial-queue.js";
 
 export interface LiveSandbox {
@@ -39,7 +39,7 @@ export class LiveSandboxes {
 
   constructor(
     private readonly cfg: HostdConfig,
-    private readonly store: SandboxStore,
+    private readonly store: SandboxTable,
     private readonly runtime: Runtime,
     private readonly clock: Clock,
   ) {}

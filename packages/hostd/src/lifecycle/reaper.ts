@@ -4,20 +4,11 @@
 // its running exec is interrupted first (calls reset the idle clock, never the lifetime).
 import type { TierName } from "../auth/tiers.js";
 import { systemClock, type Clock } from "./clock.js";
+import type { LifecycleView } from "./lifecycle-view.js";
 import type { SandboxManager } from "./sandbox-manager.js";
 import type { SpaceService } from "./spaces.js";
 
-export interface LifecycleView {
-  id: string;
-  owner: string;
-  state: string;
-  persistent: boolean;
-  busy: boolean;
-  idleMs: number;
-  ageMs: number;
-  idleTimeoutS: number;
-  maxLifetimeS: number;
-}
+export type { LifecycleView } from "./lifecycle-view.js";
 
 export type ReaperAction = "expire" | "retire" | "pause" | null;
 

@@ -9,15 +9,14 @@ import path from "node:path";
 import { PodflareError } from "@podflare/protocol";
 import { loadConfig } from "../config.js";
 import type { Runtime, RuntimeSandbox, RuntimeSandboxSpec } from "../runtime/types.js";
-import { openDb } from "../store/db.js";
-import { SandboxStore } from "../store/sandboxes.js";
+import { openStore } from "../store/index.js";
 import type { Clock } from "./clock.js";
 import { SandboxManager } from "./sandbox-manager.js";
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pf-manager-"));
-const db = openDb(dir);
+const store = openStore(dir);
 after(() => {
-  db.close();
+  store.close();
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -55,7 +54,7 @@ function fakeRuntime() {
 function manager() {
   const fake = fakeRuntime();
   const cfg = loadConfig({ network: null, maxSandboxes: 1000 });
-  const m = new SandboxManager(cfg, new SandboxStore(db), fake.runtime, { has: async () => true }, () => undefined, undefined, undefined, clock);
+  const m = new SandboxManager(cfg, store.sandboxes, fake.runtime, { has: async () => true }, () => undefined, undefined, undefined, clock);
   return { m, ...fake };
 }
 

@@ -12,22 +12,26 @@ import {
   type SetNetworkRequest,
 } from "@podflare/protocol";
 import { isOpen, parsePolicy, policyToWire } from "../network/policy.js";
-import { applyLimits, handleOf, networkOf, notFound, setHandle, type ForkResponse } from "./sandbox-records.js";
+import { applyLimits, networkOf } from "./create-request.js";
+import type { ForkResponse } from "./fork-child.js";
+import { handleOf, setHandle } from "./runtime-handle.js";
+import { notFound } from "./sandbox-info.js";
 import type { HostdConfig } from "../config.js";
 import { tiers, type TierName } from "../auth/tiers.js";
 import type { UsageReport, UsageStore } from "./usage.js";
 import type { WarmPool } from "./warm-pool.js";
 import { Reservations, type Caps } from "./reservations.js";
-import type { LifecycleView } from "./reaper.js";
+import type { LifecycleView } from "./lifecycle-view.js";
 import { systemClock, type Clock } from "./clock.js";
 import { forkQueued, mergeQueued, type ForkMergeDeps } from "./fork-merge.js";
 import { expiredError, LiveSandboxes, newSandboxId } from "./live-sandboxes.js";
-import { runExec, type ExecFlow, type ExecOutput } from "../runtime/exec.js";
+import { runExec, type ExecFlow, type ExecOutput, type ExecRichOutput } from "../runtime/exec.js";
 import { readPath, removePath, uploadFile, type ReadResult } from "../runtime/files.js";
 import { openPortStream } from "../runtime/port-stream.js";
+import { requireContext } from "../runtime/contexts.js";
 import type { GuestConnection } from "../runtime/guest-connection.js";
 import type { Runtime, RuntimeSandbox } from "../runtime/types.js";
-import type { SandboxRecord, SandboxStore } from "../store/sandboxes.js";
+import type { SandboxRecord, SandboxTable } from "../store/store.js";
 
 export type { ForkResponse };
 export { newSandboxId };
@@ -45,7 +49,7 @@ export class SandboxManager {
 
   constructor(
     private readonly cfg: HostdConfig,
-    private readonly store: SandboxStore,
+    private readonly store: SandboxTable,
     private readonly runtime: Runtime,
     private readonly templates: TemplateCatalog,
     private readonly log: (msg: string) => void,
@@ -217,11 +221,12 @@ export class SandboxManager {
 
   /** Runs one exec after those already queued on the sandbox; resolves with the exit code. */
   exec(owner: string, id: string, req: Required<Pick<ExecRequest, "code" | "language" | "timeout_ms">> & ExecRequest,
-       output: ExecOutput, signal?: AbortSignal, flow?: ExecFlow): Promise<number> {
+       output: ExecOutput, signal?: AbortSignal, flow?: ExecFlow, rich?: ExecRichOutput): Promise<number> {
     const sb = this.live.get(owner, id);
     return this.live.enqueue(sb, async () => {
       if (signal?.aborted) return -1;
       if (sb.expiry.signal.aborted) throw expiredError(sb.record);
+      if (req.context_id !== undefined) await requireContext(sb.rt, id, req.context_id, this.cfg.guestReplyTimeoutMs);
       this.usage?.exec(owner);
       const opts = {
         code: req.code,
@@ -230,12 +235,13 @@ export class SandboxManager {
         killGraceMs: this.cfg.exec.killGraceMs,
         env: req.env,
         cwd: req.cwd,
+        context: req.context_id,
         signal,
         memoryMb: sb.record.applied.memory_mb,
         flow,
         expiry: sb.expiry.signal,
       };
-      return runExec(sb.rt, opts, output);
+      return runExec(sb.rt, opts, output, rich);
     });
   }
 
@@ -270,6 +276,19 @@ export class SandboxManager {
     const sb = this.live.get(owner, id);
     await this.live.wake(sb);
     return { killed: await sb.rt.killProcesses() };
+  }
+
+  /**
+   * Runs a REPL-context operation (runtime/contexts.ts) with the guest's reply timeout; one
+   * that changes a context waits behind the sandbox's queued execs, as they would see it.
+   */
+  async withContexts<T>(owner: string, id: string, changes: boolean, op: (rt: RuntimeSandbox, timeoutMs: number) => Promise<T>): Promise<T> {
+    const sb = this.live.get(owner, id);
+    if (!changes) {
+      await this.live.wake(sb);
+      return op(sb.rt, this.cfg.guestReplyTimeoutMs);
+    }
+    return this.live.enqueue(sb, () => op(sb.rt, this.cfg.guestReplyTimeoutMs));
   }
 
   /** A fresh REPL (empty __main__) in the same sandbox; files and other processes stay. */

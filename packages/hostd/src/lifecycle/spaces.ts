@@ -1,31 +1,15 @@
 // Spaces: freeze a sandbox to disk (its REPL namespace and root filesystem) and resume it once,
 // into a new sandbox, later — after a hostd restart or a host reboot too.
 import crypto from "node:crypto";
-import { PodflareError, type CreateSandboxResponse, type SpaceManifest } from "@podflare/protocol";
+import { PodflareError, type ResumeSpaceResponse, type SpaceInfo } from "@podflare/protocol";
 import { tiers, type TierName } from "../auth/tiers.js";
 import { spaceOp } from "../runtime/space-ops.js";
 import type { Runtime } from "../runtime/types.js";
-import type { SpaceRecord, SpaceStore } from "../store/spaces.js";
+import type { SpaceRecord, SpaceTable } from "../store/store.js";
 import type { SandboxManager } from "./sandbox-manager.js";
 import { checkSpaceBytes, checkSpaceCount, spaceCapsFor, type HostSpaceCaps } from "./space-caps.js";
 
-export interface SpaceInfo {
-  space_id: string;
-  source_id: string;
-  template: string;
-  created_at: string;
-  reason: string;
-  manifest: SpaceManifest;
-  /** Disk the Space takes (what its sandbox wrote beyond the template), counted against the key's cap. */
-  bytes: number;
-}
-
-export interface ResumeResponse extends CreateSandboxResponse {
-  space_id: string;
-  restored: string[];
-  /** Names and processes the freeze could not keep or this resume could not bring back. */
-  not_restored: { name: string; reason: string }[];
-}
+export type { SpaceInfo, ResumeSpaceResponse as ResumeResponse };
 
 const toInfo = (s: SpaceRecord): SpaceInfo => ({
   space_id: s.id,
@@ -46,7 +30,7 @@ export class SpaceService {
   private readonly pending = new Map<string, { count: number; bytes: number }>();
 
   constructor(
-    private readonly store: SpaceStore,
+    private readonly store: SpaceTable,
     private readonly runtime: Runtime,
     private readonly sandboxes: SandboxManager,
     private readonly log: (msg: string) => void,
@@ -122,7 +106,7 @@ export class SpaceService {
   }
 
   /** A new ready sandbox with the Space's files and REPL state; consumes the Space. */
-  async resume(owner: string, spaceId: string, tierName: TierName): Promise<ResumeResponse> {
+  async resume(owner: string, spaceId: string, tierName: TierName): Promise<ResumeSpaceResponse> {
     const space = this.own(owner, spaceId);
     const a = space.applied;
     const created = await this.sandboxes.create(

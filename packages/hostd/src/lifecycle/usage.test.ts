@@ -3,15 +3,14 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import Database from "better-sqlite3";
-import { UsageStore, usageMigration } from "./usage.js";
+import { openStore } from "../store/index.js";
+import { UsageStore } from "./usage.js";
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pf-usage-"));
-const db = new Database(path.join(dir, "u.db"));
-db.exec(usageMigration);
-const usage = new UsageStore(db);
+const store = openStore(dir);
+const usage = new UsageStore(store.usage);
 after(() => {
-  db.close();
+  store.close();
   fs.rmSync(dir, { recursive: true, force: true });
 });
 

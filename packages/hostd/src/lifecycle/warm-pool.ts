@@ -7,7 +7,7 @@
 // from it at once, each into a root and a family of its own (docs/security.md, "Warm pool spawn"). A spawn costs
 // a tenth of a cold boot's CPU, so the pool keeps up with a burst of creates. A failed spawn
 // replaces the zygote; after SPAWN_FAILURES_MAX failures in a row the pool boots cold.
-import type { AppliedLimits } from "@podflare/protocol";
+import type { AppliedLimits, PoolStats } from "@podflare/protocol";
 import type { Runtime, RuntimeSandbox, RuntimeSandboxSpec, SandboxNetwork } from "../runtime/types.js";
 
 export interface WarmPoolOptions {
@@ -27,15 +27,7 @@ export interface WarmPoolOptions {
   log: (msg: string) => void;
 }
 
-export interface PoolStats {
-  size: number;
-  free: number;
-  hits: number;
-  misses: number;
-  hit_rate: number;
-  /** How refill makes sandboxes now: forked from a zygote, or booted cold. */
-  refill: "spawn" | "boot";
-}
+export type { PoolStats };
 
 const SPAWN_FAILURES_MAX = 3;
 /**

@@ -5,11 +5,11 @@
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import type { Db } from "../store/db.js";
+import type { Store } from "../store/store.js";
 import { configureGuestLinks } from "../jail/netcfg.js";
 import { ipBatch, ipBatchInPid, nft, run, NetworkCommandError } from "./commands.js";
 import type { DnsMessage, DnsPolicy } from "./dns-types.js";
-import { Ipam, NetMeta } from "./ipam.js";
+import { Ipam } from "./ipam.js";
 import { chainNames, renderPolicy, renderPolicyRemoval, type EgressPolicy } from "./policy.js";
 import { Router, routerNames, teardownRouter } from "./router.js";
 import { renderHostNets, ROUTER_TABLE, SANDBOX_LINK_PREFIX } from "./rulesets.js";
@@ -44,7 +44,8 @@ export interface NetworkServiceOptions extends NetworkConfig {
   cgroupParent: string;
   /** Holds the DNS forwarder's pid file. */
   stateDir: string;
-  db: Db;
+  /** Where addresses and the chosen CIDR are kept across restarts. */
+  store: Pick<Store, "addresses" | "netMeta">;
   log: (msg: string) => void;
 }
 
@@ -73,7 +74,7 @@ export class NetworkService {
   private constructor(private readonly opts: NetworkServiceOptions, private readonly router: Router, readonly ipam: Ipam) {}
 
   static async start(opts: NetworkServiceOptions): Promise<NetworkService> {
-    const meta = new NetMeta(opts.db);
+    const meta = opts.store.netMeta;
     const router = new Router({
       names: routerNames(opts.cgroupParent),
       cidr: opts.cidr,
@@ -84,7 +85,7 @@ export class NetworkService {
     await router.ensure();
     const cidr = formatCidr(router.plan.cidr);
     if (meta.get("cidr") !== cidr) meta.set("cidr", cidr);
-    const ipam = new Ipam(opts.db, router.plan);
+    const ipam = new Ipam(opts.store.addresses, router.plan);
     const dropped = ipam.dropOutside();
     if (dropped) opts.log(`network: the sandbox network moved to ${cidr}; forgot ${dropped} old address(es)`);
     const svc = new NetworkService(opts, router, ipam);
@@ -313,6 +314,14 @@ export class NetworkService {
     if (repaired.size) this.opts.log(`network: repaired drifted rules or links of ${[...repaired].join(", ")}`);
     if (!keys) await this.refreshHostNets();
     return [...repaired];
+  }
+
+  /** Rules in the router's table now (metrics): one `nft -j` call, so callers cache it. */
+  async ruleCount(): Promise<number> {
+    const table = parseTable(await run(["nsenter", `--net=/run/netns/${this.netns}`, "nft", "-j", "list", "table", ROUTER_TABLE]));
+    let n = 0;
+    for (const c of table?.chains.values() ?? []) n += c;
+    return n;
   }
 
   /** Reads the host's connected subnets and updates the router's deny set if they changed. */

@@ -4,10 +4,11 @@
 // Escalation: at timeout_ms the code is interrupted (KeyboardInterrupt inside the REPL,
 // SIGTERM for bash) and keeps its state; if it has not stopped killGraceMs later, the kernel is
 // killed and restarted empty, and the answer says so on stderr.
-import { ExitCode, type Language } from "@podflare/protocol";
+import { ExitCode, type ExecErrorEvent, type ExecResultEvent, type Language } from "@podflare/protocol";
 import type { GuestFrame } from "@podflare/protocol";
 import { GuestProtocolError } from "./guest-connection.js";
 import { LineSplitter } from "./output-lines.js";
+import { RichResults } from "./rich-results.js";
 import type { RuntimeSandbox } from "./types.js";
 
 export interface ExecOptions {
@@ -17,6 +18,8 @@ export interface ExecOptions {
   killGraceMs: number;
   env?: Record<string, string>;
   cwd?: string;
+  /** The REPL context (runtime/contexts.ts); undefined: the default one. */
+  context?: string;
   /** Aborted when the client went away: treated like a timeout, without the message. */
   signal?: AbortSignal;
   memoryMb: number;
@@ -42,12 +45,22 @@ export interface ExecFlow {
 const SLICE_BYTES = 16 * 1024;
 
 export type ExecOutput = (stream: "stdout" | "stderr", line: string) => void;
+/** Rich results and exception data of a python exec (docs/api.md, "Rich results"). */
+export type ExecRichOutput = (event: ExecResultEvent | ExecErrorEvent) => void;
 
-export async function runExec(sb: RuntimeSandbox, opts: ExecOptions, output: ExecOutput): Promise<number> {
+export async function runExec(sb: RuntimeSandbox, opts: ExecOptions, output: ExecOutput, rich?: ExecRichOutput): Promise<number> {
   const conn = await sb.control();
   const oomBefore = sb.oomKills();
   const stdout = new LineSplitter((l) => output("stdout", l));
   const stderr = new LineSplitter((l) => output("stderr", l));
+  const results = new RichResults((note) => stderr.push(Buffer.from(note)));
+  // A rich event comes after the output lines before it: held partial lines go out first.
+  const emitRich = (event: ExecResultEvent | ExecErrorEvent | undefined) => {
+    if (!event || !rich) return;
+    stdout.flush();
+    stderr.flush();
+    rich(event);
+  };
 
   return new Promise<number>((resolve) => {
     let timedOut = false;
@@ -130,7 +143,11 @@ export async function runExec(sb: RuntimeSandbox, opts: ExecOptions, output: Exe
           const slice = body.subarray(off, off + SLICE_BYTES);
           steps.push(() => splitter.push(slice));
         }
-      } else if (h.t === "exit") steps.push(() => onExit(h.code));
+      } else if (h.t === "result") {
+        const body = frame.body;
+        steps.push(() => emitRich(results.result(h.main, body)));
+      } else if (h.t === "exc") steps.push(() => emitRich(results.error(h)));
+      else if (h.t === "exit") steps.push(() => onExit(h.code));
       pump();
     });
 
@@ -189,7 +206,7 @@ export async function runExec(sb: RuntimeSandbox, opts: ExecOptions, output: Exe
     }, opts.timeoutMs);
 
     try {
-      conn.send({ t: "exec", id, lang: opts.language, code: opts.code, env: opts.env, cwd: opts.cwd });
+      conn.send({ t: "exec", id, lang: opts.language, code: opts.code, env: opts.env, cwd: opts.cwd, ctx: opts.context });
     } catch {
       // The close listener above settles the call.
     }

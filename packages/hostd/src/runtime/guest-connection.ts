@@ -9,6 +9,7 @@ import {
   type GuestFrame,
   type HostFrame,
 } from "@podflare/protocol";
+import { checkHello, type Hello } from "./guest-hello.js";
 
 /** The guest broke the frame protocol (a frame over FRAME_MAX_BYTES, bad JSON): it is cut off. */
 export class GuestProtocolError extends Error {
@@ -18,7 +19,6 @@ export class GuestProtocolError extends Error {
 }
 
 export type FrameHandler = (frame: Frame<GuestFrame>) => void;
-type Hello = Extract<GuestFrame, { t: "hello" }>;
 
 export class GuestConnection {
   readonly hello: Hello;
@@ -76,6 +76,11 @@ export class GuestConnection {
         const first = pending.shift();
         if (!first) return;
         if (first.header.t !== "hello") return fail(new Error(`guest kernel sent ${first.header.t} before hello`));
+        try {
+          checkHello(first.header);
+        } catch (err) {
+          return fail(err as Error);
+        }
         clearTimeout(timer);
         socket.removeAllListeners();
         const conn = new GuestConnection(socket, first.header, decoder);

@@ -34,6 +34,11 @@ export class LineSplitter {
     }
   }
 
+  /** Emits a held partial line now (a rich result follows the output before it). */
+  flush(): void {
+    this.flushPartial();
+  }
+
   /** Emits whatever is held; call before the exit event. */
   end(): void {
     this.partial += this.decoder.end();

@@ -8,10 +8,10 @@ import { forkKernel } from "../../jail/fork.js";
 import type { StoragePool } from "../../storage/index.js";
 import { FAMILY_LIMITS, newFamilyId } from "./families.js";
 import { NsSandbox } from "./ns-sandbox.js";
-import type { NsRuntime } from "./ns-runtime.js";
+import type { ForkHost } from "./ns-options.js";
 import type { ForkResult, RuntimeHandle, RuntimeSandbox, RuntimeSandboxSpec } from "../types.js";
 
-export async function forkSandbox(rt: NsRuntime, parent: RuntimeSandbox, specs: RuntimeSandboxSpec[]): Promise<ForkResult> {
+export async function forkSandbox(rt: ForkHost, parent: RuntimeSandbox, specs: RuntimeSandboxSpec[]): Promise<ForkResult> {
   const { storage, cgroups } = rt.opts;
   if (!(parent instanceof NsSandbox)) throw new Error("fork: not a sandbox of this runtime");
   const family = parent.handle.family;
@@ -43,7 +43,7 @@ export async function forkSandbox(rt: NsRuntime, parent: RuntimeSandbox, specs: 
   }
 }
 
-export async function spawnSandboxes(rt: NsRuntime, zygote: RuntimeSandbox, specs: RuntimeSandboxSpec[]): Promise<RuntimeSandbox[]> {
+export async function spawnSandboxes(rt: ForkHost, zygote: RuntimeSandbox, specs: RuntimeSandboxSpec[]): Promise<RuntimeSandbox[]> {
   if (!(zygote instanceof NsSandbox) || !zygote.handle.family) throw new Error("spawn: the zygote is not a sandbox of this runtime");
   const outer = zygote.handle.family;
   const template = specs[0]?.template;
@@ -71,7 +71,7 @@ export async function spawnSandboxes(rt: NsRuntime, zygote: RuntimeSandbox, spec
  * families, their links and control connections. `freshFamilies`: spawn, one new family per
  * child (cgroup ids), nested in the parent's; null: fork, the children join the parent's.
  */
-async function startChildren(rt: NsRuntime, parent: NsSandbox, specs: RuntimeSandboxSpec[], freshFamilies: string[] | null): Promise<ForkResult & { children: NsSandbox[] }> {
+async function startChildren(rt: ForkHost, parent: NsSandbox, specs: RuntimeSandboxSpec[], freshFamilies: string[] | null): Promise<ForkResult & { children: NsSandbox[] }> {
   const { storage, cgroups, network } = rt.opts;
   const family = parent.handle.family!;
   for (const [i, spec] of specs.entries()) {

@@ -6,28 +6,19 @@ import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { CgroupManager, isAlive, launchSandbox } from "../../jail/index.js";
-import type { StoragePool } from "../../storage/index.js";
-import type { NetworkService } from "../../network/network-service.js";
 import { Families, FAMILY_LIMITS, isFamilyId, newFamilyId } from "./families.js";
 import { forkSandbox, spawnSandboxes } from "./fork-spawn.js";
 import { compileGuestFor } from "./guest-bytecode.js";
 import { stageGuest } from "./guest-stage.js";
 import { NsSandbox } from "./ns-sandbox.js";
+import type { NsRuntimeOptions } from "./ns-options.js";
 import type { ForkResult, Runtime, RuntimeHandle, RuntimeSandbox, RuntimeSandboxSpec, SandboxNetwork } from "../types.js";
 
 /** packages/guest, bind-mounted read-only at /.podflare/guest inside every sandbox. */
 export const guestDir = fileURLToPath(new URL("../../../../guest", import.meta.url));
 
-export interface NsRuntimeOptions {
-  stateDir: string;
-  storage: StoragePool;
-  cgroups: CgroupManager;
-  uidBase: number;
-  uidCount: number;
-  /** Sandbox networking; null: every sandbox has loopback only. */
-  network: NetworkService | null;
-  log: (msg: string) => void;
-}
+
+export type { NsRuntimeOptions };
 
 export class NsRuntime implements Runtime {
   readonly kind = "ns";

@@ -1,0 +1,50 @@
+// /mcp: MCP over Streamable HTTP, on the API's port and behind the API's auth. A session's
+// tools call this same hostd through the TypeScript SDK, on the address the request came in
+// on and with the caller's own Authorization header, so every tool call passes the same auth,
+// ownership checks, tiers and caps as a REST call: one implementation of the tools, the
+// stdio server's.
+import type { IncomingMessage } from "node:http";
+import type { McpCaller, McpHttpLimits, McpHttpSessions } from "@podflare/mcp";
+import type { Route, RouteContext } from "./routes.js";
+
+/** The MCP sessions, loaded on the first /mcp request: the MCP SDK adds ~0.3 s to hostd's start. */
+export class LazyMcp {
+  #sessions: Promise<McpHttpSessions> | undefined;
+
+  constructor(
+    private readonly limits: McpHttpLimits,
+    private readonly log: (msg: string) => void,
+  ) {}
+
+  sessions(): Promise<McpHttpSessions> {
+    this.#sessions ??= import("@podflare/mcp").then((m) => new m.McpHttpSessions(this.limits, this.log));
+    return this.#sessions;
+  }
+
+  /** Ends every session (hostd is stopping); nothing to do when /mcp was never used. */
+  async closeAll(): Promise<void> {
+    if (this.#sessions) await (await this.#sessions).closeAll();
+  }
+}
+
+export function mcpRoutes(mcp: LazyMcp): Route[] {
+  const handle = async (ctx: RouteContext): Promise<void> => (await mcp.sessions()).handle(ctx.req, ctx.res, callerOf(ctx));
+  return ["POST", "GET", "DELETE"].map((method) => ({ method, pattern: /^\/mcp\/?$/, auth: true, handle }));
+}
+
+function callerOf(ctx: RouteContext): McpCaller {
+  const self = ownAddress(ctx.req);
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(ctx.req.headers.authorization ?? "");
+  return {
+    owner: ctx.principal.owner,
+    // "" (not undefined): never fall back to a PODFLARE_API_KEY in hostd's own environment.
+    connection: { host: self, apiKey: m?.[1] ?? "" },
+    publicUrl: ctx.req.headers.host ? `http://${ctx.req.headers.host}` : self,
+  };
+}
+
+/** hostd's own listening address, as this request reached it (loopback or not). */
+function ownAddress(req: IncomingMessage): string {
+  const addr = (req.socket.localAddress ?? "127.0.0.1").replace(/^::ffff:/, "");
+  return `http://${addr.includes(":") ? `[${addr}]` : addr}:${req.socket.localPort}`;
+}

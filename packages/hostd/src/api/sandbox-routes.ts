@@ -1,0 +1,47 @@
+// Sandboxes themselves: create, list, read, delete, kill their processes, restart the REPL.
+import {
+  limits,
+  type CreateSandboxResponse,
+  type KillProcessesResponse,
+  type ListSandboxesResponse,
+  type SandboxInfo,
+} from "@podflare/protocol";
+import type { HostdConfig } from "../config.js";
+import type { SandboxManager } from "../lifecycle/sandbox-manager.js";
+import { readJsonBody, sendJson, sendNoContent } from "./http.js";
+import { checkRegion } from "./region.js";
+import { SB, sandboxId, type Route, type RouteMaker } from "./route.js";
+import { parseCreate } from "./validate.js";
+
+export function sandboxRoutes(cfg: HostdConfig, sandboxes: SandboxManager, route: RouteMaker): Route[] {
+  return [
+    route("POST", "/v1/sandboxes", async (ctx) => {
+      const raw = await readJsonBody(ctx.req, limits.maxJsonBytes);
+      checkRegion(ctx.req, raw, cfg.region);
+      const body = parseCreate(raw);
+      sendJson(ctx.res, 200, (await sandboxes.create(ctx.owner, body, ctx.principal.tier)) satisfies CreateSandboxResponse);
+    }),
+
+    route("GET", "/v1/sandboxes", (ctx) => {
+      sendJson(ctx.res, 200, { sandboxes: sandboxes.list(ctx.owner) } satisfies ListSandboxesResponse);
+    }),
+
+    route("GET", SB, async (ctx) => {
+      sendJson(ctx.res, 200, (await sandboxes.checkedInfo(ctx.owner, sandboxId(ctx))) satisfies SandboxInfo);
+    }),
+
+    route("DELETE", SB, async (ctx) => {
+      await sandboxes.delete(ctx.owner, sandboxId(ctx));
+      sendNoContent(ctx.res);
+    }),
+
+    route("POST", `${SB}/kill_processes`, async (ctx) => {
+      sendJson(ctx.res, 200, (await sandboxes.killProcesses(ctx.owner, sandboxId(ctx))) satisfies KillProcessesResponse);
+    }),
+
+    route("POST", `${SB}/restart_repl`, async (ctx) => {
+      await sandboxes.restartRepl(ctx.owner, sandboxId(ctx));
+      sendNoContent(ctx.res);
+    }),
+  ];
+}

@@ -1,0 +1,188 @@
+// Streamable HTTP sessions, for hostd's /mcp route. Each session has its own McpServer,
+// transport and SandboxSession; it ends on DELETE, after an idle timeout, or when hostd stops.
+// Sessions are bounded per owner and per host, reserved before the initialize is served.
+import { randomUUID } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
+import { PodflareError } from "@podflare/protocol";
+import type { ConnectionOptions } from "podflare";
+import { idleSessions, sweepPeriodMs } from "./idle.js";
+import { createMcpServer } from "./server.js";
+import { SandboxSession } from "./session.js";
+
+export interface McpHttpLimits {
+  /** A session without a request for this long ends, and its sandboxes close (PODFLARE_MCP_IDLE_TIMEOUT_S). */
+  idleTimeoutS: number;
+  /** Open sessions at most on this host, and per owner (PODFLARE_MCP_MAX_SESSIONS[_PER_KEY]). */
+  maxSessions: number;
+  maxSessionsPerOwner: number;
+  /** Largest JSON-RPC request body (an upload's base64 travels in one). */
+  maxBodyBytes: number;
+}
+
+/** Who is calling, as hostd authenticated them, and how their session reaches hostd. */
+export interface McpCaller {
+  owner: string;
+  /** Used by the session's SDK client: hostd's own address and the caller's key. */
+  connection: ConnectionOptions;
+  /** Base URL as the caller reaches hostd, for port_url. */
+  publicUrl: string;
+}
+
+interface Entry {
+  id: string;
+  owner: string;
+  session: SandboxSession;
+  server: McpServer;
+  transport: StreamableHTTPServerTransport;
+  lastActiveMs: number;
+  inFlight: number;
+}
+
+export class McpHttpSessions {
+  readonly #limits: McpHttpLimits;
+  readonly #log: (msg: string) => void;
+  readonly #now: () => number;
+  readonly #sessions = new Map<string, Entry>();
+  /** Initializations under way, per owner: they count against the caps before they have an id. */
+  readonly #starting = new Map<string, number>();
+  #startingTotal = 0;
+  readonly #timer: NodeJS.Timeout;
+
+  constructor(limits: McpHttpLimits, log: (msg: string) => void, now: () => number = Date.now) {
+    this.#limits = limits;
+    this.#log = log;
+    this.#now = now;
+    this.#timer = setInterval(() => this.#sweep(), sweepPeriodMs(limits.idleTimeoutS * 1000));
+    this.#timer.unref();
+  }
+
+  get size(): number {
+    return this.#sessions.size;
+  }
+
+  /** Serves one request to /mcp from an authenticated caller. */
+  async handle(req: IncomingMessage, res: ServerResponse, caller: McpCaller): Promise<void> {
+    if (req.method === "GET") {
+      // No server-initiated messages: no standalone SSE stream to hold open (the spec's 405).
+      throw new PodflareError("method_not_allowed", "GET /mcp: this server sends no server-initiated messages; send requests with POST /mcp", { allow: "POST, DELETE" });
+    }
+    const raw = req.headers["mcp-session-id"];
+    const sid = Array.isArray(raw) ? raw[0] : raw;
+    if (sid !== undefined) return this.#onSession(sid, req, res, caller);
+    if (req.method !== "POST") {
+      throw new PodflareError("bad_request", `${req.method} /mcp needs an Mcp-Session-Id header; start a session with POST /mcp (initialize)`);
+    }
+    return this.#start(req, res, caller);
+  }
+
+  /** Ends every session (hostd is stopping): their sandboxes close. */
+  async closeAll(): Promise<void> {
+    clearInterval(this.#timer);
+    await Promise.all([...this.#sessions.values()].map((e) => this.#end(e, "hostd is stopping")));
+  }
+
+  async #onSession(sid: string, req: IncomingMessage, res: ServerResponse, caller: McpCaller): Promise<void> {
+    const entry = this.#sessions.get(sid);
+    // Another owner's session answers as an unknown one: ids are not a way to probe.
+    if (!entry || entry.owner !== caller.owner) {
+      throw new PodflareError(
+        "mcp_session_not_found",
+        `MCP session ${JSON.stringify(sid.slice(0, 64))} not found: it was ended (DELETE), timed out after ${this.#limits.idleTimeoutS} s without a request, or belongs to another key; initialize a new session`,
+      );
+    }
+    if (req.method === "DELETE") {
+      await this.#end(entry, "ended by the client (DELETE)");
+      res.writeHead(204);
+      res.end();
+      return;
+    }
+    entry.inFlight++;
+    entry.lastActiveMs = this.#now();
+    try {
+      await entry.transport.handleRequest(req, res);
+    } finally {
+      entry.inFlight--;
+      entry.lastActiveMs = this.#now();
+    }
+  }
+
+  async #start(req: IncomingMessage, res: ServerResponse, caller: McpCaller): Promise<void> {
+    this.#reserve(caller.owner);
+    let reserved = true;
+    const release = (): void => {
+      if (!reserved) return;
+      reserved = false;
+      this.#startingTotal--;
+      const n = (this.#starting.get(caller.owner) ?? 1) - 1;
+      if (n > 0) this.#starting.set(caller.owner, n);
+      else this.#starting.delete(caller.owner);
+    };
+    const session = new SandboxSession({ connection: caller.connection, publicUrl: caller.publicUrl, log: this.#log });
+    const server = createMcpServer(session);
+    let entry: Entry | undefined;
+    const transport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: () => randomUUID(),
+      // Answers as plain JSON: no SSE stream stays open between or after calls.
+      enableJsonResponse: true,
+      maxRequestBodySize: this.#limits.maxBodyBytes,
+      onsessioninitialized: (id) => {
+        release();
+        entry = { id, owner: caller.owner, session, server, transport, lastActiveMs: this.#now(), inFlight: 0 };
+        this.#sessions.set(id, entry);
+      },
+    });
+    try {
+      await server.connect(transport);
+      await transport.handleRequest(req, res);
+    } finally {
+      release();
+    }
+    if (!entry) {
+      // Not an initialize (the transport answered 400): nothing to keep.
+      await server.close();
+      await session.end();
+    }
+  }
+
+  #reserve(owner: string): void {
+    const { maxSessions, maxSessionsPerOwner } = this.#limits;
+    let mine = this.#starting.get(owner) ?? 0;
+    for (const e of this.#sessions.values()) if (e.owner === owner) mine++;
+    if (mine >= maxSessionsPerOwner) {
+      throw new PodflareError(
+        "mcp_session_limit",
+        `this key has ${mine} open MCP sessions, the most allowed (PODFLARE_MCP_MAX_SESSIONS_PER_KEY=${maxSessionsPerOwner}); end one with DELETE /mcp or wait for an idle one to time out (${this.#limits.idleTimeoutS} s)`,
+      );
+    }
+    if (this.#sessions.size + this.#startingTotal >= maxSessions) {
+      throw new PodflareError(
+        "mcp_session_limit",
+        `this host has ${maxSessions} open MCP sessions, the most allowed (PODFLARE_MCP_MAX_SESSIONS); try again later`,
+      );
+    }
+    this.#starting.set(owner, (this.#starting.get(owner) ?? 0) + 1);
+    this.#startingTotal++;
+  }
+
+  #sweep(): void {
+    const ids = idleSessions(this.#sessions.values(), this.#now(), this.#limits.idleTimeoutS * 1000);
+    for (const id of ids) {
+      const e = this.#sessions.get(id);
+      if (e) void this.#end(e, `idle for ${this.#limits.idleTimeoutS} s`);
+    }
+  }
+
+  async #end(entry: Entry, why: string): Promise<void> {
+    if (this.#sessions.get(entry.id) !== entry) return;
+    this.#sessions.delete(entry.id);
+    this.#log(`mcp: session ${entry.id} ${why}; closing its sandboxes`);
+    try {
+      await entry.session.end();
+    } catch (err) {
+      this.#log(`mcp: session ${entry.id}: ${(err as Error).message}`);
+    }
+    await entry.server.close().catch(() => undefined);
+  }
+}
