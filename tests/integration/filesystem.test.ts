@@ -85,3 +85,14 @@ test("watch: create, write and remove arrive in order; recursive sees subdirecto
   assert.ok(firstOf("create") !== -1 && firstOf("create") < firstOf("write") && firstOf("write") < firstOf("remove"), mine.join(","));
   s.close();
 });
+
+test("a listing over the entry cap is 413 too_many_entries; a smaller depth answers", async () => {
+  await bash(id, "mkdir -p /root/many/d && cd /root/many/d && seq 1 10001 | xargs touch");
+  const res = await api("GET", F("list", q("/root/many", "&depth=2")));
+  const body = await json<{ code: string; error: string }>(res, 413);
+  assert.equal(body.code, "too_many_entries");
+  assert.match(body.error, /subdirectory or a smaller depth/);
+  const one = await json<{ entries: Entry[] }>(await api("GET", F("list", q("/root/many"))));
+  assert.deepEqual(one.entries.map((e) => e.name), ["d"]);
+  await bash(id, "rm -rf /root/many");
+});
