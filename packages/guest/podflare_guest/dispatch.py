@@ -2,7 +2,7 @@
 # main thread; interrupts, pings, reaps, context listings and file transfers are answered on
 # the connection's own thread.
 
-from . import errors, files, reaper
+from . import errors, files, fs_ops, reaper, watch
 from .errors import GuestError
 from .frames import FrameError
 from .job import EXIT_USAGE, Job, say
@@ -57,8 +57,31 @@ def dispatch(kernel, conn, uploads, h, body):
         files.read(conn, req_id, h.get("path"), kernel.base_dir)
     elif t == "remove":
         files.remove(conn, req_id, h.get("path"), kernel.base_dir)
+    elif t in _PROC_FRAMES:
+        _PROC_FRAMES[t](kernel.procs, conn, req_id, h, body, kernel.base_dir)
+    elif t in _FS_FRAMES:
+        _FS_FRAMES[t](conn, req_id, h, kernel.base_dir)
     else:
         files.send_error(conn, req_id, GuestError(errors.IO_ERROR, f"unknown frame type {t!r}"))
+
+
+# Processes, PTYs and the filesystem API (processes.py, fs_ops.py, watch.py), each answered on
+# the connection's own thread (connect, wait and watch keep it until done or hung up).
+_PROC_FRAMES = {
+    "proc_start": lambda p, conn, i, h, body, base: p.start(conn, i, h, base),
+    "proc_list": lambda p, conn, i, h, body, base: p.list_(conn, i),
+    "proc_info": lambda p, conn, i, h, body, base: p.info(conn, i, h),
+    "proc_input": lambda p, conn, i, h, body, base: p.input(conn, i, h, body),
+    "proc_close_stdin": lambda p, conn, i, h, body, base: p.close_stdin(conn, i, h),
+    "proc_signal": lambda p, conn, i, h, body, base: p.signal(conn, i, h),
+    "proc_resize": lambda p, conn, i, h, body, base: p.resize(conn, i, h),
+    "proc_connect": lambda p, conn, i, h, body, base: p.connect(conn, i, h),
+    "proc_wait": lambda p, conn, i, h, body, base: p.wait(conn, i, h),
+}
+_FS_FRAMES = {
+    "fs_stat": fs_ops.stat_, "fs_list": fs_ops.list_, "fs_mkdir": fs_ops.mkdir,
+    "fs_move": fs_ops.move, "fs_remove": fs_ops.remove, "fs_watch": watch.serve,
+}
 
 
 def field(h, name, kind, optional=False):

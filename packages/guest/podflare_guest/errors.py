@@ -41,3 +41,13 @@ def from_os_error(e, path, doing):
     code = _BY_ERRNO.get(e.errno, IO_ERROR)
     reason = e.strerror or str(e)
     return GuestError(code, f"{doing} {path}: {reason}")
+
+
+# Processes, filesystem and watch requests (processes.py, fs_ops.py, watch.py).
+PROCESS_NOT_FOUND = "process_not_found"
+PROCESS_LIMIT = "process_limit"
+EXISTS = "exists"
+NOT_EMPTY = "not_empty"
+TOO_MANY_ENTRIES = "too_many_entries"
+_BY_ERRNO[errno.EEXIST] = EXISTS
+_BY_ERRNO[errno.ENOTEMPTY] = NOT_EMPTY

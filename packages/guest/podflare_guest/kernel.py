@@ -13,6 +13,7 @@ import threading
 import time
 
 from . import errors, files, fork, landlock, reaper, space, tcp_relay
+from . import processes
 from .bash_runner import BashRunner
 from .capture import Capture
 from .contexts import Contexts
@@ -50,6 +51,7 @@ class Kernel:
         self.forked = set()  # pids of our fork children not reaped yet
         self.kills = queue.SimpleQueue()  # (monotonic deadline, bash proc) for _kill_loop
         self.workers = None  # started in serve_forever (a fork child makes its own)
+        self.procs = processes.ProcessTable(self.bash.drainer, bash_cwd)
         install_sigint()
 
     def make_child(self, listener):
@@ -69,6 +71,7 @@ class Kernel:
             for fd in conn.fds:
                 _close_quietly(fd)
         self.capture.close_fds()
+        self.procs.close_fds()
 
     def serve_forever(self):
         # Started before the main thread moves into its user domain: these threads stay in
@@ -82,6 +85,7 @@ class Kernel:
                 landlock.restrict(kernel_domain=False)
             except OSError as e:
                 log(f"landlock: cannot restrict: {e}")
+        self.procs.spawner = processes.Spawner()  # in the user domain, as exec's processes
         while True:
             self._run_job(self.jobs.get())
 

@@ -16,6 +16,7 @@ import { LazyMcp, mcpRoutes } from "./api/mcp-routes.js";
 import { createE2bHandler } from "./e2b/index.js";
 import { installSafetyNet } from "./safety-net.js";
 import { PortProxy } from "./api/port-proxy.js";
+import { PtyServer } from "./api/pty-routes.js";
 import { requestObserver } from "./api/request-log.js";
 import { createMetricsServer } from "./api/metrics-server.js";
 import { jsonLogger, type Logger } from "./log.js";
@@ -145,13 +146,14 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
   for (const op of ["freeze", "resume"] as const) timeMethod(spaces, op, op, metrics);
 
   const proxy = new PortProxy(cfg, sandboxes, auth, log);
+  const pty = new PtyServer(cfg, sandboxes, auth, log);
   const removeSafetyNet = installSafetyNet({ log });
   const mcp = new LazyMcp(cfg.mcp, log);
   const e2b = createE2bHandler({ addr: cfg.addr, stateDir: cfg.stateDir, templateMap: cfg.e2bTemplates, log });
   const sandboxMetrics = { cgroups, diskUsageBytes: (key: string) => storage.diskUsageBytes(key) };
   const server = createApiServer(
     [...mcpRoutes(mcp), ...buildRoutes(cfg, sandboxes, keyStore, keyGuard, spaces, pool, proxy, { metrics, sandboxMetrics })],
-    auth, log, (req, socket, head) => proxy.handleUpgrade(req, socket, head), cfg.http, requestObserver(log, metrics), e2b,
+    auth, log, (req, socket, head) => proxy.handleUpgrade(req, socket, head) || pty.handleUpgrade(req, socket, head), cfg.http, requestObserver(log, metrics), e2b,
   );
   await listen(server, cfg.addr.host, cfg.addr.port);
   const metricsServer = cfg.metricsAddr ? createMetricsServer(metrics, log) : null;
@@ -173,6 +175,7 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
         metricsServer?.close();
         metricsServer?.closeAllConnections();
         proxy.closeAll(); // upgraded (WebSocket) sockets are not the server's any more
+        pty.closeAll();
       });
       e2b.close();
       removeSafetyNet();

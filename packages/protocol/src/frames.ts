@@ -7,6 +7,7 @@
 import type { FileEntry } from "./rest.js";
 import type { SpaceManifest } from "./rest-spaces.js";
 import type { ContextInfo } from "./rest.js";
+import type { FsGuestFrame, FsHostFrame, ProcessGuestFrame, ProcessHostFrame } from "./frames-processes.js";
 
 export const FRAME_MAX_BYTES = 8 * 1024 * 1024;
 export const FILE_CHUNK_BYTES = 1024 * 1024;
@@ -41,7 +42,9 @@ export type HostFrame =
   | { t: "ctx_create"; id: number; ctx: string; cwd?: string }
   | { t: "ctx_restart"; id: number; ctx: string }
   | { t: "ctx_delete"; id: number; ctx: string }
-  | { t: "ctx_list"; id: number };
+  | { t: "ctx_list"; id: number }
+  | ProcessHostFrame
+  | FsHostFrame;
 
 /** Frames the guest sends. */
 export type GuestFrame =
@@ -66,7 +69,9 @@ export type GuestFrame =
   // A python exec's exception as data, after its traceback's stderr lines, before `exit`.
   | { t: "exc"; id: number; name: string; value: string; traceback: string }
   | { t: "context"; id: number; context: ContextInfo }
-  | { t: "contexts"; id: number; contexts: ContextInfo[] };
+  | { t: "contexts"; id: number; contexts: ContextInfo[] }
+  | ProcessGuestFrame
+  | FsGuestFrame;
 
 /** Errors the guest reports for file and exec requests; hostd maps them onto REST codes. */
 export type GuestErrorCode =
@@ -80,7 +85,13 @@ export type GuestErrorCode =
   | "io_error"
   // tcp_connect: nothing listens on the port / the connect did not complete in time.
   | "connection_refused"
-  | "timed_out";
+  | "timed_out"
+  // Processes and the filesystem API.
+  | "process_not_found"
+  | "process_limit"
+  | "exists"
+  | "not_empty"
+  | "too_many_entries";
 
 export interface Frame<H> {
   header: H;

@@ -5,3 +5,6 @@ export * from "./rest-spaces.js";
 export * from "./rest-keys.js";
 export * from "./rest-host.js";
 export * from "./region-tag.js";
+export * from "./rest-processes.js";
+export * from "./rest-fs.js";
+export * from "./frames-processes.js";

@@ -65,9 +65,20 @@ from .errors import (
     McpSessionNotFoundError,
     RegionUnavailableError,
 )
+from .errors import (
+    DirectoryNotEmptyError,
+    FileExistsError,
+    ProcessLimitError,
+    ProcessNotFoundError,
+    TooManyEntriesError,
+    WatchLimitError,
+)
 from .events import ExecEvent, ExecResult, NdjsonDecoder
 from .results import ExecError, Result
 from .contexts import Context
+from .filesystem import Filesystem, FsEntry, Watch, WatchEvent
+from .processes import ProcessEvent, Processes, ProcessInfo
+from .pty import Pty, Terminal
 from .sandbox import FileEntry, Sandbox, upload_args
 
 __version__ = SDK_VERSION
@@ -91,4 +102,8 @@ __all__ = [
     "McpSessionLimitError", "McpSessionNotFoundError",
     "ContextLimitError",
     "RegionUnavailableError",
+    "ProcessNotFoundError", "ProcessLimitError", "WatchLimitError", "FileExistsError",
+    "DirectoryNotEmptyError", "TooManyEntriesError",
+    "Processes", "ProcessInfo", "ProcessEvent", "Filesystem", "FsEntry", "Watch", "WatchEvent",
+    "Pty", "Terminal",
 ]

@@ -44,6 +44,12 @@ class ErrorCode:
     MCP_SESSION_NOT_FOUND = "mcp_session_not_found"
     CONTEXT_LIMIT = "context_limit"
     REGION_UNAVAILABLE = "region_unavailable"
+    PROCESS_NOT_FOUND = "process_not_found"
+    PROCESS_LIMIT = "process_limit"
+    WATCH_LIMIT = "watch_limit"
+    FILE_EXISTS = "file_exists"
+    DIRECTORY_NOT_EMPTY = "directory_not_empty"
+    TOO_MANY_ENTRIES = "too_many_entries"
 
 
 #: The HTTP status the server gives each code.
@@ -84,6 +90,12 @@ ERROR_STATUS: dict[str, int] = {
     "mcp_session_not_found": 404,
     "context_limit": 429,
     "region_unavailable": 503,
+    "process_not_found": 404,
+    "process_limit": 429,
+    "watch_limit": 429,
+    "file_exists": 409,
+    "directory_not_empty": 409,
+    "too_many_entries": 413,
 }
 
 #: Exit codes hostd itself gives (the program's own codes pass through untouched).

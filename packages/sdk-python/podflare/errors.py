@@ -324,6 +324,48 @@ class RegionUnavailableError(UnavailableError):
         self.retry_after_s = _parse_retry_after(self.headers.get("retry-after"))
 
 
+class ProcessNotFoundError(NotFoundError):
+    """404 ``process_not_found``: no process with that pid or tag was started through the API; see
+    ``processes.list()``.
+    """
+
+    code = ErrorCode.PROCESS_NOT_FOUND
+
+
+class ProcessLimitError(_ServerError):
+    """429 ``process_limit``: the sandbox runs as many API-started processes as allowed; wait for or
+    kill some.
+    """
+
+    code = ErrorCode.PROCESS_LIMIT
+
+
+class WatchLimitError(_ServerError):
+    """429 ``watch_limit``: the sandbox has as many open directory watches as allowed; stop one first."""
+
+    code = ErrorCode.WATCH_LIMIT
+
+
+class FileExistsError(ConflictError, builtins.FileExistsError):
+    """409 ``file_exists``: mkdir of a path that exists."""
+
+    code = ErrorCode.FILE_EXISTS
+
+
+class DirectoryNotEmptyError(ConflictError):
+    """409 ``directory_not_empty``: remove a non-empty directory without ``recursive=True``."""
+
+    code = ErrorCode.DIRECTORY_NOT_EMPTY
+
+
+class TooManyEntriesError(_ServerError):
+    """413 ``too_many_entries``: a listing over the entry cap; list a subdirectory or a smaller
+    depth.
+    """
+
+    code = ErrorCode.TOO_MANY_ENTRIES
+
+
 class TimeoutError(PodflareError, builtins.TimeoutError):
     """The server was silent for longer than the client's ``timeout_s``.
 
@@ -371,6 +413,8 @@ ERROR_CLASSES: dict[str, type[_ServerError]] = {
         SandboxAtProcessLimitError, McpSessionLimitError, McpSessionNotFoundError,
         ContextLimitError,
         RegionUnavailableError,
+        ProcessNotFoundError, ProcessLimitError, WatchLimitError, FileExistsError,
+        DirectoryNotEmptyError, TooManyEntriesError,
     )
 }
 assert set(ERROR_CLASSES) == set(ERROR_STATUS), "every code needs a class"
@@ -462,6 +506,8 @@ def error_from_response(status: int, body: Any, headers: Mapping[str, str] | Non
 
 __all__ = [
     "ErrorCode", "ClientErrorCode", "ERROR_STATUS", "ERROR_CLASSES", "PodflareError",
+    "ProcessNotFoundError", "ProcessLimitError", "WatchLimitError", "FileExistsError",
+    "DirectoryNotEmptyError", "TooManyEntriesError",
     "BadRequestError", "InvalidJsonError", "UnknownLanguageError", "InvalidPathError",
     "UnauthorizedError", "ForbiddenError", "NotFoundError", "SandboxNotFoundError",
     "TemplateNotFoundError", "FileNotFoundError", "SpaceNotFoundError", "MethodNotAllowedError",

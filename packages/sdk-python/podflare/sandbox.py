@@ -14,6 +14,9 @@ from .dual_method import ClassOrInstanceMethod
 from .errors import MethodNotAllowedError, NotFoundError, ProtocolError, SandboxNotFoundError
 from .contexts import ContextMethods
 from .exec_stream import ExecMethods
+from .filesystem import Filesystem
+from .processes import Processes
+from .pty import Pty
 # FileEntry and upload_args stay importable from here, as before the split.
 from .files import FileEntry, FileMethods, upload_args  # noqa: F401
 from .paths import q as _q
@@ -167,6 +170,23 @@ class Sandbox(ExecMethods, FileMethods, ContextMethods):
             print(u["sandbox_seconds"], u["gb_seconds"], u["execs"])
         """
         return account.usage(Transport(host, api_key, timeout_s))
+
+    # -- processes, PTY, filesystem (processes.py, pty.py, filesystem.py) ---------------
+
+    @property
+    def processes(self) -> Processes:
+        """Background processes: start, list, connect, stdin, signal, wait."""
+        return Processes(self._transport, self.id)
+
+    @property
+    def fs(self) -> Filesystem:
+        """The filesystem: list, stat, mkdir, move, remove, watch."""
+        return Filesystem(self._transport, self.id)
+
+    @property
+    def pty(self) -> Pty:
+        """Interactive terminals, driven over REST."""
+        return Pty(Processes(self._transport, self.id))
 
     # -- plumbing -----------------------------------------------------------------------
 

@@ -251,6 +251,43 @@ export class ContextLimitError extends PodflareError {
   }
 }
 
+/** 404 `process_not_found`: no process with that pid or tag was started through the API; see `processes.list()`. */
+export class ProcessNotFoundError extends NotFoundError {
+  constructor(message: string, init: ErrorInit = {}) {
+    super(message, init, ErrorCode.ProcessNotFound);
+  }
+}
+/** 429 `process_limit`: the sandbox runs as many API-started processes as allowed; wait for or kill some. */
+export class ProcessLimitError extends PodflareError {
+  constructor(message: string, init: ErrorInit = {}) {
+    super(ErrorCode.ProcessLimit, statusOf(ErrorCode.ProcessLimit, init), message, init);
+  }
+}
+/** 429 `watch_limit`: the sandbox has as many open directory watches as allowed; stop one first. */
+export class WatchLimitError extends PodflareError {
+  constructor(message: string, init: ErrorInit = {}) {
+    super(ErrorCode.WatchLimit, statusOf(ErrorCode.WatchLimit, init), message, init);
+  }
+}
+/** 409 `file_exists`: mkdir of a path that exists. */
+export class FileExistsError extends ConflictError {
+  constructor(message: string, init: ErrorInit = {}) {
+    super(message, init, ErrorCode.FileExists);
+  }
+}
+/** 409 `directory_not_empty`: remove a non-empty directory without `recursive: true`. */
+export class DirectoryNotEmptyError extends ConflictError {
+  constructor(message: string, init: ErrorInit = {}) {
+    super(message, init, ErrorCode.DirectoryNotEmpty);
+  }
+}
+/** 413 `too_many_entries`: a listing over the entry cap; list a subdirectory or a smaller depth. */
+export class TooManyEntriesError extends PodflareError {
+  constructor(message: string, init: ErrorInit = {}) {
+    super(ErrorCode.TooManyEntries, statusOf(ErrorCode.TooManyEntries, init), message, init);
+  }
+}
+
 /**
  * 410 `sandbox_expired`: the sandbox reached its `maxLifetimeS` and was closed (or frozen to a
  * Space when persistent); create a new one, or resume the Space. Distinct from a request timeout
@@ -369,6 +406,12 @@ export const errorClasses: Record<ErrorCode, ServerErrorClass> = {
   mcp_session_not_found: McpSessionNotFoundError,
   context_limit: ContextLimitError,
   region_unavailable: RegionUnavailableError,
+  process_not_found: ProcessNotFoundError,
+  process_limit: ProcessLimitError,
+  watch_limit: WatchLimitError,
+  file_exists: FileExistsError,
+  directory_not_empty: DirectoryNotEmptyError,
+  too_many_entries: TooManyEntriesError,
 };
 
 // Answers without a code (the hosted service's 401, a proxy's 502, …) map by status

@@ -113,6 +113,23 @@ export class HttpClient {
     return this.#send(method, this.#basePath + path, headers, body, opts.timeoutMs ?? this.timeoutMs, true);
   }
 
+  /**
+   * Opens a WebSocket (HTTP upgrade) on `path` with this client's headers; resolves with the
+   * socket once the server switched protocols (the PTY, pty.ts). Errors are typed as usual.
+   */
+  upgrade(path: string, key: string): Promise<{ socket: import("node:net").Socket; head: Buffer; accept: string | undefined }> {
+    const headers = { ...this.#headers, connection: "Upgrade", upgrade: "websocket", "sec-websocket-version": "13", "sec-websocket-key": key };
+    return new Promise((resolve, reject) => {
+      const req = this.#transport.request({ hostname: this.#hostname, port: this.#port, path: this.#basePath + path, method: "GET", headers, agent: false });
+      req.on("upgrade", (res, socket, head) => resolve({ socket, head, accept: res.headers["sec-websocket-accept"] as string | undefined }));
+      req.on("response", (res) => {
+        readBody(res, `GET ${path}`).then((buf) => reject(errorFromResponse(res.statusCode ?? 0, buf, res.headers, `GET ${path}`)), reject);
+      });
+      req.on("error", (err) => reject(this.#wrap(err, `GET ${path}`)));
+      req.end();
+    });
+  }
+
   /** Sends a request and reads the whole answer. */
   async request(method: string, path: string, opts: RequestOptions = {}): Promise<RawResponse> {
     const res = await this.open(method, path, opts);

@@ -22,6 +22,9 @@ import { fromSandboxInfo, snakeToCamel } from "./types.js";
 import type { AppliedLimits, ConnectionOptions, Context, DiffResult, FileEntry, Language, NetworkInfo } from "./types.js";
 import type { NetworkPolicy, RunOptions, SandboxInfo, SandboxOptions } from "./types.js";
 import type * as wire from "./wire.js";
+import { Filesystem } from "./filesystem.js";
+import { Processes } from "./processes.js";
+import { Pty } from "./pty.js";
 
 export { uploadArgs } from "./files.js";
 
@@ -60,6 +63,21 @@ export class Sandbox {
     this.applied = init.applied;
     this.clamped = (init.clamped ?? []).map(snakeToCamel);
     this.warnings = init.warnings ?? [];
+  }
+
+  /** Background processes: start, list, connect, stdin, signal, wait (processes.ts). */
+  get processes(): Processes {
+    return new Processes(this.#http, this.id);
+  }
+
+  /** The filesystem: list, stat, mkdir, move, remove, watch (filesystem.ts). */
+  get fs(): Filesystem {
+    return new Filesystem(this.#http, this.id);
+  }
+
+  /** Interactive terminals over a WebSocket (pty.ts). */
+  get pty(): Pty {
+    return new Pty(this.#http, this.id);
   }
 
   /** Base URL of the API this sandbox is reached through. */

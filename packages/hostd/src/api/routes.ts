@@ -15,6 +15,8 @@ import { lifecycleRoutes } from "./lifecycle-routes.js";
 import { networkRoutes } from "./network-routes.js";
 import { metricsRoutes, type MetricsDeps } from "./metrics-routes.js";
 import { dashboardRoutes } from "./dashboard-routes.js";
+import { processRoutes } from "./process-routes.js";
+import { fsRoutes } from "./fs-routes.js";
 import type { PortProxy } from "./port-proxy.js";
 import { route, type Route } from "./route.js";
 import { sandboxRoutes } from "./sandbox-routes.js";
@@ -32,6 +34,8 @@ export function buildRoutes(cfg: HostdConfig, sandboxes: SandboxManager, keys: K
     ...forkRoutes(sandboxes, route),
     ...fileRoutes(sandboxes, route),
     ...contextRoutes(sandboxes, route),
+    ...processRoutes(cfg, sandboxes, route),
+    ...fsRoutes(cfg, sandboxes, route),
     ...(metrics ? metricsRoutes(sandboxes, metrics, route) : []),
     ...dashboardRoutes(route),
     ...(proxy ? proxy.routes(route) : []),

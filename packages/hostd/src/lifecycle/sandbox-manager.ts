@@ -26,6 +26,7 @@ import { forkQueued, mergeQueued, type ForkMergeDeps } from "./fork-merge.js";
 import { LiveSandboxes, newSandboxId } from "./live-sandboxes.js";
 import type { ExecFlow, ExecOutput, ExecRichOutput } from "../runtime/exec.js";
 import type { ReadResult } from "../runtime/files.js";
+import type { GuestConnection } from "../runtime/guest-connection.js";
 import type { Runtime, RuntimeSandbox } from "../runtime/types.js";
 import type { SandboxRecord, SandboxTable } from "../store/store.js";
 import type { ManagerParts } from "./manager-parts.js";
@@ -177,6 +178,26 @@ export class SandboxManager {
   /** A byte stream to `port` inside the sandbox (the port proxy); the sandbox is never idle meanwhile. */
   async openPort(owner: string, id: string, port: number, timeoutMs: number): Promise<Socket> {
     return files.openPort(this.parts, this.live.get(owner, id), port, timeoutMs);
+  }
+
+  /**
+   * A fresh connection to the sandbox's guest kernel for one process or filesystem request
+   * (api/process-routes.ts, fs-routes.ts). Wakes a paused sandbox and counts as activity;
+   * with `hold`, the sandbox is never idle while the connection is open (streams).
+   */
+  async openGuest(owner: string, id: string, hold = false): Promise<GuestConnection> {
+    const sb = this.live.get(owner, id);
+    await this.live.wake(sb);
+    const conn = await sb.rt.openConnection();
+    this.live.touch(sb);
+    if (hold) {
+      sb.proxied = (sb.proxied ?? 0) + 1;
+      conn.onClose(() => {
+        sb.proxied!--;
+        this.live.touch(sb);
+      });
+    }
+    return conn;
   }
 
   /**

@@ -17,9 +17,14 @@ const guestErrorCodes: Record<GuestErrorCode, ConstructorParameters<typeof Podfl
   io_error: "runtime_error",
   connection_refused: "port_not_listening",
   timed_out: "upstream_timeout",
+  process_not_found: "process_not_found",
+  process_limit: "process_limit",
+  exists: "file_exists",
+  not_empty: "directory_not_empty",
+  too_many_entries: "too_many_entries",
 };
 
-function guestError(h: Extract<GuestFrame, { t: "error" }>): PodflareError {
+export function guestError(h: Extract<GuestFrame, { t: "error" }>): PodflareError {
   const code = guestErrorCodes[h.code] ?? "runtime_error";
   const hint = code === "no_space" ? " Free space in the sandbox or create it with a larger disk_mb." : "";
   return new PodflareError(code, hint ? h.message.replace(/\.?$/, ".") + hint : h.message);

@@ -397,6 +397,12 @@ export const ErrorCode = {
   McpSessionNotFound: "mcp_session_not_found",
   ContextLimit: "context_limit",
   RegionUnavailable: "region_unavailable",
+  ProcessNotFound: "process_not_found",
+  ProcessLimit: "process_limit",
+  WatchLimit: "watch_limit",
+  FileExists: "file_exists",
+  DirectoryNotEmpty: "directory_not_empty",
+  TooManyEntries: "too_many_entries",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -439,6 +445,12 @@ export const errorStatus: Record<ErrorCode, number> = {
   mcp_session_not_found: 404,
   context_limit: 429,
   region_unavailable: 503,
+  process_not_found: 404,
+  process_limit: 429,
+  watch_limit: 429,
+  file_exists: 409,
+  directory_not_empty: 409,
+  too_many_entries: 413,
 };
 
 /** The one error envelope of the REST API. */

@@ -1,0 +1,91 @@
+import os
+import sys
+import time
+import unittest
+
+from harness import GUEST_DIR, KernelTest
+
+sys.path.insert(0, GUEST_DIR)
+from podflare_guest.proc_run import Ring  # noqa: E402
+
+
+class RingTest(unittest.TestCase):
+    def test_keeps_the_newest_bytes_and_counts_on(self):
+        r = Ring(10)
+        r.add("stdout", b"12345")
+        r.add("stderr", b"67890")
+        r.add("stdout", b"abc")
+        self.assertEqual([c[2] for c in r.chunks], [b"67890", b"abc"])
+        self.assertEqual(r.next_seq, 3)
+        self.assertEqual([c[0] for c in r.since(0)], [1, 2])
+
+    def test_one_chunk_larger_than_the_ring_keeps_its_tail(self):
+        r = Ring(4)
+        r.add("stdout", b"abcdefgh")
+        self.assertEqual(r.chunks[0][2], b"efgh")
+
+
+class ProcessFramesTest(KernelTest):
+    def connect_all(self, pid, **extra):
+        c = self.kernel.connect()
+        try:
+            req = c.new_id()
+            c.send({"t": "proc_connect", "id": req, "pid": pid, **extra})
+            out = []
+            while True:
+                h, body = c.recv_for(req)
+                out.append((h["t"], h.get("stream"), body))
+                if h["t"] in ("proc_exit", "error"):
+                    return out, h
+        finally:
+            c.close()
+
+    def test_start_stdin_connect_exit(self):
+        h, _ = self.c.request({"t": "proc_start", "cmd": "cat; exit 4", "stdin": True, "max_running": 8,
+                               "buffer_bytes": 4096})
+        self.assertEqual(h["t"], "proc_started")
+        pid = h["process"]["pid"]
+        self.assertEqual(self.c.request({"t": "proc_input", "pid": pid}, b"hello\n")[0]["t"], "done")
+        self.assertEqual(self.c.request({"t": "proc_close_stdin", "pid": pid})[0]["t"], "done")
+        out, last = self.connect_all(pid)
+        self.assertEqual(last["exit_code"], 4)
+        self.assertEqual(b"".join(b for t, s, b in out if s == "stdout"), b"hello\n")
+
+    def test_cap_and_unknown_pid(self):
+        pids = []
+        for _ in range(2):
+            h, _ = self.c.request({"t": "proc_start", "cmd": "sleep", "args": ["30"], "max_running": 2,
+                                   "buffer_bytes": 4096})
+            pids.append(h["process"]["pid"])
+        h, _ = self.c.request({"t": "proc_start", "cmd": "true", "max_running": 2, "buffer_bytes": 4096})
+        self.assertEqual((h["t"], h["code"]), ("error", "process_limit"))
+        for pid in pids:
+            self.assertEqual(self.c.request({"t": "proc_signal", "pid": pid, "signal": 9})[0]["t"], "done")
+        h, _ = self.c.request({"t": "proc_info", "pid": 999999})
+        self.assertEqual(h["code"], "process_not_found")
+
+    def test_fs_ops_and_watch(self):
+        d = os.path.join(self.kernel.work, "fsd")
+        h, _ = self.c.request({"t": "fs_mkdir", "path": d + "/a/b", "parents": True})
+        self.assertEqual((h["t"], h["entry"]["type"]), ("fs_entry", "dir"))
+        self.assertEqual(self.c.request({"t": "fs_mkdir", "path": d + "/a/b"})[0]["code"], "exists")
+        self.assertEqual(self.c.request({"t": "fs_remove", "path": d + "/a"})[0]["code"], "not_empty")
+        w = self.kernel.connect()
+        req = w.new_id()
+        w.send({"t": "fs_watch", "id": req, "path": d, "recursive": True})
+        self.assertEqual(w.recv_for(req)[0]["t"], "fs_watching")
+        with open(os.path.join(d, "a", "b", "f"), "w") as f:
+            f.write("x")
+        seen = []
+        deadline = time.monotonic() + 10
+        while ("write", "a/b/f") not in seen and time.monotonic() < deadline:
+            h, _ = w.recv_for(req)
+            seen.append((h["type"], h["name"]))
+        self.assertEqual(seen[:2], [("create", "a/b/f"), ("write", "a/b/f")])
+        w.close()
+        h, _ = self.c.request({"t": "fs_list", "path": d, "depth": 3, "max_entries": 2})
+        self.assertEqual(h["code"], "too_many_entries")
+
+
+if __name__ == "__main__":
+    unittest.main()

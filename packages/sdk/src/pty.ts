@@ -1,0 +1,145 @@
+// Interactive terminals (`sandbox.pty`): a PTY process in the sandbox, driven over a
+// WebSocket (GET /v1/sandboxes/:id/pty). REST and protocol: docs/api.md, "PTY".
+import { ProtocolError } from "./errors.js";
+import type { HttpClient } from "./http.js";
+import { fromProcessInfo, type ProcessInfo } from "./processes.js";
+import { OP, WsClient, newKey } from "./websocket.js";
+
+const enc = encodeURIComponent;
+
+export interface PtyOptions {
+  rows?: number;
+  cols?: number;
+  /** A shell command line to run instead of an interactive `bash -i -l`. */
+  cmd?: string;
+  cwd?: string;
+  /** Attach to a PTY process started before (processes.start with `pty`) instead of a new one. */
+  pid?: number;
+}
+
+export interface PtyExit {
+  exitCode: number;
+  signal: string | null;
+}
+
+/**
+ * One terminal session. Output arrives through `onData`; `exited` resolves when the program ends.
+ * Closing the session of a terminal it started sends that program SIGHUP.
+ */
+export class Terminal {
+  readonly process: ProcessInfo;
+  readonly exited: Promise<PtyExit>;
+  private readonly listeners: ((data: Buffer) => void)[] = [];
+  private readonly errors: string[] = [];
+
+  private constructor(private readonly ws: WsClient, process: ProcessInfo, exited: Promise<PtyExit>) {
+    this.process = process;
+    this.exited = exited;
+  }
+
+  get pid(): number {
+    return this.process.pid;
+  }
+
+  /** Errors the server reported for input, resize or signal messages (they do not end the session). */
+  get reportedErrors(): readonly string[] {
+    return this.errors;
+  }
+
+  /** @internal */
+  static async open(http: HttpClient, sandboxId: string, opts: PtyOptions): Promise<Terminal> {
+    const q = new URLSearchParams();
+    if (opts.pid !== undefined) q.set("pid", String(opts.pid));
+    else {
+      q.set("rows", String(opts.rows ?? 24));
+      q.set("cols", String(opts.cols ?? 80));
+      if (opts.cmd !== undefined) q.set("cmd", opts.cmd);
+      if (opts.cwd !== undefined) q.set("cwd", opts.cwd);
+    }
+    const { key, accept } = newKey();
+    const up = await http.upgrade(`/v1/sandboxes/${enc(sandboxId)}/pty?${q}`, key);
+    if (up.accept !== accept) {
+      up.socket.destroy();
+      throw new ProtocolError("the server's WebSocket answer has a wrong Sec-WebSocket-Accept");
+    }
+    const ws = new WsClient(up.socket, up.head);
+    return new Promise<Terminal>((resolve, reject) => {
+      let term: Terminal | undefined;
+      const early: Buffer[] = [];
+      let resolveExit!: (e: PtyExit) => void;
+      let rejectExit!: (e: Error) => void;
+      const exited = new Promise<PtyExit>((res, rej) => {
+        resolveExit = res;
+        rejectExit = rej;
+      });
+      exited.catch(() => {});
+      ws.on("message", (op: number, payload: Buffer) => {
+        if (op === OP.binary) {
+          // Kept until the first onData listener, so nothing is lost between open and onData.
+          if (term && term.listeners.length) for (const l of term.listeners) l(payload);
+          else (term ? term.early : early).push(payload);
+          return;
+        }
+        const msg = JSON.parse(payload.toString("utf8")) as { type: string; process?: never; exit_code?: number; signal?: string | null; error?: string };
+        if (msg.type === "start" && !term) {
+          term = new Terminal(ws, fromProcessInfo(msg.process!), exited);
+          term.early = early;
+          resolve(term);
+        } else if (msg.type === "exit") resolveExit({ exitCode: msg.exit_code!, signal: msg.signal ?? null });
+        else if (msg.type === "error") {
+          if (!term) reject(new ProtocolError(`the terminal failed: ${msg.error}`));
+          else term.errors.push(msg.error ?? "");
+        }
+      });
+      ws.on("close", () => {
+        if (!term) reject(new ProtocolError("the terminal's WebSocket closed before it started"));
+        rejectExit(new ProtocolError("the terminal's connection closed before the program exited"));
+      });
+    });
+  }
+
+  private early: Buffer[] = [];
+
+  /** Calls `listener` with each piece of terminal output (raw bytes, escape sequences included). */
+  onData(listener: (data: Buffer) => void): void {
+    this.listeners.push(listener);
+    for (const b of this.early.splice(0)) listener(b);
+  }
+
+  /** Types into the terminal (e.g. "ls\r", "\x03" for Ctrl-C). */
+  write(data: string | Uint8Array): void {
+    this.ws.send(OP.binary, Buffer.from(data));
+  }
+
+  /** New size; the program gets SIGWINCH. */
+  resize(rows: number, cols: number): void {
+    this.ws.send(OP.text, Buffer.from(JSON.stringify({ type: "resize", rows, cols })));
+  }
+
+  signal(signal: string | number): void {
+    this.ws.send(OP.text, Buffer.from(JSON.stringify({ type: "signal", signal })));
+  }
+
+  /** Ends the session (a terminal it started gets SIGHUP). */
+  close(): void {
+    this.ws.close();
+  }
+}
+
+export class Pty {
+  constructor(private readonly http: HttpClient, private readonly sandboxId: string) {}
+
+  /**
+   * Opens an interactive terminal (bash by default).
+   *
+   * @example
+   * const t = await sb.pty.open({ rows: 30, cols: 100 });
+   * t.onData((b) => process.stdout.write(b));
+   * t.write("ls -la\r");
+   * t.write("exit\r");
+   * await t.exited;
+   */
+  open(opts: PtyOptions = {}): Promise<Terminal> {
+    return Terminal.open(this.http, this.sandboxId, opts);
+  }
+}
