@@ -63,6 +63,8 @@ export interface HostdConfig {
   mcp: { idleTimeoutS: number; maxSessions: number; maxSessionsPerOwner: number; maxBodyBytes: number };
   /** The API server's limits against slow or too many clients (docs/operations.md). */
   http: HttpLimits;
+  /** Usage snapshots for GET /v1/usage/history: how often one is taken and how long they are kept. */
+  usageHistory: { intervalMs: number; retentionMs: number };
 }
 
 export interface HttpLimits {
@@ -177,6 +179,10 @@ export function loadConfig(overrides: Partial<HostdConfig> = {}): HostdConfig {
       idleTimeoutMs: envInt("PODFLARE_HTTP_IDLE_TIMEOUT_MS", 120_000),
       maxConnections: envInt("PODFLARE_HTTP_MAX_CONNECTIONS", 4096),
       maxConnectionsPerPeer: envInt("PODFLARE_HTTP_MAX_CONNECTIONS_PER_PEER", 256),
+    },
+    usageHistory: {
+      intervalMs: envInt("PODFLARE_USAGE_SNAPSHOT_MS", 60_000),
+      retentionMs: envInt("PODFLARE_USAGE_RETENTION_H", 24 * 7) * 3_600_000,
     },
   };
   return { ...base, ...overrides };

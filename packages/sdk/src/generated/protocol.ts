@@ -339,6 +339,19 @@ export interface UsageReport {
   forks: number;
 }
 
+/** One owner's usage totals (as in UsageReport) as they stood at `at` (ISO time). */
+export interface UsageHistoryPoint extends UsageReport {
+  at: string;
+}
+
+/** GET /v1/usage/history?since=: snapshots every `interval_s`, oldest first, and each owner's totals now. */
+export interface UsageHistoryResponse {
+  interval_s: number;
+  since: string;
+  points: UsageHistoryPoint[];
+  current: UsageHistoryPoint[];
+}
+
 // ---- packages/protocol/src/errors.ts (the table)
 
 /** Stable machine-readable codes the server puts in `{error, code}` answers. */

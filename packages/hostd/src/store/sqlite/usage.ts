@@ -5,6 +5,7 @@ import type { UsageCounts, UsageTable } from "../store.js";
 export class SqliteUsageTable implements UsageTable {
   private readonly bump;
   private readonly byOwner;
+  private readonly allOwners;
 
   constructor(db: Database.Database) {
     this.bump = db.prepare(
@@ -15,6 +16,7 @@ export class SqliteUsageTable implements UsageTable {
          gb_seconds = gb_seconds + @gbs, execs = execs + @execs, forks = forks + @forks`,
     );
     this.byOwner = db.prepare(`SELECT sandboxes_created, sandbox_seconds, gb_seconds, execs, forks FROM usage WHERE owner = ?`);
+    this.allOwners = db.prepare(`SELECT owner FROM usage`).pluck();
   }
 
   add(owner: string, d: Partial<UsageCounts>): void {
@@ -30,5 +32,9 @@ export class SqliteUsageTable implements UsageTable {
 
   get(owner: string): UsageCounts | undefined {
     return this.byOwner.get(owner) as UsageCounts | undefined;
+  }
+
+  owners(): string[] {
+    return this.allOwners.all() as string[];
   }
 }
