@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian packages hostd and its tests need (the list of `podflare setup`, in
 # packages/cli/src/setup.ts, plus g++ and make: npm ci builds better-sqlite3 from source when it
-# cannot download a prebuilt binary; and flake8, which tests/lint.test.ts runs over the Python).
+# cannot download a prebuilt binary; flake8, which tests/lint.test.ts runs over the Python; and
+# chromium, the headless browser tests/dashboard drives through puppeteer-core).
 # Idempotent; quiet when all are there.
 set -euo pipefail
-pkgs=(mmdebstrap btrfs-progs python3 iproute2 nftables util-linux debian-archive-keyring ca-certificates g++ make flake8)
+pkgs=(mmdebstrap btrfs-progs python3 iproute2 nftables util-linux debian-archive-keyring ca-certificates g++ make flake8 chromium)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -6,6 +6,7 @@ import { lastKeyGuard } from "./auth/last-key.js";
 import { KeyStore } from "./auth/keys.js";
 import type { TierName } from "./auth/tiers.js";
 import { UsageStore } from "./lifecycle/usage.js";
+import { UsageHistory } from "./lifecycle/usage-history.js";
 import { newSandboxId } from "./lifecycle/sandbox-manager.js";
 import { Reaper } from "./lifecycle/reaper.js";
 import { SpaceService } from "./lifecycle/spaces.js";
@@ -124,11 +125,13 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
   await runtime.prepare(cfg.ensureTemplates);
   pool.start();
   reaper.start();
+  const usageHistory = new UsageHistory(store.usageHistory, { owners: () => store.usage.owners(), report: (o) => sandboxes.usageOf(o) }, { ...cfg.usageHistory, log });
+  usageHistory.start();
 
   const proxy = new PortProxy(cfg, sandboxes, auth, log);
   const removeSafetyNet = installSafetyNet({ log });
   const mcp = new LazyMcp(cfg.mcp, log);
-  const server = createApiServer([...mcpRoutes(mcp), ...buildRoutes(cfg, sandboxes, keyStore, keyGuard, spaces, pool, proxy)], auth, log, (req, socket, head) => proxy.handleUpgrade(req, socket, head), cfg.http);
+  const server = createApiServer([...mcpRoutes(mcp), ...buildRoutes(cfg, sandboxes, keyStore, keyGuard, spaces, pool, proxy, usageHistory)], auth, log, (req, socket, head) => proxy.handleUpgrade(req, socket, head), cfg.http);
   await listen(server, cfg.addr.host, cfg.addr.port);
   const host = cfg.addr.host.includes(":") ? `[${cfg.addr.host}]` : cfg.addr.host;
   const url = `http://${host}:${cfg.addr.port}`;
@@ -145,6 +148,7 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
       });
       removeSafetyNet();
       reaper.stop();
+      usageHistory.stop();
       await pool.stop();
       sandboxes.detachAll();
       await runtime.settle();

@@ -4,8 +4,10 @@ import type { LastKeyGuard } from "../auth/last-key.js";
 import type { HostdConfig } from "../config.js";
 import type { SandboxManager } from "../lifecycle/sandbox-manager.js";
 import type { SpaceService } from "../lifecycle/spaces.js";
+import type { UsageHistory } from "../lifecycle/usage-history.js";
 import type { WarmPool } from "../lifecycle/warm-pool.js";
 import { contextRoutes } from "./context-routes.js";
+import { dashboardRoutes } from "./dashboard-routes.js";
 import { execRoutes } from "./exec-routes.js";
 import { fileRoutes } from "./file-routes.js";
 import { forkRoutes } from "./fork-routes.js";
@@ -16,10 +18,11 @@ import { networkRoutes } from "./network-routes.js";
 import type { PortProxy } from "./port-proxy.js";
 import { route, type Route } from "./route.js";
 import { sandboxRoutes } from "./sandbox-routes.js";
+import { usageHistoryRoutes } from "./usage-history-routes.js";
 
 export type { Route, RouteContext } from "./route.js";
 
-export function buildRoutes(cfg: HostdConfig, sandboxes: SandboxManager, keys: KeyStore, keyGuard: LastKeyGuard, spaces: SpaceService, pool: WarmPool, proxy?: PortProxy): Route[] {
+export function buildRoutes(cfg: HostdConfig, sandboxes: SandboxManager, keys: KeyStore, keyGuard: LastKeyGuard, spaces: SpaceService, pool: WarmPool, proxy?: PortProxy, usageHistory?: UsageHistory): Route[] {
   return [
     ...hostRoutes(cfg, sandboxes, pool, route),
     ...keyRoutes(keys, route, keyGuard),
@@ -31,5 +34,7 @@ export function buildRoutes(cfg: HostdConfig, sandboxes: SandboxManager, keys: K
     ...fileRoutes(sandboxes, route),
     ...contextRoutes(sandboxes, route),
     ...(proxy ? proxy.routes(route) : []),
+    ...(usageHistory ? usageHistoryRoutes(usageHistory, route) : []),
+    ...dashboardRoutes(route),
   ];
 }
