@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages hostd and its tests need (the list of `podflare setup`, in
 # packages/cli/src/setup.ts, plus g++ and make: npm ci builds better-sqlite3 from source when it
-# cannot download a prebuilt binary; flake8, which tests/lint.test.ts runs over the Python; and
-# chromium, the headless browser tests/dashboard drives through puppeteer-core).
-# Idempotent; quiet when all are there.
+# cannot download a prebuilt binary; flake8, which tests/lint.test.ts runs over the Python;
+# chromium: the dashboard's browser tests drive it with puppeteer-core). Idempotent; quiet when
+# all are there.
 set -euo pipefail
 pkgs=(mmdebstrap btrfs-progs python3 iproute2 nftables util-linux debian-archive-keyring ca-certificates g++ make flake8 chromium)
 missing=()

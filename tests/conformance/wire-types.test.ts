@@ -35,7 +35,8 @@ const checks: [
   Equal<wire.ContextInfo, protocol.ContextInfo>,
   Equal<wire.CreateContextRequest, protocol.CreateContextRequest>,
   Equal<wire.ListContextsResponse, protocol.ListContextsResponse>,
-] = [true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true];
+  Equal<wire.SandboxMetrics, protocol.SandboxMetrics>,
+] = [true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true];
 
 test("the SDK's wire types equal packages/protocol's (checked by the compiler)", () => {
   assert.ok(checks.every(Boolean));

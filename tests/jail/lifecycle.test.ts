@@ -89,6 +89,9 @@ describe("jail lifecycle", () => {
   test("the family init and the sandbox init are the tiny reaper program: kilobytes, named, execute-only", async () => {
     const sb = await fx.launch();
     for (const [pid, name] of [[sb.initPid, "podflare-init"], [sb.familyPid, "podflare-family"]] as const) {
+      // An init says it is ready just before it execs the reaper program: wait for the exec.
+      const rssOf = (): number => Number(/^VmRSS:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]);
+      await eventually(() => rssOf() < 100 && fs.readFileSync(`/proc/${pid}/cmdline`, "utf8") === `${name}\0`, `${name} did not become the reaper program`).catch(() => undefined);
       const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
       assert.match(status, new RegExp(`^Name:\\s+${name}$`, "m"));
       const rssKb = Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1]);

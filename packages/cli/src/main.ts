@@ -8,10 +8,14 @@ import { keysCommand } from "./keys.js";
 import { usageCommand } from "./usage.js";
 import { setupCommand } from "./setup.js";
 import { describeSdkError } from "./sdk-errors.js";
+import { logsCommand } from "./logs.js";
 
 const usage = `usage: podflare <command>
 
   serve                    start hostd in the foreground (sets up the host on first run)
+  serve --install-service  install hostd as the systemd service podflare-hostd and start it
+                           (--env-file PATH, default /etc/podflare/hostd.env; --unit-dir DIR)
+  logs [-f] [-n N]         hostd's JSON log lines from journald (or --file PATH)
   setup                    install the Debian packages hostd needs and check the host (serve does it first)
   ls                       list sandboxes
   exec ID CODE [--bash]    run code in a sandbox (Python unless --bash)
@@ -49,6 +53,8 @@ async function main(argv: string[]): Promise<number> {
       return usageCommand(rest);
     case "mcp":
       return (await import("./mcp.js")).mcpCommand(rest);
+    case "logs":
+      return logsCommand(rest);
     case undefined:
     case "-h":
     case "--help":

@@ -1,19 +1,28 @@
 // `podflare serve`: check the host, install what is missing, build the default template with a
 // progress display, then run hostd in the foreground until SIGINT/SIGTERM.
-import { loadConfig, startHostd } from "@podflare/hostd";
+import { jsonLogger, loadConfig, startHostd } from "@podflare/hostd";
 import { renderProgress, type ProgressRenderer } from "@podflare/hostd/storage";
 import { setUpHost } from "./setup.js";
+import { installServiceCommand } from "./service.js";
 
-export async function serve(_args: string[]): Promise<number> {
+export async function serve(args: string[]): Promise<number> {
+  if (args.includes("--install-service")) return installServiceCommand(args.filter((a) => a !== "--install-service"));
   const cfg = loadConfig();
-  const log = (msg: string) => process.stderr.write(`hostd: ${msg}\n`);
+  const log = jsonLogger();
 
   if (!(await setUpHost(log))) return 1;
 
   const renderers = new Map<string, ProgressRenderer>();
+  const phases = new Map<string, string>();
   const hostd = await startHostd(cfg, {
     log,
     onTemplateProgress: (template, event) => {
+      // Not a terminal (systemd, a log file): one JSON line per phase instead of a progress bar.
+      if (!process.stderr.isTTY) {
+        if (phases.get(template) !== event.phase) log(`template ${template}: ${event.phase}: ${event.message}`);
+        phases.set(template, event.phase);
+        return;
+      }
       let r = renderers.get(template);
       if (!r) {
         process.stderr.write(`building template ${template} (first run only; cached afterwards)\n`);
@@ -25,8 +34,9 @@ export async function serve(_args: string[]): Promise<number> {
   });
   for (const [name, r] of renderers) r.end(`template ${name} ready`);
 
+  log(`listening on ${hostd.url}`);
   console.log(`podflare hostd listening on ${hostd.url}`);
-  console.log(`  try: PODFLARE_HOSTD_URL=${hostd.url} npx podflare exec $(curl -s -XPOST ${hostd.url}/v1/sandboxes | sed 's/.*"id":"\\([^"]*\\)".*/\\1/') 'print(6*7)'`);
+  if (process.stdout.isTTY) console.log(`  try: PODFLARE_HOSTD_URL=${hostd.url} npx podflare exec $(curl -s -XPOST ${hostd.url}/v1/sandboxes | sed 's/.*"id":"\\([^"]*\\)".*/\\1/') 'print(6*7)'`);
 
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {

@@ -1,66 +1,86 @@
-// Calls to hostd's REST API with the signed-in key. The key lives in sessionStorage (gone when
-// the tab closes, never in a URL or a cookie) and goes out only as an Authorization header.
-const KEY = "podflare.key";
+// Calls to hostd's REST API with the session's key (same origin: the dashboard is served by hostd).
+import { getKey } from "./session.js";
 
+export interface SandboxInfo {
+  id: string;
+  state: string;
+  template: string;
+  created_at: string;
+  last_active_at: string;
+  applied: { memory_mb: number; disk_mb: number; vcpus: number };
+}
+
+export interface SandboxMetrics {
+  cpu_usec: number;
+  memory_bytes: number;
+  memory_limit_bytes: number;
+  disk_bytes: number;
+  pids: number;
+}
+
+/** One NDJSON event of an exec: output, the exit code, a rich result (MIME bundle) or an exception. */
+export type ExecEvent =
+  | { type: "stdout" | "stderr"; data: string }
+  | { type: "exit"; data: number }
+  | { type: "result"; data: Record<string, string>; is_main_result: boolean }
+  | { type: "error"; name: string; value: string };
+
+/** An error answer of the API: its status, stable code and message. */
 export class ApiError extends Error {
   constructor(readonly status: number, readonly code: string, message: string) {
     super(message);
   }
 }
 
-export const session = {
-  key: (): string | null => sessionStorage.getItem(KEY),
-  signIn: (key: string): void => sessionStorage.setItem(KEY, key),
-  signOut: (): void => sessionStorage.removeItem(KEY),
-};
-
-let onUnauthorized: () => void = () => {};
-/** What to do when a call answers 401 (the key was revoked or is wrong): back to sign-in. */
-export function setUnauthorizedHandler(fn: () => void): void {
-  onUnauthorized = fn;
-}
-
 function headers(extra: Record<string, string> = {}): Record<string, string> {
-  const key = session.key();
-  return key ? { authorization: `Bearer ${key}`, ...extra } : extra;
+  const key = getKey();
+  return { ...(key ? { authorization: `Bearer ${key}` } : {}), ...extra };
 }
 
-/** The raw answer; a non-2xx answer throws ApiError with hostd's code and message. */
-export async function request(method: string, path: string, body?: BodyInit | object, extra: Record<string, string> = {}, signal?: AbortSignal): Promise<Response> {
-  const isJson = body !== undefined && !(body instanceof Blob) && !(body instanceof ArrayBuffer) && typeof body !== "string";
+async function failure(res: Response): Promise<ApiError> {
+  let body: { error?: string; code?: string } = {};
+  try {
+    body = (await res.json()) as typeof body;
+  } catch {
+    /* not JSON */
+  }
+  return new ApiError(res.status, body.code ?? "unknown", body.error ?? `${res.status} ${res.statusText}`);
+}
+
+export async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
   const res = await fetch(path, {
     method,
-    headers: headers(isJson ? { "content-type": "application/json", ...extra } : extra),
-    body: body === undefined ? undefined : isJson ? JSON.stringify(body) : (body as BodyInit),
-    signal,
+    headers: headers(body === undefined ? {} : { "content-type": "application/json" }),
+    body: body === undefined ? undefined : JSON.stringify(body),
   });
-  if (res.ok) return res;
-  let code = "http_error";
-  let message = `${method} ${path}: HTTP ${res.status}`;
-  try {
-    const e = (await res.json()) as { code?: string; error?: string };
-    code = e.code ?? code;
-    message = e.error ?? message;
-  } catch {
-    /* not the JSON envelope */
-  }
-  if (res.status === 401) onUnauthorized();
-  throw new ApiError(res.status, code, message);
-}
-
-export async function call<T>(method: string, path: string, body?: object): Promise<T> {
-  const res = await request(method, path, body);
+  if (!res.ok) throw await failure(res);
   if (res.status === 204) return undefined as T;
   return (await res.json()) as T;
 }
 
-/** Checks a key without keeping it: what /v1/capacity says about it, or the ApiError. */
-export async function probeKey(key: string): Promise<{ admin: boolean }> {
-  const res = await fetch("/v1/capacity", { headers: { authorization: `Bearer ${key}` } });
-  if (!res.ok) {
-    const e = (await res.json().catch(() => ({}))) as { code?: string; error?: string };
-    throw new ApiError(res.status, e.code ?? "http_error", e.error ?? `HTTP ${res.status}`);
+/** Runs code and hands each NDJSON event to `onEvent` as it arrives; resolves with the exit code. */
+export async function execStream(id: string, code: string, language: string, onEvent: (e: ExecEvent) => void): Promise<number> {
+  const res = await fetch(`/v1/sandboxes/${encodeURIComponent(id)}/exec`, {
+    method: "POST",
+    headers: headers({ "content-type": "application/json" }),
+    body: JSON.stringify({ code, language }),
+  });
+  if (!res.ok || !res.body) throw await failure(res);
+  const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffered = "";
+  let exit = -1;
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buffered += value;
+    const lines = buffered.split("\n");
+    buffered = lines.pop() ?? "";
+    for (const line of lines) {
+      if (!line) continue;
+      const e = JSON.parse(line) as ExecEvent;
+      if (e.type === "exit") exit = Number(e.data);
+      onEvent(e);
+    }
   }
-  const cap = (await res.json()) as { scope: string };
-  return { admin: cap.scope === "host" };
+  return exit;
 }

@@ -63,6 +63,8 @@ export interface HostdConfig {
   mcp: { idleTimeoutS: number; maxSessions: number; maxSessionsPerOwner: number; maxBodyBytes: number };
   /** The API server's limits against slow or too many clients (docs/operations.md). */
   http: HttpLimits;
+  /** PODFLARE_METRICS_ADDR: a bind serving /metrics alone, without auth (docs/operations.md); unset: none. */
+  metricsAddr?: { host: string; port: number };
   /** Usage snapshots for GET /v1/usage/history: how often one is taken and how long they are kept. */
   usageHistory: { intervalMs: number; retentionMs: number };
 }
@@ -106,9 +108,9 @@ function onOff(name: string, fallback: boolean): boolean {
   throw new Error(`${name} must be on or off, got ${JSON.stringify(raw)}`);
 }
 
-export function parseAddr(raw: string): { host: string; port: number } {
+export function parseAddr(raw: string, name = "PODFLARE_HOSTD_ADDR"): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(raw.trim());
-  if (!m) throw new Error(`PODFLARE_HOSTD_ADDR must look like 127.0.0.1:7070, got ${JSON.stringify(raw)}`);
+  if (!m) throw new Error(`${name} must look like 127.0.0.1:7070, got ${JSON.stringify(raw)}`);
   return { host: (m[1] ?? m[2])!, port: Number(m[3]) };
 }
 
@@ -180,6 +182,7 @@ export function loadConfig(overrides: Partial<HostdConfig> = {}): HostdConfig {
       maxConnections: envInt("PODFLARE_HTTP_MAX_CONNECTIONS", 4096),
       maxConnectionsPerPeer: envInt("PODFLARE_HTTP_MAX_CONNECTIONS_PER_PEER", 256),
     },
+    metricsAddr: process.env.PODFLARE_METRICS_ADDR ? parseAddr(process.env.PODFLARE_METRICS_ADDR, "PODFLARE_METRICS_ADDR") : undefined,
     usageHistory: {
       intervalMs: envInt("PODFLARE_USAGE_SNAPSHOT_MS", 60_000),
       retentionMs: envInt("PODFLARE_USAGE_RETENTION_H", 24 * 7) * 3_600_000,

@@ -16,6 +16,10 @@ import { createApiServer } from "./api/server.js";
 import { LazyMcp, mcpRoutes } from "./api/mcp-routes.js";
 import { installSafetyNet } from "./safety-net.js";
 import { PortProxy } from "./api/port-proxy.js";
+import { requestObserver } from "./api/request-log.js";
+import { createMetricsServer } from "./api/metrics-server.js";
+import { jsonLogger, type Logger } from "./log.js";
+import { HostdMetrics, deletedSubvolumes, timeMethod } from "./metrics/index.js";
 import { isLoopback, type HostdConfig } from "./config.js";
 import { CgroupManager, favorDynamicMods, releaseDynamicMods, shieldFromOom } from "./jail/index.js";
 import { SandboxManager } from "./lifecycle/sandbox-manager.js";
@@ -35,12 +39,13 @@ export interface Hostd {
 }
 
 export interface StartOptions {
-  log?: (msg: string) => void;
+  /** Where hostd logs (default: JSON lines on stderr, log.ts). */
+  log?: Logger;
   onTemplateProgress?: (template: string, event: ProgressEvent) => void;
 }
 
 export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Promise<Hostd> {
-  const log = opts.log ?? ((msg: string) => process.stderr.write(`hostd: ${msg}\n`));
+  const log = opts.log ?? jsonLogger();
   const loopback = isLoopback(cfg.addr.host);
   const keyGuard = lastKeyGuard({ host: cfg.addr.host, loopback, authDisabled: cfg.authDisabled, envKeys: cfg.apiKeys.length, adminKey: cfg.adminKey !== undefined });
   // Before anything else: a second hostd on this state dir would reload the router's rules and
@@ -102,6 +107,7 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
   const runtime = new NsRuntime({ stateDir: cfg.stateDir, storage, cgroups, uidBase: cfg.uidBase, uidCount: cfg.uidCount, network, log });
   // The pool refills only while no user create is in flight (the manager is made just below).
   const userCreates = (): number => sandboxes.creatingNow;
+  const usage = new UsageStore(store.usage);
   const pool: WarmPool = new WarmPool(runtime, {
     size: cfg.poolSize,
     refillParallel: cfg.poolRefillParallel,
@@ -113,7 +119,7 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
     busy: () => userCreates() > 0,
     log,
   });
-  const sandboxes: SandboxManager = new SandboxManager(cfg, store.sandboxes, runtime, { has: (name) => storage.hasTemplate(name) }, log, new UsageStore(store.usage), pool);
+  const sandboxes: SandboxManager = new SandboxManager(cfg, store.sandboxes, runtime, { has: (name) => storage.hasTemplate(name) }, log, usage, pool);
   const spaces = new SpaceService(store.spaces, runtime, sandboxes, log, cfg.spaceCaps);
   // The reaper's freezes count against the owner's Space caps: stored keys carry their tier.
   const tierOf = (owner: string): TierName => keyStore.get(owner)?.tier ?? (owner.startsWith("key_") ? cfg.apiKeysTier : "enterprise");
@@ -128,11 +134,32 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
   const usageHistory = new UsageHistory(store.usageHistory, { owners: () => store.usage.owners(), report: (o) => sandboxes.usageOf(o) }, { ...cfg.usageHistory, log });
   usageHistory.start();
 
+  const metrics = new HostdMetrics({
+    states: () => sandboxes.lifecycleView(Date.now()).map((s) => s.state),
+    maxSandboxes: cfg.maxSandboxes,
+    pool: () => pool.stats(),
+    usage: () => usage.owners().map((owner) => sandboxes.usageOf(owner)),
+    poolRoot: storage.root,
+    cleanerBacklog: storage.driver === "btrfs" ? () => deletedSubvolumes(storage.root) : undefined,
+    networkRules: network ? () => network.ruleCount() : undefined,
+  });
+  for (const op of ["create", "exec", "fork"] as const) timeMethod(sandboxes, op, op, metrics);
+  for (const op of ["freeze", "resume"] as const) timeMethod(spaces, op, op, metrics);
+
   const proxy = new PortProxy(cfg, sandboxes, auth, log);
   const removeSafetyNet = installSafetyNet({ log });
   const mcp = new LazyMcp(cfg.mcp, log);
-  const server = createApiServer([...mcpRoutes(mcp), ...buildRoutes(cfg, sandboxes, keyStore, keyGuard, spaces, pool, proxy, usageHistory)], auth, log, (req, socket, head) => proxy.handleUpgrade(req, socket, head), cfg.http);
+  const sandboxMetrics = { cgroups, diskUsageBytes: (key: string) => storage.diskUsageBytes(key) };
+  const server = createApiServer(
+    [...mcpRoutes(mcp), ...buildRoutes(cfg, sandboxes, keyStore, keyGuard, spaces, pool, proxy, { metrics, sandboxMetrics }, usageHistory)],
+    auth, log, (req, socket, head) => proxy.handleUpgrade(req, socket, head), cfg.http, requestObserver(log, metrics),
+  );
   await listen(server, cfg.addr.host, cfg.addr.port);
+  const metricsServer = cfg.metricsAddr ? createMetricsServer(metrics, log) : null;
+  if (metricsServer && cfg.metricsAddr) {
+    await listen(metricsServer, cfg.metricsAddr.host, cfg.metricsAddr.port, "PODFLARE_METRICS_ADDR");
+    log(`metrics: GET /metrics without auth on ${cfg.metricsAddr.host}:${cfg.metricsAddr.port} (PODFLARE_METRICS_ADDR)`);
+  }
   const host = cfg.addr.host.includes(":") ? `[${cfg.addr.host}]` : cfg.addr.host;
   const url = `http://${host}:${cfg.addr.port}`;
 
@@ -144,6 +171,8 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
+        metricsServer?.close();
+        metricsServer?.closeAllConnections();
         proxy.closeAll(); // upgraded (WebSocket) sockets are not the server's any more
       });
       removeSafetyNet();
@@ -160,11 +189,11 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
   };
 }
 
-function listen(server: http.Server, host: string, port: number): Promise<void> {
+function listen(server: http.Server, host: string, port: number, setting = "PODFLARE_HOSTD_ADDR"): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once("error", (err: NodeJS.ErrnoException) => {
       if (err.code === "EADDRINUSE") {
-        reject(new Error(`${host}:${port} is already in use: is another hostd running? Set PODFLARE_HOSTD_ADDR to move`));
+        reject(new Error(`${host}:${port} is already in use: is another hostd running? Set ${setting} to move`));
       } else reject(err);
     });
     server.listen(port, host, () => resolve());

@@ -6,3 +6,4 @@ export { KeyStore, type KeyRecord } from "./auth/keys.js";
 export { isTierName, tierNames, tiers, type TierName } from "./auth/tiers.js";
 export { lastKeyGuard, revokeKey, type LastKeyGuard } from "./auth/last-key.js";
 export { lockStateDir, stateDirOwner, StateDirBusyError, type StateDirOwner } from "./state-dir-lock.js";
+export { jsonLogger, type Logger, type LogLevel, type LogFields } from "./log.js";

@@ -194,3 +194,21 @@ export const limits = {
 
 /** Sandbox ids are `sbx_` and 32 lowercase hex digits. */
 export const sandboxIdPattern = /^sbx_[0-9a-f]{32}$/;
+
+/** GET /v1/sandboxes/:id/metrics: what the sandbox uses now, read from its cgroup and its disk. */
+export interface SandboxMetrics {
+  id: string;
+  state: SandboxState;
+  /** CPU time used since the sandbox started, in microseconds (all its processes). */
+  cpu_usec: number;
+  /** Memory charged to the sandbox now (page cache included), and its limit. */
+  memory_bytes: number;
+  memory_limit_bytes: number;
+  /** Bytes its root filesystem takes (btrfs: the quota group), and its cap. */
+  disk_bytes: number;
+  disk_limit_bytes: number;
+  /** Tasks (threads included) counted against the pids limit. */
+  pids: number;
+  /** When this was read, epoch ms. */
+  ts: number;
+}

@@ -198,6 +198,21 @@ class Sandbox(ExecMethods, FileMethods, ContextMethods):
             self.applied = dict(answer["applied"])
         return answer
 
+    def metrics(self) -> dict[str, Any]:
+        """What the sandbox uses now, read by hostd from its cgroup and root filesystem (wire
+        shape: cpu_usec, memory_bytes, memory_limit_bytes, disk_bytes, disk_limit_bytes, pids, ts).
+
+        Example::
+
+            m = sb.metrics()
+            print(m["memory_bytes"] / 2**20, "MiB of", m["memory_limit_bytes"] / 2**20)
+        """
+        self._check_open()
+        answer = self._transport.json("GET", self._path("/metrics"))
+        if not isinstance(answer, dict):
+            raise ProtocolError(f"GET {self._path('/metrics')} answered an empty body")
+        return answer
+
     def fork(self, n: int = 1) -> list["Sandbox"]:
         """Starts ``n`` children from this sandbox's exact state: REPL memory and files.
         Each child is independent: its writes never show in the parent or a sibling.

@@ -33,3 +33,4 @@ export type {
 export { ExitCode } from "./wire.js";
 export type * as wire from "./wire.js";
 export * from "./errors.js";
+export { fromSandboxMetrics, type SandboxMetrics } from "./metrics.js";

@@ -13,6 +13,7 @@ import { collectExec, openExec, streamExec } from "./exec-stream.js";
 import { downloadFile, listDir, removePath, uploadFile } from "./files.js";
 import type { HttpClient } from "./http.js";
 import { SandboxLife } from "./lifecycle.js";
+import { fromSandboxMetrics, type SandboxMetrics } from "./metrics.js";
 import { connectSandbox, createSandbox, resumeSpace, type Opened, type SandboxInit } from "./open.js";
 import { sandboxPath, type SandboxRef } from "./sandbox-ref.js";
 import { changeNetwork, changeTimeout } from "./settings.js";
@@ -149,6 +150,21 @@ export class Sandbox {
     this.applied = info.applied ?? this.applied;
     return info;
   }
+  /**
+   * What the sandbox uses now: CPU time, memory, disk and tasks, read by hostd from its cgroup
+   * and its root filesystem at the time of the call.
+   *
+   * @example
+   * const m = await sb.metrics();
+   * console.log(m.memoryBytes / 2 ** 20, "MiB of", m.memoryLimitBytes / 2 ** 20);
+   */
+  async metrics(): Promise<SandboxMetrics> {
+    this.#assertOpen();
+    const res = await this.#http.json<wire.SandboxMetrics>("GET", this.#path("/metrics"));
+    if (!res) throw new ProtocolError(`GET ${this.#path("/metrics")} answered an empty body`);
+    return fromSandboxMetrics(res);
+  }
+
 
   /**
    * Runs code and waits for it to finish. A Python exception is not thrown: it gives a

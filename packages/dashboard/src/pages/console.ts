@@ -1,45 +1,124 @@
-// The console: runs python or bash in the sandbox and shows the NDJSON stream as it arrives.
-import type { ExecEvent } from "@podflare/protocol";
-import { request } from "../api.js";
-import { errorLine, h } from "../dom.js";
-import { readEvents } from "../exec-stream.js";
-import { renderError, renderResult } from "../rich.js";
+// A sandbox console: run Python or bash and watch the output arrive as the NDJSON events do;
+// CPU and memory now from GET /v1/sandboxes/:id/metrics; fork, freeze, close; its files.
+import { call, execStream, type ExecEvent, type SandboxInfo, type SandboxMetrics } from "../api.js";
+import { h, mib, mount } from "../dom.js";
+import { filesPanel } from "./files.js";
 
-export function consolePanel(id: string): HTMLElement {
-  const language = h("select", { name: "language", "aria-label": "language" }, h("option", { value: "python" }, "Python"), h("option", { value: "bash" }, "bash"));
-  const code = h("textarea", { name: "code", rows: 6, spellcheck: "false", "aria-label": "code" });
-  code.value = "print('hello from the sandbox')";
-  const output = h("div", { class: "output", "data-output": "" });
-  const run = h("button", { class: "primary", "data-action": "run" }, "Run");
-  const stop = h("button", { "data-action": "stop", disabled: true }, "Stop");
-  let abort: AbortController | null = null;
-
-  run.addEventListener("click", () => void (async () => {
-    abort = new AbortController();
-    run.disabled = true;
-    stop.disabled = false;
-    output.replaceChildren();
+export async function consolePage(id: string, go: (hash: string) => void, fail: (err: unknown) => void): Promise<void> {
+  let info: SandboxInfo;
+  try {
+    info = await call<SandboxInfo>("GET", `/v1/sandboxes/${encodeURIComponent(id)}`);
+  } catch (err) {
+    fail(err);
+    return;
+  }
+  const stats = h("div", { class: "stats", id: "sandbox-stats" });
+  const showStats = async () => {
     try {
-      const res = await request("POST", `/v1/sandboxes/${id}/exec`, { code: code.value, language: language.value }, {}, abort.signal);
-      for await (const ev of readEvents(res)) show(ev);
+      const m = await call<SandboxMetrics>("GET", `/v1/sandboxes/${encodeURIComponent(id)}/metrics`);
+      stats.replaceChildren(
+        h("span", {}, "CPU ", h("b", {}, `${(m.cpu_usec / 1e6).toFixed(2)} s`)),
+        h("span", {}, "Memory ", h("b", {}, mib(m.memory_bytes)), ` of ${mib(m.memory_limit_bytes)}`),
+        h("span", {}, "Disk ", h("b", {}, mib(m.disk_bytes))),
+        h("span", {}, "Tasks ", h("b", {}, String(m.pids))),
+      );
+    } catch {
+      /* the sandbox closed meanwhile: the next run says so */
+    }
+  };
+  const code = h("textarea", { id: "code", spellcheck: "false" });
+  code.value = 'import platform\nprint("hello from", platform.node())';
+  const language = h("select", { id: "language" }, h("option", { value: "python" }, "Python"), h("option", { value: "bash" }, "bash"));
+  const output = h("pre", { class: "output", id: "output" });
+  const run = h("button", { class: "primary", id: "run" }, "Run");
+  const status = h("span", { class: "muted", id: "run-status" });
+  run.addEventListener("click", async () => {
+    run.disabled = true;
+    output.replaceChildren();
+    status.textContent = "running…";
+    try {
+      const exit = await execStream(id, code.value, language.value, (e) => {
+        const node = render(e);
+        if (!node) return;
+        output.append(node);
+        output.scrollTop = output.scrollHeight;
+      });
+      output.append(h("span", { class: "exit" }, `\n[exit ${exit}]`));
+      status.textContent = `exit ${exit}`;
     } catch (err) {
-      if ((err as Error).name !== "AbortError") output.appendChild(errorLine(err));
+      status.textContent = "";
+      output.append(h("span", { class: "stderr" }, (err as Error).message));
     } finally {
       run.disabled = false;
-      stop.disabled = true;
-      abort = null;
+      void showStats();
     }
-  })());
-  // Closing the stream interrupts the code (hostd treats a gone client as a timeout).
-  stop.addEventListener("click", () => abort?.abort());
+  });
+  const close = async () => {
+    try {
+      await call("DELETE", `/v1/sandboxes/${encodeURIComponent(id)}`);
+      go("#/sandboxes");
+    } catch (err) {
+      status.textContent = (err as Error).message;
+    }
+  };
+  const freeze = async () => {
+    status.textContent = "freezing…";
+    try {
+      await call("POST", `/v1/sandboxes/${encodeURIComponent(id)}/freeze`);
+      go("#/spaces");
+    } catch (err) {
+      status.textContent = (err as Error).message;
+    }
+  };
+  const children = h("p", { id: "fork-children", class: "muted" });
+  const fork = async () => {
+    status.textContent = "forking…";
+    try {
+      const made = await call<{ children: string[] }>("POST", `/v1/sandboxes/${encodeURIComponent(id)}/fork`, { n: 1 });
+      status.textContent = "";
+      children.replaceChildren("Forked: ", ...made.children.map((c) => h("a", { href: `#/sandboxes/${c}`, class: "mono child" }, c)));
+    } catch (err) {
+      status.textContent = (err as Error).message;
+    }
+  };
+  mount(
+    h("div", { class: "row" },
+      h("h1", {}, "Sandbox ", h("span", { class: "mono" }, id)),
+      h("span", { class: "spacer" }),
+      h("button", { id: "fork-sandbox", onclick: fork }, "Fork"),
+      h("button", { id: "freeze-sandbox", onclick: freeze }, "Freeze to a Space"),
+      h("button", { class: "danger", id: "close-sandbox", onclick: close }, "Close"),
+    ),
+    h("p", { class: "muted" }, `${info.state} · ${info.template} · ${info.applied.memory_mb} MB · ${info.applied.vcpus} vCPU`),
+    stats,
+    children,
+    h("div", { class: "card" },
+      code,
+      h("div", { class: "row" }, language, run, status),
+      output,
+    ),
+    filesPanel(id),
+  );
+  await showStats();
+}
 
-  function show(ev: ExecEvent): void {
-    if (ev.type === "stdout" || ev.type === "stderr") output.appendChild(h("span", { class: ev.type }, ev.data));
-    else if (ev.type === "result") output.appendChild(renderResult(ev));
-    else if (ev.type === "error") output.appendChild(renderError(ev));
-    else if (ev.type === "exit") output.appendChild(h("span", { class: "exit", "data-exit": ev.data }, `exit ${ev.data}`));
-    output.scrollTop = output.scrollHeight;
+/**
+ * What an event shows: output as text; a result as its PNG or JPEG figure, else its text/plain
+ * (a sandbox's HTML is never rendered); an exception's traceback already came on stderr.
+ */
+function render(e: ExecEvent): Node | null {
+  switch (e.type) {
+    case "stdout":
+    case "stderr":
+      return h("span", { class: e.type }, e.data);
+    case "result": {
+      for (const mime of ["image/png", "image/jpeg"]) {
+        const b64 = e.data[mime];
+        if (b64 && /^[A-Za-z0-9+/=\s]+$/.test(b64)) return h("img", { class: "figure", alt: e.data["text/plain"] ?? "figure", src: `data:${mime};base64,${b64.replace(/\s/g, "")}` });
+      }
+      return h("span", { class: "result" }, `${e.data["text/plain"] ?? ""}\n`);
+    }
+    default:
+      return null;
   }
-
-  return h("div", { "data-panel": "console" }, h("div", { class: "row" }, language, run, stop), code, output);
 }

@@ -1,69 +1,77 @@
-// The file browser: list a directory, go into folders, download a file, upload into the folder.
-import type { DirListing } from "@podflare/protocol";
-import { call, request } from "../api.js";
-import { bytes, errorLine, h, replace } from "../dom.js";
+// A sandbox's file browser: list a directory, go into subdirectories, upload into it, download
+// a file (fetched with the key, then saved from a blob: a plain link could not carry the key).
+import { call } from "../api.js";
+import { getKey } from "../session.js";
+import { h } from "../dom.js";
+
+interface Entry {
+  name: string;
+  type: "file" | "dir" | "symlink" | "other";
+  size: number;
+}
 
 export function filesPanel(id: string): HTMLElement {
-  const pathInput = h("input", { name: "path", value: "/root", size: 40, "aria-label": "folder" });
-  const list = h("tbody", {});
-  const status = h("div", {});
-  const upload = h("input", { type: "file", name: "upload", "aria-label": "upload a file" });
-  const filesUrl = (p: string) => `/v1/sandboxes/${id}/files?path=${encodeURIComponent(p)}`;
+  const base = `/v1/sandboxes/${encodeURIComponent(id)}/files`;
+  const auth = (): Record<string, string> => {
+    const key = getKey();
+    return key ? { authorization: `Bearer ${key}` } : {};
+  };
+  const path = h("input", { type: "text", id: "files-path" });
+  path.value = "/root";
+  const status = h("span", { class: "muted", id: "files-status" });
+  const body = h("tbody", { id: "file-rows" });
   const join = (dir: string, name: string) => `${dir.replace(/\/+$/, "")}/${name}`;
-
-  async function show(dir: string): Promise<void> {
-    pathInput.value = dir;
+  const list = async () => {
+    status.textContent = "";
     try {
-      const listing = await call<DirListing>("GET", filesUrl(dir));
-      status.replaceChildren();
-      const parent = dir.replace(/\/[^/]+\/?$/, "") || "/";
-      replace(list,
-        dir !== "/" ? h("tr", {}, h("td", {}, h("a", { href: "#", onclick: (e: Event) => { e.preventDefault(); void show(parent); } }, "..")), h("td", {}), h("td", {}), h("td", {})) : null,
-        listing.entries.sort((a, b) => a.name.localeCompare(b.name)).map((f) => h("tr", { "data-file": f.name },
-          h("td", {}, f.type === "dir"
-            ? h("a", { href: "#", onclick: (e: Event) => { e.preventDefault(); void show(join(dir, f.name)); } }, `${f.name}/`)
-            : f.name),
-          h("td", {}, f.type),
-          h("td", {}, f.type === "file" ? bytes(f.size) : ""),
-          h("td", {}, f.type === "file" ? h("button", { "data-action": "download", onclick: () => void download(join(dir, f.name), f.name) }, "Download") : null))));
+      const answer = await call<{ path: string; entries: Entry[] }>("GET", `${base}?path=${encodeURIComponent(path.value)}`);
+      const up = answer.path === "/" ? null : answer.path.replace(/\/[^/]+\/?$/, "") || "/";
+      body.replaceChildren(
+        ...(up ? [h("tr", {}, h("td", {}, h("a", { href: "#", onclick: (e) => { e.preventDefault(); path.value = up; void list(); } }, "..")), h("td", {}), h("td", {}))] : []),
+        ...answer.entries.map((e) =>
+          h("tr", { "data-name": e.name },
+            h("td", {},
+              e.type === "dir"
+                ? h("a", { href: "#", class: "dir", onclick: (ev) => { ev.preventDefault(); path.value = join(answer.path, e.name); void list(); } }, `${e.name}/`)
+                : h("span", { class: "mono" }, e.name),
+            ),
+            h("td", {}, e.type === "dir" ? "" : `${e.size} B`),
+            h("td", {}, e.type === "file" ? h("button", { class: "download", onclick: () => void download(join(answer.path, e.name), e.name) }, "Download") : ""),
+          ),
+        ),
+      );
     } catch (err) {
-      replace(status, errorLine(err));
+      status.textContent = (err as Error).message;
     }
-  }
-
-  async function download(p: string, name: string): Promise<void> {
-    try {
-      // Through fetch, so the key goes as a header; the browser then saves the blob.
-      const blob = await (await request("GET", filesUrl(p))).blob();
-      const url = URL.createObjectURL(blob);
-      const a = h("a", { href: url, download: name });
-      document.body.appendChild(a);
-      a.click();
-      a.remove();
-      setTimeout(() => URL.revokeObjectURL(url), 10_000);
-    } catch (err) {
-      replace(status, errorLine(err));
+  };
+  const download = async (file: string, name: string) => {
+    const res = await fetch(`${base}?path=${encodeURIComponent(file)}`, { headers: auth() });
+    if (!res.ok) {
+      status.textContent = `download failed: ${res.status}`;
+      return;
     }
-  }
-
-  upload.addEventListener("change", () => void (async () => {
-    const file = upload.files?.[0];
+    const blob = await res.blob();
+    const a = h("a", { href: URL.createObjectURL(blob), download: name });
+    a.click();
+    setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+    status.textContent = `downloaded ${name} (${blob.size} bytes)`;
+  };
+  const picker = h("input", { type: "file", id: "upload-file" });
+  picker.addEventListener("change", async () => {
+    const file = picker.files?.[0];
     if (!file) return;
-    try {
-      await request("PUT", filesUrl(join(pathInput.value, file.name)), file);
-      upload.value = "";
-      await show(pathInput.value);
-    } catch (err) {
-      replace(status, errorLine(err));
-    }
-  })());
-
-  const go = h("form", { class: "row" }, pathInput, h("button", { type: "submit" }, "Open"), h("label", {}, "Upload here: ", upload));
-  go.addEventListener("submit", (e) => {
-    e.preventDefault();
-    void show(pathInput.value || "/");
+    const target = join(path.value, file.name);
+    const res = await fetch(`${base}?path=${encodeURIComponent(target)}`, { method: "PUT", headers: auth(), body: file });
+    picker.value = "";
+    await list(); // clears the status line: say how the upload went after it
+    status.textContent = res.ok ? `uploaded ${file.name} (${file.size} bytes)` : `upload failed: ${res.status}`;
   });
-  void show("/root");
-  return h("div", { "data-panel": "files" }, go, status,
-    h("table", {}, h("thead", {}, h("tr", {}, ["Name", "Type", "Size", ""].map((t) => h("th", {}, t)))), list));
+  const panel = h("div", { class: "card", id: "files" },
+    h("h2", {}, "Files"),
+    h("form", { class: "row", onsubmit: (e) => { e.preventDefault(); void list(); } }, path, h("button", { type: "submit", id: "files-go" }, "List"), h("label", { class: "inline upload" }, "Upload ", picker)),
+    status,
+    h("table", {}, body),
+  );
+  void list();
+  return panel;
 }

@@ -1,51 +1,93 @@
-// API keys (admin only): create with a tier (the key is shown once), list, revoke.
-import type { CreateKeyResponse, ListKeysResponse } from "@podflare/protocol";
-import { call } from "../api.js";
-import { ago, errorLine, h, replace } from "../dom.js";
-import type { Page } from "../main.js";
+// API keys (admin keys only; others see the API's 403): create with a tier (the key is shown
+// once, here), list without the keys themselves, revoke.
+import { ApiError, call } from "../api.js";
+import { ago, h, mount } from "../dom.js";
 
-export const keysPage: Page = async (main, ctx) => {
-  if (!ctx.admin) {
-    replace(main, h("h1", {}, "API keys"), h("p", { class: "notice" }, "Managing keys needs an admin key."));
-    return;
-  }
-  const status = h("div", {});
-  const tbody = h("tbody", {});
-  const name = h("input", { name: "name", placeholder: "name", required: true, "aria-label": "key name" });
-  const tier = h("select", { name: "tier", "aria-label": "tier" }, ["free", "pro", "scale", "enterprise"].map((t) => h("option", { value: t }, t)));
-  const admin = h("input", { type: "checkbox", name: "admin" });
-  const form = h("form", { class: "row", "data-form": "create-key" }, name, tier, h("label", {}, admin, " admin"), h("button", { type: "submit", class: "primary" }, "Create key"));
-  form.addEventListener("submit", (e) => {
-    e.preventDefault();
-    void act(async () => {
-      const k = await call<CreateKeyResponse>("POST", "/v1/keys", { name: name.value, tier: tier.value, admin: admin.checked });
-      name.value = "";
-      replace(status, h("div", { class: "notice", "data-new-key": k.id },
-        h("p", {}, `Key ${k.name} (${k.tier}) created. Copy it now: it is shown only this once.`),
-        h("div", { class: "secret", "data-secret": "" }, k.key)));
-    }, false);
-  });
+interface KeyInfo {
+  id: string;
+  name: string;
+  tier: string;
+  admin: boolean;
+  prefix: string;
+  created_at: string;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
 
-  async function refresh(): Promise<void> {
-    const { keys } = await call<ListKeysResponse>("GET", "/v1/keys");
-    replace(tbody, keys.map((k) => h("tr", { "data-id": k.id, "data-name": k.name },
-      h("td", {}, k.name), h("td", {}, k.id), h("td", {}, `${k.prefix}…`), h("td", {}, k.tier), h("td", {}, k.admin ? "admin" : ""),
-      h("td", {}, ago(k.created_at)), h("td", {}, k.last_used_at ? ago(k.last_used_at) : "never"),
-      h("td", { "data-col": "revoked" }, k.revoked_at ? `revoked ${ago(k.revoked_at)} ago` : "live"),
-      h("td", {}, k.revoked_at ? null : h("button", { "data-action": "revoke", onclick: () => void act(() => call("DELETE", `/v1/keys/${k.id}`)) }, "Revoke")))));
-  }
+const TIERS = ["free", "pro", "scale", "enterprise"];
 
-  async function act(fn: () => Promise<unknown>, clear = true): Promise<void> {
+export async function keysPage(fail: (err: unknown) => void): Promise<void> {
+  const error = h("p", { class: "error", id: "keys-error" });
+  const shown = h("div", { id: "new-key" });
+  const body = h("tbody", { id: "key-rows" });
+  const refresh = async () => {
+    const { keys } = await call<{ keys: KeyInfo[] }>("GET", "/v1/keys");
+    body.replaceChildren(
+      ...(keys.length === 0
+        ? [h("tr", {}, h("td", { colspan: "7", class: "muted" }, "No stored keys."))]
+        : keys.map((k) =>
+            h("tr", { "data-id": k.id },
+              h("td", {}, h("span", { class: "mono" }, k.id)),
+              h("td", {}, k.name),
+              h("td", {}, k.tier + (k.admin ? " · admin" : "")),
+              h("td", {}, h("span", { class: "mono" }, `${k.prefix}…`)),
+              h("td", {}, ago(k.created_at)),
+              h("td", {}, k.last_used_at ? ago(k.last_used_at) : "never"),
+              h("td", {}, k.revoked_at ? h("span", { class: "muted revoked" }, "revoked") : h("button", { class: "danger revoke", onclick: () => void revoke(k.id) }, "Revoke")),
+            ),
+          )),
+    );
+  };
+  const revoke = async (id: string) => {
     try {
-      if (clear) status.replaceChildren();
-      await fn();
+      await call("DELETE", `/v1/keys/${encodeURIComponent(id)}`);
       await refresh();
     } catch (err) {
-      replace(status, errorLine(err));
+      error.textContent = (err as Error).message;
     }
+  };
+  const name = h("input", { type: "text", id: "key-name", placeholder: "name, e.g. ci" });
+  const tier = h("select", { id: "key-tier" }, ...TIERS.map((t) => h("option", { value: t }, t)));
+  const admin = h("input", { type: "checkbox", id: "key-admin" });
+  const create = async (e: Event) => {
+    e.preventDefault();
+    error.textContent = "";
+    try {
+      const made = await call<KeyInfo & { key: string }>("POST", "/v1/keys", { name: name.value.trim() || "unnamed", tier: tier.value, admin: admin.checked });
+      shown.replaceChildren(
+        h("div", { class: "card shown" },
+          h("p", {}, "The new key, shown this once: copy it now."),
+          h("p", {}, h("code", { id: "new-key-value", class: "mono" }, made.key)),
+          h("p", { class: "muted" }, "Its id (for revoking, and in logs and metrics): ", h("span", { id: "new-key-id", class: "mono" }, made.id)),
+        ),
+      );
+      name.value = "";
+      await refresh();
+    } catch (err) {
+      error.textContent = (err as Error).message;
+    }
+  };
+  try {
+    await refresh();
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 403) {
+      mount(h("h1", {}, "API keys"), h("p", { class: "error", id: "keys-forbidden" }, "Managing keys needs an admin key; this one is not."));
+      return;
+    }
+    fail(err);
+    return;
   }
-
-  replace(main, h("h1", {}, "API keys"), form, status,
-    h("table", {}, h("thead", {}, h("tr", {}, ["Name", "Id", "Prefix", "Tier", "", "Created", "Last used", "Status", ""].map((t) => h("th", {}, t)))), tbody));
-  await refresh().catch((err: unknown) => replace(status, errorLine(err)));
-};
+  mount(
+    h("h1", {}, "API keys"),
+    h("form", { class: "row", id: "create-key", onsubmit: create },
+      name, tier, h("label", { class: "inline" }, admin, " admin"),
+      h("button", { class: "primary", type: "submit", id: "create-key-button" }, "Create key"),
+    ),
+    error,
+    shown,
+    h("table", {},
+      h("thead", {}, h("tr", {}, ...["Id", "Name", "Tier", "Key", "Created", "Last used", ""].map((t) => h("th", {}, t)))),
+      body,
+    ),
+  );
+}

@@ -1,92 +1,73 @@
-// Live sandboxes: state, template, sizes applied, age, idle time, CPU and memory now (from
-// GET /v1/sandboxes/:id/metrics where hostd has it, "—" where it answers 404), with pause,
-// resume, fork and close; and a form to create one.
-import type { CreateSandboxResponse, ListSandboxesResponse, SandboxInfo } from "@podflare/protocol";
-import { call, request } from "../api.js";
-import { ago, bytes, errorLine, h, replace } from "../dom.js";
-import type { Page } from "../main.js";
+// Live sandboxes: state, template, sizes, age and idle time; open a console, close one, make one.
+import { call, type SandboxInfo } from "../api.js";
+import { ago, h, mount } from "../dom.js";
 
-/** What GET /v1/sandboxes/:id/metrics gives (the metrics route); every field optional here. */
-export interface SandboxMetrics {
-  cpu_percent?: number;
-  memory_bytes?: number;
-  memory_limit_bytes?: number;
-  disk_bytes?: number;
-  pids?: number;
-}
-
-export async function metricsOf(id: string): Promise<SandboxMetrics | null> {
-  try {
-    return (await (await request("GET", `/v1/sandboxes/${id}/metrics`)).json()) as SandboxMetrics;
-  } catch {
-    return null; // a hostd without the metrics route, or a sandbox gone meanwhile
-  }
-}
-
-export function metricCells(m: SandboxMetrics | null): HTMLElement[] {
-  const cpu = m?.cpu_percent === undefined ? "—" : `${m.cpu_percent.toFixed(1)}%`;
-  const mem = m?.memory_bytes === undefined ? "—" : `${bytes(m.memory_bytes)}${m.memory_limit_bytes ? ` / ${bytes(m.memory_limit_bytes)}` : ""}`;
-  return [h("td", { "data-col": "cpu" }, cpu), h("td", { "data-col": "memory" }, mem)];
-}
-
-export function sizes(s: Pick<SandboxInfo, "applied">): string {
-  const a = s.applied;
-  return `${a.memory_mb} MB · ${a.vcpus} vCPU · ${a.disk_mb} MB disk${a.persistent ? " · persistent" : ""}`;
-}
-
-export const sandboxesPage: Page = async (main, ctx) => {
-  const status = h("div", {});
-  const tbody = h("tbody", {});
-  const template = h("input", { name: "template", value: "default", size: 12, "aria-label": "template" });
-  const memory = h("input", { name: "memory_mb", type: "number", value: 1024, min: 128, step: 128, "aria-label": "memory MB" });
-  const persistent = h("input", { name: "persistent", type: "checkbox" });
-  const create = h("form", { class: "row", "data-form": "create" },
-    h("label", {}, "Template ", template), h("label", {}, "Memory MB ", memory),
-    h("label", {}, persistent, " persistent"),
-    h("button", { type: "submit", class: "primary" }, "Create sandbox"));
-  create.addEventListener("submit", (e) => {
-    e.preventDefault();
-    void act(async () => {
-      const sb = await call<CreateSandboxResponse>("POST", "/v1/sandboxes", { template: template.value, memory_mb: Number(memory.value), persistent: persistent.checked || undefined });
-      ctx.go(`#/sandbox/${sb.id}`);
-    });
-  });
-
-  async function act(fn: () => Promise<unknown>): Promise<void> {
+export async function sandboxesPage(go: (hash: string) => void, fail: (err: unknown) => void): Promise<void> {
+  const error = h("p", { class: "error", id: "sandboxes-error" });
+  const body = h("tbody", { id: "sandbox-rows" });
+  const render = (list: SandboxInfo[]) => {
+    body.replaceChildren(
+      ...(list.length === 0
+        ? [h("tr", {}, h("td", { colspan: "7", class: "muted" }, "No sandboxes. Create one."))]
+        : list.map((s) =>
+            h("tr", { "data-id": s.id },
+              h("td", {}, h("a", { href: `#/sandboxes/${s.id}`, class: "mono" }, s.id)),
+              h("td", {}, h("span", { class: `state ${s.state}` }, s.state)),
+              h("td", {}, s.template),
+              h("td", {}, `${s.applied.memory_mb} MB · ${s.applied.vcpus} vCPU · ${s.applied.disk_mb} MB disk`),
+              h("td", {}, ago(s.created_at)),
+              h("td", {}, ago(s.last_active_at)),
+              h("td", {}, h("div", { class: "actions" },
+                s.state === "paused"
+                  ? h("button", { class: "resume", onclick: () => void act(s.id, "resume") }, "Resume")
+                  : h("button", { class: "pause", onclick: () => void act(s.id, "pause") }, "Pause"),
+                h("button", { class: "danger close", onclick: () => void close(s.id) }, "Close"),
+              )),
+            ),
+          )),
+    );
+  };
+  const refresh = async () => {
     try {
-      await fn();
+      render((await call<{ sandboxes: SandboxInfo[] }>("GET", "/v1/sandboxes")).sandboxes);
+    } catch (err) {
+      fail(err);
+    }
+  };
+  const act = async (id: string, what: "pause" | "resume") => {
+    try {
+      await call("POST", `/v1/sandboxes/${encodeURIComponent(id)}/${what}`);
       await refresh();
     } catch (err) {
-      replace(status, errorLine(err));
+      error.textContent = (err as Error).message;
     }
-  }
-
-  async function refresh(): Promise<void> {
-    const { sandboxes } = await call<ListSandboxesResponse>("GET", "/v1/sandboxes");
-    const metrics = await Promise.all(sandboxes.map((s) => metricsOf(s.id)));
-    replace(tbody, sandboxes.length ? sandboxes.map((s, i) => row(s, metrics[i] ?? null)) : h("tr", {}, h("td", { colspan: 9, class: "muted" }, "No live sandboxes.")));
-  }
-
-  const row = (s: SandboxInfo, m: SandboxMetrics | null) => h("tr", { "data-id": s.id },
-    h("td", {}, h("a", { href: `#/sandbox/${s.id}` }, s.id)),
-    h("td", {}, h("span", { class: `state state-${s.state}`, "data-col": "state" }, s.state)),
-    h("td", {}, s.template),
-    h("td", {}, sizes(s)),
-    h("td", {}, ago(s.created_at)),
-    h("td", {}, ago(s.last_active_at)),
-    ...metricCells(m),
-    h("td", {},
-      s.state === "paused"
-        ? h("button", { onclick: () => void act(() => call("POST", `/v1/sandboxes/${s.id}/resume`)), "data-action": "resume" }, "Resume")
-        : h("button", { onclick: () => void act(() => call("POST", `/v1/sandboxes/${s.id}/pause`)), "data-action": "pause" }, "Pause"),
-      h("button", { onclick: () => void act(() => call("POST", `/v1/sandboxes/${s.id}/fork`, { n: 1 })), "data-action": "fork" }, "Fork"),
-      h("button", { onclick: () => void act(() => call("DELETE", `/v1/sandboxes/${s.id}`)), "data-action": "close" }, "Close")));
-
-  replace(main,
-    h("h1", {}, "Sandboxes"),
-    create, status,
-    h("table", {}, h("thead", {}, h("tr", {}, ["Id", "State", "Template", "Sizes", "Age", "Idle", "CPU", "Memory", ""].map((t) => h("th", {}, t)))), tbody));
-  await refresh().catch((err: unknown) => replace(status, errorLine(err)));
-  const timer = setInterval(() => void refresh().catch(() => {}), 5000);
-  return () => clearInterval(timer);
-};
+  };
+  const close = async (id: string) => {
+    try {
+      await call("DELETE", `/v1/sandboxes/${encodeURIComponent(id)}`);
+      await refresh();
+    } catch (err) {
+      error.textContent = (err as Error).message;
+    }
+  };
+  const create = async (e: Event) => {
+    const button = e.currentTarget as HTMLButtonElement;
+    button.disabled = true;
+    try {
+      const made = await call<{ id: string }>("POST", "/v1/sandboxes", {});
+      go(`#/sandboxes/${made.id}`);
+    } catch (err) {
+      error.textContent = (err as Error).message;
+      button.disabled = false;
+    }
+  };
+  mount(
+    h("div", { class: "row" }, h("h1", {}, "Sandboxes"), h("span", { class: "spacer" }), h("button", { class: "primary", id: "new-sandbox", onclick: create }, "New sandbox")),
+    error,
+    h("table", {},
+      h("thead", {}, h("tr", {}, ...["Id", "State", "Template", "Size", "Created", "Last active", ""].map((t) => h("th", {}, t)))),
+      body,
+    ),
+  );
+  await refresh();
+}

@@ -1,42 +1,67 @@
-// Spaces (frozen sandboxes): list, resume (into a new sandbox), delete.
-import type { ListSpacesResponse, ResumeSpaceResponse } from "@podflare/protocol";
+// Spaces: frozen sandboxes kept on disk; resume one (a new sandbox, once) or delete it.
 import { call } from "../api.js";
-import { ago, bytes, errorLine, h, replace } from "../dom.js";
-import type { Page } from "../main.js";
+import { ago, h, mib, mount } from "../dom.js";
 
-export const spacesPage: Page = async (main, ctx, highlight) => {
-  const status = h("div", {});
-  const tbody = h("tbody", {});
+interface SpaceInfo {
+  space_id: string;
+  source_id: string;
+  template: string;
+  created_at: string;
+  reason: string;
+  bytes: number;
+}
 
-  async function refresh(): Promise<void> {
-    const { spaces } = await call<ListSpacesResponse>("GET", "/v1/spaces");
-    replace(tbody, spaces.length ? spaces.map((s) => h("tr", { "data-id": s.space_id, class: s.space_id === highlight ? "highlight" : null },
-      h("td", {}, s.space_id),
-      h("td", {}, s.source_id),
-      h("td", {}, s.template),
-      h("td", {}, s.reason),
-      h("td", {}, ago(s.created_at)),
-      h("td", {}, bytes(s.bytes)),
-      h("td", {}, (s.manifest.saved ?? []).join(", ") || "—"),
-      h("td", {},
-        h("button", { "data-action": "resume", onclick: () => void act(async () => {
-          const sb = await call<ResumeSpaceResponse>("POST", `/v1/spaces/${s.space_id}/resume`, {});
-          ctx.go(`#/sandbox/${sb.id}`);
-        }) }, "Resume"),
-        h("button", { "data-action": "delete", onclick: () => void act(() => call("DELETE", `/v1/spaces/${s.space_id}`)) }, "Delete"))))
-      : h("tr", {}, h("td", { colspan: 8, class: "muted" }, "No Spaces. Freeze a sandbox to keep its files and REPL state.")));
-  }
-
-  async function act(fn: () => Promise<unknown>): Promise<void> {
+export async function spacesPage(go: (hash: string) => void, fail: (err: unknown) => void): Promise<void> {
+  const error = h("p", { class: "error", id: "spaces-error" });
+  const body = h("tbody", { id: "space-rows" });
+  const refresh = async () => {
+    const { spaces } = await call<{ spaces: SpaceInfo[] }>("GET", "/v1/spaces");
+    body.replaceChildren(
+      ...(spaces.length === 0
+        ? [h("tr", {}, h("td", { colspan: "6", class: "muted" }, "No Spaces. Freeze a sandbox from its console to keep it."))]
+        : spaces.map((s) =>
+            h("tr", { "data-id": s.space_id },
+              h("td", {}, h("span", { class: "mono" }, s.space_id)),
+              h("td", {}, h("span", { class: "mono" }, s.source_id)),
+              h("td", {}, s.template),
+              h("td", {}, `${ago(s.created_at)} (${s.reason})`),
+              h("td", {}, mib(s.bytes)),
+              h("td", {}, h("div", { class: "actions" },
+                h("button", { class: "resume", onclick: () => void resume(s.space_id) }, "Resume"),
+                h("button", { class: "danger delete", onclick: () => void remove(s.space_id) }, "Delete"),
+              )),
+            ),
+          )),
+    );
+  };
+  const resume = async (id: string) => {
     try {
-      await fn();
+      const made = await call<{ id: string }>("POST", `/v1/spaces/${encodeURIComponent(id)}/resume`, {});
+      go(`#/sandboxes/${made.id}`);
+    } catch (err) {
+      error.textContent = (err as Error).message;
+    }
+  };
+  const remove = async (id: string) => {
+    try {
+      await call("DELETE", `/v1/spaces/${encodeURIComponent(id)}`);
       await refresh();
     } catch (err) {
-      replace(status, errorLine(err));
+      error.textContent = (err as Error).message;
     }
+  };
+  try {
+    await refresh();
+  } catch (err) {
+    fail(err);
+    return;
   }
-
-  replace(main, h("h1", {}, "Spaces"), status,
-    h("table", {}, h("thead", {}, h("tr", {}, ["Space", "From", "Template", "Reason", "Age", "Size", "Saved names", ""].map((t) => h("th", {}, t)))), tbody));
-  await refresh().catch((err: unknown) => replace(status, errorLine(err)));
-};
+  mount(
+    h("h1", {}, "Spaces"),
+    error,
+    h("table", {},
+      h("thead", {}, h("tr", {}, ...["Space", "From", "Template", "Frozen", "Size", ""].map((t) => h("th", {}, t)))),
+      body,
+    ),
+  );
+}

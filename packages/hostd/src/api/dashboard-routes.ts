@@ -1,74 +1,77 @@
-// The web dashboard's static files (packages/dashboard, built into its dist/) at /dashboard/.
-// The files need no key: they hold no data, and the page asks for a key and sends it on every
-// API call. Every answer carries a strict Content-Security-Policy: scripts and styles only from
-// this origin, no inline script, nothing from a CDN, and the page cannot be framed.
+// GET /dashboard/…: the web dashboard's static files (packages/dashboard: static/ and the
+// browser modules tsc built into dist/), read once at start and served from memory. Only files
+// found there are served, by exact name; the pages call the API with the key the user gave.
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { PodflareError } from "@podflare/protocol";
 import type { Route, RouteMaker } from "./route.js";
 
-/** Compiled into packages/hostd/dist/api/: the dashboard's build is packages/dashboard/dist. */
-export const defaultDashboardDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../dashboard/dist");
-
-export const dashboardCsp = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self'",
-  // Figures come as base64 PNG/JPEG in exec results; downloads are blob: URLs.
-  "img-src 'self' data: blob:",
-  "connect-src 'self'",
-  // text/html results are shown in <iframe sandbox srcdoc>: an opaque origin with no script.
-  "frame-src 'self'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join("; ");
-
-const types: Record<string, string> = {
+const TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
-  ".js": "text/javascript; charset=utf-8",
   ".css": "text/css; charset=utf-8",
-  ".svg": "image/svg+xml",
-  ".png": "image/png",
-  ".ico": "image/x-icon",
+  ".js": "text/javascript; charset=utf-8",
 };
 
-// esbuild names bundles name-HASH.ext: such a file never changes, so browsers may keep it.
-const HASHED = /-[A-Z0-9]{8}\.(js|css)$/;
+const HEADERS = {
+  // Same-origin scripts, styles and API calls only: no inline script, no CDN, no framing.
+  "content-security-policy": "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "no-referrer",
+  "cache-control": "no-cache",
+};
 
-export function dashboardRoutes(route: RouteMaker, dir = process.env.PODFLARE_DASHBOARD_DIR || defaultDashboardDir): Route[] {
-  const serve = (name: string) => (ctx: Parameters<Route["handle"]>[0]) => {
-    const type = types[path.extname(name)];
-    // One flat folder: a name with a slash, a leading dot or an unknown type is not ours.
-    if (!/^[A-Za-z0-9_-][A-Za-z0-9._-]*$/.test(name) || !type) throw new PodflareError("not_found", `no dashboard file ${name}; open /dashboard/`);
-    let body: Buffer;
-    try {
-      body = fs.readFileSync(path.join(dir, name));
-    } catch {
-      if (!fs.existsSync(path.join(dir, "index.html"))) {
-        throw new PodflareError("unavailable", `the dashboard is not built (no ${dir}/index.html); run \`npm run build -w @podflare/dashboard\` (npm ci does it)`);
+/** packages/dashboard beside this package (hostd runs from the checkout). */
+export function defaultDashboardDir(): string {
+  return path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../dashboard");
+}
+
+/** name under /dashboard/ → file contents and type: static/*.{html,css} and dist/**\/*.js. */
+export function loadDashboard(dir: string): Map<string, { body: Buffer; type: string }> {
+  const files = new Map<string, { body: Buffer; type: string }>();
+  const add = (base: string, sub: string, exts: string[]) => {
+    const root = path.join(base, sub);
+    const walk = (rel: string) => {
+      let entries: fs.Dirent[];
+      try {
+        entries = fs.readdirSync(path.join(root, rel), { withFileTypes: true });
+      } catch {
+        return;
       }
-      throw new PodflareError("not_found", `no dashboard file ${name}; open /dashboard/`);
+      for (const e of entries) {
+        const name = rel ? `${rel}/${e.name}` : e.name;
+        if (e.isDirectory()) walk(name);
+        else if (e.isFile() && exts.includes(path.extname(e.name))) {
+          files.set(name, { body: fs.readFileSync(path.join(root, name)), type: TYPES[path.extname(e.name)]! });
+        }
+      }
+    };
+    walk("");
+  };
+  add(dir, "static", [".html", ".css"]);
+  add(dir, "dist", [".js"]);
+  return files;
+}
+
+export function dashboardRoutes(route: RouteMaker, dir = defaultDashboardDir()): Route[] {
+  const files = loadDashboard(dir);
+  const serve = (name: string, res: import("node:http").ServerResponse) => {
+    const file = files.get(name);
+    if (!file) {
+      throw new PodflareError(
+        "not_found",
+        files.size === 0 ? `the dashboard is not built in ${dir}: run \`npx tsc -b\` in the checkout and restart hostd` : `no dashboard file ${name}`,
+      );
     }
-    ctx.res.writeHead(200, {
-      "content-type": type,
-      "content-length": body.length,
-      "cache-control": HASHED.test(name) ? "public, max-age=31536000, immutable" : "no-cache",
-      "content-security-policy": dashboardCsp,
-      "x-content-type-options": "nosniff",
-      "x-frame-options": "DENY",
-      "referrer-policy": "no-referrer",
-      "cross-origin-opener-policy": "same-origin",
-    });
-    ctx.res.end(body);
+    res.writeHead(200, { "content-type": file.type, "content-length": file.body.length, ...HEADERS });
+    res.end(file.body);
   };
   return [
     route("GET", "/dashboard", ({ res }) => {
-      res.writeHead(308, { location: "/dashboard/" });
+      res.writeHead(302, { location: "/dashboard/" });
       res.end();
     }, false),
-    route("GET", "/dashboard/", (ctx) => serve("index.html")(ctx), false),
-    route("GET", "/dashboard/(.+)", (ctx) => serve(ctx.params[0]!)(ctx), false),
+    route("GET", "/dashboard/", ({ res }) => serve("index.html", res), false),
+    route("GET", "/dashboard/(.+)", ({ res, params }) => serve(params[0]!, res), false),
   ];
 }

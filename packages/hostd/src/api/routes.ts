@@ -7,7 +7,6 @@ import type { SpaceService } from "../lifecycle/spaces.js";
 import type { UsageHistory } from "../lifecycle/usage-history.js";
 import type { WarmPool } from "../lifecycle/warm-pool.js";
 import { contextRoutes } from "./context-routes.js";
-import { dashboardRoutes } from "./dashboard-routes.js";
 import { execRoutes } from "./exec-routes.js";
 import { fileRoutes } from "./file-routes.js";
 import { forkRoutes } from "./fork-routes.js";
@@ -15,6 +14,8 @@ import { hostRoutes } from "./host-routes.js";
 import { keyRoutes } from "./key-routes.js";
 import { lifecycleRoutes } from "./lifecycle-routes.js";
 import { networkRoutes } from "./network-routes.js";
+import { metricsRoutes, type MetricsDeps } from "./metrics-routes.js";
+import { dashboardRoutes } from "./dashboard-routes.js";
 import type { PortProxy } from "./port-proxy.js";
 import { route, type Route } from "./route.js";
 import { sandboxRoutes } from "./sandbox-routes.js";
@@ -22,7 +23,7 @@ import { usageHistoryRoutes } from "./usage-history-routes.js";
 
 export type { Route, RouteContext } from "./route.js";
 
-export function buildRoutes(cfg: HostdConfig, sandboxes: SandboxManager, keys: KeyStore, keyGuard: LastKeyGuard, spaces: SpaceService, pool: WarmPool, proxy?: PortProxy, usageHistory?: UsageHistory): Route[] {
+export function buildRoutes(cfg: HostdConfig, sandboxes: SandboxManager, keys: KeyStore, keyGuard: LastKeyGuard, spaces: SpaceService, pool: WarmPool, proxy?: PortProxy, metrics?: MetricsDeps, usageHistory?: UsageHistory): Route[] {
   return [
     ...hostRoutes(cfg, sandboxes, pool, route),
     ...keyRoutes(keys, route, keyGuard),
@@ -33,8 +34,9 @@ export function buildRoutes(cfg: HostdConfig, sandboxes: SandboxManager, keys: K
     ...forkRoutes(sandboxes, route),
     ...fileRoutes(sandboxes, route),
     ...contextRoutes(sandboxes, route),
+    ...(metrics ? metricsRoutes(sandboxes, metrics, route) : []),
+    ...dashboardRoutes(route),
     ...(proxy ? proxy.routes(route) : []),
     ...(usageHistory ? usageHistoryRoutes(usageHistory, route) : []),
-    ...dashboardRoutes(route),
   ];
 }

@@ -7,7 +7,9 @@ import type { Authenticator, Principal } from "../auth/authenticator.js";
 import type { HttpLimits } from "../config.js";
 import { applyConnectionLimits } from "./connection-limits.js";
 import { sendError } from "./http.js";
+import type { RequestObserver, RequestTrace } from "./request-log.js";
 import type { Route } from "./route.js";
+import { routeLabel } from "../metrics/route-label.js";
 
 /**
  * Handles an HTTP upgrade (WebSocket) request and owns the socket from then on; returns
@@ -21,9 +23,11 @@ export function createApiServer(
   log: (msg: string) => void,
   upgrade: UpgradeHandler | undefined,
   limits: HttpLimits,
+  observe?: RequestObserver,
 ): http.Server {
   const server = http.createServer((req, res) => {
-    void handle(req, res).catch((err) => sendError(res, err, log));
+    const trace = observe?.(req, res);
+    void handle(req, res, trace).catch((err) => sendError(res, err, log));
   });
   applyConnectionLimits(server, limits, log);
   if (upgrade) {
@@ -45,11 +49,12 @@ export function createApiServer(
         sendError(res, new PodflareError("bad_request", `a request with a body cannot ask for a protocol upgrade (Upgrade: ${req.headers.upgrade}) on ${req.url}; send it without the Upgrade header`), log);
         return;
       }
-      void handle(req, res).catch((err) => sendError(res, err, log));
+      const trace = observe?.(req, res);
+      void handle(req, res, trace).catch((err) => sendError(res, err, log));
     });
   }
 
-  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse, trace?: RequestTrace): Promise<void> {
     const url = new URL(req.url ?? "/", "http://hostd");
     let pathMatched = false;
     for (const route of routes) {
@@ -57,8 +62,14 @@ export function createApiServer(
       if (!m) continue;
       pathMatched = true;
       if (route.method !== req.method) continue;
+      if (trace) trace.route = routeLabel(route.pattern);
       const principal: Principal = route.auth ? auth.principal(req) : { owner: "", tier: "free", admin: false };
-      await route.handle({ req, res, url, owner: principal.owner, principal, params: m.slice(1).map(decodeParam) });
+      const params = m.slice(1).map(decodeParam);
+      if (trace) {
+        if (route.auth) trace.keyId = principal.owner;
+        if (url.pathname.startsWith("/v1/sandboxes/")) trace.sandboxId = params[0];
+      }
+      await route.handle({ req, res, url, owner: principal.owner, principal, params });
       return;
     }
     if (pathMatched) throw new PodflareError("method_not_allowed", `${req.method} is not allowed on ${url.pathname}`);

@@ -260,6 +260,12 @@ export class CgroupManager {
     return Number((readText(file)).trim());
   }
 
+  /** CPU time the group used, in microseconds (v2 cpu.stat usage_usec, v1 cpuacct.usage in ns). */
+  cpuUsageUsec(id: string): number {
+    if (this.version === 2) return keyed(readText(path.join(this.dir(id, ""), "cpu.stat")), "usage_usec");
+    return Math.floor(Number(readText(path.join(this.dir(id, "cpuacct"), "cpuacct.usage")).trim()) / 1000);
+  }
+
   /** Number of tasks (threads included) the pids controller counts against pids.max. */
   pidsCurrent(id: string): number {
     return Number((readText(path.join(this.dir(id, "pids"), "pids.current"))).trim());

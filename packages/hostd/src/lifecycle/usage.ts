@@ -30,6 +30,11 @@ export class UsageStore {
     this.table.add(owner, { forks: n });
   }
 
+  /** Every owner with recorded usage (metrics report each). */
+  owners(): string[] {
+    return this.table.owners();
+  }
+
   report(owner: string, running: RunningSandbox[], at = Date.now()): UsageReport {
     const row = this.table.get(owner) ?? { sandboxes_created: 0, sandbox_seconds: 0, gb_seconds: 0, execs: 0, forks: 0 };
     let seconds = row.sandbox_seconds;

@@ -316,6 +316,14 @@ export class NetworkService {
     return [...repaired];
   }
 
+  /** Rules in the router's table now (metrics): one `nft -j` call, so callers cache it. */
+  async ruleCount(): Promise<number> {
+    const table = parseTable(await run(["nsenter", `--net=/run/netns/${this.netns}`, "nft", "-j", "list", "table", ROUTER_TABLE]));
+    let n = 0;
+    for (const c of table?.chains.values() ?? []) n += c;
+    return n;
+  }
+
   /** Reads the host's connected subnets and updates the router's deny set if they changed. */
   async refreshHostNets(): Promise<void> {
     if (!this.opts.denyHostSubnets) return;

@@ -34,7 +34,7 @@ export interface UsageTable {
   /** Adds to the owner's counters (creating them at zero), atomically. */
   add(owner: string, delta: Partial<UsageCounts>): void;
   get(owner: string): UsageCounts | undefined;
-  /** Every owner that has counters, in no particular order. */
+  /** Every owner with counters, in order (metrics report each). */
   owners(): string[];
 }
 

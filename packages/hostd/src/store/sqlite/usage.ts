@@ -16,7 +16,7 @@ export class SqliteUsageTable implements UsageTable {
          gb_seconds = gb_seconds + @gbs, execs = execs + @execs, forks = forks + @forks`,
     );
     this.byOwner = db.prepare(`SELECT sandboxes_created, sandbox_seconds, gb_seconds, execs, forks FROM usage WHERE owner = ?`);
-    this.allOwners = db.prepare(`SELECT owner FROM usage`).pluck();
+    this.allOwners = db.prepare(`SELECT owner FROM usage ORDER BY owner`).pluck();
   }
 
   add(owner: string, d: Partial<UsageCounts>): void {
