@@ -1,5 +1,7 @@
-// Usage over time (GET /v1/usage/history, the usage page's charts) against a hostd of this
-// file's own that takes a snapshot every 300 ms, with an admin key and a stored tenant key.
+// What the dashboard adds for admins and over time, against a hostd of this file's own that takes
+// a usage snapshot every 300 ms, with an admin key and a stored tenant key: usage per key over
+// time (GET /v1/usage/history, the usage page's charts) and every key's sandboxes with their
+// owner (GET /v1/sandboxes?all=true, the sandboxes page).
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import type { Browser } from "puppeteer-core";
@@ -7,8 +9,8 @@ import { until } from "../support/host.js";
 import { launchBrowser, newPage, screenshot, signIn } from "../support/browser.js";
 import { ownHostd, startTestHostd, teardownStateDir, type TestHostd } from "../support/hostd-process.js";
 
-const { stateDir, port } = ownHostd("usage-history", 57);
-const ADMIN = "pf_test_usage_history_admin_0123456789";
+const { stateDir, port } = ownHostd("admin-views", 57);
+const ADMIN = "pf_test_admin_views_admin_key_0123456789";
 let hostd: TestHostd;
 let browser: Browser;
 let tenant: { key: string; id: string };
@@ -111,6 +113,51 @@ test("the usage page charts each key over time (admin: every key, named); a tena
   await t.page.waitForSelector(`#usage-history svg.chart path[data-series='${tenant.id}']`, { timeout: 20_000 });
   assert.deepEqual(await t.page.$$eval("#usage-history .legend [data-owner]", (es) => es.map((e) => e.getAttribute("data-owner"))), [tenant.id]);
   await screenshot(t.page, "usage-over-time-tenant");
+  assert.deepEqual(errors, []);
+  assert.deepEqual(t.errors, []);
+  await t.page.browserContext().close();
+  await page.browserContext().close();
+});
+
+test("GET /v1/sandboxes?all=true: an admin gets every key's sandboxes with their owner; a tenant is refused; a bad value is 400", async () => {
+  const theirs = ((await (await api("POST", "/v1/sandboxes", {}, tenant.key)).json()) as { id: string }).id;
+  const all = (await (await api("GET", "/v1/sandboxes?all=true")).json()) as { sandboxes: { id: string; owner?: string }[] };
+  assert.equal(all.sandboxes.find((s) => s.id === theirs)?.owner, tenant.id);
+  assert.ok(all.sandboxes.some((s) => s.owner === "admin"));
+  const own = (await (await api("GET", "/v1/sandboxes")).json()) as { sandboxes: { id: string; owner?: string }[] };
+  assert.ok(own.sandboxes.every((s) => s.owner === undefined && s.id !== theirs), "without all: the caller's own, no owner field");
+  const refused = await api("GET", "/v1/sandboxes?all=true", undefined, tenant.key);
+  assert.equal(refused.status, 403);
+  assert.match(((await refused.json()) as { error: string }).error, /needs an admin key; leave all out/);
+  const bad = await api("GET", "/v1/sandboxes?all=yes");
+  assert.equal(bad.status, 400);
+  assert.equal(((await bad.json()) as { code: string }).code, "bad_request");
+});
+
+test("the sandboxes page: an admin sees every key's sandboxes with the owner, CPU and memory of its own, and actions on its own only", async () => {
+  const list = (await (await api("GET", "/v1/sandboxes?all=true")).json()) as { sandboxes: { id: string; owner: string }[] };
+  const mine = list.sandboxes.find((s) => s.owner === "admin")!.id;
+  const theirs = list.sandboxes.find((s) => s.owner === tenant.id)!.id;
+  const { page, errors } = await newPage(browser);
+  await signIn(page, hostd.url, ADMIN);
+  await page.waitForSelector(`#sandbox-rows tr[data-id='${theirs}'] td.owner`);
+  assert.equal(await page.$eval(`#sandbox-rows tr[data-id='${theirs}'] td.owner`, (e) => e.textContent), tenant.id);
+  assert.equal(await page.$eval(`#sandbox-rows tr[data-id='${mine}'] td.owner`, (e) => e.textContent), "admin (you)");
+  assert.equal(await page.$(`#sandbox-rows tr[data-id='${theirs}'] button`), null, "no actions on another key's sandbox");
+  assert.match(await page.$eval(`#sandbox-rows tr[data-id='${mine}'] td.memory`, (e) => e.textContent ?? ""), /MiB$/);
+  assert.equal(await page.$eval(`#sandbox-rows tr[data-id='${theirs}'] td.memory`, (e) => e.textContent), "—");
+  // CPU now: a percentage from the second reading on (the page reads every 5 s).
+  await page.waitForFunction((id) => /%$/.test(document.querySelector(`#sandbox-rows tr[data-id='${id}'] td.cpu`)?.textContent ?? ""), { timeout: 20_000 }, mine);
+  // Fork from the list: one more sandbox of the admin's.
+  await page.click(`#sandbox-rows tr[data-id='${mine}'] button.fork`);
+  await page.waitForFunction((n) => document.querySelectorAll("#sandbox-rows td.owner").length === n + 1, { timeout: 30_000 }, list.sandboxes.length);
+  await screenshot(page, "sandboxes-admin-every-key");
+
+  const t = await newPage(browser);
+  await signIn(t.page, hostd.url, tenant.key);
+  await t.page.waitForSelector(`#sandbox-rows tr[data-id='${theirs}'] button.pause`);
+  assert.equal(await t.page.$("#sandbox-rows td.owner"), null, "a tenant's list has no owner column");
+  assert.equal(await t.page.$(`#sandbox-rows tr[data-id='${mine}']`), null, "nor the admin's sandboxes");
   assert.deepEqual(errors, []);
   assert.deepEqual(t.errors, []);
   await t.page.browserContext().close();
