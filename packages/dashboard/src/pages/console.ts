@@ -1,8 +1,9 @@
 // A sandbox console: run Python or bash and watch the output arrive as the NDJSON events do;
-// CPU and memory now from GET /v1/sandboxes/:id/metrics; fork, freeze, close; its files.
+// CPU and memory now from GET /v1/sandboxes/:id/metrics; fork, freeze, close; its files and ports.
 import { call, execStream, type ExecEvent, type SandboxInfo, type SandboxMetrics } from "../api.js";
 import { h, mib, mount } from "../dom.js";
 import { filesPanel } from "./files.js";
+import { portsPanel } from "./ports.js";
 
 export async function consolePage(id: string, go: (hash: string) => void, fail: (err: unknown) => void): Promise<void> {
   let info: SandboxInfo;
@@ -98,6 +99,7 @@ export async function consolePage(id: string, go: (hash: string) => void, fail: 
       output,
     ),
     filesPanel(id),
+    portsPanel(id),
   );
   await showStats();
 }
