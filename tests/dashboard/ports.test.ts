@@ -1,6 +1,7 @@
 // The sandbox page's port panel in headless Chromium, against the shared test hostd (auth off on
 // loopback: any key signs in as the local caller): a server inside, opened from the dashboard,
-// shows its page in a sandboxed iframe where its script does not run; its other answers as text;
+// shows its page in a sandboxed iframe where its script does not run; images as images, other
+// answers as text;
 // a port where nothing listens says so.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -53,6 +54,14 @@ test("open a port from the sandbox page: HTML in a sandboxed iframe (its script 
   await p.waitForSelector("#port-view pre.port-text");
   assert.equal(await p.$eval("#port-view pre.port-text", (e) => e.textContent), "plain <b>text</b>\n");
   assert.equal(await p.$("#port-view b"), null);
+
+  // An image answer shows as an image (a data: URL: the CSP allows no blob:).
+  const png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
+  assert.equal((await exec(id, `import base64\nopen('/srv/site/dot.png', 'wb').write(base64.b64decode(${JSON.stringify(png)}))`)).exitCode, 0);
+  await p.$eval("#port-path", (e) => ((e as HTMLInputElement).value = "/dot.png"));
+  await p.click("#port-open");
+  await p.waitForFunction(() => (document.querySelector("#port-view img") as HTMLImageElement | null)?.naturalWidth === 1, { timeout: 20_000 });
+  assert.match(await p.$eval("#port-view img", (e) => e.getAttribute("src") ?? ""), /^data:image\/png;base64,/);
 
   await p.$eval("#port-number", (e) => ((e as HTMLInputElement).value = "8001"));
   await p.$eval("#port-path", (e) => ((e as HTMLInputElement).value = "/"));

@@ -38,8 +38,14 @@ export function portsPanel(id: string): HTMLElement {
         return;
       }
       if (/^image\/(png|jpeg|gif|webp)\b/.test(type)) {
+        // As a data: URL: the CSP allows images from 'self' and data: only.
         const img = h("img", { class: "figure", alt: "port answer" });
-        img.src = URL.createObjectURL(await res.blob());
+        img.src = await new Promise<string>((resolve, reject) => {
+          const reader = new FileReader();
+          reader.onload = () => resolve(String(reader.result));
+          reader.onerror = () => reject(reader.error ?? new Error("could not read the image"));
+          void res.blob().then((b) => reader.readAsDataURL(b), reject);
+        });
         view.append(img);
         return;
       }
