@@ -71,7 +71,8 @@ test("GET /v1/usage/history: a running sandbox's key gets a point per snapshot, 
     return h.points.some((p) => p.owner === "admin") ? h : undefined;
   }, "the admin's own points");
   assert.ok(all.points.some((p) => p.owner === tenant.id), "an admin sees every key");
-  assert.deepEqual(all.current.map((c) => c.owner).sort(), ["admin", tenant.id].sort());
+  // The state dir outlives a run: keys of earlier runs may be there too.
+  assert.ok(["admin", tenant.id].every((o) => all.current.some((c) => c.owner === o)), "an admin gets every key's totals now");
 });
 
 test("GET /v1/usage/history: since bounds the points (ISO or epoch ms, default 24 h); a bad since is 400 naming the forms", async () => {
