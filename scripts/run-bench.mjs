@@ -46,6 +46,8 @@ const env = {
   PODFLARE_TEMPLATES: "default,python-datasci",
   // Benchmarks send traffic only to loopback and namespaces they make: no outside resolver.
   PODFLARE_DNS_UPSTREAM: "none",
+  // bench/edge puts an edge in front, which routes only to hostds with a region.
+  PODFLARE_REGION: "bench",
   // The bench hostd's warm pool: the host's default unless PODFLARE_BENCH_POOL_SIZE says (a
   // pool sized to a burst shows the pool-bound figures; the default shows the steady state).
   ...(process.env.PODFLARE_BENCH_POOL_SIZE ? { PODFLARE_POOL_SIZE: process.env.PODFLARE_BENCH_POOL_SIZE } : {}),
@@ -99,7 +101,7 @@ async function runOnce(pass) {
   const started = performance.now();
   const results = { date: new Date().toISOString(), host: { cpus: (await import("node:os")).cpus().length }, quick: knobs.quick, pass, benches: {} };
   // Each bench/<name>.mjs exports run<Name>(); they run in this order, one at a time.
-  const benches = (process.env.PODFLARE_BENCHES || "core,concurrency,fork,lifecycle,density,network,limits").split(",");
+  const benches = (process.env.PODFLARE_BENCHES || "core,concurrency,fork,lifecycle,density,network,limits,edge").split(",");
   for (const name of benches) {
     console.log(`\n(settled the host for ${(await settleHost()).toFixed(1)} s before ${name})`);
     const mod = await import(path.join(root, "bench", `${name}.mjs`));

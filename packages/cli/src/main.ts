@@ -55,6 +55,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import("./mcp.js")).mcpCommand(rest);
     case "logs":
       return logsCommand(rest);
+    case "edge":
+      return (await import("./edge.js")).edgeCommand(rest); // front door for several regions (docs/edge.md)
     case undefined:
     case "-h":
     case "--help":

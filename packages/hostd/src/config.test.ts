@@ -1,7 +1,8 @@
 // The default warm-pool size (pure arithmetic on the host's memory).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { poolSizeFor } from "./config.js";
+import { regionTagFor } from "@podflare/protocol";
+import { poolSizeFor, regionTagFromEnv } from "./config.js";
 
 test("the default pool holds 1% of memory at ~4 MB a spawned sandbox (2 to 64), or at ~30 MB a cold-booted one (2 to 32)", () => {
   assert.equal(poolSizeFor(24 * 1024, true), 61);
@@ -10,4 +11,12 @@ test("the default pool holds 1% of memory at ~4 MB a spawned sandbox (2 to 64), 
   assert.equal(poolSizeFor(256 * 1024, true), 64, "a big host stops at 64");
   assert.equal(poolSizeFor(24 * 1024, false), 8);
   assert.equal(poolSizeFor(512 * 1024, false), 32);
+});
+
+test("the region tag: PODFLARE_REGION_TAG, else derived from PODFLARE_REGION, else none", () => {
+  assert.equal(regionTagFromEnv(undefined, undefined), undefined, "no region, untagged ids as before");
+  assert.equal(regionTagFromEnv("us-west", undefined), regionTagFor("us-west"));
+  assert.equal(regionTagFromEnv("us-west", "00e1"), "00e1");
+  assert.throws(() => regionTagFromEnv("us-west", "XYZ1"), /4 lowercase hex digits/);
+  assert.throws(() => regionTagFromEnv(undefined, "00e1"), /PODFLARE_REGION is not/);
 });

@@ -7,6 +7,7 @@ import { isTierName, tierNames, type TierName } from "./auth/tiers.js";
 import { isIpv4, parseCidr } from "./network/addresses.js";
 import type { NetworkConfig } from "./network/network-service.js";
 import { defaultCeiling, hostTaskLimit, type SandboxesCeiling } from "./jail/ceiling.js";
+import { regionTagFor, regionTagPattern } from "@podflare/protocol";
 
 export interface HostdConfig {
   /** host:port the REST API listens on. */
@@ -52,6 +53,8 @@ export interface HostdConfig {
   network: NetworkConfig | null;
   /** PODFLARE_REGION: the region name this hostd answers to in create/resume `region`; unset: none. */
   region?: string;
+  /** PODFLARE_REGION_TAG, else derived from the region: the 4 hex digits its ids start with (docs/edge.md). */
+  regionTag?: string;
   /** What all sandboxes together may use (PODFLARE_SANDBOXES_MEMORY_MB, PODFLARE_SANDBOXES_PIDS_MAX). */
   sandboxesCeiling: SandboxesCeiling;
   /**
@@ -166,6 +169,7 @@ export function loadConfig(overrides: Partial<HostdConfig> = {}): HostdConfig {
     poolTemplates: (process.env.PODFLARE_POOL_TEMPLATES || "default").split(",").map((t) => t.trim()).filter(Boolean),
     network: networkFromEnv(),
     region: regionFromEnv(),
+    regionTag: regionTagFromEnv(regionFromEnv()),
     sandboxesCeiling: ceilingFromEnv(totalMb),
     guestReplyTimeoutMs: envInt("PODFLARE_GUEST_REPLY_TIMEOUT_MS", 60_000),
     mcp: {
@@ -195,6 +199,14 @@ function regionFromEnv(): string | undefined {
   const raw = process.env.PODFLARE_REGION;
   if (raw === undefined || raw === "") return undefined;
   if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(raw)) throw new Error(`PODFLARE_REGION must be a region name like us-west (lowercase letters, digits, "-"), got ${JSON.stringify(raw)}`);
+  return raw;
+}
+
+/** Ids carry the region's tag so an edge routes them without a lookup; no region, no tag. */
+export function regionTagFromEnv(region: string | undefined, raw = process.env.PODFLARE_REGION_TAG): string | undefined {
+  if (raw === undefined || raw === "") return region === undefined ? undefined : regionTagFor(region);
+  if (!regionTagPattern.test(raw)) throw new Error(`PODFLARE_REGION_TAG must be 4 lowercase hex digits like 3fa0 (the start of this region's ids), got ${JSON.stringify(raw)}`);
+  if (region === undefined) throw new Error("PODFLARE_REGION_TAG is set but PODFLARE_REGION is not: set both (the tag names a region)");
   return raw;
 }
 

@@ -114,13 +114,13 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
     spawnBatch: cfg.poolSpawnBatch,
     templates: cfg.poolTemplates.filter((t) => cfg.ensureTemplates.includes(t)),
     limits: { memoryMb: cfg.defaults.memoryMb, vcpus: Math.min(cfg.defaults.vcpus, os.availableParallelism()), diskMb: cfg.defaults.diskMb, pidsMax: cfg.defaults.pidsMax },
-    newId: newSandboxId,
+    newId: () => newSandboxId(cfg.regionTag),
     network: network ? { egress: true, policy: OPEN_POLICY } : undefined,
     busy: () => userCreates() > 0,
     log,
   });
   const sandboxes: SandboxManager = new SandboxManager(cfg, store.sandboxes, runtime, { has: (name) => storage.hasTemplate(name) }, log, usage, pool);
-  const spaces = new SpaceService(store.spaces, runtime, sandboxes, log, cfg.spaceCaps);
+  const spaces = new SpaceService(store.spaces, runtime, sandboxes, log, cfg.spaceCaps, cfg.regionTag);
   // The reaper's freezes count against the owner's Space caps: stored keys carry their tier.
   const tierOf = (owner: string): TierName => keyStore.get(owner)?.tier ?? (owner.startsWith("key_") ? cfg.apiKeysTier : "enterprise");
   const reaper = new Reaper(sandboxes, spaces, log, { tierOf });

@@ -37,6 +37,7 @@ export const ErrorCode = {
   McpSessionLimit: "mcp_session_limit",
   McpSessionNotFound: "mcp_session_not_found",
   ContextLimit: "context_limit",
+  RegionUnavailable: "region_unavailable",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -77,6 +78,7 @@ export const errorStatus: Record<ErrorCode, number> = {
   mcp_session_limit: 429,
   mcp_session_not_found: 404,
   context_limit: 429,
+  region_unavailable: 503,
 };
 
 /** The one error envelope of the REST API: Podflare's `error` plus our stable `code`. */

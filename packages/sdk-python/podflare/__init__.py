@@ -63,6 +63,7 @@ from .errors import (
     SpaceStorageLimitError,
     McpSessionLimitError,
     McpSessionNotFoundError,
+    RegionUnavailableError,
 )
 from .events import ExecEvent, ExecResult, NdjsonDecoder
 from .results import ExecError, Result
@@ -89,4 +90,5 @@ __all__ = [
     "SpaceLimitError", "SpaceStorageLimitError", "SandboxAtProcessLimitError",
     "McpSessionLimitError", "McpSessionNotFoundError",
     "ContextLimitError",
+    "RegionUnavailableError",
 ]

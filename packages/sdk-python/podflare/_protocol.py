@@ -43,6 +43,7 @@ class ErrorCode:
     MCP_SESSION_LIMIT = "mcp_session_limit"
     MCP_SESSION_NOT_FOUND = "mcp_session_not_found"
     CONTEXT_LIMIT = "context_limit"
+    REGION_UNAVAILABLE = "region_unavailable"
 
 
 #: The HTTP status the server gives each code.
@@ -82,6 +83,7 @@ ERROR_STATUS: dict[str, int] = {
     "mcp_session_limit": 429,
     "mcp_session_not_found": 404,
     "context_limit": 429,
+    "region_unavailable": 503,
 }
 
 #: Exit codes hostd itself gives (the program's own codes pass through untouched).

@@ -312,6 +312,18 @@ class ContextLimitError(_ServerError):
     code = ErrorCode.CONTEXT_LIMIT
 
 
+class RegionUnavailableError(UnavailableError):
+    """503 ``region_unavailable``: an edge cannot reach the region that holds this sandbox or
+    Space; retry after ``Retry-After`` seconds (other regions are unaffected; docs/edge.md)."""
+
+    code = ErrorCode.REGION_UNAVAILABLE
+
+    def __init__(self, message: str, *, status: int | None = None, headers: Mapping[str, str] | None = None):
+        super().__init__(message, status=status, headers=headers)
+        #: Seconds to wait before retrying, from ``Retry-After`` (the edge's probe interval).
+        self.retry_after_s = _parse_retry_after(self.headers.get("retry-after"))
+
+
 class TimeoutError(PodflareError, builtins.TimeoutError):
     """The server was silent for longer than the client's ``timeout_s``.
 
@@ -358,6 +370,7 @@ ERROR_CLASSES: dict[str, type[_ServerError]] = {
         SandboxExpiredError, SpaceLimitError, SpaceStorageLimitError,
         SandboxAtProcessLimitError, McpSessionLimitError, McpSessionNotFoundError,
         ContextLimitError,
+        RegionUnavailableError,
     )
 }
 assert set(ERROR_CLASSES) == set(ERROR_STATUS), "every code needs a class"
@@ -460,4 +473,5 @@ __all__ = [
     "RegionUnknownError",
     "SandboxExpiredError", "SpaceLimitError", "SpaceStorageLimitError",
     "ContextLimitError",
+    "RegionUnavailableError",
 ]

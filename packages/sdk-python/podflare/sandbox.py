@@ -26,11 +26,13 @@ class Sandbox(ExecMethods, FileMethods, ContextMethods):
 
     Creating the object creates the sandbox. Options left as None are not sent, so the
     server's defaults (and your tier's caps) apply; ``applied`` says what you got and
-    ``clamped`` which requests were lowered to a cap. ``host`` is the server's base URL
-    (talked to directly, past any edge; default ``PODFLARE_HOSTD_URL``, else
-    ``PODFLARE_HOST``, else http://127.0.0.1:7070), ``api_key`` defaults to
-    ``PODFLARE_API_KEY``. ``region`` (e.g. "us-west") is sent to the server, which answers
-    :class:`podflare.RegionUnknownError` for a region it does not serve. ``timeout_s`` is
+    ``clamped`` which requests were lowered to a cap. ``host`` is the server's base URL: an
+    edge (``podflare edge``) or one hostd, talked to directly (an origin's URL bypasses any
+    edge; default ``PODFLARE_HOSTD_URL``, else ``PODFLARE_HOST``, else
+    http://127.0.0.1:7070), ``api_key`` defaults to ``PODFLARE_API_KEY``. ``region`` (e.g.
+    "us-west") is sent to the server: an edge creates there, a hostd answers
+    :class:`podflare.RegionUnknownError` for a region it does not serve; a call for a
+    sandbox whose region is down raises :class:`podflare.RegionUnavailableError`. ``timeout_s`` is
     how long the server may stay silent before :class:`podflare.TimeoutError` (default 60).
 
     Example::

@@ -203,8 +203,8 @@ export class InternalError extends PodflareError {
 }
 /** 503 `unavailable`: the server is starting, draining or out of capacity; retry later. */
 export class UnavailableError extends PodflareError {
-  constructor(message: string, init: ErrorInit = {}) {
-    super(ErrorCode.Unavailable, statusOf(ErrorCode.Unavailable, init), message, init);
+  constructor(message: string, init: ErrorInit = {}, code: string = ErrorCode.Unavailable) {
+    super(code, statusOf(code, init), message, init);
   }
 }
 
@@ -286,6 +286,18 @@ export class McpSessionNotFoundError extends NotFoundError {
     super(message, init, ErrorCode.McpSessionNotFound);
   }
 }
+/**
+ * 503 `region_unavailable`: an edge cannot reach the region that holds this sandbox or Space;
+ * retry after `Retry-After` seconds (other regions are unaffected; docs/edge.md).
+ */
+export class RegionUnavailableError extends UnavailableError {
+  /** Seconds to wait before retrying, from `Retry-After` (the edge's probe interval). */
+  readonly retryAfterS: number | undefined;
+  constructor(message: string, init: ErrorInit = {}) {
+    super(message, init, ErrorCode.RegionUnavailable);
+    this.retryAfterS = parseRetryAfter(this.headers["retry-after"]);
+  }
+}
 
 // Client-side errors: no answer, or an answer the SDK could not use.
 
@@ -356,6 +368,7 @@ export const errorClasses: Record<ErrorCode, ServerErrorClass> = {
   mcp_session_limit: McpSessionLimitError,
   mcp_session_not_found: McpSessionNotFoundError,
   context_limit: ContextLimitError,
+  region_unavailable: RegionUnavailableError,
 };
 
 // Answers without a code (the hosted service's 401, a proxy's 502, …) map by status

@@ -15,14 +15,16 @@ export type { Language, SandboxState } from "./wire.js";
 /** Where and how to reach the API. Every field falls back to the environment. */
 export interface ConnectionOptions {
   /**
-   * Base URL of the server, e.g. "http://127.0.0.1:7070" (talks to it directly, past any
-   * edge). Default: `PODFLARE_HOSTD_URL`, else `PODFLARE_HOST`, else http://127.0.0.1:7070.
+   * Base URL of the server, e.g. "http://127.0.0.1:7070": an edge (`podflare edge`) or one
+   * hostd, talked to directly (an origin's URL bypasses any edge). Default:
+   * `PODFLARE_HOSTD_URL`, else `PODFLARE_HOST`, else http://127.0.0.1:7070.
    */
   host?: string;
   /**
    * Region to create or resume in, e.g. "us-west": sent as `region` in the create/resume
-   * body and as the X-Podflare-Region header. A server that does not serve it answers
-   * {@link RegionUnknownError}. Ids route by themselves afterwards.
+   * body and as the X-Podflare-Region header: an edge creates there, a hostd must be that
+   * region (else {@link RegionUnknownError}). Ids route by themselves afterwards; a call for
+   * a sandbox whose region is down raises {@link RegionUnavailableError}.
    */
   region?: string;
   /** API key sent as `Authorization: Bearer`. Default: `PODFLARE_API_KEY`; omitted when neither is set. */

@@ -10,6 +10,10 @@ import type { Route, RouteMaker } from "./route.js";
 export function hostRoutes(cfg: HostdConfig, sandboxes: SandboxManager, pool: WarmPool, route: RouteMaker): Route[] {
   return [
     route("GET", "/v1/healthz", ({ res }) => {
+      // The region and its id tag ride in headers (the body stays Podflare's "ok"): an edge
+      // learns from its probes which tag each origin's ids carry (docs/edge.md).
+      if (cfg.region) res.setHeader("x-podflare-region", cfg.region);
+      if (cfg.regionTag) res.setHeader("x-podflare-region-tag", cfg.regionTag);
       res.writeHead(200, { "content-type": "text/plain" });
       res.end("ok");
     }, false),

@@ -19,6 +19,8 @@ export interface ForkMergeDeps {
   usage?: UsageStore;
   /** Counts children while they are made (SandboxManager.creatingNow). */
   countMaking(delta: number): void;
+  /** This hostd's region tag: children's ids start with it (docs/edge.md). */
+  regionTag?: string;
 }
 
 /**
@@ -32,7 +34,7 @@ export function forkQueued(d: ForkMergeDeps, owner: string, sb: LiveSandbox, id:
     d.usage?.forks(owner, n);
     const now = d.clock.now();
     const records: SandboxRecord[] = Array.from({ length: n }, () => {
-      const childId = newSandboxId();
+      const childId = newSandboxId(d.regionTag);
       return {
         ...sb.record,
         id: childId,

@@ -1,7 +1,6 @@
 // The sandboxes live on this host and what every call on one goes through: the owner-scoped
 // lookup, its job queue, its activity clock and the wake from paused.
-import crypto from "node:crypto";
-import { PodflareError, type SandboxInfo } from "@podflare/protocol";
+import { PodflareError, newTaggedId, type SandboxInfo } from "@podflare/protocol";
 import type { HostdConfig } from "../config.js";
 import { parsePolicy } from "../network/policy.js";
 import type { Runtime, RuntimeSandbox, RuntimeSandboxSpec } from "../runtime/types.js";
@@ -23,8 +22,9 @@ export interface LiveSandbox {
   expiry: AbortController;
 }
 
-export function newSandboxId(): string {
-  return `sbx_${crypto.randomBytes(16).toString("hex")}`;
+/** A fresh sandbox id, starting with the region's tag when the hostd has one (docs/edge.md). */
+export function newSandboxId(regionTag?: string): string {
+  return newTaggedId("sbx", regionTag);
 }
 
 export function expiredError(r: SandboxRecord): PodflareError {

@@ -57,7 +57,7 @@ export class SandboxManager {
     private readonly clock: Clock = systemClock,
   ) {
     this.live = new LiveSandboxes(cfg, store, runtime, clock);
-    this.forks = { live: this.live, store, runtime, clock, usage, countMaking: (delta) => (this.making += delta) };
+    this.forks = { live: this.live, store, runtime, clock, usage, countMaking: (delta) => (this.making += delta), regionTag: cfg.regionTag };
   }
 
 
@@ -133,7 +133,7 @@ export class SandboxManager {
     }
     const { applied, clamped, warnings } = applyLimits(req, tierName, this.cfg);
     const network = networkOf(req, this.cfg.network !== null);
-    const id = newSandboxId();
+    const id = newSandboxId(this.cfg.regionTag);
     const now = this.clock.now();
     const record: SandboxRecord = {
       id,

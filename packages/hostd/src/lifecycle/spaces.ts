@@ -1,7 +1,6 @@
 // Spaces: freeze a sandbox to disk (its REPL namespace and root filesystem) and resume it once,
 // into a new sandbox, later — after a hostd restart or a host reboot too.
-import crypto from "node:crypto";
-import { PodflareError, type ResumeSpaceResponse, type SpaceInfo } from "@podflare/protocol";
+import { PodflareError, newTaggedId, type ResumeSpaceResponse, type SpaceInfo } from "@podflare/protocol";
 import { tiers, type TierName } from "../auth/tiers.js";
 import { spaceOp } from "../runtime/space-ops.js";
 import type { Runtime } from "../runtime/types.js";
@@ -35,6 +34,8 @@ export class SpaceService {
     private readonly sandboxes: SandboxManager,
     private readonly log: (msg: string) => void,
     private readonly hostCaps: HostSpaceCaps = {},
+    /** This hostd's region tag: Space ids start with it, like sandbox ids (docs/edge.md). */
+    private readonly regionTag?: string,
   ) {}
 
   /** Freezes a sandbox into a Space and closes the sandbox. */
@@ -58,7 +59,7 @@ export class SpaceService {
 
   private async freezeCounted(owner: string, id: string, tierName: TierName, reason: string,
     caps: ReturnType<typeof spaceCapsFor>, pending: { bytes: number }): Promise<SpaceInfo> {
-    const spaceId = `spc_${crypto.randomBytes(16).toString("hex")}`;
+    const spaceId = newTaggedId("spc", this.regionTag);
     const space = await this.sandboxes.runQueued(owner, id, async (rt, record) => {
       const manifest = await spaceOp(rt, "space_save");
       const bytes = (await this.runtime.diskUsageBytes?.(rt)) ?? 0;

@@ -1,0 +1,142 @@
+// The edge hop (issue 18): what `podflare edge` adds to a hot exec, a small call and a
+// pool-hit create against the same origin asked directly, in one run, calls interleaved
+// (direct, edge, bare proxy, …) so drift hits all alike. The edge is its own process, as
+// deployed. Baseline: a bare 10-line Node pipe proxy (keep-alive agent, no routing), the floor
+// of any Node hop on this host. Goal: ≤ 0.3 ms added at p50. The origin needs PODFLARE_REGION
+// (npm run bench sets "bench").
+// Usage: PODFLARE_HOSTD_URL=http://127.0.0.1:7070 node bench/edge.mjs (counts: bench/knobs.mjs)
+import { spawn } from "node:child_process";
+import http from "node:http";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { knobs } from "./knobs.mjs";
+import { fmt, printTable, summarize, time } from "./stats.mjs";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const url = process.env.PODFLARE_HOSTD_URL ?? "http://127.0.0.1:7070";
+const edgeAddr = process.env.PODFLARE_BENCH_EDGE_ADDR || "127.0.0.1:7380";
+const [edgeHost, edgePort] = edgeAddr.split(":");
+const bareAddr = `${edgeHost}:${Number(edgePort) + 1}`;
+const { edgeRuns: runs, edgeCreateRuns: createRuns } = knobs;
+
+function client(base) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const call = (method, p, body) => new Promise((resolve, reject) => {
+    const req = http.request(base + p, { method, agent, headers: body ? { "content-type": "application/json" } : {} }, (res) => {
+      let text = "";
+      res.on("data", (d) => (text += d));
+      res.on("end", () => (res.statusCode < 300 ? resolve(text) : reject(new Error(`${method} ${p}: ${res.statusCode} ${text}`))));
+    });
+    req.on("error", reject);
+    req.end(body ? JSON.stringify(body) : undefined);
+  });
+  return { call, close: () => agent.destroy() };
+}
+
+const bareProxy = `
+const http = require("node:http");
+const o = new URL(process.argv[1]);
+const agent = new http.Agent({ keepAlive: true });
+http.createServer((req, res) => {
+  const up = http.request({ hostname: o.hostname, port: o.port, method: req.method, path: req.url, headers: req.headers, agent }, (r) => { res.writeHead(r.statusCode, r.headers); r.pipe(res); });
+  req.pipe(up);
+}).listen(Number(process.argv[2]), process.argv[3]);`;
+
+async function startProcess(argv, env, addr, what) {
+  const proc = spawn(process.execPath, argv, { env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "inherit"] });
+  const base = `http://${addr}`;
+  for (let i = 0; ; i++) {
+    try {
+      if ((await fetch(`${base}/v1/healthz`)).ok) break;
+    } catch {}
+    if (proc.exitCode !== null || i > 300) throw new Error(`${what} did not start`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { url: base, stop: () => new Promise((r) => { proc.once("exit", r); proc.kill("SIGTERM"); }) };
+}
+
+async function poolFull() {
+  for (let i = 0; i < 4000; i++) {
+    const cap = await (await fetch(`${url}/v1/capacity`)).json();
+    if (!cap.pool || cap.pool.free >= cap.pool.size) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Rounds of one sample each way, the order turned every round: {direct, edge, bare}. */
+async function interleaved(n, fns, before = async () => {}) {
+  const names = Object.keys(fns);
+  const out = Object.fromEntries(names.map((k) => [k, []]));
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < names.length; j++) {
+      const k = names[(i + j) % names.length];
+      await before();
+      out[k].push(await time(fns[k]));
+    }
+  }
+  return out;
+}
+
+export async function runEdge() {
+  const region = (await fetch(`${url}/v1/healthz`)).headers.get("x-podflare-region");
+  if (!region) throw new Error(`the origin ${url} has no PODFLARE_REGION: the edge routes only to hostds with a region`);
+  const cli = path.join(root, "packages/cli/dist/main.js");
+  const edge = await startProcess([cli, "edge", "--region", `${region}=${url}`], { PODFLARE_EDGE_ADDR: edgeAddr }, edgeAddr, "podflare edge");
+  const bare = await startProcess(["-e", bareProxy, url, bareAddr.split(":")[1], edgeHost], {}, bareAddr, "the bare proxy");
+  const direct = client(url);
+  const viaEdge = client(edge.url);
+  const viaBare = client(bare.url);
+  try {
+    const { id } = JSON.parse(await direct.call("POST", "/v1/sandboxes", {}));
+    const exec = (c) => async () => {
+      const out = await c.call("POST", `/v1/sandboxes/${id}/exec`, { code: "print(6*7)" });
+      if (!out.includes('"42\\n"')) throw new Error(out);
+    };
+    const each = (f) => ({ direct: f(direct), edge: f(viaEdge), bare: f(viaBare) });
+    await interleaved(10, each(exec)); // warm every path
+    const hot = await interleaved(runs, each(exec));
+    const info = (c) => () => c.call("GET", `/v1/sandboxes/${id}`);
+    const small = await interleaved(runs, each(info));
+    await direct.call("DELETE", `/v1/sandboxes/${id}`);
+    // Each created sandbox is closed before the next sample, outside the timing, and the pool
+    // refilled: no sample shares the host with another's cleanup.
+    const made = [];
+    const create = (c) => async () => made.push(JSON.parse(await c.call("POST", "/v1/sandboxes", {})).id);
+    const settle = async () => {
+      for (const sid of made.splice(0)) await direct.call("DELETE", `/v1/sandboxes/${sid}`);
+      await poolFull();
+    };
+    const creates = await interleaved(createRuns, each(create), settle);
+    await settle();
+    const rows = [];
+    const figures = {};
+    for (const [name, s] of [["hot exec print(6*7)", hot], ["GET /v1/sandboxes/:id", small], ["pool-hit create", creates]]) {
+      const sd = summarize(s.direct);
+      const se = summarize(s.edge);
+      const sb = summarize(s.bare);
+      rows.push({ name: `${name}, direct`, stats: sd });
+      rows.push({ name: `${name}, through the edge`, stats: se, baseline: { name: "direct", stats: sd } });
+      rows.push({ name: `${name}, baseline: bare Node proxy`, stats: sb, baseline: { name: "direct", stats: sd } });
+      figures[name] = {
+        added_p50_ms: se.p50 - sd.p50,
+        added_p99_ms: se.p99 - sd.p99,
+        bare_added_p50_ms: sb.p50 - sd.p50,
+        ratio_p50: se.p50 / sd.p50,
+        ratio_vs_bare_p50: se.p50 / sb.p50,
+      };
+    }
+    printTable(`edge hop (${runs} hot execs and calls, ${createRuns} creates each way, interleaved; goal ≤ 0.3 ms added at p50)`, rows);
+    for (const [name, f] of Object.entries(figures)) {
+      console.log(`  ${name}: edge adds ${fmt(f.added_p50_ms)} at p50, ${fmt(f.added_p99_ms)} at p99 (×${f.ratio_p50.toFixed(3)} direct, ×${f.ratio_vs_bare_p50.toFixed(3)} the bare proxy, which adds ${fmt(f.bare_added_p50_ms)})`);
+    }
+    return { rows: rows.map((r) => ({ name: r.name, stats: r.stats, baseline: r.baseline?.name ?? null })), figures };
+  } finally {
+    for (const c of [direct, viaEdge, viaBare]) c.close();
+    await edge.stop();
+    await bare.stop();
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  await runEdge();
+}

@@ -1,0 +1,55 @@
+// Limits against slow and too many clients, as hostd has (packages/hostd/src/api/
+// connection-limits.ts; the edge keeps its own copy so it runs without hostd's dependencies):
+// caps on connections in total and per peer address, and an idle timeout that closes a
+// connection only when the client is the one stalling. Behind the edge every caller reaches an
+// origin from the edge's address, so the origin's per-peer cap no longer tells callers apart:
+// this one does.
+import type http from "node:http";
+import type net from "node:net";
+
+export interface EdgeConnectionLimits {
+  maxConnections: number;
+  maxConnectionsPerPeer: number;
+  idleTimeoutMs: number;
+}
+
+export function applyConnectionLimits(server: http.Server, limits: EdgeConnectionLimits, log: (msg: string) => void): void {
+  server.maxConnections = limits.maxConnections;
+  const perPeer = new Map<string, number>();
+  let refusedLogged = 0;
+  server.on("connection", (socket: net.Socket) => {
+    const peer = socket.remoteAddress ?? "?";
+    const n = (perPeer.get(peer) ?? 0) + 1;
+    if (n > limits.maxConnectionsPerPeer) {
+      if (Date.now() - refusedLogged > 60_000) {
+        refusedLogged = Date.now();
+        log(`refusing connections from ${peer}: over ${limits.maxConnectionsPerPeer} open (PODFLARE_EDGE_MAX_CONNECTIONS_PER_PEER)`);
+      }
+      socket.destroy();
+      return;
+    }
+    perPeer.set(peer, n);
+    socket.once("close", () => {
+      const left = (perPeer.get(peer) ?? 1) - 1;
+      if (left > 0) perPeer.set(peer, left);
+      else perPeer.delete(peer);
+    });
+  });
+
+  const inFlight = new WeakMap<net.Socket, { req: http.IncomingMessage; res: http.ServerResponse }>();
+  server.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
+    inFlight.set(req.socket, { req, res });
+    res.once("close", () => {
+      if (inFlight.get(req.socket)?.res === res) inFlight.delete(req.socket);
+    });
+  });
+  server.timeout = limits.idleTimeoutMs;
+  // Close when the client stalls (a body that stopped coming, an answer it stopped reading, an
+  // idle connection); keep waiting when the origin has nothing to say yet (a quiet exec).
+  server.on("timeout", (socket: net.Socket) => {
+    const flight = inFlight.get(socket);
+    const clientStalled = !flight || !flight.req.complete || flight.res.writableNeedDrain || socket.writableLength > 0;
+    if (clientStalled) socket.destroy();
+    else socket.setTimeout(limits.idleTimeoutMs);
+  });
+}

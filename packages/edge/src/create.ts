@@ -1,0 +1,112 @@
+// Creates: the one request the edge buffers (small, bounded) so that it can try the next
+// region. The rule (docs/edge.md, "Failover"):
+//   - a connection error before the request was fully sent: the origin cannot have read it,
+//     so the next healthy region gets it;
+//   - an answer 5xx: the origin did not create (hostd undoes a failed create), next region;
+//   - an answer 2xx or 4xx: accepted (or refused for good), relayed as is, never retried;
+//   - the connection breaking after the request was fully sent, before any answer: the origin
+//     may have created a sandbox, so the edge does not send it again; it answers 502
+//     upstream_error naming the region, so the caller can look (GET /v1/sandboxes) first.
+// A create that names its region goes there only: no failover to a region not asked for.
+import type http from "node:http";
+import { PodflareError } from "@podflare/protocol";
+import { forwardHeaders, sendToOrigin, type OriginResult } from "./origin-request.js";
+import { relay } from "./forward.js";
+import { namedRegion } from "./route.js";
+import type { Region, RegionSet } from "./regions.js";
+import { retryAfterS } from "./answer.js";
+
+export interface CreateOptions {
+  connectTimeoutMs: number;
+  maxBodyBytes: number;
+  probeIntervalMs: number;
+  onFailover(from: Region, reason: string): void;
+}
+
+function readBounded(req: http.IncomingMessage, max: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    let size = 0;
+    const onData = (c: Buffer): void => {
+      size += c.length;
+      if (size > max) {
+        // The rest is read and dropped, so the caller gets the 413 rather than a reset.
+        req.off("data", onData);
+        req.resume();
+        reject(new PodflareError("payload_too_large", `a create body over ${max} bytes is not accepted by the edge; send env and metadata smaller, or upload files after the create`));
+        return;
+      }
+      parts.push(c);
+    };
+    req.on("data", onData);
+    req.on("end", () => resolve(Buffer.concat(parts)));
+    req.on("error", reject);
+  });
+}
+
+function parseMaybe(body: Buffer): unknown {
+  try {
+    return body.length ? JSON.parse(body.toString("utf8")) : {};
+  } catch {
+    return undefined; // not JSON: the origin answers 400 invalid_json with its own message
+  }
+}
+
+/** Which regions to try, in order; throws the answer when there is none. */
+export function candidates(regions: RegionSet, named: string | undefined, probeIntervalMs: number): Region[] {
+  if (named !== undefined) {
+    const r = regions.byName(named);
+    if (!r) {
+      const known = regions.list.map((x) => x.name).join(", ");
+      throw new PodflareError("region_unknown", `region ${JSON.stringify(named)} is not served by this edge (it has: ${known}); ask for one of those, or leave region out for the nearest`);
+    }
+    if (!r.healthy) {
+      throw new PodflareError("region_unavailable", `region ${r.name} is down (${r.error}); retry later, or leave region out to create in the nearest healthy region`, { "retry-after": retryAfterS(probeIntervalMs) });
+    }
+    return [r];
+  }
+  const list = regions.nearest();
+  if (list.length === 0) {
+    throw new PodflareError("unavailable", `no region is healthy right now (${regions.list.map((r) => `${r.name}: ${r.error}`).join("; ")}); retry later`, { "retry-after": retryAfterS(probeIntervalMs) });
+  }
+  return list;
+}
+
+/** Creates through the edge; resolves with the region and status answered. */
+export async function createThroughEdge(req: http.IncomingMessage, res: http.ServerResponse, regions: RegionSet, opts: CreateOptions): Promise<{ region: string; status: number }> {
+  const body = await readBounded(req, opts.maxBodyBytes);
+  const named = namedRegion(parseMaybe(body), req.headers["x-podflare-region"]);
+  const list = candidates(regions, named, opts.probeIntervalMs);
+  const headers = forwardHeaders(req.headers, req.socket.remoteAddress);
+  delete headers["transfer-encoding"];
+  headers["content-length"] = String(body.length);
+  let last: Extract<OriginResult, { kind: "answer" }> | undefined;
+  let lastRegion = list[0]!;
+  for (const [i, r] of list.entries()) {
+    const result = await sendToOrigin(r, "POST", req.url ?? "/v1/sandboxes", headers, body, opts.connectTimeoutMs);
+    const more = i < list.length - 1;
+    if (result.kind === "failed") {
+      if (result.sent) {
+        throw new PodflareError("upstream_error", `region ${r.name} received the create but the connection broke before it answered (${result.reason}); it may have made the sandbox: list sandboxes (GET /v1/sandboxes with X-Podflare-Region: ${r.name}) before creating again`);
+      }
+      r.markDown(`create: ${result.reason}`);
+      const retry = { "retry-after": retryAfterS(opts.probeIntervalMs) };
+      if (named !== undefined) throw new PodflareError("region_unavailable", `region ${r.name} cannot be reached (${result.reason}); retry later, or leave region out to create in the nearest healthy region`, retry);
+      if (!more) throw new PodflareError("unavailable", `no region could take the create (last: ${r.name}: ${result.reason}); retry later`, retry);
+      opts.onFailover(r, result.reason);
+      continue;
+    }
+    const status = result.res.statusCode ?? 502;
+    if (status >= 500 && more) {
+      result.res.resume();
+      opts.onFailover(r, `answered ${status}`);
+      last = undefined;
+      continue;
+    }
+    last = result;
+    lastRegion = r;
+    break;
+  }
+  relay(last!, res);
+  return { region: lastRegion.name, status: last!.res.statusCode ?? 502 };
+}

@@ -1,0 +1,51 @@
+// GET /v1/sandboxes and GET /v1/spaces without a region: asked of every healthy region with
+// the caller's key and query, answered as one list. Regions that are down or did not answer
+// 200 are named in `regions_missing`, so a partial list never passes for a whole one.
+import type http from "node:http";
+import { forwardHeaders, sendToOrigin } from "./origin-request.js";
+import type { Region, RegionSet } from "./regions.js";
+import { sendJson } from "./answer.js";
+
+/** The list paths and the field that holds each one's items. */
+export const listField: Record<string, string> = { "/v1/sandboxes": "sandboxes", "/v1/spaces": "spaces" };
+
+interface Part {
+  region: Region;
+  status: number;
+  body: unknown;
+}
+
+async function ask(r: Region, req: http.IncomingMessage, connectTimeoutMs: number): Promise<Part | undefined> {
+  const headers = forwardHeaders(req.headers, req.socket.remoteAddress);
+  const result = await sendToOrigin(r, "GET", req.url ?? "/", headers, undefined, connectTimeoutMs);
+  if (result.kind === "failed") return undefined;
+  const chunks: Buffer[] = [];
+  for await (const c of result.res) chunks.push(c as Buffer);
+  try {
+    return { region: r, status: result.res.statusCode ?? 502, body: JSON.parse(Buffer.concat(chunks).toString("utf8")) };
+  } catch {
+    return undefined;
+  }
+}
+
+export async function listAcross(regions: RegionSet, field: string, req: http.IncomingMessage, res: http.ServerResponse, connectTimeoutMs: number): Promise<number> {
+  const parts = await Promise.all(regions.list.map((r) => (r.healthy ? ask(r, req, connectTimeoutMs) : Promise.resolve(undefined))));
+  const ok = parts.filter((p): p is Part => p?.status === 200);
+  if (ok.length === 0) {
+    // Nothing to merge: the first region's refusal (a 401 names the fix) as is, else 503.
+    const first = parts.find((p): p is Part => p !== undefined);
+    if (first) {
+      sendJson(res, first.status, first.body);
+      return first.status;
+    }
+    sendJson(res, 503, { error: "no region could be asked for the list; retry later", code: "unavailable" });
+    return 503;
+  }
+  const items = ok.flatMap((p) => {
+    const v = (p.body as Record<string, unknown>)[field];
+    return Array.isArray(v) ? v : [];
+  });
+  const missing = regions.list.filter((r, i) => parts[i]?.status !== 200).map((r) => r.name);
+  sendJson(res, 200, { [field]: items, ...(missing.length ? { regions_missing: missing } : {}) });
+  return 200;
+}

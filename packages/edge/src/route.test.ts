@@ -1,0 +1,54 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { newTaggedId, regionTagFor, tagOfId } from "@podflare/protocol";
+import { classify, namedRegion } from "./route.js";
+import { redactHeaders, redactLine, redactPath } from "./redact.js";
+
+const id = "sbx_3fa0" + "1".repeat(28);
+
+test("requests route by kind: own endpoints, create, any path holding an id, the rest", () => {
+  assert.deepEqual(classify("GET", "/v1/regions"), { kind: "own", name: "regions" });
+  assert.deepEqual(classify("GET", "/metrics"), { kind: "own", name: "metrics" });
+  assert.deepEqual(classify("POST", "/v1/sandboxes"), { kind: "create" });
+  assert.deepEqual(classify("POST", `/v1/sandboxes/${id}/exec`), { kind: "id", id, tag: "3fa0" });
+  assert.deepEqual(classify("GET", `/v1/sandboxes/${id}/ports/8000/ws?x=1`), { kind: "id", id, tag: "3fa0" });
+  const space = "spc_beef" + "2".repeat(28);
+  assert.deepEqual(classify("POST", `/v1/spaces/${space}/resume`), { kind: "id", id: space, tag: "beef" });
+  // A route the edge has never heard of still routes by its id (future E2B-style paths).
+  assert.deepEqual(classify("PATCH", `/e2b/sandboxes/${id}/timeout`), { kind: "id", id, tag: "3fa0" });
+  assert.deepEqual(classify("GET", "/v1/sandboxes?state=ready"), { kind: "list", field: "sandboxes" });
+  assert.deepEqual(classify("GET", "/v1/spaces"), { kind: "list", field: "spaces" });
+  assert.deepEqual(classify("GET", "/v1/usage"), { kind: "other" });
+  assert.deepEqual(classify("GET", "/v1/sandboxes/sbx_short/exec"), { kind: "other" });
+});
+
+test("the create's region: body first, then the header", () => {
+  assert.equal(namedRegion({ region: "eu" }, "us-west"), "eu");
+  assert.equal(namedRegion({}, "us-west"), "us-west");
+  assert.equal(namedRegion(undefined, undefined), undefined);
+  assert.equal(namedRegion({ region: "" }, " "), undefined);
+});
+
+test("tagged ids keep the sbx_<32 hex> shape, start with the tag and are otherwise random", () => {
+  const tag = regionTagFor("us-west");
+  assert.match(tag, /^[0-9a-f]{4}$/);
+  assert.equal(regionTagFor("us-west"), tag);
+  assert.notEqual(regionTagFor("eu"), tag);
+  const a = newTaggedId("sbx", tag);
+  const b = newTaggedId("sbx", tag);
+  assert.match(a, /^sbx_[0-9a-f]{32}$/);
+  assert.equal(tagOfId(a), tag);
+  assert.notEqual(a, b);
+  assert.match(newTaggedId("spc", undefined), /^spc_[0-9a-f]{32}$/);
+  assert.equal(tagOfId("sbx_nothex"), undefined);
+});
+
+test("log lines never carry keys", () => {
+  const h = redactHeaders({ authorization: "Bearer pf_secret", "x-api-key": "pf_secret2", "content-type": "application/json" });
+  assert.equal(h.authorization, "[redacted]");
+  assert.equal(h["x-api-key"], "[redacted]");
+  assert.equal(h["content-type"], "application/json");
+  assert.equal(redactPath("/v1/x?api_key=pf_s&y=1"), "/v1/x?api_key=[redacted]&y=1");
+  assert.doesNotMatch(redactLine("failed: Authorization: Bearer pf_secret3"), /pf_secret3/);
+  assert.doesNotMatch(redactLine('{"x-api-key":"pf_secret4"}'), /pf_secret4/);
+});

@@ -1,0 +1,179 @@
+// The edge's HTTP server: its own endpoints, creates (with failover), calls routed by the
+// id's region tag, and everything else to the named or nearest region; upgrades likewise.
+import http from "node:http";
+import type net from "node:net";
+import type { Duplex } from "node:stream";
+import { PodflareError } from "@podflare/protocol";
+import type { EdgeConfig } from "./config.js";
+import type { Region, RegionSet } from "./regions.js";
+import type { EdgeMetrics } from "./metrics.js";
+import { classify, type RouteKind } from "./route.js";
+import { createThroughEdge } from "./create.js";
+import { forward } from "./forward.js";
+import { forwardUpgrade, rawError } from "./upgrade.js";
+import { regionsEndpoint } from "./regions-endpoint.js";
+import { listAcross } from "./lists.js";
+import { retryAfterS, sendEdgeError } from "./answer.js";
+import { redactHeaders, redactPath } from "./redact.js";
+import { applyConnectionLimits } from "./connection-limits.js";
+
+export interface EdgeServerDeps {
+  cfg: EdgeConfig;
+  regions: RegionSet;
+  metrics: EdgeMetrics;
+  log: (msg: string) => void;
+  /** PODFLARE_EDGE_ACCESS_LOG=1: one line per request (keys redacted). */
+  accessLog: boolean;
+}
+
+/**
+ * Only origin-form targets (a path): an absolute-form URL or an authority would otherwise go
+ * to the origin as its request line, and the edge must never look like a general proxy.
+ */
+function checkTarget(req: http.IncomingMessage): void {
+  const url = req.url ?? "";
+  if (!url.startsWith("/") || url.startsWith("//")) {
+    throw new PodflareError("bad_request", `the edge takes origin-form request targets (a path like /v1/sandboxes), not ${JSON.stringify(url.slice(0, 100))}; it is not a general proxy`);
+  }
+}
+
+function servePlain(req: http.IncomingMessage, socket: Duplex, head: Buffer, serve: (req: http.IncomingMessage, res: http.ServerResponse) => void): void {
+  socket.on("error", () => {});
+  // Node gives such a request no body stream (what followed the head is in `head`).
+  if (head.length > 0 || Number(req.headers["content-length"] ?? 0) > 0 || req.headers["transfer-encoding"] !== undefined) {
+    rawError(socket, new PodflareError("bad_request", `a request with a body cannot ask for a protocol upgrade (Upgrade: ${req.headers.upgrade}); send it without the Upgrade header`));
+    return;
+  }
+  const res = new http.ServerResponse(req);
+  res.shouldKeepAlive = false;
+  res.assignSocket(socket as net.Socket);
+  res.on("finish", () => {
+    res.detachSocket(socket as net.Socket);
+    socket.end();
+  });
+  serve(req, res);
+}
+
+export function createEdgeServer(deps: EdgeServerDeps): http.Server {
+  const { cfg, regions, metrics, log } = deps;
+
+  const down = (r: Region, reason: string): PodflareError => {
+    if (r.healthy) log(`region ${r.name} (${r.url.host}) is down: ${reason} (from a forwarded request)`);
+    r.markDown(reason);
+    return unavailable(r);
+  };
+  const unavailable = (r: Region): PodflareError =>
+    new PodflareError("region_unavailable", `region ${r.name} cannot be reached (${r.error}); retry after ${retryAfterS(cfg.probeIntervalMs)} s (Retry-After); other regions are unaffected`, { "retry-after": retryAfterS(cfg.probeIntervalMs) });
+
+  /** The region for a request that is not a create: the id's, else the named, else the nearest. */
+  const target = (route: RouteKind, req: http.IncomingMessage): Region => {
+    if (route.kind === "id") {
+      const r = regions.byTag(route.tag);
+      if (!r) {
+        const what = route.id.startsWith("spc_") ? "space_not_found" : "sandbox_not_found";
+        throw new PodflareError(what, `${route.id} not found: no region of this edge makes ids starting ${route.id.slice(0, 8)} (known: ${regions.list.map((x) => `${x.name}=${x.tag}`).join(", ")})`);
+      }
+      if (!r.healthy) throw unavailable(r);
+      return r;
+    }
+    const named = req.headers["x-podflare-region"];
+    const name = (Array.isArray(named) ? named[0] : named)?.trim();
+    if (name) {
+      const r = regions.byName(name);
+      if (!r) throw new PodflareError("region_unknown", `region ${JSON.stringify(name)} (X-Podflare-Region) is not served by this edge (it has: ${regions.list.map((x) => x.name).join(", ")})`);
+      if (!r.healthy) throw unavailable(r);
+      return r;
+    }
+    const r = regions.nearest()[0];
+    if (!r) throw new PodflareError("unavailable", "no region is healthy right now; retry later", { "retry-after": retryAfterS(cfg.probeIntervalMs) });
+    return r;
+  };
+
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<{ region: string; kind: string; status: number }> {
+    checkTarget(req);
+    const route = classify(req.method ?? "GET", req.url ?? "/");
+    if (route.kind === "own") {
+      if (route.name === "metrics") {
+        res.writeHead(200, { "content-type": "text/plain; version=0.0.4" }).end(metrics.render(regions));
+        return { region: "", kind: "own", status: 200 };
+      }
+      if (route.name === "healthz") {
+        const any = regions.nearest().length > 0;
+        res.writeHead(any ? 200 : 503, { "content-type": "text/plain" }).end(any ? "ok" : "no region is healthy");
+        return { region: "", kind: "own", status: any ? 200 : 503 };
+      }
+      return { region: "", kind: "own", status: await regionsEndpoint(regions, req, res, cfg.connectTimeoutMs) };
+    }
+    if (route.kind === "create") {
+      const r = await createThroughEdge(req, res, regions, {
+        connectTimeoutMs: cfg.connectTimeoutMs,
+        maxBodyBytes: cfg.maxCreateBodyBytes,
+        probeIntervalMs: cfg.probeIntervalMs,
+        onFailover: (from, reason) => {
+          metrics.failover(from.name);
+          log(`create: region ${from.name} failed (${reason}); trying the next nearest`);
+        },
+      });
+      return { ...r, kind: "create" };
+    }
+    if (route.kind === "list" && req.headers["x-podflare-region"] === undefined) {
+      return { region: "", kind: "list", status: await listAcross(regions, route.field, req, res, cfg.connectTimeoutMs) };
+    }
+    const region = target(route, req);
+    const status = await forward(region, req, res, { connectTimeoutMs: cfg.connectTimeoutMs, unreachable: down });
+    return { region: region.name, kind: route.kind, status };
+  }
+
+  const serve = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    const started = performance.now();
+    handle(req, res).then(
+      (done) => finish(req, done.region, done.kind, done.status, started),
+      (err: unknown) => {
+        const e = err instanceof PodflareError ? err : new PodflareError("internal", `edge error: ${(err as Error)?.message}`);
+        if (e.code === "internal") log(`${req.method} ${redactPath(req.url ?? "/")}: ${(err as Error)?.stack ?? String(err)} headers=${JSON.stringify(redactHeaders(req.headers))}`);
+        sendEdgeError(res, e);
+        finish(req, "", "error", e.status, started);
+      },
+    );
+  };
+  const server = http.createServer(serve);
+  // Long execs and WebSockets stay open as long as both ends do: no request timeout here; the
+  // idle timeout of applyConnectionLimits bounds a client that stalls.
+  server.requestTimeout = 0;
+  server.headersTimeout = 10_000;
+  server.keepAliveTimeout = 65_000;
+  applyConnectionLimits(server, cfg.limits ?? { maxConnections: 4096, maxConnectionsPerPeer: 256, idleTimeoutMs: 120_000 }, log);
+
+  server.on("upgrade", (req: http.IncomingMessage, client: Duplex, head: Buffer) => {
+    // Node hands over every request asking for any upgrade (curl --http2 asks for h2c on any
+    // URL): only WebSockets are spliced; the others are served as plain HTTP/1.1, as hostd does.
+    if (String(req.headers.upgrade ?? "").toLowerCase() !== "websocket") {
+      servePlain(req, client, head, serve);
+      return;
+    }
+    const started = performance.now();
+    const route = classify(req.method ?? "GET", req.url ?? "/");
+    let region: Region;
+    try {
+      checkTarget(req);
+      if (route.kind === "own" || route.kind === "create" || route.kind === "list") throw new PodflareError("bad_request", `${req.url} cannot be upgraded; WebSockets go to /v1/sandboxes/:id/ports/:port/…`);
+      region = target(route, req);
+    } catch (err) {
+      const e = err instanceof PodflareError ? err : new PodflareError("internal", String(err));
+      client.on("error", () => {});
+      rawError(client, e);
+      finish(req, "", "upgrade", e.status, started);
+      return;
+    }
+    void forwardUpgrade(region, req, client, head, down).then((status) => finish(req, region.name, "upgrade", status, started));
+  });
+
+  function finish(req: http.IncomingMessage, region: string, kind: string, status: number, started: number): void {
+    metrics.request(region || "-", kind, status);
+    if (deps.accessLog) {
+      log(`${req.method} ${redactPath(req.url ?? "/")} -> ${region || "edge"} ${status} ${(performance.now() - started).toFixed(1)} ms headers=${JSON.stringify(redactHeaders(req.headers))}`);
+    }
+  }
+
+  return server;
+}
