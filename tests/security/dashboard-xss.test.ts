@@ -79,6 +79,8 @@ test("output, rich results, forged frames, exceptions and file names from a sand
   ].join("\n"));
   // 4. A real exception whose message is markup (its traceback comes on stderr).
   await runInConsole(page, `raise ValueError(${JSON.stringify(img("exception"))})`);
+  // The exception shows as one marked line, its markup as text.
+  assert.equal(await page.$eval("#output .error-event", (e) => e.textContent), `ValueError: ${img("exception")}\n`);
   // 5. Bash output.
   await runInConsole(page, `printf '%s\\n' ${JSON.stringify(img("bash"))}`, "bash");
   await page.click("#files-go");

@@ -106,7 +106,8 @@ export async function consolePage(id: string, go: (hash: string) => void, fail: 
 
 /**
  * What an event shows: output as text; a result as its PNG or JPEG figure, else its text/plain
- * (a sandbox's HTML is never rendered); an exception's traceback already came on stderr.
+ * (a sandbox's HTML is never rendered); an exception as one marked line of its name and value
+ * (its traceback already came on stderr).
  */
 function render(e: ExecEvent): Node | null {
   switch (e.type) {
@@ -120,6 +121,8 @@ function render(e: ExecEvent): Node | null {
       }
       return h("span", { class: "result" }, `${e.data["text/plain"] ?? ""}\n`);
     }
+    case "error":
+      return h("span", { class: "error-event" }, `${e.name}: ${e.value}\n`);
     default:
       return null;
   }
