@@ -10,7 +10,8 @@ const DAY_MS = 24 * 3_600_000;
 
 export function parseSince(raw: string | null, now: number): number {
   if (raw === null || raw === "") return now - DAY_MS;
-  const ms = /^\d+$/.test(raw) ? Number(raw) : Date.parse(raw);
+  // Date.parse alone takes too much ("-5" is a date to V8): an ISO time starts with its date.
+  const ms = /^\d+$/.test(raw) ? Number(raw) : /^\d{4}-\d{2}-\d{2}/.test(raw) ? Date.parse(raw) : NaN;
   if (!Number.isFinite(ms)) {
     throw new PodflareError("bad_request", `since=${JSON.stringify(raw)} is not a time; give an ISO time (2026-12-06T04:00:00Z) or epoch milliseconds`);
   }
