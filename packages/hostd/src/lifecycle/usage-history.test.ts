@@ -70,3 +70,17 @@ test("since() never reaches past retention, and filters by owner", () => {
   assert.ok(history.since(0).every((p) => p.at >= clock.now() - 180_000));
   assert.equal(history.current("a").at, clock.now());
 });
+
+test("a long history is thinned to at most maxPerOwner points per owner, evenly, keeping the first and the latest", () => {
+  const t0 = clock.now();
+  store.usageHistory.append(Array.from({ length: 100 }, (_, i) => ({ owner: "many", at: t0 + 1 + i, sandboxes_created: 1, sandbox_seconds: i, gb_seconds: 0, execs: 0, forks: 0 })));
+  store.usageHistory.append([{ owner: "few", at: t0 + 1, sandboxes_created: 1, sandbox_seconds: 1, gb_seconds: 0, execs: 0, forks: 0 }]);
+  const thin = history.since(t0 + 1, undefined, 10);
+  const many = thin.filter((p) => p.owner === "many").map((p) => p.sandbox_seconds);
+  assert.equal(many.length, 10);
+  assert.equal(many[0], 0);
+  assert.equal(many[9], 99, "the latest point is kept");
+  assert.ok(many.every((v, i) => i === 0 || v > many[i - 1]!), "oldest first");
+  assert.equal(thin.filter((p) => p.owner === "few").length, 1, "a short line is untouched");
+  assert.equal(history.since(t0 + 1, "many").length, 100, "under the default cap nothing is dropped");
+});

@@ -5,6 +5,9 @@ import type { UsageReport } from "@podflare/protocol";
 import type { UsageHistoryTable, UsagePoint } from "../store/store.js";
 import { systemClock, type Clock } from "./clock.js";
 
+/** What one owner's line in GET /v1/usage/history holds at most: plenty for a chart. */
+export const MAX_POINTS_PER_OWNER = 500;
+
 export interface UsageSource {
   /** Every owner with counters. */
   owners(): string[];
@@ -75,9 +78,25 @@ export class UsageHistory {
     return { owner, at, sandboxes_created: r.sandboxes_created, sandbox_seconds: r.sandbox_seconds, gb_seconds: r.gb_seconds, execs: r.execs, forks: r.forks };
   }
 
-  /** Stored points since `since` (ms), everyone's or the owner's, oldest first. */
-  since(since: number, owner?: string): UsagePoint[] {
-    return this.table.since(Math.max(since, this.clock.now() - this.opts.retentionMs), owner);
+  /**
+   * Stored points since `since` (ms), everyone's or the owner's, oldest first; at most
+   * `maxPerOwner` per owner, evenly spread and always with its latest (a week at 60 s is 10 080).
+   */
+  since(since: number, owner?: string, maxPerOwner = MAX_POINTS_PER_OWNER): UsagePoint[] {
+    const points = this.table.since(Math.max(since, this.clock.now() - this.opts.retentionMs), owner);
+    const byOwner = new Map<string, UsagePoint[]>();
+    for (const p of points) {
+      const list = byOwner.get(p.owner);
+      if (list) list.push(p);
+      else byOwner.set(p.owner, [p]);
+    }
+    if ([...byOwner.values()].every((l) => l.length <= maxPerOwner)) return points;
+    const kept = new Set<UsagePoint>();
+    for (const list of byOwner.values()) {
+      if (list.length <= maxPerOwner) list.forEach((p) => kept.add(p));
+      else for (let i = 0; i < maxPerOwner; i++) kept.add(list[Math.round((i * (list.length - 1)) / (maxPerOwner - 1))]!);
+    }
+    return points.filter((p) => kept.has(p));
   }
 
   /** Owners that have usage, for an admin's view. */
