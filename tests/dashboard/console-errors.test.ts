@@ -25,7 +25,9 @@ test("an exception shows its traceback on stderr, then its error event as a mark
   await page.waitForSelector("#code");
   await page.$eval("#code", (el) => ((el as HTMLTextAreaElement).value = "print('before')\n{}['missing']"));
   await page.click("#run");
-  await page.waitForFunction(() => /exit 1/.test(document.querySelector("#run-status")?.textContent ?? ""), { timeout: 30_000 });
+  await page.waitForFunction(() => /exit 1/.test(document.querySelector("#run-status")?.textContent ?? ""), { timeout: 30_000 }).catch(async (err: Error) => {
+    throw new Error(`${err.message}; status ${JSON.stringify(await page.$eval("#run-status", (e) => e.textContent))}, output ${JSON.stringify(await page.$eval("#output", (e) => e.textContent))}`);
+  });
   const parts = await page.$$eval("#output > span", (ss) => ss.map((s) => [s.className, s.textContent ?? ""]));
   const kinds = parts.map(([k]) => k);
   assert.equal(kinds[0], "stdout");
