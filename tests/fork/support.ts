@@ -28,16 +28,25 @@ export async function mergeInto(parent: string, winner: string): Promise<{ statu
 
 /** Python source that tries signal 0 on every pid up to max and reports which answered. */
 export function probeSignals(max = 4096): string {
+  // A pid that answers signal 0 is ours when our /proc (this pid namespace's) shows it; one that
+  // answered and is gone from /proc by the time we look is checked again: a process that
+  // exited in between is not a foreign one.
   return `import os, json
-ok, denied = [], []
+foreign, denied = [], []
 for p in range(1, ${max}):
     try:
         os.kill(p, 0)
-        ok.append(p)
     except PermissionError:
         denied.append(p)
+        continue
+    except ProcessLookupError:
+        continue
+    if os.path.exists(f'/proc/{p}'):
+        continue
+    try:
+        os.kill(p, 0)
+        foreign.append(p)
     except ProcessLookupError:
         pass
-own = set(int(t) for t in os.listdir('/proc/self/task')) | set(int(d) for d in os.listdir('/proc') if d.isdigit())
-print(json.dumps({"foreign_ok": [p for p in ok if p not in own], "denied": len(denied), "me": os.getpid()}))`;
+print(json.dumps({"foreign_ok": foreign, "denied": len(denied), "me": os.getpid()}))`;
 }
