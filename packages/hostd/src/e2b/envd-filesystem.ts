@@ -64,19 +64,24 @@ async function watchDir(call: RpcCall, out: ConnectStream): Promise<void> {
   for await (const e of ndjson(up)) {
     if (e.type === "watching") await out.send({ start: {} });
     else if (typeof e.type === "string" && EVENT_TYPE[e.type] && typeof e.name === "string" && !UPLOAD_TEMP.test(e.name)) {
-      const type = e.type === "rename" && (await exists(call, e.path)) ? "create" : e.type;
-      await out.send({ filesystem: { name: e.name, type: EVENT_TYPE[type] } });
+      const movedIn = e.type === "rename" && (await exists(call, e.path));
+      await out.send(watchEvent(e.name, movedIn ? "create" : e.type));
     }
     // "overflow" has no envd counterpart: events were lost, and the watch goes on.
   }
   throw new ConnectError("unavailable", "the watch ended (the sandbox closed, or the directory went away)");
 }
 
+/** envd's WatchDirResponse for one event of ours (create, write, remove, rename, chmod). */
+export function watchEvent(name: string, type: string): Record<string, unknown> {
+  return { filesystem: { name, type: EVENT_TYPE[type] ?? "EVENT_TYPE_UNSPECIFIED" } };
+}
+
 /**
  * Our files API writes an upload beside its target and renames it into place; the temporary
  * file is ours, not the user's, so its events are not passed on.
  */
-const UPLOAD_TEMP = /(^|\/)\.pf-upload-[0-9a-f]+\.tmp$/;
+export const UPLOAD_TEMP = /(^|\/)\.pf-upload-[0-9a-f]+\.tmp$/;
 
 /**
  * Our watch says "rename" for both ends of a move; envd (fsnotify) says CREATE for a name moved

@@ -85,14 +85,19 @@ async function start(call: RpcCall, out: ConnectStream): Promise<void> {
 async function relay(call: RpcCall, out: ConnectStream, pid: string): Promise<void> {
   const up = await restStream(call, sandboxPath(call.ctx, `/processes/${encodeURIComponent(pid)}/stream?encoding=base64`));
   for await (const e of ndjson(up)) {
-    if (e.type === "start") await out.send({ event: { start: { pid: (e.process as ProcessInfo).pid } } });
-    else if (e.type === "stdout" || e.type === "stderr" || e.type === "pty") await out.send({ event: { data: { [e.type]: e.data_base64 } } });
-    else if (e.type === "exit") {
-      await out.send({ event: { end: endEvent(e.exit_code as number, e.signal as string | null) } });
-      return;
-    }
+    const message = processEvent(e);
+    if (message) await out.send(message);
+    if (e.type === "exit") return;
   }
   throw new ConnectError("unavailable", "the process's stream ended before it exited (the sandbox closed, or its REPL restarted)");
+}
+
+/** One event of our process stream (with ?encoding=base64) as envd's ProcessEvent; null: none. */
+export function processEvent(e: Record<string, unknown>): Record<string, unknown> | null {
+  if (e.type === "start") return { event: { start: { pid: (e.process as ProcessInfo).pid } } };
+  if (e.type === "stdout" || e.type === "stderr" || e.type === "pty") return { event: { data: { [e.type]: e.data_base64 } } };
+  if (e.type === "exit") return { event: { end: endEvent(e.exit_code as number, e.signal as string | null) } };
+  return null;
 }
 
 /** envd reports Go's os.ProcessState: a signalled process has exit code -1 and "signal: killed". */
@@ -105,7 +110,7 @@ function endEvent(exitCode: number, signal: string | null): Record<string, unkno
   return exitCode === 0 ? { exitCode: 0, exited: true, status } : { exitCode, exited: true, status, error: status };
 }
 
-function processInfo(p: ProcessInfo): Record<string, unknown> {
+export function processInfo(p: ProcessInfo): Record<string, unknown> {
   const info: Record<string, unknown> = { config: { cmd: p.cmd, args: p.args ?? [], envs: {}, cwd: p.cwd }, pid: p.pid };
   if (p.tag) info.tag = p.tag;
   return info;
