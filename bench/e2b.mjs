@@ -57,7 +57,7 @@ export async function runE2b() {
       cmd.proc.push(await time(async () => {
         const p = await ours.processes.start("true");
         const done = await ours.processes.wait(p.pid);
-        if (done.exit_code !== 0) throw new Error(`exit ${done.exit_code}`);
+        if (done.exitCode !== 0) throw new Error(`exit ${done.exitCode}`);
       }));
     }
   } finally {
