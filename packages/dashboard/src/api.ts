@@ -8,6 +8,8 @@ export interface SandboxInfo {
   created_at: string;
   last_active_at: string;
   applied: { memory_mb: number; disk_mb: number; vcpus: number };
+  /** Only in an admin's list of every key's sandboxes (GET /v1/sandboxes?all=true). */
+  owner?: string;
 }
 
 export interface SandboxMetrics {

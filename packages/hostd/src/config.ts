@@ -70,6 +70,8 @@ export interface HostdConfig {
   metricsAddr?: { host: string; port: number };
   /** PODFLARE_E2B_TEMPLATES: E2B template names → ours (e2b/shapes.ts); unset: the built-in map. */
   e2bTemplates?: string;
+  /** Usage snapshots for GET /v1/usage/history: how often one is taken and how long they are kept. */
+  usageHistory: { intervalMs: number; retentionMs: number };
 }
 
 export interface HttpLimits {
@@ -188,6 +190,10 @@ export function loadConfig(overrides: Partial<HostdConfig> = {}): HostdConfig {
     },
     metricsAddr: process.env.PODFLARE_METRICS_ADDR ? parseAddr(process.env.PODFLARE_METRICS_ADDR, "PODFLARE_METRICS_ADDR") : undefined,
     e2bTemplates: process.env.PODFLARE_E2B_TEMPLATES,
+    usageHistory: {
+      intervalMs: envInt("PODFLARE_USAGE_SNAPSHOT_MS", 60_000),
+      retentionMs: envInt("PODFLARE_USAGE_RETENTION_H", 24 * 7) * 3_600_000,
+    },
   };
   return { ...base, ...overrides };
 }

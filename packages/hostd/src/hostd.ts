@@ -6,6 +6,7 @@ import { lastKeyGuard } from "./auth/last-key.js";
 import { KeyStore } from "./auth/keys.js";
 import type { TierName } from "./auth/tiers.js";
 import { UsageStore } from "./lifecycle/usage.js";
+import { UsageHistory } from "./lifecycle/usage-history.js";
 import { newSandboxId } from "./lifecycle/sandbox-manager.js";
 import { Reaper } from "./lifecycle/reaper.js";
 import { SpaceService } from "./lifecycle/spaces.js";
@@ -132,6 +133,8 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
   await runtime.prepare(cfg.ensureTemplates);
   pool.start();
   reaper.start();
+  const usageHistory = new UsageHistory(store.usageHistory, { owners: () => store.usage.owners(), report: (o) => sandboxes.usageOf(o) }, { ...cfg.usageHistory, log });
+  usageHistory.start();
 
   const metrics = new HostdMetrics({
     states: () => sandboxes.lifecycleView(Date.now()).map((s) => s.state),
@@ -152,7 +155,7 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
   const e2b = createE2bHandler({ addr: cfg.addr, stateDir: cfg.stateDir, templateMap: cfg.e2bTemplates, log });
   const sandboxMetrics = { cgroups, diskUsageBytes: (key: string) => storage.diskUsageBytes(key) };
   const server = createApiServer(
-    [...mcpRoutes(mcp), ...buildRoutes(cfg, sandboxes, keyStore, keyGuard, spaces, pool, proxy, { metrics, sandboxMetrics })],
+    [...mcpRoutes(mcp), ...buildRoutes(cfg, sandboxes, keyStore, keyGuard, spaces, pool, proxy, { metrics, sandboxMetrics }, usageHistory)],
     auth, log, (req, socket, head) => proxy.handleUpgrade(req, socket, head) || pty.handleUpgrade(req, socket, head), cfg.http, requestObserver(log, metrics), e2b,
   );
   await listen(server, cfg.addr.host, cfg.addr.port);
@@ -180,6 +183,7 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
       e2b.close();
       removeSafetyNet();
       reaper.stop();
+      usageHistory.stop();
       await pool.stop();
       sandboxes.detachAll();
       await runtime.settle();

@@ -39,3 +39,16 @@ export interface UsageReport {
   execs: number;
   forks: number;
 }
+
+/** One owner's usage totals (as in UsageReport) as they stood at `at` (ISO time). */
+export interface UsageHistoryPoint extends UsageReport {
+  at: string;
+}
+
+/** GET /v1/usage/history?since=: snapshots every `interval_s`, oldest first, and each owner's totals now. */
+export interface UsageHistoryResponse {
+  interval_s: number;
+  since: string;
+  points: UsageHistoryPoint[];
+  current: UsageHistoryPoint[];
+}

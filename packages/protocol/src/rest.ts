@@ -76,6 +76,8 @@ export interface SandboxInfo {
   metadata: Record<string, string>;
   parent_id: string | null;
   network: NetworkInfo;
+  /** The key (owner) the sandbox belongs to: only in an admin's `GET /v1/sandboxes?all=true`. */
+  owner?: string;
 }
 
 export interface ListSandboxesResponse {

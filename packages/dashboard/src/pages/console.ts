@@ -1,8 +1,9 @@
 // A sandbox console: run Python or bash and watch the output arrive as the NDJSON events do;
-// CPU and memory now from GET /v1/sandboxes/:id/metrics; fork, freeze, close; its files.
+// CPU and memory now from GET /v1/sandboxes/:id/metrics; fork, freeze, close; its files and ports.
 import { call, execStream, type ExecEvent, type SandboxInfo, type SandboxMetrics } from "../api.js";
 import { h, mib, mount } from "../dom.js";
 import { filesPanel } from "./files.js";
+import { portsPanel } from "./ports.js";
 
 export async function consolePage(id: string, go: (hash: string) => void, fail: (err: unknown) => void): Promise<void> {
   let info: SandboxInfo;
@@ -98,13 +99,15 @@ export async function consolePage(id: string, go: (hash: string) => void, fail: 
       output,
     ),
     filesPanel(id),
+    portsPanel(id),
   );
   await showStats();
 }
 
 /**
  * What an event shows: output as text; a result as its PNG or JPEG figure, else its text/plain
- * (a sandbox's HTML is never rendered); an exception's traceback already came on stderr.
+ * (a sandbox's HTML is never rendered); an exception as one marked line of its name and value
+ * (its traceback already came on stderr).
  */
 function render(e: ExecEvent): Node | null {
   switch (e.type) {
@@ -118,6 +121,8 @@ function render(e: ExecEvent): Node | null {
       }
       return h("span", { class: "result" }, `${e.data["text/plain"] ?? ""}\n`);
     }
+    case "error":
+      return h("span", { class: "error-event" }, `${e.name}: ${e.value}\n`);
     default:
       return null;
   }

@@ -1,15 +1,40 @@
-// Live sandboxes: state, template, sizes, age and idle time; open a console, close one, make one.
-import { call, type SandboxInfo } from "../api.js";
-import { ago, h, mount } from "../dom.js";
+// Live sandboxes: state, template, sizes, age and idle time, CPU and memory now; open a console,
+// pause, resume, fork, close one, make one. An admin sees every key's, with the owner (actions
+// stay with the owner's key: the API answers 404 for another key's sandbox).
+import { call, type SandboxInfo, type SandboxMetrics } from "../api.js";
+import { ago, h, mib, mount } from "../dom.js";
+
+/** CPU now: the share of one core used since the previous reading of the same sandbox. */
+const lastCpu = new Map<string, { usec: number; at: number }>();
+function cpuNow(id: string, m: SandboxMetrics | null): string {
+  if (!m) return "—";
+  const prev = lastCpu.get(id);
+  const at = Date.now();
+  lastCpu.set(id, { usec: m.cpu_usec, at });
+  if (!prev || at <= prev.at) return `${(m.cpu_usec / 1e6).toFixed(2)} s`;
+  return `${Math.max(0, ((m.cpu_usec - prev.usec) / 1e3 / (at - prev.at)) * 100).toFixed(1)}%`;
+}
 
 export async function sandboxesPage(go: (hash: string) => void, fail: (err: unknown) => void): Promise<void> {
   const error = h("p", { class: "error", id: "sandboxes-error" });
   const body = h("tbody", { id: "sandbox-rows" });
-  const render = (list: SandboxInfo[]) => {
+  let me = "";
+  let admin = false;
+  try {
+    const [cap, usage] = await Promise.all([call<{ scope: string }>("GET", "/v1/capacity"), call<{ owner: string }>("GET", "/v1/usage")]);
+    admin = cap.scope === "host";
+    me = usage.owner;
+  } catch (err) {
+    fail(err);
+    return;
+  }
+  const metricsOf = (s: SandboxInfo): Promise<SandboxMetrics | null> =>
+    s.owner !== undefined && s.owner !== me ? Promise.resolve(null) : call<SandboxMetrics>("GET", `/v1/sandboxes/${encodeURIComponent(s.id)}/metrics`).catch(() => null);
+  const render = (list: SandboxInfo[], metrics: (SandboxMetrics | null)[]) => {
     body.replaceChildren(
       ...(list.length === 0
-        ? [h("tr", {}, h("td", { colspan: "7", class: "muted" }, "No sandboxes. Create one."))]
-        : list.map((s) =>
+        ? [h("tr", {}, h("td", { colspan: admin ? "10" : "9", class: "muted" }, "No sandboxes. Create one."))]
+        : list.map((s, i) =>
             h("tr", { "data-id": s.id },
               h("td", {}, h("a", { href: `#/sandboxes/${s.id}`, class: "mono" }, s.id)),
               h("td", {}, h("span", { class: `state ${s.state}` }, s.state)),
@@ -17,10 +42,14 @@ export async function sandboxesPage(go: (hash: string) => void, fail: (err: unkn
               h("td", {}, `${s.applied.memory_mb} MB · ${s.applied.vcpus} vCPU · ${s.applied.disk_mb} MB disk`),
               h("td", {}, ago(s.created_at)),
               h("td", {}, ago(s.last_active_at)),
-              h("td", {}, h("div", { class: "actions" },
+              h("td", { class: "cpu" }, cpuNow(s.id, metrics[i] ?? null)),
+              h("td", { class: "memory" }, metrics[i] ? mib(metrics[i]!.memory_bytes) : "—"),
+              admin ? h("td", { class: "owner mono" }, s.owner === me ? `${s.owner ?? ""} (you)` : s.owner ?? "") : null,
+              h("td", {}, s.owner !== undefined && s.owner !== me ? h("span", { class: "muted" }, "another key's") : h("div", { class: "actions" },
                 s.state === "paused"
                   ? h("button", { class: "resume", onclick: () => void act(s.id, "resume") }, "Resume")
                   : h("button", { class: "pause", onclick: () => void act(s.id, "pause") }, "Pause"),
+                h("button", { class: "fork", onclick: () => void act(s.id, "fork") }, "Fork"),
                 h("button", { class: "danger close", onclick: () => void close(s.id) }, "Close"),
               )),
             ),
@@ -29,14 +58,15 @@ export async function sandboxesPage(go: (hash: string) => void, fail: (err: unkn
   };
   const refresh = async () => {
     try {
-      render((await call<{ sandboxes: SandboxInfo[] }>("GET", "/v1/sandboxes")).sandboxes);
+      const { sandboxes } = await call<{ sandboxes: SandboxInfo[] }>("GET", admin ? "/v1/sandboxes?all=true" : "/v1/sandboxes");
+      render(sandboxes, await Promise.all(sandboxes.map(metricsOf)));
     } catch (err) {
       fail(err);
     }
   };
-  const act = async (id: string, what: "pause" | "resume") => {
+  const act = async (id: string, what: "pause" | "resume" | "fork") => {
     try {
-      await call("POST", `/v1/sandboxes/${encodeURIComponent(id)}/${what}`);
+      await call("POST", `/v1/sandboxes/${encodeURIComponent(id)}/${what}`, what === "fork" ? { n: 1 } : undefined);
       await refresh();
     } catch (err) {
       error.textContent = (err as Error).message;
@@ -65,9 +95,11 @@ export async function sandboxesPage(go: (hash: string) => void, fail: (err: unkn
     h("div", { class: "row" }, h("h1", {}, "Sandboxes"), h("span", { class: "spacer" }), h("button", { class: "primary", id: "new-sandbox", onclick: create }, "New sandbox")),
     error,
     h("table", {},
-      h("thead", {}, h("tr", {}, ...["Id", "State", "Template", "Size", "Created", "Last active", ""].map((t) => h("th", {}, t)))),
+      h("thead", {}, h("tr", {}, ...["Id", "State", "Template", "Size", "Created", "Last active", "CPU", "Memory", ...(admin ? ["Owner"] : []), ""].map((t) => h("th", {}, t)))),
       body,
     ),
   );
   await refresh();
+  // Every 5 s while the page is shown (CPU now needs two readings).
+  const timer = setInterval(() => (body.isConnected ? void refresh() : clearInterval(timer)), 5000);
 }

@@ -1,6 +1,8 @@
-// The calling key's usage (GET /v1/usage): sandboxes made, sandbox-seconds, GB-seconds, execs, forks.
+// The calling key's usage (GET /v1/usage): sandboxes made, sandbox-seconds, GB-seconds, execs, forks;
+// then usage over time as charts (usage-history.ts).
 import { call } from "../api.js";
 import { h, mount } from "../dom.js";
+import { usageHistoryPanel } from "./usage-history.js";
 
 interface Usage {
   owner: string;
@@ -46,5 +48,6 @@ export async function usagePage(fail: (err: unknown) => void): Promise<void> {
           ]
         : []),
     ),
+    usageHistoryPanel(c.scope === "host", fail),
   );
 }

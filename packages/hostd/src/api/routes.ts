@@ -4,6 +4,7 @@ import type { LastKeyGuard } from "../auth/last-key.js";
 import type { HostdConfig } from "../config.js";
 import type { SandboxManager } from "../lifecycle/sandbox-manager.js";
 import type { SpaceService } from "../lifecycle/spaces.js";
+import type { UsageHistory } from "../lifecycle/usage-history.js";
 import type { WarmPool } from "../lifecycle/warm-pool.js";
 import { contextRoutes } from "./context-routes.js";
 import { execRoutes } from "./exec-routes.js";
@@ -20,10 +21,11 @@ import { fsRoutes } from "./fs-routes.js";
 import type { PortProxy } from "./port-proxy.js";
 import { route, type Route } from "./route.js";
 import { sandboxRoutes } from "./sandbox-routes.js";
+import { usageHistoryRoutes } from "./usage-history-routes.js";
 
 export type { Route, RouteContext } from "./route.js";
 
-export function buildRoutes(cfg: HostdConfig, sandboxes: SandboxManager, keys: KeyStore, keyGuard: LastKeyGuard, spaces: SpaceService, pool: WarmPool, proxy?: PortProxy, metrics?: MetricsDeps): Route[] {
+export function buildRoutes(cfg: HostdConfig, sandboxes: SandboxManager, keys: KeyStore, keyGuard: LastKeyGuard, spaces: SpaceService, pool: WarmPool, proxy?: PortProxy, metrics?: MetricsDeps, usageHistory?: UsageHistory): Route[] {
   return [
     ...hostRoutes(cfg, sandboxes, pool, route),
     ...keyRoutes(keys, route, keyGuard),
@@ -39,5 +41,6 @@ export function buildRoutes(cfg: HostdConfig, sandboxes: SandboxManager, keys: K
     ...(metrics ? metricsRoutes(sandboxes, metrics, route) : []),
     ...dashboardRoutes(route),
     ...(proxy ? proxy.routes(route) : []),
+    ...(usageHistory ? usageHistoryRoutes(usageHistory, route) : []),
   ];
 }

@@ -1,5 +1,6 @@
 // Sandboxes themselves: create, list, read, delete, kill their processes, restart the REPL.
 import {
+  PodflareError,
   limits,
   type CreateSandboxResponse,
   type KillProcessesResponse,
@@ -23,7 +24,11 @@ export function sandboxRoutes(cfg: HostdConfig, sandboxes: SandboxManager, route
     }),
 
     route("GET", "/v1/sandboxes", (ctx) => {
-      sendJson(ctx.res, 200, { sandboxes: sandboxes.list(ctx.owner) } satisfies ListSandboxesResponse);
+      // ?all=true: every key's sandboxes, with their owner (the dashboard's admin view).
+      const all = ctx.url.searchParams.get("all");
+      if (all !== null && all !== "true" && all !== "false") throw new PodflareError("bad_request", `all=${JSON.stringify(all)}: use all=true (every key's sandboxes, admin keys only) or leave it out`);
+      if (all === "true" && !ctx.principal.admin) throw new PodflareError("forbidden", "listing every key's sandboxes (all=true) needs an admin key; leave all out to list your own");
+      sendJson(ctx.res, 200, { sandboxes: all === "true" ? sandboxes.listAll() : sandboxes.list(ctx.owner) } satisfies ListSandboxesResponse);
     }),
 
     route("GET", SB, async (ctx) => {

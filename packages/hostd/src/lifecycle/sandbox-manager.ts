@@ -123,6 +123,11 @@ export class SandboxManager {
     return [...this.live.values()].filter((s) => s.record.owner === owner).map((s) => this.live.describe(s));
   }
 
+  /** Every owner's live sandboxes, each with its owner: for an admin's view of the host. */
+  listAll(): SandboxInfo[] {
+    return [...this.live.values()].map((s) => ({ ...this.live.describe(s), owner: s.record.owner }));
+  }
+
   /** PUT /v1/sandboxes/:id/network: a new egress policy (and egress on or off), for the next connection. */
   async setNetwork(owner: string, id: string, req: SetNetworkRequest): Promise<SandboxInfo> {
     return setSandboxNetwork(this.parts, this.live.get(owner, id), req);

@@ -68,3 +68,9 @@ export interface SpaceRecord {
   createdAt: number;
   bytes: number;
 }
+
+/** One owner's usage totals as they stood at `at` (ms): a point of GET /v1/usage/history. */
+export interface UsagePoint extends UsageCounts {
+  owner: string;
+  at: number;
+}

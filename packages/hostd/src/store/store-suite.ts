@@ -217,5 +217,18 @@ export function runStoreSuite(name: string, impl: StoreUnderTest): void {
       assert.equal(s.spaces.delete("spc_a"), false, "a second delete (a racing resume) gets nothing");
       assert.equal(s.spaces.get("spc_a"), undefined);
     }));
+
+    test("usage history: points read back by time and owner, a repeat replaces, prune drops the old", withStore((s) => {
+      const point = (owner: string, at: number, execs: number) => ({ owner, at, sandboxes_created: 1, sandbox_seconds: 2.5, gb_seconds: 1.25, execs, forks: 0 });
+      assert.deepEqual(s.usageHistory.since(0), []);
+      s.usageHistory.append([point("o1", 1000, 1), point("o2", 1000, 5)]);
+      s.usageHistory.append([point("o1", 2000, 2)]);
+      s.usageHistory.append([point("o1", 2000, 3)]);
+      assert.deepEqual(s.usageHistory.since(0, "o1"), [point("o1", 1000, 1), point("o1", 2000, 3)]);
+      assert.deepEqual(s.usageHistory.since(1500), [point("o1", 2000, 3)]);
+      assert.deepEqual(s.usageHistory.since(0).map((p) => `${p.owner}@${p.at}`), ["o1@1000", "o2@1000", "o1@2000"]);
+      assert.equal(s.usageHistory.prune(2000), 2);
+      assert.deepEqual(s.usageHistory.since(0), [point("o1", 2000, 3)]);
+    }));
   });
 }

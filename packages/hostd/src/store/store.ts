@@ -4,9 +4,9 @@
 // be atomic (a cap checked and taken, a row consumed once) are single calls here, never raw
 // transactions handed to callers.
 import type { AppliedLimits, NetworkPolicy, SandboxState } from "@podflare/protocol";
-import type { KeyRecord, SandboxRecord, SpaceRecord, StoredKey, UsageCounts } from "./records.js";
+import type { KeyRecord, SandboxRecord, SpaceRecord, StoredKey, UsageCounts, UsagePoint } from "./records.js";
 
-export type { KeyRecord, SandboxRecord, SpaceRecord, StoredKey, UsageCounts } from "./records.js";
+export type { KeyRecord, SandboxRecord, SpaceRecord, StoredKey, UsageCounts, UsagePoint } from "./records.js";
 
 /** A live key is named by its id or by the hash of its plain value. */
 export interface KeyRef {
@@ -36,6 +36,16 @@ export interface UsageTable {
   get(owner: string): UsageCounts | undefined;
   /** Every owner with counters, in order (metrics report each). */
   owners(): string[];
+}
+
+/** Usage totals over time: snapshots taken periodically, kept for a bounded time. */
+export interface UsageHistoryTable {
+  /** Adds the points (one per owner at one time; a repeat of owner and time replaces it), atomically. */
+  append(points: UsagePoint[]): void;
+  /** Points taken at or after `since` (ms), oldest first: the owner's, or everyone's. */
+  since(since: number, owner?: string): UsagePoint[];
+  /** Drops points taken before `before` (ms); how many went. */
+  prune(before: number): number;
 }
 
 /** Sandbox addresses as IPv4 integers, one per key, unique across keys. */
@@ -87,5 +97,6 @@ export interface Store {
   readonly netMeta: NetMetaTable;
   readonly sandboxes: SandboxTable;
   readonly spaces: SpaceTable;
+  readonly usageHistory: UsageHistoryTable;
   close(): void;
 }

@@ -83,6 +83,8 @@ export interface SandboxInfo {
   metadata: Record<string, string>;
   parent_id: string | null;
   network: NetworkInfo;
+  /** The key (owner) the sandbox belongs to: only in an admin's `GET /v1/sandboxes?all=true`. */
+  owner?: string;
 }
 
 export interface ListSandboxesResponse {
@@ -355,6 +357,19 @@ export interface UsageReport {
   gb_seconds: number;
   execs: number;
   forks: number;
+}
+
+/** One owner's usage totals (as in UsageReport) as they stood at `at` (ISO time). */
+export interface UsageHistoryPoint extends UsageReport {
+  at: string;
+}
+
+/** GET /v1/usage/history?since=: snapshots every `interval_s`, oldest first, and each owner's totals now. */
+export interface UsageHistoryResponse {
+  interval_s: number;
+  since: string;
+  points: UsageHistoryPoint[];
+  current: UsageHistoryPoint[];
 }
 
 // ---- packages/protocol/src/errors.ts (the table)

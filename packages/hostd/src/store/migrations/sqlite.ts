@@ -103,4 +103,20 @@ export const sqliteMigrations: readonly Migration[] = [
     name: "spaces-bytes",
     sql: `ALTER TABLE spaces ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;`,
   },
+  {
+    // Usage totals per owner over time, for the dashboard's charts (GET /v1/usage/history).
+    version: 10,
+    name: "usage-history",
+    sql: `CREATE TABLE usage_history (
+      owner TEXT NOT NULL,
+      at INTEGER NOT NULL,
+      sandboxes_created INTEGER NOT NULL,
+      sandbox_seconds REAL NOT NULL,
+      gb_seconds REAL NOT NULL,
+      execs INTEGER NOT NULL,
+      forks INTEGER NOT NULL,
+      PRIMARY KEY (owner, at)
+    );
+    CREATE INDEX usage_history_at ON usage_history(at);`,
+  },
 ];

@@ -8,6 +8,7 @@ import { SqliteKeyTable } from "./keys.js";
 import { migrate } from "./migrate.js";
 import { SqliteSandboxTable } from "./sandboxes.js";
 import { SqliteSpaceTable } from "./spaces.js";
+import { SqliteUsageHistoryTable } from "./usage-history.js";
 import { SqliteUsageTable } from "./usage.js";
 
 /** Opens (creating and migrating as needed) the store at `file`. */
@@ -24,6 +25,7 @@ export function openSqliteFile(file: string): Store {
     netMeta: new SqliteNetMetaTable(db),
     sandboxes: new SqliteSandboxTable(db),
     spaces: new SqliteSpaceTable(db),
+    usageHistory: new SqliteUsageHistoryTable(db),
     close: () => db.close(),
   };
 }
