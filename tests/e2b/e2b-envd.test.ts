@@ -151,3 +151,34 @@ test("bad input and unserved methods get Connect's error codes as E2B's typed er
   assert.match(body.message, /SendInput/);
   assert.equal(await sbx.isRunning(), true);
 });
+
+test("malformed Connect requests get Connect's invalid_argument, unary or in the stream's end frame", async () => {
+  const call = (method: string, contentType: string, body: Uint8Array<ArrayBuffer> | string) =>
+    fetch(`${process.env.E2B_API_URL}/${method}`, {
+      method: "POST",
+      headers: { "content-type": contentType, "e2b-sandbox-id": sbx.sandboxId, "e2b-sandbox-port": "49983", "x-api-key": process.env.E2B_API_KEY! },
+      body: typeof body === "string" ? body : new Blob([body]),
+    });
+  const unary = async (res: Response, pattern: RegExp) => {
+    assert.equal(res.status, 400);
+    const body = (await res.json()) as { code: string; message: string };
+    assert.equal(body.code, "invalid_argument");
+    assert.match(body.message, pattern);
+  };
+  await unary(await call("process.Process/Start", "application/json", "{}"), /server-streaming call/);
+  await unary(await call("filesystem.Filesystem/Stat", "text/plain", "{}"), /Connect JSON codec/);
+  await unary(await call("filesystem.Filesystem/Stat", "application/json", "{}"), /path is required/);
+  await unary(await call("filesystem.Filesystem/Stat", "application/json", "{oops"), /JSON/);
+  await unary(await call("process.Process/SendSignal", "application/json", JSON.stringify({ process: { pid: 1 }, signal: "SIGNAL_SIGHUP" })), /SIGNAL_SIGTERM or SIGNAL_SIGKILL/);
+  // A stream's error comes in its end-of-stream frame (flag 0x02) with HTTP 200.
+  const truncated = new Uint8Array([0, 0, 0, 0, 99, 0x7b]);
+  const res = await call("filesystem.Filesystem/WatchDir", "application/connect+json", truncated);
+  assert.equal(res.status, 200);
+  const frame = Buffer.from(await res.arrayBuffer());
+  assert.equal(frame.readUInt8(0), 0x02);
+  const end = JSON.parse(frame.subarray(5, 5 + frame.readUInt32BE(1)).toString()) as { error: { code: string; message: string } };
+  assert.equal(end.error.code, "invalid_argument");
+  assert.match(end.error.message, /envelope says 99 bytes/);
+  await assert.rejects(sbx.files.list(""), (e: Error) => e instanceof SandboxError);
+  assert.equal(await sbx.isRunning(), true);
+});

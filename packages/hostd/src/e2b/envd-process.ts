@@ -36,10 +36,11 @@ export function processMethods(): Record<string, RpcMethod> {
     SendSignal: {
       kind: "unary",
       handle: async (call) => {
+        const signal = signalName(call.message.signal);
         // Our table keeps exited processes (their exit status); envd knows running ones only.
         const info = (await rest(call, "GET", processPath(call, ""))) as ProcessInfo;
         if (!info.running) throw new ConnectError("not_found", `process ${info.pid} has already exited (code ${info.exit_code})`);
-        await rest(call, "POST", processPath(call, "/signal"), { signal: signalName(call.message.signal) });
+        await rest(call, "POST", processPath(call, "/signal"), { signal });
         return {};
       },
     },
