@@ -1,7 +1,8 @@
 // E2B compatibility cost (issue 16): `runCode("1+1")` hot through @e2b/code-interpreter against
-// hostd vs our own TypeScript SDK's exec, and `Sandbox.create` through `e2b` vs ours (both pool
-// hits), in one run, samples interleaved so both sides see the same machine. Goal: the E2B
-// paths within 1.5× of ours at p50.
+// hostd vs our own TypeScript SDK's exec, `commands.run("true")` through `e2b` (envd's
+// Process.Start stream) vs our bash exec and our processes API (start + wait), and
+// `Sandbox.create` through `e2b` vs ours (both pool hits), in one run, samples interleaved so
+// both sides see the same machine. Goal: the E2B paths within 1.5× of ours at p50.
 // Usage: PODFLARE_HOSTD_URL=http://127.0.0.1:7070 node bench/e2b.mjs (counts: bench/knobs.mjs)
 import { Sandbox as E2bSandbox } from "e2b";
 import { Sandbox as E2bInterpreter } from "@e2b/code-interpreter";
@@ -30,9 +31,12 @@ export async function runE2b() {
   const e2b = await E2bInterpreter.create("base");
   const ours = await Sandbox.create();
   const hot = { e2b: [], ours: [] };
+  const cmd = { e2b: [], exec: [], proc: [] };
   try {
     await e2b.runCode("1+1");
     await ours.runCode("1+1");
+    await e2b.commands.run("true");
+    await ours.runCode("true", "bash");
     for (let i = 0; i < runs; i++) {
       hot.e2b.push(await time(async () => {
         const ex = await e2b.runCode("1+1");
@@ -41,6 +45,19 @@ export async function runE2b() {
       hot.ours.push(await time(async () => {
         const r = await ours.runCode("1+1");
         if (r.exitCode !== 0) throw new Error(r.stderr);
+      }));
+      cmd.e2b.push(await time(async () => {
+        const r = await e2b.commands.run("true");
+        if (r.exitCode !== 0) throw new Error(r.stderr);
+      }));
+      cmd.exec.push(await time(async () => {
+        const r = await ours.runCode("true", "bash");
+        if (r.exitCode !== 0) throw new Error(r.stderr);
+      }));
+      cmd.proc.push(await time(async () => {
+        const p = await ours.processes.start("true");
+        const done = await ours.processes.wait(p.pid);
+        if (done.exitCode !== 0) throw new Error(`exit ${done.exitCode}`);
       }));
     }
   } finally {
@@ -61,15 +78,19 @@ export async function runE2b() {
   }
 
   const oursHot = { name: "hot exec 1+1, Podflare TypeScript SDK", stats: summarize(hot.ours) };
+  const oursCmd = { name: "bash exec \"true\", Podflare TypeScript SDK", stats: summarize(cmd.exec) };
   const oursCreate = { name: "pool-hit create, Podflare TypeScript SDK", stats: summarize(create.ours) };
   const rows = [
     oursHot,
     { name: "hot runCode(\"1+1\"), @e2b/code-interpreter", stats: summarize(hot.e2b), baseline: oursHot },
+    oursCmd,
+    { name: "processes.start(\"true\") + wait, Podflare TypeScript SDK", stats: summarize(cmd.proc), baseline: oursCmd },
+    { name: "commands.run(\"true\"), e2b", stats: summarize(cmd.e2b), baseline: oursCmd },
     oursCreate,
     { name: "pool-hit Sandbox.create, e2b", stats: summarize(create.e2b), baseline: oursCreate },
   ];
   printTable(`e2b compatibility (${runs} hot runs, ${createRuns} creates each; goal: E2B paths within 1.5× of ours at p50)`, rows);
-  const samples = [hot.ours, hot.e2b, create.ours, create.e2b];
+  const samples = [hot.ours, hot.e2b, cmd.exec, cmd.proc, cmd.e2b, create.ours, create.e2b];
   return { rows: rows.map((r, i) => ({ name: r.name, stats: r.stats, baseline: r.baseline?.name ?? null, samples: samples[i] })) };
 }
 

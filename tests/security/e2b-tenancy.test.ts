@@ -93,3 +93,59 @@ test("the control plane is owner-scoped: tenant B can neither see, describe nor 
   assert.deepEqual(listed.map((s) => s.sandboxId), [attacker.sandboxId]);
   assert.equal(await victim.files.read("/root/secret.txt"), SECRET, "A's sandbox is untouched");
 });
+
+/** 401 (not A's credentials) or A's sandbox answered as one that does not exist (no oracle). */
+const refused = (status: number) => status === 401 || status === 404 || status === 503;
+
+/** A raw Connect-RPC call to envd's services for tenant A's sandbox (unary JSON, or a stream). */
+async function victimRpc(method: string, message: unknown, headers: Record<string, string>, stream = false): Promise<{ status: number; text: string }> {
+  const json = Buffer.from(JSON.stringify(message));
+  const head = Buffer.alloc(5);
+  head.writeUInt32BE(json.length, 1);
+  const res = await fetch(`${hostd.url}/${method}`, {
+    method: "POST",
+    headers: {
+      "e2b-sandbox-id": victim.sandboxId,
+      "e2b-sandbox-port": "49983",
+      "content-type": stream ? "application/connect+json" : "application/json",
+      ...headers,
+    },
+    body: stream ? Buffer.concat([head, json]) : json,
+  });
+  return { status: res.status, text: await res.text() };
+}
+
+test("envd's Process and Filesystem calls with another tenant's credentials neither see nor touch A's sandbox", async () => {
+  const running = await victim.commands.run("sleep 600", { background: true });
+  try {
+    const attempts: Record<string, string>[] = [{ "x-access-token": tokenOf(attacker) }, { "x-api-key": keyB }, {}];
+    for (const headers of attempts) {
+      const what = JSON.stringify(headers);
+      const list = await victimRpc("process.Process/List", {}, headers);
+      assert.ok(refused(list.status), `${what} List → ${list.status} ${list.text}`);
+      assert.doesNotMatch(list.text, /sleep/);
+      const kill = await victimRpc("process.Process/SendSignal", { process: { pid: running.pid }, signal: "SIGNAL_SIGKILL" }, headers);
+      assert.ok(refused(kill.status), `${what} SendSignal → ${kill.status} ${kill.text}`);
+      const dir = await victimRpc("filesystem.Filesystem/ListDir", { path: "/root" }, headers);
+      assert.ok(refused(dir.status), `${what} ListDir → ${dir.status} ${dir.text}`);
+      assert.doesNotMatch(dir.text, /secret\.txt/);
+      const remove = await victimRpc("filesystem.Filesystem/Remove", { path: "/root/secret.txt" }, headers);
+      assert.ok(refused(remove.status), `${what} Remove → ${remove.status} ${remove.text}`);
+      // A stream answers its error inside the stream (or a 401 before it), never the file.
+      const start = await victimRpc("process.Process/Start", { process: { cmd: "/bin/cat", args: ["/root/secret.txt"] } }, headers, true);
+      assert.doesNotMatch(start.text, /secret|dGVuYW50IEEncyBzZWNyZXQ/, `${what} Start → ${start.status}`);
+      assert.ok(start.status === 401 || /"code":"(unauthenticated|unavailable|not_found)"/.test(start.text), `${what} Start → ${start.status} ${start.text}`);
+    }
+    // A selector cannot climb out of the attacker's own sandbox into A's routes.
+    const climb = await fetch(`${hostd.url}/process.Process/SendSignal`, {
+      method: "POST",
+      headers: { "e2b-sandbox-id": attacker.sandboxId, "e2b-sandbox-port": "49983", "x-access-token": tokenOf(attacker), "content-type": "application/json" },
+      body: JSON.stringify({ process: { tag: `../../${victim.sandboxId}/processes/${running.pid}` }, signal: "SIGNAL_SIGKILL" }),
+    });
+    assert.ok(climb.status === 400 || climb.status === 404, `${climb.status} ${await climb.text()}`);
+    assert.ok((await victim.commands.list()).some((p) => p.pid === running.pid), "A's process still runs");
+    assert.equal(await victim.files.read("/root/secret.txt"), SECRET, "A's file is untouched");
+  } finally {
+    await running.kill();
+  }
+});

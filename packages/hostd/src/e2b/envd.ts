@@ -1,8 +1,6 @@
 // E2B's in-sandbox daemon (envd, port 49983) on hostd: /health, and /files mapped onto the REST
-// files API with its path rules. Its Connect-RPC Process and Filesystem services are answered
-// with Connect's `unimplemented` error until they are mapped onto the processes and filesystem
-// REST surface.
-import type { IncomingMessage, ServerResponse } from "node:http";
+// files API with its path rules. Its Connect-RPC Process and Filesystem services are in
+// envd-rpc-serve.ts.
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import zlib from "node:zlib";
@@ -19,7 +17,7 @@ export interface SandboxCall extends E2bContext {
 type SandboxRoute = Omit<E2bRoute, "handle"> & { handle(ctx: SandboxCall): Promise<void> };
 const route = e2bRoute as (method: string, path: string, handle: SandboxRoute["handle"]) => SandboxRoute;
 
-/** Connect-RPC services envd has; every method answers `unimplemented` for now. */
+/** Connect-RPC services envd has (POST /<service>/<Method>). */
 export const CONNECT_RPC_PATH = /^\/(process\.Process|filesystem\.Filesystem)\/([A-Za-z]+)$/;
 
 const files = (id: string, p: string) => `/v1/sandboxes/${encodeURIComponent(id)}/files?path=${encodeURIComponent(p)}`;
@@ -99,27 +97,4 @@ async function put(ctx: SandboxCall, upstream: Upstream, p: string, body: Readab
 function filePath(p: string | null | undefined): string {
   if (!p) throw new E2bError(400, "give the file's path: ?path=/absolute/path, or the form part's filename");
   return p;
-}
-
-/**
- * Connect's error for a method we do not serve: unary calls (application/json) get a JSON error
- * with HTTP 501; streaming calls (application/connect+json) get HTTP 200 and an end-of-stream
- * envelope carrying the error, as the protocol says.
- */
-export function sendConnectUnimplemented(req: IncomingMessage, res: ServerResponse, service: string, method: string): void {
-  const error = {
-    code: "unimplemented",
-    message: `${service}/${method} is not supported yet by Podflare self-hosted; see docs/e2b.md (files: sandbox.files.read/write work; processes: use our REST exec)`,
-  };
-  req.resume();
-  if ((req.headers["content-type"] ?? "").startsWith("application/connect+")) {
-    const json = Buffer.from(JSON.stringify({ error }));
-    const head = Buffer.alloc(5);
-    head.writeUInt8(0x02, 0); // end-of-stream flag
-    head.writeUInt32BE(json.length, 1);
-    res.writeHead(200, { "content-type": "application/connect+json" });
-    res.end(Buffer.concat([head, json]));
-    return;
-  }
-  sendE2bJson(res, 501, error);
 }

@@ -8,7 +8,8 @@ import { sandboxIdPattern } from "@podflare/protocol";
 import { AccessTokens } from "./access-token.js";
 import { codeInterpreterRoutes } from "./code-interpreter.js";
 import { CONTROL_PLANE_PATH, controlPlaneRoutes } from "./control-plane.js";
-import { CONNECT_RPC_PATH, envdRoutes, sendConnectUnimplemented, type SandboxCall } from "./envd.js";
+import { CONNECT_RPC_PATH, envdRoutes, type SandboxCall } from "./envd.js";
+import { rpcMethods, serveRpc } from "./envd-rpc-serve.js";
 import { E2bError, sendE2bError, unsupported } from "./envelope.js";
 import { apiKeyOf, match } from "./request.js";
 import { Templates, parseTemplateMap } from "./shapes.js";
@@ -35,6 +36,7 @@ export function createE2bHandler(opts: E2bOptions): E2bHandler {
   const templates = new Templates(parseTemplateMap(opts.templateMap));
   const control = controlPlaneRoutes({ upstream, tokens, templates });
   const envd = envdRoutes(upstream);
+  const rpc = rpcMethods();
   const interpreter = codeInterpreterRoutes(upstream);
 
   const handler = async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
@@ -52,12 +54,10 @@ export function createE2bHandler(opts: E2bOptions): E2bHandler {
       if (!sandboxIdPattern.test(target.sandboxId)) throw new E2bError(502, `sandbox ${target.sandboxId} not found; ids look like sbx_ followed by 32 hex digits`);
       const ctx: SandboxCall = { req, res, url, params: [], key: sandboxKey(req, target.sandboxId, tokens), sandboxId: target.sandboxId };
       if (target.port === ENVD_PORT) {
-        const rpc = CONNECT_RPC_PATH.exec(url.pathname);
-        if (rpc && method === "POST") {
-          // Authenticated like any call: an unknown caller learns nothing, not even "unimplemented".
-          const { status, body } = await upstream.json("GET", `/v1/sandboxes/${encodeURIComponent(target.sandboxId)}`, { key: ctx.key });
-          if (status !== 200) throw new E2bError(status, (body as { error?: string })?.error ?? "sandbox not found");
-          sendConnectUnimplemented(req, res, rpc[1]!, rpc[2]!);
+        const call = CONNECT_RPC_PATH.exec(url.pathname);
+        if (call && method === "POST") {
+          // Each method is REST calls made with the caller's key: the REST API authenticates them.
+          await serveRpc(rpc, upstream, ctx, `${call[1]}/${call[2]}`, opts.log);
           return true;
         }
       }

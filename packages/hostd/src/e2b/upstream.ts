@@ -36,14 +36,22 @@ export class Upstream {
       headers["content-type"] = "application/json";
       headers["content-length"] = String(Buffer.byteLength(text));
     }
-    return new Promise((resolve, reject) => {
-      const req = http.request({ host: this.host, port: this.port, method, path, headers, agent: this.agent, signal: call.signal }, resolve);
-      req.on("error", reject);
-      if (call.stream) {
-        call.stream.on("error", (err) => req.destroy(err));
-        call.stream.pipe(req);
-      } else req.end(text);
-    });
+    const send = (retry: boolean): Promise<http.IncomingMessage> =>
+      new Promise((resolve, reject) => {
+        const req = http.request({ host: this.host, port: this.port, method, path, headers, agent: this.agent, signal: call.signal }, resolve);
+        req.on("error", (err: NodeJS.ErrnoException) => {
+          // A kept-alive socket the REST server closed as we reused it (it closes after answering
+          // a request it did not read, e.g. a 401): the request never arrived; send it again on
+          // a fresh socket (Node's documented pattern). A streamed body cannot be sent twice.
+          if (retry && req.reusedSocket && !call.stream && (err.code === "ECONNRESET" || err.message === "socket hang up")) resolve(send(false));
+          else reject(err);
+        });
+        if (call.stream) {
+          call.stream.on("error", (err) => req.destroy(err));
+          call.stream.pipe(req);
+        } else req.end(text);
+      });
+    return send(true);
   }
 
   /** A JSON (or empty) answer, read whole: only for small control-plane answers. */
