@@ -1,4 +1,5 @@
-// Calls to hostd's REST API with the session's key (same origin: the dashboard is served by hostd).
+// Calls to hostd's REST API with the session's key (same origin: the dashboard is served by hostd,
+// or by an edge that proxies it from a region and routes these calls).
 import { getKey } from "./session.js";
 
 export interface SandboxInfo {
@@ -10,6 +11,11 @@ export interface SandboxInfo {
   applied: { memory_mb: number; disk_mb: number; vcpus: number };
   /** Only in an admin's list of every key's sandboxes (GET /v1/sandboxes?all=true). */
   owner?: string;
+}
+
+/** A list through an edge names the regions it could not ask (down, or not answering 200). */
+export interface EdgeList {
+  regions_missing?: string[];
 }
 
 export interface SandboxMetrics {
@@ -34,9 +40,18 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * Behind an edge, the region that calls with no id in them (usage, keys, capacity) go to:
+ * set by the Usage and Keys pages, cleared on every other page (a list must stay merged).
+ */
+let pinnedRegion: string | undefined;
+export function pinRegion(name: string | undefined): void {
+  pinnedRegion = name;
+}
+
 function headers(extra: Record<string, string> = {}): Record<string, string> {
   const key = getKey();
-  return { ...(key ? { authorization: `Bearer ${key}` } : {}), ...extra };
+  return { ...(key ? { authorization: `Bearer ${key}` } : {}), ...(pinnedRegion ? { "x-podflare-region": pinnedRegion } : {}), ...extra };
 }
 
 async function failure(res: Response): Promise<ApiError> {

@@ -1,5 +1,5 @@
 // The dashboard's router: #/sandboxes, #/sandboxes/<id>, #/spaces, #/usage, #/keys; all need a key first.
-import { ApiError } from "./api.js";
+import { ApiError, pinRegion } from "./api.js";
 import { h } from "./dom.js";
 import { consolePage } from "./pages/console.js";
 import { keysPage } from "./pages/keys.js";
@@ -8,6 +8,7 @@ import { spacesPage } from "./pages/spaces.js";
 import { sandboxesPage } from "./pages/sandboxes.js";
 import { signInPage } from "./pages/sign-in.js";
 import { getKey, signOut } from "./session.js";
+import { loadRegions, perRegionBar, pickedRegion, type RegionInfo } from "./regions.js";
 
 function go(hash: string): void {
   if (location.hash === hash) void route();
@@ -40,7 +41,28 @@ function nav(): void {
   );
 }
 
+/**
+ * Usage and keys live in each region until a shared control plane exists: behind an edge, pin
+ * one region (picked on the page) for their calls and show which. Null when served by a hostd.
+ */
+async function pinForPage(): Promise<RegionInfo[] | null | undefined> {
+  try {
+    const regions = await loadRegions();
+    if (regions) pinRegion(pickedRegion(regions));
+    return regions;
+  } catch (err) {
+    fail(err);
+    return undefined;
+  }
+}
+
+function showRegionBar(regions: RegionInfo[] | null, what: string): void {
+  if (!regions) return;
+  document.getElementById("app")!.prepend(perRegionBar(regions, pickedRegion(regions), what, () => void route()));
+}
+
 async function route(): Promise<void> {
+  pinRegion(undefined);
   nav();
   if (!getKey()) {
     signInPage(go);
@@ -48,8 +70,13 @@ async function route(): Promise<void> {
   }
   const m = /^#\/sandboxes\/(sbx_[0-9a-f]{32})$/.exec(location.hash);
   if (m) await consolePage(m[1]!, go, fail);
-  else if (location.hash === "#/keys") await keysPage(fail);
-  else if (location.hash === "#/usage") await usagePage(fail);
+  else if (location.hash === "#/keys" || location.hash === "#/usage") {
+    const regions = await pinForPage();
+    if (regions === undefined) return;
+    if (location.hash === "#/keys") await keysPage(fail);
+    else await usagePage(fail, regions);
+    showRegionBar(regions, location.hash === "#/keys" ? "API keys" : "Usage and usage history");
+  }
   else if (location.hash === "#/spaces") await spacesPage(go, fail);
   else await sandboxesPage(go, fail);
 }

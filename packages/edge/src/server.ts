@@ -99,7 +99,8 @@ export function createEdgeServer(deps: EdgeServerDeps): http.Server {
       }
       if (route.name === "healthz") {
         const any = regions.nearest().length > 0;
-        res.writeHead(any ? 200 : 503, { "content-type": "text/plain" }).end(any ? "ok" : "no region is healthy");
+        // x-podflare-edge: how the dashboard (proxied from a region) learns it is behind an edge.
+        res.writeHead(any ? 200 : 503, { "content-type": "text/plain", "x-podflare-edge": "1" }).end(any ? "ok" : "no region is healthy");
         return { region: "", kind: "own", status: any ? 200 : 503 };
       }
       return { region: "", kind: "own", status: await regionsEndpoint(regions, req, res, cfg.connectTimeoutMs) };

@@ -3,6 +3,7 @@
 import { call } from "../api.js";
 import { h, mount } from "../dom.js";
 import { usageHistoryPanel } from "./usage-history.js";
+import { capacityTable, type RegionInfo } from "../regions.js";
 
 interface Usage {
   owner: string;
@@ -18,7 +19,8 @@ type Capacity =
   | { scope: "owner"; tier: string; sandboxes: number; max_sandboxes: number }
   | { scope: "host"; sandboxes: number; max_sandboxes: number; pool: { size: number; free: number; hits: number; misses: number; hit_rate: number } };
 
-export async function usagePage(fail: (err: unknown) => void): Promise<void> {
+/** `regions`: behind an edge, every region's capacity too (usage itself is the picked region's). */
+export async function usagePage(fail: (err: unknown) => void, regions: RegionInfo[] | null = null): Promise<void> {
   let u: Usage;
   let c: Capacity;
   try {
@@ -48,6 +50,7 @@ export async function usagePage(fail: (err: unknown) => void): Promise<void> {
           ]
         : []),
     ),
+    ...(regions ? [h("h2", {}, "Capacity per region"), capacityTable(regions)] : []),
     usageHistoryPanel(c.scope === "host", fail),
   );
 }
