@@ -8,23 +8,7 @@ import { guestRequest } from "../runtime/guest-request.js";
 import { pipeGuestStream } from "./guest-stream.js";
 import { readJsonBody, sendJson, sendNoContent } from "./http.js";
 import { sandboxId, type Route, type RouteContext, type RouteMaker } from "./route.js";
-import { parseFilePath } from "./validate.js";
-
-function bodyPath(body: Record<string, unknown>, field: string): string {
-  const url = new URL("http://x/");
-  const v = body[field];
-  if (typeof v !== "string") throw new PodflareError("invalid_path", `give ${field} as a string path, e.g. {"${field}": "/root/a"}`);
-  url.searchParams.set("path", v);
-  return parseFilePath(url);
-}
-
-function flag(v: unknown, name: string): boolean {
-  if (v === undefined || v === null) return false;
-  if (typeof v === "boolean") return v;
-  if (v === "true" || v === "1") return true;
-  if (v === "false" || v === "0") return false;
-  throw new PodflareError("bad_request", `${name} must be true or false`);
-}
+import { parseBodyPath as bodyPath, parseFilePath, parseFlag as flag } from "./validate.js";
 
 export function fsRoutes(cfg: HostdConfig, sandboxes: SandboxManager, route: RouteMaker): Route[] {
   const F = "/v1/sandboxes/([^/]+)/fs";

@@ -8,7 +8,7 @@ import type { SandboxManager } from "../lifecycle/sandbox-manager.js";
 import { guestRequest } from "../runtime/guest-request.js";
 import { pipeGuestStream } from "./guest-stream.js";
 import { readJsonBody, sendJson, sendNoContent } from "./http.js";
-import { parseInput, parseSelector, parseSignal, parseSize, parseStart } from "./process-validate.js";
+import { parseInput, parseSelector, parseSignal, parseSize, parseStart } from "./validate.js";
 import { sandboxId, type Route, type RouteContext, type RouteMaker } from "./route.js";
 
 export function processRoutes(cfg: HostdConfig, sandboxes: SandboxManager, route: RouteMaker): Route[] {

@@ -11,7 +11,7 @@ import type { SandboxManager } from "../lifecycle/sandbox-manager.js";
 import { guestError } from "../runtime/files.js";
 import type { GuestConnection } from "../runtime/guest-connection.js";
 import { guestRequest } from "../runtime/guest-request.js";
-import { parseSelector, parseSignal, parseSize } from "./process-validate.js";
+import { parseSelector, parseSignal, parseSize } from "./validate.js";
 import { OP, WsReader, encodeWs, handshake } from "./websocket.js";
 
 const PTY_ROUTE = /^\/v1\/sandboxes\/([^/]+)\/pty$/;

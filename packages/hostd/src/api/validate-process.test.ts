@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { PodflareError } from "@podflare/protocol";
-import { parseInput, parseSelector, parseSignal, parseSize, parseStart } from "./process-validate.js";
+import { parseInput, parseSelector, parseSignal, parseSize, parseStart } from "./validate.js";
 
 function rejects(fn: () => unknown, code: string, message: RegExp): void {
   assert.throws(fn, (err: unknown) => {
