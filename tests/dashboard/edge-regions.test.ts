@@ -138,7 +138,7 @@ test("one origin killed: its region shows down, the other region's sandboxes sta
   await eventually(() => !edge.regions.byName("us-west")!.healthy, "the edge did not notice us-west is down", 10_000);
 
   await page.goto(`${edge.url}/dashboard/#/sandboxes`);
-  await waitText("#regions-down", /us-west/);
+  await waitText("#regions-down", /us-west is down \(cannot reach its hostd/);
   await page.waitForSelector(`tr[data-id="${ids["eu"]}"]`);
   assert.equal(await page.$(`tr[data-id="${ids["us-west"]}"]`), null, "a down region's sandboxes cannot be listed");
   assert.equal(await page.$eval('#new-region option[value="us-west"]', (o) => (o as HTMLOptionElement).disabled), true);

@@ -35,11 +35,15 @@ export function regionOf(id: string, regions: RegionInfo[]): string {
 
 /** A line naming the regions that are down or left out of a list; empty when all answered. */
 export function downNotice(id: string, regions: RegionInfo[] | null, missing: string[] = []): HTMLElement {
-  const down = new Set([...(regions ?? []).filter((r) => !r.healthy).map((r) => r.name), ...missing]);
+  const left = new Set([...(regions ?? []).filter((r) => !r.healthy).map((r) => r.name), ...missing]);
   const el = h("p", { class: "error region-down", id });
-  if (down.size > 0) {
-    const why = (regions ?? []).filter((r) => down.has(r.name)).map((r) => `${r.name}${r.error ? ` (${r.error})` : ""}`);
-    el.textContent = `Region down, its sandboxes and Spaces are not listed: ${why.length ? why.join(", ") : [...down].join(", ")}. Other regions work as usual.`;
+  if (left.size > 0) {
+    // A healthy region left out of a list refused it (most often: the key is not valid there).
+    const why = [...left].map((name) => {
+      const r = regions?.find((x) => x.name === name);
+      return r && !r.healthy ? `${name} is down${r.error ? ` (${r.error})` : ""}` : `${name} did not answer (is this key valid there?)`;
+    });
+    el.textContent = `Not listed: ${why.join("; ")}. Other regions work as usual.`;
   }
   return el;
 }
