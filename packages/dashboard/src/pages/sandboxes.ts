@@ -58,7 +58,7 @@ export async function sandboxesPage(go: (hash: string) => void, fail: (err: unkn
               regions ? h("td", { class: "region" }, regionOf(s.id, regions)) : null,
               h("td", {}, h("span", { class: `state ${s.state}` }, s.state)),
               h("td", {}, s.template),
-              h("td", {}, `${s.applied.memory_mb} MB · ${s.applied.vcpus} vCPU · ${s.applied.disk_mb} MB disk`),
+              h("td", { class: "size" }, `${s.applied.memory_mb} MB · ${s.applied.vcpus} vCPU · ${s.applied.disk_mb} MB disk`),
               h("td", {}, ago(s.created_at)),
               h("td", {}, ago(s.last_active_at)),
               h("td", { class: "cpu" }, cpuNow(s.id, metrics[i] ?? null)),
