@@ -101,6 +101,7 @@ test("signed in at the edge: both regions' sandboxes, each with its region; crea
 
   // The console of a sandbox in the other region (us-west), through the same edge.
   assert.match(await runInConsole(ids["us-west"]!, "import os; print('hello from', 6 * 7)"), /hello from 42/);
+  assert.equal(await text("#sandbox-region"), "in us-west");
   await screenshot(page, "edge-2-console-other-region");
   assert.deepEqual(unexpected(), []);
 });

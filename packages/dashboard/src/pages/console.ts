@@ -4,11 +4,15 @@ import { call, execStream, type ExecEvent, type SandboxInfo, type SandboxMetrics
 import { h, mib, mount } from "../dom.js";
 import { filesPanel } from "./files.js";
 import { portsPanel } from "./ports.js";
+import { loadRegions, regionOf } from "../regions.js";
 
 export async function consolePage(id: string, go: (hash: string) => void, fail: (err: unknown) => void): Promise<void> {
   let info: SandboxInfo;
+  let region = "";
   try {
-    info = await call<SandboxInfo>("GET", `/v1/sandboxes/${encodeURIComponent(id)}`);
+    const [got, regions] = await Promise.all([call<SandboxInfo>("GET", `/v1/sandboxes/${encodeURIComponent(id)}`), loadRegions()]);
+    info = got;
+    if (regions) region = regionOf(id, regions);
   } catch (err) {
     fail(err);
     return;
@@ -85,6 +89,7 @@ export async function consolePage(id: string, go: (hash: string) => void, fail: 
   mount(
     h("div", { class: "row" },
       h("h1", {}, "Sandbox ", h("span", { class: "mono" }, id)),
+      region ? h("span", { class: "muted", id: "sandbox-region" }, `in ${region}`) : null,
       h("span", { class: "spacer" }),
       h("button", { id: "fork-sandbox", onclick: fork }, "Fork"),
       h("button", { id: "freeze-sandbox", onclick: freeze }, "Freeze to a Space"),
