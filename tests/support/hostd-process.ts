@@ -83,6 +83,13 @@ export function teardownStateDir(stateDir: string): void {
     encoding: "utf8",
   });
   if (r.status !== 0) throw new Error(`podflare down failed: ${r.stderr}`);
+  // Unmounted and released: the state dir (its pool image is up to a few GB) goes too, so runs
+  // do not pile them up on the disk. A later hostd on the same path starts fresh. Never while
+  // anything is still mounted below it: removing through a mount would reach what it shows.
+  const below = stateDir.replace(/\/+$/, "") + "/";
+  const mounted = fs.readFileSync("/proc/self/mountinfo", "utf8").split("\n").map((l) => l.split(" ")[4] ?? "").filter((m) => m === below.slice(0, -1) || m.startsWith(below));
+  if (mounted.length) throw new Error(`podflare down left mounts under ${stateDir}: ${mounted.join(", ")}`);
+  fs.rmSync(stateDir, { recursive: true, force: true });
 }
 
 /**
