@@ -155,12 +155,16 @@ test("kill_processes ends the fork bomb and the REPL keeps its variables", async
   assert.equal((await exec(bombed, "print(x)")).stdout, "41\n");
 });
 
-test("restart_repl gives a fresh __main__ and keeps the sandbox's files", async () => {
+test("restart_repl gives a fresh __main__ and keeps the sandbox's files; processes started from the old REPL end", async () => {
   const id = await smallSandbox();
   assert.equal((await upload(id, "/tmp/kept.txt", "kept")).status, 204);
+  await bash(id, "nohup sleep 1001 >/dev/null 2>&1 &");
+  await exec(id, "import subprocess; p = subprocess.Popen(['sleep', '1002'])");
+  assert.equal((await bash(id, "ps -eo args | grep -c '^sleep 100[12]'")).stdout.trim(), "2");
   const res = await api("POST", `/v1/sandboxes/${id}/restart_repl`);
   assert.equal(res.status, 204, await res.text());
   assert.equal((await exec(id, "print('x' in globals())")).stdout, "False\n");
+  await eventually(async () => (await bash(id, "ps -eo args | grep -c '^sleep 100[12]' || true")).stdout.trim() === "0", "the old REPL's background processes outlived restart_repl (docs/api.md says they end)");
   assert.equal(await (await download(id, "/tmp/kept.txt")).text(), "kept");
   assert.equal((await exec(id, "x = 1\nprint(x)")).stdout, "1\n");
 });

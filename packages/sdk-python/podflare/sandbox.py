@@ -307,8 +307,8 @@ class Sandbox(ExecMethods, FileMethods, ContextMethods):
         return int(answer["killed"])
 
     def restart_repl(self) -> None:
-        """Restarts the REPL: a fresh interpreter with an empty ``__main__``. Files, the sandbox
-        and its other processes stay.
+        """Restarts the REPL: a fresh interpreter with an empty ``__main__``; files and the sandbox
+        stay, processes started from it (bash ``&`` jobs, subprocesses, the processes API's) end.
 
         Example::
 

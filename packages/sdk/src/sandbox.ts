@@ -353,8 +353,8 @@ export class Sandbox {
   }
 
   /**
-   * Restarts the REPL: a fresh interpreter with an empty `__main__`. Files, the sandbox and
-   * its other processes stay.
+   * Restarts the REPL: a fresh interpreter with an empty `__main__`. Files and the sandbox
+   * stay; processes started from it (bash `&` jobs, subprocesses, the processes API's) end.
    *
    * @example
    * await sb.restartRepl();
