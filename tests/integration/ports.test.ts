@@ -7,13 +7,13 @@ import assert from "node:assert/strict";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import http from "node:http";
-import type net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Sandbox } from "podflare";
 import { api } from "../support/api.js";
 import { ownHostd, startTestHostd, teardownStateDir, type TestHostd } from "../support/hostd-process.js";
 import { runPythonSdk } from "../support/python-sdk.js";
+import { wsConnect as wsConnectUrl, wsFrame, wsRead, type WsAnswer } from "../support/websocket.js";
 
 const { stateDir, port: hostdPort } = ownHostd("ports", 30);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -161,64 +161,9 @@ test("the API key never reaches the sandbox; X-Forwarded-* say where the request
   assert.ok(!/authorization/i.test(recorded));
 });
 
-/** A raw WebSocket client: Node 20 has no stable one. */
-function wsConnect(id: string, port: number, rest: string, headers: Record<string, string>): Promise<{ status: number; socket: net.Socket | null; headers: http.IncomingHttpHeaders; body: string }> {
-  const key = crypto.randomBytes(16).toString("base64");
-  return new Promise((resolve, reject) => {
-    const req = http.request(portUrl(id, port, rest), {
-      headers: { connection: "Upgrade", upgrade: "websocket", "sec-websocket-version": "13", "sec-websocket-key": key, ...headers },
-    });
-    req.on("upgrade", (res, socket, head) => {
-      const expected = crypto.createHash("sha1").update(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest("base64");
-      assert.equal(res.headers["sec-websocket-accept"], expected);
-      if (head.length) socket.unshift(head);
-      resolve({ status: res.statusCode!, socket, headers: res.headers, body: "" });
-    });
-    req.on("response", (res) => {
-      let body = "";
-      res.setEncoding("utf8").on("data", (d: string) => (body += d)).on("end", () => resolve({ status: res.statusCode!, socket: null, headers: res.headers, body }));
-    });
-    req.on("error", reject);
-    req.end();
-  });
-}
-
-function wsFrame(opcode: number, payload: Buffer): Buffer {
-  const mask = crypto.randomBytes(4);
-  const n = payload.length;
-  const head = n < 126 ? Buffer.from([0x80 | opcode, 0x80 | n]) : n < 65536 ? Buffer.from([0x80 | opcode, 0x80 | 126, n >> 8, n & 255]) : Buffer.concat([Buffer.from([0x80 | opcode, 0x80 | 127]), (() => { const b = Buffer.alloc(8); b.writeBigUInt64BE(BigInt(n)); return b; })()]);
-  const masked = Buffer.from(payload.map((c, i) => c ^ mask[i % 4]!));
-  return Buffer.concat([head, mask, masked]);
-}
-
-/** Reads one unmasked server frame. */
-function wsRead(socket: net.Socket): Promise<{ opcode: number; payload: Buffer }> {
-  return new Promise((resolve, reject) => {
-    let buf = Buffer.alloc(0);
-    const onData = (d: Buffer) => {
-      buf = Buffer.concat([buf, d]);
-      if (buf.length < 2) return;
-      let n = buf[1]! & 0x7f;
-      let off = 2;
-      if (n === 126) {
-        if (buf.length < 4) return;
-        n = buf.readUInt16BE(2);
-        off = 4;
-      } else if (n === 127) {
-        if (buf.length < 10) return;
-        n = Number(buf.readBigUInt64BE(2));
-        off = 10;
-      }
-      if (buf.length < off + n) return;
-      socket.off("data", onData);
-      socket.off("close", onClose);
-      if (buf.length > off + n) socket.unshift(buf.subarray(off + n));
-      resolve({ opcode: buf[0]! & 0x0f, payload: buf.subarray(off, off + n) });
-    };
-    const onClose = () => reject(new Error("websocket closed before a frame arrived"));
-    socket.on("data", onData);
-    socket.on("close", onClose);
-  });
+/** A WebSocket to a sandbox port through the proxy (tests/support/websocket.ts speaks the protocol). */
+function wsConnect(id: string, port: number, rest: string, headers: Record<string, string>): Promise<WsAnswer> {
+  return wsConnectUrl(portUrl(id, port, rest), headers);
 }
 
 test("a WebSocket echo server inside answers through the proxy: text, a 200 KB binary frame, close", async () => {
