@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
 import { SandboxPool, api, bash, createSandbox } from "../support/api.js";
+import { until } from "../support/host.js";
 
 const pool = new SandboxPool();
 after(() => pool.closeAll());
@@ -31,12 +32,10 @@ test("a fresh sandbox (not from the pool) resolves its own hostname from /etc/ho
 });
 
 test("a pooled sandbox resolves its own hostname", async () => {
-  let before = await capacity();
-  for (let i = 0; i < 600 && before.pool.free === 0; i++) {
-    await new Promise((r) => setTimeout(r, 50));
-    before = await capacity();
-  }
-  assert.ok(before.pool.free > 0, "the warm pool has a sandbox");
+  const before = await until(async () => {
+    const c = await capacity();
+    return c.pool.free > 0 && c;
+  }, "the warm pool never had a free sandbox", 30_000);
   const id = await sandbox();
   assert.equal((await capacity()).pool.hits, before.pool.hits + 1, "the sandbox came from the pool");
   assert.equal((await resolveOwnName(id)).name, id);

@@ -4,6 +4,7 @@
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { api, bash, closeSandbox, createSandbox, exec } from "../support/api.js";
+import { until } from "../support/host.js";
 
 const made: string[] = [];
 after(() => Promise.all(made.map((id) => closeSandbox(id))));
@@ -24,12 +25,11 @@ async function names(id: string): Promise<string[]> {
 }
 
 test("a pooled sandbox and its fork child name themselves by their API id", async () => {
-  let cap = await capacity();
-  assert.ok(cap.pool.size > 0, "the test hostd runs a warm pool");
-  for (let i = 0; i < 1200 && cap.pool.free === 0; i++) {
-    await new Promise((r) => setTimeout(r, 100));
-    cap = await capacity();
-  }
+  assert.ok((await capacity()).pool.size > 0, "the test hostd runs a warm pool");
+  const cap = await until(async () => {
+    const c = await capacity();
+    return c.pool.free > 0 && c;
+  }, "the warm pool never had a free sandbox", 120_000);
   const id = await createSandbox();
   made.push(id);
   assert.equal((await capacity()).pool.hits, cap.pool.hits + 1, "the sandbox came from the warm pool");
