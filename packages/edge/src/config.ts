@@ -27,6 +27,10 @@ export interface EdgeConfig {
   limits?: { maxConnections: number; maxConnectionsPerPeer: number; idleTimeoutMs: number };
   /** Connections the edge opens to one region at most; more requests wait (PODFLARE_EDGE_MAX_SOCKETS_PER_REGION). */
   maxSocketsPerRegion?: number;
+  /** A request head must arrive whole within this (ms); default 10 s. */
+  headersTimeoutMs?: number;
+  /** The llhttp fast path (front/); PODFLARE_EDGE_FAST_PATH=0 serves through node:http alone. Default on. */
+  fastPath?: boolean;
 }
 
 const namePattern = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -126,7 +130,14 @@ export function loadEdgeConfig(argv: string[], env: NodeJS.ProcessEnv = process.
       idleTimeoutMs: envMs(env, "PODFLARE_EDGE_IDLE_TIMEOUT_MS", 120_000, 100),
     },
     maxSocketsPerRegion: envMs(env, "PODFLARE_EDGE_MAX_SOCKETS_PER_REGION", 1024, 1),
+    fastPath: fastPathSetting(env.PODFLARE_EDGE_FAST_PATH),
   };
+}
+
+function fastPathSetting(raw: string | undefined): boolean {
+  if (raw === undefined || raw === "" || raw === "1") return true;
+  if (raw === "0") return false;
+  throw new Error(`PODFLARE_EDGE_FAST_PATH must be 1 (the default) or 0 (serve through node:http alone), got ${JSON.stringify(raw)}`);
 }
 
 /** Names and tags must each name one region, or ids could not find their way back. */

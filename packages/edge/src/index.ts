@@ -3,12 +3,18 @@
 //   const edge = await startEdge(loadEdgeConfig(["--region", "us-west=http://usw1:7070"]));
 //   console.log(edge.url); await edge.close();
 import type http from "node:http";
+import type net from "node:net";
 import type { AddressInfo } from "node:net";
 import { checkUnique, loadEdgeConfig, type EdgeConfig, type RegionConfig } from "./config.js";
 import { EdgeMetrics } from "./metrics.js";
 import { RegionSet } from "./regions.js";
 import { redactLine } from "./redact.js";
 import { createEdgeServer } from "./server.js";
+import { regionChooser } from "./choose-region.js";
+import { createFrontServer } from "./front/front-server.js";
+import { parserAvailable } from "./front/llhttp.js";
+import { OriginPool } from "./front/origin-pool.js";
+import type { Region } from "./regions.js";
 
 export { loadEdgeConfig, type EdgeConfig, type RegionConfig };
 export { classify } from "./route.js";
@@ -16,7 +22,10 @@ export { classify } from "./route.js";
 export interface RunningEdge {
   url: string;
   regions: RegionSet;
+  /** The node:http server: the whole edge with the fast path off, else what the fast path hands on. */
   server: http.Server;
+  /** Whether calls go through the llhttp fast path (front/). */
+  fastPath: boolean;
   close(): Promise<void>;
 }
 
@@ -39,21 +48,62 @@ export async function startEdge(cfg: EdgeConfig, opts: StartEdgeOptions = {}): P
   checkUnique(cfg.regions);
   const regions = new RegionSet(cfg, log);
   await regions.start();
-  const server = createEdgeServer({ cfg, regions, metrics: new EdgeMetrics(), log, accessLog: opts.accessLog ?? false });
+  const metrics = new EdgeMetrics();
+  const chooser = regionChooser(regions, cfg.probeIntervalMs, log);
+  const accessLog = opts.accessLog ?? false;
+  const limits = cfg.limits ?? { maxConnections: 4096, maxConnectionsPerPeer: 256, idleTimeoutMs: 120_000 };
+  const fastPath = (cfg.fastPath ?? true) && parserAvailable();
+  if ((cfg.fastPath ?? true) && !fastPath) log("this Node has no llhttp parser in _http_common: serving through node:http only (slower)");
+  const server = createEdgeServer({ cfg, regions, metrics, log, accessLog, chooser, limits: fastPath ? undefined : limits });
+  const pools = new Map<Region, OriginPool>();
+  const pool = (r: Region): OriginPool => {
+    let p = pools.get(r);
+    if (!p) pools.set(r, (p = new OriginPool(r.url, cfg.maxSocketsPerRegion ?? 1024)));
+    return p;
+  };
+  const front = fastPath
+    ? createFrontServer(
+        {
+          regions, chooser, metrics, log, accessLog, inner: server, pool,
+          connectTimeoutMs: cfg.connectTimeoutMs,
+          idleTimeoutMs: limits.idleTimeoutMs,
+          headersTimeoutMs: cfg.headersTimeoutMs ?? 10_000,
+          maxCreateBodyBytes: cfg.maxCreateBodyBytes,
+          probeIntervalMs: cfg.probeIntervalMs,
+          onFailover: (from, reason) => {
+            metrics.failover(from.name);
+            log(`create: region ${from.name} failed (${reason}); trying the next nearest`);
+          },
+        },
+        limits,
+      )
+    : undefined;
+  const listener: net.Server = front ?? server;
+  const sockets = new Set<net.Socket>();
+  front?.on("connection", (s: net.Socket) => {
+    sockets.add(s);
+    s.once("close", () => sockets.delete(s));
+  });
   const { host, port } = splitAddr(cfg.addr);
   await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, host, () => resolve());
+    listener.once("error", reject);
+    listener.listen(port, host, () => resolve());
   });
-  const bound = (server.address() as AddressInfo).port;
+  const bound = (listener.address() as AddressInfo).port;
   return {
     url: `http://${host.includes(":") ? `[${host}]` : host}:${bound}`,
     regions,
     server,
+    fastPath,
     close: async () => {
       regions.stop();
+      for (const p of pools.values()) p.close();
       server.closeAllConnections();
-      await new Promise<void>((r) => server.close(() => r()));
+      if (front) {
+        const closed = new Promise<void>((r) => front.close(() => r()));
+        for (const s of sockets) s.destroy();
+        await closed;
+      } else await new Promise<void>((r) => server.close(() => r()));
     },
   };
 }

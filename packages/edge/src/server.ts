@@ -13,7 +13,8 @@ import { forward } from "./forward.js";
 import { forwardUpgrade, rawError } from "./upgrade.js";
 import { regionsEndpoint } from "./regions-endpoint.js";
 import { listAcross } from "./lists.js";
-import { retryAfterS, sendEdgeError } from "./answer.js";
+import { sendEdgeError } from "./answer.js";
+import type { RegionChooser } from "./choose-region.js";
 import { redactHeaders, redactPath } from "./redact.js";
 import { applyConnectionLimits } from "./connection-limits.js";
 
@@ -24,6 +25,9 @@ export interface EdgeServerDeps {
   log: (msg: string) => void;
   /** PODFLARE_EDGE_ACCESS_LOG=1: one line per request (keys redacted). */
   accessLog: boolean;
+  chooser: RegionChooser;
+  /** Caps and the idle timeout on its connections; none when the front (front/) owns the sockets. */
+  limits: { maxConnections: number; maxConnectionsPerPeer: number; idleTimeoutMs: number } | undefined;
 }
 
 /**
@@ -57,37 +61,8 @@ function servePlain(req: http.IncomingMessage, socket: Duplex, head: Buffer, ser
 export function createEdgeServer(deps: EdgeServerDeps): http.Server {
   const { cfg, regions, metrics, log } = deps;
 
-  const down = (r: Region, reason: string): PodflareError => {
-    if (r.healthy) log(`region ${r.name} (${r.url.host}) is down: ${reason} (from a forwarded request)`);
-    r.markDown(reason);
-    return unavailable(r);
-  };
-  const unavailable = (r: Region): PodflareError =>
-    new PodflareError("region_unavailable", `region ${r.name} cannot be reached (${r.error}); retry after ${retryAfterS(cfg.probeIntervalMs)} s (Retry-After); other regions are unaffected`, { "retry-after": retryAfterS(cfg.probeIntervalMs) });
-
-  /** The region for a request that is not a create: the id's, else the named, else the nearest. */
-  const target = (route: RouteKind, req: http.IncomingMessage): Region => {
-    if (route.kind === "id") {
-      const r = regions.byTag(route.tag);
-      if (!r) {
-        const what = route.id.startsWith("spc_") ? "space_not_found" : "sandbox_not_found";
-        throw new PodflareError(what, `${route.id} not found: no region of this edge makes ids starting ${route.id.slice(0, 8)} (known: ${regions.list.map((x) => `${x.name}=${x.tag}`).join(", ")})`);
-      }
-      if (!r.healthy) throw unavailable(r);
-      return r;
-    }
-    const named = req.headers["x-podflare-region"];
-    const name = (Array.isArray(named) ? named[0] : named)?.trim();
-    if (name) {
-      const r = regions.byName(name);
-      if (!r) throw new PodflareError("region_unknown", `region ${JSON.stringify(name)} (X-Podflare-Region) is not served by this edge (it has: ${regions.list.map((x) => x.name).join(", ")})`);
-      if (!r.healthy) throw unavailable(r);
-      return r;
-    }
-    const r = regions.nearest()[0];
-    if (!r) throw new PodflareError("unavailable", "no region is healthy right now; retry later", { "retry-after": retryAfterS(cfg.probeIntervalMs) });
-    return r;
-  };
+  const { target: chooseTarget, down } = deps.chooser;
+  const target = (route: RouteKind, req: http.IncomingMessage): Region => chooseTarget(route, req.headers["x-podflare-region"]);
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<{ region: string; kind: string; status: number }> {
     checkTarget(req);
@@ -141,9 +116,9 @@ export function createEdgeServer(deps: EdgeServerDeps): http.Server {
   // Long execs and WebSockets stay open as long as both ends do: no request timeout here; the
   // idle timeout of applyConnectionLimits bounds a client that stalls.
   server.requestTimeout = 0;
-  server.headersTimeout = 10_000;
+  server.headersTimeout = cfg.headersTimeoutMs ?? 10_000;
   server.keepAliveTimeout = 65_000;
-  applyConnectionLimits(server, cfg.limits ?? { maxConnections: 4096, maxConnectionsPerPeer: 256, idleTimeoutMs: 120_000 }, log);
+  if (deps.limits) applyConnectionLimits(server, deps.limits, log);
 
   server.on("upgrade", (req: http.IncomingMessage, client: Duplex, head: Buffer) => {
     // Node hands over every request asking for any upgrade (curl --http2 asks for h2c on any

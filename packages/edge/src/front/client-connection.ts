@@ -1,0 +1,370 @@
+// One caller's connection to the edge's front: requests parsed with llhttp, answered in order,
+// one at a time (pipelined requests wait their turn, the connection paused meanwhile). Calls on
+// an id and the like go straight to the region's hostd on a raw keep-alive connection, creates
+// with their failover, and everything else to the edge's own node:http server (inner.ts).
+import type net from "node:net";
+import type { Duplex } from "node:stream";
+import { PodflareError } from "@podflare/protocol";
+import { originPath } from "../origin-request.js";
+import { redactHeaders, redactPath } from "../redact.js";
+import type { Region } from "../regions.js";
+import { classify } from "../route.js";
+import { createThroughFront, type FrontConnection, type SendHooks } from "./create-flow.js";
+import { Exchange, writeChunk, type Plan } from "./exchange.js";
+import type { FrontDeps } from "./front-deps.js";
+import { answerHead, bodyless, forwardHead, requestFacts, verbatimHead } from "./heads.js";
+import { connectInner } from "./inner.js";
+import { Leg, type LegUser } from "./leg.js";
+import { HttpParser, type ParsedHead } from "./llhttp.js";
+
+// Body bytes held for a request that has no target yet; beyond, the caller is paused.
+const MAX_HELD_BYTES = 1 << 20;
+// After answering a request whose body was still coming: read and drop for this long, then close.
+const CLOSE_LINGER_MS = 2000;
+
+export class ClientConnection implements FrontConnection {
+  private readonly parser: HttpParser;
+  private readonly queue: Exchange[] = [];
+  /** The request whose body is arriving. */
+  private reading: Exchange | undefined;
+  /** A keep-alive connection into the edge's own server, made when first needed. */
+  private inner: Duplex | undefined;
+  /** When the head now arriving began (0: none is arriving); checked by sweep(). */
+  private headStartedMs = 0;
+  /** Last bytes in or out; checked by sweep() against the idle timeout. */
+  private lastActiveMs = Date.now();
+  private betweenRequests = true;
+  /** After an upgrade head or a parse error: no more requests are parsed. */
+  private stopped = false;
+  private spliceTo: Duplex | undefined;
+  private readonly spliceHeld: Buffer[] = [];
+  closed = false;
+  /** The origin connection the request at the front is on: closed if the caller leaves. */
+  private activeTarget: Duplex | undefined;
+
+  constructor(
+    private readonly socket: net.Socket,
+    readonly deps: FrontDeps,
+  ) {
+    this.parser = new HttpParser("request", {
+      head: (h) => this.onHead(h),
+      body: (chunk) => this.onBody(chunk),
+      complete: () => this.onRequestComplete(),
+    });
+    socket.setNoDelay(true);
+    socket.on("data", (d: Buffer) => this.onData(d));
+    socket.on("end", () => this.onEnd());
+    socket.on("error", () => {});
+    socket.on("close", () => this.onClose());
+  }
+
+  get remoteAddress(): string | undefined {
+    return this.socket.remoteAddress;
+  }
+
+  private onData(d: Buffer): void {
+    if (this.stopped) {
+      if (this.spliceTo) this.spliceTo.write(d);
+      else if (this.queue.some((e) => e.plan.to === "splice")) {
+        this.spliceHeld.push(d);
+        this.socket.pause();
+      }
+      return;
+    }
+    this.lastActiveMs = Date.now();
+    if (this.betweenRequests && this.headStartedMs === 0) this.headStartedMs = this.lastActiveMs;
+    const r = this.parser.execute(d);
+    if (typeof r !== "number") {
+      this.protocolError(r.code === "HPE_HEADER_OVERFLOW" ? 431 : 400, r.code ?? "parse error");
+      return;
+    }
+    // An upgrade head: what followed it belongs to the upgraded protocol.
+    if (r < d.length && this.stopped) this.onData(d.subarray(r));
+  }
+
+  private onHead(h: ParsedHead): void {
+    this.headStartedMs = 0;
+    this.betweenRequests = false;
+    const facts = requestFacts(h);
+    const ex = new Exchange(h, facts, this.plan(h, facts.regionHeader));
+    if (h.upgrade) this.stopped = true;
+    this.reading = ex;
+    this.queue.push(ex);
+    if (this.queue.length === 1) this.start(ex);
+    // A pipelined request waits its turn; so does the caller.
+    else this.socket.pause();
+  }
+
+  private plan(h: ParsedHead, regionHeader: string | undefined): Plan {
+    if (h.upgrade) return { to: "splice" };
+    // Only origin-form targets go straight on (the edge is not a general proxy); the edge's
+    // own server answers the rest with its error.
+    if (!h.url.startsWith("/") || h.url.startsWith("//")) return { to: "inner" };
+    const route = classify(h.method, h.url);
+    if (route.kind === "create") return { to: "create" };
+    if (route.kind === "own" || (route.kind === "list" && regionHeader === undefined)) return { to: "inner" };
+    try {
+      return { to: "origin", region: this.deps.chooser.target(route, regionHeader), kind: route.kind };
+    } catch {
+      return { to: "inner" }; // an unknown tag, a region down: the edge's server answers it
+    }
+  }
+
+  private onBody(chunk: Buffer): void {
+    const ex = this.reading;
+    if (!ex) return;
+    if (ex.sink) {
+      if (!ex.sink(chunk)) this.socket.pause();
+      return;
+    }
+    ex.held.push(chunk);
+    ex.heldBytes += chunk.length;
+    if (ex.plan.to === "create" && ex.heldBytes > this.deps.maxCreateBodyBytes && this.queue[0] === ex) {
+      // Too big to hold for a retry: the edge's own server reads it and answers 413.
+      ex.plan = { to: "inner" };
+      ex.onRequestDone = undefined;
+      this.toInner(ex);
+      return;
+    }
+    if (ex.heldBytes > MAX_HELD_BYTES) this.socket.pause();
+  }
+
+  private onRequestComplete(): void {
+    const ex = this.reading;
+    this.reading = undefined;
+    this.betweenRequests = true;
+    if (!ex) return;
+    ex.requestDone = true;
+    if (ex.endBody) ex.endBody();
+    const waiting = ex.onRequestDone;
+    ex.onRequestDone = undefined;
+    waiting?.();
+  }
+
+  /** The request at the front of the queue goes on its way. */
+  private start(ex: Exchange): void {
+    if (ex.facts.expectContinue && !ex.requestDone && ex.head.versionMinor >= 1 && ex.plan.to !== "splice") {
+      this.socket.write("HTTP/1.1 100 Continue\r\n\r\n");
+    }
+    const plan = ex.plan;
+    if (plan.to === "origin") void this.toOrigin(ex, plan.region);
+    else if (plan.to === "create") void createThroughFront(this, ex);
+    else if (plan.to === "inner") this.toInner(ex);
+    else this.splice(ex);
+  }
+
+  private async toOrigin(ex: Exchange, region: Region): Promise<void> {
+    ex.region = region.name;
+    const pool = this.deps.pool(region);
+    let socket: net.Socket;
+    try {
+      socket = (await pool.acquire(this.deps.connectTimeoutMs)).socket;
+    } catch (err) {
+      this.answerError(ex, this.deps.chooser.down(region, (err as NodeJS.ErrnoException).code ?? "connection error"));
+      return;
+    }
+    if (this.closed) return pool.release(socket);
+    const path = originPath(region, ex.head.url);
+    this.send(ex, socket, forwardHead(ex.head, path, ex.facts.chunked, this.socket.remoteAddress), {
+      done: (keepAlive) => (keepAlive && ex.sentAll ? pool.release(socket) : pool.discard(socket)),
+      // A caller that left is not the region's fault: nothing is marked down for it.
+      failedBeforeAnswer: (reason) => this.closed || this.answerError(ex, this.deps.chooser.down(region, reason)),
+    });
+  }
+
+  toInner(ex: Exchange): void {
+    if (!this.inner || this.inner.destroyed) this.inner = connectInner(this.deps.inner, this.socket.remoteAddress, this.socket.remotePort);
+    const inner = this.inner;
+    // The edge's server counts and logs what it answers; so no region here.
+    this.send(ex, inner, forwardHead(ex.head, ex.head.url, ex.facts.chunked, undefined), {
+      done: (keepAlive) => {
+        if (!keepAlive) inner.destroy();
+      },
+      failedBeforeAnswer: () => this.answerError(ex, new PodflareError("internal", "the edge's own server did not answer")),
+    });
+  }
+
+  /**
+   * Writes the head and the body (held, then as it comes) to `target`, and relays the answer to
+   * the caller as it arrives, with backpressure both ways.
+   */
+  send(
+    ex: Exchange,
+    target: Duplex,
+    head: string,
+    hooks: SendHooks,
+    wholeBody?: Buffer,
+  ): void {
+    const leg = Leg.of(target);
+    if (target !== this.inner) this.activeTarget = target;
+    let chunked = false;
+    let closeAfter = false;
+    let dropped = false;
+    const user: LegUser = {
+      output: this.socket,
+      head: (h) => {
+        if (hooks.beforeAnswer && !hooks.beforeAnswer(h.status)) {
+          dropped = true;
+          leg.user = undefined;
+          return true;
+        }
+        const framing = answerHead(h, { noBody: bodyless(h.status, ex.head.method), callerHttp11: ex.head.versionMinor >= 1, callerKeepAlive: ex.head.keepAlive });
+        chunked = framing.chunk;
+        closeAfter = framing.close;
+        ex.answered = true;
+        ex.status = h.status;
+        this.socket.write(framing.head, "latin1");
+        return ex.head.method === "HEAD";
+      },
+      body: (chunk) => {
+        this.lastActiveMs = Date.now();
+        const ok = chunked ? writeChunk(this.socket, chunk) : this.socket.write(chunk);
+        if (!ok && !target.isPaused()) {
+          target.pause();
+          this.socket.once("drain", () => target.resume());
+        }
+      },
+      complete: (keepAlive) => {
+        if (dropped) return;
+        if (chunked) this.socket.write("0\r\n\r\n");
+        hooks.done(keepAlive && ex.requestDone);
+        this.finished(ex, closeAfter);
+      },
+      failed: (reason) => {
+        if (dropped) return;
+        if (ex.answered) this.socket.destroy();
+        else hooks.failedBeforeAnswer(reason);
+      },
+    };
+    leg.user = user;
+    const markSent = (): void => {
+      ex.sentAll = true;
+    };
+    if (wholeBody !== undefined) {
+      target.write(wholeBody.length ? Buffer.concat([Buffer.from(head, "latin1"), wholeBody]) : head, markSent);
+      return;
+    }
+    const framed = ex.facts.chunked;
+    const sink = (chunk: Buffer): boolean => {
+      const ok = framed ? writeChunk(target, chunk) : target.write(chunk);
+      if (!ok) target.once("drain", () => this.socket.resume());
+      return ok;
+    };
+    if (ex.held.length === 0) target.write(head, "latin1");
+    else {
+      target.write(Buffer.concat([Buffer.from(head, "latin1"), ...(framed ? [] : ex.held)]));
+      if (framed) for (const c of ex.held) writeChunk(target, c);
+      ex.held = [];
+      ex.heldBytes = 0;
+      this.socket.resume();
+    }
+    ex.endBody = () => {
+      if (framed) target.write("0\r\n\r\n");
+      markSent();
+    };
+    if (ex.requestDone) ex.endBody();
+    else ex.sink = sink;
+  }
+
+  /** An answer the front gives itself, in the API's error envelope. */
+  answerError(ex: Exchange, err: PodflareError): void {
+    if (this.closed) return;
+    const body = JSON.stringify(err.toBody());
+    let head = `HTTP/1.1 ${err.status} ${err.code}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n`;
+    for (const [k, v] of Object.entries(err.headers)) head += `${k}: ${v}\r\n`;
+    const close = !ex.head.keepAlive;
+    if (close) head += "connection: close\r\n";
+    this.socket.write(head + "\r\n" + body);
+    ex.answered = true;
+    ex.status = err.status;
+    this.finished(ex, close);
+  }
+
+  /** The answer is whole: counted, logged, and the next request goes. */
+  private finished(ex: Exchange, close: boolean): void {
+    if (ex.plan.to !== "inner") {
+      const kind = ex.plan.to === "create" ? "create" : ex.plan.to === "origin" ? ex.plan.kind : "upgrade";
+      this.deps.metrics.request(ex.region || "-", kind, ex.status);
+      if (this.deps.accessLog) {
+        const ms = (performance.now() - ex.started).toFixed(1);
+        this.deps.log(`${ex.head.method} ${redactPath(ex.head.url)} -> ${ex.region || "edge"} ${ex.status} ${ms} ms headers=${JSON.stringify(redactHeaders(ex.headerObject()))}`);
+      }
+    }
+    this.queue.shift();
+    this.activeTarget = undefined;
+    ex.sink = undefined;
+    ex.endBody = undefined;
+    if (close || !ex.requestDone) {
+      // An answer given before the body was all read: the rest is read and dropped for a while.
+      this.stopped = true;
+      this.socket.resume();
+      this.socket.end();
+      setTimeout(() => this.socket.destroy(), CLOSE_LINGER_MS).unref();
+      return;
+    }
+    const next = this.queue[0];
+    if (next) this.start(next);
+    if (this.queue.length <= 1 && !this.stopped) this.socket.resume();
+  }
+
+  /** An upgrade (WebSocket): the connection is handed, head and all, to the edge's own server. */
+  private splice(ex: Exchange): void {
+    const inner = connectInner(this.deps.inner, this.socket.remoteAddress, this.socket.remotePort);
+    this.spliceTo = inner;
+    inner.write(verbatimHead(ex.head), "latin1");
+    for (const b of this.spliceHeld.splice(0)) inner.write(b);
+    inner.pipe(this.socket);
+    inner.on("error", () => this.socket.destroy());
+    inner.on("close", () => this.socket.destroy());
+    this.socket.resume();
+  }
+
+  private protocolError(status: number, what: string): void {
+    this.stopped = true;
+    const message = status === 431 ? "the request head is over 16 KiB; send fewer or smaller headers" : `the request is not valid HTTP/1.1 (${what})`;
+    const body = JSON.stringify(new PodflareError("bad_request", message).toBody());
+    if (this.queue.length === 0) {
+      this.socket.end(`HTTP/1.1 ${status} Bad Request\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+    } else this.socket.destroy();
+  }
+
+  /** The caller finished sending: as node:http does, a request still in flight is abandoned. */
+  private onEnd(): void {
+    if (this.spliceTo) this.spliceTo.end();
+    else if (this.queue.length === 0) this.socket.end();
+    else this.socket.destroy();
+  }
+
+  /**
+   * Called about once a second (front-server.ts; one timer for all connections, not one per
+   * request): a head slower than the headers timeout, or a connection idle past the idle timeout
+   * while the caller is the one stalling, is closed. A quiet exec (the origin has nothing to
+   * say yet) is not the caller's fault and is kept.
+   */
+  sweep(nowMs: number): void {
+    if (this.closed || this.spliceTo) return;
+    if (this.headStartedMs !== 0 && nowMs - this.headStartedMs > this.deps.headersTimeoutMs) {
+      this.socket.destroy();
+      return;
+    }
+    if (nowMs - this.lastActiveMs <= this.deps.idleTimeoutMs) return;
+    const ex = this.queue[0];
+    const callerStalled = !ex || !ex.requestDone || this.socket.writableLength > 0;
+    if (callerStalled) this.socket.destroy();
+    else this.lastActiveMs = nowMs;
+  }
+
+  private onClose(): void {
+    this.closed = true;
+    this.deps.forget(this);
+    // The caller left: whatever it started (an exec streaming) is stopped at the target.
+    const ex = this.queue[0];
+    if (ex && !ex.requestDone) ex.onRequestDone = undefined;
+    for (const e of this.queue.splice(0)) e.sink = undefined;
+    this.inner?.destroy();
+    this.spliceTo?.destroy();
+    this.activeTarget?.destroy();
+    this.parser.close();
+  }
+}
+

@@ -1,0 +1,111 @@
+// Creates on the fast path: the body held whole (bounded), then each candidate region in turn,
+// by the rule of create.ts (docs/edge.md, "Failover"): a connection error before the request
+// was all sent, or a 5xx, moves on; an answer is relayed once; a connection broken after the
+// request was sent is answered 502, never sent again.
+import { PodflareError } from "@podflare/protocol";
+import type net from "node:net";
+import type { Duplex } from "node:stream";
+import { candidates } from "../create.js";
+import { originPath } from "../origin-request.js";
+import type { Region } from "../regions.js";
+import { namedRegion } from "../route.js";
+import type { Exchange } from "./exchange.js";
+import type { FrontDeps } from "./front-deps.js";
+import { forwardHead } from "./heads.js";
+
+export interface SendHooks {
+  done(keepAlive: boolean): void;
+  failedBeforeAnswer(reason: string): void;
+  /** Before the answer's head goes to the caller; false: it is not relayed (the target is dropped). */
+  beforeAnswer?(status: number): boolean;
+}
+
+/** What the create flow uses of a caller's connection (client-connection.ts). */
+export interface FrontConnection {
+  readonly deps: FrontDeps;
+  readonly closed: boolean;
+  readonly remoteAddress: string | undefined;
+  send(ex: Exchange, target: Duplex, head: string, hooks: SendHooks, wholeBody?: Buffer): void;
+  answerError(ex: Exchange, err: PodflareError): void;
+  toInner(ex: Exchange): void;
+}
+
+type Attempt = { kind: "relayed" } | { kind: "failed"; sent: boolean; reason: string } | { kind: "retry"; status: number };
+
+/** A create: its body held whole, then each candidate region in turn (docs/edge.md, "Failover"). */
+export async function createThroughFront(conn: FrontConnection, ex: Exchange): Promise<void> {
+  if (!ex.requestDone) await new Promise<void>((resolve) => (ex.onRequestDone = resolve));
+  if (ex.plan.to !== "create" || conn.closed) return; // moved to the edge's server (too big)
+  const body = ex.held.length === 1 ? ex.held[0]! : Buffer.concat(ex.held);
+  ex.held = [];
+  let list: Region[];
+  const name = namedRegion(parseMaybe(body), ex.facts.regionHeader);
+  const named = name !== undefined;
+  try {
+    list = candidates(conn.deps.regions, name, conn.deps.probeIntervalMs);
+  } catch {
+    // No region to try: the edge's own server gives the answer (it decides the same way).
+    ex.held = [body];
+    ex.plan = { to: "inner" };
+    conn.toInner(ex);
+    return;
+  }
+  for (const [i, r] of list.entries()) {
+    const more = i < list.length - 1;
+    const result = await attempt(conn, ex, r, body, more);
+    if (result.kind === "relayed" || conn.closed) return;
+    if (result.kind === "retry") {
+      conn.deps.onFailover(r, `answered ${result.status}`);
+      continue;
+    }
+    if (result.sent) {
+      conn.answerError(ex, new PodflareError("upstream_error", `region ${r.name} received the create but the connection broke before it answered (${result.reason}); it may have made the sandbox: list sandboxes (GET /v1/sandboxes with X-Podflare-Region: ${r.name}) before creating again`));
+      return;
+    }
+    const down = conn.deps.chooser.down(r, `create: ${result.reason}`);
+    if (named) return conn.answerError(ex, new PodflareError("region_unavailable", `region ${r.name} cannot be reached (${result.reason}); retry later, or leave region out to create in the nearest healthy region`, down.headers));
+    if (!more) return conn.answerError(ex, new PodflareError("unavailable", `no region could take the create (last: ${r.name}: ${result.reason}); retry later`, down.headers));
+    conn.deps.onFailover(r, result.reason);
+  }
+}
+
+/** One region's try at a create; a 5xx with regions left is not relayed. */
+async function attempt(conn: FrontConnection, ex: Exchange, r: Region, body: Buffer, more: boolean): Promise<Attempt> {
+  ex.region = r.name;
+  ex.sentAll = false;
+  const pool = conn.deps.pool(r);
+  let socket: net.Socket;
+  try {
+    socket = (await pool.acquire(conn.deps.connectTimeoutMs)).socket;
+  } catch (err) {
+    return { kind: "failed", sent: false, reason: (err as NodeJS.ErrnoException).code ?? "connection error" };
+  }
+  if (conn.closed) {
+    pool.release(socket);
+    return { kind: "relayed" };
+  }
+  const head = forwardHead(ex.head, originPath(r, ex.head.url), false, conn.remoteAddress, body.length);
+  return new Promise<Attempt>((resolve) => {
+    conn.send(ex, socket, head, {
+      done: (keepAlive) => (keepAlive ? pool.release(socket) : pool.discard(socket)),
+      failedBeforeAnswer: (reason) => resolve({ kind: "failed", sent: ex.sentAll, reason }),
+      beforeAnswer: (status) => {
+        if (status >= 500 && more) {
+          pool.discard(socket);
+          resolve({ kind: "retry", status });
+          return false;
+        }
+        resolve({ kind: "relayed" });
+        return true;
+      },
+    }, body);
+  });
+}
+
+function parseMaybe(body: Buffer): unknown {
+  try {
+    return body.length ? JSON.parse(body.toString("utf8")) : {};
+  } catch {
+    return undefined; // not JSON: the origin answers 400 invalid_json with its own message
+  }
+}

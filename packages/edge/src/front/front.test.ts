@@ -1,0 +1,232 @@
+// The fast path's HTTP/1.1 handling against a stand-in origin on loopback (what a real hostd
+// cannot be made to do on cue: answer without a length, answer before reading, stream without
+// end). tests/edge/ runs the API's paths through it against real hostds.
+import assert from "node:assert/strict";
+import http from "node:http";
+import net from "node:net";
+import type { AddressInfo } from "node:net";
+import { after, test } from "node:test";
+import { regionTagFor } from "@podflare/protocol";
+import { startEdge, type RunningEdge } from "../index.js";
+
+const origin = {
+  seen: [] as Array<{ method: string; url: string; headers: http.IncomingHttpHeaders; body: string }>,
+  held: undefined as http.IncomingMessage | undefined,
+  heldClosed: false,
+  streamed: 0,
+  blocked: false,
+};
+
+const server = http.createServer((req, res) => {
+  const url = new URL(req.url ?? "/", "http://x");
+  if (url.pathname === "/v1/healthz") {
+    res.writeHead(200, { "x-podflare-region": "solo", "x-podflare-region-tag": regionTagFor("solo") }).end("ok");
+    return;
+  }
+  if (url.pathname === "/v1/early") {
+    res.writeHead(413, { "content-type": "application/json" }).end('{"error":"too big","code":"payload_too_large"}');
+    return;
+  }
+  if (url.pathname === "/v1/hold") {
+    origin.held = req;
+    origin.heldClosed = false;
+    req.socket.once("close", () => (origin.heldClosed = true));
+    return;
+  }
+  if (url.pathname === "/v1/stream") {
+    origin.streamed = 0;
+    origin.blocked = false;
+    res.writeHead(200, { "content-type": "application/octet-stream" });
+    const chunk = Buffer.alloc(64 * 1024, 120);
+    const pump = (): void => {
+      for (;;) {
+        if (res.destroyed) return;
+        origin.streamed += chunk.length;
+        if (!res.write(chunk)) {
+          origin.blocked = true;
+          res.once("drain", () => {
+            origin.blocked = false;
+            pump();
+          });
+          return;
+        }
+      }
+    };
+    pump();
+    return;
+  }
+  const parts: Buffer[] = [];
+  req.on("data", (c: Buffer) => parts.push(c));
+  req.on("end", () => {
+    origin.seen.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers, body: Buffer.concat(parts).toString() });
+    const answer = () => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ url: req.url, body: Buffer.concat(parts).toString() }));
+    const ms = Number(url.searchParams.get("ms") ?? 0);
+    if (ms > 0) setTimeout(answer, ms);
+    else answer();
+  });
+});
+// Answers without a length: the body ends when the connection does.
+const closeDelimited = net.createServer((s) => {
+  s.once("data", () => s.end("HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n\r\nno length here"));
+});
+await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+await new Promise<void>((r) => closeDelimited.listen(0, "127.0.0.1", () => r()));
+const originUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+const edge: RunningEdge = await startEdge(
+  {
+    regions: [{ name: "solo", url: originUrl }],
+    addr: "127.0.0.1:0",
+    probeIntervalMs: 60_000,
+    probeTimeoutMs: 2000,
+    connectTimeoutMs: 2000,
+    maxCreateBodyBytes: 4096,
+    headersTimeoutMs: 400,
+    limits: { maxConnections: 100, maxConnectionsPerPeer: 50, idleTimeoutMs: 600 },
+  },
+  { log: () => undefined },
+);
+const port = Number(new URL(edge.url).port);
+after(async () => {
+  await edge.close();
+  server.closeAllConnections();
+  server.close();
+  closeDelimited.close();
+});
+
+/** A raw connection to the edge: write, read until `done` says the text is whole (or the close). */
+function raw(bytes: string | Buffer, done: (text: string) => boolean = () => false, toPort = port): Promise<{ text: string; closed: boolean }> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(toPort, "127.0.0.1", () => s.write(bytes));
+    let text = "";
+    s.on("data", (d: Buffer) => {
+      text += d.toString("latin1");
+      if (done(text)) {
+        s.destroy();
+        resolve({ text, closed: false });
+      }
+    });
+    s.on("close", () => resolve({ text, closed: true }));
+    s.on("error", reject);
+  });
+}
+
+async function until(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const count = (text: string, needle: string): number => text.split(needle).length - 1;
+
+test("the fast path is on (Node has llhttp in _http_common)", () => {
+  assert.equal(edge.fastPath, true);
+});
+
+test("pipelined requests are answered in order, each once, whatever the origin's pace", async () => {
+  const req = (p: string) => `GET ${p} HTTP/1.1\r\nhost: e\r\n\r\n`;
+  const { text } = await raw(req("/v1/a?ms=200") + req("/v1/b") + req("/v1/c?ms=20"), (t) => count(t, "HTTP/1.1 200") === 3 && t.includes('"url":"/v1/c?ms=20"'));
+  const order = [...text.matchAll(/"url":"(\/v1\/[abc])/g)].map((m) => m[1]);
+  assert.deepEqual(order, ["/v1/a", "/v1/b", "/v1/c"]);
+});
+
+test("a chunked request body reaches the origin whole; hop-by-hop headers stop at the edge; X-Forwarded-For grows", async () => {
+  origin.seen.length = 0;
+  const head = "POST /v1/echo HTTP/1.1\r\nhost: e\r\ntransfer-encoding: chunked\r\nconnection: keep-alive, x-private\r\nkeep-alive: timeout=9\r\nte: trailers\r\nx-forwarded-for: 203.0.113.9\r\n\r\n";
+  const { text } = await raw(head + "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n", (t) => t.includes("hello world"));
+  assert.match(text, /^HTTP\/1\.1 200 /);
+  const seen = origin.seen[0]!;
+  assert.equal(seen.body, "hello world");
+  assert.equal(seen.headers["x-forwarded-for"], "203.0.113.9, 127.0.0.1");
+  assert.equal(seen.headers["te"], undefined);
+  assert.equal(seen.headers["keep-alive"], undefined);
+  // The origin's own keep-alive terms are not the caller's.
+  assert.doesNotMatch(text.split("\r\n\r\n")[0]!, /keep-alive: timeout=/i);
+});
+
+test("an answer without a length reaches an HTTP/1.1 caller chunked, an HTTP/1.0 caller until the close", async () => {
+  const cd = await startEdge(
+    { regions: [{ name: "solo", url: originUrl }], addr: "127.0.0.1:0", probeIntervalMs: 60_000, probeTimeoutMs: 2000, connectTimeoutMs: 2000, maxCreateBodyBytes: 4096 },
+    { log: () => undefined },
+  );
+  try {
+    // The probe found the stand-in healthy; now the region's traffic goes to the length-less one.
+    const r = cd.regions.byName("solo")!;
+    (r as { url: URL }).url = new URL(`http://127.0.0.1:${(closeDelimited.address() as AddressInfo).port}`);
+    const p = Number(new URL(cd.url).port);
+    const v11 = await raw("GET /v1/x HTTP/1.1\r\nhost: e\r\n\r\n", (t) => t.endsWith("0\r\n\r\n"), p);
+    assert.match(v11.text, /transfer-encoding: chunked\r\n/i);
+    assert.match(v11.text, /\r\n\r\ne\r\nno length here\r\n0\r\n\r\n$/);
+    const v10 = await raw("GET /v1/x HTTP/1.0\r\nhost: e\r\n\r\n", () => false, p);
+    assert.ok(v10.closed);
+    assert.doesNotMatch(v10.text, /transfer-encoding/i);
+    assert.match(v10.text, /\r\n\r\nno length here$/);
+  } finally {
+    await cd.close();
+  }
+});
+
+test("HEAD gets the head only, and the connection goes on", async () => {
+  const { text } = await raw("HEAD /v1/h HTTP/1.1\r\nhost: e\r\n\r\nGET /v1/after HTTP/1.1\r\nhost: e\r\n\r\n", (t) => t.includes('"url":"/v1/after"'));
+  assert.equal(count(text, "HTTP/1.1 200"), 2);
+  assert.doesNotMatch(text, /"url":"\/v1\/h"/);
+});
+
+test("bad requests: 400 bad_request, a head over 16 KiB 431; both close the connection", async () => {
+  const bad = await raw("GET /v1/x HTTP/1.1\r\nhost: e\r\ncontent-length: 1\r\ncontent-length: 2\r\n\r\n");
+  assert.match(bad.text, /^HTTP\/1\.1 400 /);
+  assert.match(bad.text, /"code":"bad_request"/);
+  assert.ok(bad.closed);
+  const smuggle = await raw("POST /v1/x HTTP/1.1\r\nhost: e\r\ncontent-length: 5\r\ntransfer-encoding: chunked\r\n\r\n0\r\n\r\n");
+  assert.match(smuggle.text, /^HTTP\/1\.1 400 /, "Content-Length with Transfer-Encoding is refused, never guessed");
+  const huge = await raw(`GET /v1/x HTTP/1.1\r\nhost: e\r\nx-big: ${"a".repeat(20_000)}\r\n\r\n`);
+  assert.match(huge.text, /^HTTP\/1\.1 431 /);
+  assert.match(huge.text, /over 16 KiB/);
+  assert.ok(huge.closed);
+});
+
+test("a head that trickles in is cut off at the headers timeout; an idle connection at the idle timeout; a quiet answer is waited for", async () => {
+  const slow = net.connect(port, "127.0.0.1", () => slow.write("GET /v1/x HTTP/1.1\r\n"));
+  slow.on("error", () => {});
+  let slowClosed = false;
+  slow.on("close", () => (slowClosed = true));
+  const idle = net.connect(port, "127.0.0.1");
+  let idleClosed = false;
+  idle.on("close", () => (idleClosed = true));
+  await until("the slow head to be cut off", () => slowClosed);
+  await until("the idle connection to be closed", () => idleClosed);
+  // An answer slower than the idle timeout: the caller is waiting, not stalling.
+  const quiet = await raw("GET /v1/quiet?ms=1500 HTTP/1.1\r\nhost: e\r\n\r\n", (t) => t.includes('"url":"/v1/quiet?ms=1500"'));
+  assert.match(quiet.text, /^HTTP\/1\.1 200 /);
+});
+
+test("a caller that leaves mid-request closes the origin's connection (an exec stops); the region stays up", async () => {
+  const s = net.connect(port, "127.0.0.1", () => s.write("GET /v1/hold HTTP/1.1\r\nhost: e\r\n\r\n"));
+  s.on("error", () => {});
+  await until("the origin to get the request", () => origin.held !== undefined && !origin.heldClosed);
+  s.destroy();
+  await until("the origin's connection to close", () => origin.heldClosed);
+  assert.equal(edge.regions.byName("solo")!.healthy, true);
+  origin.held = undefined;
+});
+
+test("an answer the caller does not read holds the origin back (bounded memory), and flows again when read", async () => {
+  const s = net.connect(port, "127.0.0.1", () => s.write("GET /v1/stream HTTP/1.1\r\nhost: e\r\n\r\n"));
+  s.pause();
+  await until("the origin to block on a full connection", () => origin.blocked);
+  const blockedAt = origin.streamed;
+  assert.ok(blockedAt < 64 << 20, `the edge took ${blockedAt} bytes the caller did not read`);
+  let got = 0;
+  s.on("data", (d: Buffer) => (got += d.length));
+  s.resume();
+  await until("the answer to flow again", () => got > blockedAt + (8 << 20));
+  s.destroy();
+});
+
+test("an answer given before the body was read reaches the caller", async () => {
+  const head = "POST /v1/early HTTP/1.1\r\nhost: e\r\ncontent-type: application/octet-stream\r\ncontent-length: 50000000\r\n\r\n";
+  const { text } = await raw(Buffer.concat([Buffer.from(head), Buffer.alloc(256 * 1024, 97)]), (t) => t.includes("payload_too_large"));
+  assert.match(text, /^HTTP\/1\.1 413 /);
+});

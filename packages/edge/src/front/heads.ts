@@ -1,0 +1,104 @@
+// The heads the front writes (pure, unit-tested): a request head for an origin or for the
+// edge's own node:http server, and the answer's head for the caller. Framing headers are the
+// front's to set: it re-chunks what it re-frames, and hop-by-hop headers stop here.
+import { hopByHop } from "../origin-request.js";
+import type { ParsedHead } from "./llhttp.js";
+
+/** What the front needs from a request head, read in one pass. */
+export interface RequestFacts {
+  contentLength: number | undefined;
+  chunked: boolean;
+  expectContinue: boolean;
+  regionHeader: string | undefined;
+}
+
+export function requestFacts(h: ParsedHead): RequestFacts {
+  let contentLength: number | undefined;
+  let chunked = false;
+  let expectContinue = false;
+  let regionHeader: string | undefined;
+  const raw = h.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    if (name === "content-length") contentLength = Number(raw[i + 1]);
+    else if (name === "transfer-encoding") chunked = true; // llhttp accepts it only with chunked last
+    else if (name === "expect") expectContinue ||= raw[i + 1]!.trim().toLowerCase() === "100-continue";
+    else if (name === "x-podflare-region" && regionHeader === undefined) regionHeader = raw[i + 1];
+  }
+  return { contentLength, chunked, expectContinue, regionHeader };
+}
+
+/**
+ * The head sent on: hop-by-hop headers and Expect dropped (the front answered 100-continue
+ * itself), a chunked body re-chunked (or, given `length`, a held body's length set), and for an origin the caller's address appended to
+ * X-Forwarded-For (the edge's own server appends it itself, from the connection it is given).
+ */
+export function forwardHead(h: ParsedHead, path: string, chunked: boolean, clientAddr: string | undefined, length?: number): string {
+  let out = `${h.method} ${path} HTTP/1.1\r\n`;
+  let prior = "";
+  const raw = h.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const lower = name.toLowerCase();
+    if (hopByHop.has(lower) || lower === "expect" || (length !== undefined && lower === "content-length")) continue;
+    if (lower === "x-forwarded-for" && clientAddr !== undefined) {
+      prior += prior ? `, ${raw[i + 1]}` : raw[i + 1];
+      continue;
+    }
+    out += `${name}: ${raw[i + 1]}\r\n`;
+  }
+  if (clientAddr !== undefined) out += `x-forwarded-for: ${prior ? `${prior}, ` : ""}${clientAddr}\r\n`;
+  if (chunked) out += "transfer-encoding: chunked\r\n";
+  if (length !== undefined) out += `content-length: ${length}\r\n`;
+  return out + "\r\n";
+}
+
+/** A request head exactly as parsed (an upgrade handed to the edge's own server). */
+export function verbatimHead(h: ParsedHead): string {
+  let out = `${h.method} ${h.url} HTTP/${h.versionMajor}.${h.versionMinor}\r\n`;
+  const raw = h.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) out += `${raw[i]}: ${raw[i + 1]}\r\n`;
+  return out + "\r\n";
+}
+
+export interface AnswerFraming {
+  /** The head to write to the caller. */
+  head: string;
+  /** Re-chunk the body (the origin's was chunked or ran to its close; the caller speaks 1.1). */
+  chunk: boolean;
+  /** Close the caller's connection after this answer. */
+  close: boolean;
+}
+
+/**
+ * The caller's answer head from the origin's: hop-by-hop headers dropped; the body framed by
+ * the origin's Content-Length when it has one, else chunked (or, for an HTTP/1.0 caller, by
+ * closing the connection).
+ */
+export function answerHead(h: ParsedHead, opts: { noBody: boolean; callerHttp11: boolean; callerKeepAlive: boolean }): AnswerFraming {
+  let out = `HTTP/1.1 ${h.status} ${h.statusMessage}\r\n`;
+  let hasLength = false;
+  const raw = h.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const lower = name.toLowerCase();
+    if (hopByHop.has(lower)) continue;
+    if (lower === "content-length") hasLength = true;
+    out += `${name}: ${raw[i + 1]}\r\n`;
+  }
+  let chunk = false;
+  let close = !opts.callerKeepAlive;
+  if (!opts.noBody && !hasLength) {
+    if (opts.callerHttp11) {
+      chunk = true;
+      out += "transfer-encoding: chunked\r\n";
+    } else close = true;
+  }
+  if (close) out += "connection: close\r\n";
+  return { head: out + "\r\n", chunk, close };
+}
+
+/** A status whose answer never has a body. */
+export function bodyless(status: number, method: string): boolean {
+  return method === "HEAD" || status === 204 || status === 304 || (status >= 100 && status < 200);
+}

@@ -1,0 +1,61 @@
+// The edge's own node:http server reached from the front without a socket: what the fast path
+// does not serve (the edge's endpoints, lists across regions, upgrades, answers for regions
+// that are down, malformed targets) is written to it over an in-memory connection that
+// carries the caller's address, and its answers come back the same way.
+import type http from "node:http";
+import { Duplex } from "node:stream";
+
+class Half extends Duplex {
+  other: Half | undefined;
+  remoteAddress: string | undefined;
+  remotePort: number | undefined;
+
+  override _read(): void {
+    // Data is pushed by the other half as it is written.
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
+    this.other?.push(chunk);
+    done();
+  }
+
+  override _final(done: (err?: Error | null) => void): void {
+    this.other?.push(null);
+    done();
+  }
+
+  override _destroy(err: Error | null, done: (err?: Error | null) => void): void {
+    const o = this.other;
+    this.other = undefined;
+    if (o && !o.destroyed) {
+      o.other = undefined;
+      o.destroy();
+    }
+    done(err);
+  }
+
+  // node:http sets these on the sockets it serves.
+  setTimeout(): this {
+    return this;
+  }
+
+  setNoDelay(): this {
+    return this;
+  }
+
+  setKeepAlive(): this {
+    return this;
+  }
+}
+
+/** A new connection into `server` as if from `remoteAddress`; the front's end is returned. */
+export function connectInner(server: http.Server, remoteAddress: string | undefined, remotePort: number | undefined): Duplex {
+  const ours = new Half();
+  const theirs = new Half();
+  ours.other = theirs;
+  theirs.other = ours;
+  theirs.remoteAddress = remoteAddress;
+  theirs.remotePort = remotePort;
+  server.emit("connection", theirs);
+  return ours;
+}

@@ -1,0 +1,110 @@
+// Raw keep-alive connections from the front to one region's hostd: the fast path writes its
+// own request heads on them and reads the answers with llhttp (exchange.ts). Idle ones go
+// first-in-last-out and close after 30 s, before hostd's 65 s keep-alive, so a request is never
+// written into a socket the origin is closing; at most `maxSockets` are open, more requests wait.
+import net from "node:net";
+import tls from "node:tls";
+
+const IDLE_CLOSE_MS = 30_000;
+
+export type Connected = { socket: net.Socket; reused: boolean };
+
+// Idle sockets are checked this often (one timer per pool, not one per request).
+const SWEEP_MS = 5000;
+
+export class OriginPool {
+  private readonly idle: net.Socket[] = [];
+  private readonly idleSince = new WeakMap<net.Socket, number>();
+  private readonly sweeper: NodeJS.Timeout;
+  private open = 0;
+  private readonly waiting: Array<(c: Connected | Error) => void> = [];
+  private closed = false;
+
+  constructor(
+    private readonly url: URL,
+    private readonly maxSockets: number,
+  ) {
+    this.sweeper = setInterval(() => {
+      const old = Date.now() - IDLE_CLOSE_MS;
+      for (const s of [...this.idle]) if ((this.idleSince.get(s) ?? 0) < old) s.destroy();
+    }, SWEEP_MS);
+    this.sweeper.unref();
+  }
+
+  /** A connected socket for one exchange; give it back with release() or drop it with discard(). */
+  acquire(connectTimeoutMs: number): Promise<Connected> {
+    for (;;) {
+      const s = this.idle.pop();
+      if (!s) break;
+      if (s.destroyed || !s.writable) continue;
+      s.resume(); // the last caller may have paused it (backpressure) as its answer ended
+      return Promise.resolve({ socket: s, reused: true });
+    }
+    if (this.closed) return Promise.reject(Object.assign(new Error("the edge is closing"), { code: "ECONNABORTED" }));
+    if (this.open >= this.maxSockets) {
+      return new Promise((resolve, reject) => this.waiting.push((c) => (c instanceof Error ? reject(c) : resolve(c))));
+    }
+    return this.connect(connectTimeoutMs);
+  }
+
+  /** The exchange ended cleanly and the origin keeps the connection open. */
+  release(socket: net.Socket): void {
+    if (socket.destroyed || this.closed) {
+      socket.destroy();
+      return;
+    }
+    const next = this.waiting.shift();
+    if (next) {
+      next({ socket, reused: true });
+      return;
+    }
+    this.idleSince.set(socket, Date.now());
+    this.idle.push(socket);
+  }
+
+  /** The socket is not reusable (an error, the origin closing, an answer cut short). */
+  discard(socket: net.Socket): void {
+    socket.destroy();
+  }
+
+  close(): void {
+    this.closed = true;
+    clearInterval(this.sweeper);
+    for (const s of this.idle.splice(0)) s.destroy();
+    for (const w of this.waiting.splice(0)) w(Object.assign(new Error("the edge is closing"), { code: "ECONNABORTED" }));
+  }
+
+  private connect(connectTimeoutMs: number): Promise<Connected> {
+    this.open++;
+    const host = this.url.hostname.replace(/^\[(.*)\]$/, "$1");
+    const port = Number(this.url.port || (this.url.protocol === "https:" ? 443 : 80));
+    const socket =
+      this.url.protocol === "https:"
+        ? tls.connect({ host, port, servername: net.isIP(host) ? undefined : host }).setNoDelay(true)
+        : net.connect({ host, port, noDelay: true });
+    socket.once("close", () => {
+      this.open--;
+      const i = this.idle.indexOf(socket);
+      if (i >= 0) this.idle.splice(i, 1);
+      // A slot came free: the longest waiter gets a new connection.
+      const next = this.waiting.shift();
+      if (next) this.connect(connectTimeoutMs).then(next, next);
+    });
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => socket.destroy(Object.assign(new Error(`no connection in ${connectTimeoutMs} ms`), { code: "ETIMEDOUT" })), connectTimeoutMs);
+      const ready = socket instanceof tls.TLSSocket ? "secureConnect" : "connect";
+      socket.once(ready, () => {
+        clearTimeout(timer);
+        socket.off("error", failed);
+        // From now on errors end the socket ('close'); the leg using it (leg.ts) hears them too.
+        socket.on("error", () => {});
+        resolve({ socket, reused: false });
+      });
+      const failed = (err: Error): void => {
+        clearTimeout(timer);
+        reject(err);
+      };
+      socket.once("error", failed);
+    });
+  }
+}
