@@ -33,6 +33,11 @@ const server = http.createServer((req, res) => {
     req.socket.once("close", () => (origin.heldClosed = true));
     return;
   }
+  if (url.pathname === "/v1/noread") {
+    req.pause(); // a body nobody reads: the edge must hold its caller back, not buffer it
+    origin.held = req;
+    return;
+  }
   if (url.pathname === "/v1/stream") {
     origin.streamed = 0;
     origin.blocked = false;
@@ -215,7 +220,14 @@ test("a caller that leaves mid-request closes the origin's connection (an exec s
 test("an answer the caller does not read holds the origin back (bounded memory), and flows again when read", async () => {
   const s = net.connect(port, "127.0.0.1", () => s.write("GET /v1/stream HTTP/1.1\r\nhost: e\r\n\r\n"));
   s.pause();
-  await until("the origin to block on a full connection", () => origin.blocked);
+  let last = -1;
+  let still = 0;
+  // The origin stays blocked (nothing more leaves it for 10 polls in a row), or the edge took too much.
+  await until("the origin to stay blocked on a full connection", () => {
+    still = origin.blocked && origin.streamed === last ? still + 1 : 0;
+    last = origin.streamed;
+    return still >= 10 || origin.streamed >= 64 << 20;
+  }, 60_000);
   const blockedAt = origin.streamed;
   assert.ok(blockedAt < 64 << 20, `the edge took ${blockedAt} bytes the caller did not read`);
   let got = 0;
@@ -229,4 +241,31 @@ test("an answer given before the body was read reaches the caller", async () => 
   const head = "POST /v1/early HTTP/1.1\r\nhost: e\r\ncontent-type: application/octet-stream\r\ncontent-length: 50000000\r\n\r\n";
   const { text } = await raw(Buffer.concat([Buffer.from(head), Buffer.alloc(256 * 1024, 97)]), (t) => t.includes("payload_too_large"));
   assert.match(text, /^HTTP\/1\.1 413 /);
+});
+
+test("a body the origin does not read holds the caller back (bounded memory)", async () => {
+  const s = net.connect(port, "127.0.0.1");
+  s.on("error", () => {});
+  await new Promise<void>((r) => s.once("connect", () => r()));
+  s.write("PUT /v1/noread HTTP/1.1\r\nhost: e\r\ncontent-type: application/octet-stream\r\ncontent-length: 200000000\r\n\r\n");
+  const chunk = Buffer.alloc(256 * 1024, 98);
+  let offered = 0;
+  let last = -1;
+  let still = 0;
+  // Keep 4 MiB queued at the caller until all is offered or nothing leaves it for 10 polls in a row.
+  await until("the caller to be held back, or the whole body taken", () => {
+    while (s.writableLength < 4 << 20 && offered < 200_000_000) {
+      s.write(chunk);
+      offered += chunk.length;
+    }
+    const delivered = s.bytesWritten - s.writableLength;
+    still = delivered === last ? still + 1 : 0;
+    last = delivered;
+    return still >= 10 || (offered >= 200_000_000 && s.writableLength === 0);
+  }, 60_000);
+  const delivered = s.bytesWritten - s.writableLength;
+  assert.ok(delivered < 64 << 20, `the edge took ${delivered} bytes of a body its origin does not read`);
+  s.destroy();
+  origin.held?.destroy();
+  origin.held = undefined;
 });
