@@ -64,7 +64,13 @@ export class ClientConnection implements FrontConnection {
 
   private onData(d: Buffer): void {
     if (this.stopped) {
-      if (this.spliceTo) this.spliceTo.write(d);
+      const to = this.spliceTo;
+      if (to) {
+        if (!to.write(d)) {
+          this.socket.pause();
+          to.once("drain", () => this.socket.resume());
+        }
+      }
       else if (this.queue.some((e) => e.plan.to === "splice")) {
         this.spliceHeld.push(d);
         this.socket.pause();

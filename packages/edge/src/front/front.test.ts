@@ -70,6 +70,26 @@ const server = http.createServer((req, res) => {
     else answer();
   });
 });
+// A WebSocket that streams as fast as it may: how much left the origin, and whether it is held.
+const ws = { streamed: 0, blocked: false };
+server.on("upgrade", (_req: http.IncomingMessage, socket: net.Socket) => {
+  socket.write("HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\n\r\n");
+  ws.streamed = 0;
+  const chunk = Buffer.alloc(64 * 1024, 119);
+  const pump = (): void => {
+    while (!socket.destroyed) {
+      ws.streamed += chunk.length;
+      ws.blocked = false;
+      if (!socket.write(chunk)) {
+        ws.blocked = true;
+        socket.once("drain", pump);
+        return;
+      }
+    }
+  };
+  socket.on("error", () => {});
+  pump();
+});
 // Answers without a length: the body ends when the connection does.
 const closeDelimited = net.createServer((s) => {
   s.once("data", () => s.end("HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n\r\nno length here"));
@@ -265,7 +285,39 @@ test("a body the origin does not read holds the caller back (bounded memory)", a
   }, 60_000);
   const delivered = s.bytesWritten - s.writableLength;
   assert.ok(delivered < 64 << 20, `the edge took ${delivered} bytes of a body its origin does not read`);
+  // The caller leaving closes the origin's connection too (once the edge sees it: the caller's
+  // connection is paused, so at its idle timeout). The origin reads on to see the close.
+  const held = origin.held!;
   s.destroy();
-  origin.held?.destroy();
+  held.resume();
+  await until("the origin's connection to close", () => held.socket.destroyed);
   origin.held = undefined;
+  assert.equal(edge.regions.byName("solo")!.healthy, true);
+});
+
+test("a WebSocket the caller does not read holds the origin back (bounded memory)", async () => {
+  const s = net.connect(port, "127.0.0.1", () => s.write("GET /v1/ws HTTP/1.1\r\nhost: e\r\nconnection: Upgrade\r\nupgrade: websocket\r\nsec-websocket-version: 13\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"));
+  s.on("error", () => {});
+  let head = "";
+  await new Promise<void>((resolve) => {
+    const onData = (d: Buffer): void => {
+      head += d.toString("latin1");
+      if (head.includes("\r\n\r\n")) {
+        s.off("data", onData);
+        s.pause();
+        resolve();
+      }
+    };
+    s.on("data", onData);
+  });
+  assert.match(head, /^HTTP\/1\.1 101 /);
+  let last = -1;
+  let still = 0;
+  await until("the origin to stay blocked on a full WebSocket", () => {
+    still = ws.blocked && ws.streamed === last ? still + 1 : 0;
+    last = ws.streamed;
+    return still >= 10 || ws.streamed >= 64 << 20;
+  }, 60_000);
+  assert.ok(ws.streamed < 64 << 20, `the edge took ${ws.streamed} bytes of a WebSocket its caller does not read`);
+  s.destroy();
 });

@@ -9,14 +9,21 @@ class Half extends Duplex {
   other: Half | undefined;
   remoteAddress: string | undefined;
   remotePort: number | undefined;
+  /** The other half's write, held until this half's reader wants more (backpressure). */
+  private heldWrite: (() => void) | undefined;
 
   override _read(): void {
-    // Data is pushed by the other half as it is written.
+    const done = this.heldWrite;
+    this.heldWrite = undefined;
+    done?.();
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
-    this.other?.push(chunk);
-    done();
+    const o = this.other;
+    if (!o) return done();
+    // A full reader on the other side holds this write, and so whoever writes here.
+    if (o.push(chunk)) done();
+    else o.heldWrite = () => done();
   }
 
   override _final(done: (err?: Error | null) => void): void {
