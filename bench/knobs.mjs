@@ -32,5 +32,5 @@ export const knobs = {
   limitsRuns: num("PODFLARE_BENCH_LIMITS_RUNS", 20, 5),
   /** edge: hot execs and small calls each way (direct, through the edge), and pool-hit creates. */
   edgeRuns: num("PODFLARE_BENCH_EDGE_RUNS", 300, 50),
-  edgeCreateRuns: num("PODFLARE_BENCH_EDGE_CREATE_RUNS", 30, 8),
+  edgeCreateRuns: num("PODFLARE_BENCH_EDGE_CREATE_RUNS", 100, 8),
 };
