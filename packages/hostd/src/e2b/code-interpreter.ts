@@ -4,11 +4,11 @@
 import { Transform, type TransformCallback } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
 import { pipeline } from "node:stream/promises";
-import { E2bError, expectOk, fromUpstream, sendE2bJson } from "./envelope.js";
+import { E2bError, expectOk, fromRest, sendE2bJson } from "./envelope.js";
 import type { SandboxCall } from "./envd.js";
 import { ExecuteTranslator, type OurEvent } from "./execute-translate.js";
 import { e2bRoute, readBody, sendNoContent, type E2bRoute } from "./request.js";
-import { readJson, type Upstream } from "./upstream.js";
+import { readJson, type LocalApi } from "../api/local-api.js";
 
 type SandboxRoute = Omit<E2bRoute, "handle"> & { handle(ctx: SandboxCall): Promise<void> };
 const route = e2bRoute as (method: string, path: string, handle: SandboxRoute["handle"]) => SandboxRoute;
@@ -19,10 +19,10 @@ const MAX_LINE_BYTES = 64 << 20;
 
 const base = (id: string) => `/v1/sandboxes/${encodeURIComponent(id)}`;
 
-export function codeInterpreterRoutes(upstream: Upstream): SandboxRoute[] {
+export function codeInterpreterRoutes(api: LocalApi): SandboxRoute[] {
   return [
     route("GET", "/health", async (ctx) => {
-      expectOk(await upstream.json("GET", base(ctx.sandboxId), { key: ctx.key }));
+      expectOk(await api.json("GET", base(ctx.sandboxId), { key: ctx.key }));
       sendE2bJson(ctx.res, 200, { status: "ok" });
     }),
     route("POST", "/execute", async (ctx) => {
@@ -36,14 +36,14 @@ export function codeInterpreterRoutes(upstream: Upstream): SandboxRoute[] {
       else ours.context_id = contextId;
       const abort = new AbortController();
       ctx.res.on("close", () => abort.abort());
-      const up = await upstream.request("POST", `${base(ctx.sandboxId)}/exec`, { key: ctx.key, body: ours, signal: abort.signal });
-      if (up.statusCode !== 200) throw fromUpstream(up.statusCode ?? 502, await readJson(up));
+      const up = await api.request("POST", `${base(ctx.sandboxId)}/exec`, { key: ctx.key, body: ours, signal: abort.signal });
+      if (up.statusCode !== 200) throw fromRest(up.statusCode, await readJson(up));
       ctx.res.writeHead(200, { "content-type": "application/x-ndjson", "cache-control": "no-store" });
       ctx.res.flushHeaders();
       await pipeline(up, new TranslateStream(new ExecuteTranslator(language)), ctx.res);
     }),
     route("GET", "/contexts", async (ctx) => {
-      const answer = await upstream.json("GET", `${base(ctx.sandboxId)}/contexts`, { key: ctx.key });
+      const answer = await api.json("GET", `${base(ctx.sandboxId)}/contexts`, { key: ctx.key });
       expectOk(answer);
       const b = answer.body as { contexts?: unknown[] } | unknown[];
       const list = Array.isArray(b) ? b : (b.contexts ?? []);
@@ -52,16 +52,16 @@ export function codeInterpreterRoutes(upstream: Upstream): SandboxRoute[] {
     route("POST", "/contexts", async (ctx) => {
       const body = await readBody(ctx.req);
       const language = languageOf(body.language, undefined);
-      const answer = await upstream.json("POST", `${base(ctx.sandboxId)}/contexts`, { key: ctx.key, body: { language, cwd: body.cwd ?? undefined } });
+      const answer = await api.json("POST", `${base(ctx.sandboxId)}/contexts`, { key: ctx.key, body: { language, cwd: body.cwd ?? undefined } });
       expectOk(answer);
       sendE2bJson(ctx.res, 200, contextOf(answer.body));
     }),
     route("POST", "/contexts/([^/]+)/restart", async (ctx) => {
-      expectOk(await upstream.json("POST", `${base(ctx.sandboxId)}/contexts/${encodeURIComponent(ctx.params[0]!)}/restart`, { key: ctx.key }));
+      expectOk(await api.json("POST", `${base(ctx.sandboxId)}/contexts/${encodeURIComponent(ctx.params[0]!)}/restart`, { key: ctx.key }));
       sendNoContent(ctx.res);
     }),
     route("DELETE", "/contexts/([^/]+)", async (ctx) => {
-      expectOk(await upstream.json("DELETE", `${base(ctx.sandboxId)}/contexts/${encodeURIComponent(ctx.params[0]!)}`, { key: ctx.key }));
+      expectOk(await api.json("DELETE", `${base(ctx.sandboxId)}/contexts/${encodeURIComponent(ctx.params[0]!)}`, { key: ctx.key }));
       sendNoContent(ctx.res);
     }),
   ];
