@@ -1,14 +1,12 @@
 // E2B's code interpreter (port 49999) on hostd: /execute streams our exec as the code
 // interpreter's NDJSON, line by line as produced and only as fast as the client reads;
 // /contexts maps onto the REST contexts of a sandbox.
-import { Transform, type TransformCallback } from "node:stream";
-import { StringDecoder } from "node:string_decoder";
-import { pipeline } from "node:stream/promises";
+import type { ServerResponse } from "node:http";
 import { E2bError, expectOk, fromRest, sendE2bJson } from "./envelope.js";
 import type { SandboxCall } from "./envd.js";
 import { ExecuteTranslator, type OurEvent } from "./execute-translate.js";
 import { e2bRoute, readBody, sendNoContent, type E2bRoute } from "./request.js";
-import { readJson, type LocalApi } from "../api/local-api.js";
+import { readJson, type ApiAnswer, type LocalApi } from "../api/local-api.js";
 
 type SandboxRoute = Omit<E2bRoute, "handle"> & { handle(ctx: SandboxCall): Promise<void> };
 const route = e2bRoute as (method: string, path: string, handle: SandboxRoute["handle"]) => SandboxRoute;
@@ -34,13 +32,17 @@ export function codeInterpreterRoutes(api: LocalApi): SandboxRoute[] {
       // A context has its language already (the SDK never sends both).
       if (contextId === undefined) ours.language = language;
       else ours.context_id = contextId;
+      // A client that hangs up interrupts the exec, as on the REST API.
       const abort = new AbortController();
-      ctx.res.on("close", () => abort.abort());
+      ctx.res.once("close", () => {
+        if (!ctx.res.writableFinished) abort.abort();
+      });
       const up = await api.request("POST", `${base(ctx.sandboxId)}/exec`, { key: ctx.key, body: ours, signal: abort.signal });
       if (up.statusCode !== 200) throw fromRest(up.statusCode, await readJson(up));
+      // Sent with the first line (the REST answer's head, which we waited for, came with its
+      // first event too).
       ctx.res.writeHead(200, { "content-type": "application/x-ndjson", "cache-control": "no-store" });
-      ctx.res.flushHeaders();
-      await pipeline(up, new TranslateStream(new ExecuteTranslator(language)), ctx.res);
+      await relay(up, ctx.res, new ExecuteTranslator(language));
     }),
     route("GET", "/contexts", async (ctx) => {
       const answer = await api.json("GET", `${base(ctx.sandboxId)}/contexts`, { key: ctx.key });
@@ -82,41 +84,46 @@ function contextOf(raw: unknown): { id: string; language: string; cwd: string } 
   return { id: String(id ?? ""), language: String(c.language ?? "python"), cwd: String(c.cwd ?? "/root") };
 }
 
-/** Our NDJSON in, the code interpreter's NDJSON out, a line at a time. */
-class TranslateStream extends Transform {
-  private partial = "";
-  private readonly decoder = new StringDecoder("utf8");
-
-  constructor(private readonly translator: ExecuteTranslator) {
-    super();
-  }
-
-  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
-    const text = this.partial + this.decoder.write(chunk);
-    const lines = text.split("\n");
-    this.partial = lines.pop() ?? "";
-    if (this.partial.length > MAX_LINE_BYTES) return done(new Error(`an exec event is over ${MAX_LINE_BYTES} bytes`));
+/**
+ * Our NDJSON in, the code interpreter's NDJSON out, a line at a time, only as fast as the client
+ * reads. Written as strings straight to the response: the head goes out with the first line.
+ */
+async function relay(up: ApiAnswer, res: ServerResponse, translator: ExecuteTranslator): Promise<void> {
+  let partial = "";
+  up.setEncoding("utf8");
+  for await (const chunk of up) {
+    const lines = (partial + (chunk as string)).split("\n");
+    partial = lines.pop() ?? "";
+    if (partial.length > MAX_LINE_BYTES) throw new Error(`an exec event is over ${MAX_LINE_BYTES} bytes`);
     let out = "";
-    for (const line of lines) out += this.translate(line);
-    if (out) this.push(out);
-    done();
+    for (const line of lines) out += translate(translator, line);
+    if (out && !res.write(out)) await drained(res);
   }
+  let out = translate(translator, partial);
+  for (const l of translator.end()) out += JSON.stringify(l) + "\n";
+  res.end(out);
+}
 
-  override _flush(done: TransformCallback): void {
-    let out = this.translate(this.partial + this.decoder.end());
-    for (const l of this.translator.end()) out += JSON.stringify(l) + "\n";
-    if (out) this.push(out);
-    done();
+function translate(translator: ExecuteTranslator, line: string): string {
+  if (line.trim() === "") return "";
+  let event: OurEvent;
+  try {
+    event = JSON.parse(line) as OurEvent;
+  } catch {
+    return "";
   }
+  return translator.event(event).map((l) => JSON.stringify(l) + "\n").join("");
+}
 
-  private translate(line: string): string {
-    if (line.trim() === "") return "";
-    let event: OurEvent;
-    try {
-      event = JSON.parse(line) as OurEvent;
-    } catch {
-      return "";
-    }
-    return this.translator.event(event).map((l) => JSON.stringify(l) + "\n").join("");
-  }
+/** Resolves when the client has read what is buffered, or has gone. */
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off("drain", done);
+      res.off("close", done);
+      resolve();
+    };
+    res.on("drain", done);
+    res.on("close", done);
+  });
 }

@@ -31,7 +31,9 @@ export async function serveRpc(methods: Map<string, RpcMethod>, api: LocalApi, c
   const method = methods.get(name);
   let out: ConnectStream | undefined;
   const abort = new AbortController();
-  ctx.res.once("close", () => abort.abort());
+  ctx.res.once("close", () => {
+    if (!ctx.res.writableFinished) abort.abort(); // the client hung up
+  });
   let keepalive: NodeJS.Timeout | undefined;
   try {
     if (!method) {
