@@ -96,9 +96,12 @@ async function relay(up: ApiAnswer, res: ServerResponse, translator: ExecuteTran
     partial = lines.pop() ?? "";
     if (partial.length > MAX_LINE_BYTES) throw new Error(`an exec event is over ${MAX_LINE_BYTES} bytes`);
     let out = "";
-    for (const line of lines) out += translate(translator, line);
-    if (out && !res.write(out)) await drained(res);
+    for (const line of lines) if (!translator.ended) out += translate(translator, line);
+    // The last line ends the answer in the same write (no separate terminating chunk).
+    if (translator.ended && !res.writableEnded) res.end(out);
+    else if (out && !res.write(out)) await drained(res);
   }
+  if (res.writableEnded) return;
   let out = translate(translator, partial);
   for (const l of translator.end()) out += JSON.stringify(l) + "\n";
   res.end(out);
