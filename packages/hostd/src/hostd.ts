@@ -11,6 +11,7 @@ import { newSandboxId } from "./lifecycle/sandbox-manager.js";
 import { Reaper } from "./lifecycle/reaper.js";
 import { SpaceService } from "./lifecycle/spaces.js";
 import { WarmPool } from "./lifecycle/warm-pool.js";
+import { execCall } from "./api/exec-routes.js";
 import { LocalApi } from "./api/local-api.js";
 import { buildRoutes } from "./api/routes.js";
 import { createApiServer } from "./api/server.js";
@@ -155,7 +156,7 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
   const mcp = new LazyMcp(cfg.mcp, log);
   const sandboxMetrics = { cgroups, diskUsageBytes: (key: string) => storage.diskUsageBytes(key) };
   const routes = [...mcpRoutes(mcp), ...buildRoutes(cfg, sandboxes, keyStore, keyGuard, spaces, pool, proxy, { metrics, sandboxMetrics }, usageHistory)];
-  const e2b = createE2bHandler({ api: new LocalApi(routes, auth, log), stateDir: cfg.stateDir, templateMap: cfg.e2bTemplates, log });
+  const e2b = createE2bHandler({ api: new LocalApi(routes, auth, log, execCall(cfg, sandboxes)), stateDir: cfg.stateDir, templateMap: cfg.e2bTemplates, log });
   const server = createApiServer(
     routes,
     auth, log, (req, socket, head) => proxy.handleUpgrade(req, socket, head) || pty.handleUpgrade(req, socket, head), cfg.http, requestObserver(log, metrics), e2b,

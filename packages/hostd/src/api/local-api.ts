@@ -6,8 +6,9 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import { PassThrough, type Readable } from "node:stream";
 import type { Authenticator } from "../auth/authenticator.js";
+import type { ExecCall, ExecSink } from "./exec-routes.js";
 import { sendError } from "./http.js";
-import type { Route } from "./route.js";
+import { checkedSandboxId, type Route } from "./route.js";
 import { routeRequest } from "./server.js";
 
 export interface ApiCall {
@@ -35,7 +36,20 @@ export class LocalApi {
     private readonly routes: Route[],
     private readonly auth: Authenticator,
     private readonly log: (msg: string) => void,
+    private readonly execCall: ExecCall,
   ) {}
+
+  /**
+   * POST /v1/sandboxes/:id/exec with its events as objects, for the hot path (E2B's runCode):
+   * the route's own authentication, ownership check and validation (exec-routes.ts), without
+   * NDJSON in between. `body` is taken as JSON would carry it.
+   */
+  async exec(key: string | undefined, id: string, body: Record<string, unknown>, sink: ExecSink): Promise<void> {
+    const headers: IncomingHttpHeaders = key === undefined ? {} : { authorization: `Bearer ${key}` };
+    const principal = this.auth.principal({ headers } as IncomingMessage);
+    const json = JSON.parse(JSON.stringify(body)) as Record<string, unknown>;
+    await this.execCall(principal.owner, checkedSandboxId(id), () => Promise.resolve(json), sink);
+  }
 
   /** Resolves with the answer once its status and headers are written; its body follows. */
   request(method: string, path: string, call: ApiCall): Promise<ApiAnswer> {

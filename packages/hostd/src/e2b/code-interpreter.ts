@@ -1,20 +1,18 @@
 // E2B's code interpreter (port 49999) on hostd: /execute streams our exec as the code
 // interpreter's NDJSON, line by line as produced and only as fast as the client reads;
 // /contexts maps onto the REST contexts of a sandbox.
-import type { ServerResponse } from "node:http";
+import { PodflareError } from "@podflare/protocol";
 import { E2bError, expectOk, fromRest, sendE2bJson } from "./envelope.js";
 import type { SandboxCall } from "./envd.js";
 import { ExecuteTranslator, type OurEvent } from "./execute-translate.js";
 import { e2bRoute, readBody, sendNoContent, type E2bRoute } from "./request.js";
-import { readJson, type ApiAnswer, type LocalApi } from "../api/local-api.js";
+import { responseFlow } from "../api/exec-routes.js";
+import type { LocalApi } from "../api/local-api.js";
 
 type SandboxRoute = Omit<E2bRoute, "handle"> & { handle(ctx: SandboxCall): Promise<void> };
 const route = e2bRoute as (method: string, path: string, handle: SandboxRoute["handle"]) => SandboxRoute;
 
 const LANGUAGES: Readonly<Record<string, "python" | "bash">> = { python: "python", bash: "bash", sh: "bash" };
-// One of our NDJSON lines; a result can carry an image, so this is generous, but bounded.
-const MAX_LINE_BYTES = 64 << 20;
-
 const base = (id: string) => `/v1/sandboxes/${encodeURIComponent(id)}`;
 
 export function codeInterpreterRoutes(api: LocalApi): SandboxRoute[] {
@@ -37,12 +35,24 @@ export function codeInterpreterRoutes(api: LocalApi): SandboxRoute[] {
       ctx.res.once("close", () => {
         if (!ctx.res.writableFinished) abort.abort();
       });
-      const up = await api.request("POST", `${base(ctx.sandboxId)}/exec`, { key: ctx.key, body: ours, signal: abort.signal });
-      if (up.statusCode !== 200) throw fromRest(up.statusCode, await readJson(up));
-      // Sent with the first line (the REST answer's head, which we waited for, came with its
-      // first event too).
-      ctx.res.writeHead(200, { "content-type": "application/x-ndjson", "cache-control": "no-store" });
-      await relay(up, ctx.res, new ExecuteTranslator(language));
+      const translator = new ExecuteTranslator(language);
+      const event = (e: OurEvent): void => {
+        if (ctx.res.writableEnded || ctx.res.destroyed) return;
+        // The head goes out with the first line, as the REST route's does: until then a refusal
+        // (401, 404, 400) can still be answered with its status.
+        if (!ctx.res.headersSent) ctx.res.writeHead(200, { "content-type": "application/x-ndjson", "cache-control": "no-store" });
+        const out = translator.event(e).map((l) => JSON.stringify(l) + "\n").join("");
+        // The last line ends the answer in the same write.
+        if (translator.ended) ctx.res.end(out);
+        else if (out) ctx.res.write(out);
+      };
+      try {
+        await api.exec(ctx.key, ctx.sandboxId, ours, { event, flow: responseFlow(ctx.res), signal: abort.signal });
+      } catch (err) {
+        if (err instanceof PodflareError && !ctx.res.headersSent) throw fromRest(err.status, err.toBody());
+        throw err;
+      }
+      if (!ctx.res.writableEnded) ctx.res.end(translator.end().map((l) => JSON.stringify(l) + "\n").join(""));
     }),
     route("GET", "/contexts", async (ctx) => {
       const answer = await api.json("GET", `${base(ctx.sandboxId)}/contexts`, { key: ctx.key });
@@ -82,51 +92,4 @@ function contextOf(raw: unknown): { id: string; language: string; cwd: string } 
   const c = (raw ?? {}) as Record<string, unknown>;
   const id = c.id ?? c.context_id;
   return { id: String(id ?? ""), language: String(c.language ?? "python"), cwd: String(c.cwd ?? "/root") };
-}
-
-/**
- * Our NDJSON in, the code interpreter's NDJSON out, a line at a time, only as fast as the client
- * reads. Written as strings straight to the response: the head goes out with the first line.
- */
-async function relay(up: ApiAnswer, res: ServerResponse, translator: ExecuteTranslator): Promise<void> {
-  let partial = "";
-  up.setEncoding("utf8");
-  for await (const chunk of up) {
-    const lines = (partial + (chunk as string)).split("\n");
-    partial = lines.pop() ?? "";
-    if (partial.length > MAX_LINE_BYTES) throw new Error(`an exec event is over ${MAX_LINE_BYTES} bytes`);
-    let out = "";
-    for (const line of lines) if (!translator.ended) out += translate(translator, line);
-    // The last line ends the answer in the same write (no separate terminating chunk).
-    if (translator.ended && !res.writableEnded) res.end(out);
-    else if (out && !res.write(out)) await drained(res);
-  }
-  if (res.writableEnded) return;
-  let out = translate(translator, partial);
-  for (const l of translator.end()) out += JSON.stringify(l) + "\n";
-  res.end(out);
-}
-
-function translate(translator: ExecuteTranslator, line: string): string {
-  if (line.trim() === "") return "";
-  let event: OurEvent;
-  try {
-    event = JSON.parse(line) as OurEvent;
-  } catch {
-    return "";
-  }
-  return translator.event(event).map((l) => JSON.stringify(l) + "\n").join("");
-}
-
-/** Resolves when the client has read what is buffered, or has gone. */
-function drained(res: ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      res.off("drain", done);
-      res.off("close", done);
-      resolve();
-    };
-    res.on("drain", done);
-    res.on("close", done);
-  });
 }
