@@ -13,6 +13,7 @@ import { SpaceService } from "./lifecycle/spaces.js";
 import { WarmPool } from "./lifecycle/warm-pool.js";
 import { execCall } from "./api/exec-routes.js";
 import { LocalApi } from "./api/local-api.js";
+import { createCall } from "./api/sandbox-routes.js";
 import { buildRoutes } from "./api/routes.js";
 import { createApiServer } from "./api/server.js";
 import { LazyMcp, mcpRoutes } from "./api/mcp-routes.js";
@@ -156,7 +157,7 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
   const mcp = new LazyMcp(cfg.mcp, log);
   const sandboxMetrics = { cgroups, diskUsageBytes: (key: string) => storage.diskUsageBytes(key) };
   const routes = [...mcpRoutes(mcp), ...buildRoutes(cfg, sandboxes, keyStore, keyGuard, spaces, pool, proxy, { metrics, sandboxMetrics }, usageHistory)];
-  const e2b = createE2bHandler({ api: new LocalApi(routes, auth, log, execCall(cfg, sandboxes)), stateDir: cfg.stateDir, templateMap: cfg.e2bTemplates, log });
+  const e2b = createE2bHandler({ api: new LocalApi(routes, auth, log, { exec: execCall(cfg, sandboxes), create: createCall(cfg, sandboxes) }), stateDir: cfg.stateDir, templateMap: cfg.e2bTemplates, log });
   const server = createApiServer(
     routes,
     auth, log, (req, socket, head) => proxy.handleUpgrade(req, socket, head) || pty.handleUpgrade(req, socket, head), cfg.http, requestObserver(log, metrics), e2b,

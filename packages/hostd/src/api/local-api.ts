@@ -5,11 +5,19 @@
 // The request and response stand in for Node's own, with what the routes use of them.
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import { PassThrough, type Readable } from "node:stream";
-import type { Authenticator } from "../auth/authenticator.js";
+import type { CreateSandboxResponse } from "@podflare/protocol";
+import type { Authenticator, Principal } from "../auth/authenticator.js";
 import type { ExecCall, ExecSink } from "./exec-routes.js";
 import { sendError } from "./http.js";
 import { checkedSandboxId, type Route } from "./route.js";
+import type { CreateCall } from "./sandbox-routes.js";
 import { routeRequest } from "./server.js";
+
+/** The calls the hot paths make without a request: what their REST routes run after routing. */
+export interface LocalCalls {
+  exec: ExecCall;
+  create: CreateCall;
+}
 
 export interface ApiCall {
   /** The caller's API key, sent as `Authorization: Bearer`; none: no credentials. */
@@ -36,8 +44,13 @@ export class LocalApi {
     private readonly routes: Route[],
     private readonly auth: Authenticator,
     private readonly log: (msg: string) => void,
-    private readonly execCall: ExecCall,
+    private readonly calls: LocalCalls,
   ) {}
+
+  /** POST /v1/sandboxes for the hot path (E2B's Sandbox.create): the route's own checks. */
+  create(key: string | undefined, body: Record<string, unknown>): Promise<CreateSandboxResponse> {
+    return this.calls.create(this.principal(key), NO_HEADERS, asJson(body));
+  }
 
   /**
    * POST /v1/sandboxes/:id/exec with its events as objects, for the hot path (E2B's runCode):
@@ -45,10 +58,15 @@ export class LocalApi {
    * NDJSON in between. `body` is taken as JSON would carry it.
    */
   async exec(key: string | undefined, id: string, body: Record<string, unknown>, sink: ExecSink): Promise<void> {
+    const principal = this.principal(key);
+    const json = asJson(body);
+    await this.calls.exec(principal.owner, checkedSandboxId(id), () => Promise.resolve(json), sink);
+  }
+
+  /** Who the key is, by the same Authenticator the HTTP routes use (it throws a 401). */
+  private principal(key: string | undefined): Principal {
     const headers: IncomingHttpHeaders = key === undefined ? {} : { authorization: `Bearer ${key}` };
-    const principal = this.auth.principal({ headers } as IncomingMessage);
-    const json = JSON.parse(JSON.stringify(body)) as Record<string, unknown>;
-    await this.execCall(principal.owner, checkedSandboxId(id), () => Promise.resolve(json), sink);
+    return this.auth.principal({ headers } as IncomingMessage);
   }
 
   /** Resolves with the answer once its status and headers are written; its body follows. */
@@ -95,6 +113,13 @@ export class LocalApi {
     const answer = await this.request(method, path, call);
     return { status: answer.statusCode, body: await readJson(answer) };
   }
+}
+
+const NO_HEADERS = { headers: {} } as IncomingMessage;
+
+/** A body as JSON would carry it (undefined fields dropped), as a route would have read it. */
+function asJson(body: Record<string, unknown>): Record<string, unknown> {
+  return JSON.parse(JSON.stringify(body)) as Record<string, unknown>;
 }
 
 /** Reads a small JSON answer; an empty one is null, a non-JSON one `{error: <text>}`. */

@@ -1,8 +1,7 @@
 // E2B's code interpreter (port 49999) on hostd: /execute streams our exec as the code
 // interpreter's NDJSON, line by line as produced and only as fast as the client reads;
 // /contexts maps onto the REST contexts of a sandbox.
-import { PodflareError } from "@podflare/protocol";
-import { E2bError, expectOk, fromRest, sendE2bJson } from "./envelope.js";
+import { E2bError, expectOk, sendE2bJson } from "./envelope.js";
 import type { SandboxCall } from "./envd.js";
 import { ExecuteTranslator, type OurEvent } from "./execute-translate.js";
 import { e2bRoute, readBody, sendNoContent, type E2bRoute } from "./request.js";
@@ -46,12 +45,7 @@ export function codeInterpreterRoutes(api: LocalApi): SandboxRoute[] {
         if (translator.ended) ctx.res.end(out);
         else if (out) ctx.res.write(out);
       };
-      try {
-        await api.exec(ctx.key, ctx.sandboxId, ours, { event, flow: responseFlow(ctx.res), signal: abort.signal });
-      } catch (err) {
-        if (err instanceof PodflareError && !ctx.res.headersSent) throw fromRest(err.status, err.toBody());
-        throw err;
-      }
+      await api.exec(ctx.key, ctx.sandboxId, ours, { event, flow: responseFlow(ctx.res), signal: abort.signal });
       if (!ctx.res.writableEnded) ctx.res.end(translator.end().map((l) => JSON.stringify(l) + "\n").join(""));
     }),
     route("GET", "/contexts", async (ctx) => {

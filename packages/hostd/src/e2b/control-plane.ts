@@ -36,10 +36,7 @@ export function controlPlaneRoutes(deps: ControlPlaneDeps): E2bRoute[] {
 
   const create = async (ctx: E2bContext): Promise<void> => {
     const body = await readBody(ctx.req);
-    const ours = createBody(body, templates);
-    const answer = await api.json("POST", "/v1/sandboxes", { key: ctx.key, body: ours });
-    expectOk(answer);
-    const made = answer.body as { id: string; template: string };
+    const made = await api.create(ctx.key, createBody(body, templates));
     sendE2bJson(ctx.res, 201, answerFor(ctx, made.id, made.template));
   };
 

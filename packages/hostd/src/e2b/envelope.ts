@@ -18,7 +18,7 @@ export function sendE2bJson(res: ServerResponse, status: number, body: unknown, 
 export function sendE2bError(res: ServerResponse, err: unknown, log: (msg: string) => void): void {
   const e =
     err instanceof E2bError ? err
-    : err instanceof PodflareError ? new E2bError(err.status, err.message)
+    : err instanceof PodflareError ? fromRest(err.status, err.toBody())
     : new E2bError(500, `internal error: ${(err as Error)?.message ?? String(err)}`);
   if (e.status === 500) log(`e2b: internal error: ${(err as Error)?.stack ?? String(err)}`);
   if (res.headersSent) {
