@@ -2,7 +2,8 @@
 // (a child process) that answers each at once with hostd's exact bytes, beside our TypeScript
 // SDK's calls against the same stand-in. What is left is client cost only: the best the E2B
 // paths can do against any server, and the smallest E2B/ours ratio any hostd can reach.
-// Usage: node bench/e2b-floor.mjs (counts: bench/knobs.mjs)
+// Usage: node bench/e2b-floor.mjs (counts: bench/knobs.mjs); bench/e2b.mjs runs the same
+// stand-in beside hostd, interleaved, and says what ratio is reachable at best.
 import { spawn } from "node:child_process";
 import http from "node:http";
 import { once } from "node:events";
@@ -12,6 +13,9 @@ import { printTable, summarize, time } from "./stats.mjs";
 
 const ID = "sbx_00000000000000000000000000000001";
 const TOKEN = "t".repeat(110);
+// bench/e2b.mjs's creates each follow a wait for the warm pool: measured here too after a pause,
+// when both client and stand-in have gone cold (caches, branch predictors, CPU clock).
+const PAUSE_MS = 100;
 
 /** The stand-in: hostd's answers, fixed, sent as soon as the request body has arrived. */
 function serve() {
@@ -60,12 +64,21 @@ function serve() {
     });
   });
   server.listen(0, "127.0.0.1", () => process.stdout.write(`${server.address().port}\n`));
+  process.stdin.on("end", () => process.exit(0));
+  process.stdin.resume();
+}
+
+/** Starts the stand-in in a child process (a server of its own, as hostd is): its URL, and close. */
+export async function startStandIn() {
+  // Its stdin is ours: it ends when this process does, however that happens.
+  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), "--serve"], { stdio: ["pipe", "pipe", "inherit"] });
+  const [line] = await once(child.stdout, "data");
+  return { url: `http://127.0.0.1:${String(line).trim()}`, close: () => child.kill() };
 }
 
 async function run() {
-  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), "--serve"], { stdio: ["ignore", "pipe", "inherit"] });
-  const [line] = await once(child.stdout, "data");
-  const url = `http://127.0.0.1:${String(line).trim()}`;
+  const standIn = await startStandIn();
+  const url = standIn.url;
   process.env.E2B_API_URL = url;
   process.env.E2B_SANDBOX_URL = url;
   process.env.E2B_API_KEY = "any";
@@ -74,7 +87,8 @@ async function run() {
   const { Sandbox: E2bInterpreter } = await import("@e2b/code-interpreter");
   const { Sandbox } = await import("podflare");
   const runs = knobs.coreRuns;
-  const s = { hotE2b: [], hotOurs: [], cmdE2b: [], createE2b: [], createOurs: [] };
+  const s = { hotE2b: [], hotOurs: [], cmdE2b: [], createE2b: [], createOurs: [], pausedE2b: [], pausedOurs: [] };
+  const pause = () => new Promise((r) => setTimeout(r, PAUSE_MS));
   try {
     const e2b = await E2bInterpreter.create("base");
     const ours = await Sandbox.create();
@@ -94,7 +108,13 @@ async function run() {
       });
       const createE2b = await time(() => E2bSandbox.create());
       const createOurs = await time(() => Sandbox.create());
+      await pause();
+      const pausedE2b = await time(() => E2bSandbox.create());
+      await pause();
+      const pausedOurs = await time(() => Sandbox.create());
       if (keep) {
+        s.pausedE2b.push(pausedE2b);
+        s.pausedOurs.push(pausedOurs);
         s.hotE2b.push(hotE2b);
         s.hotOurs.push(hotOurs);
         s.cmdE2b.push(cmdE2b);
@@ -103,16 +123,19 @@ async function run() {
       }
     }
   } finally {
-    child.kill();
+    standIn.close();
   }
   const hotOurs = { name: "runCode(\"1+1\"), Podflare TypeScript SDK, stand-in", stats: summarize(s.hotOurs) };
   const createOurs = { name: "Sandbox.create, Podflare TypeScript SDK, stand-in", stats: summarize(s.createOurs) };
+  const pausedOurs = { name: `Sandbox.create after ${PAUSE_MS} ms idle, Podflare TypeScript SDK, stand-in`, stats: summarize(s.pausedOurs) };
   printTable(`e2b SDK floor: instant stand-in server (${runs} runs each, interleaved)`, [
     hotOurs,
     { name: "runCode(\"1+1\"), @e2b/code-interpreter, stand-in", stats: summarize(s.hotE2b), baseline: hotOurs },
     { name: "commands.run(\"true\"), e2b, stand-in", stats: summarize(s.cmdE2b), baseline: hotOurs },
     createOurs,
     { name: "Sandbox.create, e2b, stand-in", stats: summarize(s.createE2b), baseline: createOurs },
+    pausedOurs,
+    { name: `Sandbox.create after ${PAUSE_MS} ms idle, e2b, stand-in`, stats: summarize(s.pausedE2b), baseline: pausedOurs },
   ]);
 }
 
