@@ -12,6 +12,7 @@ import { pointE2bAt } from "../e2b/support.js";
 const { stateDir, port } = ownHostd("e2b-tenancy", 23);
 const keyA = "pf_test_e2b_tenant_a_0123456789abcdef";
 const keyB = "pf_test_e2b_tenant_b_0123456789abcdef";
+const adminKey = "pf_test_e2b_admin_0123456789abcdef";
 let hostd: TestHostd;
 let victim: Sandbox;
 let attacker: Sandbox;
@@ -29,7 +30,7 @@ async function readVictimFile(headers: Record<string, string>): Promise<{ status
 
 before(async () => {
   fs.mkdirSync(stateDir, { recursive: true });
-  hostd = await startTestHostd({ stateDir, port, env: { PODFLARE_API_KEYS: `${keyA}, ${keyB}` } });
+  hostd = await startTestHostd({ stateDir, port, env: { PODFLARE_API_KEYS: `${keyA}, ${keyB}`, PODFLARE_ADMIN_KEY: adminKey } });
   pointE2bAt(hostd.url, keyA);
   victim = await Sandbox.create();
   await victim.files.write("/root/secret.txt", SECRET);
@@ -148,4 +149,42 @@ test("envd's Process and Filesystem calls with another tenant's credentials neit
   } finally {
     await running.kill();
   }
+});
+
+/** POST /execute (the code interpreter) for a sandbox, with the credentials an attacker chooses. */
+async function execute(sandboxId: string, code: string, headers: Record<string, string>): Promise<{ status: number; text: string }> {
+  const res = await fetch(`${hostd.url}/execute`, {
+    method: "POST",
+    headers: { "e2b-sandbox-id": sandboxId, "e2b-sandbox-port": "49999", "content-type": "application/json", ...headers },
+    body: JSON.stringify({ code }),
+  });
+  return { status: res.status, text: await res.text() };
+}
+
+// runCode and Sandbox.create reach the API in-process (api/local-api.ts), not over HTTP: that
+// path must authenticate exactly as the REST routes do.
+test("runCode and Sandbox.create in-process: no key, another tenant's key, or a revoked key's token run and make nothing", async () => {
+  const steal = "open('/root/pwned', 'w').write('x'); print(open('/root/secret.txt').read())";
+  const attempts: Record<string, string>[] = [{}, { "x-api-key": keyB }, { authorization: `Bearer ${keyB}` }, { "x-api-key": "pf_not_a_key" }];
+  for (const headers of attempts) {
+    const got = await execute(victim.sandboxId, steal, headers);
+    assert.ok(got.status === 401 || got.status === 404, `${JSON.stringify(headers)} → ${got.status} ${got.text}`);
+    assert.doesNotMatch(got.text, /secret/);
+  }
+  const none = await execute(victim.sandboxId, steal, {});
+  assert.match(none.text, /X-API-KEY/, "a missing key is named the E2B way");
+  assert.equal((await victim.commands.run("ls /root")).stdout.includes("pwned"), false, "nothing ran in A's sandbox");
+
+  // A key that is revoked after its sandbox's token was issued: the token opens nothing more.
+  const res = await fetch(`${hostd.url}/v1/keys`, { method: "POST", headers: { authorization: `Bearer ${adminKey}`, "content-type": "application/json" }, body: "{}" });
+  assert.equal(res.status, 200);
+  const made = (await res.json()) as { key: string; id: string };
+  const own = await Sandbox.create({ apiKey: made.key });
+  assert.match((await execute(own.sandboxId, "print('ran')", { "x-access-token": tokenOf(own) })).text, /ran/, "the token works while its key lives");
+  const revoked = await fetch(`${hostd.url}/v1/keys/${made.id}`, { method: "DELETE", headers: { authorization: `Bearer ${adminKey}` } });
+  assert.equal(revoked.status, 204);
+  const after = await execute(own.sandboxId, "print('ran')", { "x-access-token": tokenOf(own) });
+  assert.equal(after.status, 401, after.text);
+  assert.doesNotMatch(after.text, /ran/);
+  await assert.rejects(Sandbox.create({ apiKey: made.key }), AuthenticationError);
 });

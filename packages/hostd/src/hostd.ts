@@ -11,6 +11,9 @@ import { newSandboxId } from "./lifecycle/sandbox-manager.js";
 import { Reaper } from "./lifecycle/reaper.js";
 import { SpaceService } from "./lifecycle/spaces.js";
 import { WarmPool } from "./lifecycle/warm-pool.js";
+import { execCall } from "./api/exec-routes.js";
+import { LocalApi } from "./api/local-api.js";
+import { createCall } from "./api/sandbox-routes.js";
 import { buildRoutes } from "./api/routes.js";
 import { createApiServer } from "./api/server.js";
 import { LazyMcp, mcpRoutes } from "./api/mcp-routes.js";
@@ -152,10 +155,11 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
   const pty = new PtyServer(cfg, sandboxes, auth, log);
   const removeSafetyNet = installSafetyNet({ log });
   const mcp = new LazyMcp(cfg.mcp, log);
-  const e2b = createE2bHandler({ addr: cfg.addr, stateDir: cfg.stateDir, templateMap: cfg.e2bTemplates, log });
   const sandboxMetrics = { cgroups, diskUsageBytes: (key: string) => storage.diskUsageBytes(key) };
+  const routes = [...mcpRoutes(mcp), ...buildRoutes(cfg, sandboxes, keyStore, keyGuard, spaces, pool, proxy, { metrics, sandboxMetrics }, usageHistory)];
+  const e2b = createE2bHandler({ api: new LocalApi(routes, auth, log, { exec: execCall(cfg, sandboxes), create: createCall(cfg, sandboxes) }), stateDir: cfg.stateDir, templateMap: cfg.e2bTemplates, log });
   const server = createApiServer(
-    [...mcpRoutes(mcp), ...buildRoutes(cfg, sandboxes, keyStore, keyGuard, spaces, pool, proxy, { metrics, sandboxMetrics }, usageHistory)],
+    routes,
     auth, log, (req, socket, head) => proxy.handleUpgrade(req, socket, head) || pty.handleUpgrade(req, socket, head), cfg.http, requestObserver(log, metrics), e2b,
   );
   await listen(server, cfg.addr.host, cfg.addr.port);
@@ -180,7 +184,6 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
         proxy.closeAll(); // upgraded (WebSocket) sockets are not the server's any more
         pty.closeAll();
       });
-      e2b.close();
       removeSafetyNet();
       reaper.stop();
       usageHistory.stop();

@@ -36,7 +36,11 @@ export const SB = "/v1/sandboxes/([^/]+)";
 
 /** The params[i] sandbox id, checked for shape (a malformed id is simply not found). */
 export function sandboxId(ctx: RouteContext, i = 0): string {
-  const id = ctx.params[i]!;
+  return checkedSandboxId(ctx.params[i]!);
+}
+
+/** A sandbox id, checked for shape (a malformed id is simply not found). */
+export function checkedSandboxId(id: string): string {
   if (!sandboxIdPattern.test(id)) {
     throw new PodflareError("sandbox_not_found", `sandbox ${id} not found; ids look like sbx_ followed by 32 hex digits`);
   }

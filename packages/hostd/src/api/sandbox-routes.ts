@@ -1,4 +1,5 @@
 // Sandboxes themselves: create, list, read, delete, kill their processes, restart the REPL.
+import type { IncomingMessage } from "node:http";
 import {
   PodflareError,
   limits,
@@ -7,6 +8,7 @@ import {
   type ListSandboxesResponse,
   type SandboxInfo,
 } from "@podflare/protocol";
+import type { Principal } from "../auth/authenticator.js";
 import type { HostdConfig } from "../config.js";
 import type { SandboxManager } from "../lifecycle/sandbox-manager.js";
 import { readJsonBody, sendJson, sendNoContent } from "./http.js";
@@ -14,13 +16,25 @@ import { checkRegion } from "./region.js";
 import { SB, sandboxId, type Route, type RouteMaker } from "./route.js";
 import { parseCreate } from "./validate.js";
 
+/**
+ * A create after routing and authentication: the region asked for (body or header of `req`)
+ * checked, the body validated, the sandbox made within the caller's tier. The REST route and the
+ * in-process API (local-api.ts) both create through here.
+ */
+export type CreateCall = (principal: Principal, req: IncomingMessage, raw: Record<string, unknown>) => Promise<CreateSandboxResponse>;
+
+export function createCall(cfg: HostdConfig, sandboxes: SandboxManager): CreateCall {
+  return async (principal, req, raw) => {
+    checkRegion(req, raw, cfg.region);
+    return sandboxes.create(principal.owner, parseCreate(raw), principal.tier);
+  };
+}
+
 export function sandboxRoutes(cfg: HostdConfig, sandboxes: SandboxManager, route: RouteMaker): Route[] {
+  const create = createCall(cfg, sandboxes);
   return [
     route("POST", "/v1/sandboxes", async (ctx) => {
-      const raw = await readJsonBody(ctx.req, limits.maxJsonBytes);
-      checkRegion(ctx.req, raw, cfg.region);
-      const body = parseCreate(raw);
-      sendJson(ctx.res, 200, (await sandboxes.create(ctx.owner, body, ctx.principal.tier)) satisfies CreateSandboxResponse);
+      sendJson(ctx.res, 200, await create(ctx.principal, ctx.req, await readJsonBody(ctx.req, limits.maxJsonBytes)));
     }),
 
     route("GET", "/v1/sandboxes", (ctx) => {

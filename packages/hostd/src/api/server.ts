@@ -58,28 +58,37 @@ export function createApiServer(
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse, trace?: RequestTrace): Promise<void> {
     if (front && (await front(req, res))) return;
-    const url = new URL(req.url ?? "/", "http://hostd");
-    let pathMatched = false;
-    for (const route of routes) {
-      const m = route.pattern.exec(url.pathname);
-      if (!m) continue;
-      pathMatched = true;
-      if (route.method !== req.method) continue;
-      if (trace) trace.route = routeLabel(route.pattern);
-      const principal: Principal = route.auth ? auth.principal(req) : { owner: "", tier: "free", admin: false };
-      const params = m.slice(1).map(decodeParam);
-      if (trace) {
-        if (route.auth) trace.keyId = principal.owner;
-        if (url.pathname.startsWith("/v1/sandboxes/")) trace.sandboxId = params[0];
-      }
-      await route.handle({ req, res, url, owner: principal.owner, principal, params });
-      return;
-    }
-    if (pathMatched) throw new PodflareError("method_not_allowed", `${req.method} is not allowed on ${url.pathname}`);
-    throw new PodflareError("not_found", `no route for ${req.method} ${url.pathname}; see docs/api.md`);
+    await routeRequest(routes, auth, req, res, trace);
   }
 
   return server;
+}
+
+/**
+ * Finds the request's route, authenticates it when the route wants auth, and runs it; a thrown
+ * error is the caller's to answer. The HTTP server and the in-process API (local-api.ts) both
+ * serve through here, so both get the same routes, auth and validation.
+ */
+export async function routeRequest(routes: Route[], auth: Authenticator, req: http.IncomingMessage, res: http.ServerResponse, trace?: RequestTrace): Promise<void> {
+  const url = new URL(req.url ?? "/", "http://hostd");
+  let pathMatched = false;
+  for (const route of routes) {
+    const m = route.pattern.exec(url.pathname);
+    if (!m) continue;
+    pathMatched = true;
+    if (route.method !== req.method) continue;
+    if (trace) trace.route = routeLabel(route.pattern);
+    const principal: Principal = route.auth ? auth.principal(req) : { owner: "", tier: "free", admin: false };
+    const params = m.slice(1).map(decodeParam);
+    if (trace) {
+      if (route.auth) trace.keyId = principal.owner;
+      if (url.pathname.startsWith("/v1/sandboxes/")) trace.sandboxId = params[0];
+    }
+    await route.handle({ req, res, url, owner: principal.owner, principal, params });
+    return;
+  }
+  if (pathMatched) throw new PodflareError("method_not_allowed", `${req.method} is not allowed on ${url.pathname}`);
+  throw new PodflareError("not_found", `no route for ${req.method} ${url.pathname}; see docs/api.md`);
 }
 
 function decodeParam(raw: string | undefined): string {

@@ -17,6 +17,19 @@ test("a token opens only the sandbox it was made for, and gives back the key it 
   assert.deepEqual(tokens.open(tokens.issue(A, undefined), A), { key: undefined });
 });
 
+test("a remembered token still opens only its own sandbox", () => {
+  const tokens = new AccessTokens(crypto.randomBytes(32));
+  const t = tokens.issue(A, "key-1");
+  for (let i = 0; i < 3; i++) {
+    assert.deepEqual(tokens.open(t, A), { key: "key-1" });
+    assert.equal(tokens.open(t, B), null);
+  }
+  // More tokens than it remembers: the first is unsealed again, with the same answer.
+  for (let i = 0; i < 1100; i++) tokens.open(tokens.issue(A, `k${i}`), A);
+  assert.deepEqual(tokens.open(t, A), { key: "key-1" });
+  assert.equal(tokens.open(t, B), null);
+});
+
 test("a token from another secret, or altered, opens nothing", () => {
   const tokens = new AccessTokens(crypto.randomBytes(32));
   const other = new AccessTokens(crypto.randomBytes(32));
@@ -25,6 +38,7 @@ test("a token from another secret, or altered, opens nothing", () => {
   raw[20]! ^= 1;
   assert.equal(tokens.open(raw.toString("base64url"), A), null);
   assert.equal(tokens.open("garbage", A), null);
+  assert.equal(tokens.open(`${tokens.issue(A, "k")}==`, A), null, "only the form we issue");
 });
 
 test("the secret is made once (mode 0600) and kept, so tokens survive a restart", () => {

@@ -9,8 +9,13 @@ import fs from "node:fs";
 import path from "node:path";
 
 const AAD = Buffer.from("podflare-e2b-token-v1");
+// Tokens opened lately, remembered so a hot sandbox call skips the decryption; a token is
+// immutable, so what it opened to stays true (the key in it is still checked on every call).
+const REMEMBERED = 1024;
 
 export class AccessTokens {
+  private readonly opened = new Map<string, { sandboxId: string; key: string | undefined }>();
+
   constructor(private readonly secret: Buffer) {
     if (secret.length !== 32) throw new Error("the E2B token key must be 32 bytes");
   }
@@ -43,16 +48,30 @@ export class AccessTokens {
 
   /** The key a token carries, if it is ours and made for this sandbox; otherwise null. */
   open(token: string, sandboxId: string): { key: string | undefined } | null {
+    let v = this.opened.get(token);
+    if (!v) {
+      const sealed = this.unseal(token);
+      if (!sealed) return null;
+      v = sealed;
+      if (this.opened.size >= REMEMBERED) this.opened.delete(this.opened.keys().next().value!);
+      this.opened.set(token, v);
+    }
+    return v.sandboxId === sandboxId ? { key: v.key } : null;
+  }
+
+  private unseal(token: string): { sandboxId: string; key: string | undefined } | null {
     const raw = Buffer.from(token, "base64url");
     if (raw.length < 12 + 16 + 2 || raw.length > 4096) return null;
+    // Only the exact form we issue: no aliases of one token (padding, ignored characters).
+    if (raw.toString("base64url") !== token) return null;
     try {
       const decipher = crypto.createDecipheriv("aes-256-gcm", this.secret, raw.subarray(0, 12));
       decipher.setAAD(AAD);
       decipher.setAuthTag(raw.subarray(raw.length - 16));
       const plain = Buffer.concat([decipher.update(raw.subarray(12, raw.length - 16)), decipher.final()]).toString("utf8");
       const v = JSON.parse(plain) as { s?: unknown; k?: unknown };
-      if (v.s !== sandboxId || typeof v.k !== "string") return null;
-      return { key: v.k === "" ? undefined : v.k };
+      if (typeof v.s !== "string" || typeof v.k !== "string") return null;
+      return { sandboxId: v.s, key: v.k === "" ? undefined : v.k };
     } catch {
       return null;
     }

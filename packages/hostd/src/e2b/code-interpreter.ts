@@ -1,28 +1,23 @@
 // E2B's code interpreter (port 49999) on hostd: /execute streams our exec as the code
 // interpreter's NDJSON, line by line as produced and only as fast as the client reads;
 // /contexts maps onto the REST contexts of a sandbox.
-import { Transform, type TransformCallback } from "node:stream";
-import { StringDecoder } from "node:string_decoder";
-import { pipeline } from "node:stream/promises";
-import { E2bError, expectOk, fromUpstream, sendE2bJson } from "./envelope.js";
+import { E2bError, expectOk, sendE2bJson } from "./envelope.js";
 import type { SandboxCall } from "./envd.js";
 import { ExecuteTranslator, type OurEvent } from "./execute-translate.js";
 import { e2bRoute, readBody, sendNoContent, type E2bRoute } from "./request.js";
-import { readJson, type Upstream } from "./upstream.js";
+import { responseFlow } from "../api/exec-routes.js";
+import type { LocalApi } from "../api/local-api.js";
 
 type SandboxRoute = Omit<E2bRoute, "handle"> & { handle(ctx: SandboxCall): Promise<void> };
 const route = e2bRoute as (method: string, path: string, handle: SandboxRoute["handle"]) => SandboxRoute;
 
 const LANGUAGES: Readonly<Record<string, "python" | "bash">> = { python: "python", bash: "bash", sh: "bash" };
-// One of our NDJSON lines; a result can carry an image, so this is generous, but bounded.
-const MAX_LINE_BYTES = 64 << 20;
-
 const base = (id: string) => `/v1/sandboxes/${encodeURIComponent(id)}`;
 
-export function codeInterpreterRoutes(upstream: Upstream): SandboxRoute[] {
+export function codeInterpreterRoutes(api: LocalApi): SandboxRoute[] {
   return [
     route("GET", "/health", async (ctx) => {
-      expectOk(await upstream.json("GET", base(ctx.sandboxId), { key: ctx.key }));
+      expectOk(await api.json("GET", base(ctx.sandboxId), { key: ctx.key }));
       sendE2bJson(ctx.res, 200, { status: "ok" });
     }),
     route("POST", "/execute", async (ctx) => {
@@ -34,16 +29,27 @@ export function codeInterpreterRoutes(upstream: Upstream): SandboxRoute[] {
       // A context has its language already (the SDK never sends both).
       if (contextId === undefined) ours.language = language;
       else ours.context_id = contextId;
+      // A client that hangs up interrupts the exec, as on the REST API.
       const abort = new AbortController();
-      ctx.res.on("close", () => abort.abort());
-      const up = await upstream.request("POST", `${base(ctx.sandboxId)}/exec`, { key: ctx.key, body: ours, signal: abort.signal });
-      if (up.statusCode !== 200) throw fromUpstream(up.statusCode ?? 502, await readJson(up));
-      ctx.res.writeHead(200, { "content-type": "application/x-ndjson", "cache-control": "no-store" });
-      ctx.res.flushHeaders();
-      await pipeline(up, new TranslateStream(new ExecuteTranslator(language)), ctx.res);
+      ctx.res.once("close", () => {
+        if (!ctx.res.writableFinished) abort.abort();
+      });
+      const translator = new ExecuteTranslator(language);
+      const event = (e: OurEvent): void => {
+        if (ctx.res.writableEnded || ctx.res.destroyed) return;
+        // The head goes out with the first line, as the REST route's does: until then a refusal
+        // (401, 404, 400) can still be answered with its status.
+        if (!ctx.res.headersSent) ctx.res.writeHead(200, { "content-type": "application/x-ndjson", "cache-control": "no-store" });
+        const out = translator.event(e).map((l) => JSON.stringify(l) + "\n").join("");
+        // The last line ends the answer in the same write.
+        if (translator.ended) ctx.res.end(out);
+        else if (out) ctx.res.write(out);
+      };
+      await api.exec(ctx.key, ctx.sandboxId, ours, { event, flow: responseFlow(ctx.res), signal: abort.signal });
+      if (!ctx.res.writableEnded) ctx.res.end(translator.end().map((l) => JSON.stringify(l) + "\n").join(""));
     }),
     route("GET", "/contexts", async (ctx) => {
-      const answer = await upstream.json("GET", `${base(ctx.sandboxId)}/contexts`, { key: ctx.key });
+      const answer = await api.json("GET", `${base(ctx.sandboxId)}/contexts`, { key: ctx.key });
       expectOk(answer);
       const b = answer.body as { contexts?: unknown[] } | unknown[];
       const list = Array.isArray(b) ? b : (b.contexts ?? []);
@@ -52,16 +58,16 @@ export function codeInterpreterRoutes(upstream: Upstream): SandboxRoute[] {
     route("POST", "/contexts", async (ctx) => {
       const body = await readBody(ctx.req);
       const language = languageOf(body.language, undefined);
-      const answer = await upstream.json("POST", `${base(ctx.sandboxId)}/contexts`, { key: ctx.key, body: { language, cwd: body.cwd ?? undefined } });
+      const answer = await api.json("POST", `${base(ctx.sandboxId)}/contexts`, { key: ctx.key, body: { language, cwd: body.cwd ?? undefined } });
       expectOk(answer);
       sendE2bJson(ctx.res, 200, contextOf(answer.body));
     }),
     route("POST", "/contexts/([^/]+)/restart", async (ctx) => {
-      expectOk(await upstream.json("POST", `${base(ctx.sandboxId)}/contexts/${encodeURIComponent(ctx.params[0]!)}/restart`, { key: ctx.key }));
+      expectOk(await api.json("POST", `${base(ctx.sandboxId)}/contexts/${encodeURIComponent(ctx.params[0]!)}/restart`, { key: ctx.key }));
       sendNoContent(ctx.res);
     }),
     route("DELETE", "/contexts/([^/]+)", async (ctx) => {
-      expectOk(await upstream.json("DELETE", `${base(ctx.sandboxId)}/contexts/${encodeURIComponent(ctx.params[0]!)}`, { key: ctx.key }));
+      expectOk(await api.json("DELETE", `${base(ctx.sandboxId)}/contexts/${encodeURIComponent(ctx.params[0]!)}`, { key: ctx.key }));
       sendNoContent(ctx.res);
     }),
   ];
@@ -80,43 +86,4 @@ function contextOf(raw: unknown): { id: string; language: string; cwd: string } 
   const c = (raw ?? {}) as Record<string, unknown>;
   const id = c.id ?? c.context_id;
   return { id: String(id ?? ""), language: String(c.language ?? "python"), cwd: String(c.cwd ?? "/root") };
-}
-
-/** Our NDJSON in, the code interpreter's NDJSON out, a line at a time. */
-class TranslateStream extends Transform {
-  private partial = "";
-  private readonly decoder = new StringDecoder("utf8");
-
-  constructor(private readonly translator: ExecuteTranslator) {
-    super();
-  }
-
-  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
-    const text = this.partial + this.decoder.write(chunk);
-    const lines = text.split("\n");
-    this.partial = lines.pop() ?? "";
-    if (this.partial.length > MAX_LINE_BYTES) return done(new Error(`an exec event is over ${MAX_LINE_BYTES} bytes`));
-    let out = "";
-    for (const line of lines) out += this.translate(line);
-    if (out) this.push(out);
-    done();
-  }
-
-  override _flush(done: TransformCallback): void {
-    let out = this.translate(this.partial + this.decoder.end());
-    for (const l of this.translator.end()) out += JSON.stringify(l) + "\n";
-    if (out) this.push(out);
-    done();
-  }
-
-  private translate(line: string): string {
-    if (line.trim() === "") return "";
-    let event: OurEvent;
-    try {
-      event = JSON.parse(line) as OurEvent;
-    } catch {
-      return "";
-    }
-    return this.translator.event(event).map((l) => JSON.stringify(l) + "\n").join("");
-  }
 }

@@ -6,10 +6,10 @@ import type { AccessTokens } from "./access-token.js";
 import { E2bError, expectOk, sendE2bJson, unsupported } from "./envelope.js";
 import { e2bRoute, readBody, sendNoContent, type E2bContext, type E2bRoute } from "./request.js";
 import { e2bState, listedSandbox, sandboxAnswer, sandboxDetail, type Templates } from "./shapes.js";
-import type { Upstream } from "./upstream.js";
+import type { LocalApi } from "../api/local-api.js";
 
 export interface ControlPlaneDeps {
-  upstream: Upstream;
+  api: LocalApi;
   tokens: AccessTokens;
   templates: Templates;
 }
@@ -21,30 +21,27 @@ const SB = "/sandboxes/([^/]+)";
 const sb = (id: string) => `/v1/sandboxes/${encodeURIComponent(id)}`;
 
 export function controlPlaneRoutes(deps: ControlPlaneDeps): E2bRoute[] {
-  const { upstream, tokens, templates } = deps;
+  const { api, tokens, templates } = deps;
 
   const info = async (ctx: E2bContext, id: string): Promise<SandboxInfo> => {
-    const answer = await upstream.json("GET", sb(id), { key: ctx.key });
+    const answer = await api.json("GET", sb(id), { key: ctx.key });
     expectOk(answer);
     return answer.body as SandboxInfo;
   };
   const setTimeoutS = async (ctx: E2bContext, id: string, timeoutS: unknown): Promise<void> => {
     if (timeoutS === undefined || timeoutS === null) return;
-    expectOk(await upstream.json("POST", `${sb(id)}/timeout`, { key: ctx.key, body: { idle_timeout_s: timeoutS } }));
+    expectOk(await api.json("POST", `${sb(id)}/timeout`, { key: ctx.key, body: { idle_timeout_s: timeoutS } }));
   };
   const answerFor = (ctx: E2bContext, id: string, template: string) => sandboxAnswer(id, template, templates, tokens.issue(id, ctx.key));
 
   const create = async (ctx: E2bContext): Promise<void> => {
     const body = await readBody(ctx.req);
-    const ours = createBody(body, templates);
-    const answer = await upstream.json("POST", "/v1/sandboxes", { key: ctx.key, body: ours });
-    expectOk(answer);
-    const made = answer.body as { id: string; template: string };
+    const made = await api.create(ctx.key, createBody(body, templates));
     sendE2bJson(ctx.res, 201, answerFor(ctx, made.id, made.template));
   };
 
   const list = async (ctx: E2bContext, defaultStates: string[]): Promise<void> => {
-    const answer = await upstream.json("GET", "/v1/sandboxes", { key: ctx.key });
+    const answer = await api.json("GET", "/v1/sandboxes", { key: ctx.key });
     expectOk(answer);
     const all = (answer.body as { sandboxes: SandboxInfo[] }).sandboxes;
     const q = parseListQuery(ctx.url, defaultStates, templates);
@@ -62,7 +59,7 @@ export function controlPlaneRoutes(deps: ControlPlaneDeps): E2bRoute[] {
     const before = await info(ctx, id);
     const paused = before.state === "paused";
     if (mustBePaused && !paused) throw new E2bError(409, `sandbox ${id} is already running; connect to it instead`);
-    if (paused) expectOk(await upstream.json("POST", `${sb(id)}/resume`, { key: ctx.key }));
+    if (paused) expectOk(await api.json("POST", `${sb(id)}/resume`, { key: ctx.key }));
     await setTimeoutS(ctx, id, body.timeout);
     sendE2bJson(ctx.res, paused ? 201 : 200, answerFor(ctx, id, before.template));
   };
@@ -77,7 +74,7 @@ export function controlPlaneRoutes(deps: ControlPlaneDeps): E2bRoute[] {
       sendE2bJson(ctx.res, 200, sandboxDetail(await info(ctx, id), templates, tokens.issue(id, ctx.key)));
     }),
     e2bRoute("DELETE", SB, async (ctx) => {
-      expectOk(await upstream.json("DELETE", sb(ctx.params[0]!), { key: ctx.key }));
+      expectOk(await api.json("DELETE", sb(ctx.params[0]!), { key: ctx.key }));
       sendNoContent(ctx.res);
     }),
     e2bRoute("POST", `${SB}/timeout`, async (ctx) => {
@@ -96,7 +93,7 @@ export function controlPlaneRoutes(deps: ControlPlaneDeps): E2bRoute[] {
       const body = await readBody(ctx.req);
       if (body.memory === false) throw unsupported("pause with keepMemory: false (a filesystem-only snapshot)");
       if ((await info(ctx, id)).state === "paused") throw new E2bError(409, `sandbox ${id} is already paused`);
-      expectOk(await upstream.json("POST", `${sb(id)}/pause`, { key: ctx.key }));
+      expectOk(await api.json("POST", `${sb(id)}/pause`, { key: ctx.key }));
       sendNoContent(ctx.res);
     }),
     e2bRoute("POST", `/v2${SB}/connect`, (ctx) => connect(ctx, false)),
@@ -106,7 +103,7 @@ export function controlPlaneRoutes(deps: ControlPlaneDeps): E2bRoute[] {
       const id = ctx.params[0]!;
       const body = await readBody(ctx.req);
       const parent = await info(ctx, id);
-      const answer = await upstream.json("POST", `${sb(id)}/fork`, { key: ctx.key, body: { n: body.count ?? 1 } });
+      const answer = await api.json("POST", `${sb(id)}/fork`, { key: ctx.key, body: { n: body.count ?? 1 } });
       expectOk(answer);
       const children = (answer.body as { children: string[] }).children;
       for (const child of children) await setTimeoutS(ctx, child, body.timeout);

@@ -89,7 +89,7 @@ export const UPLOAD_TEMP = /(^|\/)\.pf-upload-[0-9a-f]+\.tmp$/;
  */
 async function exists(call: RpcCall, path: unknown): Promise<boolean> {
   if (typeof path !== "string") return false;
-  const answer = await call.upstream.json("GET", fsPath(call, `/stat?path=${q(path)}`), { key: call.ctx.key, signal: call.signal });
+  const answer = await call.api.json("GET", fsPath(call, `/stat?path=${q(path)}`), { key: call.ctx.key, signal: call.signal });
   return answer.status === 200;
 }
 

@@ -9,7 +9,7 @@ import type { SandboxCall } from "./envd.js";
 import { filesystemMethods } from "./envd-filesystem.js";
 import { processMethods } from "./envd-process.js";
 import { rest, sandboxPath, type RpcCall, type RpcMethod } from "./envd-rpc.js";
-import type { Upstream } from "./upstream.js";
+import type { LocalApi } from "../api/local-api.js";
 
 /** Methods the real envd has that hostd does not serve; they answer `unimplemented`. */
 const UNSERVED: Record<string, string> = {
@@ -27,17 +27,19 @@ export function rpcMethods(): Map<string, RpcMethod> {
 }
 
 /** Serves one Connect-RPC call; every failure is answered in Connect's error shape. */
-export async function serveRpc(methods: Map<string, RpcMethod>, upstream: Upstream, ctx: SandboxCall, name: string, log: (msg: string) => void): Promise<void> {
+export async function serveRpc(methods: Map<string, RpcMethod>, api: LocalApi, ctx: SandboxCall, name: string, log: (msg: string) => void): Promise<void> {
   const method = methods.get(name);
   let out: ConnectStream | undefined;
   const abort = new AbortController();
-  ctx.res.once("close", () => abort.abort());
+  ctx.res.once("close", () => {
+    if (!ctx.res.writableFinished) abort.abort(); // the client hung up
+  });
   let keepalive: NodeJS.Timeout | undefined;
   try {
     if (!method) {
       ctx.req.resume();
       // Authenticated like any call: an unknown caller learns nothing, not even "unimplemented".
-      await rest({ ctx, upstream, message: {}, signal: abort.signal }, "GET", sandboxPath(ctx, ""));
+      await rest({ ctx, api, message: {}, signal: abort.signal }, "GET", sandboxPath(ctx, ""));
       throw new ConnectError("unimplemented", `${name} is not served by Podflare self-hosted: ${UNSERVED[name] ?? "no such method"}; see docs/e2b.md`);
     }
     if ((method.kind === "stream") !== isStreamingRequest(ctx.req)) {
@@ -45,7 +47,7 @@ export async function serveRpc(methods: Map<string, RpcMethod>, upstream: Upstre
       throw new ConnectError("invalid_argument", `${name} is ${method.kind === "stream" ? "a server-streaming call: send application/connect+json" : "a unary call: send application/json"}`);
     }
     const message = await readConnectRequest(ctx.req);
-    const call: RpcCall = { ctx, upstream, message, signal: abort.signal };
+    const call: RpcCall = { ctx, api, message, signal: abort.signal };
     if (method.kind === "unary") {
       sendUnary(ctx.res, (await method.handle(call)) ?? {});
       return;

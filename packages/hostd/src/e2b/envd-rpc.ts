@@ -1,15 +1,14 @@
 // What envd's Connect-RPC methods share: their types, REST calls mapped to Connect errors, and
 // NDJSON streams read line by line.
-import type http from "node:http";
 import { ConnectError, type ConnectStream, connectErrorFromRest } from "./connect-rpc.js";
 import type { SandboxCall } from "./envd.js";
-import { readJson, type Upstream } from "./upstream.js";
+import { readJson, type ApiAnswer, type LocalApi } from "../api/local-api.js";
 
 export interface RpcCall {
   ctx: SandboxCall;
-  upstream: Upstream;
+  api: LocalApi;
   message: Record<string, unknown>;
-  /** Aborted when the client hangs up: upstream streams opened for it are closed. */
+  /** Aborted when the client hangs up: the API streams opened for it are closed. */
   signal: AbortSignal;
 }
 
@@ -19,20 +18,20 @@ export type RpcMethod =
 
 /** A small JSON REST call; a non-2xx answer becomes the Connect error for it. */
 export async function rest(call: RpcCall, method: string, path: string, body?: unknown): Promise<unknown> {
-  const answer = await call.upstream.json(method, path, { key: call.ctx.key, body, signal: call.signal });
+  const answer = await call.api.json(method, path, { key: call.ctx.key, body, signal: call.signal });
   if (answer.status < 200 || answer.status >= 300) throw connectErrorFromRest(answer.status, answer.body);
   return answer.body;
 }
 
 /** Opens an NDJSON REST stream; a non-200 answer becomes the Connect error for it. */
-export async function restStream(call: RpcCall, path: string): Promise<http.IncomingMessage> {
-  const up = await call.upstream.request("GET", path, { key: call.ctx.key, signal: call.signal });
-  if (up.statusCode !== 200) throw connectErrorFromRest(up.statusCode ?? 502, await readJson(up));
+export async function restStream(call: RpcCall, path: string): Promise<ApiAnswer> {
+  const up = await call.api.request("GET", path, { key: call.ctx.key, signal: call.signal });
+  if (up.statusCode !== 200) throw connectErrorFromRest(up.statusCode, await readJson(up));
   return up;
 }
 
 /** The lines of an NDJSON stream, parsed; ends when the stream does. */
-export async function* ndjson(up: http.IncomingMessage): AsyncGenerator<Record<string, unknown>> {
+export async function* ndjson(up: ApiAnswer): AsyncGenerator<Record<string, unknown>> {
   let rest = "";
   up.setEncoding("utf8");
   for await (const chunk of up) {

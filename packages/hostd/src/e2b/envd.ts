@@ -5,10 +5,10 @@ import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import zlib from "node:zlib";
 import type { Readable } from "node:stream";
-import { E2bError, expectOk, fromUpstream, sendE2bJson } from "./envelope.js";
+import { E2bError, expectOk, fromRest, sendE2bJson } from "./envelope.js";
 import { MultipartReader, boundaryOf } from "./multipart.js";
 import { e2bRoute, sendNoContent, type E2bContext, type E2bRoute } from "./request.js";
-import { readJson, type Upstream } from "./upstream.js";
+import { readJson, type LocalApi } from "../api/local-api.js";
 
 export interface SandboxCall extends E2bContext {
   sandboxId: string;
@@ -22,37 +22,41 @@ export const CONNECT_RPC_PATH = /^\/(process\.Process|filesystem\.Filesystem)\/(
 
 const files = (id: string, p: string) => `/v1/sandboxes/${encodeURIComponent(id)}/files?path=${encodeURIComponent(p)}`;
 
-export function envdRoutes(upstream: Upstream): SandboxRoute[] {
+export function envdRoutes(api: LocalApi): SandboxRoute[] {
   return [
     route("GET", "/health", async (ctx) => {
-      const answer = await upstream.json("GET", `/v1/sandboxes/${encodeURIComponent(ctx.sandboxId)}`, { key: ctx.key });
+      const answer = await api.json("GET", `/v1/sandboxes/${encodeURIComponent(ctx.sandboxId)}`, { key: ctx.key });
       // E2B's edge says 502 for a sandbox that is not running: the SDK's isRunning() reads it so.
       if (answer.status === 404) throw new E2bError(502, `sandbox ${ctx.sandboxId} is not running (closed, expired, or never existed)`);
       expectOk(answer);
       sendNoContent(ctx.res);
     }),
-    route("GET", "/files", (ctx) => download(ctx, upstream)),
-    route("POST", "/files", (ctx) => upload(ctx, upstream)),
+    route("GET", "/files", (ctx) => download(ctx, api)),
+    route("POST", "/files", (ctx) => upload(ctx, api)),
   ];
 }
 
-async function download(ctx: SandboxCall, upstream: Upstream): Promise<void> {
+async function download(ctx: SandboxCall, api: LocalApi): Promise<void> {
   const p = filePath(ctx.url.searchParams.get("path"));
-  const up = await upstream.request("GET", files(ctx.sandboxId, p), { key: ctx.key });
-  const status = up.statusCode ?? 502;
-  if (status !== 200) throw fromUpstream(status, await readJson(up));
+  const up = await api.request("GET", files(ctx.sandboxId, p), { key: ctx.key });
+  const status = up.statusCode;
+  if (status !== 200) throw fromRest(status, await readJson(up));
   if ((up.headers["content-type"] ?? "").startsWith("application/json")) {
     up.resume();
     throw new E2bError(400, `${p} is a directory; read a file, or list directories with GET /v1/sandboxes/<id>/files`);
   }
   const headers: Record<string, string> = { "content-type": "application/octet-stream" };
-  if (up.headers["content-length"] !== undefined) headers["content-length"] = up.headers["content-length"];
+  if (up.headers["content-length"] !== undefined) {
+    headers["content-length"] = up.headers["content-length"];
+    // The REST route's guard against a guest that sends more than it declared, kept here.
+    ctx.res.strictContentLength = true;
+  }
   ctx.res.writeHead(200, headers);
   await pipeline(up, ctx.res);
 }
 
 /** multipart/form-data (one part per file, the part's filename its path) or a raw body at ?path=. */
-async function upload(ctx: SandboxCall, upstream: Upstream): Promise<void> {
+async function upload(ctx: SandboxCall, api: LocalApi): Promise<void> {
   const queryPath = ctx.url.searchParams.get("path");
   const written: { name: string; type: "file"; path: string }[] = [];
   const boundary = boundaryOf(ctx.req.headers["content-type"]);
@@ -64,7 +68,7 @@ async function upload(ctx: SandboxCall, upstream: Upstream): Promise<void> {
         await new Promise((r) => part!.body.once("end", r));
         continue;
       }
-      written.push(await put(ctx, upstream, filePath(part.filename || queryPath), part.body));
+      written.push(await put(ctx, api, filePath(part.filename || queryPath), part.body));
     }
     if (written.length === 0) throw new E2bError(400, 'the form has no "file" part; send each file as a part named "file" whose filename is its path');
   } else {
@@ -73,13 +77,13 @@ async function upload(ctx: SandboxCall, upstream: Upstream): Promise<void> {
       throw new E2bError(400, `Content-Encoding ${encoding} is not supported; send the file as is or gzip`);
     }
     const body = encoding === "gzip" ? ctx.req.pipe(zlib.createGunzip()) : ctx.req;
-    written.push(await put(ctx, upstream, filePath(queryPath), body));
+    written.push(await put(ctx, api, filePath(queryPath), body));
   }
   sendE2bJson(ctx.res, 200, written);
 }
 
-async function put(ctx: SandboxCall, upstream: Upstream, p: string, body: Readable): Promise<{ name: string; type: "file"; path: string }> {
-  const up = await upstream.request("PUT", files(ctx.sandboxId, p), {
+async function put(ctx: SandboxCall, api: LocalApi, p: string, body: Readable): Promise<{ name: string; type: "file"; path: string }> {
+  const up = await api.request("PUT", files(ctx.sandboxId, p), {
     key: ctx.key,
     stream: body,
     headers: { "content-type": "application/octet-stream" },
@@ -87,7 +91,7 @@ async function put(ctx: SandboxCall, upstream: Upstream, p: string, body: Readab
   const answer = await readJson(up);
   if (up.statusCode !== 204 && up.statusCode !== 200) {
     body.destroy();
-    throw fromUpstream(up.statusCode ?? 502, answer);
+    throw fromRest(up.statusCode, answer);
   }
   // The REST API takes a relative path from /root (docs/api.md); say where the file went.
   const abs = path.posix.isAbsolute(p) ? p : path.posix.join("/root", p);

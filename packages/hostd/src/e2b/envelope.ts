@@ -18,7 +18,7 @@ export function sendE2bJson(res: ServerResponse, status: number, body: unknown, 
 export function sendE2bError(res: ServerResponse, err: unknown, log: (msg: string) => void): void {
   const e =
     err instanceof E2bError ? err
-    : err instanceof PodflareError ? new E2bError(err.status, err.message)
+    : err instanceof PodflareError ? fromRest(err.status, err.toBody())
     : new E2bError(500, `internal error: ${(err as Error)?.message ?? String(err)}`);
   if (e.status === 500) log(`e2b: internal error: ${(err as Error)?.stack ?? String(err)}`);
   if (res.headersSent) {
@@ -49,7 +49,7 @@ export function unsupported(what: string): E2bError {
  * A REST API error answer as an E2B error: same status, our message (which says what to do).
  * A missing key is named the E2B way, since an E2B client never sees our header.
  */
-export function fromUpstream(status: number, body: unknown): E2bError {
+export function fromRest(status: number, body: unknown): E2bError {
   const b = (body ?? {}) as { error?: unknown; code?: unknown };
   let message = typeof b.error === "string" ? b.error : `hostd answered ${status}`;
   if (status === 401 && b.code === "unauthorized" && message.startsWith("missing")) {
@@ -60,5 +60,5 @@ export function fromUpstream(status: number, body: unknown): E2bError {
 
 /** Throws the E2B form of a non-2xx REST answer. */
 export function expectOk(answer: { status: number; body: unknown }): void {
-  if (answer.status < 200 || answer.status >= 300) throw fromUpstream(answer.status, answer.body);
+  if (answer.status < 200 || answer.status >= 300) throw fromRest(answer.status, answer.body);
 }

@@ -73,6 +73,11 @@ export class ExecuteTranslator {
     }
   }
 
+  /** The exit event has been translated: nothing follows it. */
+  get ended(): boolean {
+    return this.sawExit;
+  }
+
   /** Lines after the last event: a stream that ended without `exit` was cut short. */
   end(): E2bLine[] {
     return this.sawExit ? [] : [{ type: "unexpected_end_of_execution" }];

@@ -3,8 +3,16 @@
 // sandbox the E2B way (`E2b-Sandbox-Id` + `E2b-Sandbox-Port` headers, or a `<port>-<id>.<domain>`
 // Host) go to the envd or code-interpreter emulation; E2B control-plane paths (/sandboxes,
 // /v2/sandboxes, …) to the control plane. Everything else is the REST API's.
+//
+// The design rule: the E2B layer is a client of hostd's own REST API (docs/api.md) and adds no
+// second implementation of policy. Every E2B call becomes one or more /v1 calls carrying the
+// caller's own key, made in-process through the REST routes themselves (api/local-api.ts: the
+// same route table, authentication and validation as over HTTP, without the loopback socket).
+// So ownership, tiers, caps and validation are exactly the REST API's, and later REST features
+// reach E2B clients without the E2B layer knowing hostd's internals.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { sandboxIdPattern } from "@podflare/protocol";
+import type { LocalApi } from "../api/local-api.js";
 import { AccessTokens } from "./access-token.js";
 import { codeInterpreterRoutes } from "./code-interpreter.js";
 import { CONTROL_PLANE_PATH, controlPlaneRoutes } from "./control-plane.js";
@@ -13,14 +21,13 @@ import { rpcMethods, serveRpc } from "./envd-rpc-serve.js";
 import { E2bError, sendE2bError, unsupported } from "./envelope.js";
 import { apiKeyOf, match } from "./request.js";
 import { Templates, parseTemplateMap } from "./shapes.js";
-import { Upstream, loopbackFor } from "./upstream.js";
 
 export const ENVD_PORT = 49983;
 export const CODE_INTERPRETER_PORT = 49999;
 
 export interface E2bOptions {
-  /** Where hostd listens; the E2B layer calls the REST API there. */
-  addr: { host: string; port: number };
+  /** hostd's REST API, called in-process with the caller's key (api/local-api.ts). */
+  api: LocalApi;
   stateDir: string;
   /** PODFLARE_E2B_TEMPLATES (e2bName=ourTemplate,…); unset: base=default, code-interpreter-v1=python-datasci. */
   templateMap?: string;
@@ -28,16 +35,16 @@ export interface E2bOptions {
 }
 
 /** Serves a request if it is E2B's (resolves true), otherwise leaves it to the REST router. */
-export type E2bHandler = ((req: IncomingMessage, res: ServerResponse) => Promise<boolean>) & { close(): void };
+export type E2bHandler = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
 
 export function createE2bHandler(opts: E2bOptions): E2bHandler {
-  const upstream = new Upstream(loopbackFor(opts.addr.host), opts.addr.port);
+  const { api } = opts;
   const tokens = AccessTokens.load(opts.stateDir);
   const templates = new Templates(parseTemplateMap(opts.templateMap));
-  const control = controlPlaneRoutes({ upstream, tokens, templates });
-  const envd = envdRoutes(upstream);
+  const control = controlPlaneRoutes({ api, tokens, templates });
+  const envd = envdRoutes(api);
   const rpc = rpcMethods();
-  const interpreter = codeInterpreterRoutes(upstream);
+  const interpreter = codeInterpreterRoutes(api);
 
   const handler = async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
     const target = sandboxTarget(req);
@@ -57,7 +64,7 @@ export function createE2bHandler(opts: E2bOptions): E2bHandler {
         const call = CONNECT_RPC_PATH.exec(url.pathname);
         if (call && method === "POST") {
           // Each method is REST calls made with the caller's key: the REST API authenticates them.
-          await serveRpc(rpc, upstream, ctx, `${call[1]}/${call[2]}`, opts.log);
+          await serveRpc(rpc, api, ctx, `${call[1]}/${call[2]}`, opts.log);
           return true;
         }
       }
@@ -71,7 +78,7 @@ export function createE2bHandler(opts: E2bOptions): E2bHandler {
     }
     return true;
   };
-  return Object.assign(handler, { close: () => upstream.close() });
+  return handler;
 }
 
 const HOST_FORM = /^(\d{1,5})-(sbx_[0-9a-f]{32})\./i;
