@@ -153,28 +153,29 @@ export class ClientConnection implements FrontConnection {
       this.socket.write("HTTP/1.1 100 Continue\r\n\r\n");
     }
     const plan = ex.plan;
-    if (plan.to === "origin") void this.toOrigin(ex, plan.region);
-    else if (plan.to === "create") void createThroughFront(this, ex);
+    if (plan.to === "origin") this.toOrigin(ex, plan.region);
+    else if (plan.to === "create") createThroughFront(this, ex);
     else if (plan.to === "inner") this.toInner(ex);
     else this.splice(ex);
   }
 
-  private async toOrigin(ex: Exchange, region: Region): Promise<void> {
+  private toOrigin(ex: Exchange, region: Region): void {
     ex.region = region.name;
     const pool = this.deps.pool(region);
-    let socket: net.Socket;
-    try {
-      socket = (await pool.acquire(this.deps.connectTimeoutMs)).socket;
-    } catch (err) {
-      this.answerError(ex, this.deps.chooser.down(region, (err as NodeJS.ErrnoException).code ?? "connection error"));
-      return;
-    }
-    if (this.closed) return pool.release(socket);
-    const path = originPath(region, ex.head.url);
-    this.send(ex, socket, forwardHead(ex.head, path, ex.facts.chunked, this.socket.remoteAddress), {
-      done: (keepAlive) => (keepAlive && ex.sentAll ? pool.release(socket) : pool.discard(socket)),
-      // A caller that left is not the region's fault: nothing is marked down for it.
-      failedBeforeAnswer: (reason) => this.closed || this.answerError(ex, this.deps.chooser.down(region, reason)),
+    const go = (socket: net.Socket): void => {
+      if (this.closed) return pool.release(socket);
+      const path = originPath(region, ex.head.url);
+      this.send(ex, socket, forwardHead(ex.head, path, ex.facts.chunked, this.socket.remoteAddress), {
+        done: (keepAlive) => (keepAlive && ex.sentAll ? pool.release(socket) : pool.discard(socket)),
+        // A caller that left is not the region's fault: nothing is marked down for it.
+        failedBeforeAnswer: (reason) => this.closed || this.answerError(ex, this.deps.chooser.down(region, reason)),
+      });
+    };
+    // An idle connection is used in this tick; only a new one is waited for.
+    const idle = pool.takeIdle();
+    if (idle) return go(idle);
+    pool.acquire(this.deps.connectTimeoutMs).then((c) => go(c.socket), (err: NodeJS.ErrnoException) => {
+      if (!this.closed) this.answerError(ex, this.deps.chooser.down(region, err.code ?? "connection error"));
     });
   }
 

@@ -31,15 +31,21 @@ export class OriginPool {
     this.sweeper.unref();
   }
 
-  /** A connected socket for one exchange; give it back with release() or drop it with discard(). */
-  acquire(connectTimeoutMs: number): Promise<Connected> {
+  /** An idle connection at once, or undefined (then acquire()); no promise on the hot path. */
+  takeIdle(): net.Socket | undefined {
     for (;;) {
       const s = this.idle.pop();
-      if (!s) break;
+      if (!s) return undefined;
       if (s.destroyed || !s.writable) continue;
       s.resume(); // the last caller may have paused it (backpressure) as its answer ended
-      return Promise.resolve({ socket: s, reused: true });
+      return s;
     }
+  }
+
+  /** A connected socket for one exchange; give it back with release() or drop it with discard(). */
+  acquire(connectTimeoutMs: number): Promise<Connected> {
+    const s = this.takeIdle();
+    if (s) return Promise.resolve({ socket: s, reused: true });
     if (this.closed) return Promise.reject(Object.assign(new Error("the edge is closing"), { code: "ECONNABORTED" }));
     if (this.open >= this.maxSockets) {
       return new Promise((resolve, reject) => this.waiting.push((c) => (c instanceof Error ? reject(c) : resolve(c))));
