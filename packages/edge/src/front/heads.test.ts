@@ -1,0 +1,51 @@
+// The heads the fast path writes (pure functions): what goes on to an origin, what framing the
+// caller's answer gets.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { answerHead, bodyless, forwardHead, requestFacts } from "./heads.js";
+import type { ParsedHead } from "./llhttp.js";
+
+function head(rawHeaders: string[], over: Partial<ParsedHead> = {}): ParsedHead {
+  return { versionMajor: 1, versionMinor: 1, rawHeaders, method: "POST", url: "/v1/x", status: 0, statusMessage: "", upgrade: false, keepAlive: true, ...over };
+}
+
+test("request facts: length, chunked, 100-continue and the first X-Podflare-Region", () => {
+  const f = requestFacts(head(["Content-Length", "12", "Expect", "100-Continue", "X-Podflare-Region", "eu", "x-podflare-region", "us"]));
+  assert.deepEqual(f, { contentLength: 12, chunked: false, expectContinue: true, regionHeader: "eu" });
+  assert.equal(requestFacts(head(["Transfer-Encoding", "chunked"])).chunked, true);
+});
+
+test("the head sent on: hop-by-hop and Expect dropped, X-Forwarded-For appended, names kept as written", () => {
+  const h = head(["Host", "edge.example", "Connection", "keep-alive", "Keep-Alive", "timeout=5", "TE", "trailers", "Expect", "100-continue", "X-Forwarded-For", "203.0.113.9", "Authorization", "Bearer k", "Content-Length", "2"]);
+  const out = forwardHead(h, "/base/v1/x", false, "10.0.0.7");
+  assert.equal(out, "POST /base/v1/x HTTP/1.1\r\nHost: edge.example\r\nAuthorization: Bearer k\r\nContent-Length: 2\r\nx-forwarded-for: 203.0.113.9, 10.0.0.7\r\n\r\n");
+  // To the edge's own server: its X-Forwarded-For is left as the caller sent it (the server adds the caller).
+  const inner = forwardHead(h, "/v1/x", false, undefined);
+  assert.match(inner, /\r\nX-Forwarded-For: 203\.0\.113\.9\r\n/);
+  assert.equal(inner.match(/x-forwarded-for/gi)?.length, 1);
+  // A chunked body is re-chunked; a held body's length replaces the caller's.
+  assert.match(forwardHead(head(["Transfer-Encoding", "chunked"]), "/v1/x", true, "1.2.3.4"), /transfer-encoding: chunked\r\n\r\n$/);
+  const held = forwardHead(h, "/v1/x", false, "1.2.3.4", 17);
+  assert.doesNotMatch(held, /Content-Length: 2/);
+  assert.match(held, /content-length: 17\r\n\r\n$/);
+});
+
+test("the answer's framing: the origin's length kept; else chunked for HTTP/1.1, the close for HTTP/1.0", () => {
+  const withLength = answerHead(head(["Content-Length", "5", "Connection", "keep-alive", "Keep-Alive", "timeout=65"], { status: 200, statusMessage: "OK" }), { noBody: false, callerHttp11: true, callerKeepAlive: true });
+  assert.deepEqual(withLength, { head: "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", chunk: false, close: false });
+  const chunked = answerHead(head(["Transfer-Encoding", "chunked"], { status: 200, statusMessage: "OK" }), { noBody: false, callerHttp11: true, callerKeepAlive: true });
+  assert.deepEqual(chunked, { head: "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n", chunk: true, close: false });
+  const old = answerHead(head([], { status: 200, statusMessage: "OK" }), { noBody: false, callerHttp11: false, callerKeepAlive: true });
+  assert.deepEqual(old, { head: "HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n", chunk: false, close: true });
+  const bye = answerHead(head(["Content-Length", "0"], { status: 204, statusMessage: "No Content" }), { noBody: true, callerHttp11: true, callerKeepAlive: false });
+  assert.equal(bye.close, true);
+  assert.match(bye.head, /connection: close\r\n\r\n$/);
+});
+
+test("bodyless answers: HEAD, 204, 304 and 1xx", () => {
+  assert.equal(bodyless(200, "HEAD"), true);
+  assert.equal(bodyless(204, "GET"), true);
+  assert.equal(bodyless(304, "GET"), true);
+  assert.equal(bodyless(103, "GET"), true);
+  assert.equal(bodyless(200, "GET"), false);
+});
