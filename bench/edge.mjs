@@ -2,7 +2,8 @@
 // pool-hit create against the same origin asked directly, in one run, calls interleaved
 // (direct, edge, bare proxy, …) so drift hits all alike. The edge is its own process, as
 // deployed. Baselines: a bare 10-line Node pipe proxy (node:http server and keep-alive agent,
-// no routing), and the same edge with its llhttp fast path off (PODFLARE_EDGE_FAST_PATH=0).
+// no routing), the same edge with its llhttp fast path off (PODFLARE_EDGE_FAST_PATH=0), and a
+// raw relay that reads requests with llhttp and passes answers back untouched (the floor).
 // Goal: ≤ 0.3 ms added at p50. The origin needs PODFLARE_REGION
 // (npm run bench sets "bench").
 // Usage: PODFLARE_HOSTD_URL=http://127.0.0.1:7070 node bench/edge.mjs (counts: bench/knobs.mjs)
@@ -19,6 +20,7 @@ const edgeAddr = process.env.PODFLARE_BENCH_EDGE_ADDR || "127.0.0.1:7380";
 const [edgeHost, edgePort] = edgeAddr.split(":");
 const bareAddr = `${edgeHost}:${Number(edgePort) + 1}`;
 const plainEdgeAddr = `${edgeHost}:${Number(edgePort) + 2}`;
+const relayAddr = `${edgeHost}:${Number(edgePort) + 3}`;
 const { edgeRuns: runs, edgeCreateRuns: createRuns } = knobs;
 
 function client(base) {
@@ -44,6 +46,33 @@ http.createServer((req, res) => {
   req.pipe(up);
 }).listen(Number(process.argv[2]), process.argv[3]);`;
 
+// The floor of any hop that reads HTTP: llhttp (as the edge's fast path) finds each request,
+// its head goes on with X-Forwarded-For, and the origin's bytes come back untouched; one origin
+// connection per caller, no routing, no limits, no timeouts.
+const rawRelay = `
+const net = require("node:net");
+const { HTTPParser, methods } = require("_http_common");
+const [host, port] = process.argv[1].split(":");
+net.createServer({ noDelay: true }, (c) => {
+  const up = net.connect({ host, port: Number(port), noDelay: true });
+  up.on("data", (d) => c.write(d));
+  up.on("error", () => c.destroy());
+  const p = new HTTPParser();
+  p.initialize(HTTPParser.REQUEST, {});
+  let out = [];
+  p[HTTPParser.kOnHeadersComplete] = (_a, _b, h, m, url) => {
+    let head = methods[m] + " " + url + " HTTP/1.1\\r\\n";
+    for (let i = 0; i < h.length; i += 2) head += h[i] + ": " + h[i + 1] + "\\r\\n";
+    out = [Buffer.from(head + "x-forwarded-for: " + c.remoteAddress + "\\r\\n\\r\\n", "latin1")];
+    return 0;
+  };
+  p[HTTPParser.kOnBody] = (b) => out.push(Buffer.from(b));
+  p[HTTPParser.kOnMessageComplete] = () => up.write(Buffer.concat(out));
+  c.on("data", (d) => p.execute(d));
+  c.on("error", () => up.destroy());
+  c.on("close", () => up.destroy());
+}).listen(Number(process.argv[2]), process.argv[3]);`;
+
 async function startProcess(argv, env, addr, what) {
   const proc = spawn(process.execPath, argv, { env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "inherit"] });
   const base = `http://${addr}`;
@@ -65,7 +94,7 @@ async function poolFull() {
   }
 }
 
-/** Rounds of one sample each way, the order turned every round: {direct, edge, bare, plain}. */
+/** Rounds of one sample each way, the order turned every round: {direct, edge, bare, plain, relay}. */
 async function interleaved(n, fns, before = async () => {}) {
   const names = Object.keys(fns);
   const out = Object.fromEntries(names.map((k) => [k, []]));
@@ -86,18 +115,20 @@ export async function runEdge() {
   const edge = await startProcess([cli, "edge", "--region", `${region}=${url}`], { PODFLARE_EDGE_ADDR: edgeAddr }, edgeAddr, "podflare edge");
   const bare = await startProcess(["-e", bareProxy, url, bareAddr.split(":")[1], edgeHost], {}, bareAddr, "the bare proxy");
   // The same edge with its llhttp fast path off (node:http server and client), for the ratio.
+  const relay = await startProcess(["-e", rawRelay, url.replace(/^http:\/\//, ""), relayAddr.split(":")[1], edgeHost], {}, relayAddr, "the raw relay");
   const plain = await startProcess([cli, "edge", "--region", `${region}=${url}`], { PODFLARE_EDGE_ADDR: plainEdgeAddr, PODFLARE_EDGE_FAST_PATH: "0" }, plainEdgeAddr, "podflare edge (node:http only)");
   const direct = client(url);
   const viaEdge = client(edge.url);
   const viaBare = client(bare.url);
   const viaPlain = client(plain.url);
+  const viaRelay = client(relay.url);
   try {
     const { id } = JSON.parse(await direct.call("POST", "/v1/sandboxes", {}));
     const exec = (c) => async () => {
       const out = await c.call("POST", `/v1/sandboxes/${id}/exec`, { code: "print(6*7)" });
       if (!out.includes('"42\\n"')) throw new Error(out);
     };
-    const each = (f) => ({ direct: f(direct), edge: f(viaEdge), bare: f(viaBare), plain: f(viaPlain) });
+    const each = (f) => ({ direct: f(direct), edge: f(viaEdge), bare: f(viaBare), plain: f(viaPlain), relay: f(viaRelay) });
     await interleaved(10, each(exec)); // warm every path
     const hot = await interleaved(runs, each(exec));
     const info = (c) => () => c.call("GET", `/v1/sandboxes/${id}`);
@@ -111,7 +142,7 @@ export async function runEdge() {
     // idle wakes slowly on this nested VM (~0.2 ms a hop, measured), which is the host's cost,
     // not the hop's. So each path carries one untimed small call just before its timed create,
     // as a busy edge would have: the figure is the hop's, warm.
-    const paths = { direct, edge: viaEdge, bare: viaBare, plain: viaPlain };
+    const paths = { direct, edge: viaEdge, bare: viaBare, plain: viaPlain, relay: viaRelay };
     const settle = async (next) => {
       for (const sid of made.splice(0)) await direct.call("DELETE", `/v1/sandboxes/${sid}`);
       await poolFull();
@@ -129,29 +160,33 @@ export async function runEdge() {
       const se = summarize(s.edge);
       const sb = summarize(s.bare);
       const sp = summarize(s.plain);
+      const sr = summarize(s.relay);
       rows.push({ name: `${name}, direct`, stats: sd });
       rows.push({ name: `${name}, through the edge`, stats: se, baseline: { name: "direct", stats: sd } });
       rows.push({ name: `${name}, baseline: bare Node proxy`, stats: sb, baseline: { name: "direct", stats: sd } });
       rows.push({ name: `${name}, baseline: the edge on node:http only`, stats: sp, baseline: { name: "direct", stats: sd } });
+      rows.push({ name: `${name}, baseline: raw llhttp relay`, stats: sr, baseline: { name: "direct", stats: sd } });
       figures[name] = {
         added_p50_ms: se.p50 - sd.p50,
         added_p99_ms: se.p99 - sd.p99,
         bare_added_p50_ms: sb.p50 - sd.p50,
         node_http_edge_added_p50_ms: sp.p50 - sd.p50,
+        raw_relay_added_p50_ms: sr.p50 - sd.p50,
         ratio_p50: se.p50 / sd.p50,
         ratio_vs_bare_p50: se.p50 / sb.p50,
       };
     }
     printTable(`edge hop (${runs} hot execs and calls, ${createRuns} creates each way, interleaved; goal ≤ 0.3 ms added at p50)`, rows);
     for (const [name, f] of Object.entries(figures)) {
-      console.log(`  ${name}: edge adds ${fmt(f.added_p50_ms)} at p50, ${fmt(f.added_p99_ms)} at p99 (×${f.ratio_p50.toFixed(3)} direct, ×${f.ratio_vs_bare_p50.toFixed(3)} the bare proxy, which adds ${fmt(f.bare_added_p50_ms)}; the edge on node:http only adds ${fmt(f.node_http_edge_added_p50_ms)})`);
+      console.log(`  ${name}: edge adds ${fmt(f.added_p50_ms)} at p50, ${fmt(f.added_p99_ms)} at p99 (×${f.ratio_p50.toFixed(3)} direct, ×${f.ratio_vs_bare_p50.toFixed(3)} the bare proxy, which adds ${fmt(f.bare_added_p50_ms)}; the edge on node:http only adds ${fmt(f.node_http_edge_added_p50_ms)}, the raw llhttp relay ${fmt(f.raw_relay_added_p50_ms)})`);
     }
     return { rows: rows.map((r) => ({ name: r.name, stats: r.stats, baseline: r.baseline?.name ?? null })), figures };
   } finally {
-    for (const c of [direct, viaEdge, viaBare, viaPlain]) c.close();
+    for (const c of [direct, viaEdge, viaBare, viaPlain, viaRelay]) c.close();
     await edge.stop();
     await bare.stop();
     await plain.stop();
+    await relay.stop();
   }
 }
 
