@@ -44,7 +44,30 @@ function readBounded(req: http.IncomingMessage, max: number): Promise<Buffer> {
   });
 }
 
-function parseMaybe(body: Buffer): unknown {
+/**
+ * What a create's try that failed before any answer leads to: the error to answer, or
+ * undefined to try the next region (the region has been marked down by `markDown`). The rule of
+ * the opening comment, for both the node:http path and the fast path (front/create-flow.ts).
+ */
+export function afterFailedTry(
+  r: Region,
+  failure: { sent: boolean; reason: string },
+  named: boolean,
+  more: boolean,
+  markDown: (r: Region, reason: string) => void,
+  probeIntervalMs: number,
+): PodflareError | undefined {
+  if (failure.sent) {
+    return new PodflareError("upstream_error", `region ${r.name} received the create but the connection broke before it answered (${failure.reason}); it may have made the sandbox: list sandboxes (GET /v1/sandboxes with X-Podflare-Region: ${r.name}) before creating again`);
+  }
+  markDown(r, `create: ${failure.reason}`);
+  const retry = { "retry-after": retryAfterS(probeIntervalMs) };
+  if (named) return new PodflareError("region_unavailable", `region ${r.name} cannot be reached (${failure.reason}); retry later, or leave region out to create in the nearest healthy region`, retry);
+  if (!more) return new PodflareError("unavailable", `no region could take the create (last: ${r.name}: ${failure.reason}); retry later`, retry);
+  return undefined;
+}
+
+export function parseMaybe(body: Buffer): unknown {
   try {
     return body.length ? JSON.parse(body.toString("utf8")) : {};
   } catch {
@@ -86,13 +109,8 @@ export async function createThroughEdge(req: http.IncomingMessage, res: http.Ser
     const result = await sendToOrigin(r, "POST", req.url ?? "/v1/sandboxes", headers, body, opts.connectTimeoutMs);
     const more = i < list.length - 1;
     if (result.kind === "failed") {
-      if (result.sent) {
-        throw new PodflareError("upstream_error", `region ${r.name} received the create but the connection broke before it answered (${result.reason}); it may have made the sandbox: list sandboxes (GET /v1/sandboxes with X-Podflare-Region: ${r.name}) before creating again`);
-      }
-      r.markDown(`create: ${result.reason}`);
-      const retry = { "retry-after": retryAfterS(opts.probeIntervalMs) };
-      if (named !== undefined) throw new PodflareError("region_unavailable", `region ${r.name} cannot be reached (${result.reason}); retry later, or leave region out to create in the nearest healthy region`, retry);
-      if (!more) throw new PodflareError("unavailable", `no region could take the create (last: ${r.name}: ${result.reason}); retry later`, retry);
+      const answer = afterFailedTry(r, result, named !== undefined, more, (x, why) => x.markDown(why), opts.probeIntervalMs);
+      if (answer) throw answer;
       opts.onFailover(r, result.reason);
       continue;
     }

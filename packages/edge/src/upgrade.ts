@@ -4,6 +4,7 @@
 import type http from "node:http";
 import type { Duplex } from "node:stream";
 import type { PodflareError } from "@podflare/protocol";
+import { rawErrorAnswer } from "./answer.js";
 import { originPath } from "./origin-request.js";
 import type { Region } from "./regions.js";
 
@@ -17,9 +18,7 @@ function head(statusLine: string, headers: http.IncomingHttpHeaders): string {
 }
 
 export function rawError(client: Duplex, err: PodflareError): void {
-  const body = JSON.stringify(err.toBody());
-  const extra = Object.entries(err.headers).map(([k, v]) => `${k}: ${v}\r\n`).join("");
-  client.end(`HTTP/1.1 ${err.status} Error\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${extra}connection: close\r\n\r\n${body}`);
+  client.end(rawErrorAnswer(err, true));
 }
 
 export function forwardUpgrade(

@@ -6,6 +6,7 @@ import type net from "node:net";
 import type { Duplex } from "node:stream";
 import { PodflareError } from "@podflare/protocol";
 import { originPath } from "../origin-request.js";
+import { rawErrorAnswer } from "../answer.js";
 import { redactHeaders, redactPath } from "../redact.js";
 import type { Region } from "../regions.js";
 import { classify } from "../route.js";
@@ -174,7 +175,7 @@ export class ClientConnection implements FrontConnection {
     // An idle connection is used in this tick; only a new one is waited for.
     const idle = pool.takeIdle();
     if (idle) return go(idle);
-    pool.acquire(this.deps.connectTimeoutMs).then((c) => go(c.socket), (err: NodeJS.ErrnoException) => {
+    pool.acquire(this.deps.connectTimeoutMs).then(go, (err: NodeJS.ErrnoException) => {
       if (!this.closed) this.answerError(ex, this.deps.chooser.down(region, err.code ?? "connection error"));
     });
   }
@@ -276,12 +277,8 @@ export class ClientConnection implements FrontConnection {
   /** An answer the front gives itself, in the API's error envelope. */
   answerError(ex: Exchange, err: PodflareError): void {
     if (this.closed) return;
-    const body = JSON.stringify(err.toBody());
-    let head = `HTTP/1.1 ${err.status} ${err.code}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n`;
-    for (const [k, v] of Object.entries(err.headers)) head += `${k}: ${v}\r\n`;
     const close = !ex.head.keepAlive;
-    if (close) head += "connection: close\r\n";
-    this.socket.write(head + "\r\n" + body);
+    this.socket.write(rawErrorAnswer(err, close));
     ex.answered = true;
     ex.status = err.status;
     this.finished(ex, close);
@@ -289,9 +286,9 @@ export class ClientConnection implements FrontConnection {
 
   /** The answer is whole: counted, logged, and the next request goes. */
   private finished(ex: Exchange, close: boolean): void {
-    if (ex.plan.to !== "inner") {
-      const kind = ex.plan.to === "create" ? "create" : ex.plan.to === "origin" ? ex.plan.kind : "upgrade";
-      this.deps.metrics.request(ex.region || "-", kind, ex.status);
+    // What went to the edge's own server is counted and logged there.
+    if (ex.plan.to === "origin" || ex.plan.to === "create") {
+      this.deps.metrics.request(ex.region || "-", ex.plan.to === "create" ? "create" : ex.plan.kind, ex.status);
       if (this.deps.accessLog) {
         const ms = (performance.now() - ex.started).toFixed(1);
         this.deps.log(`${ex.head.method} ${redactPath(ex.head.url)} -> ${ex.region || "edge"} ${ex.status} ${ms} ms headers=${JSON.stringify(redactHeaders(ex.headerObject()))}`);
@@ -329,10 +326,8 @@ export class ClientConnection implements FrontConnection {
   private protocolError(status: number, what: string): void {
     this.stopped = true;
     const message = status === 431 ? "the request head is over 16 KiB; send fewer or smaller headers" : `the request is not valid HTTP/1.1 (${what})`;
-    const body = JSON.stringify(new PodflareError("bad_request", message).toBody());
-    if (this.queue.length === 0) {
-      this.socket.end(`HTTP/1.1 ${status} Bad Request\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
-    } else this.socket.destroy();
+    if (this.queue.length === 0) this.socket.end(rawErrorAnswer(new PodflareError("bad_request", message), true, status));
+    else this.socket.destroy();
   }
 
   /** The caller finished sending: as node:http does, a request still in flight is abandoned. */

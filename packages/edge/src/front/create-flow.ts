@@ -5,7 +5,7 @@
 import { PodflareError } from "@podflare/protocol";
 import type net from "node:net";
 import type { Duplex } from "node:stream";
-import { candidates } from "../create.js";
+import { afterFailedTry, candidates, parseMaybe } from "../create.js";
 import { originPath } from "../origin-request.js";
 import type { Region } from "../regions.js";
 import { namedRegion } from "../route.js";
@@ -68,12 +68,8 @@ function tryRegion(conn: FrontConnection, ex: Exchange, body: Buffer, list: Regi
       conn.deps.onFailover(r, `answered ${result.status}`);
       return tryRegion(conn, ex, body, list, i + 1, named);
     }
-    if (result.sent) {
-      return conn.answerError(ex, new PodflareError("upstream_error", `region ${r.name} received the create but the connection broke before it answered (${result.reason}); it may have made the sandbox: list sandboxes (GET /v1/sandboxes with X-Podflare-Region: ${r.name}) before creating again`));
-    }
-    const down = conn.deps.chooser.down(r, `create: ${result.reason}`);
-    if (named) return conn.answerError(ex, new PodflareError("region_unavailable", `region ${r.name} cannot be reached (${result.reason}); retry later, or leave region out to create in the nearest healthy region`, down.headers));
-    if (!more) return conn.answerError(ex, new PodflareError("unavailable", `no region could take the create (last: ${r.name}: ${result.reason}); retry later`, down.headers));
+    const answer = afterFailedTry(r, result, named, more, (x, why) => conn.deps.chooser.down(x, why), conn.deps.probeIntervalMs);
+    if (answer) return conn.answerError(ex, answer);
     conn.deps.onFailover(r, result.reason);
     tryRegion(conn, ex, body, list, i + 1, named);
   });
@@ -107,15 +103,7 @@ function attempt(conn: FrontConnection, ex: Exchange, r: Region, body: Buffer, m
   const idle = pool.takeIdle();
   if (idle) return go(idle);
   pool.acquire(conn.deps.connectTimeoutMs).then(
-    (c) => go(c.socket),
+    go,
     (err: NodeJS.ErrnoException) => then({ kind: "failed", sent: false, reason: err.code ?? "connection error" }),
   );
-}
-
-function parseMaybe(body: Buffer): unknown {
-  try {
-    return body.length ? JSON.parse(body.toString("utf8")) : {};
-  } catch {
-    return undefined; // not JSON: the origin answers 400 invalid_json with its own message
-  }
 }

@@ -6,26 +6,23 @@ import type { ParsedHead } from "./llhttp.js";
 
 /** What the front needs from a request head, read in one pass. */
 export interface RequestFacts {
-  contentLength: number | undefined;
   chunked: boolean;
   expectContinue: boolean;
   regionHeader: string | undefined;
 }
 
 export function requestFacts(h: ParsedHead): RequestFacts {
-  let contentLength: number | undefined;
   let chunked = false;
   let expectContinue = false;
   let regionHeader: string | undefined;
   const raw = h.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toLowerCase();
-    if (name === "content-length") contentLength = Number(raw[i + 1]);
-    else if (name === "transfer-encoding") chunked = true; // llhttp accepts it only with chunked last
+    if (name === "transfer-encoding") chunked = true; // llhttp accepts it only with chunked last
     else if (name === "expect") expectContinue ||= raw[i + 1]!.trim().toLowerCase() === "100-continue";
     else if (name === "x-podflare-region" && regionHeader === undefined) regionHeader = raw[i + 1];
   }
-  return { contentLength, chunked, expectContinue, regionHeader };
+  return { chunked, expectContinue, regionHeader };
 }
 
 /**

@@ -7,8 +7,6 @@ import tls from "node:tls";
 
 const IDLE_CLOSE_MS = 30_000;
 
-export type Connected = { socket: net.Socket; reused: boolean };
-
 // Idle sockets are checked this often (one timer per pool, not one per request).
 const SWEEP_MS = 5000;
 
@@ -17,7 +15,7 @@ export class OriginPool {
   private readonly idleSince = new WeakMap<net.Socket, number>();
   private readonly sweeper: NodeJS.Timeout;
   private open = 0;
-  private readonly waiting: Array<(c: Connected | Error) => void> = [];
+  private readonly waiting: Array<(c: net.Socket | Error) => void> = [];
   private closed = false;
 
   constructor(
@@ -43,9 +41,9 @@ export class OriginPool {
   }
 
   /** A connected socket for one exchange; give it back with release() or drop it with discard(). */
-  acquire(connectTimeoutMs: number): Promise<Connected> {
+  acquire(connectTimeoutMs: number): Promise<net.Socket> {
     const s = this.takeIdle();
-    if (s) return Promise.resolve({ socket: s, reused: true });
+    if (s) return Promise.resolve(s);
     if (this.closed) return Promise.reject(Object.assign(new Error("the edge is closing"), { code: "ECONNABORTED" }));
     if (this.open >= this.maxSockets) {
       return new Promise((resolve, reject) => this.waiting.push((c) => (c instanceof Error ? reject(c) : resolve(c))));
@@ -61,7 +59,7 @@ export class OriginPool {
     }
     const next = this.waiting.shift();
     if (next) {
-      next({ socket, reused: true });
+      next(socket);
       return;
     }
     this.idleSince.set(socket, Date.now());
@@ -80,7 +78,7 @@ export class OriginPool {
     for (const w of this.waiting.splice(0)) w(Object.assign(new Error("the edge is closing"), { code: "ECONNABORTED" }));
   }
 
-  private connect(connectTimeoutMs: number): Promise<Connected> {
+  private connect(connectTimeoutMs: number): Promise<net.Socket> {
     this.open++;
     const host = this.url.hostname.replace(/^\[(.*)\]$/, "$1");
     const port = Number(this.url.port || (this.url.protocol === "https:" ? 443 : 80));
@@ -104,7 +102,7 @@ export class OriginPool {
         socket.off("error", failed);
         // From now on errors end the socket ('close'); the leg using it (leg.ts) hears them too.
         socket.on("error", () => {});
-        resolve({ socket, reused: false });
+        resolve(socket);
       });
       const failed = (err: Error): void => {
         clearTimeout(timer);
