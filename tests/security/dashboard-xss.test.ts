@@ -38,7 +38,14 @@ async function runInConsole(page: Page, code: string, language = "python"): Prom
   await page.select("#language", language);
   await page.$eval("#code", (el, v) => ((el as HTMLTextAreaElement).value = v), code);
   await page.click("#run");
-  await page.waitForFunction(() => /exit \d+/.test(document.querySelector("#run-status")?.textContent ?? ""), { timeout: 30_000 });
+  // Done when it shows its exit, or the console gave up (the Run button back, no status): then
+  // the output says why, and the test says it rather than timing out.
+  await page.waitForFunction(() => {
+    const status = document.querySelector("#run-status")?.textContent ?? "";
+    return /exit \d+/.test(status) || (status === "" && !(document.querySelector("#run") as HTMLButtonElement).disabled);
+  }, { timeout: 30_000 });
+  const status = await page.$eval("#run-status", (el) => el.textContent ?? "");
+  if (!/exit \d+/.test(status)) throw new Error(`the console's run failed: ${await page.$eval("#output", (el) => el.textContent ?? "")}`);
 }
 
 test("output, rich results, forged frames, exceptions and file names from a sandbox never become markup or script in the dashboard", async () => {
