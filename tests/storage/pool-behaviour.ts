@@ -1,7 +1,7 @@
 // The behaviour both pool drivers must share. Each driver's test file runs this suite.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createStoragePool, type StorageDriver, type StoragePool } from "./storage.js";
 import { cleanupStateDir, makeFakeTemplate, makeStateDir, newSandboxId, requireRoot } from "./helpers.js";
@@ -31,6 +31,16 @@ export function definePoolBehaviourTests(driver: StorageDriver): void {
     test("the template counts once committed, with its manifest", async () => {
       assert.equal(await pool.hasTemplate("tiny"), true);
       assert.equal(await pool.hasTemplate("absent"), false);
+      // The create path's answer-at-once form agrees, and a name that is not one is simply absent.
+      assert.equal(pool.hasTemplateNow("tiny"), true);
+      assert.equal(pool.hasTemplateNow("absent"), false);
+      assert.equal(pool.hasTemplateNow("../tiny"), false);
+      // Without its manifest a root filesystem is not a template, in either form.
+      await makeFakeTemplate(pool, "nomanifest");
+      unlinkSync(pool.templateManifestPath("nomanifest"));
+      assert.equal(pool.hasTemplateNow("nomanifest"), false);
+      assert.equal(await pool.hasTemplate("nomanifest"), false);
+      await pool.deleteTemplate("nomanifest");
       assert.deepEqual(await pool.listTemplateNames(), ["tiny"]);
       assert.equal(readFileSync(join(pool.templatePath("tiny"), "etc/hello"), "utf8"), "from the template\n");
       assert.ok(existsSync(pool.templateManifestPath("tiny")));

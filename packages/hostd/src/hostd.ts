@@ -124,7 +124,7 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
     busy: () => userCreates() > 0,
     log,
   });
-  const sandboxes: SandboxManager = new SandboxManager(cfg, store.sandboxes, runtime, { has: (name) => storage.hasTemplate(name) }, log, usage, pool);
+  const sandboxes: SandboxManager = new SandboxManager(cfg, store.sandboxes, runtime, { has: (name) => storage.hasTemplateNow(name) }, log, usage, pool);
   const spaces = new SpaceService(store.spaces, runtime, sandboxes, log, cfg.spaceCaps, cfg.regionTag);
   // The reaper's freezes count against the owner's Space caps: stored keys carry their tier.
   const tierOf = (owner: string): TierName => keyStore.get(owner)?.tier ?? (owner.startsWith("key_") ? cfg.apiKeysTier : "enterprise");

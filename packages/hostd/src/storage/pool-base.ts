@@ -7,6 +7,7 @@
 //   <root>/templates/.staging-*     a template being built
 //   <root>/sandboxes/<sbx_id>/      sandbox root filesystems
 
+import { lstatSync } from "node:fs";
 import { lstat, mkdir, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { PodflareError } from "@podflare/protocol";
@@ -108,8 +109,14 @@ export abstract class PoolBase implements StoragePool {
   }
 
   async hasTemplate(name: string): Promise<boolean> {
+    return this.hasTemplateNow(name);
+  }
+
+  // Two lstat calls on local metadata, made in place: through libuv's thread pool each would
+  // wake a worker thread and then the loop, which on a small VM cost a pool-hit create ~0.3 ms.
+  hasTemplateNow(name: string): boolean {
     if (!isTemplateName(name)) return false;
-    return (await exists(this.templateManifestPath(name))) && (await exists(this.templatePath(name)));
+    return lstatSync(this.templateManifestPath(name), { throwIfNoEntry: false }) !== undefined && lstatSync(this.templatePath(name), { throwIfNoEntry: false }) !== undefined;
   }
 
   async listTemplateNames(): Promise<string[]> {

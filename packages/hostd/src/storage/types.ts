@@ -35,6 +35,8 @@ export interface StoragePool {
   templateManifestPath(name: string): string;
   /** A complete template (root filesystem and manifest) exists. */
   hasTemplate(name: string): Promise<boolean>;
+  /** The same, answered without waiting (for a create's hot path). */
+  hasTemplateNow(name: string): boolean;
   /** Names of the templates present (complete ones only). */
   listTemplateNames(): Promise<string[]>;
   /** A fresh empty staging root filesystem for building `name`; not visible as a template until committed. */
