@@ -42,6 +42,8 @@ export class ClientConnection implements FrontConnection {
   closed = false;
   /** The origin connection the request at the front is on: closed if the caller leaves. */
   private activeTarget: Duplex | undefined;
+  /** A request at the front whose head is in the read being parsed: started when it is parsed. */
+  private startAfterRead: Exchange | undefined;
 
   constructor(
     private readonly socket: net.Socket,
@@ -85,6 +87,11 @@ export class ClientConnection implements FrontConnection {
       this.protocolError(r.code === "HPE_HEADER_OVERFLOW" ? 431 : 400, r.code ?? "parse error");
       return;
     }
+    // A request whose head came in this read starts now, with the body bytes of the same read
+    // held: head and body then leave in one write, so the origin wakes once, not twice.
+    const next = this.startAfterRead;
+    this.startAfterRead = undefined;
+    if (next && !next.begun && !this.closed) this.start(next);
     // An upgrade head: what followed it belongs to the upgraded protocol.
     if (r < d.length && this.stopped) this.onData(d.subarray(r));
   }
@@ -97,7 +104,7 @@ export class ClientConnection implements FrontConnection {
     if (h.upgrade) this.stopped = true;
     this.reading = ex;
     this.queue.push(ex);
-    if (this.queue.length === 1) this.start(ex);
+    if (this.queue.length === 1) this.startAfterRead = ex;
     // A pipelined request waits its turn; so does the caller.
     else this.socket.pause();
   }
@@ -130,6 +137,7 @@ export class ClientConnection implements FrontConnection {
       // Too big to hold for a retry: the edge's own server reads it and answers 413.
       ex.plan = { to: "inner" };
       ex.onRequestDone = undefined;
+      ex.begun = true;
       this.toInner(ex);
       return;
     }
@@ -150,6 +158,7 @@ export class ClientConnection implements FrontConnection {
 
   /** The request at the front of the queue goes on its way. */
   private start(ex: Exchange): void {
+    ex.begun = true;
     if (ex.facts.expectContinue && !ex.requestDone && ex.head.versionMinor >= 1 && ex.plan.to !== "splice") {
       this.socket.write("HTTP/1.1 100 Continue\r\n\r\n");
     }

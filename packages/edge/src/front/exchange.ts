@@ -31,6 +31,8 @@ export class Exchange {
   /** Body bytes that arrived before the request had a target. */
   held: Buffer[] = [];
   heldBytes = 0;
+  /** It was sent on its way (client-connection.ts start). */
+  begun = false;
   /** The caller sent the whole request. */
   requestDone = false;
   /** The whole request was handed to the target's OS socket (the create failover rule). */

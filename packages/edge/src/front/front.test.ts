@@ -193,6 +193,50 @@ test("an answer without a length reaches an HTTP/1.1 caller chunked, an HTTP/1.0
   }
 });
 
+test("a request whose body came with its head goes to the origin in one write (one wake-up of the origin, not two)", async () => {
+  const reads: string[] = [];
+  const recorder = net.createServer((s) => {
+    s.on("data", (d: Buffer) => {
+      reads.push(d.toString("latin1"));
+      if (reads.join("").includes('{"code":"1+1"}')) s.write("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok");
+    });
+  });
+  await new Promise<void>((r) => recorder.listen(0, "127.0.0.1", () => r()));
+  // The edge runs in this process: its writes to the recorder are counted where every socket
+  // write goes (the origin's reads cannot tell, the kernel may merge two writes into one read).
+  const recorderPort = (recorder.address() as AddressInfo).port;
+  const proto = net.Socket.prototype as unknown as { _writeGeneric: (this: net.Socket, ...args: unknown[]) => unknown };
+  const writeGeneric = proto._writeGeneric;
+  let writesToOrigin = 0;
+  proto._writeGeneric = function (this: net.Socket, ...args: unknown[]) {
+    if (this.remotePort === recorderPort) writesToOrigin++;
+    return writeGeneric.apply(this, args);
+  };
+  const one = await startEdge(
+    { regions: [{ name: "solo", url: originUrl }], addr: "127.0.0.1:0", probeIntervalMs: 60_000, probeTimeoutMs: 2000, connectTimeoutMs: 2000, maxCreateBodyBytes: 4096 },
+    { log: () => undefined },
+  );
+  try {
+    const r = one.regions.byName("solo")!;
+    (r as { url: URL }).url = new URL(`http://127.0.0.1:${(recorder.address() as AddressInfo).port}`);
+    const body = '{"code":"1+1"}';
+    const exec = `POST /v1/sandboxes/sbx_${regionTagFor("solo")}${"0".repeat(28)}/exec HTTP/1.1\r\nhost: e\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`;
+    const edgePort = Number(new URL(one.url).port);
+    // The first request opens the origin connection; the second finds it idle, as most do.
+    await raw(exec, (t) => t.endsWith("ok"), edgePort);
+    reads.length = 0;
+    writesToOrigin = 0;
+    const { text } = await raw(exec, (t) => t.endsWith("ok"), edgePort);
+    assert.match(text, /^HTTP\/1\.1 200 /);
+    assert.equal(writesToOrigin, 1, `the edge wrote the request to the origin in ${writesToOrigin} writes`);
+    assert.ok(reads.join("").endsWith(`\r\n\r\n${body}`));
+  } finally {
+    proto._writeGeneric = writeGeneric;
+    await one.close();
+    recorder.close();
+  }
+});
+
 test("HEAD gets the head only, and the connection goes on", async () => {
   const { text } = await raw("HEAD /v1/h HTTP/1.1\r\nhost: e\r\n\r\nGET /v1/after HTTP/1.1\r\nhost: e\r\n\r\n", (t) => t.includes('"url":"/v1/after"'));
   assert.equal(count(text, "HTTP/1.1 200"), 2);
