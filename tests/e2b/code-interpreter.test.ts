@@ -63,6 +63,15 @@ print('second' if os.path.exists(${JSON.stringify(flag)}) else 'never released')
   assert.deepEqual(ex.logs.stdout, ["first\n", "second\n"]);
 });
 
+test("code silent for longer than the SDK's request timeout still runs to its end (the head goes out after a second of silence)", async () => {
+  // The SDK waits requestTimeoutMs for the answer's head, then timeoutMs for the whole run.
+  const ex = await sbx.runCode("import time\ntime.sleep(2.5)\nprint(6*7)", { requestTimeoutMs: 1500, timeoutMs: 30_000 });
+  assert.equal(ex.error, undefined);
+  assert.deepEqual(ex.logs.stdout, ["42\n"]);
+  // A refusal still comes back with its status when it is quick (here: no such context).
+  await assert.rejects(sbx.runCode("1", { context: { id: "ctx_nope", language: "python", cwd: "/root" } }), /404|not found/i);
+});
+
 // Needs the rich-results branch (result events) and the python-datasci template.
 test("the default template (code-interpreter-v1) gives a DataFrame as a result with HTML and a matplotlib figure as PNG", async () => {
   const ci = made.track(await Sandbox.create());

@@ -1,6 +1,7 @@
 // E2B's code interpreter (port 49999) on hostd: /execute streams our exec as the code
 // interpreter's NDJSON, line by line as produced and only as fast as the client reads;
 // /contexts maps onto the REST contexts of a sandbox.
+import { PodflareError } from "@podflare/protocol";
 import { E2bError, expectOk, sendE2bJson } from "./envelope.js";
 import type { SandboxCall } from "./envd.js";
 import { ExecuteTranslator, type OurEvent } from "./execute-translate.js";
@@ -10,6 +11,9 @@ import type { LocalApi } from "../api/local-api.js";
 
 type SandboxRoute = Omit<E2bRoute, "handle"> & { handle(ctx: SandboxCall): Promise<void> };
 const route = e2bRoute as (method: string, path: string, handle: SandboxRoute["handle"]) => SandboxRoute;
+
+/** Silence after which /execute sends its head anyway (see the route). */
+const HEAD_AFTER_SILENCE_MS = 1000;
 
 const LANGUAGES: Readonly<Record<string, "python" | "bash">> = { python: "python", bash: "bash", sh: "bash" };
 const base = (id: string) => `/v1/sandboxes/${encodeURIComponent(id)}`;
@@ -35,17 +39,36 @@ export function codeInterpreterRoutes(api: LocalApi): SandboxRoute[] {
         if (!ctx.res.writableFinished) abort.abort();
       });
       const translator = new ExecuteTranslator(language);
+      const head = (): void => {
+        if (!ctx.res.headersSent && !ctx.res.destroyed) ctx.res.writeHead(200, { "content-type": "application/x-ndjson", "cache-control": "no-store" });
+      };
+      // The head goes out with the first line, as the REST route's does: until then a refusal
+      // (401, 404, 400) can still be answered with its status. But code that is silent for long
+      // gets its head after HEAD_AFTER_SILENCE_MS: the SDK gives up on a head after
+      // requestTimeoutMs (60 s by default), E2B's own server sends it at once, and code may
+      // rightly compute for minutes (timeoutMs, 300 s by default, bounds the whole run).
+      const silence = setTimeout(() => {
+        head();
+        ctx.res.flushHeaders();
+      }, HEAD_AFTER_SILENCE_MS);
       const event = (e: OurEvent): void => {
         if (ctx.res.writableEnded || ctx.res.destroyed) return;
-        // The head goes out with the first line, as the REST route's does: until then a refusal
-        // (401, 404, 400) can still be answered with its status.
-        if (!ctx.res.headersSent) ctx.res.writeHead(200, { "content-type": "application/x-ndjson", "cache-control": "no-store" });
+        head();
         const out = translator.event(e).map((l) => JSON.stringify(l) + "\n").join("");
         // The last line ends the answer in the same write.
         if (translator.ended) ctx.res.end(out);
         else if (out) ctx.res.write(out);
       };
-      await api.exec(ctx.key, ctx.sandboxId, ours, { event, flow: responseFlow(ctx.res), signal: abort.signal });
+      try {
+        await api.exec(ctx.key, ctx.sandboxId, ours, { event, flow: responseFlow(ctx.res), signal: abort.signal });
+      } catch (err) {
+        // Refused after the head went out: said in the stream, as the code interpreter says errors.
+        if (!ctx.res.headersSent || ctx.res.writableEnded || ctx.res.destroyed) throw err;
+        ctx.res.end(JSON.stringify(refusalLine(err)) + "\n");
+        return;
+      } finally {
+        clearTimeout(silence);
+      }
       if (!ctx.res.writableEnded) ctx.res.end(translator.end().map((l) => JSON.stringify(l) + "\n").join(""));
     }),
     route("GET", "/contexts", async (ctx) => {
@@ -86,4 +109,11 @@ function contextOf(raw: unknown): { id: string; language: string; cwd: string } 
   const c = (raw ?? {}) as Record<string, unknown>;
   const id = c.id ?? c.context_id;
   return { id: String(id ?? ""), language: String(c.language ?? "python"), cwd: String(c.cwd ?? "/root") };
+}
+
+/** An error line for a refusal that came after the head: the SDK reads it as execution.error. */
+function refusalLine(err: unknown): { type: "error"; name: string; value: string; traceback: string } {
+  const message = (err as Error)?.message ?? String(err);
+  const name = err instanceof PodflareError ? err.code : err instanceof E2bError ? `E2bError${err.status}` : "InternalError";
+  return { type: "error", name, value: message, traceback: "" };
 }
