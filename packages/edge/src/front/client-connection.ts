@@ -241,9 +241,11 @@ export class ClientConnection implements FrontConnection {
           this.socket.once("drain", () => target.resume());
         }
       },
+      end: () => {
+        if (!dropped && chunked) this.socket.write("0\r\n\r\n");
+      },
       complete: (keepAlive) => {
         if (dropped) return;
-        if (chunked) this.socket.write("0\r\n\r\n");
         hooks.done(keepAlive && ex.requestDone);
         this.finished(ex, closeAfter);
       },

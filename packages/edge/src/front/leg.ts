@@ -11,7 +11,10 @@ export interface LegUser {
   /** The answer's head; return true when it has no body whatever its headers say (HEAD). */
   head(h: ParsedHead): boolean | void;
   body(chunk: Buffer): void;
-  /** The answer is whole; keepAlive: the connection can carry another request. */
+  /** The answer is whole: its last bytes (the last chunk), in the same write as the rest. */
+  end(): void;
+  /** After that write: the bookkeeping (keepAlive: the connection can carry another request).
+   * Not before it, so the caller is woken first. */
   complete(keepAlive: boolean): void;
   /** The connection broke or spoke garbage before the answer was whole. */
   failed(reason: string): void;
@@ -23,6 +26,8 @@ export class Leg {
   user: LegUser | undefined;
   private keepAlive = false;
   private informational = false;
+  /** An answer that ended in the read being parsed: completed once that read's output is written. */
+  private ended: { user: LegUser; keepAlive: boolean } | undefined;
   private readonly parser: HttpParser;
 
   static of(socket: Duplex): Leg {
@@ -51,7 +56,9 @@ export class Leg {
         }
         const user = this.user;
         this.user = undefined;
-        user?.complete(this.keepAlive);
+        if (!user) return;
+        user.end();
+        this.ended = { user, keepAlive: this.keepAlive };
       },
     });
     socket.on("data", (d: Buffer) => {
@@ -61,16 +68,24 @@ export class Leg {
       out.cork();
       const r = this.parser.execute(d);
       out.uncork();
+      this.settle();
       if (typeof r !== "number") this.fail(`the origin's answer did not parse (${r.code ?? r.message})`);
       else if (r < d.length) this.fail("the origin switched protocols on a plain request");
     });
     socket.on("end", () => {
       // An answer without a length ends with the connection.
       if (this.user) this.parser.finish();
+      this.settle();
       this.fail("the connection closed before the answer was whole");
     });
     socket.on("close", () => this.fail("the connection closed before the answer was whole"));
     socket.on("error", (err: NodeJS.ErrnoException) => this.fail(err.code ?? "connection error"));
+  }
+
+  private settle(): void {
+    const ended = this.ended;
+    this.ended = undefined;
+    ended?.user.complete(ended.keepAlive);
   }
 
   private fail(reason: string): void {
