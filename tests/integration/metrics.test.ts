@@ -7,6 +7,7 @@ import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { Sandbox as CodeInterpreter } from "@e2b/code-interpreter";
 import { Sandbox } from "podflare";
 import { api } from "../support/api.js";
 import { until } from "../support/host.js";
@@ -133,6 +134,35 @@ test("an exec moves the request counter, the exec histogram and the owner's coun
   // The key itself is nowhere in the text, only its id.
   const text = await (await api("GET", "/metrics", undefined, hostd.url, as(adminKey))).text();
   assert.ok(!text.includes(userKey) && !text.includes(adminKey));
+});
+
+test("E2B SDK traffic is counted under its E2B route patterns, never under raw paths", async () => {
+  const env = { url: process.env.E2B_API_URL, sandbox: process.env.E2B_SANDBOX_URL, key: process.env.E2B_API_KEY };
+  process.env.E2B_API_URL = process.env.E2B_SANDBOX_URL = hostd.url;
+  process.env.E2B_API_KEY = userKey;
+  const sbx = await CodeInterpreter.create("base");
+  try {
+    assert.deepEqual((await sbx.runCode("print(6 * 7)")).logs.stdout, ["42\n"]);
+    assert.equal((await sbx.commands.run("true")).exitCode, 0);
+    // Paths nobody serves: a label per raw path would let a caller grow /metrics without bound.
+    const odd = await api("GET", "/v2/sandboxes/sbx_x/odd-path-6e1f", undefined, hostd.url, { "x-api-key": userKey });
+    assert.equal(odd.status, 501, await odd.text());
+    const rpc = await api("POST", "/process.Process/Bogus6e1f", {}, hostd.url, { "x-api-key": userKey, "e2b-sandbox-id": sbx.sandboxId, "e2b-sandbox-port": "49983" });
+    assert.ok(rpc.status >= 400, `an unknown RPC method answered ${rpc.status}`);
+    await rpc.arrayBuffer();
+  } finally {
+    await sbx.kill();
+    for (const [k, v] of Object.entries({ E2B_API_URL: env.url, E2B_SANDBOX_URL: env.sandbox, E2B_API_KEY: env.key })) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+  const after = await scrape();
+  const routes = new Set(after.get("podflare_http_requests_total")!.samples.map((x) => x.labels.route ?? ""));
+  for (const r of ["e2b /v2/sandboxes", "e2b code-interpreter /execute", "e2b envd /process.Process/Start", "e2b /sandboxes/:id", "e2b unsupported"]) {
+    assert.ok(routes.has(r), `no requests counted under ${r}; routes seen: ${[...routes].join(", ")}`);
+  }
+  assert.ok(![...routes].some((r) => r.includes("6e1f") || r.includes("sbx_")), `a raw path became a label: ${[...routes].join(", ")}`);
 });
 
 test("PODFLARE_METRICS_ADDR serves /metrics without a key, and nothing else", async () => {

@@ -25,7 +25,7 @@ export function createApiServer(
   limits: HttpLimits,
   observe?: RequestObserver,
   /** Served first: resolves true for a request it answered (E2B compatibility, e2b/index.ts). */
-  front?: (req: http.IncomingMessage, res: http.ServerResponse) => Promise<boolean>,
+  front?: (req: http.IncomingMessage, res: http.ServerResponse, trace?: RequestTrace) => Promise<boolean>,
 ): http.Server {
   const server = http.createServer((req, res) => {
     const trace = observe?.(req, res);
@@ -57,7 +57,7 @@ export function createApiServer(
   }
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse, trace?: RequestTrace): Promise<void> {
-    if (front && (await front(req, res))) return;
+    if (front && (await front(req, res, trace))) return;
     await routeRequest(routes, auth, req, res, trace);
   }
 

@@ -20,6 +20,8 @@ import { CONNECT_RPC_PATH, envdRoutes, type SandboxCall } from "./envd.js";
 import { rpcMethods, serveRpc } from "./envd-rpc-serve.js";
 import { E2bError, sendE2bError, unsupported } from "./envelope.js";
 import { apiKeyOf, match } from "./request.js";
+import type { RequestTrace } from "../api/request-log.js";
+import { routeLabel } from "../metrics/route-label.js";
 import { Templates, parseTemplateMap } from "./shapes.js";
 
 export const ENVD_PORT = 49983;
@@ -34,8 +36,12 @@ export interface E2bOptions {
   log: (msg: string) => void;
 }
 
-/** Serves a request if it is E2B's (resolves true), otherwise leaves it to the REST router. */
-export type E2bHandler = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
+/**
+ * Serves a request if it is E2B's (resolves true), otherwise leaves it to the REST router. The
+ * trace gets the E2B route's label (its pattern, never the raw path: the label set is bounded)
+ * and the sandbox, for the request log and /metrics.
+ */
+export type E2bHandler = (req: IncomingMessage, res: ServerResponse, trace?: RequestTrace) => Promise<boolean>;
 
 export function createE2bHandler(opts: E2bOptions): E2bHandler {
   const { api } = opts;
@@ -46,23 +52,31 @@ export function createE2bHandler(opts: E2bOptions): E2bHandler {
   const rpc = rpcMethods();
   const interpreter = codeInterpreterRoutes(api);
 
-  const handler = async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
+  const handler = async (req: IncomingMessage, res: ServerResponse, trace?: RequestTrace): Promise<boolean> => {
     const target = sandboxTarget(req);
     const url = new URL(req.url ?? "/", "http://hostd");
     if (!target && !CONTROL_PLANE_PATH.test(url.pathname)) return false;
     try {
       const method = req.method ?? "GET";
       if (!target) {
+        if (trace) trace.route = "e2b unsupported";
         const found = match(control, method, url.pathname);
         if (!found) throw unsupported(`${method} ${url.pathname}`);
+        if (trace) trace.route = `e2b ${routeLabel(found.route.pattern)}`;
         await found.route.handle({ req, res, url, params: found.params, key: apiKeyOf(req) });
         return true;
+      }
+      const service = target.port === ENVD_PORT ? "envd" : target.port === CODE_INTERPRETER_PORT ? "code-interpreter" : "port";
+      if (trace) {
+        trace.route = `e2b ${service} unmatched`;
+        trace.sandboxId = target.sandboxId;
       }
       if (!sandboxIdPattern.test(target.sandboxId)) throw new E2bError(502, `sandbox ${target.sandboxId} not found; ids look like sbx_ followed by 32 hex digits`);
       const ctx: SandboxCall = { req, res, url, params: [], key: sandboxKey(req, target.sandboxId, tokens), sandboxId: target.sandboxId };
       if (target.port === ENVD_PORT) {
         const call = CONNECT_RPC_PATH.exec(url.pathname);
         if (call && method === "POST") {
+          if (trace && rpc.has(`${call[1]}/${call[2]}`)) trace.route = `e2b envd /${call[1]}/${call[2]}`;
           // Each method is REST calls made with the caller's key: the REST API authenticates them.
           await serveRpc(rpc, api, ctx, `${call[1]}/${call[2]}`, opts.log);
           return true;
@@ -71,6 +85,7 @@ export function createE2bHandler(opts: E2bOptions): E2bHandler {
       const routes = target.port === ENVD_PORT ? envd : target.port === CODE_INTERPRETER_PORT ? interpreter : null;
       if (!routes) throw unsupported(`traffic to port ${target.port} of a sandbox through E2B's routing (use GET /v1/sandboxes/<id>/ports/${target.port}/… instead)`);
       const found = match(routes, method, url.pathname);
+      if (found && trace) trace.route = `e2b ${service} ${routeLabel(found.route.pattern)}`;
       if (!found) throw new E2bError(404, `${method} ${url.pathname} is not served on port ${target.port} by Podflare self-hosted; see docs/e2b.md`);
       await found.route.handle({ ...ctx, params: found.params });
     } catch (err) {
