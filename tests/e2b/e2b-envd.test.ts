@@ -27,6 +27,17 @@ test("commands.run in the foreground gives stdout, stderr and the exit code", as
   assert.equal(cwd.stdout, "/tmp\n");
 });
 
+test("commands.run's login shell reads /etc/profile.d and root's PATH, and starts no program of its own", async () => {
+  await sbx.files.write("/etc/profile.d/podflare-e2b-test.sh", "export FROM_PROFILE=yes\n");
+  await sbx.files.write("/etc/profile.d/skipped name.sh", "export SKIPPED=read\n");
+  const r = await sbx.commands.run('echo "$FROM_PROFILE|${SKIPPED-}|$PATH"');
+  assert.equal(r.stdout, "yes||/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n");
+  // The template's /etc/profile (storage/login-profile.ts): no `id -u`, no `run-parts`.
+  const trace = await sbx.commands.run("bash -l -x -c true");
+  assert.doesNotMatch(trace.stderr, /\bid -u|run-parts/, trace.stderr);
+  await sbx.commands.run("rm -f /etc/profile.d/podflare-e2b-test.sh '/etc/profile.d/skipped name.sh'");
+});
+
 test("a non-zero exit raises CommandExitError with the output and the code", async () => {
   await assert.rejects(sbx.commands.run("echo partial; exit 3"), (e: Error) => {
     assert.ok(e instanceof CommandExitError, String(e));

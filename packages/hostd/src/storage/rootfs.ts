@@ -2,9 +2,10 @@
 // into the sandbox uid range (so root inside the user namespace owns the files), and add
 // the few files and mount points the runtime expects.
 
-import { chmod, lchown, lstat, mkdir, opendir, rm, unlink, writeFile } from "node:fs/promises";
+import { chmod, lchown, lstat, mkdir, opendir, readFile, rm, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { run } from "./host-command.js";
+import { fasterLoginProfile } from "./login-profile.js";
 
 export const UID_RANGE = 65536;
 
@@ -117,4 +118,10 @@ export async function finishRootfs(root: string, uidBase: number): Promise<void>
   await file("etc/hosts", "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
   await file("etc/resolv.conf", ""); // the network layer puts the real one in place
   await file("etc/hostname", "sandbox\n"); // mmdebstrap copies the build host's name
+  // Read only as a plain file: never through a link out of the root.
+  const profilePath = join(root, "etc/profile");
+  if ((await lstat(profilePath).catch(() => null))?.isFile()) {
+    const profile = fasterLoginProfile(await readFile(profilePath, "utf8"));
+    if (profile !== null) await file("etc/profile", profile);
+  }
 }
