@@ -369,7 +369,8 @@ test("a paused sandbox is resumed by a proxied request; an open WebSocket holds 
   // WebSocket, last active after this one, is paused and then closed as idle by the reaper
   // meanwhile (the tick that paused it would have paused this one too).
   const twin = await create({ idle_timeout_s: 1 });
-  assert.ok(Date.parse((await info(twin)).last_active_at) >= Date.parse((await info(id)).last_active_at));
+  const [twinActive, ownActive] = [(await info(twin)).last_active_at, (await info(id)).last_active_at];
+  assert.ok(Date.parse(twinActive) >= Date.parse(ownActive), `the twin was last active at ${twinActive}, before this sandbox (${ownActive}): its closing would prove nothing`);
   const twinClosed = async () => (await api("GET", `/v1/sandboxes/${twin}`, undefined, hostd.url, as(keyA)).then((r) => r.arrayBuffer().then(() => r.status))) === 404;
   await eventually(twinClosed, "the reaper did not close an idle twin sandbox (idle_timeout_s 1, no WebSocket)", 15_000);
   assert.equal(await state(), "ready", "an open WebSocket keeps the sandbox from being paused as idle");
