@@ -3,21 +3,34 @@
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { closeSandbox, exec, SandboxPool } from "../support/api.js";
-import { hostUsedBytes, sandboxMemoryBytes } from "../support/host.js";
+import { hostUsedBytes, sandboxMemoryBytes, until } from "../support/host.js";
 import { fork } from "./support.js";
 
 const pool = new SandboxPool();
 after(() => pool.closeAll());
 const MB = 1024 * 1024;
 
+/**
+ * Host memory in use once it stopped moving (SETTLED_READINGS readings 50 ms apart within
+ * SETTLED_MB of each other), so what lands just after an answer is counted where it belongs.
+ */
+const SETTLED_READINGS = 4;
+const SETTLED_MB = 8;
+async function settledHostUsedBytes(after: string): Promise<number> {
+  const readings: number[] = [];
+  return until(async () => {
+    readings.push(hostUsedBytes());
+    const last = readings.slice(-SETTLED_READINGS);
+    return last.length === SETTLED_READINGS && Math.max(...last) - Math.min(...last) < SETTLED_MB * MB && last.at(-1)!;
+  }, `host memory in use did not settle (${SETTLED_READINGS} readings within ${SETTLED_MB} MB) after ${after}`, 20_000);
+}
+
 test("fork(5) of a sandbox holding 500 MB adds far less than 5 x 500 MB; a child rewriting it pays in its own cgroup", async () => {
   const id = await pool.create({ memory_mb: 2048 });
   await exec(id, "import os\nheap = bytearray(os.urandom(1024 * 1024) * 500)\nprint(len(heap))");
-  await new Promise((r) => setTimeout(r, 300));
-  const before = hostUsedBytes();
+  const before = await settledHostUsedBytes("the 500 MB heap was made");
   const kids = (await fork(id, 5)).children;
-  await new Promise((r) => setTimeout(r, 300));
-  const added = hostUsedBytes() - before;
+  const added = (await settledHostUsedBytes("fork(5) answered")) - before;
   console.log(`host memory added by fork(5) of a 500 MB heap: ${(added / MB).toFixed(1)} MB (${(added / 5 / MB).toFixed(1)} MB per child)`);
   assert.ok(added < 250 * MB, `fork(5) added ${(added / MB).toFixed(0)} MB to the host`);
   for (const c of kids) {

@@ -11,6 +11,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Sandbox } from "podflare";
 import { api } from "../support/api.js";
+import { eventually } from "../support/host.js";
 import { ownHostd, startTestHostd, teardownStateDir, type TestHostd } from "../support/hostd-process.js";
 import { runPythonSdk } from "../support/python-sdk.js";
 import { wsConnect as wsConnectUrl, wsFrame, wsRead, type WsAnswer } from "../support/websocket.js";
@@ -67,6 +68,17 @@ async function startServer(id: string, command: string, port: number, probe = "/
   }
 }
 
+/** Starts the fixture's WebSocket echo server in the background and waits until the proxy upgrades to it. */
+async function startWsServer(id: string, port: number): Promise<void> {
+  await bash(id, `nohup python3 /srv/port_servers.py ws ${port} > /tmp/ws.log 2>&1 &`);
+  const upgraded = async () => {
+    const ws = await wsConnect(id, port, "/ready", as(keyA));
+    ws.socket?.destroy();
+    return ws.status === 101;
+  };
+  await eventually(upgraded, `the WebSocket server on port ${port} did not come up`, 15_000);
+}
+
 const fixture = fs.readFileSync(path.join(root, "tests/integration/fixtures/port_servers.py"));
 
 before(async () => {
@@ -80,7 +92,7 @@ before(async () => {
   await bash(sbx, "mkdir -p /srv/www");
   await startServer(sbx, "python3 -m http.server 8000 --directory /srv/www", 8000);
   await startServer(sbx, "python3 /srv/port_servers.py echo 8001", 8001);
-  await bash(sbx, "nohup python3 /srv/port_servers.py ws 8002 > /tmp/ws.log 2>&1 & sleep 0.3");
+  await startWsServer(sbx, 8002);
 });
 
 after(async () => {
@@ -205,11 +217,8 @@ test("a fork while a WebSocket is open: the child holds no copy of the relayed c
   ws.socket!.write(wsFrame(1, Buffer.from("after fork")));
   assert.equal((await wsRead(ws.socket!)).payload.toString(), "after fork");
   ws.socket!.destroy(); // no close frame: only the TCP connection's end tells the server
-  const deadline = Date.now() + 10_000;
-  while (!(await bash(sbx, "cat /tmp/ws-ended 2>/dev/null || true")).includes("/before-fork")) {
-    assert.ok(Date.now() < deadline, "the server inside never saw the connection end");
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const ended = async () => (await bash(sbx, "cat /tmp/ws-ended 2>/dev/null || true")).includes("/before-fork");
+  await eventually(ended, "the server inside never saw the connection end", 10_000);
 });
 
 test("WebSocket upgrades need the key and the owner like every route; nothing listening is a 502", async () => {
@@ -344,8 +353,9 @@ test("a paused sandbox is resumed by a proxied request; an open WebSocket holds 
   const id = await create({ idle_timeout_s: 1 });
   await putFile(id, "/srv/port_servers.py", fixture);
   await startServer(id, "python3 /srv/port_servers.py echo 8001", 8001);
-  await bash(id, "nohup python3 /srv/port_servers.py ws 8002 >/dev/null 2>&1 & sleep 0.3");
-  const state = async () => ((await (await api("GET", `/v1/sandboxes/${id}`, undefined, hostd.url, as(keyA))).json()) as { state: string }).state;
+  await startWsServer(id, 8002);
+  const info = async (of: string) => (await (await api("GET", `/v1/sandboxes/${of}`, undefined, hostd.url, as(keyA))).json()) as { state: string; last_active_at: string };
+  const state = async () => (await info(id)).state;
   const paused = await api("POST", `/v1/sandboxes/${id}/pause`, undefined, hostd.url, as(keyA));
   assert.equal(paused.status, 200);
   assert.equal(await state(), "paused");
@@ -355,16 +365,19 @@ test("a paused sandbox is resumed by a proxied request; an open WebSocket holds 
 
   const ws = await wsConnect(id, 8002, "/", as(keyA));
   assert.equal(ws.status, 101);
-  await new Promise((r) => setTimeout(r, 2500)); // well past idle_timeout_s with no API call
+  // Well past idle_timeout_s with no API call: a twin with the same idle_timeout_s and no
+  // WebSocket, last active after this one, is paused and then closed as idle by the reaper
+  // meanwhile (the tick that paused it would have paused this one too).
+  const twin = await create({ idle_timeout_s: 1 });
+  const [twinActive, ownActive] = [(await info(twin)).last_active_at, (await info(id)).last_active_at];
+  assert.ok(Date.parse(twinActive) >= Date.parse(ownActive), `the twin was last active at ${twinActive}, before this sandbox (${ownActive}): its closing would prove nothing`);
+  const twinClosed = async () => (await api("GET", `/v1/sandboxes/${twin}`, undefined, hostd.url, as(keyA)).then((r) => r.arrayBuffer().then(() => r.status))) === 404;
+  await eventually(twinClosed, "the reaper did not close an idle twin sandbox (idle_timeout_s 1, no WebSocket)", 15_000);
   assert.equal(await state(), "ready", "an open WebSocket keeps the sandbox from being paused as idle");
   ws.socket!.write(wsFrame(1, Buffer.from("still here")));
   assert.equal((await wsRead(ws.socket!)).payload.toString(), "still here");
   ws.socket!.destroy();
-  const deadline = Date.now() + 10_000;
-  while ((await state()) !== "paused") {
-    assert.ok(Date.now() < deadline, "once the WebSocket is closed the idle clock runs again");
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  await eventually(async () => (await state()) === "paused", "once the WebSocket is closed the idle clock runs again", 10_000);
 });
 
 test("the SDKs' URL helpers point at the proxy: TypeScript sb.getUrl(port), Python sb.url(port)", async () => {

@@ -4,7 +4,8 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
 import Database from "better-sqlite3";
-import { api, closeSandbox, createSandbox, exec } from "../support/api.js";
+import { api, closeSandbox, createSandbox, exec, execStarted } from "../support/api.js";
+import { eventually } from "../support/host.js";
 import { ownHostd, startTestHostd, teardownStateDir, type TestHostd } from "../support/hostd-process.js";
 
 const { stateDir, port } = ownHostd("spaces", 13);
@@ -79,22 +80,19 @@ test("unknown Space → 404 on every route; delete removes one", async () => {
 
 test("kill -9 of hostd in the middle of 10 concurrent execs: every sandbox answers after restart and the store is intact", async () => {
   const ids = await Promise.all(Array.from({ length: 10 }, () => createSandbox({}, hostd.url)));
-  const running = ids.map((id) =>
-    api("POST", `/v1/sandboxes/${id}/exec`, { code: "import time\nfor i in range(20):\n    print(i, flush=True)\n    time.sleep(0.05)\ndone = True" }, hostd.url)
-      .then((r) => r.text())
-      .catch(() => ""),
+  // In flight for sure: every exec's first line came back before hostd is killed.
+  const running = await Promise.all(
+    ids.map((id) => execStarted(id, "import time\nfor i in range(20):\n    print(i, flush=True)\n    time.sleep(0.05)\ndone = True", hostd.url)),
   );
-  await new Promise((r) => setTimeout(r, 400));
   await hostd.stop("SIGKILL");
-  await Promise.all(running);
+  await Promise.all(running.map((r) => r.rest));
   hostd = await startTestHostd({ stateDir, port, env });
   const db = new Database(path.join(stateDir, "podflare.db"), { readonly: true });
   assert.equal((db.pragma("integrity_check", { simple: true }) as string), "ok");
   db.close();
-  await new Promise((r) => setTimeout(r, 800));
   for (const id of ids) {
-    const r = await exec(id, "print(globals().get('done'))", {}, hostd.url);
-    assert.equal(r.stdout, "True\n", `${id} did not finish its exec while hostd was down`);
+    const done = async () => (await exec(id, "print(globals().get('done'))", {}, hostd.url)).stdout === "True\n";
+    await eventually(done, `${id} did not finish its exec while hostd was down`, 10_000);
     await closeSandbox(id, hostd.url);
   }
 });

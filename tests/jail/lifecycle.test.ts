@@ -3,7 +3,7 @@
 // (Launch and enter latency are figures of bench/limits.mjs.)
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
@@ -25,6 +25,19 @@ async function waitGone(pid: number, timeoutMs = 3000): Promise<boolean> {
     await sleep(10);
   }
   return false;
+}
+
+/** Runs the freeze test's counter loop on the host, unfrozen, until it has ticked `ticks` times. */
+async function countTicks(counter: string, ticks: number): Promise<number> {
+  const loop = spawn("/bin/bash", ["-c", `i=0; while :; do i=$((i+1)); echo $i > ${counter}; sleep 0.02; done`], { stdio: "ignore", detached: true });
+  const read = () => (fs.existsSync(counter) ? Number(fs.readFileSync(counter, "utf8").trim() || 0) : 0);
+  try {
+    await eventually(() => read() >= ticks, `the host's twin of the counter loop did not tick ${ticks} times`, 10_000);
+    return read();
+  } finally {
+    process.kill(-loop.pid!, "SIGKILL"); // its group: bash and its current sleep
+    fs.rmSync(counter, { force: true });
+  }
 }
 
 /** No `sleep 0.1` left running and no zombie in the sandbox: its inits reaped the orphans. */
@@ -179,9 +192,10 @@ describe("jail lifecycle", () => {
     await eventually(() => read() > 2, "the counter loop never ran");
     await fx.cg.freeze(sb.id);
     const frozenAt = read();
-    // Not a wait for anything: the window in which a running loop would tick ~15 times.
-    await sleep(300);
-    assert.equal(read(), frozenAt, "a frozen sandbox kept running");
+    // Long enough for a running loop to tick 15 times, counted by the same loop running
+    // unfrozen on the host (a loaded host slows both alike).
+    const twinTicks = await countTicks(path.join(fx.work, "twin-counter"), 15);
+    assert.equal(read(), frozenAt, `a frozen sandbox kept running while its unfrozen twin ticked ${twinTicks} times`);
     await fx.cg.thaw(sb.id);
     await eventually(() => read() > frozenAt, "a thawed sandbox did not resume");
     await fx.destroy(sb.id);

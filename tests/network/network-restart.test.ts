@@ -12,6 +12,7 @@ import { cgroupParentFor } from "@podflare/hostd";
 import { CgroupManager, dynmodsMountPoint } from "@podflare/hostd/jail";
 import { linkName, routerNames } from "@podflare/hostd/network";
 import { api, closeSandbox, createSandbox, exec } from "../support/api.js";
+import { eventually } from "../support/host.js";
 import { ownHostd, startTestHostd, teardownStateDir, type TestHostd } from "../support/hostd-process.js";
 import { fileServer, makeOutside, probeCode, probeResult, routerOf, sh } from "./support.js";
 
@@ -57,9 +58,9 @@ test("kill -9 of hostd: links and policies survive; a sandbox that died meanwhil
 
     await hostd.stop("SIGKILL");
     assert.equal(dynmodsMounts(), 1, "hostd's favordynmods cgroup hierarchy is mounted while it runs");
-    // The DNS forwarder goes with hostd (its IPC channel closes).
-    await new Promise((r) => setTimeout(r, 500));
-    assert.equal(sh(["ip", "netns", "exec", router.netns, "ss", "-lunH"]).includes(":53"), false, "the DNS forwarder outlived hostd");
+    // The DNS forwarder goes with hostd (its IPC channel closes), before anything restarts it.
+    const dnsListening = () => sh(["ip", "netns", "exec", router.netns, "ss", "-lunH"]).includes(":53");
+    await eventually(() => !dnsListening(), "the DNS forwarder outlived hostd");
     // A sandbox dies while hostd is down: its link goes with its namespace, its rules stay.
     await new CgroupManager({ parent: cgroupParentFor(stateDir) }).killAll(doomed);
     hostd = await startTestHostd({ stateDir, port });

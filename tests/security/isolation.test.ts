@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import { SandboxPool, api, bash, exec, hostdUrl } from "../support/api.js";
-import { cgroupExists, eventually, hostUid, sandboxPids } from "../support/host.js";
+import { cgroupExists, eventually, hostUid, sandboxMemoryBytes, sandboxPids } from "../support/host.js";
 
 const pool = new SandboxPool();
 let a: string;
@@ -136,10 +136,13 @@ test("pid 1 of the sandbox cannot be killed from inside, and the sandbox keeps w
 test("memory: allocating 2 GB in a 512 MB sandbox is killed inside; hostd and neighbours keep working", async () => {
   const small = await pool.create({ memory_mb: 512 });
   await exec(b, "neighbour = 'fine'");
+  let oomDone = false;
   const [oom, neighbour] = await Promise.all([
-    exec(small, "blocks = [bytearray(64 * 1024 * 1024) for _ in range(32)]"),
+    exec(small, "blocks = [bytearray(64 * 1024 * 1024) for _ in range(32)]").finally(() => (oomDone = true)),
     (async () => {
-      await new Promise((r) => setTimeout(r, 100));
+      // The neighbour's exec runs while the allocation presses on its limit (or just after, when
+      // it was too quick to be seen).
+      await eventually(() => oomDone || sandboxMemoryBytes(small) > 256 * 1024 * 1024, "the 2 GB allocation never showed in the small sandbox's memory", 15_000);
       return exec(b, "print(neighbour)");
     })(),
   ]);
