@@ -48,6 +48,7 @@ export function codeInterpreterRoutes(api: LocalApi): SandboxRoute[] {
       // requestTimeoutMs (60 s by default), E2B's own server sends it at once, and code may
       // rightly compute for minutes (timeoutMs, 300 s by default, bounds the whole run).
       const silence = setTimeout(() => {
+        if (ctx.res.headersSent || ctx.res.writableEnded || ctx.res.destroyed) return;
         head();
         ctx.res.flushHeaders();
       }, HEAD_AFTER_SILENCE_MS);
