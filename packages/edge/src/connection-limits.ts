@@ -13,20 +13,24 @@ export interface EdgeConnectionLimits {
   idleTimeoutMs: number;
 }
 
-export function applyConnectionLimits(server: http.Server, limits: EdgeConnectionLimits, log: (msg: string) => void): void {
-  server.maxConnections = limits.maxConnections;
+/**
+ * The per-peer cap, for both of the edge's servers (node:http here, the fast path's net server
+ * in front/front-server.ts): admit(socket) counts the connection until it closes, or destroys it
+ * when its peer already has maxConnectionsPerPeer open (logged at most once a minute).
+ */
+export function perPeerCap(maxPerPeer: number, log: (msg: string) => void): (socket: net.Socket) => boolean {
   const perPeer = new Map<string, number>();
   let refusedLogged = 0;
-  server.on("connection", (socket: net.Socket) => {
+  return (socket) => {
     const peer = socket.remoteAddress ?? "?";
     const n = (perPeer.get(peer) ?? 0) + 1;
-    if (n > limits.maxConnectionsPerPeer) {
+    if (n > maxPerPeer) {
       if (Date.now() - refusedLogged > 60_000) {
         refusedLogged = Date.now();
-        log(`refusing connections from ${peer}: over ${limits.maxConnectionsPerPeer} open (PODFLARE_EDGE_MAX_CONNECTIONS_PER_PEER)`);
+        log(`refusing connections from ${peer}: over ${maxPerPeer} open (PODFLARE_EDGE_MAX_CONNECTIONS_PER_PEER)`);
       }
       socket.destroy();
-      return;
+      return false;
     }
     perPeer.set(peer, n);
     socket.once("close", () => {
@@ -34,7 +38,14 @@ export function applyConnectionLimits(server: http.Server, limits: EdgeConnectio
       if (left > 0) perPeer.set(peer, left);
       else perPeer.delete(peer);
     });
-  });
+    return true;
+  };
+}
+
+export function applyConnectionLimits(server: http.Server, limits: EdgeConnectionLimits, log: (msg: string) => void): void {
+  server.maxConnections = limits.maxConnections;
+  const admit = perPeerCap(limits.maxConnectionsPerPeer, log);
+  server.on("connection", (socket: net.Socket) => void admit(socket));
 
   const inFlight = new WeakMap<net.Socket, { req: http.IncomingMessage; res: http.ServerResponse }>();
   server.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {

@@ -191,29 +191,36 @@ test("an upgrade that is not a WebSocket (curl --http2 asks for h2c) is served a
   assert.match(answer, /"region":"far"/);
 });
 
-test("one peer's connections to the edge are capped (origins see only the edge's address)", async () => {
-  reset();
-  const capped = await startEdge(
-    { regions: [{ name: "far", url: far.url }], addr: "127.0.0.1:0", probeIntervalMs: 60_000, probeTimeoutMs: 2000, connectTimeoutMs: 2000, maxCreateBodyBytes: 4096, limits: { maxConnections: 100, maxConnectionsPerPeer: 2, idleTimeoutMs: 60_000 } },
-    { log: () => undefined },
-  );
-  const { connect } = await import("node:net");
-  const port = Number(new URL(capped.url).port);
-  const open = (): Promise<{ closed: Promise<void> }> =>
-    new Promise((resolve, reject) => {
-      const s = connect(port, "127.0.0.1", () => resolve({ closed: new Promise<void>((r) => s.once("close", () => r())) }));
-      s.on("error", reject);
-    });
-  try {
-    const a = await open();
-    const b = await open();
-    const third = await open();
-    await third.closed; // refused: closed by the edge at once
-    const res = await fetch(`${capped.url}/v1/healthz`).catch((e: Error) => e);
-    assert.ok(res instanceof Error, "a fourth connection from the same peer is refused too");
-    void a;
-    void b;
-  } finally {
-    await capped.close();
-  }
-});
+for (const fastPath of [true, false]) {
+  test(`one peer's connections to the edge are capped (origins see only the edge's address); ${fastPath ? "fast path" : "node:http only"}`, async () => {
+    reset();
+    const capped = await startEdge(
+      { regions: [{ name: "far", url: far.url }], addr: "127.0.0.1:0", probeIntervalMs: 60_000, probeTimeoutMs: 2000, connectTimeoutMs: 2000, maxCreateBodyBytes: 4096, fastPath, limits: { maxConnections: 100, maxConnectionsPerPeer: 2, idleTimeoutMs: 60_000 } },
+      { log: () => undefined },
+    );
+    assert.equal(capped.fastPath, fastPath);
+    const { connect } = await import("node:net");
+    const port = Number(new URL(capped.url).port);
+    const open = (): Promise<{ closed: Promise<void> }> =>
+      new Promise((resolve, reject) => {
+        const s = connect(port, "127.0.0.1", () => resolve({ closed: new Promise<void>((r) => s.once("close", () => r())) }));
+        s.on("error", reject);
+      });
+    try {
+      const a = await open();
+      const b = await open();
+      const third = await open();
+      // Refused: closed by the edge at once (a deadline, so a missing cap fails instead of hanging).
+      let timer: NodeJS.Timeout | undefined;
+      const refused = await Promise.race([third.closed.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), 5000)))]);
+      clearTimeout(timer);
+      assert.ok(refused, "a third connection from the same peer stayed open");
+      const res = await fetch(`${capped.url}/v1/healthz`).catch((e: Error) => e);
+      assert.ok(res instanceof Error, "a fourth connection from the same peer is refused too");
+      void a;
+      void b;
+    } finally {
+      await capped.close();
+    }
+  });
+}

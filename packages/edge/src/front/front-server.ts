@@ -6,7 +6,7 @@
 // server and client in the path cost ~0.4 ms a request on this class of host, llhttp and raw
 // sockets ~0.15 ms (docs/edge.md, "Latency").
 import net from "node:net";
-import type { EdgeConnectionLimits } from "../connection-limits.js";
+import { perPeerCap, type EdgeConnectionLimits } from "../connection-limits.js";
 import { ClientConnection } from "./client-connection.js";
 import type { FrontDeps } from "./front-deps.js";
 
@@ -21,27 +21,11 @@ export function createFrontServer(deps: Omit<FrontDeps, "forget">, limits: EdgeC
     for (const c of live) c.sweep(now);
   }, Math.min(SWEEP_MS, Math.ceil(Math.min(deps.headersTimeoutMs, limits.idleTimeoutMs) / 4)));
   sweeper.unref();
-  const perPeer = new Map<string, number>();
-  let refusedLogged = 0;
+  const admit = perPeerCap(limits.maxConnectionsPerPeer, deps.log);
   // allowHalfOpen: the connection decides what a caller's end of sending means (a WebSocket's
   // other side keeps going; a plain request in flight is abandoned, as node:http does).
   const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
-    const peer = socket.remoteAddress ?? "?";
-    const n = (perPeer.get(peer) ?? 0) + 1;
-    if (n > limits.maxConnectionsPerPeer) {
-      if (Date.now() - refusedLogged > 60_000) {
-        refusedLogged = Date.now();
-        deps.log(`refusing connections from ${peer}: over ${limits.maxConnectionsPerPeer} open (PODFLARE_EDGE_MAX_CONNECTIONS_PER_PEER)`);
-      }
-      socket.destroy();
-      return;
-    }
-    perPeer.set(peer, n);
-    socket.once("close", () => {
-      const left = (perPeer.get(peer) ?? 1) - 1;
-      if (left > 0) perPeer.set(peer, left);
-      else perPeer.delete(peer);
-    });
+    if (!admit(socket)) return;
     live.add(new ClientConnection(socket, full));
   });
   server.maxConnections = limits.maxConnections;

@@ -144,6 +144,19 @@ async function until(what: string, check: () => boolean, timeoutMs = 10_000): Pr
   }
 }
 
+/**
+ * A second edge whose region is found healthy by a probe of the stand-in origin, then sends its
+ * traffic to `origin` (a raw server that could not answer the probe itself).
+ */
+async function edgeInFrontOf(origin: net.Server): Promise<{ edge: RunningEdge; port: number }> {
+  const e = await startEdge(
+    { regions: [{ name: "solo", url: originUrl }], addr: "127.0.0.1:0", probeIntervalMs: 60_000, probeTimeoutMs: 2000, connectTimeoutMs: 2000, maxCreateBodyBytes: 4096 },
+    { log: () => undefined },
+  );
+  (e.regions.byName("solo")! as { url: URL }).url = new URL(`http://127.0.0.1:${(origin.address() as AddressInfo).port}`);
+  return { edge: e, port: Number(new URL(e.url).port) };
+}
+
 const count = (text: string, needle: string): number => text.split(needle).length - 1;
 
 test("the fast path is on (Node has llhttp in _http_common)", () => {
@@ -172,15 +185,8 @@ test("a chunked request body reaches the origin whole; hop-by-hop headers stop a
 });
 
 test("an answer without a length reaches an HTTP/1.1 caller chunked, an HTTP/1.0 caller until the close", async () => {
-  const cd = await startEdge(
-    { regions: [{ name: "solo", url: originUrl }], addr: "127.0.0.1:0", probeIntervalMs: 60_000, probeTimeoutMs: 2000, connectTimeoutMs: 2000, maxCreateBodyBytes: 4096 },
-    { log: () => undefined },
-  );
+  const { edge: cd, port: p } = await edgeInFrontOf(closeDelimited);
   try {
-    // The probe found the stand-in healthy; now the region's traffic goes to the length-less one.
-    const r = cd.regions.byName("solo")!;
-    (r as { url: URL }).url = new URL(`http://127.0.0.1:${(closeDelimited.address() as AddressInfo).port}`);
-    const p = Number(new URL(cd.url).port);
     const v11 = await raw("GET /v1/x HTTP/1.1\r\nhost: e\r\n\r\n", (t) => t.endsWith("0\r\n\r\n"), p);
     assert.match(v11.text, /transfer-encoding: chunked\r\n/i);
     assert.match(v11.text, /\r\n\r\ne\r\nno length here\r\n0\r\n\r\n$/);
@@ -212,16 +218,10 @@ test("a request whose body came with its head goes to the origin in one write (o
     if (this.remotePort === recorderPort) writesToOrigin++;
     return writeGeneric.apply(this, args);
   };
-  const one = await startEdge(
-    { regions: [{ name: "solo", url: originUrl }], addr: "127.0.0.1:0", probeIntervalMs: 60_000, probeTimeoutMs: 2000, connectTimeoutMs: 2000, maxCreateBodyBytes: 4096 },
-    { log: () => undefined },
-  );
+  const { edge: one, port: edgePort } = await edgeInFrontOf(recorder);
   try {
-    const r = one.regions.byName("solo")!;
-    (r as { url: URL }).url = new URL(`http://127.0.0.1:${(recorder.address() as AddressInfo).port}`);
     const body = '{"code":"1+1"}';
     const exec = `POST /v1/sandboxes/sbx_${regionTagFor("solo")}${"0".repeat(28)}/exec HTTP/1.1\r\nhost: e\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`;
-    const edgePort = Number(new URL(one.url).port);
     // The first request opens the origin connection; the second finds it idle, as most do.
     await raw(exec, (t) => t.endsWith("ok"), edgePort);
     reads.length = 0;
