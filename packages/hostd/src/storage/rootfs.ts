@@ -2,7 +2,7 @@
 // into the sandbox uid range (so root inside the user namespace owns the files), and add
 // the few files and mount points the runtime expects.
 
-import { chmod, lchown, lstat, mkdir, opendir, readFile, rm, unlink, writeFile } from "node:fs/promises";
+import { chmod, lchown, lstat, mkdir, readdir, readFile, rm, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { run } from "./host-command.js";
 import { fasterLoginProfile } from "./login-profile.js";
@@ -70,19 +70,17 @@ export async function shiftOwnership(
     return st.isDirectory();
   };
 
+  // A directory's names are read in one call, then visited 64 at a time: nothing stays open
+  // between batches. (A CI run once stalled for good inside this walk while it iterated an open
+  // fs.Dir; the cause was not found, so the walk no longer uses one.)
   const walkDir = async (dir: string): Promise<void> => {
+    const names = await readdir(dir);
     const subdirs: string[] = [];
-    const batch: Promise<void>[] = [];
-    const flush = async () => {
-      await Promise.all(batch);
-      batch.length = 0;
-    };
-    for await (const entry of await opendir(dir)) {
-      const p = join(dir, entry.name);
-      batch.push(visit(p).then((isDir) => void (isDir && subdirs.push(p))));
-      if (batch.length >= 64) await flush();
+    for (let i = 0; i < names.length; i += 64) {
+      const paths = names.slice(i, i + 64).map((name) => join(dir, name));
+      const isDir = await Promise.all(paths.map(visit));
+      paths.forEach((p, j) => isDir[j] && subdirs.push(p));
     }
-    await flush();
     for (const sub of subdirs) await walkDir(sub);
   };
 
