@@ -1,12 +1,16 @@
 #!/usr/bin/env node
 // `npm test`: builds, starts a real hostd on a test port and state dir, runs every test file
 // (unit tests beside the code, integration/e2e/security tests under tests/) with node's test
-// runner, then closes what the tests left, stops hostd and unmounts the test pool.
+// runner, then closes what the tests left, stops hostd and unmounts the test pool. A file that
+// runs past FILE_TIMEOUT_MS fails; a run quiet for QUIET_REPORT_MS prints a hang report; storage
+// pools left by killed test processes are swept before and after.
 // Needs root: sandboxes are real namespaces, cgroups and btrfs. Without root it fails loudly.
 import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { hangReport } from "./hang-report.mjs";
+import { sweepTestLeftovers } from "./test-leftovers.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const stateDir = process.env.PODFLARE_TEST_STATE_DIR || "/var/lib/podflare-test";
@@ -14,6 +18,12 @@ const cacheDir = process.env.PODFLARE_TEMPLATE_CACHE || "/var/cache/podflare-tem
 const addr = process.env.PODFLARE_TEST_ADDR || "127.0.0.1:7171";
 const url = `http://${addr}`;
 const cli = path.join(root, "packages/cli/dist/main.js");
+// A test file that runs longer than this fails and is stopped, so a hang costs one file, never
+// the CI job's whole time limit. (Node 20 applies --test-timeout to each file's process; the
+// longest file takes about a minute here.)
+const FILE_TIMEOUT_MS = Number(process.env.PODFLARE_TEST_FILE_TIMEOUT_MS) || 15 * 60_000;
+// After this long without a line from the suite, print what every process of the run waits on.
+const QUIET_REPORT_MS = Number(process.env.PODFLARE_TEST_QUIET_REPORT_MS) || 4 * 60_000;
 
 if (process.getuid() !== 0) {
   console.error("npm test needs root: the tests create real namespaces, cgroups and a btrfs pool. Run it as root.");
@@ -66,6 +76,9 @@ const env = {
 delete env.PODFLARE_API_KEYS;
 delete env.PODFLARE_API_KEY;
 
+step("leftovers of earlier runs");
+sweepTestLeftovers();
+
 step(`start hostd on ${url} (state ${stateDir})`);
 const hostdLogPath = path.join("/tmp", `podflare-test-hostd-${addr.replace(/[^0-9]/g, "")}.log`);
 const hostdLog = fs.openSync(hostdLogPath, "w");
@@ -103,17 +116,36 @@ if (!failedSetup) {
   const only = process.argv.slice(2);
   const selected = only.length ? files.filter((f) => only.some((o) => f.includes(o))) : files;
   const tap = path.join("/tmp", `podflare-test-results-${process.pid}.tap`);
-  const run = spawnSync(
-    process.execPath,
-    ["--test", "--test-reporter=spec", "--test-reporter-destination=stdout", "--test-reporter=tap", `--test-reporter-destination=${tap}`, ...selected],
-    { cwd: root, env, stdio: "inherit" },
+  const run = await runQuietWatched(
+    ["--test", `--test-timeout=${FILE_TIMEOUT_MS}`, "--test-reporter=spec", "--test-reporter-destination=stdout", "--test-reporter=tap", `--test-reporter-destination=${tap}`, ...selected],
   );
   const text = fs.existsSync(tap) ? fs.readFileSync(tap, "utf8") : "";
   // The summary is the last "# pass" / "# fail" pair: tests may print diagnostics that look alike.
   const last = (re) => [...text.matchAll(re)].pop()?.[1];
   passed = Number(last(/^# pass (\d+)$/gm) ?? 0);
-  failed = Number(last(/^# fail (\d+)$/gm) ?? (run.status === 0 ? 0 : 1));
+  // A test stopped by the file timeout is "cancelled": it did not pass, so it counts as failed.
+  failed = Number(last(/^# fail (\d+)$/gm) ?? (run.status === 0 ? 0 : 1)) + Number(last(/^# cancelled (\d+)$/gm) ?? 0);
   if (run.status !== 0 && failed === 0) failed = 1;
+}
+
+/** node with `args`, its output passed through; a hang report after QUIET_REPORT_MS of silence. */
+async function runQuietWatched(args) {
+  const child = spawn(process.execPath, args, { cwd: root, env, stdio: ["ignore", "pipe", "inherit"] });
+  let lastOutput = Date.now();
+  let reported = false;
+  child.stdout.on("data", (chunk) => {
+    process.stdout.write(chunk);
+    lastOutput = Date.now();
+    reported = false;
+  });
+  const watch = setInterval(() => {
+    if (reported || Date.now() - lastOutput < QUIET_REPORT_MS) return;
+    reported = true;
+    process.stdout.write(`\n# nothing printed for ${Math.round((Date.now() - lastOutput) / 1000)} s\n${hangReport(child.pid)}`);
+  }, Math.min(10_000, QUIET_REPORT_MS));
+  const status = await new Promise((resolve) => child.on("close", (code) => resolve(code ?? 1)));
+  clearInterval(watch);
+  return { status };
 }
 
 step("clean up");
@@ -127,6 +159,7 @@ try {
 } catch {
   /* hostd is gone; its next start reconciles */
 }
+sweepTestLeftovers();
 hostd.kill("SIGTERM");
 await new Promise((r) => (hostdExited ? r() : hostd.on("exit", r)));
 const down = spawnSync(process.execPath, [cli, "down"], { cwd: root, env, stdio: "inherit" });

@@ -13,8 +13,11 @@ export function requireRoot(): void {
   }
 }
 
+/** A fresh state dir naming this process in owner.pid, so run-tests can sweep it if we are killed. */
 export function makeStateDir(): string {
-  return mkdtempSync("/tmp/podflare-test-storage-");
+  const dir = mkdtempSync("/tmp/podflare-test-storage-");
+  writeFileSync(join(dir, "owner.pid"), `${process.pid}\n`);
+  return dir;
 }
 
 export function newSandboxId(): string {
