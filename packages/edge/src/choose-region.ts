@@ -10,6 +10,17 @@ export interface RegionChooser {
   target(route: RouteKind, regionHeader: string | string[] | undefined): Region;
   /** A forwarded request could not reach the region: marked down (logged once), and the 503 to answer. */
   down(r: Region, reason: string): PodflareError;
+  /**
+   * A connection made to the region broke before its answer: the 502 to answer. One broken
+   * connection is not an outage (an origin closing an idle connection, a restart): the region
+   * stays up, and its probes decide.
+   */
+  broken(r: Region, reason: string): PodflareError;
+}
+
+/** A request that can go again, once, on a new connection when a reused one broke before any answer. */
+export function replayable(method: string, hasBody: boolean): boolean {
+  return !hasBody && (method === "GET" || method === "HEAD" || method === "OPTIONS");
 }
 
 export function regionChooser(regions: RegionSet, probeIntervalMs: number, log: (msg: string) => void): RegionChooser {
@@ -43,6 +54,9 @@ export function regionChooser(regions: RegionSet, probeIntervalMs: number, log: 
       if (r.healthy) log(`region ${r.name} (${r.url.host}) is down: ${reason} (from a forwarded request)`);
       r.markDown(reason);
       return unavailable(r);
+    },
+    broken(r, reason) {
+      return new PodflareError("upstream_error", `the connection to region ${r.name} broke before it answered (${reason}); the call may have run there: check its effect before repeating it`);
     },
   };
 }

@@ -8,19 +8,26 @@ import { after, test } from "node:test";
 import { regionTagFor } from "@podflare/protocol";
 import { startEdge, type RunningEdge } from "./index.js";
 
-type Behaviour = "ok" | "503" | "400" | "drop-after-read";
+// drop-reused: a request on a connection that carried one before is dropped unanswered, as if
+// the origin had closed that idle connection just as the edge took it.
+type Behaviour = "ok" | "503" | "400" | "drop-after-read" | "drop-reused";
 
 interface StandIn {
   name: string;
   url: string;
   creates: number;
+  /** Method and path of each request other than health probes, answered or not. */
+  seen: string[];
   behaviour: Behaviour;
   server: http.Server;
 }
 
 async function standIn(name: string, healthDelayMs: number): Promise<StandIn> {
-  const s: StandIn = { name, url: "", creates: 0, behaviour: "ok", server: http.createServer() };
+  const s: StandIn = { name, url: "", creates: 0, seen: [], behaviour: "ok", server: http.createServer() };
+  const served = new WeakMap<object, number>();
   s.server.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const before = served.get(req.socket) ?? 0;
+    served.set(req.socket, before + 1);
     if (req.url === "/v1/healthz") {
       setTimeout(() => res.writeHead(200, { "x-podflare-region": name, "x-podflare-region-tag": regionTagFor(name) }).end("ok"), healthDelayMs);
       return;
@@ -28,9 +35,10 @@ async function standIn(name: string, healthDelayMs: number): Promise<StandIn> {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
+      s.seen.push(`${req.method} ${req.url}`);
       if (req.url === "/v1/sandboxes") s.creates++;
-      if (s.behaviour === "drop-after-read") return req.socket.destroy();
-      const status = s.behaviour === "ok" ? 200 : Number(s.behaviour);
+      if (s.behaviour === "drop-after-read" || (s.behaviour === "drop-reused" && before > 0)) return req.socket.destroy();
+      const status = s.behaviour === "503" || s.behaviour === "400" ? Number(s.behaviour) : 200;
       res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify({ region: name, path: req.url, body: Buffer.concat(chunks).toString() }));
     });
   });
@@ -61,6 +69,7 @@ async function create(body: unknown = {}, headers: Record<string, string> = {}) 
 function reset(): void {
   for (const s of [near, far]) {
     s.creates = 0;
+    s.seen = [];
     s.behaviour = "ok";
   }
   for (const r of edge.regions.list) r.healthy = true;
@@ -221,6 +230,65 @@ for (const fastPath of [true, false]) {
       void b;
     } finally {
       await capped.close();
+    }
+  });
+}
+
+for (const fastPath of [true, false]) {
+  const mode = fastPath ? "fast path" : "node:http only";
+  const nearId = `sbx_${regionTagFor("near")}${"0".repeat(28)}`;
+
+  async function edgeInMode(): Promise<RunningEdge> {
+    const e = await startEdge(
+      { regions: [{ name: "near", url: near.url }, { name: "far", url: far.url }], addr: "127.0.0.1:0", probeIntervalMs: 60_000, probeTimeoutMs: 2000, connectTimeoutMs: 2000, maxCreateBodyBytes: 4096, fastPath },
+      { log: () => undefined },
+    );
+    assert.equal(e.fastPath, fastPath);
+    return e;
+  }
+
+  test(`a call whose connection breaks before the answer gets 502 upstream_error, is not sent twice, and the region stays up; ${mode}`, async () => {
+    reset();
+    const e = await edgeInMode();
+    try {
+      near.behaviour = "drop-after-read";
+      const res = await fetch(`${e.url}/v1/sandboxes/${nearId}/exec`, { method: "POST", body: JSON.stringify({ code: "1" }) });
+      assert.equal(res.status, 502);
+      const body = (await res.json()) as { code: string; error: string };
+      assert.equal(body.code, "upstream_error");
+      assert.match(body.error, /connection to region near broke before it answered .*may have run/);
+      assert.deepEqual(near.seen, [`POST /v1/sandboxes/${nearId}/exec`]);
+      assert.equal(e.regions.byName("near")!.healthy, true, "one broken connection is not an outage");
+      near.behaviour = "ok";
+      assert.equal((await fetch(`${e.url}/v1/sandboxes/${nearId}`)).status, 200);
+    } finally {
+      await e.close();
+    }
+  });
+
+  test(`a read on a reused connection the origin closed goes again on a new one; a write there is answered 502 once; ${mode}`, async () => {
+    reset();
+    const e = await edgeInMode();
+    try {
+      assert.equal((await fetch(`${e.url}/v1/sandboxes/${nearId}`)).status, 200); // leaves a kept-alive connection
+      near.behaviour = "drop-reused";
+      near.seen = [];
+      const read = await fetch(`${e.url}/v1/sandboxes/${nearId}`);
+      assert.equal(read.status, 200);
+      assert.equal(((await read.json()) as { region: string }).region, "near");
+      assert.deepEqual(near.seen, [`GET /v1/sandboxes/${nearId}`, `GET /v1/sandboxes/${nearId}`], "dropped once, then answered on a new connection");
+
+      near.behaviour = "ok";
+      assert.equal((await fetch(`${e.url}/v1/sandboxes/${nearId}`)).status, 200); // a kept-alive connection again
+      near.behaviour = "drop-reused";
+      near.seen = [];
+      const write = await fetch(`${e.url}/v1/sandboxes/${nearId}/exec`, { method: "POST", body: JSON.stringify({ code: "1" }) });
+      assert.equal(write.status, 502);
+      assert.equal(((await write.json()) as { code: string }).code, "upstream_error");
+      assert.deepEqual(near.seen, [`POST /v1/sandboxes/${nearId}/exec`], "a write is never sent twice");
+      assert.equal(e.regions.byName("near")!.healthy, true);
+    } finally {
+      await e.close();
     }
   });
 }

@@ -3,6 +3,7 @@
 import type http from "node:http";
 import { PodflareError } from "@podflare/protocol";
 import { hopByHop, sendToOrigin, forwardHeaders, type OriginResult } from "./origin-request.js";
+import { replayable } from "./choose-region.js";
 import type { Region } from "./regions.js";
 
 export function responseHeaders(src: http.IncomingHttpHeaders): http.OutgoingHttpHeaders {
@@ -27,17 +28,24 @@ export function relay(answer: Extract<OriginResult, { kind: "answer" }>, res: ht
 
 export interface ForwardOptions {
   connectTimeoutMs: number;
-  /** What to answer when the region cannot be reached (called before any byte went back). */
+  /** What to answer when no connection to the region could be made (called before any byte went back). */
   unreachable(region: Region, reason: string): PodflareError;
+  /** What to answer when a connection was made but broke before the answer. */
+  broken(region: Region, reason: string): PodflareError;
 }
 
 /** Forwards one request to a region; resolves with the status answered. */
 export async function forward(region: Region, req: http.IncomingMessage, res: http.ServerResponse, opts: ForwardOptions): Promise<number> {
   const headers = forwardHeaders(req.headers, req.socket.remoteAddress);
-  const hasBody = req.headers["content-length"] !== undefined || req.headers["transfer-encoding"] !== undefined;
-  const result = await sendToOrigin(region, req.method ?? "GET", req.url ?? "/", headers, hasBody ? req : undefined, opts.connectTimeoutMs);
+  const hasBody = (req.headers["content-length"] !== undefined && req.headers["content-length"] !== "0") || req.headers["transfer-encoding"] !== undefined;
+  const method = req.method ?? "GET";
+  const send = (fresh: boolean) => sendToOrigin(region, method, req.url ?? "/", headers, hasBody ? req : undefined, opts.connectTimeoutMs, fresh);
+  let result = await send(false);
+  // The origin may have closed an idle connection as it was taken: a read goes again, once,
+  // on a new connection.
+  if (result.kind === "failed" && result.reused && replayable(method, hasBody)) result = await send(true);
   if (result.kind === "failed") {
-    const err = opts.unreachable(region, result.reason);
+    const err = result.connectFailed ? opts.unreachable(region, result.reason) : opts.broken(region, result.reason);
     if (res.headersSent) res.destroy();
     else res.writeHead(err.status, { "content-type": "application/json", ...err.headers }).end(JSON.stringify(err.toBody()));
     return err.status;

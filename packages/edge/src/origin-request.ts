@@ -7,8 +7,11 @@ import type { Region } from "./regions.js";
 
 export type OriginResult =
   | { kind: "answer"; res: http.IncomingMessage; req: http.ClientRequest }
-  /** sent: the whole request was handed to the OS before the failure (the origin may have read it). */
-  | { kind: "failed"; sent: boolean; reason: string; connectFailed: boolean };
+  /**
+   * sent: the whole request was handed to the OS before the failure (the origin may have read it).
+   * reused: it went on a keep-alive connection that had carried a request before.
+   */
+  | { kind: "failed"; sent: boolean; reason: string; connectFailed: boolean; reused: boolean };
 
 // Headers that describe one hop, not the request (RFC 9110 §7.6.1), dropped both ways. Host
 // is kept: the origin's port proxy tells the app inside which host the caller used.
@@ -35,11 +38,14 @@ export function sendToOrigin(
   headers: http.OutgoingHttpHeaders,
   body: Buffer | Readable | undefined,
   connectTimeoutMs: number,
+  /** On a new connection of its own, not a pooled one (a retry after a reused one broke). */
+  fresh = false,
 ): Promise<OriginResult> {
   return new Promise((resolve) => {
     let settled = false;
     let sent = false;
     let connected = false;
+    let reused = false;
     const req = r.transport.request({
       protocol: r.url.protocol,
       hostname: r.url.hostname.replace(/^\[(.*)\]$/, "$1"),
@@ -47,12 +53,13 @@ export function sendToOrigin(
       method,
       path: originPath(r, path),
       headers,
-      agent: r.agent,
+      agent: fresh ? false : r.agent,
     });
     req.on("socket", (socket) => {
       // A reused keep-alive socket is connected already.
       if (!socket.connecting) {
         connected = true;
+        reused = true;
         return;
       }
       const timer = setTimeout(() => req.destroy(Object.assign(new Error(`no connection in ${connectTimeoutMs} ms`), { code: "ETIMEDOUT" })), connectTimeoutMs);
@@ -70,7 +77,7 @@ export function sendToOrigin(
     req.on("error", (err: NodeJS.ErrnoException) => {
       if (settled) return;
       settled = true;
-      resolve({ kind: "failed", sent, reason: err.code ?? "connection error", connectFailed: !connected });
+      resolve({ kind: "failed", sent, reason: err.code ?? "connection error", connectFailed: !connected, reused });
     });
     if (body === undefined) req.end();
     else if (Buffer.isBuffer(body)) req.end(body);

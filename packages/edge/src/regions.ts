@@ -1,6 +1,6 @@
 // The regions the edge fronts and what it knows of each: healthy or not, the probe's round
 // trip, the id tag. Active probes (GET /v1/healthz every probeIntervalMs) set health and RTT;
-// a connection error from real traffic marks a region down at once, the next good probe up.
+// a connection that real traffic cannot make marks a region down at once, the next good probe up.
 import http from "node:http";
 import https from "node:https";
 import { regionTagFor } from "@podflare/protocol";

@@ -61,7 +61,7 @@ function servePlain(req: http.IncomingMessage, socket: Duplex, head: Buffer, ser
 export function createEdgeServer(deps: EdgeServerDeps): http.Server {
   const { cfg, regions, metrics, log } = deps;
 
-  const { target: chooseTarget, down } = deps.chooser;
+  const { target: chooseTarget, down, broken } = deps.chooser;
   const target = (route: RouteKind, req: http.IncomingMessage): Region => chooseTarget(route, req.headers["x-podflare-region"]);
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<{ region: string; kind: string; status: number }> {
@@ -96,7 +96,7 @@ export function createEdgeServer(deps: EdgeServerDeps): http.Server {
       return { region: "", kind: "list", status: await listAcross(regions, route.field, req, res, cfg.connectTimeoutMs) };
     }
     const region = target(route, req);
-    const status = await forward(region, req, res, { connectTimeoutMs: cfg.connectTimeoutMs, unreachable: down });
+    const status = await forward(region, req, res, { connectTimeoutMs: cfg.connectTimeoutMs, unreachable: down, broken });
     return { region: region.name, kind: route.kind, status };
   }
 
@@ -141,7 +141,7 @@ export function createEdgeServer(deps: EdgeServerDeps): http.Server {
       finish(req, "", "upgrade", e.status, started);
       return;
     }
-    void forwardUpgrade(region, req, client, head, down).then((status) => finish(req, region.name, "upgrade", status, started));
+    void forwardUpgrade(region, req, client, head, down, broken).then((status) => finish(req, region.name, "upgrade", status, started));
   });
 
   function finish(req: http.IncomingMessage, region: string, kind: string, status: number, started: number): void {

@@ -27,6 +27,7 @@ export function forwardUpgrade(
   client: Duplex,
   clientHead: Buffer,
   unreachable: (region: Region, reason: string) => PodflareError,
+  broken: (region: Region, reason: string) => PodflareError,
 ): Promise<number> {
   return new Promise((resolve) => {
     client.on("error", () => {});
@@ -58,8 +59,11 @@ export function forwardUpgrade(
       res.pipe(client);
       resolve(res.statusCode ?? 502);
     });
+    let connected = false;
+    up.on("socket", (socket) => socket.once("connect", () => (connected = true)));
     up.on("error", (err: NodeJS.ErrnoException) => {
-      const e = unreachable(region, err.code ?? "connection error");
+      const reason = err.code ?? "connection error";
+      const e = connected ? broken(region, reason) : unreachable(region, reason);
       rawError(client, e);
       resolve(e.status);
     });

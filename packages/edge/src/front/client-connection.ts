@@ -10,6 +10,7 @@ import { rawErrorAnswer } from "../answer.js";
 import { redactHeaders, redactPath } from "../redact.js";
 import type { Region } from "../regions.js";
 import { classify } from "../route.js";
+import { replayable } from "../choose-region.js";
 import { createThroughFront, type FrontConnection, type SendHooks } from "./create-flow.js";
 import { Exchange, writeChunk, type Plan } from "./exchange.js";
 import type { FrontDeps } from "./front-deps.js";
@@ -169,22 +170,30 @@ export class ClientConnection implements FrontConnection {
     else this.splice(ex);
   }
 
-  private toOrigin(ex: Exchange, region: Region): void {
+  /** retry: the second try of a read whose reused connection broke (on a new connection). */
+  private toOrigin(ex: Exchange, region: Region, retry = false): void {
     ex.region = region.name;
     const pool = this.deps.pool(region);
     const go = (socket: net.Socket): void => {
       if (this.closed) return pool.release(socket);
+      const reused = pool.wasUsed(socket);
       const path = originPath(region, ex.head.url);
       this.send(ex, socket, forwardHead(ex.head, path, ex.facts.chunked, this.socket.remoteAddress), {
         done: (keepAlive) => (keepAlive && ex.sentAll ? pool.release(socket) : pool.discard(socket)),
-        // A caller that left is not the region's fault: nothing is marked down for it.
-        failedBeforeAnswer: (reason) => this.closed || this.answerError(ex, this.deps.chooser.down(region, reason)),
+        failedBeforeAnswer: (reason) => {
+          // A caller that left is not the region's fault: nothing to answer.
+          if (this.closed) return;
+          // The origin may have closed this idle connection as it was taken: a read goes again.
+          if (reused && !retry && replayable(ex.head.method, ex.facts.hasBody)) return this.toOrigin(ex, region, true);
+          this.answerError(ex, this.deps.chooser.broken(region, reason));
+        },
       });
     };
     // An idle connection is used in this tick; only a new one is waited for.
-    const idle = pool.takeIdle();
+    const idle = retry ? undefined : pool.takeIdle();
     if (idle) return go(idle);
-    pool.acquire(this.deps.connectTimeoutMs).then(go, (err: NodeJS.ErrnoException) => {
+    // No connection could be made: that region is down.
+    pool.acquire(this.deps.connectTimeoutMs, retry).then(go, (err: NodeJS.ErrnoException) => {
       if (!this.closed) this.answerError(ex, this.deps.chooser.down(region, err.code ?? "connection error"));
     });
   }

@@ -9,10 +9,12 @@ function head(rawHeaders: string[], over: Partial<ParsedHead> = {}): ParsedHead 
   return { versionMajor: 1, versionMinor: 1, rawHeaders, method: "POST", url: "/v1/x", status: 0, statusMessage: "", upgrade: false, keepAlive: true, ...over };
 }
 
-test("request facts: chunked, 100-continue and the first X-Podflare-Region", () => {
+test("request facts: chunked, a body, 100-continue and the first X-Podflare-Region", () => {
   const f = requestFacts(head(["Content-Length", "12", "Expect", "100-Continue", "X-Podflare-Region", "eu", "x-podflare-region", "us"]));
-  assert.deepEqual(f, { chunked: false, expectContinue: true, regionHeader: "eu" });
-  assert.equal(requestFacts(head(["Transfer-Encoding", "chunked"])).chunked, true);
+  assert.deepEqual(f, { chunked: false, hasBody: true, expectContinue: true, regionHeader: "eu" });
+  assert.deepEqual(requestFacts(head(["Transfer-Encoding", "chunked"])), { chunked: true, hasBody: true, expectContinue: false, regionHeader: undefined });
+  assert.equal(requestFacts(head(["Content-Length", "0"])).hasBody, false);
+  assert.equal(requestFacts(head(["Host", "e"])).hasBody, false);
 });
 
 test("the head sent on: hop-by-hop and Expect dropped, X-Forwarded-For appended, names kept as written", () => {

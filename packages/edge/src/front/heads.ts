@@ -7,22 +7,26 @@ import type { ParsedHead } from "./llhttp.js";
 /** What the front needs from a request head, read in one pass. */
 export interface RequestFacts {
   chunked: boolean;
+  /** A body follows the head (chunked, or a content-length other than 0). */
+  hasBody: boolean;
   expectContinue: boolean;
   regionHeader: string | undefined;
 }
 
 export function requestFacts(h: ParsedHead): RequestFacts {
   let chunked = false;
+  let length = false;
   let expectContinue = false;
   let regionHeader: string | undefined;
   const raw = h.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toLowerCase();
     if (name === "transfer-encoding") chunked = true; // llhttp accepts it only with chunked last
+    else if (name === "content-length") length = raw[i + 1]!.trim() !== "0"; // llhttp refuses two
     else if (name === "expect") expectContinue ||= raw[i + 1]!.trim().toLowerCase() === "100-continue";
     else if (name === "x-podflare-region" && regionHeader === undefined) regionHeader = raw[i + 1];
   }
-  return { chunked, expectContinue, regionHeader };
+  return { chunked, hasBody: chunked || length, expectContinue, regionHeader };
 }
 
 /**

@@ -16,6 +16,8 @@ export class OriginPool {
   private readonly sweeper: NodeJS.Timeout;
   private open = 0;
   private readonly waiting: Array<(c: net.Socket | Error) => void> = [];
+  /** Connections that carried an exchange before (a reused one may have been closed by the origin). */
+  private readonly used = new WeakSet<net.Socket>();
   private closed = false;
 
   constructor(
@@ -40,9 +42,17 @@ export class OriginPool {
     }
   }
 
-  /** A connected socket for one exchange; give it back with release() or drop it with discard(). */
-  acquire(connectTimeoutMs: number): Promise<net.Socket> {
-    const s = this.takeIdle();
+  /** True when the socket carried an exchange before this one. */
+  wasUsed(socket: net.Socket): boolean {
+    return this.used.has(socket);
+  }
+
+  /**
+   * A connected socket for one exchange; give it back with release() or drop it with discard().
+   * fresh: not an idle one (a retry after a reused connection broke).
+   */
+  acquire(connectTimeoutMs: number, fresh = false): Promise<net.Socket> {
+    const s = fresh ? undefined : this.takeIdle();
     if (s) return Promise.resolve(s);
     if (this.closed) return Promise.reject(Object.assign(new Error("the edge is closing"), { code: "ECONNABORTED" }));
     if (this.open >= this.maxSockets) {
@@ -53,6 +63,7 @@ export class OriginPool {
 
   /** The exchange ended cleanly and the origin keeps the connection open. */
   release(socket: net.Socket): void {
+    this.used.add(socket);
     if (socket.destroyed || this.closed) {
       socket.destroy();
       return;
