@@ -4,6 +4,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -137,6 +138,7 @@ test("an exec moves the request counter, the exec histogram and the owner's coun
 });
 
 test("E2B SDK traffic is counted under its E2B route patterns, never under raw paths", async () => {
+  const logFrom = hostd.log().length; // the log file is appended to by every run on this port
   const env = { url: process.env.E2B_API_URL, sandbox: process.env.E2B_SANDBOX_URL, key: process.env.E2B_API_KEY };
   process.env.E2B_API_URL = process.env.E2B_SANDBOX_URL = hostd.url;
   process.env.E2B_API_KEY = userKey;
@@ -163,7 +165,27 @@ test("E2B SDK traffic is counted under its E2B route patterns, never under raw p
     assert.ok(routes.has(r), `no requests counted under ${r}; routes seen: ${[...routes].join(", ")}`);
   }
   assert.ok(![...routes].some((r) => r.includes("6e1f") || r.includes("sbx_")), `a raw path became a label: ${[...routes].join(", ")}`);
+
+  // The request log names the caller of E2B traffic as it does of REST calls: by key id.
+  const userKeyId = `key_${crypto.createHash("sha256").update(userKey).digest("hex").slice(0, 16)}`;
+  await until(async () => (e2bLogLines(logFrom).some((l) => l.route === "e2b unsupported") ? true : undefined), "the E2B requests' log lines");
+  const lines = e2bLogLines(logFrom);
+  for (const r of ["e2b /v2/sandboxes", "e2b code-interpreter /execute", "e2b envd /process.Process/Start", "e2b unsupported"]) {
+    const mine = lines.filter((l) => l.route === r);
+    assert.ok(mine.length > 0, `no log line for ${r}`);
+    for (const l of mine) assert.equal(l.key_id, userKeyId, `${r}: ${JSON.stringify(l)}`);
+  }
+  assert.ok(!hostd.log().includes(userKey), "the key itself is never logged");
 });
+
+function e2bLogLines(from: number): { route: string; key_id?: string }[] {
+  return hostd
+    .log()
+    .slice(from)
+    .split("\n")
+    .filter((l) => l.includes('"msg":"request"') && l.includes('"route":"e2b '))
+    .map((l) => JSON.parse(l) as { route: string; key_id?: string });
+}
 
 test("PODFLARE_METRICS_ADDR serves /metrics without a key, and nothing else", async () => {
   const res = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);

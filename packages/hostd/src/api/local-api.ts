@@ -7,6 +7,7 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:
 import { PassThrough, type Readable } from "node:stream";
 import type { CreateSandboxResponse } from "@podflare/protocol";
 import type { Authenticator, Principal } from "../auth/authenticator.js";
+import { hashKey } from "../auth/keys.js";
 import type { ExecCall, ExecSink } from "./exec-routes.js";
 import { sendError } from "./http.js";
 import { checkedSandboxId, type Route } from "./route.js";
@@ -39,7 +40,12 @@ export interface JsonAnswer {
   body: unknown;
 }
 
+// Key owners remembered for the request log (keyIdOf); cleared when full.
+const MAX_REMEMBERED_OWNERS = 4096;
+
 export class LocalApi {
+  private readonly owners = new Map<string, string>();
+
   constructor(
     private readonly routes: Route[],
     private readonly auth: Authenticator,
@@ -61,6 +67,28 @@ export class LocalApi {
     const principal = this.principal(key);
     const json = asJson(body);
     await this.calls.exec(principal.owner, checkedSandboxId(id), () => Promise.resolve(json), sink);
+  }
+
+  /**
+   * The key's owner as the request log names it (key_id), or undefined for a key that is not
+   * valid: for logging only, every call still authenticates. Once keys are required, a key's
+   * owner never changes, so it is remembered by the key's hash (a bounded map).
+   */
+  keyIdOf(key: string | undefined): string | undefined {
+    if (!this.auth.enabled()) return this.principal(key).owner;
+    if (key === undefined) return undefined;
+    const h = hashKey(key);
+    let owner = this.owners.get(h);
+    if (owner === undefined) {
+      try {
+        owner = this.principal(key).owner;
+      } catch {
+        return undefined;
+      }
+      if (this.owners.size >= MAX_REMEMBERED_OWNERS) this.owners.clear();
+      this.owners.set(h, owner);
+    }
+    return owner;
   }
 
   /** Who the key is, by the same Authenticator the HTTP routes use (it throws a 401). */

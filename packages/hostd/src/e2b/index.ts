@@ -59,11 +59,15 @@ export function createE2bHandler(opts: E2bOptions): E2bHandler {
     try {
       const method = req.method ?? "GET";
       if (!target) {
-        if (trace) trace.route = "e2b unsupported";
+        const key = apiKeyOf(req);
+        if (trace) {
+          trace.route = "e2b unsupported";
+          trace.keyId = api.keyIdOf(key);
+        }
         const found = match(control, method, url.pathname);
         if (!found) throw unsupported(`${method} ${url.pathname}`);
         if (trace) trace.route = `e2b ${routeLabel(found.route.pattern)}`;
-        await found.route.handle({ req, res, url, params: found.params, key: apiKeyOf(req) });
+        await found.route.handle({ req, res, url, params: found.params, key });
         return true;
       }
       const service = target.port === ENVD_PORT ? "envd" : target.port === CODE_INTERPRETER_PORT ? "code-interpreter" : "port";
@@ -73,6 +77,7 @@ export function createE2bHandler(opts: E2bOptions): E2bHandler {
       }
       if (!sandboxIdPattern.test(target.sandboxId)) throw new E2bError(502, `sandbox ${target.sandboxId} not found; ids look like sbx_ followed by 32 hex digits`);
       const ctx: SandboxCall = { req, res, url, params: [], key: sandboxKey(req, target.sandboxId, tokens), sandboxId: target.sandboxId };
+      if (trace) trace.keyId = api.keyIdOf(ctx.key);
       if (target.port === ENVD_PORT) {
         const call = CONNECT_RPC_PATH.exec(url.pathname);
         if (call && method === "POST") {
