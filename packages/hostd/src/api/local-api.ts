@@ -6,7 +6,7 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import { PassThrough, type Readable } from "node:stream";
 import type { CreateSandboxResponse } from "@podflare/protocol";
-import type { Authenticator, Principal } from "../auth/authenticator.js";
+import { LOCAL_OWNER, type Authenticator, type Principal } from "../auth/authenticator.js";
 import { hashKey } from "../auth/keys.js";
 import type { ExecCall, ExecSink } from "./exec-routes.js";
 import { sendError } from "./http.js";
@@ -75,7 +75,7 @@ export class LocalApi {
    * owner never changes, so it is remembered by the key's hash (a bounded map).
    */
   keyIdOf(key: string | undefined): string | undefined {
-    if (!this.auth.enabled()) return this.principal(key).owner;
+    if (!this.auth.enabled()) return LOCAL_OWNER;
     if (key === undefined) return undefined;
     const h = hashKey(key);
     let owner = this.owners.get(h);
