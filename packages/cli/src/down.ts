@@ -1,6 +1,7 @@
 // `podflare down`: remove the sandbox network (router namespace, uplink, host rules), unmount
 // the favordynmods cgroup hierarchy and the storage pool, detach its loop device and remove the state dir's empty cgroup parent
 // (hostd must be stopped: it refuses while one holds the state dir, and holds it meanwhile).
+// Sandboxes a stopped hostd left running make it refuse, unless --force, which kills them first.
 import fs from "node:fs";
 import path from "node:path";
 import { loadConfig, lockStateDir } from "@podflare/hostd";
@@ -20,15 +21,36 @@ export async function downCommand(args: string[]): Promise<number> {
 }
 
 async function down(cfg: ReturnType<typeof loadConfig>, args: string[]): Promise<number> {
+  const force = args.includes("--force");
+  // Sandboxes outlive a stopped hostd (the next start re-adopts them). Nothing is torn down
+  // under them unless asked: --force kills them first, so none is left running on a pool that
+  // is gone (its processes would hold the filesystem alive through their own mounts).
+  const cgroups = new CgroupManager({ parent: cfg.cgroupParent });
+  const groups = cgroups.listIds();
+  const running = groups.filter((id) => cgroups.pids(id).length > 0);
+  const sandboxes = running.filter((id) => id.startsWith("sbx_")).length;
+  if (running.length > 0 && !force) {
+    console.error(
+      `${sandboxes} sandbox(es) of ${cfg.stateDir} still run (hostd is stopped; the next \`podflare serve\` re-adopts them). ` +
+        "Start hostd and close them, or run `podflare down --force` to kill them. Nothing was changed.",
+    );
+    return 1;
+  }
+  for (const id of groups) {
+    await cgroups.killAll(id);
+    await cgroups.remove(id);
+  }
+  if (running.length > 0) console.log(`killed ${sandboxes} sandbox(es) left running by a stopped hostd`);
   await teardownNetwork(cfg.cgroupParent);
   releaseDynamicMods(cfg.stateDir);
   if (!fs.existsSync(path.join(cfg.stateDir, "storage.json"))) {
-    console.log(`no storage pool in ${cfg.stateDir}; nothing to do`);
+    cgroups.removeParentIfEmpty();
+    console.log(`no storage pool in ${cfg.stateDir}; nothing to unmount`);
     return 0;
   }
   const pool = await createStoragePool({ stateDir: cfg.stateDir, driver: cfg.storageDriver, log: () => {} });
-  await pool.teardown({ force: args.includes("--force") });
-  new CgroupManager({ parent: cfg.cgroupParent }).removeParentIfEmpty();
+  await pool.teardown({ force });
+  cgroups.removeParentIfEmpty();
   console.log(`storage pool of ${cfg.stateDir} unmounted`);
   return 0;
 }

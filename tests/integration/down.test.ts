@@ -1,0 +1,78 @@
+// `podflare down` with sandboxes that a stopped hostd left running (they outlive it, to be
+// re-adopted by its next start): refused without --force, changing nothing; with --force the
+// sandboxes are killed first, so no process is left holding the unmounted pool.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import { cgroupParentFor } from "@podflare/hostd";
+import { CgroupManager } from "@podflare/hostd/jail";
+import { createSandbox, exec } from "../support/api.js";
+import { eventually } from "../support/host.js";
+import { ownHostd, runCli, startTestHostd, teardownStateDir } from "../support/hostd-process.js";
+
+const { stateDir, port } = ownHostd("down", 36);
+
+function alive(pid: number): boolean {
+  try {
+    return !/^State:\s+Z/m.test(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
+  } catch {
+    return false;
+  }
+}
+
+/** The device id (major:minor) of the filesystem mounted at `mountPoint` in our namespace. */
+function deviceAt(mountPoint: string): string | undefined {
+  return fs.readFileSync("/proc/self/mountinfo", "utf8").split("\n").map((l) => l.split(" ")).find((f) => f[4] === mountPoint)?.[2];
+}
+
+/** Pids of processes that see a mount of device `dev` (in any mount namespace). */
+function holdersOf(dev: string): number[] {
+  const out: number[] = [];
+  for (const name of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    let info = "";
+    try {
+      info = fs.readFileSync(`/proc/${name}/mountinfo`, "utf8");
+    } catch {
+      continue;
+    }
+    if (info.split("\n").some((l) => l.split(" ")[2] === dev)) out.push(Number(name));
+  }
+  return out;
+}
+
+test("`podflare down` refuses while a stopped hostd's sandboxes run; --force kills them and nothing holds the pool after", async () => {
+  fs.mkdirSync(stateDir, { recursive: true });
+  const hostd = await startTestHostd({ stateDir, port });
+  let running = true;
+  try {
+    const id = await createSandbox({}, hostd.url);
+    assert.equal((await exec(id, "print(6*7)", {}, hostd.url)).stdout, "42\n");
+    const cgroups = new CgroupManager({ parent: cgroupParentFor(stateDir) });
+    const pids = cgroups.pids(id);
+    assert.ok(pids.length >= 2, `the sandbox's processes: ${pids}`);
+    const dev = deviceAt(`${stateDir}/pool`);
+    assert.ok(dev, "the pool is mounted");
+
+    await hostd.stop();
+    running = false;
+    assert.ok(pids.every(alive), "the sandbox outlives its hostd (to be re-adopted)");
+
+    const refused = runCli(["down"], stateDir);
+    assert.equal(refused.status, 1, refused.stderr);
+    assert.match(refused.stderr, /1 sandbox\(es\) of .* still run .*`podflare down --force`.*Nothing was changed/);
+    assert.ok(pids.every(alive), "a refused down kills nothing");
+    assert.equal(deviceAt(`${stateDir}/pool`), dev, "a refused down leaves the pool mounted");
+
+    const forced = runCli(["down", "--force"], stateDir);
+    assert.equal(forced.status, 0, forced.stderr);
+    assert.match(forced.stdout, /killed 1 sandbox\(es\) left running by a stopped hostd/);
+    await eventually(() => !pids.some(alive), `the sandbox's processes ${pids} end`, 10_000);
+    assert.equal(cgroups.listIds().length, 0, "no cgroup of the state dir is left");
+    assert.equal(deviceAt(`${stateDir}/pool`), undefined, "the pool is unmounted");
+    await eventually(() => holdersOf(dev!).length === 0, `no process holds the pool's filesystem (held by ${holdersOf(dev!)})`, 10_000);
+  } finally {
+    if (running) await hostd.stop();
+    teardownStateDir(stateDir);
+  }
+});
