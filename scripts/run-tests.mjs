@@ -2,15 +2,15 @@
 // `npm test`: builds, starts a real hostd on a test port and state dir, runs every test file
 // (unit tests beside the code, integration/e2e/security tests under tests/) with node's test
 // runner, then closes what the tests left, stops hostd and unmounts the test pool. A file that
-// runs past FILE_TIMEOUT_MS fails; a run quiet for QUIET_REPORT_MS prints a hang report; storage
-// pools left by killed test processes are swept before and after.
+// runs past FILE_TIMEOUT_MS fails; a run quiet for QUIET_REPORT_MS prints a hang report; what
+// killed test processes left (storage pools, jail sandboxes and mounts) is swept before and after.
 // Needs root: sandboxes are real namespaces, cgroups and btrfs. Without root it fails loudly.
 import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { hangReport } from "./hang-report.mjs";
-import { sweepTestLeftovers } from "./test-leftovers.mjs";
+import { sweepJailCgroups, sweepTestLeftovers } from "./test-leftovers.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const stateDir = process.env.PODFLARE_TEST_STATE_DIR || "/var/lib/podflare-test";
@@ -77,6 +77,7 @@ delete env.PODFLARE_API_KEYS;
 delete env.PODFLARE_API_KEY;
 
 step("leftovers of earlier runs");
+await sweepJailCgroups();
 sweepTestLeftovers();
 
 step(`start hostd on ${url} (state ${stateDir})`);
@@ -159,6 +160,7 @@ try {
 } catch {
   /* hostd is gone; its next start reconciles */
 }
+await sweepJailCgroups();
 sweepTestLeftovers();
 hostd.kill("SIGTERM");
 await new Promise((r) => (hostdExited ? r() : hostd.on("exit", r)));

@@ -1,12 +1,15 @@
-// Storage pools that test processes left mounted when they were killed (a CI timeout, kill -9):
-// each storage test makes /tmp/podflare-test-storage-XXXX with its pool image, loop device and
-// mount, and names its process in owner.pid. run-tests.mjs sweeps the dirs whose owner is gone,
-// before and after a run, so a killed run does not leave mounts and loop devices behind.
+// What test processes left behind when they were killed (a CI timeout, a file past npm test's
+// timeout, kill -9). Storage tests make /tmp/podflare-test-storage-XXXX (a pool image, its loop
+// device and mount) and jail tests /tmp/podflare-test-jail-XXXX (overlay mounts), each naming
+// its process in owner.pid; jail tests also put their sandboxes under a cgroup parent
+// podflare-test-jail-<pid>. run-tests.mjs sweeps, before and after a run, what belongs to a
+// process that is gone: sandboxes killed, mounts unmounted, loop devices detached, dirs removed.
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 
-const PREFIX = "podflare-test-storage-";
+const PREFIXES = ["podflare-test-storage-", "podflare-test-jail-"];
+const JAIL_CGROUP_PARENT = /^podflare-test-jail-(\d+)$/;
 /** A dir without owner.pid (made before tests wrote one) counts as abandoned after this long. */
 const UNOWNED_AGE_MS = 60 * 60_000;
 
@@ -42,11 +45,11 @@ function loopDevicesOf(image) {
   return (r.stdout ?? "").split("\n").flatMap((l) => /^(\/dev\/loop\d+):/.exec(l)?.[1] ?? []);
 }
 
-/** Unmounts, detaches and removes abandoned test pools; returns the dirs it removed. */
+/** Unmounts, detaches and removes abandoned test dirs; returns the dirs it removed. */
 export function sweepTestLeftovers(tmp = "/tmp", log = console.log) {
   const removed = [];
   for (const name of fs.readdirSync(tmp)) {
-    if (!name.startsWith(PREFIX)) continue;
+    if (!PREFIXES.some((p) => name.startsWith(p))) continue;
     const dir = path.join(tmp, name);
     const owner = ownerPid(dir);
     if (owner ? alive(owner) : Date.now() - fs.statSync(dir).mtimeMs < UNOWNED_AGE_MS) continue;
@@ -60,7 +63,37 @@ export function sweepTestLeftovers(tmp = "/tmp", log = console.log) {
     }
     fs.rmSync(dir, { recursive: true, force: true });
     removed.push(dir);
-    log(`# removed ${dir}: a storage test's pool whose process (${owner || "unknown"}) ended without cleaning up`);
+    log(`# removed ${dir}: a test's dir whose process (${owner || "unknown"}) ended without cleaning up`);
   }
   return removed;
+}
+
+/** Roots of the cgroup hierarchies: the unified one (v2), or each v1 controller's. */
+function cgroupRoots() {
+  if (fs.existsSync("/sys/fs/cgroup/cgroup.controllers")) return ["/sys/fs/cgroup"];
+  return fs.readdirSync("/sys/fs/cgroup").map((c) => path.join("/sys/fs/cgroup", c)).filter((d) => fs.statSync(d).isDirectory());
+}
+
+/** Kills the sandboxes of jail tests whose process is gone and removes their groups; returns the parents swept. */
+export async function sweepJailCgroups(log = console.log) {
+  const parents = new Set();
+  for (const root of cgroupRoots()) {
+    for (const name of fs.readdirSync(root)) {
+      const pid = Number(JAIL_CGROUP_PARENT.exec(name)?.[1] ?? 0);
+      if (pid && !alive(pid)) parents.add(name);
+    }
+  }
+  if (parents.size === 0) return [];
+  const { CgroupManager } = await import("@podflare/hostd/jail");
+  for (const parent of parents) {
+    const cgroups = new CgroupManager({ parent });
+    const ids = cgroups.listIds();
+    for (const id of ids) {
+      await cgroups.killAll(id);
+      await cgroups.remove(id);
+    }
+    cgroups.removeParentIfEmpty();
+    log(`# removed cgroup ${parent} and its ${ids.length} sandbox group(s): a jail test's, whose process ended without cleaning up`);
+  }
+  return [...parents];
 }

@@ -1,6 +1,6 @@
-// The test runner's own safety nets (scripts/): the sweep of storage pools left mounted by killed
-// test processes, and the hang report printed when a run goes quiet. Real mounts and real
-// processes; needs root.
+// The test runner's own safety nets (scripts/): the sweep of what killed test processes left
+// (storage pools and jail work dirs still mounted, jail sandboxes still running), and the hang
+// report printed when a run goes quiet. Real mounts, cgroups and processes; needs root.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
@@ -8,6 +8,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { CgroupManager } from "@podflare/hostd/jail";
 import { eventually } from "./support/host.js";
 
 // Compiled into tests/dist/: the repository is two levels up.
@@ -54,6 +55,39 @@ test("the sweep unmounts and removes a test pool whose process is gone, and keep
   assert.ok(mounted(path.join(live, "pool")), "the pool of a live process is left alone");
   assert.ok(fs.existsSync(other));
   assert.match(lines.join("\n"), /removed .*podflare-test-storage-gone/);
+});
+
+test("the sweep kills the sandboxes of a jail test whose process is gone and removes its groups; a live one's stay", async (t) => {
+  assert.equal(process.getuid?.(), 0, "needs root: cgroups");
+  const { sweepJailCgroups } = await load("test-leftovers.mjs");
+  const limits = { memoryMb: 64, vcpus: 1, pidsMax: 16 };
+  const gone = new CgroupManager({ parent: `podflare-test-jail-${deadPid()}` });
+  const live = new CgroupManager({ parent: `podflare-test-jail-${process.pid}` });
+  const sleeper = spawn("sleep", ["600"], { stdio: "ignore" });
+  t.after(async () => {
+    sleeper.kill("SIGKILL");
+    for (const cg of [gone, live]) {
+      for (const id of cg.listIds()) {
+        await cg.killAll(id);
+        await cg.remove(id);
+      }
+      cg.removeParentIfEmpty();
+    }
+  });
+  gone.create("sbx_sweep_gone", limits);
+  for (const f of gone.procsFiles("sbx_sweep_gone")) fs.writeFileSync(f, String(sleeper.pid));
+  live.create("sbx_sweep_live", limits);
+  assert.deepEqual(gone.pids("sbx_sweep_gone"), [sleeper.pid]);
+
+  const lines: string[] = [];
+  const swept: string[] = await sweepJailCgroups((l: string) => lines.push(l));
+
+  assert.deepEqual(swept, [gone.dirs("x").map((d) => path.basename(path.dirname(d)))[0]]);
+  await eventually(() => sleeper.exitCode !== null || sleeper.signalCode !== null, "the abandoned sandbox's process is killed");
+  assert.deepEqual(gone.listIds(), []);
+  assert.ok(gone.dirs("x").every((d) => !fs.existsSync(path.dirname(d))), "the abandoned parent group is removed");
+  assert.deepEqual(live.listIds(), ["sbx_sweep_live"], "a live test's groups are left alone");
+  assert.match(lines.join("\n"), /removed cgroup podflare-test-jail-\d+ and its 1 sandbox group/);
 });
 
 test("the hang report names each process of the run with its wait channel, and a test file's threads and files", async (t) => {

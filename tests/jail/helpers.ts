@@ -90,6 +90,8 @@ export class JailFixture {
   constructor() {
     requireRoot();
     this.work = fs.mkdtempSync(WORK_PREFIX);
+    // Names this process, so npm test can sweep what is left if it is killed (scripts/test-leftovers.mjs).
+    fs.writeFileSync(path.join(this.work, "owner.pid"), `${process.pid}\n`);
     this.rootfs = path.join(this.work, "rootfs");
     this.guestDir = path.join(this.work, "guest");
     fs.mkdirSync(this.guestDir, { mode: 0o755 });
