@@ -2,7 +2,8 @@
 // `npm test`: builds, starts a real hostd on a test port and state dir, runs every test file
 // (unit tests beside the code, integration/e2e/security tests under tests/) with node's test
 // runner, then closes what the tests left, stops hostd and unmounts the test pool. A file that
-// runs past FILE_TIMEOUT_MS fails; a run quiet for QUIET_REPORT_MS prints a hang report; what
+// runs past FILE_TIMEOUT_MS fails, a run past RUN_TIMEOUT_MS is stopped (the clean-up still
+// runs); a run quiet for QUIET_REPORT_MS prints a hang report; what
 // killed test processes left (storage pools, jail sandboxes and mounts) is swept before and after.
 // Needs root: sandboxes are real namespaces, cgroups and btrfs. Without root it fails loudly.
 import { spawn, spawnSync } from "node:child_process";
@@ -24,6 +25,9 @@ const cli = path.join(root, "packages/cli/dist/main.js");
 const FILE_TIMEOUT_MS = Number(process.env.PODFLARE_TEST_FILE_TIMEOUT_MS) || 15 * 60_000;
 // After this long without a line from the suite, print what every process of the run waits on.
 const QUIET_REPORT_MS = Number(process.env.PODFLARE_TEST_QUIET_REPORT_MS) || 4 * 60_000;
+// The whole run's limit, well inside CI's 90 minutes (set-up included): past it the test
+// processes are stopped, so the clean-up below still runs and the counts are still printed.
+const RUN_TIMEOUT_MS = Number(process.env.PODFLARE_TEST_RUN_TIMEOUT_MS) || 60 * 60_000;
 
 if (process.getuid() !== 0) {
   console.error("npm test needs root: the tests create real namespaces, cgroups and a btrfs pool. Run it as root.");
@@ -131,7 +135,24 @@ if (!failedSetup) {
 
 /** node with `args`, its output passed through; a hang report after QUIET_REPORT_MS of silence. */
 async function runQuietWatched(args) {
-  const child = spawn(process.execPath, args, { cwd: root, env, stdio: ["ignore", "pipe", "inherit"] });
+  // A process group of its own: stopping the run (its limit, or Ctrl-C here) reaches every test
+  // process and what they started, and this script goes on to clean up.
+  const child = spawn(process.execPath, args, { cwd: root, env, stdio: ["ignore", "pipe", "inherit"], detached: true });
+  const signalGroup = (sig) => {
+    try {
+      process.kill(-child.pid, sig);
+    } catch {
+      /* already gone */
+    }
+  };
+  const stop = (why) => {
+    process.stdout.write(`\n# ${why}: stopping the test processes\n${hangReport(child.pid)}`);
+    signalGroup("SIGTERM");
+    setTimeout(() => signalGroup("SIGKILL"), 10_000).unref();
+  };
+  const onSignal = (sig) => stop(`${sig} received`);
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
   let lastOutput = Date.now();
   let reported = false;
   child.stdout.on("data", (chunk) => {
@@ -144,8 +165,12 @@ async function runQuietWatched(args) {
     reported = true;
     process.stdout.write(`\n# nothing printed for ${Math.round((Date.now() - lastOutput) / 1000)} s\n${hangReport(child.pid)}`);
   }, Math.min(10_000, QUIET_REPORT_MS));
+  const limit = setTimeout(() => stop(`the test run passed its limit of ${Math.round(RUN_TIMEOUT_MS / 60_000)} min`), RUN_TIMEOUT_MS);
   const status = await new Promise((resolve) => child.on("close", (code) => resolve(code ?? 1)));
   clearInterval(watch);
+  clearTimeout(limit);
+  process.off("SIGINT", onSignal);
+  process.off("SIGTERM", onSignal);
   return { status };
 }
 
