@@ -28,7 +28,7 @@ function cmdline(pid) {
 }
 
 /** rootPid and every process below it, parents before children. */
-function processTree(rootPid) {
+export function processTree(rootPid) {
   const children = new Map();
   for (const name of fs.readdirSync("/proc")) {
     if (!/^\d+$/.test(name)) continue;

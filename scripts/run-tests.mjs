@@ -10,7 +10,7 @@ import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { hangReport } from "./hang-report.mjs";
+import { hangReport, processTree } from "./hang-report.mjs";
 import { sweepJailCgroups, sweepTestLeftovers } from "./test-leftovers.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -135,20 +135,27 @@ if (!failedSetup) {
 
 /** node with `args`, its output passed through; a hang report after QUIET_REPORT_MS of silence. */
 async function runQuietWatched(args) {
-  // A process group of its own: stopping the run (its limit, or Ctrl-C here) reaches every test
-  // process and what they started, and this script goes on to clean up.
-  const child = spawn(process.execPath, args, { cwd: root, env, stdio: ["ignore", "pipe", "inherit"], detached: true });
-  const signalGroup = (sig) => {
-    try {
-      process.kill(-child.pid, sig);
-    } catch {
-      /* already gone */
-    }
-  };
+  const child = spawn(process.execPath, args, { cwd: root, env, stdio: ["ignore", "pipe", "inherit"] });
+  // Stopping the run (its limit, a signal here) reaches every test process and what they
+  // started: the tree is taken once, before any of it dies and is re-parented; this script then
+  // goes on to clean up.
+  let stopping = false;
   const stop = (why) => {
+    if (stopping) return;
+    stopping = true;
     process.stdout.write(`\n# ${why}: stopping the test processes\n${hangReport(child.pid)}`);
-    signalGroup("SIGTERM");
-    setTimeout(() => signalGroup("SIGKILL"), 10_000).unref();
+    const tree = processTree(child.pid).map((p) => p.pid);
+    const signal = (sig) => {
+      for (const pid of tree) {
+        try {
+          process.kill(pid, sig);
+        } catch {
+          /* already gone */
+        }
+      }
+    };
+    signal("SIGTERM");
+    setTimeout(() => signal("SIGKILL"), 10_000).unref();
   };
   const onSignal = (sig) => stop(`${sig} received`);
   process.on("SIGINT", onSignal);
@@ -165,7 +172,7 @@ async function runQuietWatched(args) {
     reported = true;
     process.stdout.write(`\n# nothing printed for ${Math.round((Date.now() - lastOutput) / 1000)} s\n${hangReport(child.pid)}`);
   }, Math.min(10_000, QUIET_REPORT_MS));
-  const limit = setTimeout(() => stop(`the test run passed its limit of ${Math.round(RUN_TIMEOUT_MS / 60_000)} min`), RUN_TIMEOUT_MS);
+  const limit = setTimeout(() => stop(`the test run passed its limit of ${Math.round(RUN_TIMEOUT_MS / 1000)} s`), RUN_TIMEOUT_MS);
   const status = await new Promise((resolve) => child.on("close", (code) => resolve(code ?? 1)));
   clearInterval(watch);
   clearTimeout(limit);
