@@ -16,11 +16,21 @@ function read(path) {
   }
 }
 
-/** State and parent from /proc/PID/stat (the command name may hold spaces and parentheses). */
-function procStat(pid) {
+/** Fields of /proc/PID/stat after the command name (which may hold spaces and parentheses). */
+function statFields(pid) {
   const text = read(`/proc/${pid}/stat`);
-  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+  return text ? text.slice(text.lastIndexOf(")") + 2).split(" ") : [];
+}
+
+/** State and parent from /proc/PID/stat. */
+function procStat(pid) {
+  const fields = statFields(pid);
   return { state: fields[0] ?? "?", ppid: Number(fields[1] ?? 0) };
+}
+
+/** The process's start time (clock ticks since boot), or undefined when it is gone: with the pid, it names one process. */
+export function startTime(pid) {
+  return statFields(pid)[19];
 }
 
 function cmdline(pid) {

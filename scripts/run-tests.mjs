@@ -10,7 +10,7 @@ import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { hangReport, processTree } from "./hang-report.mjs";
+import { hangReport, processTree, startTime } from "./hang-report.mjs";
 import { sweepJailCgroups, sweepTestLeftovers } from "./test-leftovers.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -144,9 +144,12 @@ async function runQuietWatched(args) {
     if (stopping) return;
     stopping = true;
     process.stdout.write(`\n# ${why}: stopping the test processes\n${hangReport(child.pid)}`);
-    const tree = processTree(child.pid).map((p) => p.pid);
+    // Each pid with its start time: the SIGKILL 10 s later must not reach a process that took a
+    // freed pid meanwhile.
+    const tree = processTree(child.pid).map((p) => ({ pid: p.pid, started: startTime(p.pid) }));
     const signal = (sig) => {
-      for (const pid of tree) {
+      for (const { pid, started } of tree) {
+        if (started === undefined || startTime(pid) !== started) continue;
         try {
           process.kill(pid, sig);
         } catch {
