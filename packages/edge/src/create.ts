@@ -67,7 +67,13 @@ export function afterFailedTry(
   return undefined;
 }
 
+const BACKSLASH = 0x5c;
+const REGION_KEY = Buffer.from('"region"');
+
 export function parseMaybe(body: Buffer): unknown {
+  // Only `region` is read from the body: one that cannot hold that key is not parsed (a key
+  // spelled with escapes has a backslash).
+  if (body.indexOf(BACKSLASH) === -1 && body.indexOf(REGION_KEY) === -1) return {};
   try {
     return body.length ? JSON.parse(body.toString("utf8")) : {};
   } catch {

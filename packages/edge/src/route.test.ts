@@ -3,6 +3,7 @@ import { test } from "node:test";
 import { newTaggedId, regionTagFor, tagOfId } from "@podflare/protocol";
 import { classify, namedRegion } from "./route.js";
 import { redactHeaders, redactLine, redactPath } from "./redact.js";
+import { parseMaybe } from "./create.js";
 
 const id = "sbx_3fa0" + "1".repeat(28);
 
@@ -51,4 +52,14 @@ test("log lines never carry keys", () => {
   assert.equal(redactPath("/v1/x?api_key=pf_s&y=1"), "/v1/x?api_key=[redacted]&y=1");
   assert.doesNotMatch(redactLine("failed: Authorization: Bearer pf_secret3"), /pf_secret3/);
   assert.doesNotMatch(redactLine('{"x-api-key":"pf_secret4"}'), /pf_secret4/);
+});
+
+test("a create body is parsed for its region only when it can hold one; escaped keys count", () => {
+  const named = (body: string) => namedRegion(parseMaybe(Buffer.from(body)), undefined);
+  assert.equal(named('{"template":"default","memory_mb":512}'), undefined);
+  assert.equal(named('{"region":"eu"}'), "eu");
+  assert.equal(named('{"\\u0072egion":"eu"}'), "eu");
+  assert.equal(named('{"metadata":{"note":"no \\"region\\" here"},"region":"us"}'), "us");
+  assert.equal(named(""), undefined);
+  assert.equal(parseMaybe(Buffer.from('{"region": nope')), undefined);
 });

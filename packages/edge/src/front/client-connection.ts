@@ -14,7 +14,7 @@ import { replayable } from "../choose-region.js";
 import { createThroughFront, type FrontConnection, type SendHooks } from "./create-flow.js";
 import { Exchange, writeChunk, type Plan } from "./exchange.js";
 import type { FrontDeps } from "./front-deps.js";
-import { answerHead, bodyless, forwardHead, requestFacts, verbatimHead } from "./heads.js";
+import { answerHead, bodyless, forwardHead, passesVerbatim, requestFacts, verbatimHead } from "./heads.js";
 import { connectInner } from "./inner.js";
 import { Leg, type LegUser } from "./leg.js";
 import { HttpParser, type ParsedHead } from "./llhttp.js";
@@ -226,30 +226,41 @@ export class ClientConnection implements FrontConnection {
     let chunked = false;
     let closeAfter = false;
     let dropped = false;
+    let passing = false;
+    const written = (ok: boolean): void => {
+      this.lastActiveMs = Date.now();
+      if (!ok && !target.isPaused()) {
+        target.pause();
+        this.socket.once("drain", () => target.resume());
+      }
+    };
     const user: LegUser = {
       output: this.socket,
-      head: (h) => {
+      head: (h, bytesMayPass) => {
         if (hooks.beforeAnswer && !hooks.beforeAnswer(h.status)) {
           dropped = true;
           leg.user = undefined;
-          return true;
+          return "skip-body";
+        }
+        ex.answered = true;
+        ex.status = h.status;
+        // The common case: the origin's bytes go on as read, no head of the front's own.
+        if (bytesMayPass && ex.head.keepAlive && ex.head.versionMajor === 1 && ex.head.versionMinor === 1 && ex.head.method !== "HEAD" && passesVerbatim(h, this.deps.idleTimeoutMs)) {
+          passing = true;
+          closeAfter = !h.keepAlive;
+          return "pass-bytes";
         }
         const framing = answerHead(h, { noBody: bodyless(h.status, ex.head.method), callerHttp11: ex.head.versionMinor >= 1, callerKeepAlive: ex.head.keepAlive });
         chunked = framing.chunk;
         closeAfter = framing.close;
-        ex.answered = true;
-        ex.status = h.status;
         this.socket.write(framing.head, "latin1");
-        return ex.head.method === "HEAD";
+        return ex.head.method === "HEAD" ? "skip-body" : undefined;
       },
       body: (chunk) => {
-        this.lastActiveMs = Date.now();
-        const ok = chunked ? writeChunk(this.socket, chunk) : this.socket.write(chunk);
-        if (!ok && !target.isPaused()) {
-          target.pause();
-          this.socket.once("drain", () => target.resume());
-        }
+        if (passing) return;
+        written(chunked ? writeChunk(this.socket, chunk) : this.socket.write(chunk));
       },
+      raw: (bytes) => written(this.socket.write(bytes)),
       end: () => {
         if (!dropped && chunked) this.socket.write("0\r\n\r\n");
       },

@@ -237,6 +237,84 @@ test("a request whose body came with its head goes to the origin in one write (o
   }
 });
 
+/** A raw origin that answers each request with `answer(n)` (n counts from 0), in the pieces given. */
+async function scriptedOrigin(answer: (n: number) => Array<string | { waitMs: number }>): Promise<net.Server> {
+  let n = 0;
+  const o = net.createServer((s) => {
+    s.on("error", () => {});
+    s.on("data", async () => {
+      for (const piece of answer(n++)) {
+        if (typeof piece === "string") s.write(piece, "latin1");
+        else await new Promise((r) => setTimeout(r, piece.waitMs));
+      }
+    });
+  });
+  await new Promise<void>((r) => o.listen(0, "127.0.0.1", () => r()));
+  return o;
+}
+
+const id = `sbx_${regionTagFor("solo")}${"0".repeat(28)}`;
+
+/** The connection's outcome within `ms`, or a failure naming what did not happen. */
+function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)));
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+const get = (p: string, extra = ""): string => `GET /v1/sandboxes/${id}${p} HTTP/1.1\r\nhost: e\r\n${extra}\r\n`;
+
+test("an answer whose hop-by-hop headers hold for the caller goes on byte for byte, chunks and all; one that would not hold gets the edge's own head", async () => {
+  const fits = "HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\nConnection: keep-alive\r\nKeep-Alive: timeout=65\r\nTransfer-Encoding: chunked\r\n\r\n";
+  const o = await scriptedOrigin((n) =>
+    n === 0
+      ? [fits + "6\r\nline1\n\r\n", { waitMs: 30 }, "6\r\nline2\n\r\n0\r\n\r\n"]
+      : ["HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nKeep-Alive: timeout=600\r\nContent-Length: 2\r\n\r\nok"],
+  );
+  // The edge keeps an idle caller 120 s (the default): a hint of 65 s holds, one of 600 s does not.
+  const { edge: e, port: p } = await edgeInFrontOf(o);
+  try {
+    const { text, closed } = await raw(get("/a") + get("/b"), (t) => t.endsWith("\r\n\r\nok"), p);
+    assert.equal(closed, false);
+    const first = fits + "6\r\nline1\n\r\n6\r\nline2\n\r\n0\r\n\r\n";
+    assert.ok(text.startsWith(first), `not passed as read: ${JSON.stringify(text)}`);
+    const second = text.slice(first.length);
+    assert.match(second, /^HTTP\/1\.1 200 OK\r\n/);
+    assert.doesNotMatch(second, /keep-alive/i);
+    assert.match(second, /\r\nContent-Length: 2\r\n\r\nok$/);
+  } finally {
+    await e.close();
+    o.close();
+  }
+});
+
+test("an origin that closes after its answer: the caller is told and its connection closed too", async () => {
+  const o = await scriptedOrigin(() => ["HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 3\r\n\r\nbye"]);
+  const { edge: e, port: p } = await edgeInFrontOf(o);
+  try {
+    const { text, closed } = await within(5000, "the caller's connection closed", raw(get("/a") + get("/b"), () => false, p));
+    assert.ok(closed);
+    assert.equal(text, "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 3\r\n\r\nbye");
+  } finally {
+    await e.close();
+    o.close();
+  }
+});
+
+test("bytes an origin sends after its answer, unasked, never reach the caller", async () => {
+  const answer = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+  const smuggled = "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nforged";
+  const o = await scriptedOrigin(() => [answer + smuggled]);
+  const { edge: e, port: p } = await edgeInFrontOf(o);
+  try {
+    const { text, closed } = await within(5000, "the caller's connection closed", raw(get("/a") + get("/b"), () => false, p));
+    assert.ok(closed);
+    assert.doesNotMatch(text, /forged/);
+  } finally {
+    await e.close();
+    o.close();
+  }
+});
+
 test("HEAD gets the head only, and the connection goes on", async () => {
   const { text } = await raw("HEAD /v1/h HTTP/1.1\r\nhost: e\r\n\r\nGET /v1/after HTTP/1.1\r\nhost: e\r\n\r\n", (t) => t.includes('"url":"/v1/after"'));
   assert.equal(count(text, "HTTP/1.1 200"), 2);

@@ -2,7 +2,7 @@
 // caller's answer gets.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { answerHead, bodyless, forwardHead, requestFacts } from "./heads.js";
+import { answerHead, bodyless, forwardHead, passesVerbatim, requestFacts } from "./heads.js";
 import type { ParsedHead } from "./llhttp.js";
 
 function head(rawHeaders: string[], over: Partial<ParsedHead> = {}): ParsedHead {
@@ -50,4 +50,24 @@ test("bodyless answers: HEAD, 204, 304 and 1xx", () => {
   assert.equal(bodyless(304, "GET"), true);
   assert.equal(bodyless(103, "GET"), true);
   assert.equal(bodyless(200, "GET"), false);
+});
+
+test("an answer passes byte for byte only when its hop-by-hop headers hold for the caller and its body is framed", () => {
+  const answer = (rawHeaders: string[], over: Partial<ParsedHead> = {}) => head(rawHeaders, { status: 200, statusMessage: "OK", ...over });
+  const idleMs = 120_000;
+  // hostd's usual answers.
+  assert.equal(passesVerbatim(answer(["Content-Type", "application/json", "Connection", "keep-alive", "Keep-Alive", "timeout=65", "Content-Length", "2"]), idleMs), true);
+  assert.equal(passesVerbatim(answer(["Connection", "keep-alive", "Keep-Alive", "timeout=65, max=1000", "Transfer-Encoding", "chunked"]), idleMs), true);
+  assert.equal(passesVerbatim(answer(["Connection", "close", "Content-Length", "0"]), idleMs), true);
+  assert.equal(passesVerbatim(answer([], { status: 204, statusMessage: "No Content" }), idleMs), true);
+  // A keep-alive hint longer than the edge keeps an idle caller would be a broken promise.
+  assert.equal(passesVerbatim(answer(["Keep-Alive", "timeout=121", "Content-Length", "2"]), idleMs), false);
+  assert.equal(passesVerbatim(answer(["Keep-Alive", "timeout=5", "Content-Length", "2"]), 600), false);
+  // Other hop-by-hop terms, other codings, a body that runs to the close, HTTP/1.0, interim.
+  assert.equal(passesVerbatim(answer(["Connection", "keep-alive, x-private", "Content-Length", "2"]), idleMs), false);
+  assert.equal(passesVerbatim(answer(["Trailer", "x-sum", "Transfer-Encoding", "chunked"]), idleMs), false);
+  assert.equal(passesVerbatim(answer(["Transfer-Encoding", "gzip, chunked"]), idleMs), false);
+  assert.equal(passesVerbatim(answer(["Content-Type", "text/plain"]), idleMs), false);
+  assert.equal(passesVerbatim(answer(["Content-Length", "2"], { versionMinor: 0 }), idleMs), false);
+  assert.equal(passesVerbatim(answer([], { status: 103, statusMessage: "Early Hints" }), idleMs), false);
 });

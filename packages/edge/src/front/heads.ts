@@ -99,6 +99,37 @@ export function answerHead(h: ParsedHead, opts: { noBody: boolean; callerHttp11:
   return { head: out + "\r\n", chunk, close };
 }
 
+/**
+ * Whether the origin's answer can go to the caller byte for byte, so the front writes the bytes
+ * it read instead of a head of its own (and a chunked body is not re-chunked): an HTTP/1.1
+ * answer whose hop-by-hop headers hold for the caller's connection too, namely `Connection:
+ * keep-alive` or `close` (the front then closes the caller's connection as well), `Keep-Alive:
+ * timeout=N` with N no longer than the edge keeps an idle caller (a client that trusts the hint
+ * never reuses a connection the edge closed), and chunked framing; the body framed by a length
+ * or chunks (or absent). The caller must be an HTTP/1.1 keep-alive caller, not asking HEAD
+ * (checked by the front).
+ */
+export function passesVerbatim(h: ParsedHead, idleTimeoutMs: number): boolean {
+  if (h.versionMajor !== 1 || h.versionMinor !== 1 || h.status < 200) return false;
+  // A body that runs to the origin's close cannot run to the close of the caller's connection.
+  let framed = h.status === 204 || h.status === 304;
+  const raw = h.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    if (name === "content-length") framed = true;
+    if (!hopByHop.has(name)) continue;
+    const value = raw[i + 1]!.trim().toLowerCase();
+    if (name === "connection") {
+      if (value !== "keep-alive" && value !== "close") return false;
+    } else if (name === "keep-alive") {
+      const m = /^timeout=(\d{1,6})(, *max=\d+)?$/.exec(value);
+      if (!m || Number(m[1]) * 1000 > idleTimeoutMs) return false;
+    } else if (name === "transfer-encoding" && value === "chunked") framed = true;
+    else return false;
+  }
+  return framed;
+}
+
 /** A status whose answer never has a body. */
 export function bodyless(status: number, method: string): boolean {
   return method === "HEAD" || status === 204 || status === 304 || (status >= 100 && status < 200);
