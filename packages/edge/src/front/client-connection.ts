@@ -12,11 +12,12 @@ import type { Region } from "../regions.js";
 import { classify } from "../route.js";
 import { replayable } from "../choose-region.js";
 import { createThroughFront, type FrontConnection, type SendHooks } from "./create-flow.js";
+import { answerToCaller, type Caller } from "./answer-to-caller.js";
 import { Exchange, writeChunk, type Plan } from "./exchange.js";
 import type { FrontDeps } from "./front-deps.js";
-import { answerHead, bodyless, forwardHead, passesVerbatim, requestFacts, verbatimHead } from "./heads.js";
+import { forwardHead, requestFacts, verbatimHead } from "./heads.js";
 import { connectInner } from "./inner.js";
-import { Leg, type LegUser } from "./leg.js";
+import { Leg } from "./leg.js";
 import { HttpParser, type ParsedHead } from "./llhttp.js";
 
 // Body bytes held for a request that has no target yet; beyond, the caller is paused.
@@ -46,10 +47,21 @@ export class ClientConnection implements FrontConnection {
   /** A request at the front whose head is in the read being parsed: started when it is parsed. */
   private startAfterRead: Exchange | undefined;
 
+  /** This connection as an answer sees it (answer-to-caller.ts). */
+  private readonly caller: Caller;
+
   constructor(
     private readonly socket: net.Socket,
     readonly deps: FrontDeps,
   ) {
+    this.caller = {
+      socket,
+      idleTimeoutMs: deps.idleTimeoutMs,
+      touched: () => {
+        this.lastActiveMs = Date.now();
+      },
+      answered: (ex, close) => this.finished(ex, close),
+    };
     this.parser = new HttpParser("request", {
       head: (h) => this.onHead(h),
       body: (chunk) => this.onBody(chunk),
@@ -223,59 +235,7 @@ export class ClientConnection implements FrontConnection {
   ): void {
     const leg = Leg.of(target);
     if (target !== this.inner) this.activeTarget = target;
-    let chunked = false;
-    let closeAfter = false;
-    let dropped = false;
-    let passing = false;
-    const written = (ok: boolean): void => {
-      this.lastActiveMs = Date.now();
-      if (!ok && !target.isPaused()) {
-        target.pause();
-        this.socket.once("drain", () => target.resume());
-      }
-    };
-    const user: LegUser = {
-      output: this.socket,
-      head: (h, bytesMayPass) => {
-        if (hooks.beforeAnswer && !hooks.beforeAnswer(h.status)) {
-          dropped = true;
-          leg.user = undefined;
-          return "skip-body";
-        }
-        ex.answered = true;
-        ex.status = h.status;
-        // The common case: the origin's bytes go on as read, no head of the front's own.
-        if (bytesMayPass && ex.head.keepAlive && ex.head.versionMajor === 1 && ex.head.versionMinor === 1 && ex.head.method !== "HEAD" && passesVerbatim(h, this.deps.idleTimeoutMs)) {
-          passing = true;
-          closeAfter = !h.keepAlive;
-          return "pass-bytes";
-        }
-        const framing = answerHead(h, { noBody: bodyless(h.status, ex.head.method), callerHttp11: ex.head.versionMinor >= 1, callerKeepAlive: ex.head.keepAlive });
-        chunked = framing.chunk;
-        closeAfter = framing.close;
-        this.socket.write(framing.head, "latin1");
-        return ex.head.method === "HEAD" ? "skip-body" : undefined;
-      },
-      body: (chunk) => {
-        if (passing) return;
-        written(chunked ? writeChunk(this.socket, chunk) : this.socket.write(chunk));
-      },
-      raw: (bytes) => written(this.socket.write(bytes)),
-      end: () => {
-        if (!dropped && chunked) this.socket.write("0\r\n\r\n");
-      },
-      complete: (keepAlive) => {
-        if (dropped) return;
-        hooks.done(keepAlive && ex.requestDone);
-        this.finished(ex, closeAfter);
-      },
-      failed: (reason) => {
-        if (dropped) return;
-        if (ex.answered) this.socket.destroy();
-        else hooks.failedBeforeAnswer(reason);
-      },
-    };
-    leg.user = user;
+    leg.user = answerToCaller(this.caller, ex, leg, target, hooks);
     const markSent = (): void => {
       ex.sentAll = true;
     };
