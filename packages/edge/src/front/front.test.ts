@@ -237,15 +237,18 @@ test("a request whose body came with its head goes to the origin in one write (o
   }
 });
 
-/** A raw origin that answers each request with `answer(n)` (n counts from 0), in the pieces given. */
-async function scriptedOrigin(answer: (n: number) => Array<string | { waitMs: number }>): Promise<net.Server> {
+/**
+ * A raw origin that answers each request with `answer(n)` (n counts from 0), in the pieces
+ * given; `{ until }` holds the rest back until it is true (the caller got what came before).
+ */
+async function scriptedOrigin(answer: (n: number) => Array<string | { until: () => boolean }>): Promise<net.Server> {
   let n = 0;
   const o = net.createServer((s) => {
     s.on("error", () => {});
     s.on("data", async () => {
       for (const piece of answer(n++)) {
         if (typeof piece === "string") s.write(piece, "latin1");
-        else await new Promise((r) => setTimeout(r, piece.waitMs));
+        else await until("the caller to get the answer's first piece", piece.until, 5000);
       }
     });
   });
@@ -265,15 +268,21 @@ const get = (p: string, extra = ""): string => `GET /v1/sandboxes/${id}${p} HTTP
 
 test("an answer whose hop-by-hop headers hold for the caller goes on byte for byte, chunks and all; one that would not hold gets the edge's own head", async () => {
   const fits = "HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\nConnection: keep-alive\r\nKeep-Alive: timeout=65\r\nTransfer-Encoding: chunked\r\n\r\n";
+  // The answer's second piece leaves the origin only once the first reached the caller: the
+  // pieces come to the edge in reads of their own, and pass on as they come.
+  let firstPiecePassed = false;
   const o = await scriptedOrigin((n) =>
     n === 0
-      ? [fits + "6\r\nline1\n\r\n", { waitMs: 30 }, "6\r\nline2\n\r\n0\r\n\r\n"]
+      ? [fits + "6\r\nline1\n\r\n", { until: () => firstPiecePassed }, "6\r\nline2\n\r\n0\r\n\r\n"]
       : ["HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nKeep-Alive: timeout=600\r\nContent-Length: 2\r\n\r\nok"],
   );
   // The edge keeps an idle caller 120 s (the default): a hint of 65 s holds, one of 600 s does not.
   const { edge: e, port: p } = await edgeInFrontOf(o);
   try {
-    const { text, closed } = await raw(get("/a") + get("/b"), (t) => t.endsWith("\r\n\r\nok"), p);
+    const { text, closed } = await raw(get("/a") + get("/b"), (t) => {
+      firstPiecePassed ||= t.includes("line1");
+      return t.endsWith("\r\n\r\nok");
+    }, p);
     assert.equal(closed, false);
     const first = fits + "6\r\nline1\n\r\n6\r\nline2\n\r\n0\r\n\r\n";
     assert.ok(text.startsWith(first), `not passed as read: ${JSON.stringify(text)}`);
