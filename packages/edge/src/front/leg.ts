@@ -116,8 +116,8 @@ export class Leg {
           // Not one byte of this read was passed on: the caller cannot be answered whole.
           out.uncork();
           this.ended = undefined;
-          this.passing = undefined;
-          this.failFor(passing, wrong);
+          this.user = passing;
+          this.fail(wrong);
           return;
         }
         passing.raw(d);
@@ -149,11 +149,5 @@ export class Leg {
     this.passing = undefined;
     if (!this.socket.destroyed) this.socket.destroy();
     user?.failed(reason);
-  }
-
-  private failFor(user: LegUser, reason: string): void {
-    this.user = undefined;
-    if (!this.socket.destroyed) this.socket.destroy();
-    user.failed(reason);
   }
 }
