@@ -131,6 +131,8 @@ test("exec streams through the edge: the first stdout line arrives before the ex
   });
   assert.equal(res.status, 200);
   assert.equal(res.headers.get("content-type"), "application/x-ndjson");
+  // hostd's answer went on as it came (its keep-alive terms hold for the edge's callers too).
+  assert.equal(res.headers.get("keep-alive"), "timeout=65");
   const reader = res.body!.getReader();
   const decoder = new TextDecoder();
   let text = "";
