@@ -35,6 +35,18 @@ function fdTargets(pid: number): Record<string, string> {
   return out;
 }
 
+/**
+ * Waits (polled, with a deadline) until a started /bin/sleep sleeps: before that it may still be
+ * starting, with the locale files it reads open for a moment; they are not the jail's.
+ */
+async function asleep(pid: number, timeoutMs = 3000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!fs.readFileSync(`/proc/${pid}/wchan`, "utf8").includes("nanosleep")) {
+    if (Date.now() > deadline) assert.fail(`process ${pid} did not reach its sleep in ${timeoutMs} ms`);
+    await sleep(5);
+  }
+}
+
 describe("jail server", () => {
   let fx: JailFixture;
 
@@ -65,6 +77,7 @@ describe("jail server", () => {
   test("inits and processes it starts hold only /dev/null (and the kernel's socket when asked)", async () => {
     const sb = await fx.launch();
     const { pid } = await fx.start(sb, ["/bin/sleep", "100"]);
+    await asleep(pid);
     for (const [who, p] of [["init", sb.initPid], ["family init", sb.familyPid], ["process", pid]] as const) {
       const fds = fdTargets(p);
       assert.deepEqual(Object.keys(fds).sort(), ["0", "1", "2"], `${who} holds ${JSON.stringify(fds)}`);
@@ -72,6 +85,7 @@ describe("jail server", () => {
     }
     const sock = `${fx.work}/k-${newId()}.sock`;
     const k = await fx.start(sb, ["/bin/sleep", "101"], { listenSocket: sock });
+    await asleep(k.pid);
     const fds = fdTargets(k.pid);
     assert.deepEqual(Object.keys(fds).sort(), ["0", "1", "2", "3"], JSON.stringify(fds));
     assert.match(fds["3"]!, /^socket:/);
