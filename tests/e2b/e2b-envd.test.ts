@@ -27,6 +27,22 @@ test("commands.run in the foreground gives stdout, stderr and the exit code", as
   assert.equal(cwd.stdout, "/tmp\n");
 });
 
+test("commands.run and the PTY lose no output, however much comes faster than it is read", async () => {
+  // ~2 MB at once: eight times the process ring; the SDK reads slower than seq writes.
+  const lines = 300_000;
+  const expected = Array.from({ length: lines }, (_, i) => `${i + 1}\n`).join("");
+  const r = await sbx.commands.run(`seq 1 ${lines}`);
+  assert.equal(r.exitCode, 0);
+  assert.equal(r.stdout.length, expected.length, "commands.run's stdout is whole");
+  assert.ok(r.stdout === expected, "and in order");
+  let seen = "";
+  const pty = await sbx.pty.create({ cols: 200, rows: 50, onData: (d) => void (seen += new TextDecoder().decode(d)) });
+  await sbx.pty.sendInput(pty.pid, new TextEncoder().encode(`seq 1 ${lines}; echo DONE-$((6*7)); exit\n`));
+  await pty.wait();
+  // The terminal turns each \n into \r\n; every line is there, in order, between the echo and DONE.
+  assert.ok(seen.includes(`\r${expected.replaceAll("\n", "\r\n")}DONE-42\r\n`), `the PTY showed all ${lines} lines (${seen.length} characters came)`);
+});
+
 test("commands.run's login shell reads /etc/profile.d and root's PATH, and starts no program of its own", async () => {
   await sbx.files.write("/etc/profile.d/podflare-e2b-test.sh", "export FROM_PROFILE=yes\n");
   await sbx.files.write("/etc/profile.d/skipped name.sh", "export SKIPPED=read\n");

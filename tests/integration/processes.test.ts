@@ -2,7 +2,8 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { execSync } from "node:child_process";
-import { SandboxPool, api, bash, createSandbox, closeSandbox } from "../support/api.js";
+import http from "node:http";
+import { SandboxPool, api, bash, createSandbox, closeSandbox, hostdUrl } from "../support/api.js";
 import { eventually, until } from "../support/host.js";
 import { openNdjson } from "../support/ndjson.js";
 
@@ -55,6 +56,60 @@ test("start in the background, list it, and a late connect sees earlier output, 
   const raw = await openNdjson<Ev & { data_base64?: string }>(`${P()}/${p.pid}/stream?encoding=base64`);
   await raw.ended;
   assert.equal(Buffer.from(raw.events.find((e) => e.type === "stdout")!.data_base64!, "base64").toString(), "early\n");
+});
+
+test("a lossless stream that stops reading holds the process back, then gets every byte", async () => {
+  // 3 M lines (~21 MB): far more than the ring, the pipes and the loopback socket buffers hold.
+  const lines = 3_000_000;
+  const p = await start({ cmd: `read go; seq 1 ${lines}`, stdin: true, tag: "lossless" });
+  const url = new URL(`${hostdUrl()}${P()}/${p.pid}/stream?lossless=true`);
+  let res!: http.IncomingMessage;
+  await new Promise<void>((resolve, reject) => {
+    http.get(url, (r) => {
+      res = r;
+      r.pause(); // read nothing yet
+      resolve();
+    }).on("error", reject);
+  });
+  assert.equal(res.statusCode, 200);
+  assert.equal((await api("POST", `${P()}/${p.pid}/stdin`, { data: "go\n" })).status, 204);
+  // The reader reads nothing: seq must end up blocked writing to its full pipe, still running.
+  await until(async () => /pipe_write$/.test((await bash(id, "cat /proc/$(pgrep -x seq)/wchan 2>/dev/null")).stdout) || undefined, "seq blocked on its pipe by the unread stream", 60_000);
+  assert.equal((await info(p.pid)).running, true);
+  let text = "";
+  res.setEncoding("utf8");
+  res.on("data", (d: string) => (text += d));
+  res.resume();
+  await new Promise((r) => res.on("end", r));
+  const events = text.trim().split("\n").map((l) => JSON.parse(l) as Ev);
+  const out = events.filter((e) => e.type === "stdout").map((e) => e.data).join("");
+  assert.equal(events.at(-1)!.type, "exit");
+  assert.equal(events.at(-1)!.exit_code, 0);
+  const got = out.split("\n");
+  assert.equal(got.length, lines + 1, "every line arrives");
+  for (let i = 0; i < lines; i += 99_991) assert.equal(got[i], String(i + 1));
+  assert.equal(got[lines - 1], String(lines));
+  assert.equal(out.length, Buffer.byteLength(Array.from({ length: lines }, (_, i) => `${i + 1}\n`).join("")));
+  const bad = await api("GET", `${P()}/${p.pid}/stream?lossless=yes`);
+  assert.equal(bad.status, 400);
+  assert.equal(((await bad.json()) as { code: string }).code, "bad_request");
+});
+
+test("started lossless, the output waits for its first stream; without a stream it is released after 10 s", async () => {
+  const lines = 300_000;
+  const held = await start({ cmd: `seq 1 ${lines}`, lossless: true, tag: "held" });
+  await until(async () => /pipe_write$/.test((await bash(id, "cat /proc/$(pgrep -x seq)/wchan 2>/dev/null")).stdout) || undefined, "seq held before any stream");
+  const s = await openNdjson<Ev>(`${P()}/${held.pid}/stream?lossless=true`);
+  await s.ended;
+  const out = s.events.filter((e) => e.type === "stdout").map((e) => e.data).join("");
+  assert.equal(out, Array.from({ length: lines }, (_, i) => `${i + 1}\n`).join(""), "all of it, from line 1");
+  assert.equal(s.events.at(-1)!.exit_code, 0);
+  // Nobody comes: after 10 s the ring's rule applies and the process runs to its end.
+  const orphan = await start({ cmd: `seq 1 ${lines}`, lossless: true });
+  await until(async () => (await info(orphan.pid)).running === false || undefined, "the unread lossless process released", 30_000);
+  assert.equal((await info(orphan.pid)).exit_code, 0);
+  const bad = await api("POST", P(), { cmd: "true", lossless: "yes" });
+  assert.equal(bad.status, 400);
 });
 
 test("close stdin gives EOF; wait answers with the exit code", async () => {

@@ -21,6 +21,8 @@ _READ_BYTES = 64 * 1024
 # After the process exits, read at most this many more times (background children may hold
 # the pipes open forever); what is left goes to the drainer.
 _TAIL_READS = 64
+# A pump held back by a slow reader re-checks this often (readers notify when they move).
+_READER_WAIT_S = 0.5
 # How long a stdin write may wait for a process that does not read.
 STDIN_WAIT_S = 5.0
 
@@ -81,9 +83,17 @@ class Ring:
     def since(self, seq):
         return [c for c in self.chunks if c[0] >= seq]
 
+    def would_drop_unread(self, n, first_unread):
+        """Adding n bytes would push out a chunk a reader has not had (seq >= first_unread)."""
+        return bool(self.chunks) and self.bytes + n > self.max_bytes and self.chunks[0][0] >= first_unread
+
+
+# Stands for the first reader of a process started with hold_s, until it attaches.
+FIRST_READER = object()
+
 
 class Proc:
-    def __init__(self, popen, spec, ring_bytes, stdin_w, master):
+    def __init__(self, popen, spec, ring_bytes, stdin_w, master, hold_s=0):
         self.popen = popen
         self.pid = popen.pid
         self.spec = spec  # what list reports: cmd, args, cwd, tag, pty
@@ -94,6 +104,19 @@ class Proc:
         self.signal = None
         self.stdin_w = stdin_w
         self.master = master  # the PTY's master side, or None
+        # Attached readers (connect) -> the next seq each wants. While one is behind, output
+        # waits for it (the process blocks on its full pipe) instead of pushing unread
+        # chunks out of the ring: nothing is lost while someone is reading. A process started
+        # with hold_s keeps all its output for the reader it was started for (FIRST_READER)
+        # until that reader attaches, or for hold_s at most (so a reader that never comes
+        # cannot stall it for good).
+        self.readers = {FIRST_READER: 0} if hold_s else {}
+        self.first_reader_deadline = time.monotonic() + hold_s
+
+    def attach(self, reader, seq):
+        """Called with cond held: the reader the process was held for (if any) has come."""
+        self.readers.pop(FIRST_READER, None)
+        self.readers[reader] = seq
 
     def info(self):
         return {"pid": self.pid, **self.spec, "running": self.exit_code is None,
@@ -101,7 +124,7 @@ class Proc:
                 "stdin": self.stdin_w is not None or self.master is not None}
 
 
-def spawn_pipes(spawner, drainer, argv, cwd, env, spec, ring_bytes, with_stdin):
+def spawn_pipes(spawner, drainer, argv, cwd, env, spec, ring_bytes, with_stdin, hold_s=0):
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
     in_r = in_w = None
@@ -118,12 +141,12 @@ def spawn_pipes(spawner, drainer, argv, cwd, env, spec, ring_bytes, with_stdin):
         for fd in (out_w, err_w, in_r):
             if fd is not None:
                 os.close(fd)
-    proc = Proc(popen, spec, ring_bytes, in_w, None)
+    proc = Proc(popen, spec, ring_bytes, in_w, None, hold_s)
     _watch(drainer, proc, {out_r: "stdout", err_r: "stderr"})
     return proc
 
 
-def spawn_pty(spawner, drainer, argv, cwd, env, spec, ring_bytes, size):
+def spawn_pty(spawner, drainer, argv, cwd, env, spec, ring_bytes, size, hold_s=0):
     import pty  # noqa: PLC0415 - only PTY processes need it
     master, slave = pty.openpty()
     os.set_inheritable(master, False)
@@ -135,7 +158,7 @@ def spawn_pty(spawner, drainer, argv, cwd, env, spec, ring_bytes, size):
         raise
     finally:
         os.close(slave)
-    proc = Proc(popen, spec, ring_bytes, None, master)
+    proc = Proc(popen, spec, ring_bytes, None, master, hold_s)
     _watch(drainer, proc, {os.dup(master): "pty"})
     return proc
 
@@ -227,6 +250,11 @@ def _read(proc, fd, stream):
     if not data:
         return False
     with proc.cond:
+        while proc.readers and proc.ring.would_drop_unread(len(data), min(proc.readers.values())):
+            if FIRST_READER in proc.readers and time.monotonic() > proc.first_reader_deadline:
+                del proc.readers[FIRST_READER]
+                continue
+            proc.cond.wait(_READER_WAIT_S)
         proc.ring.add(stream, data)
         proc.cond.notify_all()
     return True

@@ -112,7 +112,9 @@ class ProcessTable:
     def connect(self, conn, req_id, h):
         """Streams the process's output: the ring first (unless only new output was asked
         for), then live output, then its exit. Blocks this connection's thread until the
-        process has exited or hostd hangs up; a reader slower than the ring loses the oldest."""
+        process has exited or hostd hangs up. A reader that asked to hold the output (hold: true)
+        slows the process while it is attached (proc_run.Proc.readers) and loses nothing; any
+        other reader slower than the ring loses the oldest."""
         try:
             proc = self._find(h)
         except GuestError as e:
@@ -120,8 +122,20 @@ class ProcessTable:
             return
         if not conn.send({"t": "proc_info", "id": req_id, "process": proc.info()}):
             return
+        reader = object() if h.get("hold") else None
         with proc.cond:
             seq = proc.ring.next_seq if h.get("from") == "now" else 0
+            if reader:
+                proc.attach(reader, seq)
+        try:
+            self._stream(conn, req_id, proc, reader, seq)
+        finally:
+            if reader:
+                with proc.cond:
+                    del proc.readers[reader]
+                    proc.cond.notify_all()
+
+    def _stream(self, conn, req_id, proc, reader, seq):
         while True:
             with proc.cond:
                 chunks = proc.ring.since(seq)
@@ -134,6 +148,10 @@ class ProcessTable:
                 if not conn.send({"t": "proc_out", "id": req_id, "stream": stream}, data):
                     return
                 seq = s + 1
+            if chunks and reader:
+                with proc.cond:
+                    proc.readers[reader] = seq
+                    proc.cond.notify_all()
             if exited and not chunks:
                 conn.send({"t": "proc_exit", "id": req_id, "exit_code": code, "signal": sig})
                 return
@@ -220,11 +238,12 @@ class ProcessTable:
         env.update(h.get("env") or {})
         spec = {"cmd": cmd, "args": args, "cwd": cwd, "tag": tag, "pty": pty_size is not None}
         ring_bytes = h.get("buffer_bytes", 256 * 1024)
+        hold_s = h.get("hold_ms", 0) / 1000
         if pty_size is not None:
-            proc = spawn_pty(self.spawner, self.drainer, argv, cwd, env, spec, ring_bytes, pty_size)
+            proc = spawn_pty(self.spawner, self.drainer, argv, cwd, env, spec, ring_bytes, pty_size, hold_s)
         else:
             with_stdin = h.get("stdin") is True
-            proc = spawn_pipes(self.spawner, self.drainer, argv, cwd, env, spec, ring_bytes, with_stdin)
+            proc = spawn_pipes(self.spawner, self.drainer, argv, cwd, env, spec, ring_bytes, with_stdin, hold_s)
         with self.lock:
             self.procs[proc.pid] = proc
             self._trim()

@@ -24,13 +24,16 @@ export type ProcessHostFrame =
       pty?: { rows: number; cols: number };
       max_running: number;
       buffer_bytes: number;
+      /** Keep all output for the first `hold` reader, until it attaches or this long passes. */
+      hold_ms?: number;
     }
   | { t: "proc_list"; id: number }
   | ({ t: "proc_info" | "proc_close_stdin" | "proc_wait"; id: number } & ProcessSelector)
   | ({ t: "proc_input"; id: number } & ProcessSelector) // body: bytes
   | ({ t: "proc_signal"; id: number; signal: number } & ProcessSelector)
   | ({ t: "proc_resize"; id: number; rows: number; cols: number } & ProcessSelector)
-  | ({ t: "proc_connect"; id: number; from?: "start" | "now" } & ProcessSelector);
+  // hold: while this reader is attached the process's output waits for it (never dropped).
+  | ({ t: "proc_connect"; id: number; from?: "start" | "now"; hold?: boolean } & ProcessSelector);
 
 export type ProcessGuestFrame =
   | { t: "proc_started"; id: number; process: ProcessInfo }

@@ -15,6 +15,11 @@ export interface StartProcessRequest {
   stdin?: boolean;
   /** Run on a PTY of this size (cmd defaults to an interactive bash). */
   pty?: { rows: number; cols: number };
+  /**
+   * Lose no output to the first `?lossless=true` stream: all output waits for it (the process
+   * blocks on a full pipe) until it attaches, or 10 s pass. Default false.
+   */
+  lossless?: boolean;
 }
 
 export interface ProcessInfo {

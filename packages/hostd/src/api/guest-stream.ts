@@ -24,6 +24,7 @@ export function pipeGuestStream(
     let seq = 0;
     let started = false;
     let ended = false;
+    let waiting = false;
     const finish = (err?: PodflareError) => {
       if (ended) return;
       ended = true;
@@ -49,9 +50,14 @@ export function pipeGuestStream(
         onOpen?.(conn);
       }
       if (res.destroyed) return;
-      if (!res.write(JSON.stringify({ ...event, seq: seq++, ts: Date.now() }) + "\n")) {
+      // Frames already read keep coming after pause(): one drain listener, not one per write.
+      if (!res.write(JSON.stringify({ ...event, seq: seq++, ts: Date.now() }) + "\n") && !waiting) {
+        waiting = true;
         conn.pause();
-        res.once("drain", () => conn.resume());
+        res.once("drain", () => {
+          waiting = false;
+          conn.resume();
+        });
       }
     };
     const id = conn.open((f) => {

@@ -35,6 +35,7 @@ export function processRoutes(cfg: HostdConfig, sandboxes: SandboxManager, route
         ...(req.pty ? { pty: req.pty } : {}),
         max_running: processLimits.maxRunning,
         buffer_bytes: processLimits.bufferBytes,
+        ...(req.lossless ? { hold_ms: LOSSLESS_FIRST_READER_MS } : {}),
       }, ["proc_started"], timeout);
       sendJson(ctx.res, 200, answer.process);
     }),
@@ -59,7 +60,10 @@ export function processRoutes(cfg: HostdConfig, sandboxes: SandboxManager, route
       const from = ctx.url.searchParams.get("from") === "now" ? "now" : "start";
       const encoding = ctx.url.searchParams.get("encoding") ?? "utf8";
       if (encoding !== "utf8" && encoding !== "base64") throw new PodflareError("bad_request", `encoding must be utf8 or base64, got ${JSON.stringify(encoding)}`);
-      await streamProcess(ctx, await guest(ctx, true), s, from, encoding);
+      // lossless: the process waits for this reader instead of dropping what it has not read.
+      const lossless = ctx.url.searchParams.get("lossless") ?? "false";
+      if (lossless !== "true" && lossless !== "false") throw new PodflareError("bad_request", `lossless must be true or false, got ${JSON.stringify(lossless)}`);
+      await streamProcess(ctx, await guest(ctx, true), s, { from, hold: lossless === "true" }, encoding);
     }),
 
     // Long-poll: answers once the process has exited (no timeout; the client may hang up).
@@ -102,15 +106,24 @@ export function processRoutes(cfg: HostdConfig, sandboxes: SandboxManager, route
   ];
 }
 
+// How long a process started with `lossless` keeps all its output for its first lossless stream.
+const LOSSLESS_FIRST_READER_MS = 10_000;
+
 /** NDJSON: `start` (the process), its recent then live output, and `exit`. */
-async function streamProcess(ctx: RouteContext, conn: Awaited<ReturnType<SandboxManager["openGuest"]>>, s: ProcessSelector, from: "start" | "now", encoding: "utf8" | "base64"): Promise<void> {
+async function streamProcess(
+  ctx: RouteContext,
+  conn: Awaited<ReturnType<SandboxManager["openGuest"]>>,
+  s: ProcessSelector,
+  how: { from: "start" | "now"; hold: boolean },
+  encoding: "utf8" | "base64",
+): Promise<void> {
   const decoders = new Map<string, StringDecoder>();
   const text = (stream: string, b: Buffer) => {
     let d = decoders.get(stream);
     if (!d) decoders.set(stream, (d = new StringDecoder("utf8")));
     return d.write(b);
   };
-  await pipeGuestStream(ctx.res, conn, { t: "proc_connect", from, ...s }, (f) => {
+  await pipeGuestStream(ctx.res, conn, { t: "proc_connect", ...how, ...s }, (f) => {
     const h = f.header;
     if (h.t === "proc_info") return { events: [{ type: "start", process: h.process as ProcessInfo }], end: false };
     if (h.t === "proc_out" && encoding === "base64") {

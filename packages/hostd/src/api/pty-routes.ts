@@ -104,6 +104,8 @@ export class PtyServer {
 class PtySession {
   private readonly reader = new WsReader(MAX_MESSAGE_BYTES);
   private closed = false;
+  /** One drain listener at a time: output read before pause() still arrives. */
+  private waitingForDrain = false;
   private ended = false;
   private inputPaused = false;
 
@@ -131,7 +133,8 @@ class PtySession {
     });
     this.stream.onClose(() => this.close(1011));
     this.control.onClose(() => this.close(1011));
-    this.stream.send({ t: "proc_connect", id, from: "start", ...this.selector });
+    // hold: a terminal's program waits for a slow screen, as on a real tty; nothing is dropped.
+    this.stream.send({ t: "proc_connect", id, from: "start", hold: true, ...this.selector });
     this.socket.on("data", (chunk: Buffer) => this.onData(chunk));
     this.socket.on("close", () => this.finish());
     this.socket.on("end", () => this.finish());
@@ -199,9 +202,13 @@ class PtySession {
   private send(opcode: number, payload: Buffer): void {
     if (this.closed || this.socket.destroyed) return;
     // The terminal's output waits in the sandbox while the client is slow.
-    if (!this.socket.write(encodeWs(opcode, payload))) {
+    if (!this.socket.write(encodeWs(opcode, payload)) && !this.waitingForDrain) {
+      this.waitingForDrain = true;
       this.stream.pause();
-      this.socket.once("drain", () => this.stream.resume());
+      this.socket.once("drain", () => {
+        this.waitingForDrain = false;
+        this.stream.resume();
+      });
     }
   }
 

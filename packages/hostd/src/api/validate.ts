@@ -186,10 +186,10 @@ export function parseSize(body: Record<string, unknown>): { rows: number; cols: 
 }
 
 export function parseStart(body: Record<string, unknown>): StartProcessRequest & { cmd: string } {
-  const { cmd, args, env, cwd, user, tag, stdin, pty } = body;
-  const known = new Set(["cmd", "args", "env", "cwd", "user", "tag", "stdin", "pty"]);
+  const { cmd, args, env, cwd, user, tag, stdin, pty, lossless } = body;
+  const known = new Set(["cmd", "args", "env", "cwd", "user", "tag", "stdin", "pty", "lossless"]);
   const unknown = Object.keys(body).filter((k) => !known.has(k));
-  if (unknown.length) throw bad(`unknown field(s) ${unknown.join(", ")}; a process takes cmd, args, env, cwd, user, tag, stdin, pty`);
+  if (unknown.length) throw bad(`unknown field(s) ${unknown.join(", ")}; a process takes cmd, args, env, cwd, user, tag, stdin, pty, lossless`);
   const out: StartProcessRequest & { cmd: string } = { cmd: "" };
   if (pty !== undefined) out.pty = parseSize((pty ?? {}) as Record<string, unknown>);
   if (cmd === undefined && out.pty) {
@@ -221,6 +221,10 @@ export function parseStart(body: Record<string, unknown>): StartProcessRequest &
   if (stdin !== undefined) {
     if (typeof stdin !== "boolean") throw bad("stdin must be true or false");
     out.stdin = stdin;
+  }
+  if (lossless !== undefined) {
+    if (typeof lossless !== "boolean") throw bad("lossless must be true or false");
+    out.lossless = lossless;
   }
   return out;
 }

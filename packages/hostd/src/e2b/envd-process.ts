@@ -73,6 +73,8 @@ async function start(call: RpcCall, out: ConnectStream): Promise<void> {
     // envd runs cmd with args directly; ours does too when args are given (an empty list included).
     args: Array.isArray(config.args) ? config.args : [],
     stdin: m.stdin === true,
+    // envd loses no output: nothing is dropped before the stream below attaches, nor after.
+    lossless: true,
   };
   if (config.envs && typeof config.envs === "object" && Object.keys(config.envs).length > 0) body.env = config.envs;
   if (typeof config.cwd === "string" && config.cwd !== "") body.cwd = config.cwd;
@@ -84,7 +86,7 @@ async function start(call: RpcCall, out: ConnectStream): Promise<void> {
 
 /** Streams a process's events as envd's: start {pid}, data {stdout|stderr|pty}, end. */
 async function relay(call: RpcCall, out: ConnectStream, pid: string): Promise<void> {
-  const up = await restStream(call, sandboxPath(call.ctx, `/processes/${encodeURIComponent(pid)}/stream?encoding=base64`));
+  const up = await restStream(call, sandboxPath(call.ctx, `/processes/${encodeURIComponent(pid)}/stream?encoding=base64&lossless=true`));
   for await (const e of ndjson(up)) {
     const message = processEvent(e);
     if (message) await out.send(message);
