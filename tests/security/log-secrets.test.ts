@@ -6,6 +6,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
+import net from "node:net";
 import { api } from "../support/api.js";
 import { until } from "../support/host.js";
 import { ownHostd, startTestHostd, teardownStateDir, type TestHostd } from "../support/hostd-process.js";
@@ -96,4 +97,25 @@ test("a marker in keys, code, bodies, paths and headers never reaches hostd's lo
   assert.match(exec.key_id as string, /^key_[0-9a-f]{16}$/);
   assert.equal(typeof exec.duration_ms, "number");
   assert.ok(!hostd.log().includes(MARK), `the marker is in hostd's log:\n${hostd.log().split("\n").filter((l) => l.includes(MARK)).join("\n")}`);
+});
+
+test("a client that hangs up halfway through its body is a 499 line, not an internal error", async () => {
+  const requestId = "hangup-mid-body-1";
+  await new Promise<void>((resolve, reject) => {
+    const s = net.connect(Number(new URL(hostd.url).port), "127.0.0.1", () => {
+      s.write(
+        `POST /v1/sandboxes HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${userKey}\r\ncontent-type: application/json\r\n` +
+          `content-length: 100\r\nx-request-id: ${requestId}\r\n\r\n{"template":`,
+      );
+      // Hang up once hostd has the head (the line is only logged for a request it read).
+      setImmediate(() => s.destroy());
+      resolve();
+    });
+    s.on("error", reject);
+  });
+  const line = await until(async () => logLines().find((l) => l.request_id === requestId), "the hung-up request's log line");
+  assert.equal(line.status, 499, JSON.stringify(line));
+  assert.equal(line.level, "info", JSON.stringify(line));
+  const internal = logLines().filter((l) => String(l.msg).startsWith("internal error"));
+  assert.deepEqual(internal, [], "a client hanging up is not hostd's bug");
 });

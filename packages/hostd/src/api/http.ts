@@ -18,6 +18,12 @@ export function sendNoContent(res: ServerResponse): void {
 }
 
 export function sendError(res: ServerResponse, err: unknown, log: (msg: string) => void): void {
+  // The client hung up while its body was being read: nobody to answer, and not our bug
+  // (the request line is logged with 499 as every call that ends this way).
+  if (clientWentAway(res, err)) {
+    res.destroy();
+    return;
+  }
   const e =
     err instanceof PodflareError
       ? err
@@ -33,6 +39,11 @@ export function sendError(res: ServerResponse, err: unknown, log: (msg: string) 
   const unread = res.req !== undefined && !res.req.complete;
   sendJson(res, e.status, body, e.headers);
   if (unread) closeAfterAnswer(res);
+}
+
+function clientWentAway(res: ServerResponse, err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return !(err instanceof PodflareError) && (code === "ECONNRESET" || code === "ECONNABORTED") && (res.req?.destroyed === true || res.destroyed);
 }
 
 const CLOSE_LINGER_MS = 2000;
