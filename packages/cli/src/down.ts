@@ -8,20 +8,32 @@ import { loadConfig, lockStateDir } from "@podflare/hostd";
 import { CgroupManager, releaseDynamicMods } from "@podflare/hostd/jail";
 import { createStoragePool } from "@podflare/hostd/storage";
 import { teardownNetwork } from "@podflare/hostd/network";
+import { parseOrHelp, type CommandSpec } from "./args.js";
+
+const downSpec: CommandSpec = {
+  usage: `usage: podflare down [--force]
+
+  With hostd stopped, as root: removes the sandbox network, unmounts the storage pool of
+  PODFLARE_STATE_DIR (default /var/lib/podflare) and detaches its loop device. Refuses while
+  sandboxes a stopped hostd left still run; --force kills them first.`,
+  options: [{ name: "--force" }],
+};
 
 export async function downCommand(args: string[]): Promise<number> {
+  const parsed = parseOrHelp(downSpec, args);
+  if (!parsed) return 0;
+  const force = parsed.has("--force");
   const cfg = loadConfig();
-  if (!fs.existsSync(cfg.stateDir)) return down(cfg, args);
+  if (!fs.existsSync(cfg.stateDir)) return down(cfg, force);
   const lock = lockStateDir(cfg.stateDir, { what: "podflare down" });
   try {
-    return await down(cfg, args);
+    return await down(cfg, force);
   } finally {
     lock.release();
   }
 }
 
-async function down(cfg: ReturnType<typeof loadConfig>, args: string[]): Promise<number> {
-  const force = args.includes("--force");
+async function down(cfg: ReturnType<typeof loadConfig>, force: boolean): Promise<number> {
   // Sandboxes outlive a stopped hostd (the next start re-adopts them). Nothing is torn down
   // under them unless asked: --force kills them first, so none is left running on a pool that
   // is gone (its processes would hold the filesystem alive through their own mounts).

@@ -3,6 +3,19 @@
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import { UNIT_NAME } from "./service.js";
+import { parseCommand, UsageError, wantsHelp, type CommandSpec } from "./args.js";
+
+const logsSpec: CommandSpec = {
+  usage: `usage: podflare logs [-f|--follow] [-n|--lines N] [--file PATH]
+
+  hostd's JSON log lines: the last N (default 100) from journald (journalctl -u ${UNIT_NAME}),
+  or from PATH, the file hostd's stderr goes to; -f keeps following.`,
+  options: [
+    { name: "--follow", short: "-f" },
+    { name: "--lines", short: "-n", value: "N" },
+    { name: "--file", value: "PATH" },
+  ],
+};
 
 export interface LogsArgs {
   follow: boolean;
@@ -10,21 +23,18 @@ export interface LogsArgs {
   file?: string;
 }
 
+/** Throws UsageError (exit 2) for an unknown option or a bad value. */
 export function parseLogsArgs(args: string[]): LogsArgs {
-  const out: LogsArgs = { follow: false, lines: 100 };
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if (a === "-f" || a === "--follow") out.follow = true;
-    else if (a === "-n" || a === "--lines") {
-      const n = Number(args[++i]);
-      if (!Number.isInteger(n) || n < 0) throw new Error(`${a} needs a whole number of lines`);
-      out.lines = n;
-    } else if (a === "--file") {
-      const f = args[++i];
-      if (!f) throw new Error("--file needs a path");
-      out.file = f;
-    } else throw new Error(`unknown option ${a} for logs; use -f, -n N or --file PATH`);
+  const p = parseCommand(logsSpec, args);
+  const out: LogsArgs = { follow: p.has("--follow"), lines: 100 };
+  const lines = p.value("--lines");
+  if (lines !== undefined) {
+    const n = Number(lines);
+    if (lines.trim() === "" || !Number.isInteger(n) || n < 0) throw new UsageError(`--lines needs a whole number of lines, got ${JSON.stringify(lines)}`, logsSpec.usage);
+    out.lines = n;
   }
+  const file = p.value("--file");
+  if (file !== undefined) out.file = file;
   return out;
 }
 
@@ -36,6 +46,10 @@ export function logsCommandLine(a: LogsArgs): string[] {
 }
 
 export async function logsCommand(args: string[]): Promise<number> {
+  if (wantsHelp(args)) {
+    console.log(logsSpec.usage);
+    return 0;
+  }
   const a = parseLogsArgs(args);
   if (!a.file && !fs.existsSync("/run/systemd/system")) {
     console.error(

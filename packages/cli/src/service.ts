@@ -101,12 +101,10 @@ export function installService(opts: InstallOptions): number {
   return 0;
 }
 
-export function installServiceCommand(args: string[]): number {
-  const envFile = valueOf(args, "--env-file") ?? "/etc/podflare/hostd.env";
-  const unitDir = valueOf(args, "--unit-dir") ?? "/etc/systemd/system";
+export function installServiceCommand(opts: { envFile?: string; unitDir?: string }): number {
   return installService({
-    paths: defaultUnitPaths(envFile),
-    unitDir,
+    paths: defaultUnitPaths(path.resolve(opts.envFile ?? "/etc/podflare/hostd.env")),
+    unitDir: path.resolve(opts.unitDir ?? "/etc/systemd/system"),
     env: process.env,
     systemctl: (a) => {
       const r = spawnSync("systemctl", a, { encoding: "utf8" });
@@ -115,12 +113,4 @@ export function installServiceCommand(args: string[]): number {
     systemdRunning: fs.existsSync("/run/systemd/system"),
     log: (msg) => console.log(msg),
   });
-}
-
-function valueOf(args: string[], flag: string): string | undefined {
-  const i = args.indexOf(flag);
-  if (i < 0) return undefined;
-  const v = args[i + 1];
-  if (v === undefined || v.startsWith("--")) throw new Error(`${flag} needs a path`);
-  return path.resolve(v);
 }

@@ -3,9 +3,17 @@
 // first; the daemon itself never installs anything.
 import { hostProblems } from "@podflare/hostd";
 import { ensureDebianPackages } from "@podflare/hostd/storage";
+import { parseOrHelp, type CommandSpec } from "./args.js";
 
 /** Keep equal to scripts/setup-host.sh, which CI runs before `npm ci`. */
 export const hostPackages = ["mmdebstrap", "btrfs-progs", "python3", "debian-archive-keyring", "ca-certificates", "nftables", "iproute2", "util-linux"];
+
+const setupSpec: CommandSpec = {
+  usage: `usage: podflare setup
+
+  As root: installs the Debian packages hostd needs (${hostPackages.join(", ")}) with apt-get when
+  missing, then checks the kernel (namespaces, cgroups). \`podflare serve\` runs it first.`,
+};
 
 /** Installs what is missing and checks the host; false (after saying why) when it cannot run sandboxes. */
 export async function setUpHost(log: (msg: string) => void): Promise<boolean> {
@@ -24,7 +32,8 @@ export async function setUpHost(log: (msg: string) => void): Promise<boolean> {
   return true;
 }
 
-export async function setupCommand(_args: string[]): Promise<number> {
+export async function setupCommand(args: string[]): Promise<number> {
+  if (!parseOrHelp(setupSpec, args)) return 0;
   const ok = await setUpHost((msg) => process.stderr.write(`setup: ${msg}\n`));
   if (ok) console.log("host ready: packages installed, namespaces and cgroups usable");
   return ok ? 0 : 1;
