@@ -243,7 +243,8 @@ class ProcessTable:
             proc = spawn_pty(self.spawner, self.drainer, argv, cwd, env, spec, ring_bytes, pty_size, hold_s)
         else:
             with_stdin = h.get("stdin") is True
-            proc = spawn_pipes(self.spawner, self.drainer, argv, cwd, env, spec, ring_bytes, with_stdin, hold_s)
+            proc = spawn_pipes(self.spawner, self.drainer, argv, cwd, env, spec, ring_bytes, with_stdin,
+                               hold_s)
         with self.lock:
             self.procs[proc.pid] = proc
             self._trim()
