@@ -2,6 +2,7 @@
 // against the test hostd.
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { fileURLToPath } from "node:url";
 import { hostdUrl } from "../support/api.js";
 import { until } from "../support/host.js";
 import { ok, sandboxGone, stdioConn } from "./support.js";
@@ -32,4 +33,21 @@ test("stdio: SIGTERM ends the server after it closed the session's sandbox", asy
   process.kill(c.pid!, "SIGTERM");
   await sandboxGone(hostdUrl(), id);
   await c.client.close();
+});
+
+test("stdio: `node packages/mcp/dist/index.js`, the launch line of Podflare's MCP docs, serves the same tools", async () => {
+  const mcpMain = fileURLToPath(new URL("../../../packages/mcp/dist/index.js", import.meta.url));
+  // Configured as the docs do: PODFLARE_HOST, not PODFLARE_HOSTD_URL.
+  const c = await stdioConn(hostdUrl(), { PODFLARE_HOST: hostdUrl(), PODFLARE_HOSTD_URL: "" }, [mcpMain]);
+  try {
+    const tools = (await c.client.listTools()).tools.map((t) => t.name);
+    for (const name of ["run_python", "run_bash", "fork", "diff", "merge_into", "upload", "download"]) assert.ok(tools.includes(name), `${name} in ${tools.join(", ")}`);
+    const out = await ok(c.client, "run_python", { code: "print(6 * 7)" });
+    assert.match(String(out["stdout"]), /^42\n/);
+    const id = String(out["sandbox_id"]);
+    await c.end();
+    await sandboxGone(hostdUrl(), id);
+  } finally {
+    await c.client.close();
+  }
 });

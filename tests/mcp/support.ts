@@ -19,12 +19,13 @@ export interface McpConn {
   pid?: number | undefined;
 }
 
-export async function stdioConn(hostdUrl: string, env: Record<string, string> = {}): Promise<McpConn> {
+/** `args`: the server's command line after node (default `podflare mcp`). */
+export async function stdioConn(hostdUrl: string, env: Record<string, string> = {}, args = [cliPath, "mcp"]): Promise<McpConn> {
   const clean: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("PODFLARE_")) clean[k] = v;
   const transport = new StdioClientTransport({
     command: process.execPath,
-    args: [cliPath, "mcp"],
+    args,
     env: { ...clean, PODFLARE_HOSTD_URL: hostdUrl, ...env },
     stderr: "pipe",
   });
