@@ -73,19 +73,20 @@ from .errors import (
     TooManyEntriesError,
     WatchLimitError,
 )
-from .events import ExecEvent, ExecResult, NdjsonDecoder
+from .client import Client
+from .events import Event, ExecEvent, ExecResult, NdjsonDecoder
 from .results import ExecError, Result
 from .contexts import Context
 from .filesystem import Filesystem, FsEntry, Watch, WatchEvent
 from .processes import ProcessEvent, Processes, ProcessInfo
-from .pty import Pty, Terminal
+from .pty import Pty, PtyHandle, Terminal
 from .sandbox import FileEntry, Sandbox, upload_args
 
 __version__ = SDK_VERSION
 
 
 __all__ = [
-    "Sandbox", "ExecEvent", "ExecResult", "Result", "ExecError", "Context", "FileEntry",
+    "Sandbox", "Client", "Event", "ExecEvent", "ExecResult", "Result", "ExecError", "Context", "FileEntry",
     "NdjsonDecoder", "upload_args",
     "DIFF_SNIPPET", "diff_code", "compare_snapshots", "DEFAULT_HOST", "DEFAULT_TIMEOUT_S",
     "EXIT_TIMEOUT", "EXIT_KILLED", "ErrorCode", "ClientErrorCode", "ERROR_STATUS",
@@ -105,5 +106,5 @@ __all__ = [
     "ProcessNotFoundError", "ProcessLimitError", "WatchLimitError", "FileExistsError",
     "DirectoryNotEmptyError", "TooManyEntriesError",
     "Processes", "ProcessInfo", "ProcessEvent", "Filesystem", "FsEntry", "Watch", "WatchEvent",
-    "Pty", "Terminal",
+    "Pty", "PtyHandle", "Terminal",
 ]

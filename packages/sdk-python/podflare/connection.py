@@ -45,7 +45,9 @@ class Transport:
     variable), else http://127.0.0.1:7070; ``api_key`` to ``PODFLARE_API_KEY`` (no
     Authorization header when neither is set); ``timeout_s`` is how long the server may
     stay silent before :class:`podflare.TimeoutError` (default 60). ``region`` is sent as
-    the X-Podflare-Region header on every request.
+    the X-Podflare-Region header on every request, ``traceparent`` (default
+    ``PODFLARE_TRACEPARENT``) as the W3C ``traceparent`` header. ``shared`` marks the
+    transport of a :class:`podflare.Client`: its sandboxes neither close nor clone it.
 
     Example::
 
@@ -54,7 +56,7 @@ class Transport:
     """
 
     def __init__(self, host: str | None = None, api_key: str | None = None, timeout_s: float | None = None,
-                 region: str | None = None):
+                 region: str | None = None, traceparent: str | None = None, *, shared: bool = False):
         # Our variable first, then the hosted SDK's: a self-hosted override beats a hosted default.
         env_host = os.environ.get("PODFLARE_HOSTD_URL", "").strip() or os.environ.get("PODFLARE_HOST", "")
         raw = (host if host is not None else env_host).strip() or DEFAULT_HOST
@@ -75,12 +77,27 @@ class Transport:
         self.region = region
         if region is not None:
             self._headers["X-Podflare-Region"] = region
+        if traceparent is None:
+            traceparent = os.environ.get("PODFLARE_TRACEPARENT") or None
+        self.traceparent = traceparent
+        if self.traceparent:
+            self._headers["traceparent"] = self.traceparent
+        self.shared = shared
         self._idle: list[http.client.HTTPConnection] = []
         self._lock = threading.Lock()
 
     def clone(self) -> "Transport":
         """A Transport with the same settings and its own connections."""
-        return Transport(self.host, self.api_key, self.timeout_s, self.region)
+        return Transport(self.host, self.api_key, self.timeout_s, self.region, self.traceparent)
+
+    def for_child(self) -> "Transport":
+        """The transport for a fork child: this one when shared (a Client's), else a clone."""
+        return self if self.shared else self.clone()
+
+    def release(self) -> None:
+        """Closes this transport when its sandbox is done with it, unless a Client shares it."""
+        if not self.shared:
+            self.close()
 
     # -- connections ------------------------------------------------------------------
 

@@ -36,6 +36,15 @@ class ExecEvent:
     result: Optional[Result] = None
     error: Optional[ExecError] = None
 
+    @property
+    def code(self) -> Optional[int]:
+        """The exit code on an "exit" event (the hosted SDK's name for it), else None."""
+        return self.data if self.type == "exit" else None  # type: ignore[return-value]
+
+
+# The hosted SDK's name for an exec event (``run_code_stream(...) -> Iterator[Event]``).
+Event = ExecEvent
+
 
 @dataclass(frozen=True)
 class ExecResult:

@@ -25,26 +25,47 @@ class FileEntry:
     mtime_ms: int
 
 
+_BYTES = (bytes, bytearray, memoryview)
+_UNSET: Any = object()
+
+
 def upload_args(data: Any, path: Any) -> tuple[bytes, str]:
-    """Checks ``upload`` arguments, data first and path second (Podflare's order), and
-    returns them as (bytes, path). Nothing is guessed from the values: a call with the two
-    swapped would otherwise write the content under a name made of the path. str data is
-    encoded as UTF-8."""
-    if isinstance(path, (bytes, bytearray, memoryview)) and isinstance(data, str):
-        raise TypeError("upload(data, path) takes the data first and the path second:"
-                        f" upload(<bytes>, {data[:60]!r})")
+    """Checks ``upload``'s two positional arguments and returns them as (bytes, path).
+    Podflare's order is data first, path second. The one call read the other way is the
+    unambiguous one: a str first and bytes second can only be (path, data), the order the
+    hosted SDK's README writes (``upload("data.csv", b"...")``). Everything else stays data
+    first; two strs are never reordered by their look. str data is encoded as UTF-8."""
+    if isinstance(data, str) and isinstance(path, _BYTES):
+        data, path = path, data
     if not isinstance(path, str) or not path:
         raise TypeError('upload(data, path): path must be a non-empty str,'
-                        ' e.g. upload("hello", "/root/notes.txt")')
+                        ' e.g. upload("hello", "/root/notes.txt") or upload("/root/a.bin", b"\\x00")')
     if isinstance(data, str):
         return data.encode("utf-8"), path
-    if isinstance(data, (bytes, bytearray, memoryview)):
+    if isinstance(data, _BYTES):
         return bytes(data), path
     raise TypeError(f"upload(data, path): data must be bytes or str, got {type(data).__name__}")
 
 
-def put_file(transport: Transport, sandbox_id: str, data: Any, path: Any) -> None:
-    body, target = upload_args(data, path)
+def upload_call(args: tuple, data: Any = _UNSET, path: Any = _UNSET) -> tuple[bytes, str]:
+    """``upload``'s arguments however they were given: two positionals (see upload_args), the
+    keywords ``data=`` and ``path=`` (taken as named), or one positional and the other keyword."""
+    if data is _UNSET and path is _UNSET:
+        if len(args) != 2:
+            raise TypeError(f"upload(data, path) takes 2 arguments, got {len(args)}")
+        return upload_args(*args)
+    if len(args) + (data is not _UNSET) + (path is not _UNSET) != 2:
+        raise TypeError("upload(data, path): give the data and the path once each")
+    if data is _UNSET:
+        data = args[0]
+    elif path is _UNSET:
+        path = args[0]
+    if isinstance(data, str) and isinstance(path, _BYTES):
+        raise TypeError("upload(data=..., path=...): data= is the content and path= the file name")
+    return upload_args(data, path)
+
+
+def put_file(transport: Transport, sandbox_id: str, body: bytes, target: str) -> None:
     transport.request("PUT", file_path(sandbox_id, target), body=body,
                       content_type="application/octet-stream")
 
@@ -75,18 +96,23 @@ def remove_path(transport: Transport, sandbox_id: str, path: str) -> None:
 
 
 class FileMethods(SandboxBase):
-    def upload(self, data: Any, path: Any) -> None:
+    def upload(self, *args: Any, data: Any = _UNSET, path: Any = _UNSET) -> None:
         """Writes ``data`` to the file ``path`` in the sandbox, creating parent directories
         (a relative path is taken from /root). str data is written as UTF-8. The order is
-        always Podflare's ``(data, path)``: two strs are never reordered by their look.
+        Podflare's ``(data, path)``, except that a str then bytes is ``(path, data)``, as the
+        hosted README writes it; two strs are never reordered by their look. The keywords
+        ``data=`` and ``path=`` are taken as named.
 
         Example::
 
             sb.upload(b"\\x00\\x01", "/root/data.bin")
             sb.upload("hello\\n", "/root/notes.txt")
+            sb.upload("data.csv", open("local.csv", "rb").read())   # path first: bytes second
+            sb.upload(path="/root/run.sh", data="#!/bin/sh\\necho hi\\n")
         """
         self._check_open()
-        put_file(self._transport, self.id, data, path)
+        body, target = upload_call(args, data, path)
+        put_file(self._transport, self.id, body, target)
 
     def download(self, path: str) -> bytes:
         """Reads a file from the sandbox. A directory raises :class:`IsADirectoryError`:

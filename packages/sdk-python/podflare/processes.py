@@ -108,18 +108,24 @@ class Processes:
     def connect(self, ref: ProcessRef, *, from_now: bool = False) -> Iterator[ProcessEvent]:
         """Yields the output the process's ring buffer still holds (unless ``from_now``),
         then live output, then ``exit``. Stop early with ``break``; the process goes on."""
-        path = self._path(ref, "/stream?from=now" if from_now else "/stream")
+        for raw in self.raw_stream(ref, "?from=now" if from_now else ""):
+            yield _event(raw)
+
+    def raw_stream(self, ref: ProcessRef, query: str = "") -> Iterator[dict]:
+        """The process stream's events as the wire has them (``query`` e.g. "?encoding=base64"
+        for exact output bytes in ``data_base64``), ending with ``exit``."""
+        path = self._path(ref, "/stream" + query)
         decoder = NdjsonDecoder()
         exited = False
         chunks = self._t.stream("GET", path, timeout=None, accept="application/x-ndjson")
         try:
             for chunk in chunks:
                 for raw in decoder.push(chunk):
-                    ev = _event(raw)
-                    exited = exited or ev.type == "exit"
-                    yield ev
+                    exited = exited or raw.get("type") == "exit"
+                    yield raw
             for raw in decoder.end():
-                yield _event(raw)
+                exited = exited or raw.get("type") == "exit"
+                yield raw
         finally:
             chunks.close()
         if not exited:

@@ -1,5 +1,9 @@
-"""The Sandbox class: one object per sandbox id, calls over a persistent connection. Its
-methods by job live beside it: running code in exec_stream.ExecMethods, files in
+"""The Sandbox class: one object per sandbox id, calls over a persistent connection.
+
+Over 400 lines because it is the public class: each method's docstring and example sit on its
+signature; the protocol work is in the modules named below.
+
+Its methods by job live beside it: running code in exec_stream.ExecMethods, files in
 files.FileMethods (both on base.SandboxBase: transport, id, open check); the rest delegate
 to settings, spaces and account."""
 
@@ -8,7 +12,7 @@ from __future__ import annotations
 from typing import Any, Iterable, Mapping, Union
 
 from . import account, settings, spaces
-from .connection import Transport
+from .client import Client, transport_for
 from .diff import diff_sandboxes
 from .dual_method import ClassOrInstanceMethod
 from .errors import MethodNotAllowedError, NotFoundError, ProtocolError, SandboxNotFoundError
@@ -37,6 +41,8 @@ class Sandbox(ExecMethods, FileMethods, ContextMethods):
     :class:`podflare.RegionUnknownError` for a region it does not serve; a call for a
     sandbox whose region is down raises :class:`podflare.RegionUnavailableError`. ``timeout_s`` is
     how long the server may stay silent before :class:`podflare.TimeoutError` (default 60).
+    ``client`` shares one :class:`podflare.Client` (its settings and connections) between
+    sandboxes; ``traceparent`` is sent as the W3C header of that name.
 
     Example::
 
@@ -71,8 +77,10 @@ class Sandbox(ExecMethods, FileMethods, ContextMethods):
         network: Mapping[str, Any] | None = None,
         timeout_s: float | None = None,
         region: str | None = None,
+        client: Client | None = None,
+        traceparent: str | None = None,
     ):
-        transport = Transport(host, api_key, timeout_s, region)
+        transport = transport_for(client, host, api_key, timeout_s, region, traceparent)
         fields = {
             "template": template,
             "persistent": persistent,
@@ -85,7 +93,7 @@ class Sandbox(ExecMethods, FileMethods, ContextMethods):
             "env": dict(env) if env is not None else None,
             "metadata": dict(metadata) if metadata is not None else None,
             "network": dict(network) if network is not None else None,
-            "region": region,
+            "region": transport.region,
         }
         body = {k: v for k, v in fields.items() if v is not None}
         answer = transport.json("POST", "/v1/sandboxes", json_body=body)
@@ -93,7 +101,8 @@ class Sandbox(ExecMethods, FileMethods, ContextMethods):
 
     @classmethod
     def connect(cls, id: str, host: str | None = None, api_key: str | None = None, *,
-                timeout_s: float | None = None, region: str | None = None) -> "Sandbox":
+                timeout_s: float | None = None, region: str | None = None,
+                client: Client | None = None) -> "Sandbox":
         """Attaches to an existing sandbox by id. Checks it exists when the server can say
         (raises :class:`SandboxNotFoundError` if not).
 
@@ -102,7 +111,7 @@ class Sandbox(ExecMethods, FileMethods, ContextMethods):
             sb = Sandbox.connect("sbx_0123456789abcdef0123456789abcdef")
             sb.run_code("print(x)")
         """
-        transport = Transport(host, api_key, timeout_s, region)
+        transport = transport_for(client, host, api_key, timeout_s, region)
         try:
             info = transport.json("GET", f"/v1/sandboxes/{_q(id)}")
         except (NotFoundError, MethodNotAllowedError) as err:
@@ -114,7 +123,8 @@ class Sandbox(ExecMethods, FileMethods, ContextMethods):
         return cls._attach(transport, id, template=info.get("template"), applied=info.get("applied"))
 
     def _resume_space(cls, space_id: str, host: str | None = None, api_key: str | None = None, *,
-                      timeout_s: float | None = None, region: str | None = None) -> "Sandbox":
+                      timeout_s: float | None = None, region: str | None = None,
+                      client: Client | None = None) -> "Sandbox":
         """``Sandbox.resume(space_id)`` resumes a persistent Space (made by ``freeze()`` or by
         the idle reaper) as a new sandbox. A Space resumes once. With ``region``, the server
         must serve that region (else :class:`podflare.RegionUnknownError`).
@@ -125,9 +135,9 @@ class Sandbox(ExecMethods, FileMethods, ContextMethods):
             again = Sandbox.resume(space_id, region="us-west")
             again.run_code("print(x)")
         """
-        transport = Transport(host, api_key, timeout_s, region)
+        transport = transport_for(client, host, api_key, timeout_s, region)
         path = f"/v1/spaces/{_q(space_id)}/resume"
-        body = {"json_body": {"region": region}} if region is not None else {}
+        body = {"json_body": {"region": transport.region}} if transport.region is not None else {}
         answer = transport.json("POST", path, **body)
         sb = cls.__new__(cls)
         sb._setup_from_answer(transport, answer, f"POST {path}", None)
@@ -148,7 +158,7 @@ class Sandbox(ExecMethods, FileMethods, ContextMethods):
 
     @classmethod
     def list_sandboxes(cls, host: str | None = None, api_key: str | None = None, *,
-                       timeout_s: float | None = None) -> list[dict[str, Any]]:
+                       timeout_s: float | None = None, client: Client | None = None) -> list[dict[str, Any]]:
         """Lists the sandboxes this key can see (wire shapes: id, state, template, applied, ...).
 
         Example::
@@ -156,11 +166,11 @@ class Sandbox(ExecMethods, FileMethods, ContextMethods):
             for s in Sandbox.list_sandboxes():
                 print(s["id"], s["state"])
         """
-        return account.list_sandboxes(Transport(host, api_key, timeout_s))
+        return account.list_sandboxes(transport_for(client, host, api_key, timeout_s, None))
 
     @classmethod
     def usage(cls, host: str | None = None, api_key: str | None = None, *,
-              timeout_s: float | None = None) -> dict[str, Any]:
+              timeout_s: float | None = None, client: Client | None = None) -> dict[str, Any]:
         """The calling key's usage (wire shape: owner, sandboxes_created, sandbox_seconds,
         gb_seconds, execs, forks), running sandboxes counted up to now.
 
@@ -169,7 +179,7 @@ class Sandbox(ExecMethods, FileMethods, ContextMethods):
             u = Sandbox.usage()
             print(u["sandbox_seconds"], u["gb_seconds"], u["execs"])
         """
-        return account.usage(Transport(host, api_key, timeout_s))
+        return account.usage(transport_for(client, host, api_key, timeout_s, None))
 
     # -- processes, PTY, filesystem (processes.py, pty.py, filesystem.py) ---------------
 
@@ -246,7 +256,7 @@ class Sandbox(ExecMethods, FileMethods, ContextMethods):
         """
         self._check_open()
         return [
-            type(self)._attach(self._transport.clone(), cid, template=self.template, applied=self.applied)
+            type(self)._attach(self._transport.for_child(), cid, template=self.template, applied=self.applied)
             for cid in spaces.fork_children(self._transport, self.id, n)
         ]
 
@@ -265,7 +275,7 @@ class Sandbox(ExecMethods, FileMethods, ContextMethods):
         spaces.merge_into(self._transport, self.id, winner_id)
         if isinstance(winner, Sandbox):
             winner._state, winner._state_detail = "merged", self.id
-            winner._transport.close()
+            winner._transport.release()
 
     def diff(self, other: "Sandbox", paths: Iterable[str] = ("/root", "/tmp")) -> dict[str, list[str]]:
         """Compares files between this sandbox and ``other``, client-side: "added" exist
@@ -332,7 +342,7 @@ class Sandbox(ExecMethods, FileMethods, ContextMethods):
         self._check_open()
         space_id = spaces.freeze_to_space(self._transport, self.id)
         self._state, self._state_detail = "frozen", space_id
-        self._transport.close()
+        self._transport.release()
         return space_id
 
     def set_timeout(self, idle_timeout_s: int) -> None:
@@ -397,4 +407,4 @@ class Sandbox(ExecMethods, FileMethods, ContextMethods):
             except SandboxNotFoundError:
                 pass
             self._state = "closed"
-            self._transport.close()
+            self._transport.release()

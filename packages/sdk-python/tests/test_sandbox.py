@@ -357,7 +357,7 @@ class TransportTest(StandInTest):
 
 
 class FilesTest(StandInTest):
-    def test_upload_takes_data_then_path_never_guessed(self):
+    def test_upload_takes_data_then_path_but_str_then_bytes_as_path_then_data(self):
         def handle(r, h):
             if r.path == "/v1/sandboxes":
                 return send_json(h, 200, create_answer())
@@ -370,6 +370,13 @@ class FilesTest(StandInTest):
         sb.upload("/root/run.sh", "#!/usr/bin/env python3")
         sb.upload(bytearray(b"a,b\n"), "data.csv")
         sb.upload(memoryview(b"mv"), "/root/mv")
+        # The hosted README's order, str then bytes, can only be (path, data).
+        sb.upload("/root/data.csv", b"a,b\n")
+        sb.upload("rel.bin", memoryview(b"\x01"))
+        # Keywords are taken as named, alone or with one positional.
+        sb.upload(path="/root/kw.txt", data="kw")
+        sb.upload("/root/kw2.bin", data=b"k2")
+        sb.upload(b"k3", path="/root/kw3.bin")
         puts = [r for r in self.reqs if r.method == "PUT"]
         files = f"/v1/sandboxes/{SBX}/files"
         self.assertEqual(
@@ -380,17 +387,23 @@ class FilesTest(StandInTest):
                 (files, "#!/usr/bin/env python3", b"/root/run.sh", "application/octet-stream"),
                 (files, "data.csv", b"a,b\n", "application/octet-stream"),
                 (files, "/root/mv", b"mv", "application/octet-stream"),
+                (files, "/root/data.csv", b"a,b\n", "application/octet-stream"),
+                (files, "rel.bin", b"\x01", "application/octet-stream"),
+                (files, "/root/kw.txt", b"kw", "application/octet-stream"),
+                (files, "/root/kw2.bin", b"k2", "application/octet-stream"),
+                (files, "/root/kw3.bin", b"k3", "application/octet-stream"),
             ],
         )
         self.assertIn("path=%2Froot%2Fa%20b%26c.bin", puts[0].raw_path)
-        # The hosted README's swapped order with bytes is a TypeError, never a silent swap.
-        with self.assertRaises(TypeError) as ctx:
-            sb.upload("/root/data.csv", b"a,b\n")
-        self.assertIn("data first and the path second", str(ctx.exception))
         with self.assertRaises(TypeError):
             sb.upload(b"x", b"y")
         with self.assertRaises(TypeError):
             sb.upload("x", "")
+        with self.assertRaises(TypeError):  # named keywords are never swapped
+            sb.upload(data="/root/x", path=b"y")
+        with self.assertRaises(TypeError):
+            sb.upload("x", "/root/y", path="/root/z")
+        self.assertEqual(len([r for r in self.reqs if r.method == "PUT"]), 10)
 
     def test_download_list_remove(self):
         data = b"\x01\x02\x03\x00\xfe"

@@ -1,7 +1,7 @@
 // Calls about the caller's key rather than one sandbox: the sandboxes it can see and its usage.
 
 import { ProtocolError } from "./errors.js";
-import { HttpClient } from "./http.js";
+import { httpFor, type ClientOption } from "./client.js";
 import { fromSandboxInfo, type ConnectionOptions, type SandboxInfo } from "./types.js";
 import type * as wire from "./wire.js";
 
@@ -27,14 +27,14 @@ interface WireUsage {
   forks: number;
 }
 
-export async function listSandboxes(opts: ConnectionOptions): Promise<SandboxInfo[]> {
-  const http = new HttpClient(opts);
+export async function listSandboxes(opts: ConnectionOptions & ClientOption): Promise<SandboxInfo[]> {
+  const http = httpFor(opts);
   const res = await http.json<wire.ListSandboxesResponse>("GET", "/v1/sandboxes");
   return (res?.sandboxes ?? []).map(fromSandboxInfo);
 }
 
-export async function usage(opts: ConnectionOptions): Promise<Usage> {
-  const http = new HttpClient(opts);
+export async function usage(opts: ConnectionOptions & ClientOption): Promise<Usage> {
+  const http = httpFor(opts);
   const res = await http.json<WireUsage>("GET", "/v1/usage");
   if (!res || typeof res.owner !== "string") throw new ProtocolError("GET /v1/usage answered without an owner");
   const n = (v: unknown): number => (typeof v === "number" ? v : 0);

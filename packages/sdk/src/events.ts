@@ -15,6 +15,9 @@ export type ExecEvent =
   | ({ seq: number; ts: number } & ExecResultEvent)
   | ({ seq: number; ts: number } & ExecErrorEvent);
 
+/** The hosted SDK's name for an exec event (`runCodeStream` yields them). */
+export type Event = ExecEvent;
+
 /**
  * What `runCode` returns: each stream joined byte for byte, the exit code, and for python the
  * rich results (the last expression's value, display() calls, figures) and the exception.

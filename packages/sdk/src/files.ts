@@ -16,26 +16,28 @@ function isJson(contentType: string | undefined): boolean {
   return contentType !== undefined && /^application\/json\b/i.test(contentType);
 }
 
+const isBytes = (v: unknown): v is Uint8Array | ArrayBuffer => v instanceof Uint8Array || v instanceof ArrayBuffer;
+
 /**
- * Checks `upload`'s arguments: data (Uint8Array or string) first, the path (string) second,
- * as Podflare's SDKs take them. Nothing is guessed from the values: a call with the two
- * swapped would otherwise write the content under a name made of the path.
+ * Checks `upload`'s arguments and returns them as [data, path]. Podflare's order is data
+ * (bytes or a string) first, the path second. The one call read the other way is the
+ * unambiguous one: a string first and bytes (Uint8Array, Buffer, ArrayBuffer) second can
+ * only be (path, data), the order the hosted README writes. Everything else stays data
+ * first; two strings are never reordered by their look.
  */
-export function uploadArgs(data: Uint8Array | string, path: string): [Uint8Array | string, string] {
-  if ((path as unknown) instanceof Uint8Array && typeof data === "string") {
-    throw new TypeError(`upload(data, path) takes the data first and the path second: upload(<bytes>, ${JSON.stringify(data.slice(0, 60))})`);
-  }
+export function uploadArgs(a: Uint8Array | ArrayBuffer | string, b: string | Uint8Array | ArrayBuffer): [Uint8Array | string, string] {
+  const [data, path] = typeof a === "string" && isBytes(b) ? [b, a] : [a, b];
   if (typeof path !== "string" || path === "") {
-    throw new TypeError('upload(data, path): path must be a non-empty string, e.g. upload("hello", "/root/notes.txt")');
+    throw new TypeError('upload(data, path): path must be a non-empty string, e.g. upload("hello", "/root/notes.txt") or upload("/root/a.bin", bytes)');
   }
-  if (typeof data !== "string" && !(data instanceof Uint8Array)) {
-    throw new TypeError("upload(data, path): data must be a Uint8Array (e.g. a Buffer) or a string");
+  if (typeof data !== "string" && !isBytes(data)) {
+    throw new TypeError("upload(data, path): data must be a Uint8Array (e.g. a Buffer), an ArrayBuffer or a string");
   }
-  return [data, path];
+  return [data instanceof ArrayBuffer ? new Uint8Array(data) : data, path];
 }
 
-export async function uploadFile(ref: SandboxRef, data: Uint8Array | string, path: string): Promise<void> {
-  uploadArgs(data, path);
+export async function uploadFile(ref: SandboxRef, a: Uint8Array | ArrayBuffer | string, b: string | Uint8Array | ArrayBuffer): Promise<void> {
+  const [data, path] = uploadArgs(a, b);
   const body = typeof data === "string" ? Buffer.from(data, "utf8") : data;
   await ref.http.request("PUT", filePath(ref, path), { body, contentType: "application/octet-stream" });
 }

@@ -52,6 +52,8 @@ export class HttpClient {
   readonly timeoutMs: number;
   /** Region asked for (option region), sent as X-Podflare-Region on every request. */
   readonly region: string | undefined;
+  /** W3C Trace Context sent as the traceparent header (option traceparent, PODFLARE_TRACEPARENT). */
+  readonly traceparent: string | undefined;
   readonly #hasKey: boolean;
   readonly #transport: typeof http | typeof https;
   readonly #agent: http.Agent;
@@ -86,6 +88,8 @@ export class HttpClient {
     if (this.#hasKey) this.#headers["authorization"] = `Bearer ${apiKey}`;
     this.region = opts.region;
     if (opts.region !== undefined) this.#headers["x-podflare-region"] = opts.region;
+    this.traceparent = opts.traceparent ?? (env["PODFLARE_TRACEPARENT"] || undefined);
+    if (this.traceparent !== undefined) this.#headers["traceparent"] = this.traceparent;
   }
 
   /** Whether requests carry an Authorization header. */

@@ -6,11 +6,13 @@
 //   await sb.close();
 
 export { Sandbox, uploadArgs } from "./sandbox.js";
+export { Client } from "./client.js";
+export type { ClientOption } from "./client.js";
 export { HttpClient, DEFAULT_HOST, DEFAULT_TIMEOUT_MS, SDK_VERSION } from "./http.js";
 export type { RequestOptions, RawResponse } from "./http.js";
 export type { Usage } from "./account.js";
 export { NdjsonDecoder, toExecEvent } from "./events.js";
-export type { ExecEvent, ExecResult } from "./events.js";
+export type { Event, ExecEvent, ExecResult } from "./events.js";
 export { Result } from "./results.js";
 export type { Context } from "./contexts.js";
 export type { ExecError, ExecErrorEvent, ExecResultEvent } from "./results.js";
@@ -40,3 +42,5 @@ export { Filesystem } from "./filesystem.js";
 export type { FsEntry, Watch, WatchEvent } from "./filesystem.js";
 export { Pty, Terminal } from "./pty.js";
 export type { PtyOptions, PtyExit } from "./pty.js";
+export { PtyHandle } from "./pty-handle.js";
+export type { PtyCreateOptions, PtySize } from "./pty-handle.js";

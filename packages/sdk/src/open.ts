@@ -2,7 +2,8 @@
 // checks of their answers. Each gives what the Sandbox constructor needs.
 
 import { MethodNotAllowedError, NotFoundError, ProtocolError, SandboxNotFoundError } from "./errors.js";
-import { HttpClient } from "./http.js";
+import { httpFor, type ClientOption } from "./client.js";
+import type { HttpClient } from "./http.js";
 import { enc } from "./sandbox-ref.js";
 import { fromApplied, toCreateRequest, type AppliedLimits, type ConnectionOptions, type SandboxOptions } from "./types.js";
 import type * as wire from "./wire.js";
@@ -20,14 +21,15 @@ export interface Opened {
   init: SandboxInit;
 }
 
-export async function createSandbox(opts: SandboxOptions): Promise<Opened> {
-  const http = new HttpClient(opts);
-  const res = await http.json<wire.CreateSandboxResponse>("POST", "/v1/sandboxes", { json: toCreateRequest(opts) });
+export async function createSandbox(opts: SandboxOptions & ClientOption): Promise<Opened> {
+  const http = httpFor(opts);
+  const body = toCreateRequest({ ...opts, region: http.region });
+  const res = await http.json<wire.CreateSandboxResponse>("POST", "/v1/sandboxes", { json: body });
   return fromCreateAnswer(http, res, "POST /v1/sandboxes", opts.template);
 }
 
-export async function connectSandbox(id: string, opts: ConnectionOptions): Promise<Opened> {
-  const http = new HttpClient(opts);
+export async function connectSandbox(id: string, opts: ConnectionOptions & ClientOption): Promise<Opened> {
+  const http = httpFor(opts);
   try {
     const info = await http.json<wire.SandboxInfo>("GET", `/v1/sandboxes/${enc(id)}`);
     return { http, id, init: { template: info?.template, applied: fromApplied(info?.applied) } };
@@ -41,10 +43,10 @@ export async function connectSandbox(id: string, opts: ConnectionOptions): Promi
   }
 }
 
-export async function resumeSpace(spaceId: string, opts: ConnectionOptions): Promise<Opened> {
-  const http = new HttpClient(opts);
+export async function resumeSpace(spaceId: string, opts: ConnectionOptions & ClientOption): Promise<Opened> {
+  const http = httpFor(opts);
   const path = `/v1/spaces/${enc(spaceId)}/resume`;
-  const res = await http.json<wire.CreateSandboxResponse>("POST", path, opts.region !== undefined ? { json: { region: opts.region } } : {});
+  const res = await http.json<wire.CreateSandboxResponse>("POST", path, http.region !== undefined ? { json: { region: http.region } } : {});
   return fromCreateAnswer(http, res, `POST ${path}`, undefined);
 }
 

@@ -2,7 +2,8 @@
 // WebSocket (GET /v1/sandboxes/:id/pty). REST and protocol: docs/api.md, "PTY".
 import { ProtocolError } from "./errors.js";
 import type { HttpClient } from "./http.js";
-import { fromProcessInfo, type ProcessInfo } from "./processes.js";
+import { Processes, fromProcessInfo, type ProcessInfo, type ProcessRef } from "./processes.js";
+import { PtyHandle, type PtyCreateOptions, type PtySize } from "./pty-handle.js";
 import { OP, WsClient, newKey } from "./websocket.js";
 
 const enc = encodeURIComponent;
@@ -141,5 +142,56 @@ export class Pty {
    */
   open(opts: PtyOptions = {}): Promise<Terminal> {
     return Terminal.open(this.http, this.sandboxId, opts);
+  }
+
+  get #processes(): Processes {
+    return new Processes(this.http, this.sandboxId);
+  }
+
+  /**
+   * Starts `cmd` (default an interactive `bash -i -l`) on a terminal, as the hosted SDK's
+   * `pty.create`: output goes to `onData`, and the program outlives the handle (a
+   * `disconnect()`) until it exits, is killed, `timeoutMs` passes, or the sandbox closes.
+   *
+   * @example
+   * const pty = await sb.pty.create({ cmd: "npm init", cols: 120, rows: 40, onData: (b) => process.stdout.write(b) });
+   * await pty.sendInput("\r".repeat(9));
+   * const exitCode = await pty.wait();
+   */
+  async create(opts: PtyCreateOptions = {}): Promise<PtyHandle> {
+    const size = { rows: opts.rows ?? 24, cols: opts.cols ?? 80 };
+    const start = { pty: size, ...(opts.cwd !== undefined && { cwd: opts.cwd }), ...(opts.env !== undefined && { env: opts.env }) };
+    const info = await (opts.cmd !== undefined
+      ? this.#processes.start(opts.cmd, start)
+      : this.#processes.start("/bin/bash", { ...start, args: ["-i", "-l"] }));
+    return this.attach(info.pid, opts);
+  }
+
+  /**
+   * A handle on a running PTY program (by pid or tag), e.g. in a later agent turn: `onData`
+   * first gets the recent output the server still holds, then live output.
+   *
+   * @example
+   * const again = await sb.pty.attach(pid, { onData: (b) => process.stdout.write(b) });
+   */
+  async attach(pid: ProcessRef, opts: { onData?: (data: Uint8Array) => void; timeoutMs?: number } = {}): Promise<PtyHandle> {
+    const info = typeof pid === "number" ? undefined : await this.#processes.get(pid);
+    const t = await Terminal.open(this.http, this.sandboxId, { pid: info ? info.pid : (pid as number) });
+    return new PtyHandle(t, opts);
+  }
+
+  /** Types into the PTY program `pid`. */
+  sendInput(pid: ProcessRef, data: string | Uint8Array): Promise<void> {
+    return this.#processes.sendStdin(pid, data);
+  }
+
+  /** Resizes the PTY program `pid`'s terminal (SIGWINCH). */
+  resize(pid: ProcessRef, size: PtySize): Promise<void> {
+    return this.#processes.resize(pid, size.rows, size.cols);
+  }
+
+  /** SIGKILL to the PTY program `pid`. */
+  kill(pid: ProcessRef): Promise<void> {
+    return this.#processes.kill(pid);
   }
 }

@@ -5,6 +5,7 @@
 // here, next to its signature; the protocol work is in the modules named above.
 
 import { listSandboxes, usage, type Usage } from "./account.js";
+import type { ClientOption } from "./client.js";
 import * as contexts from "./contexts.js";
 import { diffSandboxes } from "./diff.js";
 import { ProtocolError } from "./errors.js";
@@ -92,12 +93,15 @@ export class Sandbox {
 
   /**
    * Creates a sandbox. Options are camelCase and sent snake_case; unset ones are not sent.
+   * With `client`, the connection settings are the shared {@link Client}'s.
    *
    * @example
    * const sb = await Sandbox.create({ template: "default", memoryMb: 2048, idleTimeoutS: 600 });
    * console.log(sb.id, sb.applied?.memoryMb, sb.clamped); // clamped: e.g. ["memoryMb"]
+   * const client = new Client({ host: "http://127.0.0.1:7070" });
+   * const [a, b] = await Promise.all([Sandbox.create({ client }), Sandbox.create({ client })]);
    */
-  static async create(opts: SandboxOptions = {}): Promise<Sandbox> {
+  static async create(opts: SandboxOptions & ClientOption = {}): Promise<Sandbox> {
     return Sandbox.#from(await createSandbox(opts));
   }
 
@@ -109,7 +113,7 @@ export class Sandbox {
    * const sb = await Sandbox.connect("sbx_0123456789abcdef0123456789abcdef");
    * await sb.runCode("print(x)"); // the REPL state is the sandbox's, not the object's
    */
-  static async connect(id: string, opts: ConnectionOptions = {}): Promise<Sandbox> {
+  static async connect(id: string, opts: ConnectionOptions & ClientOption = {}): Promise<Sandbox> {
     return Sandbox.#from(await connectSandbox(id, opts));
   }
 
@@ -123,7 +127,7 @@ export class Sandbox {
    * const again = await Sandbox.resume(spaceId, { region: "us-west" });
    * await again.runCode("print(x)");
    */
-  static async resume(spaceId: string, opts: ConnectionOptions = {}): Promise<Sandbox> {
+  static async resume(spaceId: string, opts: ConnectionOptions & ClientOption = {}): Promise<Sandbox> {
     return Sandbox.#from(await resumeSpace(spaceId, opts));
   }
 
@@ -133,7 +137,7 @@ export class Sandbox {
    * @example
    * for (const s of await Sandbox.listSandboxes()) console.log(s.id, s.state);
    */
-  static listSandboxes(opts: ConnectionOptions = {}): Promise<SandboxInfo[]> {
+  static listSandboxes(opts: ConnectionOptions & ClientOption = {}): Promise<SandboxInfo[]> {
     return listSandboxes(opts);
   }
 
@@ -145,7 +149,7 @@ export class Sandbox {
    * const u = await Sandbox.usage();
    * console.log(u.sandboxSeconds, u.gbSeconds, u.execs);
    */
-  static usage(opts: ConnectionOptions = {}): Promise<Usage> {
+  static usage(opts: ConnectionOptions & ClientOption = {}): Promise<Usage> {
     return usage(opts);
   }
 
@@ -221,16 +225,20 @@ export class Sandbox {
 
   /**
    * Writes `data` to the file `path` in the sandbox, creating parent directories (a
-   * relative path is taken from /root). Strings are written as UTF-8. The order is always
-   * Podflare's `(data, path)`: two strings are never reordered by their look.
+   * relative path is taken from /root). Strings are written as UTF-8. The order is
+   * Podflare's `(data, path)`, except that a string then bytes is `(path, data)`, as the
+   * hosted README writes it; two strings are never reordered by their look.
    *
    * @example
    * await sb.upload(new Uint8Array([1, 2, 3]), "/root/data.bin");
    * await sb.upload("hello\n", "/root/notes.txt");
+   * await sb.upload("data.csv", await fs.promises.readFile("local.csv")); // path first: bytes second
    */
-  async upload(data: Uint8Array | string, path: string): Promise<void> {
+  async upload(data: Uint8Array | ArrayBuffer | string, path: string): Promise<void>;
+  async upload(path: string, data: Uint8Array | ArrayBuffer): Promise<void>;
+  async upload(a: Uint8Array | ArrayBuffer | string, b: string | Uint8Array | ArrayBuffer): Promise<void> {
     this.#assertOpen();
-    await uploadFile(this.#ref, data, path);
+    await uploadFile(this.#ref, a, b);
   }
 
   /**

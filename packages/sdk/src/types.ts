@@ -35,6 +35,8 @@ export interface ConnectionOptions {
    * waits as long as the code runs; with one, it waits `timeoutMs` plus this.
    */
   timeoutMs?: number;
+  /** W3C Trace Context sent as the `traceparent` header. Default: `PODFLARE_TRACEPARENT`. */
+  traceparent?: string;
 }
 
 /** Options of `Sandbox.create`: the connection plus what the sandbox should be. */

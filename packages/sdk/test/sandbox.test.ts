@@ -369,7 +369,7 @@ test("an unreachable server gives ConnectionError naming the host", async () => 
   });
 });
 
-test("upload takes (data, path) as written, never guessed: strings are UTF-8; paths are URL-encoded", async () => {
+test("upload takes (data, path), and a string then bytes as (path, data); two strings never reordered; paths URL-encoded", async () => {
   server.handle((req, res) => {
     if (req.path === "/v1/sandboxes") return json(res, 200, createAnswer());
     res.writeHead(204).end();
@@ -380,6 +380,9 @@ test("upload takes (data, path) as written, never guessed: strings are UTF-8; pa
   // A path-looking first string is still the data: the file is named by the second.
   await sb.upload("/root/run.sh", "#!/usr/bin/env python3");
   await sb.upload("a,b\n", "data.csv");
+  // The hosted README's order, a string then bytes, can only be (path, data).
+  await sb.upload("/root/x", Buffer.from("x"));
+  await sb.upload("ab.bin", new Uint8Array([0xab]).buffer);
   const puts = server.requests.filter((r) => r.method === "PUT");
   assert.deepEqual(
     puts.map((r) => [r.path, r.query.get("path"), r.body.toString("hex"), r.headers["content-type"]]),
@@ -388,11 +391,12 @@ test("upload takes (data, path) as written, never guessed: strings are UTF-8; pa
       [`/v1/sandboxes/${ID}/files`, "/root/notes.txt", Buffer.from("héllo").toString("hex"), "application/octet-stream"],
       [`/v1/sandboxes/${ID}/files`, "#!/usr/bin/env python3", Buffer.from("/root/run.sh").toString("hex"), "application/octet-stream"],
       [`/v1/sandboxes/${ID}/files`, "data.csv", Buffer.from("a,b\n").toString("hex"), "application/octet-stream"],
+      [`/v1/sandboxes/${ID}/files`, "/root/x", Buffer.from("x").toString("hex"), "application/octet-stream"],
+      [`/v1/sandboxes/${ID}/files`, "ab.bin", "ab", "application/octet-stream"],
     ],
   );
   assert.ok(puts[0]!.url.includes("path=%2Froot%2Fa%20b%26c.bin"));
-  // Bytes as the path: the swapped order is a TypeError, not a silent swap.
-  await assert.rejects(sb.upload("/root/x", Buffer.from("x") as unknown as string), /data first and the path second/);
+  await assert.rejects(sb.upload(Buffer.from("x"), Buffer.from("y") as unknown as string), TypeError);
   await assert.rejects(sb.upload("x", ""), TypeError);
 });
 
