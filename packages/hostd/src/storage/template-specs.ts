@@ -20,8 +20,9 @@ const base = ["bash", "coreutils", "python3", "python3-pip", "python3-venv", "cu
 export const templateSpecs: Readonly<Record<string, TemplateSpec>> = {
   default: {
     name: "default",
-    description: "Debian minbase with Python 3, pip, venv, curl, git, iproute2",
-    packages: base,
+    description: "Debian minbase with Python 3, pip, venv, curl, git, iproute2, pandas and numpy",
+    // pandas and numpy: Podflare's quickstart and REPL docs import pandas in a plain Sandbox().
+    packages: [...base, "python3-pandas", "python3-numpy"],
   },
   "python-datasci": {
     name: "python-datasci",
