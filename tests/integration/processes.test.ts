@@ -159,7 +159,15 @@ test("env, cwd and args are applied; a missing program is a clear 404", async ()
   assert.equal(s.events.filter((e) => e.type === "stdout").map((e) => e.data).join(""), "bar\n/tmp/wd\n");
   const res = await api("POST", P(), { cmd: "/no/such/program", args: [] });
   assert.equal(res.status, 404);
-  assert.equal(((await res.json()) as { code: string }).code, "file_not_found");
+  const missing = (await res.json()) as { code: string; error: string };
+  assert.equal(missing.code, "file_not_found");
+  assert.match(missing.error, /\/no\/such\/program/);
+  // A missing cwd is named as such, not blamed on the program (bash here) that exec could not start.
+  const noCwd = await api("POST", P(), { cmd: "pwd", cwd: "/no/such/dir" });
+  assert.equal(noCwd.status, 404);
+  const body = (await noCwd.json()) as { code: string; error: string };
+  assert.equal(body.code, "file_not_found");
+  assert.match(body.error, /working directory \/no\/such\/dir does not exist/);
 });
 
 test("bad input and wrong ids are clear 4xx answers with codes", async () => {

@@ -169,7 +169,12 @@ def _popen(spawner, argv, cwd, env, stdin, stdout, stderr, ctty=False):
                                 start_new_session=True, preexec_fn=_take_ctty if ctty else None)
     try:
         return spawner.call(spawn) if spawner is not None else spawn()
-    except FileNotFoundError as e:
+    except (FileNotFoundError, NotADirectoryError) as e:
+        # exec reports a missing cwd as ENOENT too: name the one that is missing.
+        if cwd is not None and not os.path.isdir(cwd):
+            raise GuestError(errors.NOT_FOUND,
+                             f"cannot start {argv[0]}: the working directory {cwd} does not exist "
+                             "(or is not a directory); create it first or give another cwd") from None
         raise GuestError(errors.NOT_FOUND, f"cannot start {argv[0]}: {e.strerror} (give the full path, "
                                            "or a "
                                            "shell command line without args)") from None
