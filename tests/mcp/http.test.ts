@@ -33,7 +33,13 @@ test("http: GET /mcp answers 405 (no server-initiated stream); a POST that is no
     const stray = await api("POST", "/mcp", { jsonrpc: "2.0", id: 1, method: "tools/list" }, hostdUrl(), { accept: "application/json, text/event-stream" });
     assert.equal(stray.status, 400);
     assert.equal(stray.headers.get("mcp-session-id"), null);
-    await stray.arrayBuffer();
+    // The transport's own JSON-RPC error, as docs/mcp.md says (MCP clients read that shape).
+    const body = (await stray.json()) as { jsonrpc: string; error: { code: number; message: string } };
+    assert.equal(body.jsonrpc, "2.0");
+    assert.match(body.error.message, /not initialized/);
+    const del = await api("DELETE", "/mcp", undefined, hostdUrl());
+    assert.equal(del.status, 400);
+    assert.equal(((await del.json()) as { code: string }).code, "bad_request");
   } finally {
     await c.end();
   }
