@@ -3,7 +3,7 @@
 // and contexts REST surface (other branches of issue 16) and the python-datasci template.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { Sandbox } from "@e2b/code-interpreter";
+import { Sandbox, TimeoutError } from "@e2b/code-interpreter";
 import { api } from "../support/api.js";
 import { Made, pointE2bAt } from "./support.js";
 
@@ -99,4 +99,13 @@ test("contexts: create, run in it apart from the default, list, restart, remove"
   assert.equal((await sbx.runCode("only_here", { context: ctx })).error?.name, "NameError");
   await sbx.removeCodeContext(ctx);
   assert.ok(!(await sbx.listCodeContexts()).some((c) => c.id === ctx.id));
+  // A context is a Python REPL here: a bash one is refused, with the reason in the SDK's error.
+  await assert.rejects(sbx.createCodeContext({ language: "bash" }), (e: Error) => /400 bash contexts are not supported/.test(e.message));
+  await assert.rejects(sbx.runCode("1", { language: "js" }), (e: Error) => /400 language "js" is not supported/.test(e.message));
+});
+
+test("runCode on a killed sandbox raises the SDK's sandbox-timeout error, as E2B's edge answers 502", async () => {
+  const doomed = await Sandbox.create();
+  await doomed.kill();
+  await assert.rejects(doomed.runCode("1 + 1"), (e: Error) => e instanceof TimeoutError && /not found/.test(e.message));
 });

@@ -3,7 +3,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
-import { NotFoundError, Sandbox, SandboxError, SandboxNotFoundError } from "e2b";
+import { NotFoundError, Sandbox, SandboxError, SandboxNotFoundError, TimeoutError } from "e2b";
 import { api, exec, hostdUrl } from "../support/api.js";
 import { Made, pointE2bAt } from "./support.js";
 
@@ -132,4 +132,11 @@ test("kill closes it: kill again says false, getInfo says not found, isRunning s
   assert.equal(await doomed.kill(), false);
   await assert.rejects(doomed.getInfo(), SandboxNotFoundError);
   assert.equal(await doomed.isRunning(), false);
+  // Its traffic is E2B's edge's 502, which the SDK calls a sandbox timeout: never "file not found".
+  await assert.rejects(doomed.files.read("/etc/hostname"), (e: Error) => e instanceof TimeoutError && /not found/.test(e.message));
+  await assert.rejects(doomed.files.write("/root/x.txt", "x"), (e: Error) => e instanceof TimeoutError);
+  // A pre-signed URL names no sandbox: a clean 501 in E2B's shape, not a 404 from the REST API.
+  const presigned = await fetch(`${hostdUrl()}/files?path=%2Froot%2Fx&signature=v1_abc&signature_expiration=1`);
+  assert.equal(presigned.status, 501);
+  assert.match(((await presigned.json()) as { message: string }).message, /pre-signed file URLs.*not supported yet/);
 });

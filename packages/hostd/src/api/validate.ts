@@ -159,6 +159,12 @@ export function parseCreateKey(body: Record<string, unknown>): Required<CreateKe
 
 /** Body of POST /v1/sandboxes/:id/contexts: an optional absolute cwd (checked to exist by the guest). */
 export function parseCreateContext(body: Record<string, unknown>): string | undefined {
+  if (body.language !== undefined && body.language !== null && body.language !== "python") {
+    throw new PodflareError(
+      "unknown_language",
+      `a context is a Python REPL, got language ${JSON.stringify(body.language)}; run bash with an exec of language "bash" (a fresh bash -c each time)`,
+    );
+  }
   const cwd = body.cwd;
   if (cwd === undefined || cwd === null) return undefined;
   if (typeof cwd !== "string" || !cwd.startsWith("/") || cwd.includes("\0") || cwd.length > 4096) {

@@ -82,6 +82,9 @@ export function codeInterpreterRoutes(api: LocalApi): SandboxRoute[] {
     route("POST", "/contexts", async (ctx) => {
       const body = await readBody(ctx.req);
       const language = languageOf(body.language, undefined);
+      if (language !== "python") {
+        throw new E2bError(400, `${language} contexts are not supported by Podflare self-hosted: a context is a Python REPL; runCode(code, { language: "bash" }) without a context runs bash (docs/e2b.md)`);
+      }
       const answer = await api.json("POST", `${base(ctx.sandboxId)}/contexts`, { key: ctx.key, body: { language, cwd: body.cwd ?? undefined } });
       expectOk(answer);
       sendE2bJson(ctx.res, 200, contextOf(answer.body));

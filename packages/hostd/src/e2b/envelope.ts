@@ -9,10 +9,22 @@ export class E2bError extends Error {
   }
 }
 
-export function sendE2bJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendE2bJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}, reason?: string): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text), ...headers });
+  const head = { "content-type": "application/json", "content-length": Buffer.byteLength(text), ...headers };
+  if (reason === undefined) res.writeHead(status, head);
+  else res.writeHead(status, reason, head);
   res.end(text);
+}
+
+/**
+ * The message as the status line's reason phrase too: for most statuses the code interpreter
+ * SDK's error says only `${status} ${statusText}`, so this is the only way it reaches the user.
+ * Printable ASCII only (what a reason phrase may hold), cut at 300 characters.
+ */
+export function reasonPhrase(message: string): string {
+  const clean = message.replace(/[^\x20-\x7e]+/g, " ").trim();
+  return clean.length > 300 ? `${clean.slice(0, 297)}...` : clean;
 }
 
 export function sendE2bError(res: ServerResponse, err: unknown, log: (msg: string) => void): void {
@@ -29,7 +41,7 @@ export function sendE2bError(res: ServerResponse, err: unknown, log: (msg: strin
   // read the rest; what the client still sends is read and dropped for a moment, so that it
   // gets the answer instead of a reset.
   const unread = !res.req.complete;
-  sendE2bJson(res, e.status, { code: e.status, message: e.message });
+  sendE2bJson(res, e.status, { code: e.status, message: e.message }, {}, reasonPhrase(e.message));
   if (unread) {
     res.once("finish", () => {
       const socket = res.socket;

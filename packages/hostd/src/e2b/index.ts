@@ -11,7 +11,7 @@
 // So ownership, tiers, caps and validation are exactly the REST API's, and later REST features
 // reach E2B clients without the E2B layer knowing hostd's internals.
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { sandboxIdPattern } from "@podflare/protocol";
+import { PodflareError, sandboxIdPattern } from "@podflare/protocol";
 import type { LocalApi } from "../api/local-api.js";
 import { AccessTokens } from "./access-token.js";
 import { codeInterpreterRoutes } from "./code-interpreter.js";
@@ -55,7 +55,15 @@ export function createE2bHandler(opts: E2bOptions): E2bHandler {
   const handler = async (req: IncomingMessage, res: ServerResponse, trace?: RequestTrace): Promise<boolean> => {
     const target = sandboxTarget(req);
     const url = new URL(req.url ?? "/", "http://hostd");
-    if (!target && !CONTROL_PLANE_PATH.test(url.pathname)) return false;
+    if (!target && !CONTROL_PLANE_PATH.test(url.pathname)) {
+      // envd's pre-signed file URLs (downloadUrl/uploadUrl) name no sandbox: E2B's edge finds it
+      // from the Host, which a URL built on E2B_SANDBOX_URL does not carry.
+      if (url.pathname === "/files" && url.searchParams.has("signature")) {
+        sendE2bError(res, unsupported("pre-signed file URLs (files.downloadUrl/uploadUrl)"), opts.log);
+        return true;
+      }
+      return false;
+    }
     try {
       const method = req.method ?? "GET";
       if (!target) {
@@ -94,11 +102,21 @@ export function createE2bHandler(opts: E2bOptions): E2bHandler {
       if (!found) throw new E2bError(404, `${method} ${url.pathname} is not served on port ${target.port} by Podflare self-hosted; see docs/e2b.md`);
       await found.route.handle({ ...ctx, params: found.params });
     } catch (err) {
-      sendE2bError(res, err, opts.log);
+      sendE2bError(res, target ? asSandboxTraffic(err) : err, opts.log);
     }
     return true;
   };
   return handler;
+}
+
+/**
+ * Traffic to a sandbox that is gone is E2B's edge's 502 (the SDKs read it as "the sandbox
+ * timed out"), not our 404, which envd's file calls would take for a missing file.
+ */
+function asSandboxTraffic(err: unknown): unknown {
+  if (err instanceof PodflareError && err.code === "sandbox_not_found") return new E2bError(502, err.message);
+  if (err instanceof E2bError && err.status === 404 && /^sandbox \S+ not found/.test(err.message)) return new E2bError(502, err.message);
+  return err;
 }
 
 const HOST_FORM = /^(\d{1,5})-(sbx_[0-9a-f]{32})\./i;
