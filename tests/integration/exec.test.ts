@@ -176,6 +176,24 @@ describe("bad input", () => {
     assert.match(((await res.json()) as { error: string }).error, /code must be a string/);
   });
 
+  test("a field nobody knows is refused, never dropped: exec, create and fork name it and what they take", async () => {
+    // A typo'd language would otherwise run the bash as Python; `count` would fork one child.
+    const cases: [string, string, Record<string, unknown>, RegExp][] = [
+      ["POST", `/v1/sandboxes/${id}/exec`, { code: "echo hi", langauge: "bash" }, /unknown field\(s\) "langauge"; an exec takes code, language/],
+      ["POST", "/v1/sandboxes", { template: "default", memory: 512 }, /unknown field\(s\) "memory"; a create takes template/],
+      ["POST", `/v1/sandboxes/${id}/fork`, { count: 3 }, /unknown field\(s\) "count"; a fork takes n/],
+    ];
+    for (const [method, path, body, message] of cases) {
+      const res = await api(method, path, body);
+      const answer = (await res.json()) as { code: string; error: string };
+      assert.equal(res.status, 400, `${path}: ${JSON.stringify(answer)}`);
+      assert.equal(answer.code, "bad_request");
+      assert.match(answer.error, message);
+    }
+    const list = (await (await api("GET", "/v1/sandboxes")).json()) as { sandboxes: { parent_id: string | null }[] };
+    assert.ok(!list.sandboxes.some((s) => s.parent_id === id), "the refused fork made no child");
+  });
+
   test("create with wrong field types → 400 naming the field; unknown template → 404", async () => {
     let res = await api("POST", "/v1/sandboxes", { memory_mb: "lots" });
     assert.equal(res.status, 400);

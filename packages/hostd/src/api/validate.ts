@@ -56,7 +56,20 @@ function optString(body: Record<string, unknown>, field: string): string | undef
   return v;
 }
 
+/**
+ * A field we do not know is refused, never dropped: a typo (`langauge`, `count` for `n`) would
+ * otherwise run with the default silently.
+ */
+function rejectUnknown(body: Record<string, unknown>, known: readonly string[], what: string): void {
+  const unknown = Object.keys(body).filter((k) => !known.includes(k));
+  if (unknown.length) throw bad(`unknown field(s) ${unknown.map((k) => JSON.stringify(k)).join(", ")}; ${what} takes ${known.join(", ")}`);
+}
+
+const CREATE_FIELDS = ["template", "persistent", "egress", "memory_mb", "disk_mb", "vcpus", "idle_timeout_s", "max_lifetime_s", "env", "metadata", "network", "region"] as const;
+const EXEC_FIELDS = ["code", "language", "timeout_ms", "env", "cwd", "context_id"] as const;
+
 export function parseCreate(body: Record<string, unknown>): CreateSandboxRequest {
+  rejectUnknown(body, CREATE_FIELDS, "a create");
   const template = optString(body, "template");
   if (template !== undefined && !/^[a-z0-9][a-z0-9._-]{0,62}$/.test(template)) {
     throw bad(`template must be a template name like "default", got ${JSON.stringify(template)}`);
@@ -87,6 +100,7 @@ export function parseExec(
   body: Record<string, unknown>,
   timeouts: { defaultTimeoutMs: number; maxTimeoutMs: number },
 ): Required<Pick<ExecRequest, "code" | "language" | "timeout_ms">> & ExecRequest {
+  rejectUnknown(body, EXEC_FIELDS, "an exec");
   const code = body.code;
   if (typeof code !== "string") throw bad(`code must be a string of ${body.language === "bash" ? "bash" : "Python"} code`);
   if (Buffer.byteLength(code) > limits.maxCodeBytes) {
@@ -123,6 +137,7 @@ export function parseFilePath(url: URL): string {
 
 /** `{n}` of POST /v1/sandboxes/:id/fork: 1 to limits.maxForkChildren (default 1 when missing). */
 export function parseFork(body: Record<string, unknown>): number {
+  rejectUnknown(body, ["n"], "a fork");
   const v = body.n ?? 1;
   if (typeof v !== "number" || !Number.isInteger(v) || v < 1 || v > limits.maxForkChildren) {
     throw bad(`n must be an integer from 1 to ${limits.maxForkChildren}, got ${JSON.stringify(body.n)}`);
