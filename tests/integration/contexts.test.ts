@@ -73,6 +73,12 @@ test("restart clears one context only; delete then exec answers 404 not_found sa
   const badCwd = await api("POST", `/v1/sandboxes/${sb.id}/contexts`, { cwd: "/no/such/dir" });
   assert.equal(badCwd.status, 400);
   assert.match(((await badCwd.json()) as { error: string }).error, /existing directory/);
+  // A context is a Python REPL: another language is refused, not made into Python silently.
+  const bash = await api("POST", `/v1/sandboxes/${sb.id}/contexts`, { language: "bash" });
+  assert.equal(bash.status, 400);
+  const refused = (await bash.json()) as { code: string; error: string };
+  assert.equal(refused.code, "unknown_language");
+  assert.match(refused.error, /a context is a Python REPL/);
 });
 
 test("at most 32 contexts per sandbox (the default included): then 429 context_limit", async () => {
