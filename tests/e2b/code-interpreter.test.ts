@@ -104,6 +104,21 @@ test("contexts: create, run in it apart from the default, list, restart, remove"
   await assert.rejects(sbx.runCode("1", { language: "js" }), (e: Error) => /400 language "js" is not supported/.test(e.message));
 });
 
+test("IPython's line syntax, as the code interpreter README uses it: !cmd, %pip, %cd, %pwd; valid Python is never rewritten", async () => {
+  const r = await sbx.runCode("!echo shell-$((6*7))\n%cd /tmp\n%pwd\n%pip --version\nvalue = 5\nvalue");
+  assert.equal(r.error, undefined, JSON.stringify(r.error));
+  const out = r.logs.stdout.join("");
+  assert.match(out, /^shell-42\n\/tmp\n/);
+  assert.match(out, /^pip \d+/m);
+  assert.equal(r.text, "5");
+  // A shell line as the last one shows no value (IPython's way), and `!=` is never a shell escape.
+  assert.equal((await sbx.runCode("!true")).results.length, 0);
+  assert.equal((await sbx.runCode("(1\n != 2)")).text, "True");
+  const bad = await sbx.runCode("!echo fine\ndef broken(:");
+  assert.equal(bad.error?.name, "SyntaxError");
+  assert.deepEqual(bad.logs.stdout, [], "a cell that is not Python even with its ! lines runs nothing");
+});
+
 test("runCode on a killed sandbox raises the SDK's sandbox-timeout error, as E2B's edge answers 502", async () => {
   const doomed = await Sandbox.create();
   await doomed.kill();

@@ -116,7 +116,19 @@ def _run_cell(source, globals_, out, interrupted, publisher):
     # on_sigint; honour it here, below _run_user, where raising is allowed.
     if interrupted():
         raise KeyboardInterrupt
-    tree = compile(source, FILENAME, "exec", _ONLY_AST, dont_inherit=True)
+    try:
+        tree = compile(source, FILENAME, "exec", _ONLY_AST, dont_inherit=True)
+    except SyntaxError as not_python:
+        # Maybe IPython's `!cmd` / `%pip` lines (magics.py); else the user's own error.
+        from .magics import shell_escapes  # only for a cell that is not Python
+        escaped = shell_escapes(source)
+        if escaped is None:
+            raise
+        try:
+            tree = compile(escaped, FILENAME, "exec", _ONLY_AST, dont_inherit=True)
+        except SyntaxError:
+            raise not_python from None
+        source = escaped
     last = _last_expression(tree, source)
     code = compile(tree, FILENAME, "exec", dont_inherit=True)
     out.append(code)
