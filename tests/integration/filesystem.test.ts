@@ -83,6 +83,10 @@ test("watch: create, write and remove arrive in order; recursive sees subdirecto
   const mine = s.events.filter((e) => e.name === "f").map((e) => e.type);
   const firstOf = (t: string) => mine.indexOf(t);
   assert.ok(firstOf("create") !== -1 && firstOf("create") < firstOf("write") && firstOf("write") < firstOf("remove"), mine.join(","));
+  // An upload lands through a temporary file renamed into place: only the final name is shown.
+  assert.equal((await api("PUT", `/v1/sandboxes/${id}/files?path=/root/w/up.txt`, new TextEncoder().encode("up"))).status, 204);
+  await s.waitFor((e) => e.name === "up.txt", "the uploaded file's event");
+  assert.deepEqual(s.events.filter((e) => String(e.name).includes(".pf-upload")), [], "the upload's temporary file is not reported");
   s.close();
 });
 

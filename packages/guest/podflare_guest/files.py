@@ -7,7 +7,7 @@ import stat
 from . import errors
 from .errors import GuestError, from_os_error
 from .frames import FILE_CHUNK_BYTES
-from .paths import resolve
+from .paths import UPLOAD_TMP_PREFIX, resolve
 
 # Files that report size 0 (/proc, /sys) are read whole up to this many bytes.
 _UNSIZED_MAX_BYTES = 16 * 1024 * 1024
@@ -36,7 +36,7 @@ class _Upload:
                              " is not a directory") from None
         except OSError as e:
             raise from_os_error(e, parent, "cannot create directory") from None
-        tmp = os.path.join(parent, f".pf-upload-{os.urandom(8).hex()}.tmp")
+        tmp = os.path.join(parent, f"{UPLOAD_TMP_PREFIX.decode()}{os.urandom(8).hex()}.tmp")
         try:
             self.fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
             self.tmp = tmp

@@ -4,6 +4,10 @@ import os
 
 from .errors import INVALID_PATH, GuestError
 
+# Uploads land in a temporary file beside the target, renamed into place (files.py); a
+# directory watch does not report it (watch.py).
+UPLOAD_TMP_PREFIX = b".pf-upload-"
+
 
 def resolve(path, base):
     if not isinstance(path, str) or path == "":

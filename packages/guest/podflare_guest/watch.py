@@ -11,7 +11,7 @@ import struct
 
 from . import errors
 from .errors import GuestError, from_os_error
-from .paths import resolve
+from .paths import UPLOAD_TMP_PREFIX, resolve
 
 IN_MODIFY = 0x2
 IN_ATTRIB = 0x4
@@ -93,6 +93,8 @@ class Watch:
             if mask & IN_IGNORED:
                 self.dirs.pop(wd, None)
                 continue
+            if name.startswith(UPLOAD_TMP_PREFIX):
+                continue  # an upload's temporary file (files.py): the renamed final name is reported
             path = os.path.join(d, os.fsdecode(name)) if name else d
             kind = _kind(mask)
             if kind is None:
