@@ -1,13 +1,15 @@
 // The drift check: reads the router's rules, links and routes (one `nft -j` call, one `ip`
 // call) and puts back what the attached sandboxes miss, in one batch; a sandbox whose link is
-// gone gets a new one. What counts as drift and the repair script: drift.ts (pure).
+// gone gets a new one. The periodic check (all sandboxes) also removes what belongs to none:
+// links, routes, elements, chains, sets and addresses. What counts as drift: drift.ts (pure).
+// The caller holds the sandboxes' locks (network-service.ts), so nothing changes meanwhile.
 import { ipBatch, nft, run } from "./commands.js";
-import { parseTable, planRepair, type AttachedSandbox } from "./drift.js";
+import { parseTable, planRepair, planStaleRemoval, type AttachedSandbox, type TableState } from "./drift.js";
 import type { Ipam } from "./ipam.js";
 import type { EgressPolicy } from "./policy.js";
 import type { Router } from "./router.js";
 import { ROUTER_TABLE } from "./rulesets.js";
-import { linkName, routerLinksAndRoutes } from "./sandbox-links.js";
+import { ignoreMissing, linkName, routerLinksAndRoutes } from "./sandbox-links.js";
 
 /** A sandbox init, whose network namespace gets the link; the start time guards pid reuse. */
 export interface SandboxInitRef {
@@ -24,6 +26,10 @@ export interface DriftCheckDeps {
   /** Gives a sandbox whose link is gone a new one. */
   restore(key: string, init: SandboxInitRef, policy: EgressPolicy): Promise<void>;
   refreshHostNets(): Promise<void>;
+  /** Whether state of no attached sandbox may be removed (false until hostd re-adopted its own). */
+  removeStale: boolean;
+  /** Keys whose rules are already queued for removal. */
+  removing(): Set<string>;
   log(msg: string): void;
 }
 
@@ -82,6 +88,40 @@ export async function checkDriftNow(d: DriftCheckDeps, keys?: string[]): Promise
     );
   }
   if (repaired.size) d.log(`network: repaired drifted rules or links of ${[...repaired].join(", ")}`);
+  if (!keys && d.removeStale) await removeStale(d, plan.reload ? null : table, links, routes);
   if (!keys) await d.refreshHostNets();
   return [...repaired];
+}
+
+/**
+ * Removes router state and addresses of no attached sandbox (a sandbox closed while a change
+ * failed half-way, a removal batch that failed): left alone, a stale route or address makes
+ * the next sandbox given that address fail to attach.
+ */
+async function removeStale(d: DriftCheckDeps, table: TableState | null, links: Set<string>, routes: Set<string>): Promise<void> {
+  const netns = d.router.netns;
+  const attached = [...d.policies.keys()].flatMap((key) => {
+    const ip = d.ipam.addressOf(key);
+    return ip ? [{ key, link: linkName(key), ip }] : [];
+  });
+  const ipOf = new Map(attached.map((a) => [a.link, a.ip]));
+  const found: string[] = [];
+  const script = table ? planStaleRemoval(table, attached, d.removing()) : [];
+  if (script.length) {
+    // One batch is atomic: if a piece is already gone, remove the rest one by one.
+    await nft(netns, script.join("\n") + "\n").catch(async () => {
+      for (const line of script) await nft(netns, line + "\n").catch(() => undefined);
+    });
+    found.push(`${script.length} nftables element(s)/chain(s)/set(s)`);
+  }
+  const staleLinks = [...links].filter((l) => !ipOf.has(l));
+  for (const link of staleLinks) await ipBatch(netns, [`link del ${link}`]).catch(ignoreMissing);
+  const staleRoutes = [...routes].map((r) => r.split(" ") as [string, string]).filter(([dst, dev]) => ipOf.has(dev) && ipOf.get(dev) !== dst);
+  for (const [dst, dev] of staleRoutes) await ipBatch(netns, [`route del ${dst}/32 dev ${dev}`]).catch(ignoreMissing);
+  const staleAddresses = [...d.ipam.entries().keys()].filter((key) => !d.policies.has(key));
+  for (const key of staleAddresses) d.ipam.release(key);
+  if (staleLinks.length) found.push(`link(s) ${staleLinks.join(", ")}`);
+  if (staleRoutes.length) found.push(`route(s) ${staleRoutes.map(([dst, dev]) => `${dst} dev ${dev}`).join(", ")}`);
+  if (staleAddresses.length) found.push(`the address(es) of ${staleAddresses.join(", ")}`);
+  if (found.length) d.log(`network: removed state of no live sandbox: ${found.join("; ")}`);
 }

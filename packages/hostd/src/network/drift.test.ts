@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { parseTable, planRepair } from "./drift.js";
+import { parseTable, planRepair, planStaleRemoval } from "./drift.js";
 import { parsePolicy } from "./policy.js";
 import { baseRuleCounts } from "./rulesets.js";
 
@@ -49,4 +49,33 @@ test("drift: a missing table or changed base chain means a full reload", () => {
     assert.equal(r.reload, true);
     assert.match(r.script, /add element inet podflare egress/);
   }
+});
+
+test("drift: elements, map entries, chains and sets of no attached sandbox are removed", () => {
+  const stale = JSON.stringify({
+    nftables: [
+      { table: { family: "inet", name: "podflare" } },
+      { set: { name: "bound", elem: [{ concat: ["pfs123", "10.99.0.2"] }, { concat: ["pfs123", "10.99.0.9"] }, { concat: ["pfsdead", "10.99.0.3"] }, { concat: ["pfsgoing", "10.99.0.4"] }] } },
+      { map: { name: "egress", elem: [["pfs123", { jump: { target: "sb_sbx_a" } }], ["pfsdead", { jump: { target: "sb_sbx_gone" } }]] } },
+      { chain: { name: "sb_sbx_a" } },
+      { chain: { name: "sb_sbx_gone" } },
+      { set: { name: "sa_sbx_a" } },
+      { set: { name: "sa_sbx_gone" } },
+      { set: { name: "sd_sbx_gone" } },
+      { set: { name: "host_nets" } },
+    ],
+  });
+  const lines = planStaleRemoval(parseTable(stale)!, [sb], new Set());
+  assert.deepEqual(lines, [
+    'delete element inet podflare egress { "pfsdead" }',
+    'delete element inet podflare bound { "pfs123" . 10.99.0.9 }',
+    'delete element inet podflare bound { "pfsdead" . 10.99.0.3 }',
+    'delete element inet podflare bound { "pfsgoing" . 10.99.0.4 }',
+    "delete chain inet podflare sb_sbx_gone",
+    "delete set inet podflare sa_sbx_gone",
+    "delete set inet podflare sd_sbx_gone",
+  ]);
+  // A sandbox whose removal is already queued is left to that removal.
+  const queued = planStaleRemoval(parseTable(stale)!, [sb], new Set(["sbx_gone"]));
+  assert.ok(!queued.some((l) => l.includes("sbx_gone")), queued.join("\n"));
 });

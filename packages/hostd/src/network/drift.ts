@@ -1,9 +1,11 @@
 // Drift between hostd's sandboxes and the router's nftables state (pure: drift-check.ts
 // reads the state in one `nft -j list table` call and applies the repair in one batch).
 // What is checked: the base chains' rule counts, each attached sandbox's `bound` element,
-// `egress` map entry and policy chain (its rule count). Anything missing is put back.
+// `egress` map entry and policy chain (its rule count). Anything missing is put back; elements,
+// chains and sets that belong to no attached sandbox are removed.
 import { chainNames, renderPolicy, type EgressPolicy } from "./policy.js";
 import { ROUTER_TABLE } from "./rulesets.js";
+import { linkName } from "./sandbox-links.js";
 
 export interface TableState {
   /** Rule count per chain name. */
@@ -12,6 +14,8 @@ export interface TableState {
   bound: Set<string>;
   /** link -> jumped-to chain of each `egress` element. */
   egress: Map<string, string>;
+  /** Names of the table's sets and maps. */
+  sets: Set<string>;
 }
 
 export interface AttachedSandbox {
@@ -36,13 +40,14 @@ type NftObject = Record<string, Record<string, unknown>>;
 export function parseTable(json: string): TableState | null {
   const items = (JSON.parse(json) as { nftables?: NftObject[] }).nftables ?? [];
   if (!items.some((i) => i.table)) return null;
-  const state: TableState = { chains: new Map(), bound: new Set(), egress: new Map() };
+  const state: TableState = { chains: new Map(), bound: new Set(), egress: new Map(), sets: new Set() };
   for (const item of items) {
     if (item.chain) state.chains.set(item.chain.name as string, state.chains.get(item.chain.name as string) ?? 0);
     if (item.rule) {
       const c = item.rule.chain as string;
       state.chains.set(c, (state.chains.get(c) ?? 0) + 1);
     }
+    if (item.set) state.sets.add(item.set.name as string);
     if (item.set?.name === "bound") {
       for (const e of (item.set.elem as unknown[]) ?? []) {
         const parts = (e as { concat?: unknown[] }).concat ?? ((e as { elem?: { val?: { concat?: unknown[] } } }).elem?.val?.concat);
@@ -87,4 +92,35 @@ export function planRepair(state: TableState | null, base: Map<string, number>, 
     }
   }
   return { reload, script: lines.length ? lines.join("\n") + "\n" : "", repaired };
+}
+
+/** Per-sandbox chains and sets: sb_<key>, sa_<key>, sd_<key> (policy.ts). */
+const PER_SANDBOX = /^s[bad]_(.+)$/;
+
+/**
+ * nft commands removing what belongs to no attached sandbox: `bound` elements and `egress`
+ * entries of other links (or of another address), and policy chains and learned sets of other
+ * keys. `keep`: keys whose removal is already queued. Map entries go before the chains they jump to.
+ */
+export function planStaleRemoval(state: TableState, attached: { key: string; link: string; ip: string }[], keep: Set<string>): string[] {
+  const ipOf = new Map(attached.map((a) => [a.link, a.ip]));
+  const keptLinks = new Set([...keep].map((k) => linkName(k)));
+  const keys = new Set([...attached.map((a) => a.key), ...keep].map((k) => chainNames(k).chain.slice(3)));
+  const lines: string[] = [];
+  for (const [link] of state.egress) {
+    if (!ipOf.has(link) && !keptLinks.has(link)) lines.push(`delete element ${ROUTER_TABLE} egress { "${link}" }`);
+  }
+  for (const el of state.bound) {
+    const [link, ip] = el.split(" ");
+    if (ipOf.get(link!) !== ip && !keptLinks.has(link!)) lines.push(`delete element ${ROUTER_TABLE} bound { "${link}" . ${ip} }`);
+  }
+  for (const chain of state.chains.keys()) {
+    const m = PER_SANDBOX.exec(chain);
+    if (m && chain.startsWith("sb_") && !keys.has(m[1]!)) lines.push(`delete chain ${ROUTER_TABLE} ${chain}`);
+  }
+  for (const set of state.sets) {
+    const m = PER_SANDBOX.exec(set);
+    if (m && !set.startsWith("sb_") && !keys.has(m[1]!)) lines.push(`delete set ${ROUTER_TABLE} ${set}`);
+  }
+  return lines;
 }

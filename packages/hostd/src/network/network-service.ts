@@ -20,6 +20,7 @@ import { formatCidr, type AddressPlan } from "./addresses.js";
 import { writeResolvConf } from "./resolv-conf.js";
 import { ignoreMissing, linkName, routerLinks } from "./sandbox-links.js";
 import { SandboxRules } from "./sandbox-rules.js";
+import { KeyedLocks } from "./keyed-locks.js";
 
 export { linkName, type SandboxInitRef };
 
@@ -56,8 +57,12 @@ export class NetworkService {
   private readonly rules: SandboxRules;
   /** Inits of attached sandboxes: a link found missing is made again in their namespace. */
   private readonly inits = new Map<string, SandboxInitRef>();
+  /** One change per sandbox at a time; the periodic drift check with none running. */
+  private readonly locks = new KeyedLocks();
   /** One drift check at a time; callers that come meanwhile wait for the next. */
   private checking: Promise<void> = Promise.resolve();
+  /** Set by reconcile (hostd's start): from then on every sandbox alive has been attached. */
+  private reconciled = false;
   private reconcileTimer: NodeJS.Timeout | undefined;
 
   private constructor(private readonly opts: NetworkServiceOptions, private readonly router: Router, readonly ipam: Ipam) {
@@ -104,8 +109,9 @@ export class NetworkService {
     return this.router.netns;
   }
 
+  /** The address of an attached sandbox (null while it has no rules in place). */
   addressOf(key: string): string | null {
-    return this.ipam.addressOf(key);
+    return this.rules.policies.has(key) ? this.ipam.addressOf(key) : null;
   }
 
   /** Gives the sandbox whose init is `init` a link, an address, a route out and its policy. */
@@ -115,16 +121,44 @@ export class NetworkService {
   }
 
   /**
+   * Egress on (with `policy`) or off for a live sandbox: decided and done under the sandbox's
+   * lock, so concurrent changes apply one after another. A failure leaves the sandbox as before
+   * the call when egress was on, and without a link or address when it was being turned on.
+   */
+  configure(key: string, init: SandboxInitRef, egress: boolean, policy: EgressPolicy): Promise<void> {
+    return this.locks.withKey(key, async () => {
+      const attached = this.rules.policies.has(key);
+      if (!egress) {
+        if (attached || this.ipam.addressOf(key) !== null) await this.detachNow(key);
+      } else if (!attached) {
+        await this.attachNow([{ key, init, policy }]);
+      } else {
+        await this.rules.apply([{ key, link: linkName(key), ip: this.ipam.addressOf(key)!, policy }]);
+      }
+    });
+  }
+
+  /**
    * attach for several sandboxes at once (fork children): one `ip` batch in the router and one
    * nft transaction for all of them, then one jail request that configures every sandbox's
    * eth0 over rtnetlink (an `nsenter ip` per sandbox cost ~3 ms of process starts each).
    */
-  async attachMany(items: { key: string; init: SandboxInitRef; policy: EgressPolicy }[]): Promise<string[]> {
+  attachMany(items: { key: string; init: SandboxInitRef; policy: EgressPolicy }[]): Promise<string[]> {
+    return this.locks.withKeys(items.map((i) => i.key), () => this.attachNow(items));
+  }
+
+  private async attachNow(items: { key: string; init: SandboxInitRef; policy: EgressPolicy }[]): Promise<string[]> {
     const gw = this.plan.gateway;
-    const links = items.map((i) => ({ ...i, link: linkName(i.key), ip: this.ipam.allocate(i.key) }));
-    for (const { key, init } of items) this.inits.set(key, init);
+    // What an earlier failed detach may have left (its link kept its address): gone first.
+    for (const { key } of items) {
+      if (this.ipam.addressOf(key) !== null) await ipBatch(this.netns, [`link del ${linkName(key)}`]).catch(ignoreMissing);
+    }
+    const links: (typeof items[number] & { link: string; ip: string })[] = [];
     try {
-      await Promise.all([
+      for (const i of items) links.push({ ...i, link: linkName(i.key), ip: this.ipam.allocate(i.key) });
+      for (const { key, init } of items) this.inits.set(key, init);
+      // Both settle before a rollback: rules applied after it would outlive it.
+      const results = await Promise.allSettled([
         ipBatch(this.netns, links.flatMap(({ link, ip, init }) => [
           `link add ${link} type veth peer name eth0 netns ${init.pid}`,
           `link set ${link} up`,
@@ -137,34 +171,32 @@ export class NetworkService {
         })))),
         this.rules.apply(links),
       ]);
+      for (const r of results) if (r.status === "rejected") throw r.reason;
     } catch (err) {
-      for (const { key } of links) await this.detach(key).catch(() => undefined);
+      for (const { key } of items) await this.detachNow(key).catch((e: Error) => this.opts.log(`network: rollback of ${key} failed: ${e.message}`));
       throw err;
     }
     return links.map((l) => l.ip);
   }
 
   /** Re-applies a surviving sandbox's rules after a restart (the rule set was reloaded). */
-  async restore(key: string, init: SandboxInitRef, policy: EgressPolicy): Promise<void> {
+  restore(key: string, init: SandboxInitRef, policy: EgressPolicy): Promise<void> {
+    return this.locks.withKey(key, () => this.restoreNow(key, init, policy));
+  }
+
+  private async restoreNow(key: string, init: SandboxInitRef, policy: EgressPolicy): Promise<void> {
     const ip = this.ipam.addressOf(key);
     const link = linkName(key);
     const links = await routerLinks(this.netns);
     if (!ip || !links.has(link)) {
       // The link is gone (router namespace rebuilt): start over with a fresh one.
       await ipBatchInPid(init.pid, ["link del eth0"]).catch(() => undefined);
-      await this.detach(key).catch(() => undefined);
-      await this.attach(key, init, policy);
+      await this.detachNow(key).catch(() => undefined);
+      await this.attachNow([{ key, init, policy }]);
       return;
     }
     this.inits.set(key, init);
     await this.rules.apply([{ key, link, ip, policy }]);
-  }
-
-  /** Changes a sandbox's policy; takes effect for its next connection. */
-  async setPolicy(key: string, policy: EgressPolicy): Promise<void> {
-    const ip = this.ipam.addressOf(key);
-    if (!ip) return;
-    await this.rules.apply([{ key, link: linkName(key), ip, policy }]);
   }
 
   /**
@@ -172,16 +204,22 @@ export class NetworkService {
    * cleanup batch: nftables deletions wait for an RCU grace period (~18 ms a commit here), and
    * rules naming a link that no longer exists match nothing, so close does not wait for them.
    */
-  async detach(key: string): Promise<void> {
-    // First: a drift check running meanwhile must not take the going link for drift.
+  detach(key: string): Promise<void> {
+    return this.locks.withKey(key, () => this.detachNow(key));
+  }
+
+  /**
+   * The rules go whatever happens (a sandbox being detached has no policy any more); the address
+   * only once its link is gone, so it is never handed to another sandbox while a route to this
+   * one holds it (the drift check removes such a link and frees its address later).
+   */
+  private async detachNow(key: string): Promise<void> {
     this.rules.policies.delete(key);
     this.inits.delete(key);
     const ip = this.ipam.addressOf(key);
     const link = linkName(key);
+    if (ip) this.rules.queueRemoval(key, link, ip);
     await ipBatch(this.netns, [`link del ${link}`]).catch(ignoreMissing);
-    if (ip) {
-      this.rules.queueRemoval(key, link, ip);
-    }
     this.ipam.release(key);
   }
 
@@ -191,19 +229,22 @@ export class NetworkService {
   }
 
   /** Forgets links and addresses of sandboxes not in `keep` (after a crash). */
-  async reconcile(keep: Set<string>): Promise<string[]> {
-    const removed: string[] = [];
-    for (const key of this.ipam.entries().keys()) {
-      if (!keep.has(key)) {
-        await this.detach(key);
-        removed.push(key);
+  reconcile(keep: Set<string>): Promise<string[]> {
+    return this.locks.exclusive(async () => {
+      const removed: string[] = [];
+      for (const key of this.ipam.entries().keys()) {
+        if (!keep.has(key)) {
+          await this.detachNow(key);
+          removed.push(key);
+        }
       }
-    }
-    const known = new Set([...keep].map(linkName));
-    for (const link of await routerLinks(this.netns)) {
-      if (!known.has(link)) await ipBatch(this.netns, [`link del ${link}`]).catch(ignoreMissing);
-    }
-    return removed;
+      const known = new Set([...keep].map(linkName));
+      for (const link of await routerLinks(this.netns)) {
+        if (!known.has(link)) await ipBatch(this.netns, [`link del ${link}`]).catch(ignoreMissing);
+      }
+      this.reconciled = true;
+      return removed;
+    });
   }
 
   /**
@@ -213,7 +254,10 @@ export class NetworkService {
    * Returns the keys that were repaired.
    */
   checkDrift(keys?: string[]): Promise<string[]> {
-    const run = this.checking.then(() => checkDriftNow(this.driftDeps(), keys));
+    // A sandbox's own check holds its lock; the periodic one (which also removes what belongs
+    // to no sandbox) holds every lock, so nothing it reads changes before it acts.
+    const locked = (fn: () => Promise<string[]>) => (keys ? this.locks.withKeys(keys, fn) : this.locks.exclusive(fn));
+    const run = this.checking.then(() => locked(() => checkDriftNow(this.driftDeps(), keys)));
     this.checking = run.then(() => undefined, () => undefined);
     return run;
   }
@@ -224,7 +268,10 @@ export class NetworkService {
       ipam: this.ipam,
       policies: this.rules.policies,
       inits: this.inits,
-      restore: (key, init, policy) => this.restore(key, init, policy),
+      restore: (key, init, policy) => this.restoreNow(key, init, policy),
+      // Before hostd's start has re-adopted its sandboxes, an unknown link may be one of theirs.
+      removeStale: this.reconciled,
+      removing: () => this.rules.removing(),
       refreshHostNets: () => this.refreshHostNets(),
       log: this.opts.log,
     };

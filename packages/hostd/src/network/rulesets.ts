@@ -2,7 +2,8 @@
 //
 // Router namespace (one per hostd): every sandbox link ends here. New connections from a
 // sandbox pass its own policy chain (map `egress`, filled per sandbox); sandbox-to-sandbox
-// traffic, IPv6, spoofed source addresses and the operator's denied ranges never pass.
+// traffic (whatever its conntrack state), IPv6, spoofed source addresses and the operator's
+// denied ranges never pass.
 // Host namespace: the uplink from the router may only answer, never open a connection to a
 // host service; sandbox traffic leaving the host is masqueraded.
 import { formatCidr, type AddressPlan } from "./addresses.js";
@@ -27,6 +28,11 @@ export function routerRuleset(r: RouterRules): string {
   const sb = `"${SANDBOX_LINK_PREFIX}*"`;
   const ports = r.gatewayTcpPorts.length ? `elements = { ${r.gatewayTcpPorts.join(", ")} }` : "";
   const denied = r.deniedCidrs.length ? `iifname ${sb} ip daddr { ${r.deniedCidrs.join(", ")} } ${REJECT}` : "";
+  // A sandbox can forge an ICMP error whose embedded header names any flow the router tracks
+  // (another sandbox's DNS query, the forwarder's upstream socket): conntrack calls it
+  // `related`. From a link, only errors about that link's own flows (first sent by its
+  // address) count; link-to-link and the block are refused above, before any state is trusted.
+  const ownRelated = `iifname ${sb} ct state related iifname . ct original ip saddr != @bound drop`;
   return `table ${ROUTER_TABLE}
 delete table ${ROUTER_TABLE}
 table ${ROUTER_TABLE} {
@@ -43,6 +49,7 @@ table ${ROUTER_TABLE} {
   chain input {
     type filter hook input priority filter; policy drop;
     iif "lo" accept
+    ${ownRelated}
     ct state established,related accept
     ct state invalid drop
     iifname ${sb} ip daddr ${gw} udp dport 53 accept
@@ -53,10 +60,11 @@ table ${ROUTER_TABLE} {
   }
   chain forward {
     type filter hook forward priority filter; policy drop;
-    ct state established,related accept
-    ct state invalid drop
     iifname ${sb} oifname ${sb} ${REJECT}
     iifname ${sb} ip daddr ${formatCidr(r.plan.cidr)} ${REJECT}
+    ${ownRelated}
+    ct state established,related accept
+    ct state invalid drop
     ${denied}
     iifname ${sb} ip daddr @host_nets ${REJECT}
     iifname ${sb} iifname vmap @egress

@@ -88,6 +88,11 @@ export class SandboxRules {
     });
   }
 
+  /** Keys whose rules are queued for removal or being removed (not stale: about to go). */
+  removing(): Set<string> {
+    return new Set([...this.pendingCleanup.keys(), ...this.inFlight]);
+  }
+
   /** Tells a restarted DNS forwarder every sandbox's policy again. */
   resendPolicies(addressOf: (key: string) => string | null): void {
     for (const [key, p] of this.policies) {

@@ -132,16 +132,7 @@ export class NsRuntime implements Runtime {
   }
 
   async setNetwork(sb: RuntimeSandbox, network: SandboxNetwork): Promise<void> {
-    const net = this.opts.network;
-    if (!net) return;
-    const attached = net.addressOf(sb.id) !== null;
-    if (!network.egress) {
-      if (attached) await net.detach(sb.id);
-    } else if (!attached) {
-      await net.attach(sb.id, { pid: sb.handle.initPid, startTime: sb.handle.initStartTime }, network.policy);
-    } else {
-      await net.setPolicy(sb.id, network.policy);
-    }
+    await this.opts.network?.configure(sb.id, { pid: sb.handle.initPid, startTime: sb.handle.initStartTime }, network.egress, network.policy);
   }
 
   async checkNetwork(sb: RuntimeSandbox): Promise<void> {
