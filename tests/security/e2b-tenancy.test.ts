@@ -21,9 +21,9 @@ const SECRET = "tenant A's secret";
 const tokenOf = (s: Sandbox) => (s as unknown as { envdAccessToken: string }).envdAccessToken;
 
 /** A raw envd request for tenant A's sandbox, with the headers an attacker chooses. */
-async function readVictimFile(headers: Record<string, string>): Promise<{ status: number; text: string }> {
+async function readVictimFile(headers: Record<string, string>, sandboxId = victim.sandboxId): Promise<{ status: number; text: string }> {
   const res = await fetch(`${hostd.url}/files?path=${encodeURIComponent("/root/secret.txt")}`, {
-    headers: { "e2b-sandbox-id": victim.sandboxId, "e2b-sandbox-port": "49983", ...headers },
+    headers: { "e2b-sandbox-id": sandboxId, "e2b-sandbox-port": "49983", ...headers },
   });
   return { status: res.status, text: await res.text() };
 }
@@ -75,8 +75,13 @@ test("another tenant's API key, no credentials, or a forged token do not reach t
   ];
   for (const headers of attempts) {
     const got = await readVictimFile(headers);
-    assert.ok(got.status === 401 || got.status === 404, `${JSON.stringify(headers)} → ${got.status} ${got.text}`);
+    // 502: sandbox traffic for a sandbox this caller cannot see is E2B's edge's answer for one
+    // that does not exist, the same for both (no oracle).
+    assert.ok(got.status === 401 || got.status === 502, `${JSON.stringify(headers)} → ${got.status} ${got.text}`);
     assert.doesNotMatch(got.text, /secret/);
+    // The same answer for an id that exists nowhere: the status says nothing about A's sandbox.
+    const nowhere = await readVictimFile(headers, `sbx_${"0".repeat(32)}`);
+    assert.equal(nowhere.status, got.status, `${JSON.stringify(headers)}: ${nowhere.text} vs ${got.text}`);
   }
   const exec = await fetch(`${hostd.url}/execute`, {
     method: "POST",
@@ -168,8 +173,11 @@ test("runCode and Sandbox.create in-process: no key, another tenant's key, or a 
   const attempts: Record<string, string>[] = [{}, { "x-api-key": keyB }, { authorization: `Bearer ${keyB}` }, { "x-api-key": "pf_not_a_key" }];
   for (const headers of attempts) {
     const got = await execute(victim.sandboxId, steal, headers);
-    assert.ok(got.status === 401 || got.status === 404, `${JSON.stringify(headers)} → ${got.status} ${got.text}`);
+    assert.ok(got.status === 401 || got.status === 502, `${JSON.stringify(headers)} → ${got.status} ${got.text}`);
     assert.doesNotMatch(got.text, /secret/);
+    // The same answer for an id that exists nowhere: the status says nothing about A's sandbox.
+    const nowhere = await readVictimFile(headers, `sbx_${"0".repeat(32)}`);
+    assert.equal(nowhere.status, got.status, `${JSON.stringify(headers)}: ${nowhere.text} vs ${got.text}`);
   }
   const none = await execute(victim.sandboxId, steal, {});
   assert.match(none.text, /X-API-KEY/, "a missing key is named the E2B way");
