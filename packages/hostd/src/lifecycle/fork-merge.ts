@@ -7,7 +7,6 @@ import type { Clock } from "./clock.js";
 import { expiredError, newSandboxId, type LiveSandbox, type LiveSandboxes } from "./live-sandboxes.js";
 import { NOT_CARRIED, remainingLifetimeS, type ForkResponse } from "./fork-child.js";
 import { setHandle } from "./runtime-handle.js";
-import { notFound } from "./sandbox-info.js";
 import { SerialQueue } from "./serial-queue.js";
 import type { UsageStore } from "./usage.js";
 
@@ -28,8 +27,8 @@ export interface ForkMergeDeps {
  * child is ready when this resolves. The caller holds the children's concurrency slots.
  */
 export function forkQueued(d: ForkMergeDeps, owner: string, sb: LiveSandbox, id: string, n: number): Promise<ForkResponse> {
-  return d.live.enqueue(sb, async (): Promise<ForkResponse> => {
-    if (d.live.find(id) !== sb) throw notFound(id);
+  // The copy is a state change: a delete, pause or restart of the parent waits for it.
+  return d.live.enqueue(sb, () => d.live.exclusive(sb, async (): Promise<ForkResponse> => {
     if (sb.expiry.signal.aborted) throw expiredError(sb.record);
     d.usage?.forks(owner, n);
     const now = d.clock.now();
@@ -60,19 +59,20 @@ export function forkQueued(d: ForkMergeDeps, owner: string, sb: LiveSandbox, id:
       const rt = result.children[i]!;
       setHandle(record, rt);
       d.store.insert(record);
-      d.live.track(record, rt);
+      d.live.track(record, rt, sb.record.runtimeKey);
     }
     const warnings: string[] = [];
     if (!result.landlock) {
       warnings.push("landlock: this host's kernel cannot scope signals (Landlock ABI < 6): the parent and its children can signal each other's processes; see docs/security.md");
     }
     return { children: records.map((r) => r.id), not_carried: [...NOT_CARRIED], warnings };
-  });
+  }));
 }
 
 /**
  * merge_into: `parentId` takes over the runtime (REPL and root) of `winnerId`, a descendant;
- * the parent's old runtime is destroyed and the winner id retired. Siblings keep running.
+ * the parent's old runtime is destroyed and the winner id retired. Siblings keep running, but
+ * no longer merge: they were forked from the runtime the first merge replaced (409).
  */
 export async function mergeQueued(d: ForkMergeDeps, owner: string, parentId: string, winnerId: string): Promise<void> {
   const parent = d.live.get(owner, parentId);
@@ -83,8 +83,10 @@ export async function mergeQueued(d: ForkMergeDeps, owner: string, parentId: str
   if (!isDescendant(d, winnerId, parentId)) {
     throw new PodflareError("bad_request", `sandbox ${winnerId} is not a fork descendant of ${parentId}; merge_into takes a child (or grandchild) of the sandbox`);
   }
+  checkForkPoint(d, parent, winnerId);
   const run = async () => {
-    if (d.live.find(parentId) !== parent || d.live.find(winnerId) !== winner) throw notFound(winnerId);
+    // Checked again in turn: a merge queued just before this one may have replaced the parent.
+    checkForkPoint(d, parent, winnerId);
     const old = parent.rt;
     d.store.merge(parentId, winner.record);
     const record: SandboxRecord = {
@@ -103,14 +105,35 @@ export async function mergeQueued(d: ForkMergeDeps, owner: string, parentId: str
       lastActiveAt: d.clock.now(),
     };
     d.live.remove(winnerId);
-    d.live.track(record, winner.rt);
+    // The same entry, so the calls queued behind this merge run on the new runtime.
+    parent.record = record;
+    parent.rt = winner.rt;
     for (const other of d.live.values()) {
       if (other.record.parentId === winnerId) other.record.parentId = parentId;
     }
     await old.destroy();
   };
-  // Behind both sandboxes' queued work.
-  return SerialQueue.runAcross([parent.queue, winner.queue], run);
+  // Behind both sandboxes' queued work, and as a state change of both (live and awake).
+  return SerialQueue.runAcross([parent.queue, winner.queue], () => d.live.exclusive(parent, () => d.live.exclusive(winner, run)));
+}
+
+/**
+ * A merge takes a descendant of the parent's current runtime: once the parent was merged into,
+ * the children forked before that carry state the merge threw away, so merging one would
+ * silently undo the first merge (two racing merges both answered 204; one was lost).
+ */
+function checkForkPoint(d: ForkMergeDeps, parent: LiveSandbox, winnerId: string): void {
+  // The parent's child on the way down to the winner (live ones only: parentId has no cycles).
+  let cur = d.live.find(winnerId);
+  for (let depth = 0; cur && cur.record.parentId !== parent.record.id && depth < 64; depth++) {
+    cur = cur.record.parentId === null ? undefined : d.live.find(cur.record.parentId);
+  }
+  if (cur?.forkedFrom === undefined || cur.forkedFrom === parent.record.runtimeKey) return;
+  throw new PodflareError(
+    "conflict",
+    `sandbox ${parent.record.id} was merged into since ${cur.record.id} was forked from it, so ${winnerId} no longer descends from its state ` +
+      `and merging it would undo that merge; fork ${parent.record.id} again and merge one of the new children`,
+  );
 }
 
 function isDescendant(d: ForkMergeDeps, id: string, ancestor: string): boolean {

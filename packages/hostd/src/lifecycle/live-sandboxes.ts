@@ -14,6 +14,16 @@ export interface LiveSandbox {
   rt: RuntimeSandbox;
   /** This sandbox's execs, forks and freezes: one at a time, the rest wait in order. */
   queue: SerialQueue;
+  /**
+   * Its state changes: pause, resume, restart_repl, kill_processes, a fork's copy, merge_into
+   * and the close. One at a time, so none is cut in half by another (a close never kills a
+   * fork's source midway, a pause never freezes a kernel being started); execs do not hold it.
+   */
+  changes: SerialQueue;
+  /** For a fork child: its parent's runtime when it was forked (a merge after another is refused). */
+  forkedFrom?: string;
+  /** restart_repl calls so far: a call whose kernel went away meanwhile answers 409, not 500. */
+  restarts: number;
   /** Execs running now: the reaper never pauses a busy sandbox. */
   busy: number;
   /** Port proxy connections open now: they hold the idle clock (not max_lifetime_s). */
@@ -71,8 +81,40 @@ export class LiveSandboxes {
     return n;
   }
 
-  track(record: SandboxRecord, rt: RuntimeSandbox): void {
-    this.live.set(record.id, { record, rt, queue: new SerialQueue(), busy: 0, expiry: new AbortController() });
+  track(record: SandboxRecord, rt: RuntimeSandbox, forkedFrom?: string): void {
+    this.live.set(record.id, { record, rt, queue: new SerialQueue(), changes: new SerialQueue(), busy: 0, restarts: 0, expiry: new AbortController(), forkedFrom });
+  }
+
+  /** Whether `sb` is still in the table: false once it is deleted (or merged away), even while its close runs. */
+  isLive(sb: LiveSandbox): boolean {
+    return this.live.get(sb.record.id) === sb;
+  }
+
+  /**
+   * Runs `fn` on the sandbox; a failure after the sandbox was deleted meanwhile (its kernel
+   * killed, its socket gone) is that sandbox's 404, not the runtime's error.
+   */
+  async guard<T>(sb: LiveSandbox, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!this.isLive(sb)) throw notFound(sb.record.id);
+      throw err;
+    }
+  }
+
+  /**
+   * Runs `fn` as the sandbox's only state change (see `changes`), once those before it are
+   * done, on a live sandbox (404 if it was deleted meanwhile); `awake`: resumed first if paused.
+   */
+  exclusive<T>(sb: LiveSandbox, fn: () => Promise<T>, awake = true): Promise<T> {
+    return sb.changes.run(() =>
+      this.guard(sb, async () => {
+        if (!this.isLive(sb)) throw notFound(sb.record.id);
+        if (awake) await this.resumeNow(sb);
+        return fn();
+      }),
+    );
   }
 
   remove(id: string): void {
@@ -88,25 +130,32 @@ export class LiveSandboxes {
    * time, in order), with the sandbox awake and marked busy so the reaper leaves it alone.
    */
   enqueue<T>(sb: LiveSandbox, fn: () => Promise<T>): Promise<T> {
-    return sb.queue.run(async () => {
-      await this.wake(sb);
-      sb.busy++;
-      try {
-        return await fn();
-      } finally {
-        sb.busy--;
-        this.touch(sb);
-      }
-    });
+    return sb.queue.run(() =>
+      this.guard(sb, async () => {
+        if (!this.isLive(sb)) throw notFound(sb.record.id);
+        await this.wake(sb);
+        sb.busy++;
+        try {
+          return await fn();
+        } finally {
+          sb.busy--;
+          this.touch(sb);
+        }
+      }),
+    );
   }
 
   /** Marks activity and resumes a paused sandbox: any call on it wakes it transparently. */
   async wake(sb: LiveSandbox): Promise<void> {
     this.touch(sb);
-    if (sb.record.state === "paused") {
-      await sb.rt.resume();
-      this.setState(sb, "ready");
-    }
+    if (sb.record.state === "paused") await this.exclusive(sb, async () => undefined);
+  }
+
+  /** Resumes a paused sandbox; only inside `exclusive`, which it must not wait for. */
+  private async resumeNow(sb: LiveSandbox): Promise<void> {
+    if (sb.record.state !== "paused") return;
+    await sb.rt.resume();
+    this.setState(sb, "ready");
   }
 
   setState(sb: LiveSandbox, state: SandboxRecord["state"]): void {

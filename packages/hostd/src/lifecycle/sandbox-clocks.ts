@@ -6,17 +6,20 @@ import type { LifecycleView } from "./lifecycle-view.js";
 import type { LiveSandbox } from "./live-sandboxes.js";
 import type { ManagerParts } from "./manager-parts.js";
 
+/** Pause and resume are state changes: they wait for a fork's copy, a restart or a close under way. */
 export async function pause(p: ManagerParts, sb: LiveSandbox): Promise<SandboxInfo> {
-  if (sb.record.state !== "paused") {
-    await sb.rt.pause();
-    p.live.setState(sb, "paused");
-  }
-  return p.live.describe(sb);
+  return p.live.exclusive(sb, async () => {
+    if (sb.record.state !== "paused") {
+      await sb.rt.pause();
+      p.live.setState(sb, "paused");
+    }
+    return p.live.describe(sb);
+  }, false);
 }
 
 export async function resume(p: ManagerParts, sb: LiveSandbox): Promise<SandboxInfo> {
-  await p.live.wake(sb);
-  return p.live.describe(sb);
+  p.live.touch(sb);
+  return p.live.exclusive(sb, async () => p.live.describe(sb));
 }
 
 /** Sets a new idle timeout (clamped to the tier) and restarts the idle clock. */

@@ -138,7 +138,9 @@ export class SandboxManager {
     this.live.remove(id);
     this.store.delete(id);
     this.usage?.sandboxClosed(owner, { createdAt: sb.record.createdAt, memoryMb: sb.record.applied.memory_mb });
-    await sb.rt.destroy();
+    // Gone for every later call at once; the close itself waits for the state change under
+    // way (a fork's copy, a restart, a merge), and `sb.rt` is read then (a merge swaps it).
+    await sb.changes.run(() => sb.rt.destroy());
   }
 
   /** Runs one exec after those already queued on the sandbox; resolves with the exit code. */
@@ -151,11 +153,13 @@ export class SandboxManager {
   }
 
   async read(owner: string, id: string, path: string): Promise<ReadResult> {
-    return files.read(this.parts, this.live.get(owner, id), path);
+    const sb = this.live.get(owner, id);
+    return this.live.guard(sb, () => files.read(this.parts, sb, path));
   }
 
   async remove(owner: string, id: string, path: string): Promise<void> {
-    return files.remove(this.parts, this.live.get(owner, id), path);
+    const sb = this.live.get(owner, id);
+    return this.live.guard(sb, () => files.remove(this.parts, sb, path));
   }
 
   /**
@@ -164,25 +168,31 @@ export class SandboxManager {
    */
   async killProcesses(owner: string, id: string): Promise<{ killed: number }> {
     const sb = this.live.get(owner, id);
-    await this.live.wake(sb);
-    return { killed: await sb.rt.killProcesses() };
+    this.live.touch(sb);
+    // A state change: its freeze-kill-thaw must not undo a pause or kill a kernel being started.
+    return { killed: await this.live.exclusive(sb, () => sb.rt.killProcesses()) };
   }
 
   /** A REPL-context operation (runtime/contexts.ts); one that changes a context waits behind the execs. */
   async withContexts<T>(owner: string, id: string, changes: boolean, op: (rt: RuntimeSandbox, timeoutMs: number) => Promise<T>): Promise<T> {
-    return withContexts(this.parts, this.live.get(owner, id), changes, op);
+    const sb = this.live.get(owner, id);
+    return this.live.guard(sb, () => withContexts(this.parts, sb, changes, op));
   }
 
   /** A fresh REPL (empty __main__) in the same sandbox; files and other processes stay. */
   async restartRepl(owner: string, id: string): Promise<void> {
     const sb = this.live.get(owner, id);
-    await this.live.wake(sb);
-    await sb.rt.restartRepl();
+    this.live.touch(sb);
+    await this.live.exclusive(sb, () => {
+      sb.restarts++; // when the old kernel goes, not when the call arrives
+      return sb.rt.restartRepl();
+    });
   }
 
   /** A byte stream to `port` inside the sandbox (the port proxy); the sandbox is never idle meanwhile. */
   async openPort(owner: string, id: string, port: number, timeoutMs: number): Promise<Socket> {
-    return files.openPort(this.parts, this.live.get(owner, id), port, timeoutMs);
+    const sb = this.live.get(owner, id);
+    return this.live.guard(sb, () => files.openPort(this.parts, sb, port, timeoutMs));
   }
 
   /**
@@ -192,8 +202,10 @@ export class SandboxManager {
    */
   async openGuest(owner: string, id: string, hold = false): Promise<GuestConnection> {
     const sb = this.live.get(owner, id);
-    await this.live.wake(sb);
-    const conn = await sb.rt.openConnection();
+    const conn = await this.live.guard(sb, async () => {
+      await this.live.wake(sb);
+      return sb.rt.openConnection();
+    });
     this.live.touch(sb);
     if (hold) {
       sb.proxied = (sb.proxied ?? 0) + 1;
@@ -256,6 +268,15 @@ export class SandboxManager {
   /** Runs `fn` in the sandbox's exec queue (after the execs already waiting), awake. */
   runQueued<T>(owner: string, id: string, fn: (rt: RuntimeSandbox, record: SandboxRecord) => Promise<T>): Promise<T> {
     return runQueued(this.parts, id, this.live.get(owner, id), fn);
+  }
+
+  /**
+   * How many restart_repl calls the owner's live sandbox has had, or null when it has none
+   * (deleted, another owner's): what api/routes.ts compares to name a call's failure.
+   */
+  restartsOf(owner: string, id: string): number | null {
+    const sb = this.live.find(id);
+    return sb && sb.record.owner === owner ? sb.restarts : null;
   }
 
   /** The runtime of a live sandbox (Spaces load state into a new one). */

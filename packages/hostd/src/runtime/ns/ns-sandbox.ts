@@ -22,6 +22,10 @@ export class NsSandbox implements RuntimeSandbox {
   readonly id: string;
   private conn: GuestConnection | null = null;
   private starting: Promise<GuestConnection> | null = null;
+  /** A restartRepl under way: control() waits for its kernel instead of starting a second one. */
+  private restarting: Promise<void> | null = null;
+  /** Kernels replaced so far: a connection attempt that raced a restart is tried again once. */
+  private restarts = 0;
   private kernelPid: number | null = null;
   private destroyed = false;
   readonly socketPath: string;
@@ -41,6 +45,11 @@ export class NsSandbox implements RuntimeSandbox {
 
   control(): Promise<GuestConnection> {
     if (this.destroyed) return Promise.reject(new Error(`sandbox ${this.id} is closed`));
+    if (this.restarting) return this.restarting.then(() => this.control());
+    return this.connectKernel();
+  }
+
+  private connectKernel(): Promise<GuestConnection> {
     if (this.conn && !this.conn.closed) return Promise.resolve(this.conn);
     const hits = this.limitHits();
     this.starting ??= this.connectOrStart()
@@ -54,13 +63,18 @@ export class NsSandbox implements RuntimeSandbox {
   }
 
   async openConnection(): Promise<GuestConnection> {
-    await this.control();
-    const hits = this.limitHits();
-    try {
-      return await GuestConnection.connect(this.socketPath, 10_000);
-    } catch (err) {
-      // The kernel's spare connection threads are all busy and no new one can start.
-      throw this.atProcessLimit(hits, "no connection to its guest kernel can be served") ?? err;
+    for (let attempt = 0; ; attempt++) {
+      await this.control();
+      const restarts = this.restarts;
+      const hits = this.limitHits();
+      try {
+        return await GuestConnection.connect(this.socketPath, 10_000);
+      } catch (err) {
+        // The kernel was replaced between control() and the connect (its socket went with it).
+        if (attempt === 0 && !this.destroyed && (this.restarting || this.restarts !== restarts)) continue;
+        // The kernel's spare connection threads are all busy and no new one can start.
+        throw this.atProcessLimit(hits, "no connection to its guest kernel can be served") ?? err;
+      }
     }
   }
 
@@ -74,7 +88,17 @@ export class NsSandbox implements RuntimeSandbox {
     return killed;
   }
 
-  async restartRepl(): Promise<void> {
+  restartRepl(): Promise<void> {
+    this.restarts++;
+    this.restarting ??= this.replaceKernel().finally(() => {
+      this.restarting = null;
+    });
+    return this.restarting;
+  }
+
+  private async replaceKernel(): Promise<void> {
+    // A kernel being started (after an exec's kill) is the one to replace: wait until it is up.
+    await this.starting?.catch(() => undefined);
     const old = this.kernelPid;
     this.killKernel();
     // The old kernel's socket answers until it is gone: wait, so control() starts a new one.
@@ -85,7 +109,8 @@ export class NsSandbox implements RuntimeSandbox {
     }
     this.kernelPid = null;
     fs.rmSync(this.socketPath, { force: true });
-    await this.control();
+    if (this.destroyed) throw new Error(`sandbox ${this.id} is closed`);
+    await this.connectKernel();
   }
 
   /** Failures of fork/clone in the sandbox so far (0 when its cgroup cannot be read). */
