@@ -49,5 +49,8 @@ PROCESS_LIMIT = "process_limit"
 EXISTS = "exists"
 NOT_EMPTY = "not_empty"
 TOO_MANY_ENTRIES = "too_many_entries"
+# File reads (files.py).
+NOT_REGULAR = "not_regular"
+TOO_LARGE = "too_large"
 _BY_ERRNO[errno.EEXIST] = EXISTS
 _BY_ERRNO[errno.ENOTEMPTY] = NOT_EMPTY

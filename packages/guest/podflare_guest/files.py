@@ -146,7 +146,7 @@ def read(conn, req_id, path, base):
         elif stat.S_ISREG(st.st_mode):
             _send_file(conn, req_id, full)
         else:
-            raise GuestError(errors.IO_ERROR, f"cannot read {full}: not a regular file or directory")
+            raise _not_regular(full)
     except GuestError as e:
         send_error(conn, req_id, e)
 
@@ -195,7 +195,7 @@ def _send_file(conn, req_id, full):
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            raise GuestError(errors.IO_ERROR, f"cannot read {full}: not a regular file")
+            raise _not_regular(full)
         mode = stat.S_IMODE(st.st_mode)
         if st.st_size == 0:
             _send_unsized(conn, req_id, full, fd, mode)
@@ -228,7 +228,10 @@ def _send_unsized(conn, req_id, full, fd, mode):
             break
         total += len(chunk)
         if total > _UNSIZED_MAX_BYTES:
-            raise GuestError(errors.IO_ERROR, f"cannot read {full}: it reports no size and is too large")
+            raise GuestError(errors.TOO_LARGE,
+                             f"cannot read {full}: it reports no size and holds more than"
+                             f" {_UNSIZED_MAX_BYTES} bytes; copy the part you need into a regular"
+                             " file (e.g. `head -c 1M FILE > /tmp/part`) and download that")
         parts.append(chunk)
     if not conn.send({"t": "file", "id": req_id, "kind": "file", "size": total, "mode": mode}):
         return
@@ -236,6 +239,14 @@ def _send_unsized(conn, req_id, full, fd, mode):
         if not conn.send({"t": "data", "id": req_id}, chunk):
             return
     conn.send({"t": "done", "id": req_id})
+
+
+def _not_regular(full):
+    # A device (/dev/zero), FIFO or socket has no end and no size: never streamed.
+    return GuestError(errors.NOT_REGULAR,
+                      f"cannot read {full}: not a regular file or directory (a device, FIFO or"
+                      " socket); copy what you need into a regular file (e.g. `head -c 1M FILE >"
+                      " /tmp/part`) and download that")
 
 
 def remove(conn, req_id, path, base):

@@ -95,12 +95,19 @@ class FilesTest(KernelTest):
         self.assertEqual((h["t"], h["code"]), ("error", "not_found"))
         self.assertIn("does/not/exist", h["message"])
         os.mkfifo(self.path("a-fifo"))
-        self.assertEqual(self.c.read_file("a-fifo")[0]["code"], "io_error")
+        self.assertEqual(self.c.read_file("a-fifo")[0]["code"], "not_regular")
+        self.assertEqual(self.c.read_file("/dev/zero")[0]["code"], "not_regular")
 
     def test_read_of_a_file_that_reports_no_size(self):
         h, data = self.c.read_file("/proc/self/status")
         self.assertEqual(h["size"], len(data))
         self.assertIn(b"Name:", data)
+
+    def test_read_of_an_unsized_file_past_the_bound(self):
+        # /proc/self/pagemap reports size 0 and holds 8 bytes per page of the address space.
+        h, _ = self.c.read_file("/proc/self/pagemap")
+        self.assertEqual((h["t"], h["code"]), ("error", "too_large"))
+        self.assertIn("regular file", h["message"])
 
     def test_invalid_paths(self):
         for bad in ("", "a\0b"):

@@ -44,6 +44,8 @@ export const ErrorCode = {
   FileExists: "file_exists",
   DirectoryNotEmpty: "directory_not_empty",
   TooManyEntries: "too_many_entries",
+  ExecQueueFull: "exec_queue_full",
+  NotARegularFile: "not_a_regular_file",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -91,6 +93,8 @@ export const errorStatus: Record<ErrorCode, number> = {
   file_exists: 409,
   directory_not_empty: 409,
   too_many_entries: 413,
+  exec_queue_full: 429,
+  not_a_regular_file: 409,
 };
 
 /** The one error envelope of the REST API: Podflare's `error` plus our stable `code`. */

@@ -91,7 +91,11 @@ export type GuestErrorCode =
   | "process_limit"
   | "exists"
   | "not_empty"
-  | "too_many_entries";
+  | "too_many_entries"
+  // Files: a download of something that is not a regular file or directory (a device, FIFO,
+  // socket); a file that reports no size (/proc) and holds more than the guest reads of one.
+  | "not_regular"
+  | "too_large";
 
 export interface Frame<H> {
   header: H;

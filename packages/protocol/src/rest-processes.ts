@@ -65,6 +65,8 @@ export const processLimits = {
   bufferBytes: 256 * 1024,
   /** Largest single stdin write. */
   maxInputBytes: 1024 * 1024,
+  /** PTY WebSocket: failed client messages answered before the session is closed (1008). */
+  maxPtyFailedMessages: 8,
   /** Tags: letters, digits, `_.-`, not only digits (those are pids). */
   tagPattern: /^(?!\d+$)[A-Za-z0-9_.-]{1,64}$/,
 } as const;

@@ -67,7 +67,9 @@ from .errors import (
 )
 from .errors import (
     DirectoryNotEmptyError,
+    ExecQueueFullError,
     FileExistsError,
+    NotARegularFileError,
     ProcessLimitError,
     ProcessNotFoundError,
     TooManyEntriesError,
@@ -104,7 +106,7 @@ __all__ = [
     "ContextLimitError",
     "RegionUnavailableError",
     "ProcessNotFoundError", "ProcessLimitError", "WatchLimitError", "FileExistsError",
-    "DirectoryNotEmptyError", "TooManyEntriesError",
+    "DirectoryNotEmptyError", "TooManyEntriesError", "ExecQueueFullError", "NotARegularFileError",
     "Processes", "ProcessInfo", "ProcessEvent", "Filesystem", "FsEntry", "Watch", "WatchEvent",
     "Pty", "PtyHandle", "Terminal",
 ]

@@ -50,6 +50,8 @@ class ErrorCode:
     FILE_EXISTS = "file_exists"
     DIRECTORY_NOT_EMPTY = "directory_not_empty"
     TOO_MANY_ENTRIES = "too_many_entries"
+    EXEC_QUEUE_FULL = "exec_queue_full"
+    NOT_A_REGULAR_FILE = "not_a_regular_file"
 
 
 #: The HTTP status the server gives each code.
@@ -96,6 +98,8 @@ ERROR_STATUS: dict[str, int] = {
     "file_exists": 409,
     "directory_not_empty": 409,
     "too_many_entries": 413,
+    "exec_queue_full": 429,
+    "not_a_regular_file": 409,
 }
 
 #: Exit codes hostd itself gives (the program's own codes pass through untouched).

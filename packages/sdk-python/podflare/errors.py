@@ -366,6 +366,22 @@ class TooManyEntriesError(_ServerError):
     code = ErrorCode.TOO_MANY_ENTRIES
 
 
+class ExecQueueFullError(_ServerError):
+    """429 ``exec_queue_full``: as many execs wait in the sandbox as allowed; wait for some to
+    finish, or fork and run in parallel.
+    """
+
+    code = ErrorCode.EXEC_QUEUE_FULL
+
+
+class NotARegularFileError(ConflictError):
+    """409 ``not_a_regular_file``: a download of a device, FIFO or socket; copy what you need into
+    a regular file.
+    """
+
+    code = ErrorCode.NOT_A_REGULAR_FILE
+
+
 class TimeoutError(PodflareError, builtins.TimeoutError):
     """The server was silent for longer than the client's ``timeout_s``.
 
@@ -414,7 +430,7 @@ ERROR_CLASSES: dict[str, type[_ServerError]] = {
         ContextLimitError,
         RegionUnavailableError,
         ProcessNotFoundError, ProcessLimitError, WatchLimitError, FileExistsError,
-        DirectoryNotEmptyError, TooManyEntriesError,
+        DirectoryNotEmptyError, TooManyEntriesError, ExecQueueFullError, NotARegularFileError,
     )
 }
 assert set(ERROR_CLASSES) == set(ERROR_STATUS), "every code needs a class"
@@ -507,7 +523,7 @@ def error_from_response(status: int, body: Any, headers: Mapping[str, str] | Non
 __all__ = [
     "ErrorCode", "ClientErrorCode", "ERROR_STATUS", "ERROR_CLASSES", "PodflareError",
     "ProcessNotFoundError", "ProcessLimitError", "WatchLimitError", "FileExistsError",
-    "DirectoryNotEmptyError", "TooManyEntriesError",
+    "DirectoryNotEmptyError", "TooManyEntriesError", "ExecQueueFullError", "NotARegularFileError",
     "BadRequestError", "InvalidJsonError", "UnknownLanguageError", "InvalidPathError",
     "UnauthorizedError", "ForbiddenError", "NotFoundError", "SandboxNotFoundError",
     "TemplateNotFoundError", "FileNotFoundError", "SpaceNotFoundError", "MethodNotAllowedError",

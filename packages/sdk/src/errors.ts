@@ -287,6 +287,18 @@ export class TooManyEntriesError extends PodflareError {
     super(ErrorCode.TooManyEntries, statusOf(ErrorCode.TooManyEntries, init), message, init);
   }
 }
+/** 429 `exec_queue_full`: as many execs wait in the sandbox as allowed; wait for some to finish, or fork and run in parallel. */
+export class ExecQueueFullError extends PodflareError {
+  constructor(message: string, init: ErrorInit = {}) {
+    super(ErrorCode.ExecQueueFull, statusOf(ErrorCode.ExecQueueFull, init), message, init);
+  }
+}
+/** 409 `not_a_regular_file`: a download of a device, FIFO or socket; copy what you need into a regular file. */
+export class NotARegularFileError extends ConflictError {
+  constructor(message: string, init: ErrorInit = {}) {
+    super(message, init, ErrorCode.NotARegularFile);
+  }
+}
 
 /**
  * 410 `sandbox_expired`: the sandbox reached its `maxLifetimeS` and was closed (or frozen to a
@@ -412,6 +424,8 @@ export const errorClasses: Record<ErrorCode, ServerErrorClass> = {
   file_exists: FileExistsError,
   directory_not_empty: DirectoryNotEmptyError,
   too_many_entries: TooManyEntriesError,
+  exec_queue_full: ExecQueueFullError,
+  not_a_regular_file: NotARegularFileError,
 };
 
 // Answers without a code (the hosted service's 401, a proxy's 502, …) map by status

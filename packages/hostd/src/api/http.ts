@@ -12,6 +12,40 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   res.end(text);
 }
 
+// A streamed JSON answer is written in pieces of about this size.
+const STREAM_PIECE_CHARS = 16 * 1024;
+
+/**
+ * `{"<field>": [items…]}` with status 200, serialized item by item and written only as fast as
+ * the client reads (chunked): a long list costs hostd about one piece per connection, never the
+ * whole answer, however large the items' metadata and however slow the client.
+ */
+export async function streamJsonList(res: ServerResponse, field: string, items: readonly unknown[]): Promise<void> {
+  res.writeHead(200, { "content-type": "application/json", "cache-control": "no-store" });
+  let piece = `{${JSON.stringify(field)}:[`;
+  for (let i = 0; i < items.length; i++) {
+    piece += (i ? "," : "") + JSON.stringify(items[i]);
+    if (piece.length < STREAM_PIECE_CHARS) continue;
+    const more = res.write(piece);
+    piece = "";
+    if (!more) await drainedOrClosed(res);
+    if (res.destroyed) return;
+  }
+  res.end(piece + "]}");
+}
+
+function drainedOrClosed(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off("drain", done);
+      res.off("close", done);
+      resolve();
+    };
+    res.on("drain", done);
+    res.on("close", done);
+  });
+}
+
 export function sendNoContent(res: ServerResponse): void {
   res.writeHead(204);
   res.end();

@@ -6,10 +6,11 @@
 import http from "node:http";
 import type net from "node:net";
 import type { Duplex } from "node:stream";
-import { PodflareError, sandboxIdPattern, type ErrorBody } from "@podflare/protocol";
+import { PodflareError, limits, sandboxIdPattern, type ErrorBody } from "@podflare/protocol";
 import type { Authenticator } from "../auth/authenticator.js";
 import type { HostdConfig } from "../config.js";
 import type { SandboxManager } from "../lifecycle/sandbox-manager.js";
+import { HeadGate } from "./head-gate.js";
 import { sendError } from "./http.js";
 import {
   PORT_ROUTE,
@@ -80,17 +81,20 @@ export class PortProxy {
 
     await new Promise<void>((resolve) => {
       let answered = false;
+      let failed = false;
       const fail = (err: PodflareError) => {
         if (answered) return;
         answered = true;
+        failed = true;
         stream.destroy();
         req.unpipe();
         req.resume(); // let the caller finish sending, so it reads our answer
         sendError(res, err, this.log);
         resolve();
       };
+      const gate = new HeadGate(stream);
       const upstream = http.request({
-        createConnection: () => stream,
+        createConnection: () => gate,
         method: req.method,
         path: upstreamTarget(req.url ?? "/"),
         headers: requestHeaders(req.rawHeaders, {
@@ -112,16 +116,25 @@ export class PortProxy {
       // The stream comes paused (nothing read before its reader exists); the client's
       // parser is listening once 'socket' fires.
       upstream.on("socket", (s) => s.resume());
+      // Interim answers (100 Continue, 103 Early Hints) are not passed on; a few are normal,
+      // an endless run is a server that will never answer.
+      let interim = 0;
+      upstream.on("information", () => {
+        if (++interim <= limits.maxProxyInterimAnswers) return;
+        clearTimeout(timer);
+        fail(new PodflareError("upstream_error", `the server on port ${port} inside the sandbox sent more than ${limits.maxProxyInterimAnswers} interim (1xx) answers to one request; make it send its final answer after at most ${limits.maxProxyInterimAnswers}`));
+      });
       upstream.on("error", (err) => {
         clearTimeout(timer);
         if (answered) {
-          res.destroy();
+          if (!failed) res.destroy(); // our own error answer is on its way: let it go out
           return resolve();
         }
         fail(new PodflareError("upstream_error", `the server on port ${port} inside the sandbox broke the connection or sent something that is not HTTP/1.1 (${err.message}); check that it is an HTTP server`));
       });
       upstream.on("response", (up) => {
         clearTimeout(timer);
+        gate.release();
         if (answered) {
           up.destroy();
           return;

@@ -12,11 +12,14 @@ import { guestError } from "../runtime/files.js";
 import type { GuestConnection } from "../runtime/guest-connection.js";
 import { guestRequest } from "../runtime/guest-request.js";
 import { parseSelector, parseSignal, parseSize } from "./validate.js";
-import { OP, WsReader, encodeWs, handshake } from "./websocket.js";
+import { OP, WsError, WsReader, encodeWs, handshake } from "./websocket.js";
 
 const PTY_ROUTE = /^\/v1\/sandboxes\/([^/]+)\/pty$/;
 // Input and control messages are small; a paste is at most this.
 const MAX_MESSAGE_BYTES = processLimits.maxInputBytes;
+// Each failed message is answered; past this many the session is closed (1008), so that a
+// flood of bad messages cannot turn into a flood of answers.
+const MAX_FAILED_MESSAGES = processLimits.maxPtyFailedMessages;
 
 export class PtyServer {
   private readonly open = new Set<Duplex>();
@@ -104,10 +107,12 @@ export class PtyServer {
 class PtySession {
   private readonly reader = new WsReader(MAX_MESSAGE_BYTES);
   private closed = false;
-  /** One drain listener at a time: output read before pause() still arrives. */
-  private waitingForDrain = false;
   private ended = false;
+  /** Our writes to the client wait to drain: the guest's output and the client's input both stop. */
+  private outputFull = false;
+  /** The guest has not taken the client's last input yet. */
   private inputPaused = false;
+  private failures = 0;
 
   constructor(
     private readonly socket: Duplex,
@@ -137,20 +142,36 @@ class PtySession {
     this.stream.send({ t: "proc_connect", id, from: "start", hold: true, ...this.selector });
     this.socket.on("data", (chunk: Buffer) => this.onData(chunk));
     this.socket.on("close", () => this.finish());
-    this.socket.on("end", () => this.finish());
+    // The client closed its side without a close frame: the server's socket is half-open
+    // (allowHalfOpen) and would stay so; end ours too.
+    this.socket.on("end", () => this.close(1000));
     if (head.length) this.onData(head);
-    this.socket.resume();
+    this.reading();
+  }
+
+  /**
+   * The client is read only while everything it caused can go out: its input into the guest,
+   * and our answers (pongs, errors) and the terminal's output to it. A client that sends and
+   * never reads is held back by TCP instead of growing hostd.
+   */
+  private reading(): void {
+    if (this.closed) return;
+    if (this.outputFull || this.inputPaused) this.socket.pause();
+    else this.socket.resume();
   }
 
   private onData(chunk: Buffer): void {
+    if (this.closed) return;
     let messages;
     try {
       messages = this.reader.push(chunk);
     } catch (err) {
       this.text({ type: "error", code: "bad_request", error: (err as Error).message });
-      return this.close(1009);
+      return this.close(err instanceof WsError ? err.closeCode : 1002);
     }
     for (const m of messages) {
+      // One read may hold thousands of small messages: none is served after the close.
+      if (this.closed) return;
       if (m.opcode === OP.binary) this.request({ t: "proc_input", id: 0, ...this.selector }, m.payload);
       else if (m.opcode === OP.text) this.onControl(m.payload.toString("utf8"));
       else if (m.opcode === OP.ping) this.send(OP.pong, m.payload);
@@ -167,7 +188,18 @@ class PtySession {
       else throw new PodflareError("bad_request", `unknown message ${JSON.stringify(msg.type)}: send binary input, or JSON {type: "input"|"resize"|"signal"}`);
     } catch (err) {
       const e = err instanceof PodflareError ? err : new PodflareError("bad_request", `a text message must be JSON: ${(err as Error).message}`);
-      this.text({ type: "error", code: e.code, error: e.message });
+      this.failed(e.code, e.message);
+    }
+  }
+
+  /** A client message failed: answered, and the session closed once too many have. */
+  private failed(code: string, error: string): void {
+    if (this.closed) return;
+    this.failures++;
+    this.text({ type: "error", code, error });
+    if (this.failures >= MAX_FAILED_MESSAGES) {
+      this.text({ type: "error", code: "bad_request", error: `${this.failures} messages failed; closing the session. Send binary input, or JSON {type: "input"|"resize"|"signal"}, and reconnect` });
+      this.close(1008);
     }
   }
 
@@ -177,17 +209,17 @@ class PtySession {
     const id = this.control.open((f) => {
       this.control.release(id);
       const h = f.header as GuestFrame;
-      if (h.t === "error") this.text({ type: "error", code: guestError(h).code, error: h.message });
+      if (h.t === "error") this.failed(guestError(h).code, h.message);
     });
     try {
       // A program that does not read its input holds the guest back; then stop reading the
       // client too (TCP holds the sender), instead of buffering its input here.
       if (!this.control.send({ ...frame, id } as HostFrame, body) && !this.inputPaused) {
         this.inputPaused = true;
-        this.socket.pause();
+        this.reading();
         void this.control.drain().then(() => {
           this.inputPaused = false;
-          if (!this.closed) this.socket.resume();
+          this.reading();
         });
       }
     } catch {
@@ -201,13 +233,16 @@ class PtySession {
 
   private send(opcode: number, payload: Buffer): void {
     if (this.closed || this.socket.destroyed) return;
-    // The terminal's output waits in the sandbox while the client is slow.
-    if (!this.socket.write(encodeWs(opcode, payload)) && !this.waitingForDrain) {
-      this.waitingForDrain = true;
+    // The terminal's output waits in the sandbox, and the client's messages in its own
+    // socket, while the client is slow to read.
+    if (!this.socket.write(encodeWs(opcode, payload)) && !this.outputFull) {
+      this.outputFull = true;
       this.stream.pause();
+      this.reading();
       this.socket.once("drain", () => {
-        this.waitingForDrain = false;
+        this.outputFull = false;
         this.stream.resume();
+        this.reading();
       });
     }
   }
@@ -218,6 +253,8 @@ class PtySession {
     payload.writeUInt16BE(code);
     this.send(OP.close, payload);
     this.closed = true;
+    // Nothing more is read: whatever the client still sends waits in its socket until the end.
+    this.socket.pause();
     this.socket.end();
     setTimeout(() => this.socket.destroy(), 2000).unref();
     this.finish();

@@ -11,7 +11,7 @@ import {
 import type { Principal } from "../auth/authenticator.js";
 import type { HostdConfig } from "../config.js";
 import type { SandboxManager } from "../lifecycle/sandbox-manager.js";
-import { readJsonBody, sendJson, sendNoContent } from "./http.js";
+import { readJsonBody, sendJson, sendNoContent, streamJsonList } from "./http.js";
 import { checkRegion } from "./region.js";
 import { SB, sandboxId, type Route, type RouteMaker } from "./route.js";
 import { parseCreate } from "./validate.js";
@@ -37,12 +37,14 @@ export function sandboxRoutes(cfg: HostdConfig, sandboxes: SandboxManager, route
       sendJson(ctx.res, 200, await create(ctx.principal, ctx.req, await readJsonBody(ctx.req, limits.maxJsonBytes)));
     }),
 
-    route("GET", "/v1/sandboxes", (ctx) => {
+    route("GET", "/v1/sandboxes", async (ctx) => {
       // ?all=true: every key's sandboxes, with their owner (the dashboard's admin view).
       const all = ctx.url.searchParams.get("all");
       if (all !== null && all !== "true" && all !== "false") throw new PodflareError("bad_request", `all=${JSON.stringify(all)}: use all=true (every key's sandboxes, admin keys only) or leave it out`);
       if (all === "true" && !ctx.principal.admin) throw new PodflareError("forbidden", "listing every key's sandboxes (all=true) needs an admin key; leave all out to list your own");
-      sendJson(ctx.res, 200, { sandboxes: all === "true" ? sandboxes.listAll() : sandboxes.list(ctx.owner) } satisfies ListSandboxesResponse);
+      const list: ListSandboxesResponse["sandboxes"] = all === "true" ? sandboxes.listAll() : sandboxes.list(ctx.owner);
+      // Streamed: each item may carry up to limits.maxMetadataBytes of metadata.
+      await streamJsonList(ctx.res, "sandboxes", list);
     }),
 
     route("GET", SB, async (ctx) => {

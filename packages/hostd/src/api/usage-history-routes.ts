@@ -7,13 +7,15 @@ import { sendJson } from "./http.js";
 import type { Route, RouteMaker } from "./route.js";
 
 const DAY_MS = 24 * 3_600_000;
+// The largest time a Date holds (ECMAScript: 100,000,000 days either side of 1970).
+const MAX_TIME_MS = 8.64e15;
 
 export function parseSince(raw: string | null, now: number): number {
   if (raw === null || raw === "") return now - DAY_MS;
   // Date.parse alone takes too much ("-5" is a date to V8): an ISO time starts with its date.
   const ms = /^\d+$/.test(raw) ? Number(raw) : /^\d{4}-\d{2}-\d{2}/.test(raw) ? Date.parse(raw) : NaN;
-  if (!Number.isFinite(ms)) {
-    throw new PodflareError("bad_request", `since=${JSON.stringify(raw)} is not a time; give an ISO time (2026-12-06T04:00:00Z) or epoch milliseconds`);
+  if (!Number.isFinite(ms) || ms > MAX_TIME_MS) {
+    throw new PodflareError("bad_request", `since=${JSON.stringify(raw)} is not a time; give an ISO time (2026-12-06T04:00:00Z) or epoch milliseconds up to ${MAX_TIME_MS}`);
   }
   return ms;
 }

@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { PodflareError, limits } from "@podflare/protocol";
-import { parseCreate, parseCreateKey, parseExec, parseFilePath, parseFork, parseIdleTimeout, parseSetNetwork } from "./validate.js";
+import { parseBodyPath, parseCreate, parseCreateKey, parseExec, parseFilePath, parseFork, parseIdleTimeout, parseSetNetwork, parseStart } from "./validate.js";
 
 function rejects(fn: () => unknown, code: string, message: RegExp): void {
   assert.throws(fn, (err: unknown) => {
@@ -71,4 +71,34 @@ test("parseCreateKey: defaults, and a 400 naming each wrong field", () => {
   rejects(() => parseCreateKey({ tier: "gold" }), "bad_request", /tier must be one of free, pro, scale, enterprise/);
   rejects(() => parseCreateKey({ name: 7 }), "bad_request", /name must be a string/);
   rejects(() => parseCreateKey({ admin: "yes" }), "bad_request", /admin must be true or false/);
+});
+
+test("metadata and env are bounded by limits (keys and UTF-8 bytes); the limit itself is accepted", () => {
+  const keys = (n: number, value = "v") => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, value]));
+  assert.equal(Object.keys(parseCreate({ metadata: keys(limits.maxMetadataKeys) }).metadata!).length, limits.maxMetadataKeys);
+  rejects(() => parseCreate({ metadata: keys(limits.maxMetadataKeys + 1) }), "bad_request", new RegExp(`metadata has ${limits.maxMetadataKeys + 1} keys.*at most ${limits.maxMetadataKeys}`));
+  const fits = "x".repeat(limits.maxMetadataBytes - 1);
+  assert.equal(parseCreate({ metadata: { k: fits } }).metadata!.k, fits);
+  rejects(() => parseCreate({ metadata: { k: fits + "x" } }), "bad_request", new RegExp(`metadata takes ${limits.maxMetadataBytes + 1} bytes.*at most ${limits.maxMetadataBytes}`));
+  // 17 MiB of metadata was accepted before, and every list answer carried it.
+  rejects(() => parseCreate({ metadata: { k: "x".repeat(16 << 20) } }), "bad_request", /metadata takes/);
+  rejects(() => parseCreate({ metadata: { k: "é".repeat(limits.maxMetadataBytes / 2) } }), "bad_request", /bytes \(names and values, UTF-8\)/);
+  rejects(() => parseCreate({ env: keys(limits.maxEnvVars + 1) }), "bad_request", /env has .* variables/);
+  rejects(() => parseExec({ code: "1", env: { A: "x".repeat(limits.maxEnvBytes) } }, timeouts), "bad_request", /env takes/);
+  rejects(() => parseStart({ cmd: "true", env: { A: "x".repeat(limits.maxEnvBytes) } }), "bad_request", /env takes/);
+});
+
+test("strings holding a lone surrogate are refused where they would reach the guest or the store", () => {
+  const lone = "\udfff";
+  rejects(() => parseCreate({ env: { X: lone } }), "bad_request", /env\.X holds a lone UTF-16 surrogate/);
+  rejects(() => parseCreate({ env: { [`X${lone}`]: "1" } }), "bad_request", /env name .* lone UTF-16 surrogate/);
+  rejects(() => parseCreate({ metadata: { k: `a${lone}` } }), "bad_request", /metadata\.k holds a lone/);
+  rejects(() => parseExec({ code: "1", env: { X: lone } }, timeouts), "bad_request", /env\.X holds a lone/);
+  rejects(() => parseExec({ code: `print("${lone}")` }, timeouts), "bad_request", /code holds a lone/);
+  rejects(() => parseExec({ code: "1", cwd: `/tmp/${lone}` }, timeouts), "bad_request", /cwd holds a lone/);
+  rejects(() => parseStart({ cmd: "echo", args: [lone] }), "bad_request", /args\[0\] holds a lone/);
+  rejects(() => parseStart({ cmd: "true", env: { X: "\ud800" } }), "bad_request", /env\.X holds a lone/);
+  rejects(() => parseBodyPath({ path: `/tmp/${lone}` }, "path"), "bad_request", /path holds a lone/);
+  // A surrogate pair is one character, and fine.
+  assert.deepEqual(parseCreate({ env: { X: "\ud83d\ude00" } }).env, { X: "\u{1F600}" });
 });

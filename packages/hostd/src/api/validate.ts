@@ -37,7 +37,17 @@ function optBool(body: Record<string, unknown>, field: string): boolean | undefi
   return v;
 }
 
-function optStringMap(body: Record<string, unknown>, field: string): Record<string, string> | undefined {
+// A lone UTF-16 surrogate cannot be written as UTF-8: the guest, a process's environment and
+// SQLite would each fail on it later, as a 500.
+const LONE_SURROGATE = /\p{Surrogate}/u;
+
+/** Refuses a string that is not well-formed Unicode, naming the field. */
+export function checkText(v: string, field: string): string {
+  if (LONE_SURROGATE.test(v)) throw bad(`${field} holds a lone UTF-16 surrogate (e.g. "\\udfff"), which is not text; send well-formed Unicode (encode binary data as base64)`);
+  return v;
+}
+
+function optStringMap(body: Record<string, unknown>, field: "env" | "metadata"): Record<string, string> | undefined {
   const v = body[field];
   if (v === undefined || v === null) return undefined;
   if (typeof v !== "object" || Array.isArray(v)) throw bad(`${field} must be an object of string values`);
@@ -46,14 +56,37 @@ function optStringMap(body: Record<string, unknown>, field: string): Record<stri
     if (k.includes("\0") || val.includes("\0")) throw bad(`${field}.${k} must not contain NUL bytes`);
     if (field === "env" && (k === "" || k.includes("="))) throw bad(`env name ${JSON.stringify(k)} is not valid`);
   }
-  return v as Record<string, string>;
+  return field === "env" ? checkEnv(v as Record<string, string>) : checkMetadata(v as Record<string, string>);
+}
+
+/** Size of a map's keys and values in UTF-8, and its key count, refused past the limits (and lone surrogates). */
+function checkMap(map: Record<string, string>, field: string, maxKeys: number, maxBytes: number, what: string): Record<string, string> {
+  const keys = Object.keys(map);
+  if (keys.length > maxKeys) throw bad(`${field} has ${keys.length} ${what}; at most ${maxKeys} are allowed`);
+  let bytes = 0;
+  for (const k of keys) {
+    checkText(k, `${field} name ${JSON.stringify(k.slice(0, 64))}`);
+    checkText(map[k]!, `${field}.${k.slice(0, 64)}`);
+    bytes += Buffer.byteLength(k) + Buffer.byteLength(map[k]!);
+  }
+  if (bytes > maxBytes) throw bad(`${field} takes ${bytes} bytes (names and values, UTF-8); at most ${maxBytes} are allowed`);
+  return map;
+}
+
+function checkMetadata(map: Record<string, string>): Record<string, string> {
+  return checkMap(map, "metadata", limits.maxMetadataKeys, limits.maxMetadataBytes, "keys; keep labels in metadata and put larger data in a file in the sandbox");
+}
+
+/** `env` of a create, an exec or a process start. */
+export function checkEnv(map: Record<string, string>): Record<string, string> {
+  return checkMap(map, "env", limits.maxEnvVars, limits.maxEnvBytes, "variables; pass large data as a file in the sandbox");
 }
 
 function optString(body: Record<string, unknown>, field: string): string | undefined {
   const v = body[field];
   if (v === undefined || v === null) return undefined;
   if (typeof v !== "string" || v === "" || v.includes("\0")) throw bad(`${field} must be a non-empty string`);
-  return v;
+  return checkText(v, field);
 }
 
 /**
@@ -103,6 +136,7 @@ export function parseExec(
   rejectUnknown(body, EXEC_FIELDS, "an exec");
   const code = body.code;
   if (typeof code !== "string") throw bad(`code must be a string of ${body.language === "bash" ? "bash" : "Python"} code`);
+  checkText(code, "code");
   if (Buffer.byteLength(code) > limits.maxCodeBytes) {
     throw new PodflareError("payload_too_large", `code is over ${limits.maxCodeBytes} bytes; upload it as a file and run that`);
   }
@@ -185,7 +219,7 @@ export function parseCreateContext(body: Record<string, unknown>): string | unde
   if (typeof cwd !== "string" || !cwd.startsWith("/") || cwd.includes("\0") || cwd.length > 4096) {
     throw new PodflareError("bad_request", `cwd must be an absolute path of an existing directory, got ${JSON.stringify(cwd)}`);
   }
-  return cwd;
+  return checkText(cwd, "cwd");
 }
 
 // ---- the process and PTY routes' requests (process-routes.ts, pty-routes.ts): every field
@@ -218,9 +252,10 @@ export function parseStart(body: Record<string, unknown>): StartProcessRequest &
     out.args = ["-i", "-l"];
   } else if (typeof cmd !== "string" || cmd === "" || cmd.includes("\0")) {
     throw bad("cmd must be a non-empty string without NUL: a program (with args) or a shell command line (without args)");
-  } else out.cmd = cmd;
+  } else out.cmd = checkText(cmd, "cmd");
   if (args !== undefined) {
     if (!Array.isArray(args) || !args.every((a) => typeof a === "string" && !a.includes("\0"))) throw bad("args must be an array of strings without NUL");
+    (args as string[]).forEach((a, i) => checkText(a, `args[${i}]`));
     out.args = args as string[];
   }
   if (env !== undefined) {
@@ -228,11 +263,11 @@ export function parseStart(body: Record<string, unknown>): StartProcessRequest &
     for (const [k, v] of Object.entries(env)) {
       if (!k || k.includes("=") || k.includes("\0") || typeof v !== "string" || v.includes("\0")) throw bad(`env ${JSON.stringify(k)}: names without = or NUL, string values without NUL`);
     }
-    out.env = env as Record<string, string>;
+    out.env = checkEnv(env as Record<string, string>);
   }
   if (cwd !== undefined) {
     if (typeof cwd !== "string" || cwd === "" || cwd.includes("\0")) throw new PodflareError("invalid_path", "cwd must be a non-empty path without NUL");
-    out.cwd = cwd;
+    out.cwd = checkText(cwd, "cwd");
   }
   if (user !== undefined && user !== "root") throw bad(`user ${JSON.stringify(user)} is not supported: processes run as root (the sandbox's own root) today; leave user out`);
   if (tag !== undefined) {
@@ -277,7 +312,7 @@ export function parseBodyPath(body: Record<string, unknown>, field: string): str
   const url = new URL("http://x/");
   const v = body[field];
   if (typeof v !== "string") throw new PodflareError("invalid_path", `give ${field} as a string path, e.g. {"${field}": "/root/a"}`);
-  url.searchParams.set("path", v);
+  url.searchParams.set("path", checkText(v, field));
   return parseFilePath(url);
 }
 

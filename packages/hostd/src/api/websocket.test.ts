@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import crypto from "node:crypto";
-import { OP, WsReader, encodeWs, handshake } from "./websocket.js";
+import { MAX_CONTROL_PAYLOAD_BYTES, OP, WsError, WsReader, encodeWs, handshake } from "./websocket.js";
 import type { IncomingMessage } from "node:http";
 
 /** A frame as a client sends it: masked. */
@@ -43,6 +43,16 @@ test("a frame or a fragmented message over the bound is refused", () => {
   assert.throws(() => {
     for (let i = 0; i < 5; i++) r.push(clientFrame(i === 0 ? OP.binary : OP.cont, Buffer.alloc(30), false));
   }, /over 100/);
+});
+
+test("a control frame over 125 bytes or fragmented is a protocol error (1002), before its payload is read", () => {
+  const isCode = (code: number) => (e: unknown) => e instanceof WsError && e.closeCode === code;
+  assert.equal(new WsReader(1 << 20).push(clientFrame(OP.ping, Buffer.alloc(MAX_CONTROL_PAYLOAD_BYTES)))[0]!.payload.length, 125);
+  assert.throws(() => new WsReader(1 << 20).push(clientFrame(OP.ping, Buffer.alloc(126))), isCode(1002));
+  // Only the header of a 1 MB ping arrived: refused already.
+  assert.throws(() => new WsReader(1 << 20).push(clientFrame(OP.ping, Buffer.alloc(1 << 20)).subarray(0, 10)), isCode(1002));
+  assert.throws(() => new WsReader(1 << 20).push(clientFrame(OP.pong, Buffer.alloc(1), false)), isCode(1002));
+  assert.throws(() => new WsReader(100).push(clientFrame(OP.binary, Buffer.alloc(200))), isCode(1009));
 });
 
 test("server frames are unmasked with the right length encoding; the handshake answers the key", () => {

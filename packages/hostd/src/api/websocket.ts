@@ -12,6 +12,16 @@ export interface WsMessage {
   payload: Buffer;
 }
 
+/** RFC 6455 5.5: a control frame (close, ping, pong) carries at most 125 bytes and is never fragmented. */
+export const MAX_CONTROL_PAYLOAD_BYTES = 125;
+
+/** A client frame that breaks the protocol or a bound; `closeCode` is what to close with. */
+export class WsError extends Error {
+  constructor(message: string, readonly closeCode: 1002 | 1009) {
+    super(message);
+  }
+}
+
 /** The 101 answer to a valid WebSocket request; throws bad_request for anything else. */
 export function handshake(req: IncomingMessage): string {
   const key = req.headers["sec-websocket-key"];
@@ -37,7 +47,7 @@ export function encodeWs(opcode: number, payload: Buffer = Buffer.alloc(0)): Buf
   return Buffer.concat([head, payload]);
 }
 
-/** Incremental reader of client frames; throws on a protocol error or a message over maxBytes. */
+/** Incremental reader of client frames; throws WsError on a protocol error or a message over maxBytes. */
 export class WsReader {
   // Chunks are joined only once a whole frame is there (joining on every read would copy a big
   // frame once per socket read).
@@ -76,6 +86,10 @@ export class WsReader {
     const masked = (buf[1]! & 0x80) !== 0;
     let len = buf[1]! & 0x7f;
     let off = 2;
+    // The 7-bit length decides it: 126 and 127 announce longer payloads.
+    if (opcode >= 8 && (len > MAX_CONTROL_PAYLOAD_BYTES || !fin)) {
+      throw new WsError(`a control frame (ping, pong, close) must be a single frame of at most ${MAX_CONTROL_PAYLOAD_BYTES} bytes (RFC 6455 5.5); send smaller pings`, 1002);
+    }
     if (len === 126) {
       if (buf.length < 4) return this.wait(4);
       len = buf.readUInt16BE(2);
@@ -83,11 +97,11 @@ export class WsReader {
     } else if (len === 127) {
       if (buf.length < 10) return this.wait(10);
       const big = buf.readBigUInt64BE(2);
-      if (big > BigInt(this.maxBytes)) throw new Error(`a frame of ${big} bytes is over ${this.maxBytes}`);
+      if (big > BigInt(this.maxBytes)) throw new WsError(`a frame of ${big} bytes is over ${this.maxBytes}`, 1009);
       len = Number(big);
       off = 10;
     }
-    if (len > this.maxBytes) throw new Error(`a frame of ${len} bytes is over ${this.maxBytes}`);
+    if (len > this.maxBytes) throw new WsError(`a frame of ${len} bytes is over ${this.maxBytes}`, 1009);
     const maskAt = off;
     if (masked) off += 4;
     if (buf.length < off + len) return this.wait(off + len);
@@ -110,7 +124,7 @@ export class WsReader {
     }
     this.parts.push(payload);
     this.partBytes += payload.length;
-    if (this.partBytes > this.maxBytes) throw new Error(`a message over ${this.maxBytes} bytes`);
+    if (this.partBytes > this.maxBytes) throw new WsError(`a message over ${this.maxBytes} bytes`, 1009);
     if (!fin) return null;
     const whole = { opcode: this.partOp, payload: Buffer.concat(this.parts) };
     this.parts = [];

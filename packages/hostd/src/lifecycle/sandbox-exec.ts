@@ -1,6 +1,6 @@
 // Work run in a sandbox's queue: an exec (after those already waiting, interrupted at
 // max_lifetime_s), REPL-context operations, and other jobs that need the sandbox to themselves.
-import type { ExecRequest } from "@podflare/protocol";
+import { PodflareError, limits, type ExecRequest } from "@podflare/protocol";
 import { requireContext } from "../runtime/contexts.js";
 import { runExec, type ExecFlow, type ExecOutput, type ExecRichOutput } from "../runtime/exec.js";
 import type { RuntimeSandbox } from "../runtime/types.js";
@@ -12,10 +12,26 @@ import { notFound } from "./sandbox-info.js";
 /** An exec request with the defaults filled in. */
 export type QueuedExecRequest = Required<Pick<ExecRequest, "code" | "language" | "timeout_ms">> & ExecRequest;
 
-/** Runs one exec after those already queued on the sandbox; resolves with the exit code. */
+/** Execs waiting (not yet running) per sandbox; each holds its code and env until its turn. */
+const waiting = new WeakMap<LiveSandbox, number>();
+
+/**
+ * Runs one exec after those already queued on the sandbox; resolves with the exit code. At most
+ * limits.maxQueuedExecs wait: one more is refused at once (checked and counted in one step).
+ */
 export function execQueued(p: ManagerParts, owner: string, id: string, sb: LiveSandbox, req: QueuedExecRequest,
                            output: ExecOutput, signal?: AbortSignal, flow?: ExecFlow, rich?: ExecRichOutput): Promise<number> {
+  const queued = waiting.get(sb) ?? 0;
+  if (queued >= limits.maxQueuedExecs) {
+    return Promise.reject(new PodflareError(
+      "exec_queue_full",
+      `${queued} execs already wait in sandbox ${id} (at most ${limits.maxQueuedExecs}, one runs at a time); wait for them to finish before sending more, or fork the sandbox to run in parallel`,
+      { "Retry-After": "1" },
+    ));
+  }
+  waiting.set(sb, queued + 1);
   return p.live.enqueue(sb, async () => {
+    waiting.set(sb, (waiting.get(sb) ?? 1) - 1);
     if (signal?.aborted) return -1;
     if (sb.expiry.signal.aborted) throw expiredError(sb.record);
     if (req.context_id !== undefined) await requireContext(sb.rt, id, req.context_id, p.cfg.guestReplyTimeoutMs);

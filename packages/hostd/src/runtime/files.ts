@@ -22,6 +22,8 @@ const guestErrorCodes: Record<GuestErrorCode, ConstructorParameters<typeof Podfl
   exists: "file_exists",
   not_empty: "directory_not_empty",
   too_many_entries: "too_many_entries",
+  not_regular: "not_a_regular_file",
+  too_large: "payload_too_large",
 };
 
 export function guestError(h: Extract<GuestFrame, { t: "error" }>): PodflareError {

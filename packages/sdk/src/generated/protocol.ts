@@ -199,6 +199,16 @@ export const limits = {
   maxResultBytesPerExec: 16 * 1024 * 1024,
   /** REPL contexts per sandbox, the default one included. */
   maxContexts: 32,
+  /** `metadata` of a create: at most this many keys, and this many bytes of keys and values (UTF-8). */
+  maxMetadataKeys: 64,
+  maxMetadataBytes: 16 * 1024,
+  /** `env` of a create, an exec or a process: at most this many variables, and bytes of names and values. */
+  maxEnvVars: 256,
+  maxEnvBytes: 256 * 1024,
+  /** Execs waiting behind the running one in one sandbox; one more is 429 `exec_queue_full`. */
+  maxQueuedExecs: 16,
+  /** Interim (1xx) answers the port proxy takes for one request before it answers 502 `upstream_error`. */
+  maxProxyInterimAnswers: 8,
 } as const;
 
 /** Sandbox ids are `sbx_` and 32 lowercase hex digits. */
@@ -418,6 +428,8 @@ export const ErrorCode = {
   FileExists: "file_exists",
   DirectoryNotEmpty: "directory_not_empty",
   TooManyEntries: "too_many_entries",
+  ExecQueueFull: "exec_queue_full",
+  NotARegularFile: "not_a_regular_file",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -466,6 +478,8 @@ export const errorStatus: Record<ErrorCode, number> = {
   file_exists: 409,
   directory_not_empty: 409,
   too_many_entries: 413,
+  exec_queue_full: 429,
+  not_a_regular_file: 409,
 };
 
 /** The one error envelope of the REST API. */

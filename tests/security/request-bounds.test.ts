@@ -1,0 +1,102 @@
+// What one client can make hostd hold, and client mistakes that were answered 500: metadata and
+// env are capped at create, the list answer carries them intact, queued execs per sandbox are
+// capped (429 exec_queue_full), and lone surrogates, impossible times and downloads of devices,
+// FIFOs and endless /proc files are 4xx with a stable code.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { limits } from "@podflare/protocol";
+import { SandboxPool, api, bash, execStarted } from "../support/api.js";
+import { eventually } from "../support/host.js";
+
+const pool = new SandboxPool();
+let id: string;
+before(async () => {
+  id = await pool.create();
+});
+after(() => pool.closeAll());
+
+async function errorOf(res: Response): Promise<{ status: number; code: string; error: string }> {
+  const body = (await res.json()) as { code: string; error: string };
+  return { status: res.status, ...body };
+}
+
+test("metadata of 16 MiB, or past the key or byte caps, is refused with 400; at the cap it is listed intact", async () => {
+  const huge = await errorOf(await api("POST", "/v1/sandboxes", { metadata: { blob: "x".repeat(16 << 20) } }));
+  assert.equal(huge.status, 400, JSON.stringify(huge).slice(0, 300));
+  assert.equal(huge.code, "bad_request");
+  assert.match(huge.error, new RegExp(`metadata takes \\d+ bytes .* at most ${limits.maxMetadataBytes}`));
+  const keys = Object.fromEntries(Array.from({ length: limits.maxMetadataKeys + 1 }, (_, i) => [`k${i}`, "v"]));
+  assert.equal((await errorOf(await api("POST", "/v1/sandboxes", { metadata: keys }))).status, 400);
+  const env = await errorOf(await api("POST", "/v1/sandboxes", { env: { BIG: "x".repeat(limits.maxEnvBytes) } }));
+  assert.equal(env.status, 400);
+  assert.match(env.error, /env takes/);
+
+  const meta = { label: "y".repeat(limits.maxMetadataBytes - 5) };
+  const full = await pool.create({ metadata: meta });
+  const res = await api("GET", "/v1/sandboxes");
+  assert.equal(res.status, 200);
+  const list = (await res.json()) as { sandboxes: { id: string; metadata: Record<string, string> }[] };
+  assert.deepEqual(list.sandboxes.find((s) => s.id === full)?.metadata, meta);
+});
+
+test("execs queued behind a running one are capped per sandbox: the rest get 429 exec_queue_full at once", async () => {
+  const sb = await pool.create();
+  const blocker = await execStarted(sb, "print('started', flush=True)\nimport time\ntime.sleep(120)");
+  const aborts: AbortController[] = [];
+  const extra = 4;
+  const refused: { status: number; code: string; error: string }[] = [];
+  const pending = Array.from({ length: limits.maxQueuedExecs + extra }, () => {
+    const ac = new AbortController();
+    aborts.push(ac);
+    return fetch(`${process.env.PODFLARE_HOSTD_URL}/v1/sandboxes/${sb}/exec`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ code: "# " + "x".repeat(1 << 20) + "\nprint(1)" }),
+      signal: ac.signal,
+    }).then(async (r) => {
+      if (r.status !== 200) refused.push(await errorOf(r));
+    }, () => {});
+  });
+  try {
+    await eventually(() => refused.length >= extra, `fewer than ${extra} of ${limits.maxQueuedExecs + extra} queued execs were refused (${refused.length})`, 30_000);
+    assert.equal(refused.length, extra);
+    for (const r of refused) {
+      assert.equal(r.status, 429);
+      assert.equal(r.code, "exec_queue_full");
+      assert.match(r.error, new RegExp(`at most ${limits.maxQueuedExecs}.*wait for them to finish`));
+    }
+  } finally {
+    for (const ac of aborts) ac.abort();
+    const del = await api("DELETE", `/v1/sandboxes/${sb}`);
+    await del.arrayBuffer();
+    await blocker.rest;
+    await Promise.all(pending);
+  }
+});
+
+test("client mistakes that were answered 500 are 4xx with a stable code", async () => {
+  const since = await errorOf(await api("GET", "/v1/usage/history?since=99999999999999999999"));
+  assert.deepEqual([since.status, since.code], [400, "bad_request"], since.error);
+
+  // JSON.stringify writes a lone surrogate as the escape "\udfff".
+  const createEnv = await errorOf(await api("POST", "/v1/sandboxes", { env: { X: "\udfff" } }));
+  assert.deepEqual([createEnv.status, createEnv.code], [400, "bad_request"], createEnv.error);
+  assert.match(createEnv.error, /env\.X holds a lone UTF-16 surrogate/);
+  const execEnv = await errorOf(await api("POST", `/v1/sandboxes/${id}/exec`, { code: "1", env: { X: "\udfff" } }));
+  assert.deepEqual([execEnv.status, execEnv.code], [400, "bad_request"], execEnv.error);
+
+  await bash(id, "rm -f /tmp/a-fifo && mkfifo /tmp/a-fifo");
+  for (const path of ["/tmp/a-fifo", "/dev/zero"]) {
+    const e = await errorOf(await api("GET", `/v1/sandboxes/${id}/files?path=${encodeURIComponent(path)}`));
+    assert.deepEqual([e.status, e.code], [409, "not_a_regular_file"], `${path}: ${e.error}`);
+    assert.match(e.error, /not a regular file or directory .*copy what you need into a regular file/);
+  }
+  const pagemap = await errorOf(await api("GET", `/v1/sandboxes/${id}/files?path=${encodeURIComponent("/proc/self/pagemap")}`));
+  assert.deepEqual([pagemap.status, pagemap.code], [413, "payload_too_large"], pagemap.error);
+  assert.match(pagemap.error, /reports no size .*copy the part you need into a regular file/);
+
+  // The sandbox is unharmed: a small /proc file still downloads.
+  const ok = await api("GET", `/v1/sandboxes/${id}/files?path=${encodeURIComponent("/proc/self/status")}`);
+  assert.equal(ok.status, 200);
+  assert.match(await ok.text(), /Name:/);
+});
