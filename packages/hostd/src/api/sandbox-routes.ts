@@ -48,7 +48,7 @@ export function sandboxRoutes(cfg: HostdConfig, sandboxes: SandboxManager, route
     }),
 
     route("GET", SB, async (ctx) => {
-      sendJson(ctx.res, 200, (await sandboxes.checkedInfo(ctx.owner, sandboxId(ctx))) satisfies SandboxInfo);
+      sendJson(ctx.res, 200, sandboxes.checkedInfo(ctx.owner, sandboxId(ctx)) satisfies SandboxInfo);
     }),
 
     route("DELETE", SB, async (ctx) => {

@@ -37,6 +37,7 @@ import { setSandboxNetwork } from "./sandbox-network.js";
 import { execQueued, runQueued, withContexts, type QueuedExecRequest } from "./sandbox-exec.js";
 import * as files from "./sandbox-files-ports.js";
 import * as clocks from "./sandbox-clocks.js";
+import { NetworkChecks } from "./network-checks.js";
 
 export type { ForkResponse, TemplateCatalog };
 export { newSandboxId };
@@ -49,6 +50,7 @@ export class SandboxManager {
   private readonly forks: ForkMergeDeps;
   /** What the helper modules the public methods delegate to share. */
   private readonly parts: ManagerParts;
+  private readonly networkChecks: NetworkChecks;
 
   constructor(
     private readonly cfg: HostdConfig,
@@ -63,6 +65,7 @@ export class SandboxManager {
     this.live = new LiveSandboxes(cfg, store, runtime, clock);
     this.forks = { live: this.live, store, runtime, clock, usage, countMaking: (delta) => (this.making += delta), regionTag: cfg.regionTag };
     this.parts = { cfg, store, runtime, live: this.live, clock, log, usage };
+    this.networkChecks = new NetworkChecks(runtime.checkNetwork?.bind(runtime), () => clock.now(), log);
   }
 
   /** Re-adopts sandboxes that survived a restart and removes what a crash left behind. */
@@ -112,11 +115,12 @@ export class SandboxManager {
     return this.live.describe(this.live.get(owner, id));
   }
 
-  /** GET /v1/sandboxes/:id: info, after putting back network rules that drifted away. */
-  async checkedInfo(owner: string, id: string): Promise<SandboxInfo> {
+  /** GET /v1/sandboxes/:id: info, and a check that puts back network rules that drifted away
+   * (network-checks.ts: started, not waited for). */
+  checkedInfo(owner: string, id: string): SandboxInfo {
     const sb = this.live.get(owner, id);
-    await this.runtime.checkNetwork?.(sb.rt).catch((e: Error) => this.log(`network check of ${id} failed: ${e.message}`));
-    return this.live.describe(this.live.get(owner, id));
+    this.networkChecks.start(sb, id, sb.rt);
+    return this.live.describe(sb);
   }
 
   list(owner: string): SandboxInfo[] {
