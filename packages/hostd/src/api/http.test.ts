@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { streamJsonList } from "./http.js";
+import { sendError, streamJsonList } from "./http.js";
 
 test("streamJsonList: a client that does not read holds hostd at a bounded amount; reading gets the whole list", async () => {
   const items = Array.from({ length: 1000 }, (_, i) => ({ id: i, metadata: { blob: "m".repeat(16 * 1024) } })); // ~16 MB as JSON
@@ -55,6 +55,28 @@ test("streamJsonList: an empty list is valid JSON", async () => {
     assert.deepEqual(await res.json(), { sandboxes: [] });
   } finally {
     server.closeAllConnections();
+    server.close();
+  }
+});
+
+test("sendError: hostd's own bug answers 500 internal without its text (a host path, a helper's stderr); the log has it", async () => {
+  const logged: string[] = [];
+  const server = http.createServer((req, res) => {
+    req.resume();
+    sendError(res, new Error("enter: exit 1: Traceback … /var/lib/podflare/run/sbx_x/kernel.sock"), (m) => logged.push(m));
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  try {
+    const { port } = server.address() as AddressInfo;
+    const res = await fetch(`http://127.0.0.1:${port}/`);
+    const body = (await res.json()) as { code: string; error: string };
+    assert.equal(res.status, 500);
+    assert.equal(body.code, "internal");
+    assert.match(body.error, /X-Request-Id/);
+    assert.doesNotMatch(body.error, /\/var\/lib|Traceback|kernel\.sock/);
+    assert.equal(logged.length, 1);
+    assert.match(logged[0]!, /internal error: .*\/var\/lib\/podflare\/run/);
+  } finally {
     server.close();
   }
 });

@@ -58,10 +58,7 @@ export function sendError(res: ServerResponse, err: unknown, log: (msg: string) 
     res.destroy();
     return;
   }
-  const e =
-    err instanceof PodflareError
-      ? err
-      : new PodflareError("internal", `internal error: ${(err as Error)?.message ?? String(err)}`);
+  const e = err instanceof PodflareError ? err : internalError();
   if (e.code === "internal") log(`internal error: ${(err as Error)?.stack ?? String(err)}`);
   if (res.headersSent) {
     res.destroy();
@@ -73,6 +70,14 @@ export function sendError(res: ServerResponse, err: unknown, log: (msg: string) 
   const unread = res.req !== undefined && !res.req.complete;
   sendJson(res, e.status, body, e.headers);
   if (unread) closeAfterAnswer(res);
+}
+
+/**
+ * What a caller is told of an error that is hostd's bug: not its text, which can name host paths
+ * or quote a helper's stderr (the log line has it all, under the request's id).
+ */
+export function internalError(): PodflareError {
+  return new PodflareError("internal", "internal error in hostd: its log has the details under this request's X-Request-Id; try again, and report it if it repeats");
 }
 
 function clientWentAway(res: ServerResponse, err: unknown): boolean {

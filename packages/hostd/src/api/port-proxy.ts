@@ -11,7 +11,7 @@ import type { Authenticator } from "../auth/authenticator.js";
 import type { HostdConfig } from "../config.js";
 import type { SandboxManager } from "../lifecycle/sandbox-manager.js";
 import { HeadGate } from "./head-gate.js";
-import { sendError } from "./http.js";
+import { internalError, sendError } from "./http.js";
 import {
   PORT_ROUTE,
   PROXY_METHODS,
@@ -47,7 +47,7 @@ export class PortProxy {
     client.on("error", () => {});
     client.pause(); // what the caller sends early waits for the stream inside (pipe resumes)
     this.upgrade(req, client, head, decode(m[1]!), decode(m[2]!)).catch((err) => {
-      const e = err instanceof PodflareError ? err : new PodflareError("internal", `internal error: ${(err as Error)?.message}`);
+      const e = err instanceof PodflareError ? err : internalError();
       if (e.code === "internal") this.log(`port proxy: ${(err as Error)?.stack ?? String(err)}`);
       writeRawError(client, e);
     });

@@ -13,6 +13,7 @@ import type { GuestConnection } from "../runtime/guest-connection.js";
 import { guestRequest } from "../runtime/guest-request.js";
 import { parseSelector, parseSignal, parseSize } from "./validate.js";
 import { OP, WsError, WsReader, encodeWs, handshake } from "./websocket.js";
+import { internalError } from "./http.js";
 
 const PTY_ROUTE = /^\/v1\/sandboxes\/([^/]+)\/pty$/;
 // Input and control messages are small; a paste is at most this.
@@ -44,7 +45,7 @@ export class PtyServer {
       // not percent-encoding: checked as it is (and refused as an unknown sandbox)
     }
     this.serve(req, socket, head, id, url).catch((err) => {
-      const e = err instanceof PodflareError ? err : new PodflareError("internal", `internal error: ${(err as Error)?.message}`);
+      const e = err instanceof PodflareError ? err : internalError();
       if (e.code === "internal") this.log(`pty: ${(err as Error)?.stack ?? String(err)}`);
       writeRawError(socket, e);
     });

@@ -2,6 +2,7 @@
 // reads `message`, and `code === 404` for "not found"); Connect-RPC answers its own error JSON.
 import type { ServerResponse } from "node:http";
 import { PodflareError } from "@podflare/protocol";
+import { internalError } from "../api/http.js";
 
 export class E2bError extends Error {
   constructor(readonly status: number, message: string) {
@@ -31,7 +32,7 @@ export function sendE2bError(res: ServerResponse, err: unknown, log: (msg: strin
   const e =
     err instanceof E2bError ? err
     : err instanceof PodflareError ? fromRest(err.status, err.toBody())
-    : new E2bError(500, `internal error: ${(err as Error)?.message ?? String(err)}`);
+    : new E2bError(500, internalError().message);
   if (e.status === 500) log(`e2b: internal error: ${(err as Error)?.stack ?? String(err)}`);
   if (res.headersSent) {
     res.destroy();
