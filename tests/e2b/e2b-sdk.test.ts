@@ -88,7 +88,10 @@ test("pause, then Sandbox.connect resumes it with its files and its REPL state",
   assert.equal(await other.pause(), true);
   assert.equal((await other.getInfo()).state, "paused");
   assert.equal(await other.pause(), false, "pausing a paused sandbox says so (409)");
+  assert.equal(await other.isRunning(), false, "a paused sandbox is not running, as on E2B");
+  assert.equal((await other.getInfo()).state, "paused", "asking did not wake it");
   const back = await Sandbox.connect(other.sandboxId);
+  assert.equal(await back.isRunning(), true);
   assert.equal((await back.getInfo()).state, "running");
   assert.equal(await back.files.read("/root/kept.txt"), "still here");
   assert.equal((await exec(other.sandboxId, "print(kept)")).stdout, "42\n");

@@ -29,6 +29,8 @@ export function envdRoutes(api: LocalApi): SandboxRoute[] {
       // E2B's edge says 502 for a sandbox that is not running: the SDK's isRunning() reads it so.
       if (answer.status === 404) throw new E2bError(502, `sandbox ${ctx.sandboxId} is not running (closed, expired, or never existed)`);
       expectOk(answer);
+      // Paused is not running for E2B's isRunning(); the health check must not wake it (a GET does not).
+      if ((answer.body as { state?: string }).state === "paused") throw new E2bError(502, `sandbox ${ctx.sandboxId} is paused; Sandbox.connect resumes it`);
       sendNoContent(ctx.res);
     }),
     route("GET", "/files", (ctx) => download(ctx, api)),
