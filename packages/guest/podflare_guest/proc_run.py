@@ -21,6 +21,8 @@ _READ_BYTES = 64 * 1024
 # After the process exits, read at most this many more times (background children may hold
 # the pipes open forever); what is left goes to the drainer.
 _TAIL_READS = 64
+# After a PTY process exited, how long a read that found nothing waits for output still on its way.
+_PTY_TAIL_WAIT_S = 0.1
 # A pump held back by a slow reader re-checks this often (readers notify when they move).
 _READER_WAIT_S = 0.5
 # How long a stdin write may wait for a process that does not read.
@@ -221,6 +223,10 @@ def _pump_until_exit(drainer, proc, fds):
         for _ in range(_TAIL_READS):
             more = _read(proc, fd, fds[fd])
             if more is None:
+                # A PTY passes what was written just before the exit through a kernel work
+                # queue: it may not be readable yet. Wait a moment for it (pipes have it already).
+                if fds[fd] == "pty" and _readable_within(fd, _PTY_TAIL_WAIT_S):
+                    continue
                 break
             if more is False:
                 os.close(fd)
@@ -241,6 +247,12 @@ def _pump_until_exit(drainer, proc, fds):
         else:
             proc.exit_code = code
         proc.cond.notify_all()
+
+
+def _readable_within(fd, seconds):
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    return bool(poller.poll(seconds * 1000))
 
 
 def _read(proc, fd, stream):
