@@ -2,11 +2,11 @@
 // exec printing without end must not grow hostd's memory with it (DESIGN §11: every buffer
 // between a sandbox and a client is bounded).
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import { after, test } from "node:test";
 import { hostdUrl } from "../support/api.js";
 import { call, httpConn, ok, type McpConn } from "../mcp/support.js";
+import { hostdPid } from "../support/hostd-memory.js";
 
 const MAX_STREAM_CHARS = 1024 * 1024;
 const conns: McpConn[] = [];
@@ -33,13 +33,6 @@ test("run_python keeps at most 1 MiB of each stream, head and tail, and says how
 });
 
 /** The pid of the process listening on the test hostd's port. */
-function hostdPid(): number {
-  const port = new URL(hostdUrl()).port;
-  const r = spawnSync("ss", ["-ltnpH", `sport = :${port}`], { encoding: "utf8" });
-  const pid = /pid=(\d+)/.exec(r.stdout)?.[1];
-  assert.ok(pid, `no process listens on port ${port}: ${r.stdout}${r.stderr}`);
-  return Number(pid);
-}
 
 /** Bytes a process has read so far, sockets included (/proc/<pid>/io rchar). */
 function bytesRead(pid: number): number {

@@ -3,24 +3,13 @@
 // (the process itself is not held back: a background process must not stall on a reader).
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import fs from "node:fs";
 import net from "node:net";
 import { SandboxPool, api, hostdUrl } from "../support/api.js";
 import { eventually, sandboxMemoryBytes } from "../support/host.js";
+import { hostdPid, rssBytes } from "../support/hostd-memory.js";
 
 const pool = new SandboxPool();
 after(() => pool.closeAll());
-
-function hostdPid(): number {
-  const port = new URL(hostdUrl()).port;
-  const r = spawnSync("ss", ["-ltnpH", `sport = :${port}`], { encoding: "utf8" });
-  const pid = /pid=(\d+)/.exec(r.stdout)?.[1];
-  assert.ok(pid, `no process listens on port ${port}: ${r.stdout}${r.stderr}`);
-  return Number(pid);
-}
-
-const rssBytes = (pid: number) => Number(/^VmRSS:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]) * 1024;
 
 /** A GET on a fresh socket whose answer is never read. */
 function stalledGet(path: string): Promise<net.Socket> {

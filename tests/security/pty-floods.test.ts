@@ -4,13 +4,12 @@
 // and a run of failed messages ends the session instead of being answered one by one.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import fs from "node:fs";
 import type net from "node:net";
 import { processLimits } from "@podflare/protocol";
 import { SandboxPool, hostdUrl } from "../support/api.js";
 import { eventually } from "../support/host.js";
-import { wsConnect, wsFrame } from "../support/websocket.js";
+import { parseServerFrame, wsConnect, wsFrame } from "../support/websocket.js";
+import { hostdPid, rssBytes } from "../support/hostd-memory.js";
 
 const OP = { text: 1, close: 8, ping: 9, pong: 10 };
 const pool = new SandboxPool();
@@ -19,15 +18,6 @@ before(async () => {
   id = await pool.create();
 });
 after(() => pool.closeAll());
-
-function hostdPid(): number {
-  const port = new URL(hostdUrl()).port;
-  const r = spawnSync("ss", ["-ltnpH", `sport = :${port}`], { encoding: "utf8" });
-  const pid = /pid=(\d+)/.exec(r.stdout)?.[1];
-  assert.ok(pid, `no process listens on port ${port}: ${r.stdout}${r.stderr}`);
-  return Number(pid);
-}
-const rssBytes = (pid: number) => Number(/^VmRSS:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]) * 1024;
 
 async function openPty(): Promise<net.Socket> {
   const ws = await wsConnect(`${hostdUrl()}/v1/sandboxes/${id}/pty?cmd=${encodeURIComponent("sleep 300")}`);
@@ -51,23 +41,9 @@ function framesUntilClose(socket: net.Socket, timeoutMs: number): Promise<{ fram
     };
     socket.on("data", (d: Buffer) => {
       buf = Buffer.concat([buf, d]);
-      for (;;) {
-        if (buf.length < 2) return;
-        let n = buf[1]! & 0x7f;
-        let off = 2;
-        if (n === 126) {
-          if (buf.length < 4) return;
-          n = buf.readUInt16BE(2);
-          off = 4;
-        } else if (n === 127) {
-          if (buf.length < 10) return;
-          n = Number(buf.readBigUInt64BE(2));
-          off = 10;
-        }
-        if (buf.length < off + n) return;
-        const frame = { opcode: buf[0]! & 0x0f, payload: buf.subarray(off, off + n) };
-        buf = buf.subarray(off + n);
-        frames.push(frame);
+      for (let frame = parseServerFrame(buf); frame; frame = parseServerFrame(buf)) {
+        buf = buf.subarray(frame.size);
+        frames.push({ opcode: frame.opcode, payload: frame.payload });
         if (frame.opcode === OP.close) return done(frame.payload.readUInt16BE(0));
       }
     });

@@ -2,27 +2,17 @@
 // of memory: hostd stops reading the WebSocket while its writes to the guest are pending.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import fs from "node:fs";
 import net from "node:net";
 import { Sandbox } from "podflare";
 import { hostdUrl } from "../support/api.js";
 import { eventually } from "../support/host.js";
+import { hostdPid, rssBytes } from "../support/hostd-memory.js";
 
 let sb: Sandbox;
 before(async () => {
   sb = await Sandbox.create({ host: hostdUrl() });
 });
 after(() => sb.close());
-
-function hostdPid(): number {
-  const port = new URL(hostdUrl()).port;
-  const r = spawnSync("ss", ["-ltnpH", `sport = :${port}`], { encoding: "utf8" });
-  const pid = /pid=(\d+)/.exec(r.stdout)?.[1];
-  assert.ok(pid, `no process listens on port ${port}: ${r.stdout}${r.stderr}`);
-  return Number(pid);
-}
-const rssBytes = (pid: number) => Number(/^VmRSS:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]) * 1024;
 
 test("300 MB of input to a program that never reads: hostd's memory stays bounded, the sender is held back", async (t) => {
   const pid = hostdPid();

@@ -2,28 +2,16 @@
 // output costs hostd a bounded amount of memory, and the sandbox's writer blocks as on a full pipe.
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
 import { SandboxPool, bash, hostdUrl } from "../support/api.js";
 import { eventually, sandboxPids } from "../support/host.js";
+import { hostdPid, rssBytes } from "../support/hostd-memory.js";
 
 const pool = new SandboxPool();
 after(() => pool.closeAll());
 
 /** The pid of the process listening on the test hostd's port. */
-function hostdPid(): number {
-  const port = new URL(hostdUrl()).port;
-  const r = spawnSync("ss", ["-ltnpH", `sport = :${port}`], { encoding: "utf8" });
-  const pid = /pid=(\d+)/.exec(r.stdout)?.[1];
-  assert.ok(pid, `no process listens on port ${port}: ${r.stdout}${r.stderr}`);
-  return Number(pid);
-}
-
-function rssBytes(pid: number): number {
-  const kb = /^VmRSS:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
-  return Number(kb) * 1024;
-}
 
 /** Bytes a process has written so far (/proc/<pid>/io), or null once it is gone. */
 function bytesWritten(pid: number): number | null {

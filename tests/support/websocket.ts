@@ -48,29 +48,36 @@ export function wsFrame(opcode: number, payload: Buffer): Buffer {
   return Buffer.concat([head, mask, Buffer.from(payload.map((c, i) => c ^ mask[i % 4]!))]);
 }
 
+/** The first unmasked server frame in `buf` and its length in bytes, or null while it is partial. */
+export function parseServerFrame(buf: Buffer): { opcode: number; payload: Buffer; size: number } | null {
+  if (buf.length < 2) return null;
+  let n = buf[1]! & 0x7f;
+  let off = 2;
+  if (n === 126) {
+    if (buf.length < 4) return null;
+    n = buf.readUInt16BE(2);
+    off = 4;
+  } else if (n === 127) {
+    if (buf.length < 10) return null;
+    n = Number(buf.readBigUInt64BE(2));
+    off = 10;
+  }
+  if (buf.length < off + n) return null;
+  return { opcode: buf[0]! & 0x0f, payload: buf.subarray(off, off + n), size: off + n };
+}
+
 /** Reads one unmasked server frame. */
 export function wsRead(socket: net.Socket): Promise<{ opcode: number; payload: Buffer }> {
   return new Promise((resolve, reject) => {
     let buf = Buffer.alloc(0);
     const onData = (d: Buffer) => {
       buf = Buffer.concat([buf, d]);
-      if (buf.length < 2) return;
-      let n = buf[1]! & 0x7f;
-      let off = 2;
-      if (n === 126) {
-        if (buf.length < 4) return;
-        n = buf.readUInt16BE(2);
-        off = 4;
-      } else if (n === 127) {
-        if (buf.length < 10) return;
-        n = Number(buf.readBigUInt64BE(2));
-        off = 10;
-      }
-      if (buf.length < off + n) return;
+      const frame = parseServerFrame(buf);
+      if (!frame) return;
       socket.off("data", onData);
       socket.off("close", onClose);
-      if (buf.length > off + n) socket.unshift(buf.subarray(off + n));
-      resolve({ opcode: buf[0]! & 0x0f, payload: buf.subarray(off, off + n) });
+      if (buf.length > frame.size) socket.unshift(buf.subarray(frame.size));
+      resolve({ opcode: frame.opcode, payload: frame.payload });
     };
     const onClose = () => reject(new Error("websocket closed before a frame arrived"));
     socket.on("data", onData);

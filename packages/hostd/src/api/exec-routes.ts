@@ -4,7 +4,7 @@ import { limits, type ExecEvent } from "@podflare/protocol";
 import type { HostdConfig } from "../config.js";
 import type { SandboxManager } from "../lifecycle/sandbox-manager.js";
 import type { ExecFlow } from "../runtime/exec.js";
-import { readJsonBody } from "./http.js";
+import { drainedOrClosed, readJsonBody } from "./http.js";
 import { SB, sandboxId, type Route, type RouteMaker } from "./route.js";
 import { parseExec } from "./validate.js";
 
@@ -69,15 +69,6 @@ export function execRoutes(cfg: HostdConfig, sandboxes: SandboxManager, route: R
 export function responseFlow(res: ServerResponse): ExecFlow {
   return {
     full: () => res.writableNeedDrain && !res.destroyed,
-    drained: () =>
-      new Promise<void>((resolve) => {
-        const done = () => {
-          res.off("drain", done);
-          res.off("close", done);
-          resolve();
-        };
-        res.on("drain", done);
-        res.on("close", done);
-      }),
+    drained: () => drainedOrClosed(res),
   };
 }

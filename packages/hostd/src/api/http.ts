@@ -34,7 +34,8 @@ export async function streamJsonList(res: ServerResponse, field: string, items: 
   res.end(piece + "]}");
 }
 
-function drainedOrClosed(res: ServerResponse): Promise<void> {
+/** Resolves once the response can take more (drain) or never will (close). */
+export function drainedOrClosed(res: ServerResponse): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
       res.off("drain", done);

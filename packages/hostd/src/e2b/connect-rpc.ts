@@ -7,6 +7,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { limits } from "@podflare/protocol";
 import { readJsonBody } from "../api/http.js";
+import { drainedOrClosed } from "../api/http.js";
 
 export type ConnectCode =
   | "canceled" | "unknown" | "invalid_argument" | "deadline_exceeded" | "not_found" | "already_exists"
@@ -136,17 +137,7 @@ export class ConnectStream {
   async send(message: unknown): Promise<void> {
     if (this.ended || this.res.destroyed) return;
     this.start();
-    if (!this.res.write(envelope(0x00, message))) {
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          this.res.off("drain", done);
-          this.res.off("close", done);
-          resolve();
-        };
-        this.res.on("drain", done);
-        this.res.on("close", done);
-      });
-    }
+    if (!this.res.write(envelope(0x00, message))) await drainedOrClosed(this.res);
   }
 
   end(error?: ConnectError): void {
