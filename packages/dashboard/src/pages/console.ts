@@ -86,6 +86,8 @@ export async function consolePage(id: string, go: (hash: string) => void, fail: 
       status.textContent = (err as Error).message;
     }
   };
+  // A navigation since this page started owns the page now: a late render must not replace it.
+  if (location.hash !== `#/sandboxes/${id}`) return;
   mount(
     h("div", { class: "row" },
       h("h1", {}, "Sandbox ", h("span", { class: "mono" }, id)),

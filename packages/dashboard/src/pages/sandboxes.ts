@@ -118,6 +118,9 @@ export async function sandboxesPage(go: (hash: string) => void, fail: (err: unkn
       button.disabled = false;
     }
   };
+  // The list loads slower than a console: if the user (or sign-in) moved on meanwhile, this
+  // late render must not replace the page they are on.
+  if (/^#\/(sandboxes\/|spaces|keys|usage|sign-in)/.test(location.hash)) return;
   mount(
     h("div", { class: "row" }, h("h1", {}, "Sandboxes"), h("span", { class: "spacer" }), regions ? regionChoice(regions) : null, h("button", { class: "primary", id: "new-sandbox", onclick: create }, "New sandbox")),
     error,
