@@ -5,6 +5,8 @@ import json
 import os
 import re
 
+import counters
+
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 
 
@@ -47,6 +49,10 @@ def load_config(raw: str) -> dict:
                 or not isinstance(family.get("startTime"), int)):
             raise ConfigError("family must be {pid, startTime} of a running family init")
         cfg["family"] = (family["pid"], family["startTime"])
+    try:
+        cfg["familyLimits"] = counters.check_limits(cfg.get("familyLimits"))
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
     cfg["hostname"], cfg["uidCount"], cfg["cgroupProcs"] = host, count, procs
     cfg["familyCgroupProcs"] = fam_procs
     return cfg

@@ -8,6 +8,7 @@ import signal
 import socket
 import struct
 
+import counters
 import linux
 import pid1
 import reaper
@@ -71,6 +72,8 @@ def sandbox_setup(cfg: dict, family: tuple, chan: socket.socket, release_rfd: in
         owner = (cfg["uidBase"], cfg["uidBase"])
         submounts = rootfs.bind_root(cfg["rootfs"], cfg["guestDir"], owner, cfg["hostname"])
         join_family(family, "family")
+        if cfg["familyLimits"]:
+            counters.cap_family(cfg["familyLimits"])  # a fork's family grows: before our namespaces
         init = os.fork()
         if init == 0:
             # In the family pid namespace (no pid namespace of its own: see docs/security.md,

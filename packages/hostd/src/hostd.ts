@@ -27,6 +27,7 @@ import { jsonLogger, type Logger } from "./log.js";
 import { HostdMetrics, deletedSubvolumes, timeMethod } from "./metrics/index.js";
 import { isLoopback, type HostdConfig } from "./config.js";
 import { CgroupManager, favorDynamicMods, releaseDynamicMods, shieldFromOom } from "./jail/index.js";
+import { familyLimits, hostBudgets, raiseHostBudgets } from "./jail/kernel-counters.js";
 import { SandboxManager } from "./lifecycle/sandbox-manager.js";
 import { NsRuntime } from "./runtime/ns/ns-runtime.js";
 import { NetworkService } from "./network/network-service.js";
@@ -107,9 +108,17 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
     const dyn = favorDynamicMods(cfg.stateDir);
     if (!dyn.ok) log(`cgroup favordynmods not available (${dyn.reason}): each create and fork may wait ~10 ms for the kernel's cgroup lock`);
   }
+  // Every family's ceilings must fit in the host-level budget all sandboxes share (live and
+  // pooled sandboxes, plus zygotes and the guest compile's).
+  const budgets = raiseHostBudgets(hostBudgets(cfg.maxSandboxes + cfg.poolSize + 2 * cfg.ensureTemplates.length + 8));
+  for (const c of budgets.filter((b) => !b.error)) log(`raised ${c.sysctl} from ${c.from} to ${c.to}: the budget all sandboxes share (docs/operations.md, "Host settings")`);
+  const stuck = budgets.filter((b) => b.error);
+  if (stuck.length) {
+    log(`WARNING: could not raise ${stuck.map((b) => `${b.sysctl} (${b.from}, wanted ${b.to}: ${b.error})`).join(", ")}: enough sandboxes together can use these up for the others (docs/security.md, "Per-user kernel counters")`);
+  }
   const network = cfg.network ? await NetworkService.start({ ...cfg.network, cgroupParent: cfg.cgroupParent, stateDir: cfg.stateDir, store, log }) : null;
   if (network) log(`network: sandboxes get addresses in ${network.plan.gateway}/${network.plan.cidr.prefix} (router namespace ${network.netns})`);
-  const runtime = new NsRuntime({ stateDir: cfg.stateDir, storage, cgroups, uidBase: cfg.uidBase, uidCount: cfg.uidCount, network, log });
+  const runtime = new NsRuntime({ stateDir: cfg.stateDir, storage, cgroups, uidBase: cfg.uidBase, uidCount: cfg.uidCount, familyLimits, network, log });
   // The pool refills only while no user create is in flight (the manager is made just below).
   const userCreates = (): number => sandboxes.creatingNow;
   const usage = new UsageStore(store.usage);

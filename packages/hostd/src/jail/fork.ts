@@ -4,6 +4,7 @@
 import { PodflareError } from "@podflare/protocol";
 import { JailError, answer, failure, type HelperResult } from "./helper-process.js";
 import { jailServer } from "./jail-server.js";
+import type { FamilyLimits } from "./kernel-counters.js";
 import type { FamilyRef } from "./launcher.js";
 
 export interface ForkSpec {
@@ -18,6 +19,8 @@ export interface ForkSpec {
    * of its own, nested below the parent's (docs/security.md, "Warm pool spawn"); children need familyCgroupProcs.
    */
   fresh?: boolean;
+  /** With fresh: each new family's ceilings on per-user kernel counters. */
+  familyLimits?: FamilyLimits;
 }
 
 export interface ForkedChild {

@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import { JailError, answer, failure, runHelper } from "./helper-process.js";
 import { jailServer } from "./jail-server.js";
+import type { FamilyLimits } from "./kernel-counters.js";
 
 export { JAIL_DIR, JailError, PYTHON, answer, failure, runHelper, spawnHelper, type HelperResult } from "./helper-process.js";
 
@@ -26,6 +27,8 @@ export interface SandboxSpec {
   familyCgroupProcs?: string[];
   /** Join this running family (fork children) instead of starting a new one. */
   family?: FamilyRef;
+  /** A new family's ceilings on per-user kernel counters; none for the warm pool's zygote. */
+  familyLimits?: FamilyLimits;
 }
 
 /** A fork family's init: pid 1 of the family pid namespace, reaper of every process in it. */

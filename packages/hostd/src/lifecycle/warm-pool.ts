@@ -124,7 +124,7 @@ export class WarmPool {
   private zygote(template: string): Promise<RuntimeSandbox> {
     let z = this.zygotes.get(template);
     if (!z) {
-      z = this.runtime.create({ ...this.spec(template), network: undefined });
+      z = this.runtime.create({ ...this.spec(template), network: undefined, zygote: true });
       this.zygotes.set(template, z);
       z.catch(() => {
         if (this.zygotes.get(template) === z) this.zygotes.delete(template);

@@ -22,6 +22,8 @@ export interface RuntimeSandboxSpec {
   network?: SandboxNetwork;
   /** A warm-pool boot: gets only the CPU live sandboxes leave, until foreground(). */
   background?: boolean;
+  /** The warm pool's zygote: its family holds every spawned family, so it gets no family ceilings. */
+  zygote?: boolean;
 }
 
 export interface SandboxNetwork {

@@ -19,6 +19,22 @@ export function isFamilyId(id: string): boolean {
 export class Families {
   /** Family id -> ids of its live sandboxes. */
   private readonly members = new Map<string, Set<string>>();
+  /** Family id -> members being forked into it (not yet joined). */
+  private readonly incoming = new Map<string, number>();
+
+  /** Members the family will have once `n` more, and every fork under way, have joined. */
+  expect(familyId: string, n: number): number {
+    const now = (this.incoming.get(familyId) ?? 0) + n;
+    this.incoming.set(familyId, now);
+    return (this.members.get(familyId)?.size ?? 0) + now;
+  }
+
+  /** Those `n` have joined or failed. */
+  arrived(familyId: string, n: number): void {
+    const left = (this.incoming.get(familyId) ?? 0) - n;
+    if (left > 0) this.incoming.set(familyId, left);
+    else this.incoming.delete(familyId);
+  }
 
   join(familyId: string, id: string): void {
     let members = this.members.get(familyId);

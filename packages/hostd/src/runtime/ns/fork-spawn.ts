@@ -83,6 +83,19 @@ async function startChildren(rt: ForkHost, parent: NsSandbox, specs: RuntimeSand
   // Disk caps are set while the kernel forks: a child writes nothing before it is ready.
   const diskLimits = setDiskLimits(storage, specs);
   diskLimits.catch(() => undefined);
+  // A fresh family holds its one child; a fork's children's setups raise their family's
+  // ceilings to its new size (kernel-counters.ts) before they make their namespaces.
+  const members = freshFamilies ? 1 : rt.families.expect(family.id, specs.length);
+  try {
+    return await forkAndJoin(rt, parent, specs, freshFamilies, diskLimits, members);
+  } finally {
+    if (!freshFamilies) rt.families.arrived(family.id, specs.length);
+  }
+}
+
+async function forkAndJoin(rt: ForkHost, parent: NsSandbox, specs: RuntimeSandboxSpec[], freshFamilies: string[] | null, diskLimits: Promise<void>, members: number): Promise<ForkResult & { children: NsSandbox[] }> {
+  const { storage, cgroups, network } = rt.opts;
+  const family = parent.handle.family!;
   const forked = forkKernel({
     family: { pid: family.pid, startTime: family.startTime },
     uidBase: rt.opts.uidBase,
@@ -102,6 +115,7 @@ async function startChildren(rt: ForkHost, parent: NsSandbox, specs: RuntimeSand
       ...(freshFamilies ? { familyCgroupProcs: cgroups.procsFiles(freshFamilies[i]!) } : {}),
     })),
     fresh: freshFamilies !== null,
+    familyLimits: rt.opts.familyLimits(members),
   });
   const [out] = await Promise.all([forked, diskLimits]);
   const children = specs.map((spec, i) => {

@@ -1,6 +1,7 @@
 // What the ns runtime is built from, and the part of it that fork and spawn (fork-spawn.ts)
 // work through: declared here so fork-spawn.ts need not import the runtime that calls it.
 import type { CgroupManager } from "../../jail/index.js";
+import type { FamilyLimits } from "../../jail/kernel-counters.js";
 import type { NetworkService } from "../../network/network-service.js";
 import type { StoragePool } from "../../storage/index.js";
 import type { Families } from "./families.js";
@@ -12,6 +13,8 @@ export interface NsRuntimeOptions {
   cgroups: CgroupManager;
   uidBase: number;
   uidCount: number;
+  /** A family's ceilings on per-user kernel counters for its number of members (the zygote's family gets none). */
+  familyLimits: (members: number) => FamilyLimits;
   /** Sandbox networking; null: every sandbox has loopback only. */
   network: NetworkService | null;
   log: (msg: string) => void;

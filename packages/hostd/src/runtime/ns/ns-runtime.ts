@@ -62,6 +62,7 @@ export class NsRuntime implements Runtime {
         hostname: spec.id,
         cgroupProcs: cgroups.procsFiles(spec.id),
         familyCgroupProcs: cgroups.procsFiles(familyId),
+        ...(spec.zygote ? {} : { familyLimits: this.opts.familyLimits(1) }),
       });
       const handle: RuntimeHandle = {
         initPid: init.initPid,

@@ -1,0 +1,111 @@
+// Per-user kernel counters (docs/security.md, "Per-user kernel counters"): namespaces and
+// inotify instances are counted per user and charged up the user-namespace tree. Before the
+// fix a sandbox that made UTS namespaces until refused left host root with none (hostd could
+// create no sandbox for anyone), and one holding 128 inotify instances left every other
+// sandbox and host root without. Each attack below runs in a real sandbox of the shared hostd.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { SandboxPool, api, bash, exec } from "../support/api.js";
+
+const pool = new SandboxPool();
+let a: string;
+let b: string;
+
+before(async () => {
+  [a, b] = await Promise.all([pool.create(), pool.create()]);
+});
+after(() => pool.closeAll());
+
+/** Python (host or sandbox): inotify instances made and held until refused, at most `max`. */
+const INOTIFY = (max: number) => `
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+ino, err = [], "none"
+while len(ino) < ${max}:
+    fd = libc.inotify_init1(os.O_CLOEXEC)
+    if fd < 0:
+        err = os.strerror(ctypes.get_errno()); break
+    ino.append(fd)
+print(len(ino), err)
+`;
+
+function hostPython(code: string): string {
+  const r = spawnSync("python3", ["-c", code], { encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  return r.stdout.trim();
+}
+
+test("a sandbox making namespaces until refused gets its family's share: host root and other sandboxes still make theirs", async () => {
+  // Seven holders of up to 16,000 UTS namespaces each: more than the host allows one user
+  // (user.max_uts_namespaces, 96,555 here), so without a family ceiling they take it all.
+  const held = await exec(a, `
+import subprocess, sys
+HOLDER = r'''
+import ctypes, os, sys, time
+libc = ctypes.CDLL(None, use_errno=True)
+fds, err = [], "none"
+for _ in range(16000):
+    if libc.unshare(0x04000000) != 0:
+        err = os.strerror(ctypes.get_errno()); break
+    fds.append(os.open("/proc/self/ns/uts", os.O_RDONLY))
+print(len(fds), err, flush=True)
+time.sleep(600)
+'''
+holders = [subprocess.Popen([sys.executable, "-c", HOLDER], stdout=subprocess.PIPE, text=True) for _ in range(7)]
+lines = [h.stdout.readline().strip() for h in holders]
+print(sum(int(l.split(" ", 1)[0]) for l in lines), lines[0].split(" ", 1)[1])
+`, { timeout_ms: 180_000 });
+  assert.equal(held.exitCode, 0, held.stderr);
+  const [count, err] = held.stdout.trim().split(" ", 2);
+  try {
+    assert.ok(Number(count) > 0 && Number(count) < 200, `the sandbox held ${count} UTS namespaces: its family's ceiling did not hold`);
+    assert.match(held.stdout, /No space left on device/, `refused with ENOSPC: ${err}`);
+    const other = await bash(b, "unshare --uts true && echo made");
+    assert.equal(other.stdout, "made\n", `another sandbox could not make a namespace: ${other.stderr}`);
+    const root = spawnSync("unshare", ["--uts", "true"], { encoding: "utf8" });
+    assert.equal(root.status, 0, `host root could not make a namespace: ${root.stderr}`);
+  } finally {
+    await exec(a, "for h in holders: h.kill(); h.wait()");
+  }
+});
+
+test("a sandbox holding every inotify instance it can leaves other sandboxes and host root theirs", async () => {
+  const held = await exec(a, INOTIFY(50_000));
+  assert.equal(held.exitCode, 0, held.stderr);
+  const [count] = held.stdout.trim().split(" ");
+  try {
+    assert.ok(Number(count) > 0 && Number(count) <= 128, `the sandbox held ${count} inotify instances`);
+    assert.match(held.stdout, /Too many open files/);
+    const other = await exec(b, INOTIFY(16));
+    assert.equal(other.stdout.trim(), "16 none", "another sandbox could not make inotify instances");
+    assert.equal(hostPython(INOTIFY(4)), "4 none", "host root could not make inotify instances");
+  } finally {
+    await exec(a, "for fd in ino: os.close(fd)");
+  }
+});
+
+test("the ceilings cannot be raised from inside", async () => {
+  const r = await bash(a, `
+before=$(cat /proc/sys/user/max_uts_namespaces)
+echo 1000000 > /proc/sys/user/max_uts_namespaces 2>/dev/null && echo wrote
+echo 1000000 > /proc/sys/user/max_inotify_instances 2>/dev/null && echo wrote
+mount -o remount,rw /proc/sys 2>/dev/null && echo remounted
+[ "$(cat /proc/sys/user/max_uts_namespaces)" = "$before" ] && echo unchanged`);
+  assert.equal(r.stdout, "unchanged\n", r.stderr);
+});
+
+test("a fork family's ceilings grow with its members, and every child still makes its own namespaces", async () => {
+  const parent = await pool.create();
+  const ceiling = async (id: string) => Number((await bash(id, "cat /proc/sys/user/max_net_namespaces")).stdout);
+  const before = await ceiling(parent);
+  const res = await api("POST", `/v1/sandboxes/${parent}/fork`, { n: 3 });
+  assert.equal(res.status, 200, await res.clone().text());
+  const children = ((await res.json()) as { children: string[] }).children;
+  pool.track(...children);
+  assert.equal(await ceiling(parent), before + 3, "the family's ceiling did not grow by the 3 children");
+  for (const id of children) {
+    const r = await bash(id, "unshare --net --uts true && echo made");
+    assert.equal(r.stdout, "made\n", r.stderr);
+  }
+});
