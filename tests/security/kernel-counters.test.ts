@@ -85,6 +85,34 @@ test("a sandbox holding every inotify instance it can leaves other sandboxes and
   }
 });
 
+test("a sandbox queueing real-time signals until refused leaves host root able to queue its own", async () => {
+  // Pending real-time signals are charged up the namespace tree to the family's maker. Shared
+  // by all sandboxes still (docs/security.md, "Limits and residual risks"), never host root's.
+  const QUEUE = (max: number, hold: boolean) => `
+import ctypes, os, signal, sys, time
+libc = ctypes.CDLL(None, use_errno=True)
+signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGRTMIN})
+n, err = 0, "none"
+while n < ${max}:
+    if libc.sigqueue(os.getpid(), signal.SIGRTMIN, ctypes.c_void_p(0)) != 0:
+        err = os.strerror(ctypes.get_errno()); break
+    n += 1
+print(n, err, flush=True)
+${hold ? "time.sleep(600)" : ""}
+`;
+  const held = await exec(a, `
+import subprocess, sys
+queuer = subprocess.Popen([sys.executable, "-c", ${JSON.stringify(QUEUE(1_000_000, true))}], stdout=subprocess.PIPE, text=True)
+print(queuer.stdout.readline().strip())
+`, { timeout_ms: 120_000 });
+  try {
+    assert.match(held.stdout, /^\d+ Resource temporarily unavailable\n$/, `the sandbox's queue was not refused: ${held.stdout} ${held.stderr}`);
+    assert.equal(hostPython(QUEUE(4, false)), "4 none", "host root could not queue a real-time signal");
+  } finally {
+    await exec(a, "queuer.kill(); queuer.wait()");
+  }
+});
+
 test("the ceilings cannot be raised from inside", async () => {
   const r = await bash(a, `
 before=$(cat /proc/sys/user/max_uts_namespaces)
