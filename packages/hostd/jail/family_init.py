@@ -118,10 +118,10 @@ def write_maps(pid: int, base: int, count: int) -> None:
 def make_family(cfg: dict, reader: Reader, theirs: socket.socket, kids: list) -> tuple:
     """Start a family init; returns (pid, start time). The release pipe also carries the "G"
     that tells the setup child its id maps are written."""
-    p = setup_child.begin(cfg["familyCgroupProcs"], "podflare-family",
-                          lambda maps: family_setup(theirs, maps, owner=cfg["uidBase"],
-                                                     limits=cfg["familyLimits"]),
-                          reader, kids, ())
+    def setup(maps: int) -> None:
+        family_setup(theirs, maps, owner=cfg["uidBase"], limits=cfg["familyLimits"])
+
+    p = setup_child.begin(cfg["familyCgroupProcs"], "podflare-family", setup, reader, kids, ())
     try:
         if reader.line() != "U":
             raise RuntimeError("unexpected message from family setup")

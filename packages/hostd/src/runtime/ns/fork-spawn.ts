@@ -72,7 +72,7 @@ export async function spawnSandboxes(rt: ForkHost, zygote: RuntimeSandbox, specs
  * child (cgroup ids), nested in the parent's; null: fork, the children join the parent's.
  */
 async function startChildren(rt: ForkHost, parent: NsSandbox, specs: RuntimeSandboxSpec[], freshFamilies: string[] | null): Promise<ForkResult & { children: NsSandbox[] }> {
-  const { storage, cgroups, network } = rt.opts;
+  const { storage, cgroups } = rt.opts;
   const family = parent.handle.family!;
   for (const [i, spec] of specs.entries()) {
     cgroups.create(spec.id, { memoryMb: spec.limits.memoryMb, vcpus: spec.limits.vcpus, pidsMax: spec.limits.pidsMax });
