@@ -6,7 +6,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { SandboxPool, api, bash, exec } from "../support/api.js";
+import { SandboxPool, api, bash, closeSandbox, createSandbox, exec } from "../support/api.js";
 
 const pool = new SandboxPool();
 let a: string;
@@ -110,6 +110,72 @@ print(queuer.stdout.readline().strip())
     assert.equal(hostPython(QUEUE(4, false)), "4 none", "host root could not queue a real-time signal");
   } finally {
     await exec(a, "queuer.kill(); queuer.wait()");
+  }
+});
+
+test("a sandbox registering epoll watches until refused is stopped by its memory, not by a count other sandboxes share", async () => {
+  // Watches are counted per host uid (fs.epoll.max_user_watches, 5.5 M here): before hostd
+  // raised it past what the sandboxes' memory can hold, one sandbox took them all in 1.5 s and
+  // every asyncio program elsewhere failed with ENOSPC.
+  const big = await createSandbox({ memory_mb: 2048 });
+  const holder = [
+    "import os, resource, select, sys, time",
+    "resource.setrlimit(resource.RLIMIT_NOFILE, (20000, 20000))",
+    "evs = [os.eventfd(0) for _ in range(5000)]",
+    "eps, n, err = [], 0, 'none'",
+    "try:",
+    "    while len(eps) < 14000:",
+    "        ep = select.epoll()",
+    "        eps.append(ep)",
+    "        for fd in evs:",
+    "            ep.register(fd, select.EPOLLIN)",
+    "            n += 1",
+    "except OSError as e:",
+    "    err = e.strerror",
+    "print(n, err, flush=True)",
+    "time.sleep(600)",
+  ].join("\n");
+  const held = await exec(big, `
+import subprocess, sys
+holder = subprocess.Popen([sys.executable, "-c", ${JSON.stringify(holder)}], stdout=subprocess.PIPE, text=True)
+print(holder.stdout.readline().strip() or "killed")
+`, { timeout_ms: 120_000 });
+  try {
+    // Its memory limit ends it: epoll_ctl answers ENOMEM, or the OOM killer takes the REPL
+    // (the watches are kernel memory, not the holder's RSS).
+    assert.ok(/Cannot allocate memory/.test(held.stdout) || /MemoryError: the sandbox ran out of memory/.test(held.stderr),
+      `the sandbox was not stopped by its memory: ${held.stdout} ${held.stderr.slice(-300)}`);
+    assert.doesNotMatch(held.stdout, /No space left on device/, `the sandbox ran into the shared count: ${held.stdout}`);
+    const other = await exec(b, "import asyncio\nasync def main():\n    await asyncio.sleep(0)\n    return 'ran'\nprint(asyncio.run(main()))");
+    assert.equal(other.stdout, "ran\n", `asyncio failed in another sandbox: ${other.stderr.slice(-300)}`);
+  } finally {
+    await closeSandbox(big);
+  }
+});
+
+test("a sandbox holding large pipes leaves other sandboxes' pipes their normal size", async () => {
+  // Pipe slots are counted per host uid too (fs.pipe-user-pages-soft, 16,384): past it, every
+  // new pipe of that uid got 2 slots (8 KiB) and could not be enlarged.
+  const held = await exec(a, `
+import fcntl, os
+pipes = []
+for _ in range(200):
+    r, w = os.pipe()
+    fcntl.fcntl(w, fcntl.F_SETPIPE_SZ, 1 << 20)
+    pipes.append((r, w))
+print(sum(fcntl.fcntl(w, fcntl.F_GETPIPE_SZ) for _, w in pipes) >> 20)
+`);
+  try {
+    assert.equal(held.stdout, "200\n", held.stderr);
+    const other = await exec(b, `
+import fcntl, os
+r, w = os.pipe()
+before = fcntl.fcntl(w, fcntl.F_GETPIPE_SZ)
+print(before, fcntl.fcntl(w, fcntl.F_SETPIPE_SZ, 1 << 20))
+`);
+    assert.equal(other.stdout, `${64 * 1024} ${1 << 20}\n`, `another sandbox's pipes: ${other.stdout} ${other.stderr.slice(-300)}`);
+  } finally {
+    await exec(a, "for r, w in pipes: os.close(r); os.close(w)");
   }
 });
 

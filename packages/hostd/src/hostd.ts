@@ -110,7 +110,7 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
   }
   // Every family's ceilings must fit in the host-level budget all sandboxes share (live and
   // pooled sandboxes, plus zygotes and the guest compile's).
-  const budgets = raiseHostBudgets(hostBudgets(cfg.maxSandboxes + cfg.poolSize + 2 * cfg.ensureTemplates.length + 8));
+  const budgets = raiseHostBudgets(hostBudgets(cfg.maxSandboxes + cfg.poolSize + 2 * cfg.ensureTemplates.length + 8, cfg.sandboxesCeiling.memoryMb));
   for (const c of budgets.filter((b) => !b.error)) log(`raised ${c.sysctl} from ${c.from} to ${c.to}: the budget all sandboxes share (docs/operations.md, "Host settings")`);
   const stuck = budgets.filter((b) => b.error);
   if (stuck.length) {

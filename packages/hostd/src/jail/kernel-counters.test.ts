@@ -12,10 +12,13 @@ test("a family's ceilings: the jail's namespaces per member plus the family's pi
   assert.deepEqual(familyLimits(0), familyLimits(1), "a family always holds at least its first member");
 });
 
-test("the host budget covers every sandbox as a family of its own, the worst case of the sum of ceilings", () => {
-  const b = hostBudgets(100);
-  assert.equal(b.namespaces, 100 * familyLimits(1).namespaces);
-  assert.equal(b.inotifyInstances, 100 * familyLimits(1).inotifyInstances);
+test("the host budget covers every sandbox as a family of its own (the worst case of the sum of ceilings), and per-uid counters past what the memory ceiling holds", () => {
+  const b = hostBudgets(100, 1024);
+  assert.equal(b.get("user/max_uts_namespaces"), 100 * familyLimits(1).namespaces);
+  assert.equal(b.get("user/max_net_namespaces"), 100 * familyLimits(1).namespaces);
+  assert.equal(b.get("fs/inotify/max_user_instances"), 100 * familyLimits(1).inotifyInstances);
+  assert.equal(b.get("fs/epoll/max_user_watches"), (1024 * 1024 * 1024) / 128, "an epoll watch costs a sandbox's cgroup ~180 bytes: more than 128");
+  assert.equal(b.get("fs/pipe-user-pages-soft"), (1024 * 1024 * 1024) / 32, "a pipe slot costs its 40-byte pipe_buffer: more than 32");
 });
 
 function procSys(values: Record<string, number>): string {
@@ -28,20 +31,23 @@ function procSys(values: Record<string, number>): string {
 }
 
 test("raiseHostBudgets raises what is below the need, never lowers, skips what the kernel lacks, and reports what it could not write", () => {
-  const dir = procSys({ "user/max_uts_namespaces": 100, "user/max_net_namespaces": 10_000_000, "fs/inotify/max_user_instances": 128 });
+  const dir = procSys({ "user/max_uts_namespaces": 100, "user/max_net_namespaces": 10_000_000, "fs/inotify/max_user_instances": 128, "fs/pipe-user-pages-soft": 0, "fs/epoll/max_user_watches": 1000 });
   // A read-only sysctl (mode 0444, refused to root too) where a budget should be: the write fails.
   fs.symlinkSync("/proc/sys/kernel/ngroups_max", path.join(dir, "fs/inotify/max_user_watches"));
   const ngroups = Number(fs.readFileSync("/proc/sys/kernel/ngroups_max", "utf8"));
   try {
-    const changes = raiseHostBudgets(hostBudgets(10), dir);
+    const changes = raiseHostBudgets(hostBudgets(10, 1), dir);
     const read = (f: string) => Number(fs.readFileSync(path.join(dir, f), "utf8"));
     assert.equal(read("user/max_uts_namespaces"), 10 * familyLimits(1).namespaces);
     assert.equal(read("user/max_net_namespaces"), 10_000_000, "never lowered");
     assert.equal(read("fs/inotify/max_user_instances"), 1280);
+    assert.equal(read("fs/pipe-user-pages-soft"), 0, "0 is no limit: left alone");
+    assert.equal(read("fs/epoll/max_user_watches"), 8192);
     assert.deepEqual(changes.map((c) => [c.sysctl, c.from, c.to, c.error !== undefined]), [
       ["user.max_uts_namespaces", 100, 660, false],
       ["fs.inotify.max_user_instances", 128, 1280, false],
       ["fs.inotify.max_user_watches", ngroups, 163840, true],
+      ["fs.epoll.max_user_watches", 1000, 8192, false],
     ]);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

@@ -35,20 +35,38 @@ export function familyLimits(members: number): FamilyLimits {
   };
 }
 
-/** The sum of every family's ceilings with at most `sandboxes` sandboxes, each possibly a family of its own. */
-export function hostBudgets(sandboxes: number): FamilyLimits {
-  const all = familyLimits(sandboxes);
-  return { ...all, namespaces: sandboxes * (2 + TENANT_NAMESPACES) };
-}
-
-/** The host sysctls holding the sandbox uid's budget, by the family ceiling they must cover. */
-const BUDGETS: [keyof FamilyLimits, string[]][] = [
+/** The host sysctls holding the sandbox uid's budget for each family ceiling. */
+const FAMILY_BUDGETS: [keyof FamilyLimits, string[]][] = [
   ["namespaces", ["cgroup", "ipc", "mnt", "net", "pid", "time", "uts"].map((k) => `user/max_${k}_namespaces`)],
   ["inotifyInstances", ["fs/inotify/max_user_instances"]],
   ["inotifyWatches", ["fs/inotify/max_user_watches"]],
   ["fanotifyGroups", ["fs/fanotify/max_user_groups"]],
   ["fanotifyMarks", ["fs/fanotify/max_user_marks"]],
 ];
+
+/**
+ * Counters the kernel keeps per host uid only (not per namespace), which no family ceiling can
+ * split: epoll watches and pipe buffer slots ("pages"). Each costs kernel memory charged to the
+ * sandbox's own cgroup (an epoll watch ~180 bytes, measured; a pipe slot its 40-byte
+ * `struct pipe_buffer` even before any page is written), so the budget is set past what the
+ * sandboxes' memory ceiling can hold: each sandbox is held by its memory limit instead.
+ */
+const BYTES_PER = { "fs/epoll/max_user_watches": 128, "fs/pipe-user-pages-soft": 32 };
+/** Where 0 means no limit (it is then left alone). */
+const ZERO_IS_UNLIMITED = new Set(["fs/pipe-user-pages-soft"]);
+
+/**
+ * What the host's per-user limits of the sandbox uid must hold: every family's ceilings with
+ * at most `sandboxes` sandboxes, each possibly a family of its own, and the per-uid counters
+ * for `memoryMb` of sandboxes' memory (the ceiling over all of them). By sysctl path.
+ */
+export function hostBudgets(sandboxes: number, memoryMb: number): Map<string, number> {
+  const all = { ...familyLimits(sandboxes), namespaces: sandboxes * (2 + TENANT_NAMESPACES) };
+  const needs = new Map<string, number>();
+  for (const [key, files] of FAMILY_BUDGETS) for (const f of files) needs.set(f, all[key]);
+  for (const [f, bytes] of Object.entries(BYTES_PER)) needs.set(f, Math.ceil((memoryMb * 1024 * 1024) / bytes));
+  return needs;
+}
 
 export interface BudgetChange {
   sysctl: string;
@@ -59,31 +77,28 @@ export interface BudgetChange {
 }
 
 /**
- * Raises (never lowers) each host-level budget to `need` (hostBudgets). These are per-uid
- * limits for every host user; sandboxes' kernel memory for them is charged to their own
- * cgroups. Returns what changed, and what could not (with `error`).
+ * Raises (never lowers) each host limit to its need (hostBudgets). These are per-uid limits
+ * for every host user. Returns what changed, and what could not (with `error`).
  */
-export function raiseHostBudgets(needs: FamilyLimits, procSys = "/proc/sys"): BudgetChange[] {
+export function raiseHostBudgets(needs: Map<string, number>, procSys = "/proc/sys"): BudgetChange[] {
   const changes: BudgetChange[] = [];
-  for (const [key, files] of BUDGETS) {
-    const need = Math.min(2 ** 31 - 1, needs[key]);
-    for (const file of files) {
-      const p = `${procSys}/${file}`;
-      let now: number;
-      try {
-        now = Number(fs.readFileSync(p, "utf8").trim());
-      } catch {
-        continue; // this kernel has no such counter (e.g. no fanotify)
-      }
-      if (now >= need) continue;
-      const change: BudgetChange = { sysctl: file.replaceAll("/", "."), from: now, to: need };
-      try {
-        fs.writeFileSync(p, `${need}\n`);
-      } catch (err) {
-        change.error = (err as NodeJS.ErrnoException).code ?? String(err);
-      }
-      changes.push(change);
+  for (const [file, want] of needs) {
+    const need = Math.min(2 ** 31 - 1, want);
+    const p = `${procSys}/${file}`;
+    let now: number;
+    try {
+      now = Number(fs.readFileSync(p, "utf8").trim());
+    } catch {
+      continue; // this kernel has no such counter (e.g. no fanotify)
     }
+    if (now >= need || (now === 0 && ZERO_IS_UNLIMITED.has(file))) continue;
+    const change: BudgetChange = { sysctl: file.replaceAll("/", "."), from: now, to: need };
+    try {
+      fs.writeFileSync(p, `${need}\n`);
+    } catch (err) {
+      change.error = (err as NodeJS.ErrnoException).code ?? String(err);
+    }
+    changes.push(change);
   }
   return changes;
 }
