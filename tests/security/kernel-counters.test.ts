@@ -179,6 +179,52 @@ print(before, fcntl.fcntl(w, fcntl.F_SETPIPE_SZ, 1 << 20))
   }
 });
 
+test("a sandbox opening files until refused is stopped by its memory, not by the host's file table", async () => {
+  // fs.file-max (2,471,052 here) is one count for the whole host, waived only for
+  // CAP_SYS_ADMIN: a sandbox with 3 GB could fill it, and every other sandbox and every
+  // unprivileged host process got ENFILE. hostd raises it past what the memory ceiling holds.
+  const big = await createSandbox({ memory_mb: 3072 });
+  const holder = [
+    "import os, resource, time",
+    "resource.setrlimit(resource.RLIMIT_NOFILE, (20000, 20000))",
+    "fds, err = [], 'none'",
+    "try:",
+    "    while len(fds) < 19990:",
+    "        fds.append(os.eventfd(0))",
+    "except OSError as e:",
+    "    err = e.strerror",
+    "print(len(fds), err, flush=True)",
+    "time.sleep(600)",
+  ].join("\n");
+  const held = await exec(big, `
+import subprocess, sys
+holders, total, last = [], 0, "none"
+for _ in range(400):
+    h = subprocess.Popen([sys.executable, "-c", ${JSON.stringify(holder)}], stdout=subprocess.PIPE, text=True)
+    holders.append(h)
+    line = h.stdout.readline().strip()
+    if not line:
+        last = "killed"
+        break
+    n, last = line.split(" ", 1)
+    total += int(n)
+    if last != "none":
+        break
+print(total, last)
+`, { timeout_ms: 240_000 });
+  try {
+    assert.doesNotMatch(held.stdout, /Too many open files in system/, `the sandbox filled the host's file table: ${held.stdout}`);
+    assert.ok(/MemoryError: the sandbox ran out of memory/.test(held.stderr) || /(Cannot allocate memory|killed)/.test(held.stdout),
+      `the sandbox was not stopped by its memory: ${held.stdout} ${held.stderr.slice(-300)}`);
+    const other = await exec(b, "import os\nprint(len([os.eventfd(0) for _ in range(1000)]))");
+    assert.equal(other.stdout, "1000\n", `another sandbox could not open files: ${other.stderr.slice(-300)}`);
+    const nobody = spawnSync("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "cat", "/proc/sys/fs/file-nr"], { encoding: "utf8" });
+    assert.equal(nobody.status, 0, `an unprivileged host process could not open a file: ${nobody.stderr}`);
+  } finally {
+    await closeSandbox(big);
+  }
+});
+
 test("the ceilings cannot be raised from inside", async () => {
   const r = await bash(a, `
 before=$(cat /proc/sys/user/max_uts_namespaces)

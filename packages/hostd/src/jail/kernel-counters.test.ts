@@ -19,6 +19,7 @@ test("the host budget covers every sandbox as a family of its own (the worst cas
   assert.equal(b.get("fs/inotify/max_user_instances"), 100 * familyLimits(1).inotifyInstances);
   assert.equal(b.get("fs/epoll/max_user_watches"), (1024 * 1024 * 1024) / 128, "an epoll watch costs a sandbox's cgroup ~180 bytes: more than 128");
   assert.equal(b.get("fs/pipe-user-pages-soft"), (1024 * 1024 * 1024) / 32, "a pipe slot costs its 40-byte pipe_buffer: more than 32");
+  assert.equal(b.get("fs/file-max"), (1024 * 1024 * 1024) / 128, "an open file costs its struct file: more than 128");
 });
 
 function procSys(values: Record<string, number>): string {

@@ -46,12 +46,14 @@ const FAMILY_BUDGETS: [keyof FamilyLimits, string[]][] = [
 
 /**
  * Counters the kernel keeps per host uid only (not per namespace), which no family ceiling can
- * split: epoll watches and pipe buffer slots ("pages"). Each costs kernel memory charged to the
- * sandbox's own cgroup (an epoll watch ~180 bytes, measured; a pipe slot its 40-byte
- * `struct pipe_buffer` even before any page is written), so the budget is set past what the
- * sandboxes' memory ceiling can hold: each sandbox is held by its memory limit instead.
+ * split: epoll watches and pipe buffer slots ("pages"); and the host's one file table, whose
+ * limit only CAP_SYS_ADMIN (hostd) is spared. Each costs kernel memory charged to the sandbox's
+ * own cgroup (an epoll watch ~180 bytes, measured; a pipe slot its 40-byte `struct
+ * pipe_buffer` even before any page is written; an open file its ~230-byte `struct file`), so
+ * the limit is set past what the sandboxes' memory ceiling can hold: each sandbox is held by
+ * its memory limit instead.
  */
-const BYTES_PER = { "fs/epoll/max_user_watches": 128, "fs/pipe-user-pages-soft": 32 };
+const BYTES_PER = { "fs/epoll/max_user_watches": 128, "fs/pipe-user-pages-soft": 32, "fs/file-max": 128 };
 /** Where 0 means no limit (it is then left alone). */
 const ZERO_IS_UNLIMITED = new Set(["fs/pipe-user-pages-soft"]);
 
