@@ -6,7 +6,8 @@ import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { openStore } from "@podflare/hostd";
+import { cgroupParentFor, openStore } from "@podflare/hostd";
+import { CgroupManager } from "@podflare/hostd/jail";
 import { api, closeSandbox, createSandbox, exec, execStarted } from "../support/api.js";
 import { ownHostd, startTestHostd, teardownStateDir, type TestHostd } from "../support/hostd-process.js";
 import { cgroupExists, cgroupParentExists, eventually, sandboxPids } from "../support/host.js";
@@ -53,6 +54,23 @@ test("a paused sandbox stays paused across a kill -9 and restart, and resumes wi
   const info = (await (await api("GET", `/v1/sandboxes/${id}`, undefined, hostd.url)).json()) as { state: string };
   assert.equal(info.state, "paused");
   assert.equal((await exec(id, "print(paused_state)", {}, hostd.url)).stdout, "kept\n");
+  await closeSandbox(id, hostd.url);
+});
+
+test("a sandbox a crash left frozen (a kill -9 in the middle of its fork) is thawed on restart and answers with its state", async () => {
+  // A fork freezes its parent while the children's roots are snapshot; a kill -9 of hostd in
+  // that window (an outside tester hit it 4 times in 10 ms of a 58 ms fork) left the parent
+  // frozen, and the next start, unable to reach its kernel, removed it with the user's state.
+  const id = await createSandbox({}, hostd.url);
+  await exec(id, "kept = 'after the crash'", {}, hostd.url);
+  await hostd.stop("SIGKILL");
+  const cgroups = new CgroupManager({ parent: cgroupParentFor(stateDir) });
+  await cgroups.freeze(id); // where the crash left it
+  hostd = await startTestHostd({ stateDir, port });
+  assert.doesNotMatch(hostd.log(), new RegExp(`could not re-adopt ${id}`));
+  assert.equal((await exec(id, "print(kept)", {}, hostd.url)).stdout, "after the crash\n");
+  const info = (await (await api("GET", `/v1/sandboxes/${id}`, undefined, hostd.url)).json()) as { state: string };
+  assert.equal(info.state, "ready");
   await closeSandbox(id, hostd.url);
 });
 

@@ -122,8 +122,13 @@ export class NsRuntime implements Runtime {
     if (handle.family) this.families.join(handle.family.id, spec.id);
     // The zygote family holds this sandbox's family's pid namespace: kept while it lives.
     if (handle.outerFamily) this.families.join(handle.outerFamily.id, spec.id);
-    // A frozen kernel cannot say hello (and a new one would hang in the frozen cgroup).
-    if (!opts.paused) await sb.control();
+    // Only a paused sandbox stays frozen across a restart. A crash in the middle of a fork (whose
+    // parent is frozen while its roots are snapshot) or a Space freeze left it frozen: thawed
+    // here, or its kernel could not say hello and the sandbox would be taken for dead.
+    if (!opts.paused) {
+      await this.opts.cgroups.thaw(spec.id);
+      await sb.control();
+    }
     if (spec.network?.egress && this.opts.network) await this.opts.network.restore(spec.id, { pid: handle.initPid, startTime: handle.initStartTime }, spec.network.policy);
     return sb;
   }
