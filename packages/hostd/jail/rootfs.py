@@ -47,6 +47,9 @@ READ_ONLY = ("/proc/sys", "/proc/irq", "/proc/bus", "/proc/fs", "/proc/sysrq-tri
 class JailError(Exception):
     pass
 
+# Terminals a sandbox may hold at once (devpts max=; PTYS_PER_SANDBOX in kernel-counters.ts).
+PTYS_PER_SANDBOX = 256
+
 
 def open_dir_beneath(root_fd: int, rel: str, create: bool = True, owner=None) -> int:
     """An O_PATH fd on root/rel, refusing symlinks and non-directories on the way.
@@ -112,8 +115,10 @@ def _setup_dev(root_fd: int) -> None:
             os.mkdir(name, mode, dir_fd=dev)
         pts = os.open("pts", O_DIR_PATH, dir_fd=dev)
         try:
+            # max=: every devpts instance draws on the host's one kernel.pty.max (hostd
+            # raises it to cover all sandboxes: src/jail/kernel-counters.ts).
             mount("devpts", fd_path(pts), "devpts", MS_NOSUID | MS_NOEXEC,
-                  "newinstance,ptmxmode=0666,mode=0620,gid=5")
+                  f"newinstance,ptmxmode=0666,mode=0620,gid=5,max={PTYS_PER_SANDBOX}")
         finally:
             os.close(pts)
         shm = os.open("shm", O_DIR_PATH, dir_fd=dev)

@@ -114,6 +114,10 @@ SYS_UNSHARE = 272
 # clone3 passes its flags in memory, out of a filter's reach: answer ENOSYS so that glibc
 # falls back to clone(2), whose flags we can see.
 SYS_CLONE3 = 435
+# Linux AIO contexts come from one host-wide count (fs.aio-max-nr, 65,536), and one io_setup
+# call can take all of it (outside tester, 2026-12-06): ENOSYS, as on a kernel without AIO,
+# so that libaio users (databases, fio) fall back to threads.
+SYS_IO_SETUP = 206
 
 
 class _SockFilter(ctypes.Structure):
@@ -144,6 +148,7 @@ def build_program(notify: bool = False):
         for nr in sorted(NOTIFY.values()):
             op(BPF_JEQ_K, nr, jt="notify", jf=0)
     op(BPF_JEQ_K, SYS_CLONE3, jt="enosys", jf=0)
+    op(BPF_JEQ_K, SYS_IO_SETUP, jt="enosys", jf=0)
     op(BPF_JEQ_K, SYS_CLONE, jt="flags", jf=0)
     op(BPF_JEQ_K, SYS_UNSHARE, jt="flags", jf="allow")
     labels = {"flags": len(prog)}

@@ -1,6 +1,6 @@
 // The cgroup v1 backend's limits (one hierarchy per controller): a sandbox's group and the
 // shared parent's ceiling.
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { readText, write } from "./cgroup-files.js";
 import type { CgroupLayout } from "./cgroup-layout.js";
@@ -22,6 +22,11 @@ export function createV1(l: CgroupLayout, id: string, v: GroupLimitValues): void
   } catch {
     /* not offered by every kernel */
   }
+  // v1 charges socket buffers (TCP and UDP) to a group only once its kmem.tcp limit is set;
+  // unset, a 1 GB sandbox pinned 2.2 GB of TCP and 2.5 GB of UDP buffers outside every limit
+  // (v2 charges them to memory.max by itself).
+  const tcp = path.join(mem, "memory.kmem.tcp.limit_in_bytes");
+  if (existsSync(tcp)) write(tcp, String(socketBytesV1(v.memBytes)));
   const cpu = l.dir(id, "cpu");
   write(path.join(cpu, "cpu.cfs_period_us"), String(CPU_PERIOD_US));
   write(path.join(cpu, "cpu.cfs_quota_us"), String(v.quotaUs));
@@ -39,5 +44,20 @@ export function setCeilingV1(l: CgroupLayout, memBytes: string, pidsMax: string)
     /* no such file: hierarchy is the only mode */
   }
   write(path.join(mem, "memory.limit_in_bytes"), memBytes);
+  // All sandboxes' socket buffers together stay under half the host's TCP pressure threshold,
+  // so they alone never put the host's own connections under memory pressure.
+  const tcp = path.join(mem, "memory.kmem.tcp.limit_in_bytes");
+  if (existsSync(tcp)) write(tcp, String(sandboxesSocketBytesV1()));
   write(path.join(l.root, "pids", l.parent, "pids.max"), pidsMax);
+}
+
+/** A sandbox's socket buffers on v1: a quarter of its memory limit, at least 64 MiB. */
+export function socketBytesV1(memBytes: number | string): number {
+  return Math.max(64 * 1024 * 1024, Math.floor(Number(memBytes) / 4));
+}
+
+/** All sandboxes' socket buffers on v1: half of net.ipv4.tcp_mem's pressure threshold (pages). */
+export function sandboxesSocketBytesV1(tcpMem = readFileSync("/proc/sys/net/ipv4/tcp_mem", "utf8")): number {
+  const pressurePages = Number(tcpMem.trim().split(/\s+/)[1]);
+  return Math.floor((pressurePages * 4096) / 2);
 }

@@ -3,7 +3,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
-import { TENANT_NAMESPACES, familyLimits, hostBudgets, raiseHostBudgets } from "./kernel-counters.js";
+import { PTYS_PER_SANDBOX, TENANT_NAMESPACES, familyLimits, hostBudgets, raiseHostBudgets } from "./kernel-counters.js";
 
 test("a family's ceilings: the jail's namespaces per member plus the family's pid namespace and the tenant's share; inotify per member", () => {
   assert.deepEqual(familyLimits(1), { namespaces: 2 + TENANT_NAMESPACES, inotifyInstances: 128, inotifyWatches: 16384, fanotifyGroups: 16, fanotifyMarks: 8192 });
@@ -20,6 +20,8 @@ test("the host budget covers every sandbox as a family of its own (the worst cas
   assert.equal(b.get("fs/epoll/max_user_watches"), (1024 * 1024 * 1024) / 128, "an epoll watch costs a sandbox's cgroup ~180 bytes: more than 128");
   assert.equal(b.get("fs/pipe-user-pages-soft"), (1024 * 1024 * 1024) / 32, "a pipe slot costs its 40-byte pipe_buffer: more than 32");
   assert.equal(b.get("fs/file-max"), (1024 * 1024 * 1024) / 128, "an open file costs its struct file: more than 128");
+  assert.equal(b.get("kernel/pty/max"), 100 * PTYS_PER_SANDBOX + 1024, "every sandbox's devpts max, and the host's reserve");
+  assert.equal(hostBudgets(10_000, 1).get("kernel/pty/max"), 1 << 20, "never past the kernel's own maximum");
 });
 
 function procSys(values: Record<string, number>): string {
@@ -53,4 +55,10 @@ test("raiseHostBudgets raises what is below the need, never lowers, skips what t
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("the jail mounts each sandbox's devpts with the max= hostd budgets for", () => {
+  const rootfs = fs.readFileSync(new URL("../../jail/rootfs.py", import.meta.url), "utf8");
+  assert.match(rootfs, new RegExp(`^PTYS_PER_SANDBOX = ${PTYS_PER_SANDBOX}$`, "m"));
+  assert.match(rootfs, /max=\{PTYS_PER_SANDBOX\}/);
 });

@@ -54,6 +54,11 @@ const FAMILY_BUDGETS: [keyof FamilyLimits, string[]][] = [
  * its memory limit instead.
  */
 const BYTES_PER = { "fs/epoll/max_user_watches": 128, "fs/pipe-user-pages-soft": 32, "fs/file-max": 128 };
+/** Terminals a sandbox may hold at once: its devpts is mounted with max= this (jail/rootfs.py). */
+export const PTYS_PER_SANDBOX = 256;
+/** kernel.pty.max's own maximum (NR_UNIX98_PTY_MAX). */
+const PTY_MAX_LIMIT = 1 << 20;
+
 /** Where 0 means no limit (it is then left alone). */
 const ZERO_IS_UNLIMITED = new Set(["fs/pipe-user-pages-soft"]);
 
@@ -67,6 +72,9 @@ export function hostBudgets(sandboxes: number, memoryMb: number): Map<string, nu
   const needs = new Map<string, number>();
   for (const [key, files] of FAMILY_BUDGETS) for (const f of files) needs.set(f, all[key]);
   for (const [f, bytes] of Object.entries(BYTES_PER)) needs.set(f, Math.ceil((memoryMb * 1024 * 1024) / bytes));
+  // Every sandbox's devpts draws on the host's one count of terminals; the host's own
+  // /dev/pts keeps kernel.pty.reserve (1,024 by default) beyond it.
+  needs.set("kernel/pty/max", Math.min(PTY_MAX_LIMIT, PTYS_PER_SANDBOX * sandboxes + 1024));
   return needs;
 }
 
