@@ -8,9 +8,10 @@ EXIT_CANNOT_START = 127  # as a shell says when it cannot run a command
 
 
 class Job:
-    __slots__ = ("conn", "id", "lang", "code", "env", "cwd", "interrupted", "proc", "fork", "ctx")
+    __slots__ = ("conn", "id", "lang", "code", "env", "cwd", "interrupted", "proc", "fork", "ctx",
+                 "timeout_s", "started", "answered")
 
-    def __init__(self, conn, job_id, lang, code, env, cwd, fork_req=None, ctx=None):
+    def __init__(self, conn, job_id, lang, code, env, cwd, fork_req=None, ctx=None, timeout_s=None):
         self.conn = conn
         self.id = job_id
         self.lang = lang
@@ -21,6 +22,9 @@ class Job:
         self.proc = None  # the bash process, once started
         self.fork = fork_req  # (child ids, descriptors, open files) of a fork request
         self.ctx = ctx  # the REPL context (contexts.py) an exec runs in; None: the default
+        self.timeout_s = timeout_s  # the caller's timeout_ms, enforced here once it is gone
+        self.started = 0.0  # time.monotonic() when it began to run
+        self.answered = False  # interrupted before its turn, and told so at once
 
 
 def env_problem(env):

@@ -24,6 +24,7 @@ from .errors import GuestError, from_os_error
 from .frames import GUEST_PROTOCOL_VERSION, FrameError
 from .job import EXIT_CANNOT_START, EXIT_USAGE, env_problem, out_of_processes, say
 from .log import log, log_exception
+from .orphans import Orphans
 from .paths import resolve
 from .repl import EXIT_INTERRUPTED, Repl, install_sigint
 from .workers import Workers
@@ -50,6 +51,7 @@ class Kernel:
         self.fork_requests = queue.Queue()
         self.forked = set()  # pids of our fork children not reaped yet
         self.kills = queue.SimpleQueue()  # (monotonic deadline, bash proc) for _kill_loop
+        self.orphans = Orphans(self._interrupt_orphan)
         self.workers = None  # started in serve_forever (a fork child makes its own)
         self.procs = processes.ProcessTable(self.bash.drainer, bash_cwd)
         install_sigint()
@@ -80,6 +82,7 @@ class Kernel:
         threading.Thread(target=self._accept_loop, name="podflare-accept", daemon=True).start()
         threading.Thread(target=self._fork_loop, name="podflare-forker", daemon=True).start()
         threading.Thread(target=self._kill_loop, name="podflare-killer", daemon=True).start()
+        threading.Thread(target=self.orphans.run, name="podflare-orphans", daemon=True).start()
         if landlock.available():
             try:
                 landlock.restrict(kernel_domain=False)
@@ -115,6 +118,9 @@ class Kernel:
             cancelled = job.interrupted
             if not cancelled:
                 self.current = job
+                job.started = time.monotonic()
+        if job.answered:
+            return
         if not job.conn.alive:
             # Nobody can see the result or interrupt it any more.
             with self.lock:
@@ -247,19 +253,40 @@ class Kernel:
     def interrupt(self, job_id):
         with self.lock:
             job = self.current
-            if job is None or job.id != job_id:
-                waiting = self.queued.get(job_id)
-                if waiting is not None:
-                    waiting.interrupted = True  # answered with 130 when its turn comes
+            if job is not None and job.id == job_id:
+                self._stop_locked(job)
                 return
-            job.interrupted = True
-            if job.lang == "python":
-                # To the main thread itself, so that a blocking call (sleep) returns EINTR.
-                signal.pthread_kill(self.main_ident, signal.SIGINT)
-            elif job.proc is not None and job.proc.returncode is None:
-                # Once bash has exited, its group holds only the call's background children,
-                # which outlive the call by design.
-                self._terminate(job.proc)
+            waiting = self.queued.get(job_id)
+            if waiting is None:
+                return
+            waiting.interrupted = True
+            if waiting.fork is not None:
+                return  # answered when its turn comes
+            # An exec that never started is told at once, not when its turn comes: the job
+            # ahead may run on (one whose caller a hostd restart lost), and a timeout must not
+            # look like an interrupt the REPL ignored.
+            del self.queued[job_id]
+            waiting.answered = True
+        waiting.conn.send({"t": "out", "id": job_id, "fd": 2}, b"KeyboardInterrupt\n")
+        waiting.conn.send({"t": "exit", "id": job_id, "code": EXIT_INTERRUPTED})
+
+    def _interrupt_orphan(self, job):
+        with self.lock:
+            if self.current is not job:
+                return
+            log(f"exec {job.id}: its caller is gone and its timeout_ms passed: interrupted")
+            self._stop_locked(job)
+
+    def _stop_locked(self, job):
+        """Interrupt the running job (self.lock held)."""
+        job.interrupted = True
+        if job.lang == "python":
+            # To the main thread itself, so that a blocking call (sleep) returns EINTR.
+            signal.pthread_kill(self.main_ident, signal.SIGINT)
+        elif job.proc is not None and job.proc.returncode is None:
+            # Once bash has exited, its group holds only the call's background children,
+            # which outlive the call by design.
+            self._terminate(job.proc)
 
     def _bash_started(self, job, proc):
         with self.lock:
@@ -326,6 +353,9 @@ class Kernel:
             uploads.abort_all()
             with self.lock:
                 self.conns.discard(conn)
+                job = self.current
+            if job is not None and job.conn is conn and job.timeout_s:
+                self.orphans.add(job.started + job.timeout_s, job)
             conn.release()
 
 

@@ -15,7 +15,7 @@ export const GUEST_PROTOCOL_VERSION = 1;
 
 /** Frames the host sends. `id` ties answers to their request. */
 export type HostFrame =
-  | { t: "exec"; id: number; lang: "python" | "bash"; code: string; env?: Record<string, string>; cwd?: string; ctx?: string }
+  | { t: "exec"; id: number; lang: "python" | "bash"; code: string; env?: Record<string, string>; cwd?: string; ctx?: string; /** Enforced by the guest itself once this connection closes (hostd went away). */ timeout_ms?: number }
   | { t: "interrupt"; id: number }
   | { t: "write_open"; id: number; path: string; mode?: number }
   | { t: "write_chunk"; id: number } // body: bytes

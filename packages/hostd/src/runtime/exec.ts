@@ -206,7 +206,8 @@ export async function runExec(sb: RuntimeSandbox, opts: ExecOptions, output: Exe
     }, opts.timeoutMs);
 
     try {
-      conn.send({ t: "exec", id, lang: opts.language, code: opts.code, env: opts.env, cwd: opts.cwd, ctx: opts.context });
+      // timeout_ms: the guest enforces it itself once this connection is gone (hostd restarted).
+      conn.send({ t: "exec", id, lang: opts.language, code: opts.code, env: opts.env, cwd: opts.cwd, ctx: opts.context, timeout_ms: opts.timeoutMs });
     } catch {
       // The close listener above settles the call.
     }
