@@ -8,6 +8,7 @@ import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { PodflareError } from "@podflare/protocol";
 import { JAIL_DIR, HELPER_ENV, JailError, PYTHON, PYTHON_FLAGS, type HelperResult } from "./helper-process.js";
 
 /** launch.py, enter.py, fork.py, and btrfs_ioctl.py (snapshots and qgroup limits). */
@@ -94,7 +95,8 @@ export class JailServer {
   }
 }
 
-function exchange(socketPath: string, body: string, timeoutMs: number): Promise<HelperResult> {
+/** One request on the server's socket (exported for its unit test, against a stand-in server). */
+export function exchange(socketPath: string, body: string, timeoutMs: number): Promise<HelperResult> {
   return new Promise((resolve, reject) => {
     const sock = net.createConnection(socketPath);
     const chunks: Buffer[] = [];
@@ -107,6 +109,12 @@ function exchange(socketPath: string, body: string, timeoutMs: number): Promise<
       clearTimeout(timer);
       const text = Buffer.concat(chunks).toString("utf8");
       const exit = /\n#exit (\d+)\n$/.exec(text);
+      if (!exit && !timedOut) {
+        // Only the server writes the status: it died (or was killed) while its helper ran.
+        // The next request starts a new one; this call is worth retrying, not a hostd bug.
+        reject(new PodflareError("unavailable", "hostd's privileged helper (the jail server) stopped while this call ran and is being restarted; retry the call"));
+        return;
+      }
       const output = text.replace(/^#pid \d+\n/, "").replace(/\n#exit \d+\n$/, "");
       resolve({ code: exit ? Number(exit[1]) : 1, stdout: output, stderr: output, timedOut });
     };
