@@ -207,9 +207,31 @@ class InterruptTest(KernelTest):
         first = self.c.start_exec("import time; time.sleep(0.3)")
         second = self.c.start_exec("open('should-not-exist', 'w').close()")
         self.c.send({"t": "interrupt", "id": second})
+        # Answered at once, while the first still runs (not when its turn comes).
+        self.assertEqual(self.c.wait_exec(second), (130, b"", b"KeyboardInterrupt\n"))
         self.assertEqual(self.c.wait_exec(first)[0], 0)
-        self.assertEqual(self.c.wait_exec(second)[0], 130)
         self.assertEqual(self.run_ok("import os; print(os.path.exists('should-not-exist'))"), b"False\n")
+
+
+class OrphanTest(KernelTest):
+    def test_a_running_exec_whose_connection_closed_is_interrupted_at_its_timeout(self):
+        # hostd was killed: nobody else would stop the loop, and the REPL would stay busy.
+        self.run_ok("kept3 = 'yes'")
+        lost = self.kernel.connect()
+        req = lost.start_exec("print('spinning', flush=True)\nwhile True: pass", timeout_ms=800)
+        self.assertEqual(lost.recv_for(req)[0]["t"], "out")
+        lost.close()
+        start = time.monotonic()
+        self.assertEqual(self.run_ok("print(kept3)"), b"yes\n")
+        self.assertLess(time.monotonic() - start, 5)
+        self.assertIn("its caller is gone and its timeout_ms passed", self.kernel.log())
+
+    def test_without_a_timeout_a_lost_exec_completes(self):
+        lost = self.kernel.connect()
+        req = lost.start_exec("import time\nprint('started', flush=True)\ntime.sleep(0.3)\ndone3 = 'ran'")
+        self.assertEqual(lost.recv_for(req)[0]["t"], "out")
+        lost.close()
+        self.assertEqual(self.run_ok("print(done3)"), b"ran\n")
 
 
 class LateInterruptTest(KernelTest):

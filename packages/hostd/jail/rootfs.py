@@ -42,13 +42,12 @@ MASKED = ("/proc/kcore", "/proc/keys", "/proc/timer_list", "/proc/sched_debug",
           "/proc/latency_stats", "/proc/acpi", "/proc/scsi", "/sys/firmware",
           "/sys/devices/virtual/powercap", "/proc/cmdline")
 READ_ONLY = ("/proc/sys", "/proc/irq", "/proc/bus", "/proc/fs", "/proc/sysrq-trigger")
+# Terminals a sandbox may hold at once (devpts max=; PTYS_PER_SANDBOX in kernel-counters.ts).
+PTYS_PER_SANDBOX = 256
 
 
 class JailError(Exception):
     pass
-
-# Terminals a sandbox may hold at once (devpts max=; PTYS_PER_SANDBOX in kernel-counters.ts).
-PTYS_PER_SANDBOX = 256
 
 
 def open_dir_beneath(root_fd: int, rel: str, create: bool = True, owner=None) -> int:
