@@ -78,6 +78,22 @@ test("unknown Space → 404 on every route; delete removes one", async () => {
   assert.equal((await api("POST", `/v1/spaces/${space_id}/resume`, undefined, hostd.url)).status, 404);
 });
 
+test("freezing a sandbox whose disk is full answers 507 no_space, and the sandbox keeps its state", async () => {
+  // An outside tester froze on a full pool and got 500 runtime_error ("internal error in the
+  // guest kernel"): the REPL state's save hit ENOSPC, which is the user's to fix.
+  const id = await createSandbox({ persistent: true, disk_mb: 64 }, hostd.url);
+  assert.equal((await exec(id, "kept = bytearray(8_000_000)", {}, hostd.url)).exitCode, 0);
+  const fill = await exec(id, "dd if=/dev/zero of=/root/fill bs=1M 2>&1", { language: "bash", timeout_ms: 60_000 }, hostd.url);
+  assert.match(fill.stdout, /No space left|Disk quota exceeded/, fill.stdout + fill.stderr);
+  const res = await api("POST", `/v1/sandboxes/${id}/freeze`, undefined, hostd.url);
+  const body = (await res.json()) as { code: string; error: string };
+  assert.equal(res.status, 507, JSON.stringify(body));
+  assert.equal(body.code, "no_space");
+  assert.match(body.error, /larger disk_mb/);
+  assert.equal((await exec(id, "print(len(kept))", {}, hostd.url)).stdout, "8000000\n");
+  await closeSandbox(id, hostd.url);
+});
+
 test("kill -9 of hostd in the middle of 10 concurrent execs: every sandbox answers after restart and the store is intact", async () => {
   const ids = await Promise.all(Array.from({ length: 10 }, () => createSandbox({}, hostd.url)));
   // In flight for sure: every exec's first line came back before hostd is killed.

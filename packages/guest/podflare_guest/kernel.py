@@ -228,7 +228,13 @@ class Kernel:
             return EXIT_USAGE
         if job.lang in ("space_save", "space_load"):
             op = space.save if job.lang == "space_save" else space.load
-            job.conn.send({"t": "space", "id": job.id, **op(self.repl.globals, job.code)})
+            try:
+                manifest = op(self.repl.globals, job.code)
+            except OSError as e:
+                # A full disk is the user's to fix (507), not a kernel failure.
+                files.send_error(job.conn, job.id, from_os_error(e, job.code, "cannot keep the REPL state"))
+                return 1
+            job.conn.send({"t": "space", "id": job.id, **manifest})
             return 0
         cwd = self._check_cwd(job.cwd) if job.cwd is not None else None
         ctx = self.contexts.get(job.ctx) if job.ctx is not None else None

@@ -1,5 +1,6 @@
 // Saving and loading a REPL namespace for Spaces, over the control connection like an exec.
 import { PodflareError, type GuestFrame, type SpaceManifest } from "@podflare/protocol";
+import { guestError } from "./files.js";
 import type { RuntimeSandbox } from "./types.js";
 
 /** Where inside the sandbox the saved namespace lives, so the root snapshot carries it. */
@@ -9,6 +10,7 @@ export async function spaceOp(sb: RuntimeSandbox, op: "space_save" | "space_load
   const conn = await sb.control();
   return new Promise<SpaceManifest>((resolve, reject) => {
     let manifest: SpaceManifest | null = null;
+    let failed: PodflareError | null = null;
     let stderr = "";
     const done = () => {
       clearTimeout(timer);
@@ -25,9 +27,11 @@ export async function spaceOp(sb: RuntimeSandbox, op: "space_save" | "space_load
         const { t: _t, id: _id, ...rest } = h;
         manifest = rest;
       } else if (h.t === "out") stderr += frame.body.toString("utf8");
+      else if (h.t === "error") failed = guestError(h); // e.g. no_space (507) on a full disk
       else if (h.t === "exit") {
         done();
-        if (manifest && h.code === 0) resolve(manifest);
+        if (failed) reject(failed);
+        else if (manifest && h.code === 0) resolve(manifest);
         else reject(new PodflareError("runtime_error", `the guest kernel could not ${op === "space_save" ? "save" : "load"} the REPL state: ${stderr.trim() || `exit ${h.code}`}`));
       }
     });
