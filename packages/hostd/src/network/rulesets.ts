@@ -14,6 +14,19 @@ export const SANDBOX_LINK_PREFIX = "pfs";
 export const ROUTER_UPLINK = "uplink";
 
 const REJECT = "reject with icmpx type admin-prohibited";
+/**
+ * Packets a second each sandbox may send to the DNS forwarder (burst: twice that). Beyond it they
+ * are dropped before conntrack and the forwarder see them: its own per-sandbox limit (50
+ * queries/s, answered REFUSED) still cost it CPU, and three sandboxes flooding it made others'
+ * lookups time out (outside tester, 2026-12-06).
+ */
+export const DNS_PACKETS_PER_S = 200;
+/**
+ * Open connections (conntrack entries, TCP ones in TIME_WAIT not counted) each sandbox link may
+ * have through the router at once; a new one past it is refused. The router's conntrack table
+ * is shared: three sandboxes filled its 262,144 entries.
+ */
+export const FLOWS_PER_SANDBOX = 4096;
 
 export interface RouterRules {
   plan: AddressPlan;
@@ -33,6 +46,9 @@ export function routerRuleset(r: RouterRules): string {
   // `related`. From a link, only errors about that link's own flows (first sent by its
   // address) count; link-to-link and the block are refused above, before any state is trusted.
   const ownRelated = `iifname ${sb} ct state related iifname . ct original ip saddr != @bound drop`;
+  // One count per link across input and forward (the same set): its new connections to the
+  // gateway and out of the router together.
+  const flowCap = `iifname ${sb} ct state new add @link_flows { iifname ct count over ${FLOWS_PER_SANDBOX} } ${REJECT}`;
   return `table ${ROUTER_TABLE}
 delete table ${ROUTER_TABLE}
 table ${ROUTER_TABLE} {
@@ -40,11 +56,14 @@ table ${ROUTER_TABLE} {
   map egress { type ifname : verdict; }
   set gateway_tcp { type inet_service; ${ports} }
   set host_nets { type ipv4_addr; flags interval; auto-merge; }
+  set dns_rate { type ifname; flags dynamic; timeout 10s; }
+  set link_flows { type ifname; flags dynamic; }
   chain prerouting {
     type filter hook prerouting priority raw; policy accept;
     iifname ${sb} meta nfproto ipv6 drop
     iifname ${sb} meta protocol arp accept
     iifname ${sb} iifname . ip saddr != @bound drop
+    iifname ${sb} ip daddr ${gw} meta l4proto { udp, tcp } th dport 53 add @dns_rate { iifname limit rate over ${DNS_PACKETS_PER_S}/second burst ${2 * DNS_PACKETS_PER_S} packets } drop
   }
   chain input {
     type filter hook input priority filter; policy drop;
@@ -52,6 +71,7 @@ table ${ROUTER_TABLE} {
     ${ownRelated}
     ct state established,related accept
     ct state invalid drop
+    ${flowCap}
     iifname ${sb} ip daddr ${gw} udp dport 53 accept
     iifname ${sb} ip daddr ${gw} tcp dport 53 accept
     iifname ${sb} ip daddr ${gw} icmp type echo-request accept
@@ -65,6 +85,7 @@ table ${ROUTER_TABLE} {
     ${ownRelated}
     ct state established,related accept
     ct state invalid drop
+    ${flowCap}
     ${denied}
     iifname ${sb} ip daddr @host_nets ${REJECT}
     iifname ${sb} iifname vmap @egress
