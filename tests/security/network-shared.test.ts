@@ -29,8 +29,11 @@ ${GATEWAY}
 q = struct.pack("!HHHHHH", 1, 0x0100, 1, 0, 0, 0) + b"\\x07example\\x03com\\x00" + struct.pack("!HH", 1, 1)
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.setblocking(False)
-end = time.time() + 12
+end, first = time.time() + 12, True
 while time.time() < end:
+    if not first:
+        print("flooding", flush=True)
+    first = False
     for _ in range(1000):
         try:
             s.sendto(q, (gw, 53))
@@ -41,12 +44,13 @@ while time.time() < end:
         except OSError:
             pass
 `;
-  await Promise.all(flooders.map((id) => exec(id, `import subprocess, sys\nflood = subprocess.Popen([sys.executable, "-c", ${JSON.stringify(FLOOD)}])`)));
+  // Each launch returns once its flood has sent its first thousand packets.
+  const started = await Promise.all(flooders.map((id) => exec(id, `import subprocess, sys\nflood = subprocess.Popen([sys.executable, "-c", ${JSON.stringify(FLOOD)}], stdout=subprocess.PIPE, text=True)\nprint(flood.stdout.readline().strip())`)));
+  for (const r of started) assert.equal(r.stdout, "flooding\n", r.stderr);
   try {
     const lookups = await exec(b, `
 import socket, struct, time
 ${GATEWAY}
-time.sleep(1)  # the floods are under way
 ok = 0
 for i in range(50):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -58,7 +62,6 @@ for i in range(50):
     except socket.timeout:
         pass
     s.close()
-    time.sleep(0.05)
 print(ok)
 `, { timeout_ms: 60_000 });
     assert.equal(lookups.stdout, "50\n", `another sandbox's lookups answered during the floods: ${lookups.stdout} ${lookups.stderr.slice(-300)}`);
