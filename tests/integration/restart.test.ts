@@ -88,29 +88,30 @@ test("a kill -9 of hostd in the middle of an exec: after restart the sandbox ans
 });
 
 /**
- * Starts an exec and resolves once its first output arrived. Its answer stays open (read on
- * until hostd dies): a client that hangs up would interrupt the code itself.
+ * A sandbox with `kept = 'yes'` whose endless exec (with `timeoutMs`) hostd lost to a kill -9,
+ * and the restarted hostd. The exec's answer stays open until hostd dies: a client that hangs
+ * up would interrupt the code itself.
  */
-async function execRunning(id: string, code: string, timeoutMs: number): Promise<void> {
-  const res = await api("POST", `/v1/sandboxes/${id}/exec`, { code, timeout_ms: timeoutMs }, hostd.url);
+async function sandboxWithLostExec(timeoutMs: number): Promise<string> {
+  const id = await createSandbox({}, hostd.url);
+  await exec(id, "kept = 'yes'", {}, hostd.url);
+  const res = await api("POST", `/v1/sandboxes/${id}/exec`, { code: "print('spinning', flush=True)\nwhile True: pass", timeout_ms: timeoutMs }, hostd.url);
   assert.equal(res.status, 200);
   const reader = res.body!.getReader();
-  const first = await reader.read();
-  assert.ok(!first.done, "the exec ended before its first output");
+  assert.ok(!(await reader.read()).done, "the exec ended before its first output");
   void (async () => {
     while (!(await reader.read()).done);
   })().catch(() => undefined);
+  await hostd.stop("SIGKILL");
+  hostd = await startTestHostd({ stateDir, port });
+  return id;
 }
 
 test("an exec hostd lost in a kill -9 is interrupted at its own timeout_ms, and the next exec runs with the REPL's state", async () => {
   // Before, nothing enforced the lost call's timeout after the restart: an endless loop kept
   // the REPL, the next exec waited behind it until its own timeout, and was then taken for an
   // interrupt the REPL ignored: the REPL was killed and its state lost.
-  const id = await createSandbox({}, hostd.url);
-  await exec(id, "kept = 'yes'", {}, hostd.url);
-  await execRunning(id, "print('spinning', flush=True)\nwhile True: pass", 3000);
-  await hostd.stop("SIGKILL");
-  hostd = await startTestHostd({ stateDir, port });
+  const id = await sandboxWithLostExec(3000);
   const r = await exec(id, "print(kept)", { timeout_ms: 20_000 }, hostd.url);
   assert.equal(r.stdout, "yes\n", r.stderr);
   assert.equal(r.exitCode, 0);
@@ -118,11 +119,7 @@ test("an exec hostd lost in a kill -9 is interrupted at its own timeout_ms, and 
 });
 
 test("an exec that times out while a lost one still runs ahead of it is cancelled, and the REPL is not killed", async () => {
-  const id = await createSandbox({}, hostd.url);
-  await exec(id, "kept = 'yes'", {}, hostd.url);
-  await execRunning(id, "print('spinning', flush=True)\nimport time\nwhile True: time.sleep(0.01)", 600_000);
-  await hostd.stop("SIGKILL");
-  hostd = await startTestHostd({ stateDir, port });
+  const id = await sandboxWithLostExec(600_000);
   const r = await exec(id, "print(kept)", { timeout_ms: 2000 }, hostd.url);
   assert.doesNotMatch(r.stderr, /ignored the interrupt/, "a queued exec's timeout killed the REPL");
   assert.match(r.stderr, /TimeoutError: execution exceeded timeout_ms=2000 and was interrupted; the REPL kept its state/);

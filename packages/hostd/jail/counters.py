@@ -9,9 +9,9 @@ made the outermost namespace. Two consequences, both found by trying (2026-12-06
   the effective uid of the sandboxes' range base (`act_as`): the host-level budget it draws on
   is that uid's, which nothing but sandboxes uses.
 - That budget is still shared by all sandboxes, so each family's namespace gets ceilings of
-  its own (`cap_family`), written from outside the sandbox's reach (its /proc/sys is read-only
-  and mount is filtered). hostd raises the host-level budget to the sum of those ceilings
-  (src/jail/kernel-counters.ts).
+  its own (`cap_family`), written by each member's setup (sandbox_init.py) from outside the
+  sandbox's reach (its /proc/sys is read-only and mount is filtered). hostd raises the
+  host-level budget to the sum of those ceilings (src/jail/kernel-counters.ts).
 """
 
 import ctypes

@@ -55,12 +55,12 @@ def family_main(chan: socket.socket) -> None:
 
 
 def family_setup(chan: socket.socket, maps_rfd: int, unshared=None, release_rfd: int = -1,
-                 owner: int = None, limits: dict = None) -> None:
+                 owner: int = None) -> None:
     """Make the family's user namespace (whoever called `unshared` writes its id maps, then "G"
     on maps_rfd) and pid namespace, and fork the family init into it. Stays (pinning the init's
     pid) until release_rfd (default: maps_rfd) reaches its end. Never returns.
     `owner`: the host uid that makes the namespace (counters.py; a nested family's is already
-    the outer family's root). `limits`: its ceilings on per-user kernel counters."""
+    the outer family's root). Its ceilings are written by each member's setup (sandbox_init.py)."""
     release_rfd = maps_rfd if release_rfd < 0 else release_rfd
     try:
         os.setsid()
@@ -74,8 +74,6 @@ def family_setup(chan: socket.socket, maps_rfd: int, unshared=None, release_rfd:
         if os.read(maps_rfd, 1) != b"G":
             os._exit(1)
         linux.become_root()
-        if limits:
-            counters.cap_family(limits)  # before anything in the family can count
         linux.unshare(linux.CLONE_NEWPID)
         if os.fork() == 0:
             family_main(chan)  # closes every other descriptor
@@ -118,10 +116,8 @@ def write_maps(pid: int, base: int, count: int) -> None:
 def make_family(cfg: dict, reader: Reader, theirs: socket.socket, kids: list) -> tuple:
     """Start a family init; returns (pid, start time). The release pipe also carries the "G"
     that tells the setup child its id maps are written."""
-    def setup(maps: int) -> None:
-        family_setup(theirs, maps, owner=cfg["uidBase"], limits=cfg["familyLimits"])
-
-    p = setup_child.begin(cfg["familyCgroupProcs"], "podflare-family", setup, reader, kids, ())
+    p = setup_child.begin(cfg["familyCgroupProcs"], "podflare-family",
+                          lambda maps: family_setup(theirs, maps, owner=cfg["uidBase"]), reader, kids, ())
     try:
         if reader.line() != "U":
             raise RuntimeError("unexpected message from family setup")
@@ -133,8 +129,7 @@ def make_family(cfg: dict, reader: Reader, theirs: socket.socket, kids: list) ->
     return setup_child.finish(p, kids, "F", lambda: reader.family_pid)
 
 
-def nested_family_setup(outer: tuple, chan: socket.socket, release_rfd: int, count: int,
-                        limits: dict = None) -> None:
+def nested_family_setup(outer: tuple, chan: socket.socket, release_rfd: int, count: int) -> None:
     """A family nested below `outer` (the warm pool's zygote family; docs/security.md, "Warm
     pool spawn"): join the outer family's user namespace as its root and point
     pid_for_children at its pid namespace, then fork family_setup, whose user namespace (owner:
@@ -154,8 +149,7 @@ def nested_family_setup(outer: tuple, chan: socket.socket, release_rfd: int, cou
         if child == 0:
             os.close(unshared_r)
             os.close(maps_w)
-            family_setup(chan, maps_r, lambda: os.write(unshared_w, b"U"), release_rfd,
-                         limits=limits)
+            family_setup(chan, maps_r, lambda: os.write(unshared_w, b"U"), release_rfd)
         os.close(unshared_w)
         os.close(maps_r)
         os.close(release_rfd)
@@ -177,8 +171,7 @@ def begin_nested_family(cfg: dict, outer: tuple, reader: Reader, theirs: socket.
                         kids: list, others: tuple = ()) -> setup_child.Pending:
     """Fork the maker of a family nested below `outer` (in cfg's family cgroup)."""
     return setup_child.begin(cfg["familyCgroupProcs"], "podflare-family",
-                             lambda release: nested_family_setup(outer, theirs, release, cfg["uidCount"],
-                                                                 cfg["familyLimits"]),
+                             lambda release: nested_family_setup(outer, theirs, release, cfg["uidCount"]),
                              reader, kids, others)
 
 

@@ -190,8 +190,8 @@ def main() -> int:
                 "cgroupProcs": child["cgroupProcs"],
                 "familyCgroupProcs": child.get("familyCgroupProcs", child["cgroupProcs"]),
                 "family": {"pid": family[0], "startTime": family[1]},
-                # The ceilings of the child's family (counters.py): a fresh one's, made here
-                # (nested), or the parent's, for its size with these children.
+                # The ceilings of the child's family (counters.py), written by its setup: a
+                # fresh one's, made here (nested), or the parent's, for its new size.
                 **({"familyLimits": cfg["familyLimits"]} if cfg.get("familyLimits") else {}),
             })) for child in cfg["children"]]
             if fresh:

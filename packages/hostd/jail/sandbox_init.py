@@ -73,7 +73,9 @@ def sandbox_setup(cfg: dict, family: tuple, chan: socket.socket, release_rfd: in
         submounts = rootfs.bind_root(cfg["rootfs"], cfg["guestDir"], owner, cfg["hostname"])
         join_family(family, "family")
         if cfg["familyLimits"]:
-            counters.cap_family(cfg["familyLimits"])  # a fork's family grows: before our namespaces
+            # The family's ceilings, for its size with this member (a fork grows it): before
+            # this member's namespaces, and before anything of it runs.
+            counters.cap_family(cfg["familyLimits"])
         init = os.fork()
         if init == 0:
             # In the family pid namespace (no pid namespace of its own: see docs/security.md,

@@ -52,12 +52,13 @@ export function setCeilingV1(l: CgroupLayout, memBytes: string, pidsMax: string)
 }
 
 /** A sandbox's socket buffers on v1: a quarter of its memory limit, at least 64 MiB. */
-export function socketBytesV1(memBytes: number | string): number {
-  return Math.max(64 * 1024 * 1024, Math.floor(Number(memBytes) / 4));
+function socketBytesV1(memBytes: number): number {
+  return Math.max(64 * 1024 * 1024, Math.floor(memBytes / 4));
 }
 
 /** All sandboxes' socket buffers on v1: half of net.ipv4.tcp_mem's pressure threshold (pages). */
-export function sandboxesSocketBytesV1(tcpMem = readFileSync("/proc/sys/net/ipv4/tcp_mem", "utf8")): number {
+function sandboxesSocketBytesV1(): number {
+  const tcpMem = readFileSync("/proc/sys/net/ipv4/tcp_mem", "utf8");
   const pressurePages = Number(tcpMem.trim().split(/\s+/)[1]);
   return Math.floor((pressurePages * 4096) / 2);
 }

@@ -32,7 +32,14 @@ export async function forkSandbox(rt: ForkHost, parent: RuntimeSandbox, specs: R
     } finally {
       await cgroups.thaw(parent.id);
     }
-    return await startChildren(rt, parent, specs, null);
+    // The children's setups raise the family's ceilings to its new size (kernel-counters.ts)
+    // before they make their namespaces; other forks into it under way count too.
+    const members = rt.families.expect(family.id, specs.length);
+    try {
+      return await startChildren(rt, parent, specs, null, members);
+    } finally {
+      rt.families.arrived(family.id, specs.length);
+    }
   } catch (err) {
     for (const id of made) {
       await rt.destroyById(id).catch((e) => rt.log(`cleanup of fork child ${id} failed: ${String(e)}`));
@@ -53,7 +60,7 @@ export async function spawnSandboxes(rt: ForkHost, zygote: RuntimeSandbox, specs
   try {
     const roots = await rt.opts.storage.createSandboxRoots(template, specs.map((s) => s.id));
     for (const root of roots) rt.opts.network?.writeResolvConf(root, rt.opts.uidBase);
-    return (await startChildren(rt, zygote, specs, familyIds)).children;
+    return (await startChildren(rt, zygote, specs, familyIds, 1)).children;
   } catch (err) {
     for (const [i, spec] of specs.entries()) {
       rt.families.forget(familyIds[i]!, spec.id);
@@ -70,9 +77,10 @@ export async function spawnSandboxes(rt: ForkHost, zygote: RuntimeSandbox, specs
  * and run dirs, the parent kernel's fork (disk caps set meanwhile), the sandboxes in their
  * families, their links and control connections. `freshFamilies`: spawn, one new family per
  * child (cgroup ids), nested in the parent's; null: fork, the children join the parent's.
+ * `members`: the size of the children's family once they are in it (its ceilings).
  */
-async function startChildren(rt: ForkHost, parent: NsSandbox, specs: RuntimeSandboxSpec[], freshFamilies: string[] | null): Promise<ForkResult & { children: NsSandbox[] }> {
-  const { storage, cgroups } = rt.opts;
+async function startChildren(rt: ForkHost, parent: NsSandbox, specs: RuntimeSandboxSpec[], freshFamilies: string[] | null, members: number): Promise<ForkResult & { children: NsSandbox[] }> {
+  const { storage, cgroups, network } = rt.opts;
   const family = parent.handle.family!;
   for (const [i, spec] of specs.entries()) {
     cgroups.create(spec.id, { memoryMb: spec.limits.memoryMb, vcpus: spec.limits.vcpus, pidsMax: spec.limits.pidsMax });
@@ -83,19 +91,6 @@ async function startChildren(rt: ForkHost, parent: NsSandbox, specs: RuntimeSand
   // Disk caps are set while the kernel forks: a child writes nothing before it is ready.
   const diskLimits = setDiskLimits(storage, specs);
   diskLimits.catch(() => undefined);
-  // A fresh family holds its one child; a fork's children's setups raise their family's
-  // ceilings to its new size (kernel-counters.ts) before they make their namespaces.
-  const members = freshFamilies ? 1 : rt.families.expect(family.id, specs.length);
-  try {
-    return await forkAndJoin(rt, parent, specs, freshFamilies, diskLimits, members);
-  } finally {
-    if (!freshFamilies) rt.families.arrived(family.id, specs.length);
-  }
-}
-
-async function forkAndJoin(rt: ForkHost, parent: NsSandbox, specs: RuntimeSandboxSpec[], freshFamilies: string[] | null, diskLimits: Promise<void>, members: number): Promise<ForkResult & { children: NsSandbox[] }> {
-  const { storage, cgroups, network } = rt.opts;
-  const family = parent.handle.family!;
   const forked = forkKernel({
     family: { pid: family.pid, startTime: family.startTime },
     uidBase: rt.opts.uidBase,
