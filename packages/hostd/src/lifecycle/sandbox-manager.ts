@@ -144,7 +144,11 @@ export class SandboxManager {
     this.usage?.sandboxClosed(owner, { createdAt: sb.record.createdAt, memoryMb: sb.record.applied.memory_mb });
     // Gone for every later call at once; the close itself waits for the state change under
     // way (a fork's copy, a restart, a merge), and `sb.rt` is read then (a merge swaps it).
-    await sb.changes.run(() => sb.rt.destroy());
+    try {
+      await sb.changes.run(() => sb.rt.destroy());
+    } catch (err) {
+      throw new PodflareError("internal", `sandbox ${id} is closed and answers no more calls, but stopping it failed: ${(err as Error).message}; hostd removes what is left of it at its next start`);
+    }
   }
 
   /** Runs one exec after those already queued on the sandbox; resolves with the exit code. */
