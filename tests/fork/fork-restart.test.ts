@@ -69,6 +69,28 @@ test("after a kill -9 of hostd and a restart, a fork family answers, forks again
   await eventually(() => fs.readdirSync(`${stateDir}/pool/sandboxes`).length === 0, "a root outlived its sandbox");
 });
 
+test("a child forked before the parent was merged into cannot be merged after a restart either (it would undo that merge)", async () => {
+  const p = await createSandbox({}, hostd.url);
+  const [a, b] = (await fork(p, 2)) as [string, string];
+  await exec(a, "kept = 'a'", {}, hostd.url);
+  await exec(b, "kept = 'b'", {}, hostd.url);
+  assert.equal((await api("POST", `/v1/sandboxes/${p}/merge_into/${a}`, undefined, hostd.url)).status, 204);
+  await hostd.stop("SIGKILL");
+  hostd = await startTestHostd({ stateDir, port });
+  const stale = await api("POST", `/v1/sandboxes/${p}/merge_into/${b}`, undefined, hostd.url);
+  const body = (await stale.json()) as { code?: string; error?: string };
+  assert.equal(stale.status, 409, JSON.stringify(body));
+  assert.equal(body.code, "conflict");
+  assert.match(body.error ?? "", /fork .* again/);
+  assert.equal((await exec(p, "print(kept)", {}, hostd.url)).stdout, "a\n", "the first merge was undone");
+  // A child forked after the restart still merges.
+  const [c] = (await fork(p, 1)) as [string];
+  await exec(c, "kept = 'c'", {}, hostd.url);
+  assert.equal((await api("POST", `/v1/sandboxes/${p}/merge_into/${c}`, undefined, hostd.url)).status, 204);
+  assert.equal((await exec(p, "print(kept)", {}, hostd.url)).stdout, "c\n");
+  for (const id of [b, p]) await closeSandbox(id, hostd.url);
+});
+
 test("a family whose sandboxes all vanished while hostd was down is removed on start", async () => {
   const p = await createSandbox({}, hostd.url);
   await fork(p, 1);

@@ -49,6 +49,7 @@ export async function createSandbox(
     familyPid: null,
     familyStartTime: null,
     outerFamily: null,
+    forkedFrom: null,
     network,
     createdAt: now,
     lastActiveAt: now,

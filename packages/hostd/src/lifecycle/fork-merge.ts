@@ -40,6 +40,7 @@ export function forkQueued(d: ForkMergeDeps, owner: string, sb: LiveSandbox, id:
         runtimeKey: childId,
         state: "ready" as const,
         parentId: id,
+        forkedFrom: sb.record.runtimeKey,
         // A child lives no longer than its parent would: forking never extends max_lifetime_s.
         applied: { ...sb.record.applied, max_lifetime_s: remainingLifetimeS(sb.record, now) },
         metadata: { ...sb.record.metadata },
@@ -59,7 +60,7 @@ export function forkQueued(d: ForkMergeDeps, owner: string, sb: LiveSandbox, id:
       const rt = result.children[i]!;
       setHandle(record, rt);
       d.store.insert(record);
-      d.live.track(record, rt, sb.record.runtimeKey);
+      d.live.track(record, rt);
     }
     const warnings: string[] = [];
     if (!result.landlock) {
@@ -128,7 +129,7 @@ function checkForkPoint(d: ForkMergeDeps, parent: LiveSandbox, winnerId: string)
   for (let depth = 0; cur && cur.record.parentId !== parent.record.id && depth < 64; depth++) {
     cur = cur.record.parentId === null ? undefined : d.live.find(cur.record.parentId);
   }
-  if (cur?.forkedFrom === undefined || cur.forkedFrom === parent.record.runtimeKey) return;
+  if (!cur?.record.forkedFrom || cur.record.forkedFrom === parent.record.runtimeKey) return;
   throw new PodflareError(
     "conflict",
     `sandbox ${parent.record.id} was merged into since ${cur.record.id} was forked from it, so ${winnerId} no longer descends from its state ` +

@@ -20,8 +20,6 @@ export interface LiveSandbox {
    * fork's source midway, a pause never freezes a kernel being started); execs do not hold it.
    */
   changes: SerialQueue;
-  /** For a fork child: its parent's runtime when it was forked (a merge after another is refused). */
-  forkedFrom?: string;
   /** restart_repl calls so far: a call whose kernel went away meanwhile answers 409, not 500. */
   restarts: number;
   /** Execs running now: the reaper never pauses a busy sandbox. */
@@ -81,8 +79,8 @@ export class LiveSandboxes {
     return n;
   }
 
-  track(record: SandboxRecord, rt: RuntimeSandbox, forkedFrom?: string): void {
-    this.live.set(record.id, { record, rt, queue: new SerialQueue(), changes: new SerialQueue(), busy: 0, restarts: 0, expiry: new AbortController(), forkedFrom });
+  track(record: SandboxRecord, rt: RuntimeSandbox): void {
+    this.live.set(record.id, { record, rt, queue: new SerialQueue(), changes: new SerialQueue(), busy: 0, restarts: 0, expiry: new AbortController() });
   }
 
   /** Whether `sb` is still in the table: false once it is deleted (or merged away), even while its close runs. */

@@ -44,6 +44,11 @@ export interface SandboxRecord {
   familyId: string | null;
   familyPid: number | null;
   familyStartTime: string | null;
+  /**
+   * For a fork child: its parent's runtimeKey when it was forked. A merge of the parent since
+   * then changed the parent's runtimeKey, and this child no longer descends from its state.
+   */
+  forkedFrom: string | null;
   /** A warm-pool spawn's zygote family, whose pid namespace holds this record's family. */
   outerFamily: { id: string; pid: number; startTime: string } | null;
   /** Egress policy as the API gave it (null: open). */

@@ -29,7 +29,7 @@ function key(id: string, extra: Partial<StoredKey> = {}): StoredKey {
 function sandbox(id: string, extra: Partial<SandboxRecord> = {}): SandboxRecord {
   return {
     id, owner: "o1", template: "default", state: "ready", parentId: null, applied, metadata: { m: "1" }, env: { E: "x" },
-    initPid: 10, initStartTime: "100", runtimeKey: id, familyId: null, familyPid: null, familyStartTime: null, outerFamily: null,
+    initPid: 10, initStartTime: "100", runtimeKey: id, familyId: null, familyPid: null, familyStartTime: null, outerFamily: null, forkedFrom: null,
     network: null, createdAt: 1000, lastActiveAt: 1000, ...extra,
   };
 }
@@ -151,7 +151,7 @@ export function runStoreSuite(name: string, impl: StoreUnderTest): void {
 
     test("sandboxes: a record round-trips whole; list by owner, oldest first; delete", withStore((s) => {
       const full = sandbox("sb_a", {
-        parentId: "sb_p", familyId: "f", familyPid: 7, familyStartTime: "70", outerFamily: { id: "z", pid: 3, startTime: "30" },
+        parentId: "sb_p", forkedFrom: "sb_p", familyId: "f", familyPid: 7, familyStartTime: "70", outerFamily: { id: "z", pid: 3, startTime: "30" },
         network: { allow_out: ["pkgs.test"], deny_out: ["10.0.0.0/8"] }, createdAt: 2000,
       });
       s.sandboxes.insert(full);

@@ -119,4 +119,10 @@ export const sqliteMigrations: readonly Migration[] = [
     );
     CREATE INDEX usage_history_at ON usage_history(at);`,
   },
+  {
+    // A fork child's parent runtime at the fork, so a merge after another is refused after a restart too.
+    version: 11,
+    name: "sandboxes-forked-from",
+    sql: `ALTER TABLE sandboxes ADD COLUMN forked_from TEXT;`,
+  },
 ];

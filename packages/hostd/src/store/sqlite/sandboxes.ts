@@ -20,6 +20,7 @@ interface Row {
   family_start_time: string | null;
   outer_family_json: string | null;
   network_json: string | null;
+  forked_from: string | null;
   created_at: number;
   last_active_at: number;
 }
@@ -42,6 +43,7 @@ function fromRow(r: Row): SandboxRecord {
     familyStartTime: r.family_start_time,
     outerFamily: r.outer_family_json ? (JSON.parse(r.outer_family_json) as SandboxRecord["outerFamily"]) : null,
     network: r.network_json ? (JSON.parse(r.network_json) as NetworkPolicy) : null,
+    forkedFrom: r.forked_from ?? null,
     createdAt: r.created_at,
     lastActiveAt: r.last_active_at,
   };
@@ -62,9 +64,9 @@ export class SqliteSandboxTable implements SandboxTable {
   constructor(private readonly db: Database.Database) {
     this.insertStmt = db.prepare(
       `INSERT INTO sandboxes (id, owner, template, state, parent_id, applied_json, metadata_json, env_json,
-         init_pid, init_start_time, runtime_key, family_id, family_pid, family_start_time, outer_family_json, network_json, created_at, last_active_at)
+         init_pid, init_start_time, runtime_key, family_id, family_pid, family_start_time, outer_family_json, network_json, forked_from, created_at, last_active_at)
        VALUES (@id, @owner, @template, @state, @parent_id, @applied_json, @metadata_json, @env_json,
-         @init_pid, @init_start_time, @runtime_key, @family_id, @family_pid, @family_start_time, @outer_family_json, @network_json, @created_at, @last_active_at)`,
+         @init_pid, @init_start_time, @runtime_key, @family_id, @family_pid, @family_start_time, @outer_family_json, @network_json, @forked_from, @created_at, @last_active_at)`,
     );
     this.getStmt = db.prepare(`SELECT * FROM sandboxes WHERE id = ?`);
     this.listStmt = db.prepare(`SELECT * FROM sandboxes ORDER BY created_at`);
@@ -120,6 +122,7 @@ export class SqliteSandboxTable implements SandboxTable {
       family_start_time: r.familyStartTime,
       outer_family_json: r.outerFamily ? JSON.stringify(r.outerFamily) : null,
       network_json: r.network ? JSON.stringify(r.network) : null,
+      forked_from: r.forkedFrom,
       created_at: r.createdAt,
       last_active_at: r.lastActiveAt,
     });
