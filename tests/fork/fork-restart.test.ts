@@ -78,8 +78,9 @@ test("a child forked before the parent was merged into cannot be merged after a 
   await hostd.stop("SIGKILL");
   hostd = await startTestHostd({ stateDir, port });
   const stale = await api("POST", `/v1/sandboxes/${p}/merge_into/${b}`, undefined, hostd.url);
-  const body = (await stale.json()) as { code?: string; error?: string };
-  assert.equal(stale.status, 409, JSON.stringify(body));
+  const text = await stale.text();
+  assert.equal(stale.status, 409, `the stale child was merged: ${stale.status} ${text}`);
+  const body = JSON.parse(text) as { code?: string; error?: string };
   assert.equal(body.code, "conflict");
   assert.match(body.error ?? "", /fork .* again/);
   assert.equal((await exec(p, "print(kept)", {}, hostd.url)).stdout, "a\n", "the first merge was undone");
