@@ -73,6 +73,9 @@ const env = {
   // The shared hostd's warm pool: small and fixed, whatever the host (the default is 1% of its
   // memory), so tests that drain or count it take the same time everywhere.
   PODFLARE_POOL_SIZE: process.env.PODFLARE_POOL_SIZE || "8",
+  // The shared hostd's storage pool, when this run makes it: its blocks are reserved on the disk
+  // (docs/storage.md), and tests' own hostds (10 GB each, tests/support/hostd-process.ts) need room too.
+  PODFLARE_POOL_SIZE_GB: process.env.PODFLARE_POOL_SIZE_GB || "20",
   // The region the shared hostd answers to, so Podflare's programs passing region="us-west"
   // run unchanged (tests/conformance/programs).
   PODFLARE_REGION: process.env.PODFLARE_REGION || "us-west",

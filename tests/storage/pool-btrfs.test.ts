@@ -7,12 +7,12 @@ import { BtrfsPool, createStoragePool, type StoragePool } from "./storage.js";
 import { cleanupStateDir, loopDevices, makeStateDir, newSandboxId, requireRoot, sh } from "./helpers.js";
 import { definePoolBehaviourTests } from "./pool-behaviour.js";
 
-function mountOf(path: string): { fsType: string; source: string } | undefined {
+function mountOf(path: string): { fsType: string; source: string; options: string } | undefined {
   for (const line of readFileSync("/proc/self/mountinfo", "utf8").split("\n")) {
     const [left, right] = line.split(" - ");
     if (left?.split(" ")[4] !== path) continue;
-    const [fsType, source] = (right ?? "").split(" ");
-    return { fsType: fsType!, source: source! };
+    const [fsType, source, options] = (right ?? "").split(" ");
+    return { fsType: fsType!, source: source!, options: options ?? "" };
   }
   return undefined;
 }
@@ -35,7 +35,7 @@ describe("btrfs pool life cycle", () => {
     }
   });
 
-  test("init creates a sparse image, attaches one loop device and mounts btrfs with quotas", async () => {
+  test("init creates an image reserved on the disk, attaches one loop device and mounts btrfs nodiscard with quotas", async () => {
     const t = process.hrtime.bigint();
     pool = await createStoragePool({ stateDir, driver: "btrfs", poolSizeGb: 4, log: () => {} });
     const ms = Number(process.hrtime.bigint() - t) / 1e6;
@@ -43,11 +43,12 @@ describe("btrfs pool life cycle", () => {
     const image = join(stateDir, "pool.img");
     const st = statSync(image);
     assert.equal(st.size, 4 * 1024 ** 3);
-    assert.ok(st.blocks * 512 < 512 * 1024 * 1024, "the image is sparse");
+    assert.ok(st.blocks * 512 >= st.size, `the image has holes: ${st.blocks * 512} of ${st.size} bytes allocated`);
     const loops = loopDevices(image);
     assert.equal(loops.length, 1);
     const mount = mountOf(join(stateDir, "pool"));
-    assert.deepEqual(mount, { fsType: "btrfs", source: loops[0] });
+    assert.deepEqual(mount && { fsType: mount.fsType, source: mount.source }, { fsType: "btrfs", source: loops[0] });
+    assert.doesNotMatch(mount!.options, /(^|,)discard/, "discard would punch holes in the reserved image");
     assert.ok(existsSync(join(stateDir, "pool", "templates")));
     assert.ok(existsSync(join(stateDir, "pool", "sandboxes")));
     assert.match(sh("btrfs", ["qgroup", "show", join(stateDir, "pool")]), /qgroupid/i, "quotas are enabled");

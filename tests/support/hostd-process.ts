@@ -35,6 +35,8 @@ function hostdEnv(opts: TestHostdOptions): NodeJS.ProcessEnv {
     // No warm pool unless a test asks: pooled sandboxes would show up in tests that count
     // sandboxes, families and cgroups of their own hostd.
     PODFLARE_POOL_SIZE: "0",
+    // A storage pool of its own, reserved on the disk: small, as up to four run beside the shared one.
+    PODFLARE_POOL_SIZE_GB: "10",
     PODFLARE_TEMPLATE_CACHE: process.env.PODFLARE_TEMPLATE_CACHE || "/var/cache/podflare-templates",
     ...opts.env,
   };

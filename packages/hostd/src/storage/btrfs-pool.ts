@@ -1,26 +1,20 @@
 // The btrfs driver: templates are subvolumes, sandbox roots are writable snapshots, disk
-// caps are qgroup limits. The filesystem is a sparse loop file under the state directory
-// (created, attached and mounted on first start, reused afterwards) or a btrfs mount the
-// operator names.
+// caps are qgroup limits. The filesystem is a loop file under the state directory, its blocks
+// reserved on the host disk (pool-image.ts; created, attached and mounted on first start,
+// reused afterwards) or a btrfs mount the operator names.
 
-import { mkdir, open, readFile, rename, rm, stat, statfs } from "node:fs/promises";
+import { mkdir, open, readFile, rename, rm, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { PodflareError } from "@podflare/protocol";
 import * as btrfs from "./btrfs.js";
 import { haveCommand, run } from "./host-command.js";
 import { fsTypeOf, loopDevicesFor, mountAt } from "./mounts.js";
 import { tmpSuffix } from "./names.js";
+import { defaultPoolSizeGb, reserveBlocks, unreservedWarning } from "./pool-image.js";
 import { PoolBase } from "./pool-base.js";
 import type { StorageOptions } from "./types.js";
 
 const GB = 1024 ** 3;
-
-/** 80% of the free space on the filesystem holding `dir`, in whole GB, at least 8 and at most 512. */
-export async function defaultPoolSizeGb(dir: string): Promise<number> {
-  const s = await statfs(dir);
-  const freeGb = (Number(s.bavail) * Number(s.bsize)) / GB;
-  return Math.max(8, Math.min(512, Math.floor(freeGb * 0.8)));
-}
 
 export class BtrfsPool extends PoolBase {
   readonly driver = "btrfs" as const;
@@ -50,7 +44,7 @@ export class BtrfsPool extends PoolBase {
       if (type !== "btrfs") throw new Error(`poolPath ${this.root} is not a btrfs filesystem (it is ${type})`);
     } else {
       await mkdir(this.stateDir, { recursive: true, mode: 0o700 });
-      await this.ensureImage();
+      if (!(await this.ensureImage())) await this.reserveImage();
       await this.ensureMounted();
     }
     try {
@@ -79,10 +73,10 @@ export class BtrfsPool extends PoolBase {
     }
   }
 
-  /** Create and format the sparse image once; a crash mid-way leaves only a temp file. */
-  private async ensureImage(): Promise<void> {
+  /** Create, reserve and format the image once (true: made now); a crash mid-way leaves only a temp file. */
+  private async ensureImage(): Promise<boolean> {
     const image = this.imagePath!;
-    if (await stat(image).then(() => true, () => false)) return;
+    if (await stat(image).then(() => true, () => false)) return false;
     const sizeGb = this.opts.poolSizeGb ?? (await defaultPoolSizeGb(this.stateDir));
     if (!(sizeGb >= 1)) throw new Error(`poolSizeGb must be at least 1 (got ${sizeGb})`);
     const tmp = `${image}.tmp-${tmpSuffix()}`;
@@ -93,13 +87,30 @@ export class BtrfsPool extends PoolBase {
       await fh.close();
     }
     try {
+      const reservation = await reserveBlocks(tmp);
+      if (!reservation.reserved) {
+        // A filesystem that cannot reserve (no fallocate) still gets a pool, with the risk logged;
+        // one without the room gets none: the pool would break when the disk fills.
+        if (reservation.cause === "no_room") {
+          throw new Error(`cannot make a ${sizeGb} GB storage pool in ${this.stateDir}: ${reservation.why}; set PODFLARE_POOL_SIZE_GB to a size the disk has free`);
+        }
+        this.log(unreservedWarning(image, sizeGb * GB, reservation));
+      }
       await run("mkfs.btrfs", ["-q", "-L", "podflare-pool", tmp]);
       await rename(tmp, image);
     } catch (err) {
       await rm(tmp, { force: true });
       throw err;
     }
-    this.log(`created btrfs pool image ${image} (${sizeGb} GB, sparse)`);
+    this.log(`created btrfs pool image ${image} (${sizeGb} GB, reserved on the host disk)`);
+    return true;
+  }
+
+  /** Fills the holes of an existing image (one made sparse by an older hostd, or trimmed); logs what it cannot. */
+  private async reserveImage(): Promise<void> {
+    const image = this.imagePath!;
+    const reservation = await reserveBlocks(image);
+    if (!reservation.reserved) this.log(unreservedWarning(image, (await stat(image)).size, reservation));
   }
 
   private async ensureMounted(): Promise<void> {
@@ -107,7 +118,11 @@ export class BtrfsPool extends PoolBase {
     const existingLoops = await loopDevicesFor(image);
     const mounted = await mountAt(this.root);
     if (mounted) {
-      if (mounted.fsType === "btrfs" && existingLoops.includes(mounted.source)) return;
+      if (mounted.fsType === "btrfs" && existingLoops.includes(mounted.source)) {
+        // Mounted by an older hostd, which left discard on (the kernel's default for btrfs).
+        if (/(^|,)discard/.test(mounted.superOptions)) await run("mount", ["-o", "remount,nodiscard", this.root]);
+        return;
+      }
       throw new Error(`${this.root} is already a mount point of ${mounted.source} (${mounted.fsType}), not of ${image}`);
     }
     let loop = existingLoops[0];
@@ -117,7 +132,8 @@ export class BtrfsPool extends PoolBase {
     }
     await mkdir(this.root, { recursive: true, mode: 0o700 });
     // nodev: device nodes in a sandbox root never act as devices; the jail brings its own /dev.
-    await run("mount", ["-t", "btrfs", "-o", "noatime,nodev", loop, this.root]);
+    // nodiscard: freed blocks stay reserved in pool.img (a discard punches a hole in it).
+    await run("mount", ["-t", "btrfs", "-o", "noatime,nodev,nodiscard", loop, this.root]);
   }
 
   protected async teardownBackend(force: boolean): Promise<void> {

@@ -3,7 +3,8 @@
 
 export type { StorageDriver, StorageOptions, StoragePool, TeardownOptions } from "./types.js";
 export { createStoragePool, openStoragePool, poolFor } from "./pool.js";
-export { BtrfsPool, defaultPoolSizeGb } from "./btrfs-pool.js";
+export { BtrfsPool } from "./btrfs-pool.js";
+export { defaultPoolSizeGb } from "./pool-image.js";
 export { DirPool } from "./dir-pool.js";
 export {
   TemplateManager,

@@ -9,6 +9,8 @@ export interface MountEntry {
   source: string;
   /** The path inside the filesystem that is mounted (`/` for a whole filesystem). */
   root: string;
+  /** The filesystem's own options (btrfs: `discard=async`, `space_cache=v2`, …). */
+  superOptions: string;
 }
 
 // mountinfo escapes space, tab, newline and backslash as \ooo.
@@ -23,7 +25,7 @@ export async function readMounts(): Promise<MountEntry[]> {
     const f = (left ?? "").split(" ");
     const g = (right ?? "").split(" ");
     if (f.length < 5 || g.length < 2) continue;
-    entries.push({ root: unescape(f[3]!), mountPoint: unescape(f[4]!), fsType: g[0]!, source: unescape(g[1]!) });
+    entries.push({ root: unescape(f[3]!), mountPoint: unescape(f[4]!), fsType: g[0]!, source: unescape(g[1]!), superOptions: g[2] ?? "" });
   }
   return entries;
 }

@@ -8,7 +8,7 @@ export interface StorageOptions {
   stateDir: string;
   /** `auto` (default): btrfs, falling back to dir (with a log line saying why) when btrfs cannot be set up. */
   driver?: StorageDriver | "auto";
-  /** Size of the sparse loop file `<stateDir>/pool.img` when it is created. Default: 80% of free space, 8..512. */
+  /** Size of the loop file `<stateDir>/pool.img` when it is created (all reserved on the host disk). Default: half the free space, 8..512. */
   poolSizeGb?: number;
   /** An existing btrfs mount to use instead of the loop file. */
   poolPath?: string;
