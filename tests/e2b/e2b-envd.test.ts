@@ -2,6 +2,7 @@
 // Filesystem services) against hostd, mapped onto our processes and filesystem REST API.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import http from "node:http";
 import { CommandExitError, FileType, NotFoundError, Sandbox, SandboxError } from "e2b";
 import { api } from "../support/api.js";
 import { eventually } from "../support/host.js";
@@ -208,4 +209,24 @@ test("malformed Connect requests get Connect's invalid_argument, unary or in the
   assert.match(end.error.message, /envelope says 99 bytes/);
   await assert.rejects(sbx.files.list(""), (e: Error) => e instanceof SandboxError);
   assert.equal(await sbx.isRunning(), true);
+});
+
+test("E2B's routing headers and Host never take a /v1/ path: the REST API answers it", async () => {
+  const base = new URL(process.env.PODFLARE_HOSTD_URL || "http://127.0.0.1:7171");
+  const id = sbx.sandboxId;
+  const cases: Record<string, string>[] = [{ "e2b-sandbox-id": id }, { "e2b-sandbox-id": id, "e2b-sandbox-port": "49999" }, { host: `49983-${id}.example.test` }];
+  for (const headers of cases) {
+    const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = http.get({ host: base.hostname, port: base.port, path: "/v1/sandboxes", headers, agent: false }, (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (c: string) => (text += c));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, text }));
+      });
+      req.on("error", reject);
+    });
+    assert.equal(status, 200, `${JSON.stringify(headers)}: ${text}`);
+    const body = JSON.parse(text) as { sandboxes?: { id: string }[] };
+    assert.ok(body.sandboxes?.some((s) => s.id === id), text);
+  }
 });

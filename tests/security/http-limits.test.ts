@@ -85,6 +85,33 @@ test("a client with no key trickling a large body is answered 401 and closed at 
   }
 });
 
+test("the E2B routes, too, answer a client with no valid key 401 before reading its body, and close", async () => {
+  // E2B's control plane, envd's Connect-RPC and HTTP routes and the code interpreter's: each with
+  // a 1 MB body that never comes, without a key and with a wrong one.
+  const sbx = "sbx_0123456789abcdef0123456789abcdef";
+  const calls = [
+    { path: "/v2/sandboxes", headers: "" },
+    { path: `/sandboxes/${sbx}/timeout`, headers: "" },
+    { path: "/process.Process/List", headers: `E2b-Sandbox-Id: ${sbx}\r\n` },
+    { path: "/files?path=/tmp/x", headers: `E2b-Sandbox-Id: ${sbx}\r\n` },
+    { path: "/execute", headers: `E2b-Sandbox-Id: ${sbx}\r\nE2b-Sandbox-Port: 49999\r\n` },
+  ];
+  for (const auth of ["", "X-API-KEY: pf_not_a_key_of_this_hostd\r\n"]) {
+    const clients: { path: string; c: Watched }[] = [];
+    try {
+      for (const { path, headers } of calls) {
+        const c = await connect();
+        c.socket.write(`POST ${path} HTTP/1.1\r\nHost: x\r\n${headers}${auth}Content-Type: application/json\r\nContent-Length: 1000000\r\n\r\n{`);
+        clients.push({ path, c });
+      }
+      await eventually(() => clients.every(({ c }) => c.closed()), `hostd kept E2B connections with a pending body open (${auth ? "wrong key" : "no key"}): ${clients.filter(({ c }) => !c.closed()).map(({ path }) => path).join(", ")}`, 10_000);
+      for (const { path, c } of clients) assert.match(c.received(), /^HTTP\/1\.1 401 /, `${path}: ${c.received().slice(0, 200)}`);
+    } finally {
+      for (const { c } of clients) c.socket.destroy();
+    }
+  }
+});
+
 test("connections from one peer over the cap are refused; healthz from another peer still answers", async () => {
   const held: Watched[] = [];
   try {

@@ -94,7 +94,7 @@ const CLOSE_LINGER_MS = 2000;
  * unread data resets it and the client may lose the answer. (No `Connection: close` header:
  * with it Node destroys the socket right after the answer, with that very reset.)
  */
-function closeAfterAnswer(res: ServerResponse): void {
+export function closeAfterAnswer(res: ServerResponse): void {
   const socket = res.socket;
   if (!socket) return;
   res.once("finish", () => {

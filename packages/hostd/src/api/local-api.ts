@@ -91,6 +91,14 @@ export class LocalApi {
     return owner;
   }
 
+  /**
+   * Throws the REST API's 401 unless the key may call hostd: checked before a request's body is
+   * read, as the REST routes do, so a caller with no valid key makes hostd read nothing.
+   */
+  authenticate(key: string | undefined): void {
+    this.principal(key);
+  }
+
   /** Who the key is, by the same Authenticator the HTTP routes use (it throws a 401). */
   private principal(key: string | undefined): Principal {
     const headers: IncomingHttpHeaders = key === undefined ? {} : { authorization: `Bearer ${key}` };

@@ -6,8 +6,7 @@
 // `{error}`.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { limits } from "@podflare/protocol";
-import { readJsonBody } from "../api/http.js";
-import { drainedOrClosed } from "../api/http.js";
+import { closeAfterAnswer, drainedOrClosed, readJsonBody } from "../api/http.js";
 
 export type ConnectCode =
   | "canceled" | "unknown" | "invalid_argument" | "deadline_exceeded" | "not_found" | "already_exists"
@@ -160,6 +159,9 @@ export function sendConnectError(req: IncomingMessage, res: ServerResponse, err:
     return;
   }
   const text = JSON.stringify({ code: err.code, message: err.message });
+  // An answer before the whole body arrived (a refused caller): close after it, not read the rest.
+  const unread = !req.complete;
   res.writeHead(HTTP_STATUS[err.code], { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
   res.end(text);
+  if (unread) closeAfterAnswer(res);
 }

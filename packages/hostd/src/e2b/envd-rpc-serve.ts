@@ -2,8 +2,9 @@
 // table and the dispatch, every failure answered in Connect's error shape; keepalive messages
 // on long streams when the SDK asks for them.
 import type http from "node:http";
+import { PodflareError } from "@podflare/protocol";
 import {
-  ConnectError, ConnectStream, isStreamingRequest, readConnectRequest, sendConnectError, sendUnary,
+  ConnectError, connectErrorFromRest, ConnectStream, isStreamingRequest, readConnectRequest, sendConnectError, sendUnary,
 } from "./connect-rpc.js";
 import type { SandboxCall } from "./envd.js";
 import { filesystemMethods } from "./envd-filesystem.js";
@@ -36,9 +37,11 @@ export async function serveRpc(methods: Map<string, RpcMethod>, api: LocalApi, c
   });
   let keepalive: NodeJS.Timeout | undefined;
   try {
+    // Before the body is read: a caller with no valid key makes hostd read nothing.
+    authenticate(api, ctx.key);
     if (!method) {
       ctx.req.resume();
-      // Authenticated like any call: an unknown caller learns nothing, not even "unimplemented".
+      // An unknown caller learns nothing, not even "unimplemented"; nor does one without the sandbox.
       await rest({ ctx, api, message: {}, signal: abort.signal }, "GET", sandboxPath(ctx, ""));
       throw new ConnectError("unimplemented", `${name} is not served by Podflare self-hosted: ${UNSERVED[name] ?? "no such method"}; see docs/e2b.md`);
     }
@@ -73,4 +76,14 @@ function keepaliveMs(req: http.IncomingMessage): number | null {
   const raw = Number(req.headers["keepalive-ping-interval"]);
   if (!Number.isFinite(raw) || raw <= 0) return null;
   return Math.min(Math.max(raw, 1), 300) * 1000;
+}
+
+/** The REST API's 401 for a key, as Connect's `unauthenticated`. */
+function authenticate(api: LocalApi, key: string | undefined): void {
+  try {
+    api.authenticate(key);
+  } catch (err) {
+    if (err instanceof PodflareError) throw connectErrorFromRest(err.status, err.toBody());
+    throw err;
+  }
 }

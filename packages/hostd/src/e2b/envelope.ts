@@ -2,7 +2,7 @@
 // reads `message`, and `code === 404` for "not found"); Connect-RPC answers its own error JSON.
 import type { ServerResponse } from "node:http";
 import { PodflareError } from "@podflare/protocol";
-import { internalError } from "../api/http.js";
+import { closeAfterAnswer, internalError } from "../api/http.js";
 
 export class E2bError extends Error {
   constructor(readonly status: number, message: string) {
@@ -43,14 +43,7 @@ export function sendE2bError(res: ServerResponse, err: unknown, log: (msg: strin
   // gets the answer instead of a reset.
   const unread = !res.req.complete;
   sendE2bJson(res, e.status, { code: e.status, message: e.message }, {}, reasonPhrase(e.message));
-  if (unread) {
-    res.once("finish", () => {
-      const socket = res.socket;
-      res.req.resume();
-      socket?.end();
-      setTimeout(() => socket?.destroy(), 2000).unref();
-    });
-  }
+  if (unread) closeAfterAnswer(res);
 }
 
 /** What the docs say about a call Podflare does not serve yet. */

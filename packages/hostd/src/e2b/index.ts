@@ -53,8 +53,9 @@ export function createE2bHandler(opts: E2bOptions): E2bHandler {
   const interpreter = codeInterpreterRoutes(api);
 
   const handler = async (req: IncomingMessage, res: ServerResponse, trace?: RequestTrace): Promise<boolean> => {
-    const target = sandboxTarget(req);
     const url = new URL(req.url ?? "/", "http://hostd");
+    // The REST API's own paths stay the REST API's, whatever E2B headers or Host come with them.
+    const target = url.pathname.startsWith("/v1/") ? null : sandboxTarget(req);
     if (!target && !CONTROL_PLANE_PATH.test(url.pathname)) {
       // envd's pre-signed file URLs (downloadUrl/uploadUrl) name no sandbox: E2B's edge finds it
       // from the Host, which a URL built on E2B_SANDBOX_URL does not carry.
@@ -72,6 +73,7 @@ export function createE2bHandler(opts: E2bOptions): E2bHandler {
           trace.route = "e2b unsupported";
           trace.keyId = api.keyIdOf(key);
         }
+        api.authenticate(key);
         const found = match(control, method, url.pathname);
         if (!found) throw unsupported(`${method} ${url.pathname}`);
         if (trace) trace.route = `e2b ${routeLabel(found.route.pattern)}`;
@@ -89,12 +91,14 @@ export function createE2bHandler(opts: E2bOptions): E2bHandler {
       if (target.port === ENVD_PORT) {
         const call = CONNECT_RPC_PATH.exec(url.pathname);
         if (call && method === "POST") {
+          // serveRpc answers a refused key in Connect's own error shape.
           if (trace && rpc.has(`${call[1]}/${call[2]}`)) trace.route = `e2b envd /${call[1]}/${call[2]}`;
           // Each method is REST calls made with the caller's key: the REST API authenticates them.
           await serveRpc(rpc, api, ctx, `${call[1]}/${call[2]}`, opts.log);
           return true;
         }
       }
+      api.authenticate(ctx.key);
       const routes = target.port === ENVD_PORT ? envd : target.port === CODE_INTERPRETER_PORT ? interpreter : null;
       if (!routes) throw unsupported(`traffic to port ${target.port} of a sandbox through E2B's routing (use GET /v1/sandboxes/<id>/ports/${target.port}/… instead)`);
       const found = match(routes, method, url.pathname);
