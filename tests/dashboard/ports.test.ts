@@ -75,3 +75,33 @@ test("open a port from the sandbox page: HTML in a sandboxed iframe (its script 
   assert.deepEqual(errors.filter((e) => !/status of 502/.test(e) && !blocked.test(e)), []);
   await p.browserContext().close();
 });
+
+test("a redirect from the sandbox's server is not followed with the key: the panel says so and shows nothing of its target", async () => {
+  const id = await pool.create();
+  // A server inside that sends every request to one of hostd's own routes.
+  const server = [
+    "import http.server",
+    "class R(http.server.BaseHTTPRequestHandler):",
+    "    def do_GET(self):",
+    "        self.send_response(302)",
+    "        self.send_header('Location', '/v1/sandboxes')",
+    "        self.send_header('Content-Length', '0')",
+    "        self.end_headers()",
+    "http.server.HTTPServer(('127.0.0.1', 8002), R).serve_forever()",
+  ].join("\n");
+  assert.equal((await exec(id, `open('/srv-redirect.py', 'w').write(${JSON.stringify(server)})`)).exitCode, 0);
+  assert.equal((await bash(id, "nohup python3 /srv-redirect.py >/dev/null 2>&1 &")).exitCode, 0);
+  await until(async () => (await fetch(`${hostdUrl()}/v1/sandboxes/${id}/ports/8002/`, { redirect: "manual" })).status === 302 || undefined, "the server inside answers");
+
+  const { page: p } = await newPage(browser);
+  await signIn(p, hostdUrl(), "any-key-auth-is-off-here");
+  await p.goto(`${hostdUrl()}/dashboard/#/sandboxes/${id}`);
+  await p.waitForSelector("#port-open");
+  await p.$eval("#port-number", (e) => ((e as HTMLInputElement).value = "8002"));
+  await p.click("#port-open");
+  await p.waitForFunction(() => /redirect/.test(document.querySelector("#port-status")?.textContent ?? ""), { timeout: 20_000 });
+  assert.match(await p.$eval("#port-view .error", (e) => e.textContent ?? ""), /not followed/);
+  const shown = await p.$eval("#port-view", (e) => e.textContent ?? "");
+  assert.doesNotMatch(shown, /sandboxes|"id"/, `the redirect's target was fetched and shown: ${shown}`);
+  await p.browserContext().close();
+});

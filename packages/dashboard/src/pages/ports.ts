@@ -3,7 +3,7 @@
 // allowed. The panel shows the URL for programs, and opens the port here: fetched with the key,
 // HTML shown in an <iframe sandbox> through srcdoc (an opaque origin with scripts off: the
 // sandbox's page never runs in the dashboard's origin, where the key is), images as images,
-// anything else as text.
+// anything else as text. Redirects are not followed (the key would go where the server points).
 import { getKey } from "../session.js";
 import { h } from "../dom.js";
 
@@ -29,7 +29,14 @@ export function portsPanel(id: string): HTMLElement {
     status.textContent = "opening…";
     try {
       const key = getKey();
-      const res = await fetch(url(), { headers: key ? { authorization: `Bearer ${key}` } : {} });
+      // A redirect is not followed: the sandbox's server chooses its target, and the fetch
+      // would carry the key there (to any of hostd's own routes, /v1/keys included).
+      const res = await fetch(url(), { headers: key ? { authorization: `Bearer ${key}` } : {}, redirect: "manual" });
+      if (res.type === "opaqueredirect") {
+        status.textContent = "HTTP 3xx redirect";
+        view.append(h("p", { class: "error" }, "The server answered with a redirect. It is not followed here, because the request carries your key; open the path it names yourself."));
+        return;
+      }
       const type = res.headers.get("content-type") ?? "";
       status.textContent = `HTTP ${res.status} ${type}`;
       if (!res.ok) {
