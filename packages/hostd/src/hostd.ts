@@ -4,6 +4,8 @@ import os from "node:os";
 import { AuthStartError, createAuthenticator } from "./auth/authenticator.js";
 import { lastKeyGuard } from "./auth/last-key.js";
 import { KeyStore } from "./auth/keys.js";
+import { OpenCalls } from "./auth/open-calls.js";
+import { Revocations } from "./auth/revocations.js";
 import type { TierName } from "./auth/tiers.js";
 import { UsageStore } from "./lifecycle/usage.js";
 import { UsageHistory } from "./lifecycle/usage-history.js";
@@ -36,6 +38,9 @@ import { checkHost } from "./host-check.js";
 import { lockStateDir } from "./state-dir-lock.js";
 import { openStore } from "./store/index.js";
 import { createStoragePool, createTemplateManager, type ProgressEvent } from "./storage/index.js";
+
+/** How often keys revoked by another process (`podflare keys revoke`) are looked for. */
+const REVOCATION_SWEEP_MS = 2000;
 
 export interface Hostd {
   readonly url: string;
@@ -160,16 +165,25 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
   for (const op of ["create", "exec", "fork"] as const) timeMethod(sandboxes, op, op, metrics);
   for (const op of ["freeze", "resume"] as const) timeMethod(spaces, op, op, metrics);
 
-  const proxy = new PortProxy(cfg, sandboxes, auth, log);
-  const pty = new PtyServer(cfg, sandboxes, auth, log);
+  const calls = new OpenCalls();
+  const revocations = new Revocations({
+    revokedIds: () => keyStore.revokedIds(),
+    calls,
+    closeSandboxesOf: (owner) => closeSandboxesOf(sandboxes, owner, log),
+    log,
+    everyMs: REVOCATION_SWEEP_MS,
+  });
+  revocations.start();
+  const proxy = new PortProxy(cfg, sandboxes, auth, log, calls);
+  const pty = new PtyServer(cfg, sandboxes, auth, log, calls);
   const removeSafetyNet = installSafetyNet({ log });
   const mcp = new LazyMcp(cfg.mcp, log);
   const sandboxMetrics = { cgroups, diskUsageBytes: (key: string) => storage.diskUsageBytes(key) };
-  const routes = [...mcpRoutes(mcp), ...buildRoutes(cfg, sandboxes, keyStore, keyGuard, spaces, pool, proxy, { metrics, sandboxMetrics }, usageHistory)];
-  const e2b = createE2bHandler({ api: new LocalApi(routes, auth, log, { exec: execCall(cfg, sandboxes), create: createCall(cfg, sandboxes) }), stateDir: cfg.stateDir, templateMap: cfg.e2bTemplates, log });
+  const routes = [...mcpRoutes(mcp), ...buildRoutes(cfg, sandboxes, keyStore, keyGuard, spaces, pool, proxy, { metrics, sandboxMetrics }, usageHistory, (id, by) => revocations.revoked(id, by))];
+  const e2b = createE2bHandler({ api: new LocalApi(routes, auth, log, { exec: execCall(cfg, sandboxes), create: createCall(cfg, sandboxes) }), stateDir: cfg.stateDir, templateMap: cfg.e2bTemplates, log, calls });
   const server = createApiServer(
     routes,
-    auth, log, (req, socket, head) => proxy.handleUpgrade(req, socket, head) || pty.handleUpgrade(req, socket, head), cfg.http, requestObserver(log, metrics), e2b,
+    auth, log, (req, socket, head) => proxy.handleUpgrade(req, socket, head) || pty.handleUpgrade(req, socket, head), cfg.http, requestObserver(log, metrics), e2b, calls,
   );
   await listen(server, cfg.addr.host, cfg.addr.port);
   const metricsServer = cfg.metricsAddr ? createMetricsServer(metrics, log) : null;
@@ -194,6 +208,7 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
         pty.closeAll();
       });
       removeSafetyNet();
+      revocations.stop();
       reaper.stop();
       usageHistory.stop();
       await pool.stop();
@@ -216,4 +231,13 @@ function listen(server: http.Server, host: string, port: number, setting = "PODF
     });
     server.listen(port, host, () => resolve());
   });
+}
+
+/** A revoked key's sandboxes: nobody can reach them any more, so none is left running. */
+async function closeSandboxesOf(sandboxes: SandboxManager, owner: string, log: (msg: string) => void): Promise<number> {
+  const ids = sandboxes.list(owner).map((s) => s.id);
+  for (const id of ids) {
+    await sandboxes.delete(owner, id).catch((err: unknown) => log(`closing sandbox ${id} of revoked key ${owner} failed: ${(err as Error).message}`));
+  }
+  return ids.length;
 }

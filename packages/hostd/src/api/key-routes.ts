@@ -1,6 +1,7 @@
 // Admin routes for API keys: POST/GET /v1/keys, DELETE /v1/keys/:id. Only an admin key (the
 // PODFLARE_ADMIN_KEY, or a stored key made with --admin) may use them. The plain key is in the
 // create answer only.
+import type { Duplex } from "node:stream";
 import { PodflareError, limits, type CreateKeyResponse, type KeyInfo, type ListKeysResponse } from "@podflare/protocol";
 import type { KeyRecord, KeyStore } from "../auth/keys.js";
 import { revokeKey, type LastKeyGuard } from "../auth/last-key.js";
@@ -25,7 +26,7 @@ function toJson(k: KeyRecord): KeyInfo {
   };
 }
 
-export function keyRoutes(keys: KeyStore, route: RouteMaker, guard: LastKeyGuard): Route[] {
+export function keyRoutes(keys: KeyStore, route: RouteMaker, guard: LastKeyGuard, onRevoked?: (id: string, by: Duplex) => Promise<void>): Route[] {
   return [
     route("POST", "/v1/keys", async (ctx) => {
       requireAdmin(ctx);
@@ -36,12 +37,14 @@ export function keyRoutes(keys: KeyStore, route: RouteMaker, guard: LastKeyGuard
       requireAdmin(ctx);
       sendJson(ctx.res, 200, { keys: keys.list().map(toJson) } satisfies ListKeysResponse);
     }),
-    route("DELETE", "/v1/keys/([^/]+)", (ctx) => {
+    route("DELETE", "/v1/keys/([^/]+)", async (ctx) => {
       requireAdmin(ctx);
       const id = ctx.params[0]!;
       // By id only: a plain key in a URL would end up in logs.
       if (!keys.get(id)) throw new PodflareError("not_found", `no live key ${id}`);
       revokeKey(keys, id, guard);
+      // Its open connections and sandboxes end before the answer (auth/revocations.ts).
+      await onRevoked?.(id, ctx.req.socket);
       sendNoContent(ctx.res);
     }),
   ];

@@ -92,11 +92,11 @@ export class LocalApi {
   }
 
   /**
-   * Throws the REST API's 401 unless the key may call hostd: checked before a request's body is
-   * read, as the REST routes do, so a caller with no valid key makes hostd read nothing.
+   * The key's owner, or the REST API's 401 when the key may not call hostd: checked before a
+   * request's body is read, as the REST routes do, so a caller with no valid key makes hostd read nothing.
    */
-  authenticate(key: string | undefined): void {
-    this.principal(key);
+  authenticate(key: string | undefined): string {
+    return this.principal(key).owner;
   }
 
   /** Who the key is, by the same Authenticator the HTTP routes use (it throws a 401). */

@@ -8,6 +8,7 @@ import type net from "node:net";
 import type { Duplex } from "node:stream";
 import { PodflareError, limits, sandboxIdPattern, type ErrorBody } from "@podflare/protocol";
 import type { Authenticator } from "../auth/authenticator.js";
+import type { OpenCalls } from "../auth/open-calls.js";
 import type { HostdConfig } from "../config.js";
 import type { SandboxManager } from "../lifecycle/sandbox-manager.js";
 import { HeadGate } from "./head-gate.js";
@@ -32,6 +33,8 @@ export class PortProxy {
     private readonly sandboxes: SandboxManager,
     private readonly auth: Authenticator,
     private readonly log: (msg: string) => void,
+    /** Where the upgraded connection is tracked under its key, to be closed if the key is revoked. */
+    private readonly calls?: OpenCalls,
   ) {}
 
   /** One route per method; the path part after the port is matched by the pattern itself. */
@@ -168,6 +171,7 @@ export class PortProxy {
 
   private async upgrade(req: http.IncomingMessage, client: Duplex, head: Buffer, id: string, rawPort: string): Promise<void> {
     const owner = this.auth.principal(req).owner;
+    this.calls?.trackSocket(owner, client);
     checkId(id);
     const port = parsePort(rawPort);
     this.sandboxes.info(owner, id);

@@ -6,6 +6,7 @@ import http from "node:http";
 import type { Duplex } from "node:stream";
 import { PodflareError, processLimits, sandboxIdPattern, type ErrorBody, type GuestFrame, type HostFrame, type ProcessInfo, type ProcessSelector } from "@podflare/protocol";
 import type { Authenticator } from "../auth/authenticator.js";
+import type { OpenCalls } from "../auth/open-calls.js";
 import type { HostdConfig } from "../config.js";
 import type { SandboxManager } from "../lifecycle/sandbox-manager.js";
 import { guestError } from "../runtime/files.js";
@@ -30,6 +31,8 @@ export class PtyServer {
     private readonly sandboxes: SandboxManager,
     private readonly auth: Authenticator,
     private readonly log: (msg: string) => void,
+    /** Where the upgraded connection is tracked under its key, to be closed if the key is revoked. */
+    private readonly calls?: OpenCalls,
   ) {}
 
   handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): boolean {
@@ -58,6 +61,7 @@ export class PtyServer {
 
   private async serve(req: http.IncomingMessage, socket: Duplex, head: Buffer, id: string, url: URL): Promise<void> {
     const owner = this.auth.principal(req).owner;
+    this.calls?.trackSocket(owner, socket);
     const answer = handshake(req);
     if (!sandboxIdPattern.test(id)) throw new PodflareError("sandbox_not_found", `sandbox ${id} not found; ids look like sbx_ followed by 32 hex digits`);
     this.sandboxes.info(owner, id);

@@ -1,4 +1,5 @@
 // The route table of the REST API, assembled from the route files (one topic each).
+import type { Duplex } from "node:stream";
 import type { KeyStore } from "../auth/keys.js";
 import type { LastKeyGuard } from "../auth/last-key.js";
 import type { HostdConfig } from "../config.js";
@@ -26,10 +27,10 @@ import { usageHistoryRoutes } from "./usage-history-routes.js";
 
 export type { Route, RouteContext } from "./route.js";
 
-export function buildRoutes(cfg: HostdConfig, sandboxes: SandboxManager, keys: KeyStore, keyGuard: LastKeyGuard, spaces: SpaceService, pool: WarmPool, proxy?: PortProxy, metrics?: MetricsDeps, usageHistory?: UsageHistory): Route[] {
+export function buildRoutes(cfg: HostdConfig, sandboxes: SandboxManager, keys: KeyStore, keyGuard: LastKeyGuard, spaces: SpaceService, pool: WarmPool, proxy?: PortProxy, metrics?: MetricsDeps, usageHistory?: UsageHistory, onKeyRevoked?: (id: string, by: Duplex) => Promise<void>): Route[] {
   return namingRaces(sandboxes, [
     ...hostRoutes(cfg, sandboxes, pool, route),
-    ...keyRoutes(keys, route, keyGuard),
+    ...keyRoutes(keys, route, keyGuard, onKeyRevoked),
     ...sandboxRoutes(cfg, sandboxes, route),
     ...lifecycleRoutes(sandboxes, spaces, route, cfg.region),
     ...networkRoutes(sandboxes, route),

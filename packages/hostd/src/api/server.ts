@@ -4,6 +4,7 @@ import type net from "node:net";
 import type { Duplex } from "node:stream";
 import { PodflareError } from "@podflare/protocol";
 import type { Authenticator, Principal } from "../auth/authenticator.js";
+import type { OpenCalls } from "../auth/open-calls.js";
 import type { HttpLimits } from "../config.js";
 import { applyConnectionLimits } from "./connection-limits.js";
 import { sendError } from "./http.js";
@@ -26,6 +27,8 @@ export function createApiServer(
   observe?: RequestObserver,
   /** Served first: resolves true for a request it answered (E2B compatibility, e2b/index.ts). */
   front?: (req: http.IncomingMessage, res: http.ServerResponse, trace?: RequestTrace) => Promise<boolean>,
+  /** Each authenticated request is tracked under its key while it is answered (closed on revocation). */
+  calls?: OpenCalls,
 ): http.Server {
   const server = http.createServer((req, res) => {
     const trace = observe?.(req, res);
@@ -58,7 +61,7 @@ export function createApiServer(
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse, trace?: RequestTrace): Promise<void> {
     if (front && (await front(req, res, trace))) return;
-    await routeRequest(routes, auth, req, res, trace);
+    await routeRequest(routes, auth, req, res, trace, calls);
   }
 
   return server;
@@ -69,7 +72,7 @@ export function createApiServer(
  * error is the caller's to answer. The HTTP server and the in-process API (local-api.ts) both
  * serve through here, so both get the same routes, auth and validation.
  */
-export async function routeRequest(routes: Route[], auth: Authenticator, req: http.IncomingMessage, res: http.ServerResponse, trace?: RequestTrace): Promise<void> {
+export async function routeRequest(routes: Route[], auth: Authenticator, req: http.IncomingMessage, res: http.ServerResponse, trace?: RequestTrace, calls?: OpenCalls): Promise<void> {
   const url = new URL(req.url ?? "/", "http://hostd");
   let pathMatched = false;
   for (const route of routes) {
@@ -79,6 +82,7 @@ export async function routeRequest(routes: Route[], auth: Authenticator, req: ht
     if (route.method !== req.method) continue;
     if (trace) trace.route = routeLabel(route.pattern);
     const principal: Principal = route.auth ? auth.principal(req) : { owner: "", tier: "free", admin: false };
+    if (route.auth) calls?.trackRequest(principal.owner, req.socket, res);
     const params = m.slice(1).map(decodeParam);
     if (trace) {
       if (route.auth) trace.keyId = principal.owner;

@@ -75,6 +75,11 @@ export class KeyStore {
     return this.table.revokeUnlessLast(refOf(idOrKey), Date.now());
   }
 
+  /** The ids of every revoked key (a revoked key's id is the owner of what it made). */
+  revokedIds(): string[] {
+    return this.table.revokedIds();
+  }
+
   /** Whether any live key exists: cheap, run per request while auth waits for the first key. */
   hasLiveKeys(): boolean {
     return this.table.hasLive();

@@ -28,7 +28,7 @@ export function rpcMethods(): Map<string, RpcMethod> {
 }
 
 /** Serves one Connect-RPC call; every failure is answered in Connect's error shape. */
-export async function serveRpc(methods: Map<string, RpcMethod>, api: LocalApi, ctx: SandboxCall, name: string, log: (msg: string) => void): Promise<void> {
+export async function serveRpc(methods: Map<string, RpcMethod>, api: LocalApi, ctx: SandboxCall, name: string, log: (msg: string) => void, authenticated?: (owner: string) => void): Promise<void> {
   const method = methods.get(name);
   let out: ConnectStream | undefined;
   const abort = new AbortController();
@@ -38,7 +38,7 @@ export async function serveRpc(methods: Map<string, RpcMethod>, api: LocalApi, c
   let keepalive: NodeJS.Timeout | undefined;
   try {
     // Before the body is read: a caller with no valid key makes hostd read nothing.
-    authenticate(api, ctx.key);
+    authenticated?.(authenticate(api, ctx.key));
     if (!method) {
       ctx.req.resume();
       // An unknown caller learns nothing, not even "unimplemented"; nor does one without the sandbox.
@@ -78,10 +78,10 @@ function keepaliveMs(req: http.IncomingMessage): number | null {
   return Math.min(Math.max(raw, 1), 300) * 1000;
 }
 
-/** The REST API's 401 for a key, as Connect's `unauthenticated`. */
-function authenticate(api: LocalApi, key: string | undefined): void {
+/** The key's owner, or the REST API's 401 as Connect's `unauthenticated`. */
+function authenticate(api: LocalApi, key: string | undefined): string {
   try {
-    api.authenticate(key);
+    return api.authenticate(key);
   } catch (err) {
     if (err instanceof PodflareError) throw connectErrorFromRest(err.status, err.toBody());
     throw err;

@@ -13,6 +13,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { PodflareError, sandboxIdPattern } from "@podflare/protocol";
 import type { LocalApi } from "../api/local-api.js";
+import type { OpenCalls } from "../auth/open-calls.js";
 import { AccessTokens } from "./access-token.js";
 import { codeInterpreterRoutes } from "./code-interpreter.js";
 import { CONTROL_PLANE_PATH, controlPlaneRoutes } from "./control-plane.js";
@@ -34,6 +35,8 @@ export interface E2bOptions {
   /** PODFLARE_E2B_TEMPLATES (e2bName=ourTemplate,…); unset: base=default, code-interpreter-v1=python-datasci. */
   templateMap?: string;
   log: (msg: string) => void;
+  /** Each authenticated request is tracked under its key while it is answered (closed on revocation). */
+  calls?: OpenCalls;
 }
 
 /**
@@ -73,7 +76,7 @@ export function createE2bHandler(opts: E2bOptions): E2bHandler {
           trace.route = "e2b unsupported";
           trace.keyId = api.keyIdOf(key);
         }
-        api.authenticate(key);
+        opts.calls?.trackRequest(api.authenticate(key), req.socket, res);
         const found = match(control, method, url.pathname);
         if (!found) throw unsupported(`${method} ${url.pathname}`);
         if (trace) trace.route = `e2b ${routeLabel(found.route.pattern)}`;
@@ -91,14 +94,14 @@ export function createE2bHandler(opts: E2bOptions): E2bHandler {
       if (target.port === ENVD_PORT) {
         const call = CONNECT_RPC_PATH.exec(url.pathname);
         if (call && method === "POST") {
-          // serveRpc answers a refused key in Connect's own error shape.
           if (trace && rpc.has(`${call[1]}/${call[2]}`)) trace.route = `e2b envd /${call[1]}/${call[2]}`;
           // Each method is REST calls made with the caller's key: the REST API authenticates them.
-          await serveRpc(rpc, api, ctx, `${call[1]}/${call[2]}`, opts.log);
+          // serveRpc answers a refused key in Connect's own error shape.
+          await serveRpc(rpc, api, ctx, `${call[1]}/${call[2]}`, opts.log, (owner) => opts.calls?.trackRequest(owner, req.socket, res));
           return true;
         }
       }
-      api.authenticate(ctx.key);
+      opts.calls?.trackRequest(api.authenticate(ctx.key), req.socket, res);
       const routes = target.port === ENVD_PORT ? envd : target.port === CODE_INTERPRETER_PORT ? interpreter : null;
       if (!routes) throw unsupported(`traffic to port ${target.port} of a sandbox through E2B's routing (use GET /v1/sandboxes/<id>/ports/${target.port}/… instead)`);
       const found = match(routes, method, url.pathname);

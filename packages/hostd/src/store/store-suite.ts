@@ -83,7 +83,9 @@ export function runStoreSuite(name: string, impl: StoreUnderTest): void {
       s.keys.insert(key("a"));
       s.keys.insert(key("b"));
       assert.equal(s.keys.countLive(), 2);
+      assert.deepEqual(s.keys.revokedIds(), []);
       assert.equal(s.keys.revoke({ id: "a", hash: "-" }, 7000), true);
+      assert.deepEqual(s.keys.revokedIds(), ["a"]);
       assert.equal(s.keys.revoke({ id: "a", hash: "-" }, 7001), false, "revoking twice changes nothing");
       assert.equal(s.keys.get("a")?.revokedAt, 7000);
       assert.equal(s.keys.revoke({ id: "-", hash: "hash-b" }, 8000), true);

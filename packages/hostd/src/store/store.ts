@@ -27,6 +27,8 @@ export interface KeyTable {
   revokeUnlessLast(ref: KeyRef, at: number): "revoked" | "not_found" | "last";
   /** Whether any live key exists: cheap, asked per request while auth waits for the first key. */
   hasLive(): boolean;
+  /** The ids of every revoked key. */
+  revokedIds(): string[];
   countLive(): number;
 }
 

@@ -35,6 +35,7 @@ export class SqliteKeyTable implements KeyTable {
   private readonly revokeStmt;
   private readonly revokeIdStmt;
   private readonly countStmt;
+  private readonly revokedStmt;
 
   constructor(private readonly db: Database.Database) {
     this.byHashStmt = db.prepare(`SELECT * FROM api_keys WHERE hash = ?`);
@@ -44,6 +45,7 @@ export class SqliteKeyTable implements KeyTable {
     this.revokeStmt = db.prepare(`UPDATE api_keys SET revoked_at = ? WHERE (id = ? OR hash = ?) AND revoked_at IS NULL`);
     this.revokeIdStmt = db.prepare(`UPDATE api_keys SET revoked_at = ? WHERE id = ?`);
     this.countStmt = db.prepare(`SELECT COUNT(*) AS n FROM api_keys WHERE revoked_at IS NULL`);
+    this.revokedStmt = db.prepare(`SELECT id FROM api_keys WHERE revoked_at IS NOT NULL`);
   }
 
   insert(k: StoredKey): void {
@@ -90,6 +92,10 @@ export class SqliteKeyTable implements KeyTable {
 
   hasLive(): boolean {
     return (this.anyLive.get() as { y: number }).y === 1;
+  }
+
+  revokedIds(): string[] {
+    return (this.revokedStmt.all() as { id: string }[]).map((r) => r.id);
   }
 
   countLive(): number {
