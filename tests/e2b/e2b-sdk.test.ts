@@ -3,7 +3,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
-import { NotFoundError, Sandbox, SandboxError, SandboxNotFoundError, TimeoutError } from "e2b";
+import { ALL_TRAFFIC, NotFoundError, Sandbox, SandboxError, SandboxNotFoundError, TimeoutError } from "e2b";
 import { api, exec, hostdUrl } from "../support/api.js";
 import { Made, pointE2bAt } from "./support.js";
 
@@ -29,6 +29,20 @@ test("Sandbox.create gives a Podflare sandbox; getInfo and isRunning describe it
   const ours = await api("GET", `/v1/sandboxes/${sbx.sandboxId}`);
   assert.equal(ours.status, 200, "the sandbox is an ordinary Podflare sandbox");
   await ours.arrayBuffer();
+});
+
+test("E2B's \"deny all traffic except\" network policy becomes an allow list: the allowed name resolves, others do not", async () => {
+  const net = made.track(await Sandbox.create({ network: { denyOut: [ALL_TRAFFIC], allowOut: ["pkgs.test"] } }));
+  const ours = (await (await api("GET", `/v1/sandboxes/${net.sandboxId}`)).json()) as { network: { egress: boolean; allow_out: string[] | null; deny_out: string[] } };
+  assert.deepEqual({ egress: ours.network.egress, allow_out: ours.network.allow_out, deny_out: ours.network.deny_out }, { egress: true, allow_out: ["pkgs.test"], deny_out: [] });
+  assert.deepEqual((await net.getInfo()).network?.allowOut, ["pkgs.test"]);
+  const r = await net.commands.run("getent hosts pkgs.test; getent hosts other.test || echo refused");
+  assert.equal(r.stdout.replace(/\s+/g, " ").trim(), "198.51.100.2 pkgs.test refused");
+  // allowOut alone restricts nothing on E2B, and here.
+  const open = made.track(await Sandbox.create({ network: { allowOut: ["pkgs.test"] } }));
+  const openInfo = (await (await api("GET", `/v1/sandboxes/${open.sandboxId}`)).json()) as { network: { allow_out: string[] | null; deny_out: string[] } };
+  assert.deepEqual([openInfo.network.allow_out, openInfo.network.deny_out], [null, []]);
+  await Promise.all([net.kill(), open.kill()]);
 });
 
 test("files.write and files.read: text and binary, several files at once, the same files our REST API sees", async () => {

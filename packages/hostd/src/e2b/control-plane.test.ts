@@ -12,7 +12,26 @@ test("E2B's create body maps onto ours: template, metadata, envs, timeout, inter
   );
   assert.equal(createBody({ templateID: "code-interpreter-v1" }, templates).template, "python-datasci");
   assert.equal(createBody({ templateID: "my-own" }, templates).template, "my-own");
-  assert.deepEqual(createBody({ network: { allowOut: ["1.2.3.4/32"] } }, templates).network, { allow_out: ["1.2.3.4/32"], deny_out: [] });
+});
+
+test("E2B's network policy, where allowed entries win, in ours, where denied ones do", () => {
+  const net = (network: unknown, extra: Record<string, unknown> = {}) => {
+    const b = createBody({ network, ...extra }, templates);
+    return { egress: b.egress, network: b.network };
+  };
+  // E2B's "deny all traffic except": an allow list here.
+  assert.deepEqual(net({ denyOut: ["0.0.0.0/0"], allowOut: ["1.1.1.1", "example.com", "*.pypi.org"] }), {
+    egress: true,
+    network: { allow_out: ["1.1.1.1", "example.com", "pypi.org"], deny_out: [] },
+  });
+  assert.deepEqual(net({ allowOut: ["1.1.1.1"] }, { allow_internet_access: false }), { egress: true, network: { allow_out: ["1.1.1.1"], deny_out: [] } });
+  assert.deepEqual(net({ denyOut: ["0.0.0.0/0"] }), { egress: false, network: undefined });
+  // allowOut alone restricts nothing on E2B; a partial deny list stays one.
+  assert.deepEqual(net({ allowOut: ["1.2.3.4/32"] }), { egress: undefined, network: undefined });
+  assert.deepEqual(net({ denyOut: ["10.0.0.0/8"], allowOut: ["example.com", "192.168.1.1"] }), { egress: undefined, network: { allow_out: null, deny_out: ["10.0.0.0/8"] } });
+  // An allowed exception inside a denied range cannot be said here: refused, not inverted.
+  assert.throws(() => net({ denyOut: ["10.0.0.0/8"], allowOut: ["10.1.2.3"] }), (e: Error & { status?: number }) => e.status === 501 && /inside denyOut "10.0.0.0\/8"/.test(e.message));
+  assert.throws(() => net({ denyOut: "10.0.0.0/8" }), (e: Error & { status?: number }) => e.status === 400);
 });
 
 test("what Podflare cannot honour is refused by name with 501, never dropped", () => {

@@ -6,6 +6,7 @@ import type { AccessTokens } from "./access-token.js";
 import { E2bError, expectOk, sendE2bJson, unsupported } from "./envelope.js";
 import { e2bRoute, readBody, sendNoContent, type E2bContext, type E2bRoute } from "./request.js";
 import { e2bState, listedSandbox, sandboxAnswer, sandboxDetail, type Templates } from "./shapes.js";
+import { e2bNetworkToOurs } from "./network-policy.js";
 import type { LocalApi } from "../api/local-api.js";
 
 export interface ControlPlaneDeps {
@@ -127,16 +128,14 @@ export function createBody(body: Record<string, unknown>, templates: Templates):
     env: body.envVars ?? undefined,
     idle_timeout_s: body.timeout ?? undefined,
   };
-  if (typeof body.allow_internet_access === "boolean") ours.egress = body.allow_internet_access;
   const net = body.network as Record<string, unknown> | undefined | null;
   if (net) {
     for (const field of ["rules", "egressProxy", "maskRequestHost", "httpsPorts"]) {
       if (net[field] !== undefined) throw unsupported(`network.${field}`);
     }
     if (net.allowPublicTraffic === false) throw unsupported("network.allowPublicTraffic: false");
-    if (net.allowOut !== undefined || net.denyOut !== undefined) ours.network = { allow_out: net.allowOut ?? null, deny_out: net.denyOut ?? [] };
   }
-  return ours;
+  return { ...ours, ...e2bNetworkToOurs(body.allow_internet_access, net?.allowOut, net?.denyOut) };
 }
 
 interface ListQuery {

@@ -76,6 +76,7 @@ export function sandboxDetail(info: SandboxInfo, templates: Templates, token: st
     envdAccessToken: token,
     domain: null,
     allowInternetAccess: info.network.egress,
+    network: e2bNetworkOf(info.network),
   };
 }
 
@@ -91,4 +92,10 @@ export function sandboxAnswer(id: string, template: string, templates: Templates
     trafficAccessToken: token,
     domain: null,
   };
+}
+
+/** Our egress policy as E2B names it (network-policy.ts the other way); undefined when open. */
+function e2bNetworkOf(n: SandboxInfo["network"]): { allowOut?: string[]; denyOut?: string[] } | undefined {
+  if (n.allow_out !== null) return { allowOut: n.allow_out, denyOut: ["0.0.0.0/0", ...n.deny_out] };
+  return n.deny_out.length > 0 ? { denyOut: n.deny_out } : undefined;
 }
