@@ -137,6 +137,19 @@ test("an idle sandbox is paused after idle_timeout_s, then closed; it is never f
   assert.equal(spacesAfter, spacesBefore, "a non-persistent sandbox was frozen by the reaper");
 });
 
+test("a sandbox paused by a call is kept paused while an idle one beside it is closed; a call then wakes it with its state", async () => {
+  const held = await createSandbox({ idle_timeout_s: 1 });
+  await exec(held, "kept = 'while paused'");
+  const paused = await api("POST", `/v1/sandboxes/${held}/pause`);
+  assert.equal(paused.status, 200, await paused.text());
+  // One left idle beside it, made after it: closed by the reaper after twice its idle timeout.
+  const idle = await createSandbox({ idle_timeout_s: 1 });
+  await until(async () => (await state(idle)) === "gone", "the idle sandbox was not closed");
+  assert.equal(await state(held), "paused", "the reaper closed a sandbox a call had paused");
+  assert.equal((await exec(held, "print(kept)")).stdout, "while paused\n");
+  await closeSandbox(held);
+});
+
 test("an idle persistent sandbox is frozen to a Space instead of closed", async () => {
   const id = await createSandbox({ idle_timeout_s: 1, persistent: true });
   await exec(id, "kept = 'by the reaper'");

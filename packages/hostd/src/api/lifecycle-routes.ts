@@ -17,7 +17,7 @@ import { parseIdleTimeout } from "./validate.js";
 export function lifecycleRoutes(sandboxes: SandboxManager, spaces: SpaceService, route: RouteMaker, region?: string): Route[] {
   return [
     route("POST", `${SB}/pause`, async (ctx) => {
-      sendJson(ctx.res, 200, (await sandboxes.pause(ctx.owner, sandboxId(ctx))) satisfies SandboxInfo);
+      sendJson(ctx.res, 200, (await sandboxes.pause(ctx.owner, sandboxId(ctx), true)) satisfies SandboxInfo);
     }),
     route("POST", `${SB}/resume`, async (ctx) => {
       sendJson(ctx.res, 200, (await sandboxes.resume(ctx.owner, sandboxId(ctx))) satisfies SandboxInfo);

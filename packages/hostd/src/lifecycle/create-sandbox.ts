@@ -50,6 +50,7 @@ export async function createSandbox(
     familyStartTime: null,
     outerFamily: null,
     forkedFrom: null,
+    pausedByCall: false,
     network,
     createdAt: now,
     lastActiveAt: now,

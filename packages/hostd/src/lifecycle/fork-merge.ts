@@ -41,6 +41,7 @@ export function forkQueued(d: ForkMergeDeps, owner: string, sb: LiveSandbox, id:
         state: "ready" as const,
         parentId: id,
         forkedFrom: sb.record.runtimeKey,
+        pausedByCall: false,
         // A child lives no longer than its parent would: forking never extends max_lifetime_s.
         applied: { ...sb.record.applied, max_lifetime_s: remainingLifetimeS(sb.record, now) },
         metadata: { ...sb.record.metadata },

@@ -5,6 +5,8 @@ export interface LifecycleView {
   owner: string;
   state: string;
   persistent: boolean;
+  /** Paused by a call: kept until woken, closed or past max_lifetime_s. */
+  pausedByCall: boolean;
   busy: boolean;
   idleMs: number;
   ageMs: number;

@@ -156,9 +156,11 @@ export class LiveSandboxes {
     this.setState(sb, "ready");
   }
 
-  setState(sb: LiveSandbox, state: SandboxRecord["state"]): void {
+  /** `byCall`: a pause asked for by a call, which the reaper keeps (SandboxRecord.pausedByCall). */
+  setState(sb: LiveSandbox, state: SandboxRecord["state"], byCall = false): void {
     sb.record.state = state;
-    this.store.setState(sb.record.id, state);
+    sb.record.pausedByCall = state === "paused" && byCall;
+    this.store.setState(sb.record.id, state, sb.record.pausedByCall);
   }
 
   touch(sb: LiveSandbox): void {

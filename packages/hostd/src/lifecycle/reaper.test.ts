@@ -23,6 +23,7 @@ interface FakeSandbox {
   owner: string;
   state: "ready" | "paused";
   persistent: boolean;
+  pausedByCall: boolean;
   busy: boolean;
   createdAt: number;
   lastActiveAt: number;
@@ -60,13 +61,13 @@ function world(clock: FakeClock, opts: { freezeFails?: boolean } = {}) {
     },
   };
   const add = (id: string, s: Partial<FakeSandbox> = {}) =>
-    live.set(id, { id, owner: "o1", state: "ready", persistent: false, busy: false, createdAt: clock.t, lastActiveAt: clock.t, idleTimeoutS: 10, maxLifetimeS: 100, ...s });
+    live.set(id, { id, owner: "o1", state: "ready", persistent: false, pausedByCall: false, busy: false, createdAt: clock.t, lastActiveAt: clock.t, idleTimeoutS: 10, maxLifetimeS: 100, ...s });
   const reaper = new Reaper(sandboxes, spaces, () => undefined, { clock, intervalMs: 250, tierOf: (o) => (o === "o1" ? "pro" : "free") });
   return { live, calls, add, reaper };
 }
 
 const view = (v: Partial<LifecycleView>): LifecycleView => ({
-  id: "sbx", owner: "o", state: "ready", persistent: false, busy: false, idleMs: 0, ageMs: 0, idleTimeoutS: 10, maxLifetimeS: 100, ...v,
+  id: "sbx", owner: "o", state: "ready", persistent: false, pausedByCall: false, busy: false, idleMs: 0, ageMs: 0, idleTimeoutS: 10, maxLifetimeS: 100, ...v,
 });
 
 test("decide: idle pauses, twice idle retires, lifetime expires busy or not, a busy sandbox is never idle", () => {
@@ -78,6 +79,9 @@ test("decide: idle pauses, twice idle retires, lifetime expires busy or not, a b
   assert.equal(decide(view({ ageMs: 100_000 })), "expire");
   assert.equal(decide(view({ ageMs: 100_000, busy: true })), "expire");
   assert.equal(decide(view({ ageMs: 100_000, state: "paused" })), "expire");
+  // Paused by a call: kept however long it is idle, but not past its lifetime.
+  assert.equal(decide(view({ state: "paused", pausedByCall: true, idleMs: 1e9 })), null);
+  assert.equal(decide(view({ state: "paused", pausedByCall: true, ageMs: 100_000 })), "expire");
 });
 
 test("start ticks on the clock every intervalMs; stop stops it", () => {

@@ -1,5 +1,6 @@
 // The reaper: an idle sandbox (no API call for idle_timeout_s) is paused, and after as long
-// again closed — or frozen to a Space when it was created persistent. Busy sandboxes (an exec
+// again closed — or frozen to a Space when it was created persistent. One paused by a call
+// (POST …/pause) is kept paused: the caller asked for it to wait. Busy sandboxes (an exec
 // running) are never idle. A sandbox past max_lifetime_s goes the same way at once, busy or not:
 // its running exec is interrupted first (calls reset the idle clock, never the lifetime).
 import type { TierName } from "../auth/tiers.js";
@@ -17,7 +18,7 @@ export function decide(s: LifecycleView): ReaperAction {
   if (s.ageMs >= s.maxLifetimeS * 1000) return "expire";
   if (s.busy) return null;
   const idleLimitMs = s.idleTimeoutS * 1000;
-  if (s.state === "paused" && s.idleMs >= 2 * idleLimitMs) return "retire";
+  if (s.state === "paused" && !s.pausedByCall && s.idleMs >= 2 * idleLimitMs) return "retire";
   if (s.state === "ready" && s.idleMs >= idleLimitMs) return "pause";
   return null;
 }

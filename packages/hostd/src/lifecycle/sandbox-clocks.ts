@@ -6,12 +6,17 @@ import type { LifecycleView } from "./lifecycle-view.js";
 import type { LiveSandbox } from "./live-sandboxes.js";
 import type { ManagerParts } from "./manager-parts.js";
 
-/** Pause and resume are state changes: they wait for a fork's copy, a restart or a close under way. */
-export async function pause(p: ManagerParts, sb: LiveSandbox): Promise<SandboxInfo> {
+/**
+ * Pause and resume are state changes: they wait for a fork's copy, a restart or a close under way.
+ * `byCall`: asked for by a call, not the reaper; such a pause is kept (SandboxRecord.pausedByCall).
+ */
+export async function pause(p: ManagerParts, sb: LiveSandbox, byCall: boolean): Promise<SandboxInfo> {
   return p.live.exclusive(sb, async () => {
     if (sb.record.state !== "paused") {
       await sb.rt.pause();
-      p.live.setState(sb, "paused");
+      p.live.setState(sb, "paused", byCall);
+    } else if (byCall && !sb.record.pausedByCall) {
+      p.live.setState(sb, "paused", true); // paused by the reaper, now kept by a call
     }
     return p.live.describe(sb);
   }, false);
@@ -52,6 +57,7 @@ export function lifecycleView(p: ManagerParts, now: number): LifecycleView[] {
     owner: sb.record.owner,
     state: sb.record.state,
     persistent: sb.record.applied.persistent,
+    pausedByCall: sb.record.pausedByCall,
     busy: sb.busy > 0,
     idleMs: sb.proxied ? 0 : now - sb.record.lastActiveAt,
     ageMs: now - sb.record.createdAt,

@@ -250,8 +250,9 @@ export class SandboxManager {
 
   // -- lifecycle: pause/resume, idle timeout, the reaper's view, Spaces ---------------------
 
-  async pause(owner: string, id: string): Promise<SandboxInfo> {
-    return clocks.pause(this.parts, this.live.get(owner, id));
+  /** `byCall`: POST …/pause (kept paused), not the reaper's idle pause (closed after as long again). */
+  async pause(owner: string, id: string, byCall = false): Promise<SandboxInfo> {
+    return clocks.pause(this.parts, this.live.get(owner, id), byCall);
   }
 
   async resume(owner: string, id: string): Promise<SandboxInfo> {

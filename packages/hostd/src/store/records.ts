@@ -49,6 +49,11 @@ export interface SandboxRecord {
    * then changed the parent's runtimeKey, and this child no longer descends from its state.
    */
   forkedFrom: string | null;
+  /**
+   * Paused by a call (POST …/pause), not by the reaper: kept paused until a call wakes it, it is
+   * closed, or it reaches max_lifetime_s; the idle rule never closes it.
+   */
+  pausedByCall: boolean;
   /** A warm-pool spawn's zygote family, whose pid namespace holds this record's family. */
   outerFamily: { id: string; pid: number; startTime: string } | null;
   /** Egress policy as the API gave it (null: open). */

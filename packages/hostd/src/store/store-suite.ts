@@ -29,7 +29,7 @@ function key(id: string, extra: Partial<StoredKey> = {}): StoredKey {
 function sandbox(id: string, extra: Partial<SandboxRecord> = {}): SandboxRecord {
   return {
     id, owner: "o1", template: "default", state: "ready", parentId: null, applied, metadata: { m: "1" }, env: { E: "x" },
-    initPid: 10, initStartTime: "100", runtimeKey: id, familyId: null, familyPid: null, familyStartTime: null, outerFamily: null, forkedFrom: null,
+    initPid: 10, initStartTime: "100", runtimeKey: id, familyId: null, familyPid: null, familyStartTime: null, outerFamily: null, forkedFrom: null, pausedByCall: false,
     network: null, createdAt: 1000, lastActiveAt: 1000, ...extra,
   };
 }
@@ -175,6 +175,12 @@ export function runStoreSuite(name: string, impl: StoreUnderTest): void {
       let r = s.sandboxes.get("sb_a")!;
       assert.equal(r.lastActiveAt, 4000);
       assert.equal(r.state, "paused");
+      assert.equal(r.pausedByCall, false);
+      s.sandboxes.setState("sb_a", "paused", true);
+      assert.equal(s.sandboxes.get("sb_a")!.pausedByCall, true);
+      s.sandboxes.setState("sb_a", "ready");
+      assert.equal(s.sandboxes.get("sb_a")!.pausedByCall, false);
+      s.sandboxes.setState("sb_a", "paused");
       assert.equal(r.applied.memory_mb, 1024);
       assert.deepEqual([r.initPid, r.initStartTime], [99, "990"]);
       s.sandboxes.setNetwork("sb_a", { ...applied, egress: false }, { allow_out: ["a.test"], deny_out: [] });

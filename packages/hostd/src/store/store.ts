@@ -74,7 +74,8 @@ export interface SandboxTable {
   list(owner?: string): SandboxRecord[];
   delete(id: string): void;
   touch(id: string, at: number): void;
-  setState(id: string, state: SandboxState): void;
+  /** The state, and whether a pause is a call's (SandboxRecord.pausedByCall). */
+  setState(id: string, state: SandboxState, pausedByCall?: boolean): void;
   setApplied(id: string, applied: AppliedLimits): void;
   setNetwork(id: string, applied: AppliedLimits, network: NetworkPolicy | null): void;
   setInit(id: string, pid: number, startTime: string): void;

@@ -125,4 +125,10 @@ export const sqliteMigrations: readonly Migration[] = [
     name: "sandboxes-forked-from",
     sql: `ALTER TABLE sandboxes ADD COLUMN forked_from TEXT;`,
   },
+  {
+    // A sandbox paused by a call is kept paused (the reaper closes only those it paused itself).
+    version: 12,
+    name: "sandboxes-paused-by-call",
+    sql: `ALTER TABLE sandboxes ADD COLUMN paused_by_call INTEGER NOT NULL DEFAULT 0;`,
+  },
 ];

@@ -21,6 +21,7 @@ interface Row {
   outer_family_json: string | null;
   network_json: string | null;
   forked_from: string | null;
+  paused_by_call: number;
   created_at: number;
   last_active_at: number;
 }
@@ -44,6 +45,7 @@ function fromRow(r: Row): SandboxRecord {
     outerFamily: r.outer_family_json ? (JSON.parse(r.outer_family_json) as SandboxRecord["outerFamily"]) : null,
     network: r.network_json ? (JSON.parse(r.network_json) as NetworkPolicy) : null,
     forkedFrom: r.forked_from ?? null,
+    pausedByCall: r.paused_by_call === 1,
     createdAt: r.created_at,
     lastActiveAt: r.last_active_at,
   };
@@ -64,16 +66,16 @@ export class SqliteSandboxTable implements SandboxTable {
   constructor(private readonly db: Database.Database) {
     this.insertStmt = db.prepare(
       `INSERT INTO sandboxes (id, owner, template, state, parent_id, applied_json, metadata_json, env_json,
-         init_pid, init_start_time, runtime_key, family_id, family_pid, family_start_time, outer_family_json, network_json, forked_from, created_at, last_active_at)
+         init_pid, init_start_time, runtime_key, family_id, family_pid, family_start_time, outer_family_json, network_json, forked_from, paused_by_call, created_at, last_active_at)
        VALUES (@id, @owner, @template, @state, @parent_id, @applied_json, @metadata_json, @env_json,
-         @init_pid, @init_start_time, @runtime_key, @family_id, @family_pid, @family_start_time, @outer_family_json, @network_json, @forked_from, @created_at, @last_active_at)`,
+         @init_pid, @init_start_time, @runtime_key, @family_id, @family_pid, @family_start_time, @outer_family_json, @network_json, @forked_from, @paused_by_call, @created_at, @last_active_at)`,
     );
     this.getStmt = db.prepare(`SELECT * FROM sandboxes WHERE id = ?`);
     this.listStmt = db.prepare(`SELECT * FROM sandboxes ORDER BY created_at`);
     this.listOwnerStmt = db.prepare(`SELECT * FROM sandboxes WHERE owner = ? ORDER BY created_at`);
     this.deleteStmt = db.prepare(`DELETE FROM sandboxes WHERE id = ?`);
     this.touchStmt = db.prepare(`UPDATE sandboxes SET last_active_at = ? WHERE id = ?`);
-    this.stateStmt = db.prepare(`UPDATE sandboxes SET state = ? WHERE id = ?`);
+    this.stateStmt = db.prepare(`UPDATE sandboxes SET state = ?, paused_by_call = ? WHERE id = ?`);
     this.initStmt = db.prepare(`UPDATE sandboxes SET init_pid = ?, init_start_time = ? WHERE id = ?`);
     this.mergeStmt = db.prepare(
       `UPDATE sandboxes SET runtime_key = @runtime_key, init_pid = @init_pid, init_start_time = @init_start_time,
@@ -123,6 +125,7 @@ export class SqliteSandboxTable implements SandboxTable {
       outer_family_json: r.outerFamily ? JSON.stringify(r.outerFamily) : null,
       network_json: r.network ? JSON.stringify(r.network) : null,
       forked_from: r.forkedFrom,
+      paused_by_call: r.pausedByCall ? 1 : 0,
       created_at: r.createdAt,
       last_active_at: r.lastActiveAt,
     });
@@ -146,8 +149,8 @@ export class SqliteSandboxTable implements SandboxTable {
     this.touchStmt.run(at, id);
   }
 
-  setState(id: string, state: SandboxState): void {
-    this.stateStmt.run(state, id);
+  setState(id: string, state: SandboxState, pausedByCall = false): void {
+    this.stateStmt.run(state, pausedByCall ? 1 : 0, id);
   }
 
   setApplied(id: string, applied: AppliedLimits): void {
