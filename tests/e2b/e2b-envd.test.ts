@@ -79,6 +79,20 @@ test("commands.run in the background, listed by commands.list, ended by kill", a
   assert.equal(await sbx.commands.kill(h.pid), false, "killing a pid that is gone says false");
 });
 
+test("commands.run's timeoutMs ends the command, as envd's deadline does: foreground and background; 0 means none", async () => {
+  const forever = "while true; do sleep 0.05; done";
+  const running = async (marker: string) => (await sbx.commands.list()).filter((p) => p.args.join(" ").includes(marker));
+  await assert.rejects(sbx.commands.run(`${forever} # fg-deadline`, { timeoutMs: 1000 }), (e: Error) => e.name === "TimeoutError" || /timeout|deadline/i.test(e.message));
+  const untimed = await sbx.commands.run(`${forever} # no-deadline`, { background: true, timeoutMs: 0 });
+  const timed = await sbx.commands.run(`${forever} # bg-deadline`, { background: true, timeoutMs: 1500 });
+  await eventually(async () => (await running("# fg-deadline")).length === 0, "the foreground command outlived its timeoutMs", 10_000);
+  await eventually(async () => (await running("# bg-deadline")).length === 0, "the background command outlived its timeoutMs", 10_000);
+  // The SDK's own deadline ends the wait too (TimeoutError), as it does against envd.
+  await assert.rejects(timed.wait());
+  assert.equal((await running("# no-deadline")).length, 1, "timeoutMs: 0 must leave the command running");
+  assert.equal(await untimed.kill(), true);
+});
+
 test("commands.run with stdin: sendStdin reaches the process, closeStdin ends its input", async () => {
   const h = await sbx.commands.run("cat", { background: true, stdin: true });
   await sbx.commands.sendStdin(h.pid, "hello ");

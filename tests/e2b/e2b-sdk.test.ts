@@ -28,7 +28,8 @@ test("Sandbox.create gives a Podflare sandbox; getInfo and isRunning describe it
   assert.equal(await sbx.isRunning(), true);
   const ours = await api("GET", `/v1/sandboxes/${sbx.sandboxId}`);
   assert.equal(ours.status, 200, "the sandbox is an ordinary Podflare sandbox");
-  await ours.arrayBuffer();
+  // E2B has no lifetime beside its timeout: the tier's longest (enterprise, the local caller's: 7 days), not the 30 min default.
+  assert.equal(((await ours.json()) as { applied: { max_lifetime_s: number } }).applied.max_lifetime_s, 7 * 86400);
 });
 
 test("E2B's \"deny all traffic except\" network policy becomes an allow list: the allowed name resolves, others do not", async () => {

@@ -9,6 +9,9 @@ import { e2bState, listedSandbox, sandboxAnswer, sandboxDetail, type Templates }
 import { e2bNetworkToOurs } from "./network-policy.js";
 import type { LocalApi } from "../api/local-api.js";
 
+/** Asked for on every E2B create; the caller's tier caps it (docs/api.md, Tiers). */
+const E2B_MAX_LIFETIME_S = 365 * 86400;
+
 export interface ControlPlaneDeps {
   api: LocalApi;
   tokens: AccessTokens;
@@ -127,6 +130,9 @@ export function createBody(body: Record<string, unknown>, templates: Templates):
     metadata: body.metadata ?? undefined,
     env: body.envVars ?? undefined,
     idle_timeout_s: body.timeout ?? undefined,
+    // E2B has no lifetime beside its timeout (here the idle timeout): the longest the tier allows,
+    // or a busy E2B sandbox would end at the default max_lifetime_s whatever timeoutMs says.
+    max_lifetime_s: E2B_MAX_LIFETIME_S,
   };
   const net = body.network as Record<string, unknown> | undefined | null;
   if (net) {

@@ -81,7 +81,33 @@ async function start(call: RpcCall, out: ConnectStream): Promise<void> {
   if (typeof m.tag === "string" && m.tag !== "") body.tag = m.tag;
   if (m.pty) body.pty = { rows: ptySize?.rows ?? 24, cols: ptySize?.cols ?? 80 };
   const info = (await rest(call, "POST", sandboxPath(call.ctx, "/processes"), body)) as ProcessInfo;
+  killAtDeadline(call, info);
   await relay(call, out, String(info.pid));
+}
+
+/**
+ * envd runs a started process under the call's deadline (the SDK's `timeoutMs`, sent as
+ * Connect-Timeout-Ms; 60 s by default, 0 for none) and kills it then, foreground or background,
+ * whether or not the caller is still listening. A caller hanging up earlier kills nothing.
+ */
+function killAtDeadline(call: RpcCall, started: ProcessInfo): void {
+  const raw = call.ctx.req.headers["connect-timeout-ms"];
+  const ms = typeof raw === "string" && /^\d{1,10}$/.test(raw) ? Number(raw) : 0;
+  if (ms <= 0) return;
+  const path = (tail: string) => sandboxPath(call.ctx, `/processes/${started.pid}${tail}`);
+  const timer = setTimeout(() => {
+    // Not the call's signal: the deadline holds after the caller is gone.
+    const detached = { ...call, signal: new AbortController().signal };
+    void rest(detached, "GET", path(""))
+      .then((now) => {
+        const p = now as ProcessInfo;
+        // The same process (a pid can be reused once it exited), still running.
+        if (p.running && p.started_ms === started.started_ms) return rest(detached, "POST", path("/signal"), { signal: "SIGKILL" });
+        return undefined;
+      })
+      .catch(() => undefined); // its sandbox closed meanwhile
+  }, ms);
+  timer.unref();
 }
 
 /** Streams a process's events as envd's: start {pid}, data {stdout|stderr|pty}, end. */
