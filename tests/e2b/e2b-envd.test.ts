@@ -3,7 +3,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
-import { CommandExitError, FileType, NotFoundError, Sandbox, SandboxError } from "e2b";
+import { CommandExitError, FileType, InvalidArgumentError, NotFoundError, Sandbox, SandboxError } from "e2b";
 import { api } from "../support/api.js";
 import { eventually } from "../support/host.js";
 import { Made, pointE2bAt } from "./support.js";
@@ -158,6 +158,20 @@ test("files.makeDir, list (with depth), exists, getInfo, rename and remove", asy
   assert.equal((await api("GET", `/v1/sandboxes/${sbx.sandboxId}/fs/stat?path=/root/e2b-dir`)).status, 404);
   await assert.rejects(sbx.files.list("/root/not-there"), NotFoundError);
   await assert.rejects(sbx.files.getInfo("/root/not-there"), NotFoundError);
+});
+
+test("paths as envd takes them: ~ is root's home; removing what is not there succeeds; makeDir or list on a file is invalid_argument", async () => {
+  assert.equal((await sbx.files.write("~/e2b-home.txt", "home")).path, "/root/e2b-home.txt");
+  assert.equal(await sbx.files.read("~/e2b-home.txt"), "home");
+  assert.equal(await sbx.files.makeDir("~/e2b-home-dir"), true);
+  assert.equal((await sbx.files.getInfo("/root/e2b-home-dir")).type, FileType.DIR);
+  assert.ok((await sbx.files.list("~")).some((e) => e.name === "e2b-home.txt"));
+  assert.equal((await sbx.commands.run("pwd", { cwd: "~" })).stdout, "/root\n");
+  await sbx.files.remove("~/e2b-home-dir");
+  await sbx.files.remove("~/e2b-home-dir"); // gone already: as os.RemoveAll, no error
+  await assert.rejects(sbx.files.makeDir("/root/e2b-home.txt"), (e: Error) => e instanceof InvalidArgumentError && /not a directory/.test(e.message));
+  await assert.rejects(sbx.files.list("/root/e2b-home.txt"), (e: Error) => e instanceof InvalidArgumentError);
+  await sbx.files.remove("/root/e2b-home.txt");
 });
 
 test("files.watchDir: files.write, an append and a rename arrive as E2B's events; stop ends the watch", async () => {

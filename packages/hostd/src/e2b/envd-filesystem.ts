@@ -3,6 +3,7 @@
 import type { FsEntry } from "@podflare/protocol";
 import { ConnectError, type ConnectStream } from "./connect-rpc.js";
 import { ndjson, rest, restStream, sandboxPath, stringField, type RpcCall, type RpcMethod } from "./envd-rpc.js";
+import { expandHome } from "./home.js";
 
 const FILE_TYPE: Record<FsEntry["type"], string> = {
   file: "FILE_TYPE_FILE",
@@ -32,25 +33,43 @@ export function filesystemMethods(): Record<string, RpcMethod> {
       handle: async (call) => {
         // proto3 JSON omits a zero depth; envd takes it as 1.
         const depth = call.message.depth === undefined || call.message.depth === 0 ? 1 : call.message.depth;
-        const body = (await rest(call, "GET", fsPath(call, `/list?path=${q(pathOf(call))}&depth=${q(String(depth))}`))) as { entries: FsEntry[] };
+        const body = (await rest(call, "GET", fsPath(call, `/list?path=${q(pathOf(call))}&depth=${q(String(depth))}`)).catch(notADirectory)) as { entries: FsEntry[] };
         return { entries: body.entries.map(entryInfo) };
       },
     },
     MakeDir: {
       kind: "unary",
-      handle: async (call) => ({ entry: entryInfo((await rest(call, "POST", fsPath(call, "/mkdir"), { path: pathOf(call), parents: true })) as FsEntry) }),
+      handle: async (call) => {
+        const path = pathOf(call);
+        try {
+          return { entry: entryInfo((await rest(call, "POST", fsPath(call, "/mkdir"), { path, parents: true })) as FsEntry) };
+        } catch (err) {
+          // envd: an existing directory is already_exists (the SDK's false), anything else there is an error.
+          if (err instanceof ConnectError && err.code === "already_exists") {
+            const there = (await rest(call, "GET", fsPath(call, `/stat?path=${q(path)}`))) as FsEntry;
+            if (there.type !== "dir") throw new ConnectError("invalid_argument", `path already exists but it is not a directory: ${path}`);
+          }
+          throw err;
+        }
+      },
     },
     Move: {
       kind: "unary",
       handle: async (call) => {
-        const body = { path: stringField(call.message, "source", "the path to move"), to: stringField(call.message, "destination", "where to move it") };
+        const body = {
+          path: expandHome(stringField(call.message, "source", "the path to move")),
+          to: expandHome(stringField(call.message, "destination", "where to move it")),
+        };
         return { entry: entryInfo((await rest(call, "POST", fsPath(call, "/move"), body)) as FsEntry) };
       },
     },
     Remove: {
       kind: "unary",
       handle: async (call) => {
-        await rest(call, "POST", fsPath(call, "/remove"), { path: pathOf(call), recursive: true });
+        // envd removes with os.RemoveAll: a path that is not there is removed already.
+        await rest(call, "POST", fsPath(call, "/remove"), { path: pathOf(call), recursive: true }).catch((err: unknown) => {
+          if (!(err instanceof ConnectError && err.code === "not_found")) throw err;
+        });
         return {};
       },
     },
@@ -60,7 +79,7 @@ export function filesystemMethods(): Record<string, RpcMethod> {
 
 async function watchDir(call: RpcCall, out: ConnectStream): Promise<void> {
   const recursive = call.message.recursive === true;
-  const up = await restStream(call, fsPath(call, `/watch?path=${q(pathOf(call))}&recursive=${recursive}`));
+  const up = await restStream(call, fsPath(call, `/watch?path=${q(pathOf(call))}&recursive=${recursive}`)).catch(notADirectory);
   for await (const e of ndjson(up)) {
     if (e.type === "watching") await out.send({ start: {} });
     else if (typeof e.type === "string" && EVENT_TYPE[e.type] && typeof e.name === "string" && !UPLOAD_TEMP.test(e.name)) {
@@ -111,9 +130,15 @@ export function entryInfo(e: FsEntry): Record<string, unknown> {
 }
 
 function pathOf(call: RpcCall): string {
-  return stringField(call.message, "path", "an absolute path in the sandbox");
+  return expandHome(stringField(call.message, "path", "an absolute path in the sandbox"));
 }
 
 function fsPath(call: RpcCall, tail: string): string {
   return sandboxPath(call.ctx, `/fs${tail}`);
+}
+
+/** envd answers a listing or watch of something that is not a directory with invalid_argument. */
+function notADirectory(err: unknown): never {
+  if (err instanceof ConnectError && err.code === "failed_precondition") throw new ConnectError("invalid_argument", err.message);
+  throw err;
 }

@@ -4,6 +4,7 @@
 import type { ProcessInfo } from "@podflare/protocol";
 import { ConnectError, type ConnectStream } from "./connect-rpc.js";
 import { ndjson, rest, restStream, sandboxPath, type RpcCall, type RpcMethod } from "./envd-rpc.js";
+import { expandHome } from "./home.js";
 
 const KEEPALIVE = { event: { keepalive: {} } };
 
@@ -77,7 +78,7 @@ async function start(call: RpcCall, out: ConnectStream): Promise<void> {
     lossless: true,
   };
   if (config.envs && typeof config.envs === "object" && Object.keys(config.envs).length > 0) body.env = config.envs;
-  if (typeof config.cwd === "string" && config.cwd !== "") body.cwd = config.cwd;
+  if (typeof config.cwd === "string" && config.cwd !== "") body.cwd = expandHome(config.cwd);
   if (typeof m.tag === "string" && m.tag !== "") body.tag = m.tag;
   if (m.pty) body.pty = { rows: ptySize?.rows ?? 24, cols: ptySize?.cols ?? 80 };
   const info = (await rest(call, "POST", sandboxPath(call.ctx, "/processes"), body)) as ProcessInfo;

@@ -6,6 +6,7 @@ import { pipeline } from "node:stream/promises";
 import zlib from "node:zlib";
 import type { Readable } from "node:stream";
 import { E2bError, expectOk, fromRest, sendE2bJson } from "./envelope.js";
+import { expandHome } from "./home.js";
 import { MultipartReader, boundaryOf } from "./multipart.js";
 import { e2bRoute, sendNoContent, type E2bContext, type E2bRoute } from "./request.js";
 import { readJson, type LocalApi } from "../api/local-api.js";
@@ -102,5 +103,5 @@ async function put(ctx: SandboxCall, api: LocalApi, p: string, body: Readable): 
 
 function filePath(p: string | null | undefined): string {
   if (!p) throw new E2bError(400, "give the file's path: ?path=/absolute/path, or the form part's filename");
-  return p;
+  return expandHome(p);
 }
