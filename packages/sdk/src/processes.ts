@@ -3,6 +3,7 @@
 import { NdjsonDecoder } from "./events.js";
 import { ProtocolError } from "./errors.js";
 import { streamError, type HttpClient } from "./http.js";
+import { checkOptions, START_OPTIONS } from "./options.js";
 
 const enc = encodeURIComponent;
 
@@ -70,6 +71,7 @@ export class Processes {
    * for await (const ev of sb.processes.connect("web")) if (ev.type === "stderr") console.log(ev.data);
    */
   async start(cmd: string, opts: StartOptions = {}): Promise<ProcessInfo> {
+    checkOptions(opts, START_OPTIONS, "processes.start");
     const body = { cmd, ...opts };
     return fromProcessInfo((await this.http.json<WireInfo>("POST", this.path(), { json: body }))!);
   }

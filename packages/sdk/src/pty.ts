@@ -5,6 +5,7 @@ import type { HttpClient } from "./http.js";
 import { Processes, fromProcessInfo, type ProcessInfo, type ProcessRef } from "./processes.js";
 import { PtyHandle, type PtyCreateOptions, type PtySize } from "./pty-handle.js";
 import { OP, WsClient, newKey } from "./websocket.js";
+import { checkOptions, PTY_CREATE_OPTIONS, PTY_OPTIONS } from "./options.js";
 
 const enc = encodeURIComponent;
 
@@ -140,7 +141,8 @@ export class Pty {
    * t.write("exit\r");
    * await t.exited;
    */
-  open(opts: PtyOptions = {}): Promise<Terminal> {
+  async open(opts: PtyOptions = {}): Promise<Terminal> {
+    checkOptions(opts, PTY_OPTIONS, "pty.open");
     return Terminal.open(this.http, this.sandboxId, opts);
   }
 
@@ -159,6 +161,7 @@ export class Pty {
    * const exitCode = await pty.wait();
    */
   async create(opts: PtyCreateOptions = {}): Promise<PtyHandle> {
+    checkOptions(opts, PTY_CREATE_OPTIONS, "pty.create");
     const size = { rows: opts.rows ?? 24, cols: opts.cols ?? 80 };
     const start = { pty: size, ...(opts.cwd !== undefined && { cwd: opts.cwd }), ...(opts.env !== undefined && { env: opts.env }) };
     const info = await (opts.cmd !== undefined

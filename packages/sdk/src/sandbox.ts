@@ -26,6 +26,7 @@ import type * as wire from "./wire.js";
 import { Filesystem } from "./filesystem.js";
 import { Processes } from "./processes.js";
 import { Pty } from "./pty.js";
+import { checkOptions, CONNECTION_OPTIONS, RUN_OPTIONS, SANDBOX_OPTIONS } from "./options.js";
 
 export { uploadArgs } from "./files.js";
 
@@ -102,6 +103,7 @@ export class Sandbox {
    * const [a, b] = await Promise.all([Sandbox.create({ client }), Sandbox.create({ client })]);
    */
   static async create(opts: SandboxOptions & ClientOption = {}): Promise<Sandbox> {
+    checkOptions(opts, SANDBOX_OPTIONS, "Sandbox.create");
     return Sandbox.#from(await createSandbox(opts));
   }
 
@@ -114,6 +116,7 @@ export class Sandbox {
    * await sb.runCode("print(x)"); // the REPL state is the sandbox's, not the object's
    */
   static async connect(id: string, opts: ConnectionOptions & ClientOption = {}): Promise<Sandbox> {
+    checkOptions(opts, CONNECTION_OPTIONS, "Sandbox.connect");
     return Sandbox.#from(await connectSandbox(id, opts));
   }
 
@@ -128,6 +131,7 @@ export class Sandbox {
    * await again.runCode("print(x)");
    */
   static async resume(spaceId: string, opts: ConnectionOptions & ClientOption = {}): Promise<Sandbox> {
+    checkOptions(opts, CONNECTION_OPTIONS, "Sandbox.resume");
     return Sandbox.#from(await resumeSpace(spaceId, opts));
   }
 
@@ -138,6 +142,7 @@ export class Sandbox {
    * for (const s of await Sandbox.listSandboxes()) console.log(s.id, s.state);
    */
   static listSandboxes(opts: ConnectionOptions & ClientOption = {}): Promise<SandboxInfo[]> {
+    checkOptions(opts, CONNECTION_OPTIONS, "Sandbox.listSandboxes");
     return listSandboxes(opts);
   }
 
@@ -150,6 +155,7 @@ export class Sandbox {
    * console.log(u.sandboxSeconds, u.gbSeconds, u.execs);
    */
   static usage(opts: ConnectionOptions & ClientOption = {}): Promise<Usage> {
+    checkOptions(opts, CONNECTION_OPTIONS, "Sandbox.usage");
     return usage(opts);
   }
 
@@ -200,6 +206,7 @@ export class Sandbox {
    * const u = await sb.runCode("uname -s", "bash");
    */
   async runCode(code: string, language: Language = "python", opts: RunOptions = {}): Promise<ExecResult> {
+    checkOptions(opts, RUN_OPTIONS, "runCode");
     this.#assertOpen();
     const res = await openExec(this.#ref, code, language, opts);
     return collectExec(res, `exec in ${this.id}`, opts);
@@ -218,6 +225,7 @@ export class Sandbox {
    * }
    */
   async *runCodeStream(code: string, language: Language = "python", opts: RunOptions = {}): AsyncGenerator<ExecEvent, void, undefined> {
+    checkOptions(opts, RUN_OPTIONS, "runCodeStream");
     this.#assertOpen();
     const res = await openExec(this.#ref, code, language, opts);
     yield* streamExec(res, `exec in ${this.id}`);
