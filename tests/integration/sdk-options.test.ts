@@ -65,3 +65,30 @@ except TypeError:
   );
   assert.equal(r.stdout.trim(), "py-ok", r.stderr);
 });
+
+test("a 404 that names what is missing (a deleted context) carries no \"endpoint may not exist\" hint, in either SDK", async () => {
+  const ctx = await sb.createContext();
+  await sb.deleteContext(ctx);
+  await assert.rejects(sb.runCode("1", "python", { context: ctx }), (err: Error) => {
+    assert.match(err.message, new RegExp(ctx.id));
+    assert.doesNotMatch(err.message, /may not provide this endpoint/);
+    return true;
+  });
+  const r = runPythonSdk(
+    `
+from podflare import Sandbox
+s = Sandbox.connect("${sb.id}")
+ctx = s.create_context()
+s.delete_context(ctx)
+try:
+    s.run_code("1", context=ctx)
+    raise AssertionError("no error")
+except Exception as err:
+    assert ctx.id in str(err), err
+    assert "may not provide this endpoint" not in str(err), err
+    print("py-ok")
+`,
+    hostdUrl(),
+  );
+  assert.equal(r.stdout.trim(), "py-ok", r.stderr);
+});

@@ -503,12 +503,15 @@ def error_from_response(status: int, body: Any, headers: Mapping[str, str] | Non
         assert isinstance(err, SandboxNotFoundError)
     """
     message, code, raw, retry_after_s = _parse_body(body)
+    code_given = code
     hdrs = {str(k).lower(): str(v) for k, v in (headers.items() if headers is not None else ())}
     if code is None:
         code = _CODE_FOR_STATUS.get(status)
     text = message if message is not None else (raw[:500] if raw else f"HTTP {status}")
     hint = _HINTS.get(code or "")
-    if hint and hint not in text:
+    # "not_found" gets its hint only where no route matched: a missing context or key says what it is.
+    route_missing = code_given is None or text.startswith("no route for ")
+    if hint and hint not in text and (code != "not_found" or route_missing):
         text += f" ({hint})"
     if context and context not in text:
         text += f" [{context}]"

@@ -71,11 +71,18 @@ class ErrorMappingTest(unittest.TestCase):
         self.assertIsNone(error_from_response(429, {"error": "x"}).retry_after_s)
 
     def test_route_404_hint_and_context(self):
-        err = error_from_response(404, {"error": "no route", "code": "not_found"}, None,
-                                  "POST /v1/sandboxes/x/fork")
+        err = error_from_response(404, {"error": "no route for this call; see docs/api.md",
+                                        "code": "not_found"}, None, "POST /v1/sandboxes/x/fork")
         self.assertIs(type(err), NotFoundError)
         self.assertIn("may not provide this endpoint", err.message)
         self.assertTrue(err.message.endswith("[POST /v1/sandboxes/x/fork]"))
+        # A 404 with no code at all (a server of another kind) gets the hint too.
+        self.assertIn("may not provide this endpoint", error_from_response(404, "Not Found").message)
+
+    def test_a_missing_thing_that_says_what_it_is_gets_no_endpoint_hint(self):
+        err = error_from_response(404, {"error": "no context ctx_1 in sandbox sbx_1", "code": "not_found"})
+        self.assertIs(type(err), NotFoundError)
+        self.assertEqual(err.message, "no context ctx_1 in sandbox sbx_1")
         self.assertIsInstance(error_from_response(400, {"error": "?", "code": "unknown_language"}),
                               UnknownLanguageError)
 

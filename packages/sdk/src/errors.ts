@@ -513,7 +513,9 @@ export function errorFromResponse(status: number, body: unknown, headers?: Heade
   let message = parsed.message ?? (parsed.raw ? parsed.raw.slice(0, 500) : `HTTP ${status}`);
   if (code !== undefined && isErrorCode(code)) {
     const hint = hints[code];
-    if (hint && !message.includes(hint)) message += ` (${hint})`;
+    // "not_found" gets its hint only where no route matched: a missing context or key says what it is.
+    const routeMissing = parsed.code === undefined || /^no route for /.test(message);
+    if (hint && !message.includes(hint) && (code !== "not_found" || routeMissing)) message += ` (${hint})`;
   }
   if (context && !message.includes(context)) message += ` [${context}]`;
   const init: ErrorInit & { retryAfterS?: number } = { status, headers: hdrs };
