@@ -104,6 +104,19 @@ test("commands.run with stdin: sendStdin reaches the process, closeStdin ends it
   assert.equal(r.stdout, "hello world\n");
 });
 
+test("sendStdin of more than our 1 MiB a call arrives whole and in order, as envd takes any size", async () => {
+  const h = await sbx.commands.run("sha256sum", { background: true, stdin: true });
+  const big = Buffer.alloc(2 * 1024 * 1024 + 5, 0);
+  for (let i = 0; i < big.length; i++) big[i] = (i * 7 + 3) % 251;
+  await sbx.commands.sendStdin(h.pid, big.toString("latin1"));
+  await h.closeStdin();
+  const r = await h.wait();
+  // The SDK sends the string as UTF-8: the sandbox gets those bytes.
+  const sent = Buffer.from(big.toString("latin1"), "utf8");
+  const expected = (await import("node:crypto")).createHash("sha256").update(sent).digest("hex");
+  assert.equal(r.stdout.split(" ")[0], expected);
+});
+
 test("commands.connect attaches to a running command and gets its output and exit", async () => {
   const h = await sbx.commands.run("read line; echo got $line; exit 4", { background: true, stdin: true });
   await h.disconnect();

@@ -30,7 +30,8 @@ export function processMethods(): Record<string, RpcMethod> {
         const input = (call.message.input ?? {}) as { stdin?: unknown; pty?: unknown };
         const data = input.stdin ?? input.pty;
         if (typeof data !== "string") throw new ConnectError("invalid_argument", "input.stdin or input.pty (bytes, base64 in JSON) is required");
-        await rest(call, "POST", processPath(call, "/stdin"), { data_base64: data });
+        // envd takes any size; ours takes at most 1 MiB a call: larger input goes in pieces, in order.
+        for (const piece of base64Pieces(data, STDIN_PIECE_BYTES)) await rest(call, "POST", processPath(call, "/stdin"), { data_base64: piece });
         return {};
       },
     },
@@ -163,4 +164,16 @@ function signalName(raw: unknown): string {
   if (raw === "SIGNAL_SIGKILL" || raw === 9) return "SIGKILL";
   if (raw === "SIGNAL_SIGTERM" || raw === 15) return "SIGTERM";
   throw new ConnectError("invalid_argument", `signal ${JSON.stringify(raw ?? null)} is not one envd has: SIGNAL_SIGTERM or SIGNAL_SIGKILL`);
+}
+
+/** Under our stdin limit (1 MiB a call, docs/api.md) and a multiple of 3, so each piece is whole base64. */
+const STDIN_PIECE_BYTES = 768 * 1024;
+
+/** base64 text cut into pieces of at most `bytes` decoded bytes each (one piece when it is small). */
+export function base64Pieces(data: string, bytes: number): string[] {
+  const chars = (bytes / 3) * 4;
+  if (data.length <= chars) return [data];
+  const pieces: string[] = [];
+  for (let i = 0; i < data.length; i += chars) pieces.push(data.slice(i, i + chars));
+  return pieces;
 }
