@@ -56,6 +56,8 @@ class Watch:
         self.recursive = recursive
         self.fd = _check(_lib().inotify_init1(IN_NONBLOCK | IN_CLOEXEC), "inotify_init1")
         self.dirs = {}  # watch descriptor -> directory
+        # rename cookies of upload temporary files moved away: their IN_MOVED_TO is an upload
+        self._upload_cookies = {}
 
     def add(self, d):
         if len(self.dirs) >= MAX_DIRS:
@@ -81,7 +83,7 @@ class Watch:
         out = []
         off = 0
         while off + _HEADER.size <= len(data):
-            wd, mask, _cookie, length = _HEADER.unpack_from(data, off)
+            wd, mask, cookie, length = _HEADER.unpack_from(data, off)
             name = data[off + _HEADER.size:off + _HEADER.size + length].rstrip(b"\0")
             off += _HEADER.size + length
             if mask & IN_Q_OVERFLOW:
@@ -94,9 +96,16 @@ class Watch:
                 self.dirs.pop(wd, None)
                 continue
             if name.startswith(UPLOAD_TMP_PREFIX):
-                continue  # an upload's temporary file (files.py): the renamed final name is reported
+                # An upload's temporary file (files.py): its renaming into place is the upload.
+                if mask & IN_MOVED_FROM:
+                    self._upload_cookies[cookie] = None
+                    while len(self._upload_cookies) > 64:
+                        self._upload_cookies.pop(next(iter(self._upload_cookies)))
+                continue
             path = os.path.join(d, os.fsdecode(name)) if name else d
             kind = _kind(mask)
+            if mask & IN_MOVED_TO and self._upload_cookies.pop(cookie, 1) is None:
+                kind = "create"  # an uploaded file arriving, not a user's move
             if kind is None:
                 continue
             if kind == "create" and mask & IN_ISDIR and self.recursive:

@@ -87,5 +87,26 @@ class ProcessFramesTest(KernelTest):
         self.assertEqual(h["code"], "too_many_entries")
 
 
+    def test_watch_reports_an_upload_as_create_and_a_move_as_rename(self):
+        d = os.path.join(self.kernel.work, "upl")
+        os.makedirs(d)
+        w = self.kernel.connect()
+        req = w.new_id()
+        w.send({"t": "fs_watch", "id": req, "path": d})
+        self.assertEqual(w.recv_for(req)[0]["t"], "fs_watching")
+        # What files.py does for an upload: a temporary file, renamed into place.
+        tmp = os.path.join(d, ".pf-upload-0123abcd.tmp")
+        with open(tmp, "w") as f:
+            f.write("data")
+        os.rename(tmp, os.path.join(d, "uploaded.txt"))
+        os.rename(os.path.join(d, "uploaded.txt"), os.path.join(d, "moved.txt"))
+        seen = []
+        deadline = time.monotonic() + 10
+        while len(seen) < 3 and time.monotonic() < deadline:
+            h, _ = w.recv_for(req)
+            seen.append((h["type"], h["name"]))
+        self.assertEqual(seen, [("create", "uploaded.txt"), ("rename", "uploaded.txt"), ("rename", "moved.txt")])
+        w.close()
+
 if __name__ == "__main__":
     unittest.main()
