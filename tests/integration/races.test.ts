@@ -84,6 +84,28 @@ test("execs queued behind one that runs when the sandbox is deleted: 200 or 404 
   }
 });
 
+test("an exec running when its sandbox is deleted ends saying the sandbox was closed, not that the REPL died", async () => {
+  const id = await pool.create();
+  const res = await api("POST", `/v1/sandboxes/${id}/exec`, { code: "import time\nprint('started', flush=True)\ntime.sleep(60)" });
+  assert.equal(res.status, 200);
+  const reader = res.body!.getReader();
+  let text = "";
+  while (!text.includes("started")) {
+    const { value, done } = await reader.read();
+    assert.ok(!done, `the exec ended before it started: ${text}`);
+    text += Buffer.from(value).toString("utf8");
+  }
+  assert.equal((await api("DELETE", `/v1/sandboxes/${id}`)).status, 204);
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += Buffer.from(value).toString("utf8");
+  }
+  assert.equal(exitOf({ what: "exec", status: 200, text }), 137);
+  assert.match(text, /SandboxClosed: the sandbox was closed while this code ran/);
+  assert.doesNotMatch(text, /REPL process died/);
+});
+
 test("ten deletes of one sandbox: one 204, the rest 404 sandbox_not_found", async () => {
   const id = await pool.create();
   const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => call(`delete ${i}`, "DELETE", `/v1/sandboxes/${id}`)));

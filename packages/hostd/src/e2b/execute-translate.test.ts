@@ -60,6 +60,11 @@ test("without an error event, a failed Python exec gives the traceback's last li
 test("hostd's own exit codes and bash failures are errors an agent can read", () => {
   assert.equal(run("python", [{ type: "exit", data: 124 }])[0]!.name, "TimeoutError");
   assert.equal(run("python", [{ type: "exit", data: 137 }])[0]!.name, "KernelRestarted");
+  // A killed REPL whose note says why: that reason, not "restarted".
+  const closed = run("python", [{ type: "stderr", data: "\nSandboxClosed: the sandbox was closed while this code ran; create a new sandbox to go on.\n" }, { type: "exit", data: 137 }]);
+  assert.deepEqual([closed[1]!.name, closed[1]!.value], ["SandboxClosed", "the sandbox was closed while this code ran; create a new sandbox to go on."]);
+  const oom = run("python", [{ type: "stderr", data: "\nMemoryError: the sandbox ran out of memory (limit 512 MB)\n" }, { type: "exit", data: 137 }]);
+  assert.equal(oom[1]!.name, "MemoryError");
   assert.deepEqual(run("bash", [{ type: "stderr", data: "no\n" }, { type: "exit", data: 3 }])[1], {
     type: "error",
     name: "CommandExitError",

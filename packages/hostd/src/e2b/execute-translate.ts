@@ -36,6 +36,9 @@ const HOSTD_EXITS: Readonly<Record<number, { name: string; value: string }>> = {
   137: { name: "KernelRestarted", value: "the REPL was killed (out of memory, or it ignored the interrupt) and restarted empty" },
 };
 
+/** The notes hostd puts last on stderr when it kills or loses a REPL (runtime/exec.ts). */
+const KILL_REASON = /^(MemoryError|TimeoutError|SandboxClosed|RuntimeError): (.*)$/;
+
 const MAX_TAIL = 64 * 1024;
 
 export class ExecuteTranslator {
@@ -88,6 +91,9 @@ export class ExecuteTranslator {
    * traceback's last line "Name: value" gives the name and value, as Jupyter would.
    */
   private errorFromExit(code: number): E2bLine {
+    // A killed REPL: hostd's last stderr line says why (out of memory, a timeout, the sandbox closed).
+    const said = code === 137 ? KILL_REASON.exec(this.stderrTail.trimEnd().split("\n").pop() ?? "") : null;
+    if (said) return { type: "error", name: said[1]!, value: said[2]!, traceback: this.stderrTail };
     const known = HOSTD_EXITS[code];
     if (known) return { type: "error", ...known, traceback: this.stderrTail };
     if (this.language === "bash") return { type: "error", name: "CommandExitError", value: `exit status ${code}`, traceback: this.stderrTail };

@@ -26,6 +26,7 @@ const sandbox = (): RuntimeSandbox =>
     openConnection: () => GuestConnection.connect(sock, 5000),
     killKernel: () => kernel.kill("SIGKILL"),
     oomKills: () => 0,
+    closed: false,
   }) as unknown as RuntimeSandbox;
 
 before(async () => {

@@ -170,7 +170,9 @@ export async function runExec(sb: RuntimeSandbox, opts: ExecOptions, output: Exe
         finish(ExitCode.Expired, expiryNote());
         return;
       }
-      if (err instanceof GuestProtocolError) {
+      if (sb.closed) {
+        note = `\nSandboxClosed: the sandbox was closed while this code ran; create a new sandbox to go on.\n`;
+      } else if (err instanceof GuestProtocolError) {
         note = `\nRuntimeError: ${err.message}. The sandbox's code may have written on the guest's socket; the next exec reconnects.\n`;
       } else if (oom) {
         note =

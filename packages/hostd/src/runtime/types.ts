@@ -69,6 +69,8 @@ export interface RuntimeSandbox {
   killKernel(): void;
   /** How many processes the kernel's OOM killer has killed in this sandbox so far. */
   oomKills(): number;
+  /** destroy() was called: the sandbox is being closed, or is gone. */
+  readonly closed: boolean;
   /**
    * Kills every process of the sandbox; resolves once none runs. What it held on the host
    * (cgroup, link, root) is reclaimed in the background: Runtime.settle() waits for that.

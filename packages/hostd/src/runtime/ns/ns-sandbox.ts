@@ -30,6 +30,10 @@ export class NsSandbox implements RuntimeSandbox {
   private destroyed = false;
   readonly socketPath: string;
 
+  get closed(): boolean {
+    return this.destroyed;
+  }
+
   constructor(
     private readonly spec: RuntimeSandboxSpec,
     readonly handle: RuntimeHandle,
@@ -64,8 +68,10 @@ export class NsSandbox implements RuntimeSandbox {
 
   async openConnection(): Promise<GuestConnection> {
     for (let attempt = 0; ; attempt++) {
-      await this.control();
+      // Read before control(): a restart that begins while control() or the connect is under
+      // way (and may be over by the time the connect fails) still counts.
       const restarts = this.restarts;
+      await this.control();
       const hits = this.limitHits();
       try {
         return await GuestConnection.connect(this.socketPath, 10_000);
