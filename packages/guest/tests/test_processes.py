@@ -108,5 +108,33 @@ class ProcessFramesTest(KernelTest):
         self.assertEqual(seen, [("create", "uploaded.txt"), ("rename", "uploaded.txt"), ("rename", "moved.txt")])
         w.close()
 
+    def test_a_slow_lossless_reader_gets_all_of_a_pty_programs_output_even_what_was_pending_at_exit(self):
+        # The reader holds the output (lossless), so the program blocks on its terminal while the
+        # reader is behind and exits with the kernel's terminal buffers full: all must come.
+        lines = 60000
+        h, _ = self.c.request({"t": "proc_start", "cmd": "seq", "args": ["1", str(lines)], "max_running": 8,
+                               "buffer_bytes": 64 * 1024, "hold_ms": 10000, "pty": {"rows": 24, "cols": 80}})
+        self.assertEqual(h["t"], "proc_started")
+        pid = h["process"]["pid"]
+        c = self.kernel.connect()
+        try:
+            req = c.new_id()
+            c.send({"t": "proc_connect", "id": req, "pid": pid, "hold": True})
+            got = []
+            while True:
+                h, body = c.recv_for(req)
+                if h["t"] in ("proc_exit", "error"):
+                    break
+                if not got:
+                    time.sleep(2)  # behind at first: the program fills the terminal's buffers and exits
+                got.append(body)
+        finally:
+            c.close()
+        self.assertEqual(h["t"], "proc_exit")
+        expected = "".join(f"{i}\r\n" for i in range(1, lines + 1)).encode()
+        out = b"".join(got)
+        self.assertEqual(len(out), len(expected))
+        self.assertEqual(out, expected)
+
 if __name__ == "__main__":
     unittest.main()
