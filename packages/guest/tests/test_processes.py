@@ -86,7 +86,6 @@ class ProcessFramesTest(KernelTest):
         h, _ = self.c.request({"t": "fs_list", "path": d, "depth": 3, "max_entries": 2})
         self.assertEqual(h["code"], "too_many_entries")
 
-
     def test_watch_reports_an_upload_as_create_and_a_move_as_rename(self):
         d = os.path.join(self.kernel.work, "upl")
         os.makedirs(d)
@@ -105,7 +104,8 @@ class ProcessFramesTest(KernelTest):
         while len(seen) < 3 and time.monotonic() < deadline:
             h, _ = w.recv_for(req)
             seen.append((h["type"], h["name"]))
-        self.assertEqual(seen, [("create", "uploaded.txt"), ("rename", "uploaded.txt"), ("rename", "moved.txt")])
+        self.assertEqual(seen, [("create", "uploaded.txt"), ("rename", "uploaded.txt"),
+                                ("rename", "moved.txt")])
         w.close()
 
     def test_a_slow_lossless_reader_gets_all_of_a_pty_programs_output_even_what_was_pending_at_exit(self):
@@ -135,6 +135,7 @@ class ProcessFramesTest(KernelTest):
         out = b"".join(got)
         self.assertEqual(len(out), len(expected))
         self.assertEqual(out, expected)
+
 
 if __name__ == "__main__":
     unittest.main()

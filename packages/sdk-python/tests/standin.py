@@ -92,7 +92,8 @@ class StandIn:
 
     def __init__(self, handler: Handler | None = None):
         self.handler: Handler = handler or (
-            lambda req, h: send_json(h, 404, {"error": f"no route for {req.method} {req.path}; see docs/api.md", "code": "not_found"}))
+            lambda req, h: send_json(h, 404, {"error": f"no route for {req.method} {req.path}",
+                                              "code": "not_found"}))
         self.requests: list[Seen] = []
         self._ids = itertools.count(1)
         self.connections = 0
@@ -161,6 +162,6 @@ def basic_handler(events: list[Any] | None = None) -> Handler:
             return send_ndjson(h, evs)
         if req.method == "DELETE":
             return send_empty(h)
-        send_json(h, 404, {"error": f"no route for {req.method} {req.path}; see docs/api.md", "code": "not_found"})
+        send_json(h, 404, {"error": f"no route for {req.method} {req.path}", "code": "not_found"})
 
     return handle

@@ -512,7 +512,7 @@ class LifecycleTest(StandInTest):
 
         def handle(r, h):
             if r.method == "GET":
-                return send_json(h, 404, {"error": "no route for this call; see docs/api.md", "code": "not_found"})
+                return send_json(h, 404, {"error": "no route for this call", "code": "not_found"})
             codes.append(r.json()["code"])
             sid = r.path.split("/")[3]
             send_ndjson(h, [{"type": "stdout", "data": json.dumps(snaps[sid]) + "\n", "seq": 0, "ts": 0},
@@ -533,7 +533,7 @@ class LifecycleTest(StandInTest):
                                           "metadata": {}, "parent_id": None})
             if r.path.endswith("0" * 32):
                 return send_json(h, 404, {"error": "no such sandbox", "code": "sandbox_not_found"})
-            send_json(h, 404, {"error": "no route for this call; see docs/api.md", "code": "not_found"})
+            send_json(h, 404, {"error": "no route for this call", "code": "not_found"})
         self.handle(handle)
         self.assertEqual(Sandbox.connect(SBX, self.url).applied["vcpus"], 2)
         with self.assertRaises(SandboxNotFoundError):
@@ -582,7 +582,7 @@ class AccountTest(StandInTest):
                 return send_json(h, 200, {"sandboxes": [create_answer()]})
             if r.path == "/v1/usage":
                 return send_json(h, 200, usage)
-            send_json(h, 404, {"error": "no route for this call; see docs/api.md", "code": "not_found"})
+            send_json(h, 404, {"error": "no route for this call", "code": "not_found"})
         self.handle(handle)
         self.assertEqual([s["id"] for s in Sandbox.list_sandboxes(self.url)], [SBX])
         self.assertEqual(Sandbox.usage(self.url), usage)

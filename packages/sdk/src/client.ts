@@ -3,6 +3,7 @@
 // process anyway (http.ts); a Client also shares the settings and keeps them in one place.
 
 import { HttpClient } from "./http.js";
+import type { OptionNames } from "./options.js";
 import type { ConnectionOptions } from "./types.js";
 
 /**
@@ -27,6 +28,9 @@ export interface ClientOption {
   /** A shared {@link Client}; connection options beside it must be left out (or equal its own). */
   client?: Client;
 }
+
+/** The options of connect, resume, listSandboxes and usage (options.ts). */
+export const CONNECTION_OPTIONS = { host: true, region: true, apiKey: true, timeoutMs: true, traceparent: true, client: true } as const satisfies OptionNames<ConnectionOptions & ClientOption>;
 
 /** The HttpClient a call uses: the given client, or one made from the options. */
 export function httpFor(opts: ConnectionOptions & ClientOption): HttpClient {

@@ -1,25 +1,9 @@
-// The option names each call takes. A misspelled option throws a TypeError naming it, as the
-// Python SDK's keyword arguments do, instead of running the call with the default: a typo in
-// `memoryMb` or `timeoutMs` is never silently dropped (docs/sdk.md).
-import type { ClientOption } from "./client.js";
-import type { PtyCreateOptions } from "./pty-handle.js";
-import type { PtyOptions } from "./pty.js";
-import type { StartOptions } from "./processes.js";
-import type { ConnectionOptions, RunOptions, SandboxOptions } from "./types.js";
-
-type Names<T> = Record<keyof T, true>;
-
-// Each list must name every field of its type (the `satisfies` checks it), so a new option is
-// never refused as unknown.
-export const CONNECTION_OPTIONS = { host: true, region: true, apiKey: true, timeoutMs: true, traceparent: true, client: true } as const satisfies Names<Required<ConnectionOptions & ClientOption>>;
-export const SANDBOX_OPTIONS = {
-  ...CONNECTION_OPTIONS, template: true, persistent: true, egress: true, memoryMb: true, diskMb: true, vcpus: true,
-  idleTimeoutS: true, maxLifetimeS: true, env: true, metadata: true, network: true,
-} as const satisfies Names<Required<SandboxOptions & ClientOption>>;
-export const RUN_OPTIONS = { timeoutMs: true, env: true, cwd: true, context: true, onResult: true, onError: true } as const satisfies Names<Required<RunOptions>>;
-export const START_OPTIONS = { args: true, env: true, cwd: true, tag: true, stdin: true, pty: true } as const satisfies Names<Required<StartOptions>>;
-export const PTY_OPTIONS = { rows: true, cols: true, cmd: true, cwd: true, pid: true } as const satisfies Names<Required<PtyOptions>>;
-export const PTY_CREATE_OPTIONS = { cmd: true, cols: true, rows: true, cwd: true, env: true, onData: true, timeoutMs: true } as const satisfies Names<Required<PtyCreateOptions>>;
+// Checking a call's options against the names it takes (each list sits beside its options type).
+// A misspelled option throws a TypeError naming it, as the Python SDK's keyword arguments do,
+// instead of running the call with the default: a typo in `memoryMb` or `timeoutMs` is never
+// silently dropped (docs/sdk.md).
+/** Every option name of T, for a `satisfies` beside T: a list that misses one does not compile. */
+export type OptionNames<T> = Record<keyof Required<T>, true>;
 
 /** Throws a TypeError for an option `call` does not take, with the closest name it does. */
 export function checkOptions(opts: unknown, known: Record<string, true>, call: string): void {

@@ -3,7 +3,7 @@
 import { NdjsonDecoder } from "./events.js";
 import { ProtocolError } from "./errors.js";
 import { streamError, type HttpClient } from "./http.js";
-import { checkOptions, START_OPTIONS } from "./options.js";
+import { checkOptions, type OptionNames } from "./options.js";
 
 const enc = encodeURIComponent;
 
@@ -34,6 +34,9 @@ export interface StartOptions {
   /** Run on a terminal of this size (see also `sandbox.pty`). */
   pty?: { rows: number; cols: number };
 }
+
+/** The options of processes.start (options.ts). */
+const START_OPTIONS = { args: true, env: true, cwd: true, tag: true, stdin: true, pty: true } as const satisfies OptionNames<StartOptions>;
 
 export type ProcessEvent =
   | { type: "start"; process: ProcessInfo }

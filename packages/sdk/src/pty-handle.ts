@@ -3,6 +3,7 @@
 // pty.ts. The program is started as a PTY process and the handle attaches to it, so closing
 // the handle (`disconnect`) leaves it running for a later `attach`, as on the hosted service.
 
+import type { OptionNames } from "./options.js";
 import type { ProcessInfo } from "./processes.js";
 
 /** A terminal size, by the hosted SDK's names. */
@@ -24,6 +25,9 @@ export interface PtyCreateOptions {
   /** Kill the program this long after the handle was made; 0 or unset: keep it until it exits. */
   timeoutMs?: number;
 }
+
+/** The options of pty.create (options.ts). */
+export const PTY_CREATE_OPTIONS = { cmd: true, cols: true, rows: true, cwd: true, env: true, onData: true, timeoutMs: true } as const satisfies OptionNames<PtyCreateOptions>;
 
 /** What the handle needs of a terminal session (pty.ts's Terminal). */
 export interface TerminalSession {

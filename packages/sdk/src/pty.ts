@@ -3,9 +3,9 @@
 import { ProtocolError } from "./errors.js";
 import type { HttpClient } from "./http.js";
 import { Processes, fromProcessInfo, type ProcessInfo, type ProcessRef } from "./processes.js";
-import { PtyHandle, type PtyCreateOptions, type PtySize } from "./pty-handle.js";
+import { PTY_CREATE_OPTIONS, PtyHandle, type PtyCreateOptions, type PtySize } from "./pty-handle.js";
 import { OP, WsClient, newKey } from "./websocket.js";
-import { checkOptions, PTY_CREATE_OPTIONS, PTY_OPTIONS } from "./options.js";
+import { checkOptions, type OptionNames } from "./options.js";
 
 const enc = encodeURIComponent;
 
@@ -18,6 +18,9 @@ export interface PtyOptions {
   /** Attach to a PTY process started before (processes.start with `pty`) instead of a new one. */
   pid?: number;
 }
+
+/** The options of pty.open (options.ts). */
+const PTY_OPTIONS = { rows: true, cols: true, cmd: true, cwd: true, pid: true } as const satisfies OptionNames<PtyOptions>;
 
 export interface PtyExit {
   exitCode: number;

@@ -5,7 +5,7 @@
 // here, next to its signature; the protocol work is in the modules named above.
 
 import { listSandboxes, usage, type Usage } from "./account.js";
-import type { ClientOption } from "./client.js";
+import { CONNECTION_OPTIONS, type ClientOption } from "./client.js";
 import * as contexts from "./contexts.js";
 import { diffSandboxes } from "./diff.js";
 import { ProtocolError } from "./errors.js";
@@ -26,9 +26,19 @@ import type * as wire from "./wire.js";
 import { Filesystem } from "./filesystem.js";
 import { Processes } from "./processes.js";
 import { Pty } from "./pty.js";
-import { checkOptions, CONNECTION_OPTIONS, RUN_OPTIONS, SANDBOX_OPTIONS } from "./options.js";
+import { checkOptions, type OptionNames } from "./options.js";
 
 export { uploadArgs } from "./files.js";
+
+
+/** The options of Sandbox.create (options.ts). */
+const SANDBOX_OPTIONS = {
+  ...CONNECTION_OPTIONS, template: true, persistent: true, egress: true, memoryMb: true, diskMb: true, vcpus: true,
+  idleTimeoutS: true, maxLifetimeS: true, env: true, metadata: true, network: true,
+} as const satisfies OptionNames<SandboxOptions & ClientOption>;
+
+/** The options of runCode and runCodeStream. */
+const RUN_OPTIONS = { timeoutMs: true, env: true, cwd: true, context: true, onResult: true, onError: true } as const satisfies OptionNames<RunOptions>;
 
 /**
  * A Podflare sandbox: a Linux box with a persistent Python REPL, bash, and files.
