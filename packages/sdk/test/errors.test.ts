@@ -88,7 +88,7 @@ test("429 carries Retry-After as retryAfterS, from a header object or Headers", 
 });
 
 test("a route 404 says the server may not provide the endpoint; context is appended", () => {
-  const err = errorFromResponse(404, { error: "no route", code: "not_found" }, {}, "POST /v1/sandboxes/x/fork");
+  const err = errorFromResponse(404, { error: "no route for this call", code: "not_found" }, {}, "POST /v1/sandboxes/x/fork");
   const once = errorFromResponse(404, { error: "no route for POST /v1/sandboxes/x/fork", code: "not_found" }, {}, "POST /v1/sandboxes/x/fork");
   assert.ok(!once.message.includes("["), "context already in the message is not repeated");
   assert.ok(err instanceof NotFoundError);
@@ -96,4 +96,9 @@ test("a route 404 says the server may not provide the endpoint; context is appen
   assert.match(err.message, /may not provide this endpoint/);
   assert.match(err.message, /\[POST \/v1\/sandboxes\/x\/fork\]$/);
   assert.ok(errorFromResponse(400, { error: "cobol?", code: "unknown_language" }) instanceof UnknownLanguageError);
+  // A 404 without a code (a server of another kind) gets the hint; one that names what is missing does not.
+  assert.match(errorFromResponse(404, "Not Found").message, /may not provide this endpoint/);
+  const ctx = errorFromResponse(404, { error: "no context ctx_1 in sandbox sbx_1", code: "not_found" });
+  assert.ok(ctx instanceof NotFoundError);
+  assert.equal(ctx.message, "no context ctx_1 in sandbox sbx_1");
 });

@@ -44,7 +44,7 @@ function basicHostd(events: unknown[] = [{ type: "stdout", data: "hi\n", seq: 0,
       res.writeHead(204).end();
       return;
     }
-    json(res, 404, { error: `no route ${req.method} ${req.path}`, code: "not_found" });
+    json(res, 404, { error: `no route for ${req.method} ${req.path}`, code: "not_found" });
   });
 }
 
@@ -482,7 +482,7 @@ test("diff runs the shared snippet in both sandboxes and compares the snapshots"
   const codes: string[] = [];
   server.handle((req, res) => {
     const id = req.path.split("/")[3]!;
-    if (req.method === "GET") return json(res, 404, { error: "no route", code: "not_found" });
+    if (req.method === "GET") return json(res, 404, { error: "no route for this call", code: "not_found" });
     codes.push(JSON.parse(req.body.toString()).code);
     ndjson(res, [{ type: "stdout", data: JSON.stringify(snaps[id]) + "\n", seq: 0, ts: 0 }, { type: "exit", data: 0, seq: 1, ts: 0 }]);
   });
@@ -501,7 +501,7 @@ test("connect checks the id when the server can, and attaches lazily when it has
       return json(res, 200, { ...createAnswer(), state: "ready", created_at: "", last_active_at: "", metadata: {}, parent_id: null });
     }
     if (req.path.endsWith("0".repeat(32))) return json(res, 404, { error: "no such sandbox", code: "sandbox_not_found" });
-    json(res, 404, { error: "no route", code: "not_found" });
+    json(res, 404, { error: "no route for this call", code: "not_found" });
   });
   const sb = await Sandbox.connect(ID, { host: server.url });
   assert.equal(sb.applied?.vcpus, 2);
@@ -540,7 +540,7 @@ test("listSandboxes and usage read the key's sandboxes and totals; an answer wit
   server.handle((req, res) => {
     if (req.path === "/v1/sandboxes") return json(res, 200, { sandboxes: [{ ...createAnswer(), created_at: "t0", last_active_at: "t1", metadata: {}, parent_id: null }] });
     if (req.path === "/v1/usage") return json(res, 200, usage);
-    json(res, 404, { error: "no route", code: "not_found" });
+    json(res, 404, { error: "no route for this call", code: "not_found" });
   });
   const list = await Sandbox.listSandboxes({ host: server.url });
   assert.deepEqual(list.map((s) => [s.id, s.createdAt]), [[ID, "t0"]]);
