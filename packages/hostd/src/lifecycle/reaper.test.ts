@@ -32,7 +32,7 @@ interface FakeSandbox {
   expired?: boolean;
 }
 
-function world(clock: FakeClock, opts: { freezeFails?: boolean } = {}) {
+function world(clock: FakeClock, opts: { freezeFails?: boolean; freezeHangs?: boolean; freezeDeadlineMs?: number } = {}) {
   const live = new Map<string, FakeSandbox>();
   const calls: string[] = [];
   const sandboxes = {
@@ -56,13 +56,14 @@ function world(clock: FakeClock, opts: { freezeFails?: boolean } = {}) {
     freeze: async (owner: string, id: string, tier: TierName, reason?: string) => {
       calls.push(`freeze ${id} ${tier} ${reason}`);
       if (opts.freezeFails) throw new Error("space_limit");
+      if (opts.freezeHangs) return new Promise<never>(() => undefined);
       live.delete(id);
       return { space_id: "spc_x" } as never;
     },
   };
   const add = (id: string, s: Partial<FakeSandbox> = {}) =>
     live.set(id, { id, owner: "o1", state: "ready", persistent: false, pausedByCall: false, busy: false, createdAt: clock.t, lastActiveAt: clock.t, idleTimeoutS: 10, maxLifetimeS: 100, ...s });
-  const reaper = new Reaper(sandboxes, spaces, () => undefined, { clock, intervalMs: 250, tierOf: (o) => (o === "o1" ? "pro" : "free") });
+  const reaper = new Reaper(sandboxes, spaces, () => undefined, { clock, intervalMs: 250, tierOf: (o) => (o === "o1" ? "pro" : "free"), freezeDeadlineMs: opts.freezeDeadlineMs });
   return { live, calls, add, reaper };
 }
 
@@ -143,4 +144,31 @@ test("a persistent sandbox is frozen under its owner's tier; when the freeze is 
   refused.add("q", { persistent: true, state: "paused", lastActiveAt: clock.t - 20_000 });
   await refused.reaper.tick();
   assert.deepEqual(refused.calls, ["freeze q pro idle", "delete q"]);
+});
+
+test("a freeze that does not end holds up no other sandbox: the others expire on time, and it is not acted on twice", async () => {
+  const clock = new FakeClock();
+  const { calls, add, reaper } = world(clock, { freezeHangs: true, freezeDeadlineMs: 60_000 });
+  add("stuck", { persistent: true, maxLifetimeS: 1 });
+  clock.t += 1_000;
+  const first = reaper.tick(); // not awaited: its freeze never ends
+  add("other", { maxLifetimeS: 1 });
+  clock.t += 1_000;
+  await reaper.tick();
+  assert.deepEqual(calls, ["expire stuck freeze", "freeze stuck pro lifetime", "expire other close", "delete other"]);
+  void first;
+});
+
+test("a persistent sandbox whose freeze does not finish in time is closed: its lifetime holds", async () => {
+  const clock = new FakeClock();
+  const { calls, add, reaper } = world(clock, { freezeHangs: true, freezeDeadlineMs: 20 });
+  add("slow", { persistent: true, maxLifetimeS: 1 });
+  clock.t += 1_000;
+  const alive = setInterval(() => undefined, 5); // the deadline's timer is unref'd, as in hostd
+  try {
+    await reaper.tick();
+  } finally {
+    clearInterval(alive);
+  }
+  assert.deepEqual(calls, ["expire slow freeze", "freeze slow pro lifetime", "delete slow"]);
 });

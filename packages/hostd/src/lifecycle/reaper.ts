@@ -1,5 +1,6 @@
 // The reaper: an idle sandbox (no API call for idle_timeout_s) is paused, and after as long
-// again closed — or frozen to a Space when it was created persistent. One paused by a call
+// again closed — or frozen to a Space when it was created persistent (closed if the freeze
+// cannot be made, or not within a minute). Each sandbox's action runs on its own. One paused by a call
 // (POST …/pause) is kept paused: the caller asked for it to wait. Busy sandboxes (an exec
 // running) are never idle. A sandbox past max_lifetime_s goes the same way at once, busy or not:
 // its running exec is interrupted first (calls reset the idle clock, never the lifetime).
@@ -28,6 +29,21 @@ export interface ReaperOptions {
   clock?: Clock;
   /** The owner's tier: a freeze by the reaper counts against its Space caps. */
   tierOf?: (owner: string) => TierName;
+  /** A persistent sandbox not frozen within this long is closed instead (its caps hold). */
+  freezeDeadlineMs?: number;
+}
+
+const FREEZE_DEADLINE_MS = 60_000;
+
+/** `p`, or `why` once `ms` passed (p goes on; its outcome is then ignored). */
+function withinMs<T>(p: Promise<T>, ms: number, why: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(why)), ms);
+    timer.unref();
+  });
+  p.catch(() => undefined);
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
 type Sandboxes = Pick<SandboxManager, "lifecycleView" | "expire" | "pause" | "delete">;
@@ -35,7 +51,8 @@ type Spaces = Pick<SpaceService, "freeze">;
 
 export class Reaper {
   private ticker: { stop(): void } | null = null;
-  private ticking = false;
+  /** Sandboxes with an action under way: not acted on again until it ends. */
+  private readonly underWay = new Set<string>();
   private readonly clock: Clock;
 
   constructor(
@@ -56,34 +73,45 @@ export class Reaper {
     this.ticker = null;
   }
 
+  /**
+   * Starts what is due for each sandbox that has nothing under way yet, and resolves when those
+   * are done. Each sandbox's action runs on its own: one that takes long (a freeze waiting for
+   * an exec whose client reads slowly) holds up no other sandbox's caps.
+   */
   async tick(): Promise<void> {
-    if (this.ticking) return;
-    this.ticking = true;
-    try {
-      for (const s of this.sandboxes.lifecycleView(this.clock.now())) {
-        const action = decide(s);
-        try {
-          if (action === "expire") {
-            this.sandboxes.expire(s.owner, s.id, s.persistent);
-            await this.retire(s, "lifetime");
-          } else if (action === "retire") {
-            await this.retire(s, "idle");
-          } else if (action === "pause") {
-            await this.sandboxes.pause(s.owner, s.id);
-          }
-        } catch (err) {
-          this.log(`reaper: ${s.id}: ${(err as Error).message}`);
-        }
-      }
-    } finally {
-      this.ticking = false;
+    const started: Promise<void>[] = [];
+    for (const s of this.sandboxes.lifecycleView(this.clock.now())) {
+      if (this.underWay.has(s.id)) continue;
+      const action = decide(s);
+      if (action === null) continue;
+      const work = this.act(s, action)
+        .catch((err: unknown) => this.log(`reaper: ${s.id}: ${(err as Error).message}`))
+        .finally(() => this.underWay.delete(s.id));
+      this.underWay.add(s.id);
+      started.push(work);
+    }
+    await Promise.all(started);
+  }
+
+  private async act(s: LifecycleView, action: Exclude<ReaperAction, null>): Promise<void> {
+    if (action === "expire") {
+      this.sandboxes.expire(s.owner, s.id, s.persistent);
+      await this.retire(s, "lifetime");
+    } else if (action === "retire") {
+      await this.retire(s, "idle");
+    } else {
+      await this.sandboxes.pause(s.owner, s.id);
     }
   }
 
   private async retire(s: LifecycleView, reason: string): Promise<void> {
     if (s.persistent) {
       try {
-        const space = await this.spaces.freeze(s.owner, s.id, this.opts.tierOf?.(s.owner) ?? "enterprise", reason);
+        const space = await withinMs(
+          this.spaces.freeze(s.owner, s.id, this.opts.tierOf?.(s.owner) ?? "enterprise", reason),
+          this.opts.freezeDeadlineMs ?? FREEZE_DEADLINE_MS,
+          "the freeze did not finish in time (an exec still running, or its client not reading)",
+        );
         this.log(`reaper: froze ${s.id} (${reason}) to ${space.space_id}`);
         return;
       } catch (err) {
