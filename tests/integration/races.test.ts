@@ -3,7 +3,7 @@
 // a host path or a helper's traceback; hostd stays healthy. (An outside tester's repros.)
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
-import { api, exec, SandboxPool } from "../support/api.js";
+import { api, closeSandbox, exec, execStarted, SandboxPool } from "../support/api.js";
 import { fork } from "../fork/support.js";
 
 const pool = new SandboxPool();
@@ -104,6 +104,39 @@ test("an exec running when its sandbox is deleted ends saying the sandbox was cl
   assert.equal(exitOf({ what: "exec", status: 200, text }), 137);
   assert.match(text, /SandboxClosed: the sandbox was closed while this code ran/);
   assert.doesNotMatch(text, /REPL process died/);
+});
+
+/** `p`, or a failure naming `what` after `ms`: a call that hangs fails the test instead of stalling it. */
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  return Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms).unref())]);
+}
+
+test("freeze and pause of one sandbox at once: both answer, the Space has the state, nothing hangs", async () => {
+  for (let round = 0; round < 5; round++) {
+    const id = await pool.create({ persistent: true });
+    await exec(id, "w = 5");
+    const [freeze, pause] = await within(Promise.all([
+      call(`round ${round} freeze`, "POST", `/v1/sandboxes/${id}/freeze`),
+      call(`round ${round} pause`, "POST", `/v1/sandboxes/${id}/pause`),
+    ]), 30_000, `round ${round}: freeze racing pause`);
+    check(pause, gone);
+    assert.equal(freeze.status, 200, freeze.text);
+    const { space_id } = JSON.parse(freeze.text) as { space_id: string };
+    const resumed = await api("POST", `/v1/spaces/${space_id}/resume`);
+    const sb = (await resumed.json()) as { id: string };
+    assert.equal(resumed.status, 200, JSON.stringify(sb));
+    assert.equal((await within(exec(sb.id, "print(w)"), 30_000, "an exec on the resumed Space")).stdout, "5\n");
+    await closeSandbox(sb.id);
+  }
+});
+
+test("a pause while an exec runs, then another exec: the second wakes the sandbox and both finish", async () => {
+  const id = await pool.create();
+  const first = await execStarted(id, "import time\nprint('started', flush=True)\ntime.sleep(1.5)\nprint('first')");
+  assert.equal((await api("POST", `/v1/sandboxes/${id}/pause`)).status, 200);
+  const second = await within(exec(id, "print('second')"), 20_000, "an exec queued behind one the pause froze");
+  assert.equal(second.stdout, "second\n");
+  assert.match(await within(first.rest, 20_000, "the exec the pause froze"), /first/);
 });
 
 test("ten deletes of one sandbox: one 204, the rest 404 sandbox_not_found", async () => {

@@ -128,6 +128,9 @@ export class LiveSandboxes {
    * time, in order), with the sandbox awake and marked busy so the reaper leaves it alone.
    */
   enqueue<T>(sb: LiveSandbox, fn: () => Promise<T>): Promise<T> {
+    // A call on a paused sandbox wakes it when it comes, not only when its turn comes: the job
+    // ahead of it may be one the pause froze, which would otherwise never end.
+    if (sb.record.state === "paused") void this.wake(sb).catch(() => undefined);
     return sb.queue.run(() =>
       this.guard(sb, async () => {
         if (!this.isLive(sb)) throw notFound(sb.record.id);

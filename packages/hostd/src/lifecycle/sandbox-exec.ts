@@ -65,10 +65,15 @@ export async function withContexts<T>(p: ManagerParts, sb: LiveSandbox, changes:
   return p.live.enqueue(sb, () => op(sb.rt, p.cfg.guestReplyTimeoutMs));
 }
 
-/** Runs `fn` in the sandbox's exec queue (after the execs already waiting), awake. */
+/**
+ * Runs `fn` in the sandbox's exec queue (after the execs already waiting), awake, as one of its
+ * state changes (a freeze): a pause or restart waits for it rather than freezing it midway.
+ */
 export function runQueued<T>(p: ManagerParts, id: string, sb: LiveSandbox, fn: (rt: RuntimeSandbox, record: SandboxRecord) => Promise<T>): Promise<T> {
-  return p.live.enqueue(sb, async () => {
-    if (p.live.find(id) !== sb) throw notFound(id);
-    return fn(sb.rt, sb.record);
-  });
+  return p.live.enqueue(sb, () =>
+    p.live.exclusive(sb, async () => {
+      if (p.live.find(id) !== sb) throw notFound(id);
+      return fn(sb.rt, sb.record);
+    }),
+  );
 }

@@ -274,7 +274,7 @@ export class SandboxManager {
     return clocks.lifecycleView(this.parts, now);
   }
 
-  /** Runs `fn` in the sandbox's exec queue (after the execs already waiting), awake. */
+  /** Runs `fn` in the sandbox's exec queue (after the execs already waiting), awake, as a state change. */
   runQueued<T>(owner: string, id: string, fn: (rt: RuntimeSandbox, record: SandboxRecord) => Promise<T>): Promise<T> {
     return runQueued(this.parts, id, this.live.get(owner, id), fn);
   }
