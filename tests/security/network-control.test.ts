@@ -72,6 +72,31 @@ function strip(id: string, ip: string): void {
 
 let survivor = "";
 
+test("egress off, its address given to another sandbox, egress on again: the router binds the first sandbox to its new address only", async () => {
+  // Before: the old element stayed in `bound` until the drift check, so the sandbox could send
+  // as the sandbox now holding its old address (outside tester).
+  const put = async (id: string, egress: boolean) => {
+    const res = await api("PUT", `/v1/sandboxes/${id}/network`, { egress }, hostd.url);
+    const body = (await res.json()) as { network: { address: string | null } };
+    assert.equal(res.status, 200, JSON.stringify(body));
+    return body.network.address;
+  };
+  const boundOf = (link: string) => [...sh(["ip", "netns", "exec", router.netns, "nft", "list", "set", "inet", "podflare", "bound"]).matchAll(new RegExp(`"${link}" \\. ([0-9.]+)`, "g"))].map((m) => m[1]);
+  const w = await createSandbox({}, hostd.url);
+  const first = (await put(w, true))!;
+  await put(w, false);
+  const v = await createSandbox({}, hostd.url); // takes the lowest free address: the one w gave up
+  const second = (await put(w, true))!;
+  try {
+    assert.notEqual(second, first, "w got its old address back: the case is not exercised");
+    assert.deepEqual(boundOf(linkName(w)), [second], "w's link is bound to an address it no longer has");
+    assert.deepEqual(boundOf(linkName(v)).length, 1);
+  } finally {
+    await closeSandbox(v, hostd.url);
+    await closeSandbox(w, hostd.url);
+  }
+});
+
 test("GET /v1/sandboxes/:id puts back a sandbox's bound element, map entry and policy chain", async () => {
   const id = await createSandbox({ network: { allow_out: ["pkgs.test", router.gateway] } }, hostd.url);
   survivor = id;

@@ -35,9 +35,19 @@ export class SandboxRules {
   ) {}
 
   async apply(items: SandboxRuleItem[]): Promise<void> {
-    // A removal still queued for these keys (egress turned off, then on) must not undo the rules.
-    for (const { key } of items) this.pendingCleanup.delete(key);
+    // A removal still queued for these keys (egress turned off, then on) must not undo the new
+    // rules; but what it was to remove goes now when the sandbox comes back with another address
+    // (or link): that address may already be another sandbox's, and `bound` must not let this
+    // sandbox send from it.
+    const stale = new Map<string, { link: string; ip: string }>();
+    for (const { key, link, ip } of items) {
+      const pending = this.pendingCleanup.get(key);
+      if (!pending) continue;
+      this.pendingCleanup.delete(key);
+      if (pending.ip !== ip || pending.link !== link) stale.set(key, pending);
+    }
     if (items.some(({ key }) => this.inFlight.has(key))) await this.cleaning;
+    if (stale.size > 0) await this.remove(stale);
     await nft(this.netns, items.map(({ key, link, ip, policy }) => [
       renderPolicy(ROUTER_TABLE, key, policy),
       `add element ${ROUTER_TABLE} bound { "${link}" . ${ip} }`,
