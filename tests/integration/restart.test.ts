@@ -45,6 +45,28 @@ for (const signal of ["SIGKILL", "SIGTERM"] as const) {
   });
 }
 
+test("SIGTERM during creates: every create hostd took is answered, and every sandbox after the restart is one its caller heard of", async () => {
+  // Cold creates (a size the warm pool has not) take a while: some are under way at the signal.
+  type Answer = { status: number; body: { id?: string; code?: string } };
+  const sent: Promise<Answer>[] = Array.from({ length: 30 }, () =>
+    api("POST", "/v1/sandboxes", { memory_mb: 640 }, hostd.url)
+      .then(async (res) => ({ status: res.status, body: (await res.json().catch(() => ({}))) as Answer["body"] }))
+      .catch((err: Error) => ({ status: 0, body: { code: err.message } })),
+  );
+  // The first answer: the others are still being made when the signal comes.
+  await Promise.race(sent);
+  await hostd.stop("SIGTERM");
+  const answers = await Promise.all(sent);
+  hostd = await startTestHostd({ stateDir, port });
+  const heard = new Set(answers.filter((a) => a.status === 200).map((a) => a.body.id!));
+  const live = ((await (await api("GET", "/v1/sandboxes", undefined, hostd.url)).json()) as { sandboxes: { id: string }[] }).sandboxes.map((s) => s.id);
+  const orphans = live.filter((id) => !heard.has(id));
+  assert.deepEqual(orphans, [], `sandboxes whose create was never answered: ${JSON.stringify(answers.map((a) => a.status))}`);
+  for (const id of heard) assert.ok(live.includes(id), `a create answered 200 left no sandbox: ${id}`);
+  for (const a of answers) if (a.status !== 200) assert.ok(a.status === 503 || a.status === 0, `refused as ${a.status} ${JSON.stringify(a.body)}`);
+  for (const id of live) await closeSandbox(id, hostd.url);
+});
+
 test("a paused sandbox stays paused across a kill -9 and restart, and resumes with its state", async () => {
   const id = await createSandbox({}, hostd.url);
   await exec(id, "paused_state = 'kept'", {}, hostd.url);

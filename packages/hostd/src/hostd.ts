@@ -42,6 +42,9 @@ import { createStoragePool, createTemplateManager, type ProgressEvent } from "./
 /** How often keys revoked by another process (`podflare keys revoke`) are looked for. */
 const REVOCATION_SWEEP_MS = 2000;
 
+/** How long a stop waits for the calls under way to be answered (hostd.ts, close). */
+const SHUTDOWN_DRAIN_MS = 30_000;
+
 export interface Hostd {
   readonly url: string;
   readonly sandboxes: SandboxManager;
@@ -199,6 +202,8 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
     sandboxes,
     async close() {
       await mcp.closeAll(); // sessions end with hostd; their sandboxes close while the API still serves
+      // Creates and forks under way finish and are answered before connections are cut.
+      await server.drain(SHUTDOWN_DRAIN_MS);
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

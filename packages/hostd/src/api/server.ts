@@ -18,6 +18,34 @@ import { routeLabel } from "../metrics/route-label.js";
  */
 export type UpgradeHandler = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => boolean;
 
+/** hostd's HTTP server, with what its shutdown needs (hostd.ts, close). */
+export interface ApiServer extends http.Server {
+  /**
+   * Stops taking requests (later ones on open connections answer 503 and close) and resolves
+   * once every state change taken (STATE_CHANGE) has begun its answer, or after `timeoutMs`: a
+   * create or fork under way finishes and is answered instead of being cut off while it goes on
+   * (its caller would never hear of the sandbox). Other calls are cut as the server closes.
+   */
+  drain(timeoutMs: number): Promise<void>;
+}
+
+const DRAIN_POLL_MS = 10;
+
+/**
+ * Calls that make, change or close sandboxes and Spaces (REST and E2B): a stop waits for them.
+ * Others (a long poll on a process, a stream) are cut as before.
+ */
+const STATE_CHANGE = new RegExp(
+  "^(?:POST /v1/sandboxes|POST /v1/sandboxes/[^/]+/(?:fork|freeze|pause|resume|restart_repl|merge_into/[^/]+)" +
+    "|DELETE /v1/sandboxes/[^/]+|POST /v1/spaces/[^/]+/resume" +
+    "|POST /(?:v2/)?sandboxes|POST /sandboxes/[^/]+/(?:fork|pause|resume)|POST /v2/sandboxes/[^/]+/connect|DELETE /sandboxes/[^/]+)$",
+);
+
+function changesState(req: http.IncomingMessage): boolean {
+  const path = (req.url ?? "/").split("?")[0];
+  return STATE_CHANGE.test(`${req.method} ${path}`);
+}
+
 export function createApiServer(
   routes: Route[],
   auth: Authenticator,
@@ -29,11 +57,30 @@ export function createApiServer(
   front?: (req: http.IncomingMessage, res: http.ServerResponse, trace?: RequestTrace) => Promise<boolean>,
   /** Each authenticated request is tracked under its key while it is answered (closed on revocation). */
   calls?: OpenCalls,
-): http.Server {
+): ApiServer {
+  let stopping = false;
+  const unanswered = new Set<http.ServerResponse>();
   const server = http.createServer((req, res) => {
     const trace = observe?.(req, res);
+    if (stopping) {
+      res.shouldKeepAlive = false;
+      sendError(res, new PodflareError("unavailable", "hostd is stopping; send the call again in a moment (to this hostd once it is back, or another)"), log);
+      return;
+    }
+    if (changesState(req)) {
+      unanswered.add(res);
+      res.once("close", () => unanswered.delete(res));
+    }
     void handle(req, res, trace).catch((err) => sendError(res, err, log));
-  });
+  }) as ApiServer;
+  server.drain = async (timeoutMs) => {
+    stopping = true;
+    server.closeIdleConnections();
+    const deadline = Date.now() + timeoutMs;
+    while ([...unanswered].some((res) => !res.headersSent) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, DRAIN_POLL_MS));
+    }
+  };
   applyConnectionLimits(server, limits, log);
   if (upgrade) {
     // With an 'upgrade' listener Node hands over every request that asks for one (curl
