@@ -1,6 +1,7 @@
 // fork and merge_into through the API: argument errors, merge semantics, the SDKs.
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
+import http from "node:http";
 import { api, bash, closeSandbox, exec, hostdUrl, SandboxPool } from "../support/api.js";
 import { fork, forkStatus, mergeInto } from "./support.js";
 import { Sandbox } from "podflare";
@@ -150,4 +151,33 @@ test("fork depth: a chain of forks stops with a clear 409 once Landlock's 16 lay
   const again = await forkStatus(chain[2]!, { n: 1 });
   assert.equal(again.status, 200);
   for (const id of [...chain, ...(again.body as unknown as { children: string[] }).children].reverse()) await closeSandbox(id);
+});
+
+test("a fork during an upload: the children get neither the half-written upload nor its temporary file; the parent gets the file whole", async () => {
+  const p = await pool.create();
+  const url = new URL(`/v1/sandboxes/${p}/files?path=/root/big.bin`, hostdUrl());
+  const chunk = Buffer.alloc(1024 * 1024, 7);
+  const req = http.request(url, { method: "PUT", headers: { "content-type": "application/octet-stream", "content-length": String(8 * chunk.length) } });
+  const answered = new Promise<number>((resolve, reject) => {
+    req.on("response", (res) => {
+      res.resume();
+      res.on("end", () => resolve(res.statusCode ?? 0));
+    });
+    req.on("error", reject);
+  });
+  req.write(chunk);
+  // The upload's temporary file is there and growing: fork now.
+  for (let i = 0; ; i++) {
+    if ((await bash(p, "ls -a /root")).stdout.includes(".pf-upload-")) break;
+    assert.ok(i < 200, "the upload's temporary file never appeared");
+  }
+  const children = (await fork(p, 2)).children;
+  for (let i = 0; i < 7; i++) req.write(chunk);
+  req.end();
+  assert.equal(await answered, 204);
+  assert.equal((await bash(p, "stat -c %s /root/big.bin; ls -a /root | grep -c pf-upload || true")).stdout, `${8 * chunk.length}\n0\n`);
+  for (const c of children) {
+    assert.equal((await bash(c, "ls -a /root | grep -c 'pf-upload\\|big.bin' || true")).stdout, "0\n", `child ${c} kept the parent's unfinished upload`);
+    await closeSandbox(c);
+  }
 });

@@ -17,6 +17,16 @@ def send_error(conn, req_id, e):
     conn.send({"t": "error", "id": req_id, "code": e.code, "message": e.message})
 
 
+# The temporary files of the uploads under way: a fork copies them half-written into its
+# children's roots, where nothing would finish or remove them (fork.py removes them there).
+_IN_FLIGHT = set()
+
+
+def uploads_in_flight():
+    """Paths of the temporary files of the uploads under way now."""
+    return list(_IN_FLIGHT)
+
+
 class _Upload:
     """One write_open..write_close: data goes to a temp file renamed over the target."""
 
@@ -40,6 +50,7 @@ class _Upload:
         try:
             self.fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
             self.tmp = tmp
+            _IN_FLIGHT.add(tmp)
             os.fchmod(self.fd, mode)
         except OSError as e:
             self.abort()
@@ -59,6 +70,7 @@ class _Upload:
             os.close(self.fd)
             self.fd = None
             os.replace(self.tmp, self.path)
+            _IN_FLIGHT.discard(self.tmp)
             self.tmp = None
         except OSError as e:
             raise from_os_error(e, self.path, "cannot write") from None
@@ -76,6 +88,7 @@ class _Upload:
                 os.unlink(self.tmp)
             except OSError:
                 pass
+            _IN_FLIGHT.discard(self.tmp)
             self.tmp = None
 
 

@@ -29,6 +29,7 @@ import warnings
 from . import environ_block, errors, landlock, mainthread
 from .capture import flush_std_streams
 from .errors import GuestError
+from .files import uploads_in_flight
 from .log import log, log_exception
 
 CLONE_NEWNS = 0x00020000
@@ -206,6 +207,7 @@ def _become_child(kernel, child_id, mine, all_fds, files):
         os.chdir(cwd)
     except OSError:
         os.chdir("/")
+    _drop_unfinished_uploads()
     _reopen_files(files)
     _reseed()
     os.environ["HOSTNAME"] = child_id
@@ -214,6 +216,16 @@ def _become_child(kernel, child_id, mine, all_fds, files):
     if landlock.available():
         landlock.restrict()  # the child's kernel domain, beside the parent's user domain
     return socket.socket(fileno=listen_fd)
+
+
+def _drop_unfinished_uploads():
+    """The parent's uploads under way were copied half-written into this root: none of them
+    completes here (the file appears only when its upload is done, and that is the parent's)."""
+    for tmp in uploads_in_flight():
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
 
 
 def _reopen_files(files):
