@@ -78,6 +78,22 @@ test("unknown Space → 404 on every route; delete removes one", async () => {
   assert.equal((await api("POST", `/v1/spaces/${space_id}/resume`, undefined, hostd.url)).status, 404);
 });
 
+test("four resumes of one Space at once: one sandbox, three 404s; the losers start no sandbox and count none", async () => {
+  const id = await createSandbox({}, hostd.url);
+  await exec(id, "kept = 'once'", {}, hostd.url);
+  const { space_id } = (await (await api("POST", `/v1/sandboxes/${id}/freeze`, undefined, hostd.url)).json()) as { space_id: string };
+  const created = async () => ((await (await api("GET", "/v1/usage", undefined, hostd.url)).json()) as { sandboxes_created: number }).sandboxes_created;
+  const before = await created();
+  const answers = await Promise.all(Array.from({ length: 4 }, () => api("POST", `/v1/spaces/${space_id}/resume`, undefined, hostd.url)));
+  const statuses = answers.map((r) => r.status).sort();
+  assert.deepEqual(statuses, [200, 404, 404, 404]);
+  const won = (await answers.find((r) => r.status === 200)!.json()) as { id: string };
+  for (const r of answers) if (r.status !== 200) await r.arrayBuffer();
+  assert.equal((await exec(won.id, "print(kept)", {}, hostd.url)).stdout, "once\n");
+  assert.equal((await created()) - before, 1, "the losing resumes made sandboxes too");
+  await closeSandbox(won.id, hostd.url);
+});
+
 test("freezing a sandbox whose disk is full answers 507 no_space, and the sandbox keeps its state", async () => {
   // An outside tester froze on a full pool and got 500 runtime_error ("internal error in the
   // guest kernel"): the REPL state's save hit ENOSPC, which is the user's to fix.

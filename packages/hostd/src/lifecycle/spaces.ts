@@ -27,6 +27,8 @@ function notFound(id: string): PodflareError {
 export class SpaceService {
   /** Freezes in flight per owner (Spaces and bytes), so racing freezes cannot pass the caps. */
   private readonly pending = new Map<string, { count: number; bytes: number }>();
+  /** Spaces a resume is under way for: a second resume at once is 404 before it makes a sandbox. */
+  private readonly resuming = new Set<string>();
 
   constructor(
     private readonly store: SpaceTable,
@@ -109,6 +111,18 @@ export class SpaceService {
   /** A new ready sandbox with the Space's files and REPL state; consumes the Space. */
   async resume(owner: string, spaceId: string, tierName: TierName): Promise<ResumeSpaceResponse> {
     const space = this.own(owner, spaceId);
+    // Claimed before the sandbox is made: the losers of a race start nothing and count nothing.
+    if (this.resuming.has(spaceId)) throw notFound(spaceId);
+    this.resuming.add(spaceId);
+    try {
+      return await this.resumeClaimed(owner, space, tierName);
+    } finally {
+      this.resuming.delete(spaceId);
+    }
+  }
+
+  private async resumeClaimed(owner: string, space: SpaceRecord, tierName: TierName): Promise<ResumeSpaceResponse> {
+    const spaceId = space.id;
     const a = space.applied;
     const created = await this.sandboxes.create(
       owner,
