@@ -183,6 +183,19 @@ test("a sandbox past max_lifetime_s is gone, busy or not", async () => {
   assert.equal((await running).exitCode, 125, "the running exec did not end as expired");
 });
 
+test("a fork child never outlives its parent: with less than a second of the parent's lifetime left, the fork is refused (410)", async () => {
+  const id = await createSandbox({ max_lifetime_s: 2 });
+  const info = (await (await api("GET", `/v1/sandboxes/${id}`)).json()) as { created_at: string };
+  const born = Date.parse(info.created_at);
+  // Past 1 s of its 2: what is left rounds down to no whole second.
+  await until(async () => Date.now() - born > 1100 || undefined, "a second to pass");
+  const res = await api("POST", `/v1/sandboxes/${id}/fork`, { n: 1 });
+  const body = (await res.json()) as { code?: string; error?: string; children?: string[] };
+  assert.equal(res.status, 410, JSON.stringify(body));
+  assert.equal(body.code, "sandbox_expired");
+  assert.match(body.error ?? "", /never outlives its parent/);
+});
+
 test("POST /timeout extends the idle timeout; bad values are 400", async () => {
   const id = await pool.create({ idle_timeout_s: 1 });
   const res = await api("POST", `/v1/sandboxes/${id}/timeout`, { idle_timeout_s: 3600 });

@@ -12,7 +12,10 @@ export const NOT_CARRIED = [
 
 export type { ForkResponse } from "@podflare/protocol";
 
-/** Whole seconds left of the record's max_lifetime_s at `now` (at least 1): a fork child's lifetime. */
+/**
+ * Whole seconds left of the record's max_lifetime_s at `now`, rounded down so that a fork child
+ * never outlives its parent; 0 when less than a second is left (no child can be made then).
+ */
 export function remainingLifetimeS(r: Pick<SandboxRecord, "createdAt" | "applied">, now: number): number {
-  return Math.max(1, r.applied.max_lifetime_s - Math.floor((now - r.createdAt) / 1000));
+  return Math.max(0, Math.floor((r.applied.max_lifetime_s * 1000 - (now - r.createdAt)) / 1000));
 }

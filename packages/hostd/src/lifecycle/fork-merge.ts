@@ -30,8 +30,12 @@ export function forkQueued(d: ForkMergeDeps, owner: string, sb: LiveSandbox, id:
   // The copy is a state change: a delete, pause or restart of the parent waits for it.
   return d.live.enqueue(sb, () => d.live.exclusive(sb, async (): Promise<ForkResponse> => {
     if (sb.expiry.signal.aborted) throw expiredError(sb.record);
-    d.usage?.forks(owner, n);
     const now = d.clock.now();
+    const lifetimeS = remainingLifetimeS(sb.record, now);
+    if (lifetimeS < 1) {
+      throw new PodflareError("sandbox_expired", `sandbox ${id} has less than a second of its max_lifetime_s=${sb.record.applied.max_lifetime_s} left, and a fork child never outlives its parent; create a new sandbox`);
+    }
+    d.usage?.forks(owner, n);
     const records: SandboxRecord[] = Array.from({ length: n }, () => {
       const childId = newSandboxId(d.regionTag);
       return {
@@ -43,7 +47,7 @@ export function forkQueued(d: ForkMergeDeps, owner: string, sb: LiveSandbox, id:
         forkedFrom: sb.record.runtimeKey,
         pausedByCall: false,
         // A child lives no longer than its parent would: forking never extends max_lifetime_s.
-        applied: { ...sb.record.applied, max_lifetime_s: remainingLifetimeS(sb.record, now) },
+        applied: { ...sb.record.applied, max_lifetime_s: lifetimeS },
         metadata: { ...sb.record.metadata },
         env: { ...sb.record.env },
         createdAt: now,

@@ -105,7 +105,7 @@ test("states and clocks: pause and resume, idle from the last call, age from cre
   assert.equal(view().ageMs, 7_000, "and never the lifetime");
   clock.t += 20_500;
   const { children } = await m.fork("o", id, 1, "pro");
-  assert.equal(m.info("o", children[0]!).applied.max_lifetime_s, 60 - 27);
+  assert.equal(m.info("o", children[0]!).applied.max_lifetime_s, 32, "32.5 s are left: rounded down, never more than the parent has");
 });
 
 test("past its lifetime a sandbox refuses queued execs with sandbox_expired (410)", async () => {
