@@ -120,7 +120,9 @@ test("the periodic drift check removes router state and addresses of no sandbox;
   // a policy chain and sets; and an address held for a sandbox that does not exist.
   const stale = Array.from({ length: 8 }, (_, i) => `${prefix}${2 + i}`);
   const used = new Set(((await (await api("GET", "/v1/sandboxes", undefined, hostd.url)).json()) as { sandboxes: { network?: Net }[] }).sandboxes.map((s) => s.network?.address));
-  const free = stale.filter((a) => !used.has(a));
+  // Not those of a sandbox closed a moment ago either: its link and route go in the background.
+  const routed = new Set([...routerState().routes].map((r) => r.split(" ")[0]));
+  const free = stale.filter((a) => !used.has(a) && !routed.has(a));
   sh(["ip", "-n", router.netns, "-batch", "-"], `link add ${link} type veth peer name pft${tag}\nlink set ${link} up\nlink set pft${tag} up\n${free.map((a) => `route add ${a}/32 dev ${link}`).join("\n")}\n`);
   sh(["ip", "netns", "exec", router.netns, "nft", "-f", "-"], [
     `add chain inet podflare sb_${ghost}`,
