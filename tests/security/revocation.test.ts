@@ -117,3 +117,17 @@ test("a key revoked by `podflare keys revoke` in another process: its PTY and sa
   await eventually(() => closed.startsWith("closed"), "the PTY of a key revoked by the CLI stayed open", 10_000);
   await eventually(async () => !(await liveIds()).includes(sb.id), "the sandbox of a key revoked by the CLI still runs", 10_000);
 });
+
+test("an admin closes another key's sandbox with DELETE ?all=true (the key stays); a non-admin may not, and without all=true it is 404", async () => {
+  const owner = await makeKey("owner");
+  const other = await makeKey("other-key");
+  const sb = await Sandbox.create({ host: hostd.url, apiKey: owner.key });
+  assert.equal((await api("DELETE", `/v1/sandboxes/${sb.id}?all=true`, undefined, hostd.url, as(other.key))).status, 403);
+  assert.equal((await api("DELETE", `/v1/sandboxes/${sb.id}`, undefined, hostd.url, as(ADMIN))).status, 404);
+  assert.ok((await liveIds()).includes(sb.id));
+  assert.equal((await api("DELETE", `/v1/sandboxes/${sb.id}?all=true`, undefined, hostd.url, as(ADMIN))).status, 204);
+  assert.ok(!(await liveIds()).includes(sb.id));
+  // The key itself still works.
+  const again = await Sandbox.create({ host: hostd.url, apiKey: owner.key });
+  await again.close();
+});

@@ -52,7 +52,12 @@ export function sandboxRoutes(cfg: HostdConfig, sandboxes: SandboxManager, route
     }),
 
     route("DELETE", SB, async (ctx) => {
-      await sandboxes.delete(ctx.owner, sandboxId(ctx));
+      // ?all=true: an admin closes any key's sandbox (an operator stopping abuse without revoking the key).
+      const all = ctx.url.searchParams.get("all");
+      if (all !== null && all !== "true" && all !== "false") throw new PodflareError("bad_request", `all=${JSON.stringify(all)}: use all=true (any key's sandbox, admin keys only) or leave it out`);
+      if (all === "true" && !ctx.principal.admin) throw new PodflareError("forbidden", "closing another key's sandbox (all=true) needs an admin key; leave all out to close your own");
+      const id = sandboxId(ctx);
+      await sandboxes.delete(all === "true" ? (sandboxes.ownerOf(id) ?? ctx.owner) : ctx.owner, id);
       sendNoContent(ctx.res);
     }),
 

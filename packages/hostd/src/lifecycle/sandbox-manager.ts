@@ -283,6 +283,11 @@ export class SandboxManager {
    * How many restart_repl calls the owner's live sandbox has had, or null when it has none
    * (deleted, another owner's): what api/routes.ts compares to name a call's failure.
    */
+  /** The owner of a live sandbox (for an admin's call on any key's sandbox), or undefined. */
+  ownerOf(id: string): string | undefined {
+    return this.live.find(id)?.record.owner;
+  }
+
   restartsOf(owner: string, id: string): number | null {
     const sb = this.live.find(id);
     return sb && sb.record.owner === owner ? sb.restarts : null;
