@@ -11,6 +11,7 @@ import builtins
 import http.client
 import json
 import os
+import select
 import threading
 import urllib.parse
 from typing import Any, Iterator, Mapping, NamedTuple
@@ -23,6 +24,20 @@ SDK_VERSION = "0.1.0"
 
 _UNSET: Any = object()
 _MAX_IDLE = 4
+
+
+def _dropped(conn: http.client.HTTPConnection) -> bool:
+    """An idle connection the server has closed (or sent something on) is readable."""
+    sock = conn.sock
+    if sock is None:
+        return True
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)
+
+
 # What a reused keep-alive connection raises when the server closed it while idle.
 _STALE = (http.client.RemoteDisconnected, builtins.ConnectionResetError, builtins.BrokenPipeError,
           builtins.ConnectionAbortedError)
@@ -103,8 +118,11 @@ class Transport:
 
     def _acquire(self) -> tuple[http.client.HTTPConnection, bool]:
         with self._lock:
-            if self._idle:
-                return self._idle.pop(), True
+            while self._idle:
+                conn = self._idle.pop()
+                if not _dropped(conn):
+                    return conn, True
+                conn.close()  # the server closed it while idle: a new one, not a failed call
         if self._scheme == "https":
             import ssl
 
@@ -180,8 +198,11 @@ class Transport:
                 resp = conn.getresponse()
             except _STALE as err:
                 conn.close()
-                if reused and attempt == 0:
-                    continue  # the server closed this idle connection; nothing was processed
+                # The server closed this idle connection as we reused it, or went away while it
+                # worked on the call: only a read is safe to send again (a create or an exec sent
+                # twice would be made twice, e.g. through an edge that stopped mid-call).
+                if reused and attempt == 0 and method in ("GET", "HEAD"):
+                    continue
                 raise ConnectionError(f"{what}: connection to {self.host} broke: {err}") from err
             except builtins.TimeoutError as err:
                 conn.close()

@@ -44,6 +44,8 @@ export interface RawResponse {
 
 // Errors a request can meet when its keep-alive socket was closed by the server while idle.
 const staleSocketCodes = new Set(["ECONNRESET", "EPIPE", "ECONNABORTED"]);
+/** Calls sent again after their reused connection broke: reads only. */
+const SAFE_TO_RESEND = new Set(["GET", "HEAD"]);
 
 /** One configured endpoint: base URL, key, timeout. Cheap; share it between Sandbox objects. */
 export class HttpClient {
@@ -189,8 +191,10 @@ export class HttpClient {
       });
       req.on("error", (err: NodeJS.ErrnoException) => {
         if (response) return; // the response stream reports it
-        if (mayRetry && req.reusedSocket && err.code !== undefined && staleSocketCodes.has(err.code)) {
-          // The server closed this idle keep-alive socket as we reused it; nothing was processed.
+        // The server closed this idle keep-alive socket as we reused it, or went away while it
+        // worked on the call: only a read is safe to send again (a create or an exec sent twice
+        // would be made twice, e.g. through an edge that stopped mid-call).
+        if (mayRetry && req.reusedSocket && SAFE_TO_RESEND.has(method) && err.code !== undefined && staleSocketCodes.has(err.code)) {
           resolve(this.#send(method, path, headers, body, timeoutMs, false));
           return;
         }

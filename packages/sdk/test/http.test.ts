@@ -1,12 +1,12 @@
-// The transport against a real local HTTP server: a request that meets stale keep-alive
-// sockets is retried once, on a connection of its own.
+// The transport against a real local HTTP server: a read that meets stale keep-alive sockets is
+// sent again once, on a connection of its own; a call that may have been acted on never is.
 import assert from "node:assert/strict";
 import http from "node:http";
 import type net from "node:net";
 import { test } from "node:test";
 import { HttpClient } from "podflare";
 
-test("a request on a stale pooled socket is retried on a fresh connection, even when every pooled socket is stale", async () => {
+test("a read on a stale pooled socket is sent again on a fresh connection, even when every pooled socket is stale; a POST never", async () => {
   // The server serves the first request of each connection and drops the connection on the
   // next one, as a server does with sockets it has closed while they sat in the client's pool.
   const served = new WeakMap<net.Socket, number>();
@@ -26,8 +26,12 @@ test("a request on a stale pooled socket is retried on a fresh connection, even 
     const client = new HttpClient({ host: `http://127.0.0.1:${port}` });
     // Three sockets go into the pool, each having served one request.
     await Promise.all([1, 2, 3].map(() => client.json("GET", "/x")));
-    // The next request takes a pooled socket (dropped), then must not take another pooled one.
-    assert.deepEqual(await client.json("POST", "/v1/sandboxes", { json: {} }), { ok: 1 });
+    // The next read takes a pooled socket (dropped), then must not take another pooled one.
+    assert.deepEqual(await client.json("GET", "/v1/sandboxes"), { ok: 1 });
+    // A POST the server took before the connection broke may have been acted on: not sent again.
+    await Promise.all([1, 2].map(() => client.json("GET", "/x"))); // the other two stale sockets
+    await client.json("GET", "/x"); // a new pooled socket that has served one request
+    await assert.rejects(client.json("POST", "/v1/sandboxes", { json: {} }), (err: Error) => err.name === "ConnectionError");
   } finally {
     server.closeAllConnections();
     server.close();
