@@ -9,6 +9,7 @@ import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { Sandbox as E2bSandbox } from "e2b";
 import { RegionUnavailableError, Sandbox, UnavailableError } from "podflare";
 import type { RunningEdge } from "@podflare/edge";
 import { regionTagFor } from "@podflare/protocol";
@@ -213,6 +214,51 @@ test("fork (TS SDK), freeze and Sandbox.resume(space_id, region=...) (Python SDK
   assert.equal(regionOf(space!), "ap", "a Space id carries its region's tag");
   assert.equal(regionOf(resumed!), "ap");
   assert.equal(out, "42");
+});
+
+test("E2B's SDK through the edge: a sandbox in any region answers its envd and code-interpreter calls (routed by E2b-Sandbox-Id)", async () => {
+  for (const region of ["us-west", "eu", "ap"]) {
+    const id = await createVia(edge.url, { region });
+    const e2b = await E2bSandbox.connect(id, { apiKey: key, apiUrl: edge.url, sandboxUrl: edge.url });
+    for (let i = 0; i < 5; i++) assert.equal((await e2b.commands.run("hostname")).stdout, `${id}\n`, `region ${region}, call ${i}`);
+    await e2b.files.write("/root/e2b-edge.txt", region);
+    assert.equal(await e2b.files.read("/root/e2b-edge.txt"), region);
+    await call(edge.url, "DELETE", `/v1/sandboxes/${id}`);
+  }
+  // E2B's create goes through the edge as a create: pinned by X-Podflare-Region.
+  const res = await call(edge.url, "POST", "/v2/sandboxes", { templateID: "base" }, { "x-podflare-region": "eu", "x-api-key": key });
+  const made = (await res.json()) as { sandboxID: string };
+  assert.equal(res.status, 201, JSON.stringify(made));
+  assert.equal(regionOf(made.sandboxID), "eu");
+  await call(edge.url, "DELETE", `/v1/sandboxes/${made.sandboxID}`);
+  // Its access tokens never reach the edge's log.
+  assert.ok(!edgeLog.some((l) => /x-access-token":"(?!\[redacted\])/i.test(l)), "an E2B access token was logged");
+});
+
+test("stopping an edge while a create is under way: the caller gets its one answer; a call after the stop began gets 503", async () => {
+  const log: string[] = [];
+  const stopping = await startTestEdge(origins, 84, 200, log);
+  const eu = origin("eu");
+  eu.hostd.proc.kill("SIGSTOP");
+  let resumed = false;
+  try {
+    const created = call(stopping.url, "POST", "/v1/sandboxes", { region: "eu" }).then(async (r) => ({ status: r.status, body: (await r.json()) as { id?: string } }));
+    await until(async () => stopping.unanswered() === 1 || undefined, "the edge to take the create");
+    const closed = stopping.close();
+    const late = await call(stopping.url, "GET", "/v1/regions").then((r) => r.status, () => 0);
+    assert.ok(late === 503 || late === 0, `a call after the stop began answered ${late}`);
+    eu.hostd.proc.kill("SIGCONT");
+    resumed = true;
+    const answer = await created;
+    assert.equal(answer.status, 200, JSON.stringify(answer.body));
+    await closed;
+    assert.equal(await onOrigin("eu", answer.body.id!), 200, "the create answered 200 made its sandbox");
+    const list = (await (await call(eu.hostd.url, "GET", "/v1/sandboxes")).json()) as { sandboxes: { id: string }[] };
+    assert.equal(list.sandboxes.filter((s) => s.id === answer.body.id).length, 1);
+    await call(eu.hostd.url, "DELETE", `/v1/sandboxes/${answer.body.id}`);
+  } finally {
+    if (!resumed) eu.hostd.proc.kill("SIGCONT");
+  }
 });
 
 test("the edge's log has no key in it", () => {

@@ -31,6 +31,8 @@ export interface EdgeConfig {
   headersTimeoutMs?: number;
   /** The llhttp fast path (front/); PODFLARE_EDGE_FAST_PATH=0 serves through node:http alone. Default on. */
   fastPath?: boolean;
+  /** On stop, how long calls under way may take to be answered (PODFLARE_EDGE_DRAIN_MS); default 30 s. */
+  drainMs?: number;
 }
 
 const namePattern = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -131,6 +133,7 @@ export function loadEdgeConfig(argv: string[], env: NodeJS.ProcessEnv = process.
     },
     maxSocketsPerRegion: envMs(env, "PODFLARE_EDGE_MAX_SOCKETS_PER_REGION", 1024, 1),
     fastPath: fastPathSetting(env.PODFLARE_EDGE_FAST_PATH),
+    drainMs: envMs(env, "PODFLARE_EDGE_DRAIN_MS", 30_000, 0),
   };
 }
 

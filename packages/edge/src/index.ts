@@ -26,6 +26,8 @@ export interface RunningEdge {
   server: http.Server;
   /** Whether calls go through the llhttp fast path (front/). */
   fastPath: boolean;
+  /** Callers' connections with a request taken whose answer has not begun (0 on the node:http-only path). */
+  unanswered(): number;
   close(): Promise<void>;
 }
 
@@ -95,7 +97,12 @@ export async function startEdge(cfg: EdgeConfig, opts: StartEdgeOptions = {}): P
     regions,
     server,
     fastPath,
+    unanswered: () => front?.unanswered() ?? 0,
     close: async () => {
+      // Calls under way are answered first (up to drainMs): a create or exec a region took is
+      // not cut off while it goes on there (docs/edge.md, "Stopping").
+      if (front) await front.drain(cfg.drainMs ?? DRAIN_MS);
+      else await drainNodeServer(server, cfg.drainMs ?? DRAIN_MS);
       regions.stop();
       for (const p of pools.values()) p.close();
       server.closeAllConnections();
@@ -106,4 +113,22 @@ export async function startEdge(cfg: EdgeConfig, opts: StartEdgeOptions = {}): P
       } else await new Promise<void>((r) => server.close(() => r()));
     },
   };
+}
+
+/** How long a stop waits for the calls under way to be answered. */
+const DRAIN_MS = 30_000;
+
+/** The node:http-only edge's drain: no new connections, idle ones closed, then answers under way. */
+async function drainNodeServer(server: http.Server, timeoutMs: number): Promise<void> {
+  server.close();
+  server.closeIdleConnections();
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline && (await connectionCount(server)) > 0) {
+    server.closeIdleConnections();
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+function connectionCount(server: http.Server): Promise<number> {
+  return new Promise((resolve) => server.getConnections((err, n) => resolve(err ? 0 : n)));
 }

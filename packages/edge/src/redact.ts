@@ -1,6 +1,7 @@
 // Keys never reach the edge's log: header values that carry credentials, and key-looking
 // query parameters, are replaced before a line is written.
-const secretHeaders = new Set(["authorization", "x-api-key", "proxy-authorization", "cookie"]);
+// E2B's access tokens are credentials too: each opens a sandbox on its own (hostd e2b/access-token.ts).
+const secretHeaders = new Set(["authorization", "x-api-key", "proxy-authorization", "cookie", "x-access-token", "e2b-traffic-access-token"]);
 
 /** Headers for a log line, credentials replaced by "[redacted]". */
 export function redactHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
@@ -19,5 +20,7 @@ export function redactPath(path: string): string {
 
 /** Last guard on every line: a bearer token or an X-API-Key value that slipped into a message. */
 export function redactLine(line: string): string {
-  return line.replace(/(bearer\s+)[^\s",;]+/gi, "$1[redacted]").replace(/(x-api-key["']?\s*[:=]\s*["']?)[^\s",;'"]+/gi, "$1[redacted]");
+  return line
+    .replace(/(bearer\s+)[^\s",;]+/gi, "$1[redacted]")
+    .replace(/((?:x-api-key|x-access-token|e2b-traffic-access-token)["']?\s*[:=]\s*["']?)[^\s",;'"]+/gi, "$1[redacted]");
 }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { newTaggedId, regionTagFor, tagOfId } from "@podflare/protocol";
-import { classify, namedRegion } from "./route.js";
+import { classify, e2bSandboxOf, namedRegion } from "./route.js";
 import { redactHeaders, redactLine, redactPath } from "./redact.js";
 import { parseMaybe } from "./create.js";
 
@@ -21,6 +21,17 @@ test("requests route by kind: own endpoints, create, any path holding an id, the
   assert.deepEqual(classify("GET", "/v1/spaces"), { kind: "list", field: "spaces" });
   assert.deepEqual(classify("GET", "/v1/usage"), { kind: "other" });
   assert.deepEqual(classify("GET", "/v1/sandboxes/sbx_short/exec"), { kind: "other" });
+});
+
+test("E2B's sandbox traffic routes by the E2b-Sandbox-Id header or the <port>-<id>.<domain> Host; E2B creates are creates", () => {
+  assert.deepEqual(classify("POST", "/process.Process/Start", e2bSandboxOf(id, undefined)), { kind: "id", id, tag: "3fa0" });
+  assert.deepEqual(classify("GET", "/files?path=/root/x", e2bSandboxOf(undefined, `49983-${id}.e2b.example`)), { kind: "id", id, tag: "3fa0" });
+  assert.deepEqual(classify("POST", "/execute", e2bSandboxOf(` ${id} `, "edge.example")), { kind: "id", id, tag: "3fa0" });
+  // /v1/ paths are the REST API's, whatever E2B headers come with them (as at hostd).
+  assert.deepEqual(classify("GET", "/v1/usage", e2bSandboxOf(id, undefined)), { kind: "other" });
+  assert.equal(e2bSandboxOf(undefined, "edge.example:7080"), undefined);
+  assert.deepEqual(classify("POST", "/v2/sandboxes"), { kind: "create" });
+  assert.deepEqual(classify("POST", "/sandboxes"), { kind: "create" });
 });
 
 test("the create's region: body first, then the header", () => {
@@ -52,6 +63,10 @@ test("log lines never carry keys", () => {
   assert.equal(redactPath("/v1/x?api_key=pf_s&y=1"), "/v1/x?api_key=[redacted]&y=1");
   assert.doesNotMatch(redactLine("failed: Authorization: Bearer pf_secret3"), /pf_secret3/);
   assert.doesNotMatch(redactLine('{"x-api-key":"pf_secret4"}'), /pf_secret4/);
+  // E2B's access tokens open a sandbox on their own: credentials too.
+  const e2b = redactHeaders({ "x-access-token": "tok_1", "e2b-traffic-access-token": "tok_2" });
+  assert.deepEqual(e2b, { "x-access-token": "[redacted]", "e2b-traffic-access-token": "[redacted]" });
+  assert.doesNotMatch(redactLine('{"X-Access-Token":"tok_3"}'), /tok_3/);
 });
 
 test("a create body is parsed for its region only when it can hold one; escaped keys count", () => {

@@ -13,8 +13,17 @@ export type RouteKind =
   | { kind: "list"; field: string }
   | { kind: "other" };
 
-export function classify(method: string, rawPath: string): RouteKind {
+/**
+ * `e2bSandbox`: the sandbox an E2B request names outside its path (the E2b-Sandbox-Id header, or
+ * a `<port>-<id>.<domain>` Host; e2bSandboxOf): envd's and the code interpreter's calls carry
+ * their sandbox only there.
+ */
+export function classify(method: string, rawPath: string, e2bSandbox?: string): RouteKind {
   const path = rawPath.split("?")[0]!;
+  // hostd serves E2B's sandbox traffic by the same header or Host, never on /v1/ paths.
+  if (e2bSandbox !== undefined && !path.startsWith("/v1/") && routedIdPattern.test(e2bSandbox)) {
+    return { kind: "id", id: e2bSandbox, tag: e2bSandbox.slice(4, 8) };
+  }
   if (method === "GET" || method === "HEAD") {
     if (path === "/v1/regions") return { kind: "own", name: "regions" };
     if (path === "/metrics") return { kind: "own", name: "metrics" };
@@ -22,10 +31,21 @@ export function classify(method: string, rawPath: string): RouteKind {
     if (method === "GET" && path in listField) return { kind: "list", field: listField[path]! };
   }
   if (method === "POST" && (path === "/v1/sandboxes" || path === "/v1/sandboxes/")) return { kind: "create" };
+  // E2B's Sandbox.create (docs/e2b.md): a create as ours is, with the same failover.
+  if (method === "POST" && (path === "/sandboxes" || path === "/v2/sandboxes")) return { kind: "create" };
   for (const seg of path.split("/")) {
     if (routedIdPattern.test(seg)) return { kind: "id", id: seg, tag: seg.slice(4, 8) };
   }
   return { kind: "other" };
+}
+
+const HOST_FORM = /^\d{1,5}-(sbx_[0-9a-f]{32})\./i;
+
+/** The sandbox of an E2B request from its E2b-Sandbox-Id header or its Host, if it names one. */
+export function e2bSandboxOf(idHeader: string | undefined, host: string | undefined): string | undefined {
+  if (idHeader) return idHeader.trim();
+  const m = host ? HOST_FORM.exec(host) : null;
+  return m ? m[1]!.toLowerCase() : undefined;
 }
 
 /** The region named by the create body's `region` or the X-Podflare-Region header (body first). */

@@ -7,7 +7,7 @@ import { PodflareError } from "@podflare/protocol";
 import type { EdgeConfig } from "./config.js";
 import type { Region, RegionSet } from "./regions.js";
 import type { EdgeMetrics } from "./metrics.js";
-import { classify, type RouteKind } from "./route.js";
+import { classify, e2bSandboxOf, type RouteKind } from "./route.js";
 import { createThroughEdge } from "./create.js";
 import { forward } from "./forward.js";
 import { forwardUpgrade, rawError } from "./upgrade.js";
@@ -66,7 +66,7 @@ export function createEdgeServer(deps: EdgeServerDeps): http.Server {
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<{ region: string; kind: string; status: number }> {
     checkTarget(req);
-    const route = classify(req.method ?? "GET", req.url ?? "/");
+    const route = classify(req.method ?? "GET", req.url ?? "/", e2bSandboxOf(headerOf(req, "e2b-sandbox-id"), req.headers.host));
     if (route.kind === "own") {
       if (route.name === "metrics") {
         res.writeHead(200, { "content-type": "text/plain; version=0.0.4" }).end(metrics.render(regions));
@@ -128,7 +128,7 @@ export function createEdgeServer(deps: EdgeServerDeps): http.Server {
       return;
     }
     const started = performance.now();
-    const route = classify(req.method ?? "GET", req.url ?? "/");
+    const route = classify(req.method ?? "GET", req.url ?? "/", e2bSandboxOf(headerOf(req, "e2b-sandbox-id"), req.headers.host));
     let region: Region;
     try {
       checkTarget(req);
@@ -152,4 +152,9 @@ export function createEdgeServer(deps: EdgeServerDeps): http.Server {
   }
 
   return server;
+}
+
+function headerOf(req: http.IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
 }

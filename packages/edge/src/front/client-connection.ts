@@ -78,6 +78,16 @@ export class ClientConnection implements FrontConnection {
     return this.socket.remoteAddress;
   }
 
+  /** A request taken whose answer has not begun (a WebSocket once upgraded is not one). */
+  awaitingAnswer(): boolean {
+    return this.queue.some((e) => e.plan.to !== "splice" && !e.answered);
+  }
+
+  /** Closes the connection if no request is on it (an edge stopping). */
+  closeIfIdle(): void {
+    if (this.queue.length === 0 && this.headStartedMs === 0) this.socket.destroy();
+  }
+
   private onData(d: Buffer): void {
     if (this.stopped) {
       const to = this.spliceTo;
@@ -112,8 +122,14 @@ export class ClientConnection implements FrontConnection {
   private onHead(h: ParsedHead): void {
     this.headStartedMs = 0;
     this.betweenRequests = false;
+    if (this.deps.draining() && this.queue.length === 0) {
+      this.stopped = true;
+      const err = new PodflareError("unavailable", "the edge is stopping; send the call again in a moment (another edge answers it, or this one once it is back)");
+      this.socket.end(rawErrorAnswer(err, true, 503));
+      return;
+    }
     const facts = requestFacts(h);
-    const ex = new Exchange(h, facts, this.plan(h, facts.regionHeader));
+    const ex = new Exchange(h, facts, this.plan(h, facts.regionHeader, facts.e2bSandbox));
     if (h.upgrade) this.stopped = true;
     this.reading = ex;
     this.queue.push(ex);
@@ -122,12 +138,12 @@ export class ClientConnection implements FrontConnection {
     else this.socket.pause();
   }
 
-  private plan(h: ParsedHead, regionHeader: string | undefined): Plan {
+  private plan(h: ParsedHead, regionHeader: string | undefined, e2bSandbox: string | undefined): Plan {
     if (h.upgrade) return { to: "splice" };
     // Only origin-form targets go straight on (the edge is not a general proxy); the edge's
     // own server answers the rest with its error.
     if (!h.url.startsWith("/") || h.url.startsWith("//")) return { to: "inner" };
-    const route = classify(h.method, h.url);
+    const route = classify(h.method, h.url, e2bSandbox);
     if (route.kind === "create") return { to: "create" };
     if (route.kind === "own" || (route.kind === "list" && regionHeader === undefined)) return { to: "inner" };
     try {

@@ -23,4 +23,6 @@ export interface FrontDeps {
   onFailover(from: Region, reason: string): void;
   /** A connection closed: no longer swept. */
   forget(conn: { sweep(nowMs: number): void }): void;
+  /** The edge is stopping: a new request is answered 503 and its connection closed. */
+  draining(): boolean;
 }

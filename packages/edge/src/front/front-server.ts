@@ -13,9 +13,25 @@ import type { FrontDeps } from "./front-deps.js";
 // How often connections are checked for slow heads and idleness (at most).
 const SWEEP_MS = 1000;
 
-export function createFrontServer(deps: Omit<FrontDeps, "forget">, limits: EdgeConnectionLimits): net.Server {
-  const live = new Set<{ sweep(nowMs: number): void }>();
-  const full: FrontDeps = { ...deps, forget: (c) => live.delete(c) };
+/** The front's listening server, with what the edge's stop needs (index.ts, close). */
+export interface FrontServer extends net.Server {
+  /**
+   * Stops taking requests (a new one answers 503 and its connection closes), closes idle
+   * connections, and resolves once every request taken has begun its answer, or after
+   * `timeoutMs`: a create or an exec already passed to a region is answered, not cut off
+   * while the region goes on with it (the caller would not know it happened).
+   */
+  drain(timeoutMs: number): Promise<void>;
+  /** Requests taken whose answer has not begun. */
+  unanswered(): number;
+}
+
+const DRAIN_POLL_MS = 10;
+
+export function createFrontServer(deps: Omit<FrontDeps, "forget" | "draining">, limits: EdgeConnectionLimits): FrontServer {
+  const live = new Set<ClientConnection>();
+  let draining = false;
+  const full: FrontDeps = { ...deps, forget: (c) => live.delete(c as ClientConnection), draining: () => draining };
   const sweeper = setInterval(() => {
     const now = Date.now();
     for (const c of live) c.sweep(now);
@@ -30,5 +46,16 @@ export function createFrontServer(deps: Omit<FrontDeps, "forget">, limits: EdgeC
   });
   server.maxConnections = limits.maxConnections;
   server.once("close", () => clearInterval(sweeper));
-  return server;
+  const front = server as FrontServer;
+  front.unanswered = () => [...live].filter((c) => c.awaitingAnswer()).length;
+  front.drain = async (timeoutMs) => {
+    draining = true;
+    server.close();
+    for (const c of live) c.closeIfIdle();
+    const deadline = Date.now() + timeoutMs;
+    while (front.unanswered() > 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, DRAIN_POLL_MS));
+    }
+  };
+  return front;
 }

@@ -11,8 +11,11 @@ function head(rawHeaders: string[], over: Partial<ParsedHead> = {}): ParsedHead 
 
 test("request facts: chunked, a body, 100-continue and the first X-Podflare-Region", () => {
   const f = requestFacts(head(["Content-Length", "12", "Expect", "100-Continue", "X-Podflare-Region", "eu", "x-podflare-region", "us"]));
-  assert.deepEqual(f, { chunked: false, hasBody: true, expectContinue: true, regionHeader: "eu" });
-  assert.deepEqual(requestFacts(head(["Transfer-Encoding", "chunked"])), { chunked: true, hasBody: true, expectContinue: false, regionHeader: undefined });
+  assert.deepEqual(f, { chunked: false, hasBody: true, expectContinue: true, regionHeader: "eu", e2bSandbox: undefined });
+  assert.deepEqual(requestFacts(head(["Transfer-Encoding", "chunked"])), { chunked: true, hasBody: true, expectContinue: false, regionHeader: undefined, e2bSandbox: undefined });
+  const id = `sbx_${"a".repeat(32)}`;
+  assert.equal(requestFacts(head(["E2b-Sandbox-Id", id])).e2bSandbox, id);
+  assert.equal(requestFacts(head(["Host", `49983-${id}.e2b.example`])).e2bSandbox, id);
   assert.equal(requestFacts(head(["Content-Length", "0"])).hasBody, false);
   assert.equal(requestFacts(head(["Host", "e"])).hasBody, false);
 });

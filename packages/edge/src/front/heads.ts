@@ -3,6 +3,7 @@
 // front's to set: it re-chunks what it re-frames, and hop-by-hop headers stop here.
 import { hopByHop } from "../origin-request.js";
 import type { ParsedHead } from "./llhttp.js";
+import { e2bSandboxOf } from "../route.js";
 
 /** What the front needs from a request head, read in one pass. */
 export interface RequestFacts {
@@ -11,6 +12,8 @@ export interface RequestFacts {
   hasBody: boolean;
   expectContinue: boolean;
   regionHeader: string | undefined;
+  /** The sandbox an E2B request names by header or Host (route.ts, e2bSandboxOf). */
+  e2bSandbox: string | undefined;
 }
 
 export function requestFacts(h: ParsedHead): RequestFacts {
@@ -18,6 +21,8 @@ export function requestFacts(h: ParsedHead): RequestFacts {
   let length = false;
   let expectContinue = false;
   let regionHeader: string | undefined;
+  let e2bId: string | undefined;
+  let host: string | undefined;
   const raw = h.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toLowerCase();
@@ -25,8 +30,10 @@ export function requestFacts(h: ParsedHead): RequestFacts {
     else if (name === "content-length") length = raw[i + 1]!.trim() !== "0"; // llhttp refuses two
     else if (name === "expect") expectContinue ||= raw[i + 1]!.trim().toLowerCase() === "100-continue";
     else if (name === "x-podflare-region" && regionHeader === undefined) regionHeader = raw[i + 1];
+    else if (name === "e2b-sandbox-id" && e2bId === undefined) e2bId = raw[i + 1];
+    else if (name === "host" && host === undefined) host = raw[i + 1];
   }
-  return { chunked, hasBody: chunked || length, expectContinue, regionHeader };
+  return { chunked, hasBody: chunked || length, expectContinue, regionHeader, e2bSandbox: e2bSandboxOf(e2bId, host) };
 }
 
 /**
