@@ -128,7 +128,9 @@ export function loadEdgeConfig(argv: string[], env: NodeJS.ProcessEnv = process.
     maxCreateBodyBytes: 1024 * 1024,
     limits: {
       maxConnections: envMs(env, "PODFLARE_EDGE_MAX_CONNECTIONS", 4096, 1),
-      maxConnectionsPerPeer: envMs(env, "PODFLARE_EDGE_MAX_CONNECTIONS_PER_PEER", 256, 1),
+      // A quarter of what an origin takes from one peer (the edge) by default: one caller cannot
+      // take every connection an unconfigured origin accepts from the edge.
+      maxConnectionsPerPeer: envMs(env, "PODFLARE_EDGE_MAX_CONNECTIONS_PER_PEER", 64, 1),
       idleTimeoutMs: envMs(env, "PODFLARE_EDGE_IDLE_TIMEOUT_MS", 120_000, 100),
     },
     maxSocketsPerRegion: envMs(env, "PODFLARE_EDGE_MAX_SOCKETS_PER_REGION", 1024, 1),

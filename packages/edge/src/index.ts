@@ -53,7 +53,7 @@ export async function startEdge(cfg: EdgeConfig, opts: StartEdgeOptions = {}): P
   const metrics = new EdgeMetrics();
   const chooser = regionChooser(regions, cfg.probeIntervalMs, log);
   const accessLog = opts.accessLog ?? false;
-  const limits = cfg.limits ?? { maxConnections: 4096, maxConnectionsPerPeer: 256, idleTimeoutMs: 120_000 };
+  const limits = cfg.limits ?? { maxConnections: 4096, maxConnectionsPerPeer: 64, idleTimeoutMs: 120_000 };
   const fastPath = (cfg.fastPath ?? true) && parserAvailable();
   if ((cfg.fastPath ?? true) && !fastPath) log("this Node has no llhttp parser in _http_common: serving through node:http only (slower)");
   const server = createEdgeServer({ cfg, regions, metrics, log, accessLog, chooser, limits: fastPath ? undefined : limits });

@@ -1,10 +1,12 @@
 // GET /v1/sandboxes and GET /v1/spaces without a region: asked of every healthy region with
 // the caller's key and query, answered as one list. Regions that are down or did not answer
-// 200 are named in `regions_missing`, so a partial list never passes for a whole one.
+// 200 (within FANOUT_DEADLINE_MS) are named in `regions_missing`, so a partial list never
+// passes for a whole one.
 import type http from "node:http";
 import { forwardHeaders, sendToOrigin } from "./origin-request.js";
 import type { Region, RegionSet } from "./regions.js";
 import { sendJson } from "./answer.js";
+import { FANOUT_DEADLINE_MS, within } from "./within.js";
 
 /** The list paths and the field that holds each one's items. */
 export const listField: Record<string, string> = { "/v1/sandboxes": "sandboxes", "/v1/spaces": "spaces" };
@@ -29,7 +31,7 @@ async function ask(r: Region, req: http.IncomingMessage, connectTimeoutMs: numbe
 }
 
 export async function listAcross(regions: RegionSet, field: string, req: http.IncomingMessage, res: http.ServerResponse, connectTimeoutMs: number): Promise<number> {
-  const parts = await Promise.all(regions.list.map((r) => (r.healthy ? ask(r, req, connectTimeoutMs) : Promise.resolve(undefined))));
+  const parts = await Promise.all(regions.list.map((r) => (r.healthy ? within(ask(r, req, connectTimeoutMs), FANOUT_DEADLINE_MS) : Promise.resolve(undefined))));
   const ok = parts.filter((p): p is Part => p?.status === 200);
   if (ok.length === 0) {
     // Nothing to merge: the first region's refusal (a 401 names the fix) as is, else 503.

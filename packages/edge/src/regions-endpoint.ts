@@ -5,6 +5,7 @@ import type http from "node:http";
 import { forwardHeaders, sendToOrigin } from "./origin-request.js";
 import type { Region, RegionSet } from "./regions.js";
 import { sendJson } from "./answer.js";
+import { FANOUT_DEADLINE_MS, within } from "./within.js";
 
 interface Capacity {
   status: number;
@@ -27,7 +28,7 @@ async function capacityOf(r: Region, req: http.IncomingMessage, connectTimeoutMs
 }
 
 export async function regionsEndpoint(regions: RegionSet, req: http.IncomingMessage, res: http.ServerResponse, connectTimeoutMs: number): Promise<number> {
-  const caps = await Promise.all(regions.list.map((r) => capacityOf(r, req, connectTimeoutMs)));
+  const caps = await Promise.all(regions.list.map((r) => within(capacityOf(r, req, connectTimeoutMs), FANOUT_DEADLINE_MS)));
   const answered = caps.filter((c): c is Capacity => c !== undefined);
   const refused = answered.find((c) => c.status === 401 || c.status === 403);
   if (answered.length > 0 && answered.every((c) => c.status === 401 || c.status === 403)) {

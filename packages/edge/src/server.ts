@@ -92,7 +92,7 @@ export function createEdgeServer(deps: EdgeServerDeps): http.Server {
       });
       return { ...r, kind: "create" };
     }
-    if (route.kind === "list" && req.headers["x-podflare-region"] === undefined) {
+    if (route.kind === "list" && !String(req.headers["x-podflare-region"] ?? "").trim()) {
       return { region: "", kind: "list", status: await listAcross(regions, route.field, req, res, cfg.connectTimeoutMs) };
     }
     const region = target(route, req);

@@ -15,6 +15,7 @@ test("request facts: chunked, a body, 100-continue and the first X-Podflare-Regi
   assert.deepEqual(requestFacts(head(["Transfer-Encoding", "chunked"])), { chunked: true, hasBody: true, expectContinue: false, regionHeader: undefined, e2bSandbox: undefined });
   const id = `sbx_${"a".repeat(32)}`;
   assert.equal(requestFacts(head(["E2b-Sandbox-Id", id])).e2bSandbox, id);
+  assert.equal(requestFacts(head(["X-Podflare-Region", " "])).regionHeader, undefined, "an empty header names no region");
   assert.equal(requestFacts(head(["Host", `49983-${id}.e2b.example`])).e2bSandbox, id);
   assert.equal(requestFacts(head(["Content-Length", "0"])).hasBody, false);
   assert.equal(requestFacts(head(["Host", "e"])).hasBody, false);

@@ -29,7 +29,8 @@ export function requestFacts(h: ParsedHead): RequestFacts {
     if (name === "transfer-encoding") chunked = true; // llhttp accepts it only with chunked last
     else if (name === "content-length") length = raw[i + 1]!.trim() !== "0"; // llhttp refuses two
     else if (name === "expect") expectContinue ||= raw[i + 1]!.trim().toLowerCase() === "100-continue";
-    else if (name === "x-podflare-region" && regionHeader === undefined) regionHeader = raw[i + 1];
+    // An empty X-Podflare-Region names no region (a merged list stays merged).
+    else if (name === "x-podflare-region" && regionHeader === undefined) regionHeader = raw[i + 1]!.trim() || undefined;
     else if (name === "e2b-sandbox-id" && e2bId === undefined) e2bId = raw[i + 1];
     else if (name === "host" && host === undefined) host = raw[i + 1];
   }
