@@ -67,6 +67,16 @@ test("SIGTERM during creates: every create hostd took is answered, and every san
   for (const id of live) await closeSandbox(id, hostd.url);
 });
 
+test("a SIGTERM of hostd does not interrupt code running in a sandbox: it runs on to its end, as after a crash", async () => {
+  const id = await createSandbox({}, hostd.url);
+  const running = await execStarted(id, "import time\nprint('started', flush=True)\nfor j in range(10):\n    open('/tmp/progress', 'a').write(f'{j}\\n')\n    time.sleep(0.2)", hostd.url);
+  void running.rest.catch(() => undefined);
+  await hostd.stop("SIGTERM");
+  hostd = await startTestHostd({ stateDir, port });
+  await eventually(async () => (await exec(id, "wc -l < /tmp/progress", { language: "bash" }, hostd.url)).stdout.trim() === "10", "the code stopped when hostd did", 15_000);
+  await closeSandbox(id, hostd.url);
+});
+
 test("a paused sandbox stays paused across a kill -9 and restart, and resumes with its state", async () => {
   const id = await createSandbox({}, hostd.url);
   await exec(id, "paused_state = 'kept'", {}, hostd.url);

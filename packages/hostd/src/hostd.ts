@@ -202,6 +202,7 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
     sandboxes,
     async close() {
       await mcp.closeAll(); // sessions end with hostd; their sandboxes close while the API still serves
+      sandboxes.beginStop(); // execs cut off by the stop run on in their sandboxes
       // Creates and forks under way finish and are answered before connections are cut.
       await server.drain(SHUTDOWN_DRAIN_MS);
       await new Promise<void>((resolve) => {

@@ -43,6 +43,7 @@ export type { ForkResponse, TemplateCatalog };
 export { newSandboxId };
 
 export class SandboxManager {
+  private stopping = false;
   private readonly live: LiveSandboxes;
   /** Sandboxes being made, so racing creates and forks cannot pass a concurrency cap. */
   private readonly slots = new Reservations((owner) => (owner === undefined ? this.live.size : this.live.countOf(owner)));
@@ -153,7 +154,27 @@ export class SandboxManager {
 
   /** Runs one exec after those already queued on the sandbox; resolves with the exit code. */
   exec(owner: string, id: string, req: QueuedExecRequest, output: ExecOutput, signal?: AbortSignal, flow?: ExecFlow, rich?: ExecRichOutput): Promise<number> {
-    return execQueued(this.parts, owner, id, this.live.get(owner, id), req, output, signal, flow, rich);
+    return execQueued(this.parts, owner, id, this.live.get(owner, id), req, output, this.unlessStopping(signal), flow, rich);
+  }
+
+  /**
+   * hostd is stopping: from now on a caller's connection closing does not interrupt its exec
+   * (hostd closes them all; the code runs on, as after a crash, docs/api.md).
+   */
+  beginStop(): void {
+    this.stopping = true;
+  }
+
+  /** The caller's abort, unless it comes from hostd's own stop. */
+  private unlessStopping(signal: AbortSignal | undefined): AbortSignal | undefined {
+    if (!signal) return undefined;
+    const own = new AbortController();
+    const pass = () => {
+      if (!this.stopping) own.abort(signal.reason);
+    };
+    if (signal.aborted) pass();
+    else signal.addEventListener("abort", pass, { once: true });
+    return own.signal;
   }
 
   async upload(owner: string, id: string, path: string, body: Readable, maxBytes: number): Promise<void> {
