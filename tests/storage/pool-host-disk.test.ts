@@ -95,6 +95,18 @@ describe("the btrfs pool on a host disk that fills up", () => {
     rmSync(stateDir, { recursive: true });
   });
 
+  test("with the driver left to choose (auto), a pool that does not fit is an error too, not a fall back to the dir driver (no disk caps)", async () => {
+    const stateDir = join(disk, "auto-too-big");
+    mkdirSync(stateDir);
+    const logged: string[] = [];
+    const made = createStoragePool({ stateDir, poolSizeGb: 2, log: (l) => logged.push(l) });
+    made.then((pool) => pools.push({ pool, stateDir }), () => {});
+    await assert.rejects(made, /cannot make a 2 GB storage pool[\s\S]*PODFLARE_POOL_SIZE_GB/);
+    assert.deepEqual(readdirSync(stateDir).filter((f) => f !== "owner.pid"), [], `left behind: ${readdirSync(stateDir).join(", ")}; ${logged.join(" | ")}`);
+    await assert.rejects(createStoragePool({ stateDir, poolSizeGb: 0.5, log: () => {} }), /whole number of GB, at least 1/);
+    rmSync(stateDir, { recursive: true });
+  });
+
   test("with the host disk full, a sandbox's writes into the pool still succeed and the pool stays writable", async () => {
     const entry = await openPool("full", 1);
     const { stateDir } = entry;

@@ -98,6 +98,28 @@ function envInt(name: string, fallback: number): number {
   return n;
 }
 
+/** 1 or 0 (unset: 0); anything else is an error rather than silently "off". */
+function flagFromEnv(name: string): boolean {
+  const raw = process.env[name];
+  if (raw === undefined || raw === "" || raw === "0") return false;
+  if (raw === "1") return true;
+  throw new Error(`${name} must be 1 (on) or 0 (off), got ${JSON.stringify(raw)}`);
+}
+
+function storageDriverFromEnv(): HostdConfig["storageDriver"] {
+  const raw = process.env.PODFLARE_STORAGE_DRIVER;
+  if (raw === undefined || raw === "") return "auto";
+  if (raw !== "auto" && raw !== "btrfs" && raw !== "dir") throw new Error(`PODFLARE_STORAGE_DRIVER must be auto, btrfs or dir, got ${JSON.stringify(raw)}`);
+  return raw;
+}
+
+/** A whole number at least `min` (a size, a count), or an error naming the variable. */
+function envWholeAtLeast(name: string, min: number, fallback = min): number {
+  const n = envInt(name, fallback);
+  if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be a whole number of at least ${min}, got ${JSON.stringify(process.env[name])}`);
+  return n;
+}
+
 function tierFromEnv(name: string, fallback: TierName): TierName {
   const raw = process.env[name];
   if (!raw) return fallback;
@@ -137,24 +159,24 @@ export function loadConfig(overrides: Partial<HostdConfig> = {}): HostdConfig {
     cgroupParent: cgroupParentFor(stateDir),
     cgroupFavorDynmods: onOff("PODFLARE_CGROUP_FAVORDYNMODS", true),
     templateCacheDir: process.env.PODFLARE_TEMPLATE_CACHE || path.join(stateDir, "cache"),
-    storageDriver: (process.env.PODFLARE_STORAGE_DRIVER as HostdConfig["storageDriver"]) || "auto",
-    poolSizeGb: process.env.PODFLARE_POOL_SIZE_GB ? envInt("PODFLARE_POOL_SIZE_GB", 0) : undefined,
+    storageDriver: storageDriverFromEnv(),
+    poolSizeGb: process.env.PODFLARE_POOL_SIZE_GB ? envWholeAtLeast("PODFLARE_POOL_SIZE_GB", 1) : undefined,
     apiKeys: (process.env.PODFLARE_API_KEYS || "").split(",").map((k) => k.trim()).filter(Boolean),
     apiKeysTier: tierFromEnv("PODFLARE_API_KEYS_TIER", "enterprise"),
     adminKey: process.env.PODFLARE_ADMIN_KEY || undefined,
-    authDisabled: process.env.PODFLARE_AUTH_DISABLED === "1",
+    authDisabled: flagFromEnv("PODFLARE_AUTH_DISABLED"),
     uidBase: envInt("PODFLARE_UID_BASE", 100000),
     uidCount: 65536,
     defaultTemplate: "default",
     ensureTemplates: (process.env.PODFLARE_TEMPLATES || "default").split(",").map((t) => t.trim()).filter(Boolean),
     defaults: { memoryMb: 1024, diskMb: 4096, vcpus: 2, idleTimeoutS: 300, maxLifetimeS: 1800, pidsMax: 1024 },
     exec: {
-      defaultTimeoutMs: envInt("PODFLARE_EXEC_TIMEOUT_MS", 10 * 60 * 1000),
+      defaultTimeoutMs: envWholeAtLeast("PODFLARE_EXEC_TIMEOUT_MS", 1, 10 * 60 * 1000),
       maxTimeoutMs: 24 * 3600 * 1000,
       killGraceMs: envInt("PODFLARE_KILL_GRACE_MS", 2000),
     },
     proxy: { connectTimeoutMs: 10_000, responseTimeoutMs: envInt("PODFLARE_PROXY_TIMEOUT_MS", 60_000) },
-    maxSandboxes: envInt("PODFLARE_MAX_SANDBOXES", Math.max(8, Math.floor(totalMb / 64))),
+    maxSandboxes: envWholeAtLeast("PODFLARE_MAX_SANDBOXES", 1, Math.max(8, Math.floor(totalMb / 64))),
     spaceCaps: {
       maxSpaces: process.env.PODFLARE_SPACES_PER_OWNER ? envInt("PODFLARE_SPACES_PER_OWNER", 0) : undefined,
       storageMb: process.env.PODFLARE_SPACE_MB_PER_OWNER ? envInt("PODFLARE_SPACE_MB_PER_OWNER", 0) : undefined,
@@ -163,7 +185,7 @@ export function loadConfig(overrides: Partial<HostdConfig> = {}): HostdConfig {
     // is what keeps them fast. A spawned sandbox (forked from the zygote, sharing its pages)
     // costs ~4.3 MB of unreclaimable host memory idle, a cold-booted one ~7 MB plus ~12 MB of its
     // own page cache (docs/operations.md): 2 to 64 sandboxes at 4 MB each, or 2 to 32 at 30 MB.
-    poolSize: envInt("PODFLARE_POOL_SIZE", poolSizeFor(totalMb, envInt("PODFLARE_POOL_SPAWN_BATCH", 8) > 0)),
+    poolSize: envWholeAtLeast("PODFLARE_POOL_SIZE", 0, poolSizeFor(totalMb, envInt("PODFLARE_POOL_SPAWN_BATCH", 8) > 0)),
     // Boots at once while refilling: one per two cores, so refill never takes every core.
     poolRefillParallel: envInt("PODFLARE_POOL_REFILL_PARALLEL", Math.max(1, Math.floor(os.availableParallelism() / 2))),
     // Refill forks fresh sandboxes from a pristine zygote, this many at a time (docs/security.md, "Warm pool spawn").

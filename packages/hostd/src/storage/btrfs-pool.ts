@@ -10,7 +10,7 @@ import * as btrfs from "./btrfs.js";
 import { haveCommand, run } from "./host-command.js";
 import { fsTypeOf, loopDevicesFor, mountAt } from "./mounts.js";
 import { tmpSuffix } from "./names.js";
-import { defaultPoolSizeGb, reserveBlocks, unreservedWarning } from "./pool-image.js";
+import { defaultPoolSizeGb, PoolSetupError, reserveBlocks, unreservedWarning } from "./pool-image.js";
 import { PoolBase } from "./pool-base.js";
 import type { StorageOptions } from "./types.js";
 
@@ -78,7 +78,7 @@ export class BtrfsPool extends PoolBase {
     const image = this.imagePath!;
     if (await stat(image).then(() => true, () => false)) return false;
     const sizeGb = this.opts.poolSizeGb ?? (await defaultPoolSizeGb(this.stateDir));
-    if (!(sizeGb >= 1)) throw new Error(`poolSizeGb must be at least 1 (got ${sizeGb})`);
+    if (!(Number.isInteger(sizeGb) && sizeGb >= 1)) throw new PoolSetupError(`PODFLARE_POOL_SIZE_GB must be a whole number of GB, at least 1 (got ${sizeGb})`);
     const tmp = `${image}.tmp-${tmpSuffix()}`;
     const fh = await open(tmp, "wx", 0o600);
     try {
@@ -92,7 +92,7 @@ export class BtrfsPool extends PoolBase {
         // A filesystem that cannot reserve (no fallocate) still gets a pool, with the risk logged;
         // one without the room gets none: the pool would break when the disk fills.
         if (reservation.cause === "no_room") {
-          throw new Error(`cannot make a ${sizeGb} GB storage pool in ${this.stateDir}: ${reservation.why}; set PODFLARE_POOL_SIZE_GB to a size the disk has free`);
+          throw new PoolSetupError(`cannot make a ${sizeGb} GB storage pool in ${this.stateDir}: ${reservation.why}; set PODFLARE_POOL_SIZE_GB to a size the disk has free (it is reserved whole, docs/storage.md)`);
         }
         this.log(unreservedWarning(image, sizeGb * GB, reservation));
       }

@@ -11,11 +11,19 @@ import { dirname } from "node:path";
 import { run } from "./host-command.js";
 
 const GB = 1024 ** 3;
-const gb = (bytes: number) => (bytes / GB).toFixed(1);
+const MB = 1024 ** 2;
+/** A size for a person: GB to one decimal, MB below 1 GB (so "0.0 GB" is never said). */
+const gb = (bytes: number) => (bytes >= GB ? `${(bytes / GB).toFixed(1)} GB` : `${Math.ceil(bytes / MB)} MB`);
 
-/** Half the free space on the filesystem holding `dir`, in whole GB, at least 8 and at most 512. */
+/** The storage pool cannot be made as asked (no room, a bad size): an error to fix, never a reason to fall back to the dir driver. */
+export class PoolSetupError extends Error {}
+
+/** The smallest pool the default size gives (a template alone takes about 0.5 GB). */
+const MIN_DEFAULT_GB = 2;
+
+/** Half the free space on the filesystem holding `dir`, in whole GB, at least 2 and at most 512. */
 export async function defaultPoolSizeGb(dir: string): Promise<number> {
-  return Math.max(8, Math.min(512, Math.floor((await freeBytes(dir)) / GB / 2)));
+  return Math.max(MIN_DEFAULT_GB, Math.min(512, Math.floor((await freeBytes(dir)) / GB / 2)));
 }
 
 async function freeBytes(dir: string): Promise<number> {
@@ -40,7 +48,7 @@ export async function reserveBlocks(file: string): Promise<Reservation> {
   if (missing === 0) return { reserved: true };
   const free = await freeBytes(dirname(file));
   if (free < missing) {
-    return { reserved: false, cause: "no_room", unbackedBytes: missing, why: `the disk holding it has ${gb(free)} GB free and ${gb(missing)} GB of the pool are not reserved` };
+    return { reserved: false, cause: "no_room", unbackedBytes: missing, why: `the disk holding it has ${gb(free)} free and ${gb(missing)} of the pool are not reserved` };
   }
   const size = (await stat(file)).size;
   const r = await run("fallocate", ["--length", String(size), file], { allowFail: true });
@@ -54,9 +62,9 @@ export async function reserveBlocks(file: string): Promise<Reservation> {
 /** What to log when a pool's file could not be reserved: the risk, and the two ways out. */
 export function unreservedWarning(file: string, sizeBytes: number, r: Exclude<Reservation, { reserved: true }>): string {
   return (
-    `storage: ${file} (${gb(sizeBytes)} GB) is not all reserved on the host disk: ${r.why}. ` +
+    `WARNING: storage: ${file} (${gb(sizeBytes)}) is not all reserved on the host disk: ${r.why}. ` +
     `If the host disk fills up before the pool does, btrfs turns the pool read-only for every sandbox. ` +
-    `Free ${gb(r.unbackedBytes)} GB on the disk of ${dirname(file)} and restart hostd (it reserves the rest at start), ` +
+    `Free ${gb(r.unbackedBytes)} more on the disk of ${dirname(file)} and restart hostd (it reserves the rest at start), ` +
     `or shrink the pool to fit (docs/storage.md, "The loop file")`
   );
 }

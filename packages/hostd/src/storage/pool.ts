@@ -6,6 +6,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { BtrfsPool } from "./btrfs-pool.js";
 import { DirPool } from "./dir-pool.js";
+import { PoolSetupError } from "./pool-image.js";
 import type { StorageDriver, StorageOptions, StoragePool } from "./types.js";
 
 async function recordedDriver(stateDir: string): Promise<StorageDriver | null> {
@@ -61,7 +62,10 @@ export async function createStoragePool(opts: StorageOptions): Promise<StoragePo
     } catch (err) {
       // Leave no loop device or mount behind from the failed attempt.
       await btrfsPool.teardown({ force: true }).catch(() => {});
-      log(`btrfs storage unavailable, using the dir driver (plain copies, no disk caps): ${(err as Error).message}`);
+      // A pool that does not fit is the operator's to size: the dir driver has no disk caps, and
+      // the choice would stick (storage.json).
+      if (err instanceof PoolSetupError) throw err;
+      log(`WARNING: btrfs storage unavailable, using the dir driver (plain copies, no disk caps): ${(err as Error).message}`);
       pool = poolFor("dir", o);
       await pool.init();
     }
