@@ -80,3 +80,21 @@ test("sendError: hostd's own bug answers 500 internal without its text (a host p
     server.close();
   }
 });
+
+test("sendError: the metadata store's disk full answers 507 no_space naming the state dir, not 500 'report it'", async () => {
+  const server = http.createServer((req, res) => {
+    req.resume();
+    sendError(res, Object.assign(new Error("database or disk is full"), { code: "SQLITE_FULL" }), () => {});
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  try {
+    const { port } = server.address() as AddressInfo;
+    const res = await fetch(`http://127.0.0.1:${port}/`);
+    const body = (await res.json()) as { code: string; error: string };
+    assert.equal(res.status, 507);
+    assert.equal(body.code, "no_space");
+    assert.match(body.error, /PODFLARE_STATE_DIR/);
+  } finally {
+    server.close();
+  }
+});

@@ -59,7 +59,7 @@ export function sendError(res: ServerResponse, err: unknown, log: (msg: string) 
     res.destroy();
     return;
   }
-  const e = err instanceof PodflareError ? err : internalError();
+  const e = err instanceof PodflareError ? err : storeFull(err) ?? internalError();
   if (e.code === "internal") log(`internal error: ${(err as Error)?.stack ?? String(err)}`);
   if (res.headersSent) {
     res.destroy();
@@ -79,6 +79,13 @@ export function sendError(res: ServerResponse, err: unknown, log: (msg: string) 
  */
 export function internalError(): PodflareError {
   return new PodflareError("internal", "internal error in hostd: its log has the details under this request's X-Request-Id; try again, and report it if it repeats");
+}
+
+/** The metadata store could not be written because the state dir's disk is full: say so (507). */
+function storeFull(err: unknown): PodflareError | undefined {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  if (code !== "SQLITE_FULL") return undefined;
+  return new PodflareError("no_space", "hostd's metadata store cannot be written: the disk holding its state dir (PODFLARE_STATE_DIR) is full; free space there, and the call works again");
 }
 
 function clientWentAway(res: ServerResponse, err: unknown): boolean {

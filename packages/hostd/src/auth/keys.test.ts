@@ -67,3 +67,13 @@ test("revokeUnlessLast refuses the last live key and revokes any other", () => {
     db2.close();
   }
 });
+
+test("a key still verifies when its use cannot be recorded (the state dir's disk full)", () => {
+  const { key, record } = store.create({ name: "full-disk", tier: "free" });
+  // The table as a full disk leaves it: reads work, the write fails.
+  const full = Object.create(db.keys) as typeof db.keys;
+  full.setLastUsed = () => {
+    throw Object.assign(new Error("database or disk is full"), { code: "SQLITE_FULL" });
+  };
+  assert.equal(new KeyStore(full).verify(key)?.id, record.id);
+});

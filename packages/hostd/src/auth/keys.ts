@@ -49,8 +49,15 @@ export class KeyStore {
     const record = this.table.byHash(hashKey(key));
     if (!record || record.revokedAt !== null) return undefined;
     const now = Date.now();
-    // last_used_at to the minute: one write a minute per key, not one per request.
-    if (record.lastUsedAt === null || now - record.lastUsedAt > 60_000) this.table.setLastUsed(record.id, now);
+    // last_used_at to the minute: one write a minute per key, not one per request. A write that
+    // fails (the state dir's disk full) loses the timestamp, never the caller's request.
+    if (record.lastUsedAt === null || now - record.lastUsedAt > 60_000) {
+      try {
+        this.table.setLastUsed(record.id, now);
+      } catch {
+        /* kept for the next request */
+      }
+    }
     return record;
   }
 
