@@ -97,6 +97,14 @@ test("egress off, its address given to another sandbox, egress on again: the rou
   }
 });
 
+test("the DNS forwarder is in the router's network namespace only: it shares the host's mounts (a copy held other state dirs' pools mounted)", () => {
+  const pid = Number(fs.readFileSync(path.join(stateDir, "dns-forwarder.pid"), "utf8").split(" ")[0]);
+  assert.ok(pid > 0);
+  const ns = (p: string) => fs.readlinkSync(p);
+  assert.equal(ns(`/proc/${pid}/ns/mnt`), ns("/proc/self/ns/mnt"), "the forwarder has a mount namespace of its own");
+  assert.equal(fs.statSync(`/proc/${pid}/ns/net`).ino, fs.statSync(`/run/netns/${router.netns}`).ino, "the forwarder is not in the router's network namespace");
+});
+
 test("GET /v1/sandboxes/:id puts back a sandbox's bound element, map entry and policy chain", async () => {
   const id = await createSandbox({ network: { allow_out: ["pkgs.test", router.gateway] } }, hostd.url);
   survivor = id;

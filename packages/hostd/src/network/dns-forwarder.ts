@@ -1,5 +1,5 @@
 // The DNS forwarder process (dns-server.ts): our own node, started in the router namespace with
-// `ip netns exec`, configured and told about policies over its IPC channel; it exits when
+// `nsenter --net`, configured and told about policies over its IPC channel; it exits when
 // hostd's channel closes, and is restarted if it dies while hostd runs.
 import type { ChildProcess } from "node:child_process";
 import fs from "node:fs";
@@ -73,11 +73,14 @@ export class DnsForwarder {
 
   private startOnce(): Promise<void> {
     return new Promise((resolve, reject) => {
-      const child = spawnTool("ip", ["netns", "exec", this.opts.netns, process.execPath, DNS_SERVER], {
+      // nsenter --net, not `ip netns exec`: that one also makes a mount namespace, a copy of
+      // every mount on the host, which then holds other state dirs' storage pools mounted
+      // (their `podflare down` left the loop device attached) for as long as this runs.
+      const child = spawnTool("nsenter", [`--net=/run/netns/${this.opts.netns}`, process.execPath, DNS_SERVER], {
         stdio: ["ignore", "inherit", "inherit", "ipc"],
         env: { LANG: "C" },
       });
-      // `ip netns exec` execs node in place: the pid is the forwarder's.
+      // nsenter execs node in place: the pid is the forwarder's.
       if (child.pid) writeForwarderPid(this.opts.pidFile, child.pid);
       const timer = setTimeout(() => {
         child.kill("SIGKILL");

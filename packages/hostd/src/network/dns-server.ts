@@ -1,4 +1,4 @@
-// The DNS forwarder, run by hostd inside the router namespace (`ip netns exec`), listening on
+// The DNS forwarder, run by hostd inside the router namespace (`nsenter --net`), listening on
 // the gateway address. Names in the static map are answered here; others go to the upstream
 // resolvers, if any are configured (never in tests). When a sandbox whose policy names a
 // domain looks it up, the answer's addresses are added to that sandbox's allow (or deny) set
