@@ -246,3 +246,13 @@ test("podflare ls: every column starts at the same offset on every line, 512 MB 
     }
   })();
 });
+
+test("serve --install-service --env-path writes the environment file when it is not there yet (Node took --env-file for its own)", () => {
+  const dir = scratchDir();
+  const envPath = path.join(scratchRoot, `env-${scratchCount}`, "hostd.env");
+  const unitDir = path.join(scratchRoot, `units-${scratchCount}`);
+  const r = onScratch(dir, "serve", "--install-service", "--env-path", envPath, "--unit-dir", unitDir);
+  assert.ok(fs.existsSync(envPath), `no environment file written: ${r.status} ${r.stderr}`);
+  assert.ok(fs.readdirSync(unitDir).some((f) => f.endsWith(".service")), `no unit written: ${r.stderr}`);
+  assert.doesNotMatch(r.stderr, /not found/);
+});

@@ -15,7 +15,7 @@ const usage = `usage: podflare <command>
 
   serve                    start hostd in the foreground (sets up the host on first run)
   serve --install-service  install hostd as the systemd service podflare-hostd and start it
-                           (--env-file PATH, default /etc/podflare/hostd.env; --unit-dir DIR)
+                           (--env-path PATH, default /etc/podflare/hostd.env; --unit-dir DIR)
   logs [-f] [-n N]         hostd's JSON log lines from journald (or --file PATH)
   setup                    install the Debian packages hostd needs and check the host (serve does it first)
   ls                       list sandboxes

@@ -8,22 +8,22 @@ import { parseOrHelp, UsageError, type CommandSpec } from "./args.js";
 
 const serveSpec: CommandSpec = {
   usage: `usage: podflare serve
-       podflare serve --install-service [--env-file PATH] [--unit-dir DIR]
+       podflare serve --install-service [--env-path PATH] [--unit-dir DIR]
 
   Runs hostd in the foreground until SIGINT/SIGTERM, as root: installs the Debian packages it
   needs and builds the default template first (first run only). Settings: PODFLARE_* variables
   (docs/operations.md); it listens on PODFLARE_HOSTD_ADDR (default 127.0.0.1:7070).
   --install-service: install hostd as the systemd service podflare-hostd and start it instead;
-  its settings go to --env-file (default /etc/podflare/hostd.env, kept if it exists), the unit
+  its settings go to --env-path (default /etc/podflare/hostd.env, kept if it exists), the unit
   to --unit-dir (default /etc/systemd/system).`,
-  options: [{ name: "--install-service" }, { name: "--env-file", value: "PATH" }, { name: "--unit-dir", value: "DIR" }],
+  options: [{ name: "--install-service" }, { name: "--env-path", value: "PATH" }, { name: "--unit-dir", value: "DIR" }],
 };
 
 export async function serve(args: string[]): Promise<number> {
   const parsed = parseOrHelp(serveSpec, args);
   if (!parsed) return 0;
-  if (parsed.has("--install-service")) return installServiceCommand({ envFile: parsed.value("--env-file"), unitDir: parsed.value("--unit-dir") });
-  for (const name of ["--env-file", "--unit-dir"]) if (parsed.has(name)) throw new UsageError(`${name} goes with --install-service`, serveSpec.usage);
+  if (parsed.has("--install-service")) return installServiceCommand({ envFile: parsed.value("--env-path"), unitDir: parsed.value("--unit-dir") });
+  for (const name of ["--env-path", "--unit-dir"]) if (parsed.has(name)) throw new UsageError(`${name} goes with --install-service`, serveSpec.usage);
   const cfg = loadConfig();
   const log = jsonLogger();
 
