@@ -515,6 +515,10 @@ def error_from_response(status: int, body: Any, headers: Mapping[str, str] | Non
         text += f" ({hint})"
     if context and context not in text:
         text += f" [{context}]"
+    # hostd's own failures are in its log under this id: the caller can quote it.
+    request_id = hdrs.get("x-request-id")
+    if status >= 500 and request_id and request_id not in text:
+        text += f" (request {request_id})"
     if code is not None and code in ERROR_CLASSES:
         cls = ERROR_CLASSES[code]
         if cls is ConcurrencyLimitError:

@@ -79,6 +79,11 @@ class ErrorMappingTest(unittest.TestCase):
         # A 404 with no code at all (a server of another kind) gets the hint too.
         self.assertIn("may not provide this endpoint", error_from_response(404, "Not Found").message)
 
+    def test_a_5xx_names_the_request_id(self):
+        err = error_from_response(500, {"error": "internal error in hostd", "code": "internal"},
+                                  {"X-Request-Id": "req_abc123"})
+        self.assertTrue(err.message.endswith("(request req_abc123)"), err.message)
+
     def test_a_missing_thing_that_says_what_it_is_gets_no_endpoint_hint(self):
         err = error_from_response(404, {"error": "no context ctx_1 in sandbox sbx_1", "code": "not_found"})
         self.assertIs(type(err), NotFoundError)

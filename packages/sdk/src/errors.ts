@@ -518,6 +518,9 @@ export function errorFromResponse(status: number, body: unknown, headers?: Heade
     if (hint && !message.includes(hint) && (code !== "not_found" || routeMissing)) message += ` (${hint})`;
   }
   if (context && !message.includes(context)) message += ` [${context}]`;
+  // hostd's own failures are in its log under this id: the caller can quote it.
+  const requestId = hdrs["x-request-id"];
+  if (status >= 500 && requestId && !message.includes(requestId)) message += ` (request ${requestId})`;
   const init: ErrorInit & { retryAfterS?: number } = { status, headers: hdrs };
   if (parsed.retryAfterS !== undefined) init.retryAfterS = parsed.retryAfterS;
   if (code !== undefined && isErrorCode(code)) return new errorClasses[code](message, init);

@@ -102,3 +102,9 @@ test("a route 404 says the server may not provide the endpoint; context is appen
   assert.ok(ctx instanceof NotFoundError);
   assert.equal(ctx.message, "no context ctx_1 in sandbox sbx_1");
 });
+
+test("a 5xx names hostd's X-Request-Id, under which its log has the details", () => {
+  const err = errorFromResponse(500, { error: "internal error in hostd: its log has the details", code: "internal" }, { "x-request-id": "req_abc123" });
+  assert.match(err.message, /\(request req_abc123\)$/);
+  assert.doesNotMatch(errorFromResponse(404, { error: "no sandbox", code: "sandbox_not_found" }, { "x-request-id": "req_x" }).message, /req_x/);
+});

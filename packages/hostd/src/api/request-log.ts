@@ -21,6 +21,13 @@ export interface RequestTrace {
 
 export type RequestObserver = (req: IncomingMessage, res: ServerResponse) => RequestTrace;
 
+const ids = new WeakMap<ServerResponse, string>();
+
+/** The X-Request-Id of the request `res` answers (for its error's log line), if it was observed. */
+export function requestIdOf(res: ServerResponse): string | undefined {
+  return ids.get(res);
+}
+
 export function requestId(req: IncomingMessage): string {
   const given = req.headers["x-request-id"];
   if (typeof given === "string" && SANE_REQUEST_ID.test(given)) return given;
@@ -59,6 +66,7 @@ export function requestObserver(log: Logger, metrics?: HostdMetrics): RequestObs
  * (a server inside a sandbox that sets its own) is left as it is.
  */
 function echoRequestId(res: ServerResponse, id: string): void {
+  ids.set(res, id);
   const writeHead = res.writeHead;
   res.writeHead = function (this: ServerResponse, ...args: unknown[]) {
     const last = args.length > 1 ? args[args.length - 1] : undefined;
