@@ -184,6 +184,15 @@ test("keys create: the first key of a state dir warns on stderr that auth is now
   r = onScratch(dir, "keys", "revoke", id);
   assert.equal(r.status, 0, r.stderr);
   assert.match(onScratch(dir, "keys", "ls").stdout, new RegExp(`^${id}.*revoked$`, "m"));
+  // Revoked by the plain key: the output names it by its prefix only, and so does the error for one revoked already.
+  const second = onScratch(dir, "keys", "create", "--tier", "free", "--name", "third");
+  const plain = second.stdout.trim();
+  r = onScratch(dir, "keys", "revoke", plain);
+  assert.equal(r.status, 0, r.stderr);
+  assert.ok(!r.stdout.includes(plain) && r.stdout.includes(plain.slice(0, 12)), r.stdout);
+  r = onScratch(dir, "keys", "revoke", plain);
+  assert.equal(r.status, 1);
+  assert.ok(!r.stderr.includes(plain), r.stderr);
 });
 
 // ---- against the test hostd

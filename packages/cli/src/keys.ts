@@ -2,7 +2,7 @@
 // in the metadata store of PODFLARE_STATE_DIR directly (as root), so the first key needs no
 // key. A running hostd sees changes from its next request. ls and revoke never create the store.
 import { PodflareError } from "@podflare/protocol";
-import { KeyStore, isLoopback, lastKeyGuard, loadConfig, openStore, revokeKey, stateDirOwner, type LastKeyGuard } from "@podflare/hostd";
+import { KeyStore, isLoopback, lastKeyGuard, loadConfig, openStore, revokeKey, shownKeyRef, stateDirOwner, type LastKeyGuard } from "@podflare/hostd";
 import { parseOrHelp, subcommand, type CommandSpec } from "./args.js";
 import { createKey, createSpec } from "./keys-create.js";
 import { missingStore } from "./state-dir.js";
@@ -71,7 +71,7 @@ export async function keysCommand(args: string[]): Promise<number> {
       console.error(`podflare keys revoke: ${err.message}`);
       return 1;
     }
-    console.log(`revoked ${ref}`);
+    console.log(`revoked ${shownKeyRef(ref)}`);
     return 0;
   } finally {
     store.close();
