@@ -56,5 +56,7 @@ export function firstKeyWarning(cfg: Config, id: string): string | undefined {
     "(PODFLARE_API_KEY=pf_live_… for the CLI and SDKs; Authorization: Bearer for REST). hostd keeps auth on",
     `until it restarts, even after the key is revoked. To undo: \`podflare keys revoke ${id}\`, then restart hostd`,
     "(with no live key on a loopback bind it starts with auth off), or start it with PODFLARE_AUTH_DISABLED=1.",
+    "Sandboxes and Spaces made while auth was off belong to no key: no key reaches them now; an admin key",
+    "sees them (GET /v1/sandboxes?all=true) and closes them (DELETE /v1/sandboxes/ID?all=true).",
   ].join("\n");
 }
