@@ -86,8 +86,16 @@ class Ring:
         return [c for c in self.chunks if c[0] >= seq]
 
     def would_drop_unread(self, n, first_unread):
-        """Adding n bytes would push out a chunk a reader has not had (seq >= first_unread)."""
-        return bool(self.chunks) and self.bytes + n > self.max_bytes and self.chunks[0][0] >= first_unread
+        """Adding n bytes (at most max_bytes) would push out a chunk a reader has not had
+        (seq >= first_unread): every chunk the add evicts is looked at, not just the oldest."""
+        over = self.bytes + n - self.max_bytes
+        for seq, _, data in self.chunks:
+            if over <= 0:
+                return False
+            if seq >= first_unread:
+                return True
+            over -= len(data)
+        return False
 
 
 # Stands for the first reader of a process started with hold_s, until it attaches.
@@ -266,14 +274,19 @@ def _read(proc, fd, stream):
         return False
     if not data:
         return False
-    with proc.cond:
-        while proc.readers and proc.ring.would_drop_unread(len(data), min(proc.readers.values())):
-            if FIRST_READER in proc.readers and time.monotonic() > proc.first_reader_deadline:
-                del proc.readers[FIRST_READER]
-                continue
-            proc.cond.wait(_READER_WAIT_S)
-        proc.ring.add(stream, data)
-        proc.cond.notify_all()
+    # In pieces no larger than the ring: a bigger one would be cut to its tail, and a reader
+    # holding the output (lossless) must get every byte.
+    step = max(1, proc.ring.max_bytes)
+    for start in range(0, len(data), step):
+        piece = data[start:start + step]
+        with proc.cond:
+            while proc.readers and proc.ring.would_drop_unread(len(piece), min(proc.readers.values())):
+                if FIRST_READER in proc.readers and time.monotonic() > proc.first_reader_deadline:
+                    del proc.readers[FIRST_READER]
+                    continue
+                proc.cond.wait(_READER_WAIT_S)
+            proc.ring.add(stream, piece)
+            proc.cond.notify_all()
     return True
 
 

@@ -19,6 +19,14 @@ class RingTest(unittest.TestCase):
         self.assertEqual(r.next_seq, 3)
         self.assertEqual([c[0] for c in r.since(0)], [1, 2])
 
+    def test_an_add_that_must_evict_an_unread_chunk_behind_a_read_one_waits(self):
+        r = Ring(10)
+        r.add("stdout", b"aaaa")  # seq 0: the reader has it
+        r.add("stdout", b"bbbb")  # seq 1: not yet
+        self.assertFalse(r.would_drop_unread(6, 1), "evicting the read chunk alone makes room")
+        self.assertTrue(r.would_drop_unread(7, 1), "the unread chunk would go too")
+        self.assertFalse(r.would_drop_unread(2, 0), "room without evicting anything")
+
     def test_one_chunk_larger_than_the_ring_keeps_its_tail(self):
         r = Ring(4)
         r.add("stdout", b"abcdefgh")
@@ -135,6 +143,26 @@ class ProcessFramesTest(KernelTest):
         out = b"".join(got)
         self.assertEqual(len(out), len(expected))
         self.assertEqual(out, expected)
+
+    def test_a_lossless_reader_gets_every_byte_through_a_ring_smaller_than_one_read(self):
+        lines = 100000
+        h, _ = self.c.request({"t": "proc_start", "cmd": "seq", "args": ["1", str(lines)], "max_running": 8,
+                               "buffer_bytes": 4096, "hold_ms": 10000})
+        pid = h["process"]["pid"]
+        c = self.kernel.connect()
+        try:
+            req = c.new_id()
+            c.send({"t": "proc_connect", "id": req, "pid": pid, "hold": True})
+            got = []
+            while True:
+                h, body = c.recv_for(req)
+                if h["t"] in ("proc_exit", "error"):
+                    break
+                if h["t"] == "proc_out":
+                    got.append(body)
+        finally:
+            c.close()
+        self.assertEqual(b"".join(got), "".join(f"{i}\n" for i in range(1, lines + 1)).encode())
 
 
 if __name__ == "__main__":
