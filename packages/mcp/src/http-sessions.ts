@@ -38,6 +38,8 @@ interface Entry {
   transport: StreamableHTTPServerTransport;
   lastActiveMs: number;
   inFlight: number;
+  /** Answers under way: ended with the session, which cannot deliver them any more. */
+  open: Set<ServerResponse>;
 }
 
 export class McpHttpSessions {
@@ -98,13 +100,24 @@ export class McpHttpSessions {
       res.end();
       return;
     }
+    // Busy until the answer is written or the client hangs up: the SDK writes nothing for a
+    // call the client cancelled, and a session counted busy for good would never time out.
     entry.inFlight++;
     entry.lastActiveMs = this.#now();
+    let counted = true;
+    const done = (): void => {
+      if (!counted) return;
+      counted = false;
+      entry.inFlight--;
+      entry.lastActiveMs = this.#now();
+    };
+    res.once("close", done);
+    entry.open.add(res);
+    res.once("close", () => entry.open.delete(res));
     try {
       await entry.transport.handleRequest(req, res);
     } finally {
-      entry.inFlight--;
-      entry.lastActiveMs = this.#now();
+      done();
     }
   }
 
@@ -129,7 +142,7 @@ export class McpHttpSessions {
       maxRequestBodySize: this.#limits.maxBodyBytes,
       onsessioninitialized: (id) => {
         release();
-        entry = { id, owner: caller.owner, session, server, transport, lastActiveMs: this.#now(), inFlight: 0 };
+        entry = { id, owner: caller.owner, session, server, transport, lastActiveMs: this.#now(), inFlight: 0, open: new Set() };
         this.#sessions.set(id, entry);
       },
     });
@@ -184,5 +197,13 @@ export class McpHttpSessions {
       this.#log(`mcp: session ${entry.id}: ${(err as Error).message}`);
     }
     await entry.server.close().catch(() => undefined);
+    // A call still running when the session ended gets no answer from the SDK: end it here.
+    for (const res of entry.open) {
+      if (res.headersSent) res.end();
+      else {
+        const body = JSON.stringify({ jsonrpc: "2.0", id: null, error: { code: -32000, message: `the MCP session ended (${why}) while this call ran; what it made is closed` } });
+        res.writeHead(404, { "content-type": "application/json", "content-length": Buffer.byteLength(body) }).end(body);
+      }
+    }
   }
 }

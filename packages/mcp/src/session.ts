@@ -62,11 +62,18 @@ export class SandboxSession {
     this.#assertLive();
     const sb = await Sandbox.create({ ...this.#opts.connection, ...opts });
     this.adopt(sb, { owned: true, current: true });
-    if (this.#ended) await sb.close(); // the session ended while the create was under way
     return sb;
   }
 
+  /**
+   * Makes `sb` known to the session (owned: closed at its end). A sandbox the session made
+   * after it ended (a create, fork or resume that was under way) is closed now instead.
+   */
   adopt(sb: Sandbox, how: { owned: boolean; current: boolean }): void {
+    if (this.#ended) {
+      if (how.owned) void sb.close().catch((err: unknown) => this.#opts.log?.(`mcp: closing ${sb.id} after the session ended: ${(err as Error).message}`));
+      throw new McpToolError("sandbox_closed", "this MCP session ended while the call ran; what it made is closed; start a new session");
+    }
     this.#known.set(sb.id, sb);
     if (how.owned) this.#owned.add(sb.id);
     if (how.current) this.#current = { state: "open", sandbox: sb };

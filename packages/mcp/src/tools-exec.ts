@@ -13,11 +13,12 @@ const execArgs = {
   ...onSandboxArgs,
 };
 
-async function run(sb: Sandbox, code: string, language: Language, timeoutMs: number | undefined): Promise<CallToolResult> {
+async function run(sb: Sandbox, code: string, language: Language, timeoutMs: number | undefined, signal: AbortSignal): Promise<CallToolResult> {
   // The stream, not runCode: rich events (images, values, structured errors) pass through it,
-  // and the output is bounded as it arrives.
+  // and the output is bounded as it arrives. A call the client cancels (notifications/cancelled,
+  // its own timeout) interrupts the code, as a timeout does, instead of leaving it running.
   const acc = new ExecAccumulator();
-  for await (const ev of sb.runCodeStream(code, language, timeoutMs === undefined ? {} : { timeoutMs })) acc.push(ev as ExecStreamEvent);
+  for await (const ev of sb.runCodeStream(code, language, timeoutMs === undefined ? { signal } : { timeoutMs, signal })) acc.push(ev as ExecStreamEvent);
   return acc.result(sb.id);
 }
 
@@ -31,7 +32,7 @@ export function registerExecTools(server: McpServer, session: SandboxSession): v
         "Figures and rich values come back as images and text.",
       inputSchema: execArgs,
     },
-    (args) => onSandbox(session, args, (sb) => run(sb, args.code, "python", args.timeout_ms)),
+    (args, extra) => onSandbox(session, args, (sb) => run(sb, args.code, "python", args.timeout_ms, extra.signal)),
   );
   server.registerTool(
     "run_bash",
@@ -39,6 +40,6 @@ export function registerExecTools(server: McpServer, session: SandboxSession): v
       description: "Run a bash snippet in a fresh shell (nothing but files carries over between calls). Returns {sandbox_id, stdout, stderr, exit_code}.",
       inputSchema: execArgs,
     },
-    (args) => onSandbox(session, args, (sb) => run(sb, args.code, "bash", args.timeout_ms)),
+    (args, extra) => onSandbox(session, args, (sb) => run(sb, args.code, "bash", args.timeout_ms, extra.signal)),
   );
 }

@@ -20,7 +20,9 @@ export function openExec(ref: SandboxRef, code: string, language: Language, opts
   if (opts.context !== undefined) body.context_id = contextIdOf(opts.context);
   // The server is silent while code runs; only an exec with a deadline gets a client one.
   const timeoutMs = opts.timeoutMs !== undefined ? opts.timeoutMs + ref.http.timeoutMs : 0;
-  return ref.http.open("POST", sandboxPath(ref, "/exec"), { json: body, timeoutMs, accept: "application/x-ndjson" });
+  // An abort drops the connection (before or after the head: code that prints nothing sends
+  // no head until it ends), and hostd interrupts the code (docs/api.md, exec).
+  return ref.http.open("POST", sandboxPath(ref, "/exec"), { json: body, timeoutMs, accept: "application/x-ndjson", signal: opts.signal });
 }
 
 /** Yields the events of an exec answer; leaving early drops the connection. */

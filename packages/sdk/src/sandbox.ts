@@ -38,7 +38,7 @@ const SANDBOX_OPTIONS = {
 } as const satisfies OptionNames<SandboxOptions & ClientOption>;
 
 /** The options of runCode and runCodeStream. */
-const RUN_OPTIONS = { timeoutMs: true, env: true, cwd: true, context: true, onResult: true, onError: true } as const satisfies OptionNames<RunOptions>;
+const RUN_OPTIONS = { timeoutMs: true, env: true, cwd: true, context: true, onResult: true, onError: true, signal: true } as const satisfies OptionNames<RunOptions>;
 
 /**
  * A Podflare sandbox: a Linux box with a persistent Python REPL, bash, and files.

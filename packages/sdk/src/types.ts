@@ -100,6 +100,11 @@ export interface RunOptions {
   onResult?: (result: Result) => void;
   /** Called with the exception of a python exec, once, after its traceback on stderr. */
   onError?: (error: ExecError) => void;
+  /**
+   * Aborting it drops the exec's connection, and hostd interrupts the code as on a timeout;
+   * the call then rejects with the signal's reason (an `AbortError` by default).
+   */
+  signal?: AbortSignal;
 }
 
 export interface FileEntry {
