@@ -116,53 +116,40 @@ class ProcessFramesTest(KernelTest):
                                 ("rename", "moved.txt")])
         w.close()
 
-    def test_a_slow_lossless_reader_gets_all_of_a_pty_programs_output_even_what_was_pending_at_exit(self):
-        # The reader holds the output (lossless), so the program blocks on its terminal while the
-        # reader is behind and exits with the kernel's terminal buffers full: all must come.
-        lines = 60000
+    def seq_through_lossless_reader(self, lines, late_s=0, **start):
+        """The output of `seq 1 lines` as a lossless (hold) reader gets it, reading nothing for
+        `late_s` after the first chunk; and the last frame's type."""
         h, _ = self.c.request({"t": "proc_start", "cmd": "seq", "args": ["1", str(lines)], "max_running": 8,
-                               "buffer_bytes": 64 * 1024, "hold_ms": 10000, "pty": {"rows": 24, "cols": 80}})
+                               "hold_ms": 10000, **start})
         self.assertEqual(h["t"], "proc_started")
-        pid = h["process"]["pid"]
         c = self.kernel.connect()
         try:
             req = c.new_id()
-            c.send({"t": "proc_connect", "id": req, "pid": pid, "hold": True})
+            c.send({"t": "proc_connect", "id": req, "pid": h["process"]["pid"], "hold": True})
             got = []
             while True:
                 h, body = c.recv_for(req)
                 if h["t"] in ("proc_exit", "error"):
-                    break
-                if not got:
-                    time.sleep(2)  # behind at first: the program fills the terminal's buffers and exits
-                got.append(body)
-        finally:
-            c.close()
-        self.assertEqual(h["t"], "proc_exit")
-        expected = "".join(f"{i}\r\n" for i in range(1, lines + 1)).encode()
-        out = b"".join(got)
-        self.assertEqual(len(out), len(expected))
-        self.assertEqual(out, expected)
-
-    def test_a_lossless_reader_gets_every_byte_through_a_ring_smaller_than_one_read(self):
-        lines = 100000
-        h, _ = self.c.request({"t": "proc_start", "cmd": "seq", "args": ["1", str(lines)], "max_running": 8,
-                               "buffer_bytes": 4096, "hold_ms": 10000})
-        pid = h["process"]["pid"]
-        c = self.kernel.connect()
-        try:
-            req = c.new_id()
-            c.send({"t": "proc_connect", "id": req, "pid": pid, "hold": True})
-            got = []
-            while True:
-                h, body = c.recv_for(req)
-                if h["t"] in ("proc_exit", "error"):
-                    break
+                    return b"".join(got), h["t"]
                 if h["t"] == "proc_out":
+                    if not got and late_s:
+                        time.sleep(late_s)  # the slow reader itself, not a wait for a condition
                     got.append(body)
         finally:
             c.close()
-        self.assertEqual(b"".join(got), "".join(f"{i}\n" for i in range(1, lines + 1)).encode())
+
+    def test_a_slow_lossless_reader_gets_all_of_a_pty_programs_output_even_what_was_pending_at_exit(self):
+        # The reader holds the output (lossless), so the program blocks on its terminal while the
+        # reader is behind and exits with the kernel's terminal buffers full: all must come.
+        out, last = self.seq_through_lossless_reader(60000, late_s=2, buffer_bytes=64 * 1024,
+                                                     pty={"rows": 24, "cols": 80})
+        self.assertEqual(last, "proc_exit")
+        self.assertEqual(out, "".join(f"{i}\r\n" for i in range(1, 60001)).encode())
+
+    def test_a_lossless_reader_gets_every_byte_through_a_ring_smaller_than_one_read(self):
+        out, last = self.seq_through_lossless_reader(100000, buffer_bytes=4096)
+        self.assertEqual(last, "proc_exit")
+        self.assertEqual(out, "".join(f"{i}\n" for i in range(1, 100001)).encode())
 
 
 if __name__ == "__main__":
