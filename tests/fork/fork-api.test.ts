@@ -181,3 +181,19 @@ test("a fork during an upload: the children get neither the half-written upload 
     await closeSandbox(c);
   }
 });
+
+test("diff skips the kernel's views (/proc, /sys, /dev) and hashes no more of a file than it says it holds: it ends, and the sandbox answers after", async () => {
+  const sb = await Sandbox.create({ host: hostdUrl() });
+  try {
+    const [a] = await sb.fork(1);
+    // /proc/*/pagemap reports size 0 and reads without end: the old snippet never finished.
+    const d = await sb.diff(a!, ["/proc", "/sys/kernel", "/dev"]);
+    assert.deepEqual(d, { added: [], removed: [], modified: [] });
+    const whole = await sb.diff(a!, ["/root", "/proc/self"]);
+    assert.deepEqual(whole.modified, []);
+    assert.equal((await sb.runCode("print('answers')")).stdout, "answers\n");
+    await a!.close();
+  } finally {
+    await sb.close();
+  }
+});

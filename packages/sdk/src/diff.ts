@@ -11,6 +11,12 @@ import type { DiffResult } from "./types.js";
 export const DIFF_SNIPPET = `import hashlib, json, os, stat
 
 LIMIT = 1048576
+# Kernel views, not files: endless to read (/proc/*/pagemap) and never the sandbox's work.
+SKIP = ("/proc", "/sys", "/dev")
+
+
+def _skipped(path):
+    return any(path == s or path.startswith(s + "/") for s in SKIP)
 
 
 def _entry(path, st):
@@ -23,8 +29,12 @@ def _entry(path, st):
         digest = hashlib.sha256()
         try:
             with open(path, "rb") as f:
+                read = 0
                 for block in iter(lambda: f.read(65536), b""):
                     digest.update(block)
+                    read += len(block)
+                    if read > LIMIT:  # more than it said it holds: compared by size and mtime
+                        return [st.st_size, str(st.st_mtime_ns), None]
         except OSError:
             return [st.st_size, str(st.st_mtime_ns), None]
         return [st.st_size, str(st.st_mtime_ns), digest.hexdigest()]
@@ -34,6 +44,8 @@ def _entry(path, st):
 def _walk(roots):
     out = {}
     for root in roots:
+        if _skipped(os.path.abspath(root)):
+            continue
         try:
             st = os.lstat(root)
         except OSError:
@@ -42,6 +54,7 @@ def _walk(roots):
         if not stat.S_ISDIR(st.st_mode):
             continue
         for dirpath, dirnames, filenames in os.walk(root):
+            dirnames[:] = [d for d in dirnames if not _skipped(os.path.join(dirpath, d))]
             for name in dirnames + filenames:
                 path = os.path.join(dirpath, name)
                 try:
