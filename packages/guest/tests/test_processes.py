@@ -116,24 +116,25 @@ class ProcessFramesTest(KernelTest):
                                 ("rename", "moved.txt")])
         w.close()
 
-    def seq_through_lossless_reader(self, lines, late_s=0, **start):
-        """The output of `seq 1 lines` as a lossless (hold) reader gets it, reading nothing for
-        `late_s` after the first chunk; and the last frame's type."""
+    def seq_through_lossless_reader(self, lines, late=False, **start):
+        """The output of `seq 1 lines` as a lossless (hold) reader gets it (with `late`, reading
+        nothing after the first chunk until seq is blocked writing or done); and the last frame's type."""
         h, _ = self.c.request({"t": "proc_start", "cmd": "seq", "args": ["1", str(lines)], "max_running": 8,
                                "hold_ms": 10000, **start})
         self.assertEqual(h["t"], "proc_started")
         c = self.kernel.connect()
         try:
             req = c.new_id()
-            c.send({"t": "proc_connect", "id": req, "pid": h["process"]["pid"], "hold": True})
+            pid = h["process"]["pid"]
+            c.send({"t": "proc_connect", "id": req, "pid": pid, "hold": True})
             got = []
             while True:
                 h, body = c.recv_for(req)
                 if h["t"] in ("proc_exit", "error"):
                     return b"".join(got), h["t"]
                 if h["t"] == "proc_out":
-                    if not got and late_s:
-                        time.sleep(late_s)  # the slow reader itself, not a wait for a condition
+                    if not got and late:
+                        _until_done_writing(pid)
                     got.append(body)
         finally:
             c.close()
@@ -141,7 +142,7 @@ class ProcessFramesTest(KernelTest):
     def test_a_slow_lossless_reader_gets_all_of_a_pty_programs_output_even_what_was_pending_at_exit(self):
         # The reader holds the output (lossless), so the program blocks on its terminal while the
         # reader is behind and exits with the kernel's terminal buffers full: all must come.
-        out, last = self.seq_through_lossless_reader(60000, late_s=2, buffer_bytes=64 * 1024,
+        out, last = self.seq_through_lossless_reader(60000, late=True, buffer_bytes=64 * 1024,
                                                      pty={"rows": 24, "cols": 80})
         self.assertEqual(last, "proc_exit")
         self.assertEqual(out, "".join(f"{i}\r\n" for i in range(1, 60001)).encode())
@@ -150,6 +151,25 @@ class ProcessFramesTest(KernelTest):
         out, last = self.seq_through_lossless_reader(100000, buffer_bytes=4096)
         self.assertEqual(last, "proc_exit")
         self.assertEqual(out, "".join(f"{i}\n" for i in range(1, 100001)).encode())
+
+
+def _until_done_writing(pid):
+    """Waits until the process sleeps in a write (its terminal or pipe full) or has exited (with
+    what it wrote still in the kernel's buffers), 10 s at most."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{pid}/wchan") as f:
+                wchan = f.read()
+            with open(f"/proc/{pid}/stat") as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            return  # gone: exited and reaped
+        # A pipe write sleeps in pipe_write; a terminal's in n_tty_write's wait_woken.
+        if "write" in wchan or wchan == "wait_woken" or state in ("Z", "X"):
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"process {pid} neither blocked writing nor exited (wchan {wchan!r}, state {state})")
 
 
 if __name__ == "__main__":
