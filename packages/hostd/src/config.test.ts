@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { regionTagFor } from "@podflare/protocol";
-import { poolSizeFor, regionTagFromEnv } from "./config.js";
+import { loadConfig, poolSizeFor, regionTagFromEnv } from "./config.js";
 
 test("the default pool holds 1% of memory at ~4 MB a spawned sandbox (2 to 64), or at ~30 MB a cold-booted one (2 to 32)", () => {
   assert.equal(poolSizeFor(24 * 1024, true), 61);
@@ -19,4 +19,25 @@ test("the region tag: PODFLARE_REGION_TAG, else derived from PODFLARE_REGION, el
   assert.equal(regionTagFromEnv("us-west", "00e1"), "00e1");
   assert.throws(() => regionTagFromEnv("us-west", "XYZ1"), /4 lowercase hex digits/);
   assert.throws(() => regionTagFromEnv(undefined, "00e1"), /PODFLARE_REGION is not/);
+});
+
+test("settings that cannot work are errors naming the variable, not accepted to fail later", () => {
+  const cases: [string, string, RegExp][] = [
+    ["PODFLARE_EXEC_TIMEOUT_MS", "-5", /PODFLARE_EXEC_TIMEOUT_MS must be a whole number of at least 1/],
+    ["PODFLARE_MAX_SANDBOXES", "0", /PODFLARE_MAX_SANDBOXES must be a whole number of at least 1/],
+    ["PODFLARE_POOL_SIZE", "-3", /PODFLARE_POOL_SIZE must be a whole number of at least 0/],
+    ["PODFLARE_POOL_SIZE_GB", "0.4", /PODFLARE_POOL_SIZE_GB must be a whole number of at least 1/],
+    ["PODFLARE_STORAGE_DRIVER", "btfrs", /PODFLARE_STORAGE_DRIVER must be auto, btrfs or dir/],
+    ["PODFLARE_AUTH_DISABLED", "true", /PODFLARE_AUTH_DISABLED must be 1 \(on\) or 0 \(off\)/],
+  ];
+  for (const [name, value, message] of cases) {
+    const before = process.env[name];
+    process.env[name] = value;
+    try {
+      assert.throws(() => loadConfig(), message, `${name}=${value}`);
+    } finally {
+      if (before === undefined) delete process.env[name];
+      else process.env[name] = before;
+    }
+  }
 });
