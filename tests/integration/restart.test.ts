@@ -178,19 +178,29 @@ test("leftovers of a crash are removed on start: a sandbox the store forgot, and
   }
 });
 
-test("a hostd that fails late in its start (port taken) exits with the reason, not hanging on its DNS forwarder", () => {
-  // A second hostd of its own state dir on the running one's port gets through storage,
-  // templates and the network (which starts the DNS forwarder child) before listen fails.
+test("a hostd whose port is taken says so before it sets anything up: no pool, no network, no cgroups", () => {
+  // It used to get through storage, templates and the network (the DNS forwarder child
+  // included) before listen failed, and left all of them for `podflare down`.
   const dup = ownHostd("restart-dup", 10);
   const cli = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../packages/cli/dist/main.js");
+  const netnsBefore = netnsNames();
   try {
     const env: NodeJS.ProcessEnv = { ...process.env, PODFLARE_STATE_DIR: dup.stateDir, PODFLARE_HOSTD_ADDR: `127.0.0.1:${port}`,
       PODFLARE_TEMPLATES: "default", PODFLARE_POOL_SIZE: "0", PODFLARE_TEMPLATE_CACHE: process.env.PODFLARE_TEMPLATE_CACHE || "/var/cache/podflare-templates" };
     delete env.PODFLARE_API_KEYS;
     const r = spawnSync(process.execPath, [cli, "serve"], { env, encoding: "utf8", timeout: 180_000 });
     assert.equal(r.status, 1, `hostd did not exit by itself (signal ${r.signal}): ${r.stderr.slice(-2000)}`);
-    assert.match(r.stderr, /already in use/);
+    assert.match(r.stderr, new RegExp(`127\\.0\\.0\\.1:${port} is already in use.*PODFLARE_HOSTD_ADDR`));
+    assert.doesNotMatch(r.stderr, /template default|network:|pool image/, "it set things up before finding the port taken");
+    assert.equal(fs.existsSync(path.join(dup.stateDir, "pool.img")), false, "a pool image was made");
+    assert.equal(fs.existsSync(path.join(dup.stateDir, "pool")), false, "a pool was mounted");
+    assert.equal(cgroupParentExists(dup.stateDir), false, "a cgroup parent was made");
+    assert.deepEqual(netnsNames().filter((n) => !netnsBefore.includes(n)), [], "a network namespace was made");
   } finally {
     teardownStateDir(dup.stateDir);
   }
 });
+
+function netnsNames(): string[] {
+  return spawnSync("ip", ["netns", "list"], { encoding: "utf8" }).stdout.split("\n").map((l) => l.split(" ")[0] ?? "").filter(Boolean);
+}

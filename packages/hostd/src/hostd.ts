@@ -1,5 +1,4 @@
 // hostd: wires storage, the jail, the runtime, the metadata store and the REST API together.
-import type http from "node:http";
 import os from "node:os";
 import { AuthStartError, createAuthenticator } from "./auth/authenticator.js";
 import { lastKeyGuard } from "./auth/last-key.js";
@@ -35,6 +34,7 @@ import { NsRuntime } from "./runtime/ns/ns-runtime.js";
 import { NetworkService } from "./network/network-service.js";
 import { OPEN_POLICY } from "./network/policy.js";
 import { checkHost } from "./host-check.js";
+import { checkPortFree, listen } from "./listen.js";
 import { lockStateDir } from "./state-dir-lock.js";
 import { openStore } from "./store/index.js";
 import { createStoragePool, createTemplateManager, type ProgressEvent } from "./storage/index.js";
@@ -66,6 +66,13 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
   // reconcile cgroups under the running one's sandboxes.
   const stateLock = lockStateDir(cfg.stateDir, { what: "hostd", addr: `${cfg.addr.host}:${cfg.addr.port}`, keepLastKey: keyGuard.keep });
   checkHost();
+  try {
+    await checkPortFree(cfg.addr, "PODFLARE_HOSTD_ADDR");
+    if (cfg.metricsAddr) await checkPortFree(cfg.metricsAddr, "PODFLARE_METRICS_ADDR");
+  } catch (err) {
+    stateLock.release();
+    throw err;
+  }
   // Before the jail server and the DNS forwarder start: both inherit it.
   if (!shieldFromOom()) {
     log("WARNING: hostd is not shielded from the OOM killer: oom_score_adj -1000 needs CAP_SYS_RESOURCE, which this host withholds; sandboxes still run at a higher oom_score_adj than hostd");
@@ -188,10 +195,10 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
     routes,
     auth, log, (req, socket, head) => proxy.handleUpgrade(req, socket, head) || pty.handleUpgrade(req, socket, head), cfg.http, requestObserver(log, metrics), e2b, calls,
   );
-  await listen(server, cfg.addr.host, cfg.addr.port);
+  await listen(server, cfg.addr, "PODFLARE_HOSTD_ADDR");
   const metricsServer = cfg.metricsAddr ? createMetricsServer(metrics, log) : null;
   if (metricsServer && cfg.metricsAddr) {
-    await listen(metricsServer, cfg.metricsAddr.host, cfg.metricsAddr.port, "PODFLARE_METRICS_ADDR");
+    await listen(metricsServer, cfg.metricsAddr, "PODFLARE_METRICS_ADDR");
     log(`metrics: GET /metrics without auth on ${cfg.metricsAddr.host}:${cfg.metricsAddr.port} (PODFLARE_METRICS_ADDR)`);
   }
   const host = cfg.addr.host.includes(":") ? `[${cfg.addr.host}]` : cfg.addr.host;
@@ -226,17 +233,6 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
       stateLock.release();
     },
   };
-}
-
-function listen(server: http.Server, host: string, port: number, setting = "PODFLARE_HOSTD_ADDR"): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once("error", (err: NodeJS.ErrnoException) => {
-      if (err.code === "EADDRINUSE") {
-        reject(new Error(`${host}:${port} is already in use: is another hostd running? Set ${setting} to move`));
-      } else reject(err);
-    });
-    server.listen(port, host, () => resolve());
-  });
 }
 
 /** A revoked key's sandboxes: nobody can reach them any more, so none is left running. */
