@@ -13,7 +13,7 @@ export async function upload(p: ManagerParts, owner: string, id: string, sb: Liv
     await uploadFile(sb.rt, path, body, maxBytes, p.cfg.guestReplyTimeoutMs);
   } catch (err) {
     p.live.get(owner, id); // deleted during the upload: say so (sandbox_not_found)
-    throw err;
+    throw p.runtime.room?.explain(err) ?? err;
   }
 }
 

@@ -101,6 +101,8 @@ export class SandboxManager {
     if (req.persistent && !tier.persistentSpaces) {
       throw new PodflareError("forbidden", `persistent Spaces are not part of the ${tierName} tier; create without persistent, or use a pro key`);
     }
+    const full = this.runtime.room?.refuseNew(from.space ? "resume" : "create");
+    if (full) throw full;
     // Checked and reserved in one step, before any await: racing creates see each other's slots.
     const slot = this.slots.reserve(owner, 1, createCaps(tierName, this.cfg.maxSandboxes));
     this.making++;
@@ -252,6 +254,8 @@ export class SandboxManager {
    */
   async fork(owner: string, id: string, n: number, tierName: TierName = "enterprise"): Promise<ForkResponse> {
     const sb = this.live.get(owner, id);
+    const full = this.runtime.room?.refuseNew("fork");
+    if (full) throw full;
     // All n children's slots at once, held while the fork waits its turn: all or nothing.
     const slot = this.slots.reserve(owner, n, forkCaps(tierName, n, this.cfg.maxSandboxes));
     try {

@@ -180,6 +180,10 @@ export class WarmPool {
         await sleep(20);
         continue;
       }
+      if (this.runtime.room?.full()) {
+        await sleep(1000); // a full storage pool: a pooled sandbox could not write either
+        continue;
+      }
       const spawn = this.spawning();
       const lacking = this.opts.size - this.free.get(template)!.length - (this.booting.get(template) ?? 0);
       const count = spawn ? Math.max(1, Math.min(lacking, this.spawnBatch)) : 1;

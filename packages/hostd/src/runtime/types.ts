@@ -2,6 +2,7 @@
 // a VM later). Nothing here assumes namespaces; the guest kernel protocol is the common ground.
 import type { GuestConnection } from "./guest-connection.js";
 import type { EgressPolicy } from "../network/policy.js";
+import type { PoolRoom } from "../storage/pool-room.js";
 
 export interface SandboxLimits {
   memoryMb: number;
@@ -127,4 +128,6 @@ export interface Runtime {
   addressOf(sb: RuntimeSandbox): string | null;
   /** Puts back the sandbox's network rules and link if they drifted (optional). */
   checkNetwork?(sb: RuntimeSandbox): Promise<void>;
+  /** The storage pool's own room, which all sandboxes share (optional). */
+  readonly room?: PoolRoom;
 }

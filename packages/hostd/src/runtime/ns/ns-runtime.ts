@@ -17,6 +17,7 @@ import type { ForkResult, Runtime, RuntimeHandle, RuntimeSandbox, RuntimeSandbox
 /** packages/guest, bind-mounted read-only at /.podflare/guest inside every sandbox. */
 export const guestDir = fileURLToPath(new URL("../../../../guest", import.meta.url));
 
+import { PoolRoom } from "../../storage/pool-room.js";
 
 export type { NsRuntimeOptions };
 
@@ -30,8 +31,10 @@ export class NsRuntime implements Runtime {
 
   /** The guest package as sandboxes mount it: a copy in the pool (guest-stage.ts). */
   readonly guestDir: string;
+  readonly room: PoolRoom;
 
   constructor(readonly opts: NsRuntimeOptions) {
+    this.room = new PoolRoom(opts.storage.root, opts.log);
     this.runDir = path.join(opts.stateDir, "run");
     fs.mkdirSync(this.runDir, { recursive: true, mode: 0o700 });
     this.guestDir = stageGuest(guestDir, opts.storage.root);
