@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import { cgroupParentFor } from "@podflare/hostd";
 import { CgroupManager } from "@podflare/hostd/jail";
+import { createStoragePool } from "@podflare/hostd/storage";
 import { createSandbox, exec } from "../support/api.js";
 import { eventually } from "../support/host.js";
 import { ownHostd, runCli, startTestHostd, teardownStateDir } from "../support/hostd-process.js";
@@ -74,5 +75,20 @@ test("`podflare down` refuses while a stopped hostd's sandboxes run; --force kil
   } finally {
     if (running) await hostd.stop();
     teardownStateDir(stateDir);
+  }
+});
+
+test("`podflare down` on a dir-driver state dir says there was nothing to unmount (it said \"unmounted\")", async () => {
+  const dirState = `${stateDir}-dir`;
+  fs.mkdirSync(dirState, { recursive: true });
+  try {
+    const pool = await createStoragePool({ stateDir: dirState, driver: "dir", log: () => {} });
+    await pool.teardown({});
+    const r = runCli(["down"], dirState, { PODFLARE_STORAGE_DRIVER: "dir" });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /left as it is \(the dir driver's pool is a plain folder: nothing to unmount\)/);
+    assert.doesNotMatch(r.stdout, /unmounted/);
+  } finally {
+    fs.rmSync(dirState, { recursive: true, force: true });
   }
 });

@@ -63,6 +63,8 @@ async function down(cfg: ReturnType<typeof loadConfig>, force: boolean): Promise
   const pool = await createStoragePool({ stateDir: cfg.stateDir, driver: cfg.storageDriver, log: () => {} });
   await pool.teardown({ force });
   cgroups.removeParentIfEmpty();
-  console.log(`storage pool of ${cfg.stateDir} unmounted`);
+  console.log(pool.driver === "btrfs"
+    ? `storage pool of ${cfg.stateDir} unmounted`
+    : `storage pool of ${cfg.stateDir} left as it is (the ${pool.driver} driver's pool is a plain folder: nothing to unmount)`);
   return 0;
 }
