@@ -1,7 +1,7 @@
 // Small HTTP helpers: JSON answers, the error envelope, bounded JSON bodies.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { PodflareError, type ErrorBody } from "@podflare/protocol";
-import { requestIdOf } from "./request-log.js";
+import { noteErrorCode, requestIdOf } from "./request-log.js";
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
@@ -61,6 +61,7 @@ export function sendError(res: ServerResponse, err: unknown, log: (msg: string) 
     return;
   }
   const e = err instanceof PodflareError ? err : storeFull(err) ?? internalError();
+  noteErrorCode(res, e.code);
   if (e.code === "internal") {
     // Under the request's id: what the caller is told to look for.
     const id = requestIdOf(res);

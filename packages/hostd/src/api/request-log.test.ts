@@ -3,6 +3,8 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { jsonLogger } from "../log.js";
+import { PodflareError } from "@podflare/protocol";
+import { sendError } from "./http.js";
 import { requestObserver } from "./request-log.js";
 
 async function serve(handler: (res: http.ServerResponse) => void, fn: (url: string, lines: Record<string, unknown>[]) => Promise<void>) {
@@ -81,6 +83,52 @@ test("one JSON line per request with the chosen fields; a sandbox id only when i
       assert.equal(b!.request_id, "r2");
       assert.equal(b!.sandbox_id, undefined);
       assert.ok(!JSON.stringify(b).includes("secret"));
+    },
+  );
+});
+
+async function linesOf(url: string, lines: Record<string, unknown>[], n: number): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (lines.length < n && Date.now() < deadline) await new Promise((r) => setImmediate(r));
+  assert.equal(lines.length, n, "request lines missing");
+}
+
+test("an error answer's line carries its code; a stream an error cuts after its head says cut, not just 200", async () => {
+  await serve(
+    (res) => sendError(res, new PodflareError("sandbox_not_found", "sandbox x not found"), () => {}),
+    async (url, lines) => {
+      assert.equal((await fetch(url)).status, 404);
+      await linesOf(url, lines, 1);
+      assert.equal(lines[0]!.status, 404);
+      assert.equal(lines[0]!.error_code, "sandbox_not_found");
+      assert.equal(lines[0]!.cut, undefined);
+    },
+  );
+  await serve(
+    (res) => {
+      res.writeHead(200, { "content-type": "application/x-ndjson" });
+      res.write('{"type":"stdout"}\n', () => sendError(res, new PodflareError("runtime_error", "the guest went away"), () => {}));
+    },
+    async (url, lines) => {
+      const r = await fetch(url);
+      await r.text().catch(() => "cut");
+      await linesOf(url, lines, 1);
+      assert.equal(lines[0]!.status, 200);
+      assert.equal(lines[0]!.cut, true);
+      assert.equal(lines[0]!.error_code, "runtime_error");
+      assert.equal(lines[0]!.level, "error", "cut by a 500 error");
+    },
+  );
+  await serve(
+    (res) => {
+      res.writeHead(200, { "content-type": "application/x-ndjson" });
+      res.end('{"type":"exit"}\n');
+    },
+    async (url, lines) => {
+      await (await fetch(url)).text();
+      await linesOf(url, lines, 1);
+      assert.equal(lines[0]!.cut, undefined, "a whole answer is not cut");
+      assert.equal(lines[0]!.error_code, undefined);
     },
   );
 });

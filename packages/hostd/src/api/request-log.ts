@@ -4,7 +4,7 @@
 // only when it is one; no header and no body.
 import crypto from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { sandboxIdPattern } from "@podflare/protocol";
+import { errorStatus, sandboxIdPattern, type ErrorCode } from "@podflare/protocol";
 import type { Logger } from "../log.js";
 import type { HostdMetrics } from "../metrics/index.js";
 
@@ -22,6 +22,12 @@ export interface RequestTrace {
 export type RequestObserver = (req: IncomingMessage, res: ServerResponse) => RequestTrace;
 
 const ids = new WeakMap<ServerResponse, string>();
+const errorCodes = new WeakMap<ServerResponse, string>();
+
+/** The error code a request was answered with, or its stream cut by (sendError): logged with it. */
+export function noteErrorCode(res: ServerResponse, code: string): void {
+  errorCodes.set(res, code);
+}
 
 /** The X-Request-Id of the request `res` answers (for its error's log line), if it was observed. */
 export function requestIdOf(res: ServerResponse): string | undefined {
@@ -43,13 +49,20 @@ export function requestObserver(log: Logger, metrics?: HostdMetrics): RequestObs
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       // 499: the client went away before any answer (nginx's convention).
       const status = res.headersSent ? res.statusCode : 499;
+      // An answer whose head went out but whose body did not end: a stream cut short (by an
+      // error after the head, or the client leaving). Its status alone would read as success.
+      const cut = res.headersSent && !res.writableFinished;
       const method = req.method ?? "";
       metrics?.observeRequest(method, trace.route, status, seconds);
-      log.event(status >= 500 ? "error" : "info", "request", {
+      const code = errorCodes.get(res);
+      const cutBy = cut && code ? (errorStatus[code as ErrorCode] ?? 500) : 0;
+      log.event(status >= 500 || cutBy >= 500 ? "error" : cutBy ? "warn" : "info", "request", {
         request_id: trace.id,
         method,
         route: trace.route,
         status,
+        error_code: code,
+        cut: cut || undefined,
         duration_ms: Math.round(seconds * 1e6) / 1e3,
         key_id: trace.keyId,
         sandbox_id: trace.sandboxId && sandboxIdPattern.test(trace.sandboxId) ? trace.sandboxId : undefined,
