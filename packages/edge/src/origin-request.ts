@@ -21,9 +21,16 @@ export function forwardHeaders(src: http.IncomingHttpHeaders, clientAddr: string
   const out: http.OutgoingHttpHeaders = {};
   // Expect: 100-continue was answered to the caller by the edge's own server already.
   for (const [k, v] of Object.entries(src)) if (v !== undefined && !hopByHop.has(k) && k !== "expect") out[k] = v;
-  const prior = src["x-forwarded-for"];
-  if (clientAddr) out["x-forwarded-for"] = prior ? `${Array.isArray(prior) ? prior.join(", ") : prior}, ${clientAddr}` : clientAddr;
+  const xff = forwardedFor(src, clientAddr);
+  if (xff) out["x-forwarded-for"] = xff;
   return out;
+}
+
+/** X-Forwarded-For with the caller appended (every request and WebSocket upgrade the edge relays). */
+export function forwardedFor(src: http.IncomingHttpHeaders, clientAddr: string | undefined): string | undefined {
+  const prior = src["x-forwarded-for"];
+  if (!clientAddr) return prior === undefined ? undefined : Array.isArray(prior) ? prior.join(", ") : prior;
+  return prior ? `${Array.isArray(prior) ? prior.join(", ") : prior}, ${clientAddr}` : clientAddr;
 }
 
 export function originPath(r: Region, path: string): string {

@@ -5,7 +5,7 @@ import type http from "node:http";
 import type { Duplex } from "node:stream";
 import type { PodflareError } from "@podflare/protocol";
 import { rawErrorAnswer } from "./answer.js";
-import { originPath } from "./origin-request.js";
+import { forwardedFor, originPath } from "./origin-request.js";
 import type { Region } from "./regions.js";
 
 function head(statusLine: string, headers: http.IncomingHttpHeaders): string {
@@ -33,6 +33,8 @@ export function forwardUpgrade(
     client.on("error", () => {});
     client.pause(); // what the caller sends before the origin's 101 waits here (pipe resumes)
     const headers: http.OutgoingHttpHeaders = { ...req.headers };
+    const xff = forwardedFor(req.headers, req.socket.remoteAddress);
+    if (xff) headers["x-forwarded-for"] = xff;
     const up = region.transport.request({
       protocol: region.url.protocol,
       hostname: region.url.hostname.replace(/^\[(.*)\]$/, "$1"),
