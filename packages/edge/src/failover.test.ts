@@ -299,3 +299,25 @@ for (const fastPath of [true, false]) {
     }
   });
 }
+
+test("GET /v1/regions when no region answers: 503 region_unavailable with Retry-After, not the list to a caller no origin checked", async () => {
+  const down = await standIn("gone", 0);
+  const tmp = await startEdge(
+    { regions: [{ name: "gone", url: down.url }], addr: "127.0.0.1:0", probeIntervalMs: 60_000, probeTimeoutMs: 2000, connectTimeoutMs: 2000, maxCreateBodyBytes: 4096 },
+    { log: () => undefined },
+  );
+  try {
+    down.server.closeAllConnections();
+    await new Promise<void>((r) => down.server.close(() => r()));
+    tmp.regions.byName("gone")!.healthy = false;
+    const res = await fetch(`${tmp.url}/v1/regions`);
+    assert.equal(res.status, 503);
+    const body = (await res.json()) as { code: string; error: string; regions?: unknown };
+    assert.equal(body.code, "region_unavailable");
+    assert.equal(body.regions, undefined);
+    assert.match(body.error, /no region answered/);
+    assert.ok(Number(res.headers.get("retry-after")) >= 1);
+  } finally {
+    await tmp.close();
+  }
+});

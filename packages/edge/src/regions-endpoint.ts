@@ -1,10 +1,13 @@
 // GET /v1/regions: each region's name, health, probe RTT and capacity. Capacity is the
 // origin's GET /v1/capacity asked with the caller's own key (a tenant sees its numbers, an
-// admin the host's); when every healthy origin refuses the key, so does this endpoint.
+// admin the host's); when every healthy origin refuses the key, so does this endpoint, and when
+// none answers (all down) it is 503: the edge holds no keys, so it cannot tell a caller whose key
+// no origin has checked anything (it answered such a caller the region list before).
 import type http from "node:http";
 import { forwardHeaders, sendToOrigin } from "./origin-request.js";
 import type { Region, RegionSet } from "./regions.js";
-import { sendJson } from "./answer.js";
+import { retryAfterS, sendEdgeError, sendJson } from "./answer.js";
+import { PodflareError } from "@podflare/protocol";
 import { FANOUT_DEADLINE_MS, within } from "./within.js";
 
 interface Capacity {
@@ -27,9 +30,14 @@ async function capacityOf(r: Region, req: http.IncomingMessage, connectTimeoutMs
   }
 }
 
-export async function regionsEndpoint(regions: RegionSet, req: http.IncomingMessage, res: http.ServerResponse, connectTimeoutMs: number): Promise<number> {
+export async function regionsEndpoint(regions: RegionSet, req: http.IncomingMessage, res: http.ServerResponse, connectTimeoutMs: number, probeIntervalMs: number): Promise<number> {
   const caps = await Promise.all(regions.list.map((r) => within(capacityOf(r, req, connectTimeoutMs), FANOUT_DEADLINE_MS)));
   const answered = caps.filter((c): c is Capacity => c !== undefined);
+  if (answered.length === 0) {
+    const err = new PodflareError("region_unavailable", `no region answered (${regions.list.length} configured, none reachable now), so no key could be checked; retry after ${retryAfterS(probeIntervalMs)} s (Retry-After); the edge's /metrics shows each region's health`, { "retry-after": retryAfterS(probeIntervalMs) });
+    sendEdgeError(res, err);
+    return err.status;
+  }
   const refused = answered.find((c) => c.status === 401 || c.status === 403);
   if (answered.length > 0 && answered.every((c) => c.status === 401 || c.status === 403)) {
     sendJson(res, refused!.status, refused!.body);

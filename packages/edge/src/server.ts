@@ -78,7 +78,7 @@ export function createEdgeServer(deps: EdgeServerDeps): http.Server {
         res.writeHead(any ? 200 : 503, { "content-type": "text/plain", "x-podflare-edge": "1" }).end(any ? "ok" : "no region is healthy");
         return { region: "", kind: "own", status: any ? 200 : 503 };
       }
-      return { region: "", kind: "own", status: await regionsEndpoint(regions, req, res, cfg.connectTimeoutMs) };
+      return { region: "", kind: "own", status: await regionsEndpoint(regions, req, res, cfg.connectTimeoutMs, cfg.probeIntervalMs) };
     }
     if (route.kind === "create") {
       const r = await createThroughEdge(req, res, regions, {
