@@ -85,10 +85,8 @@ test("a sandbox holding every inotify instance it can leaves other sandboxes and
   }
 });
 
-test("a sandbox queueing real-time signals until refused leaves host root able to queue its own", async () => {
-  // Pending real-time signals are charged up the namespace tree to the family's maker. Shared
-  // by all sandboxes still (docs/security.md, "Limits and residual risks"), never host root's.
-  const QUEUE = (max: number, hold: boolean) => `
+/** Python: queue real-time signals to itself (blocked) until refused or `max`; prints "n err". */
+const QUEUE_SIGNALS = (max: number, hold: boolean) => `
 import ctypes, os, signal, sys, time
 libc = ctypes.CDLL(None, use_errno=True)
 signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGRTMIN})
@@ -100,18 +98,61 @@ while n < ${max}:
 print(n, err, flush=True)
 ${hold ? "time.sleep(600)" : ""}
 `;
-  const held = await exec(a, `
+
+/** Python: POSIX message queues of maxmsg x msgsize opened and held until refused or `max`. */
+const OPEN_QUEUES = (max: number, maxmsg: number, msgsize: number, hold: boolean) => `
+import ctypes, os, time
+libc = ctypes.CDLL(None, use_errno=True)
+class Attr(ctypes.Structure):
+    _fields_ = [("flags", ctypes.c_long), ("maxmsg", ctypes.c_long), ("msgsize", ctypes.c_long), ("curmsgs", ctypes.c_long), ("pad", ctypes.c_long * 4)]
+libc.mq_open.restype = ctypes.c_int
+libc.mq_open.argtypes = [ctypes.c_char_p, ctypes.c_int, ctypes.c_uint, ctypes.POINTER(Attr)]
+qs, err = [], "none"
+while len(qs) < ${max}:
+    attr = Attr(0, ${maxmsg}, ${msgsize}, 0)
+    fd = libc.mq_open(f"/pf{os.getpid()}_{len(qs)}".encode(), os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600, ctypes.byref(attr))
+    if fd < 0:
+        err = os.strerror(ctypes.get_errno()); break
+    qs.append(fd)
+print(len(qs), err, flush=True)
+${hold ? "time.sleep(600)" : ""}
+`;
+
+/** Starts `code` in a held subprocess of the sandbox's REPL (named `name` there); its first line. */
+async function hold(id: string, name: string, code: string): Promise<string> {
+  const r = await exec(id, `
 import subprocess, sys
-queuer = subprocess.Popen([sys.executable, "-c", ${JSON.stringify(QUEUE(1_000_000, true))}], stdout=subprocess.PIPE, text=True)
-print(queuer.stdout.readline().strip())
+${name} = subprocess.Popen([sys.executable, "-c", ${JSON.stringify(code)}], stdout=subprocess.PIPE, text=True)
+print(${name}.stdout.readline().strip())
 `, { timeout_ms: 120_000 });
-  try {
-    assert.match(held.stdout, /^\d+ Resource temporarily unavailable\n$/, `the sandbox's queue was not refused: ${held.stdout} ${held.stderr}`);
-    assert.equal(hostPython(QUEUE(4, false)), "4 none", "host root could not queue a real-time signal");
-  } finally {
-    await exec(a, "queuer.kill(); queuer.wait()");
-  }
-});
+  assert.equal(r.exitCode, 0, r.stderr);
+  return r.stdout.trim();
+}
+
+for (const attacker of ["pooled", "fresh"] as const) {
+  test(`a ${attacker} sandbox holding every queued real-time signal and message-queue byte it can leaves other sandboxes (pooled and fresh) and host root theirs`, async () => {
+    // Both are counted per user and charged up the user-namespace tree to each namespace's
+    // maker, capped there by the maker's rlimit: with one maker for all families, one sandbox
+    // used them up for every other (docs/security.md, "Per-user kernel counters").
+    const spare = await pool.create(); // pooled: spawned into the warm pool's zygote family
+    const fresh = await pool.create({ env: { PF_FRESH: "1" } }); // a pool miss: a family of its own
+    const attackerId = attacker === "pooled" ? a : fresh;
+    const victims = attacker === "pooled" ? [b, fresh] : [b, spare];
+    const signals = await hold(attackerId, "sigq", QUEUE_SIGNALS(1_000_000, true));
+    const queues = await hold(attackerId, "mqs", OPEN_QUEUES(100_000, 10, 8192, true));
+    try {
+      assert.match(signals, /^\d+ Resource temporarily unavailable$/, `the attacker's signals were not refused: ${signals}`);
+      assert.match(queues, /^\d+ Too many open files$/, `the attacker's queues were not refused: ${queues}`);
+      for (const v of victims) {
+        assert.equal((await exec(v, QUEUE_SIGNALS(64, false))).stdout.trim(), "64 none", `sandbox ${v} could not queue real-time signals`);
+        assert.equal((await exec(v, OPEN_QUEUES(4, 1, 64, false))).stdout.trim(), "4 none", `sandbox ${v} could not open a message queue`);
+      }
+      assert.equal(hostPython(QUEUE_SIGNALS(4, false)), "4 none", "host root could not queue a real-time signal");
+    } finally {
+      await exec(attackerId, "sigq.kill(); sigq.wait(); mqs.kill(); mqs.wait()");
+    }
+  });
+}
 
 test("a sandbox registering epoll watches until refused is stopped by its memory, not by a count other sandboxes share", async () => {
   // Watches are counted per host uid (fs.epoll.max_user_watches, 5.5 M here): before hostd

@@ -3,7 +3,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { PodflareError } from "@podflare/protocol";
-import { isAlive, startKernel, type CgroupManager } from "../../jail/index.js";
+import { isAlive, processStartTime, startKernel, type CgroupManager } from "../../jail/index.js";
 import { GuestConnection } from "../guest-connection.js";
 import { reapZombies } from "../guest-reap.js";
 import { KERNEL_ARGV, kernelEnv } from "./kernel-env.js";
@@ -27,6 +27,12 @@ export class NsSandbox implements RuntimeSandbox {
   /** Kernels replaced so far: a connection attempt that raced a restart is tried again once. */
   private restarts = 0;
   private kernelPid: number | null = null;
+  /**
+   * The kernel's start time, read when its pid was learnt: a kernel that exited by itself leaves
+   * kernelPid behind, and the host may give that pid to any process since (another tenant's, or
+   * hostd's own). Nothing is signalled by pid without this and the sandbox's cgroup agreeing.
+   */
+  private kernelStart: string | null = null;
   private destroyed = false;
   readonly socketPath: string;
 
@@ -41,7 +47,7 @@ export class NsSandbox implements RuntimeSandbox {
     kernelPid: number | null = null,
   ) {
     this.id = spec.id;
-    this.kernelPid = kernelPid;
+    this.setKernelPid(kernelPid);
     const dir = rt.sandboxRunDir(spec.id);
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     this.socketPath = path.join(dir, "kernel.sock");
@@ -105,15 +111,14 @@ export class NsSandbox implements RuntimeSandbox {
   private async replaceKernel(): Promise<void> {
     // A kernel being started (after an exec's kill) is the one to replace: wait until it is up.
     await this.starting?.catch(() => undefined);
-    const old = this.kernelPid;
     this.killKernel();
     // The old kernel's socket answers until it is gone: wait, so control() starts a new one.
     const deadline = Date.now() + 5_000;
-    while (old !== null && this.rt.cgroups.pids(this.id).includes(old)) {
+    while (this.kernelIsAlive()) {
       if (Date.now() > deadline) throw new Error(`the guest kernel of ${this.id} did not exit after SIGKILL`);
       await new Promise((r) => setTimeout(r, 5));
     }
-    this.kernelPid = null;
+    this.setKernelPid(null);
     fs.rmSync(this.socketPath, { force: true });
     if (this.destroyed) throw new Error(`sandbox ${this.id} is closed`);
     await this.connectKernel();
@@ -150,14 +155,30 @@ export class NsSandbox implements RuntimeSandbox {
   }
 
   killKernel(): void {
-    if (this.kernelPid !== null) {
+    if (this.kernelIsAlive()) {
       try {
-        process.kill(this.kernelPid, "SIGKILL");
+        process.kill(this.kernelPid!, "SIGKILL");
       } catch {
         /* already gone */
       }
     }
     this.conn?.close();
+  }
+
+  private setKernelPid(pid: number | null): void {
+    this.kernelPid = pid;
+    this.kernelStart = pid === null ? null : processStartTime(pid);
+  }
+
+  /** The kernel whose pid we hold still runs, as that very process, in this sandbox's cgroup. */
+  private kernelIsAlive(): boolean {
+    const pid = this.kernelPid;
+    if (pid === null || this.kernelStart === null || !isAlive(pid, this.kernelStart)) return false;
+    try {
+      return this.rt.cgroups.pids(this.id).includes(pid);
+    } catch {
+      return false;
+    }
   }
 
   oomKills(): number {
@@ -218,14 +239,14 @@ export class NsSandbox implements RuntimeSandbox {
       listenSocket: this.socketPath,
       seccomp: true,
     });
-    this.kernelPid = pid;
+    this.setKernelPid(pid);
     return this.attach(await GuestConnection.connect(this.socketPath, 15_000));
   }
 
   private attach(conn: GuestConnection): GuestConnection {
     this.conn = conn;
     // A spawned sandbox's kernel is one pid namespace deeper (its family is nested in the zygote's).
-    if (this.kernelPid === null) this.kernelPid = hostPidOf(this.rt.cgroups.pids(this.id), conn.hello.pid, this.handle.outerFamily ? 3 : 2);
+    if (this.kernelPid === null) this.setKernelPid(hostPidOf(this.rt.cgroups.pids(this.id), conn.hello.pid, this.handle.outerFamily ? 3 : 2));
     conn.onClose(() => {
       if (this.conn === conn) this.conn = null;
     });
