@@ -152,7 +152,7 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
   const spaces = new SpaceService(store.spaces, runtime, sandboxes, log, cfg.spaceCaps, cfg.regionTag);
   // The reaper's freezes count against the owner's Space caps: stored keys carry their tier.
   const tierOf = (owner: string): TierName => keyStore.get(owner)?.tier ?? (owner.startsWith("key_") ? cfg.apiKeysTier : "enterprise");
-  const reaper = new Reaper(sandboxes, spaces, log, { tierOf });
+  const reaper = new Reaper(sandboxes, spaces, log, { tierOf, poolFull: () => runtime.room.full() !== undefined });
   const { adopted, removed } = await sandboxes.start();
   if (adopted.length) log(`re-adopted ${adopted.length} running sandbox(es)`);
   if (removed.length) log(`removed leftovers of ${removed.length} sandbox(es) from an earlier run`);

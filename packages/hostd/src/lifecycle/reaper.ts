@@ -31,9 +31,14 @@ export interface ReaperOptions {
   tierOf?: (owner: string) => TierName;
   /** A persistent sandbox not frozen within this long is closed instead (its caps hold). */
   freezeDeadlineMs?: number;
+  /** Whether the host's storage pool is full (then a failed freeze is kept paused and retried). */
+  poolFull?: () => boolean;
+  /** How long a sandbox whose freeze failed on a full pool waits before the next try. */
+  freezeRetryMs?: number;
 }
 
 const FREEZE_DEADLINE_MS = 60_000;
+const FREEZE_RETRY_MS = 10_000;
 
 /** `p`, or `why` once `ms` passed (p goes on; its outcome is then ignored). */
 function withinMs<T>(p: Promise<T>, ms: number, why: string): Promise<T> {
@@ -53,6 +58,8 @@ export class Reaper {
   private ticker: { stop(): void } | null = null;
   /** Sandboxes with an action under way: not acted on again until it ends. */
   private readonly underWay = new Set<string>();
+  /** Persistent sandboxes kept paused after a freeze failed on a full pool: next try not before. */
+  private readonly heldUntil = new Map<string, number>();
   private readonly clock: Clock;
 
   constructor(
@@ -80,8 +87,14 @@ export class Reaper {
    */
   async tick(): Promise<void> {
     const started: Promise<void>[] = [];
-    for (const s of this.sandboxes.lifecycleView(this.clock.now())) {
-      if (this.underWay.has(s.id)) continue;
+    const now = this.clock.now();
+    const view = this.sandboxes.lifecycleView(now);
+    if (this.heldUntil.size) {
+      const live = new Set(view.map((s) => s.id));
+      for (const id of this.heldUntil.keys()) if (!live.has(id)) this.heldUntil.delete(id);
+    }
+    for (const s of view) {
+      if (this.underWay.has(s.id) || (this.heldUntil.get(s.id) ?? 0) > now) continue;
       const action = decide(s);
       if (action === null) continue;
       const work = this.act(s, action)
@@ -112,9 +125,18 @@ export class Reaper {
           this.opts.freezeDeadlineMs ?? FREEZE_DEADLINE_MS,
           "the freeze did not finish in time (an exec still running, or its client not reading)",
         );
+        this.heldUntil.delete(s.id);
         this.log(`reaper: froze ${s.id} (${reason}) to ${space.space_id}`);
         return;
       } catch (err) {
+        if (this.opts.poolFull?.()) {
+          // The host's fault, not the tenant's: its files and REPL state are kept. Paused, it runs
+          // nothing (so the caps hold) and is frozen once the pool has room.
+          await this.sandboxes.pause(s.owner, s.id).catch(() => undefined);
+          this.heldUntil.set(s.id, this.clock.now() + (this.opts.freezeRetryMs ?? FREEZE_RETRY_MS));
+          this.log(`WARNING: reaper: could not freeze ${s.id} (${reason}): the host's storage pool is full; kept paused, the freeze is tried again every ${Math.round((this.opts.freezeRetryMs ?? FREEZE_RETRY_MS) / 1000)} s until it has room`);
+          return;
+        }
         // The idle and lifetime caps hold even when the freeze cannot be made (e.g. Space caps).
         this.log(`reaper: could not freeze ${s.id} (${reason}), closing it: ${(err as Error).message}`);
       }

@@ -53,6 +53,8 @@ export class SpaceService {
     pending.count++;
     try {
       return await this.freezeCounted(owner, id, tierName, reason, caps, pending);
+    } catch (err) {
+      throw this.runtime.room?.explain(err) ?? err;
     } finally {
       pending.count--;
       if (pending.count === 0) this.pending.delete(owner);

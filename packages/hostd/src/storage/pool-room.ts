@@ -48,9 +48,12 @@ export class PoolRoom {
     return new PodflareError("no_space", `${what} refused: the host's storage pool is full (${describe(room)}); sandboxes here cannot write until its operator frees room or grows it (PODFLARE_POOL_SIZE_GB, docs/storage.md); try again later or on another host`);
   }
 
-  /** A sandbox's no_space, told as the host's when the pool is what is full. */
+  /**
+   * A sandbox's no_space, told as the host's when the pool is what is full; so is a failure
+   * that is not a PodflareError (a storage helper's ENOSPC) while the pool is full.
+   */
   explain(err: unknown): unknown {
-    if (!(err instanceof PodflareError) || err.code !== "no_space") return err;
+    if (err instanceof PodflareError && err.code !== "no_space") return err;
     const room = this.full();
     if (!room) return err;
     return new PodflareError("no_space", `no space left: the host's storage pool is full (${describe(room)}), not this sandbox's disk_mb; its operator must free room or grow it (PODFLARE_POOL_SIZE_GB, docs/storage.md)`);
