@@ -3,10 +3,15 @@ limit -e` issue them, without starting btrfs-progs once per call (a process star
 than the snapshot itself). Served by the jail server (op "btrfs").
 
 Config on stdin: {"snapshots": [{"src", "dst", "readOnly"?}], "limits": [{"path", "bytes"}],
-"deletes": [path]} (`bytes` null removes the limit). Snapshots, then limits, then deletes
-(`btrfs subvolume delete`: the whole subvolume, not the subvolumes nested in it); stops at the
-first failure. Prints {"ok": true} or {"error": "...", "errno": N}.
+"groups": [{"path", "group", "bytes"}], "assigns": [{"path", "group"}], "deletes": [path]}
+(`bytes` null removes the limit). Snapshots, then limits, then groups (a level-1 qgroup 1/group
+of the pool `path` is in, made if missing, its exclusive limit set: one tenant's share of the
+pool), then assigns (the subvolume at `path` joins 1/group: its writes count there too), then
+deletes (`btrfs subvolume delete`: the whole subvolume, not the subvolumes nested in it); stops
+at the first failure. Prints {"ok": true} or {"error": "...", "errno": N}.
 """
+
+import errno
 
 import fcntl
 import json
@@ -20,6 +25,14 @@ BTRFS_IOC_SNAP_CREATE_V2 = 0x50009417
 BTRFS_IOC_SNAP_DESTROY = 0x5000940F
 # _IOR(0x94, 43, struct btrfs_ioctl_qgroup_limit_args), 48 bytes
 BTRFS_IOC_QGROUP_LIMIT = 0x8030942B
+# _IOW(0x94, 41, struct btrfs_ioctl_qgroup_assign_args), 24 bytes
+BTRFS_IOC_QGROUP_ASSIGN = 0x40189429
+# _IOW(0x94, 42, struct btrfs_ioctl_qgroup_create_args), 16 bytes
+BTRFS_IOC_QGROUP_CREATE = 0x4010942A
+# _IOWR(0x94, 18, struct btrfs_ioctl_ino_lookup_args), 4096 bytes
+BTRFS_IOC_INO_LOOKUP = 0xD0009412
+BTRFS_FIRST_FREE_OBJECTID = 256
+GROUP_ID_MAX = (1 << 48) - 1
 BTRFS_SUBVOL_RDONLY = 1 << 1
 BTRFS_QGROUP_LIMIT_MAX_EXCL = 1 << 1
 NAME_MAX = 4039  # BTRFS_SUBVOL_NAME_MAX
@@ -67,6 +80,50 @@ def limit_exclusive(path: str, nbytes) -> None:
         os.close(fd)
 
 
+def _level1(group) -> int:
+    if not isinstance(group, int) or isinstance(group, bool) or not 0 < group <= GROUP_ID_MAX:
+        raise ValueError(f"bad group id {group!r}")
+    return (1 << 48) | group
+
+
+def _limit(fd: int, qgroupid: int, nbytes) -> None:
+    size = U64_MAX if nbytes is None else int(nbytes)
+    args = bytearray(struct.pack("=QQQQQQ", qgroupid, BTRFS_QGROUP_LIMIT_MAX_EXCL, 0, size, 0, 0))
+    fcntl.ioctl(fd, BTRFS_IOC_QGROUP_LIMIT, args)
+
+
+def group(path: str, gid, nbytes) -> None:
+    qgroupid = _level1(gid)
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        try:
+            fcntl.ioctl(fd, BTRFS_IOC_QGROUP_CREATE, struct.pack("=QQ", 1, qgroupid))
+        except OSError as e:
+            if e.errno != errno.EEXIST:
+                raise
+        _limit(fd, qgroupid, nbytes)
+    finally:
+        os.close(fd)
+
+
+def assign(path: str, gid) -> None:
+    qgroupid = _level1(gid)
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        # treeid 0: the subvolume the fd is in; the kernel writes its id back.
+        args = bytearray(struct.pack("=QQ4080x", 0, BTRFS_FIRST_FREE_OBJECTID))
+        fcntl.ioctl(fd, BTRFS_IOC_INO_LOOKUP, args)
+        subvol = struct.unpack_from("=Q", args, 0)[0]
+        try:
+            # Simple quotas add the subvolume's usage to the group at once (no rescan).
+            fcntl.ioctl(fd, BTRFS_IOC_QGROUP_ASSIGN, struct.pack("=QQQ", 1, subvol, qgroupid))
+        except OSError as e:
+            if e.errno != errno.EEXIST:
+                raise
+    finally:
+        os.close(fd)
+
+
 def main() -> int:
     try:
         cfg = json.loads(sys.stdin.read())
@@ -74,6 +131,10 @@ def main() -> int:
             snapshot(s["src"], s["dst"], bool(s.get("readOnly")))
         for lim in cfg.get("limits", []):
             limit_exclusive(lim["path"], lim.get("bytes"))
+        for g in cfg.get("groups", []):
+            group(g["path"], g["group"], g.get("bytes"))
+        for a in cfg.get("assigns", []):
+            assign(a["path"], a["group"])
         for path in cfg.get("deletes", []):
             delete(path)
         sys.stdout.write(json.dumps({"ok": True}) + "\n")

@@ -29,6 +29,8 @@ export interface HostdConfig {
   adminKey?: string;
   authDisabled: boolean;
   uidBase: number;
+  /** Percent of the storage pool one owner's sandboxes may hold together (the local caller: no limit). */
+  ownerDiskPercent: number;
   uidCount: number;
   defaultTemplate: string;
   /** Templates built at start if missing. */
@@ -120,6 +122,12 @@ function envWholeAtLeast(name: string, min: number, fallback = min): number {
   return n;
 }
 
+function envPercent(name: string, fallback: number): number {
+  const n = envWholeAtLeast(name, 1, fallback);
+  if (n > 100) throw new Error(`${name} must be a whole number from 1 to 100, got ${JSON.stringify(process.env[name])}`);
+  return n;
+}
+
 function tierFromEnv(name: string, fallback: TierName): TierName {
   const raw = process.env[name];
   if (!raw) return fallback;
@@ -166,6 +174,7 @@ export function loadConfig(overrides: Partial<HostdConfig> = {}): HostdConfig {
     adminKey: process.env.PODFLARE_ADMIN_KEY || undefined,
     authDisabled: flagFromEnv("PODFLARE_AUTH_DISABLED"),
     uidBase: envInt("PODFLARE_UID_BASE", 100000),
+    ownerDiskPercent: envPercent("PODFLARE_OWNER_DISK_PERCENT", 50),
     uidCount: 65536,
     defaultTemplate: "default",
     ensureTemplates: (process.env.PODFLARE_TEMPLATES || "default").split(",").map((t) => t.trim()).filter(Boolean),

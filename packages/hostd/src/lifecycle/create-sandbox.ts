@@ -4,7 +4,7 @@ import { PodflareError, type CreateSandboxRequest, type CreateSandboxResponse } 
 import type { TierName } from "../auth/tiers.js";
 import type { SandboxRecord } from "../store/store.js";
 import { applyLimits, networkOf } from "./create-request.js";
-import { newSandboxId } from "./live-sandboxes.js";
+import { newSandboxId, tenantOf } from "./live-sandboxes.js";
 import type { ManagerParts } from "./manager-parts.js";
 import { setHandle } from "./runtime-handle.js";
 import type { WarmPool } from "./warm-pool.js";
@@ -59,6 +59,10 @@ export async function createSandbox(
   const pooled = from.space ? null : (pool?.take(template, applied, record.env) ?? null);
   if (pooled) {
     record.id = record.runtimeKey = pooled.id;
+    await p.runtime.claimFor?.(pooled, tenantOf(owner)).catch(async (err: unknown) => {
+      await pooled.destroy().catch(() => undefined);
+      throw err;
+    });
     // Pooled sandboxes have egress with an open policy; anything else is set now.
     if (!applied.egress || network) {
       await p.runtime.setNetwork(pooled, p.live.specOf(record).network!).catch(async (err: unknown) => {

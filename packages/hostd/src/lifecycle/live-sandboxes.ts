@@ -1,6 +1,7 @@
 // The sandboxes live on this host and what every call on one goes through: the owner-scoped
 // lookup, its job queue, its activity clock and the wake from paused.
 import { PodflareError, newTaggedId, type SandboxInfo } from "@podflare/protocol";
+import { LOCAL_OWNER } from "../auth/authenticator.js";
 import type { HostdConfig } from "../config.js";
 import { parsePolicy } from "../network/policy.js";
 import type { Runtime, RuntimeSandbox, RuntimeSandboxSpec } from "../runtime/types.js";
@@ -188,6 +189,12 @@ export class LiveSandboxes {
         pidsMax: this.cfg.defaults.pidsMax,
       },
       network: { egress: record.applied.egress, policy: parsePolicy(record.network) },
+      owner: tenantOf(record.owner),
     };
   }
+}
+
+/** The owner whose share of the pool a sandbox counts against: none for the local caller (no keys). */
+export function tenantOf(owner: string): string | undefined {
+  return owner === LOCAL_OWNER ? undefined : owner;
 }

@@ -4,7 +4,7 @@ import type { Socket } from "node:net";
 import type { Readable } from "node:stream";
 import { readPath, removePath, uploadFile, type ReadResult } from "../runtime/files.js";
 import { openPortStream } from "../runtime/port-stream.js";
-import type { LiveSandbox } from "./live-sandboxes.js";
+import { tenantOf, type LiveSandbox } from "./live-sandboxes.js";
 import type { ManagerParts } from "./manager-parts.js";
 
 export async function upload(p: ManagerParts, owner: string, id: string, sb: LiveSandbox, path: string, body: Readable, maxBytes: number): Promise<void> {
@@ -13,7 +13,7 @@ export async function upload(p: ManagerParts, owner: string, id: string, sb: Liv
     await uploadFile(sb.rt, path, body, maxBytes, p.cfg.guestReplyTimeoutMs);
   } catch (err) {
     p.live.get(owner, id); // deleted during the upload: say so (sandbox_not_found)
-    throw p.runtime.room?.explain(err) ?? err;
+    throw p.runtime.explainNoSpace?.(err, tenantOf(owner)) ?? err;
   }
 }
 

@@ -23,7 +23,7 @@ import { Reservations } from "./reservations.js";
 import type { LifecycleView } from "./lifecycle-view.js";
 import { systemClock, type Clock } from "./clock.js";
 import { forkQueued, mergeQueued, type ForkMergeDeps } from "./fork-merge.js";
-import { LiveSandboxes, newSandboxId } from "./live-sandboxes.js";
+import { LiveSandboxes, newSandboxId, tenantOf } from "./live-sandboxes.js";
 import type { ExecFlow, ExecOutput, ExecRichOutput } from "../runtime/exec.js";
 import type { ReadResult } from "../runtime/files.js";
 import type { GuestConnection } from "../runtime/guest-connection.js";
@@ -101,7 +101,7 @@ export class SandboxManager {
     if (req.persistent && !tier.persistentSpaces) {
       throw new PodflareError("forbidden", `persistent Spaces are not part of the ${tierName} tier; create without persistent, or use a pro key`);
     }
-    const full = this.runtime.room?.refuseNew(from.space ? "resume" : "create");
+    const full = this.runtime.refuseNew?.(from.space ? "resume" : "create", tenantOf(owner));
     if (full) throw full;
     // Checked and reserved in one step, before any await: racing creates see each other's slots.
     const slot = this.slots.reserve(owner, 1, createCaps(tierName, this.cfg.maxSandboxes));
@@ -254,7 +254,7 @@ export class SandboxManager {
    */
   async fork(owner: string, id: string, n: number, tierName: TierName = "enterprise"): Promise<ForkResponse> {
     const sb = this.live.get(owner, id);
-    const full = this.runtime.room?.refuseNew("fork");
+    const full = this.runtime.refuseNew?.("fork", tenantOf(owner));
     if (full) throw full;
     // All n children's slots at once, held while the fork waits its turn: all or nothing.
     const slot = this.slots.reserve(owner, n, forkCaps(tierName, n, this.cfg.maxSandboxes));

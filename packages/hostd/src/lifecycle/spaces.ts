@@ -6,6 +6,7 @@ import { spaceOp } from "../runtime/space-ops.js";
 import type { Runtime } from "../runtime/types.js";
 import type { SpaceRecord, SpaceTable } from "../store/store.js";
 import type { SandboxManager } from "./sandbox-manager.js";
+import { tenantOf } from "./live-sandboxes.js";
 import { checkSpaceBytes, checkSpaceCount, spaceCapsFor, type HostSpaceCaps } from "./space-caps.js";
 
 export type { SpaceInfo, ResumeSpaceResponse as ResumeResponse };
@@ -54,7 +55,7 @@ export class SpaceService {
     try {
       return await this.freezeCounted(owner, id, tierName, reason, caps, pending);
     } catch (err) {
-      throw this.runtime.room?.explain(err) ?? err;
+      throw this.runtime.explainNoSpace?.(err, tenantOf(owner)) ?? err;
     } finally {
       pending.count--;
       if (pending.count === 0) this.pending.delete(owner);

@@ -3,6 +3,7 @@
 import type { GuestConnection } from "./guest-connection.js";
 import type { EgressPolicy } from "../network/policy.js";
 import type { PoolRoom } from "../storage/pool-room.js";
+import type { PodflareError } from "@podflare/protocol";
 
 export interface SandboxLimits {
   memoryMb: number;
@@ -25,6 +26,8 @@ export interface RuntimeSandboxSpec {
   background?: boolean;
   /** The warm pool's zygote: its family holds every spawned family, so it gets no family ceilings. */
   zygote?: boolean;
+  /** The tenant whose share of the pool the root counts against; absent: none (the warm pool, the local caller). */
+  owner?: string;
 }
 
 export interface SandboxNetwork {
@@ -130,4 +133,10 @@ export interface Runtime {
   checkNetwork?(sb: RuntimeSandbox): Promise<void>;
   /** The storage pool's own room, which all sandboxes share (optional). */
   readonly room?: PoolRoom;
+  /** A pooled sandbox handed to `owner`: its root counts against the owner's share from now on. */
+  claimFor?(sb: RuntimeSandbox, owner: string | undefined): Promise<void>;
+  /** Why a create, fork or resume for `owner` is refused now (the pool, or its share, is full). */
+  refuseNew?(what: string, owner: string | undefined): PodflareError | undefined;
+  /** A no_space told as what is full: the sandbox's disk_mb, its owner's share, or the pool. */
+  explainNoSpace?(err: unknown, owner: string | undefined): unknown;
 }

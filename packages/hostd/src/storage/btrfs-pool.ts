@@ -3,6 +3,7 @@
 // reserved on the host disk (pool-image.ts; created, attached and mounted on first start,
 // reused afterwards) or a btrfs mount the operator names.
 
+import { readFileSync } from "node:fs";
 import { mkdir, open, readFile, rename, rm, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { PodflareError } from "@podflare/protocol";
@@ -12,7 +13,7 @@ import { fsTypeOf, loopDevicesFor, mountAt } from "./mounts.js";
 import { tmpSuffix } from "./names.js";
 import { defaultPoolSizeGb, PoolSetupError, reserveBlocks, unreservedWarning } from "./pool-image.js";
 import { PoolBase } from "./pool-base.js";
-import type { StorageOptions } from "./types.js";
+import type { DiskGroup, DiskGroupUsage, StorageOptions } from "./types.js";
 
 const GB = 1024 ** 3;
 
@@ -24,6 +25,10 @@ export class BtrfsPool extends PoolBase {
   private readonly opts: StorageOptions;
   /** Whether disk_mb can be enforced (btrfs simple quotas are on). */
   diskCaps = false;
+  /** The filesystem's directory under /sys/fs/btrfs (qgroup usage is read there). */
+  private sysDir: string | null = null;
+  /** Groups whose limit this run has set, with the limit: set again only when it changes. */
+  private readonly groupLimits = new Map<number, number>();
 
   constructor(opts: StorageOptions) {
     super(resolve(opts.stateDir), opts.log);
@@ -50,6 +55,7 @@ export class BtrfsPool extends PoolBase {
     try {
       await btrfs.enableSimpleQuota(this.root);
       this.diskCaps = true;
+      this.sysDir = `/sys/fs/btrfs/${await btrfs.fsUuid(this.root)}`;
       // Deleted sandbox roots leave their qgroups behind as <stale>.
       await run("btrfs", ["qgroup", "clear-stale", this.root], { allowFail: true });
     } catch (err) {
@@ -173,19 +179,55 @@ export class BtrfsPool extends PoolBase {
     await btrfs.deleteSubvolume(path);
   }
 
-  setDiskLimitMb(id: string, mb: number | null): Promise<boolean> {
-    return this.setDiskLimitsMb([id], mb);
+  setDiskLimitMb(id: string, mb: number | null, group?: DiskGroup): Promise<boolean> {
+    return this.setDiskLimitsMb([id], mb, group);
   }
 
-  async setDiskLimitsMb(ids: string[], mb: number | null): Promise<boolean> {
-    const paths = ids.map((id) => this.sandboxRootPath(id));
+  async setDiskLimitsMb(ids: string[], mb: number | null, group?: DiskGroup): Promise<boolean> {
     if (mb !== null && !(Number.isFinite(mb) && mb > 0)) throw new PodflareError("bad_request", `disk limit must be a positive number of MB (got ${mb})`);
+    const paths = await this.rootPaths(ids);
+    if (!this.diskCaps) return false;
+    await btrfs.qgroupLimits(paths, mb === null ? null : Math.floor(mb * 1024 * 1024), this.groupJoin(group));
+    this.groupSet(group);
+    return true;
+  }
+
+  async joinDiskGroup(ids: string[], group: DiskGroup): Promise<boolean> {
+    const paths = await this.rootPaths(ids);
+    if (!this.diskCaps) return false;
+    await btrfs.joinQgroup(paths, this.groupJoin(group)!);
+    this.groupSet(group);
+    return true;
+  }
+
+  diskGroupUsage(group: DiskGroup): DiskGroupUsage | undefined {
+    if (!this.sysDir) return undefined;
+    const dir = `${this.sysDir}/qgroups/1_${group.id}`;
+    try {
+      const max = readFileSync(`${dir}/max_exclusive`, "utf8").trim();
+      return { usedBytes: Number(readFileSync(`${dir}/exclusive`, "utf8")), limitBytes: max === "0" || max === "" ? null : Number(max) };
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async rootPaths(ids: string[]): Promise<string[]> {
+    const paths = ids.map((id) => this.sandboxRootPath(id));
     for (const [i, path] of paths.entries()) {
       if (!(await btrfs.isSubvolume(path))) throw new PodflareError("sandbox_not_found", `sandbox root ${ids[i]} does not exist`);
     }
-    if (!this.diskCaps) return false;
-    await btrfs.qgroupLimits(paths, mb === null ? null : Math.floor(mb * 1024 * 1024));
-    return true;
+    return paths;
+  }
+
+  /** The group to join, with its limit when this run has not set it (or it changed). */
+  private groupJoin(group?: DiskGroup): btrfs.GroupJoin | undefined {
+    if (!group) return undefined;
+    const set = this.groupLimits.get(group.id) === group.bytes;
+    return { id: group.id, ...(set ? {} : { limit: { poolPath: this.root, bytes: group.bytes } }) };
+  }
+
+  private groupSet(group?: DiskGroup): void {
+    if (group) this.groupLimits.set(group.id, group.bytes);
   }
 
   async diskUsageBytes(id: string): Promise<number> {

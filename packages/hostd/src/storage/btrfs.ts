@@ -27,6 +27,10 @@ const { EBUSY, ENOTEMPTY } = constants.errno;
 interface BtrfsIoctlConfig {
   snapshots?: { src: string; dst: string; readOnly?: boolean }[];
   limits?: { path: string; bytes: number | null }[];
+  /** Level-1 qgroups 1/group of the pool `path` is in, made if missing, with this exclusive limit. */
+  groups?: { path: string; group: number; bytes: number | null }[];
+  /** The subvolume at `path` joins 1/group. */
+  assigns?: { path: string; group: number }[];
   deletes?: string[];
 }
 
@@ -108,15 +112,21 @@ if mode != "squota":
 
 /** The quota mode of a mounted btrfs: "squota", "qgroup" or "off". */
 export async function quotaMode(mount: string): Promise<"squota" | "qgroup" | "off"> {
-  const show = await run("btrfs", ["filesystem", "show", mount]);
-  const uuid = /uuid:\s*([0-9a-f-]{36})/.exec(show.stdout)?.[1];
-  if (!uuid) throw new Error(`cannot find the uuid of ${mount}`);
+  const uuid = await fsUuid(mount);
   try {
     if ((await readFile(`/sys/fs/btrfs/${uuid}/qgroups/enabled`, "utf8")).trim() !== "1") return "off";
     return (await readFile(`/sys/fs/btrfs/${uuid}/qgroups/mode`, "utf8")).trim() === "squota" ? "squota" : "qgroup";
   } catch {
     return "off";
   }
+}
+
+/** The filesystem's uuid: its directory under /sys/fs/btrfs. */
+export async function fsUuid(mount: string): Promise<string> {
+  const show = await run("btrfs", ["filesystem", "show", mount]);
+  const uuid = /uuid:\s*([0-9a-f-]{36})/.exec(show.stdout)?.[1];
+  if (!uuid) throw new Error(`cannot find the uuid of ${mount}`);
+  return uuid;
 }
 
 /** Turns on simple quotas (replacing full qgroups); throws where the kernel lacks them. */
@@ -131,8 +141,27 @@ export async function enableSimpleQuota(mount: string): Promise<void> {
  * shares with its template), so disk_mb is the space a sandbox can fill whatever the template
  * weighs; null removes the limit. One helper call for all.
  */
-export async function qgroupLimits(paths: string[], bytes: number | null): Promise<void> {
-  await btrfsIoctl({ limits: paths.map((path) => ({ path, bytes })) });
+export async function qgroupLimits(paths: string[], bytes: number | null, group?: GroupJoin): Promise<void> {
+  await btrfsIoctl({ limits: paths.map((path) => ({ path, bytes })), ...groupOps(paths, group) });
+}
+
+/** Subvolumes joining a level-1 qgroup; `limit` when the group's limit must be (re)set first. */
+export interface GroupJoin {
+  id: number;
+  limit?: { poolPath: string; bytes: number };
+}
+
+function groupOps(paths: string[], group?: GroupJoin): Pick<BtrfsIoctlConfig, "groups" | "assigns"> {
+  if (!group) return {};
+  return {
+    ...(group.limit ? { groups: [{ path: group.limit.poolPath, group: group.id, bytes: group.limit.bytes }] } : {}),
+    assigns: paths.map((path) => ({ path, group: group.id })),
+  };
+}
+
+/** The subvolumes at `paths` join the level-1 qgroup (one helper call). */
+export async function joinQgroup(paths: string[], group: GroupJoin): Promise<void> {
+  await btrfsIoctl(groupOps(paths, group));
 }
 
 export interface QgroupUsage {

@@ -56,6 +56,14 @@ export class DirPool extends PoolBase {
     return false;
   }
 
+  async joinDiskGroup(ids: string[]): Promise<boolean> {
+    return this.setDiskLimitsMb(ids);
+  }
+
+  diskGroupUsage(): undefined {
+    return undefined;
+  }
+
   async diskUsageBytes(id: string): Promise<number> {
     const path = this.sandboxRootPath(id);
     const r = await run("du", ["-s", "-x", "-B1", path], { allowFail: true });

@@ -1,7 +1,7 @@
 // Storage: the pool (btrfs or dir) holding templates and sandbox roots, and the templates
 // built into it. The rest of hostd uses only what is exported here.
 
-export type { StorageDriver, StorageOptions, StoragePool, TeardownOptions } from "./types.js";
+export type { DiskGroup, DiskGroupUsage, StorageDriver, StorageOptions, StoragePool, TeardownOptions } from "./types.js";
 export { createStoragePool, openStoragePool, poolFor } from "./pool.js";
 export { BtrfsPool } from "./btrfs-pool.js";
 export { defaultPoolSizeGb } from "./pool-image.js";

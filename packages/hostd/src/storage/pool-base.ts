@@ -13,7 +13,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import { PodflareError } from "@podflare/protocol";
 import { sleep } from "./host-command.js";
 import { assertSandboxId, assertSpaceId, assertTemplateName, isSandboxId, isSpaceId, isTemplateName, tmpSuffix } from "./names.js";
-import type { StorageDriver, StoragePool, TeardownOptions } from "./types.js";
+import type { DiskGroup, DiskGroupUsage, StorageDriver, StoragePool, TeardownOptions } from "./types.js";
 
 async function exists(path: string): Promise<boolean> {
   try {
@@ -64,8 +64,10 @@ export abstract class PoolBase implements StoragePool {
   protected abstract removeVolume(path: string): Promise<void>;
   /** Make committed data durable; btrfs also pays its transaction commit here, not in the first snapshot. */
   protected async sync(): Promise<void> {}
-  abstract setDiskLimitMb(id: string, mb: number | null): Promise<boolean>;
-  abstract setDiskLimitsMb(ids: string[], mb: number | null): Promise<boolean>;
+  abstract setDiskLimitMb(id: string, mb: number | null, group?: DiskGroup): Promise<boolean>;
+  abstract setDiskLimitsMb(ids: string[], mb: number | null, group?: DiskGroup): Promise<boolean>;
+  abstract joinDiskGroup(ids: string[], group: DiskGroup): Promise<boolean>;
+  abstract diskGroupUsage(group: DiskGroup): DiskGroupUsage | undefined;
   abstract diskUsageBytes(id: string): Promise<number>;
 
   protected get templatesDir(): string {

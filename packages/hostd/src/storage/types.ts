@@ -15,6 +15,21 @@ export interface StorageOptions {
   log?: (msg: string) => void;
 }
 
+/**
+ * One tenant's share of the pool: every sandbox root of one owner counts against one limit
+ * (btrfs: a level-1 qgroup, 1/id, whose exclusive limit is `bytes`).
+ */
+export interface DiskGroup {
+  /** 1 .. 2^48-1. */
+  id: number;
+  bytes: number;
+}
+
+export interface DiskGroupUsage {
+  usedBytes: number;
+  limitBytes: number | null;
+}
+
 export interface TeardownOptions {
   /** Unmount even if sandbox roots still exist (they stay in the pool image). */
   force?: boolean;
@@ -60,10 +75,17 @@ export interface StoragePool {
   /** Ids of all sandbox roots present, for reconciling after a crash. */
   listSandboxRoots(): Promise<string[]>;
   sandboxRootPath(id: string): string;
-  /** Cap a sandbox root's size. Returns false when the driver cannot enforce caps (dir). */
-  setDiskLimitMb(id: string, mb: number | null): Promise<boolean>;
+  /**
+   * Cap a sandbox root's size, and count it in `group` when given. Returns false when the
+   * driver cannot enforce caps (dir).
+   */
+  setDiskLimitMb(id: string, mb: number | null, group?: DiskGroup): Promise<boolean>;
   /** The same cap on several roots at once (fork, the warm pool's spawn): one helper call for all. */
-  setDiskLimitsMb(ids: string[], mb: number | null): Promise<boolean>;
+  setDiskLimitsMb(ids: string[], mb: number | null, group?: DiskGroup): Promise<boolean>;
+  /** Roots made before their owner was known (the warm pool's) join its group; false without caps. */
+  joinDiskGroup(ids: string[], group: DiskGroup): Promise<boolean>;
+  /** What a group holds now (read without waiting), or undefined (no caps, no such group). */
+  diskGroupUsage(group: DiskGroup): DiskGroupUsage | undefined;
   /** Bytes a sandbox root takes (btrfs: qgroup referenced bytes, which the cap applies to). */
   diskUsageBytes(id: string): Promise<number>;
 

@@ -5,7 +5,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { PodflareError } from "@podflare/protocol";
 import { forkKernel } from "../../jail/fork.js";
-import type { StoragePool } from "../../storage/index.js";
+import type { DiskGroup, StoragePool } from "../../storage/index.js";
 import { FAMILY_LIMITS, newFamilyId } from "./families.js";
 import { NsSandbox } from "./ns-sandbox.js";
 import type { ForkHost } from "./ns-options.js";
@@ -89,7 +89,7 @@ async function startChildren(rt: ForkHost, parent: NsSandbox, specs: RuntimeSand
     fs.mkdirSync(rt.sandboxRunDir(spec.id), { recursive: true, mode: 0o700 });
   }
   // Disk caps are set while the kernel forks: a child writes nothing before it is ready.
-  const diskLimits = setDiskLimits(storage, specs);
+  const diskLimits = setDiskLimits(storage, specs, rt.ownerDisk.groupOf(specs[0]?.owner));
   diskLimits.catch(() => undefined);
   const forked = forkKernel({
     family: { pid: family.pid, startTime: family.startTime },
@@ -135,9 +135,19 @@ async function startChildren(rt: ForkHost, parent: NsSandbox, specs: RuntimeSand
   return { children, landlock: out.landlock };
 }
 
-/** Disk caps for many new roots: one helper call per distinct cap (fork and spawn give all one). */
-async function setDiskLimits(storage: StoragePool, specs: RuntimeSandboxSpec[]): Promise<void> {
+/**
+ * Disk caps for many new roots: one helper call per distinct cap (fork and spawn give all one),
+ * and the owner's group (a fork's children all have their parent's owner; spawned ones none).
+ */
+async function setDiskLimits(storage: StoragePool, specs: RuntimeSandboxSpec[], group: DiskGroup | undefined): Promise<void> {
   const byCap = new Map<number, string[]>();
-  for (const spec of specs) if (spec.limits.diskMb > 0) byCap.set(spec.limits.diskMb, [...(byCap.get(spec.limits.diskMb) ?? []), spec.id]);
-  await Promise.all([...byCap].map(([mb, ids]) => storage.setDiskLimitsMb(ids, mb)));
+  const uncapped: string[] = [];
+  for (const spec of specs) {
+    if (spec.limits.diskMb > 0) byCap.set(spec.limits.diskMb, [...(byCap.get(spec.limits.diskMb) ?? []), spec.id]);
+    else uncapped.push(spec.id);
+  }
+  await Promise.all([
+    ...[...byCap].map(([mb, ids]) => storage.setDiskLimitsMb(ids, mb, group)),
+    group && uncapped.length ? storage.joinDiskGroup(uncapped, group) : null,
+  ]);
 }

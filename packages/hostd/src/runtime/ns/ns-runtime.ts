@@ -17,7 +17,9 @@ import type { ForkResult, Runtime, RuntimeHandle, RuntimeSandbox, RuntimeSandbox
 /** packages/guest, bind-mounted read-only at /.podflare/guest inside every sandbox. */
 export const guestDir = fileURLToPath(new URL("../../../../guest", import.meta.url));
 
+import type { PodflareError } from "@podflare/protocol";
 import { PoolRoom } from "../../storage/pool-room.js";
+import { OwnerDisk } from "./owner-disk.js";
 
 export type { NsRuntimeOptions };
 
@@ -32,9 +34,11 @@ export class NsRuntime implements Runtime {
   /** The guest package as sandboxes mount it: a copy in the pool (guest-stage.ts). */
   readonly guestDir: string;
   readonly room: PoolRoom;
+  readonly ownerDisk: OwnerDisk;
 
   constructor(readonly opts: NsRuntimeOptions) {
     this.room = new PoolRoom(opts.storage.root, opts.log);
+    this.ownerDisk = new OwnerDisk(opts.storage, opts.ownerDiskPercent ?? 100);
     this.runDir = path.join(opts.stateDir, "run");
     fs.mkdirSync(this.runDir, { recursive: true, mode: 0o700 });
     this.guestDir = stageGuest(guestDir, opts.storage.root);
@@ -50,7 +54,9 @@ export class NsRuntime implements Runtime {
         ? await storage.createSandboxRootFromSpace(spec.fromSpace, spec.id)
         : await storage.createSandboxRoot(spec.template, spec.id);
       // The disk cap is set while the sandbox starts: nothing writes to it before it is ready.
-      if (spec.limits.diskMb > 0) diskLimit = storage.setDiskLimitMb(spec.id, spec.limits.diskMb);
+      const group = this.ownerDisk.groupOf(spec.owner);
+      if (spec.limits.diskMb > 0) diskLimit = storage.setDiskLimitMb(spec.id, spec.limits.diskMb, group);
+      else if (group) diskLimit = storage.joinDiskGroup([spec.id], group);
       diskLimit.catch(() => undefined);
       this.opts.network?.writeResolvConf(rootfs, this.opts.uidBase);
       cgroups.create(spec.id, { memoryMb: spec.limits.memoryMb, vcpus: spec.limits.vcpus, pidsMax: spec.limits.pidsMax });
@@ -240,6 +246,20 @@ export class NsRuntime implements Runtime {
 
   listSpaces(): Promise<string[]> {
     return this.opts.storage.listSpaceRoots();
+  }
+
+  async claimFor(sb: RuntimeSandbox, owner: string | undefined): Promise<void> {
+    const group = this.ownerDisk.groupOf(owner);
+    if (group) await this.opts.storage.joinDiskGroup([sb.id], group);
+  }
+
+  refuseNew(what: string, owner: string | undefined): PodflareError | undefined {
+    return this.room.refuseNew(what) ?? this.ownerDisk.refuseNew(what, owner);
+  }
+
+  explainNoSpace(err: unknown, owner: string | undefined): unknown {
+    const told = this.room.explain(err);
+    return told === err ? this.ownerDisk.explain(err, owner) : told;
   }
 
   diskUsageBytes(sb: RuntimeSandbox): Promise<number> {
