@@ -5,8 +5,10 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { limits } from "@podflare/protocol";
-import { SandboxPool, api, bash, execStarted } from "../support/api.js";
-import { eventually } from "../support/host.js";
+import net from "node:net";
+import { SandboxPool, api, bash, execStarted, hostdUrl } from "../support/api.js";
+import { eventually, until } from "../support/host.js";
+import { hostdPid, rssBytes } from "../support/hostd-memory.js";
 
 const pool = new SandboxPool();
 let id: string;
@@ -99,4 +101,55 @@ test("client mistakes that were answered 500 are 4xx with a stable code", async 
   const ok = await api("GET", `/v1/sandboxes/${id}/files?path=${encodeURIComponent("/proc/self/status")}`);
   assert.equal(ok.status, 200);
   assert.match(await ok.text(), /Name:/);
+});
+
+test("deeply nested JSON is refused with 400 before it is parsed (create, exec): it held the event loop for seconds", async () => {
+  const deep = (n: number) => `${"[".repeat(n)}${"]".repeat(n)}`;
+  const bodies: [string, string][] = [
+    ["/v1/sandboxes", `{"metadata":{"a":${deep(1_000_000)}}}`],
+    [`/v1/sandboxes/${id}/exec`, `{"code":"1","env":{"A":${deep(1_000_000)}}}`],
+  ];
+  for (const [path, body] of bodies) {
+    const res = await fetch(`${hostdUrl()}${path}`, { method: "POST", body, headers: { "content-type": "application/json" } });
+    const e = await errorOf(res);
+    assert.deepEqual([e.status, e.code], [400, "invalid_json"], `${path}: ${e.error}`);
+    assert.match(e.error, /nests deeper than 64 levels/);
+  }
+  // A body at the depth limit is still read (and refused only for what it says).
+  const ok = await errorOf(await fetch(`${hostdUrl()}/v1/sandboxes`, { method: "POST", body: `{"metadata":{"a":${deep(62)}}}` }));
+  assert.equal(ok.status, 400);
+  assert.doesNotMatch(ok.error, /nests deeper/);
+});
+
+test("request bodies one key holds at once are bounded: 20 stalled 16 MiB exec bodies get 429 past 64 MiB, and hostd's memory does not follow", async () => {
+  const pid = hostdPid();
+  const before = rssBytes(pid);
+  const chunk = Buffer.alloc(16 * 1024 * 1024, 0x61);
+  const got: string[] = [];
+  const sockets: net.Socket[] = [];
+  for (let i = 0; i < 20; i++) {
+    const s = net.connect(Number(new URL(hostdUrl()).port), "127.0.0.1");
+    sockets.push(s);
+    got.push("");
+    s.on("error", () => undefined);
+    s.on("data", (d: Buffer) => (got[i] += d.toString("latin1")));
+    // Declared 17 MiB - 1, sent all but the last MiB, then nothing more.
+    s.write(`POST /v1/sandboxes/${id}/exec HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${17 * 1024 * 1024 - 1}\r\n\r\n{"code":"`);
+    s.write(chunk);
+  }
+  let peak = before;
+  try {
+    const refused = await until(async () => {
+      peak = Math.max(peak, rssBytes(pid));
+      const n = got.filter((a) => a.startsWith("HTTP/1.1 429")).length;
+      return n >= 15 ? n : undefined;
+    }, `bodies past the key's budget were not refused (answers: ${got.map((a) => a.slice(0, 12)).join(", ")})`, 30_000);
+    assert.ok(refused <= 17, `${refused} of 20 were refused: the budget holds four 16 MiB bodies`);
+    assert.match(got.find((a) => a.startsWith("HTTP/1.1 429"))!, /too many request bodies in flight for this key/);
+    assert.ok(peak - before < 200 * 1024 * 1024, `hostd grew by ${Math.round((peak - before) / 1048576)} MB holding stalled bodies`);
+  } finally {
+    for (const s of sockets) s.destroy();
+  }
+  // Given back once the connections went: a normal exec works.
+  await eventually(async () => (await api("POST", `/v1/sandboxes/${id}/exec`, { code: "print('after')" })).status === 200, "an exec after the flood failed", 10_000);
 });

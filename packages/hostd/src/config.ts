@@ -90,6 +90,9 @@ export interface HttpLimits {
   /** Open connections at most, in total and from one peer address (PODFLARE_HTTP_MAX_CONNECTIONS[_PER_PEER]). */
   maxConnections: number;
   maxConnectionsPerPeer: number;
+  /** MB of request bodies held at once, per key (peer before auth) and in all (PODFLARE_HTTP_BODY_MB[_PER_KEY]). */
+  bodyMbPerKey: number;
+  bodyMb: number;
 }
 
 function envInt(name: string, fallback: number): number {
@@ -218,6 +221,9 @@ export function loadConfig(overrides: Partial<HostdConfig> = {}): HostdConfig {
       idleTimeoutMs: envInt("PODFLARE_HTTP_IDLE_TIMEOUT_MS", 120_000),
       maxConnections: envInt("PODFLARE_HTTP_MAX_CONNECTIONS", 4096),
       maxConnectionsPerPeer: envInt("PODFLARE_HTTP_MAX_CONNECTIONS_PER_PEER", 256),
+      // An exec's body may be 17 MiB (4 MiB of code, JSON-escaped): a key may send a few at once.
+      bodyMbPerKey: envWholeAtLeast("PODFLARE_HTTP_BODY_MB_PER_KEY", 18, 64),
+      bodyMb: envWholeAtLeast("PODFLARE_HTTP_BODY_MB", 18, 256),
     },
     metricsAddr: process.env.PODFLARE_METRICS_ADDR ? parseAddr(process.env.PODFLARE_METRICS_ADDR, "PODFLARE_METRICS_ADDR") : undefined,
     e2bTemplates: process.env.PODFLARE_E2B_TEMPLATES,

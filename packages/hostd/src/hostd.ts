@@ -15,6 +15,7 @@ import { WarmPool } from "./lifecycle/warm-pool.js";
 import { execCall } from "./api/exec-routes.js";
 import { LocalApi } from "./api/local-api.js";
 import { createCall } from "./api/sandbox-routes.js";
+import { BodyBudget, setBodyBudget } from "./api/body-budget.js";
 import { buildRoutes } from "./api/routes.js";
 import { createApiServer } from "./api/server.js";
 import { LazyMcp, mcpRoutes } from "./api/mcp-routes.js";
@@ -175,6 +176,7 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
   for (const op of ["create", "exec", "fork"] as const) timeMethod(sandboxes, op, op, metrics);
   for (const op of ["freeze", "resume"] as const) timeMethod(spaces, op, op, metrics);
 
+  setBodyBudget(new BodyBudget(cfg.http.bodyMbPerKey * 1024 * 1024, cfg.http.bodyMb * 1024 * 1024));
   const calls = new OpenCalls();
   const revocations = new Revocations({
     revokedIds: () => keyStore.revokedIds(),

@@ -1,6 +1,8 @@
 // Small HTTP helpers: JSON answers, the error envelope, bounded JSON bodies.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { PodflareError, type ErrorBody } from "@podflare/protocol";
+import { bodyBudget } from "./body-budget.js";
+import { MAX_JSON_DEPTH, nestsDeeperThan } from "./json-depth.js";
 import { noteErrorCode, requestIdOf } from "./request-log.js";
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -128,13 +130,20 @@ export async function readJsonBody(req: IncomingMessage, maxBytes: number, timeo
   if (declared > maxBytes) {
     throw new PodflareError("payload_too_large", `request body is over ${maxBytes} bytes`);
   }
+  // Every byte held counts against the caller's and the host's budget until the body is parsed.
+  const budget = bodyBudget();
   const chunks: Buffer[] = [];
   let total = 0;
+  let taken = 0;
+  let settled = false;
   let timer: NodeJS.Timeout | undefined;
   const collect = (async () => {
     for await (const chunk of req) {
+      if (settled) return; // answered already: what still comes is dropped, not held
       total += (chunk as Buffer).length;
       if (total > maxBytes) throw new PodflareError("payload_too_large", `request body is over ${maxBytes} bytes`);
+      budget.take(req, (chunk as Buffer).length);
+      taken += (chunk as Buffer).length;
       chunks.push(chunk as Buffer);
     }
   })();
@@ -145,20 +154,31 @@ export async function readJsonBody(req: IncomingMessage, maxBytes: number, timeo
     );
   });
   try {
-    await Promise.race([collect, late]);
+    try {
+      await Promise.race([collect, late]);
+    } finally {
+      settled = true;
+      clearTimeout(timer);
+      collect.catch(() => {}); // settles when the connection closes after our answer
+    }
+    if (total === 0) return {};
+    const text = Buffer.concat(chunks);
+    chunks.length = 0;
+    if (nestsDeeperThan(text, MAX_JSON_DEPTH)) {
+      throw new PodflareError("invalid_json", `request body nests deeper than ${MAX_JSON_DEPTH} levels of objects and arrays; no request needs that many`);
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(text.toString("utf8"));
+    } catch (err) {
+      throw new PodflareError("invalid_json", `request body is not valid JSON: ${(err as Error).message}`);
+    }
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+      throw new PodflareError("invalid_json", "request body must be a JSON object");
+    }
+    return value as Record<string, unknown>;
   } finally {
-    clearTimeout(timer);
-    collect.catch(() => {}); // settles when the connection closes after our answer
+    chunks.length = 0;
+    budget.give(req, taken);
   }
-  if (total === 0) return {};
-  let value: unknown;
-  try {
-    value = JSON.parse(Buffer.concat(chunks).toString("utf8"));
-  } catch (err) {
-    throw new PodflareError("invalid_json", `request body is not valid JSON: ${(err as Error).message}`);
-  }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new PodflareError("invalid_json", "request body must be a JSON object");
-  }
-  return value as Record<string, unknown>;
 }

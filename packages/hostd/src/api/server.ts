@@ -7,6 +7,7 @@ import type { Authenticator, Principal } from "../auth/authenticator.js";
 import type { OpenCalls } from "../auth/open-calls.js";
 import type { HttpLimits } from "../config.js";
 import { applyConnectionLimits } from "./connection-limits.js";
+import { noteRequestOwner } from "./body-budget.js";
 import { sendError } from "./http.js";
 import type { RequestObserver, RequestTrace } from "./request-log.js";
 import type { Route } from "./route.js";
@@ -129,7 +130,10 @@ export async function routeRequest(routes: Route[], auth: Authenticator, req: ht
     if (route.method !== req.method) continue;
     if (trace) trace.route = routeLabel(route.pattern);
     const principal: Principal = route.auth ? auth.principal(req) : { owner: "", tier: "free", admin: false };
-    if (route.auth) calls?.trackRequest(principal.owner, req.socket, res);
+    if (route.auth) {
+      calls?.trackRequest(principal.owner, req.socket, res);
+      noteRequestOwner(req, principal.owner);
+    }
     const params = m.slice(1).map(decodeParam);
     if (trace) {
       if (route.auth) trace.keyId = principal.owner;

@@ -10,6 +10,7 @@
 // same route table, authentication and validation as over HTTP, without the loopback socket).
 // So ownership, tiers, caps and validation are exactly the REST API's, and later REST features
 // reach E2B clients without the E2B layer knowing hostd's internals.
+import { noteRequestOwner } from "../api/body-budget.js";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { PodflareError, sandboxIdPattern } from "@podflare/protocol";
 import type { LocalApi } from "../api/local-api.js";
@@ -68,6 +69,11 @@ export function createE2bHandler(opts: E2bOptions): E2bHandler {
       }
       return false;
     }
+    // An authenticated call: tracked under its key (revocation) and its body counted as the key's.
+    const track = (owner: string): void => {
+      opts.calls?.trackRequest(owner, req.socket, res);
+      noteRequestOwner(req, owner);
+    };
     try {
       const method = req.method ?? "GET";
       if (!target) {
@@ -76,7 +82,7 @@ export function createE2bHandler(opts: E2bOptions): E2bHandler {
           trace.route = "e2b unsupported";
           trace.keyId = api.keyIdOf(key);
         }
-        opts.calls?.trackRequest(api.authenticate(key), req.socket, res);
+        track(api.authenticate(key));
         const found = match(control, method, url.pathname);
         if (!found) throw unsupported(`${method} ${url.pathname}`);
         if (trace) trace.route = `e2b ${routeLabel(found.route.pattern)}`;
@@ -97,11 +103,11 @@ export function createE2bHandler(opts: E2bOptions): E2bHandler {
           if (trace && rpc.has(`${call[1]}/${call[2]}`)) trace.route = `e2b envd /${call[1]}/${call[2]}`;
           // Each method is REST calls made with the caller's key: the REST API authenticates them.
           // serveRpc answers a refused key in Connect's own error shape.
-          await serveRpc(rpc, api, ctx, `${call[1]}/${call[2]}`, opts.log, (owner) => opts.calls?.trackRequest(owner, req.socket, res));
+          await serveRpc(rpc, api, ctx, `${call[1]}/${call[2]}`, opts.log, track);
           return true;
         }
       }
-      opts.calls?.trackRequest(api.authenticate(ctx.key), req.socket, res);
+      track(api.authenticate(ctx.key));
       const routes = target.port === ENVD_PORT ? envd : target.port === CODE_INTERPRETER_PORT ? interpreter : null;
       if (!routes) throw unsupported(`traffic to port ${target.port} of a sandbox through E2B's routing (use GET /v1/sandboxes/<id>/ports/${target.port}/… instead)`);
       const found = match(routes, method, url.pathname);
