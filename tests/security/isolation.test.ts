@@ -128,6 +128,18 @@ test("kernel knobs are read-only: /proc/sys and /sys cannot be written", async (
   assert.match(r.stdout, /^0$/m);
 });
 
+test("other sandboxes' disk use and the pools' loop devices do not show in /sys (btrfs qgroups, loop stats and backing files)", async () => {
+  const r = await bash(a, [
+    "find /sys/fs/btrfs -mindepth 1 2>/dev/null | wc -l",
+    "find /sys/devices/virtual/block -mindepth 1 2>/dev/null | wc -l",
+    "cat /sys/block/loop*/loop/backing_file 2>/dev/null | wc -l",
+    "grep -rl . /sys/fs/btrfs 2>/dev/null | head -1 | wc -l",
+  ].join("; "));
+  assert.equal(r.stdout, "0\n0\n0\n0\n", `seen in /sys: ${r.stdout} ${r.stderr}`);
+  // The host does have them (else the test proves nothing).
+  assert.ok(fs.readdirSync("/sys/fs/btrfs").length > 0 && fs.readdirSync("/sys/devices/virtual/block").some((d) => d.startsWith("loop")));
+});
+
 test("pid 1 of the sandbox cannot be killed from inside, and the sandbox keeps working", async () => {
   await bash(a, "kill -9 1; kill -9 -1 2>/dev/null; true");
   assert.equal((await exec(a, "print('still here')")).stdout, "still here\n");

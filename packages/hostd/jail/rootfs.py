@@ -38,9 +38,13 @@ HOSTS_STAGING = "/dev/shm"
 # Like runc's maskedPaths / readonlyPaths. Files are covered with /dev/null, directories
 # with an empty read-only tmpfs; missing ones are skipped (they vary by kernel config).
 # /proc/cmdline: the host's boot line is none of a sandbox's business (issue 20, Low).
+# /sys/fs/btrfs: every pool's qgroups, so every sandbox's disk use and cap, live (an outside
+# tester watched another tenant's writes there); /sys/devices/virtual/block: the pools' loop
+# devices, their I/O counters and backing files' host paths (/sys/block links into it).
 MASKED = ("/proc/kcore", "/proc/keys", "/proc/timer_list", "/proc/sched_debug",
           "/proc/latency_stats", "/proc/acpi", "/proc/scsi", "/sys/firmware",
-          "/sys/devices/virtual/powercap", "/proc/cmdline")
+          "/sys/devices/virtual/powercap", "/proc/cmdline", "/sys/fs/btrfs",
+          "/sys/devices/virtual/block")
 READ_ONLY = ("/proc/sys", "/proc/irq", "/proc/bus", "/proc/fs", "/proc/sysrq-trigger")
 # Terminals a sandbox may hold at once (devpts max=; PTYS_PER_SANDBOX in kernel-counters.ts).
 PTYS_PER_SANDBOX = 256
