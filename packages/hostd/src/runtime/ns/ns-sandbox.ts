@@ -85,7 +85,7 @@ export class NsSandbox implements RuntimeSandbox {
         // The kernel was replaced between control() and the connect (its socket went with it).
         if (attempt === 0 && !this.destroyed && (this.restarting || this.restarts !== restarts)) continue;
         // The kernel's spare connection threads are all busy and no new one can start.
-        throw this.atProcessLimit(hits, "no connection to its guest kernel can be served") ?? err;
+        throw this.atProcessLimit(hits, "no connection to its guest kernel can be served") ?? this.unreachable(err);
       }
     }
   }
@@ -122,6 +122,20 @@ export class NsSandbox implements RuntimeSandbox {
     fs.rmSync(this.socketPath, { force: true });
     if (this.destroyed) throw new Error(`sandbox ${this.id} is closed`);
     await this.connectKernel();
+  }
+
+  /**
+   * The sandbox's own guest kernel did not take a connection (its code may have closed or
+   * replaced the kernel's socket, or wedged it): the sandbox's failure, not hostd's, and
+   * restart_repl is the way out. (Answered 500 "internal … report it" before.)
+   */
+  private unreachable(err: unknown): unknown {
+    if (err instanceof PodflareError) return err;
+    return new PodflareError(
+      "runtime_error",
+      `the guest kernel of sandbox ${this.id} did not take a connection (${(err as Error).message}); ` +
+        `code in the sandbox may have closed or taken over its socket. POST /v1/sandboxes/${this.id}/restart_repl (SDK: restartRepl / restart_repl) starts a new one`,
+    );
   }
 
   /** Failures of fork/clone in the sandbox so far (0 when its cgroup cannot be read). */
