@@ -123,3 +123,14 @@ test("an interrupted upload leaves the previous file untouched", async () => {
   const tmp = await bash(id, "ls -a /root | grep -c pf-upload || true");
   assert.equal(tmp.stdout.trim(), "0", "a temp file of the failed upload was left behind");
 });
+
+test("a directory too big to list in one answer is 413 too_many_entries, not 500 (outside tester: 150,000 entries)", async () => {
+  const made = await bash(id, "mkdir -p /root/many && cd /root/many && seq 150000 | xargs touch && ls | wc -l", { timeout_ms: 120_000 });
+  assert.equal(made.stdout.trim(), "150000", made.stderr);
+  const res = await api("GET", files("/root/many"));
+  const body = (await res.json()) as { code: string; error: string };
+  assert.equal(res.status, 413, body.error);
+  assert.equal(body.code, "too_many_entries");
+  assert.match(body.error, /150000 entries do not fit in one answer; list a subdirectory/);
+  await bash(id, "rm -rf /root/many", { timeout_ms: 120_000 });
+});

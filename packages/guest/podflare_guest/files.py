@@ -186,8 +186,10 @@ def _send_listing(conn, req_id, full):
     try:
         conn.send({"t": "dir", "id": req_id, "entries": entries})
     except ValueError:
-        raise GuestError(errors.IO_ERROR,
-                         f"cannot list {full}: {len(entries)} entries do not fit in one frame") from None
+        # Too many to answer at once: a caller's mistake (413), as fs/list answers it.
+        raise GuestError(errors.TOO_MANY_ENTRIES,
+                         f"cannot list {full}: its {len(entries)} entries do not fit in one answer; "
+                         "list a subdirectory, or read it from inside the sandbox (ls, find)") from None
 
 
 def _entry_type(mode):
