@@ -153,3 +153,12 @@ test("request bodies one key holds at once are bounded: 20 stalled 16 MiB exec b
   // Given back once the connections went: a normal exec works.
   await eventually(async () => (await api("POST", `/v1/sandboxes/${id}/exec`, { code: "print('after')" })).status === 200, "an exec after the flood failed", 10_000);
 });
+
+test("a 404 for a path that is not an id quotes it clipped, not whole (15,000 characters were echoed)", async () => {
+  for (const path of [`/v1/sandboxes/${"a".repeat(15_000)}`, `/v1/spaces/${"b".repeat(15_000)}`]) {
+    const e = await errorOf(await api("GET", path));
+    assert.equal(e.status, 404);
+    assert.ok(e.error.length < 300, `${e.error.length} characters: ${e.error.slice(0, 120)}`);
+    assert.match(e.error, /… \(15000 characters\)/);
+  }
+});

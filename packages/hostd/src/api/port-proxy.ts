@@ -22,7 +22,7 @@ import {
   responseHeaders,
   upstreamTarget,
 } from "./proxy-headers.js";
-import type { Route, RouteContext, RouteMaker } from "./route.js";
+import { malformedSandboxId, type Route, type RouteContext, type RouteMaker } from "./route.js";
 
 export class PortProxy {
   /** Streams open now, so that a hostd shutdown can end them. */
@@ -231,7 +231,7 @@ function reasonPhrase(status: number | undefined, message: string | undefined): 
 
 function checkId(id: string): void {
   if (!sandboxIdPattern.test(id)) {
-    throw new PodflareError("sandbox_not_found", `sandbox ${id} not found; ids look like sbx_ followed by 32 hex digits`);
+    throw malformedSandboxId(id);
   }
 }
 

@@ -12,6 +12,7 @@ import type { SandboxManager } from "../lifecycle/sandbox-manager.js";
 import { guestError } from "../runtime/files.js";
 import type { GuestConnection } from "../runtime/guest-connection.js";
 import { guestRequest } from "../runtime/guest-request.js";
+import { malformedSandboxId } from "./route.js";
 import { parseSelector, parseSignal, parseSize } from "./validate.js";
 import { OP, WsError, WsReader, encodeWs, handshake } from "./websocket.js";
 import { internalError } from "./http.js";
@@ -63,7 +64,7 @@ export class PtyServer {
     const owner = this.auth.principal(req).owner;
     this.calls?.trackSocket(owner, socket);
     const answer = handshake(req);
-    if (!sandboxIdPattern.test(id)) throw new PodflareError("sandbox_not_found", `sandbox ${id} not found; ids look like sbx_ followed by 32 hex digits`);
+    if (!sandboxIdPattern.test(id)) throw malformedSandboxId(id);
     this.sandboxes.info(owner, id);
     const timeout = this.cfg.guestReplyTimeoutMs;
     let selector: ProcessSelector;

@@ -41,8 +41,15 @@ export function sandboxId(ctx: RouteContext, i = 0): string {
 
 /** A sandbox id, checked for shape (a malformed id is simply not found). */
 export function checkedSandboxId(id: string): string {
-  if (!sandboxIdPattern.test(id)) {
-    throw new PodflareError("sandbox_not_found", `sandbox ${id} not found; ids look like sbx_ followed by 32 hex digits`);
-  }
+  if (!sandboxIdPattern.test(id)) throw malformedSandboxId(id);
   return id;
+}
+
+/** The 404 of an id that is not one: quoted clipped (a path may carry 16 KiB of it). */
+export function malformedSandboxId(id: string): PodflareError {
+  return new PodflareError("sandbox_not_found", `sandbox ${clipId(id)} not found; ids look like sbx_ followed by 32 hex digits`);
+}
+
+function clipId(id: string): string {
+  return id.length > 64 ? `${id.slice(0, 64)}… (${id.length} characters)` : id;
 }

@@ -22,7 +22,8 @@ const toInfo = (s: SpaceRecord): SpaceInfo => ({
 });
 
 function notFound(id: string): PodflareError {
-  return new PodflareError("space_not_found", `space ${id} not found; it may have been resumed already (a Space resumes once) or deleted`);
+  const shown = id.length > 64 ? `${id.slice(0, 64)}… (${id.length} characters)` : id;
+  return new PodflareError("space_not_found", `space ${shown} not found; it may have been resumed already (a Space resumes once) or deleted`);
 }
 
 export class SpaceService {
