@@ -14,10 +14,15 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const { coreRuns: runs, createRuns } = knobs;
 const url = process.env.PODFLARE_HOSTD_URL ?? "http://127.0.0.1:7070";
 
-/** Waits until the warm pool is full, so a create measures a pool hit. */
+/**
+ * Waits until the warm pool is full, so a create measures a pool hit. Against a hostd with keys
+ * (PODFLARE_API_KEY for the SDKs), the pool is read with PODFLARE_ADMIN_KEY.
+ */
 async function poolFull() {
+  const admin = process.env.PODFLARE_ADMIN_KEY;
+  const headers = admin ? { authorization: `Bearer ${admin}` } : {};
   for (let i = 0; i < 4000; i++) {
-    const cap = await (await fetch(`${url}/v1/capacity`)).json();
+    const cap = await (await fetch(`${url}/v1/capacity`, { headers })).json();
     if (cap.pool.free >= cap.pool.size) return;
     await new Promise((r) => setTimeout(r, 50));
   }
