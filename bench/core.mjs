@@ -13,6 +13,8 @@ import { printTable, summarize, time } from "./stats.mjs";
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const { coreRuns: runs, createRuns } = knobs;
 const url = process.env.PODFLARE_HOSTD_URL ?? "http://127.0.0.1:7070";
+/** The raw-HTTP scenario's key, as the SDKs take it (PODFLARE_API_KEY). */
+const keyHeader = process.env.PODFLARE_API_KEY ? { authorization: `Bearer ${process.env.PODFLARE_API_KEY}` } : {};
 
 /**
  * Waits until the warm pool is full, so a create measures a pool hit. Against a hostd with keys
@@ -66,7 +68,7 @@ async function tsScenarios() {
 async function rawHttpHotExec() {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const post = (p, body) => new Promise((resolve, reject) => {
-    const req = http.request(url + p, { method: "POST", agent, headers: { "content-type": "application/json" } }, (res) => {
+    const req = http.request(url + p, { method: "POST", agent, headers: { "content-type": "application/json", ...keyHeader } }, (res) => {
       let text = "";
       res.on("data", (d) => (text += d));
       res.on("end", () => resolve(text));
@@ -77,7 +79,7 @@ async function rawHttpHotExec() {
   const { id } = JSON.parse(await post("/v1/sandboxes", {}));
   const samples = [];
   for (let i = 0; i < runs; i++) samples.push(await time(() => post(`/v1/sandboxes/${id}/exec`, { code: "print(6*7)" })));
-  await new Promise((r) => http.request(url + `/v1/sandboxes/${id}`, { method: "DELETE", agent }, (res) => { res.resume(); res.on("end", r); }).end());
+  await new Promise((r) => http.request(url + `/v1/sandboxes/${id}`, { method: "DELETE", agent, headers: keyHeader }, (res) => { res.resume(); res.on("end", r); }).end());
   agent.destroy();
   return samples;
 }
