@@ -8,6 +8,7 @@ import signal
 import socket
 
 import counters
+import family_owners
 import linux
 import pid1
 import reaper
@@ -55,17 +56,25 @@ def family_main(chan: socket.socket) -> None:
 
 
 def family_setup(chan: socket.socket, maps_rfd: int, unshared=None, release_rfd: int = -1,
-                 owner: int = None) -> None:
+                 owner: int = None, host_of_many: bool = False) -> None:
     """Make the family's user namespace (whoever called `unshared` writes its id maps, then "G"
     on maps_rfd) and pid namespace, and fork the family init into it. Stays (pinning the init's
     pid) until release_rfd (default: maps_rfd) reaches its end. Never returns.
-    `owner`: the host uid that makes the namespace (counters.py; a nested family's is already
-    the outer family's root). Its ceilings are written by each member's setup (sandbox_init.py)."""
+    `owner`: the uid that makes the namespace, one no other live family's maker has
+    (family_owners.py): a host uid, or for a nested family (`unshared` given) a uid of the outer
+    family. host_of_many: the warm pool's zygote family (family_owners.set_maker_limits). Its
+    ceilings are written by each member's setup (sandbox_init.py)."""
     release_rfd = maps_rfd if release_rfd < 0 else release_rfd
     try:
         os.setsid()
+        if unshared is None:
+            family_owners.set_maker_limits(host_of_many=host_of_many)
         if owner is not None:
             counters.act_as(owner)
+            if unshared is not None:
+                # The uid change made us non-dumpable: our /proc files would belong to host
+                # root, and the outer family's root (our parent) could not write our id maps.
+                linux.prctl(linux.PR_SET_DUMPABLE, 1)
         linux.unshare(linux.CLONE_NEWUSER)
         if unshared is None:
             send(chan, "U")  # to the top, which writes the maps
@@ -115,29 +124,37 @@ def write_maps(pid: int, base: int, count: int) -> None:
 
 def make_family(cfg: dict, reader: Reader, theirs: socket.socket, kids: list) -> tuple:
     """Start a family init; returns (pid, start time). The release pipe also carries the "G"
-    that tells the setup child its id maps are written."""
-    p = setup_child.begin(cfg["familyCgroupProcs"], "podflare-family",
-                          lambda maps: family_setup(theirs, maps, owner=cfg["uidBase"]), reader, kids, ())
-    try:
-        if reader.line() != "U":
-            raise RuntimeError("unexpected message from family setup")
-        write_maps(p.child, cfg["uidBase"], cfg["uidCount"])
-        os.write(p.release_wfd, b"G")
-    except BaseException:
-        os.close(p.release_wfd)
-        raise
-    return setup_child.finish(p, kids, "F", lambda: reader.family_pid)
+    that tells the setup child its id maps are written. Its maker's uid is picked, and the
+    family made, under the owners' lock: held until the family init runs (and is found)."""
+    with family_owners.Owners(cfg["uidBase"], cfg["uidCount"]) as owners:
+        owner = owners.pick()
+        host_of_many = cfg.get("familyShares", 0) > 0
+        p = setup_child.begin(cfg["familyCgroupProcs"], "podflare-family",
+                              lambda maps: family_setup(theirs, maps, owner=owner, host_of_many=host_of_many),
+                              reader, kids, ())
+        try:
+            if reader.line() != "U":
+                raise RuntimeError("unexpected message from family setup")
+            write_maps(p.child, cfg["uidBase"], cfg["uidCount"])
+            os.write(p.release_wfd, b"G")
+        except BaseException:
+            os.close(p.release_wfd)
+            raise
+        return setup_child.finish(p, kids, "F", lambda: reader.family_pid)
 
 
-def nested_family_setup(outer: tuple, chan: socket.socket, release_rfd: int, count: int) -> None:
+def nested_family_setup(outer: tuple, chan: socket.socket, release_rfd: int, count: int,
+                        owner: int = None, share_of: int = 0) -> None:
     """A family nested below `outer` (the warm pool's zygote family; docs/security.md, "Warm
     pool spawn"): join the outer family's user namespace as its root and point
     pid_for_children at its pid namespace, then fork family_setup, whose user namespace (owner:
     the outer root, as the zygote kernel that will fork into it) and pid namespace are made
-    inside those. Its id maps must be written from the parent user namespace: by us. Never
-    returns."""
+    inside those. Its id maps must be written from the parent user namespace: by us. `owner`:
+    the outer family's uid that makes it (family_owners.py); `share_of`: how many such families
+    share the outer one's caps (family_owners.set_maker_limits). Never returns."""
     try:
         os.setsid()
+        family_owners.set_maker_limits(share_of=share_of)  # as host root, before joining
         join_family(outer, "outer family")
         # The uid change left us non-dumpable, and our child with us: its /proc files would
         # then belong to host root, and we could not write its id maps. Only host root and
@@ -149,7 +166,7 @@ def nested_family_setup(outer: tuple, chan: socket.socket, release_rfd: int, cou
         if child == 0:
             os.close(unshared_r)
             os.close(maps_w)
-            family_setup(chan, maps_r, lambda: os.write(unshared_w, b"U"), release_rfd)
+            family_setup(chan, maps_r, lambda: os.write(unshared_w, b"U"), release_rfd, owner=owner)
         os.close(unshared_w)
         os.close(maps_r)
         os.close(release_rfd)
@@ -168,10 +185,13 @@ def nested_family_setup(outer: tuple, chan: socket.socket, release_rfd: int, cou
 
 
 def begin_nested_family(cfg: dict, outer: tuple, reader: Reader, theirs: socket.socket,
-                        kids: list, others: tuple = ()) -> setup_child.Pending:
-    """Fork the maker of a family nested below `outer` (in cfg's family cgroup)."""
+                        kids: list, others: tuple = (), owner: int = None) -> setup_child.Pending:
+    """Fork the maker of a family nested below `outer` (in cfg's family cgroup). `owner`: a
+    host uid from family_owners.Owners.pick(); the maker is its counterpart in the outer family."""
+    inner = None if owner is None else owner - cfg["uidBase"]
     return setup_child.begin(cfg["familyCgroupProcs"], "podflare-family",
-                             lambda release: nested_family_setup(outer, theirs, release, cfg["uidCount"]),
+                             lambda release: nested_family_setup(outer, theirs, release, cfg["uidCount"],
+                                                                 inner, cfg.get("familyShares", 0)),
                              reader, kids, others)
 
 

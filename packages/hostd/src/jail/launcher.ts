@@ -29,6 +29,11 @@ export interface SandboxSpec {
   family?: FamilyRef;
   /** A new family's ceilings on per-user kernel counters; none for the warm pool's zygote. */
   familyLimits?: FamilyLimits;
+  /**
+   * The warm pool's zygote: how many families may be nested below it at once, which share its
+   * caps on queued signals, message queues and locked memory (jail/family_owners.py).
+   */
+  familyShares?: number;
 }
 
 /** A fork family's init: pid 1 of the family pid namespace, reaper of every process in it. */
