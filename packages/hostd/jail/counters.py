@@ -6,8 +6,8 @@ made the outermost namespace. Two consequences, both found by trying (2026-12-06
 - A family namespace made by host root charged every sandbox's use to host root's own budget:
   a sandbox holding 96,555 UTS namespaces (or 128 inotify instances) left host root, and so
   hostd's next sandbox and the host's own services, with none. A family is therefore made with
-  the effective uid of the sandboxes' range base (`act_as`): the host-level budget it draws on
-  is that uid's, which nothing but sandboxes uses.
+  an effective uid of the sandboxes' range (`act_as`), one of its own (family_owners.py): the
+  host-level budget it draws on is that uid's, which nothing but that family uses.
 - That budget is still shared by all sandboxes, so each family's namespace gets ceilings of
   its own (`cap_family`), written by each member's setup (sandbox_init.py) from outside the
   sandbox's reach (its /proc/sys is read-only and mount is filtered). hostd raises the
