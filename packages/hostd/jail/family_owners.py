@@ -71,7 +71,8 @@ class Owners:
             if uid not in self.used:
                 self.used.add(uid)
                 return uid
-        raise RuntimeError(f"every uid of {self.base + 1}..{self.base + self.count - 1} already made a live family")
+        last = self.base + self.count - 1
+        raise RuntimeError(f"every uid of {self.base + 1}..{last} already made a live family")
 
     def __exit__(self, *exc):
         os.close(self.fd)

@@ -201,8 +201,8 @@ def main() -> int:
                 with family_owners.Owners(configs[0]["uidBase"], configs[0]["uidCount"]) as owners:
                     for ccfg in configs:
                         reader, theirs = channel()
-                        family_pending.append(family_init.begin_nested_family(ccfg, family, reader, theirs, kids,
-                                                                              tuple(family_pending), owners.pick()))
+                        family_pending.append(family_init.begin_nested_family(
+                            ccfg, family, reader, theirs, kids, tuple(family_pending), owners.pick()))
                         theirs.close()
                     for p in family_pending:
                         fam = family_init.finish_nested_family(p, kids)

@@ -93,6 +93,8 @@ export interface HttpLimits {
   /** MB of request bodies held at once, per key (peer before auth) and in all (PODFLARE_HTTP_BODY_MB[_PER_KEY]). */
   bodyMbPerKey: number;
   bodyMb: number;
+  /** Requests a second one key may make, twice that in a burst; past it they wait (PODFLARE_HTTP_REQUESTS_PER_S_PER_KEY; 0: no limit). */
+  requestsPerSecondPerKey: number;
 }
 
 function envInt(name: string, fallback: number): number {
@@ -224,6 +226,7 @@ export function loadConfig(overrides: Partial<HostdConfig> = {}): HostdConfig {
       // An exec's body may be 17 MiB (4 MiB of code, JSON-escaped): a key may send a few at once.
       bodyMbPerKey: envWholeAtLeast("PODFLARE_HTTP_BODY_MB_PER_KEY", 18, 64),
       bodyMb: envWholeAtLeast("PODFLARE_HTTP_BODY_MB", 18, 256),
+      requestsPerSecondPerKey: envWholeAtLeast("PODFLARE_HTTP_REQUESTS_PER_S_PER_KEY", 0, 5000),
     },
     metricsAddr: process.env.PODFLARE_METRICS_ADDR ? parseAddr(process.env.PODFLARE_METRICS_ADDR, "PODFLARE_METRICS_ADDR") : undefined,
     e2bTemplates: process.env.PODFLARE_E2B_TEMPLATES,

@@ -16,6 +16,7 @@ import { execCall } from "./api/exec-routes.js";
 import { LocalApi } from "./api/local-api.js";
 import { createCall } from "./api/sandbox-routes.js";
 import { BodyBudget, setBodyBudget } from "./api/body-budget.js";
+import { RequestPacer, setRequestPacer } from "./api/request-pacer.js";
 import { buildRoutes } from "./api/routes.js";
 import { createApiServer } from "./api/server.js";
 import { LazyMcp, mcpRoutes } from "./api/mcp-routes.js";
@@ -177,6 +178,8 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
   for (const op of ["freeze", "resume"] as const) timeMethod(spaces, op, op, metrics);
 
   setBodyBudget(new BodyBudget(cfg.http.bodyMbPerKey * 1024 * 1024, cfg.http.bodyMb * 1024 * 1024));
+  const rate = cfg.http.requestsPerSecondPerKey;
+  setRequestPacer(rate > 0 ? new RequestPacer(rate, 2 * rate) : undefined);
   const calls = new OpenCalls();
   const revocations = new Revocations({
     revokedIds: () => keyStore.revokedIds(),

@@ -7,7 +7,9 @@ import type { Authenticator, Principal } from "../auth/authenticator.js";
 import type { OpenCalls } from "../auth/open-calls.js";
 import type { HttpLimits } from "../config.js";
 import { applyConnectionLimits } from "./connection-limits.js";
+import { LOCAL_OWNER } from "../auth/authenticator.js";
 import { noteRequestOwner } from "./body-budget.js";
+import { paced, requestPacer } from "./request-pacer.js";
 import { sendError } from "./http.js";
 import type { RequestObserver, RequestTrace } from "./request-log.js";
 import type { Route } from "./route.js";
@@ -133,6 +135,7 @@ export async function routeRequest(routes: Route[], auth: Authenticator, req: ht
     if (route.auth) {
       calls?.trackRequest(principal.owner, req.socket, res);
       noteRequestOwner(req, principal.owner);
+      if (principal.owner !== LOCAL_OWNER) await paced(requestPacer(), principal.owner, req);
     }
     const params = m.slice(1).map(decodeParam);
     if (trace) {

@@ -11,6 +11,8 @@
 // So ownership, tiers, caps and validation are exactly the REST API's, and later REST features
 // reach E2B clients without the E2B layer knowing hostd's internals.
 import { noteRequestOwner } from "../api/body-budget.js";
+import { paced, requestPacer } from "../api/request-pacer.js";
+import { LOCAL_OWNER } from "../auth/authenticator.js";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { PodflareError, sandboxIdPattern } from "@podflare/protocol";
 import type { LocalApi } from "../api/local-api.js";
@@ -70,9 +72,10 @@ export function createE2bHandler(opts: E2bOptions): E2bHandler {
       return false;
     }
     // An authenticated call: tracked under its key (revocation) and its body counted as the key's.
-    const track = (owner: string): void => {
+    const track = (owner: string): Promise<void> => {
       opts.calls?.trackRequest(owner, req.socket, res);
       noteRequestOwner(req, owner);
+      return owner === LOCAL_OWNER ? Promise.resolve() : paced(requestPacer(), owner, req);
     };
     try {
       const method = req.method ?? "GET";
@@ -82,7 +85,7 @@ export function createE2bHandler(opts: E2bOptions): E2bHandler {
           trace.route = "e2b unsupported";
           trace.keyId = api.keyIdOf(key);
         }
-        track(api.authenticate(key));
+        await track(api.authenticate(key));
         const found = match(control, method, url.pathname);
         if (!found) throw unsupported(`${method} ${url.pathname}`);
         if (trace) trace.route = `e2b ${routeLabel(found.route.pattern)}`;
@@ -103,11 +106,11 @@ export function createE2bHandler(opts: E2bOptions): E2bHandler {
           if (trace && rpc.has(`${call[1]}/${call[2]}`)) trace.route = `e2b envd /${call[1]}/${call[2]}`;
           // Each method is REST calls made with the caller's key: the REST API authenticates them.
           // serveRpc answers a refused key in Connect's own error shape.
-          await serveRpc(rpc, api, ctx, `${call[1]}/${call[2]}`, opts.log, track);
+          await serveRpc(rpc, api, ctx, `${call[1]}/${call[2]}`, opts.log, (owner) => void track(owner));
           return true;
         }
       }
-      track(api.authenticate(ctx.key));
+      await track(api.authenticate(ctx.key));
       const routes = target.port === ENVD_PORT ? envd : target.port === CODE_INTERPRETER_PORT ? interpreter : null;
       if (!routes) throw unsupported(`traffic to port ${target.port} of a sandbox through E2B's routing (use GET /v1/sandboxes/<id>/ports/${target.port}/… instead)`);
       const found = match(routes, method, url.pathname);

@@ -111,10 +111,11 @@ export class NsSandbox implements RuntimeSandbox {
   private async replaceKernel(): Promise<void> {
     // A kernel being started (after an exec's kill) is the one to replace: wait until it is up.
     await this.starting?.catch(() => undefined);
+    const old = this.kernelIsAlive() ? this.kernelPid : null;
     this.killKernel();
     // The old kernel's socket answers until it is gone: wait, so control() starts a new one.
     const deadline = Date.now() + 5_000;
-    while (this.kernelIsAlive()) {
+    while (old !== null && this.rt.cgroups.pids(this.id).includes(old)) {
       if (Date.now() > deadline) throw new Error(`the guest kernel of ${this.id} did not exit after SIGKILL`);
       await new Promise((r) => setTimeout(r, 5));
     }

@@ -1,0 +1,64 @@
+// Requests a second per key (PODFLARE_HTTP_REQUESTS_PER_S_PER_KEY). An outside tester pipelined
+// 20,000 GETs on each of 50 connections and never read the answers: hostd answered them as fast
+// as it could and other tenants' calls waited up to 3.7 s. Now a key past its rate waits, and its
+// connections are not read meanwhile: the pipelined requests stay in its own sockets. Against a
+// hostd of its own with two keys and a rate of 100 a second.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import net from "node:net";
+import { api } from "../support/api.js";
+import { hostdPid, rssBytes } from "../support/hostd-memory.js";
+import { ownHostd, startTestHostd, teardownStateDir, type TestHostd } from "../support/hostd-process.js";
+
+const { stateDir, port } = ownHostd("request-rate", 83);
+const attacker = "pf_live_rateattacker0123456789abcdefghijklmn";
+const victim = "pf_live_ratevictim000123456789abcdefghijklmn";
+let hostd: TestHostd;
+let sandbox = "";
+
+before(async () => {
+  hostd = await startTestHostd({ stateDir, port, env: { PODFLARE_API_KEYS: `${attacker},${victim}`, PODFLARE_HTTP_REQUESTS_PER_S_PER_KEY: "100" } });
+  const res = await api("POST", "/v1/sandboxes", {}, hostd.url, { authorization: `Bearer ${victim}` });
+  assert.equal(res.status, 200);
+  sandbox = ((await res.json()) as { id: string }).id;
+});
+
+after(async () => {
+  await api("DELETE", `/v1/sandboxes/${sandbox}`, undefined, hostd.url, { authorization: `Bearer ${victim}` }).catch(() => undefined);
+  await hostd.stop();
+  teardownStateDir(stateDir);
+});
+
+test("a key pipelining thousands of requests is answered at its rate; another key's calls go on; hostd holds none of the backlog", async () => {
+  const pid = hostdPid(hostd.url);
+  const before = rssBytes(pid);
+  const request = `GET /v1/sandboxes/sbx_${"0".repeat(32)} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${attacker}\r\n\r\n`;
+  const answered: number[] = [];
+  const sockets: net.Socket[] = [];
+  for (let c = 0; c < 5; c++) {
+    const s = net.connect(port, "127.0.0.1");
+    sockets.push(s);
+    answered.push(0);
+    s.on("error", () => undefined);
+    s.on("data", (d: Buffer) => (answered[c]! += d.toString("latin1").split("HTTP/1.1 404").length - 1));
+    s.write(request.repeat(2000));
+  }
+  try {
+    const started = Date.now();
+    // Meanwhile the other key's calls are answered.
+    for (let i = 0; i < 20; i++) {
+      const r = await api("POST", `/v1/sandboxes/${sandbox}/exec`, { code: "print(1)" }, hostd.url, { authorization: `Bearer ${victim}` });
+      assert.equal(r.status, 200);
+      await r.text();
+    }
+    await new Promise((r) => setTimeout(r, Math.max(0, 2000 - (Date.now() - started))));
+    const seconds = (Date.now() - started) / 1000;
+    const total = answered.reduce((a, b) => a + b, 0);
+    // A burst of 200, then 100 a second (a little slack for the clock).
+    assert.ok(total <= 200 + 100 * seconds + 20, `${total} answers in ${seconds.toFixed(2)} s: past the key's rate`);
+    assert.ok(total >= 200, `only ${total} answers: the burst was not served`);
+    assert.ok(rssBytes(pid) - before < 64 * 1024 * 1024, "hostd's memory grew with the backlog");
+  } finally {
+    for (const s of sockets) s.destroy();
+  }
+});
