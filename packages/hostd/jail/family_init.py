@@ -60,10 +60,10 @@ def family_setup(chan: socket.socket, maps_rfd: int, unshared=None, release_rfd:
     """Make the family's user namespace (whoever called `unshared` writes its id maps, then "G"
     on maps_rfd) and pid namespace, and fork the family init into it. Stays (pinning the init's
     pid) until release_rfd (default: maps_rfd) reaches its end. Never returns.
-    `owner`: the uid that makes the namespace, one no other live family's maker has
-    (family_owners.py): a host uid, or for a nested family (`unshared` given) a uid of the outer
-    family. host_of_many: the warm pool's zygote family (family_owners.set_maker_limits). Its
-    ceilings are written by each member's setup (sandbox_init.py)."""
+    `owner`: the host uid that makes the namespace, one no other live family's maker has
+    (family_owners.py; a nested family's is already the outer family's root). host_of_many: the
+    warm pool's zygote family (family_owners.set_maker_limits). Its ceilings are written by
+    each member's setup (sandbox_init.py)."""
     release_rfd = maps_rfd if release_rfd < 0 else release_rfd
     try:
         os.setsid()
@@ -71,10 +71,6 @@ def family_setup(chan: socket.socket, maps_rfd: int, unshared=None, release_rfd:
             family_owners.set_maker_limits(host_of_many=host_of_many)
         if owner is not None:
             counters.act_as(owner)
-            if unshared is not None:
-                # The uid change made us non-dumpable: our /proc files would belong to host
-                # root, and the outer family's root (our parent) could not write our id maps.
-                linux.prctl(linux.PR_SET_DUMPABLE, 1)
         linux.unshare(linux.CLONE_NEWUSER)
         if unshared is None:
             send(chan, "U")  # to the top, which writes the maps
@@ -143,18 +139,19 @@ def make_family(cfg: dict, reader: Reader, theirs: socket.socket, kids: list) ->
         return setup_child.finish(p, kids, "F", lambda: reader.family_pid)
 
 
-def nested_family_setup(outer: tuple, chan: socket.socket, release_rfd: int, count: int,
-                        owner: int = None, share_of: int = 0) -> None:
+def nested_family_setup(outer: tuple, chan: socket.socket, release_rfd: int, count: int) -> None:
     """A family nested below `outer` (the warm pool's zygote family; docs/security.md, "Warm
     pool spawn"): join the outer family's user namespace as its root and point
     pid_for_children at its pid namespace, then fork family_setup, whose user namespace (owner:
     the outer root, as the zygote kernel that will fork into it) and pid namespace are made
-    inside those. Its id maps must be written from the parent user namespace: by us. `owner`:
-    the outer family's uid that makes it (family_owners.py); `share_of`: how many such families
-    share the outer one's caps (family_owners.set_maker_limits). Never returns."""
+    inside those. Its id maps must be written from the parent user namespace: by us. Never
+    returns. Its maker is the outer family's root, as before family_owners.py: made by another
+    uid of the outer family, a fork parent's kernel could signal processes of its own sandbox it
+    could no longer see, and a kernel's dead children stopped being reaped (tests
+    fork-isolation and fork-bomb; the cause is not understood yet), so spawned families still
+    share the zygote family's caps on queued signals and message queues."""
     try:
         os.setsid()
-        family_owners.set_maker_limits(share_of=share_of)  # as host root, before joining
         join_family(outer, "outer family")
         # The uid change left us non-dumpable, and our child with us: its /proc files would
         # then belong to host root, and we could not write its id maps. Only host root and
@@ -166,7 +163,7 @@ def nested_family_setup(outer: tuple, chan: socket.socket, release_rfd: int, cou
         if child == 0:
             os.close(unshared_r)
             os.close(maps_w)
-            family_setup(chan, maps_r, lambda: os.write(unshared_w, b"U"), release_rfd, owner=owner)
+            family_setup(chan, maps_r, lambda: os.write(unshared_w, b"U"), release_rfd)
         os.close(unshared_w)
         os.close(maps_r)
         os.close(release_rfd)
@@ -185,13 +182,10 @@ def nested_family_setup(outer: tuple, chan: socket.socket, release_rfd: int, cou
 
 
 def begin_nested_family(cfg: dict, outer: tuple, reader: Reader, theirs: socket.socket,
-                        kids: list, others: tuple = (), owner: int = None) -> setup_child.Pending:
-    """Fork the maker of a family nested below `outer` (in cfg's family cgroup). `owner`: a
-    host uid from family_owners.Owners.pick(); the maker is its counterpart in the outer family."""
-    inner = None if owner is None else owner - cfg["uidBase"]
+                        kids: list, others: tuple = ()) -> setup_child.Pending:
+    """Fork the maker of a family nested below `outer` (in cfg's family cgroup)."""
     return setup_child.begin(cfg["familyCgroupProcs"], "podflare-family",
-                             lambda release: nested_family_setup(outer, theirs, release, cfg["uidCount"],
-                                                                 inner, cfg.get("familyShares", 0)),
+                             lambda release: nested_family_setup(outer, theirs, release, cfg["uidCount"]),
                              reader, kids, others)
 
 

@@ -5,11 +5,12 @@ locked shared memory (RLIMIT_MEMLOCK) are counted per (user namespace, uid) and 
 namespace tree to each namespace's maker, capped there by the maker's rlimit when it made the
 namespace. With one maker uid for every family, one sandbox that queued signals or opened
 queues until refused left every other sandbox none (found by an outside tester, 2026-12-06).
-So each family is made by a uid no other live family's maker has: the lowest free one of the
-sandbox range (base + 1 .. base + count - 1), found by asking each live family init who made
-its namespace. For a family nested below the warm pool's zygote family the same number, less
-the base, is the maker's uid inside the zygote's namespace. The pick and the namespace's making
-hold a host-wide lock, so two launches never pick the same uid.
+So each family made on the host is made by a uid no other live family's maker has: the lowest
+free one of the sandbox range (base + 1 .. base + count - 1), found by asking each live family
+init who made its namespace. The pick and the namespace's making hold a host-wide lock, so two
+launches never pick the same uid. Families the warm pool spawns are nested in its zygote's
+family and made by its root (family_init.nested_family_setup says why): they share the zygote
+family's caps, which are no longer any other family's.
 """
 
 import fcntl
@@ -89,20 +90,13 @@ def can_raise_limits() -> bool:
     return False
 
 
-def set_maker_limits(share_of: int = 0, host_of_many: bool = False) -> None:
-    """The rlimits the next user namespace made by this process records as its caps.
-    host_of_many: the warm pool's zygote family, whose namespace every spawned family's charges
-    go through: unlimited where the host lets us raise limits. share_of: a family nested below
-    it, one of at most that many: its share of the zygote's cap when that cap is finite (this
-    process's own hard limit), the whole hard limit otherwise. Neither: a family of its own on
-    the host, capped at the host's per-user limits (soft raised to hard)."""
-    capable = can_raise_limits()
+def set_maker_limits(host_of_many: bool = False) -> None:
+    """The rlimits the next user namespace made by this process records as its caps: the host's
+    per-user limits (soft raised to hard), or for the warm pool's zygote family (host_of_many),
+    whose cap every spawned family's charges pass through together, no limit where the host
+    lets root raise it."""
+    capable = host_of_many and can_raise_limits()
     for res in SHARED_LIMITS:
         _soft, hard = resource.getrlimit(res)
-        if host_of_many and capable:
-            value = resource.RLIM_INFINITY
-        elif share_of > 0 and not capable and hard != resource.RLIM_INFINITY:
-            value = max(1, hard // share_of)
-        else:
-            value = hard
+        value = resource.RLIM_INFINITY if capable else hard
         resource.setrlimit(res, (value, value))

@@ -29,7 +29,6 @@ import time
 
 import enter
 import family_init
-import family_owners
 import linux
 import sandbox_init
 import setup_child
@@ -194,20 +193,17 @@ def main() -> int:
                 # The ceilings of the child's family (counters.py), written by its setup: a
                 # fresh one's, made here (nested), or the parent's, for its new size.
                 **({"familyLimits": cfg["familyLimits"]} if cfg.get("familyLimits") else {}),
-                **({"familyShares": cfg["familyShares"]} if cfg.get("familyShares") else {}),
             })) for child in cfg["children"]]
             if fresh:
-                # Each new family's maker is a uid no live family's has (family_owners.py).
-                with family_owners.Owners(configs[0]["uidBase"], configs[0]["uidCount"]) as owners:
-                    for ccfg in configs:
-                        reader, theirs = channel()
-                        family_pending.append(family_init.begin_nested_family(
-                            ccfg, family, reader, theirs, kids, tuple(family_pending), owners.pick()))
-                        theirs.close()
-                    for p in family_pending:
-                        fam = family_init.finish_nested_family(p, kids)
-                        made.append(os.pidfd_open(fam[0]))
-                        families.append(fam)
+                for ccfg in configs:
+                    reader, theirs = channel()
+                    family_pending.append(family_init.begin_nested_family(ccfg, family, reader, theirs, kids,
+                                                                          tuple(family_pending)))
+                    theirs.close()
+                for p in family_pending:
+                    fam = family_init.finish_nested_family(p, kids)
+                    made.append(os.pidfd_open(fam[0]))
+                    families.append(fam)
             for i, ccfg in enumerate(configs):
                 reader, theirs = channel()
                 child_family = families[i] if fresh else family

@@ -21,8 +21,6 @@ export interface ForkSpec {
   fresh?: boolean;
   /** With fresh: each new family's ceilings on per-user kernel counters. */
   familyLimits?: FamilyLimits;
-  /** With fresh: how many families share the zygote family's caps (jail/family_owners.py). */
-  familyShares?: number;
 }
 
 export interface ForkedChild {

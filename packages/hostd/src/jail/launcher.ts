@@ -31,7 +31,8 @@ export interface SandboxSpec {
   familyLimits?: FamilyLimits;
   /**
    * The warm pool's zygote: how many families may be nested below it at once, which share its
-   * caps on queued signals, message queues and locked memory (jail/family_owners.py).
+   * caps on queued signals, message queues and locked memory (jail/family_owners.py; any
+   * positive number marks the zygote).
    */
   familyShares?: number;
 }

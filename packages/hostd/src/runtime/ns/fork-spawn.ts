@@ -111,7 +111,6 @@ async function startChildren(rt: ForkHost, parent: NsSandbox, specs: RuntimeSand
     })),
     fresh: freshFamilies !== null,
     familyLimits: rt.opts.familyLimits(members),
-    ...(freshFamilies ? { familyShares: rt.opts.familyShares ?? 1 } : {}),
   });
   const [out] = await Promise.all([forked, diskLimits]);
   const children = specs.map((spec, i) => {
