@@ -39,14 +39,14 @@ function running(pid: number): boolean {
 
 /** A host process of ours that got exactly `pid`, made by setting ns_last_pid just below it. */
 async function takePid(pid: number): Promise<ChildProcess> {
-  for (let attempt = 0; attempt < 200; attempt++) {
+  for (let attempt = 0; attempt < 1000; attempt++) {
     fs.writeFileSync("/proc/sys/kernel/ns_last_pid", String(pid - 1));
     const child = spawn("sleep", ["300"], { stdio: "ignore" });
     children.push(child);
     if (child.pid === pid) return child;
     child.kill("SIGKILL");
   }
-  throw new Error(`could not get host pid ${pid} for a process of the test in 200 tries`);
+  throw new Error(`could not get host pid ${pid} for a process of the test in 1000 tries`);
 }
 
 test("restart_repl after the REPL exited by itself never signals the process that now has its old pid", async () => {
@@ -56,6 +56,8 @@ test("restart_repl after the REPL exited by itself never signals the process tha
   assert.ok(kernel, "the REPL's host pid was not found");
   await exec(id, "import os; os._exit(0)").catch(() => undefined);
   await eventually(() => !running(kernel), "the REPL did not exit", 10_000);
+  // Reaped (a zombie still holds its pid): only then can the host give the pid to another.
+  await eventually(() => !fs.existsSync(`/proc/${kernel}`), "the exited REPL was not reaped", 30_000);
 
   const bystander = await takePid(kernel);
   const restart = await api("POST", `/v1/sandboxes/${id}/restart_repl`);

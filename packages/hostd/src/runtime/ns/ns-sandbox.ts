@@ -91,6 +91,10 @@ export class NsSandbox implements RuntimeSandbox {
   }
 
   async killProcesses(): Promise<number> {
+    // A kernel being started or replaced is not known yet: its start would be killed with the
+    // rest (an exec racing kill_processes then failed with "enter: exit 137").
+    await this.restarting?.catch(() => undefined);
+    await this.starting?.catch(() => undefined);
     const keep = new Set([this.handle.initPid, this.handle.family?.pid, this.handle.outerFamily?.pid, this.kernelPid]);
     const killed = await this.rt.cgroups.killAllBut(this.id, new Set([...keep].filter((p): p is number => typeof p === "number")));
     // Killed children of the kernel itself stay zombies (holding pids) until it waits for them.
@@ -132,9 +136,11 @@ export class NsSandbox implements RuntimeSandbox {
    */
   private unreachable(err: unknown): unknown {
     if (err instanceof PodflareError) return err;
+    // Not the error's own text: it names the socket's host path.
+    this.rt.log(`sandbox ${this.id}: no connection to its guest kernel: ${(err as Error).message}`);
     return new PodflareError(
       "runtime_error",
-      `the guest kernel of sandbox ${this.id} did not take a connection (${(err as Error).message}); ` +
+      `the guest kernel of sandbox ${this.id} did not take a connection; ` +
         `code in the sandbox may have closed or taken over its socket. POST /v1/sandboxes/${this.id}/restart_repl (SDK: restartRepl / restart_repl) starts a new one`,
     );
   }
