@@ -8,10 +8,11 @@ made the outermost namespace. Two consequences, both found by trying (2026-12-06
   hostd's next sandbox and the host's own services, with none. A family is therefore made with
   an effective uid of the sandboxes' range (`act_as`), one of its own (family_owners.py): the
   host-level budget it draws on is that uid's, which nothing but that family uses.
-- That budget is still shared by all sandboxes, so each family's namespace gets ceilings of
-  its own (`cap_family`), written by each member's setup (sandbox_init.py) from outside the
-  sandbox's reach (its /proc/sys is read-only and mount is filtered). hostd raises the
-  host-level budget to the sum of those ceilings (src/jail/kernel-counters.ts).
+- The warm pool's spawned families share their zygote family's budget, so each family's
+  namespace gets ceilings of its own (`cap_family`), written by each member's setup
+  (sandbox_init.py) from outside the sandbox's reach (its /proc/sys is read-only and mount is
+  filtered). hostd raises the host-level budget to the sum of those ceilings
+  (src/jail/kernel-counters.ts).
 """
 
 import ctypes

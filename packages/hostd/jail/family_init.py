@@ -124,7 +124,8 @@ def make_family(cfg: dict, reader: Reader, theirs: socket.socket, kids: list) ->
     family made, under the owners' lock: held until the family init runs (and is found)."""
     with family_owners.Owners(cfg["uidBase"], cfg["uidCount"]) as owners:
         owner = owners.pick()
-        host_of_many = cfg.get("familyShares", 0) > 0
+        # No ceilings: the warm pool's zygote, whose namespace every spawned family counts under.
+        host_of_many = cfg["familyLimits"] is None
         p = setup_child.begin(cfg["familyCgroupProcs"], "podflare-family",
                               lambda maps: family_setup(theirs, maps, owner=owner, host_of_many=host_of_many),
                               reader, kids, ())

@@ -49,10 +49,6 @@ def load_config(raw: str) -> dict:
                 or not isinstance(family.get("startTime"), int)):
             raise ConfigError("family must be {pid, startTime} of a running family init")
         cfg["family"] = (family["pid"], family["startTime"])
-    shares = cfg.get("familyShares", 0)
-    if not isinstance(shares, int) or isinstance(shares, bool) or not 0 <= shares < 2**31:
-        raise ConfigError("familyShares must be a non-negative integer")
-    cfg["familyShares"] = shares
     try:
         cfg["familyLimits"] = counters.check_limits(cfg.get("familyLimits"))
     except ValueError as e:

@@ -135,7 +135,7 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
   }
   const network = cfg.network ? await NetworkService.start({ ...cfg.network, cgroupParent: cfg.cgroupParent, stateDir: cfg.stateDir, store, log }) : null;
   if (network) log(`network: sandboxes get addresses in ${network.plan.gateway}/${network.plan.cidr.prefix} (router namespace ${network.netns})`);
-  const runtime = new NsRuntime({ stateDir: cfg.stateDir, storage, cgroups, uidBase: cfg.uidBase, uidCount: cfg.uidCount, familyLimits, familyShares: cfg.maxSandboxes + cfg.poolSize + 8, ownerDiskPercent: cfg.ownerDiskPercent, network, log });
+  const runtime = new NsRuntime({ stateDir: cfg.stateDir, storage, cgroups, uidBase: cfg.uidBase, uidCount: cfg.uidCount, familyLimits, ownerDiskPercent: cfg.ownerDiskPercent, network, log });
   // The pool refills only while no user create is in flight (the manager is made just below).
   const userCreates = (): number => sandboxes.creatingNow;
   const usage = new UsageStore(store.usage);

@@ -15,13 +15,13 @@ function inUse(addr: Address, setting: string): Error {
 
 /** Binds and releases the address: throws the message `listen` would, minutes earlier. */
 export function checkPortFree(addr: Address, setting: string): Promise<void> {
+  // Port 0 asks for any free port: nothing to check.
+  if (addr.port === 0) return Promise.resolve();
   return new Promise((resolve, reject) => {
     const probe = net.createServer();
     probe.once("error", (err: NodeJS.ErrnoException) => {
       reject(err.code === "EADDRINUSE" ? inUse(addr, setting) : err);
     });
-    // Port 0 asks for any free port: nothing to check.
-    if (addr.port === 0) return resolve();
     probe.listen({ host: addr.host, port: addr.port, exclusive: true }, () => probe.close(() => resolve()));
   });
 }

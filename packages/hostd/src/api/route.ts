@@ -4,6 +4,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { PodflareError, sandboxIdPattern } from "@podflare/protocol";
 import type { Principal } from "../auth/authenticator.js";
+import { clipId } from "../storage/index.js";
 
 export interface RouteContext {
   req: IncomingMessage;
@@ -50,6 +51,3 @@ export function malformedSandboxId(id: string): PodflareError {
   return new PodflareError("sandbox_not_found", `sandbox ${clipId(id)} not found; ids look like sbx_ followed by 32 hex digits`);
 }
 
-function clipId(id: string): string {
-  return id.length > 64 ? `${id.slice(0, 64)}… (${id.length} characters)` : id;
-}

@@ -27,14 +27,11 @@ export interface SandboxSpec {
   familyCgroupProcs?: string[];
   /** Join this running family (fork children) instead of starting a new one. */
   family?: FamilyRef;
-  /** A new family's ceilings on per-user kernel counters; none for the warm pool's zygote. */
-  familyLimits?: FamilyLimits;
   /**
-   * The warm pool's zygote: how many families may be nested below it at once, which share its
-   * caps on queued signals, message queues and locked memory (jail/family_owners.py; any
-   * positive number marks the zygote).
+   * A new family's ceilings on per-user kernel counters; none for the warm pool's zygote (whose
+   * maker also takes unlimited rlimits where it can: jail/family_owners.py).
    */
-  familyShares?: number;
+  familyLimits?: FamilyLimits;
 }
 
 /** A fork family's init: pid 1 of the family pid namespace, reaper of every process in it. */

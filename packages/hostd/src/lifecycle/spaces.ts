@@ -4,6 +4,7 @@ import { PodflareError, newTaggedId, type ResumeSpaceResponse, type SpaceInfo } 
 import { tiers, type TierName } from "../auth/tiers.js";
 import { spaceOp } from "../runtime/space-ops.js";
 import type { Runtime } from "../runtime/types.js";
+import { clipId } from "../storage/index.js";
 import type { SpaceRecord, SpaceTable } from "../store/store.js";
 import type { SandboxManager } from "./sandbox-manager.js";
 import { tenantOf } from "./live-sandboxes.js";
@@ -22,8 +23,7 @@ const toInfo = (s: SpaceRecord): SpaceInfo => ({
 });
 
 function notFound(id: string): PodflareError {
-  const shown = id.length > 64 ? `${id.slice(0, 64)}… (${id.length} characters)` : id;
-  return new PodflareError("space_not_found", `space ${shown} not found; it may have been resumed already (a Space resumes once) or deleted`);
+  return new PodflareError("space_not_found", `space ${clipId(id)} not found; it may have been resumed already (a Space resumes once) or deleted`);
 }
 
 export class SpaceService {

@@ -21,4 +21,4 @@ export type { TemplateProgress as ProgressEvent } from "./mmdebstrap.js";
 export { renderProgress, formatProgress, type ProgressRenderer, type ProgressStream } from "./progress-render.js";
 export { ensureDebianPackages, missingDebianPackages } from "./debian-packages.js";
 export { UID_RANGE } from "./rootfs.js";
-export { isSandboxId, assertSandboxId, isSpaceId, assertSpaceId } from "./names.js";
+export { isSandboxId, assertSandboxId, isSpaceId, assertSpaceId, clipId } from "./names.js";

@@ -5,6 +5,11 @@ import { PodflareError, sandboxIdPattern } from "@podflare/protocol";
 
 const templateNamePattern = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 
+/** An id a caller sent, quoted in a message clipped to 64 characters (a path may carry 16 KiB). */
+export function clipId(id: string): string {
+  return id.length > 64 ? `${id.slice(0, 64)}… (${id.length} characters)` : id;
+}
+
 export function assertSandboxId(id: string): void {
   if (typeof id !== "string" || !sandboxIdPattern.test(id)) {
     throw new PodflareError("bad_request", `invalid sandbox id ${JSON.stringify(id)}: expected sbx_ and 32 lowercase hex digits`);

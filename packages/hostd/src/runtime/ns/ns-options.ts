@@ -14,8 +14,6 @@ export interface NsRuntimeOptions {
   cgroups: CgroupManager;
   uidBase: number;
   uidCount: number;
-  /** Families nested below a zygote's at most (live and pooled sandboxes): they share its caps (jail/family_owners.py). */
-  familyShares?: number;
   /** A family's ceilings on per-user kernel counters for its number of members (the zygote's family gets none). */
   familyLimits: (members: number) => FamilyLimits;
   /** Percent of the storage pool one owner's roots may hold together (owner-disk.ts; default 100: no limit). */

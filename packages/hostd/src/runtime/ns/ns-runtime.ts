@@ -71,7 +71,7 @@ export class NsRuntime implements Runtime {
         hostname: spec.id,
         cgroupProcs: cgroups.procsFiles(spec.id),
         familyCgroupProcs: cgroups.procsFiles(familyId),
-        ...(spec.zygote ? { familyShares: this.opts.familyShares ?? 1 } : { familyLimits: this.opts.familyLimits(1) }),
+        ...(spec.zygote ? {} : { familyLimits: this.opts.familyLimits(1) }),
       });
       const handle: RuntimeHandle = {
         initPid: init.initPid,
