@@ -112,6 +112,37 @@ test("the E2B routes, too, answer a client with no valid key 401 before reading 
   }
 });
 
+test("a keep-alive client sending bodies without a key gets every 401, also on a reused connection", async () => {
+  // Node's agent sends its next request on a connection at once; an early answer that did not say
+  // `Connection: close` made that request a "socket hang up" instead of its 401.
+  const sbx = "sbx_0123456789abcdef0123456789abcdef";
+  const routes = [
+    { path: `/v1/sandboxes/${sbx}/exec`, headers: {} },
+    { path: "/v2/sandboxes", headers: {} },
+    { path: "/process.Process/List", headers: { "e2b-sandbox-id": sbx } },
+  ];
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  try {
+    for (const { path, headers } of routes) {
+      for (const size of [19, 200_000, 5_000_000, 19]) {
+        const answer = await new Promise<{ status: number; connection: string | undefined; text: string }>((resolve, reject) => {
+          const req = http.request({ host: "127.0.0.1", port, path, method: "POST", agent, headers: { "content-type": "application/json", ...headers } }, (res) => {
+            let text = "";
+            res.on("data", (d: Buffer) => (text += d.toString("utf8")));
+            res.on("end", () => resolve({ status: res.statusCode ?? 0, connection: res.headers.connection, text }));
+          });
+          req.on("error", reject);
+          req.end("x".repeat(size));
+        });
+        assert.equal(answer.status, 401, `${path}, ${size} bytes: ${answer.text}`);
+        assert.match(answer.text, /key/i, `${path}, ${size} bytes`);
+      }
+    }
+  } finally {
+    agent.destroy();
+  }
+});
+
 test("connections from one peer over the cap are refused; healthz from another peer still answers", async () => {
   const held: Watched[] = [];
   try {

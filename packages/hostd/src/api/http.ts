@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { PodflareError, type ErrorBody } from "@podflare/protocol";
 import { bodyBudget } from "./body-budget.js";
 import { MAX_JSON_DEPTH, nestsDeeperThan } from "./json-depth.js";
-import { noteErrorCode, requestIdOf } from "./request-log.js";
+import { noteAnsweredWhole, noteErrorCode, requestIdOf } from "./request-log.js";
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
@@ -74,11 +74,11 @@ export function sendError(res: ServerResponse, err: unknown, log: (msg: string) 
     return;
   }
   const body: ErrorBody = e.toBody();
-  // An answer before the whole body arrived (401, 413, a failed upload): the connection is
-  // closed after it, without waiting for the rest of the body.
-  const unread = res.req !== undefined && !res.req.complete;
-  sendJson(res, e.status, body, e.headers);
-  if (unread) closeAfterAnswer(res);
+  // An answer before the whole body was read (401, 413, a failed upload): the connection is
+  // closed after it, rather than the rest of the body read for a request already answered.
+  if (res.req !== undefined && !res.req.complete) {
+    answerThenClose(res, e.status, { "content-type": "application/json", ...e.headers }, JSON.stringify(body));
+  } else sendJson(res, e.status, body, e.headers);
 }
 
 /**
@@ -104,21 +104,38 @@ function clientWentAway(res: ServerResponse, err: unknown): boolean {
 const CLOSE_LINGER_MS = 2000;
 
 /**
- * A lingering close: our side ends at once (the client sees the answer, then EOF), and what the
- * client still sends is read and dropped for a short while, because closing a socket with
- * unread data resets it and the client may lose the answer. (No `Connection: close` header:
- * with it Node destroys the socket right after the answer, with that very reset.)
+ * A whole answer to a request whose body was not read (401, 413, a refused upload), then the
+ * connection closed. `Connection: close` tells a keep-alive client not to send its next request
+ * on it (without it, a client that reuses the connection at once, as Node's agent does, gets
+ * "socket hang up" instead of this answer). Our side ends right after the answer (the client
+ * sees it, then EOF), but what the client still sends is read and dropped until its body ends or
+ * CLOSE_LINGER_MS passed: closing a socket with unread data resets it, and the reset can reach
+ * the client before it read the answer. (Node's own close for `Connection: close` is that reset,
+ * so the answer's end is held back until then.)
  */
-export function closeAfterAnswer(res: ServerResponse): void {
-  const socket = res.socket;
-  if (!socket) return;
-  res.once("finish", () => {
-    res.req.resume();
-    socket.end();
-    const timer = setTimeout(() => socket.destroy(), CLOSE_LINGER_MS);
-    timer.unref();
-    socket.once("close", () => clearTimeout(timer));
-  });
+export function answerThenClose(
+  res: ServerResponse,
+  status: number,
+  headers: Record<string, string | number>,
+  text: string,
+  reason?: string,
+): void {
+  const head = { ...headers, "content-length": Buffer.byteLength(text), connection: "close" };
+  if (reason === undefined) res.writeHead(status, head);
+  else res.writeHead(status, reason, head);
+  res.write(text, () => noteAnsweredWhole(res));
+  res.socket?.end();
+  const req = res.req;
+  const end = (): void => {
+    clearTimeout(timer);
+    if (!res.writableEnded) res.end();
+  };
+  const timer = setTimeout(end, CLOSE_LINGER_MS);
+  timer.unref();
+  if (req.complete || req.destroyed) return end();
+  req.once("end", end);
+  req.once("close", end);
+  req.resume();
 }
 
 // A JSON body is small: a client that takes longer than this to send one is stalling.

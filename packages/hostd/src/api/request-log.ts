@@ -23,6 +23,12 @@ export type RequestObserver = (req: IncomingMessage, res: ServerResponse) => Req
 
 const ids = new WeakMap<ServerResponse, string>();
 const errorCodes = new WeakMap<ServerResponse, string>();
+const wholeBeforeEnd = new WeakSet<ServerResponse>();
+
+/** The answer's bytes all went out, though its end waits (http.ts answerThenClose): not cut. */
+export function noteAnsweredWhole(res: ServerResponse): void {
+  wholeBeforeEnd.add(res);
+}
 
 /** The error code a request was answered with, or its stream cut by (sendError): logged with it. */
 export function noteErrorCode(res: ServerResponse, code: string): void {
@@ -51,7 +57,7 @@ export function requestObserver(log: Logger, metrics?: HostdMetrics): RequestObs
       const status = res.headersSent ? res.statusCode : 499;
       // An answer whose head went out but whose body did not end: a stream cut short (by an
       // error after the head, or the client leaving). Its status alone would read as success.
-      const cut = res.headersSent && !res.writableFinished;
+      const cut = res.headersSent && !res.writableFinished && !wholeBeforeEnd.has(res);
       const method = req.method ?? "";
       metrics?.observeRequest(method, trace.route, status, seconds);
       const code = errorCodes.get(res);

@@ -6,7 +6,7 @@
 // `{error}`.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { limits } from "@podflare/protocol";
-import { closeAfterAnswer, drainedOrClosed, readJsonBody } from "../api/http.js";
+import { answerThenClose, drainedOrClosed, readJsonBody } from "../api/http.js";
 
 export type ConnectCode =
   | "canceled" | "unknown" | "invalid_argument" | "deadline_exceeded" | "not_found" | "already_exists"
@@ -160,8 +160,10 @@ export function sendConnectError(req: IncomingMessage, res: ServerResponse, err:
   }
   const text = JSON.stringify({ code: err.code, message: err.message });
   // An answer before the whole body arrived (a refused caller): close after it, not read the rest.
-  const unread = !req.complete;
+  if (!req.complete) {
+    answerThenClose(res, HTTP_STATUS[err.code], { "content-type": "application/json" }, text);
+    return;
+  }
   res.writeHead(HTTP_STATUS[err.code], { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
   res.end(text);
-  if (unread) closeAfterAnswer(res);
 }

@@ -2,7 +2,7 @@
 // reads `message`, and `code === 404` for "not found"); Connect-RPC answers its own error JSON.
 import type { ServerResponse } from "node:http";
 import { PodflareError } from "@podflare/protocol";
-import { closeAfterAnswer, internalError } from "../api/http.js";
+import { answerThenClose, internalError } from "../api/http.js";
 
 export class E2bError extends Error {
   constructor(readonly status: number, message: string) {
@@ -38,12 +38,12 @@ export function sendE2bError(res: ServerResponse, err: unknown, log: (msg: strin
     res.destroy();
     return;
   }
-  // An answer before the whole body arrived (a refused upload): close after it rather than
-  // read the rest; what the client still sends is read and dropped for a moment, so that it
-  // gets the answer instead of a reset.
-  const unread = !res.req.complete;
-  sendE2bJson(res, e.status, { code: e.status, message: e.message }, {}, reasonPhrase(e.message));
-  if (unread) closeAfterAnswer(res);
+  // An answer before the whole body was read (a refused upload): the connection closes after it
+  // (answerThenClose says how the client still gets it).
+  const body = { code: e.status, message: e.message };
+  if (!res.req.complete) {
+    answerThenClose(res, e.status, { "content-type": "application/json" }, JSON.stringify(body), reasonPhrase(e.message));
+  } else sendE2bJson(res, e.status, body, {}, reasonPhrase(e.message));
 }
 
 /** What the docs say about a call Podflare does not serve yet. */
