@@ -14,11 +14,13 @@ import { ownHostd, startTestHostd, teardownStateDir, type TestHostd } from "../s
 const { stateDir, port } = ownHostd("request-rate", 83);
 const attacker = "pf_live_rateattacker0123456789abcdefghijklmn";
 const victim = "pf_live_ratevictim000123456789abcdefghijklmn";
+// Its own key: requests the first flood left owing do not slow the second.
+const rpcAttacker = "pf_live_raterpcattack0123456789abcdefghijklm";
 let hostd: TestHostd;
 let sandbox = "";
 
 before(async () => {
-  hostd = await startTestHostd({ stateDir, port, env: { PODFLARE_API_KEYS: `${attacker},${victim}`, PODFLARE_HTTP_REQUESTS_PER_S_PER_KEY: "100" } });
+  hostd = await startTestHostd({ stateDir, port, env: { PODFLARE_API_KEYS: `${attacker},${victim},${rpcAttacker}`, PODFLARE_HTTP_REQUESTS_PER_S_PER_KEY: "100" } });
   const res = await api("POST", "/v1/sandboxes", {}, hostd.url, { authorization: `Bearer ${victim}` });
   assert.equal(res.status, 200);
   sandbox = ((await res.json()) as { id: string }).id;
@@ -59,6 +61,36 @@ test("a key pipelining thousands of requests is answered at its rate; another ke
     const seconds = (Date.now() - started) / 1000;
     assert.ok(seconds >= 1.8, `400 answers in ${seconds.toFixed(2)} s: past the key's rate (${total()} by then)`);
     assert.ok(rssBytes(pid) - before < 64 * 1024 * 1024, "hostd's memory grew with the backlog");
+  } finally {
+    for (const s of sockets) s.destroy();
+  }
+});
+
+test("E2B Connect-RPC calls are paced by the same key's rate: a pipelined flood is answered at it", async () => {
+  const body = "{}";
+  const request =
+    `POST /process.Process/List HTTP/1.1\r\nHost: x\r\nE2b-Sandbox-Id: sbx_${"0".repeat(32)}\r\nX-API-KEY: ${rpcAttacker}\r\n` +
+    `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+  const answered: number[] = [];
+  const sockets: net.Socket[] = [];
+  for (let c = 0; c < 5; c++) {
+    const s = net.connect(port, "127.0.0.1");
+    sockets.push(s);
+    answered.push(0);
+    s.on("error", () => undefined);
+    s.on("data", (d: Buffer) => (answered[c]! += d.toString("latin1").split("HTTP/1.1 ").length - 1));
+    s.write(request.repeat(2000));
+  }
+  try {
+    const started = Date.now();
+    const total = () => answered.reduce((a, b) => a + b, 0);
+    // The other key is still answered meanwhile.
+    const r = await api("GET", `/v1/sandboxes/${sandbox}`, undefined, hostd.url, { authorization: `Bearer ${victim}` });
+    assert.equal(r.status, 200);
+    await r.text();
+    await until(async () => total() >= 400 || undefined, "the key's Connect-RPC calls were not answered at its rate", 30_000);
+    const seconds = (Date.now() - started) / 1000;
+    assert.ok(seconds >= 1.8, `400 Connect-RPC answers in ${seconds.toFixed(2)} s: past the key's rate (${total()} by then)`);
   } finally {
     for (const s of sockets) s.destroy();
   }

@@ -28,7 +28,7 @@ export function rpcMethods(): Map<string, RpcMethod> {
 }
 
 /** Serves one Connect-RPC call; every failure is answered in Connect's error shape. */
-export async function serveRpc(methods: Map<string, RpcMethod>, api: LocalApi, ctx: SandboxCall, name: string, log: (msg: string) => void, authenticated?: (owner: string) => void): Promise<void> {
+export async function serveRpc(methods: Map<string, RpcMethod>, api: LocalApi, ctx: SandboxCall, name: string, log: (msg: string) => void, authenticated?: (owner: string) => Promise<void>): Promise<void> {
   const method = methods.get(name);
   let out: ConnectStream | undefined;
   const abort = new AbortController();
@@ -37,8 +37,9 @@ export async function serveRpc(methods: Map<string, RpcMethod>, api: LocalApi, c
   });
   let keepalive: NodeJS.Timeout | undefined;
   try {
-    // Before the body is read: a caller with no valid key makes hostd read nothing.
-    authenticated?.(authenticate(api, ctx.key));
+    // Before the body is read: a caller with no valid key makes hostd read nothing; one past
+    // its key's request rate waits here, its connection unread (api/request-pacer.ts).
+    await authenticated?.(authenticate(api, ctx.key));
     if (!method) {
       ctx.req.resume();
       // An unknown caller learns nothing, not even "unimplemented"; nor does one without the sandbox.

@@ -106,7 +106,7 @@ export function createE2bHandler(opts: E2bOptions): E2bHandler {
           if (trace && rpc.has(`${call[1]}/${call[2]}`)) trace.route = `e2b envd /${call[1]}/${call[2]}`;
           // Each method is REST calls made with the caller's key: the REST API authenticates them.
           // serveRpc answers a refused key in Connect's own error shape.
-          await serveRpc(rpc, api, ctx, `${call[1]}/${call[2]}`, opts.log, (owner) => void track(owner));
+          await serveRpc(rpc, api, ctx, `${call[1]}/${call[2]}`, opts.log, track);
           return true;
         }
       }
