@@ -3,6 +3,7 @@
 // sandboxes are killed first, so no process is left holding the unmounted pool.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import { cgroupParentFor } from "@podflare/hostd";
 import { CgroupManager } from "@podflare/hostd/jail";
@@ -92,3 +93,40 @@ test("`podflare down` on a dir-driver state dir says there was nothing to unmoun
     fs.rmSync(dirState, { recursive: true, force: true });
   }
 });
+
+test("`podflare down` after the state dir's files were deleted under a mounted pool unmounts it and detaches its loop device (it said \"nothing to unmount\")", async () => {
+  const goneState = `${stateDir}-gone`;
+  fs.mkdirSync(goneState, { recursive: true });
+  const poolDir = `${goneState}/pool`;
+  try {
+    await createStoragePool({ stateDir: goneState, driver: "btrfs", poolSizeGb: 2, log: () => {} });
+    assert.ok(deviceAt(poolDir), "the pool is mounted");
+    assert.ok(loopsBackedBy(`${goneState}/pool.img`).length > 0, "a loop device backs the pool");
+    // What `rm -rf` of the state dir leaves: every file gone, the mounted pool dir busy.
+    for (const name of fs.readdirSync(goneState)) if (name !== "pool") fs.rmSync(`${goneState}/${name}`, { recursive: true, force: true });
+    const r = runCli(["down"], goneState);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /has no storage\.json, but .*pool.*\/dev\/loop\d+ were still there/);
+    assert.equal(deviceAt(poolDir), undefined, "the pool is unmounted");
+    // A loop device detaches once the filesystem on it has let go (losetup -d marks it so).
+    await eventually(() => loopsBackedBy(`${goneState}/pool.img`).length === 0, "no loop device is left on the deleted image", 10_000);
+    const again = runCli(["down"], goneState);
+    assert.equal(again.status, 0, again.stderr);
+    assert.match(again.stdout, /nothing to unmount/);
+  } finally {
+    if (deviceAt(poolDir)) spawnSync("umount", ["--lazy", poolDir]);
+    for (const loop of loopsBackedBy(`${goneState}/pool.img`)) spawnSync("losetup", ["-d", loop]);
+    fs.rmSync(goneState, { recursive: true, force: true });
+  }
+});
+
+/** Loop devices whose backing file is `file`, deleted or not. */
+function loopsBackedBy(file: string): string[] {
+  return fs.readdirSync("/sys/block").filter((n) => /^loop\d+$/.test(n)).filter((n) => {
+    try {
+      return fs.readFileSync(`/sys/block/${n}/loop/backing_file`, "utf8").trim().replace(/ \(deleted\)$/, "") === file;
+    } catch {
+      return false;
+    }
+  }).map((n) => `/dev/${n}`);
+}

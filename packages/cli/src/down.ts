@@ -6,7 +6,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { loadConfig, lockStateDir } from "@podflare/hostd";
 import { CgroupManager, releaseDynamicMods } from "@podflare/hostd/jail";
-import { createStoragePool } from "@podflare/hostd/storage";
+import { createStoragePool, findLeftoverPool, removeLeftoverPool } from "@podflare/hostd/storage";
 import { teardownNetwork } from "@podflare/hostd/network";
 import { parseOrHelp, type CommandSpec } from "./args.js";
 
@@ -57,7 +57,18 @@ async function down(cfg: ReturnType<typeof loadConfig>, force: boolean): Promise
   releaseDynamicMods(cfg.stateDir);
   if (!fs.existsSync(path.join(cfg.stateDir, "storage.json"))) {
     cgroups.removeParentIfEmpty();
-    console.log(`no storage pool in ${cfg.stateDir}; nothing to unmount`);
+    // The state dir (or its storage.json) was deleted while the pool stayed mounted: found from
+    // the kernel's mount table and loop devices instead.
+    const left = await findLeftoverPool(cfg.stateDir);
+    if (left.mounts.length === 0 && left.loops.length === 0) {
+      console.log(`no storage pool in ${cfg.stateDir}; nothing to unmount`);
+      return 0;
+    }
+    await removeLeftoverPool(left, force);
+    console.log(
+      `${cfg.stateDir} has no storage.json, but ${[...left.mounts, ...left.loops].join(", ")} ` +
+        "were still there (the state dir was deleted while its pool was mounted): unmounted and detached",
+    );
     return 0;
   }
   const pool = await createStoragePool({ stateDir: cfg.stateDir, driver: cfg.storageDriver, log: () => {} });

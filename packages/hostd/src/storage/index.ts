@@ -6,6 +6,7 @@ export { createStoragePool, openStoragePool, poolFor } from "./pool.js";
 export { BtrfsPool } from "./btrfs-pool.js";
 export { defaultPoolSizeGb } from "./pool-image.js";
 export { DirPool } from "./dir-pool.js";
+export { findLeftoverPool, removeLeftoverPool, type LeftoverPool } from "./leftover-pool.js";
 export {
   TemplateManager,
   createTemplateManager,
