@@ -43,13 +43,18 @@ export function answerToCaller(caller: Caller, ex: Exchange, leg: Leg, target: D
       }
       ex.answered = true;
       ex.status = h.status;
+      // An answer that begins before the caller sent its whole body (a 401 or 413 given before
+      // the body was read): the caller's connection closes after it (client-connection.ts,
+      // finished), so the head says so, or a keep-alive caller sends its next request into a
+      // connection being closed and gets a reset instead of an answer.
+      const early = !ex.requestDone;
       // The common case: the origin's bytes go on as read, no head of the front's own.
-      if (bytesMayPass && callerPlain && passesVerbatim(h, caller.idleTimeoutMs)) {
+      if (!early && bytesMayPass && callerPlain && passesVerbatim(h, caller.idleTimeoutMs)) {
         passing = true;
         closeAfter = !h.keepAlive;
         return "pass-bytes";
       }
-      const framing = answerHead(h, { noBody: bodyless(h.status, ex.head.method), callerHttp11: ex.head.versionMinor >= 1, callerKeepAlive: ex.head.keepAlive });
+      const framing = answerHead(h, { noBody: bodyless(h.status, ex.head.method), callerHttp11: ex.head.versionMinor >= 1, callerKeepAlive: ex.head.keepAlive && !early });
       chunked = framing.chunk;
       closeAfter = framing.close;
       out.write(framing.head, "latin1");

@@ -393,6 +393,37 @@ test("an answer given before the body was read reaches the caller", async () => 
   assert.match(text, /^HTTP\/1\.1 413 /);
 });
 
+test("an answer given before the body was read says connection: close; a keep-alive caller's next request is answered on a new connection", async () => {
+  // The origin's early 413 (keep-alive, as Node's server sends it) and the edge's own 413 for a
+  // create body over its limit; each followed at once by a request on the same agent, which
+  // got "socket hang up" when the edge closed the connection without saying so.
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const call = (method: string, path: string, body?: string) =>
+    new Promise<{ status: number; connection: string | undefined; text: string }>((resolve, reject) => {
+      const req = http.request({ host: "127.0.0.1", port, method, path, agent, headers: { "content-type": "application/json" } }, (res) => {
+        let text = "";
+        res.on("data", (d: Buffer) => (text += d.toString()));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, connection: res.headers.connection, text }));
+      });
+      req.on("error", reject);
+      req.end(body);
+    });
+  try {
+    for (let round = 0; round < 3; round++) {
+      for (const [method, path] of [["POST", "/v1/early"], ["POST", "/v1/sandboxes"]] as const) {
+        const early = await call(method, path, "x".repeat(8_000_000));
+        assert.equal(early.status, 413, early.text);
+        // Whether the edge had the whole body by then or not, it never closes unannounced.
+        if (early.connection !== "close") assert.equal(early.connection, "keep-alive", `${path}: ${early.connection}`);
+        const next = await call("POST", "/v1/echo", "{}");
+        assert.equal(next.status, 200, `the request after ${path}'s early answer: ${next.text}`);
+      }
+    }
+  } finally {
+    agent.destroy();
+  }
+});
+
 test("a body the origin does not read holds the caller back (bounded memory)", async () => {
   const s = net.connect(port, "127.0.0.1");
   s.on("error", () => {});
