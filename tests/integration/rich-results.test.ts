@@ -28,7 +28,7 @@ function pngSize(b64: string): { width: number; height: number } {
 
 test("the wire: result events after the lines they follow, exactly {type,data,is_main_result} plus seq/ts; stdout stays empty for a bare expression", async () => {
   const sb = await sandbox();
-  const r = await exec(sb.id, "print('a')\ndisplay('shown')\n6 * 7");
+  const r = await exec(sb.id, "print('a')\ndisplay('shown')\n6 * 7", { results: true });
   const shapes = r.events.map((e) => {
     const { seq: _s, ts: _t, ...rest } = e as unknown as Record<string, unknown>;
     return rest;
@@ -40,9 +40,36 @@ test("the wire: result events after the lines they follow, exactly {type,data,is
     { type: "exit", data: 0 },
   ]);
   assert.equal(r.stdout, "a\n");
-  const quiet = await exec(sb.id, "1 + 1");
+  const quiet = await exec(sb.id, "1 + 1", { results: true });
   assert.deepEqual(quiet.events.map((e) => e.type), ["result", "exit"]);
   assert.equal(quiet.stdout, "");
+});
+
+test("without results: true the stream has only stdout, stderr and exit, as the hosted API's; loops written for it work", async () => {
+  const sb = await sandbox();
+  const plain = await exec(sb.id, "print('a')\ndisplay('shown')\n6 * 7");
+  assert.deepEqual(plain.events.map((e) => e.type), ["stdout", "exit"]);
+  const failed = await exec(sb.id, "print('x')\n1 / 0");
+  assert.deepEqual([...new Set(failed.events.map((e) => e.type))], ["stdout", "stderr", "exit"]);
+  assert.match(failed.stderr, /ZeroDivisionError: division by zero/);
+  // A cell whose results would all be dropped says nothing of them to a client that asked for none.
+  const big = await exec(sb.id, "display('y' * (5 * 1024 * 1024))\nprint('done')");
+  assert.equal(big.stderr, "");
+  // The hosted docs' loop: every event but exit taken for output.
+  for (const code of ["print('a')\n1 + 1", "1 / 0"]) {
+    let out = "";
+    let exit = -1;
+    for await (const ev of sb.runCodeStream(code)) {
+      if (ev.type === "exit") exit = ev.data;
+      else out += ev.data;
+    }
+    assert.equal(typeof out, "string");
+    assert.equal(exit, code === "1 / 0" ? 1 : 0, out);
+    assert.match(out, code === "1 / 0" ? /ZeroDivisionError/ : /^a\n$/);
+  }
+  const kinds: string[] = [];
+  for await (const ev of sb.runCodeStream("display(1)\n2", "python", { results: true })) kinds.push(ev.type);
+  assert.deepEqual(kinds, ["result", "result", "exit"]);
 });
 
 test("ts: last expression, display(), `;` suppression, assignments, onResult, bash gives none", async () => {
@@ -75,7 +102,7 @@ test("ts: an exception as data after its traceback on stderr; the REPL goes on",
   assert.deepEqual([r.error?.name, r.error?.value], ["ZeroDivisionError", "division by zero"]);
   assert.equal(r.error?.traceback, r.stderr);
   assert.match(r.error!.traceback, /File "<exec>", line 3, in <module>/);
-  const events = (await exec(sb.id, "print('x')\nraise ValueError('bad')")).events.map((e) => e.type);
+  const events = (await exec(sb.id, "print('x')\nraise ValueError('bad')", { results: true })).events.map((e) => e.type);
   assert.deepEqual(events.slice(-2), ["error", "exit"]);
   assert.equal(events.indexOf("stdout"), 0);
   assert.equal((await sb.runCode("print('alive')")).stdout, "alive\n");
@@ -122,8 +149,17 @@ with Sandbox() as sb:
     e = sb.run_code("raise KeyError('k')")
     assert (e.error.name, e.error.value, e.exit_code) == ("KeyError", "'k'", 1), e.error
     assert e.error.traceback == e.stderr
-    kinds = [ev.type for ev in sb.run_code_stream("display(1)\\n2")]
+    kinds = [ev.type for ev in sb.run_code_stream("display(1)\\n2", results=True)]
     assert kinds == ["result", "result", "exit"], kinds
+    # The hosted docs' loop: every event but exit taken for output.
+    for code in ("print('a')\\n1 + 1", "1/0"):
+        out = ""
+        for ev in sb.run_code_stream(code):
+            if ev.type == "exit":
+                code_seen = ev.code
+            else:
+                out += ev.data
+        assert (code_seen, "ZeroDivisionError" in out) == ((1, True) if code == "1/0" else (0, False)), out
 print("ok")
 `;
   const r = runPythonSdk(script, hostdUrl());

@@ -21,7 +21,7 @@ conn.send({"t": "result", "id": jid, "main": False}, b'["a list"]')
 conn.send({"t": "result", "id": jid, "main": False}, b'{"text/plain": "' + b"x" * (5 * 1024 * 1024) + b'"}')
 conn.send({"t": "exc", "id": jid, "name": 5, "value": None, "traceback": "t"})
 conn.send({"t": "result", "id": jid, "main": "yes"}, b'{"text/plain": "fine"}')
-print("sent")`);
+print("sent")`, { results: true });
   assert.equal(r.exitCode, 0, r.stderr);
   const events = r.events as unknown as Event[];
   const results = events.filter((e) => e.type === "result");
@@ -34,7 +34,7 @@ print("sent")`);
 
 test("a cell that displays more than 16 MiB passes at most 16 MiB, says so once, and completes", async () => {
   const id = await pool.create();
-  const r = await exec(id, "class Big:\n    def __repr__(self): return 'y' * (3 * 1024 * 1024)\nfor i in range(7):\n    display(Big())\nprint('done')", { timeout_ms: 120_000 });
+  const r = await exec(id, "class Big:\n    def __repr__(self): return 'y' * (3 * 1024 * 1024)\nfor i in range(7):\n    display(Big())\nprint('done')", { timeout_ms: 120_000, results: true });
   assert.equal(r.exitCode, 0, r.stderr.slice(0, 500));
   assert.equal(r.stdout, "done\n");
   const results = (r.events as unknown as Event[]).filter((e) => e.type === "result");

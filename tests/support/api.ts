@@ -38,7 +38,7 @@ export async function closeSandbox(id: string, base = hostdUrl(), headers: Recor
 export async function exec(
   id: string,
   code: string,
-  opts: { language?: "python" | "bash"; timeout_ms?: number; env?: Record<string, string>; cwd?: string } = {},
+  opts: { language?: "python" | "bash"; timeout_ms?: number; env?: Record<string, string>; cwd?: string; results?: boolean } = {},
   base = hostdUrl(),
 ): Promise<ExecResult> {
   const res = await api("POST", `/v1/sandboxes/${id}/exec`, { code, ...opts }, base);

@@ -57,7 +57,7 @@ export async function execCommand(args: string[]): Promise<number> {
   const [id, code] = parsed.positionals as [string, string];
   const sb = await Sandbox.connect(id);
   let exit = 0;
-  for await (const event of sb.runCodeStream(code, parsed.has("--bash") ? "bash" : "python")) {
+  for await (const event of sb.runCodeStream(code, parsed.has("--bash") ? "bash" : "python", { results: true })) {
     if (event.type === "exit") exit = event.data;
     const out = renderEvent(event);
     if (out) (out.stream === "stdout" ? process.stdout : process.stderr).write(out.text);

@@ -80,7 +80,7 @@ export async function execStream(id: string, code: string, language: string, onE
   const res = await fetch(`/v1/sandboxes/${encodeURIComponent(id)}/exec`, {
     method: "POST",
     headers: headers({ "content-type": "application/json" }),
-    body: JSON.stringify({ code, language }),
+    body: JSON.stringify({ code, language, results: true }),
   });
   if (!res.ok || !res.body) throw await failure(res);
   const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();

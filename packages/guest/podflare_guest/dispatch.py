@@ -16,7 +16,8 @@ def dispatch(kernel, conn, uploads, h, body):
         timeout_ms = field(h, "timeout_ms", int, optional=True)
         job = Job(conn, req_id, lang, field(h, "code", str), _env_field(h),
                   field(h, "cwd", str, optional=True), ctx=field(h, "ctx", str, optional=True),
-                  timeout_s=None if timeout_ms is None else timeout_ms / 1000)
+                  timeout_s=None if timeout_ms is None else timeout_ms / 1000,
+                  results=h.get("results") is not False)
         if lang not in ("python", "bash"):
             say(job, f"unknown lang {lang!r}: use python or bash")
             conn.send({"t": "exit", "id": req_id, "code": EXIT_USAGE})

@@ -125,12 +125,14 @@ class Publisher:
         self.shown = set()  # ids of figures sent this cell
         self.deferred = False
         self.pending = []  # (main, JSON payload) for send_pending
+        self.wanted = True  # the exec asked for its results (hostd's `results`)
 
-    def begin(self, conn, job_id):
+    def begin(self, conn, job_id, wanted=True):
         self.sink = (conn, job_id)
         self.shown = set()
         self.deferred = False
         self.pending = []
+        self.wanted = wanted
 
     def defer_interrupt(self):
         """An interrupt landed while a result was being sent (repl.on_sigint): kernel
@@ -156,6 +158,8 @@ class Publisher:
         if sink is None:
             print(_plain(obj))
             return
+        if not self.wanted:
+            return  # nobody reads them: not even rendered
         data = bundle(obj)
         if _is_figure(obj):
             self.shown.add(id(obj))
@@ -208,7 +212,7 @@ class Publisher:
         pyplot = sys.modules["matplotlib.pyplot"]
         for fig in figures:
             try:
-                if id(fig) not in self.shown:
+                if self.wanted and id(fig) not in self.shown:
                     data = {"text/plain": _plain(fig)}
                     png = figure_png(fig)
                     if png:

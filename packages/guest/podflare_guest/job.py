@@ -9,9 +9,10 @@ EXIT_CANNOT_START = 127  # as a shell says when it cannot run a command
 
 class Job:
     __slots__ = ("conn", "id", "lang", "code", "env", "cwd", "interrupted", "proc", "fork", "ctx",
-                 "timeout_s", "started", "answered")
+                 "timeout_s", "started", "answered", "results")
 
-    def __init__(self, conn, job_id, lang, code, env, cwd, fork_req=None, ctx=None, timeout_s=None):
+    def __init__(self, conn, job_id, lang, code, env, cwd, fork_req=None, ctx=None, timeout_s=None,
+                 results=True):
         self.conn = conn
         self.id = job_id
         self.lang = lang
@@ -25,6 +26,7 @@ class Job:
         self.timeout_s = timeout_s  # the caller's timeout_ms, enforced here once it is gone
         self.started = 0.0  # time.monotonic() when it began to run
         self.answered = False  # interrupted before its turn, and told so at once
+        self.results = results  # rich results and exception data wanted (hostd's `results`)
 
 
 def env_problem(env):

@@ -42,7 +42,7 @@ class Repl:
                     raise from_os_error(e, cwd, "cannot enter") from None
             self.capture.install()
             self.capture.begin(job.conn, job.id)
-            self.publisher.begin(job.conn, job.id)
+            self.publisher.begin(job.conn, job.id, job.results)
             self._error = None
             try:
                 code = self._execute(job, self.globals if ctx is None else ctx.globals)
@@ -50,7 +50,7 @@ class Repl:
                 self.publisher.end()
                 self.capture.end()
             self.publisher.send_pending(job.conn, job.id)
-            if self._error is not None:
+            if self._error is not None and job.results:
                 # After the traceback's stderr lines, which end() has sent.
                 name, value, text = self._error
                 job.conn.send({"t": "exc", "id": job.id, "name": name, "value": value,

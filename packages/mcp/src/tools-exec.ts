@@ -18,7 +18,7 @@ async function run(sb: Sandbox, code: string, language: Language, timeoutMs: num
   // and the output is bounded as it arrives. A call the client cancels (notifications/cancelled,
   // its own timeout) interrupts the code, as a timeout does, instead of leaving it running.
   const acc = new ExecAccumulator();
-  for await (const ev of sb.runCodeStream(code, language, timeoutMs === undefined ? { signal } : { timeoutMs, signal })) acc.push(ev as ExecStreamEvent);
+  for await (const ev of sb.runCodeStream(code, language, timeoutMs === undefined ? { signal, results: true } : { timeoutMs, signal, results: true })) acc.push(ev as ExecStreamEvent);
   return acc.result(sb.id);
 }
 

@@ -15,7 +15,7 @@ export const GUEST_PROTOCOL_VERSION = 1;
 
 /** Frames the host sends. `id` ties answers to their request. */
 export type HostFrame =
-  | { t: "exec"; id: number; lang: "python" | "bash"; code: string; env?: Record<string, string>; cwd?: string; ctx?: string; /** Enforced by the guest itself once this connection closes (hostd went away). */ timeout_ms?: number }
+  | { t: "exec"; id: number; lang: "python" | "bash"; code: string; env?: Record<string, string>; cwd?: string; ctx?: string; /** Enforced by the guest itself once this connection closes (hostd went away). */ timeout_ms?: number; /** false: no rich results or exception data are rendered or sent (the exec did not ask). */ results?: false }
   | { t: "interrupt"; id: number }
   | { t: "write_open"; id: number; path: string; mode?: number }
   | { t: "write_chunk"; id: number } // body: bytes

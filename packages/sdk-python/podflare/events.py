@@ -19,7 +19,8 @@ from .results import ExecError, Result, error_from_event, result_from_event
 class ExecEvent:
     """One event of an exec: ``type`` is "stdout", "stderr" (``data`` is one line, keeping
     its newline), "result" (``result`` is a rich result, ``data`` its MIME bundle), "error"
-    (``error`` is a python exec's exception) or "exit" (``data`` is the exit code). ``seq``
+    (``error`` is a python exec's exception; these two only with ``run_code_stream(...,
+    results=True)``) or "exit" (``data`` is the exit code). ``seq``
     is monotonic per call, ``ts`` is epoch milliseconds.
 
     Example::

@@ -16,8 +16,10 @@ from .results import ExecError, Result
 
 
 def exec_body(code: str, language: str, timeout_ms: int | None, env: Mapping[str, str] | None,
-              cwd: str | None, context: Context | str | None = None) -> dict[str, Any]:
+              cwd: str | None, context: Context | str | None = None, results: bool = False) -> dict[str, Any]:
     body: dict[str, Any] = {"code": code, "language": language}
+    if results:
+        body["results"] = True
     if timeout_ms is not None:
         body["timeout_ms"] = timeout_ms
     if env is not None:
@@ -94,11 +96,13 @@ class ExecMethods(SandboxBase):
         env: Mapping[str, str] | None = None,
         cwd: str | None = None,
         context: Context | str | None = None,
+        results: bool = False,
     ) -> Iterator[ExecEvent]:
         """Runs code and yields its events as they are produced: "stdout"/"stderr" lines
-        (each keeping its newline), for python "result" and "error" events (docs/api.md,
-        "Rich results"), and a last "exit" event. Stopping early drops the
-        connection, and hostd then interrupts the code as on a timeout.
+        (each keeping its newline) and a last "exit" event, as the hosted API streams them;
+        with ``results=True`` also python's "result" and "error" events (docs/api.md, "Rich
+        results"). Stopping early drops the connection, and hostd then interrupts the code
+        as on a timeout.
 
         Example::
 
@@ -107,7 +111,8 @@ class ExecMethods(SandboxBase):
                     print(ev.data, end="")
         """
         self._check_open()
-        return events(self._transport, self.id, exec_body(code, language, timeout_ms, env, cwd, context))
+        body = exec_body(code, language, timeout_ms, env, cwd, context, results)
+        return events(self._transport, self.id, body)
 
     def run_code(
         self,
@@ -136,5 +141,5 @@ class ExecMethods(SandboxBase):
             print(sb.run_code("uname -s", "bash").text)
         """
         stream = self.run_code_stream(code, language, timeout_ms=timeout_ms, env=env, cwd=cwd,
-                                      context=context)
+                                      context=context, results=True)
         return collect(stream, on_result, on_error)

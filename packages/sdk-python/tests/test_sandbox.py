@@ -164,10 +164,15 @@ class ExecTest(StandInTest):
         self.assertEqual((r.stdout, r.stderr, r.exit_code, r.text),
                          ("línea 1\ntail", "warn\n", 3, "línea 1\ntail"))
         self.assertEqual(self.reqs[-1].path, f"/v1/sandboxes/{SBX}/exec")
+        # run_code asks for rich results; a stream only when told to (the hosted API has none).
         self.assertEqual(self.reqs[-1].json(), {"code": "print(1)", "language": "python", "timeout_ms": 2000,
-                                                "env": {"X": "y"}, "cwd": "/tmp"})
+                                                "env": {"X": "y"}, "cwd": "/tmp", "results": True})
         sb.run_code("uname", "bash")
+        self.assertEqual(self.reqs[-1].json(), {"code": "uname", "language": "bash", "results": True})
+        list(sb.run_code_stream("uname", "bash"))
         self.assertEqual(self.reqs[-1].json(), {"code": "uname", "language": "bash"})
+        list(sb.run_code_stream("uname", "bash", results=True))
+        self.assertEqual(self.reqs[-1].json(), {"code": "uname", "language": "bash", "results": True})
 
     def test_ndjson_split_across_small_chunks(self):
         events = [

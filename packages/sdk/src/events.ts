@@ -6,17 +6,22 @@ import { ProtocolError } from "./errors.js";
 import { toErrorEvent, toResultEvent, type ExecError, type ExecErrorEvent, type ExecResultEvent, type Result } from "./results.js";
 
 /**
- * An output line (keeping its newline), a rich result or exception of a python exec, or the
- * final exit code. `seq` is monotonic per call, `ts` epoch ms.
+ * An output line (keeping its newline) or the final exit code: what the hosted API streams,
+ * and what `runCodeStream` yields unless asked for results. `seq` is monotonic per call, `ts`
+ * epoch ms.
  */
-export type ExecEvent =
+export type OutputEvent =
   | { type: "stdout" | "stderr"; data: string; seq: number; ts: number }
-  | { type: "exit"; data: number; seq: number; ts: number }
+  | { type: "exit"; data: number; seq: number; ts: number };
+
+/** An output event, or a rich result or exception of a python exec (`{results: true}`). */
+export type ExecEvent =
+  | OutputEvent
   | ({ seq: number; ts: number } & ExecResultEvent)
   | ({ seq: number; ts: number } & ExecErrorEvent);
 
 /** The hosted SDK's name for an exec event (`runCodeStream` yields them). */
-export type Event = ExecEvent;
+export type Event = OutputEvent;
 
 /**
  * What `runCode` returns: each stream joined byte for byte, the exit code, and for python the

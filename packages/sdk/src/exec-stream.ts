@@ -12,8 +12,9 @@ import type { Language, RunOptions } from "./types.js";
 import type * as wire from "./wire.js";
 
 /** Sends the exec request and resolves when the answer's headers arrive. */
-export function openExec(ref: SandboxRef, code: string, language: Language, opts: RunOptions): Promise<IncomingMessage> {
+export function openExec(ref: SandboxRef, code: string, language: Language, opts: RunOptions, results: boolean): Promise<IncomingMessage> {
   const body: wire.ExecRequest = { code, language };
+  if (results) body.results = true;
   if (opts.timeoutMs !== undefined) body.timeout_ms = opts.timeoutMs;
   if (opts.env !== undefined) body.env = opts.env;
   if (opts.cwd !== undefined) body.cwd = opts.cwd;

@@ -12,7 +12,7 @@ export { HttpClient, DEFAULT_HOST, DEFAULT_TIMEOUT_MS, SDK_VERSION } from "./htt
 export type { RequestOptions, RawResponse } from "./http.js";
 export type { Usage } from "./account.js";
 export { NdjsonDecoder, toExecEvent } from "./events.js";
-export type { Event, ExecEvent, ExecResult } from "./events.js";
+export type { Event, ExecEvent, ExecResult, OutputEvent } from "./events.js";
 export { Result } from "./results.js";
 export type { Context } from "./contexts.js";
 export type { ExecError, ExecErrorEvent, ExecResultEvent } from "./results.js";

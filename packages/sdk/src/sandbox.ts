@@ -9,7 +9,7 @@ import { CONNECTION_OPTIONS, type ClientOption } from "./client.js";
 import * as contexts from "./contexts.js";
 import { diffSandboxes } from "./diff.js";
 import { ProtocolError } from "./errors.js";
-import type { ExecEvent, ExecResult } from "./events.js";
+import type { ExecEvent, ExecResult, OutputEvent } from "./events.js";
 import { collectExec, openExec, streamExec } from "./exec-stream.js";
 import { downloadFile, listDir, removePath, uploadFile } from "./files.js";
 import type { HttpClient } from "./http.js";
@@ -38,7 +38,7 @@ const SANDBOX_OPTIONS = {
 } as const satisfies OptionNames<SandboxOptions & ClientOption>;
 
 /** The options of runCode and runCodeStream. */
-const RUN_OPTIONS = { timeoutMs: true, env: true, cwd: true, context: true, onResult: true, onError: true, signal: true } as const satisfies OptionNames<RunOptions>;
+const RUN_OPTIONS = { timeoutMs: true, env: true, cwd: true, context: true, onResult: true, onError: true, signal: true, results: true } as const satisfies OptionNames<RunOptions>;
 
 /**
  * A Podflare sandbox: a Linux box with a persistent Python REPL, bash, and files.
@@ -218,15 +218,16 @@ export class Sandbox {
   async runCode(code: string, language: Language = "python", opts: RunOptions = {}): Promise<ExecResult> {
     checkOptions(opts, RUN_OPTIONS, "runCode");
     this.#assertOpen();
-    const res = await openExec(this.#ref, code, language, opts);
+    const res = await openExec(this.#ref, code, language, opts, true);
     return collectExec(res, `exec in ${this.id}`, opts);
   }
 
   /**
    * Runs code and yields its events as they are produced: `stdout`/`stderr` lines (each
-   * keeping its newline), for python `result` and `error` events (docs/api.md, "Rich
-   * results"), and a last `exit` event. Breaking out of the loop drops the
-   * connection, and hostd then interrupts the code as on a timeout.
+   * keeping its newline) and a last `exit` event, as the hosted API streams them; with
+   * `{results: true}` also python's `result` and `error` events (docs/api.md, "Rich
+   * results"). Breaking out of the loop drops the connection, and hostd then interrupts the
+   * code as on a timeout.
    *
    * @example
    * for await (const ev of sb.runCodeStream("for i in range(3): print(i)")) {
@@ -234,10 +235,12 @@ export class Sandbox {
    *   else if (ev.type === "exit") console.log("exit", ev.data);
    * }
    */
+  runCodeStream(code: string, language?: Language, opts?: RunOptions & { results?: false }): AsyncGenerator<OutputEvent, void, undefined>;
+  runCodeStream(code: string, language: Language, opts: RunOptions): AsyncGenerator<ExecEvent, void, undefined>;
   async *runCodeStream(code: string, language: Language = "python", opts: RunOptions = {}): AsyncGenerator<ExecEvent, void, undefined> {
     checkOptions(opts, RUN_OPTIONS, "runCodeStream");
     this.#assertOpen();
-    const res = await openExec(this.#ref, code, language, opts);
+    const res = await openExec(this.#ref, code, language, opts, opts.results === true);
     yield* streamExec(res, `exec in ${this.id}`);
   }
 

@@ -101,6 +101,11 @@ export interface RunOptions {
   /** Called with the exception of a python exec, once, after its traceback on stderr. */
   onError?: (error: ExecError) => void;
   /**
+   * runCodeStream: also yield python's `result` and `error` events (off by default: a loop
+   * written for the hosted API takes every event but `exit` for output). runCode always has them.
+   */
+  results?: boolean;
+  /**
    * Aborting it drops the exec's connection, and hostd interrupts the code as on a timeout;
    * the call then rejects with the signal's reason (an `AbortError` by default).
    */

@@ -35,7 +35,9 @@ export function execCall(cfg: HostdConfig, sandboxes: SandboxManager): ExecCall 
       (stream, line) => sink.event({ type: stream, data: line, seq: seq++, ts: Date.now() }),
       sink.signal,
       sink.flow,
-      (event) => sink.event({ ...event, seq: seq++, ts: Date.now() }),
+      // Rich events only when asked for: the hosted API streams stdout, stderr and exit alone,
+      // and clients written for it take every event but exit for output.
+      body.results ? (event) => sink.event({ ...event, seq: seq++, ts: Date.now() }) : undefined,
     );
     sink.event({ type: "exit", data: code, seq: seq++, ts: Date.now() });
   };

@@ -99,7 +99,7 @@ function rejectUnknown(body: Record<string, unknown>, known: readonly string[], 
 }
 
 const CREATE_FIELDS = ["template", "persistent", "egress", "memory_mb", "disk_mb", "vcpus", "idle_timeout_s", "max_lifetime_s", "env", "metadata", "network", "region"] as const;
-const EXEC_FIELDS = ["code", "language", "timeout_ms", "env", "cwd", "context_id"] as const;
+const EXEC_FIELDS = ["code", "language", "timeout_ms", "env", "cwd", "context_id", "results"] as const;
 
 export function parseCreate(body: Record<string, unknown>): CreateSandboxRequest {
   rejectUnknown(body, CREATE_FIELDS, "a create");
@@ -150,6 +150,7 @@ export function parseExec(
   const cwd = optString(body, "cwd");
   if (cwd !== undefined && !cwd.startsWith("/")) throw bad(`cwd must be an absolute path, got ${JSON.stringify(cwd)}`);
   const contextId = optString(body, "context_id");
+  const results = optBool(body, "results");
   return {
     code,
     language,
@@ -157,6 +158,7 @@ export function parseExec(
     env: optStringMap(body, "env"),
     cwd,
     ...(contextId !== undefined ? { context_id: contextId } : {}),
+    ...(results ? { results } : {}),
   };
 }
 

@@ -29,7 +29,7 @@ export function codeInterpreterRoutes(api: LocalApi): SandboxRoute[] {
       if (typeof body.code !== "string") throw new E2bError(400, "code must be a string");
       const contextId = body.context_id ?? undefined;
       const language = languageOf(body.language, contextId);
-      const ours: Record<string, unknown> = { code: body.code, env: body.env_vars ?? undefined };
+      const ours: Record<string, unknown> = { code: body.code, env: body.env_vars ?? undefined, results: true };
       // A context has its language already (the SDK never sends both).
       if (contextId === undefined) ours.language = language;
       else ours.context_id = contextId;

@@ -144,10 +144,13 @@ export async function runExec(sb: RuntimeSandbox, opts: ExecOptions, output: Exe
           steps.push(() => splitter.push(slice));
         }
       } else if (h.t === "result") {
+        // Not asked for (the exec's `results` was off): not even checked, so no note of a
+        // dropped result reaches a client that never wanted results.
         const body = frame.body;
-        steps.push(() => emitRich(results.result(h.main, body)));
-      } else if (h.t === "exc") steps.push(() => emitRich(results.error(h)));
-      else if (h.t === "exit") steps.push(() => onExit(h.code));
+        if (rich) steps.push(() => emitRich(results.result(h.main, body)));
+      } else if (h.t === "exc") {
+        if (rich) steps.push(() => emitRich(results.error(h)));
+      } else if (h.t === "exit") steps.push(() => onExit(h.code));
       pump();
     });
 
@@ -209,7 +212,9 @@ export async function runExec(sb: RuntimeSandbox, opts: ExecOptions, output: Exe
 
     try {
       // timeout_ms: the guest enforces it itself once this connection is gone (hostd restarted).
-      conn.send({ t: "exec", id, lang: opts.language, code: opts.code, env: opts.env, cwd: opts.cwd, ctx: opts.context, timeout_ms: opts.timeoutMs });
+      // results: false tells the guest not to render or send what nobody reads (a kernel from
+      // before the field sends them anyway, and they are dropped here).
+      conn.send({ t: "exec", id, lang: opts.language, code: opts.code, env: opts.env, cwd: opts.cwd, ctx: opts.context, timeout_ms: opts.timeoutMs, ...(rich ? {} : { results: false }) });
     } catch {
       // The close listener above settles the call.
     }

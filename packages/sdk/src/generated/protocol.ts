@@ -100,6 +100,11 @@ export interface ExecRequest {
   cwd?: string;
   /** The REPL context to run in (POST …/contexts); default: the sandbox's default context. */
   context_id?: string;
+  /**
+   * Also stream python's rich results and exception data (`result` and `error` events, docs/api.md
+   * "Rich results"). Default false: only `stdout`, `stderr` and `exit`, the hosted API's events.
+   */
+  results?: boolean;
 }
 
 /** A REPL context: its own `__main__` namespace and, if given, the directory its cells start in. */
