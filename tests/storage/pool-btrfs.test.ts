@@ -66,6 +66,17 @@ describe("btrfs pool life cycle", () => {
     assert.deepEqual(loopDevices(image), [loop]);
   });
 
+  test("PODFLARE_STORAGE_DRIVER=dir on a btrfs state dir is refused: no empty dir pool beside it, storage.json kept", async () => {
+    // Accepted before: storage.json became "dir", an empty pool-dir was made on the host disk,
+    // and every Space and sandbox root of the btrfs pool dropped out of sight.
+    await assert.rejects(
+      createStoragePool({ stateDir, driver: "dir", log: () => {} }),
+      /uses the btrfs driver \(storage\.json\), but PODFLARE_STORAGE_DRIVER=dir: unset PODFLARE_STORAGE_DRIVER or set it to btrfs/,
+    );
+    assert.equal(JSON.parse(readFileSync(join(stateDir, "storage.json"), "utf8")).driver, "btrfs");
+    assert.equal(existsSync(join(stateDir, "pool-dir")), false);
+  });
+
   test("after an unmount, init remounts through the loop device already attached", async () => {
     const image = join(stateDir, "pool.img");
     const [loop] = loopDevices(image);

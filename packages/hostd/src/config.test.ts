@@ -29,6 +29,9 @@ test("settings that cannot work are errors naming the variable, not accepted to 
     ["PODFLARE_POOL_SIZE_GB", "0.4", /PODFLARE_POOL_SIZE_GB must be a whole number of at least 1/],
     ["PODFLARE_STORAGE_DRIVER", "btfrs", /PODFLARE_STORAGE_DRIVER must be auto, btrfs or dir/],
     ["PODFLARE_AUTH_DISABLED", "true", /PODFLARE_AUTH_DISABLED must be 1 \(on\) or 0 \(off\)/],
+    // Accepted before: every freeze was then refused, and the reaper closed persistent sandboxes.
+    ["PODFLARE_SPACES_PER_OWNER", "-1", /PODFLARE_SPACES_PER_OWNER must be a whole number of at least 0/],
+    ["PODFLARE_SPACE_MB_PER_OWNER", "-5", /PODFLARE_SPACE_MB_PER_OWNER must be a whole number of at least 0/],
   ];
   for (const [name, value, message] of cases) {
     const before = process.env[name];

@@ -192,8 +192,9 @@ export function loadConfig(overrides: Partial<HostdConfig> = {}): HostdConfig {
     proxy: { connectTimeoutMs: 10_000, responseTimeoutMs: envInt("PODFLARE_PROXY_TIMEOUT_MS", 60_000) },
     maxSandboxes: envWholeAtLeast("PODFLARE_MAX_SANDBOXES", 1, Math.max(8, Math.floor(totalMb / 64))),
     spaceCaps: {
-      maxSpaces: process.env.PODFLARE_SPACES_PER_OWNER ? envInt("PODFLARE_SPACES_PER_OWNER", 0) : undefined,
-      storageMb: process.env.PODFLARE_SPACE_MB_PER_OWNER ? envInt("PODFLARE_SPACE_MB_PER_OWNER", 0) : undefined,
+      // 0 is a cap too (no Spaces); below it is a typo that would close persistent sandboxes.
+      maxSpaces: process.env.PODFLARE_SPACES_PER_OWNER ? envWholeAtLeast("PODFLARE_SPACES_PER_OWNER", 0) : undefined,
+      storageMb: process.env.PODFLARE_SPACE_MB_PER_OWNER ? envWholeAtLeast("PODFLARE_SPACE_MB_PER_OWNER", 0) : undefined,
     },
     // Sized by memory, not cores: 1% of the host's memory. A pool that holds a burst of creates
     // is what keeps them fast. A spawned sandbox (forked from the zygote, sharing its pages)

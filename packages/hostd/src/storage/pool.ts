@@ -44,6 +44,14 @@ export async function createStoragePool(opts: StorageOptions): Promise<StoragePo
   await mkdir(stateDir, { recursive: true, mode: 0o700 });
   const wanted = opts.driver ?? "auto";
   const recorded = await recordedDriver(stateDir);
+  if (wanted !== "auto" && recorded && recorded !== wanted) {
+    // Another driver's pool would start empty beside this one: every Space and sandbox root of
+    // the recorded pool would drop out of sight (and their rows with them).
+    throw new PoolSetupError(
+      `the storage pool of ${stateDir} uses the ${recorded} driver (storage.json), but PODFLARE_STORAGE_DRIVER=${wanted}: ` +
+        `unset PODFLARE_STORAGE_DRIVER or set it to ${recorded}; a ${wanted} pool needs another PODFLARE_STATE_DIR`,
+    );
+  }
   let pool: StoragePool;
   if (wanted !== "auto") {
     pool = poolFor(wanted, o);
