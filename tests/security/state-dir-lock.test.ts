@@ -6,6 +6,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { closeSandbox, createSandbox, exec } from "../support/api.js";
@@ -82,4 +83,25 @@ test("`podflare down` refuses while a hostd holds the state dir, and leaves its 
   const id = await createSandbox({}, hostd.url);
   assert.equal((await exec(id, "print(6*7)", {}, hostd.url)).stdout, "42\n");
   await closeSandbox(id, hostd.url);
+});
+
+test("deleting hostd.lock (it looks like a stale lock) lets neither a second hostd nor `podflare down --force` through", async () => {
+  // The lock was on the file: with it deleted, a second serve touched the first's network and
+  // `down --force` killed its sandboxes and unmounted its pool under it.
+  const id = await createSandbox({}, hostd.url);
+  try {
+    fs.rmSync(path.join(stateDir, "hostd.lock"));
+    const env: NodeJS.ProcessEnv = { ...process.env, PODFLARE_STATE_DIR: stateDir, PODFLARE_HOSTD_ADDR: `127.0.0.1:${port + 1}`, PODFLARE_TEMPLATES: "default", PODFLARE_POOL_SIZE: "0",
+      PODFLARE_TEMPLATE_CACHE: process.env.PODFLARE_TEMPLATE_CACHE || "/var/cache/podflare-templates" };
+    delete env.PODFLARE_API_KEYS;
+    const second = await secondServe(env);
+    assert.equal(second.serving, false, "a second hostd served on the same state dir");
+    assert.match(second.stderr, /is in use by/);
+    const down = runCli(["down", "--force"], stateDir);
+    assert.notEqual(down.status, 0, down.stdout);
+    assert.match(down.stderr, /is in use by/);
+    assert.equal((await exec(id, "print(6*7)", {}, hostd.url)).stdout, "42\n");
+  } finally {
+    await closeSandbox(id, hostd.url);
+  }
 });
