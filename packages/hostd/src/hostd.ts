@@ -39,6 +39,7 @@ import { checkHost } from "./host-check.js";
 import { checkPortFree, listen } from "./listen.js";
 import { lockStateDir } from "./state-dir-lock.js";
 import { openStore } from "./store/index.js";
+import { refuseLostStore, storeIsNew } from "./lost-store.js";
 import { createStoragePool, createTemplateManager, type ProgressEvent } from "./storage/index.js";
 
 /** How often keys revoked by another process (`podflare keys revoke`) are looked for. */
@@ -80,6 +81,7 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
     log("WARNING: hostd is not shielded from the OOM killer: oom_score_adj -1000 needs CAP_SYS_RESOURCE, which this host withholds; sandboxes still run at a higher oom_score_adj than hostd");
   }
 
+  const newStore = storeIsNew(cfg.stateDir);
   const store = openStore(cfg.stateDir);
   const keyStore = new KeyStore(store.keys);
   let auth;
@@ -108,6 +110,13 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
     poolSizeGb: cfg.poolSizeGb,
     log,
   });
+  if (newStore) {
+    const lost = await refuseLostStore(cfg.stateDir, storage, () => store.close());
+    if (lost) {
+      stateLock.release();
+      throw lost;
+    }
+  }
   const templates = createTemplateManager({ pool: storage, cacheDir: cfg.templateCacheDir, uidBase: cfg.uidBase, log });
   for (const name of cfg.ensureTemplates) {
     await templates.ensureTemplate(name, { onProgress: (e) => opts.onTemplateProgress?.(name, e) });

@@ -72,8 +72,13 @@ export class SpaceService {
       const used = this.store.list(owner).reduce((sum, s) => sum + s.bytes, 0) + pending.bytes;
       checkSpaceBytes(used, bytes, caps, tierName);
       pending.bytes += bytes;
+      // Marked until its row is in: a root a crash leaves without one is then known as garbage.
+      await this.runtime.markSpacePending?.(spaceId, true);
       try {
         await this.runtime.saveSpace(rt, spaceId);
+      } catch (err) {
+        await this.runtime.markSpacePending?.(spaceId, false);
+        throw err;
       } finally {
         pending.bytes -= bytes;
       }
@@ -91,7 +96,11 @@ export class SpaceService {
         createdAt: Date.now(),
         bytes,
       };
-      this.store.insert(s);
+      try {
+        this.store.insert(s);
+      } finally {
+        await this.runtime.markSpacePending?.(spaceId, false);
+      }
       return s;
     });
     await this.sandboxes.delete(owner, id);
@@ -108,8 +117,13 @@ export class SpaceService {
 
   async delete(owner: string, spaceId: string): Promise<void> {
     this.own(owner, spaceId);
-    if (!this.store.delete(spaceId)) throw notFound(spaceId);
+    await this.runtime.markSpacePending?.(spaceId, true);
+    if (!this.store.delete(spaceId)) {
+      await this.runtime.markSpacePending?.(spaceId, false);
+      throw notFound(spaceId);
+    }
     await this.runtime.deleteSpace(spaceId);
+    await this.runtime.markSpacePending?.(spaceId, false);
   }
 
   /** A new ready sandbox with the Space's files and REPL state; consumes the Space. */
@@ -147,11 +161,14 @@ export class SpaceService {
       { space: spaceId },
     );
     // Consumed from here on: a second resume of the same Space answers 404.
+    await this.runtime.markSpacePending?.(spaceId, true);
     if (!this.store.delete(spaceId)) {
+      await this.runtime.markSpacePending?.(spaceId, false);
       await this.sandboxes.delete(owner, created.id);
       throw notFound(spaceId);
     }
     await this.runtime.deleteSpace(spaceId).catch((e) => this.log(`could not delete the root of ${spaceId}: ${(e as Error).message}`));
+    await this.runtime.markSpacePending?.(spaceId, false);
     const lost = [
       ...space.manifest.failed,
       ...(space.manifest.processes ?? []).map((p) => ({ name: p, reason: "a running process is not kept by a Space" })),
@@ -168,12 +185,32 @@ export class SpaceService {
   }
 
   /** Drops rows whose saved root is gone and roots no row names (after a crash). */
+  /**
+   * After a restart: rows whose root is gone are dropped. A root without a row is deleted only
+   * when it was marked as being made or removed (a crash between the two); any other lost its
+   * row (a metadata store restored from an older copy, its -wal file deleted) and is set aside
+   * in `<pool>/spaces-lost/`, never deleted: a tenant's files are not hostd's to throw away.
+   */
   async reconcile(): Promise<void> {
     const roots = new Set(await this.runtime.listSpaces());
+    const pending = new Set((await this.runtime.pendingSpaces?.()) ?? []);
     const rows = this.store.list();
     for (const row of rows) if (!roots.has(row.id)) this.store.delete(row.id);
     const named = new Set(rows.map((r) => r.id));
-    for (const id of roots) if (!named.has(id)) await this.runtime.deleteSpace(id);
+    const setAside: string[] = [];
+    for (const id of roots) {
+      if (named.has(id)) continue;
+      if (pending.has(id) || !this.runtime.setAsideSpace) await this.runtime.deleteSpace(id);
+      else setAside.push(await this.runtime.setAsideSpace(id));
+    }
+    for (const id of pending) await this.runtime.markSpacePending?.(id, false);
+    if (setAside.length) {
+      this.log(
+        `WARNING: ${setAside.length} Space root(s) have no row in the metadata store (was podflare.db restored from an older copy, ` +
+          `or its -wal file deleted?); set aside, not deleted: ${setAside.join(", ")}. Restore the store that has them, or delete ` +
+          `them once sure (docs/operations.md, "Spaces set aside")`,
+      );
+    }
   }
 
   private own(owner: string, spaceId: string): SpaceRecord {

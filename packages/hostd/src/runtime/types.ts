@@ -123,6 +123,10 @@ export interface Runtime {
   saveSpace(sb: RuntimeSandbox, spaceId: string): Promise<void>;
   deleteSpace(spaceId: string): Promise<void>;
   listSpaces(): Promise<string[]>;
+  /** Storage's Space marks and set-aside (storage/types.ts); optional for runtimes without them. */
+  markSpacePending?(spaceId: string, pending: boolean): Promise<void>;
+  pendingSpaces?(): Promise<string[]>;
+  setAsideSpace?(spaceId: string): Promise<string>;
   /** Bytes the sandbox's root holds beyond its template (what a Space of it costs); optional. */
   diskUsageBytes?(sb: RuntimeSandbox): Promise<number>;
   /** Gives a running sandbox a link out, takes it away, or changes its egress policy. */

@@ -269,6 +269,29 @@ export abstract class PoolBase implements StoragePool {
     return entries.filter(isSpaceId).sort();
   }
 
+  private spaceMarkPath(spaceId: string): string {
+    assertSpaceId(spaceId);
+    return join(this.spacesDir, `.pending-${spaceId}`);
+  }
+
+  async markSpacePending(spaceId: string, pending: boolean): Promise<void> {
+    if (pending) await writeFile(this.spaceMarkPath(spaceId), "", { mode: 0o600 });
+    else await rm(this.spaceMarkPath(spaceId), { force: true });
+  }
+
+  async pendingSpaces(): Promise<string[]> {
+    const entries = await readdir(this.spacesDir).catch(() => [] as string[]);
+    return entries.filter((e) => e.startsWith(".pending-") && isSpaceId(e.slice(9))).map((e) => e.slice(9));
+  }
+
+  async setAsideSpaceRoot(spaceId: string): Promise<string> {
+    const dir = join(this.root, "spaces-lost");
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const to = join(dir, spaceId);
+    await rename(this.spaceRootPath(spaceId), to);
+    return to;
+  }
+
   async listSandboxRoots(): Promise<string[]> {
     const entries = await readdir(this.sandboxesDir).catch(() => [] as string[]);
     return entries.filter(isSandboxId).sort();

@@ -95,6 +95,15 @@ export interface StoragePool {
   createSandboxRootFromSpace(spaceId: string, sandboxId: string): Promise<string>;
   deleteSpaceRoot(spaceId: string): Promise<void>;
   listSpaceRoots(): Promise<string[]>;
+  /**
+   * A Space being made or removed (its root and its row change apart): a root without a row
+   * that is marked so is a crash's leftover; one that is not lost its row (an older metadata
+   * store), and is set aside, never deleted.
+   */
+  markSpacePending(spaceId: string, pending: boolean): Promise<void>;
+  pendingSpaces(): Promise<string[]>;
+  /** Moves a Space root to `<pool>/spaces-lost/<id>`; returns where. */
+  setAsideSpaceRoot(spaceId: string): Promise<string>;
 
   /** Unmount the pool and detach its loop device. Refuses while sandbox roots exist unless `force`. */
   teardown(opts?: TeardownOptions): Promise<void>;

@@ -248,6 +248,18 @@ export class NsRuntime implements Runtime {
     return this.opts.storage.listSpaceRoots();
   }
 
+  markSpacePending(spaceId: string, pending: boolean): Promise<void> {
+    return this.opts.storage.markSpacePending(spaceId, pending);
+  }
+
+  pendingSpaces(): Promise<string[]> {
+    return this.opts.storage.pendingSpaces();
+  }
+
+  setAsideSpace(spaceId: string): Promise<string> {
+    return this.opts.storage.setAsideSpaceRoot(spaceId);
+  }
+
   async claimFor(sb: RuntimeSandbox, owner: string | undefined): Promise<void> {
     const group = this.ownerDisk.groupOf(owner);
     if (group) await this.opts.storage.joinDiskGroup([sb.id], group);
