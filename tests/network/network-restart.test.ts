@@ -95,3 +95,19 @@ test("kill -9 of hostd: links and policies survive; a sandbox that died meanwhil
   assert.equal(dynmodsMounts(), 0, "the favordynmods hierarchy survived podflare down");
   hostd = await startTestHostd({ stateDir, port });
 });
+
+test("a restart that moves PODFLARE_NET_CIDR while sandboxes from before run is refused (their resolv.conf names the old gateway); their DNS still answers after", async () => {
+  const id = await createSandbox({}, hostd.url);
+  const dns = "import socket; print(socket.gethostbyname('pkgs.test'))";
+  assert.equal((await exec(id, dns, {}, hostd.url)).stdout, "198.51.100.2\n");
+  const before = routerOf(stateDir);
+  await hostd.stop();
+  await assert.rejects(
+    startTestHostd({ stateDir, port, env: { PODFLARE_NET_CIDR: "10.213.0.0/16" } }),
+    /PODFLARE_NET_CIDR=10\.213\.0\.0\/16 moves the sandbox network from \S+, but 1 sandbox\(es\) from before still run/,
+  );
+  hostd = await startTestHostd({ stateDir, port });
+  assert.deepEqual(routerOf(stateDir), before);
+  assert.equal((await exec(id, dns, {}, hostd.url)).stdout, "198.51.100.2\n");
+  await closeSandbox(id, hostd.url);
+});

@@ -40,7 +40,7 @@ import { checkPortFree, listen } from "./listen.js";
 import { lockStateDir } from "./state-dir-lock.js";
 import { openStore } from "./store/index.js";
 import { refuseLostStore, storeIsNew } from "./lost-store.js";
-import { createStoragePool, createTemplateManager, type ProgressEvent } from "./storage/index.js";
+import { createStoragePool, createTemplateManager, isSandboxId, type ProgressEvent } from "./storage/index.js";
 
 /** How often keys revoked by another process (`podflare keys revoke`) are looked for. */
 const REVOCATION_SWEEP_MS = 2000;
@@ -142,7 +142,8 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
   if (stuck.length) {
     log(`WARNING: could not raise ${stuck.map((b) => `${b.sysctl} (${b.from}, wanted ${b.to}: ${b.error})`).join(", ")}: enough sandboxes together can use these up for the others (docs/security.md, "Per-user kernel counters")`);
   }
-  const network = cfg.network ? await NetworkService.start({ ...cfg.network, cgroupParent: cfg.cgroupParent, stateDir: cfg.stateDir, store, log }) : null;
+  const liveSandboxes = (): number => cgroups.listIds().filter((id) => isSandboxId(id) && cgroups.pids(id).length > 0).length;
+  const network = cfg.network ? await NetworkService.start({ ...cfg.network, cgroupParent: cfg.cgroupParent, stateDir: cfg.stateDir, store, log, liveSandboxes }) : null;
   if (network) log(`network: sandboxes get addresses in ${network.plan.gateway}/${network.plan.cidr.prefix} (router namespace ${network.netns})`);
   const runtime = new NsRuntime({ stateDir: cfg.stateDir, storage, cgroups, uidBase: cfg.uidBase, uidCount: cfg.uidCount, familyLimits, ownerDiskPercent: cfg.ownerDiskPercent, network, log });
   // The pool refills only while no user create is in flight (the manager is made just below).

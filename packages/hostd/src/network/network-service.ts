@@ -16,7 +16,7 @@ import { parseTable } from "./drift.js";
 import { checkDriftNow, type DriftCheckDeps, type SandboxInitRef } from "./drift-check.js";
 import { readConnectedSubnets } from "./host-subnets.js";
 import { DnsForwarder } from "./dns-forwarder.js";
-import { formatCidr, type AddressPlan } from "./addresses.js";
+import { formatCidr, parseCidr, type AddressPlan } from "./addresses.js";
 import { writeResolvConf } from "./resolv-conf.js";
 import { ignoreMissing, linkName, routerLinks } from "./sandbox-links.js";
 import { SandboxRules } from "./sandbox-rules.js";
@@ -47,6 +47,8 @@ export interface NetworkServiceOptions extends NetworkConfig {
   /** Where addresses and the chosen CIDR are kept across restarts. */
   store: Pick<Store, "addresses" | "netMeta">;
   log: (msg: string) => void;
+  /** Sandboxes from before this start that still run (they keep the resolv.conf they had). */
+  liveSandboxes?: () => number;
 }
 
 const DNS_PID_FILE = "dns-forwarder.pid";
@@ -71,6 +73,19 @@ export class NetworkService {
 
   static async start(opts: NetworkServiceOptions): Promise<NetworkService> {
     const meta = opts.store.netMeta;
+    const previous = meta.get("cidr");
+    if (opts.cidr && previous && formatCidr(parseCidr(opts.cidr)) !== previous) {
+      // Their /etc/resolv.conf names the old gateway, which nothing answers once the block moved:
+      // every running sandbox would lose DNS (found by an outside tester).
+      const live = opts.liveSandboxes?.() ?? 0;
+      if (live > 0) {
+        throw new Error(
+          `PODFLARE_NET_CIDR=${opts.cidr} moves the sandbox network from ${previous}, but ${live} sandbox(es) from before still run ` +
+            `and their /etc/resolv.conf names the old gateway: their DNS would stop answering. Keep PODFLARE_NET_CIDR=${previous} ` +
+            "until they are closed, or stop them first (`podflare down --force` kills them)",
+        );
+      }
+    }
     const router = new Router({
       names: routerNames(opts.cgroupParent),
       cidr: opts.cidr,
