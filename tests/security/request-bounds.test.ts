@@ -41,38 +41,59 @@ test("metadata of 16 MiB, or past the key or byte caps, is refused with 400; at 
   assert.deepEqual(list.sandboxes.find((s) => s.id === full)?.metadata, meta);
 });
 
-test("execs queued behind a running one are capped per sandbox: the rest get 429 exec_queue_full at once", async () => {
-  const sb = await pool.create();
-  const blocker = await execStarted(sb, "print('started', flush=True)\nimport time\ntime.sleep(120)");
+/** Sends `codes` as execs to `sb` at once; resolves once `expectRefused` were refused, and gives them. */
+async function queueExecs(sb: string, codes: string[], expectRefused: number, what: string) {
   const aborts: AbortController[] = [];
-  const extra = 4;
   const refused: { status: number; code: string; error: string }[] = [];
-  const pending = Array.from({ length: limits.maxQueuedExecs + extra }, () => {
+  const pending = codes.map((code) => {
     const ac = new AbortController();
     aborts.push(ac);
     return fetch(`${process.env.PODFLARE_HOSTD_URL}/v1/sandboxes/${sb}/exec`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ code: "# " + "x".repeat(1 << 20) + "\nprint(1)" }),
+      body: JSON.stringify({ code }),
       signal: ac.signal,
     }).then(async (r) => {
       if (r.status !== 200) refused.push(await errorOf(r));
     }, () => {});
   });
   try {
-    await eventually(() => refused.length >= extra, `fewer than ${extra} of ${limits.maxQueuedExecs + extra} queued execs were refused (${refused.length})`, 30_000);
-    assert.equal(refused.length, extra);
+    await eventually(() => refused.length >= expectRefused, `fewer than ${expectRefused} of ${codes.length} ${what} were refused (${refused.length})`, 30_000);
+    return [...refused];
+  } finally {
+    for (const ac of aborts) ac.abort();
+    void Promise.all(pending);
+  }
+}
+
+test("execs queued behind a running one are capped per sandbox, by count and by the bytes of code they hold: the rest get 429 exec_queue_full at once", async () => {
+  // By bytes: 1 MiB cells, as many as fit in 16 MiB wait (it was 16 of 4 MiB: 64 MiB held).
+  let sb = await pool.create();
+  let blocker = await execStarted(sb, "print('started', flush=True)\nimport time\ntime.sleep(120)");
+  const big = "# " + "x".repeat(1 << 20) + "\nprint(1)";
+  const fit = Math.floor(limits.maxQueuedExecBytes / Buffer.byteLength(big));
+  try {
+    const refused = await queueExecs(sb, Array.from({ length: fit + 4 }, () => big), 4, "1 MiB execs");
+    assert.equal(refused.length, 4);
     for (const r of refused) {
       assert.equal(r.status, 429);
       assert.equal(r.code, "exec_queue_full");
-      assert.match(r.error, new RegExp(`at most ${limits.maxQueuedExecs}.*wait for them to finish`));
+      assert.match(r.error, new RegExp(`hold \\d+ bytes of code and env.*at most ${limits.maxQueuedExecBytes} together.*wait for them to finish`));
     }
   } finally {
-    for (const ac of aborts) ac.abort();
-    const del = await api("DELETE", `/v1/sandboxes/${sb}`);
-    await del.arrayBuffer();
+    await (await api("DELETE", `/v1/sandboxes/${sb}`)).arrayBuffer();
     await blocker.rest;
-    await Promise.all(pending);
+  }
+  // By count: small cells, an agent's parallel calls, all wait up to the count.
+  sb = await pool.create();
+  blocker = await execStarted(sb, "print('started', flush=True)\nimport time\ntime.sleep(120)");
+  try {
+    const refused = await queueExecs(sb, Array.from({ length: limits.maxQueuedExecs + 3 }, (_, i) => `print(${i})`), 3, "small execs");
+    assert.equal(refused.length, 3);
+    for (const r of refused) assert.match(r.error, new RegExp(`${limits.maxQueuedExecs} execs already wait.*at most ${limits.maxQueuedExecs}`));
+  } finally {
+    await (await api("DELETE", `/v1/sandboxes/${sb}`)).arrayBuffer();
+    await blocker.rest;
   }
 });
 

@@ -203,8 +203,14 @@ export const limits = {
   /** `env` of a create, an exec or a process: at most this many variables, and bytes of names and values. */
   maxEnvVars: 256,
   maxEnvBytes: 256 * 1024,
-  /** Execs waiting behind the running one in one sandbox; one more is 429 `exec_queue_full`. */
-  maxQueuedExecs: 16,
+  /**
+   * Execs waiting behind the running one in one sandbox, and the bytes of code and env they hold
+   * together; one more past either is 429 `exec_queue_full`. (The hosted API queues concurrent
+   * calls: an agent's 24 parallel runCode calls must all run, while one sandbox's queue still
+   * makes hostd hold at most 16 MiB.)
+   */
+  maxQueuedExecs: 128,
+  maxQueuedExecBytes: 16 * 1024 * 1024,
   /** Interim (1xx) answers the port proxy takes for one request before it answers 502 `upstream_error`. */
   maxProxyInterimAnswers: 8,
 } as const;

@@ -12,26 +12,41 @@ import { notFound } from "./sandbox-info.js";
 /** An exec request with the defaults filled in. */
 export type QueuedExecRequest = Required<Pick<ExecRequest, "code" | "language" | "timeout_ms">> & ExecRequest;
 
-/** Execs waiting (not yet running) per sandbox; each holds its code and env until its turn. */
-const waiting = new WeakMap<LiveSandbox, number>();
+/** Execs waiting (not yet running) per sandbox, and the bytes of code and env they hold until their turn. */
+const waiting = new WeakMap<LiveSandbox, { count: number; bytes: number }>();
+
+/** What a queued exec holds: its code and its env's names and values. */
+function heldBytes(req: QueuedExecRequest): number {
+  let n = Buffer.byteLength(req.code);
+  for (const [k, v] of Object.entries(req.env ?? {})) n += Buffer.byteLength(k) + Buffer.byteLength(v);
+  return n;
+}
 
 /**
  * Runs one exec after those already queued on the sandbox; resolves with the exit code. At most
- * limits.maxQueuedExecs wait: one more is refused at once (checked and counted in one step).
+ * limits.maxQueuedExecs wait, holding at most limits.maxQueuedExecBytes: one more is refused at
+ * once (checked and counted in one step).
  */
 export function execQueued(p: ManagerParts, owner: string, id: string, sb: LiveSandbox, req: QueuedExecRequest,
                            output: ExecOutput, signal?: AbortSignal, flow?: ExecFlow, rich?: ExecRichOutput): Promise<number> {
-  const queued = waiting.get(sb) ?? 0;
-  if (queued >= limits.maxQueuedExecs) {
+  const queued = waiting.get(sb) ?? { count: 0, bytes: 0 };
+  const bytes = heldBytes(req);
+  const full =
+    queued.count >= limits.maxQueuedExecs ? `${queued.count} execs already wait in sandbox ${id} (at most ${limits.maxQueuedExecs}, one runs at a time)`
+    : queued.count > 0 && queued.bytes + bytes > limits.maxQueuedExecBytes
+      ? `the ${queued.count} execs waiting in sandbox ${id} hold ${queued.bytes} bytes of code and env, and this one ${bytes} more (at most ${limits.maxQueuedExecBytes} together, one runs at a time)`
+      : undefined;
+  if (full) {
     return Promise.reject(new PodflareError(
       "exec_queue_full",
-      `${queued} execs already wait in sandbox ${id} (at most ${limits.maxQueuedExecs}, one runs at a time); wait for them to finish before sending more, or fork the sandbox to run in parallel`,
+      `${full}; wait for them to finish before sending more, or fork the sandbox to run in parallel`,
       { "Retry-After": "1" },
     ));
   }
-  waiting.set(sb, queued + 1);
+  waiting.set(sb, { count: queued.count + 1, bytes: queued.bytes + bytes });
   return p.live.enqueue(sb, async () => {
-    waiting.set(sb, (waiting.get(sb) ?? 1) - 1);
+    const now = waiting.get(sb) ?? { count: 1, bytes };
+    waiting.set(sb, { count: now.count - 1, bytes: now.bytes - bytes });
     if (signal?.aborted) return -1;
     if (sb.expiry.signal.aborted) throw expiredError(sb.record);
     if (req.context_id !== undefined) await requireContext(sb.rt, id, req.context_id, p.cfg.guestReplyTimeoutMs);
