@@ -42,6 +42,14 @@ test("ts: misspelled options of create, connect, runCode, runCodeStream, process
   await refused(() => sb.pty.create({ on_data: () => undefined } as never), "on_data", "onData");
   // The right names still work.
   assert.equal((await sb.runCode("print(6 * 7)", "python", { timeoutMs: 10_000 })).stdout, "42\n");
+  // The hosted docs' spelling of the idle timeout is taken too; two different values are not.
+  const spelled = await Sandbox.create({ host: hostdUrl(), idleTimeoutSeconds: 120 });
+  try {
+    assert.equal(spelled.applied?.idleTimeoutS, 120);
+  } finally {
+    await spelled.close();
+  }
+  await assert.rejects(() => Sandbox.create({ host: hostdUrl(), idleTimeoutS: 60, idleTimeoutSeconds: 120 }), /same option/);
 });
 
 test("python: the same misspellings raise TypeError", () => {

@@ -79,7 +79,13 @@ class Sandbox(ExecMethods, FileMethods, ContextMethods):
         region: str | None = None,
         client: Client | None = None,
         traceparent: str | None = None,
+        idle_timeout_seconds: int | None = None,
     ):
+        # The hosted docs' examples spell it idle_timeout_seconds.
+        if idle_timeout_seconds is not None:
+            if idle_timeout_s is not None and idle_timeout_s != idle_timeout_seconds:
+                raise TypeError("idle_timeout_s and idle_timeout_seconds are the same option; give one")
+            idle_timeout_s = idle_timeout_seconds
         transport = transport_for(client, host, api_key, timeout_s, region, traceparent)
         fields = {
             "template": template,

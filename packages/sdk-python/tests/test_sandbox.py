@@ -81,6 +81,11 @@ class CreateTest(StandInTest):
         self.assertEqual(sb.applied["memory_mb"], 1024)
         self.assertEqual((sb.clamped, sb.warnings), (["memory_mb"], ["w"]))
         self.assertEqual(sb.url(8000), f"{self.url}/v1/sandboxes/{SBX}/ports/8000/")
+        # The hosted docs' spelling (docs.podflare.ai, examples/dev-environments).
+        Sandbox(self.url, idle_timeout_seconds=1800)
+        self.assertEqual(self.reqs[-1].json(), {"template": "default", "idle_timeout_s": 1800})
+        with self.assertRaises(TypeError):
+            Sandbox(self.url, idle_timeout_s=60, idle_timeout_seconds=1800)
 
     def test_defaults_and_a_bare_hosted_answer(self):
         self.handle(lambda r, h: send_json(h, 200, {"id": SBX, "state": "ready"}))

@@ -34,7 +34,7 @@ export { uploadArgs } from "./files.js";
 /** The options of Sandbox.create (options.ts). */
 const SANDBOX_OPTIONS = {
   ...CONNECTION_OPTIONS, template: true, persistent: true, egress: true, memoryMb: true, diskMb: true, vcpus: true,
-  idleTimeoutS: true, maxLifetimeS: true, env: true, metadata: true, network: true,
+  idleTimeoutS: true, idleTimeoutSeconds: true, maxLifetimeS: true, env: true, metadata: true, network: true,
 } as const satisfies OptionNames<SandboxOptions & ClientOption>;
 
 /** The options of runCode and runCodeStream. */

@@ -52,6 +52,8 @@ export interface SandboxOptions extends ConnectionOptions {
   vcpus?: number;
   /** Seconds without an API call before the sandbox is closed (or frozen, if persistent). */
   idleTimeoutS?: number;
+  /** The same, as the hosted docs' examples spell it (`idle_timeout_seconds`). */
+  idleTimeoutSeconds?: number;
   maxLifetimeS?: number;
   /** Environment for every exec in the sandbox. */
   env?: Record<string, string>;
@@ -164,6 +166,12 @@ export function toCreateRequest(opts: SandboxOptions): wire.CreateSandboxRequest
   for (const [camel, snake] of Object.entries(createFieldNames)) {
     const value = (opts as Record<string, unknown>)[camel];
     if (value !== undefined) body[snake] = camel === "network" ? toNetworkPolicy(value as NetworkPolicy) : value;
+  }
+  if (opts.idleTimeoutSeconds !== undefined) {
+    if (opts.idleTimeoutS !== undefined && opts.idleTimeoutS !== opts.idleTimeoutSeconds) {
+      throw new TypeError("Sandbox.create: idleTimeoutS and idleTimeoutSeconds are the same option; give one");
+    }
+    body.idle_timeout_s = opts.idleTimeoutSeconds;
   }
   return body as wire.CreateSandboxRequest;
 }
