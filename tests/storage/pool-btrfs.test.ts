@@ -64,6 +64,11 @@ describe("btrfs pool life cycle", () => {
     console.log(`# btrfs pool re-init (already mounted): ${ms.toFixed(0)} ms`);
     assert.equal(again.driver, "btrfs");
     assert.deepEqual(loopDevices(image), [loop]);
+    // Another size later keeps the pool's, and says so (it was ignored without a word).
+    const said: string[] = [];
+    await createStoragePool({ stateDir, poolSizeGb: 6, log: (m) => said.push(m) });
+    assert.equal(statSync(image).size, 4 * 1024 ** 3);
+    assert.ok(said.some((m) => /WARNING: PODFLARE_POOL_SIZE_GB=6, but the pool image .* is 4\.0 GB/.test(m)), said.join("\n"));
   });
 
   test("PODFLARE_STORAGE_DRIVER=dir on a btrfs state dir is refused: no empty dir pool beside it, storage.json kept", async () => {

@@ -6,7 +6,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { loadConfig, lockStateDir } from "@podflare/hostd";
 import { CgroupManager, releaseDynamicMods } from "@podflare/hostd/jail";
-import { createStoragePool, findLeftoverPool, removeLeftoverPool } from "@podflare/hostd/storage";
+import { createStoragePool, findLeftoverPool, mountAt, removeLeftoverPool } from "@podflare/hostd/storage";
 import { teardownNetwork } from "@podflare/hostd/network";
 import { parseOrHelp, type CommandSpec } from "./args.js";
 
@@ -71,11 +71,14 @@ async function down(cfg: ReturnType<typeof loadConfig>, force: boolean): Promise
     );
     return 0;
   }
-  const pool = await createStoragePool({ stateDir: cfg.stateDir, driver: cfg.storageDriver, log: () => {} });
+  // Was it mounted before this down (createStoragePool mounts it to tear it down)?
+  const wasMounted = (await mountAt(path.join(path.resolve(cfg.stateDir), "pool"))) !== undefined;
+  // The driver storage.json records (auto), whatever PODFLARE_STORAGE_DRIVER says now.
+  const pool = await createStoragePool({ stateDir: cfg.stateDir, driver: "auto", log: () => {} });
   await pool.teardown({ force });
   cgroups.removeParentIfEmpty();
-  console.log(pool.driver === "btrfs"
-    ? `storage pool of ${cfg.stateDir} unmounted`
-    : `storage pool of ${cfg.stateDir} left as it is (the ${pool.driver} driver's pool is a plain folder: nothing to unmount)`);
+  console.log(pool.driver !== "btrfs"
+    ? `storage pool of ${cfg.stateDir} left as it is (the ${pool.driver} driver's pool is a plain folder: nothing to unmount)`
+    : wasMounted ? `storage pool of ${cfg.stateDir} unmounted` : `storage pool of ${cfg.stateDir} was not mounted: nothing to unmount`);
   return 0;
 }

@@ -149,6 +149,10 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
   // The pool refills only while no user create is in flight (the manager is made just below).
   const userCreates = (): number => sandboxes.creatingNow;
   const usage = new UsageStore(store.usage);
+  const unpooled = cfg.poolTemplates.filter((t) => !cfg.ensureTemplates.includes(t));
+  if (unpooled.length) {
+    log(`WARNING: PODFLARE_POOL_TEMPLATES names ${unpooled.join(", ")}, not in PODFLARE_TEMPLATES (${cfg.ensureTemplates.join(", ")}): no warm pool for ${unpooled.length === 1 ? "it" : "them"}`);
+  }
   const pool: WarmPool = new WarmPool(runtime, {
     size: cfg.poolSize,
     refillParallel: cfg.poolRefillParallel,

@@ -82,7 +82,15 @@ export class BtrfsPool extends PoolBase {
   /** Create, reserve and format the image once (true: made now); a crash mid-way leaves only a temp file. */
   private async ensureImage(): Promise<boolean> {
     const image = this.imagePath!;
-    if (await stat(image).then(() => true, () => false)) return false;
+    const existing = await stat(image).catch(() => undefined);
+    if (existing) {
+      // The size is the image's, set when it was made: say so rather than ignore the setting.
+      const asked = this.opts.poolSizeGb;
+      if (asked !== undefined && Math.round(existing.size / GB) !== asked) {
+        this.log(`WARNING: PODFLARE_POOL_SIZE_GB=${asked}, but the pool image ${image} is ${(existing.size / GB).toFixed(1)} GB: a pool keeps the size it was made with (docs/storage.md)`);
+      }
+      return false;
+    }
     const sizeGb = this.opts.poolSizeGb ?? (await defaultPoolSizeGb(this.stateDir));
     if (!(Number.isInteger(sizeGb) && sizeGb >= 1)) throw new PoolSetupError(`PODFLARE_POOL_SIZE_GB must be a whole number of GB, at least 1 (got ${sizeGb})`);
     const tmp = `${image}.tmp-${tmpSuffix()}`;

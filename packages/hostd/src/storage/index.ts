@@ -7,6 +7,7 @@ export { BtrfsPool } from "./btrfs-pool.js";
 export { defaultPoolSizeGb } from "./pool-image.js";
 export { DirPool } from "./dir-pool.js";
 export { findLeftoverPool, removeLeftoverPool, type LeftoverPool } from "./leftover-pool.js";
+export { mountAt } from "./mounts.js";
 export {
   TemplateManager,
   createTemplateManager,
