@@ -194,9 +194,14 @@ test("runCode joins each stream byte for byte and sends the exec fields", async 
   assert.deepEqual(r, { stdout: "línea 1\ntail without newline", stderr: "warn\n", exitCode: 3, results: [] });
   const req = server.requests.at(-1)!;
   assert.equal(req.path, `/v1/sandboxes/${ID}/exec`);
-  assert.deepEqual(JSON.parse(req.body.toString()), { code: "print(1)", language: "python", timeout_ms: 2000, env: { X: "y" }, cwd: "/tmp" });
+  // runCode asks for rich results; a stream only when told (the hosted API streams none).
+  assert.deepEqual(JSON.parse(req.body.toString()), { code: "print(1)", language: "python", timeout_ms: 2000, env: { X: "y" }, cwd: "/tmp", results: true });
   await sb.runCode("uname", "bash");
+  assert.deepEqual(JSON.parse(server.requests.at(-1)!.body.toString()), { code: "uname", language: "bash", results: true });
+  for await (const _ of sb.runCodeStream("uname", "bash")) void _;
   assert.deepEqual(JSON.parse(server.requests.at(-1)!.body.toString()), { code: "uname", language: "bash" });
+  for await (const _ of sb.runCodeStream("uname", "bash", { results: true })) void _;
+  assert.deepEqual(JSON.parse(server.requests.at(-1)!.body.toString()), { code: "uname", language: "bash", results: true });
 });
 
 test("NDJSON split across many small chunks is parsed by runCode and runCodeStream", async () => {
