@@ -18,13 +18,16 @@ export interface SandboxHost {
   releaseLater(id: string, familyId?: string, outerFamilyId?: string): void;
 }
 
+/** Connects retried when the kernel was replaced under them (each waits for the restart). */
+const RECONNECTS_AFTER_RESTART = 8;
+
 export class NsSandbox implements RuntimeSandbox {
   readonly id: string;
   private conn: GuestConnection | null = null;
   private starting: Promise<GuestConnection> | null = null;
   /** A restartRepl under way: control() waits for its kernel instead of starting a second one. */
   private restarting: Promise<void> | null = null;
-  /** Kernels replaced so far: a connection attempt that raced a restart is tried again once. */
+  /** Kernels replaced so far: a connection attempt that raced a restart is tried again. */
   private restarts = 0;
   private kernelPid: number | null = null;
   /**
@@ -82,8 +85,10 @@ export class NsSandbox implements RuntimeSandbox {
       try {
         return await GuestConnection.connect(this.socketPath, 10_000);
       } catch (err) {
-        // The kernel was replaced between control() and the connect (its socket went with it).
-        if (attempt === 0 && !this.destroyed && (this.restarting || this.restarts !== restarts)) continue;
+        // The kernel was replaced between control() and the connect (its socket went with it):
+        // again, for each restart that came meanwhile (two restart_repl calls in a row failed
+        // the second try; CI run of 2026-12-07), a few times at most.
+        if (attempt < RECONNECTS_AFTER_RESTART && !this.destroyed && (this.restarting || this.restarts !== restarts)) continue;
         // The kernel's spare connection threads are all busy and no new one can start.
         throw this.atProcessLimit(hits, "no connection to its guest kernel can be served") ?? this.unreachable(err);
       }
