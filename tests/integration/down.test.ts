@@ -74,7 +74,7 @@ test("`podflare down` refuses while a stopped hostd's sandboxes run; --force kil
     assert.equal(deviceAt(`${stateDir}/pool`), undefined, "the pool is unmounted");
     await eventually(() => holdersOf(dev!).length === 0, `no process holds the pool's filesystem (held by ${holdersOf(dev!)})`, 10_000);
     // Twice: it said "unmounted" again.
-    const twice = runCli(["down"], stateDir);
+    const twice = runCli(["down", "--force"], stateDir);
     assert.equal(twice.status, 0, twice.stderr);
     assert.match(twice.stdout, /was not mounted: nothing to unmount/);
   } finally {
