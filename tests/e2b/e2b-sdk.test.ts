@@ -79,12 +79,40 @@ test("files.write streams a ReadableStream as octet-stream, gzip-compressed on r
   assert.equal(await sbx.files.read("/root/e2b/gz.txt"), "compressed on the wire");
 });
 
-test("setTimeout sets the idle timeout (E2B's timeout counts from the last call here)", async () => {
+test("setTimeout moves the end to that long from now, whatever runs (E2B's timeout): our lifetime_s", async () => {
   await sbx.setTimeout(90_000);
-  const ours = (await (await api("GET", `/v1/sandboxes/${sbx.sandboxId}`)).json()) as { applied: { idle_timeout_s: number } };
+  const ours = (await (await api("GET", `/v1/sandboxes/${sbx.sandboxId}`)).json()) as { created_at: string; applied: { idle_timeout_s: number; lifetime_s: number } };
   assert.equal(ours.applied.idle_timeout_s, 90);
+  const end = Date.parse(ours.created_at) + ours.applied.lifetime_s * 1000;
+  assert.ok(end >= Date.now() + 89_000 && end <= Date.now() + 92_000, `ends ${(end - Date.now()) / 1000} s from now`);
   const info = await sbx.getInfo();
-  assert.ok(info.endAt.getTime() - Date.now() <= 90_000 && info.endAt.getTime() > Date.now());
+  assert.ok(Math.abs(info.endAt.getTime() - end) < 1000, `endAt ${info.endAt.toISOString()}`);
+});
+
+test("a sandbox is ended at its timeoutMs though a command runs in it (it ran on to the tier's lifetime)", async () => {
+  const short = made.track(await Sandbox.create({ timeoutMs: 4000 }));
+  await short.commands.run("sleep 600", { background: true });
+  assert.equal(await short.isRunning(), true);
+  const started = Date.now();
+  for (;;) {
+    const r = await api("GET", `/v1/sandboxes/${short.sandboxId}`);
+    await r.arrayBuffer();
+    if (r.status === 404) break;
+    assert.ok(Date.now() - started < 30_000, "the sandbox outlived its timeout by 26 s");
+    await new Promise((res) => setTimeout(res, 200));
+  }
+  await assert.rejects(() => short.files.read("/etc/hostname"), (err: Error) => err instanceof SandboxError || err instanceof TimeoutError || err instanceof NotFoundError);
+});
+
+test("a paused sandbox's timeout does not run; connect sets a new one", async () => {
+  const p = made.track(await Sandbox.create({ timeoutMs: 60_000 }));
+  await p.pause();
+  const held = (await (await api("GET", `/v1/sandboxes/${p.sandboxId}`)).json()) as { applied: { lifetime_s: number; max_lifetime_s: number } };
+  assert.equal(held.applied.lifetime_s, held.applied.max_lifetime_s);
+  await Sandbox.connect(p.sandboxId, { timeoutMs: 120_000 });
+  const back = (await (await api("GET", `/v1/sandboxes/${p.sandboxId}`)).json()) as { created_at: string; applied: { lifetime_s: number } };
+  const end = Date.parse(back.created_at) + back.applied.lifetime_s * 1000;
+  assert.ok(end >= Date.now() + 119_000 && end <= Date.now() + 122_000, `ends ${(end - Date.now()) / 1000} s from now`);
 });
 
 test("Sandbox.list finds the sandbox by metadata and state", async () => {

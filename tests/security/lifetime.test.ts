@@ -89,3 +89,27 @@ test("forking does not extend max_lifetime_s: a child gets what is left of its p
   await closeSandbox(child!);
   await closeSandbox(parent);
 });
+
+test("lifetime_s ends a busy sandbox sooner; POST …/timeout moves it either way but never past max_lifetime_s, nor a fork child's past its parent's end", async () => {
+  const info = async (id: string) => (await (await api("GET", `/v1/sandboxes/${id}`)).json()) as { created_at: string; applied: { max_lifetime_s: number; lifetime_s?: number } };
+  // Raised past max_lifetime_s: clamped to it, and said so.
+  const id = await createSandbox({ max_lifetime_s: 60, lifetime_s: 20 });
+  assert.equal((await info(id)).applied.lifetime_s, 20);
+  const raise = await api("POST", `/v1/sandboxes/${id}/timeout`, { lifetime_s: 600 });
+  assert.deepEqual(await raise.json(), { idle_timeout_s: 300, lifetime_s: 60, clamped: ["lifetime_s"] });
+  // A fork child made now ends when its parent would; it cannot be moved past that.
+  const fork = await api("POST", `/v1/sandboxes/${id}/fork`, { n: 1 });
+  const [child] = ((await fork.json()) as { children: string[] }).children;
+  const c = await info(child!);
+  assert.ok(c.applied.max_lifetime_s <= 60 && c.applied.lifetime_s === undefined, JSON.stringify(c.applied));
+  const childRaise = await api("POST", `/v1/sandboxes/${child}/timeout`, { lifetime_s: 3600 });
+  assert.ok(((await childRaise.json()) as { lifetime_s: number }).lifetime_s <= 60);
+  await closeSandbox(child!);
+  // Lowered again, to 3 s from now: the running code is interrupted at it, as at max_lifetime_s.
+  const lifetime = Math.ceil((Date.now() - Date.parse((await info(id)).created_at)) / 1000) + 3;
+  assert.equal((await api("POST", `/v1/sandboxes/${id}/timeout`, { lifetime_s: lifetime })).status, 200);
+  const r = await execStream(id, "sleep 20; echo outlived the lifetime", "bash");
+  assert.equal(r.exit, EXPIRED, `exit ${r.exit}; stderr: ${r.stderr}`);
+  assert.match(r.stderr, new RegExp(`SandboxExpired: the sandbox reached lifetime_s=${lifetime} `));
+  assert.ok(await until(() => gone(id), "the sandbox outlived its lifetime_s"));
+});

@@ -16,6 +16,11 @@ export interface CreateSandboxRequest {
   vcpus?: number;
   idle_timeout_s?: number;
   max_lifetime_s?: number;
+  /**
+   * When the sandbox ends, in seconds after its creation, whatever runs in it (E2B's `timeout`):
+   * at most max_lifetime_s (lowered to it, and named in `clamped`). Absent: max_lifetime_s.
+   */
+  lifetime_s?: number;
   env?: Record<string, string>;
   metadata?: Record<string, string>;
   /** Egress policy (needs egress): IPv4 CIDRs or domain names; deny_out wins. */
@@ -51,6 +56,8 @@ export interface AppliedLimits {
   vcpus: number;
   idle_timeout_s: number;
   max_lifetime_s: number;
+  /** Set by a create or POST …/timeout: the sandbox ends this long after its creation (≤ max_lifetime_s). */
+  lifetime_s?: number;
   egress: boolean;
   persistent: boolean;
 }
@@ -166,14 +173,17 @@ export interface DirListing {
   entries: FileEntry[];
 }
 
-/** Body of POST /v1/sandboxes/:id/timeout. */
+/** Body of POST /v1/sandboxes/:id/timeout: either or both. */
 export interface SetIdleTimeoutRequest {
-  idle_timeout_s: number;
+  idle_timeout_s?: number;
+  /** Seconds after the sandbox's creation when it ends (moved either way, never past max_lifetime_s). */
+  lifetime_s?: number;
 }
 
-/** Answer of POST /v1/sandboxes/:id/timeout: the timeout applied after the tier's cap. */
+/** Answer of POST /v1/sandboxes/:id/timeout: what applies after the caps. */
 export interface SetIdleTimeoutResponse {
   idle_timeout_s: number;
+  lifetime_s?: number;
   clamped: string[];
 }
 

@@ -12,7 +12,7 @@ import type { SpaceService } from "../lifecycle/spaces.js";
 import { readJsonBody, sendJson, sendNoContent } from "./http.js";
 import { checkRegion } from "./region.js";
 import { SB, sandboxId, type Route, type RouteMaker } from "./route.js";
-import { parseIdleTimeout } from "./validate.js";
+import { parseSetTimeout } from "./validate.js";
 
 export function lifecycleRoutes(sandboxes: SandboxManager, spaces: SpaceService, route: RouteMaker, region?: string): Route[] {
   return [
@@ -25,8 +25,8 @@ export function lifecycleRoutes(sandboxes: SandboxManager, spaces: SpaceService,
     route("POST", `${SB}/timeout`, async (ctx) => {
       const id = sandboxId(ctx);
       sandboxes.info(ctx.owner, id);
-      const s = parseIdleTimeout(await readJsonBody(ctx.req, limits.maxJsonBytes));
-      sendJson(ctx.res, 200, sandboxes.setIdleTimeout(ctx.owner, id, s, ctx.principal.tier) satisfies SetIdleTimeoutResponse);
+      const change = parseSetTimeout(await readJsonBody(ctx.req, limits.maxJsonBytes));
+      sendJson(ctx.res, 200, sandboxes.setTimeouts(ctx.owner, id, change, ctx.principal.tier) satisfies SetIdleTimeoutResponse);
     }),
     route("POST", `${SB}/freeze`, async (ctx) => {
       sendJson(ctx.res, 200, (await spaces.freeze(ctx.owner, sandboxId(ctx), ctx.principal.tier)) satisfies SpaceInfo);

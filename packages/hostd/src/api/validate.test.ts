@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { PodflareError, limits } from "@podflare/protocol";
-import { parseBodyPath, parseCreate, parseCreateKey, parseExec, parseFilePath, parseFork, parseIdleTimeout, parseSetNetwork, parseStart } from "./validate.js";
+import { parseBodyPath, parseCreate, parseCreateKey, parseExec, parseFilePath, parseFork, parseSetNetwork, parseSetTimeout, parseStart } from "./validate.js";
 
 function rejects(fn: () => unknown, code: string, message: RegExp): void {
   assert.throws(fn, (err: unknown) => {
@@ -18,8 +18,9 @@ const timeouts = { defaultTimeoutMs: 600_000, maxTimeoutMs: 86_400_000 };
 test("parseCreate: the fields it takes, and a 400 naming each wrong one", () => {
   assert.deepEqual(parseCreate({ template: "default", memory_mb: 512, max_lifetime_s: 3, persistent: true, env: { A: "1" } }), {
     template: "default", persistent: true, egress: undefined, memory_mb: 512, disk_mb: undefined, vcpus: undefined,
-    idle_timeout_s: undefined, max_lifetime_s: 3, env: { A: "1" }, metadata: undefined, network: undefined,
+    idle_timeout_s: undefined, max_lifetime_s: 3, lifetime_s: undefined, env: { A: "1" }, metadata: undefined, network: undefined,
   });
+  rejects(() => parseCreate({ lifetime_s: 0 }), "bad_request", /lifetime_s must be an integer from 1 to/);
   rejects(() => parseCreate({ max_lifetime_s: 0 }), "bad_request", /max_lifetime_s must be an integer from 1 to/);
   rejects(() => parseCreate({ max_lifetime_s: 1.5 }), "bad_request", /max_lifetime_s/);
   rejects(() => parseCreate({ idle_timeout_s: "soon" }), "bad_request", /idle_timeout_s must be an integer/);
@@ -52,11 +53,15 @@ test("parseFork and parseFilePath", () => {
   rejects(() => parseFilePath(new URL(`http://h/x?path=/${"a".repeat(4100)}`)), "invalid_path", /4096/);
 });
 
-test("parseIdleTimeout: whole seconds from 1 to 30 days", () => {
-  assert.equal(parseIdleTimeout({ idle_timeout_s: 60 }), 60);
-  rejects(() => parseIdleTimeout({}), "bad_request", /idle_timeout_s must be an integer/);
-  rejects(() => parseIdleTimeout({ idle_timeout_s: 1.5 }), "bad_request", /idle_timeout_s/);
-  rejects(() => parseIdleTimeout({ idle_timeout_s: 30 * 86400 + 1 }), "bad_request", /from 1 to 2592000/);
+test("parseSetTimeout: idle_timeout_s from 1 s to 30 days, lifetime_s from 1 s to a year, at least one", () => {
+  assert.deepEqual(parseSetTimeout({ idle_timeout_s: 60 }), { idleTimeoutS: 60 });
+  assert.deepEqual(parseSetTimeout({ lifetime_s: 90 }), { lifetimeS: 90 });
+  assert.deepEqual(parseSetTimeout({ idle_timeout_s: 60, lifetime_s: 90 }), { idleTimeoutS: 60, lifetimeS: 90 });
+  rejects(() => parseSetTimeout({}), "bad_request", /give idle_timeout_s, lifetime_s or both/);
+  rejects(() => parseSetTimeout({ idle_timeout_s: 1.5 }), "bad_request", /idle_timeout_s/);
+  rejects(() => parseSetTimeout({ idle_timeout_s: 30 * 86400 + 1 }), "bad_request", /from 1 to 2592000/);
+  rejects(() => parseSetTimeout({ lifetime_s: 0 }), "bad_request", /lifetime_s must be an integer from 1/);
+  rejects(() => parseSetTimeout({ idle_timeout_s: 60, timeout: 5 }), "bad_request", /unknown field\(s\) "timeout"/);
 });
 
 test("parseSetNetwork: egress is a boolean when given; the policy passes on", () => {

@@ -98,7 +98,7 @@ function rejectUnknown(body: Record<string, unknown>, known: readonly string[], 
   if (unknown.length) throw bad(`unknown field(s) ${unknown.map((k) => JSON.stringify(k)).join(", ")}; ${what} takes ${known.join(", ")}`);
 }
 
-const CREATE_FIELDS = ["template", "persistent", "egress", "memory_mb", "disk_mb", "vcpus", "idle_timeout_s", "max_lifetime_s", "env", "metadata", "network", "region"] as const;
+const CREATE_FIELDS = ["template", "persistent", "egress", "memory_mb", "disk_mb", "vcpus", "idle_timeout_s", "max_lifetime_s", "lifetime_s", "env", "metadata", "network", "region"] as const;
 const EXEC_FIELDS = ["code", "language", "timeout_ms", "env", "cwd", "context_id", "results"] as const;
 
 export function parseCreate(body: Record<string, unknown>): CreateSandboxRequest {
@@ -116,6 +116,7 @@ export function parseCreate(body: Record<string, unknown>): CreateSandboxRequest
     vcpus: optInt(body, "vcpus", 1, 1024),
     idle_timeout_s: optInt(body, "idle_timeout_s", 1, 30 * 86400),
     max_lifetime_s: optInt(body, "max_lifetime_s", 1, 365 * 86400),
+    lifetime_s: optInt(body, "lifetime_s", 1, 365 * 86400),
     env: optStringMap(body, "env"),
     metadata: optStringMap(body, "metadata"),
     network: optNetwork(body),
@@ -181,13 +182,16 @@ export function parseFork(body: Record<string, unknown>): number {
   return v;
 }
 
-/** `{idle_timeout_s}` of POST /v1/sandboxes/:id/timeout (the tier's cap is applied later). */
-export function parseIdleTimeout(body: Record<string, unknown>): number {
-  const s = body.idle_timeout_s;
-  if (typeof s !== "number" || !Number.isInteger(s) || s < 1 || s > 30 * 86400) {
-    throw bad(`idle_timeout_s must be an integer number of seconds from 1 to ${30 * 86400}, got ${JSON.stringify(s)}`);
+/** `{idle_timeout_s?, lifetime_s?}` of POST /v1/sandboxes/:id/timeout (the caps are applied later). */
+export function parseSetTimeout(body: Record<string, unknown>): { idleTimeoutS?: number; lifetimeS?: number } {
+  rejectUnknown(body, ["idle_timeout_s", "lifetime_s"], "a timeout change");
+  const idle = body.idle_timeout_s;
+  if (idle !== undefined && (typeof idle !== "number" || !Number.isInteger(idle) || idle < 1 || idle > 30 * 86400)) {
+    throw bad(`idle_timeout_s must be an integer number of seconds from 1 to ${30 * 86400}, got ${JSON.stringify(idle)}`);
   }
-  return s;
+  const lifetimeS = optInt(body, "lifetime_s", 1, 365 * 86400);
+  if (idle === undefined && lifetimeS === undefined) throw bad("give idle_timeout_s, lifetime_s or both (seconds)");
+  return { ...(idle !== undefined ? { idleTimeoutS: idle as number } : {}), ...(lifetimeS !== undefined ? { lifetimeS } : {}) };
 }
 
 /** Body of PUT /v1/sandboxes/:id/network; the policy itself is checked where it is applied. */

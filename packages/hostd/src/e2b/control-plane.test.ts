@@ -8,7 +8,7 @@ const templates = new Templates({ ...DEFAULT_TEMPLATE_MAP });
 test("E2B's create body maps onto ours: template, metadata, envs, timeout, internet, network", () => {
   assert.deepEqual(
     createBody({ templateID: "base", metadata: { a: "1" }, envVars: { X: "y" }, timeout: 300, allow_internet_access: false }, templates),
-    { template: "default", metadata: { a: "1" }, env: { X: "y" }, idle_timeout_s: 300, max_lifetime_s: 365 * 86400, egress: false },
+    { template: "default", metadata: { a: "1" }, env: { X: "y" }, idle_timeout_s: 300, lifetime_s: 300, max_lifetime_s: 365 * 86400, egress: false },
   );
   assert.equal(createBody({ templateID: "code-interpreter-v1" }, templates).template, "python-datasci");
   assert.equal(createBody({ templateID: "my-own" }, templates).template, "my-own");

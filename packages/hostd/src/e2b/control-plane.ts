@@ -11,6 +11,8 @@ import type { LocalApi } from "../api/local-api.js";
 
 /** Asked for on every E2B create; the caller's tier caps it (docs/api.md, Tiers). */
 const E2B_MAX_LIFETIME_S = 365 * 86400;
+/** The most our idle timeout takes (POST …/timeout); the tier caps it lower. */
+const MAX_IDLE_S = 30 * 86400;
 
 export interface ControlPlaneDeps {
   api: LocalApi;
@@ -32,9 +34,23 @@ export function controlPlaneRoutes(deps: ControlPlaneDeps): E2bRoute[] {
     expectOk(answer);
     return answer.body as SandboxInfo;
   };
+  /**
+   * E2B's timeout: the sandbox ends `timeoutS` from now, whatever runs in it (our lifetime_s,
+   * counted from its creation, so from now it is its age plus the timeout; never past its
+   * max_lifetime_s). The idle timeout is set alike, so idleness ends nothing sooner.
+   */
   const setTimeoutS = async (ctx: E2bContext, id: string, timeoutS: unknown): Promise<void> => {
     if (timeoutS === undefined || timeoutS === null) return;
-    expectOk(await api.json("POST", `${sb(id)}/timeout`, { key: ctx.key, body: { idle_timeout_s: timeoutS } }));
+    if (typeof timeoutS !== "number" || !Number.isInteger(timeoutS) || timeoutS < 1) {
+      throw new E2bError(400, `timeout must be a whole number of seconds, at least 1, got ${JSON.stringify(timeoutS)}`);
+    }
+    const ageS = Math.ceil((Date.now() - Date.parse((await info(ctx, id)).created_at)) / 1000);
+    const body = { idle_timeout_s: Math.min(timeoutS, MAX_IDLE_S), lifetime_s: ageS + timeoutS };
+    expectOk(await api.json("POST", `${sb(id)}/timeout`, { key: ctx.key, body }));
+  };
+  /** A paused E2B sandbox's timeout does not run (connect sets a new one): its end goes back to its max_lifetime_s. */
+  const holdWhilePaused = async (ctx: E2bContext, id: string): Promise<void> => {
+    expectOk(await api.json("POST", `${sb(id)}/timeout`, { key: ctx.key, body: { lifetime_s: E2B_MAX_LIFETIME_S } }));
   };
   const answerFor = (ctx: E2bContext, id: string, template: string) => sandboxAnswer(id, template, templates, tokens.issue(id, ctx.key));
 
@@ -98,6 +114,7 @@ export function controlPlaneRoutes(deps: ControlPlaneDeps): E2bRoute[] {
       if (body.memory === false) throw unsupported("pause with keepMemory: false (a filesystem-only snapshot)");
       if ((await info(ctx, id)).state === "paused") throw new E2bError(409, `sandbox ${id} is already paused`);
       expectOk(await api.json("POST", `${sb(id)}/pause`, { key: ctx.key }));
+      await holdWhilePaused(ctx, id);
       sendNoContent(ctx.res);
     }),
     e2bRoute("POST", `/v2${SB}/connect`, (ctx) => connect(ctx, false)),
@@ -129,9 +146,10 @@ export function createBody(body: Record<string, unknown>, templates: Templates):
     template: templates.ours(templateID),
     metadata: body.metadata ?? undefined,
     env: body.envVars ?? undefined,
-    idle_timeout_s: body.timeout ?? undefined,
-    // E2B has no lifetime beside its timeout (here the idle timeout): the longest the tier allows,
-    // or a busy E2B sandbox would end at the default max_lifetime_s whatever timeoutMs says.
+    // E2B's timeout ends the sandbox that long after its create, whatever runs in it: our
+    // lifetime_s. Within the longest lifetime the tier allows, so that setTimeout can extend it.
+    idle_timeout_s: typeof body.timeout === "number" ? Math.min(body.timeout, MAX_IDLE_S) : undefined,
+    lifetime_s: body.timeout ?? undefined,
     max_lifetime_s: E2B_MAX_LIFETIME_S,
   };
   const net = body.network as Record<string, unknown> | undefined | null;

@@ -47,7 +47,8 @@ export function e2bState(info: SandboxInfo): E2bState {
 /** When the reaper will close it if nothing happens: the idle deadline, capped by the lifetime. */
 export function endAt(info: SandboxInfo): string {
   const idle = Date.parse(info.last_active_at) + info.applied.idle_timeout_s * 1000;
-  const life = Date.parse(info.created_at) + info.applied.max_lifetime_s * 1000;
+  const a = info.applied;
+  const life = Date.parse(info.created_at) + Math.min(a.max_lifetime_s, a.lifetime_s ?? a.max_lifetime_s) * 1000;
   return new Date(Math.min(idle, life)).toISOString();
 }
 

@@ -13,6 +13,10 @@ export function applyLimits(req: CreateSandboxRequest, tierName: TierName, cfg: 
   const { clamped, ...limits } = clampToTier(req, tiers[tierName], cfg.defaults, host);
   const networking = cfg.network !== null;
   const applied: AppliedLimits = { ...limits, egress: networking && req.egress !== false, persistent: req.persistent === true };
+  if (req.lifetime_s !== undefined) {
+    applied.lifetime_s = Math.min(req.lifetime_s, applied.max_lifetime_s);
+    if (applied.lifetime_s < req.lifetime_s) clamped.push("lifetime_s");
+  }
   if (req.egress !== false && !networking) {
     warnings.push("egress: networking is turned off on this host (PODFLARE_NETWORK=off); the sandbox has loopback only");
   }

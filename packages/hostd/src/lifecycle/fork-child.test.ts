@@ -13,3 +13,9 @@ test("a fork child gets what is left of its parent's lifetime in whole seconds, 
   assert.equal(remainingLifetimeS(parent, 1_059_500), 0);
   assert.equal(remainingLifetimeS(parent, 2_000_000), 0);
 });
+
+test("a parent whose lifetime_s ends it sooner: its child gets what is left of that, not of max_lifetime_s", () => {
+  const parent = { createdAt: 1_000_000, applied: { max_lifetime_s: 3600, lifetime_s: 30 } as AppliedLimits };
+  assert.equal(remainingLifetimeS(parent, 1_010_000), 20);
+  assert.equal(remainingLifetimeS({ ...parent, applied: { max_lifetime_s: 20, lifetime_s: 30 } as AppliedLimits }, 1_000_000), 20);
+});

@@ -17,5 +17,6 @@ export type { ForkResponse } from "@podflare/protocol";
  * never outlives its parent; 0 when less than a second is left (no child can be made then).
  */
 export function remainingLifetimeS(r: Pick<SandboxRecord, "createdAt" | "applied">, now: number): number {
-  return Math.max(0, Math.floor((r.applied.max_lifetime_s * 1000 - (now - r.createdAt)) / 1000));
+  const endS = Math.min(r.applied.max_lifetime_s, r.applied.lifetime_s ?? r.applied.max_lifetime_s);
+  return Math.max(0, Math.floor((endS * 1000 - (now - r.createdAt)) / 1000));
 }

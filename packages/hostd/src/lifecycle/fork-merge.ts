@@ -32,6 +32,8 @@ export function forkQueued(d: ForkMergeDeps, owner: string, sb: LiveSandbox, id:
     if (sb.expiry.signal.aborted) throw expiredError(sb.record);
     const now = d.clock.now();
     const lifetimeS = remainingLifetimeS(sb.record, now);
+    // The parent's lifetime_s counts from the parent's creation: the child's end is in max_lifetime_s.
+    const { lifetime_s: _parentsEnd, ...inherited } = sb.record.applied;
     if (lifetimeS < 1) {
       throw new PodflareError("sandbox_expired", `sandbox ${id} has less than a second of its max_lifetime_s=${sb.record.applied.max_lifetime_s} left, and a fork child never outlives its parent; create a new sandbox`);
     }
@@ -47,7 +49,7 @@ export function forkQueued(d: ForkMergeDeps, owner: string, sb: LiveSandbox, id:
         forkedFrom: sb.record.runtimeKey,
         pausedByCall: false,
         // A child lives no longer than its parent would: forking never extends max_lifetime_s.
-        applied: { ...sb.record.applied, max_lifetime_s: lifetimeS },
+        applied: { ...inherited, max_lifetime_s: lifetimeS },
         metadata: { ...sb.record.metadata },
         env: { ...sb.record.env },
         createdAt: now,

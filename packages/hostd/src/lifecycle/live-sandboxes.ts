@@ -39,7 +39,7 @@ export function newSandboxId(regionTag?: string): string {
 export function expiredError(r: SandboxRecord): PodflareError {
   return new PodflareError(
     "sandbox_expired",
-    `sandbox ${r.id} reached its max_lifetime_s=${r.applied.max_lifetime_s} and is being ${r.applied.persistent ? "frozen to a Space (GET /v1/spaces)" : "closed"}; create a new sandbox`,
+    `sandbox ${r.id} reached its ${r.applied.lifetime_s !== undefined && r.applied.lifetime_s < r.applied.max_lifetime_s ? `lifetime_s=${r.applied.lifetime_s}` : `max_lifetime_s=${r.applied.max_lifetime_s}`} and is being ${r.applied.persistent ? "frozen to a Space (GET /v1/spaces)" : "closed"}; create a new sandbox`,
   );
 }
 

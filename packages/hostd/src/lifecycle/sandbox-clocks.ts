@@ -1,6 +1,6 @@
 // A live sandbox's clocks: pause and resume, the idle timeout, expiry at max_lifetime_s, and
 // what the reaper sees of every sandbox.
-import type { SandboxInfo } from "@podflare/protocol";
+import type { AppliedLimits, SandboxInfo } from "@podflare/protocol";
 import { tiers, type TierName } from "../auth/tiers.js";
 import type { LifecycleView } from "./lifecycle-view.js";
 import type { LiveSandbox } from "./live-sandboxes.js";
@@ -27,14 +27,36 @@ export async function resume(p: ManagerParts, sb: LiveSandbox): Promise<SandboxI
   return p.live.exclusive(sb, async () => p.live.describe(sb));
 }
 
-/** Sets a new idle timeout (clamped to the tier) and restarts the idle clock. */
-export function setIdleTimeout(p: ManagerParts, sb: LiveSandbox, idleTimeoutS: number, tierName: TierName): { idle_timeout_s: number; clamped: string[] } {
-  const cap = tiers[tierName].idleTimeoutS;
-  const applied = Math.min(idleTimeoutS, cap);
-  sb.record.applied = { ...sb.record.applied, idle_timeout_s: applied };
-  p.store.setApplied(sb.record.id, sb.record.applied);
+export interface TimeoutChange {
+  idleTimeoutS?: number;
+  lifetimeS?: number;
+}
+
+/** Seconds after its creation when the sandbox ends: lifetime_s where set, never past max_lifetime_s. */
+export function lifetimeEndS(a: Pick<AppliedLimits, "max_lifetime_s" | "lifetime_s">): number {
+  return Math.min(a.max_lifetime_s, a.lifetime_s ?? a.max_lifetime_s);
+}
+
+/**
+ * A new idle timeout (clamped to the tier; the idle clock restarts) and/or a new lifetime_s,
+ * moved either way but never past the max_lifetime_s the sandbox was created with: nothing
+ * extends that (forks included).
+ */
+export function setTimeouts(p: ManagerParts, sb: LiveSandbox, change: TimeoutChange, tierName: TierName): { idle_timeout_s: number; lifetime_s?: number; clamped: string[] } {
+  const clamped: string[] = [];
+  const next = { ...sb.record.applied };
+  if (change.idleTimeoutS !== undefined) {
+    next.idle_timeout_s = Math.min(change.idleTimeoutS, tiers[tierName].idleTimeoutS);
+    if (next.idle_timeout_s < change.idleTimeoutS) clamped.push("idle_timeout_s");
+  }
+  if (change.lifetimeS !== undefined) {
+    next.lifetime_s = Math.min(change.lifetimeS, next.max_lifetime_s);
+    if (next.lifetime_s < change.lifetimeS) clamped.push("lifetime_s");
+  }
+  sb.record.applied = next;
+  p.store.setApplied(sb.record.id, next);
   p.live.touch(sb);
-  return { idle_timeout_s: applied, clamped: applied < idleTimeoutS ? ["idle_timeout_s"] : [] };
+  return { idle_timeout_s: next.idle_timeout_s, ...(next.lifetime_s !== undefined ? { lifetime_s: next.lifetime_s } : {}), clamped };
 }
 
 /**
@@ -42,11 +64,12 @@ export function setIdleTimeout(p: ManagerParts, sb: LiveSandbox, idleTimeoutS: n
  * ExitCode.Expired, queued execs and forks are refused; closing or freezing is the caller's.
  */
 export function expire(sb: LiveSandbox, frozen: boolean): void {
-  const s = sb.record.applied.max_lifetime_s;
+  const a = sb.record.applied;
+  const s = a.lifetime_s !== undefined && a.lifetime_s < a.max_lifetime_s ? `lifetime_s=${a.lifetime_s}` : `max_lifetime_s=${a.max_lifetime_s}`;
   sb.expiry.abort(
     frozen
-      ? `the sandbox reached max_lifetime_s=${s} and was interrupted and frozen to a Space; GET /v1/spaces lists it, POST /v1/spaces/<space_id>/resume brings it back`
-      : `the sandbox reached max_lifetime_s=${s} and was interrupted and closed; create a new sandbox (max_lifetime_s is capped by your tier)`,
+      ? `the sandbox reached ${s} and was interrupted and frozen to a Space; GET /v1/spaces lists it, POST /v1/spaces/<space_id>/resume brings it back`
+      : `the sandbox reached ${s} and was interrupted and closed; create a new sandbox (max_lifetime_s is capped by your tier)`,
   );
 }
 
@@ -62,6 +85,6 @@ export function lifecycleView(p: ManagerParts, now: number): LifecycleView[] {
     idleMs: sb.proxied ? 0 : now - sb.record.lastActiveAt,
     ageMs: now - sb.record.createdAt,
     idleTimeoutS: sb.record.applied.idle_timeout_s,
-    maxLifetimeS: sb.record.applied.max_lifetime_s,
+    maxLifetimeS: lifetimeEndS(sb.record.applied),
   }));
 }

@@ -285,8 +285,8 @@ export class SandboxManager {
   }
 
   /** Sets a new idle timeout (clamped to the tier) and restarts the idle clock. */
-  setIdleTimeout(owner: string, id: string, idleTimeoutS: number, tierName: TierName): { idle_timeout_s: number; clamped: string[] } {
-    return clocks.setIdleTimeout(this.parts, this.live.get(owner, id), idleTimeoutS, tierName);
+  setTimeouts(owner: string, id: string, change: clocks.TimeoutChange, tierName: TierName): ReturnType<typeof clocks.setTimeouts> {
+    return clocks.setTimeouts(this.parts, this.live.get(owner, id), change, tierName);
   }
 
   /** Past max_lifetime_s (the reaper): interrupts the running exec, refuses queued ones (sandbox-clocks.ts). */
