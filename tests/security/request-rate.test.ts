@@ -32,10 +32,11 @@ after(async () => {
   teardownStateDir(stateDir);
 });
 
-test("a key pipelining thousands of requests is answered at its rate; another key's calls go on; hostd holds none of the backlog", async () => {
-  const pid = hostdPid(hostd.url);
-  const before = rssBytes(pid);
-  const request = `GET /v1/sandboxes/sbx_${"0".repeat(32)} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${attacker}\r\n\r\n`;
+/**
+ * Pipelines `request` 2,000 times on each of 5 connections and never reads more than it counts:
+ * `total()` is the answers (status lines starting with `status`) so far; `close()` ends it.
+ */
+function flood(request: string, status: string): { total: () => number; close: () => void } {
   const answered: number[] = [];
   const sockets: net.Socket[] = [];
   for (let c = 0; c < 5; c++) {
@@ -43,9 +44,17 @@ test("a key pipelining thousands of requests is answered at its rate; another ke
     sockets.push(s);
     answered.push(0);
     s.on("error", () => undefined);
-    s.on("data", (d: Buffer) => (answered[c]! += d.toString("latin1").split("HTTP/1.1 404").length - 1));
+    s.on("data", (d: Buffer) => (answered[c]! += d.toString("latin1").split(`HTTP/1.1 ${status}`).length - 1));
     s.write(request.repeat(2000));
   }
+  return { total: () => answered.reduce((a, b) => a + b, 0), close: () => sockets.forEach((s) => s.destroy()) };
+}
+
+test("a key pipelining thousands of requests is answered at its rate; another key's calls go on; hostd holds none of the backlog", async () => {
+  const pid = hostdPid(hostd.url);
+  const before = rssBytes(pid);
+  const request = `GET /v1/sandboxes/sbx_${"0".repeat(32)} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${attacker}\r\n\r\n`;
+  const { total, close } = flood(request, "404");
   try {
     const started = Date.now();
     // Meanwhile the other key's calls are answered.
@@ -56,13 +65,12 @@ test("a key pipelining thousands of requests is answered at its rate; another ke
     }
     // 400 answers: a burst of 200, then 100 a second, so not before about 2 s (unpaced, the
     // 10,000 came at once).
-    const total = () => answered.reduce((a, b) => a + b, 0);
     await until(async () => total() >= 400 || undefined, "the key's requests were not answered at its rate", 30_000);
     const seconds = (Date.now() - started) / 1000;
     assert.ok(seconds >= 1.8, `400 answers in ${seconds.toFixed(2)} s: past the key's rate (${total()} by then)`);
     assert.ok(rssBytes(pid) - before < 64 * 1024 * 1024, "hostd's memory grew with the backlog");
   } finally {
-    for (const s of sockets) s.destroy();
+    close();
   }
 });
 
@@ -71,19 +79,9 @@ test("E2B Connect-RPC calls are paced by the same key's rate: a pipelined flood 
   const request =
     `POST /process.Process/List HTTP/1.1\r\nHost: x\r\nE2b-Sandbox-Id: sbx_${"0".repeat(32)}\r\nX-API-KEY: ${rpcAttacker}\r\n` +
     `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
-  const answered: number[] = [];
-  const sockets: net.Socket[] = [];
-  for (let c = 0; c < 5; c++) {
-    const s = net.connect(port, "127.0.0.1");
-    sockets.push(s);
-    answered.push(0);
-    s.on("error", () => undefined);
-    s.on("data", (d: Buffer) => (answered[c]! += d.toString("latin1").split("HTTP/1.1 ").length - 1));
-    s.write(request.repeat(2000));
-  }
+  const { total, close } = flood(request, "");
   try {
     const started = Date.now();
-    const total = () => answered.reduce((a, b) => a + b, 0);
     // The other key is still answered meanwhile.
     const r = await api("GET", `/v1/sandboxes/${sandbox}`, undefined, hostd.url, { authorization: `Bearer ${victim}` });
     assert.equal(r.status, 200);
@@ -92,6 +90,6 @@ test("E2B Connect-RPC calls are paced by the same key's rate: a pipelined flood 
     const seconds = (Date.now() - started) / 1000;
     assert.ok(seconds >= 1.8, `400 Connect-RPC answers in ${seconds.toFixed(2)} s: past the key's rate (${total()} by then)`);
   } finally {
-    for (const s of sockets) s.destroy();
+    close();
   }
 });
