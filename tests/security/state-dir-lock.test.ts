@@ -5,16 +5,13 @@
 // keep DNS and their router entries, and `podflare down` refuses while the first runs.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { closeSandbox, createSandbox, exec } from "../support/api.js";
-import { ownHostd, runCli, startTestHostd, teardownStateDir, type TestHostd } from "../support/hostd-process.js";
+import { ownHostd, runCli, serveExpectingRefusal, startTestHostd, teardownStateDir, type TestHostd } from "../support/hostd-process.js";
 import { routerOf, sh } from "../network/support.js";
 
 const { stateDir, port } = ownHostd("state-lock", 17);
-const cli = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../packages/cli/dist/main.js");
 let hostd: TestHostd;
 
 before(async () => {
@@ -31,26 +28,9 @@ function boundSet(): string {
   return sh(["ip", "netns", "exec", router.netns, "nft", "list", "set", "inet", "podflare", "bound"]);
 }
 
-/** Starts `podflare serve`; resolves with its exit, or with "serving" if it came up instead (then kills it). */
-function secondServe(env: NodeJS.ProcessEnv): Promise<{ code: number | null; stderr: string; serving: boolean }> {
-  return new Promise((resolve) => {
-    const proc = spawn(process.execPath, [cli, "serve"], { env, stdio: ["ignore", "ignore", "pipe"] });
-    let stderr = "";
-    let serving = false;
-    proc.stderr.on("data", (b: Buffer) => (stderr += b.toString()));
-    proc.on("exit", (code) => {
-      clearInterval(poll);
-      resolve({ code, stderr, serving });
-    });
-    const poll = setInterval(() => {
-      void fetch(`http://127.0.0.1:${port + 1}/v1/healthz`).then((r) => {
-        if (r.ok && !serving) {
-          serving = true;
-          proc.kill("SIGTERM");
-        }
-      }, () => undefined);
-    }, 100);
-  });
+/** A second `podflare serve`, on the next port. */
+function secondServe(env: NodeJS.ProcessEnv) {
+  return serveExpectingRefusal(env, port + 1);
 }
 
 test("a second hostd on the same state dir exits naming the first's pid; the first's sandboxes keep their network", async () => {

@@ -109,3 +109,29 @@ export function runCli(args: string[], stateDir: string, env: Record<string, str
   const r = spawnSync(process.execPath, [cli, ...args], { env: { ...process.env, PODFLARE_STATE_DIR: stateDir, ...env }, encoding: "utf8", timeout: 120_000 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
+
+/**
+ * `podflare serve` with `env` (on top of this process's), which the test expects to be refused:
+ * resolves with its exit code and stderr once it exits, or with serving: true (then it is killed)
+ * as soon as `http://127.0.0.1:<port>/v1/healthz` answers.
+ */
+export function serveExpectingRefusal(env: NodeJS.ProcessEnv, port: number): Promise<{ code: number | null; stderr: string; serving: boolean }> {
+  return new Promise((resolve) => {
+    const proc = spawn(process.execPath, [cli, "serve"], { env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    let serving = false;
+    proc.stderr!.on("data", (b: Buffer) => (stderr += b.toString()));
+    proc.on("exit", (code) => {
+      clearInterval(poll);
+      resolve({ code, stderr, serving });
+    });
+    const poll = setInterval(() => {
+      void fetch(`http://127.0.0.1:${port}/v1/healthz`).then((r) => {
+        if (r.ok && !serving) {
+          serving = true;
+          proc.kill("SIGTERM");
+        }
+      }, () => undefined);
+    }, 100);
+  });
+}
