@@ -134,3 +134,26 @@ function loopsBackedBy(file: string): string[] {
     }
   }).map((n) => `/dev/${n}`);
 }
+
+test("`podflare down` through a symlink to the state dir unmounts the pool mounted under its real path (it mounted it again)", async () => {
+  const realState = `${stateDir}-real`;
+  const linkState = `${stateDir}-link`;
+  fs.mkdirSync(realState, { recursive: true });
+  fs.rmSync(linkState, { force: true });
+  fs.symlinkSync(realState, linkState);
+  const poolDir = `${realState}/pool`;
+  try {
+    await createStoragePool({ stateDir: realState, driver: "btrfs", poolSizeGb: 2, log: () => {} });
+    assert.ok(deviceAt(poolDir), "the pool is mounted");
+    const r = runCli(["down"], linkState);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`storage pool of ${realState} unmounted`));
+    assert.equal(deviceAt(poolDir), undefined, "the pool is unmounted");
+    await eventually(() => loopsBackedBy(`${realState}/pool.img`).length === 0, "no loop device is left on the image", 10_000);
+  } finally {
+    if (deviceAt(poolDir)) spawnSync("umount", ["--lazy", poolDir]);
+    for (const loop of loopsBackedBy(`${realState}/pool.img`)) spawnSync("losetup", ["-d", loop]);
+    fs.rmSync(linkState, { force: true });
+    fs.rmSync(realState, { recursive: true, force: true });
+  }
+});

@@ -2,7 +2,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { regionTagFor } from "@podflare/protocol";
-import { loadConfig, poolSizeFor, regionTagFromEnv } from "./config.js";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { canonicalPath, loadConfig, poolSizeFor, regionTagFromEnv } from "./config.js";
 
 test("the default pool holds 1% of memory at ~4 MB a spawned sandbox (2 to 64), or at ~30 MB a cold-booted one (2 to 32)", () => {
   assert.equal(poolSizeFor(24 * 1024, true), 61);
@@ -42,5 +45,19 @@ test("settings that cannot work are errors naming the variable, not accepted to 
       if (before === undefined) delete process.env[name];
       else process.env[name] = before;
     }
+  }
+});
+
+test("the state dir's path is canonical: symlinks in the part that exists resolved, the rest kept", () => {
+  const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), "pf-canon-")));
+  try {
+    fs.mkdirSync(path.join(dir, "real"));
+    fs.symlinkSync(path.join(dir, "real"), path.join(dir, "link"));
+    assert.equal(canonicalPath(path.join(dir, "link")), path.join(dir, "real"));
+    assert.equal(canonicalPath(path.join(dir, "link", "not-yet", "x")), path.join(dir, "real", "not-yet", "x"));
+    assert.equal(canonicalPath(path.join(dir, "real", "..", "link", ".")), path.join(dir, "real"));
+    assert.equal(canonicalPath("/no-such-dir-here/x"), "/no-such-dir-here/x");
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 });

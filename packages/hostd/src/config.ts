@@ -164,7 +164,7 @@ export function poolSizeFor(totalMb: number, spawned: boolean): number {
 }
 
 export function loadConfig(overrides: Partial<HostdConfig> = {}): HostdConfig {
-  const stateDir = process.env.PODFLARE_STATE_DIR || "/var/lib/podflare";
+  const stateDir = canonicalPath(process.env.PODFLARE_STATE_DIR || "/var/lib/podflare");
   const totalMb = Math.floor(os.totalmem() / 1024 / 1024);
   const base: HostdConfig = {
     addr: parseAddr(process.env.PODFLARE_HOSTD_ADDR || "127.0.0.1:7070"),
@@ -266,6 +266,24 @@ function ceilingFromEnv(totalMb: number): SandboxesCeiling {
     throw new Error(`PODFLARE_SANDBOXES_PIDS_MAX must be a whole number, at least 16, got ${pidsMax} (default here: ${derived.pidsMax})`);
   }
   return { memoryMb, pidsMax };
+}
+
+/**
+ * `p` absolute, with the symlinks of the part that exists resolved. The state dir is named by
+ * it: the kernel's mount table, the lock and the cgroup name all see one path, however the
+ * operator spelled it (a `down` through a symlink would otherwise miss the mounted pool).
+ */
+export function canonicalPath(p: string): string {
+  const abs = path.resolve(p);
+  const rest: string[] = [];
+  for (let at = abs; ; at = path.dirname(at)) {
+    try {
+      return path.join(fs.realpathSync(at), ...rest.reverse());
+    } catch {
+      if (at === path.dirname(at)) return abs;
+      rest.push(path.basename(at));
+    }
+  }
 }
 
 /**
