@@ -2,9 +2,10 @@
 // missing: keys can be made before hostd's first start). The first stored key turns auth on
 // for a hostd that had it off, so that one comes with a warning saying how to undo it.
 import fs from "node:fs";
-import { KeyStore, isLoopback, isTierName, openStore, stateDirOwner, tierNames, type loadConfig } from "@podflare/hostd";
+import { KeyStore, isLoopback, keyNameProblem, isTierName, openStore, stateDirOwner, tierNames, type loadConfig } from "@podflare/hostd";
 import { UsageError, type CommandSpec, type ParsedArgs } from "./args.js";
 import { stateDirLabel } from "./state-dir.js";
+import { printable } from "./table.js";
 
 type Config = ReturnType<typeof loadConfig>;
 
@@ -23,6 +24,8 @@ export function createKey(cfg: Config, args: ParsedArgs): number {
   if (!tier) throw new UsageError(`--tier is required (${tierNames.join(", ")})`, createSpec.usage);
   if (!isTierName(tier)) throw new UsageError(`--tier must be one of ${tierNames.join(", ")}, got ${JSON.stringify(tier)}`, createSpec.usage);
   if (!name) throw new UsageError("--name is required: it is what tells keys apart in `podflare keys ls`", createSpec.usage);
+  const nameProblem = keyNameProblem(name);
+  if (nameProblem) throw new UsageError(`--name: ${nameProblem}`, createSpec.usage);
 
   const newStateDir = !fs.existsSync(cfg.stateDir);
   const store = openStore(cfg.stateDir);
@@ -31,7 +34,7 @@ export function createKey(cfg: Config, args: ParsedArgs): number {
     const first = keys.count() === 0;
     const { key, record } = keys.create({ name, tier, admin: args.has("--admin") });
     console.log(key);
-    console.error(`created ${record.id} (${record.tier}${record.admin ? ", admin" : ""}, "${record.name}"): the key above is shown once, store it now`);
+    console.error(`created ${record.id} (${record.tier}${record.admin ? ", admin" : ""}, "${printable(record.name)}"): the key above is shown once, store it now`);
     if (newStateDir) console.error(`made the state dir ${stateDirLabel(cfg.stateDir)} and its metadata store`);
     const warning = first ? firstKeyWarning(cfg, record.id) : undefined;
     if (warning) console.error(warning);

@@ -76,6 +76,9 @@ test("parseCreateKey: defaults, and a 400 naming each wrong field", () => {
   rejects(() => parseCreateKey({ tier: "gold" }), "bad_request", /tier must be one of free, pro, scale, enterprise/);
   rejects(() => parseCreateKey({ name: 7 }), "bad_request", /name must be a string/);
   rejects(() => parseCreateKey({ admin: "yes" }), "bad_request", /admin must be true or false/);
+  rejects(() => parseCreateKey({ name: "ci\x1b[2J" }), "bad_request", /name must not hold control characters/);
+  rejects(() => parseCreateKey({ name: "a\nb" }), "bad_request", /name must not hold control characters/);
+  assert.equal(parseCreateKey({ name: "équipe ✓ ci" }).name, "équipe ✓ ci", "other Unicode is a name");
 });
 
 test("metadata and env are bounded by limits (keys and UTF-8 bytes); the limit itself is accepted", () => {

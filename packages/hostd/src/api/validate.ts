@@ -15,6 +15,7 @@ import {
   type SetNetworkRequest,
 } from "@podflare/protocol";
 import { isTierName, tierNames } from "../auth/tiers.js";
+import { keyNameProblem } from "../auth/keys.js";
 import { parsePolicy } from "../network/policy.js";
 
 function bad(message: string): PodflareError {
@@ -208,6 +209,8 @@ export function parseCreateKey(body: Record<string, unknown>): Required<CreateKe
   if (body.name !== undefined && (typeof body.name !== "string" || body.name.length > 200)) {
     throw bad("name must be a string of at most 200 characters");
   }
+  const nameProblem = typeof body.name === "string" ? keyNameProblem(body.name) : undefined;
+  if (nameProblem) throw bad(nameProblem);
   if (body.admin !== undefined && typeof body.admin !== "boolean") throw bad("admin must be true or false");
   return { name: (body.name as string | undefined) ?? "unnamed", tier, admin: body.admin === true };
 }

@@ -24,6 +24,13 @@ function randomBase62(length: number): string {
   return out;
 }
 
+/** Why `name` cannot name a key, or undefined. Control characters would reach operators' terminals through `keys ls`. */
+export function keyNameProblem(name: string): string | undefined {
+  if (name.length > 200) return "name must be at most 200 characters";
+  if (/[\x00-\x1f\x7f-\x9f]/.test(name)) return "name must not hold control characters (newlines, tabs, escapes)";
+  return undefined;
+}
+
 export class KeyStore {
   constructor(private readonly table: KeyTable) {}
 
