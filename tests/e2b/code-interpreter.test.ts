@@ -119,6 +119,26 @@ test("IPython's line syntax, as the code interpreter README uses it: !cmd, %pip,
   assert.deepEqual(bad.logs.stdout, [], "a cell that is not Python even with its ! lines runs nothing");
 });
 
+test("runCode starts in /home/user as E2B's Jupyter does; a cell's os.chdir lasts; bash and a new context start there too", async () => {
+  const fresh = await Sandbox.create();
+  try {
+    await fresh.files.write("/home/user/data.csv", "x\n7\n");
+    assert.equal((await fresh.runCode("'os' in globals()")).text, "False", "the move binds no name in the REPL");
+    const read = await fresh.runCode("import os\nprint(os.getcwd())\nopen('data.csv').read().split()[1]");
+    assert.equal(read.error, undefined, JSON.stringify(read.error));
+    assert.deepEqual(read.logs.stdout, ["/home/user\n"]);
+    assert.equal(read.text, "'7'");
+    await fresh.runCode("os.chdir('/tmp')");
+    assert.equal((await fresh.runCode("os.getcwd()")).text, "'/tmp'", "the cell's chdir lasts, as in Jupyter");
+    assert.equal((await fresh.runCode("pwd", { language: "bash" })).logs.stdout.join(""), "/home/user\n");
+    const ctx = await fresh.createCodeContext();
+    assert.equal(ctx.cwd, "/home/user");
+    assert.equal((await fresh.runCode("import os; os.getcwd()", { context: ctx })).text, "'/home/user'");
+  } finally {
+    await fresh.kill();
+  }
+});
+
 test("runCode on a killed sandbox raises the SDK's sandbox-timeout error, as E2B's edge answers 502", async () => {
   const doomed = await Sandbox.create();
   await doomed.kill();

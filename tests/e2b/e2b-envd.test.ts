@@ -4,7 +4,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
 import { CommandExitError, FileType, InvalidArgumentError, NotFoundError, Sandbox, SandboxError } from "e2b";
-import { api } from "../support/api.js";
+import { api, bash } from "../support/api.js";
 import { eventually } from "../support/host.js";
 import { Made, pointE2bAt } from "./support.js";
 
@@ -173,18 +173,32 @@ test("files.makeDir, list (with depth), exists, getInfo, rename and remove", asy
   await assert.rejects(sbx.files.getInfo("/root/not-there"), NotFoundError);
 });
 
-test("paths as envd takes them: ~ is root's home; removing what is not there succeeds; makeDir or list on a file is invalid_argument", async () => {
-  assert.equal((await sbx.files.write("~/e2b-home.txt", "home")).path, "/root/e2b-home.txt");
+test("paths as envd takes them: ~ and a relative path are /home/user's; removing what is not there succeeds; makeDir or list on a file is invalid_argument", async () => {
+  assert.equal((await sbx.files.write("~/e2b-home.txt", "home")).path, "/home/user/e2b-home.txt");
   assert.equal(await sbx.files.read("~/e2b-home.txt"), "home");
+  assert.equal(await sbx.files.read("e2b-home.txt"), "home", "a relative path is from /home/user");
   assert.equal(await sbx.files.makeDir("~/e2b-home-dir"), true);
-  assert.equal((await sbx.files.getInfo("/root/e2b-home-dir")).type, FileType.DIR);
+  assert.equal((await sbx.files.getInfo("/home/user/e2b-home-dir")).type, FileType.DIR);
   assert.ok((await sbx.files.list("~")).some((e) => e.name === "e2b-home.txt"));
-  assert.equal((await sbx.commands.run("pwd", { cwd: "~" })).stdout, "/root\n");
+  assert.equal((await sbx.commands.run("pwd", { cwd: "~" })).stdout, "/home/user\n");
   await sbx.files.remove("~/e2b-home-dir");
   await sbx.files.remove("~/e2b-home-dir"); // gone already: as os.RemoveAll, no error
-  await assert.rejects(sbx.files.makeDir("/root/e2b-home.txt"), (e: Error) => e instanceof InvalidArgumentError && /not a directory/.test(e.message));
-  await assert.rejects(sbx.files.list("/root/e2b-home.txt"), (e: Error) => e instanceof InvalidArgumentError);
-  await sbx.files.remove("/root/e2b-home.txt");
+  await assert.rejects(sbx.files.makeDir("/home/user/e2b-home.txt"), (e: Error) => e instanceof InvalidArgumentError && /not a directory/.test(e.message));
+  await assert.rejects(sbx.files.list("/home/user/e2b-home.txt"), (e: Error) => e instanceof InvalidArgumentError);
+  await sbx.files.remove("/home/user/e2b-home.txt");
+});
+
+test("commands start in /home/user with HOME=/home/user, as E2B's do, and see what files.write put there (it was /root)", async () => {
+  await sbx.files.write("/home/user/data.csv", "a,b\n1,2\n");
+  await sbx.files.write("notes.txt", "relative");
+  const r = await sbx.commands.run("pwd; echo $HOME; cat data.csv notes.txt; cd ~ && pwd");
+  assert.equal(r.stdout, "/home/user\n/home/user\na,b\n1,2\nrelative/home/user\n");
+  assert.equal((await sbx.commands.run("echo $HOME", { envs: { HOME: "/tmp" } })).stdout, "/tmp\n", "a HOME of the caller's wins");
+  // Our own API's home is still /root.
+  assert.equal((await bash(sbx.sandboxId, "pwd; echo $HOME")).stdout, "/root\n/root\n");
+  // A sandbox from a template or Space made before every template had /home/user gets it.
+  assert.equal((await sbx.commands.run("rm -rf /home/user")).exitCode, 0);
+  assert.equal((await sbx.commands.run("pwd")).stdout, "/home/user\n");
 });
 
 test("files.watchDir: files.write, an append and a rename arrive as E2B's events; stop ends the watch", async () => {

@@ -8,6 +8,8 @@ import { ExecuteTranslator, type OurEvent } from "./execute-translate.js";
 import { e2bRoute, readBody, sendNoContent, type E2bRoute } from "./request.js";
 import { responseFlow } from "../api/exec-routes.js";
 import type { LocalApi } from "../api/local-api.js";
+import { E2B_HOME, e2bPath } from "./home.js";
+import { ReplHome } from "./repl-home.js";
 
 type SandboxRoute = Omit<E2bRoute, "handle"> & { handle(ctx: SandboxCall): Promise<void> };
 const route = e2bRoute as (method: string, path: string, handle: SandboxRoute["handle"]) => SandboxRoute;
@@ -19,6 +21,7 @@ const LANGUAGES: Readonly<Record<string, "python" | "bash">> = { python: "python
 const base = (id: string) => `/v1/sandboxes/${encodeURIComponent(id)}`;
 
 export function codeInterpreterRoutes(api: LocalApi): SandboxRoute[] {
+  const home = new ReplHome();
   return [
     route("GET", "/health", async (ctx) => {
       expectOk(await api.json("GET", base(ctx.sandboxId), { key: ctx.key }));
@@ -33,11 +36,15 @@ export function codeInterpreterRoutes(api: LocalApi): SandboxRoute[] {
       // A context has its language already (the SDK never sends both).
       if (contextId === undefined) ours.language = language;
       else ours.context_id = contextId;
+      // Bash is a fresh process each call: it is started in /home/user (home.ts).
+      if (contextId === undefined && language === "bash") ours.cwd = E2B_HOME;
       // A client that hangs up interrupts the exec, as on the REST API.
       const abort = new AbortController();
       ctx.res.once("close", () => {
         if (!ctx.res.writableFinished) abort.abort();
       });
+      // Refused before the head (a wrong sandbox: 404), as the exec itself would be.
+      if (contextId === undefined && language === "python") await home.ensure(api, ctx.key, ctx.sandboxId, abort.signal);
       const translator = new ExecuteTranslator(language);
       const head = (): void => {
         if (!ctx.res.headersSent && !ctx.res.destroyed) ctx.res.writeHead(200, { "content-type": "application/x-ndjson", "cache-control": "no-store" });
@@ -85,7 +92,7 @@ export function codeInterpreterRoutes(api: LocalApi): SandboxRoute[] {
       if (language !== "python") {
         throw new E2bError(400, `${language} contexts are not supported by Podflare self-hosted: a context is a Python REPL; runCode(code, { language: "bash" }) without a context runs bash (docs/e2b.md)`);
       }
-      const answer = await api.json("POST", `${base(ctx.sandboxId)}/contexts`, { key: ctx.key, body: { language, cwd: body.cwd ?? undefined } });
+      const answer = await api.json("POST", `${base(ctx.sandboxId)}/contexts`, { key: ctx.key, body: { language, cwd: typeof body.cwd === "string" && body.cwd !== "" ? e2bPath(body.cwd) : E2B_HOME } });
       expectOk(answer);
       sendE2bJson(ctx.res, 200, contextOf(answer.body));
     }),
@@ -112,7 +119,7 @@ function languageOf(raw: unknown, contextId: unknown): "python" | "bash" {
 function contextOf(raw: unknown): { id: string; language: string; cwd: string } {
   const c = (raw ?? {}) as Record<string, unknown>;
   const id = c.id ?? c.context_id;
-  return { id: String(id ?? ""), language: String(c.language ?? "python"), cwd: String(c.cwd ?? "/root") };
+  return { id: String(id ?? ""), language: String(c.language ?? "python"), cwd: String(c.cwd ?? E2B_HOME) };
 }
 
 /** An error line for a refusal that came after the head: the SDK reads it as execution.error. */

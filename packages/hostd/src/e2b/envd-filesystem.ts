@@ -3,7 +3,7 @@
 import type { FsEntry } from "@podflare/protocol";
 import { ConnectError, type ConnectStream } from "./connect-rpc.js";
 import { ndjson, rest, restStream, sandboxPath, stringField, type RpcCall, type RpcMethod } from "./envd-rpc.js";
-import { expandHome } from "./home.js";
+import { e2bPath } from "./home.js";
 
 const FILE_TYPE: Record<FsEntry["type"], string> = {
   file: "FILE_TYPE_FILE",
@@ -57,8 +57,8 @@ export function filesystemMethods(): Record<string, RpcMethod> {
       kind: "unary",
       handle: async (call) => {
         const body = {
-          path: expandHome(stringField(call.message, "source", "the path to move")),
-          to: expandHome(stringField(call.message, "destination", "where to move it")),
+          path: e2bPath(stringField(call.message, "source", "the path to move")),
+          to: e2bPath(stringField(call.message, "destination", "where to move it")),
         };
         return { entry: entryInfo((await rest(call, "POST", fsPath(call, "/move"), body)) as FsEntry) };
       },
@@ -130,7 +130,7 @@ export function entryInfo(e: FsEntry): Record<string, unknown> {
 }
 
 function pathOf(call: RpcCall): string {
-  return expandHome(stringField(call.message, "path", "an absolute path in the sandbox"));
+  return e2bPath(stringField(call.message, "path", "an absolute path in the sandbox"));
 }
 
 function fsPath(call: RpcCall, tail: string): string {

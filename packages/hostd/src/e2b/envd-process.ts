@@ -4,7 +4,7 @@
 import type { ProcessInfo } from "@podflare/protocol";
 import { ConnectError, type ConnectStream } from "./connect-rpc.js";
 import { ndjson, rest, restStream, sandboxPath, type RpcCall, type RpcMethod } from "./envd-rpc.js";
-import { expandHome } from "./home.js";
+import { E2B_HOME, e2bPath } from "./home.js";
 
 const KEEPALIVE = { event: { keepalive: {} } };
 
@@ -78,13 +78,27 @@ async function start(call: RpcCall, out: ConnectStream): Promise<void> {
     // envd loses no output: nothing is dropped before the stream below attaches, nor after.
     lossless: true,
   };
-  if (config.envs && typeof config.envs === "object" && Object.keys(config.envs).length > 0) body.env = config.envs;
-  if (typeof config.cwd === "string" && config.cwd !== "") body.cwd = expandHome(config.cwd);
+  // As envd for its default user: HOME and the working directory are /home/user (home.ts).
+  body.env = { HOME: E2B_HOME, ...(config.envs && typeof config.envs === "object" ? config.envs : {}) };
+  body.cwd = typeof config.cwd === "string" && config.cwd !== "" ? e2bPath(config.cwd) : E2B_HOME;
   if (typeof m.tag === "string" && m.tag !== "") body.tag = m.tag;
   if (m.pty) body.pty = { rows: ptySize?.rows ?? 24, cols: ptySize?.cols ?? 80 };
-  const info = (await rest(call, "POST", sandboxPath(call.ctx, "/processes"), body)) as ProcessInfo;
+  let info: ProcessInfo;
+  try {
+    info = (await rest(call, "POST", sandboxPath(call.ctx, "/processes"), body)) as ProcessInfo;
+  } catch (err) {
+    // A sandbox from a template or Space made before every template had /home/user.
+    if (config.cwd || !(await homeMissing(call))) throw err;
+    await rest(call, "POST", sandboxPath(call.ctx, "/fs/mkdir"), { path: E2B_HOME, parents: true });
+    info = (await rest(call, "POST", sandboxPath(call.ctx, "/processes"), body)) as ProcessInfo;
+  }
   killAtDeadline(call, info);
   await relay(call, out, String(info.pid));
+}
+
+async function homeMissing(call: RpcCall): Promise<boolean> {
+  const answer = await call.api.json("GET", sandboxPath(call.ctx, `/fs/stat?path=${encodeURIComponent(E2B_HOME)}`), { key: call.ctx.key, signal: call.signal });
+  return answer.status === 404;
 }
 
 /**

@@ -6,7 +6,7 @@ import { pipeline } from "node:stream/promises";
 import zlib from "node:zlib";
 import type { Readable } from "node:stream";
 import { E2bError, expectOk, fromRest, sendE2bJson } from "./envelope.js";
-import { expandHome } from "./home.js";
+import { e2bPath } from "./home.js";
 import { MultipartReader, boundaryOf } from "./multipart.js";
 import { e2bRoute, sendNoContent, type E2bContext, type E2bRoute } from "./request.js";
 import { readJson, type LocalApi } from "../api/local-api.js";
@@ -96,12 +96,11 @@ async function put(ctx: SandboxCall, api: LocalApi, p: string, body: Readable): 
     body.destroy();
     throw fromRest(up.statusCode, answer);
   }
-  // The REST API takes a relative path from /root (docs/api.md); say where the file went.
-  const abs = path.posix.isAbsolute(p) ? p : path.posix.join("/root", p);
-  return { name: path.posix.basename(abs), type: "file", path: abs };
+  // `p` is absolute already (filePath).
+  return { name: path.posix.basename(p), type: "file", path: p };
 }
 
 function filePath(p: string | null | undefined): string {
   if (!p) throw new E2bError(400, "give the file's path: ?path=/absolute/path, or the form part's filename");
-  return expandHome(p);
+  return e2bPath(p);
 }

@@ -111,6 +111,8 @@ export async function finishRootfs(root: string, uidBase: number): Promise<void>
   };
   await dir(".podflare", 0o755); // the guest kernel files are mounted here read-only
   await dir("root", 0o700);
+  await dir("home", 0o755);
+  await dir("home/user", 0o755); // the E2B surface's home (e2b/home.ts)
   await dir("tmp", 0o1777);
   await dir("dev", 0o755);
   await file("etc/hosts", "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");

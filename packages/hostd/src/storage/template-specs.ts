@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { PodflareError } from "@podflare/protocol";
 
 /** Bump when the way a tarball becomes a template changes (uid shift, files we add). */
-export const RECIPE_VERSION = 3;
+export const RECIPE_VERSION = 4;
 
 export interface TemplateSpec {
   name: string;
