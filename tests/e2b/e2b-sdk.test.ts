@@ -147,6 +147,17 @@ test("Sandbox.fork: each child starts from the parent's files", async () => {
   assert.notEqual(child.sandboxId, sbx.sandboxId);
 });
 
+test("Sandbox.fork({timeoutMs}) gives each child its own timeout, also past its parent's (it was held to the parent's end)", async () => {
+  const parent = made.track(await Sandbox.create({ timeoutMs: 20_000 }));
+  const [child] = await parent.fork({ count: 1, timeoutMs: 120_000 });
+  assert.ok(child instanceof Sandbox, String(child));
+  made.track(child);
+  const applied = async (id: string) => ((await (await api("GET", `/v1/sandboxes/${id}`)).json()) as { applied: { lifetime_s?: number } }).applied;
+  const end = (await applied(child.sandboxId)).lifetime_s!;
+  assert.ok(end >= 119 && end <= 121, `the child's lifetime_s: ${end}`);
+  assert.ok((await applied(parent.sandboxId)).lifetime_s! <= 21, "the parent's timeout is its own");
+});
+
 test("calls not served answer E2B's typed error, and hostd keeps serving", async () => {
   await assert.rejects(sbx.getMetrics(), (e: Error) => e instanceof SandboxError && /501/.test(e.message) && /not supported yet/.test(e.message));
   await assert.rejects(sbx.createSnapshot(), (e: Error) => e instanceof SandboxError && /not supported yet/.test(e.message));

@@ -90,7 +90,7 @@ test("forking does not extend max_lifetime_s: a child gets what is left of its p
   await closeSandbox(parent);
 });
 
-test("lifetime_s ends a busy sandbox sooner; POST …/timeout moves it either way but never past max_lifetime_s, nor a fork child's past its parent's end", async () => {
+test("lifetime_s ends a busy sandbox sooner; POST …/timeout moves it either way but never past max_lifetime_s, nor a fork child's past its parent's max_lifetime_s", async () => {
   const info = async (id: string) => (await (await api("GET", `/v1/sandboxes/${id}`)).json()) as { created_at: string; applied: { max_lifetime_s: number; lifetime_s?: number } };
   // Raised past max_lifetime_s: clamped to it, and said so.
   const id = await createSandbox({ max_lifetime_s: 60, lifetime_s: 20 });
@@ -105,6 +105,18 @@ test("lifetime_s ends a busy sandbox sooner; POST …/timeout moves it either wa
   const childRaise = await api("POST", `/v1/sandboxes/${child}/timeout`, { lifetime_s: 3600 });
   assert.ok(((await childRaise.json()) as { lifetime_s: number }).lifetime_s <= 60);
   await closeSandbox(child!);
+  // A parent whose lifetime_s ends it before its cap: its child ends then too, but can be moved
+  // as the parent could, up to what is left of the parent's max_lifetime_s.
+  const early = await createSandbox({ max_lifetime_s: 600, lifetime_s: 30 });
+  const [earlyChild] = ((await (await api("POST", `/v1/sandboxes/${early}/fork`, { n: 1 })).json()) as { children: string[] }).children;
+  const e = (await info(earlyChild!)).applied;
+  assert.ok(e.max_lifetime_s >= 590 && e.max_lifetime_s <= 600 && e.lifetime_s! >= 20 && e.lifetime_s! <= 30, JSON.stringify(e));
+  const moved = await api("POST", `/v1/sandboxes/${earlyChild}/timeout`, { lifetime_s: 300 });
+  assert.deepEqual(await moved.json(), { idle_timeout_s: 300, lifetime_s: 300, clamped: [] });
+  const capped = (await (await api("POST", `/v1/sandboxes/${earlyChild}/timeout`, { lifetime_s: 3600 })).json()) as { lifetime_s: number; clamped: string[] };
+  assert.ok(capped.lifetime_s <= 600 && capped.clamped.includes("lifetime_s"), JSON.stringify(capped));
+  await closeSandbox(earlyChild!);
+  await closeSandbox(early);
   // Lowered again, to 3 s from now: the running code is interrupted at it, as at max_lifetime_s.
   const lifetime = Math.ceil((Date.now() - Date.parse((await info(id)).created_at)) / 1000) + 3;
   assert.equal((await api("POST", `/v1/sandboxes/${id}/timeout`, { lifetime_s: lifetime })).status, 200);

@@ -12,11 +12,27 @@ export const NOT_CARRIED = [
 
 export type { ForkResponse } from "@podflare/protocol";
 
+/** Whole seconds left of `endS` (from the record's creation) at `now`, rounded down; 0 under a second. */
+function secondsLeft(r: Pick<SandboxRecord, "createdAt">, endS: number, now: number): number {
+  return Math.max(0, Math.floor((endS * 1000 - (now - r.createdAt)) / 1000));
+}
+
 /**
- * Whole seconds left of the record's max_lifetime_s at `now`, rounded down so that a fork child
- * never outlives its parent; 0 when less than a second is left (no child can be made then).
+ * Whole seconds left of the record's end (its lifetime_s, else max_lifetime_s) at `now`,
+ * rounded down; 0 when less than a second is left (no child can be made then).
  */
 export function remainingLifetimeS(r: Pick<SandboxRecord, "createdAt" | "applied">, now: number): number {
-  const endS = Math.min(r.applied.max_lifetime_s, r.applied.lifetime_s ?? r.applied.max_lifetime_s);
-  return Math.max(0, Math.floor((endS * 1000 - (now - r.createdAt)) / 1000));
+  return secondsLeft(r, Math.min(r.applied.max_lifetime_s, r.applied.lifetime_s ?? r.applied.max_lifetime_s), now);
+}
+
+/**
+ * A fork child's lifetimes, counted from its own creation at `now`: it ends when its parent
+ * would (lifetime_s, when the parent's ends it sooner than its cap), and it can be moved, as
+ * the parent could, up to what is left of the parent's max_lifetime_s: forking never extends
+ * the cap, whatever the lineage.
+ */
+export function childLifetimes(r: Pick<SandboxRecord, "createdAt" | "applied">, now: number): { max_lifetime_s: number; lifetime_s?: number } {
+  const maxS = secondsLeft(r, r.applied.max_lifetime_s, now);
+  const endS = remainingLifetimeS(r, now);
+  return endS < maxS ? { max_lifetime_s: maxS, lifetime_s: endS } : { max_lifetime_s: maxS };
 }

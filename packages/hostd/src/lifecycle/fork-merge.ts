@@ -5,7 +5,7 @@ import type { Runtime } from "../runtime/types.js";
 import type { SandboxRecord, SandboxTable } from "../store/store.js";
 import type { Clock } from "./clock.js";
 import { expiredError, newSandboxId, type LiveSandbox, type LiveSandboxes } from "./live-sandboxes.js";
-import { NOT_CARRIED, remainingLifetimeS, type ForkResponse } from "./fork-child.js";
+import { NOT_CARRIED, childLifetimes, remainingLifetimeS, type ForkResponse } from "./fork-child.js";
 import { setHandle } from "./runtime-handle.js";
 import { SerialQueue } from "./serial-queue.js";
 import type { UsageStore } from "./usage.js";
@@ -32,7 +32,7 @@ export function forkQueued(d: ForkMergeDeps, owner: string, sb: LiveSandbox, id:
     if (sb.expiry.signal.aborted) throw expiredError(sb.record);
     const now = d.clock.now();
     const lifetimeS = remainingLifetimeS(sb.record, now);
-    // The parent's lifetime_s counts from the parent's creation: the child's end is in max_lifetime_s.
+    // The parent's lifetimes count from the parent's creation; the child's from its own.
     const { lifetime_s: _parentsEnd, ...inherited } = sb.record.applied;
     if (lifetimeS < 1) {
       throw new PodflareError("sandbox_expired", `sandbox ${id} has less than a second of its max_lifetime_s=${sb.record.applied.max_lifetime_s} left, and a fork child never outlives its parent; create a new sandbox`);
@@ -48,8 +48,7 @@ export function forkQueued(d: ForkMergeDeps, owner: string, sb: LiveSandbox, id:
         parentId: id,
         forkedFrom: sb.record.runtimeKey,
         pausedByCall: false,
-        // A child lives no longer than its parent would: forking never extends max_lifetime_s.
-        applied: { ...inherited, max_lifetime_s: lifetimeS },
+        applied: { ...inherited, ...childLifetimes(sb.record, now) },
         metadata: { ...sb.record.metadata },
         env: { ...sb.record.env },
         createdAt: now,
