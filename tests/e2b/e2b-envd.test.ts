@@ -213,6 +213,16 @@ test("files.watchDir: files.write, an append and a rename arrive as E2B's events
     await sbx.commands.run("echo more >> /root/watched/new.txt && mv /root/watched/new.txt /root/watched/old.txt");
     await eventually(() => saw("new.txt", "write") && saw("new.txt", "rename") && saw("old.txt", "create"), `write, rename and create events (seen: ${JSON.stringify(seen)})`, 15000);
     assert.ok(!seen.some((e) => e.name.includes(".pf-upload")), `hostd's own temporary upload files are not reported: ${JSON.stringify(seen)}`);
+    // Each end of a move is told by the kernel's event, not by what is there later: a name moved
+    // in and removed at once is still a create, and one moved away and made again a rename.
+    await sbx.commands.run("cd /root/watched && touch b && mv b b2 && rm b2 && touch a && mv a a2 && touch a && echo x > /root/outside-w && mv /root/outside-w in && rm in");
+    await eventually(() => saw("b2", "remove") && saw("in", "remove") && saw("a2", "create"), `the moves' events (seen: ${JSON.stringify(seen)})`, 15000);
+    const of = (name: string) => seen.filter((e) => e.name === name && ["create", "rename", "remove"].includes(e.type)).map((e) => e.type).join(",");
+    assert.equal(of("b"), "create,rename");
+    assert.equal(of("b2"), "create,remove");
+    assert.equal(of("in"), "create,remove");
+    assert.equal(of("a2"), "create");
+    assert.ok(of("a").startsWith("create,rename,create"), of("a"));
   } finally {
     await handle.stop();
   }

@@ -75,7 +75,8 @@ class Watch:
                 self.add(sub)
 
     def read(self):
-        """The events ready now, as (type, path) pairs."""
+        """The events ready now, as (type, path, moved) triples: moved is "from" or "to" for
+        the two ends of a move (both type rename), else None."""
         try:
             data = os.read(self.fd, 64 * 1024)
         except BlockingIOError:
@@ -87,7 +88,7 @@ class Watch:
             name = data[off + _HEADER.size:off + _HEADER.size + length].rstrip(b"\0")
             off += _HEADER.size + length
             if mask & IN_Q_OVERFLOW:
-                out.append(("overflow", self.root))
+                out.append(("overflow", self.root, None))
                 continue
             d = self.dirs.get(wd)
             if d is None:
@@ -110,7 +111,10 @@ class Watch:
                 continue
             if kind == "create" and mask & IN_ISDIR and self.recursive:
                 self.add(path)
-            out.append((kind, path))
+            moved = None
+            if kind == "rename":
+                moved = "to" if mask & IN_MOVED_TO else "from"  # IN_MOVE_SELF: the directory moved away
+            out.append((kind, path, moved))
         return out
 
     def close(self):
@@ -162,9 +166,11 @@ def serve(conn, req_id, h, base):
             if conn.sock.fileno() in ready and _closed(conn.sock):
                 return
             if w.fd in ready:
-                for kind, path in w.read():
+                for kind, path, moved in w.read():
                     name = os.path.relpath(path, root)
                     event = {"t": "fs_event", "id": req_id, "type": kind, "path": path, "name": name}
+                    if moved is not None:
+                        event["moved"] = moved
                     if not conn.send(event):
                         return
     finally:

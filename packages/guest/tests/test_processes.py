@@ -111,9 +111,10 @@ class ProcessFramesTest(KernelTest):
         deadline = time.monotonic() + 10
         while len(seen) < 3 and time.monotonic() < deadline:
             h, _ = w.recv_for(req)
-            seen.append((h["type"], h["name"]))
-        self.assertEqual(seen, [("create", "uploaded.txt"), ("rename", "uploaded.txt"),
-                                ("rename", "moved.txt")])
+            seen.append((h["type"], h["name"], h.get("moved")))
+        # The two ends of a move say which they are: the name moved away, the name moved in.
+        self.assertEqual(seen, [("create", "uploaded.txt", None), ("rename", "uploaded.txt", "from"),
+                                ("rename", "moved.txt", "to")])
         w.close()
 
     def seq_through_lossless_reader(self, lines, late=False, **start):

@@ -54,6 +54,6 @@ export type FsGuestFrame =
   | { t: "fs_entry"; id: number; entry: FsEntry }
   | { t: "fs_entries"; id: number; entries: FsEntry[] }
   | { t: "fs_watching"; id: number; path: string }
-  | { t: "fs_event"; id: number; type: FsEventType; path: string; name: string };
+  | { t: "fs_event"; id: number; type: FsEventType; path: string; name: string; moved?: "from" | "to" };
 
 export type FsEventType = "create" | "write" | "remove" | "rename" | "chmod" | "overflow";

@@ -76,7 +76,7 @@ export function fsRoutes(cfg: HostdConfig, sandboxes: SandboxManager, route: Rou
         await pipeGuestStream(ctx.res, await guest(ctx, true), { t: "fs_watch", path, recursive }, (f) => {
           const h = f.header;
           if (h.t === "fs_watching") return { events: [{ type: "watching", path: h.path }], end: false };
-          if (h.t === "fs_event") return { events: [{ type: h.type, path: h.path, name: h.name }], end: false };
+          if (h.t === "fs_event") return { events: [{ type: h.type, path: h.path, name: h.name, ...(h.moved ? { moved: h.moved } : {}) }], end: false };
           return { events: [], end: true };
         });
       } finally {

@@ -83,7 +83,8 @@ async function watchDir(call: RpcCall, out: ConnectStream): Promise<void> {
   for await (const e of ndjson(up)) {
     if (e.type === "watching") await out.send({ start: {} });
     else if (typeof e.type === "string" && EVENT_TYPE[e.type] && typeof e.name === "string" && !UPLOAD_TEMP.test(e.name)) {
-      const movedIn = e.type === "rename" && (await exists(call, e.path));
+      // The kernel's end of the move; a guest kernel from before `moved` leaves only a look.
+      const movedIn = e.type === "rename" && (e.moved === undefined ? await exists(call, e.path) : e.moved === "to");
       await out.send(watchEvent(e.name, movedIn ? "create" : e.type));
     }
     // "overflow" has no envd counterpart: events were lost, and the watch goes on.
@@ -103,8 +104,9 @@ export function watchEvent(name: string, type: string): Record<string, unknown> 
 export const UPLOAD_TEMP = /(^|\/)\.pf-upload-[0-9a-f]+\.tmp$/;
 
 /**
- * Our watch says "rename" for both ends of a move; envd (fsnotify) says CREATE for a name moved
- * in and RENAME for one moved away. The name still there is the one moved in.
+ * Our watch says "rename" for both ends of a move (with `moved`: "from" or "to"); envd
+ * (fsnotify) says CREATE for a name moved in and RENAME for one moved away. Without `moved` (a
+ * sandbox started by an older hostd), the name still there is taken as the one moved in.
  */
 async function exists(call: RpcCall, path: unknown): Promise<boolean> {
   if (typeof path !== "string") return false;
