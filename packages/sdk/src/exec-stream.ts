@@ -27,7 +27,7 @@ export function openExec(ref: SandboxRef, code: string, language: Language, opts
 }
 
 /** Yields the events of an exec answer; leaving early drops the connection. */
-export async function* streamExec(res: IncomingMessage, what: string): AsyncGenerator<ExecEvent, void, undefined> {
+export async function* streamExec(res: IncomingMessage, what: string, signal?: AbortSignal): AsyncGenerator<ExecEvent, void, undefined> {
   const decoder = new NdjsonDecoder();
   let exited = false;
   try {
@@ -46,7 +46,7 @@ export async function* streamExec(res: IncomingMessage, what: string): AsyncGene
       yield ev;
     }
   } catch (err) {
-    throw streamError(err, what);
+    throw streamError(err, what, signal);
   } finally {
     if (!res.complete) res.destroy();
   }
@@ -76,7 +76,7 @@ export function collectExec(res: IncomingMessage, what: string, opts: RunOptions
       if (failed) return;
       failed = true;
       res.destroy();
-      reject(streamError(err, what));
+      reject(streamError(err, what, opts.signal));
     };
     res.on("data", (chunk: Buffer) => {
       try {

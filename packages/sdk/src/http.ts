@@ -194,6 +194,11 @@ export class HttpClient {
       });
       req.on("error", (err: NodeJS.ErrnoException) => {
         if (response) return; // the response stream reports it
+        // The caller's own abort: rejected with its reason (an AbortError), as fetch does.
+        if (signal?.aborted) {
+          reject(signal.reason);
+          return;
+        }
         // The server closed this idle keep-alive socket as we reused it, or went away while it
         // worked on the call: only a read is safe to send again (a create or an exec sent twice
         // would be made twice, e.g. through an edge that stopped mid-call).
@@ -232,8 +237,9 @@ export function readBody(res: http.IncomingMessage, what: string): Promise<Buffe
   });
 }
 
-/** Maps an error met while reading a response body. */
-export function streamError(err: unknown, what: string): PodflareError {
+/** Maps an error met while reading a response body; the caller's abort is its reason, as fetch rejects. */
+export function streamError(err: unknown, what: string, signal?: AbortSignal): unknown {
+  if (signal?.aborted) return signal.reason;
   if (err instanceof PodflareError) return err;
   const e = err as NodeJS.ErrnoException;
   return new ConnectionError(`${what}: the connection broke before the answer was complete: ${e?.message ?? String(err)}`, { cause: err });

@@ -241,7 +241,7 @@ export class Sandbox {
     checkOptions(opts, RUN_OPTIONS, "runCodeStream");
     this.#assertOpen();
     const res = await openExec(this.#ref, code, language, opts, opts.results === true);
-    yield* streamExec(res, `exec in ${this.id}`);
+    yield* streamExec(res, `exec in ${this.id}`, opts.signal);
   }
 
   /**
