@@ -6,12 +6,16 @@ import type { RuntimeSandbox } from "./types.js";
 /** Where inside the sandbox the saved namespace lives, so the root snapshot carries it. */
 export const SPACE_STATE_PATH = "/var/lib/podflare/space-state.pkl";
 
+// What a failed save or load says is the end of its stderr: the guest is untrusted, and pickling
+// runs the sandbox's own code (`__reduce__`), which can print without end.
+const STDERR_TAIL_BYTES = 8 * 1024;
+
 export async function spaceOp(sb: RuntimeSandbox, op: "space_save" | "space_load", timeoutMs = 300_000): Promise<SpaceManifest> {
   const conn = await sb.control();
   return new Promise<SpaceManifest>((resolve, reject) => {
     let manifest: SpaceManifest | null = null;
     let failed: PodflareError | null = null;
-    let stderr = "";
+    let stderr = Buffer.alloc(0);
     const done = () => {
       clearTimeout(timer);
       stopWatchingClose();
@@ -26,13 +30,16 @@ export async function spaceOp(sb: RuntimeSandbox, op: "space_save" | "space_load
       if (h.t === "space") {
         const { t: _t, id: _id, ...rest } = h;
         manifest = rest;
-      } else if (h.t === "out") stderr += frame.body.toString("utf8");
+      } else if (h.t === "out") {
+        const kept = Buffer.concat([stderr, frame.body.subarray(-STDERR_TAIL_BYTES)]);
+        stderr = kept.subarray(-STDERR_TAIL_BYTES);
+      }
       else if (h.t === "error") failed = guestError(h); // e.g. no_space (507) on a full disk
       else if (h.t === "exit") {
         done();
         if (failed) reject(failed);
         else if (manifest && h.code === 0) resolve(manifest);
-        else reject(new PodflareError("runtime_error", `the guest kernel could not ${op === "space_save" ? "save" : "load"} the REPL state: ${stderr.trim() || `exit ${h.code}`}`));
+        else reject(new PodflareError("runtime_error", `the guest kernel could not ${op === "space_save" ? "save" : "load"} the REPL state: ${stderr.toString("utf8").trim() || `exit ${h.code}`}`));
       }
     });
     const stopWatchingClose = conn.onClose(() => {
