@@ -25,6 +25,8 @@ const PROBES: Record<string, string> = {
   unshare_user: syscallProbe("libc.unshare(0x10000000)"),
   // clone(CLONE_NEWUSER | SIGCHLD): should it ever succeed, the child exits at once.
   clone_newuser: syscallProbe("libc.syscall(56, 0x10000000 | 17, 0, 0, 0, 0)\nif r == 0: os._exit(0)"),
+  // clone(CLONE_PARENT | SIGCHLD): a sibling, the child of the caller's parent outside the sandbox.
+  clone_parent: syscallProbe("libc.syscall(56, 0x8000 | 17, 0, 0, 0, 0)\nif r == 0: os._exit(0)"),
   clone3: syscallProbe("libc.syscall(435, None, 0)"),
   io_uring_setup: syscallProbe("libc.syscall(425, 1, ctypes.create_string_buffer(120))"),
   open_tree: syscallProbe("libc.syscall(428, -100, b'/', 1)"),
@@ -65,6 +67,7 @@ describe("jail seccomp", () => {
     perf_event_open: "EPERM",
     unshare_user: "EPERM",
     clone_newuser: "EPERM",
+    clone_parent: "EPERM",
     clone3: "ENOSYS",
     io_uring_setup: "EPERM",
     open_tree: "EPERM",

@@ -149,6 +149,54 @@ print(out)`, {}, hostd.url);
   for (const id of [a, b, cold]) await closeSandbox(id, hostd.url);
 });
 
+/** Pids of the zombie children of `parent` on the host. */
+function zombieChildren(parent: number): number[] {
+  const out: number[] = [];
+  for (const name of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${name}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (fields[0] === "Z" && Number(fields[1]) === parent) out.push(Number(name));
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
+
+test("a pooled sandbox cannot leave zombies on the zygote: CLONE_PARENT is refused, and a kernel that made the zygote its tracer is let go and reaped once closed", async () => {
+  await poolFull();
+  const a = await createSandbox({}, hostd.url);
+  const zygote = ppid(kernelPid(a));
+  // clone(CLONE_PARENT | SIGCHLD) 700 times (outside tester te): each exited child was a zombie
+  // of the zygote that outlived the sandbox and held a pid of the shared limit.
+  const siblings = await exec(a, `
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+made = 0
+for _ in range(700):
+    r = libc.syscall(56, 0x8000 | 17, 0, 0, 0, 0)
+    if r == 0:
+        os._exit(0)
+    made += r > 0
+print(made, os.strerror(ctypes.get_errno()))`, {}, hostd.url);
+  assert.equal(siblings.stdout, "0 Operation not permitted\n", siblings.stderr);
+  // PTRACE_TRACEME makes the kernel's parent, the zygote, its tracer; a signal then stops it.
+  const traced = await exec(a, `
+import ctypes, os, signal
+libc = ctypes.CDLL(None, use_errno=True)
+print(libc.ptrace(0, 0, None, None))
+os.kill(os.getpid(), signal.SIGURG)
+print("went on")`, {}, hostd.url);
+  assert.equal(traced.stdout, "0\nwent on\n", `the zygote let the stopped kernel go on: ${traced.stderr}`);
+  assert.equal((await exec(a, "print(6*7)", {}, hostd.url)).stdout, "42\n");
+  await closeSandbox(a, hostd.url);
+  await eventually(() => zombieChildren(zygote).length === 0, `the zygote has no zombie children (${zombieChildren(zygote).join(" ")})`, 15_000);
+  assert.ok(alive(zygote), "the zygote lives on");
+});
+
 test("a spawned sandbox forks, survives its zygote, SIGTERM and kill -9 of hostd, and restarts its killed kernel; the zygote's family goes with the last of its sandboxes", async () => {
   await poolFull();
   const s = await createSandbox({}, hostd.url);

@@ -26,7 +26,7 @@ import socket
 import sys
 import warnings
 
-from . import environ_block, errors, landlock, mainthread
+from . import environ_block, errors, landlock, mainthread, reaper
 from .capture import flush_std_streams
 from .errors import GuestError
 from .files import uploads_in_flight
@@ -62,6 +62,8 @@ def fork_children(kernel, ids, fds, files, fresh=False):
     """Fork len(ids) children; returns (their pids in the pid namespace they were born in as
     seen from ours, scoped). Fresh: each child in the new family its descriptors name."""
     n = len(ids)
+    if fresh:
+        kernel.zygote = True
     per_child = FRESH_FDS_PER_CHILD if fresh else FDS_PER_CHILD
     if len(fds) != per_child * n:
         raise GuestError(errors.IO_ERROR, f"fork: expected {per_child * n} descriptors, got {len(fds)}")
@@ -150,14 +152,33 @@ def _await_ready(pid, child_id, r):
 
 
 def reap(kernel):
-    """Collect the fork children that have exited (closed sandboxes)."""
+    """Collect the fork children that have exited (closed sandboxes). A zygote also waits for
+    every other dead child: a pooled sandbox's code can make processes ours (clone with
+    CLONE_PARENT), and their zombies would hold pids against every sandbox's shared limit."""
     for pid in list(kernel.forked):
         try:
-            done, _ = os.waitpid(pid, os.WNOHANG)
+            done, status = os.waitpid(pid, os.WNOHANG)
         except ChildProcessError:
-            done = pid  # reaped by user code (os.wait) already
+            done, status = pid, 0  # reaped by user code (os.wait) already
+        if done and os.WIFSTOPPED(status):
+            # The child made us its tracer (PTRACE_TRACEME): a stop, not an exit. Let it go on.
+            _detach(pid, os.WSTOPSIG(status))
+            continue
         if done:
             kernel.forked.discard(pid)
+    if kernel.zygote:
+        reaper.reap()
+
+
+PTRACE_DETACH = 17
+
+
+def _detach(pid, sig):
+    global _libc
+    if _libc is None:
+        _libc = ctypes.CDLL(None, use_errno=True)
+    if _libc.ptrace(ctypes.c_long(PTRACE_DETACH), ctypes.c_long(pid), None, ctypes.c_long(sig)) < 0:
+        log(f"detach {pid}: {os.strerror(ctypes.get_errno())}")
 
 
 def _report(w, msg):

@@ -50,6 +50,9 @@ class Kernel:
         self.conns = set()  # live host connections (a fork child closes the parent's)
         self.fork_requests = queue.Queue()
         self.forked = set()  # pids of our fork children not reaped yet
+        # Set by a fresh fork: this kernel is a zygote, the parent of pooled sandboxes, and
+        # runs no user code (fork.reap waits for every dead child of it).
+        self.zygote = False
         self.kills = queue.SimpleQueue()  # (monotonic deadline, bash proc) for _kill_loop
         self.orphans = Orphans(self._interrupt_orphan)
         self.workers = None  # started in serve_forever (a fork child makes its own)

@@ -15,6 +15,10 @@ from linux import libc, PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP, SECCOMP_MODE_FILTER
 AUDIT_ARCH_X86_64 = 0xC000003E
 X32_SYSCALL_BIT = 0x40000000
 CLONE_NEWUSER = 0x10000000
+# A process made with CLONE_PARENT is its caller's sibling: the child of whoever made the
+# caller, outside the sandbox (a pooled sandbox's kernel is the warm pool's zygote's child), who
+# never waits for it. Its zombie then held a pid against every sandbox's shared limit.
+CLONE_PARENT = 0x00008000
 
 SECCOMP_RET_KILL_PROCESS = 0x80000000
 SECCOMP_RET_ERRNO = 0x00050000
@@ -108,7 +112,8 @@ DENY_IOCTL_EPERM = {
 # Answered by the disk view's supervisor (disk_view.py) when the filter has a listener.
 NOTIFY = {"statfs": 137, "fstatfs": 138}
 
-# Allowed unless the flags ask for a new user namespace (flags are args[0] for both).
+# Allowed unless the flags ask for a new user namespace or, for clone, the caller's parent
+# (flags are args[0] for both; unshare refuses CLONE_PARENT itself, EINVAL).
 SYS_CLONE = 56
 SYS_UNSHARE = 272
 # clone3 passes its flags in memory, out of a filter's reach: answer ENOSYS so that glibc
@@ -153,7 +158,7 @@ def build_program(notify: bool = False):
     op(BPF_JEQ_K, SYS_UNSHARE, jt="flags", jf="allow")
     labels = {"flags": len(prog)}
     op(BPF_LD_W_ABS, OFF_ARG0_LO)
-    op(BPF_JSET_K, CLONE_NEWUSER, jt="eperm", jf="allow")
+    op(BPF_JSET_K, CLONE_NEWUSER | CLONE_PARENT, jt="eperm", jf="allow")
     labels["ioctl"] = len(prog)
     op(BPF_LD_W_ABS, OFF_ARG1_LO)
     for req in sorted(DENY_IOCTL_EPERM.values()):
