@@ -108,7 +108,10 @@ test("IPython's line syntax, as the code interpreter README uses it: !cmd, %pip,
   const r = await sbx.runCode("!echo shell-$((6*7))\n%cd /tmp\n%pwd\n%pip --version\nvalue = 5\nvalue");
   assert.equal(r.error, undefined, JSON.stringify(r.error));
   const out = r.logs.stdout.join("");
-  assert.match(out, /^shell-42\n\/tmp\n/);
+  assert.match(out, /^shell-42\n\/tmp\n/, "%cd says where it went; %pwd before the last line shows nothing");
+  assert.doesNotMatch(out, /\/tmp\n\/tmp\n/);
+  const pwd = await sbx.runCode("%pwd");
+  assert.deepEqual([pwd.text, pwd.logs.stdout], ["'/tmp'", []], "%pwd is the cell's value, as IPython's (it printed)");
   assert.match(out, /^pip \d+/m);
   assert.equal(r.text, "5");
   // A shell line as the last one shows no value (IPython's way), and `!=` is never a shell escape.
@@ -123,17 +126,22 @@ test("runCode starts in /home/user as E2B's Jupyter does; a cell's os.chdir last
   const fresh = await Sandbox.create();
   try {
     await fresh.files.write("/home/user/data.csv", "x\n7\n");
-    assert.equal((await fresh.runCode("'os' in globals()")).text, "False", "the move binds no name in the REPL");
+    const first = await fresh.runCode("'os' in globals()");
+    assert.equal(first.text, "False", "the move binds no name in the REPL");
+    assert.equal(first.executionCount, 1, "cells are numbered as Jupyter's execution_count (it was undefined)");
     const read = await fresh.runCode("import os\nprint(os.getcwd())\nopen('data.csv').read().split()[1]");
     assert.equal(read.error, undefined, JSON.stringify(read.error));
     assert.deepEqual(read.logs.stdout, ["/home/user\n"]);
     assert.equal(read.text, "'7'");
+    assert.equal(read.executionCount, 2);
     await fresh.runCode("os.chdir('/tmp')");
     assert.equal((await fresh.runCode("os.getcwd()")).text, "'/tmp'", "the cell's chdir lasts, as in Jupyter");
     assert.equal((await fresh.runCode("pwd", { language: "bash" })).logs.stdout.join(""), "/home/user\n");
     const ctx = await fresh.createCodeContext();
     assert.equal(ctx.cwd, "/home/user");
-    assert.equal((await fresh.runCode("import os; os.getcwd()", { context: ctx })).text, "'/home/user'");
+    const inCtx = await fresh.runCode("import os; os.getcwd()", { context: ctx });
+    assert.equal(inCtx.text, "'/home/user'");
+    assert.equal(inCtx.executionCount, 1, "a context numbers its own cells");
   } finally {
     await fresh.kill();
   }

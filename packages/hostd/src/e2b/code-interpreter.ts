@@ -22,6 +22,7 @@ const base = (id: string) => `/v1/sandboxes/${encodeURIComponent(id)}`;
 
 export function codeInterpreterRoutes(api: LocalApi): SandboxRoute[] {
   const home = new ReplHome();
+  const counts = new ExecutionCounts();
   return [
     route("GET", "/health", async (ctx) => {
       expectOk(await api.json("GET", base(ctx.sandboxId), { key: ctx.key }));
@@ -45,7 +46,7 @@ export function codeInterpreterRoutes(api: LocalApi): SandboxRoute[] {
       });
       // Refused before the head (a wrong sandbox: 404), as the exec itself would be.
       if (contextId === undefined && language === "python") await home.ensure(api, ctx.key, ctx.sandboxId, abort.signal);
-      const translator = new ExecuteTranslator(language);
+      const translator = new ExecuteTranslator(language, () => counts.next(ctx.sandboxId, contextId === undefined ? language : String(contextId)));
       const head = (): void => {
         if (!ctx.res.headersSent && !ctx.res.destroyed) ctx.res.writeHead(200, { "content-type": "application/x-ndjson", "cache-control": "no-store" });
       };
@@ -106,6 +107,26 @@ export function codeInterpreterRoutes(api: LocalApi): SandboxRoute[] {
     }),
   ];
 }
+
+/**
+ * Cells run per sandbox and context (the default context per language), as Jupyter's
+ * execution_count numbers them. Kept by hostd, so they start over after its restart; the
+ * memory is bounded (a forgotten context starts over too).
+ */
+class ExecutionCounts {
+  private readonly counts = new Map<string, number>();
+
+  next(sandboxId: string, context: string): number {
+    const key = `${sandboxId} ${context}`;
+    const n = (this.counts.get(key) ?? 0) + 1;
+    this.counts.delete(key); // kept in use order: the oldest is forgotten first
+    if (this.counts.size >= MAX_COUNTED) this.counts.delete(this.counts.keys().next().value!);
+    this.counts.set(key, n);
+    return n;
+  }
+}
+
+const MAX_COUNTED = 10_000;
 
 /** python (the default) and bash run here; a context brings its own language. */
 function languageOf(raw: unknown, contextId: unknown): "python" | "bash" {

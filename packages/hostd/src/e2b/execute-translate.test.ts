@@ -80,3 +80,9 @@ test("a stream cut before exit ends with unexpected_end_of_execution; unknown ev
     { type: "unexpected_end_of_execution" },
   ]);
 });
+
+test("with a counter, the exit brings number_of_executions before end_of_execution (Execution.executionCount)", () => {
+  let n = 6;
+  const t = new ExecuteTranslator("python", () => ++n);
+  assert.deepEqual(t.event({ type: "exit", data: 0 }), [{ type: "number_of_executions", execution_count: 7 }, { type: "end_of_execution" }]);
+});

@@ -46,7 +46,8 @@ export class ExecuteTranslator {
   private sawExit = false;
   private stderrTail = "";
 
-  constructor(private readonly language: "python" | "bash") {}
+  /** `nextCount`: the cell's number in its context, as Jupyter's execution_count (taken once, at the exit). */
+  constructor(private readonly language: "python" | "bash", private readonly nextCount?: () => number) {}
 
   /** The E2B lines for one of our events (none for a type it does not know). */
   event(e: OurEvent): E2bLine[] {
@@ -68,6 +69,7 @@ export class ExecuteTranslator {
         const code = typeof e.data === "number" ? e.data : Number(e.data);
         const lines: E2bLine[] = [];
         if (code !== 0 && !this.sawError) lines.push(this.errorFromExit(code));
+        if (this.nextCount) lines.push({ type: "number_of_executions", execution_count: this.nextCount() });
         lines.push({ type: "end_of_execution" });
         return lines;
       }
