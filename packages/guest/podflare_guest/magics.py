@@ -26,9 +26,12 @@ def shell_escapes(source):
         elif magic == "pip":
             stmt = f"__import__('subprocess').run('python3 -m pip ' + {arg!r}, shell=True) and None"
         elif magic == "cd":
-            stmt = f"__import__('os').chdir(__import__('os').path.expanduser({arg or '~'!r}))"
+            # IPython says where it went.
+            stmt = (f"print(__import__('os').chdir(__import__('os').path.expanduser({arg or '~'!r}))"
+                    " or __import__('os').getcwd())")
         else:
-            stmt = "print(__import__('os').getcwd())"
+            # A value, as IPython's %pwd returns: shown only as a cell's last line.
+            stmt = "__import__('os').getcwd()"
         lines[i] = indent + stmt + line[len(body):]
         changed = True
     return "".join(lines) if changed else None
