@@ -96,3 +96,42 @@ test("a guest whose upload handler answers `done` at once cannot crash hostd; th
   await healthy();
   assert.equal((await exec(id, "print('alive')")).stdout, "alive\n");
 });
+
+/** Sends `raw` on a connection of its own that stays open; resolves with hostd's first answer (status 0: none before the deadline). */
+function rawAnswer(raw: string, deadlineMs: number): Promise<{ status: number; text: string }> {
+  const url = new URL(hostdUrl());
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: url.hostname, port: Number(url.port) }, () => socket.write(raw));
+    let text = "";
+    const done = () => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0), text });
+    };
+    const timer = setTimeout(done, deadlineMs);
+    socket.on("data", (c: Buffer) => {
+      text += c.toString("utf8");
+      if (/\r\n\r\n/.test(text) && /"code"/.test(text)) done();
+    });
+    socket.on("error", done);
+    socket.on("close", done);
+  });
+}
+
+test("E2B multipart uploads whose form never closes, 30 at once on kept-open connections: each a 400 at once, no temporary file left, hostd keeps serving (21 made it exit)", async () => {
+  const id = await pool.create();
+  const boundary = "XyZ";
+  // Complete by its Content-Length; only the closing `--XyZ--` is missing (outside tester tf).
+  const body = `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="/root/truncated"\r\n\r\nxyz\r\n`;
+  const raw =
+    `POST /files HTTP/1.1\r\nHost: x\r\nE2b-Sandbox-Id: ${id}\r\nE2b-Sandbox-Port: 49983\r\nX-API-KEY: any\r\n` +
+    `Content-Type: multipart/form-data; boundary=${boundary}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+  const answers = await Promise.all(Array.from({ length: 30 }, () => rawAnswer(raw, 10_000)));
+  for (const a of answers) {
+    assert.equal(a.status, 400, a.text || "no answer within 10 s");
+    assert.match(a.text, /ends inside a part/);
+  }
+  await healthy();
+  const left = await exec(id, "import glob; print(glob.glob('/root/.pf-upload-*') + glob.glob('/root/truncated'))");
+  assert.equal(left.stdout, "[]\n", "a temporary upload file or a partial file was left");
+});

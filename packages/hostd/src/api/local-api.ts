@@ -189,6 +189,9 @@ class LocalRequest extends PassThrough {
   constructor(readonly method: string, readonly url: string, readonly headers: IncomingHttpHeaders) {
     super();
     this.once("finish", () => (this.complete = true));
+    // A body that fails (a multipart part cut short) may do so before the route listens: the
+    // route finds it in `errored`, as runtime/files.ts does, and nothing goes uncaught.
+    this.on("error", () => {});
   }
 }
 

@@ -127,6 +127,9 @@ export async function uploadFile(sb: RuntimeSandbox, path: string, body: Readabl
       body.on("end", onEnd);
       body.on("error", onError);
       body.on("close", onBodyClose);
+      // The body may have failed or closed while the connection opened: its events are past.
+      if (body.errored) onError(body.errored);
+      else if (body.destroyed) onBodyClose();
     });
   } finally {
     clearTimeout(timer);
