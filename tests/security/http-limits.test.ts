@@ -12,6 +12,7 @@ import { ownHostd, startTestHostd, teardownStateDir, type TestHostd } from "../s
 const { stateDir, port } = ownHostd("http-limits", 48);
 const perPeerCap = 6;
 const idleTimeoutMs = 3000;
+const headersTimeoutMs = 2000;
 const key = "pf_test_key_limits_aaaaaaaaaaaaaaaaaaaaaaaaaaa";
 let hostd: TestHostd;
 
@@ -23,6 +24,7 @@ before(async () => {
       PODFLARE_API_KEYS: key,
       PODFLARE_HTTP_MAX_CONNECTIONS_PER_PEER: String(perPeerCap),
       PODFLARE_HTTP_IDLE_TIMEOUT_MS: String(idleTimeoutMs),
+      PODFLARE_HTTP_HEADERS_TIMEOUT_MS: String(headersTimeoutMs),
     },
   });
 });
@@ -202,4 +204,14 @@ test("the idle timeout cuts a client that stops reading, never an exec that is q
   } finally {
     await closeSandbox(id, hostd.url, { authorization: `Bearer ${key}` });
   }
+});
+
+test("a client that never finishes its headers gets 408 and is closed soon after the headers timeout, not up to 30 s later", async () => {
+  const c = await connect();
+  const started = Date.now();
+  c.socket.write("GET /v1/sandboxes HTTP/1.1\r\nHost: a\r\n");
+  // Node looked for such connections every 30 s: the 408 came after 30 to 40 s.
+  await eventually(() => c.closed(), "the connection is closed", headersTimeoutMs + 3000);
+  assert.match(c.received(), /^HTTP\/1\.1 408 /);
+  assert.ok(Date.now() - started >= headersTimeoutMs - 100, "not before the timeout");
 });

@@ -112,11 +112,13 @@ export function createEdgeServer(deps: EdgeServerDeps): http.Server {
       },
     );
   };
-  const server = http.createServer(serve);
+  // Node looks for connections past their headers timeout only this often (30 s by default).
+  const headersTimeoutMs = cfg.headersTimeoutMs ?? 10_000;
+  const server = http.createServer({ connectionsCheckingInterval: Math.max(250, Math.min(1000, Math.floor(headersTimeoutMs / 10))) }, serve);
   // Long execs and WebSockets stay open as long as both ends do: no request timeout here; the
   // idle timeout of applyConnectionLimits bounds a client that stalls.
   server.requestTimeout = 0;
-  server.headersTimeout = cfg.headersTimeoutMs ?? 10_000;
+  server.headersTimeout = headersTimeoutMs;
   server.keepAliveTimeout = 65_000;
   if (deps.limits) applyConnectionLimits(server, deps.limits, log);
 

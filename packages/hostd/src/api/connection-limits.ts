@@ -9,6 +9,15 @@ interface InFlight {
   res: http.ServerResponse;
 }
 
+/**
+ * How often Node's HTTP server looks for connections past their headers timeout: give it to
+ * http.createServer. Node's default is every 30 s, which let a slow client keep a connection
+ * without its headers for up to 40 s against a 10 s PODFLARE_HTTP_HEADERS_TIMEOUT_MS.
+ */
+export function connectionsCheckingIntervalMs(headersTimeoutMs: number): number {
+  return Math.max(250, Math.min(1000, Math.floor(headersTimeoutMs / 10)));
+}
+
 export function applyConnectionLimits(server: http.Server, limits: HttpLimits, log: (msg: string) => void): void {
   server.headersTimeout = limits.headersTimeoutMs;
   server.keepAliveTimeout = limits.keepAliveTimeoutMs;

@@ -6,7 +6,7 @@ import { PodflareError } from "@podflare/protocol";
 import type { Authenticator, Principal } from "../auth/authenticator.js";
 import type { OpenCalls } from "../auth/open-calls.js";
 import type { HttpLimits } from "../config.js";
-import { applyConnectionLimits } from "./connection-limits.js";
+import { applyConnectionLimits, connectionsCheckingIntervalMs } from "./connection-limits.js";
 import { LOCAL_OWNER } from "../auth/authenticator.js";
 import { noteRequestOwner } from "./body-budget.js";
 import { paced, requestPacer } from "./request-pacer.js";
@@ -63,7 +63,7 @@ export function createApiServer(
 ): ApiServer {
   let stopping = false;
   const unanswered = new Set<http.ServerResponse>();
-  const server = http.createServer((req, res) => {
+  const server = http.createServer({ connectionsCheckingInterval: connectionsCheckingIntervalMs(limits.headersTimeoutMs) }, (req, res) => {
     const trace = observe?.(req, res);
     if (stopping) {
       res.shouldKeepAlive = false;
