@@ -66,3 +66,20 @@ test("server frames are unmasked with the right length encoding; the handshake a
   assert.match(handshake(req), /Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK\+xOo=/); // RFC 6455's example
   assert.throws(() => handshake({ ...req, headers: { upgrade: "websocket" } } as unknown as IncomingMessage), /WebSocket/);
 });
+
+test("what RFC 6455 says must fail the connection does, with 1002: an unmasked frame, an RSV bit, a reserved opcode, a stray continuation, a message inside a message", () => {
+  const protocolError = (bytes: Buffer, message: RegExp) =>
+    assert.throws(() => new WsReader(1024).push(bytes), (e: unknown) => e instanceof WsError && e.closeCode === 1002 && message.test(e.message));
+  protocolError(Buffer.from("\x82\x05hello", "latin1"), /must be masked/);
+  const rsv = clientFrame(OP.binary, Buffer.from("x"));
+  rsv[0]! |= 0x40;
+  protocolError(rsv, /RSV bit/);
+  protocolError(clientFrame(3, Buffer.from("x")), /opcode 3 is reserved/);
+  protocolError(clientFrame(0xb, Buffer.from("")), /opcode 11 is reserved/);
+  protocolError(clientFrame(OP.cont, Buffer.from("x")), /no message to continue/);
+  protocolError(Buffer.concat([clientFrame(OP.text, Buffer.from("a"), false), clientFrame(OP.text, Buffer.from("b"))]), /before the fragmented one ended/);
+  // After a whole message, a new one (and then a continuation-less single frame) is fine.
+  const r = new WsReader(1024);
+  const got = r.push(Buffer.concat([clientFrame(OP.text, Buffer.from("a"), false), clientFrame(OP.cont, Buffer.from("b")), clientFrame(OP.binary, Buffer.from("c"))]));
+  assert.deepEqual(got.map((m) => [m.opcode, m.payload.toString()]), [[OP.text, "ab"], [OP.binary, "c"]]);
+});

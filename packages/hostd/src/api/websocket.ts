@@ -48,6 +48,8 @@ export function encodeWs(opcode: number, payload: Buffer = Buffer.alloc(0)): Buf
 }
 
 /** Incremental reader of client frames; throws WsError on a protocol error or a message over maxBytes. */
+const KNOWN_OPCODES = new Set([0x0, 0x1, 0x2, 0x8, 0x9, 0xa]);
+
 export class WsReader {
   // Chunks are joined only once a whole frame is there (joining on every read would copy a big
   // frame once per socket read).
@@ -84,6 +86,11 @@ export class WsReader {
     const fin = (buf[0]! & 0x80) !== 0;
     const opcode = buf[0]! & 0x0f;
     const masked = (buf[1]! & 0x80) !== 0;
+    // RFC 6455 5.2/5.3: no extension was agreed, so no RSV bit; the other opcodes are
+    // reserved; a client masks every frame. Each is a protocol error that fails the connection.
+    if ((buf[0]! & 0x70) !== 0) throw new WsError("a frame with an RSV bit set: no extension was agreed (RFC 6455 5.2)", 1002);
+    if (!KNOWN_OPCODES.has(opcode)) throw new WsError(`opcode ${opcode} is reserved (RFC 6455 5.2)`, 1002);
+    if (!masked) throw new WsError("a client frame must be masked (RFC 6455 5.3)", 1002);
     let len = buf[1]! & 0x7f;
     let off = 2;
     // The 7-bit length decides it: 126 and 127 announce longer payloads.
@@ -117,6 +124,9 @@ export class WsReader {
 
   private message(fin: boolean, opcode: number, payload: Buffer): WsMessage | null {
     if (opcode >= 8) return { opcode, payload };
+    // A continuation continues a message; a new message waits for the last one's end (5.4).
+    if (opcode === OP.cont && this.partOp === 0) throw new WsError("a continuation frame with no message to continue (RFC 6455 5.4)", 1002);
+    if (opcode !== OP.cont && this.partOp !== 0) throw new WsError("a new message before the fragmented one ended (RFC 6455 5.4)", 1002);
     if (opcode !== OP.cont) {
       this.partOp = opcode;
       this.parts = [];
@@ -129,6 +139,7 @@ export class WsReader {
     const whole = { opcode: this.partOp, payload: Buffer.concat(this.parts) };
     this.parts = [];
     this.partBytes = 0;
+    this.partOp = 0;
     return whole;
   }
 }
