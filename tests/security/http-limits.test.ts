@@ -213,5 +213,30 @@ test("a client that never finishes its headers gets 408 and is closed soon after
   // Node looked for such connections every 30 s: the 408 came after 30 to 40 s.
   await eventually(() => c.closed(), "the connection is closed", headersTimeoutMs + 3000);
   assert.match(c.received(), /^HTTP\/1\.1 408 /);
+  assert.equal(bodyOf(c.received()).code, "request_timeout");
   assert.ok(Date.now() - started >= headersTimeoutMs - 100, "not before the timeout");
+});
+
+function bodyOf(answer: string): { error: string; code: string } {
+  return JSON.parse(answer.slice(answer.indexOf("\r\n\r\n") + 4)) as { error: string; code: string };
+}
+
+test("what Node's parser refuses before any route gets the API's error envelope: 431 headers_too_large, 400 bad_request (it was a bare status line)", async () => {
+  const refused = async (raw: string) => {
+    const c = await connect();
+    c.socket.write(raw);
+    await eventually(() => c.closed(), "the connection is closed after the answer", 5000);
+    return c.received();
+  };
+  const big = await refused(`GET /v1/healthz HTTP/1.1\r\nHost: a\r\nX-Big: ${"a".repeat(20_000)}\r\n\r\n`);
+  assert.match(big, /^HTTP\/1\.1 431 /);
+  assert.match(big, /content-type: application\/json/i);
+  assert.deepEqual(Object.keys(bodyOf(big)).sort(), ["code", "error"]);
+  assert.equal(bodyOf(big).code, "headers_too_large");
+  assert.match(bodyOf(big).error, /headers are over \d+ bytes/);
+  const negative = await refused("POST /v1/sandboxes HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n");
+  assert.match(negative, /^HTTP\/1\.1 400 /);
+  assert.equal(bodyOf(negative).code, "bad_request");
+  assert.match(bodyOf(negative).error, /not a valid HTTP\/1\.1 request/);
+  assert.equal(await healthzFromOtherPeer(), 200);
 });

@@ -46,6 +46,8 @@ export const ErrorCode = {
   TooManyEntries: "too_many_entries",
   ExecQueueFull: "exec_queue_full",
   NotARegularFile: "not_a_regular_file",
+  RequestTimeout: "request_timeout",
+  HeadersTooLarge: "headers_too_large",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -95,6 +97,8 @@ export const errorStatus: Record<ErrorCode, number> = {
   too_many_entries: 413,
   exec_queue_full: 429,
   not_a_regular_file: 409,
+  request_timeout: 408,
+  headers_too_large: 431,
 };
 
 /** The one error envelope of the REST API: Podflare's `error` plus our stable `code`. */

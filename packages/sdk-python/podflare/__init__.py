@@ -69,9 +69,11 @@ from .errors import (
     DirectoryNotEmptyError,
     ExecQueueFullError,
     FileExistsError,
+    HeadersTooLargeError,
     NotARegularFileError,
     ProcessLimitError,
     ProcessNotFoundError,
+    RequestTimeoutError,
     TooManyEntriesError,
     WatchLimitError,
 )
@@ -107,6 +109,7 @@ __all__ = [
     "RegionUnavailableError",
     "ProcessNotFoundError", "ProcessLimitError", "WatchLimitError", "FileExistsError",
     "DirectoryNotEmptyError", "TooManyEntriesError", "ExecQueueFullError", "NotARegularFileError",
+    "RequestTimeoutError", "HeadersTooLargeError",
     "Processes", "ProcessInfo", "ProcessEvent", "Filesystem", "FsEntry", "Watch", "WatchEvent",
     "Pty", "PtyHandle", "Terminal",
 ]

@@ -52,6 +52,8 @@ class ErrorCode:
     TOO_MANY_ENTRIES = "too_many_entries"
     EXEC_QUEUE_FULL = "exec_queue_full"
     NOT_A_REGULAR_FILE = "not_a_regular_file"
+    REQUEST_TIMEOUT = "request_timeout"
+    HEADERS_TOO_LARGE = "headers_too_large"
 
 
 #: The HTTP status the server gives each code.
@@ -100,6 +102,8 @@ ERROR_STATUS: dict[str, int] = {
     "too_many_entries": 413,
     "exec_queue_full": 429,
     "not_a_regular_file": 409,
+    "request_timeout": 408,
+    "headers_too_large": 431,
 }
 
 #: Exit codes hostd itself gives (the program's own codes pass through untouched).

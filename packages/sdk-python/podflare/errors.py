@@ -374,6 +374,20 @@ class ExecQueueFullError(_ServerError):
     code = ErrorCode.EXEC_QUEUE_FULL
 
 
+class RequestTimeoutError(_ServerError):
+    """408 ``request_timeout``: the request's head did not arrive within the server's headers
+    timeout; send it whole, at once."""
+
+    code = ErrorCode.REQUEST_TIMEOUT
+
+
+class HeadersTooLargeError(_ServerError):
+    """431 ``headers_too_large``: the request's headers are over the server's limit; send fewer or
+    shorter ones."""
+
+    code = ErrorCode.HEADERS_TOO_LARGE
+
+
 class NotARegularFileError(ConflictError):
     """409 ``not_a_regular_file``: a download of a device, FIFO or socket; copy what you need into
     a regular file.
@@ -431,6 +445,7 @@ ERROR_CLASSES: dict[str, type[_ServerError]] = {
         RegionUnavailableError,
         ProcessNotFoundError, ProcessLimitError, WatchLimitError, FileExistsError,
         DirectoryNotEmptyError, TooManyEntriesError, ExecQueueFullError, NotARegularFileError,
+        RequestTimeoutError, HeadersTooLargeError,
     )
 }
 assert set(ERROR_CLASSES) == set(ERROR_STATUS), "every code needs a class"
@@ -439,8 +454,9 @@ assert set(ERROR_CLASSES) == set(ERROR_STATUS), "every code needs a class"
 # where the status names one meaning.
 _CODE_FOR_STATUS = {
     400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-    405: "method_not_allowed", 409: "conflict", 413: "payload_too_large",
-    429: "concurrency_limit", 500: "internal", 503: "unavailable", 507: "no_space",
+    405: "method_not_allowed", 408: "request_timeout", 409: "conflict", 413: "payload_too_large",
+    429: "concurrency_limit", 431: "headers_too_large", 500: "internal", 503: "unavailable",
+    507: "no_space",
 }
 
 _HINTS = {
@@ -531,6 +547,7 @@ __all__ = [
     "ErrorCode", "ClientErrorCode", "ERROR_STATUS", "ERROR_CLASSES", "PodflareError",
     "ProcessNotFoundError", "ProcessLimitError", "WatchLimitError", "FileExistsError",
     "DirectoryNotEmptyError", "TooManyEntriesError", "ExecQueueFullError", "NotARegularFileError",
+    "RequestTimeoutError", "HeadersTooLargeError",
     "BadRequestError", "InvalidJsonError", "UnknownLanguageError", "InvalidPathError",
     "UnauthorizedError", "ForbiddenError", "NotFoundError", "SandboxNotFoundError",
     "TemplateNotFoundError", "FileNotFoundError", "SpaceNotFoundError", "MethodNotAllowedError",

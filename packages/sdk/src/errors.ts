@@ -300,6 +300,19 @@ export class NotARegularFileError extends ConflictError {
   }
 }
 
+/** 408 `request_timeout`: the request's head did not arrive within the server's headers timeout; send it whole, at once. */
+export class RequestTimeoutError extends PodflareError {
+  constructor(message: string, init: ErrorInit = {}) {
+    super(ErrorCode.RequestTimeout, statusOf(ErrorCode.RequestTimeout, init), message, init);
+  }
+}
+/** 431 `headers_too_large`: the request's headers are over the server's limit; send fewer or shorter ones. */
+export class HeadersTooLargeError extends PodflareError {
+  constructor(message: string, init: ErrorInit = {}) {
+    super(ErrorCode.HeadersTooLarge, statusOf(ErrorCode.HeadersTooLarge, init), message, init);
+  }
+}
+
 /**
  * 410 `sandbox_expired`: the sandbox reached its `maxLifetimeS` and was closed (or frozen to a
  * Space when persistent); create a new one, or resume the Space. Distinct from a request timeout
@@ -426,6 +439,8 @@ export const errorClasses: Record<ErrorCode, ServerErrorClass> = {
   too_many_entries: TooManyEntriesError,
   exec_queue_full: ExecQueueFullError,
   not_a_regular_file: NotARegularFileError,
+  request_timeout: RequestTimeoutError,
+  headers_too_large: HeadersTooLargeError,
 };
 
 // Answers without a code (the hosted service's 401, a proxy's 502, …) map by status
@@ -436,9 +451,11 @@ const codeForStatus: Record<number, ErrorCode> = {
   403: "forbidden",
   404: "not_found",
   405: "method_not_allowed",
+  408: "request_timeout",
   409: "conflict",
   413: "payload_too_large",
   429: "concurrency_limit",
+  431: "headers_too_large",
   500: "internal",
   503: "unavailable",
   507: "no_space",

@@ -7,6 +7,7 @@ import type { Authenticator, Principal } from "../auth/authenticator.js";
 import type { OpenCalls } from "../auth/open-calls.js";
 import type { HttpLimits } from "../config.js";
 import { applyConnectionLimits, connectionsCheckingIntervalMs } from "./connection-limits.js";
+import { answerClientError } from "./client-error.js";
 import { LOCAL_OWNER } from "../auth/authenticator.js";
 import { noteRequestOwner } from "./body-budget.js";
 import { paced, requestPacer } from "./request-pacer.js";
@@ -85,6 +86,7 @@ export function createApiServer(
     }
   };
   applyConnectionLimits(server, limits, log);
+  server.on("clientError", (err: Error, socket: Duplex) => answerClientError(err, socket, limits.headersTimeoutMs));
   if (upgrade) {
     // With an 'upgrade' listener Node hands over every request that asks for one (curl
     // --http2 asks for h2c on any URL); those we do not upgrade are answered normally.
