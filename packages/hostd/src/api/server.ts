@@ -8,6 +8,7 @@ import type { OpenCalls } from "../auth/open-calls.js";
 import type { HttpLimits } from "../config.js";
 import { applyConnectionLimits, connectionsCheckingIntervalMs } from "./connection-limits.js";
 import { answerClientError } from "./client-error.js";
+import { badQueryMessage, badQueryPart } from "./query-encoding.js";
 import { LOCAL_OWNER } from "../auth/authenticator.js";
 import { noteRequestOwner } from "./body-budget.js";
 import { paced, requestPacer } from "./request-pacer.js";
@@ -140,6 +141,8 @@ export async function routeRequest(routes: Route[], auth: Authenticator, req: ht
       if (principal.owner !== LOCAL_OWNER) await paced(requestPacer(), principal.owner, req);
     }
     const params = m.slice(1).map(decodeParam);
+    const badQuery = badQueryPart(url.search);
+    if (badQuery !== undefined) throw new PodflareError("bad_request", badQueryMessage(badQuery));
     if (trace) {
       if (route.auth) trace.keyId = principal.owner;
       if (url.pathname.startsWith("/v1/sandboxes/")) trace.sandboxId = params[0];

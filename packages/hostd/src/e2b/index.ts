@@ -24,6 +24,7 @@ import { CONNECT_RPC_PATH, envdRoutes, type SandboxCall } from "./envd.js";
 import { rpcMethods, serveRpc } from "./envd-rpc-serve.js";
 import { E2bError, sendE2bError, unsupported } from "./envelope.js";
 import { apiKeyOf, match } from "./request.js";
+import { badQueryMessage, badQueryPart } from "../api/query-encoding.js";
 import type { RequestTrace } from "../api/request-log.js";
 import { routeLabel } from "../metrics/route-label.js";
 import { Templates, parseTemplateMap } from "./shapes.js";
@@ -79,6 +80,8 @@ export function createE2bHandler(opts: E2bOptions): E2bHandler {
     };
     try {
       const method = req.method ?? "GET";
+      const badQuery = badQueryPart(url.search);
+      if (badQuery !== undefined) throw new E2bError(400, badQueryMessage(badQuery));
       if (!target) {
         const key = apiKeyOf(req);
         if (trace) {
