@@ -114,3 +114,12 @@ test("after the floods, a PTY session still works; a client that ends its side w
   await eventually(() => ended, "hostd did not end its side after the client ended its own", 15_000);
   socket.destroy();
 });
+
+test("attaching to a process that is not there is refused before the upgrade: 404 process_not_found (it was upgraded, then closed with 1011)", async () => {
+  for (const pid of ["nope", "999999"]) {
+    const ws = await wsConnect(`${hostdUrl()}/v1/sandboxes/${id}/pty?pid=${pid}`);
+    assert.equal(ws.status, 404, ws.body);
+    assert.equal(ws.socket, null);
+    assert.equal((JSON.parse(ws.body) as { code: string }).code, "process_not_found");
+  }
+});

@@ -72,6 +72,8 @@ export class PtyServer {
     const q = url.searchParams;
     if (q.has("pid")) {
       selector = parseSelector(q.get("pid")!);
+      // Refused as HTTP before the upgrade (404 process_not_found), not as a frame after it.
+      await guestRequest(await this.sandboxes.openGuest(owner, id), { t: "proc_info", ...selector }, ["proc_info"], timeout);
     } else {
       const size = parseSize({ rows: Number(q.get("rows") ?? 24), cols: Number(q.get("cols") ?? 80) });
       const cmd = q.get("cmd");

@@ -48,6 +48,8 @@ test("parseFork and parseFilePath", () => {
   assert.equal(parseFork({ n: limits.maxForkChildren }), limits.maxForkChildren);
   rejects(() => parseFork({ n: 0 }), "bad_request", /n must be an integer from 1 to/);
   rejects(() => parseFork({ n: limits.maxForkChildren + 1 }), "bad_request", /n must be an integer/);
+  rejects(() => parseFork({ n: Infinity }), "bad_request", /got Infinity$/);
+  rejects(() => parseFork({ n: "2" }), "bad_request", /got "2"$/);
   assert.equal(parseFilePath(new URL("http://h/x?path=/root/a")), "/root/a");
   rejects(() => parseFilePath(new URL("http://h/x")), "invalid_path", /\?path=/);
   rejects(() => parseFilePath(new URL(`http://h/x?path=/${"a".repeat(4100)}`)), "invalid_path", /4096/);

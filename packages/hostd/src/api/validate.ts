@@ -178,7 +178,7 @@ export function parseFork(body: Record<string, unknown>): number {
   rejectUnknown(body, ["n"], "a fork");
   const v = body.n ?? 1;
   if (typeof v !== "number" || !Number.isInteger(v) || v < 1 || v > limits.maxForkChildren) {
-    throw bad(`n must be an integer from 1 to ${limits.maxForkChildren}, got ${JSON.stringify(body.n)}`);
+    throw bad(`n must be an integer from 1 to ${limits.maxForkChildren}, got ${typeof v === "number" ? String(v) : JSON.stringify(body.n)}`);
   }
   return v;
 }

@@ -12,6 +12,8 @@ test("E2B's create body maps onto ours: template, metadata, envs, timeout, inter
   );
   assert.equal(createBody({ templateID: "code-interpreter-v1" }, templates).template, "python-datasci");
   assert.equal(createBody({ templateID: "my-own" }, templates).template, "my-own");
+  // A bad timeout is named as E2B's field, not as the idle_timeout_s or lifetime_s it becomes.
+  for (const timeout of [-1, 0, 1.5, "x"]) assert.throws(() => createBody({ timeout }, templates), /^Error: timeout must be a whole number of seconds, at least 1, got /);
 });
 
 test("E2B's network policy, where allowed entries win, in ours, where denied ones do", () => {

@@ -99,7 +99,7 @@ export function controlPlaneRoutes(deps: ControlPlaneDeps): E2bRoute[] {
     }),
     e2bRoute("POST", `${SB}/timeout`, async (ctx) => {
       const body = await readBody(ctx.req);
-      if (typeof body.timeout !== "number") throw new E2bError(400, `timeout must be a number of seconds, got ${JSON.stringify(body.timeout)}`);
+      if (typeof body.timeout !== "number") throw new E2bError(400, `timeout must be a number of seconds, got ${body.timeout === undefined ? "none" : JSON.stringify(body.timeout)}`);
       await setTimeoutS(ctx, ctx.params[0]!, body.timeout);
       sendNoContent(ctx.res);
     }),
@@ -142,6 +142,10 @@ export function createBody(body: Record<string, unknown>, templates: Templates):
   if (body.mcp !== undefined && body.mcp !== null) throw unsupported("mcp");
   if (Array.isArray(body.volumeMounts) && body.volumeMounts.length > 0) throw unsupported("volumeMounts");
   if (body.iam !== undefined && body.iam !== null) throw unsupported("iam");
+  // Checked here, so that the error names E2B's field rather than ours that it becomes.
+  if (body.timeout !== undefined && body.timeout !== null && (typeof body.timeout !== "number" || !Number.isInteger(body.timeout) || body.timeout < 1)) {
+    throw new E2bError(400, `timeout must be a whole number of seconds, at least 1, got ${JSON.stringify(body.timeout)}`);
+  }
   const ours: Record<string, unknown> = {
     template: templates.ours(templateID),
     metadata: body.metadata ?? undefined,
