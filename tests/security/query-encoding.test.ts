@@ -1,8 +1,10 @@
-// A file path in the query with bytes that are not valid percent-encoding is refused, on the
-// REST and the E2B routes alike: URLSearchParams would decode them to U+FFFD and name another
-// file (outside tester tf: `?path=/etc/%ff` read `/etc/\uFFFD`).
+// The request target is read as the client wrote it (outside tester tf): a query with bytes
+// that are not valid percent-encoding is refused, on the REST and the E2B routes alike
+// (URLSearchParams decoded them to U+FFFD: `?path=/etc/%ff` read `/etc/\uFFFD`), and a path
+// that starts with `//` is a path, not a host.
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
+import http from "node:http";
 import { SandboxPool, api, hostdUrl } from "../support/api.js";
 
 const pool = new SandboxPool();
@@ -24,4 +26,23 @@ test("?path= with %ff, a cut sequence or a lone surrogate answers 400 bad_reques
   // Good encoding still works.
   const ok = await api("GET", `/v1/sandboxes/${id}/fs/stat?path=${encodeURIComponent("/root")}`);
   assert.equal(ok.status, 200);
+});
+
+test("a path that starts with // is a path: //x/v1/sandboxes is not routed as /v1/sandboxes (a proxy's path rule in front would see one path, hostd serve another)", async () => {
+  const get = (path: string) =>
+    new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const u = new URL(hostdUrl());
+      const req = http.request({ host: u.hostname, port: Number(u.port), path, method: "GET", agent: false }, (res) => {
+        let body = "";
+        res.setEncoding("utf8").on("data", (d: string) => (body += d)).on("end", () => resolve({ status: res.statusCode!, body }));
+      });
+      req.on("error", reject);
+      req.end();
+    });
+  for (const path of ["//x/v1/sandboxes", "//v1/capacity", "//v1//sandboxes"]) {
+    const r = await get(path);
+    assert.equal(r.status, 404, `${path}: ${r.body}`);
+    assert.match(r.body, new RegExp(`no route for GET ${path.replace(/\//g, "\\/")};`));
+  }
+  assert.equal((await get("/v1/capacity")).status, 200);
 });

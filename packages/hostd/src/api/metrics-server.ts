@@ -4,10 +4,11 @@ import http from "node:http";
 import type { HostdMetrics } from "../metrics/index.js";
 import { PROMETHEUS_CONTENT_TYPE } from "./metrics-routes.js";
 import { connectionsCheckingIntervalMs } from "./connection-limits.js";
+import { requestUrl } from "./request-url.js";
 
 export function createMetricsServer(metrics: HostdMetrics, log: (msg: string) => void): http.Server {
   const server = http.createServer({ connectionsCheckingInterval: connectionsCheckingIntervalMs(10_000) }, (req, res) => {
-    const path = new URL(req.url ?? "/", "http://hostd").pathname;
+    const path = requestUrl(req.url).pathname;
     if (path !== "/metrics" || (req.method !== "GET" && req.method !== "HEAD")) {
       res.writeHead(404, { "content-type": "text/plain" });
       res.end("only GET /metrics is served here\n");

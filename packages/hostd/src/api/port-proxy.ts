@@ -23,6 +23,7 @@ import {
   upstreamTarget,
 } from "./proxy-headers.js";
 import { malformedSandboxId, type Route, type RouteContext, type RouteMaker } from "./route.js";
+import { requestUrl } from "./request-url.js";
 
 export class PortProxy {
   /** Streams open now, so that a hostd shutdown can end them. */
@@ -45,7 +46,7 @@ export class PortProxy {
 
   /** The HTTP server's 'upgrade' event: WebSockets to a port. False for other paths. */
   handleUpgrade(req: http.IncomingMessage, client: Duplex, head: Buffer): boolean {
-    const m = PORT_ROUTE.exec(new URL(req.url ?? "/", "http://hostd").pathname);
+    const m = PORT_ROUTE.exec(requestUrl(req.url).pathname);
     if (!m) return false;
     client.on("error", () => {});
     client.pause(); // what the caller sends early waits for the stream inside (pipe resumes)

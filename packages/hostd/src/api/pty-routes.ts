@@ -16,6 +16,7 @@ import { malformedSandboxId } from "./route.js";
 import { parseSelector, parseSignal, parseSize } from "./validate.js";
 import { OP, WsError, WsReader, encodeWs, handshake } from "./websocket.js";
 import { internalError } from "./http.js";
+import { requestUrl } from "./request-url.js";
 
 const PTY_ROUTE = /^\/v1\/sandboxes\/([^/]+)\/pty$/;
 // Input and control messages are small; a paste is at most this.
@@ -37,7 +38,7 @@ export class PtyServer {
   ) {}
 
   handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): boolean {
-    const url = new URL(req.url ?? "/", "http://hostd");
+    const url = requestUrl(req.url);
     const m = PTY_ROUTE.exec(url.pathname);
     if (!m) return false;
     socket.on("error", () => {});

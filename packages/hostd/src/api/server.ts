@@ -16,6 +16,7 @@ import { sendError } from "./http.js";
 import type { RequestObserver, RequestTrace } from "./request-log.js";
 import type { Route } from "./route.js";
 import { routeLabel } from "../metrics/route-label.js";
+import { requestUrl } from "./request-url.js";
 
 /**
  * Handles an HTTP upgrade (WebSocket) request and owns the socket from then on; returns
@@ -126,7 +127,7 @@ export function createApiServer(
  * serve through here, so both get the same routes, auth and validation.
  */
 export async function routeRequest(routes: Route[], auth: Authenticator, req: http.IncomingMessage, res: http.ServerResponse, trace?: RequestTrace, calls?: OpenCalls): Promise<void> {
-  const url = new URL(req.url ?? "/", "http://hostd");
+  const url = requestUrl(req.url);
   let pathMatched = false;
   for (const route of routes) {
     const m = route.pattern.exec(url.pathname);

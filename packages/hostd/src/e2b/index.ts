@@ -28,6 +28,7 @@ import { badQueryMessage, badQueryPart } from "../api/query-encoding.js";
 import type { RequestTrace } from "../api/request-log.js";
 import { routeLabel } from "../metrics/route-label.js";
 import { Templates, parseTemplateMap } from "./shapes.js";
+import { requestUrl } from "../api/request-url.js";
 
 export const ENVD_PORT = 49983;
 export const CODE_INTERPRETER_PORT = 49999;
@@ -60,7 +61,7 @@ export function createE2bHandler(opts: E2bOptions): E2bHandler {
   const interpreter = codeInterpreterRoutes(api);
 
   const handler = async (req: IncomingMessage, res: ServerResponse, trace?: RequestTrace): Promise<boolean> => {
-    const url = new URL(req.url ?? "/", "http://hostd");
+    const url = requestUrl(req.url);
     // The REST API's own paths stay the REST API's, whatever E2B headers or Host come with them.
     const target = url.pathname.startsWith("/v1/") ? null : sandboxTarget(req);
     if (!target && !CONTROL_PLANE_PATH.test(url.pathname)) {
