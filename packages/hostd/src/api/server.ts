@@ -17,6 +17,7 @@ import type { RequestObserver, RequestTrace } from "./request-log.js";
 import type { Route } from "./route.js";
 import { routeLabel } from "../metrics/route-label.js";
 import { requestUrl } from "./request-url.js";
+import { foreignCaller } from "./local-caller.js";
 
 /**
  * Handles an HTTP upgrade (WebSocket) request and owns the socket from then on; returns
@@ -73,6 +74,11 @@ export function createApiServer(
       sendError(res, new PodflareError("unavailable", "hostd is stopping; send the call again in a moment (to this hostd once it is back, or another)"), log);
       return;
     }
+    const foreign = auth.localOnly() ? foreignCaller(req.headers) : undefined;
+    if (foreign !== undefined) {
+      sendError(res, foreignRefusal(foreign), log);
+      return;
+    }
     if (changesState(req)) {
       unanswered.add(res);
       res.once("close", () => unanswered.delete(res));
@@ -93,7 +99,9 @@ export function createApiServer(
     // With an 'upgrade' listener Node hands over every request that asks for one (curl
     // --http2 asks for h2c on any URL); those we do not upgrade are answered normally.
     server.on("upgrade", (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
-      if (upgrade(req, socket, head)) return;
+      // A browser's WebSocket is not held by CORS at all: the same check before any upgrade.
+      const foreign = auth.localOnly() ? foreignCaller(req.headers) : undefined;
+      if (foreign === undefined && upgrade(req, socket, head)) return;
       socket.on("error", () => {});
       const res = new http.ServerResponse(req);
       res.shouldKeepAlive = false;
@@ -102,6 +110,10 @@ export function createApiServer(
         res.detachSocket(socket as net.Socket);
         socket.end();
       });
+      if (foreign !== undefined) {
+        sendError(res, foreignRefusal(foreign), log);
+        return;
+      }
       // Node gives such a request no body stream (the bytes after the head are in `head`).
       const hasBody = head.length > 0 || Number(req.headers["content-length"] ?? 0) > 0 || req.headers["transfer-encoding"] !== undefined;
       if (hasBody) {
@@ -162,4 +174,12 @@ function decodeParam(raw: string | undefined): string {
   } catch {
     throw new PodflareError("bad_request", `${JSON.stringify(raw)} in the URL is not valid percent-encoding`);
   }
+}
+
+function foreignRefusal(header: string): PodflareError {
+  return new PodflareError(
+    "forbidden",
+    `this hostd has auth off (a loopback bind with no key), so only programs on this machine may call it, and a request with ${header} comes from a web page or another name for this host; ` +
+      "create a key (`podflare keys create`) and send it, or call from a local program",
+  );
 }

@@ -46,6 +46,8 @@ export interface Authenticator {
   readonly mode: AuthMode;
   /** Whether requests must carry a key now. Goes from false to true at most once, never back. */
   enabled(): boolean;
+  /** Auth is off on a loopback bind: only local programs may call (api/local-caller.ts). */
+  localOnly(): boolean;
   principal(req: IncomingMessage): Principal;
 }
 
@@ -67,6 +69,7 @@ export function createAuthenticator(opts: AuthOptions): Authenticator {
   return {
     mode,
     enabled,
+    localOnly: () => opts.bind.loopback && !enabled(),
     principal(req) {
       if (!enabled()) return { owner: LOCAL_OWNER, tier: opts.localTier, admin: true };
       const header = req.headers.authorization;
