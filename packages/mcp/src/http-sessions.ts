@@ -10,6 +10,8 @@ import type { ConnectionOptions } from "podflare";
 import { idleSessions, sweepPeriodMs } from "./idle.js";
 import { createMcpServer } from "./server.js";
 import { SandboxSession } from "./session.js";
+import { OwnerSlots } from "./owner-slots.js";
+import { readOneMessage, type Read } from "./one-message.js";
 
 export interface McpHttpLimits {
   /** A session without a request for this long ends, and its sandboxes close (PODFLARE_MCP_IDLE_TIMEOUT_S). */
@@ -51,6 +53,7 @@ export class McpHttpSessions {
   readonly #starting = new Map<string, number>();
   #startingTotal = 0;
   readonly #timer: NodeJS.Timeout;
+  readonly #slots = new OwnerSlots();
 
   constructor(limits: McpHttpLimits, log: (msg: string) => void, now: () => number = Date.now) {
     this.#limits = limits;
@@ -115,7 +118,19 @@ export class McpHttpSessions {
     entry.open.add(res);
     res.once("close", () => entry.open.delete(res));
     try {
-      await entry.transport.handleRequest(req, res);
+      // A slot of the key's before the body is read: a waiting call holds nothing but its socket.
+      const gone = new AbortController();
+      res.once("close", () => gone.abort());
+      let release: () => void;
+      try {
+        release = await this.#slots.acquire(caller.owner, gone.signal);
+      } catch {
+        return; // the client went away while its call waited
+      }
+      res.once("close", release);
+      const read = await readOneMessage(req, this.#limits.maxBodyBytes);
+      if (!read.ok) return answerRpcError(res, read);
+      await entry.transport.handleRequest(req, res, read.message);
     } finally {
       done();
     }
@@ -148,7 +163,9 @@ export class McpHttpSessions {
     });
     try {
       await server.connect(transport);
-      await transport.handleRequest(req, res);
+      const read = await readOneMessage(req, this.#limits.maxBodyBytes);
+      if (read.ok) await transport.handleRequest(req, res, read.message);
+      else answerRpcError(res, read);
     } finally {
       release();
     }
@@ -206,4 +223,10 @@ export class McpHttpSessions {
       }
     }
   }
+}
+
+/** A JSON-RPC error answer for a body refused before the transport saw it. */
+function answerRpcError(res: ServerResponse, read: Extract<Read, { ok: false }>): void {
+  const body = JSON.stringify({ jsonrpc: "2.0", id: null, error: { code: read.code, message: read.message } });
+  res.writeHead(read.status, { "content-type": "application/json", "content-length": Buffer.byteLength(body) }).end(body);
 }
