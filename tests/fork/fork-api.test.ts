@@ -3,6 +3,7 @@ import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
 import { api, bash, closeSandbox, exec, hostdUrl, SandboxPool } from "../support/api.js";
+import { eventually } from "../support/host.js";
 import { fork, forkStatus, mergeInto } from "./support.js";
 import { Sandbox } from "podflare";
 
@@ -51,6 +52,28 @@ test("merge_into: the parent id takes the winner's REPL and files; the winner id
   assert.equal((await exec(p, "print(score)")).stdout, "99\n");
   assert.equal((await exec(c, "print(score)")).stdout, "10\n");
   for (const s of [b, c]) await closeSandbox(s);
+});
+
+test("merge_into keeps the parent's lifetime: its max_lifetime_s and end count from its own creation (each merge cut them by the parent's age at the fork)", async () => {
+  const p = await pool.create({ max_lifetime_s: 600 });
+  const applied = async (id: string) => ((await (await api("GET", `/v1/sandboxes/${id}`)).json()) as { created_at: string; applied: { max_lifetime_s: number; lifetime_s?: number } });
+  const created = Date.parse((await applied(p)).created_at);
+  await eventually(() => Date.now() - created >= 2500, "the parent is a few seconds old", 10_000);
+  const [a] = (await fork(p, 1)).children as [string];
+  assert.ok((await applied(a)).applied.max_lifetime_s <= 598, "a child gets what is left of its parent's");
+  assert.equal((await mergeInto(p, a)).status, 204);
+  const merged = (await applied(p)).applied;
+  assert.equal(merged.max_lifetime_s, 600, JSON.stringify(merged));
+  assert.equal(merged.lifetime_s, undefined);
+  // A winner whose end was moved earlier brings that end, counted from the parent's creation.
+  const [b] = (await fork(p, 1)).children as [string];
+  assert.equal((await api("POST", `/v1/sandboxes/${b}/timeout`, { lifetime_s: 100 })).status, 200);
+  const bAge = (Date.parse((await applied(b)).created_at) - created) / 1000;
+  assert.equal((await mergeInto(p, b)).status, 204);
+  const ended = (await applied(p)).applied;
+  assert.equal(ended.max_lifetime_s, 600);
+  assert.equal(ended.lifetime_s, Math.floor(bAge) + 100, JSON.stringify(ended));
+  await closeSandbox(p);
 });
 
 test("merge_into errors: into itself 400, not a descendant 400, unknown 404", async () => {

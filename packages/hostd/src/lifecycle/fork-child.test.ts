@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { AppliedLimits } from "@podflare/protocol";
-import { childLifetimes, remainingLifetimeS } from "./fork-child.js";
+import { childLifetimes, mergedLifetimes, remainingLifetimeS } from "./fork-child.js";
 
 test("a fork child gets what is left of its parent's lifetime in whole seconds, never more; 0 under a second", () => {
   const parent = { createdAt: 1_000_000, applied: { max_lifetime_s: 60 } as AppliedLimits };
@@ -26,4 +26,12 @@ test("a fork child ends when its parent would, and can be moved up to what is le
   assert.deepEqual(childLifetimes({ ...parent, applied: { max_lifetime_s: 60 } as AppliedLimits }, 1_010_500), { max_lifetime_s: 49 });
   assert.deepEqual(childLifetimes({ ...parent, applied: { max_lifetime_s: 60, lifetime_s: 60 } as AppliedLimits }, 1_010_000), { max_lifetime_s: 50 });
   assert.deepEqual(childLifetimes({ ...parent, applied: { max_lifetime_s: 20, lifetime_s: 30 } as AppliedLimits }, 1_000_000), { max_lifetime_s: 20 });
+});
+
+test("a merge keeps the parent's max_lifetime_s and carries the winner's end into the parent's count (a merge cut the parent's lifetime)", () => {
+  const parent = { createdAt: 1_000_000, applied: { max_lifetime_s: 90 } as AppliedLimits };
+  const child = { createdAt: 1_030_000, applied: { max_lifetime_s: 59 } as AppliedLimits };
+  assert.deepEqual(mergedLifetimes(parent, child), { max_lifetime_s: 90 });
+  assert.deepEqual(mergedLifetimes(parent, { ...child, applied: { max_lifetime_s: 59, lifetime_s: 20 } as AppliedLimits }), { max_lifetime_s: 90, lifetime_s: 50 });
+  assert.deepEqual(mergedLifetimes(parent, { ...child, applied: { max_lifetime_s: 59, lifetime_s: 59 } as AppliedLimits }), { max_lifetime_s: 90 });
 });

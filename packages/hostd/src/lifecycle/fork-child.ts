@@ -36,3 +36,16 @@ export function childLifetimes(r: Pick<SandboxRecord, "createdAt" | "applied">, 
   const endS = remainingLifetimeS(r, now);
   return endS < maxS ? { max_lifetime_s: maxS, lifetime_s: endS } : { max_lifetime_s: maxS };
 }
+
+/**
+ * A parent's lifetimes once a descendant is merged into it, counted from the parent's own
+ * creation (which it keeps): its max_lifetime_s stays; the winner's end (its lifetime_s, moved
+ * or not) is carried over into the parent's count, never past that cap.
+ */
+export function mergedLifetimes(parent: Pick<SandboxRecord, "createdAt" | "applied">, winner: Pick<SandboxRecord, "createdAt" | "applied">): { max_lifetime_s: number; lifetime_s?: number } {
+  const maxS = parent.applied.max_lifetime_s;
+  // An end at the winner's own cap is the parent's cap (to the second the fork rounded away).
+  if (winner.applied.lifetime_s === undefined || winner.applied.lifetime_s >= winner.applied.max_lifetime_s) return { max_lifetime_s: maxS };
+  const endS = Math.floor((winner.createdAt - parent.createdAt) / 1000) + winner.applied.lifetime_s;
+  return endS < maxS ? { max_lifetime_s: maxS, lifetime_s: endS } : { max_lifetime_s: maxS };
+}

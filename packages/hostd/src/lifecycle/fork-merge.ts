@@ -5,7 +5,7 @@ import type { Runtime } from "../runtime/types.js";
 import type { SandboxRecord, SandboxTable } from "../store/store.js";
 import type { Clock } from "./clock.js";
 import { expiredError, newSandboxId, type LiveSandbox, type LiveSandboxes } from "./live-sandboxes.js";
-import { NOT_CARRIED, childLifetimes, remainingLifetimeS, type ForkResponse } from "./fork-child.js";
+import { NOT_CARRIED, childLifetimes, mergedLifetimes, remainingLifetimeS, type ForkResponse } from "./fork-child.js";
 import { setHandle } from "./runtime-handle.js";
 import { SerialQueue } from "./serial-queue.js";
 import type { UsageStore } from "./usage.js";
@@ -95,7 +95,11 @@ export async function mergeQueued(d: ForkMergeDeps, owner: string, parentId: str
     // Checked again in turn: a merge queued just before this one may have replaced the parent.
     checkForkPoint(d, parent, winnerId);
     const old = parent.rt;
-    d.store.merge(parentId, winner.record);
+    // The winner's limits, with its lifetimes counted from the parent's creation, which the
+    // parent keeps (they counted from the winner's: each merge cut the parent's lifetime).
+    const { lifetime_s: _winnersEnd, max_lifetime_s: _winnersCap, ...limits } = winner.record.applied;
+    const applied = { ...limits, ...mergedLifetimes(parent.record, winner.record) };
+    d.store.merge(parentId, { ...winner.record, applied });
     const record: SandboxRecord = {
       ...parent.record,
       runtimeKey: winner.record.runtimeKey,
@@ -106,7 +110,7 @@ export async function mergeQueued(d: ForkMergeDeps, owner: string, parentId: str
       familyStartTime: winner.record.familyStartTime,
       outerFamily: winner.record.outerFamily,
       template: winner.record.template,
-      applied: winner.record.applied,
+      applied,
       env: winner.record.env,
       network: winner.record.network,
       lastActiveAt: d.clock.now(),
