@@ -3,7 +3,7 @@
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { SandboxPool, api, bash, closeSandbox, createSandbox, exec } from "../support/api.js";
-import { cgroupDirs, cpuShare, cpuSharesUnderParent, sandboxPids, until } from "../support/host.js";
+import { cgroupDirs, cpuShare, cpuSharesUnderParent, eventually, sandboxPids, until } from "../support/host.js";
 import fs from "node:fs";
 
 const pool = new SandboxPool();
@@ -125,6 +125,35 @@ test("pause freezes every process; any exec resumes it transparently", async () 
   assert.equal(await state(id), "ready");
   const resumed = await api("POST", `/v1/sandboxes/${id}/resume`);
   assert.equal(resumed.status, 200);
+});
+
+test("an exec whose timeout comes while its sandbox is paused is interrupted once resumed, and the REPL keeps its state (it was killed as if it ignored the interrupt)", async () => {
+  const id = await pool.create();
+  await exec(id, "keep = 'precious'");
+  const res = await api("POST", `/v1/sandboxes/${id}/exec`, { code: "import time\nprint('begun', flush=True)\nfor i in range(100): time.sleep(0.1)", timeout_ms: 1500 });
+  assert.equal(res.status, 200);
+  const reader = res.body!.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  while (!text.includes("begun")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`the exec ended before it began: ${text}`);
+    text += decoder.decode(value, { stream: true });
+  }
+  assert.equal((await api("POST", `/v1/sandboxes/${id}/pause`)).status, 200);
+  // Paused past the timeout and the 2 s grace hostd gives an interrupt before it kills the REPL.
+  const pausedAt = Date.now();
+  await eventually(() => Date.now() - pausedAt > 1500 + 2000 + 1500, "the timeout and the kill grace have passed while paused", 10_000);
+  assert.equal((await api("POST", `/v1/sandboxes/${id}/resume`)).status, 200);
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += decoder.decode(value, { stream: true });
+  }
+  const exit = JSON.parse(text.trim().split("\n").at(-1)!) as { type: string; data: number };
+  assert.deepEqual([exit.type, exit.data], ["exit", 124], text.slice(-600));
+  assert.doesNotMatch(text, /ignored the interrupt/);
+  assert.equal((await exec(id, "print(keep)")).stdout, "precious\n", "the REPL lost its state");
 });
 
 test("an idle sandbox is paused after idle_timeout_s, then closed; it is never frozen unless persistent", async () => {

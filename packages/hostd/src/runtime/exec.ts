@@ -102,10 +102,19 @@ export async function runExec(sb: RuntimeSandbox, opts: ExecOptions, output: Exe
       } catch {
         /* connection already gone: the close handler finishes the call */
       }
+      let held = false;
       const kill = () => {
         // A guest blocked on a client that does not read has not ignored the interrupt: its
         // exit waits behind the output. Wait for the client instead (its socket times out).
-        if (blocked) {
+        // Nor has a paused one, which cannot run at all: it gets the interrupt once resumed,
+        // and a whole grace from then (a pause used to cost the REPL its state).
+        if (blocked || sb.paused) {
+          held = true;
+          killTimer = setTimeout(kill, opts.killGraceMs);
+          return;
+        }
+        if (held) {
+          held = false;
           killTimer = setTimeout(kill, opts.killGraceMs);
           return;
         }

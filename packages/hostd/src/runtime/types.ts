@@ -91,6 +91,8 @@ export interface RuntimeSandbox {
   restartRepl(): Promise<void>;
   /** Stops every process of the sandbox in place (cgroup freezer), and lets them go on. */
   pause(): Promise<void>;
+  /** Between a pause() and its resume(): nothing in the sandbox runs, an interrupt included. */
+  readonly paused: boolean;
   resume(): Promise<void>;
 }
 

@@ -217,12 +217,16 @@ export class NsSandbox implements RuntimeSandbox {
     this.conn?.close();
   }
 
+  paused = false;
+
   pause(): Promise<void> {
+    this.paused = true;
     return this.rt.cgroups.freeze(this.id);
   }
 
-  resume(): Promise<void> {
-    return this.rt.cgroups.thaw(this.id);
+  async resume(): Promise<void> {
+    await this.rt.cgroups.thaw(this.id);
+    this.paused = false;
   }
 
   async destroy(): Promise<void> {
