@@ -56,11 +56,15 @@ test("a key's Spaces are capped by bytes (507 space_storage_limit) and by count 
 
   const b = await create();
   await bashIn(b, "head -c 30M /dev/urandom > /root/big && sync");
+  // A REPL whose saved state is big: the refused freeze must not leave that file behind.
+  assert.equal((await call("POST", `/v1/sandboxes/${b}/exec`, { code: "import os\nheld = os.urandom(8 << 20)" })).status, 200);
   const tooBig = await call("POST", `/v1/sandboxes/${b}/freeze`);
   assert.equal(tooBig.status, 507, JSON.stringify(tooBig.body));
   assert.equal(tooBig.body.code, "space_storage_limit");
   assert.match(tooBig.body.error as string, /pro tier's 48 MB; delete or resume some Spaces/);
   assert.equal((await call("GET", `/v1/sandboxes/${b}`)).status, 200, "a refused freeze closed the sandbox");
+  const state = await call("GET", `/v1/sandboxes/${b}/fs/stat?path=/var/lib/podflare/space-state.pkl`);
+  assert.equal(state.status, 404, `the refused freeze left the saved REPL state in the sandbox: ${JSON.stringify(state.body)}`);
 
   await bashIn(b, "rm /root/big && sync");
   assert.equal((await call("POST", `/v1/sandboxes/${b}/freeze`)).status, 200);

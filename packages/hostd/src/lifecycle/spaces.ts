@@ -2,7 +2,7 @@
 // into a new sandbox, later — after a hostd restart or a host reboot too.
 import { PodflareError, newTaggedId, type ResumeSpaceResponse, type SpaceInfo } from "@podflare/protocol";
 import { tiers, type TierName } from "../auth/tiers.js";
-import { spaceOp } from "../runtime/space-ops.js";
+import { dropSpaceState, spaceOp } from "../runtime/space-ops.js";
 import type { Runtime } from "../runtime/types.js";
 import { clipId } from "../storage/index.js";
 import type { SpaceRecord, SpaceTable } from "../store/store.js";
@@ -70,7 +70,12 @@ export class SpaceService {
       const manifest = await spaceOp(rt, "space_save");
       const bytes = (await this.runtime.diskUsageBytes?.(rt)) ?? 0;
       const used = this.store.list(owner).reduce((sum, s) => sum + s.bytes, 0) + pending.bytes;
-      checkSpaceBytes(used, bytes, caps, tierName);
+      try {
+        checkSpaceBytes(used, bytes, caps, tierName);
+      } catch (err) {
+        await dropSpaceState(rt); // refused: the sandbox goes on as it was, without the saved state
+        throw err;
+      }
       pending.bytes += bytes;
       // Marked until its row is in: a root a crash leaves without one is then known as garbage.
       await this.runtime.markSpacePending?.(spaceId, true);
@@ -78,6 +83,7 @@ export class SpaceService {
         await this.runtime.saveSpace(rt, spaceId);
       } catch (err) {
         await this.runtime.markSpacePending?.(spaceId, false);
+        await dropSpaceState(rt);
         throw err;
       } finally {
         pending.bytes -= bytes;

@@ -1,6 +1,7 @@
 // Saving and loading a REPL namespace for Spaces, over the control connection like an exec.
 import { PodflareError, type GuestFrame, type SpaceManifest } from "@podflare/protocol";
 import { guestError } from "./files.js";
+import { guestRequest } from "./guest-request.js";
 import type { RuntimeSandbox } from "./types.js";
 
 /** Where inside the sandbox the saved namespace lives, so the root snapshot carries it. */
@@ -48,4 +49,17 @@ export async function spaceOp(sb: RuntimeSandbox, op: "space_save" | "space_load
     });
     conn.send({ t: op, id, path: SPACE_STATE_PATH });
   });
+}
+
+/**
+ * Removes the saved namespace from a sandbox whose freeze was refused or failed after the save:
+ * it keeps running as it was, and the file (as big as its REPL's state) would count against
+ * its disk_mb and its key's share of the pool. Best effort: a guest that does not answer keeps it.
+ */
+export async function dropSpaceState(sb: RuntimeSandbox, timeoutMs = 10_000): Promise<void> {
+  try {
+    await guestRequest(await sb.openConnection(), { t: "fs_remove", path: SPACE_STATE_PATH, recursive: false }, ["done"], timeoutMs);
+  } catch {
+    /* gone already, or the guest is not answering: the next freeze overwrites it */
+  }
 }
