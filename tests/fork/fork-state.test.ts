@@ -14,6 +14,7 @@ test("children inherit globals, imports and heap; the answer says what is not ca
   const { children, not_carried } = await fork(id, 2);
   assert.ok(not_carried.some((s) => /processes other than the guest kernel/.test(s)), JSON.stringify(not_carried));
   assert.ok(not_carried.some((s) => /sockets and pipes/.test(s)), JSON.stringify(not_carried));
+  assert.ok(not_carried.some((s) => /shared memory maps of files/.test(s)), JSON.stringify(not_carried));
   for (const c of children) {
     const r = await exec(c, "print(x + 1, json.dumps([1]), len(big), big[-1], K.v, collections.Counter('aa')['a'])");
     assert.equal(r.stdout, "42 [1] 10000000 122 klass 2\n", r.stderr);

@@ -8,6 +8,7 @@ export const NOT_CARRIED = [
   "threads other than the REPL's main thread",
   "open sockets and pipes: a child's copies are not connected to anything new (the parent's peers keep talking to the parent)",
   "files the REPL holds open that were deleted from disk: the child shares them with the parent",
+  "shared memory maps of files (mmap with MAP_SHARED, numpy.memmap in r+ mode, LMDB): the child's map is still the parent's file, so writes through it reach the parent and its other children; map the file again in the child",
 ] as const;
 
 export type { ForkResponse } from "@podflare/protocol";
