@@ -193,6 +193,24 @@ test("an idle persistent sandbox is frozen to a Space instead of closed", async 
   await closeSandbox(back.id);
 });
 
+test("an idle persistent sandbox whose REPL state does not fit in its disk_mb is frozen with its files (it was closed, losing them too)", async () => {
+  const id = await createSandbox({ idle_timeout_s: 1, persistent: true, disk_mb: 128 });
+  await bash(id, "head -c 90M /dev/urandom > /root/important.dat && sha256sum /root/important.dat > /root/sum");
+  await exec(id, "import os\nbig = os.urandom(60 << 20)");
+  await until(async () => (await state(id)) === "gone", "the idle persistent sandbox was not retired", 60_000);
+  const { spaces } = (await (await api("GET", "/v1/spaces")).json()) as { spaces: { space_id: string; source_id: string; manifest: { failed: { name: string }[] } }[] };
+  const space = spaces.find((s) => s.source_id === id);
+  assert.ok(space, "no Space was made: the sandbox and its files were lost");
+  assert.ok(space.manifest.failed.some((f) => f.name === "(the REPL's state)"), JSON.stringify(space.manifest));
+  const res = await api("POST", `/v1/spaces/${space.space_id}/resume`);
+  const back = (await res.json()) as { id: string; not_restored: { name: string }[] };
+  assert.equal(res.status, 200, JSON.stringify(back));
+  assert.ok(back.not_restored.some((f) => f.name === "(the REPL's state)"), JSON.stringify(back.not_restored));
+  assert.equal((await bash(back.id, "sha256sum -c /root/sum")).stdout, "/root/important.dat: OK\n");
+  assert.equal((await bash(back.id, "test -e /var/lib/podflare/space-state.pkl && echo left || echo none")).stdout, "none\n");
+  await closeSandbox(back.id);
+});
+
 test("activity resets the idle clock", async () => {
   const id = await pool.create({ idle_timeout_s: 2 });
   // Calls back to back for longer than the idle timeout: it never gets paused.

@@ -121,7 +121,7 @@ export class Reaper {
     if (s.persistent) {
       try {
         const space = await withinMs(
-          this.spaces.freeze(s.owner, s.id, this.opts.tierOf?.(s.owner) ?? "enterprise", reason),
+          this.spaces.freeze(s.owner, s.id, this.opts.tierOf?.(s.owner) ?? "enterprise", reason, { keepFilesWithoutState: true }),
           this.opts.freezeDeadlineMs ?? FREEZE_DEADLINE_MS,
           "the freeze did not finish in time (an exec still running, or its client not reading)",
         );

@@ -1,6 +1,6 @@
 // Spaces: freeze a sandbox to disk (its REPL namespace and root filesystem) and resume it once,
 // into a new sandbox, later — after a hostd restart or a host reboot too.
-import { PodflareError, newTaggedId, type ResumeSpaceResponse, type SpaceInfo } from "@podflare/protocol";
+import { PodflareError, newTaggedId, type ResumeSpaceResponse, type SpaceInfo, type SpaceManifest } from "@podflare/protocol";
 import { tiers, type TierName } from "../auth/tiers.js";
 import { dropSpaceState, spaceOp } from "../runtime/space-ops.js";
 import type { Runtime } from "../runtime/types.js";
@@ -26,6 +26,9 @@ function notFound(id: string): PodflareError {
   return new PodflareError("space_not_found", `space ${clipId(id)} not found; it may have been resumed already (a Space resumes once) or deleted`);
 }
 
+/** The name a Space's manifest gives the REPL state it could not keep (it did not fit). */
+const STATE_NOT_KEPT = "(the REPL's state)";
+
 export class SpaceService {
   /** Freezes in flight per owner (Spaces and bytes), so racing freezes cannot pass the caps. */
   private readonly pending = new Map<string, { count: number; bytes: number }>();
@@ -43,7 +46,12 @@ export class SpaceService {
   ) {}
 
   /** Freezes a sandbox into a Space and closes the sandbox. */
-  async freeze(owner: string, id: string, tierName: TierName, reason = "freeze"): Promise<SpaceInfo> {
+  /**
+   * `keepFilesWithoutState`: when the REPL's state does not fit in the sandbox's own disk, the
+   * Space keeps its files and says the state was lost, rather than the freeze failing (the
+   * reaper: its only other way is to close the sandbox, losing the files too).
+   */
+  async freeze(owner: string, id: string, tierName: TierName, reason = "freeze", opts: { keepFilesWithoutState?: boolean } = {}): Promise<SpaceInfo> {
     if (!tiers[tierName].persistentSpaces) {
       throw new PodflareError("forbidden", `persistent Spaces are not part of the ${tierName} tier; use a pro key`);
     }
@@ -54,7 +62,7 @@ export class SpaceService {
     checkSpaceCount(this.store.list(owner).length + pending.count, caps, tierName);
     pending.count++;
     try {
-      return await this.freezeCounted(owner, id, tierName, reason, caps, pending);
+      return await this.freezeCounted(owner, id, tierName, reason, caps, pending, opts.keepFilesWithoutState === true);
     } catch (err) {
       throw this.runtime.explainNoSpace?.(err, tenantOf(owner)) ?? err;
     } finally {
@@ -64,10 +72,17 @@ export class SpaceService {
   }
 
   private async freezeCounted(owner: string, id: string, tierName: TierName, reason: string,
-    caps: ReturnType<typeof spaceCapsFor>, pending: { bytes: number }): Promise<SpaceInfo> {
+    caps: ReturnType<typeof spaceCapsFor>, pending: { bytes: number }, keepFilesWithoutState: boolean): Promise<SpaceInfo> {
     const spaceId = newTaggedId("spc", this.regionTag);
     const space = await this.sandboxes.runQueued(owner, id, async (rt, record) => {
-      const manifest = await spaceOp(rt, "space_save");
+      let manifest: SpaceManifest;
+      try {
+        manifest = await spaceOp(rt, "space_save");
+      } catch (err) {
+        if (!keepFilesWithoutState || !(err instanceof PodflareError) || err.code !== "no_space") throw err;
+        await dropSpaceState(rt); // what part of it was written
+        manifest = { saved: [], modules: [], failed: [{ name: STATE_NOT_KEPT, reason: `it did not fit in the sandbox's disk_mb, so only the files were kept: ${err.message}` }] };
+      }
       const bytes = (await this.runtime.diskUsageBytes?.(rt)) ?? 0;
       const used = this.store.list(owner).reduce((sum, s) => sum + s.bytes, 0) + pending.bytes;
       try {
@@ -180,17 +195,19 @@ export class SpaceService {
       ...(space.manifest.processes ?? []).map((p) => ({ name: p, reason: "a running process is not kept by a Space" })),
     ];
     let restored: string[] = [];
-    try {
-      const loaded = await spaceOp(this.sandboxes.runtimeOf(owner, created.id), "space_load");
-      restored = loaded.restored ?? [];
-      lost.push(...loaded.failed);
-    } catch (err) {
-      lost.push({ name: "*", reason: `the REPL state could not be loaded: ${(err as Error).message}` });
+    // A Space frozen without its REPL state (it did not fit) has none to load: its files only.
+    if (!space.manifest.failed.some((f) => f.name === STATE_NOT_KEPT)) {
+      try {
+        const loaded = await spaceOp(this.sandboxes.runtimeOf(owner, created.id), "space_load");
+        restored = loaded.restored ?? [];
+        lost.push(...loaded.failed);
+      } catch (err) {
+        lost.push({ name: "*", reason: `the REPL state could not be loaded: ${(err as Error).message}` });
+      }
     }
     return { ...created, space_id: spaceId, restored, not_restored: lost };
   }
 
-  /** Drops rows whose saved root is gone and roots no row names (after a crash). */
   /**
    * After a restart: rows whose root is gone are dropped. A root without a row is deleted only
    * when it was marked as being made or removed (a crash between the two); any other lost its
