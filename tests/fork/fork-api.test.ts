@@ -76,6 +76,21 @@ test("merge_into keeps the parent's lifetime: its max_lifetime_s and end count f
   await closeSandbox(p);
 });
 
+test("merge_into a grandchild whose parent was closed: it descends from its grandparent now (it answered 400 'not a fork descendant')", async () => {
+  const p = await pool.create();
+  await exec(p, "v = 'p'");
+  const [c] = (await fork(p, 1)).children as [string];
+  const [g] = (await fork(c, 1)).children as [string];
+  await exec(g, "v = 'g'");
+  await closeSandbox(c);
+  const info = (await (await api("GET", `/v1/sandboxes/${g}`)).json()) as { parent_id: string };
+  assert.equal(info.parent_id, p, "the grandchild's parent is its grandparent once its parent is gone");
+  const m = await mergeInto(p, g);
+  assert.equal(m.status, 204, m.text);
+  assert.equal((await exec(p, "print(v)")).stdout, "g\n");
+  await closeSandbox(p);
+});
+
 test("merge_into errors: into itself 400, not a descendant 400, unknown 404", async () => {
   const p = await pool.create();
   const other = await pool.create();

@@ -144,6 +144,12 @@ export class SandboxManager {
     const sb = this.live.get(owner, id);
     this.live.remove(id);
     this.store.delete(id);
+    // Its fork children descend from its parent now, from where it was forked (as in the store).
+    for (const other of this.live.values()) {
+      if (other.record.parentId !== id) continue;
+      other.record.parentId = sb.record.parentId;
+      other.record.forkedFrom = sb.record.forkedFrom;
+    }
     this.usage?.sandboxClosed(owner, { createdAt: sb.record.createdAt, memoryMb: sb.record.applied.memory_mb });
     // Gone for every later call at once; the close itself waits for the state change under
     // way (a fork's copy, a restart, a merge), and `sb.rt` is read then (a merge swaps it).

@@ -72,6 +72,8 @@ export interface SandboxTable {
   get(id: string): SandboxRecord | undefined;
   /** Every record, or the owner's, oldest first. */
   list(owner?: string): SandboxRecord[];
+  /** Removes the row; its children's rows take its parent and its fork point (`forkedFrom`),
+   * so a grandchild can still be merged into its grandparent. */
   delete(id: string): void;
   touch(id: string, at: number): void;
   /** The state, and whether a pause is a call's (SandboxRecord.pausedByCall). */

@@ -62,6 +62,7 @@ export class SqliteSandboxTable implements SandboxTable {
   private readonly initStmt;
   private readonly mergeStmt;
   private readonly reparentStmt;
+  private readonly adoptStmt;
 
   constructor(private readonly db: Database.Database) {
     this.insertStmt = db.prepare(
@@ -83,6 +84,7 @@ export class SqliteSandboxTable implements SandboxTable {
          template = @template, applied_json = @applied_json, env_json = @env_json, network_json = @network_json WHERE id = @id`,
     );
     this.reparentStmt = db.prepare(`UPDATE sandboxes SET parent_id = ? WHERE parent_id = ?`);
+    this.adoptStmt = db.prepare(`UPDATE sandboxes SET parent_id = ?, forked_from = ? WHERE parent_id = ?`);
   }
 
   merge(parentId: string, winner: SandboxRecord): void {
@@ -142,7 +144,12 @@ export class SqliteSandboxTable implements SandboxTable {
   }
 
   delete(id: string): void {
-    this.deleteStmt.run(id);
+    this.db.transaction(() => {
+      // Its children take its place under its parent, at the fork point it had (store.ts).
+      const gone = this.db.prepare(`SELECT parent_id, forked_from FROM sandboxes WHERE id = ?`).get(id) as { parent_id: string | null; forked_from: string | null } | undefined;
+      if (gone) this.adoptStmt.run(gone.parent_id, gone.forked_from, id);
+      this.deleteStmt.run(id);
+    })();
   }
 
   touch(id: string, at: number): void {
