@@ -235,6 +235,28 @@ test("E2B's SDK through the edge: a sandbox in any region answers its envd and c
   assert.ok(!edgeLog.some((l) => /x-access-token":"(?!\[redacted\])/i.test(l)), "an E2B access token was logged");
 });
 
+test("an MCP session opened through the edge stays in its region: its id carries the region's tag, and every call reaches it (a quarter answered mcp_session_not_found)", async () => {
+  const mcp = { accept: "application/json, text/event-stream" };
+  const init = await call(edge.url, "POST", "/mcp", { jsonrpc: "2.0", id: 0, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "edge-test", version: "1" } } }, mcp);
+  assert.equal(init.status, 200, await init.clone().text());
+  await init.arrayBuffer();
+  const sid = init.headers.get("mcp-session-id")!;
+  assert.match(sid, /^mcp_[0-9a-f]{32}$/);
+  const home = origins.find((o) => regionTagFor(o.name) === sid.slice(4, 8));
+  assert.ok(home, `the session id ${sid} names no region's tag`);
+  const session = { ...mcp, "mcp-session-id": sid };
+  const sent = await call(edge.url, "POST", "/mcp", { jsonrpc: "2.0", method: "notifications/initialized" }, session);
+  await sent.arrayBuffer();
+  for (let i = 1; i <= 30; i++) {
+    const r = await call(edge.url, "POST", "/mcp", { jsonrpc: "2.0", id: i, method: "tools/list" }, session);
+    const text = await r.text();
+    assert.equal(r.status, 200, `call ${i}: ${text}`);
+    assert.match(text, /run_python/);
+  }
+  const del = await call(edge.url, "DELETE", "/mcp", undefined, session);
+  assert.equal(del.status, 204);
+});
+
 test("stopping an edge while a create is under way: the caller gets its one answer; a call after the stop began gets 503", async () => {
   const log: string[] = [];
   const stopping = await startTestEdge(origins, 84, 200, log);

@@ -18,9 +18,14 @@ export function redactPath(path: string): string {
   return path.replace(/([?&](?:api[_-]?key|key|token|access[_-]?token)=)[^&]*/gi, "$1[redacted]");
 }
 
-/** Last guard on every line: a bearer token or an X-API-Key value that slipped into a message. */
+// A key by its shape, wherever a client put it (another header, a path segment, any query
+// parameter): pf_live_ / pf_admin_ / pf_test_ and the rest of the token.
+const KEY_SHAPE = /\bpf_(?:live|admin|test)_[A-Za-z0-9_]+/g;
+
+/** Last guard on every line: a bearer token, an X-API-Key value or anything shaped like a key that slipped into a message. */
 export function redactLine(line: string): string {
   return line
+    .replace(KEY_SHAPE, "[redacted]")
     .replace(/(bearer\s+)[^\s",;]+/gi, "$1[redacted]")
     .replace(/((?:x-api-key|x-access-token|e2b-traffic-access-token)["']?\s*[:=]\s*["']?)[^\s",;'"]+/gi, "$1[redacted]");
 }

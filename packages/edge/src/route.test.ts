@@ -63,6 +63,11 @@ test("log lines never carry keys", () => {
   assert.equal(redactPath("/v1/x?api_key=pf_s&y=1"), "/v1/x?api_key=[redacted]&y=1");
   assert.doesNotMatch(redactLine("failed: Authorization: Bearer pf_secret3"), /pf_secret3/);
   assert.doesNotMatch(redactLine('{"x-api-key":"pf_secret4"}'), /pf_secret4/);
+  // A key by its shape, wherever the client put it (outside tester ti: all of these were logged).
+  const k = "pf_live_AbCdEf0123456789AbCdEf0123456789AbCdEf01";
+  for (const line of [`GET /v1/x?x=${k}`, `{"x-auth":"${k}"}`, `GET /v1/sandboxes/sbx_1/${k}`, `{"x-podflare-region":"${k}"}`]) {
+    assert.doesNotMatch(redactLine(line), /pf_live_/, line);
+  }
   // E2B's access tokens open a sandbox on their own: credentials too.
   const e2b = redactHeaders({ "x-access-token": "tok_1", "e2b-traffic-access-token": "tok_2" });
   assert.deepEqual(e2b, { "x-access-token": "[redacted]", "e2b-traffic-access-token": "[redacted]" });
@@ -77,4 +82,13 @@ test("a create body is parsed for its region only when it can hold one; escaped 
   assert.equal(named('{"metadata":{"note":"no \\"region\\" here"},"region":"us"}'), "us");
   assert.equal(named(""), undefined);
   assert.equal(parseMaybe(Buffer.from('{"region": nope')), undefined);
+});
+
+test("an MCP call with a tagged Mcp-Session-Id goes to the session's region; without one (initialize) or with another shape, the nearest", () => {
+  const sid = newTaggedId("mcp", "ab12");
+  assert.deepEqual(classify("POST", "/mcp", undefined, sid), { kind: "id", id: sid, tag: "ab12" });
+  assert.deepEqual(classify("DELETE", "/mcp/", undefined, sid), { kind: "id", id: sid, tag: "ab12" });
+  assert.deepEqual(classify("POST", "/mcp", undefined, undefined), { kind: "other" });
+  assert.deepEqual(classify("POST", "/mcp", undefined, "2de08eb2-717f-42a8-b8c1-4595cf97ab9d"), { kind: "other" });
+  assert.deepEqual(classify("POST", "/v1/other", undefined, sid), { kind: "other" }, "only /mcp routes by the session");
 });

@@ -2,7 +2,7 @@
 // own endpoints, a create (buffered, may fail over), a call for one sandbox or Space (to the
 // region its id's tag names), or anything else (the named or nearest region). Generic: any
 // path with an sbx_/spc_ id in it routes by the id, so new routes need no change here.
-import { routedIdPattern } from "@podflare/protocol";
+import { mcpSessionIdPattern, routedIdPattern } from "@podflare/protocol";
 import { listField } from "./lists.js";
 
 export type RouteKind =
@@ -18,8 +18,12 @@ export type RouteKind =
  * a `<port>-<id>.<domain>` Host; e2bSandboxOf): envd's and the code interpreter's calls carry
  * their sandbox only there.
  */
-export function classify(method: string, rawPath: string, e2bSandbox?: string): RouteKind {
+export function classify(method: string, rawPath: string, e2bSandbox?: string, mcpSession?: string): RouteKind {
   const path = rawPath.split("?")[0]!;
+  // An MCP session lives in the region that opened it: its id carries the region's tag.
+  if ((path === "/mcp" || path === "/mcp/") && mcpSession !== undefined && mcpSessionIdPattern.test(mcpSession)) {
+    return { kind: "id", id: mcpSession, tag: mcpSession.slice(4, 8) };
+  }
   // hostd serves E2B's sandbox traffic by the same header or Host, never on /v1/ paths.
   if (e2bSandbox !== undefined && !path.startsWith("/v1/") && routedIdPattern.test(e2bSandbox)) {
     return { kind: "id", id: e2bSandbox, tag: e2bSandbox.slice(4, 8) };

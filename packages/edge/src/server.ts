@@ -66,7 +66,7 @@ export function createEdgeServer(deps: EdgeServerDeps): http.Server {
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<{ region: string; kind: string; status: number }> {
     checkTarget(req);
-    const route = classify(req.method ?? "GET", req.url ?? "/", e2bSandboxOf(headerOf(req, "e2b-sandbox-id"), req.headers.host));
+    const route = classify(req.method ?? "GET", req.url ?? "/", e2bSandboxOf(headerOf(req, "e2b-sandbox-id"), req.headers.host), headerOf(req, "mcp-session-id")?.trim());
     if (route.kind === "own") {
       if (route.name === "metrics") {
         res.writeHead(200, { "content-type": "text/plain; version=0.0.4" }).end(metrics.render(regions));
@@ -130,7 +130,7 @@ export function createEdgeServer(deps: EdgeServerDeps): http.Server {
       return;
     }
     const started = performance.now();
-    const route = classify(req.method ?? "GET", req.url ?? "/", e2bSandboxOf(headerOf(req, "e2b-sandbox-id"), req.headers.host));
+    const route = classify(req.method ?? "GET", req.url ?? "/", e2bSandboxOf(headerOf(req, "e2b-sandbox-id"), req.headers.host), headerOf(req, "mcp-session-id")?.trim());
     let region: Region;
     try {
       checkTarget(req);

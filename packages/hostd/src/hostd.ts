@@ -206,7 +206,7 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
   const proxy = new PortProxy(cfg, sandboxes, auth, log, calls);
   const pty = new PtyServer(cfg, sandboxes, auth, log, calls);
   const removeSafetyNet = installSafetyNet({ log });
-  const mcp = new LazyMcp(cfg.mcp, log);
+  const mcp = new LazyMcp({ ...cfg.mcp, regionTag: cfg.regionTag }, log);
   const sandboxMetrics = { cgroups, diskUsageBytes: (key: string) => storage.diskUsageBytes(key) };
   const routes = [...mcpRoutes(mcp), ...buildRoutes(cfg, sandboxes, keyStore, keyGuard, spaces, pool, proxy, { metrics, sandboxMetrics }, usageHistory, (id, by) => revocations.revoked(id, by))];
   const e2b = createE2bHandler({ api: new LocalApi(routes, auth, log, { exec: execCall(cfg, sandboxes), create: createCall(cfg, sandboxes) }), stateDir: cfg.stateDir, templateMap: cfg.e2bTemplates, log, calls });

@@ -1,11 +1,10 @@
 // Streamable HTTP sessions, for hostd's /mcp route. Each session has its own McpServer,
 // transport and SandboxSession; it ends on DELETE, after an idle timeout, or when hostd stops.
 // Sessions are bounded per owner and per host, reserved before the initialize is served.
-import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
-import { PodflareError } from "@podflare/protocol";
+import { PodflareError, newTaggedId } from "@podflare/protocol";
 import type { ConnectionOptions } from "podflare";
 import { idleSessions, sweepPeriodMs } from "./idle.js";
 import { createMcpServer } from "./server.js";
@@ -21,6 +20,8 @@ export interface McpHttpLimits {
   maxSessionsPerOwner: number;
   /** Largest JSON-RPC request body (an upload's base64 travels in one). */
   maxBodyBytes: number;
+  /** This hostd's region tag: session ids carry it (`mcp_<tag>…`), so an edge keeps a session in its region. */
+  regionTag?: string;
 }
 
 /** Who is calling, as hostd authenticated them, and how their session reaches hostd. */
@@ -151,7 +152,7 @@ export class McpHttpSessions {
     const server = createMcpServer(session);
     let entry: Entry | undefined;
     const transport = new StreamableHTTPServerTransport({
-      sessionIdGenerator: () => randomUUID(),
+      sessionIdGenerator: () => newTaggedId("mcp", this.#limits.regionTag),
       // Answers as plain JSON: no SSE stream stays open between or after calls.
       enableJsonResponse: true,
       maxRequestBodySize: this.#limits.maxBodyBytes,

@@ -8,6 +8,8 @@ import crypto from "node:crypto";
 export const regionTagPattern = /^[0-9a-f]{4}$/;
 /** Ids an edge routes: sandboxes and Spaces. */
 export const routedIdPattern = /^(?:sbx|spc)_[0-9a-f]{32}$/;
+/** MCP session ids (the Mcp-Session-Id header): tagged the same way, so a session stays in its region. */
+export const mcpSessionIdPattern = /^mcp_[0-9a-f]{32}$/;
 
 /** The tag a region name gets unless PODFLARE_REGION_TAG sets one: sha256's first 4 hex digits. */
 export function regionTagFor(region: string): string {
@@ -15,7 +17,7 @@ export function regionTagFor(region: string): string {
 }
 
 /** A fresh id: prefix, the tag (if any), random hex to 32 digits. */
-export function newTaggedId(prefix: "sbx" | "spc", tag: string | undefined): string {
+export function newTaggedId(prefix: "sbx" | "spc" | "mcp", tag: string | undefined): string {
   const rand = crypto.randomBytes(16).toString("hex");
   return `${prefix}_${tag ? tag + rand.slice(tag.length) : rand}`;
 }

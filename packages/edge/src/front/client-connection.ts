@@ -129,7 +129,7 @@ export class ClientConnection implements FrontConnection {
       return;
     }
     const facts = requestFacts(h);
-    const ex = new Exchange(h, facts, this.plan(h, facts.regionHeader, facts.e2bSandbox));
+    const ex = new Exchange(h, facts, this.plan(h, facts.regionHeader, facts.e2bSandbox, facts.mcpSession));
     if (h.upgrade) this.stopped = true;
     this.reading = ex;
     this.queue.push(ex);
@@ -138,12 +138,12 @@ export class ClientConnection implements FrontConnection {
     else this.socket.pause();
   }
 
-  private plan(h: ParsedHead, regionHeader: string | undefined, e2bSandbox: string | undefined): Plan {
+  private plan(h: ParsedHead, regionHeader: string | undefined, e2bSandbox: string | undefined, mcpSession: string | undefined): Plan {
     if (h.upgrade) return { to: "splice" };
     // Only origin-form targets go straight on (the edge is not a general proxy); the edge's
     // own server answers the rest with its error.
     if (!h.url.startsWith("/") || h.url.startsWith("//")) return { to: "inner" };
-    const route = classify(h.method, h.url, e2bSandbox);
+    const route = classify(h.method, h.url, e2bSandbox, mcpSession);
     if (route.kind === "create") return { to: "create" };
     if (route.kind === "own" || (route.kind === "list" && regionHeader === undefined)) return { to: "inner" };
     try {

@@ -14,6 +14,8 @@ export interface RequestFacts {
   regionHeader: string | undefined;
   /** The sandbox an E2B request names by header or Host (route.ts, e2bSandboxOf). */
   e2bSandbox: string | undefined;
+  /** The Mcp-Session-Id header: routes an MCP call to its session's region. */
+  mcpSession: string | undefined;
 }
 
 export function requestFacts(h: ParsedHead): RequestFacts {
@@ -23,6 +25,7 @@ export function requestFacts(h: ParsedHead): RequestFacts {
   let regionHeader: string | undefined;
   let e2bId: string | undefined;
   let host: string | undefined;
+  let mcpSession: string | undefined;
   const raw = h.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toLowerCase();
@@ -33,8 +36,9 @@ export function requestFacts(h: ParsedHead): RequestFacts {
     else if (name === "x-podflare-region" && regionHeader === undefined) regionHeader = raw[i + 1]!.trim() || undefined;
     else if (name === "e2b-sandbox-id" && e2bId === undefined) e2bId = raw[i + 1];
     else if (name === "host" && host === undefined) host = raw[i + 1];
+    else if (name === "mcp-session-id" && mcpSession === undefined) mcpSession = raw[i + 1]!.trim();
   }
-  return { chunked, hasBody: chunked || length, expectContinue, regionHeader, e2bSandbox: e2bSandboxOf(e2bId, host) };
+  return { chunked, hasBody: chunked || length, expectContinue, regionHeader, e2bSandbox: e2bSandboxOf(e2bId, host), mcpSession };
 }
 
 /**
