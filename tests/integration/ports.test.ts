@@ -146,8 +146,11 @@ test("the path after the port and the query string reach the server as sent; eve
   const head = await proxied(sbx, 8001, "/m", { method: "HEAD" });
   assert.equal(head.status, 200);
   assert.equal(await head.text(), "");
-  // Repeated response headers survive (two Set-Cookie).
-  assert.deepEqual(res.headers.getSetCookie(), ["a=1", "b=2"]);
+  // Repeated response headers survive (two Set-Cookie), each cookie kept under the port's own
+  // URL: with `Path=/` a sandbox's cookies went with every request to hostd's origin (an outside
+  // tester's cookie bomb made the dashboard answer 431 for a year).
+  const mount = `/v1/sandboxes/${sbx}/ports/8001`;
+  assert.deepEqual(res.headers.getSetCookie(), [`a=1; Path=${mount}/`, `b=2; Path=${mount}/`]);
 });
 
 test("the API key never reaches the sandbox; X-Forwarded-* say where the request came from", async () => {

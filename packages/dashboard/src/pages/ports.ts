@@ -31,7 +31,8 @@ export function portsPanel(id: string): HTMLElement {
       const key = getKey();
       // A redirect is not followed: the sandbox's server chooses its target, and the fetch
       // would carry the key there (to any of hostd's own routes, /v1/keys included).
-      const res = await fetch(url(), { headers: key ? { authorization: `Bearer ${key}` } : {}, redirect: "manual" });
+      // No cookies: the browser's cookies for this host (other apps on 127.0.0.1) are none of the sandbox's business.
+      const res = await fetch(url(), { headers: key ? { authorization: `Bearer ${key}` } : {}, redirect: "manual", credentials: "omit" });
       if (res.type === "opaqueredirect") {
         status.textContent = "HTTP 3xx redirect";
         view.append(h("p", { class: "error" }, "The server answered with a redirect. It is not followed here, because the request carries your key; open the path it names yourself."));

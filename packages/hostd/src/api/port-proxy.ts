@@ -144,7 +144,7 @@ export class PortProxy {
           return;
         }
         try {
-          res.writeHead(up.statusCode ?? 502, reasonPhrase(up.statusCode, up.statusMessage), responseHeaders(up.rawHeaders));
+          res.writeHead(up.statusCode ?? 502, reasonPhrase(up.statusCode, up.statusMessage), responseHeaders(up.rawHeaders, mountPrefix(id, port)));
         } catch (err) {
           // A header Node refuses to send on (hostile server); writeHead keeps what it was given.
           res.statusMessage = "";

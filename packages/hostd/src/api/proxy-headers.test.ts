@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { PodflareError } from "@podflare/protocol";
-import { parsePort, requestHeaders, responseHeaders, upstreamTarget } from "./proxy-headers.js";
+import { parsePort, requestHeaders, responseHeaders, scopedCookie, upstreamTarget } from "./proxy-headers.js";
 
 const id = "sbx_0123456789abcdef0123456789abcdef";
 const info = { remoteAddress: "10.0.0.9", port: 8000, prefix: `/v1/sandboxes/${id}/ports/8000` };
@@ -77,12 +77,21 @@ test("an upgrade keeps Upgrade and says Connection: Upgrade; the WebSocket heade
   assert.equal(h["authorization"], undefined);
 });
 
-test("response headers: hop-by-hop ones dropped, repeated ones (Set-Cookie) kept", () => {
+test("response headers: hop-by-hop ones dropped, repeated ones (Set-Cookie) kept, each cookie scoped to the port's mount", () => {
+  const prefix = "/v1/sandboxes/sbx_1/ports/8000";
   const h = asObject(responseHeaders([
-    "Set-Cookie", "a=1", "Set-Cookie", "b=2", "Connection", "keep-alive, X-Hop", "X-Hop", "1",
+    "Set-Cookie", "a=1", "Set-Cookie", "b=2; Path=/app; Domain=127.0.0.1; HttpOnly; Max-Age=31536000", "Connection", "keep-alive, X-Hop", "X-Hop", "1",
     "Transfer-Encoding", "chunked", "Keep-Alive", "timeout=5", "Content-Type", "text/html",
-  ]));
-  assert.deepEqual(h["set-cookie"], ["a=1", "b=2"]);
+  ], prefix));
+  assert.deepEqual(h["set-cookie"], [`a=1; Path=${prefix}/`, `b=2; Path=${prefix}/app; HttpOnly; Max-Age=31536000`]);
   assert.deepEqual(h["content-type"], ["text/html"]);
   for (const gone of ["connection", "x-hop", "transfer-encoding", "keep-alive"]) assert.equal(h[gone], undefined, gone);
+});
+
+test("a cookie's Path goes under the mount whatever it was; its Domain never survives", () => {
+  const p = "/v1/sandboxes/sbx_1/ports/3000";
+  assert.equal(scopedCookie("s=x; path=/", p), `s=x; Path=${p}/`);
+  assert.equal(scopedCookie("s=x; Path", p), `s=x; Path=${p}/`);
+  assert.equal(scopedCookie("s=x; Path=rel; domain=.evil.example; Secure", p), `s=x; Path=${p}/rel; Secure`);
+  assert.equal(scopedCookie("s=x;Path=/v1/keys", p), `s=x; Path=${p}/v1/keys`, "never above the mount");
 });

@@ -101,14 +101,37 @@ export function requestHeaders(rawHeaders: string[], info: ForwardInfo): string[
   return out;
 }
 
-/** Response headers for the caller, in rawHeaders form: hop-by-hop ones dropped. */
-export function responseHeaders(rawHeaders: string[]): string[] {
+/**
+ * Response headers for the caller, in rawHeaders form: hop-by-hop ones dropped, and each
+ * cookie the server sets scoped to its own mount (`prefix`).
+ */
+export function responseHeaders(rawHeaders: string[], prefix: string): string[] {
   const listed = connectionTokens(rawHeaders);
   const out: string[] = [];
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const lower = rawHeaders[i]!.toLowerCase();
     if (HOP_BY_HOP.has(lower) || listed.has(lower)) continue;
-    out.push(rawHeaders[i]!, rawHeaders[i + 1]!);
+    out.push(rawHeaders[i]!, lower === "set-cookie" ? scopedCookie(rawHeaders[i + 1]!, prefix) : rawHeaders[i + 1]!);
   }
   return out;
+}
+
+/**
+ * A cookie a sandbox's server sets, kept under its own port URL: its Path put below `prefix`,
+ * its Domain dropped. Left as set, a `Path=/` cookie went with every request to hostd's origin
+ * (the dashboard, the API, other tenants' port URLs): a sandbox could fill them up to 431
+ * (a year-long cookie bomb against the dashboard) or read another sandbox's cookies.
+ */
+export function scopedCookie(setCookie: string, prefix: string): string {
+  const [pair, ...attrs] = setCookie.split(";");
+  let path = "/";
+  const kept: string[] = [];
+  for (const a of attrs) {
+    const eq = a.indexOf("=");
+    const name = (eq < 0 ? a : a.slice(0, eq)).trim().toLowerCase();
+    if (name === "path") path = eq < 0 ? "/" : a.slice(eq + 1).trim() || "/";
+    else if (name !== "domain") kept.push(a.trim());
+  }
+  const under = `${prefix}${path.startsWith("/") ? path : `/${path}`}`;
+  return [pair!.trim(), `Path=${under}`, ...kept].join("; ");
 }
