@@ -75,6 +75,7 @@ describe("a hostd on a non-loopback bind", () => {
     const made = await api("POST", "/v1/keys", { name: "second", tier: "pro", admin: true }, hostd.url, bearer(key));
     const second = (await made.json()) as { key: string; id: string };
     assert.equal(made.status, 200);
+    assert.equal(made.headers.get("cache-control"), "no-store", "the one answer that shows a key may be cached along the way");
     assert.equal(runCli(["keys", "revoke", key], stateDir).status, 0);
     assert.equal((await api("GET", "/v1/sandboxes", undefined, hostd.url, bearer(key))).status, 401, "the revoked key still works");
     const res = await api("DELETE", `/v1/keys/${second.id}`, undefined, hostd.url, bearer(second.key));

@@ -31,7 +31,8 @@ export function keyRoutes(keys: KeyStore, route: RouteMaker, guard: LastKeyGuard
     route("POST", "/v1/keys", async (ctx) => {
       requireAdmin(ctx);
       const { key, record } = keys.create(parseCreateKey(await readJsonBody(ctx.req, limits.maxJsonBytes)));
-      sendJson(ctx.res, 200, { key, ...toJson(record) } satisfies CreateKeyResponse);
+      // The only time the key is shown: no cache along the way may keep it.
+      sendJson(ctx.res, 200, { key, ...toJson(record) } satisfies CreateKeyResponse, { "cache-control": "no-store" });
     }),
     route("GET", "/v1/keys", (ctx) => {
       requireAdmin(ctx);
