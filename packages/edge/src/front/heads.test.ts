@@ -9,10 +9,12 @@ function head(rawHeaders: string[], over: Partial<ParsedHead> = {}): ParsedHead 
   return { versionMajor: 1, versionMinor: 1, rawHeaders, method: "POST", url: "/v1/x", status: 0, statusMessage: "", upgrade: false, keepAlive: true, ...over };
 }
 
-test("request facts: chunked, a body, 100-continue and the first X-Podflare-Region", () => {
+test("request facts: chunked, a body, 100-continue, the first X-Podflare-Region and the Mcp-Session-Id", () => {
   const f = requestFacts(head(["Content-Length", "12", "Expect", "100-Continue", "X-Podflare-Region", "eu", "x-podflare-region", "us"]));
-  assert.deepEqual(f, { chunked: false, hasBody: true, expectContinue: true, regionHeader: "eu", e2bSandbox: undefined });
-  assert.deepEqual(requestFacts(head(["Transfer-Encoding", "chunked"])), { chunked: true, hasBody: true, expectContinue: false, regionHeader: undefined, e2bSandbox: undefined });
+  assert.deepEqual(f, { chunked: false, hasBody: true, expectContinue: true, regionHeader: "eu", e2bSandbox: undefined, mcpSession: undefined });
+  assert.deepEqual(requestFacts(head(["Transfer-Encoding", "chunked"])), { chunked: true, hasBody: true, expectContinue: false, regionHeader: undefined, e2bSandbox: undefined, mcpSession: undefined });
+  const sid = `mcp_${"b".repeat(32)}`;
+  assert.equal(requestFacts(head(["Mcp-Session-Id", ` ${sid} `])).mcpSession, sid);
   const id = `sbx_${"a".repeat(32)}`;
   assert.equal(requestFacts(head(["E2b-Sandbox-Id", id])).e2bSandbox, id);
   assert.equal(requestFacts(head(["X-Podflare-Region", " "])).regionHeader, undefined, "an empty header names no region");
