@@ -181,7 +181,9 @@ test("the port proxy's WebSocket goes through the edge to the sandbox's region",
     if (res.status !== 200) return void (await res.arrayBuffer());
     return res;
   }, "the echo server inside did not come up");
-  assert.deepEqual(echo.headers.getSetCookie(), ["a=1", "b=2"]);
+  // (each cookie scoped to the port's own URL by the origin's port proxy)
+  const mount = `/v1/sandboxes/${id}/ports/8001`;
+  assert.deepEqual(echo.headers.getSetCookie(), [`a=1; Path=${mount}/`, `b=2; Path=${mount}/`]);
   const seen = new Map(((await echo.json()) as { headers: [string, string][] }).headers.map(([k, v]) => [k.toLowerCase(), v]));
   assert.equal(seen.get("x-forwarded-host"), new URL(edge.url).host);
   assert.ok(!seen.has("authorization"));
