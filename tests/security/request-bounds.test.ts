@@ -155,7 +155,7 @@ test("request bodies one key holds at once are bounded: 20 stalled 16 MiB exec b
     s.on("error", () => undefined);
     s.on("data", (d: Buffer) => (got[i] += d.toString("latin1")));
     // Declared 17 MiB - 1, sent all but the last MiB, then nothing more.
-    s.write(`POST /v1/sandboxes/${id}/exec HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${17 * 1024 * 1024 - 1}\r\n\r\n{"code":"`);
+    s.write(`POST /v1/sandboxes/${id}/exec HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${17 * 1024 * 1024 - 1}\r\n\r\n{"code":"`);
     s.write(chunk);
   }
   let peak = before;

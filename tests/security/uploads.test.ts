@@ -124,7 +124,7 @@ test("E2B multipart uploads whose form never closes, 30 at once on kept-open con
   // Complete by its Content-Length; only the closing `--XyZ--` is missing (outside tester tf).
   const body = `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="/root/truncated"\r\n\r\nxyz\r\n`;
   const raw =
-    `POST /files HTTP/1.1\r\nHost: x\r\nE2b-Sandbox-Id: ${id}\r\nE2b-Sandbox-Port: 49983\r\nX-API-KEY: any\r\n` +
+    `POST /files HTTP/1.1\r\nHost: 127.0.0.1\r\nE2b-Sandbox-Id: ${id}\r\nE2b-Sandbox-Port: 49983\r\nX-API-KEY: any\r\n` +
     `Content-Type: multipart/form-data; boundary=${boundary}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
   const answers = await Promise.all(Array.from({ length: 30 }, () => rawAnswer(raw, 10_000)));
   for (const a of answers) {

@@ -121,7 +121,9 @@ export class Reaper {
     if (s.persistent) {
       try {
         const space = await withinMs(
-          this.spaces.freeze(s.owner, s.id, this.opts.tierOf?.(s.owner) ?? "enterprise", reason, { keepFilesWithoutState: true }),
+          // Files without the REPL's state when the state does not fit in the sandbox's own disk;
+          // never when the host's pool is full (then the sandbox is kept paused, state and all).
+          this.spaces.freeze(s.owner, s.id, this.opts.tierOf?.(s.owner) ?? "enterprise", reason, { keepFilesWithoutState: !this.opts.poolFull?.() }),
           this.opts.freezeDeadlineMs ?? FREEZE_DEADLINE_MS,
           "the freeze did not finish in time (an exec still running, or its client not reading)",
         );
