@@ -74,7 +74,7 @@ export function createApiServer(
       sendError(res, new PodflareError("unavailable", "hostd is stopping; send the call again in a moment (to this hostd once it is back, or another)"), log);
       return;
     }
-    const foreign = auth.localOnly() ? foreignCaller(req.headers) : undefined;
+    const foreign = foreignWhileLocal(auth, req);
     if (foreign !== undefined) {
       sendError(res, foreignRefusal(foreign), log);
       return;
@@ -100,7 +100,7 @@ export function createApiServer(
     // --http2 asks for h2c on any URL); those we do not upgrade are answered normally.
     server.on("upgrade", (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
       // A browser's WebSocket is not held by CORS at all: the same check before any upgrade.
-      const foreign = auth.localOnly() ? foreignCaller(req.headers) : undefined;
+      const foreign = foreignWhileLocal(auth, req);
       if (foreign === undefined && upgrade(req, socket, head)) return;
       socket.on("error", () => {});
       const res = new http.ServerResponse(req);
@@ -174,6 +174,13 @@ function decodeParam(raw: string | undefined): string {
   } catch {
     throw new PodflareError("bad_request", `${JSON.stringify(raw)} in the URL is not valid percent-encoding`);
   }
+}
+
+/** A foreign Origin or Host, refused while only local programs may call (api/local-caller.ts).
+ * The headers are looked at first: whether auth is off asks the key store, not for every request. */
+function foreignWhileLocal(auth: Authenticator, req: http.IncomingMessage): string | undefined {
+  const foreign = foreignCaller(req.headers);
+  return foreign !== undefined && auth.localOnly() ? foreign : undefined;
 }
 
 function foreignRefusal(header: string): PodflareError {
