@@ -8,7 +8,7 @@ import fs from "node:fs";
 import { cgroupParentFor } from "@podflare/hostd";
 import { CgroupManager } from "@podflare/hostd/jail";
 import { SandboxPool, api, bash, createSandbox, closeSandbox, exec } from "../support/api.js";
-import { eventually } from "../support/host.js";
+import { childrenOf, eventually } from "../support/host.js";
 import { ownHostd, startTestHostd, teardownStateDir, type TestHostd } from "../support/hostd-process.js";
 
 const CEILING_PIDS = 300;
@@ -57,21 +57,6 @@ test("the sandboxes' parent group has finite pids and memory limits, derived fro
   assert.equal(readNum(`${parentDir("pids", stateDir)}/pids.max`), CEILING_PIDS);
   assert.equal(readNum(memLimitFile(stateDir)), CEILING_MB * 1024 * 1024);
 });
-
-function childrenOf(pid: number): number[] {
-  const out: number[] = [];
-  for (const e of fs.readdirSync("/proc")) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${e}/stat`, "utf8");
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      if (ppid === pid) out.push(Number(e));
-    } catch {
-      /* exited */
-    }
-  }
-  return out;
-}
 
 const oomAdj = (pid: number) => Number(fs.readFileSync(`/proc/${pid}/oom_score_adj`, "utf8"));
 // Going below 0 needs CAP_SYS_RESOURCE (bit 24), which some containers withhold from root (this

@@ -10,7 +10,7 @@ import { cgroupParentFor } from "@podflare/hostd";
 import { CgroupManager } from "@podflare/hostd/jail";
 import { api, bash, closeSandbox, createSandbox, exec } from "../support/api.js";
 import { ownHostd, startTestHostd, teardownStateDir, type TestHostd } from "../support/hostd-process.js";
-import { eventually } from "../support/host.js";
+import { childrenOf, eventually } from "../support/host.js";
 
 const { stateDir, port } = ownHostd("pool-spawn", 14);
 const env = { PODFLARE_POOL_SIZE: "3" };
@@ -149,22 +149,6 @@ print(out)`, {}, hostd.url);
   for (const id of [a, b, cold]) await closeSandbox(id, hostd.url);
 });
 
-/** Pids of the zombie children of `parent` on the host. */
-function zombieChildren(parent: number): number[] {
-  const out: number[] = [];
-  for (const name of fs.readdirSync("/proc")) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${name}/stat`, "utf8");
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (fields[0] === "Z" && Number(fields[1]) === parent) out.push(Number(name));
-    } catch {
-      /* gone */
-    }
-  }
-  return out;
-}
-
 test("a pooled sandbox cannot leave zombies on the zygote: CLONE_PARENT is refused, and a kernel that made the zygote its tracer is let go and reaped once closed", async () => {
   await poolFull();
   const a = await createSandbox({}, hostd.url);
@@ -193,7 +177,7 @@ print("went on")`, {}, hostd.url);
   assert.equal(traced.stdout, "0\nwent on\n", `the zygote let the stopped kernel go on: ${traced.stderr}`);
   assert.equal((await exec(a, "print(6*7)", {}, hostd.url)).stdout, "42\n");
   await closeSandbox(a, hostd.url);
-  await eventually(() => zombieChildren(zygote).length === 0, `the zygote has no zombie children (${zombieChildren(zygote).join(" ")})`, 15_000);
+  await eventually(() => childrenOf(zygote, "Z").length === 0, `the zygote has no zombie children (${childrenOf(zygote, "Z").join(" ")})`, 15_000);
   assert.ok(alive(zygote), "the zygote lives on");
 });
 

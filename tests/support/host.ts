@@ -110,3 +110,19 @@ export async function until<T>(check: () => Promise<T | undefined | false>, what
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/** Host pids whose parent is `pid`, only those in `state` (one letter of /proc/<pid>/stat: "Z" for zombies) when given. */
+export function childrenOf(pid: number, state?: string): number[] {
+  const out: number[] = [];
+  for (const e of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${e}/stat`, "utf8");
+      const [s, ppid] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(ppid) === pid && (state === undefined || s === state)) out.push(Number(e));
+    } catch {
+      /* exited */
+    }
+  }
+  return out;
+}
