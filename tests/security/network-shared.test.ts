@@ -118,3 +118,39 @@ print(s.recv(2048)[20])
 `);
   assert.equal(other.stdout, "0\n", `no echo reply for another sandbox: ${other.stdout} ${other.stderr}`);
 });
+
+test("a DNS query sent from source port 0 (a raw socket) does not end the forwarder every sandbox shares", async () => {
+  // One such packet made the forwarder throw (ERR_SOCKET_BAD_PORT) and exit; sent every 50 ms,
+  // 16 of 40 lookups of another tenant's sandbox went unanswered (outside tester, 2026-12-07).
+  const pidFile = `${process.env.PODFLARE_STATE_DIR || "/var/lib/podflare-test"}/dns-forwarder.pid`;
+  const { readFileSync } = await import("node:fs");
+  const pidBefore = readFileSync(pidFile, "utf8").split(" ")[0];
+  const sent = await exec(a, `
+import socket, struct
+${GATEWAY}
+q = struct.pack("!HHHHHH", 7, 0x0100, 1, 0, 0, 0) + b"\\x07example\\x03com\\x00" + struct.pack("!HH", 1, 1)
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_UDP)
+n = 0
+for _ in range(20):
+    n += s.sendto(struct.pack("!HHHH", 0, 53, 8 + len(q), 0) + q, (gw, 0))
+print(n > 0)
+`);
+  assert.equal(sent.stdout, "True\n", `the raw socket could not send: ${sent.stderr.slice(-300)}`);
+  const lookups = await exec(b, `
+import socket, struct
+${GATEWAY}
+ok = 0
+for i in range(10):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(1)
+    s.sendto(struct.pack("!HHHHHH", i, 0x0100, 1, 0, 0, 0) + b"\\x07example\\x03com\\x00" + struct.pack("!HH", 1, 1), (gw, 53))
+    try:
+        s.recv(512)
+        ok += 1
+    except socket.timeout:
+        pass
+print(ok)
+`, { timeout_ms: 30_000 });
+  assert.equal(lookups.stdout, "10\n", "another sandbox's lookups were not all answered");
+  assert.equal(readFileSync(pidFile, "utf8").split(" ")[0], pidBefore, "the DNS forwarder was restarted: the port-0 query ended it");
+});

@@ -95,9 +95,18 @@ async function answer(msg: Buffer, from: string): Promise<Buffer | null> {
 function listen(cfg: DnsConfig): void {
   const sock = dgram.createSocket("udp4");
   sock.on("message", (msg, rinfo) => {
+    // A raw socket in a sandbox can send from port 0, where no answer can go (send throws):
+    // such a query is dropped, as is any answer the kernel will not send; neither ends the
+    // forwarder every sandbox shares.
+    if (rinfo.port === 0) return;
     answer(msg, rinfo.address).then(
       (reply) => {
-        if (reply) sock.send(reply, rinfo.port, rinfo.address);
+        if (!reply) return;
+        try {
+          sock.send(reply, rinfo.port, rinfo.address, () => {});
+        } catch (e) {
+          log(`could not answer ${rinfo.address}:${rinfo.port}: ${(e as Error).message}`);
+        }
       },
       (e: Error) => log(`query from ${rinfo.address} failed: ${e.message}`),
     );
