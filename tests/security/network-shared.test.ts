@@ -125,7 +125,9 @@ test("a DNS query sent from source port 0 (a raw socket) does not end the forwar
   const pidFile = `${process.env.PODFLARE_STATE_DIR || "/var/lib/podflare-test"}/dns-forwarder.pid`;
   const { readFileSync } = await import("node:fs");
   const pidBefore = readFileSync(pidFile, "utf8").split(" ")[0];
-  const sent = await exec(a, `
+  // A sandbox of its own: a's conntrack share may still be full from the test above.
+  const sender = await pool.create();
+  const sent = await exec(sender, `
 import socket, struct
 ${GATEWAY}
 q = struct.pack("!HHHHHH", 7, 0x0100, 1, 0, 0, 0) + b"\\x07example\\x03com\\x00" + struct.pack("!HH", 1, 1)
