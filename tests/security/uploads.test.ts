@@ -135,3 +135,18 @@ test("E2B multipart uploads whose form never closes, 30 at once on kept-open con
   const left = await exec(id, "import glob; print(glob.glob('/root/.pf-upload-*') + glob.glob('/root/truncated'))");
   assert.equal(left.stdout, "[]\n", "a temporary upload file or a partial file was left");
 });
+
+test("E2B multipart uploads cut short inside a part not named file, 25 at once for a made-up sandbox: each a 400, hostd keeps serving (21 made it exit)", async () => {
+  // The dropped part's stream failed with nobody listening: an uncaught error per request, and
+  // no answer (outside tester ti). The form is read before the sandbox is looked up.
+  const body = `--XX\r\nContent-Disposition: form-data; name="other"\r\n\r\nhello world no end`;
+  const raw =
+    `POST /files?path=/tmp/x HTTP/1.1\r\nHost: 127.0.0.1\r\nE2b-Sandbox-Id: sbx_${"0".repeat(32)}\r\nX-API-KEY: any\r\n` +
+    `Content-Type: multipart/form-data; boundary=XX\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+  const answers = await Promise.all(Array.from({ length: 25 }, () => rawAnswer(raw, 10_000)));
+  for (const a of answers) {
+    assert.equal(a.status, 400, a.text || "no answer within 10 s");
+    assert.match(a.text, /ends inside a part/);
+  }
+  await healthy();
+});

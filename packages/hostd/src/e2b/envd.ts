@@ -2,7 +2,7 @@
 // files API with its path rules. Its Connect-RPC Process and Filesystem services are in
 // envd-rpc-serve.ts.
 import path from "node:path";
-import { pipeline } from "node:stream/promises";
+import { finished, pipeline } from "node:stream/promises";
 import zlib from "node:zlib";
 import type { Readable } from "node:stream";
 import { E2bError, expectOk, fromRest, sendE2bJson } from "./envelope.js";
@@ -67,8 +67,9 @@ async function upload(ctx: SandboxCall, api: LocalApi): Promise<void> {
     const reader = new MultipartReader(ctx.req, boundary);
     for (let part = await reader.next(); part; part = await reader.next()) {
       if (part.name !== "file") {
+        // Read and dropped; a form cut short inside it is the caller's 400, like a file part's.
         part.body.resume();
-        await new Promise((r) => part!.body.once("end", r));
+        await finished(part.body);
         continue;
       }
       written.push(await put(ctx, api, filePath(part.filename || queryPath), part.body));
