@@ -10,7 +10,7 @@ import { idleSessions, sweepPeriodMs } from "./idle.js";
 import { createMcpServer } from "./server.js";
 import { SandboxSession } from "./session.js";
 import { OwnerSlots } from "./owner-slots.js";
-import { readOneMessage, type Read } from "./one-message.js";
+import { plainBodyReader, readOneMessage, type BodyReader, type Read } from "./one-message.js";
 
 export interface McpHttpLimits {
   /** A session without a request for this long ends, and its sandboxes close (PODFLARE_MCP_IDLE_TIMEOUT_S). */
@@ -56,7 +56,12 @@ export class McpHttpSessions {
   readonly #timer: NodeJS.Timeout;
   readonly #slots = new OwnerSlots();
 
-  constructor(limits: McpHttpLimits, log: (msg: string) => void, now: () => number = Date.now) {
+  readonly #readBody: BodyReader;
+
+  /** readBody: how a request's body is read (hostd's counts it against the caller's body budget). */
+  constructor(limits: McpHttpLimits, log: (msg: string) => void, opts: { now?: () => number; readBody?: BodyReader } = {}) {
+    const now = opts.now ?? Date.now;
+    this.#readBody = opts.readBody ?? plainBodyReader;
     this.#limits = limits;
     this.#log = log;
     this.#now = now;
@@ -129,7 +134,7 @@ export class McpHttpSessions {
         return; // the client went away while its call waited
       }
       res.once("close", release);
-      const read = await readOneMessage(req, this.#limits.maxBodyBytes);
+      const read = await readOneMessage(req, this.#limits.maxBodyBytes, this.#readBody);
       if (!read.ok) return answerRpcError(res, read);
       await entry.transport.handleRequest(req, res, read.message);
     } finally {
@@ -164,7 +169,7 @@ export class McpHttpSessions {
     });
     try {
       await server.connect(transport);
-      const read = await readOneMessage(req, this.#limits.maxBodyBytes);
+      const read = await readOneMessage(req, this.#limits.maxBodyBytes, this.#readBody);
       if (read.ok) await transport.handleRequest(req, res, read.message);
       else answerRpcError(res, read);
     } finally {
@@ -227,7 +232,8 @@ export class McpHttpSessions {
 }
 
 /** A JSON-RPC error answer for a body refused before the transport saw it. */
+/** A body refused: answered, and the connection closed (what is left of the body is not read). */
 function answerRpcError(res: ServerResponse, read: Extract<Read, { ok: false }>): void {
   const body = JSON.stringify({ jsonrpc: "2.0", id: null, error: { code: read.code, message: read.message } });
-  res.writeHead(read.status, { "content-type": "application/json", "content-length": Buffer.byteLength(body) }).end(body);
+  res.writeHead(read.status, { ...read.headers, "content-type": "application/json", "content-length": Buffer.byteLength(body), connection: "close" }).end(body);
 }

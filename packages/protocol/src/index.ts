@@ -8,3 +8,4 @@ export * from "./region-tag.js";
 export * from "./rest-processes.js";
 export * from "./rest-fs.js";
 export * from "./frames-processes.js";
+export * from "./json-depth.js";

@@ -1,8 +1,7 @@
 // Small HTTP helpers: JSON answers, the error envelope, bounded JSON bodies.
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { PodflareError, type ErrorBody } from "@podflare/protocol";
+import { MAX_JSON_DEPTH, PodflareError, nestsDeeperThan, type ErrorBody } from "@podflare/protocol";
 import { bodyBudget } from "./body-budget.js";
-import { MAX_JSON_DEPTH, nestsDeeperThan } from "./json-depth.js";
 import { noteAnsweredWhole, noteErrorCode, requestIdOf } from "./request-log.js";
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -139,15 +138,45 @@ export function answerThenClose(
 }
 
 // A JSON body is small: a client that takes longer than this to send one is stalling.
-const JSON_BODY_TIMEOUT_MS = 30_000;
+export const JSON_BODY_TIMEOUT_MS = 30_000;
 
 /** Reads a JSON object body of at most `maxBytes`; an empty body is `{}`. */
-export async function readJsonBody(req: IncomingMessage, maxBytes: number, timeoutMs = JSON_BODY_TIMEOUT_MS): Promise<Record<string, unknown>> {
+export function readJsonBody(req: IncomingMessage, maxBytes: number, timeoutMs = JSON_BODY_TIMEOUT_MS): Promise<Record<string, unknown>> {
+  return withBody(req, maxBytes, timeoutMs, parseJsonObject);
+}
+
+/** A JSON object from a whole body: refused before parsing if it nests too deep. */
+export function parseJsonObject(text: Buffer): Record<string, unknown> {
+  if (text.length === 0) return {};
+  refuseDeepJson(text);
+  let value: unknown;
+  try {
+    value = JSON.parse(text.toString("utf8"));
+  } catch (err) {
+    throw new PodflareError("invalid_json", `request body is not valid JSON: ${(err as Error).message}`);
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new PodflareError("invalid_json", "request body must be a JSON object");
+  }
+  return value as Record<string, unknown>;
+}
+
+/** Throws before JSON.parse is given a text nested past MAX_JSON_DEPTH (it would hold the event loop for seconds). */
+export function refuseDeepJson(text: Uint8Array): void {
+  if (nestsDeeperThan(text, MAX_JSON_DEPTH)) {
+    throw new PodflareError("invalid_json", `request body nests deeper than ${MAX_JSON_DEPTH} levels of objects and arrays; no request needs that many`);
+  }
+}
+
+/**
+ * Reads a whole body of at most `maxBytes` within `timeoutMs` and hands it to `use` (a parse):
+ * every byte held counts against the caller's and the host's body budget until `use` returns.
+ */
+export async function withBody<T>(req: IncomingMessage, maxBytes: number, timeoutMs: number, use: (body: Buffer) => T): Promise<T> {
   const declared = Number(req.headers["content-length"] ?? 0);
   if (declared > maxBytes) {
     throw new PodflareError("payload_too_large", `request body is over ${maxBytes} bytes`);
   }
-  // Every byte held counts against the caller's and the host's budget until the body is parsed.
   const budget = bodyBudget();
   const chunks: Buffer[] = [];
   let total = 0;
@@ -178,22 +207,9 @@ export async function readJsonBody(req: IncomingMessage, maxBytes: number, timeo
       clearTimeout(timer);
       collect.catch(() => {}); // settles when the connection closes after our answer
     }
-    if (total === 0) return {};
-    const text = Buffer.concat(chunks);
+    const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
     chunks.length = 0;
-    if (nestsDeeperThan(text, MAX_JSON_DEPTH)) {
-      throw new PodflareError("invalid_json", `request body nests deeper than ${MAX_JSON_DEPTH} levels of objects and arrays; no request needs that many`);
-    }
-    let value: unknown;
-    try {
-      value = JSON.parse(text.toString("utf8"));
-    } catch (err) {
-      throw new PodflareError("invalid_json", `request body is not valid JSON: ${(err as Error).message}`);
-    }
-    if (typeof value !== "object" || value === null || Array.isArray(value)) {
-      throw new PodflareError("invalid_json", "request body must be a JSON object");
-    }
-    return value as Record<string, unknown>;
+    return use(body);
   } finally {
     chunks.length = 0;
     budget.give(req, taken);

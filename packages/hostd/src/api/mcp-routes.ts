@@ -5,6 +5,7 @@
 // stdio server's.
 import type { IncomingMessage } from "node:http";
 import type { McpCaller, McpHttpLimits, McpHttpSessions } from "@podflare/mcp";
+import { JSON_BODY_TIMEOUT_MS, withBody } from "./http.js";
 import type { Route, RouteContext } from "./routes.js";
 
 /** The MCP sessions, loaded on the first /mcp request: the MCP SDK adds ~0.3 s to hostd's start. */
@@ -17,7 +18,9 @@ export class LazyMcp {
   ) {}
 
   sessions(): Promise<McpHttpSessions> {
-    this.#sessions ??= import("@podflare/mcp").then((m) => new m.McpHttpSessions(this.limits, this.log));
+    // Bodies are read as REST bodies are: counted against the caller's share of the body budget.
+    const readBody = <T>(req: IncomingMessage, maxBytes: number, use: (body: Buffer) => T): Promise<T> => withBody(req, maxBytes, JSON_BODY_TIMEOUT_MS, use);
+    this.#sessions ??= import("@podflare/mcp").then((m) => new m.McpHttpSessions(this.limits, this.log, { readBody }));
     return this.#sessions;
   }
 

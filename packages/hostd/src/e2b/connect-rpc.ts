@@ -5,8 +5,8 @@
 // HTTP 200 with enveloped messages, then an end-of-stream envelope (flag 0x02) carrying `{}` or
 // `{error}`.
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { limits } from "@podflare/protocol";
-import { answerThenClose, drainedOrClosed, readJsonBody } from "../api/http.js";
+import { PodflareError, limits } from "@podflare/protocol";
+import { JSON_BODY_TIMEOUT_MS, answerThenClose, drainedOrClosed, readJsonBody, refuseDeepJson, withBody } from "../api/http.js";
 
 export type ConnectCode =
   | "canceled" | "unknown" | "invalid_argument" | "deadline_exceeded" | "not_found" | "already_exists"
@@ -63,15 +63,26 @@ export async function readConnectRequest(req: IncomingMessage): Promise<Record<s
     try {
       return await readJsonBody(req, limits.maxJsonBytes);
     } catch (err) {
-      throw new ConnectError("invalid_argument", (err as Error).message);
+      throw asConnectError(err);
     }
   }
   if (!type.startsWith("application/connect+json")) {
     req.resume();
     throw new ConnectError("invalid_argument", `Content-Type ${type} is not served; use the Connect JSON codec (application/connect+json)`);
   }
-  const body = await readBounded(req, limits.maxJsonBytes + 5);
-  return parseEnvelopedRequest(body);
+  // Read as a JSON body is: within the per-key body budget and a time limit.
+  try {
+    return await withBody(req, limits.maxJsonBytes + 5, JSON_BODY_TIMEOUT_MS, parseEnvelopedRequest);
+  } catch (err) {
+    throw asConnectError(err);
+  }
+}
+
+/** A body's refusal in Connect's terms: too big or too many at once is resource_exhausted. */
+function asConnectError(err: unknown): unknown {
+  if (err instanceof ConnectError || !(err instanceof PodflareError)) return err;
+  const exhausted = err.code === "payload_too_large" || err.code === "concurrency_limit";
+  return new ConnectError(exhausted ? "resource_exhausted" : "invalid_argument", err.message);
 }
 
 /** The single message of a server-streaming request; exported for unit tests. */
@@ -81,6 +92,11 @@ export function parseEnvelopedRequest(body: Buffer): Record<string, unknown> {
   const length = body.readUInt32BE(1);
   if (flags & 0x01) throw new ConnectError("invalid_argument", "compressed Connect messages are not served; send them uncompressed");
   if (body.length !== 5 + length) throw new ConnectError("invalid_argument", `the Connect envelope says ${length} bytes but ${body.length - 5} came; send exactly one message`);
+  try {
+    refuseDeepJson(body.subarray(5));
+  } catch (err) {
+    throw new ConnectError("invalid_argument", (err as Error).message);
+  }
   let message: unknown;
   try {
     message = length === 0 ? {} : JSON.parse(body.subarray(5).toString("utf8"));
@@ -89,20 +105,6 @@ export function parseEnvelopedRequest(body: Buffer): Record<string, unknown> {
   }
   if (typeof message !== "object" || message === null || Array.isArray(message)) throw new ConnectError("invalid_argument", "the request message must be a JSON object");
   return message as Record<string, unknown>;
-}
-
-async function readBounded(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of req) {
-    total += (chunk as Buffer).length;
-    if (total > maxBytes) {
-      req.destroy();
-      throw new ConnectError("resource_exhausted", `the request is over ${maxBytes} bytes`);
-    }
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
 }
 
 export function sendUnary(res: ServerResponse, message: unknown): void {
