@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import net from "node:net";
 import { SandboxPool, api, hostdUrl } from "../support/api.js";
 import { eventually, until } from "../support/host.js";
+import { hostdPid, rssBytes } from "../support/hostd-memory.js";
 
 const pool = new SandboxPool();
 let id: string;
@@ -95,3 +96,28 @@ for (const [what, head, refusal] of [
     }, "a 12 MiB initialize after the flood was not served", 10_000);
   });
 }
+
+test("E2B process starts with a far deadline (Connect-Timeout-Ms ~23 days) do not keep their 16 MiB messages: hostd's memory comes back", async () => {
+  // The kill-at-deadline timer held the whole call (request, answer, parsed message) until the
+  // deadline: 90 such starts held 1.4 GB, and a smaller heap ran out (outside tester ti).
+  const pid = hostdPid();
+  const before = rssBytes(pid);
+  const body = new Uint8Array(envelope(JSON.stringify({ process: { cmd: "/bin/true" }, junk: "x".repeat(16 * 1024 * 1024) })));
+  for (let i = 0; i < 40; i++) {
+    const res = await fetch(`${process.env.E2B_API_URL ?? hostdUrl()}/process.Process/Start`, {
+      method: "POST",
+      headers: { "content-type": "application/connect+json", "connect-timeout-ms": "2000000000", "e2b-sandbox-id": id, "e2b-sandbox-port": "49983", "x-api-key": process.env.E2B_API_KEY ?? "any" },
+      body,
+    });
+    const text = await res.text();
+    assert.match(text, /"end"/, `start ${i} did not run to its end: ${text.slice(0, 300)}`);
+  }
+  // 40 held messages are 640 MiB and more; what is not held is collected.
+  let grown = 0;
+  await eventually(async () => {
+    grown = rssBytes(pid) - before;
+    return grown < 300 * 1024 * 1024;
+  }, `hostd still holds ${Math.round(grown / 1048576)} MB more than before the 40 starts`, 30_000).catch(() => {
+    assert.fail(`hostd still holds ${Math.round(grown / 1048576)} MB more than before 40 finished process starts`);
+  });
+});

@@ -92,8 +92,9 @@ async function start(call: RpcCall, out: ConnectStream): Promise<void> {
     await rest(call, "POST", sandboxPath(call.ctx, "/fs/mkdir"), { path: E2B_HOME, parents: true });
     info = (await rest(call, "POST", sandboxPath(call.ctx, "/processes"), body)) as ProcessInfo;
   }
-  killAtDeadline(call, info);
+  const deadline = killAtDeadline(call, info);
   await relay(call, out, String(info.pid));
+  clearTimeout(deadline); // it exited: nothing to kill
 }
 
 async function homeMissing(call: RpcCall): Promise<boolean> {
@@ -105,26 +106,36 @@ async function homeMissing(call: RpcCall): Promise<boolean> {
  * envd runs a started process under the call's deadline (the SDK's `timeoutMs`, sent as
  * Connect-Timeout-Ms; 60 s by default, 0 for none) and kills it then, foreground or background,
  * whether or not the caller is still listening. A caller hanging up earlier kills nothing.
+ * The timer holds the sandbox's path and the key only, never the call: a deadline weeks away
+ * kept each call's request, answer and message (a 16 MiB field) alive until then, and enough of
+ * them ran hostd out of memory (outside tester ti). Cleared when the process is seen to exit.
  */
-function killAtDeadline(call: RpcCall, started: ProcessInfo): void {
+function killAtDeadline(call: RpcCall, started: ProcessInfo): NodeJS.Timeout | undefined {
   const raw = call.ctx.req.headers["connect-timeout-ms"];
   const ms = typeof raw === "string" && /^\d{1,10}$/.test(raw) ? Number(raw) : 0;
-  if (ms <= 0) return;
-  const path = (tail: string) => sandboxPath(call.ctx, `/processes/${started.pid}${tail}`);
+  if (ms <= 0) return undefined;
+  const { api } = call;
+  const key = call.ctx.key;
+  const path = sandboxPath(call.ctx, `/processes/${started.pid}`);
+  const startedMs = started.started_ms;
   const timer = setTimeout(() => {
     // Not the call's signal: the deadline holds after the caller is gone.
-    const detached = { ...call, signal: new AbortController().signal };
-    void rest(detached, "GET", path(""))
+    void api
+      .json("GET", path, { key })
       .then((now) => {
-        const p = now as ProcessInfo;
+        const p = now.body as ProcessInfo;
         // The same process (a pid can be reused once it exited), still running.
-        if (p.running && p.started_ms === started.started_ms) return rest(detached, "POST", path("/signal"), { signal: "SIGKILL" });
+        if (now.status === 200 && p.running && p.started_ms === startedMs) return api.json("POST", `${path}/signal`, { key, body: { signal: "SIGKILL" } });
         return undefined;
       })
       .catch(() => undefined); // its sandbox closed meanwhile
-  }, ms);
+  }, Math.min(ms, MAX_TIMER_MS));
   timer.unref();
+  return timer;
 }
+
+// setTimeout's longest delay (~24.8 days); a longer one fires at once.
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Streams a process's events as envd's: start {pid}, data {stdout|stderr|pty}, end. */
 async function relay(call: RpcCall, out: ConnectStream, pid: string): Promise<void> {
