@@ -145,17 +145,29 @@ test("a keep-alive client sending bodies without a key gets every 401, also on a
   }
 });
 
-test("connections from one peer over the cap are refused; healthz from another peer still answers", async () => {
+test("connections from one peer over the cap are refused: a request on one is answered 503 (not served) and closed, a silent one closed; healthz from another peer still answers", async () => {
   const held: Watched[] = [];
   try {
     // From 127.0.0.3, so that the previous test's connections (closing) do not count.
     for (let i = 0; i < perPeerCap; i++) held.push(await connect("127.0.0.3"));
+    // A request on a refused connection is told it was not served (it was reset before, so an
+    // edge could not tell whether a create it had written was read; outside tester th).
     const extra = await connect("127.0.0.3");
     held.push(extra);
+    extra.socket.write(`POST /v1/sandboxes HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${key}\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}`);
     await eventually(() => extra.closed(), `a connection over the per-peer cap of ${perPeerCap} stayed open`, 10_000);
-    assert.equal(extra.received(), "", "a refused connection gets no answer");
-    assert.equal(await healthzFromOtherPeer(), 200);
+    assert.match(extra.received(), /^HTTP\/1\.1 503 /);
+    assert.match(extra.received(), /"code":"unavailable"/);
+    assert.match(extra.received(), /connections open from .*127\.0\.0\.3.*PODFLARE_HTTP_MAX_CONNECTIONS_PER_PEER/);
+    const list = (await (await api("GET", "/v1/sandboxes", undefined, hostd.url, { authorization: `Bearer ${key}` })).json()) as { sandboxes: unknown[] };
+    assert.equal(list.sandboxes.length, 0, "the refused create was served");
     assert.ok(held.slice(0, perPeerCap).every((c) => !c.closed()), "connections within the cap must stay open");
+    // (They are closed by the headers timeout from here on: they never send a head.)
+    const silent = await connect("127.0.0.3");
+    held.push(silent);
+    await eventually(() => silent.closed(), "a silent connection over the cap stayed open", 15_000);
+    assert.match(silent.received(), /^$|^HTTP\/1\.1 408 /, "a silent connection over the cap was answered something other than the headers timeout's 408");
+    assert.equal(await healthzFromOtherPeer(), 200);
   } finally {
     for (const c of held) c.socket.destroy();
   }

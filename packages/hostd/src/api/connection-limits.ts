@@ -18,6 +18,15 @@ export function connectionsCheckingIntervalMs(headersTimeoutMs: number): number 
   return Math.max(250, Math.min(1000, Math.floor(headersTimeoutMs / 10)));
 }
 
+// A connection over its peer's cap has this long to send the request it is refused.
+const REFUSED_TIMEOUT_MS = 5000;
+const refused = new WeakMap<net.Socket, string>();
+
+/** Why a request's connection is refused (over its peer's cap), or undefined: serve it. */
+export function overPeerCap(socket: net.Socket): string | undefined {
+  return refused.get(socket);
+}
+
 export function applyConnectionLimits(server: http.Server, limits: HttpLimits, log: (msg: string) => void): void {
   server.headersTimeout = limits.headersTimeoutMs;
   server.keepAliveTimeout = limits.keepAliveTimeoutMs;
@@ -37,7 +46,12 @@ export function applyConnectionLimits(server: http.Server, limits: HttpLimits, l
         refusedLogged = Date.now();
         log(`refusing connections from ${peer}: over ${limits.maxConnectionsPerPeer} open (PODFLARE_HTTP_MAX_CONNECTIONS_PER_PEER)`);
       }
-      socket.destroy();
+      // Answered, not reset: a reset after the request was written leaves the caller (an
+      // edge, above all) unable to tell whether it was read; a 503 says it was not, so an
+      // edge moves a create to another region (outside tester th). The connection gets a short
+      // timeout and its request nothing but that answer (overPeerCap).
+      refused.set(socket, `hostd has ${limits.maxConnectionsPerPeer} connections open from ${peer} (PODFLARE_HTTP_MAX_CONNECTIONS_PER_PEER); this request was not served: close idle connections and retry`);
+      socket.setTimeout(REFUSED_TIMEOUT_MS);
       return;
     }
     perPeer.set(peer, n);

@@ -6,13 +6,13 @@ import { PodflareError } from "@podflare/protocol";
 import type { Authenticator, Principal } from "../auth/authenticator.js";
 import type { OpenCalls } from "../auth/open-calls.js";
 import type { HttpLimits } from "../config.js";
-import { applyConnectionLimits, connectionsCheckingIntervalMs } from "./connection-limits.js";
+import { applyConnectionLimits, connectionsCheckingIntervalMs, overPeerCap } from "./connection-limits.js";
 import { answerClientError } from "./client-error.js";
 import { badQueryMessage, badQueryPart } from "./query-encoding.js";
 import { LOCAL_OWNER } from "../auth/authenticator.js";
 import { noteRequestOwner } from "./body-budget.js";
 import { paced, requestPacer } from "./request-pacer.js";
-import { sendError } from "./http.js";
+import { answerThenClose, sendError } from "./http.js";
 import type { RequestObserver, RequestTrace } from "./request-log.js";
 import type { Route } from "./route.js";
 import { routeLabel } from "../metrics/route-label.js";
@@ -69,6 +69,11 @@ export function createApiServer(
   const unanswered = new Set<http.ServerResponse>();
   const server = http.createServer({ connectionsCheckingInterval: connectionsCheckingIntervalMs(limits.headersTimeoutMs) }, (req, res) => {
     const trace = observe?.(req, res);
+    const over = overPeerCap(req.socket);
+    if (over !== undefined) {
+      answerThenClose(res, 503, { "content-type": "application/json", "retry-after": "1" }, JSON.stringify({ error: over, code: "unavailable" }));
+      return;
+    }
     if (stopping) {
       res.shouldKeepAlive = false;
       sendError(res, new PodflareError("unavailable", "hostd is stopping; send the call again in a moment (to this hostd once it is back, or another)"), log);
@@ -101,7 +106,8 @@ export function createApiServer(
     server.on("upgrade", (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
       // A browser's WebSocket is not held by CORS at all: the same check before any upgrade.
       const foreign = foreignWhileLocal(auth, req);
-      if (foreign === undefined && upgrade(req, socket, head)) return;
+      const over = overPeerCap(socket as net.Socket);
+      if (foreign === undefined && over === undefined && upgrade(req, socket, head)) return;
       socket.on("error", () => {});
       const res = new http.ServerResponse(req);
       res.shouldKeepAlive = false;
@@ -110,6 +116,10 @@ export function createApiServer(
         res.detachSocket(socket as net.Socket);
         socket.end();
       });
+      if (over !== undefined) {
+        sendError(res, new PodflareError("unavailable", over, { "retry-after": "1" }), log);
+        return;
+      }
       if (foreign !== undefined) {
         sendError(res, foreignRefusal(foreign), log);
         return;
