@@ -15,7 +15,8 @@ import type { RunningEdge } from "@podflare/edge";
 import { regionTagFor } from "@podflare/protocol";
 import { eventually, until } from "../support/host.js";
 import { wsConnect, wsFrame, wsRead } from "../support/websocket.js";
-import { auth, call, createVia, key, regionOf, restartOrigin, run, startOrigins, startTestEdge, stopOrigins, type Origin } from "./support.js";
+import { auth, call, createVia, key, otherKey, regionOf, restartOrigin, run, startOrigins, startTestEdge, stopOrigins, type Origin } from "./support.js";
+import net from "node:net";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 let origins: Origin[] = [];
@@ -282,6 +283,73 @@ test("stopping an edge while a create is under way: the caller gets its one answ
     await call(eu.hostd.url, "DELETE", `/v1/sandboxes/${answer.body.id}`);
   } finally {
     if (!resumed) eu.hostd.proc.kill("SIGCONT");
+  }
+});
+
+/** `n` uploads through `base` that declare 1 MB and send 10 bytes: each holds an origin connection. */
+async function heldUploads(base: string, id: string, n: number, authorization: string): Promise<{ sockets: net.Socket[]; answers: string[] }> {
+  const u = new URL(base);
+  const sockets: net.Socket[] = [];
+  const answers: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const s = net.connect(Number(u.port), u.hostname);
+    answers.push("");
+    s.on("error", () => undefined);
+    s.on("data", (d: Buffer) => (answers[i] += d.toString("latin1")));
+    s.write(`PUT /v1/sandboxes/${id}/files?path=/tmp/held-${i} HTTP/1.1\r\nHost: ${u.host}\r\nAuthorization: ${authorization}\r\nContent-Length: 1000000\r\n\r\n0123456789`);
+    sockets.push(s);
+  }
+  return { sockets, answers };
+}
+
+test("one key's calls held open through the edge are capped at its share: its next call gets 429, another key's calls still reach the origin", async () => {
+  // One key's slow uploads took every connection the edge keeps to a region, and every other
+  // key's calls there hung or failed (outside tester th).
+  const log: string[] = [];
+  const capped = await startTestEdge(origins, 85, 200, log, { callsPerKey: 3 });
+  const held = { sockets: [] as net.Socket[], answers: [] as string[] };
+  try {
+    const id = await createVia(capped.url, { region: "eu" });
+    Object.assign(held, await heldUploads(capped.url, id, 3, `Bearer ${key}`));
+    await eventually(async () => {
+      const res = await call(capped.url, "GET", `/v1/sandboxes/${id}`);
+      const body = await res.text();
+      return res.status === 429 && /PODFLARE_EDGE_CALLS_PER_KEY/.test(body) && res.headers.get("retry-after") === "1";
+    }, "the key's fourth call was not refused 429 at its share", 10_000);
+    // Another tenant: its call reaches the origin (which answers, as for any stranger's id, 404).
+    const other = await call(capped.url, "GET", `/v1/sandboxes/${id}`, undefined, { authorization: `Bearer ${otherKey}` });
+    await other.arrayBuffer();
+    assert.equal(other.status, 404);
+    for (const s of held.sockets) s.destroy();
+    await eventually(async () => (await call(capped.url, "GET", `/v1/sandboxes/${id}`)).status === 200, "the key stayed refused after its calls ended", 10_000);
+    await (await call(capped.url, "DELETE", `/v1/sandboxes/${id}`)).arrayBuffer();
+  } finally {
+    for (const s of held.sockets) s.destroy();
+    await capped.close();
+  }
+});
+
+test("every connection the edge keeps to a region in use: a call waits at most the connect timeout, then 503 unavailable; the region stays healthy", async () => {
+  // Calls waiting for a connection waited forever (outside tester th).
+  const log: string[] = [];
+  const small = await startTestEdge(origins, 86, 200, log, { maxSocketsPerRegion: 2, callsPerKey: 10 });
+  const held = { sockets: [] as net.Socket[], answers: [] as string[] };
+  try {
+    const id = await createVia(small.url, { region: "ap" });
+    Object.assign(held, await heldUploads(small.url, id, 2, `Bearer ${key}`));
+    await eventually(async () => {
+      const res = await call(small.url, "GET", `/v1/sandboxes/${id}`, undefined, { authorization: `Bearer ${otherKey}` });
+      const body = await res.text();
+      return res.status === 503 && /every connection the edge keeps to region ap was in use/.test(body);
+    }, "a call with every connection in use was not answered 503", 20_000);
+    const regions = (await (await call(small.url, "GET", "/v1/regions")).json()) as { regions: { name: string; healthy: boolean }[] };
+    assert.equal(regions.regions.find((r) => r.name === "ap")?.healthy, true, "a busy pool marked the region down");
+    for (const s of held.sockets) s.destroy();
+    await eventually(async () => (await call(small.url, "GET", `/v1/sandboxes/${id}`)).status === 200, "calls did not go through after the held ones ended", 10_000);
+    await (await call(small.url, "DELETE", `/v1/sandboxes/${id}`)).arrayBuffer();
+  } finally {
+    for (const s of held.sockets) s.destroy();
+    await small.close();
   }
 });
 

@@ -2,11 +2,13 @@
 // and an edge in front, for tests/edge/. Ports and state dirs use ownHostd offsets 70-79.
 import assert from "node:assert/strict";
 import { regionTagFor } from "@podflare/protocol";
-import { startEdge, type RunningEdge } from "@podflare/edge";
+import { startEdge, type EdgeConfig, type RunningEdge } from "@podflare/edge";
 import { ownHostd, startTestHostd, teardownStateDir, type TestHostd } from "../support/hostd-process.js";
 
 export const key = "pf_test_key_edge_eeeeeeeeeeeeeeeeeeeeeeeeeeee";
 export const auth = { authorization: `Bearer ${key}` };
+/** A second key at every region: another tenant. */
+export const otherKey = "pf_test_key_edge_ffffffffffffffffffffffffffff";
 
 export interface Origin {
   name: string;
@@ -20,7 +22,7 @@ const names = ["us-west", "eu", "ap"] as const;
 export function originEnv(name: string): Record<string, string> {
   // The same key at every region (docs/edge.md, "Keys"); no warm pool: three hostds on a
   // shared 2-core test machine, and each start stays a few seconds.
-  return { PODFLARE_REGION: name, PODFLARE_API_KEYS: key, PODFLARE_POOL_SIZE: "0", PODFLARE_TEMPLATES: "default" };
+  return { PODFLARE_REGION: name, PODFLARE_API_KEYS: `${key},${otherKey}`, PODFLARE_POOL_SIZE: "0", PODFLARE_TEMPLATES: "default" };
 }
 
 export async function startOrigins(): Promise<Origin[]> {
@@ -35,9 +37,10 @@ export async function restartOrigin(o: Origin): Promise<void> {
   o.hostd = await startTestHostd({ stateDir: o.stateDir, port: o.port, env: originEnv(o.name) });
 }
 
-export async function startTestEdge(origins: Origin[], offset: number, probeIntervalMs: number, log: string[]): Promise<RunningEdge> {
+export async function startTestEdge(origins: Origin[], offset: number, probeIntervalMs: number, log: string[], extra: Partial<EdgeConfig> = {}): Promise<RunningEdge> {
   return startEdge(
     {
+      ...extra,
       regions: origins.map((o) => ({ name: o.name, url: o.hostd.url })),
       addr: `127.0.0.1:${ownHostd("edge", offset).port}`,
       probeIntervalMs,

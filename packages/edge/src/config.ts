@@ -27,6 +27,8 @@ export interface EdgeConfig {
   limits?: { maxConnections: number; maxConnectionsPerPeer: number; idleTimeoutMs: number };
   /** Connections the edge opens to one region at most; more requests wait (PODFLARE_EDGE_MAX_SOCKETS_PER_REGION). */
   maxSocketsPerRegion?: number;
+  /** Calls one key (or, without one, one address) may have open to origins at once (PODFLARE_EDGE_CALLS_PER_KEY). */
+  callsPerKey?: number;
   /** A request head must arrive whole within this (ms); default 10 s. */
   headersTimeoutMs?: number;
   /** The llhttp fast path (front/); PODFLARE_EDGE_FAST_PATH=0 serves through node:http alone. Default on. */
@@ -134,6 +136,8 @@ export function loadEdgeConfig(argv: string[], env: NodeJS.ProcessEnv = process.
       idleTimeoutMs: envMs(env, "PODFLARE_EDGE_IDLE_TIMEOUT_MS", 120_000, 100),
     },
     maxSocketsPerRegion: envMs(env, "PODFLARE_EDGE_MAX_SOCKETS_PER_REGION", 1024, 1),
+    // A quarter of a region's connections: one key cannot take them all from the others.
+    callsPerKey: envMs(env, "PODFLARE_EDGE_CALLS_PER_KEY", Math.max(1, Math.floor(envMs(env, "PODFLARE_EDGE_MAX_SOCKETS_PER_REGION", 1024, 1) / 4)), 1),
     fastPath: fastPathSetting(env.PODFLARE_EDGE_FAST_PATH),
     drainMs: envMs(env, "PODFLARE_EDGE_DRAIN_MS", 30_000, 0),
   };

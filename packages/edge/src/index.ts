@@ -14,6 +14,7 @@ import { regionChooser } from "./choose-region.js";
 import { createFrontServer } from "./front/front-server.js";
 import { parserAvailable } from "./front/llhttp.js";
 import { OriginPool } from "./front/origin-pool.js";
+import { KeyShares } from "./front/key-shares.js";
 import type { Region } from "./regions.js";
 
 export { loadEdgeConfig, type EdgeConfig, type RegionConfig };
@@ -67,6 +68,7 @@ export async function startEdge(cfg: EdgeConfig, opts: StartEdgeOptions = {}): P
     ? createFrontServer(
         {
           regions, chooser, metrics, log, accessLog, inner: server, pool,
+          shares: new KeyShares(cfg.callsPerKey ?? Math.max(1, Math.floor((cfg.maxSocketsPerRegion ?? 1024) / 4))),
           connectTimeoutMs: cfg.connectTimeoutMs,
           idleTimeoutMs: limits.idleTimeoutMs,
           headersTimeoutMs: cfg.headersTimeoutMs ?? 10_000,

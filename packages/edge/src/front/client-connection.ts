@@ -18,6 +18,7 @@ import type { FrontDeps } from "./front-deps.js";
 import { forwardHead, requestFacts, verbatimHead } from "./heads.js";
 import { connectInner } from "./inner.js";
 import { Leg } from "./leg.js";
+import { POOL_FULL, poolFullError } from "./origin-pool.js";
 import { HttpParser, type ParsedHead } from "./llhttp.js";
 
 // Body bytes held for a request that has no target yet; beyond, the caller is paused.
@@ -192,10 +193,28 @@ export class ClientConnection implements FrontConnection {
       this.socket.write("HTTP/1.1 100 Continue\r\n\r\n");
     }
     const plan = ex.plan;
+    if ((plan.to === "origin" || plan.to === "create") && !this.takeShare(ex)) return;
     if (plan.to === "origin") this.toOrigin(ex, plan.region);
     else if (plan.to === "create") createThroughFront(this, ex);
     else if (plan.to === "inner") this.toInner(ex);
     else this.splice(ex);
+  }
+
+  /** A place among the caller's calls open to origins (key-shares.ts); answered 429 when it has none. */
+  private takeShare(ex: Exchange): boolean {
+    const caller = ex.facts.caller ?? `peer ${this.socket.remoteAddress ?? "?"}`;
+    if (!this.deps.shares.enter(caller)) {
+      this.answerError(ex, new PodflareError("concurrency_limit", `this key has ${this.deps.shares.perKey} calls open through the edge at once, its share (PODFLARE_EDGE_CALLS_PER_KEY); wait for some to finish, then retry`, { "retry-after": "1" }));
+      return false;
+    }
+    ex.share = caller;
+    return true;
+  }
+
+  private leaveShare(ex: Exchange): void {
+    if (ex.share === undefined) return;
+    this.deps.shares.leave(ex.share);
+    ex.share = undefined;
   }
 
   /** retry: the second try of a read whose reused connection broke (on a new connection). */
@@ -222,7 +241,10 @@ export class ClientConnection implements FrontConnection {
     if (idle) return go(idle);
     // No connection could be made: that region is down.
     pool.acquire(this.deps.connectTimeoutMs, retry).then(go, (err: NodeJS.ErrnoException) => {
-      if (!this.closed) this.answerError(ex, this.deps.chooser.down(region, err.code ?? "connection error"));
+      if (this.closed) return;
+      // Every connection to the region busy: the edge's limit, not the region's fault.
+      if (err.code === POOL_FULL) this.answerError(ex, poolFullError(region, this.deps.connectTimeoutMs));
+      else this.answerError(ex, this.deps.chooser.down(region, err.code ?? "connection error"));
     });
   }
 
@@ -293,6 +315,7 @@ export class ClientConnection implements FrontConnection {
 
   /** The answer is whole: counted, logged, and the next request goes. */
   private finished(ex: Exchange, close: boolean): void {
+    this.leaveShare(ex);
     // What went to the edge's own server is counted and logged there.
     if (ex.plan.to === "origin" || ex.plan.to === "create") {
       this.deps.metrics.request(ex.region || "-", ex.plan.to === "create" ? "create" : ex.plan.kind, ex.status);
@@ -368,6 +391,7 @@ export class ClientConnection implements FrontConnection {
     this.deps.forget(this);
     // The caller left: whatever it started (an exec streaming) is stopped at the target.
     const ex = this.queue[0];
+    if (ex) this.leaveShare(ex);
     if (ex && !ex.requestDone) ex.onRequestDone = undefined;
     for (const e of this.queue.splice(0)) e.sink = undefined;
     this.inner?.destroy();

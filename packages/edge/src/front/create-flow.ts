@@ -12,6 +12,7 @@ import { namedRegion } from "../route.js";
 import type { Exchange } from "./exchange.js";
 import type { FrontDeps } from "./front-deps.js";
 import { forwardHead } from "./heads.js";
+import { POOL_FULL, poolFullError } from "./origin-pool.js";
 
 export interface SendHooks {
   done(keepAlive: boolean): void;
@@ -102,8 +103,11 @@ function attempt(conn: FrontConnection, ex: Exchange, r: Region, body: Buffer, m
   };
   const idle = pool.takeIdle();
   if (idle) return go(idle);
-  pool.acquire(conn.deps.connectTimeoutMs).then(
-    go,
-    (err: NodeJS.ErrnoException) => then({ kind: "failed", sent: false, reason: err.code ?? "connection error" }),
-  );
+  pool.acquire(conn.deps.connectTimeoutMs).then(go, (err: NodeJS.ErrnoException) => {
+    if (err.code !== POOL_FULL) return then({ kind: "failed", sent: false, reason: err.code ?? "connection error" });
+    // The edge's own limit: the next region may have room; the region is not marked down.
+    if (more) return then({ kind: "retry", status: 503 });
+    conn.answerError(ex, poolFullError(r, conn.deps.connectTimeoutMs));
+    then({ kind: "relayed" });
+  });
 }

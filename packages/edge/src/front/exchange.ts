@@ -47,6 +47,8 @@ export class Exchange {
   answered = false;
   status = 0;
   region = "";
+  /** The caller whose share of origin calls this exchange holds (key-shares.ts), until it ends. */
+  share: string | undefined;
   readonly started = performance.now();
 
   constructor(

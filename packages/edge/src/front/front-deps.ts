@@ -3,6 +3,7 @@ import type http from "node:http";
 import type { RegionChooser } from "../choose-region.js";
 import type { EdgeMetrics } from "../metrics.js";
 import type { Region, RegionSet } from "../regions.js";
+import type { KeyShares } from "./key-shares.js";
 import type { OriginPool } from "./origin-pool.js";
 
 export interface FrontDeps {
@@ -14,6 +15,8 @@ export interface FrontDeps {
   /** The edge's node:http server, for what the fast path does not serve. */
   inner: http.Server;
   pool(r: Region): OriginPool;
+  /** Each key's share of the calls open to origins (key-shares.ts). */
+  shares: KeyShares;
   connectTimeoutMs: number;
   idleTimeoutMs: number;
   /** A request head must arrive whole within this. */

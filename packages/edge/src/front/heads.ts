@@ -16,6 +16,8 @@ export interface RequestFacts {
   e2bSandbox: string | undefined;
   /** The Mcp-Session-Id header: routes an MCP call to its session's region. */
   mcpSession: string | undefined;
+  /** Who calls: the Authorization or X-API-Key header's value (key-shares.ts); never logged. */
+  caller: string | undefined;
 }
 
 export function requestFacts(h: ParsedHead): RequestFacts {
@@ -26,6 +28,7 @@ export function requestFacts(h: ParsedHead): RequestFacts {
   let e2bId: string | undefined;
   let host: string | undefined;
   let mcpSession: string | undefined;
+  let caller: string | undefined;
   const raw = h.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toLowerCase();
@@ -37,8 +40,9 @@ export function requestFacts(h: ParsedHead): RequestFacts {
     else if (name === "e2b-sandbox-id" && e2bId === undefined) e2bId = raw[i + 1];
     else if (name === "host" && host === undefined) host = raw[i + 1];
     else if (name === "mcp-session-id" && mcpSession === undefined) mcpSession = raw[i + 1]!.trim();
+    else if ((name === "authorization" || name === "x-api-key") && caller === undefined) caller = raw[i + 1]!.trim();
   }
-  return { chunked, hasBody: chunked || length, expectContinue, regionHeader, e2bSandbox: e2bSandboxOf(e2bId, host), mcpSession };
+  return { chunked, hasBody: chunked || length, expectContinue, regionHeader, e2bSandbox: e2bSandboxOf(e2bId, host), mcpSession, caller };
 }
 
 /**

@@ -4,8 +4,17 @@
 // written into a socket the origin is closing; at most `maxSockets` are open, more requests wait.
 import net from "node:net";
 import tls from "node:tls";
+import { PodflareError } from "@podflare/protocol";
 
 const IDLE_CLOSE_MS = 30_000;
+
+/** The error code of an acquire that found no connection free within its wait. */
+export const POOL_FULL = "EPOOLFULL";
+
+/** The answer for POOL_FULL: busy, not down. */
+export function poolFullError(r: { name: string }, waitedMs: number): PodflareError {
+  return new PodflareError("unavailable", `every connection the edge keeps to region ${r.name} was in use for ${waitedMs} ms; retry in a moment`, { "retry-after": "1" });
+}
 
 // Idle sockets are checked this often (one timer per pool, not one per request).
 const SWEEP_MS = 5000;
@@ -56,7 +65,20 @@ export class OriginPool {
     if (s) return Promise.resolve(s);
     if (this.closed) return Promise.reject(Object.assign(new Error("the edge is closing"), { code: "ECONNABORTED" }));
     if (this.open >= this.maxSockets) {
-      return new Promise((resolve, reject) => this.waiting.push((c) => (c instanceof Error ? reject(c) : resolve(c))));
+      // Waits for a connection to come free, at most as long as a connection may take to make.
+      return new Promise((resolve, reject) => {
+        const waiter = (c: net.Socket | Error): void => {
+          clearTimeout(timer);
+          if (c instanceof Error) reject(c);
+          else resolve(c);
+        };
+        const timer = setTimeout(() => {
+          const i = this.waiting.indexOf(waiter);
+          if (i >= 0) this.waiting.splice(i, 1);
+          reject(Object.assign(new Error(`all ${this.maxSockets} connections are in use`), { code: POOL_FULL }));
+        }, connectTimeoutMs);
+        this.waiting.push(waiter);
+      });
     }
     return this.connect(connectTimeoutMs);
   }

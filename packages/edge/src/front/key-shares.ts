@@ -1,0 +1,30 @@
+// Each key's share of the edge's connections to origins. Those connections are shared by every
+// tenant: one key holding hundreds of slow uploads took them all, and every other key's calls
+// to that region hung or failed (outside tester th). A caller is its key (the Authorization or
+// X-API-Key header's value, never logged), or its address when it sends none; a request over
+// its caller's share is answered 429 at once, before it takes a connection.
+
+export class KeyShares {
+  private readonly open = new Map<string, number>();
+
+  constructor(readonly perKey: number) {}
+
+  /** One more call of `caller` to an origin; false: it is at its share. */
+  enter(caller: string): boolean {
+    const n = this.open.get(caller) ?? 0;
+    if (n >= this.perKey) return false;
+    this.open.set(caller, n + 1);
+    return true;
+  }
+
+  leave(caller: string): void {
+    const n = (this.open.get(caller) ?? 1) - 1;
+    if (n > 0) this.open.set(caller, n);
+    else this.open.delete(caller);
+  }
+
+  /** Calls open now (tests). */
+  count(caller: string): number {
+    return this.open.get(caller) ?? 0;
+  }
+}
