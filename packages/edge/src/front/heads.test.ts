@@ -9,10 +9,10 @@ function head(rawHeaders: string[], over: Partial<ParsedHead> = {}): ParsedHead 
   return { versionMajor: 1, versionMinor: 1, rawHeaders, method: "POST", url: "/v1/x", status: 0, statusMessage: "", upgrade: false, keepAlive: true, ...over };
 }
 
-test("request facts: chunked, a body, 100-continue, the first X-Podflare-Region and the Mcp-Session-Id", () => {
+test("request facts: chunked, a body, 100-continue, the first X-Podflare-Region, the Mcp-Session-Id and the caller's key", () => {
   const f = requestFacts(head(["Content-Length", "12", "Expect", "100-Continue", "X-Podflare-Region", "eu", "x-podflare-region", "us"]));
-  assert.deepEqual(f, { chunked: false, hasBody: true, expectContinue: true, regionHeader: "eu", e2bSandbox: undefined, mcpSession: undefined });
-  assert.deepEqual(requestFacts(head(["Transfer-Encoding", "chunked"])), { chunked: true, hasBody: true, expectContinue: false, regionHeader: undefined, e2bSandbox: undefined, mcpSession: undefined });
+  assert.deepEqual(f, { chunked: false, hasBody: true, expectContinue: true, regionHeader: "eu", e2bSandbox: undefined, mcpSession: undefined, caller: undefined });
+  assert.deepEqual(requestFacts(head(["Transfer-Encoding", "chunked"])), { chunked: true, hasBody: true, expectContinue: false, regionHeader: undefined, e2bSandbox: undefined, mcpSession: undefined, caller: undefined });
   const sid = `mcp_${"b".repeat(32)}`;
   assert.equal(requestFacts(head(["Mcp-Session-Id", ` ${sid} `])).mcpSession, sid);
   const id = `sbx_${"a".repeat(32)}`;
@@ -21,6 +21,8 @@ test("request facts: chunked, a body, 100-continue, the first X-Podflare-Region 
   assert.equal(requestFacts(head(["Host", `49983-${id}.e2b.example`])).e2bSandbox, id);
   assert.equal(requestFacts(head(["Content-Length", "0"])).hasBody, false);
   assert.equal(requestFacts(head(["Host", "e"])).hasBody, false);
+  assert.equal(requestFacts(head(["Authorization", " Bearer k1 ", "X-API-Key", "k2"])).caller, "Bearer k1", "the first key header names the caller");
+  assert.equal(requestFacts(head(["X-Api-Key", "k2"])).caller, "k2");
 });
 
 test("the head sent on: hop-by-hop and Expect dropped, X-Forwarded-For appended, names kept as written", () => {
