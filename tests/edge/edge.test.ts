@@ -353,6 +353,35 @@ test("every connection the edge keeps to a region in use: a call waits at most t
   }
 });
 
+test("merged lists count against the caller's share of the bytes the edge holds for lists: past it, 429 naming the fix; one region's list is still served", async () => {
+  // Merged lists were held whole, without bound, until the caller read them: 992 unread GETs
+  // grew the edge by 67 MB (outside tester th).
+  const log: string[] = [];
+  const tight = await startTestEdge(origins, 87, 200, log, { listBytesPerCaller: 100 * 1024 });
+  const made: string[] = [];
+  try {
+    const meta = Object.fromEntries(Array.from({ length: 15 }, (_, i) => [`k${i}`, "x".repeat(1000)]));
+    for (let i = 0; i < 8; i++) made.push(await createVia(tight.url, { region: "us-west", metadata: meta }));
+    const merged = await call(tight.url, "GET", "/v1/sandboxes");
+    const body = (await merged.json()) as { code: string; error: string };
+    assert.equal(merged.status, 429, JSON.stringify(body).slice(0, 300));
+    assert.equal(body.code, "concurrency_limit");
+    assert.match(body.error, /merged lists waiting to be read.*X-Podflare-Region/);
+    assert.equal(merged.headers.get("retry-after"), "1");
+    const one = await call(tight.url, "GET", "/v1/sandboxes", undefined, { "x-podflare-region": "us-west" });
+    const list = (await one.json()) as { sandboxes: { id: string }[] };
+    assert.equal(one.status, 200);
+    for (const id of made) assert.ok(list.sandboxes.some((s) => s.id === id), `${id} missing from us-west's list`);
+  } finally {
+    for (const id of made) await (await call(tight.url, "DELETE", `/v1/sandboxes/${id}`)).arrayBuffer();
+    await tight.close();
+  }
+  // The default share (16 MiB) serves the same list merged.
+  const again = await call(edge.url, "GET", "/v1/sandboxes");
+  await again.arrayBuffer();
+  assert.equal(again.status, 200);
+});
+
 test("the edge's log has no key in it", () => {
   assert.ok(edgeLog.some((l) => l.includes("/v1/sandboxes")), "the access log was on");
   assert.ok(!edgeLog.some((l) => l.includes(key)), "a key reached the edge's log");

@@ -29,6 +29,8 @@ export interface EdgeConfig {
   maxSocketsPerRegion?: number;
   /** Calls one key (or, without one, one address) may have open to origins at once (PODFLARE_EDGE_CALLS_PER_KEY). */
   callsPerKey?: number;
+  /** Bytes of merged lists one key (or address) may have the edge hold at once (PODFLARE_EDGE_LIST_MB_PER_KEY). */
+  listBytesPerCaller?: number;
   /** A request head must arrive whole within this (ms); default 10 s. */
   headersTimeoutMs?: number;
   /** The llhttp fast path (front/); PODFLARE_EDGE_FAST_PATH=0 serves through node:http alone. Default on. */
@@ -137,6 +139,7 @@ export function loadEdgeConfig(argv: string[], env: NodeJS.ProcessEnv = process.
     },
     maxSocketsPerRegion: envMs(env, "PODFLARE_EDGE_MAX_SOCKETS_PER_REGION", 1024, 1),
     // A quarter of a region's connections: one key cannot take them all from the others.
+    listBytesPerCaller: envMs(env, "PODFLARE_EDGE_LIST_MB_PER_KEY", 16, 1) * 1024 * 1024,
     callsPerKey: envMs(env, "PODFLARE_EDGE_CALLS_PER_KEY", Math.max(1, Math.floor(envMs(env, "PODFLARE_EDGE_MAX_SOCKETS_PER_REGION", 1024, 1) / 4)), 1),
     fastPath: fastPathSetting(env.PODFLARE_EDGE_FAST_PATH),
     drainMs: envMs(env, "PODFLARE_EDGE_DRAIN_MS", 30_000, 0),

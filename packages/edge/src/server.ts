@@ -13,6 +13,7 @@ import { forward } from "./forward.js";
 import { forwardUpgrade, rawError } from "./upgrade.js";
 import { regionsEndpoint } from "./regions-endpoint.js";
 import { listAcross } from "./lists.js";
+import { ListBytes } from "./list-bytes.js";
 import { sendEdgeError } from "./answer.js";
 import type { RegionChooser } from "./choose-region.js";
 import { redactHeaders, redactPath } from "./redact.js";
@@ -62,6 +63,7 @@ export function createEdgeServer(deps: EdgeServerDeps): http.Server {
   const { cfg, regions, metrics, log } = deps;
 
   const { target: chooseTarget, down, broken } = deps.chooser;
+  const listBytes = new ListBytes(cfg.listBytesPerCaller);
   const target = (route: RouteKind, req: http.IncomingMessage): Region => chooseTarget(route, req.headers["x-podflare-region"]);
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<{ region: string; kind: string; status: number }> {
@@ -93,7 +95,7 @@ export function createEdgeServer(deps: EdgeServerDeps): http.Server {
       return { ...r, kind: "create" };
     }
     if (route.kind === "list" && !String(req.headers["x-podflare-region"] ?? "").trim()) {
-      return { region: "", kind: "list", status: await listAcross(regions, route.field, req, res, cfg.connectTimeoutMs) };
+      return { region: "", kind: "list", status: await listAcross(regions, route.field, req, res, cfg.connectTimeoutMs, listBytes) };
     }
     const region = target(route, req);
     const status = await forward(region, req, res, { connectTimeoutMs: cfg.connectTimeoutMs, unreachable: down, broken });
