@@ -278,7 +278,7 @@ export class ClientConnection implements FrontConnection {
       ex.sentAll = true;
     };
     if (wholeBody !== undefined) {
-      target.write(wholeBody.length ? Buffer.concat([Buffer.from(head, "latin1"), wholeBody]) : head, markSent);
+      target.write(headWithBody(head, wholeBody), "latin1", markSent);
       return;
     }
     const framed = ex.facts.chunked;
@@ -289,7 +289,7 @@ export class ClientConnection implements FrontConnection {
     };
     if (ex.held.length === 0) target.write(head, "latin1");
     else {
-      target.write(Buffer.concat([Buffer.from(head, "latin1"), ...(framed ? [] : ex.held)]));
+      target.write(framed ? head : headWithBody(head, ex.held.length === 1 ? ex.held[0]! : Buffer.concat(ex.held)), "latin1");
       if (framed) for (const c of ex.held) writeChunk(target, c);
       ex.held = [];
       ex.heldBytes = 0;
@@ -401,3 +401,14 @@ export class ClientConnection implements FrontConnection {
   }
 }
 
+// Bodies up to this size go out in the head's string: one latin1 string write copies the bytes
+// once, where a Buffer for the head and one for head and body allocate and copy twice (~15 µs
+// of a create's ~80 µs in the edge on an idle host, measured).
+const INLINE_BODY_BYTES = 16 * 1024;
+
+/** The head and a body in one write: a latin1 string (bytes as they are) for a small body. */
+function headWithBody(head: string, body: Buffer): string | Buffer {
+  if (body.length === 0) return head;
+  if (body.length <= INLINE_BODY_BYTES) return head + body.toString("latin1");
+  return Buffer.concat([Buffer.from(head, "latin1"), body]);
+}

@@ -237,6 +237,39 @@ test("a request whose body came with its head goes to the origin in one write (o
   }
 });
 
+test("bodies reach the origin byte for byte, every byte value and UTF-8 alike: a create held whole, a call whose body came with its head", async () => {
+  // Small bodies go out inside the head's latin1 string (client-connection.ts, headWithBody).
+  const got: Buffer[] = [];
+  const recorder = net.createServer((s) => {
+    let buf = Buffer.alloc(0);
+    s.on("data", (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      const end = buf.indexOf("\r\n\r\n");
+      const length = Number(/content-length: (\d+)/i.exec(buf.subarray(0, end).toString("latin1"))?.[1]);
+      if (end < 0 || buf.length < end + 4 + length) return;
+      got.push(buf.subarray(end + 4, end + 4 + length));
+      buf = buf.subarray(end + 4 + length);
+      s.write("HTTP/1.1 201 Created\r\ncontent-length: 2\r\n\r\nok");
+    });
+  });
+  await new Promise<void>((r) => recorder.listen(0, "127.0.0.1", () => r()));
+  const { edge: one, port: edgePort } = await edgeInFrontOf(recorder);
+  try {
+    const bytes = Buffer.concat([Buffer.from(Array.from({ length: 256 }, (_, i) => i)), Buffer.from('{"é":"日本 🙂"}', "utf8")]);
+    const request = (line: string) => Buffer.concat([Buffer.from(`${line} HTTP/1.1\r\nhost: e\r\ncontent-type: application/octet-stream\r\ncontent-length: ${bytes.length}\r\n\r\n`, "latin1"), bytes]);
+    for (const line of ["POST /v1/sandboxes", `PUT /v1/sandboxes/${`sbx_${regionTagFor("solo")}${"0".repeat(28)}`}/files?path=/tmp/x`]) {
+      got.length = 0;
+      const { text } = await raw(request(line), (t) => t.endsWith("ok"), edgePort);
+      assert.match(text, /^HTTP\/1\.1 201 /, line);
+      assert.equal(got.length, 1, line);
+      assert.ok(got[0]!.equals(bytes), `${line}: the origin got other bytes than were sent`);
+    }
+  } finally {
+    await one.close();
+    recorder.close();
+  }
+});
+
 /**
  * A raw origin that answers each request with `answer(n)` (n counts from 0), in the pieces
  * given; `{ until }` holds the rest back until it is true (the caller got what came before).
