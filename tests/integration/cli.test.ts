@@ -35,6 +35,32 @@ test("podflare ls, exec (python and --bash, exit code passed through), rm", () =
   })();
 });
 
+test("podflare exec on a terminal shows a sandbox's OSC 52 (clipboard) and other escapes escaped, colours as they are; piped or --raw, output is as it came", async () => {
+  const id = await createSandbox();
+  try {
+    const code = "import sys; _ = sys.stdout.write('\\x1b]52;c;aGk=\\x07\\x1b[31mred\\x1b[0m\\n')";
+    // util-linux script(1) gives the command a terminal; its output is what the terminal got.
+    const cli = path.join(root, "packages/cli/dist/main.js");
+    const quote = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
+    const onTty = (...extra: string[]) =>
+      spawnSync("script", ["-qec", [process.execPath, cli, "exec", ...extra, id, code].map(quote).join(" "), "/dev/null"], {
+        encoding: "utf8",
+        env: { ...process.env, PODFLARE_HOSTD_URL: hostdUrl() },
+        timeout: 60_000,
+      });
+    const tty = onTty();
+    assert.equal(tty.status, 0, tty.stderr);
+    assert.ok(tty.stdout.includes("\\x1b]52;c;aGk=\\x07"), `the OSC 52 was not shown escaped: ${JSON.stringify(tty.stdout)}`);
+    assert.ok(!tty.stdout.includes("\x1b]52"), "the OSC 52 reached the terminal");
+    assert.ok(tty.stdout.includes("\x1b[31mred\x1b[0m"), `colours did not pass: ${JSON.stringify(tty.stdout)}`);
+    assert.ok(onTty("--raw").stdout.includes("\x1b]52;c;aGk=\x07"), "--raw did not print the output as it came");
+    const piped = podflare("exec", id, code);
+    assert.equal(piped.stdout, "\x1b]52;c;aGk=\x07\x1b[31mred\x1b[0m\n");
+  } finally {
+    await closeSandbox(id);
+  }
+});
+
 test("podflare template ls lists the default template as ready", () => {
   const r = podflare("template", "ls");
   assert.equal(r.status, 0, r.stderr);

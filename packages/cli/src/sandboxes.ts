@@ -3,6 +3,7 @@ import { Sandbox, type ExecEvent } from "podflare";
 import { parseOrHelp, type CommandSpec } from "./args.js";
 import { describeSdkError } from "./sdk-errors.js";
 import { formatTable } from "./table.js";
+import { TerminalSafe } from "./terminal-safe.js";
 
 const lsSpec: CommandSpec = {
   usage: `usage: podflare ls
@@ -11,13 +12,15 @@ const lsSpec: CommandSpec = {
 };
 
 const execSpec: CommandSpec = {
-  usage: `usage: podflare exec [--bash] ID CODE
+  usage: `usage: podflare exec [--bash] [--raw] ID CODE
 
   Runs CODE (one argument: quote it; several lines are fine) in sandbox ID, Python unless --bash.
   Prints its stdout and stderr as they come and, as a Python REPL does, the value of a bare last
   expression (and of display() calls) as text; exits with the code's exit status.
+  On a terminal, escape sequences other than colours (a sandbox's OSC 52 would write your
+  clipboard) and control characters are shown escaped; --raw prints them as they came.
   Put -- before CODE that starts with - (podflare exec ID -- '-1').`,
-  options: [{ name: "--bash" }],
+  options: [{ name: "--bash" }, { name: "--raw" }],
   positionals: ["ID", "CODE"],
 };
 
@@ -57,11 +60,18 @@ export async function execCommand(args: string[]): Promise<number> {
   const [id, code] = parsed.positionals as [string, string];
   const sb = await Sandbox.connect(id);
   let exit = 0;
+  const raw = parsed.has("--raw");
+  // One filter per stream, each only on a terminal: piped output stays as it came.
+  const filters = {
+    stdout: !raw && process.stdout.isTTY ? new TerminalSafe() : undefined,
+    stderr: !raw && process.stderr.isTTY ? new TerminalSafe() : undefined,
+  };
   for await (const event of sb.runCodeStream(code, parsed.has("--bash") ? "bash" : "python", { results: true })) {
     if (event.type === "exit") exit = event.data;
     const out = renderEvent(event);
-    if (out) (out.stream === "stdout" ? process.stdout : process.stderr).write(out.text);
+    if (out) (out.stream === "stdout" ? process.stdout : process.stderr).write(filters[out.stream]?.write(out.text) ?? out.text);
   }
+  for (const [name, f] of Object.entries(filters)) if (f) (name === "stdout" ? process.stdout : process.stderr).write(f.end());
   return exit;
 }
 
