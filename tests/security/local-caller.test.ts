@@ -43,6 +43,13 @@ test("DNS rebinding (another name in Host) cannot read the API; a WebSocket from
   const ws = await wsConnect(`${hostdUrl()}/v1/sandboxes/sbx_0123456789abcdef0123456789abcdef/pty`, { origin: "https://evil.example" });
   assert.equal(ws.status, 403, ws.body);
   assert.equal(ws.socket, null);
+  // E2B's Host form is let through for sandbox traffic only: on the REST API's paths it gave a
+  // rebinding page every sandbox, their files, exec and an admin key (outside tester tm).
+  const e2bForm = "49983-sbx_00000000000000000000000000000000.attacker.example:7171";
+  for (const [method, path, body] of [["GET", "/v1/sandboxes", ""], ["POST", "/v1/keys", '{"name":"pwn","tier":"enterprise"}'], ["POST", "/v1/sandboxes", "{}"]] as const) {
+    const r = await raw(method, path, { host: e2bForm, "content-type": "application/json" }, body);
+    assert.equal(r.status, 403, `${method} ${path} with E2B's Host form: ${r.body.slice(0, 200)}`);
+  }
   // The host's own pages and local programs still work.
   assert.equal((await raw("GET", "/v1/capacity", { origin: hostdUrl() })).status, 200);
   assert.equal((await raw("GET", "/v1/capacity", { host: "localhost" })).status, 200);

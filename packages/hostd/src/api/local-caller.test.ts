@@ -14,3 +14,9 @@ test("local programs and the host's own pages pass; other origins and names are 
   assert.equal(foreignCaller({ host: "10.0.0.5:7070" }), "Host: 10.0.0.5:7070");
   assert.equal(foreignCaller({ origin: ["http://127.0.0.1", "https://evil.example"] }), "Origin: http://127.0.0.1, https://evil.example");
 });
+
+test("E2B's Host form passes for its sandbox traffic only, never for the REST API's paths (DNS rebinding got the whole API)", () => {
+  const host = "49983-sbx_00000000000000000000000000000000.attacker.example";
+  for (const url of ["/files?path=/root/x", "/process.Process/Start", "/execute", "/health"]) assert.equal(foreignCaller({ host }, url), undefined, url);
+  for (const url of ["/v1/sandboxes", "/v1/keys", "/v1", "http://hostd/v1/sandboxes"]) assert.equal(foreignCaller({ host }, url), `Host: ${host}`, url);
+});

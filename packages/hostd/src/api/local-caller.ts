@@ -5,19 +5,30 @@
 // and are refused: a browser can reach such a hostd only from a page it serves itself (the
 // dashboard).
 
-// E2B's sandbox traffic may name its sandbox in the Host (`49983-sbx_<id>.<domain>`).
+import { requestUrl } from "./request-url.js";
+
+// E2B's sandbox traffic may name its sandbox in the Host (`49983-sbx_<id>.<domain>`). Such a
+// Host is let through for that traffic only: every path but the REST API's (/v1/…) is then the
+// named sandbox's envd (e2b/index.ts), which a page cannot reach without the sandbox's id. On
+// /v1/ paths it gave a rebinding page the whole API: lists, files, exec, keys (outside tester tm).
 const E2B_TRAFFIC_HOST = /^\d{1,5}-sbx_[0-9a-f]{32}\./i;
 
 /** What makes the request a foreign one (a header to name in the refusal), or undefined. */
-export function foreignCaller(headers: { origin?: string | string[]; host?: string }): string | undefined {
+export function foreignCaller(headers: { origin?: string | string[]; host?: string }, rawUrl?: string): string | undefined {
   const origin = headers.origin;
   if (origin !== undefined) {
     const one = Array.isArray(origin) ? origin.join(", ") : origin;
     if (Array.isArray(origin) || !loopbackOrigin(one)) return `Origin: ${one.slice(0, 200)}`;
   }
   const host = headers.host;
-  if (host !== undefined && !loopbackName(hostnameOf(host)) && !E2B_TRAFFIC_HOST.test(host)) return `Host: ${host.slice(0, 200)}`;
+  if (host !== undefined && !loopbackName(hostnameOf(host)) && !(E2B_TRAFFIC_HOST.test(host) && sandboxTraffic(rawUrl))) return `Host: ${host.slice(0, 200)}`;
   return undefined;
+}
+
+/** A path E2B's layer serves as the Host's sandbox's traffic: anything but the REST API's. */
+function sandboxTraffic(rawUrl: string | undefined): boolean {
+  const path = requestUrl(rawUrl).pathname;
+  return path !== "/v1" && !path.startsWith("/v1/");
 }
 
 function loopbackOrigin(origin: string): boolean {

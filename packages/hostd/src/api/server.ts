@@ -189,7 +189,7 @@ function decodeParam(raw: string | undefined): string {
 /** A foreign Origin or Host, refused while only local programs may call (api/local-caller.ts).
  * The headers are looked at first: whether auth is off asks the key store, not for every request. */
 function foreignWhileLocal(auth: Authenticator, req: http.IncomingMessage): string | undefined {
-  const foreign = foreignCaller(req.headers);
+  const foreign = foreignCaller(req.headers, req.url);
   return foreign !== undefined && auth.localOnly() ? foreign : undefined;
 }
 
