@@ -131,3 +131,26 @@ test("an admin closes another key's sandbox with DELETE ?all=true (the key stays
   const again = await Sandbox.create({ host: hostd.url, apiKey: owner.key });
   await again.close();
 });
+
+test("creates and a fork under way when the key is revoked through the API: what they make is closed, none is left running", async () => {
+  // They finished after the revocation had listed the key's sandboxes, and ran on unreachable
+  // until the reaper (outside tester tm: 8 of 8 creates, all 8 children of a fork).
+  const { key, id } = await makeKey("revoked-mid-create");
+  const parent = await api("POST", "/v1/sandboxes", {}, hostd.url, as(key));
+  const parentId = ((await parent.json()) as { id: string }).id;
+  // Memory sizes the warm pool does not hold: each create boots cold, and on this host the
+  // boots end one after another. Revoked as soon as the first is made: the rest are under way.
+  const creates = Array.from({ length: 8 }, (_, i) => api("POST", "/v1/sandboxes", { memory_mb: 300 + i }, hostd.url, as(key)).then((r) => r.status, () => 0));
+  const fork = api("POST", `/v1/sandboxes/${parentId}/fork`, { n: 4 }, hostd.url, as(key)).then((r) => r.status, () => 0);
+  const ownedBy = async (owner: string) =>
+    ((await (await api("GET", "/v1/sandboxes?all=true", undefined, hostd.url, as(ADMIN))).json()) as { sandboxes: { id: string; owner?: string }[] }).sandboxes.filter((s) => s.owner === owner);
+  await eventually(async () => (await ownedBy(id)).length >= 2, "no create of the key finished", 30_000);
+  const revoke = await api("DELETE", `/v1/keys/${id}`, undefined, hostd.url, as(ADMIN));
+  assert.equal(revoke.status, 204);
+  const statuses = await Promise.all([...creates, fork]);
+  assert.ok(statuses.some((s) => s === 401 || s === 0), `every call finished before the revocation (${statuses.join(", ")}): the race was not exercised`);
+  let left: { id: string }[] = [];
+  await eventually(async () => (left = await ownedBy(id)).length === 0, "the revoked key's sandboxes were not all closed", 10_000).catch(() => {
+    assert.fail(`the revoked key still has ${left.length} sandbox(es) running: ${left.map((s) => s.id).join(", ")}`);
+  });
+});

@@ -203,6 +203,7 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
     everyMs: REVOCATION_SWEEP_MS,
   });
   revocations.start();
+  sandboxes.ownerRevoked = (owner) => revocations.isRevoked(owner);
   const proxy = new PortProxy(cfg, sandboxes, auth, log, calls);
   const pty = new PtyServer(cfg, sandboxes, auth, log, calls);
   const removeSafetyNet = installSafetyNet({ log });

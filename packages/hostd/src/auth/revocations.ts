@@ -32,6 +32,11 @@ export class Revocations {
     clearInterval(this.timer);
   }
 
+  /** Whether the owner's key is known revoked (through the API, or seen by a sweep). */
+  isRevoked(owner: string): boolean {
+    return this.handled.has(owner);
+  }
+
   /** A key revoked through this hostd's API (by `by`, which stays open to answer): handled now, not at the next sweep. */
   revoked(owner: string, by?: Duplex): Promise<void> {
     this.handled.add(owner);

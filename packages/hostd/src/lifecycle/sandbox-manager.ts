@@ -52,6 +52,12 @@ export class SandboxManager {
   /** What the helper modules the public methods delegate to share. */
   private readonly parts: ManagerParts;
   private readonly networkChecks: NetworkChecks;
+  /**
+   * Whether an owner's key has been revoked (hostd.ts: Revocations). A revocation closes the
+   * sandboxes it finds; a create or fork still under way then closes what it makes once it is
+   * made (they were left running, out of anyone's reach; outside tester tm).
+   */
+  ownerRevoked: (owner: string) => boolean = () => false;
 
   constructor(
     private readonly cfg: HostdConfig,
@@ -106,12 +112,26 @@ export class SandboxManager {
     // Checked and reserved in one step, before any await: racing creates see each other's slots.
     const slot = this.slots.reserve(owner, 1, createCaps(tierName, this.cfg.maxSandboxes));
     this.making++;
+    let made: CreateSandboxResponse;
     try {
-      return await createSandbox(this.parts, this.templates, this.pool, owner, req, tierName, from);
+      made = await createSandbox(this.parts, this.templates, this.pool, owner, req, tierName, from);
     } finally {
       this.making--;
       slot.release();
     }
+    await this.closeIfRevoked(owner, [made.id]);
+    return made;
+  }
+
+  /** What a revoked key's create or fork made meanwhile is closed, and the call refused. */
+  private async closeIfRevoked(owner: string, ids: string[]): Promise<void> {
+    if (!this.ownerRevoked(owner)) return;
+    for (const id of ids) {
+      await this.delete(owner, id).catch((err: unknown) => {
+        if (!(err instanceof PodflareError && err.code === "sandbox_not_found")) this.log(`closing sandbox ${id} of revoked key ${owner} failed: ${(err as Error).message}`);
+      });
+    }
+    throw new PodflareError("unauthorized", "this API key was revoked while the call was under way; what it made was closed");
   }
 
   info(owner: string, id: string): SandboxInfo {
@@ -264,11 +284,14 @@ export class SandboxManager {
     if (full) throw full;
     // All n children's slots at once, held while the fork waits its turn: all or nothing.
     const slot = this.slots.reserve(owner, n, forkCaps(tierName, n, this.cfg.maxSandboxes));
+    let forked: ForkResponse;
     try {
-      return await forkQueued(this.forks, owner, sb, id, n);
+      forked = await forkQueued(this.forks, owner, sb, id, n);
     } finally {
       slot.release();
     }
+    await this.closeIfRevoked(owner, forked.children);
+    return forked;
   }
 
   /**
