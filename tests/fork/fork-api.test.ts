@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import { api, bash, closeSandbox, exec, hostdUrl, SandboxPool } from "../support/api.js";
 import { fork, forkStatus, mergeInto } from "./support.js";
+import { eventually } from "../support/host.js";
 import { Sandbox } from "podflare";
 
 const pool = new SandboxPool();
@@ -72,6 +73,20 @@ test("merge_into keeps the parent's lifetime: its max_lifetime_s and end count f
   const ended = (await applied(p)).applied;
   assert.equal(ended.max_lifetime_s, 600);
   assert.equal(ended.lifetime_s, Math.floor(bAge) + 100, JSON.stringify(ended));
+  await closeSandbox(p);
+});
+
+test("merge_into counts the winner's time in usage: sandbox_seconds never goes down (each merge dropped the winner's seconds)", async () => {
+  const seconds = async () => ((await (await api("GET", "/v1/usage")).json()) as { sandbox_seconds: number }).sandbox_seconds;
+  const p = await pool.create();
+  const [a] = (await fork(p, 1)).children as [string];
+  // The winner runs a while: its seconds are a visible part of the running total.
+  const atFork = await seconds();
+  await eventually(async () => (await seconds()) - atFork >= 3, "usage did not grow while two sandboxes ran", 20_000);
+  const before = await seconds();
+  assert.equal((await mergeInto(p, a)).status, 204);
+  const after = await seconds();
+  assert.ok(after >= before, `sandbox_seconds went down across the merge: ${before} -> ${after}`);
   await closeSandbox(p);
 });
 

@@ -115,6 +115,9 @@ export async function mergeQueued(d: ForkMergeDeps, owner: string, parentId: str
       network: winner.record.network,
       lastActiveAt: d.clock.now(),
     };
+    // The winner's id ends here: its time so far is counted as a closed sandbox's (it was
+    // dropped, and an owner's sandbox_seconds went down with each merge; outside tester tm).
+    d.usage?.sandboxClosed(owner, { createdAt: winner.record.createdAt, memoryMb: winner.record.applied.memory_mb });
     d.live.remove(winnerId);
     // The same entry, so the calls queued behind this merge run on the new runtime.
     parent.record = record;
