@@ -31,3 +31,19 @@ test("600 MiB of stderr sent while a Space is saved: hostd keeps serving and the
   assert.equal((await api("DELETE", `/v1/spaces/${answer.space_id}`)).status, 204);
   assert.equal((await api("DELETE", `/v1/sandboxes/${bystander}`)).status, 204);
 });
+
+test("globals with million-character names that cannot be pickled: the Space's manifest is bounded (it carried 7 MB per Space into the store and every list)", async () => {
+  const id = await createSandbox({ persistent: true });
+  const set = await exec(id, "import threading\nfor i in range(7): globals()[chr(97 + i) * 1_000_000] = threading.Lock()\nfor i in range(300): globals()[f'lock{i}'] = threading.Lock()");
+  assert.equal(set.exitCode, 0, set.stderr);
+  const freeze = await api("POST", `/v1/sandboxes/${id}/freeze`);
+  const text = await freeze.text();
+  assert.equal(freeze.status, 200, text.slice(0, 300));
+  assert.ok(text.length < 100_000, `the freeze's answer is ${text.length} characters`);
+  const answer = JSON.parse(text) as { space_id: string; manifest: { failed: { name: string; reason: string }[] } };
+  assert.ok(answer.manifest.failed.every((f) => f.name.length <= 130), "a failed name was not clipped");
+  assert.match(answer.manifest.failed.at(-1)!.name, /and \d+ more/, "the list past its limit is not counted");
+  const listed = await (await api("GET", "/v1/spaces")).text();
+  assert.ok(listed.length < 1_000_000, `GET /v1/spaces is ${listed.length} characters`);
+  assert.equal((await api("DELETE", `/v1/spaces/${answer.space_id}`)).status, 204);
+});

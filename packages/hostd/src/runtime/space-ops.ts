@@ -1,6 +1,7 @@
 // Saving and loading a REPL namespace for Spaces, over the control connection like an exec.
 import { PodflareError, type GuestFrame, type SpaceManifest } from "@podflare/protocol";
 import { guestError } from "./files.js";
+import { boundManifest } from "./space-manifest.js";
 import { guestRequest } from "./guest-request.js";
 import type { RuntimeSandbox } from "./types.js";
 
@@ -14,7 +15,7 @@ const STDERR_TAIL_BYTES = 8 * 1024;
 export async function spaceOp(sb: RuntimeSandbox, op: "space_save" | "space_load", timeoutMs = 300_000): Promise<SpaceManifest> {
   const conn = await sb.control();
   return new Promise<SpaceManifest>((resolve, reject) => {
-    let manifest: SpaceManifest | null = null;
+    let manifest: Record<string, unknown> | null = null;
     let failed: PodflareError | null = null;
     let stderr = Buffer.alloc(0);
     const done = () => {
@@ -39,7 +40,7 @@ export async function spaceOp(sb: RuntimeSandbox, op: "space_save" | "space_load
       else if (h.t === "exit") {
         done();
         if (failed) reject(failed);
-        else if (manifest && h.code === 0) resolve(manifest);
+        else if (manifest && h.code === 0) resolve(boundManifest(manifest));
         else reject(new PodflareError("runtime_error", `the guest kernel could not ${op === "space_save" ? "save" : "load"} the REPL state: ${stderr.toString("utf8").trim() || `exit ${h.code}`}`));
       }
     });
