@@ -29,6 +29,8 @@ export interface LiveSandbox {
   proxied?: number;
   /** Aborted at max_lifetime_s: interrupts the running exec and refuses queued ones. */
   expiry: AbortController;
+  /** Aborted when the sandbox is closed: a freeze saving its REPL stops waiting for the guest. */
+  closing: AbortController;
 }
 
 /** A fresh sandbox id, starting with the region's tag when the hostd has one (docs/edge.md). */
@@ -81,7 +83,7 @@ export class LiveSandboxes {
   }
 
   track(record: SandboxRecord, rt: RuntimeSandbox): void {
-    this.live.set(record.id, { record, rt, queue: new SerialQueue(), changes: new SerialQueue(), busy: 0, restarts: 0, expiry: new AbortController() });
+    this.live.set(record.id, { record, rt, queue: new SerialQueue(), changes: new SerialQueue(), busy: 0, restarts: 0, expiry: new AbortController(), closing: new AbortController() });
   }
 
   /** Whether `sb` is still in the table: false once it is deleted (or merged away), even while its close runs. */

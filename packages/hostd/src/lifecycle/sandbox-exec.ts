@@ -84,11 +84,12 @@ export async function withContexts<T>(p: ManagerParts, sb: LiveSandbox, changes:
  * Runs `fn` in the sandbox's exec queue (after the execs already waiting), awake, as one of its
  * state changes (a freeze): a pause or restart waits for it rather than freezing it midway.
  */
-export function runQueued<T>(p: ManagerParts, id: string, sb: LiveSandbox, fn: (rt: RuntimeSandbox, record: SandboxRecord) => Promise<T>): Promise<T> {
+/** `closing` (given to fn) is aborted when the sandbox is closed meanwhile. */
+export function runQueued<T>(p: ManagerParts, id: string, sb: LiveSandbox, fn: (rt: RuntimeSandbox, record: SandboxRecord, closing: AbortSignal) => Promise<T>): Promise<T> {
   return p.live.enqueue(sb, () =>
     p.live.exclusive(sb, async () => {
       if (p.live.find(id) !== sb) throw notFound(id);
-      return fn(sb.rt, sb.record);
+      return fn(sb.rt, sb.record, sb.closing.signal);
     }),
   );
 }

@@ -164,6 +164,9 @@ export class SandboxManager {
     const sb = this.live.get(owner, id);
     this.live.remove(id);
     this.store.delete(id);
+    // A freeze stuck in the tenant's own pickling code (`__reduce__` that never returns) held
+    // the close for its whole 300 s, the sandbox running on uncounted (outside tester tk).
+    sb.closing.abort();
     // Its fork children descend from its parent now, from where it was forked (as in the store).
     for (const other of this.live.values()) {
       if (other.record.parentId !== id) continue;
@@ -329,7 +332,7 @@ export class SandboxManager {
   }
 
   /** Runs `fn` in the sandbox's exec queue (after the execs already waiting), awake, as a state change. */
-  runQueued<T>(owner: string, id: string, fn: (rt: RuntimeSandbox, record: SandboxRecord) => Promise<T>): Promise<T> {
+  runQueued<T>(owner: string, id: string, fn: (rt: RuntimeSandbox, record: SandboxRecord, closing: AbortSignal) => Promise<T>): Promise<T> {
     return runQueued(this.parts, id, this.live.get(owner, id), fn);
   }
 

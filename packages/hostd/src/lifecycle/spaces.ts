@@ -74,10 +74,10 @@ export class SpaceService {
   private async freezeCounted(owner: string, id: string, tierName: TierName, reason: string,
     caps: ReturnType<typeof spaceCapsFor>, pending: { bytes: number }, keepFilesWithoutState: boolean): Promise<SpaceInfo> {
     const spaceId = newTaggedId("spc", this.regionTag);
-    const space = await this.sandboxes.runQueued(owner, id, async (rt, record) => {
+    const space = await this.sandboxes.runQueued(owner, id, async (rt, record, closing) => {
       let manifest: SpaceManifest;
       try {
-        manifest = await spaceOp(rt, "space_save");
+        manifest = await spaceOp(rt, "space_save", undefined, closing);
       } catch (err) {
         if (!keepFilesWithoutState || !(err instanceof PodflareError) || err.code !== "no_space") throw err;
         await dropSpaceState(rt); // what part of it was written

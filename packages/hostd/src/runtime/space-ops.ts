@@ -12,7 +12,9 @@ export const SPACE_STATE_PATH = "/var/lib/podflare/space-state.pkl";
 // runs the sandbox's own code (`__reduce__`), which can print without end.
 const STDERR_TAIL_BYTES = 8 * 1024;
 
-export async function spaceOp(sb: RuntimeSandbox, op: "space_save" | "space_load", timeoutMs = 300_000): Promise<SpaceManifest> {
+/** `closing`: the sandbox is being closed; the save is given up at once. */
+export async function spaceOp(sb: RuntimeSandbox, op: "space_save" | "space_load", timeoutMs = 300_000, closing?: AbortSignal): Promise<SpaceManifest> {
+  if (closing?.aborted) throw closedError(sb.id);
   const conn = await sb.control();
   return new Promise<SpaceManifest>((resolve, reject) => {
     let manifest: Record<string, unknown> | null = null;
@@ -21,8 +23,14 @@ export async function spaceOp(sb: RuntimeSandbox, op: "space_save" | "space_load
     const done = () => {
       clearTimeout(timer);
       stopWatchingClose();
+      closing?.removeEventListener("abort", onClosing);
       conn.release(id);
     };
+    const onClosing = (): void => {
+      done();
+      reject(closedError(sb.id));
+    };
+    closing?.addEventListener("abort", onClosing);
     const timer = setTimeout(() => {
       done();
       reject(new PodflareError("exec_timeout", `saving the REPL state took over ${timeoutMs} ms`));
@@ -50,6 +58,10 @@ export async function spaceOp(sb: RuntimeSandbox, op: "space_save" | "space_load
     });
     conn.send({ t: op, id, path: SPACE_STATE_PATH });
   });
+}
+
+function closedError(id: string): PodflareError {
+  return new PodflareError("sandbox_not_found", `sandbox ${id} was closed while its REPL state was being saved; nothing was frozen`);
 }
 
 /**
