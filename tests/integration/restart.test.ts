@@ -77,6 +77,19 @@ test("a SIGTERM of hostd does not interrupt code running in a sandbox: it runs o
   await closeSandbox(id, hostd.url);
 });
 
+test("a kill -9 while a freeze's saved REPL state is in the sandbox: after the restart the state file is gone, the REPL kept", async () => {
+  // What a freeze writes before it snapshots the root; a crash between the two left it there.
+  const id = await createSandbox({}, hostd.url);
+  await exec(id, "kept = 7", {}, hostd.url);
+  const planted = await exec(id, "mkdir -p /var/lib/podflare && head -c 20000000 /dev/zero > /var/lib/podflare/space-state.pkl && echo ok", { language: "bash" }, hostd.url);
+  assert.equal(planted.stdout, "ok\n", planted.stderr);
+  await hostd.stop("SIGKILL");
+  hostd = await startTestHostd({ stateDir, port });
+  await eventually(async () => (await exec(id, "test -e /var/lib/podflare/space-state.pkl && echo left || echo gone", { language: "bash" }, hostd.url)).stdout === "gone\n", "the saved REPL state a crash left is still in the sandbox", 15_000);
+  assert.equal((await exec(id, "print(kept)", {}, hostd.url)).stdout, "7\n");
+  await closeSandbox(id, hostd.url);
+});
+
 test("a paused sandbox stays paused across a kill -9 and restart, and resumes with its state", async () => {
   const id = await createSandbox({}, hostd.url);
   await exec(id, "paused_state = 'kept'", {}, hostd.url);

@@ -3,6 +3,7 @@
 import type { RuntimeSandbox } from "../runtime/types.js";
 import type { ManagerParts } from "./manager-parts.js";
 import { handleOf } from "./runtime-handle.js";
+import { dropSpaceState } from "../runtime/space-ops.js";
 
 export async function readoptSandboxes(p: ManagerParts): Promise<{ adopted: string[]; removed: string[] }> {
   const adopted: string[] = [];
@@ -18,6 +19,10 @@ export async function readoptSandboxes(p: ManagerParts): Promise<{ adopted: stri
     if (rt) {
       p.live.track(record, rt);
       adopted.push(record.id);
+      // A freeze a crash cut short left its saved REPL state in the sandbox (as big as the
+      // REPL), counted against its disk_mb and its key's share (outside tester tl); a failed
+      // freeze removes it, so this one is removed now. A paused sandbox's guest cannot answer.
+      if (record.state !== "paused") void dropSpaceState(rt);
     } else {
       p.store.delete(record.id);
     }
