@@ -6,7 +6,7 @@ import type * as StorageModule from "../../packages/hostd/src/storage/index.js";
 const built = new URL("../../../packages/hostd/dist/storage/index.js", import.meta.url);
 const storage: typeof StorageModule = await import(built.href);
 
-export const { createStoragePool, createTemplateManager, ensureDebianPackages, TemplateManager, BtrfsPool, DirPool, renderProgress } =
+export const { createStoragePool, createTemplateManager, ensureDebianPackages, TemplateManager, BtrfsPool, DirPool, renderProgress, sweepBuildLeftovers } =
   storage;
 export type StoragePool = StorageModule.StoragePool;
 export type StorageDriver = StorageModule.StorageDriver;

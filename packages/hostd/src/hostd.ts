@@ -118,6 +118,7 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
     }
   }
   const templates = createTemplateManager({ pool: storage, cacheDir: cfg.templateCacheDir, uidBase: cfg.uidBase, log });
+  await templates.sweepBuilds();
   for (const name of cfg.ensureTemplates) {
     await templates.ensureTemplate(name, { onProgress: (e) => opts.onTemplateProgress?.(name, e) });
   }

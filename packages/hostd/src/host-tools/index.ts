@@ -11,6 +11,8 @@ const PROXIES = ["http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_P
 /** Variables a tool may get from hostd's environment when set: only the downloaders' proxies. */
 const PASS_THROUGH: Record<string, readonly string[]> = {
   mmdebstrap: PROXIES,
+  // It runs mmdebstrap (storage/mmdebstrap.ts), which inherits its environment.
+  setpriv: PROXIES,
   "apt-get": PROXIES,
 };
 

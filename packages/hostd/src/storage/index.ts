@@ -8,6 +8,7 @@ export { defaultPoolSizeGb } from "./pool-image.js";
 export { DirPool } from "./dir-pool.js";
 export { findLeftoverPool, removeLeftoverPool, type LeftoverPool } from "./leftover-pool.js";
 export { mountAt } from "./mounts.js";
+export { buildTmpRoot, sweepBuildLeftovers } from "./mmdebstrap.js";
 export {
   TemplateManager,
   createTemplateManager,

@@ -1,8 +1,10 @@
 // Building a template tarball with mmdebstrap, turning its verbose output into progress.
 
 import { createWriteStream } from "node:fs";
-import { rename, rm } from "node:fs/promises";
+import { mkdir, readdir, rename, rm } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { CommandError, run } from "./host-command.js";
+import { readMounts } from "./mounts.js";
 
 export type TemplatePhase =
   | "resolving" // apt-get update, dependency resolution
@@ -102,8 +104,57 @@ export interface MmdebstrapOptions {
   onProgress?: ProgressFn;
 }
 
+/**
+ * Where mmdebstrap makes its chroots (its TMPDIR): one directory per build, named
+ * `<hostd pid>-<template>`, beside the tarball cache. A hostd killed mid-build left
+ * `/tmp/mmdebstrap.*` (1.2 GB for python-datasci) with proc, sysfs, devpts and a tmpfs mounted
+ * on the host, which nothing removed (outside tester tl); builds now run with
+ * `setpriv --pdeathsig KILL`, and what a dead build left is swept before the next one and at
+ * every start (sweepBuildLeftovers).
+ */
+export function buildTmpRoot(cacheDir: string): string {
+  return join(cacheDir, "mmdebstrap-tmp");
+}
+
+/** Unmounts and removes the build directories of builds whose hostd is gone. */
+export async function sweepBuildLeftovers(root: string, log: (msg: string) => void = () => {}): Promise<void> {
+  for (const entry of await readdir(root).catch(() => [] as string[])) {
+    const pid = Number(entry.split("-")[0]);
+    if (Number.isInteger(pid) && pid > 0 && alive(pid)) continue; // a build under way (this or another hostd)
+    if (await removeBuildDir(join(root, entry), log)) log(`removed ${join(root, entry)}, left by a template build whose hostd died`);
+  }
+}
+
+/** Unmounts what is mounted under `dir`, then removes it; false (and a warning) if a mount stays. */
+async function removeBuildDir(dir: string, log: (msg: string) => void): Promise<boolean> {
+  const under = async () => (await readMounts()).map((m) => m.mountPoint).filter((p) => p.startsWith(`${dir}/`));
+  for (const m of (await under()).sort((a, b) => b.length - a.length)) await run("umount", ["--lazy", m], { allowFail: true });
+  const left = await under();
+  if (left.length) {
+    // Never a recursive delete into a mounted /proc or /sys.
+    log(`WARNING: could not unmount ${left.join(", ")}: ${dir} is left as it is; unmount them and remove it`);
+    return false;
+  }
+  await rm(dir, { recursive: true, force: true });
+  return true;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
 export async function buildTarball(o: MmdebstrapOptions): Promise<void> {
   const tmp = `${o.output}.partial-${process.pid}.tar`;
+  const tmpRoot = buildTmpRoot(dirname(o.output));
+  await sweepBuildLeftovers(tmpRoot);
+  const workDir = join(tmpRoot, `${process.pid}-${o.template}`);
+  await removeBuildDir(workDir, () => {});
+  await mkdir(workDir, { recursive: true, mode: 0o700 });
   const log = createWriteStream(o.logPath);
   const parser = new MmdebstrapProgress(o.template, o.onProgress ?? (() => {}));
   const args = [
@@ -117,7 +168,9 @@ export async function buildTarball(o: MmdebstrapOptions): Promise<void> {
     o.mirror,
   ];
   try {
-    await run("mmdebstrap", args, {
+    // Killed with hostd: an orphaned build ran on for a minute after it (outside tester tl).
+    await run("setpriv", ["--pdeathsig", "KILL", "--", "mmdebstrap", ...args], {
+      env: { TMPDIR: workDir },
       keepBytes: 64 * 1024,
       onLine: (line) => {
         log.write(line + "\n");
@@ -133,5 +186,6 @@ export async function buildTarball(o: MmdebstrapOptions): Promise<void> {
     throw err;
   } finally {
     await new Promise<void>((r) => log.end(() => r()));
+    await removeBuildDir(workDir, () => {}).catch(() => undefined);
   }
 }

@@ -5,7 +5,7 @@ import { mkdir, readdir, readFile, rm, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { haveCommand } from "./host-command.js";
 import { withLock } from "./lock.js";
-import { buildTarball, type ProgressFn, type TemplatePhase, type TemplateProgress } from "./mmdebstrap.js";
+import { buildTarball, buildTmpRoot, sweepBuildLeftovers, type ProgressFn, type TemplatePhase, type TemplateProgress } from "./mmdebstrap.js";
 import { extractTarball, finishRootfs, shiftOwnership, UID_RANGE } from "./rootfs.js";
 import { RECIPE_VERSION, specHash, templateSpec, templateSpecs } from "./template-specs.js";
 import type { StoragePool } from "./types.js";
@@ -196,6 +196,11 @@ export class TemplateManager {
       }
       return this.getTemplate(name);
     }, { onWait });
+  }
+
+  /** What template builds of a hostd that died left in the cache directory (mounts and chroots). */
+  sweepBuilds(): Promise<void> {
+    return sweepBuildLeftovers(buildTmpRoot(this.cacheDir), this.log);
   }
 
   /** Tarballs half-written by an mmdebstrap whose hostd died (we hold the tarball lock here). */
