@@ -15,7 +15,7 @@ import { createThroughFront, type FrontConnection, type SendHooks } from "./crea
 import { answerToCaller, type Caller } from "./answer-to-caller.js";
 import { Exchange, writeChunk, type Plan } from "./exchange.js";
 import type { FrontDeps } from "./front-deps.js";
-import { forwardHead, requestFacts, verbatimHead } from "./heads.js";
+import { forwardHead, headWithBody, requestFacts, verbatimHead } from "./heads.js";
 import { connectInner } from "./inner.js";
 import { Leg } from "./leg.js";
 import { POOL_FULL, poolFullError } from "./origin-pool.js";
@@ -203,12 +203,9 @@ export class ClientConnection implements FrontConnection {
   /** A place among the caller's calls open to origins (key-shares.ts); answered 429 when it has none. */
   private takeShare(ex: Exchange): boolean {
     const caller = ex.facts.caller ?? `peer ${this.socket.remoteAddress ?? "?"}`;
-    if (!this.deps.shares.enter(caller)) {
-      this.answerError(ex, new PodflareError("concurrency_limit", `this key has ${this.deps.shares.perKey} calls open through the edge at once, its share (PODFLARE_EDGE_CALLS_PER_KEY); wait for some to finish, then retry`, { "retry-after": "1" }));
-      return false;
-    }
-    ex.share = caller;
-    return true;
+    if (this.deps.shares.enter(caller)) ex.share = caller;
+    else this.answerError(ex, this.deps.shares.refusal());
+    return ex.share !== undefined;
   }
 
   private leaveShare(ex: Exchange): void {
@@ -399,16 +396,4 @@ export class ClientConnection implements FrontConnection {
     this.activeTarget?.destroy();
     this.parser.close();
   }
-}
-
-// Bodies up to this size go out in the head's string: one latin1 string write copies the bytes
-// once, where a Buffer for the head and one for head and body allocate and copy twice (~15 µs
-// of a create's ~80 µs in the edge on an idle host, measured).
-const INLINE_BODY_BYTES = 16 * 1024;
-
-/** The head and a body in one write: a latin1 string (bytes as they are) for a small body. */
-function headWithBody(head: string, body: Buffer): string | Buffer {
-  if (body.length === 0) return head;
-  if (body.length <= INLINE_BODY_BYTES) return head + body.toString("latin1");
-  return Buffer.concat([Buffer.from(head, "latin1"), body]);
 }

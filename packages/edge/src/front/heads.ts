@@ -150,3 +150,15 @@ export function passesVerbatim(h: ParsedHead, idleTimeoutMs: number): boolean {
 export function bodyless(status: number, method: string): boolean {
   return method === "HEAD" || status === 204 || status === 304 || (status >= 100 && status < 200);
 }
+
+// Bodies up to this size go out in the head's string: one latin1 string write copies the bytes
+// once, where a Buffer for the head and one for head and body allocate and copy twice (~15 µs
+// of a create's ~80 µs in the edge on an idle host, measured).
+const INLINE_BODY_BYTES = 16 * 1024;
+
+/** The head and a body in one write: a latin1 string (bytes as they are) for a small body. */
+export function headWithBody(head: string, body: Buffer): string | Buffer {
+  if (body.length === 0) return head;
+  if (body.length <= INLINE_BODY_BYTES) return head + body.toString("latin1");
+  return Buffer.concat([Buffer.from(head, "latin1"), body]);
+}

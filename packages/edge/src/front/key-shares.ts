@@ -3,6 +3,7 @@
 // to that region hung or failed (outside tester th). A caller is its key (the Authorization or
 // X-API-Key header's value, never logged), or its address when it sends none; a request over
 // its caller's share is answered 429 at once, before it takes a connection.
+import { PodflareError } from "@podflare/protocol";
 
 export class KeyShares {
   private readonly open = new Map<string, number>();
@@ -21,6 +22,11 @@ export class KeyShares {
     const n = (this.open.get(caller) ?? 1) - 1;
     if (n > 0) this.open.set(caller, n);
     else this.open.delete(caller);
+  }
+
+  /** The answer for a call over its caller's share. */
+  refusal(): PodflareError {
+    return new PodflareError("concurrency_limit", `this key has ${this.perKey} calls open through the edge at once, its share (PODFLARE_EDGE_CALLS_PER_KEY); wait for some to finish, then retry`, { "retry-after": "1" });
   }
 
   /** Calls open now (tests). */
