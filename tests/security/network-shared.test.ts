@@ -18,6 +18,27 @@ after(() => pool.closeAll());
 /** Python: the gateway (the resolver in /etc/resolv.conf). */
 const GATEWAY = "gw = [l.split()[1] for l in open('/etc/resolv.conf') if l.startswith('nameserver')][0]";
 
+/** Lookups of `name` (a Python expression) sent one at a time from `id`, 1 s each: how many were answered, as "N\n". */
+function answeredLookups(id: string, n: number, name: string): Promise<{ stdout: string; stderr: string }> {
+  return exec(id, `
+import socket, struct
+${GATEWAY}
+name = b"".join(bytes([len(p)]) + p.encode() for p in ${name}.split(".")) + b"\\x00"
+ok = 0
+for i in range(${n}):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(1)
+    s.sendto(struct.pack("!HHHHHH", i, 0x0100, 1, 0, 0, 0) + name + struct.pack("!HH", 1, 1), (gw, 53))
+    try:
+        s.recv(512)
+        ok += 1
+    except socket.timeout:
+        pass
+    s.close()
+print(ok)
+`, { timeout_ms: 60_000 });
+}
+
 test("three sandboxes flooding the DNS forwarder: another sandbox's lookups are all still answered", async () => {
   // The forwarder is one process for every sandbox. Three sandboxes sending as fast as they
   // could made 16 of 50 of another's lookups time out; each link's packets to it are now
@@ -48,22 +69,7 @@ while time.time() < end:
   const started = await Promise.all(flooders.map((id) => exec(id, `import subprocess, sys\nflood = subprocess.Popen([sys.executable, "-c", ${JSON.stringify(FLOOD)}], stdout=subprocess.PIPE, text=True)\nprint(flood.stdout.readline().strip())`)));
   for (const r of started) assert.equal(r.stdout, "flooding\n", r.stderr);
   try {
-    const lookups = await exec(b, `
-import socket, struct, time
-${GATEWAY}
-ok = 0
-for i in range(50):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.settimeout(1)
-    s.sendto(struct.pack("!HHHHHH", i, 0x0100, 1, 0, 0, 0) + socket.gethostname().encode().join([bytes([len(socket.gethostname())]), b"\\x00"]) + struct.pack("!HH", 1, 1), (gw, 53))
-    try:
-        s.recv(512)
-        ok += 1
-    except socket.timeout:
-        pass
-    s.close()
-print(ok)
-`, { timeout_ms: 60_000 });
+    const lookups = await answeredLookups(b, 50, "socket.gethostname()");
     assert.equal(lookups.stdout, "50\n", `another sandbox's lookups answered during the floods: ${lookups.stdout} ${lookups.stderr.slice(-300)}`);
   } finally {
     await Promise.all(flooders.map((id) => exec(id, "flood.kill(); flood.wait()")));
@@ -138,21 +144,7 @@ for _ in range(20):
 print(n > 0)
 `);
   assert.equal(sent.stdout, "True\n", `the raw socket could not send: ${sent.stderr.slice(-300)}`);
-  const lookups = await exec(b, `
-import socket, struct
-${GATEWAY}
-ok = 0
-for i in range(10):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.settimeout(1)
-    s.sendto(struct.pack("!HHHHHH", i, 0x0100, 1, 0, 0, 0) + b"\\x07example\\x03com\\x00" + struct.pack("!HH", 1, 1), (gw, 53))
-    try:
-        s.recv(512)
-        ok += 1
-    except socket.timeout:
-        pass
-print(ok)
-`, { timeout_ms: 30_000 });
+  const lookups = await answeredLookups(b, 10, "'example.com'");
   assert.equal(lookups.stdout, "10\n", "another sandbox's lookups were not all answered");
   assert.equal(readFileSync(pidFile, "utf8").split(" ")[0], pidBefore, "the DNS forwarder was restarted: the port-0 query ended it");
 });
