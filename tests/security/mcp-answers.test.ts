@@ -51,6 +51,12 @@ after(async () => {
   await answer(call(2, "close_sandbox", {})).catch(() => "");
 });
 
+/** hostd's podflare_mcp_calls_waiting. */
+async function callsWaiting(): Promise<number> {
+  const text = await (await fetch(`${hostdUrl()}/metrics`)).text();
+  return Number(/^podflare_mcp_calls_waiting (\d+)$/m.exec(text)?.[1] ?? NaN);
+}
+
 test("a JSON-RPC batch is refused with -32600 (one message per request); a batch of one still works", async () => {
   const batch = await answer(Array.from({ length: 40 }, (_, i) => call(100 + i, "download", { path: "/root/big" })));
   assert.match(batch, /^HTTP\/1\.1 400 /);
@@ -66,8 +72,8 @@ test("twenty downloads never read: four answers are held at once, hostd's memory
   const rssBefore = rssBytes(pid);
   const hogs = Array.from({ length: 20 }, (_, i) => post(call(200 + i, "download", { path: "/root/big" }), false));
   await eventually(() => hogs.filter((h) => h.received() > 0).length >= 4, "four answers begin", 60_000);
-  // The fifth and later wait without an answer while the four are held (a short look: they would have begun by now).
-  await new Promise((r) => setTimeout(r, 1500));
+  // The fifth and later wait without an answer while the four are held: all sixteen are seen waiting.
+  await eventually(async () => (await callsWaiting()) === 16, "sixteen calls waiting for a slot (podflare_mcp_calls_waiting)", 30_000);
   const answering = hogs.filter((h) => h.received() > 0);
   assert.equal(answering.length, 4, `${answering.length} answers under way at once`);
   const growth = rssBytes(pid) - rssBefore;

@@ -188,6 +188,7 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
     poolRoot: storage.root,
     cleanerBacklog: storage.driver === "btrfs" ? () => deletedSubvolumes(storage.root) : undefined,
     networkRules: network ? () => network.ruleCount() : undefined,
+    mcpCallsWaiting: () => mcp.callsWaiting(),
   });
   for (const op of ["create", "exec", "fork"] as const) timeMethod(sandboxes, op, op, metrics);
   for (const op of ["freeze", "resume"] as const) timeMethod(spaces, op, op, metrics);

@@ -73,6 +73,11 @@ export class McpHttpSessions {
     return this.#sessions.size;
   }
 
+  /** Calls waiting for one of their key's slots (owner-slots.ts). */
+  get callsWaiting(): number {
+    return this.#slots.waiting();
+  }
+
   /** Serves one request to /mcp from an authenticated caller. */
   async handle(req: IncomingMessage, res: ServerResponse, caller: McpCaller): Promise<void> {
     if (req.method === "GET") {

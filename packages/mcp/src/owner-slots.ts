@@ -45,6 +45,13 @@ export class OwnerSlots {
     });
   }
 
+  /** Calls waiting for a slot now, every owner's together (hostd's /metrics). */
+  waiting(): number {
+    let n = 0;
+    for (const queue of this.#waiting.values()) n += queue.length;
+    return n;
+  }
+
   #release(owner: string): void {
     const n = (this.#active.get(owner) ?? 1) - 1;
     if (n > 0) this.#active.set(owner, n);

@@ -11,6 +11,7 @@ import type { Route, RouteContext } from "./routes.js";
 /** The MCP sessions, loaded on the first /mcp request: the MCP SDK adds ~0.3 s to hostd's start. */
 export class LazyMcp {
   #sessions: Promise<McpHttpSessions> | undefined;
+  #loaded: McpHttpSessions | undefined;
 
   constructor(
     private readonly limits: McpHttpLimits,
@@ -20,8 +21,13 @@ export class LazyMcp {
   sessions(): Promise<McpHttpSessions> {
     // Bodies are read as REST bodies are: counted against the caller's share of the body budget.
     const readBody = <T>(req: IncomingMessage, maxBytes: number, use: (body: Buffer) => T): Promise<T> => withBody(req, maxBytes, JSON_BODY_TIMEOUT_MS, use);
-    this.#sessions ??= import("@podflare/mcp").then((m) => new m.McpHttpSessions(this.limits, this.log, { readBody }));
+    this.#sessions ??= import("@podflare/mcp").then((m) => (this.#loaded = new m.McpHttpSessions(this.limits, this.log, { readBody })));
     return this.#sessions;
+  }
+
+  /** MCP calls waiting for one of their key's slots (0 before /mcp was first used). */
+  callsWaiting(): number {
+    return this.#loaded?.callsWaiting ?? 0;
   }
 
   /** Ends every session (hostd is stopping); nothing to do when /mcp was never used. */

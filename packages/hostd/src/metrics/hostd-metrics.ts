@@ -22,6 +22,8 @@ export interface MetricSources {
   cleanerBacklog?: () => Promise<number>;
   /** Rules in the router's nftables table (a process start: cached). */
   networkRules?: () => Promise<number>;
+  /** MCP calls waiting for one of their key's slots. */
+  mcpCallsWaiting?: () => number;
 }
 
 const STATES = ["creating", "ready", "paused", "frozen", "closed"];
@@ -49,6 +51,11 @@ export class HostdMetrics {
       const max = sources.maxSandboxes;
       const g = r.gauge("podflare_sandboxes_max", "Sandboxes this host runs at most at once (PODFLARE_MAX_SANDBOXES).");
       r.onCollect(() => g.set({}, max));
+    }
+    if (sources.mcpCallsWaiting) {
+      const waiting = sources.mcpCallsWaiting;
+      const g = r.gauge("podflare_mcp_calls_waiting", "MCP calls over HTTP waiting for one of their key's slots (4 at once per key).");
+      r.onCollect(() => g.set({}, waiting()));
     }
     if (sources.pool) {
       const pool = sources.pool;
