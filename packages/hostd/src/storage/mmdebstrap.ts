@@ -5,6 +5,7 @@ import { mkdir, readdir, rename, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { CommandError, run } from "./host-command.js";
 import { readMounts } from "./mounts.js";
+import { pidAlive } from "./pid-alive.js";
 
 export type TemplatePhase =
   | "resolving" // apt-get update, dependency resolution
@@ -120,7 +121,7 @@ export function buildTmpRoot(cacheDir: string): string {
 export async function sweepBuildLeftovers(root: string, log: (msg: string) => void = () => {}): Promise<void> {
   for (const entry of await readdir(root).catch(() => [] as string[])) {
     const pid = Number(entry.split("-")[0]);
-    if (Number.isInteger(pid) && pid > 0 && alive(pid)) continue; // a build under way (this or another hostd)
+    if (Number.isInteger(pid) && pid > 0 && pidAlive(pid)) continue; // a build under way (this or another hostd)
     if (await removeBuildDir(join(root, entry), log)) log(`removed ${join(root, entry)}, left by a template build whose hostd died`);
   }
 }
@@ -139,14 +140,6 @@ async function removeBuildDir(dir: string, log: (msg: string) => void): Promise<
   return true;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 export async function buildTarball(o: MmdebstrapOptions): Promise<void> {
   const tmp = `${o.output}.partial-${process.pid}.tar`;

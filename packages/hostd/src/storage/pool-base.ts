@@ -14,6 +14,7 @@ import { PodflareError } from "@podflare/protocol";
 import { sleep } from "./host-command.js";
 import { assertSandboxId, assertSpaceId, assertTemplateName, isSandboxId, isSpaceId, isTemplateName, tmpSuffix } from "./names.js";
 import type { DiskGroup, DiskGroupUsage, StorageDriver, StoragePool, TeardownOptions } from "./types.js";
+import { pidAlive } from "./pid-alive.js";
 
 async function exists(path: string): Promise<boolean> {
   try {
@@ -29,14 +30,6 @@ function isBusy(err: unknown): boolean {
   return e.code === "EBUSY" || (typeof e.message === "string" && /busy/i.test(e.message));
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 export abstract class PoolBase implements StoragePool {
   abstract readonly driver: StorageDriver;
