@@ -5,10 +5,10 @@
 // counted against the key's share of the body budget (default 64 MiB).
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import net from "node:net";
 import { SandboxPool, api, hostdUrl } from "../support/api.js";
 import { eventually, until } from "../support/host.js";
 import { hostdPid, rssBytes } from "../support/hostd-memory.js";
+import { stalledBodies } from "../support/stalled-bodies.js";
 
 const pool = new SandboxPool();
 let id: string;
@@ -51,37 +51,23 @@ test("an E2B Connect stream (process.Process/Start) whose envelope nests 8 milli
   assert.match(text, /nests deeper than 64 levels/, text.slice(0, 300));
 });
 
-/** `count` requests, each declaring a 16 MiB body and sending all but its last byte; the answers as they come. */
-function stalledBodies(count: number, head: (length: number) => string, length: number): { answers: string[]; close: () => void } {
-  const answers: string[] = [];
-  const sockets: net.Socket[] = [];
-  const chunk = Buffer.alloc(length - 1, 0x20);
-  for (let i = 0; i < count; i++) {
-    const s = net.connect(Number(new URL(hostdUrl()).port), "127.0.0.1");
-    sockets.push(s);
-    answers.push("");
-    s.on("error", () => undefined);
-    s.on("data", (d: Buffer) => (answers[i] += d.toString("latin1")));
-    s.write(head(length));
-    s.write(chunk);
-  }
-  return { answers, close: () => sockets.forEach((s) => s.destroy()) };
-}
-
 // A Connect stream answers every error as a 200 whose end-of-stream envelope carries it.
 for (const [what, head, refusal] of [
   ["POST /mcp (initialize: no session slot is taken first)", (n: number) => `POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: ${n}\r\n\r\n`, /^HTTP\/1\.1 429/],
   ["an E2B Connect stream", (n: number) => `POST /process.Process/Start HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/connect+json\r\nE2b-Sandbox-Id: ${id}\r\nX-API-KEY: any\r\nContent-Length: ${n}\r\n\r\n`, /"code":"resource_exhausted"/],
 ] as const) {
-  test(`stalled 16 MiB bodies to ${what}: past the key's 64 MiB budget each is refused (too many request bodies in flight)`, async () => {
-    const flood = stalledBodies(12, head, 16 * 1024 * 1024);
+  test(`stalled 16 MiB bodies to ${what}: past the key's 64 MiB budget each is refused (too many request bodies in flight), and the refusal reaches a client that reads a second late`, async () => {
+    const flood = stalledBodies(12, head, 16 * 1024 * 1024, { readAfterMs: 1000 });
     try {
       const refused = await until(async () => {
         const n = flood.answers.filter((a) => refusal.test(a)).length;
         return n >= 8 ? n : undefined;
-      }, `bodies past the key's budget were not refused (answers: ${flood.answers.map((a) => a.slice(0, 12) || "none").join(", ")})`, 20_000);
+      }, () => `bodies past the key's budget were not refused (answers: ${flood.describe()})`, 20_000);
       assert.ok(refused <= 9, `${refused} of 12 were refused: the budget holds three or four 16 MiB bodies`);
       assert.match(flood.answers.find((a) => refusal.test(a))!, /too many request bodies in flight for this key/);
+      // Each refused connection is closed after its answer; none is closed without one.
+      await eventually(() => flood.answers.every((a, i) => !refusal.test(a) || flood.closed[i]), () => `a refused connection stayed open: ${flood.describe()}`, 10_000);
+      assert.ok(flood.closed.every((c, i) => !c || flood.answers[i] !== ""), `a connection was closed without an answer: ${flood.describe()}`);
     } finally {
       flood.close();
     }

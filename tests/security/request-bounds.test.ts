@@ -5,10 +5,10 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { limits } from "@podflare/protocol";
-import net from "node:net";
 import { SandboxPool, api, bash, execStarted, hostdUrl } from "../support/api.js";
 import { eventually, until } from "../support/host.js";
 import { hostdPid, rssBytes } from "../support/hostd-memory.js";
+import { stalledBodies } from "../support/stalled-bodies.js";
 
 const pool = new SandboxPool();
 let id: string;
@@ -142,34 +142,26 @@ test("deeply nested JSON is refused with 400 before it is parsed (create, exec):
   assert.doesNotMatch(ok.error, /nests deeper/);
 });
 
-test("request bodies one key holds at once are bounded: 20 stalled 16 MiB exec bodies get 429 past 64 MiB, and hostd's memory does not follow", async () => {
+test("request bodies one key holds at once are bounded: 20 stalled 16 MiB exec bodies get 429 past 64 MiB, also when the client reads a second late, and hostd's memory does not follow", async () => {
   const pid = hostdPid();
   const before = rssBytes(pid);
-  const chunk = Buffer.alloc(16 * 1024 * 1024, 0x61);
-  const got: string[] = [];
-  const sockets: net.Socket[] = [];
-  for (let i = 0; i < 20; i++) {
-    const s = net.connect(Number(new URL(hostdUrl()).port), "127.0.0.1");
-    sockets.push(s);
-    got.push("");
-    s.on("error", () => undefined);
-    s.on("data", (d: Buffer) => (got[i] += d.toString("latin1")));
-    // Declared 17 MiB - 1, sent all but the last MiB, then nothing more.
-    s.write(`POST /v1/sandboxes/${id}/exec HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${17 * 1024 * 1024 - 1}\r\n\r\n{"code":"`);
-    s.write(chunk);
-  }
+  // Declared 17 MiB - 1, sent all but the last MiB, then nothing more.
+  const head = (n: number): string => `POST /v1/sandboxes/${id}/exec HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${n}\r\n\r\n`;
+  const flood = stalledBodies(20, head, 17 * 1024 * 1024 - 1, { readAfterMs: 1000, firstBodyText: '{"code":"', heldBackBytes: 1024 * 1024 });
+  const refusedNow = (): number => flood.answers.filter((a) => a.startsWith("HTTP/1.1 429")).length;
   let peak = before;
   try {
     const refused = await until(async () => {
       peak = Math.max(peak, rssBytes(pid));
-      const n = got.filter((a) => a.startsWith("HTTP/1.1 429")).length;
+      const n = refusedNow();
       return n >= 15 ? n : undefined;
-    }, `bodies past the key's budget were not refused (answers: ${got.map((a) => a.slice(0, 12)).join(", ")})`, 30_000);
+    }, () => `bodies past the key's budget were not refused (answers: ${flood.describe()})`, 30_000);
     assert.ok(refused <= 17, `${refused} of 20 were refused: the budget holds four 16 MiB bodies`);
-    assert.match(got.find((a) => a.startsWith("HTTP/1.1 429"))!, /too many request bodies in flight for this key/);
+    assert.match(flood.answers.find((a) => a.startsWith("HTTP/1.1 429"))!, /too many request bodies in flight for this key/);
     assert.ok(peak - before < 200 * 1024 * 1024, `hostd grew by ${Math.round((peak - before) / 1048576)} MB holding stalled bodies`);
+    assert.ok(flood.closed.every((c, i) => !c || flood.answers[i] !== ""), `a connection was closed without an answer: ${flood.describe()}`);
   } finally {
-    for (const s of sockets) s.destroy();
+    flood.close();
   }
   // Given back once the connections went: a normal exec works.
   await eventually(async () => (await api("POST", `/v1/sandboxes/${id}/exec`, { code: "print('after')" })).status === 200, "an exec after the flood failed", 10_000);

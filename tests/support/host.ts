@@ -88,25 +88,30 @@ export function cpuSharesUnderParent(): number[] {
   return out;
 }
 
+/** A failure's description: given as a function when it should tell the state at the deadline. */
+function described(what: string | (() => string)): string {
+  return typeof what === "function" ? what() : what;
+}
+
 /**
  * Waits for a condition that becomes true shortly after an answer (what a closed sandbox held
  * is reclaimed in the background); fails with `what` when it does not within timeoutMs.
  */
-export async function eventually(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
+export async function eventually(check: () => boolean | Promise<boolean>, what: string | (() => string), timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`${what} (waited ${timeoutMs} ms)`);
+    if (Date.now() > deadline) throw new Error(`${described(what)} (waited ${timeoutMs} ms)`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }
 
 /** Like eventually, for a check that yields a value: waits until it is neither undefined nor false. */
-export async function until<T>(check: () => Promise<T | undefined | false>, what: string, timeoutMs = 15_000): Promise<T> {
+export async function until<T>(check: () => Promise<T | undefined | false>, what: string | (() => string), timeoutMs = 15_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await check();
     if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`${what} (waited ${timeoutMs} ms)`);
+    if (Date.now() > deadline) throw new Error(`${described(what)} (waited ${timeoutMs} ms)`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }

@@ -10,7 +10,7 @@ import { idleSessions, sweepPeriodMs } from "./idle.js";
 import { createMcpServer } from "./server.js";
 import { SandboxSession } from "./session.js";
 import { OwnerSlots } from "./owner-slots.js";
-import { plainBodyReader, readOneMessage, type BodyReader, type Read } from "./one-message.js";
+import { plainBodyReader, plainRefusalWriter, readOneMessage, type BodyReader, type Read, type RefusalWriter } from "./one-message.js";
 
 export interface McpHttpLimits {
   /** A session without a request for this long ends, and its sandboxes close (PODFLARE_MCP_IDLE_TIMEOUT_S). */
@@ -57,11 +57,16 @@ export class McpHttpSessions {
   readonly #slots = new OwnerSlots();
 
   readonly #readBody: BodyReader;
+  readonly #answerRefused: RefusalWriter;
 
-  /** readBody: how a request's body is read (hostd's counts it against the caller's body budget). */
-  constructor(limits: McpHttpLimits, log: (msg: string) => void, opts: { now?: () => number; readBody?: BodyReader } = {}) {
+  /**
+   * readBody: how a request's body is read (hostd's counts it against the caller's body budget);
+   * answerRefused: how a refused body is answered (hostd's drains the rest before it closes).
+   */
+  constructor(limits: McpHttpLimits, log: (msg: string) => void, opts: { now?: () => number; readBody?: BodyReader; answerRefused?: RefusalWriter } = {}) {
     const now = opts.now ?? Date.now;
     this.#readBody = opts.readBody ?? plainBodyReader;
+    this.#answerRefused = opts.answerRefused ?? plainRefusalWriter;
     this.#limits = limits;
     this.#log = log;
     this.#now = now;
@@ -140,7 +145,7 @@ export class McpHttpSessions {
       }
       res.once("close", release);
       const read = await readOneMessage(req, this.#limits.maxBodyBytes, this.#readBody);
-      if (!read.ok) return answerRpcError(res, read);
+      if (!read.ok) return this.#answerRpcError(res, read);
       await entry.transport.handleRequest(req, res, read.message);
     } finally {
       done();
@@ -176,7 +181,7 @@ export class McpHttpSessions {
       await server.connect(transport);
       const read = await readOneMessage(req, this.#limits.maxBodyBytes, this.#readBody);
       if (read.ok) await transport.handleRequest(req, res, read.message);
-      else answerRpcError(res, read);
+      else this.#answerRpcError(res, read);
     } finally {
       release();
     }
@@ -234,11 +239,10 @@ export class McpHttpSessions {
       }
     }
   }
-}
 
-/** A JSON-RPC error answer for a body refused before the transport saw it. */
-/** A body refused: answered, and the connection closed (what is left of the body is not read). */
-function answerRpcError(res: ServerResponse, read: Extract<Read, { ok: false }>): void {
-  const body = JSON.stringify({ jsonrpc: "2.0", id: null, error: { code: read.code, message: read.message } });
-  res.writeHead(read.status, { ...read.headers, "content-type": "application/json", "content-length": Buffer.byteLength(body), connection: "close" }).end(body);
+  /** A body refused before the transport saw it: a JSON-RPC error, and the connection closed. */
+  #answerRpcError(res: ServerResponse, read: Extract<Read, { ok: false }>): void {
+    const body = JSON.stringify({ jsonrpc: "2.0", id: null, error: { code: read.code, message: read.message } });
+    this.#answerRefused(res, read.status, { ...read.headers, "content-type": "application/json" }, body);
+  }
 }

@@ -3,7 +3,7 @@
 export { runStdio } from "./stdio.js";
 export { McpHttpSessions } from "./http-sessions.js";
 export type { McpCaller, McpHttpLimits } from "./http-sessions.js";
-export type { BodyReader } from "./one-message.js";
+export type { BodyReader, RefusalWriter } from "./one-message.js";
 export { createMcpServer } from "./server.js";
 export { SandboxSession } from "./session.js";
 export type { SessionOptions } from "./session.js";

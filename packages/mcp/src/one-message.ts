@@ -4,7 +4,7 @@
 // message per request. Read as hostd reads any JSON body (BodyReader): within the caller's body
 // budget and a time limit, and refused before parsing if it nests deeper than any message does
 // (a 16 MiB `[[[…]]]` held hostd's event loop for seconds; outside tester ti).
-import type { IncomingMessage } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { MAX_JSON_DEPTH, PodflareError, nestsDeeperThan } from "@podflare/protocol";
 
 export type Read = { ok: true; message: unknown } | { ok: false; status: number; code: number; message: string; headers?: Record<string, string> };
@@ -15,6 +15,19 @@ export type Read = { ok: true; message: unknown } | { ok: false; status: number;
  * which counts the bytes against the caller's share of the host's body budget.
  */
 export type BodyReader = <T>(req: IncomingMessage, maxBytes: number, use: (body: Buffer) => T) => Promise<T>;
+
+/**
+ * Writes an answer to a request whose body may not have been read whole (a refused body), then
+ * closes the connection. hostd passes its own, which reads and drops the rest of the body a
+ * moment first: closing with bytes unread resets the connection, and the reset can reach the
+ * client before the answer does.
+ */
+export type RefusalWriter = (res: ServerResponse, status: number, headers: Record<string, string>, text: string) => void;
+
+/** Without hostd: the answer, then Node's own close. */
+export const plainRefusalWriter: RefusalWriter = (res, status, headers, text) => {
+  res.writeHead(status, { ...headers, "content-length": Buffer.byteLength(text), connection: "close" }).end(text);
+};
 
 const BODY_TIMEOUT_MS = 30_000;
 

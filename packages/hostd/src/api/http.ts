@@ -116,7 +116,7 @@ export function answerThenClose(
   res: ServerResponse,
   status: number,
   headers: Record<string, string | number>,
-  text: string,
+  text: string | Buffer,
   reason?: string,
 ): void {
   const head = { ...headers, "content-length": Buffer.byteLength(text), connection: "close" };
@@ -171,6 +171,10 @@ export function refuseDeepJson(text: Uint8Array): void {
 /**
  * Reads a whole body of at most `maxBytes` within `timeoutMs` and hands it to `use` (a parse):
  * every byte held counts against the caller's and the host's body budget until `use` returns.
+ * A refusal leaves the request flowing, not destroyed: what is left of the body is dropped as
+ * it comes, and the answer (answerThenClose, via sendError) closes once it has come or after a
+ * moment, so the client reads the refusal rather than a reset. (Leaving a `for await` over the request early destroyed it, and the connection was
+ * then closed with the rest of the body unread: the reset lost the 429; outside tester ti's flood.)
  */
 export async function withBody<T>(req: IncomingMessage, maxBytes: number, timeoutMs: number, use: (body: Buffer) => T): Promise<T> {
   const declared = Number(req.headers["content-length"] ?? 0);
@@ -179,34 +183,46 @@ export async function withBody<T>(req: IncomingMessage, maxBytes: number, timeou
   }
   const budget = bodyBudget();
   const chunks: Buffer[] = [];
-  let total = 0;
   let taken = 0;
-  let settled = false;
-  let timer: NodeJS.Timeout | undefined;
-  const collect = (async () => {
-    for await (const chunk of req) {
-      if (settled) return; // answered already: what still comes is dropped, not held
-      total += (chunk as Buffer).length;
-      if (total > maxBytes) throw new PodflareError("payload_too_large", `request body is over ${maxBytes} bytes`);
-      budget.take(req, (chunk as Buffer).length);
-      taken += (chunk as Buffer).length;
-      chunks.push(chunk as Buffer);
-    }
-  })();
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new PodflareError("bad_request", `the request body did not arrive within ${timeoutMs} ms; send it at once`)),
-      timeoutMs,
-    );
-  });
   try {
-    try {
-      await Promise.race([collect, late]);
-    } finally {
-      settled = true;
-      clearTimeout(timer);
-      collect.catch(() => {}); // settles when the connection closes after our answer
-    }
+    await new Promise<void>((resolve, reject) => {
+      if (req.readableEnded) return resolve();
+      if (req.destroyed) return reject(clientGone());
+      let total = 0;
+      const stop = (): void => {
+        clearTimeout(timer);
+        req.off("data", onData);
+        req.off("end", onEnd);
+        req.off("close", onClose);
+        req.off("error", onError);
+      };
+      const fail = (err: unknown): void => {
+        stop();
+        reject(err);
+      };
+      const onData = (chunk: Buffer): void => {
+        total += chunk.length;
+        if (total > maxBytes) return fail(new PodflareError("payload_too_large", `request body is over ${maxBytes} bytes`));
+        try {
+          budget.take(req, chunk.length);
+        } catch (err) {
+          return fail(err);
+        }
+        taken += chunk.length;
+        chunks.push(chunk);
+      };
+      const onEnd = (): void => {
+        stop();
+        resolve();
+      };
+      const onClose = (): void => fail(clientGone());
+      const onError = (err: Error): void => fail(err);
+      const timer = setTimeout(() => fail(new PodflareError("bad_request", `the request body did not arrive within ${timeoutMs} ms; send it at once`)), timeoutMs);
+      req.on("data", onData);
+      req.on("end", onEnd);
+      req.on("close", onClose);
+      req.on("error", onError);
+    });
     const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
     chunks.length = 0;
     return use(body);
@@ -214,4 +230,9 @@ export async function withBody<T>(req: IncomingMessage, maxBytes: number, timeou
     chunks.length = 0;
     budget.give(req, taken);
   }
+}
+
+/** What reading a body whose client hung up throws: sendError answers nobody (499 in the log). */
+function clientGone(): Error {
+  return Object.assign(new Error("aborted"), { code: "ECONNRESET" });
 }

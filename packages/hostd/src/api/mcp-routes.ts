@@ -3,9 +3,9 @@
 // on and with the caller's own Authorization header, so every tool call passes the same auth,
 // ownership checks, tiers and caps as a REST call: one implementation of the tools, the
 // stdio server's.
-import type { IncomingMessage } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { McpCaller, McpHttpLimits, McpHttpSessions } from "@podflare/mcp";
-import { JSON_BODY_TIMEOUT_MS, withBody } from "./http.js";
+import { JSON_BODY_TIMEOUT_MS, answerThenClose, withBody } from "./http.js";
 import type { Route, RouteContext } from "./routes.js";
 
 /** The MCP sessions, loaded on the first /mcp request: the MCP SDK adds ~0.3 s to hostd's start. */
@@ -19,9 +19,11 @@ export class LazyMcp {
   ) {}
 
   sessions(): Promise<McpHttpSessions> {
-    // Bodies are read as REST bodies are: counted against the caller's share of the body budget.
+    // Bodies are read as REST bodies are: counted against the caller's share of the body budget,
+    // and a refused one answered as a REST refusal is (the rest drained, then closed).
     const readBody = <T>(req: IncomingMessage, maxBytes: number, use: (body: Buffer) => T): Promise<T> => withBody(req, maxBytes, JSON_BODY_TIMEOUT_MS, use);
-    this.#sessions ??= import("@podflare/mcp").then((m) => (this.#loaded = new m.McpHttpSessions(this.limits, this.log, { readBody })));
+    const answerRefused = (res: ServerResponse, status: number, headers: Record<string, string>, text: string): void => answerThenClose(res, status, headers, text);
+    this.#sessions ??= import("@podflare/mcp").then((m) => (this.#loaded = new m.McpHttpSessions(this.limits, this.log, { readBody, answerRefused })));
     return this.#sessions;
   }
 

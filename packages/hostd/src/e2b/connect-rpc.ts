@@ -121,6 +121,11 @@ function envelope(flags: number, message: unknown): Buffer {
   return Buffer.concat([head, json]);
 }
 
+/** The end-of-stream envelope: empty, or carrying the call's error. */
+function endOfStream(error?: ConnectError): Buffer {
+  return envelope(0x02, error ? { error: { code: error.code, message: error.message } } : {});
+}
+
 /** Writes a server stream: messages, then exactly one end-of-stream envelope. */
 export class ConnectStream {
   private started = false;
@@ -146,14 +151,16 @@ export class ConnectStream {
     this.ended = true;
     if (this.res.destroyed) return;
     this.start();
-    this.res.end(envelope(0x02, error ? { error: { code: error.code, message: error.message } } : {}));
+    this.res.end(endOfStream(error));
   }
 }
 
 /** Answers a failed call in the form its kind wants. */
 export function sendConnectError(req: IncomingMessage, res: ServerResponse, err: ConnectError, stream?: ConnectStream): void {
   if (stream || isStreamingRequest(req)) {
-    (stream ?? new ConnectStream(res)).end(err);
+    // A refused body: the whole stream in one answer, the rest of the body drained, then closed.
+    if (!req.complete && !res.headersSent) answerThenClose(res, 200, { "content-type": "application/connect+json" }, endOfStream(err));
+    else (stream ?? new ConnectStream(res)).end(err);
     return;
   }
   if (res.headersSent) {
