@@ -208,5 +208,19 @@ if (down.status !== 0) {
   failed++;
 }
 
+if (failed) printHostdTroubles();
 console.log(`\n${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);
+
+/** After a failure: the shared hostd's last warnings and errors, which CI's output otherwise lacks. */
+function printHostdTroubles() {
+  let lines = [];
+  try {
+    lines = fs.readFileSync(hostdLogPath, "utf8").split("\n").filter((l) => /"level":"(warn|error)"/.test(l));
+  } catch {
+    return;
+  }
+  if (!lines.length) return;
+  console.log(`\n== the shared hostd's last ${Math.min(lines.length, 30)} of ${lines.length} warnings and errors (${hostdLogPath})`);
+  for (const l of lines.slice(-30)) console.log(l.length > 400 ? `${l.slice(0, 400)}…` : l);
+}
