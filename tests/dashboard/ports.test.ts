@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import type { Browser } from "puppeteer-core";
 import { SandboxPool, bash, exec, hostdUrl } from "../support/api.js";
 import { until } from "../support/host.js";
-import { launchBrowser, newPage, screenshot, signIn } from "../support/browser.js";
+import { consoleSettled, launchBrowser, newPage, screenshot, signIn } from "../support/browser.js";
 
 const pool = new SandboxPool();
 let browser: Browser;
@@ -33,9 +33,12 @@ test("open a port from the sandbox page: HTML in a sandboxed iframe (its script 
   await signIn(p, hostdUrl(), "any-key-auth-is-off-here");
   await p.goto(`${hostdUrl()}/dashboard/#/sandboxes/${id}`);
   await p.waitForSelector("#port-open");
+  await consoleSettled(p);
   assert.equal(await p.$eval("#port-url", (e) => e.textContent), `${hostdUrl()}/v1/sandboxes/${id}/ports/8000/`);
   await p.click("#port-open");
-  await p.waitForSelector("#port-view iframe.port-frame");
+  await p.waitForSelector("#port-view iframe.port-frame").catch(async (err: Error) => {
+    throw new Error(`${err.message}; the panel says ${JSON.stringify(await p.$eval("#port-status", (e) => e.textContent))}, shows ${JSON.stringify(await p.$eval("#port-view", (e) => e.innerHTML.slice(0, 300)))}`);
+  });
   assert.match(await p.$eval("#port-status", (e) => e.textContent ?? ""), /^HTTP 200 text\/html/);
   const frame = await p.$eval("#port-view iframe", (f) => ({ sandbox: f.getAttribute("sandbox"), srcdoc: (f as HTMLIFrameElement).srcdoc, src: f.getAttribute("src") }));
   assert.equal(frame.sandbox, "", "no allow-scripts, no allow-same-origin");
@@ -97,6 +100,7 @@ test("a redirect from the sandbox's server is not followed with the key: the pan
   await signIn(p, hostdUrl(), "any-key-auth-is-off-here");
   await p.goto(`${hostdUrl()}/dashboard/#/sandboxes/${id}`);
   await p.waitForSelector("#port-open");
+  await consoleSettled(p);
   await p.$eval("#port-number", (e) => ((e as HTMLInputElement).value = "8002"));
   await p.click("#port-open");
   await p.waitForFunction(() => /redirect/.test(document.querySelector("#port-status")?.textContent ?? ""), { timeout: 20_000 });

@@ -42,6 +42,16 @@ export async function newPage(browser: Browser): Promise<{ page: Page; errors: s
   return { page, errors };
 }
 
+/**
+ * Waits until a sandbox's console page has its late parts in (the stats line, the files list):
+ * each moves what is below it, and a click aimed before the move lands beside its button (the
+ * port panel's Open, below the files list, was missed that way in CI).
+ */
+export async function consoleSettled(page: Page): Promise<void> {
+  await page.waitForSelector("#sandbox-stats b");
+  await page.waitForFunction(() => document.querySelector("#file-rows tr") !== null || (document.querySelector("#files-status")?.textContent ?? "") !== "");
+}
+
 /** Signs in on the dashboard at `base` with `key` and waits for the navigation. */
 export async function signIn(page: Page, base: string, key: string): Promise<void> {
   await page.goto(`${base}/dashboard/`);
