@@ -4,8 +4,9 @@
 // sandbox.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
+import path from "node:path";
 import { JailFixture, newId, sleep } from "./helpers.js";
 import { isAlive, jailServer, processStartTime } from "./jail.js";
 
@@ -123,5 +124,61 @@ describe("jail server", () => {
       assert.ok(!isAlive(pid, startTime), "the jail server outlived the process that started it");
       assert.ok(!fs.existsSync(socket), "its socket was left behind");
     })();
+  });
+  /** A process that starts a jail server and reports it, then waits: the caller ends both. */
+  function serverInChild(): { child: ChildProcess; info: Promise<{ pid: number; startTime: string; socket: string }> } {
+    const script = `const j = await import(${JSON.stringify(JAIL_INDEX)});
+      const s = j.jailServer();
+      await s.request("enter", {}, 10_000);
+      process.stdout.write(JSON.stringify({ pid: s.pid, startTime: j.processStartTime(s.pid), socket: s.socketPath }) + "\\n");
+      setInterval(() => {}, 1000);`;
+    const child = spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: ["ignore", "pipe", "inherit"] });
+    const info = new Promise<{ pid: number; startTime: string; socket: string }>((resolve, reject) => {
+      let out = "";
+      child.stdout!.on("data", (d: Buffer) => {
+        out += d.toString();
+        if (out.includes("\n")) resolve(JSON.parse(out.trim()));
+      });
+      child.once("exit", (code) => reject(new Error(`the child exited (${code}) before its jail server answered`)));
+    });
+    return { child, info };
+  }
+
+  test("a jail server sent SIGTERM (a service manager stopping hostd's group) removes its socket's directory", async () => {
+    const { child, info } = serverInChild();
+    try {
+      const { pid, startTime, socket } = await info;
+      process.kill(pid, "SIGTERM");
+      const deadline = Date.now() + 3000;
+      while (isAlive(pid, startTime) && Date.now() < deadline) await sleep(10);
+      assert.ok(!isAlive(pid, startTime), "the jail server did not end on SIGTERM");
+      assert.ok(!fs.existsSync(path.dirname(socket)), `its directory ${path.dirname(socket)} was left behind`);
+    } finally {
+      child.kill("SIGKILL");
+    }
+  });
+
+  test("the directory of a jail server killed outright with its hostd is removed when the next jail server starts; a live one's stays", async () => {
+    const { child, info } = serverInChild();
+    const { pid, startTime, socket } = await info;
+    // SIGKILL to both, as to a whole group: nothing of theirs removes the directory.
+    process.kill(pid, "SIGKILL");
+    child.kill("SIGKILL");
+    const deadline = Date.now() + 3000;
+    while (isAlive(pid, startTime) && Date.now() < deadline) await sleep(10);
+    const dir = path.dirname(socket);
+    assert.ok(fs.existsSync(dir), "the killed server's directory is there to be swept");
+    // Older than any server takes to start (a younger one may be a server starting).
+    const old = new Date(Date.now() - 60_000);
+    fs.utimesSync(dir, old, old);
+    const live = jailServer().socketPath;
+    const next = serverInChild();
+    try {
+      await next.info;
+      assert.ok(!fs.existsSync(dir), `the stale directory ${dir} is still there after a jail server started`);
+      if (live) assert.ok(fs.existsSync(live), "a live jail server's socket was removed");
+    } finally {
+      next.child.kill("SIGKILL");
+    }
   });
 });

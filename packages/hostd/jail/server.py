@@ -5,7 +5,8 @@ start-up (~10 ms spawn + ~15 ms imports) per helper call.
 Run as root by hostd: python3 -E -S server.py SOCKET_PATH
 It listens on SOCKET_PATH (mode 0600, in a root-only directory made for it), answers only
 peers whose uid is 0, prints "ready" on stdout once listening, and exits (removing the socket
-and its directory) when its stdin reaches end of file, i.e. when hostd is gone. It stays
+and its directory) when its stdin reaches end of file, i.e. when hostd is gone, or on SIGTERM
+(hostd removes stale directories of servers killed outright; jail/stale-jail-dirs.ts). It stays
 single-threaded: every request is served by a forked child, which is what makes concurrent
 requests possible and keeps the helpers' own fork()/unshare()/setns() calls safe.
 
@@ -66,6 +67,7 @@ def serve_one(conn: socket.socket, listener: socket.socket, wake: int) -> None:
     code = 1
     try:
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.set_wakeup_fd(-1)
         os.close(wake)
         listener.close()
@@ -144,7 +146,9 @@ def main() -> int:
     wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
     signal.set_wakeup_fd(wake_w)
     signal.signal(signal.SIGCHLD, lambda *_: None)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    # A SIGTERM (a service manager stopping hostd's whole group) ends the loop through the
+    # finally below, so the socket's directory goes too; a request child dies of it as before.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     pending = {}  # request child pid -> its connection
     seccomp._compiled()  # built once here, inherited by every request child
     seccomp._compiled(True)

@@ -9,6 +9,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { PodflareError } from "@podflare/protocol";
+import { JAIL_DIR_PREFIX, removeStaleJailDirs } from "./stale-jail-dirs.js";
 import { JAIL_DIR, HELPER_ENV, JailError, PYTHON, PYTHON_FLAGS, type HelperResult } from "./helper-process.js";
 
 /** launch.py, enter.py, fork.py, and btrfs_ioctl.py (snapshots and qgroup limits). */
@@ -58,8 +59,10 @@ export class JailServer {
 
   private async start(): Promise<string> {
     if (this.proc && this.proc.exitCode === null && this.proc.signalCode === null && this.socket) return this.socket;
+    // Those of servers killed with an earlier hostd go first: nothing else removes them.
+    removeStaleJailDirs(os.tmpdir(), 2 * READY_TIMEOUT_MS);
     // A directory of its own (0700, made by mkdtemp): only root reaches the socket.
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "podflare-jail-"));
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), JAIL_DIR_PREFIX));
     const socketPath = path.join(dir, "jail.sock");
     const proc = spawnToolPiped(PYTHON, [...PYTHON_FLAGS, JAIL_DIR + "server.py", socketPath], { env: HELPER_ENV });
     this.proc = proc;
