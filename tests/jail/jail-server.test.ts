@@ -148,6 +148,8 @@ describe("jail server", () => {
     const { child, info } = serverInChild();
     try {
       const { pid, startTime, socket } = await info;
+      // Its hostd stopped meanwhile (it is being stopped too): the server must clean up itself.
+      child.kill("SIGSTOP");
       process.kill(pid, "SIGTERM");
       const deadline = Date.now() + 3000;
       while (isAlive(pid, startTime) && Date.now() < deadline) await sleep(10);
