@@ -286,8 +286,12 @@ test("stopping an edge while a create is under way: the caller gets its one answ
   }
 });
 
-/** `n` uploads through `base` that declare 1 MB and send 10 bytes: each holds an origin connection. */
-async function heldUploads(base: string, id: string, n: number, authorization: string): Promise<{ sockets: net.Socket[]; answers: string[] }> {
+/**
+ * `n` uploads through `base` that declare 1 MB and send 10 bytes: each holds an origin
+ * connection. `credentials`: the header lines of upload i, or one Authorization for all.
+ */
+async function heldUploads(base: string, id: string, n: number, credentials: string | ((i: number) => string)): Promise<{ sockets: net.Socket[]; answers: string[] }> {
+  const lines = typeof credentials === "string" ? () => `Authorization: ${credentials}\r\n` : credentials;
   const u = new URL(base);
   const sockets: net.Socket[] = [];
   const answers: string[] = [];
@@ -296,7 +300,7 @@ async function heldUploads(base: string, id: string, n: number, authorization: s
     answers.push("");
     s.on("error", () => undefined);
     s.on("data", (d: Buffer) => (answers[i] += d.toString("latin1")));
-    s.write(`PUT /v1/sandboxes/${id}/files?path=/tmp/held-${i} HTTP/1.1\r\nHost: ${u.host}\r\nAuthorization: ${authorization}\r\nContent-Length: 1000000\r\n\r\n0123456789`);
+    s.write(`PUT /v1/sandboxes/${id}/files?path=/tmp/held-${i} HTTP/1.1\r\nHost: ${u.host}\r\n${lines(i)}Content-Length: 1000000\r\n\r\n0123456789`);
     sockets.push(s);
   }
   return { sockets, answers };
@@ -320,6 +324,33 @@ test("one key's calls held open through the edge are capped at its share: its ne
     const other = await call(capped.url, "GET", `/v1/sandboxes/${id}`, undefined, { authorization: `Bearer ${otherKey}` });
     await other.arrayBuffer();
     assert.equal(other.status, 404);
+    for (const s of held.sockets) s.destroy();
+    await eventually(async () => (await call(capped.url, "GET", `/v1/sandboxes/${id}`)).status === 200, "the key stayed refused after its calls ended", 10_000);
+    await (await call(capped.url, "DELETE", `/v1/sandboxes/${id}`)).arrayBuffer();
+  } finally {
+    for (const s of held.sockets) s.destroy();
+    await capped.close();
+  }
+});
+
+test("one key spelt many ways (bEaReR, extra blanks, a throwaway X-API-Key first) is one caller at the edge: its share holds", async () => {
+  // The edge named a caller by the raw header, hostd by the key it authenticates: a junk
+  // X-API-Key before the real Authorization, or Bearer's case varied, made one key as many
+  // callers as it liked and took every connection to the region (outside tester tn).
+  const log: string[] = [];
+  const capped = await startTestEdge(origins, 88, 200, log, { callsPerKey: 3 });
+  const held = { sockets: [] as net.Socket[], answers: [] as string[] };
+  const spellings = [`X-API-Key: junk-0\r\nAuthorization: Bearer ${key}\r\n`, `Authorization: bEaReR ${key}\r\n`, `Authorization: BEARER \t ${key}  \r\n`];
+  try {
+    const id = await createVia(capped.url, { region: "eu" });
+    Object.assign(held, await heldUploads(capped.url, id, 3, (i) => spellings[i]!));
+    await eventually(async () => {
+      const res = await call(capped.url, "GET", `/v1/sandboxes/${id}`, undefined, { "x-api-key": "junk-3", authorization: `bearer ${key}` });
+      const body = await res.text();
+      return res.status === 429 && /PODFLARE_EDGE_CALLS_PER_KEY/.test(body);
+    }, () => `the key's fourth call, spelt a fourth way, was not refused 429 at its share (uploads: ${held.answers.map((a) => a.split("\r\n")[0] || "open").join("; ")})`, 10_000);
+    // hostd took every spelling as the key: none of the held uploads was refused.
+    assert.ok(held.answers.every((a) => a === ""), `an upload was answered: ${held.answers.map((a) => a.split("\r\n")[0]).join("; ")}`);
     for (const s of held.sockets) s.destroy();
     await eventually(async () => (await call(capped.url, "GET", `/v1/sandboxes/${id}`)).status === 200, "the key stayed refused after its calls ended", 10_000);
     await (await call(capped.url, "DELETE", `/v1/sandboxes/${id}`)).arrayBuffer();

@@ -4,7 +4,7 @@
 // stalled GETs of a 103 KB list, +67 MB). Each caller (its key, else its address) may hold
 // PER_CALLER_BYTES at once and all together TOTAL_BYTES; a list past either is answered 429.
 import type http from "node:http";
-import { PodflareError } from "@podflare/protocol";
+import { PodflareError, callerOf } from "@podflare/protocol";
 
 const MB = 1024 * 1024;
 export const PER_CALLER_BYTES = 16 * MB;
@@ -48,8 +48,7 @@ export class ListBytes {
   }
 }
 
-/** Who asks for a list: its key (never logged), else its address. */
+/** Who asks for a list (of /v1/: a Bearer key, as hostd reads it; never logged), else its address. */
 export function listCaller(req: http.IncomingMessage): string {
-  const key = req.headers.authorization ?? req.headers["x-api-key"];
-  return typeof key === "string" && key !== "" ? key : `peer ${req.socket.remoteAddress ?? "?"}`;
+  return callerOf({ authorization: req.headers.authorization }, false) ?? `peer ${req.socket.remoteAddress ?? "?"}`;
 }

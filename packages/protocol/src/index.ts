@@ -9,3 +9,4 @@ export * from "./rest-processes.js";
 export * from "./rest-fs.js";
 export * from "./frames-processes.js";
 export * from "./json-depth.js";
+export * from "./callers.js";

@@ -21,8 +21,11 @@ test("request facts: chunked, a body, 100-continue, the first X-Podflare-Region,
   assert.equal(requestFacts(head(["Host", `49983-${id}.e2b.example`])).e2bSandbox, id);
   assert.equal(requestFacts(head(["Content-Length", "0"])).hasBody, false);
   assert.equal(requestFacts(head(["Host", "e"])).hasBody, false);
-  assert.equal(requestFacts(head(["Authorization", " Bearer k1 ", "X-API-Key", "k2"])).caller, "Bearer k1", "the first key header names the caller");
-  assert.equal(requestFacts(head(["X-Api-Key", "k2"])).caller, "k2");
+  // The caller is the key hostd authenticates, however it is spelt (outside tester tn).
+  assert.equal(requestFacts(head(["X-API-Key", "junk", "Authorization", "bEaReR  k1 "])).caller, "key k1", "/v1: the Bearer key; X-API-Key is not read there");
+  assert.equal(requestFacts(head(["X-Api-Key", "k2"])).caller, undefined, "/v1 with only X-API-Key: no key hostd takes");
+  assert.equal(requestFacts(head(["X-Api-Key", "k2", "Authorization", "Bearer junk"], { url: "/sandboxes?x=1" })).caller, "key k2", "E2B's API: X-API-Key first");
+  assert.equal(requestFacts(head(["E2b-Sandbox-Id", id, "X-Access-Token", "", "E2B-Traffic-Access-Token", "t1", "X-API-Key", "k2"], { url: "/files" })).caller, "token t1", "a sandbox call: its first token that is not empty");
 });
 
 test("the head sent on: hop-by-hop and Expect dropped, X-Forwarded-For appended, names kept as written", () => {

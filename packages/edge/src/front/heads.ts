@@ -4,6 +4,7 @@
 import { hopByHop } from "../origin-request.js";
 import type { ParsedHead } from "./llhttp.js";
 import { e2bSandboxOf } from "../route.js";
+import { callerOf, servedAsE2b, type CallerHeaders } from "@podflare/protocol";
 
 /** What the front needs from a request head, read in one pass. */
 export interface RequestFacts {
@@ -16,7 +17,7 @@ export interface RequestFacts {
   e2bSandbox: string | undefined;
   /** The Mcp-Session-Id header: routes an MCP call to its session's region. */
   mcpSession: string | undefined;
-  /** Who calls: the Authorization or X-API-Key header's value (key-shares.ts); never logged. */
+  /** Who calls: the key hostd will authenticate it with (callerOf; key-shares.ts), never logged. */
   caller: string | undefined;
 }
 
@@ -28,7 +29,7 @@ export function requestFacts(h: ParsedHead): RequestFacts {
   let e2bId: string | undefined;
   let host: string | undefined;
   let mcpSession: string | undefined;
-  let caller: string | undefined;
+  const who: CallerHeaders = {};
   const raw = h.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toLowerCase();
@@ -40,9 +41,14 @@ export function requestFacts(h: ParsedHead): RequestFacts {
     else if (name === "e2b-sandbox-id" && e2bId === undefined) e2bId = raw[i + 1];
     else if (name === "host" && host === undefined) host = raw[i + 1];
     else if (name === "mcp-session-id" && mcpSession === undefined) mcpSession = raw[i + 1]!.trim();
-    else if ((name === "authorization" || name === "x-api-key") && caller === undefined) caller = raw[i + 1]!.trim();
+    else if (name === "authorization") who.authorization ??= raw[i + 1];
+    else if (name === "x-api-key") who.xApiKey ??= raw[i + 1];
+    // hostd takes the first of these two that is not empty.
+    else if ((name === "x-access-token" || name === "e2b-traffic-access-token") && raw[i + 1] !== "") who.accessToken ??= raw[i + 1];
   }
-  return { chunked, hasBody: chunked || length, expectContinue, regionHeader, e2bSandbox: e2bSandboxOf(e2bId, host), mcpSession, caller };
+  const e2bSandbox = e2bSandboxOf(e2bId, host);
+  const caller = callerOf(who, servedAsE2b(h.url.split("?")[0]!, e2bSandbox));
+  return { chunked, hasBody: chunked || length, expectContinue, regionHeader, e2bSandbox, mcpSession, caller };
 }
 
 /**

@@ -1,8 +1,10 @@
 // Each key's share of the edge's connections to origins. Those connections are shared by every
 // tenant: one key holding hundreds of slow uploads took them all, and every other key's calls
-// to that region hung or failed (outside tester th). A caller is its key (the Authorization or
-// X-API-Key header's value, never logged), or its address when it sends none; a request over
-// its caller's share is answered 429 at once, before it takes a connection.
+// to that region hung or failed (outside tester th). A caller is the key hostd will
+// authenticate the call with, read by hostd's own rule (@podflare/protocol, callerOf; never
+// logged), or its address when it sends none; a call over its caller's share is answered 429
+// at once, before it takes a connection. An E2B sandbox call made with an access token counts
+// under that token: the edge cannot read the key sealed in it.
 import { PodflareError } from "@podflare/protocol";
 
 export class KeyShares {

@@ -4,6 +4,7 @@
 // ownership checks, tiers and caps as a REST call: one implementation of the tools, the
 // stdio server's.
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { bearerKey } from "@podflare/protocol";
 import type { McpCaller, McpHttpLimits, McpHttpSessions } from "@podflare/mcp";
 import { JSON_BODY_TIMEOUT_MS, answerThenClose, withBody } from "./http.js";
 import type { Route, RouteContext } from "./routes.js";
@@ -45,11 +46,11 @@ export function mcpRoutes(mcp: LazyMcp): Route[] {
 
 function callerOf(ctx: RouteContext): McpCaller {
   const self = ownAddress(ctx.req);
-  const m = /^Bearer\s+(\S+)\s*$/i.exec(ctx.req.headers.authorization ?? "");
+  const key = bearerKey(ctx.req.headers.authorization);
   return {
     owner: ctx.principal.owner,
     // "" (not undefined): never fall back to a PODFLARE_API_KEY in hostd's own environment.
-    connection: { host: self, apiKey: m?.[1] ?? "" },
+    connection: { host: self, apiKey: key ?? "" },
     publicUrl: ctx.req.headers.host ? `http://${ctx.req.headers.host}` : self,
   };
 }

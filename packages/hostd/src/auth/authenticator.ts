@@ -4,7 +4,7 @@
 // no key anywhere it is off until the first stored key exists, then on for good.
 import crypto from "node:crypto";
 import type { IncomingMessage } from "node:http";
-import { PodflareError } from "@podflare/protocol";
+import { PodflareError, bearerKey } from "@podflare/protocol";
 import { hashKey, type KeyRecord } from "./keys.js";
 import type { TierName } from "./tiers.js";
 
@@ -72,10 +72,8 @@ export function createAuthenticator(opts: AuthOptions): Authenticator {
     localOnly: () => opts.bind.loopback && !enabled(),
     principal(req) {
       if (!enabled()) return { owner: LOCAL_OWNER, tier: opts.localTier, admin: true };
-      const header = req.headers.authorization;
-      const m = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-      if (!m) throw new PodflareError("unauthorized", "missing Authorization: Bearer <key>");
-      const key = m[1]!;
+      const key = bearerKey(req.headers.authorization);
+      if (key === undefined) throw new PodflareError("unauthorized", "missing Authorization: Bearer <key>");
       const h = hashKey(key);
       if (adminHash && crypto.timingSafeEqual(Buffer.from(adminHash), Buffer.from(h))) {
         return { owner: "admin", tier: "enterprise", admin: true };

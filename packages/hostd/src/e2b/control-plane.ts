@@ -20,9 +20,6 @@ export interface ControlPlaneDeps {
   templates: Templates;
 }
 
-/** The paths E2B's API serves (none under /v1, which is ours). */
-export const CONTROL_PLANE_PATH = /^\/(?:v[2-9]\/)?(?:sandboxes|templates|snapshots|volumes|volumecontent|secrets|teams|nodes|access-tokens|api-keys)(?:\/|$)/;
-
 const SB = "/sandboxes/([^/]+)";
 const sb = (id: string) => `/v1/sandboxes/${encodeURIComponent(id)}`;
 

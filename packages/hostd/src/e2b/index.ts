@@ -14,12 +14,12 @@ import { noteRequestOwner } from "../api/body-budget.js";
 import { paced, requestPacer } from "../api/request-pacer.js";
 import { LOCAL_OWNER } from "../auth/authenticator.js";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { PodflareError, sandboxIdPattern } from "@podflare/protocol";
+import { E2B_CONTROL_PLANE_PATH, PodflareError, sandboxIdPattern } from "@podflare/protocol";
 import type { LocalApi } from "../api/local-api.js";
 import type { OpenCalls } from "../auth/open-calls.js";
 import { AccessTokens } from "./access-token.js";
 import { codeInterpreterRoutes } from "./code-interpreter.js";
-import { CONTROL_PLANE_PATH, controlPlaneRoutes } from "./control-plane.js";
+import { controlPlaneRoutes } from "./control-plane.js";
 import { CONNECT_RPC_PATH, envdRoutes, type SandboxCall } from "./envd.js";
 import { rpcMethods, serveRpc } from "./envd-rpc-serve.js";
 import { E2bError, sendE2bError, unsupported } from "./envelope.js";
@@ -64,7 +64,7 @@ export function createE2bHandler(opts: E2bOptions): E2bHandler {
     const url = requestUrl(req.url);
     // The REST API's own paths stay the REST API's, whatever E2B headers or Host come with them.
     const target = url.pathname.startsWith("/v1/") ? null : sandboxTarget(req);
-    if (!target && !CONTROL_PLANE_PATH.test(url.pathname)) {
+    if (!target && !E2B_CONTROL_PLANE_PATH.test(url.pathname)) {
       // envd's pre-signed file URLs (downloadUrl/uploadUrl) name no sandbox: E2B's edge finds it
       // from the Host, which a URL built on E2B_SANDBOX_URL does not carry.
       if (url.pathname === "/files" && url.searchParams.has("signature")) {

@@ -1,6 +1,6 @@
 // Small request helpers of the E2B layer: a route table, the caller's key, bounded JSON bodies.
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { limits } from "@podflare/protocol";
+import { e2bApiKey, limits } from "@podflare/protocol";
 import { readJsonBody } from "../api/http.js";
 import { E2bError } from "./envelope.js";
 
@@ -50,9 +50,7 @@ function decode(raw: string | undefined): string {
 /** `X-API-KEY` (what the E2B SDKs send) or `Authorization: Bearer` (what ours send). */
 export function apiKeyOf(req: IncomingMessage): string | undefined {
   const x = req.headers["x-api-key"];
-  if (typeof x === "string" && x !== "") return x;
-  const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? "");
-  return m ? m[1] : undefined;
+  return e2bApiKey(typeof x === "string" ? x : undefined, req.headers.authorization);
 }
 
 /** A JSON object body (empty: {}), bounded in size and time like the REST API's own. */
