@@ -86,3 +86,50 @@ print(sent)
     await closeSandbox(id);
   }
 });
+
+/** Python printing whether NET_ADMIN (bit 12) is in this process's bounding and effective sets. */
+const NET_ADMIN_SETS = `
+caps = dict(l.split(":\\t") for l in open("/proc/self/status").read().splitlines() if l.startswith("Cap"))
+print("bounding", bool(int(caps["CapBnd"], 16) >> 12 & 1), "effective", bool(int(caps["CapEff"], 16) >> 12 & 1))
+`;
+
+test("no sandbox process holds CAP_NET_ADMIN (REPL, bash, a started process, a fork child): a qdisc on its own loopback held 800 MB charged to no one", async () => {
+  // tc qdisc add dev lo root tbf … with UDP sent into it: the packets sat in the qdisc, outside
+  // every memory limit, and outlived the sandbox with the namespace they kept (outside tester tp).
+  const shown = "bounding False effective False\n";
+  assert.equal((await exec(a, NET_ADMIN_SETS)).stdout, shown, "the REPL");
+  const tc = await exec(a, "tc qdisc add dev lo root tbf rate 8bit burst 10000 limit 4000000000; echo rc=$?; ip link set lo mtu 1280; echo rc=$?", { language: "bash" });
+  assert.match(tc.stdout, /^rc=[1-9]\d*\nrc=[1-9]\d*\n$/, `tc or ip changed the sandbox's links: ${tc.stdout} ${tc.stderr}`);
+  assert.match(tc.stderr, /Operation not permitted/);
+  const started = await exec(a, `python3 -c '${NET_ADMIN_SETS.replace(/'/g, "'\\''")}'`, { language: "bash" });
+  assert.equal(started.stdout, shown, `bash: ${started.stderr}`);
+  const proc = await api("POST", `/v1/sandboxes/${a}/processes`, { cmd: `python3 -c '${NET_ADMIN_SETS.replace(/'/g, "'\\''")}' > /tmp/caps.txt` });
+  const started2 = (await proc.json()) as { pid: number };
+  assert.equal(proc.status, 200, JSON.stringify(started2));
+  await (await api("POST", `/v1/sandboxes/${a}/processes/${started2.pid}/wait`)).arrayBuffer();
+  assert.equal((await exec(a, "cat /tmp/caps.txt", { language: "bash" })).stdout, shown, "a process started through the API");
+  const fork = await api("POST", `/v1/sandboxes/${a}/fork`, { n: 1 });
+  const forked = (await fork.json()) as { children?: string[] };
+  assert.equal(fork.status, 200, JSON.stringify(forked));
+  try {
+    assert.equal((await exec(forked.children![0]!, NET_ADMIN_SETS)).stdout, shown, "a fork child's REPL (it joined its family's user namespace)");
+  } finally {
+    for (const c of forked.children ?? []) await closeSandbox(c);
+  }
+  // Raw IP sockets (ping, traceroute) need CAP_NET_RAW, which stays.
+  assert.equal((await exec(a, "import socket\nsocket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP).close()\nprint('raw ok')")).stdout, "raw ok\n");
+});
+
+test("packet sockets are refused (AF_PACKET, and AF_INET with SOCK_PACKET): their receive rings held 2 GB for a 256 MB sandbox, charged to no one", async () => {
+  const r = await exec(a, `
+import socket
+for what, args in (("AF_PACKET", (17, socket.SOCK_RAW, 0x0300)), ("AF_PACKET dgram", (17, socket.SOCK_DGRAM, 0)),
+                   ("AF_INET SOCK_PACKET", (socket.AF_INET, 10, 0x0300)), ("AF_INET SOCK_PACKET|CLOEXEC", (socket.AF_INET, 10 | socket.SOCK_CLOEXEC, 0x0300))):
+    try:
+        socket.socket(*args).close()
+        print(what, "opened")
+    except OSError as e:
+        print(what, e.strerror)
+`);
+  assert.equal(r.stdout, "AF_PACKET Operation not permitted\nAF_PACKET dgram Operation not permitted\nAF_INET SOCK_PACKET Operation not permitted\nAF_INET SOCK_PACKET|CLOEXEC Operation not permitted\n", r.stderr);
+});

@@ -26,7 +26,7 @@ import socket
 import sys
 import warnings
 
-from . import environ_block, errors, landlock, mainthread, reaper
+from . import capabilities, environ_block, errors, landlock, mainthread, reaper
 from .capture import flush_std_streams
 from .errors import GuestError
 from .files import uploads_in_flight
@@ -224,6 +224,7 @@ def _become_child(kernel, child_id, mine, all_fds, files):
     for fd, nstype in zip(ns_fds, CHILD_NS):
         _setns(fd, nstype)
         os.close(fd)
+    capabilities.drop()  # joining the family's user namespace gave them back
     try:
         os.chdir(cwd)
     except OSError:

@@ -32,18 +32,6 @@ _FILES = {
 }
 KEYS = tuple(_FILES)
 
-_LINUX_CAPABILITY_VERSION_3 = 0x20080522
-
-
-class _CapHeader(ctypes.Structure):
-    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
-
-
-class _CapData(ctypes.Structure):
-    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
-                ("inheritable", ctypes.c_uint32)]
-
-
 def act_as(uid: int) -> None:
     """Take uid as effective uid and gid (the owner of a user namespace made next) and keep
     our capabilities: the real and saved ids stay 0, so the permitted set survives, and the
@@ -51,8 +39,8 @@ def act_as(uid: int) -> None:
     refuse new user namespaces to processes without CAP_SYS_ADMIN still let us make one)."""
     os.setresgid(-1, uid, -1)
     os.setresuid(-1, uid, -1)
-    header = _CapHeader(_LINUX_CAPABILITY_VERSION_3, 0)
-    data = (_CapData * 2)()
+    header = linux.CapHeader(linux.LINUX_CAPABILITY_VERSION_3, 0)
+    data = (linux.CapData * 2)()
     linux._check(linux.libc.capget(ctypes.byref(header), data), "capget")
     for d in data:
         d.effective = d.permitted

@@ -117,6 +117,41 @@ def prctl_ptr(option: int, arg2: int, ptr) -> None:
     _check(ret, f"prctl({option})")
 
 
+PR_CAPBSET_DROP = 24
+PR_CAP_AMBIENT = 47
+PR_CAP_AMBIENT_CLEAR_ALL = 4
+LINUX_CAPABILITY_VERSION_3 = 0x20080522
+CAP_NET_ADMIN = 12
+
+
+class CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
+                ("inheritable", ctypes.c_uint32)]
+
+
+def drop_capabilities(caps) -> None:
+    """Take `caps` from this process and all it will run: out of the bounding set (no execve
+    gives them back, root's included) and out of the effective, permitted and inheritable
+    sets; ambient capabilities cleared."""
+    for cap in caps:
+        prctl(PR_CAPBSET_DROP, cap)
+    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL)
+    header = CapHeader(LINUX_CAPABILITY_VERSION_3, 0)
+    data = (CapData * 2)()
+    _check(libc.capget(ctypes.byref(header), data), "capget")
+    for cap in caps:
+        word, bit = divmod(cap, 32)
+        keep = ~(1 << bit) & 0xFFFFFFFF
+        data[word].effective &= keep
+        data[word].permitted &= keep
+        data[word].inheritable &= keep
+    _check(libc.capset(ctypes.byref(header), data), "capset")
+
+
 def set_name(name: str) -> None:
     """The task name (comm) that ps shows by default."""
     buf = ctypes.create_string_buffer(name.encode()[:15])
