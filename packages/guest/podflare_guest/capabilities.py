@@ -37,7 +37,8 @@ def drop():
     zero = ctypes.c_ulong(0)
     for cap in DROPPED:
         _check(libc.prctl(PR_CAPBSET_DROP, ctypes.c_ulong(cap), zero, zero, zero), "PR_CAPBSET_DROP")
-    _check(libc.prctl(PR_CAP_AMBIENT, ctypes.c_ulong(PR_CAP_AMBIENT_CLEAR_ALL), zero, zero, zero), "PR_CAP_AMBIENT")
+    _check(libc.prctl(PR_CAP_AMBIENT, ctypes.c_ulong(PR_CAP_AMBIENT_CLEAR_ALL), zero, zero, zero),
+           "PR_CAP_AMBIENT")
     header = _Header(LINUX_CAPABILITY_VERSION_3, 0)
     data = (_Data * 2)()
     _check(libc.capget(ctypes.byref(header), data), "capget")

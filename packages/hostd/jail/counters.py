@@ -32,6 +32,7 @@ _FILES = {
 }
 KEYS = tuple(_FILES)
 
+
 def act_as(uid: int) -> None:
     """Take uid as effective uid and gid (the owner of a user namespace made next) and keep
     our capabilities: the real and saved ids stay 0, so the permitted set survives, and the
