@@ -5,6 +5,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { limits } from "@podflare/protocol";
+import net from "node:net";
 import { SandboxPool, api, bash, execStarted, hostdUrl } from "../support/api.js";
 import { eventually, until } from "../support/host.js";
 import { hostdPid, rssBytes } from "../support/hostd-memory.js";
@@ -174,4 +175,41 @@ test("a 404 for a path that is not an id quotes it clipped, not whole (15,000 ch
     assert.ok(e.error.length < 300, `${e.error.length} characters: ${e.error.slice(0, 120)}`);
     assert.match(e.error, /… \(15000 characters\)/);
   }
+});
+
+/** Writes `bytes` on a fresh connection to hostd and resolves with all it reads until hostd closes it. */
+function rawExchange(bytes: string, timeoutMs = 10_000): Promise<{ text: string; closed: boolean }> {
+  return new Promise((resolve) => {
+    const s = net.connect(Number(new URL(hostdUrl()).port), "127.0.0.1");
+    let text = "";
+    const timer = setTimeout(() => {
+      s.destroy();
+      resolve({ text, closed: false });
+    }, timeoutMs);
+    s.on("data", (d: Buffer) => (text += d.toString("latin1")));
+    s.on("error", () => undefined);
+    s.on("close", () => {
+      clearTimeout(timer);
+      resolve({ text, closed: true });
+    });
+    s.write(bytes);
+  });
+}
+
+test("a create followed in the same write by bytes the parser refuses gets its own answer (it ran: its sandbox is named), then the connection closes", async () => {
+  // The parser's 400 for the bytes after it took the create's place: the sandbox was made and
+  // counted against the key, and its id never reached the client (outside tester tn).
+  const { text, closed } = await rawExchange(`POST /v1/sandboxes HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}GARBAGE GARBAGE\r\n\r\n`);
+  assert.ok(closed, "the connection was left open");
+  assert.match(text, /^HTTP\/1\.1 200 /, text.slice(0, 200));
+  const id = /"id":"(sbx_[0-9a-f]{32})"/.exec(text)?.[1];
+  assert.ok(id, `the create's answer names no sandbox: ${text.slice(0, 300)}`);
+  assert.equal((await api("DELETE", `/v1/sandboxes/${id}`)).status, 204);
+});
+
+test("HEAD with a body refused before it is read gets its answer's head (405), not a silent close", async () => {
+  const { text, closed } = await rawExchange(`HEAD /v1/sandboxes HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\n\r\nhello`);
+  assert.ok(closed);
+  assert.match(text, /^HTTP\/1\.1 405 /, `answer: ${JSON.stringify(text.slice(0, 200))}`);
+  assert.doesNotMatch(text, /\r\n\r\n./, "a HEAD answer carries no body");
 });

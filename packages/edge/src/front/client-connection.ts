@@ -19,7 +19,7 @@ import { forwardHead, headWithBody, requestFacts, verbatimHead } from "./heads.j
 import { connectInner } from "./inner.js";
 import { Leg } from "./leg.js";
 import { POOL_FULL, poolFullError } from "./origin-pool.js";
-import { HttpParser, type ParsedHead } from "./llhttp.js";
+import { HttpParser, MAX_REQUEST_HEAD_BYTES, type ParsedHead } from "./llhttp.js";
 
 // Body bytes held for a request that has no target yet; beyond, the caller is paused.
 const MAX_HELD_BYTES = 1 << 20;
@@ -352,7 +352,7 @@ export class ClientConnection implements FrontConnection {
 
   private protocolError(status: number, what: string): void {
     this.stopped = true;
-    const message = status === 431 ? "the request head is over 16 KiB; send fewer or smaller headers" : `the request is not valid HTTP/1.1 (${what})`;
+    const message = status === 431 ? `the request head is over ${MAX_REQUEST_HEAD_BYTES / 1024} KiB; send fewer or smaller headers` : `the request is not valid HTTP/1.1 (${what})`;
     if (this.queue.length === 0) this.socket.end(rawErrorAnswer(new PodflareError("bad_request", message), true, status));
     else this.socket.destroy();
   }

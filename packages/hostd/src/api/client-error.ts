@@ -21,8 +21,29 @@ export function refusalOf(err: ParserError, headersTimeoutMs: number): { code: E
   }
 }
 
-/** The server's clientError handler: as Node's own, answers only a connection that has had no answer yet. */
+// How long the bytes after a refused head are read and dropped once the answer is out: closing
+// with them unread resets the connection, and the reset can reach the client before the answer.
+const CLOSE_LINGER_MS = 2000;
+
+/**
+ * The server's clientError handler: as Node's own, answers only a connection that has had no
+ * answer yet. A request parsed before the bad bytes and still being answered is answered first
+ * and the connection then closed, with no 400 for the bad bytes: the 400 took the place of its
+ * answer, so a create that ran was answered as malformed and its sandbox never named (outside
+ * tester tn).
+ */
 export function answerClientError(err: ParserError, socket: Duplex, headersTimeoutMs: number): void {
+  const pending = (socket as Duplex & { _httpMessage?: http.ServerResponse | null })._httpMessage;
+  if (err.code !== "ECONNRESET" && pending && !pending.writableFinished && !pending.destroyed) {
+    const close = (): void => {
+      socket.end();
+      socket.on("data", () => undefined); // read and dropped until it closes
+      setTimeout(() => socket.destroy(), CLOSE_LINGER_MS).unref();
+    };
+    pending.once("finish", close);
+    pending.once("close", () => (pending.writableFinished ? undefined : socket.destroy()));
+    return;
+  }
   const untouched = (socket as Duplex & { bytesWritten?: number }).bytesWritten === 0;
   if (err.code !== "ECONNRESET" && socket.writable && untouched) {
     const { code, message } = refusalOf(err, headersTimeoutMs);
