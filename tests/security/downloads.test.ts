@@ -36,6 +36,7 @@ try:
     out["download"] = sb.download("/etc/hostname").decode("latin-1")
 except Exception as e:
     out["download_error"] = type(e).__name__ + ": " + str(e)
+print("download:", json.dumps(out), file=sys.stderr, flush=True)  # told even if the next call fails
 res = sb.run_code("print('the-true-answer')")
 out["stdout"] = res.stdout
 print(json.dumps(out))

@@ -11,6 +11,7 @@ import { ownHostd, startTestHostd, teardownStateDir, type TestHostd } from "../s
 
 const { stateDir, port } = ownHostd("http-limits", 48);
 const perPeerCap = 6;
+const maxConnections = 40;
 const idleTimeoutMs = 3000;
 const headersTimeoutMs = 2000;
 const key = "pf_test_key_limits_aaaaaaaaaaaaaaaaaaaaaaaaaaa";
@@ -23,6 +24,7 @@ before(async () => {
     env: {
       PODFLARE_API_KEYS: key,
       PODFLARE_HTTP_MAX_CONNECTIONS_PER_PEER: String(perPeerCap),
+      PODFLARE_HTTP_MAX_CONNECTIONS: String(maxConnections),
       PODFLARE_HTTP_IDLE_TIMEOUT_MS: String(idleTimeoutMs),
       PODFLARE_HTTP_HEADERS_TIMEOUT_MS: String(headersTimeoutMs),
     },
@@ -251,4 +253,19 @@ test("what Node's parser refuses before any route gets the API's error envelope:
   assert.equal(bodyOf(negative).code, "bad_request");
   assert.match(bodyOf(negative).error, /not a valid HTTP\/1\.1 request/);
   assert.equal(await healthzFromOtherPeer(), 200);
+});
+
+test("past PODFLARE_HTTP_MAX_CONNECTIONS a new connection is closed unanswered, and hostd's log says so (such a reset left no trace)", async () => {
+  const held: Watched[] = [];
+  try {
+    // Eight peers at their cap of six: 48 connections against the host's 40.
+    for (let peer = 10; peer < 18; peer++) {
+      for (let i = 0; i < perPeerCap; i++) held.push(await connect(`127.0.0.${peer}`));
+    }
+    await eventually(() => held.some((c) => c.closed() && c.received() === ""), "no connection past the host's cap was closed", 10_000);
+    await eventually(() => /dropping new connections .*PODFLARE_HTTP_MAX_CONNECTIONS/.test(hostd.log()), "hostd's log does not say it dropped connections", 10_000);
+  } finally {
+    for (const c of held) c.socket.destroy();
+  }
+  await eventually(async () => (await healthzFromOtherPeer().catch(() => 0)) === 200, "hostd did not take connections again once they closed", 10_000);
 });

@@ -37,6 +37,14 @@ export function applyConnectionLimits(server: http.Server, limits: HttpLimits, l
 
   const perPeer = new Map<string, number>();
   let refusedLogged = 0;
+  // Past maxConnections Node closes a new connection at once, unanswered: say so (once a minute),
+  // or a client's reset has no trace here at all.
+  let droppedLogged = 0;
+  server.on("drop", (data?: { remoteAddress?: string }) => {
+    if (Date.now() - droppedLogged < 60_000) return;
+    droppedLogged = Date.now();
+    log(`WARNING: dropping new connections (from ${data?.remoteAddress ?? "?"} and others): ${limits.maxConnections} are open (PODFLARE_HTTP_MAX_CONNECTIONS)`);
+  });
   server.on("connection", (socket: net.Socket) => {
     const peer = socket.remoteAddress ?? "?";
     const n = (perPeer.get(peer) ?? 0) + 1;
