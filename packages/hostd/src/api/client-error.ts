@@ -27,14 +27,16 @@ const CLOSE_LINGER_MS = 2000;
 
 /**
  * The server's clientError handler: as Node's own, answers only a connection that has had no
- * answer yet. A request parsed before the bad bytes and still being answered is answered first
+ * answer yet. A whole request parsed before the bad bytes and still being answered is answered first
  * and the connection then closed, with no 400 for the bad bytes: the 400 took the place of its
  * answer, so a create that ran was answered as malformed and its sandbox never named (outside
  * tester tn).
  */
 export function answerClientError(err: ParserError, socket: Duplex, headersTimeoutMs: number): void {
   const pending = (socket as Duplex & { _httpMessage?: http.ServerResponse | null })._httpMessage;
-  if (err.code !== "ECONNRESET" && pending && !pending.writableFinished && !pending.destroyed) {
+  // Only bytes after a whole request: a client that left in the middle of a body (a reset, or an
+  // end the parser calls HPE_INVALID_EOF_STATE) is gone, and its request is ended with it.
+  if (err.code !== "ECONNRESET" && pending && pending.req?.complete === true && !pending.writableFinished && !pending.destroyed) {
     const close = (): void => {
       socket.end();
       socket.on("data", () => undefined); // read and dropped until it closes
