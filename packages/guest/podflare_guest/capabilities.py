@@ -2,7 +2,9 @@
 # runs: jail/seccomp.py, DROPPED_CAPABILITIES). A fork child joins its family's user namespace,
 # and joining a user namespace gives every capability back, the bounding set included: the
 # child takes them away again before it serves (outside tester tp, 2026-12-07: CAP_NET_ADMIN
-# let root inside hold packets in a qdisc, charged to no one).
+# let root inside hold packets in a qdisc, charged to no one). The calls are those of the
+# jail's linux.drop_capabilities: the guest is installed in templates, apart from the jail's
+# helpers, and cannot import them.
 
 import ctypes
 import os
