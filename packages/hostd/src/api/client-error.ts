@@ -4,6 +4,7 @@
 import http from "node:http";
 import type { Duplex } from "node:stream";
 import { errorStatus, type ErrorCode } from "@podflare/protocol";
+import { CLOSE_LINGER_MS } from "./http.js";
 
 type ParserError = Error & { code?: string; reason?: string };
 
@@ -21,9 +22,6 @@ export function refusalOf(err: ParserError, headersTimeoutMs: number): { code: E
   }
 }
 
-// How long the bytes after a refused head are read and dropped once the answer is out: closing
-// with them unread resets the connection, and the reset can reach the client before the answer.
-const CLOSE_LINGER_MS = 2000;
 
 /**
  * The server's clientError handler: as Node's own, answers only a connection that has had no
@@ -39,7 +37,7 @@ export function answerClientError(err: ParserError, socket: Duplex, headersTimeo
   if (err.code !== "ECONNRESET" && pending && pending.req?.complete === true && !pending.writableFinished && !pending.destroyed) {
     const close = (): void => {
       socket.end();
-      socket.on("data", () => undefined); // read and dropped until it closes
+      socket.on("data", () => undefined); // read and dropped until it closes (http.ts, answerThenClose, says why)
       setTimeout(() => socket.destroy(), CLOSE_LINGER_MS).unref();
     };
     pending.once("finish", close);

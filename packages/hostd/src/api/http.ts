@@ -100,7 +100,7 @@ function clientWentAway(res: ServerResponse, err: unknown): boolean {
   return !(err instanceof PodflareError) && (code === "ECONNRESET" || code === "ECONNABORTED") && (res.req?.destroyed === true || res.destroyed);
 }
 
-const CLOSE_LINGER_MS = 2000;
+export const CLOSE_LINGER_MS = 2000;
 
 /**
  * A whole answer to a request whose body was not read (401, 413, a refused upload), then the
