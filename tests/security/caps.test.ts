@@ -16,6 +16,8 @@ const adminKey = "pf_admin_caps_test_key_0123456789abcdef";
 let hostd: TestHostd;
 let freeKey: string;
 let proKey: string;
+/** A free key of its own for the start-rate test: the cap tests use freeKey's starts. */
+let rateKey: string;
 const as = () => ({ authorization: `Bearer ${freeKey}` });
 
 async function create(): Promise<{ status: number; body: { id?: string; code?: string; error?: string } }> {
@@ -30,8 +32,8 @@ const closeAll = async () => {
 
 before(async () => {
   fs.mkdirSync(stateDir, { recursive: true });
-  const key = (tier: string) => {
-    const r = spawnSync(process.execPath, [path.join(root, "packages/cli/dist/main.js"), "keys", "create", "--tier", tier, "--name", `caps-${tier}`], {
+  const key = (tier: string, name = `caps-${tier}`) => {
+    const r = spawnSync(process.execPath, [path.join(root, "packages/cli/dist/main.js"), "keys", "create", "--tier", tier, "--name", name], {
       encoding: "utf8",
       env: { ...process.env, PODFLARE_STATE_DIR: stateDir },
     });
@@ -40,6 +42,7 @@ before(async () => {
   };
   freeKey = key("free");
   proKey = key("pro");
+  rateKey = key("free", "caps-free-rate");
   hostd = await startTestHostd({ stateDir, port, env: { PODFLARE_ADMIN_KEY: adminKey } });
 });
 
@@ -115,4 +118,57 @@ test("GET /v1/capacity: a tenant sees only its own sandboxes and cap; host figur
     for (const id of mine) await (await api("DELETE", `/v1/sandboxes/${id}`, undefined, hostd.url, as())).arrayBuffer();
     await (await api("DELETE", `/v1/sandboxes/${proId}`, undefined, hostd.url, { authorization: `Bearer ${proKey}` })).arrayBuffer();
   }
+});
+
+test("a free key starts at most 30 sandboxes at once, then 2 a second: 429 rate_limited with Retry-After; forks count each child; other keys go on", async () => {
+  const by = (key: string) => ({ authorization: `Bearer ${key}` });
+  const make = async (key = rateKey) => {
+    const res = await api("POST", "/v1/sandboxes", {}, hostd.url, by(key));
+    return { status: res.status, retryAfter: res.headers.get("retry-after"), body: (await res.json()) as { id?: string; code?: string; error?: string } };
+  };
+  const close = async (id: string, key = rateKey) => (await api("DELETE", `/v1/sandboxes/${id}`, undefined, hostd.url, by(key))).arrayBuffer();
+  const parent = await make();
+  assert.equal(parent.status, 200, JSON.stringify(parent.body));
+  // Create and close at once, so the concurrency cap (10) never refuses: only the rate can.
+  const t0 = performance.now();
+  let started = 1;
+  let refused: Awaited<ReturnType<typeof make>> | undefined;
+  while (started < 200) {
+    const r = await make();
+    if (r.status !== 200) {
+      refused = r;
+      break;
+    }
+    started++;
+    await close(r.body.id!);
+  }
+  const elapsedS = (performance.now() - t0) / 1000;
+  assert.ok(refused, `${started} creates in ${elapsedS.toFixed(1)} s with one free key, none refused`);
+  assert.equal(refused.status, 429, JSON.stringify(refused.body));
+  assert.equal(refused.body.code, "rate_limited");
+  assert.match(refused.body.error!, /faster than the free tier allows \(2 a second, 30 at once after a quiet spell\); retry in 1 s/);
+  assert.equal(refused.retryAfter, "1");
+  assert.ok(started >= 30, `refused after ${started} starts: the burst is 30`);
+  assert.ok(started <= 30 + 2 * elapsedS + 1, `${started} starts in ${elapsedS.toFixed(1)} s: more than 30 plus 2 a second`);
+  // A fork of 3 needs 3 starts, all or none: refused whole, no child made.
+  const fork = await api("POST", `/v1/sandboxes/${parent.body.id}/fork`, { n: 3 }, hostd.url, by(rateKey));
+  const forkBody = (await fork.json()) as { code?: string };
+  assert.equal(fork.status, 429, JSON.stringify(forkBody));
+  assert.equal(forkBody.code, "rate_limited");
+  const mine = ((await (await api("GET", "/v1/sandboxes", undefined, hostd.url, by(rateKey))).json()) as { sandboxes: { id: string }[] }).sandboxes;
+  assert.deepEqual(mine.map((s) => s.id), [parent.body.id], "a refused fork left a child behind");
+  // Another key's bucket is its own.
+  const other = await make(proKey);
+  assert.equal(other.status, 200, JSON.stringify(other.body));
+  await close(other.body.id!, proKey);
+  // The bucket refills: within a few seconds a create passes again.
+  const deadline = performance.now() + 5000;
+  let again = await make();
+  while (again.status === 429 && performance.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    again = await make();
+  }
+  assert.equal(again.status, 200, `no create passed within 5 s of the refusal: ${JSON.stringify(again.body)}`);
+  await close(again.body.id!);
+  await close(parent.body.id!);
 });

@@ -48,6 +48,7 @@ export const ErrorCode = {
   NotARegularFile: "not_a_regular_file",
   RequestTimeout: "request_timeout",
   HeadersTooLarge: "headers_too_large",
+  RateLimited: "rate_limited",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -70,6 +71,7 @@ export const errorStatus: Record<ErrorCode, number> = {
   not_a_directory: 409,
   payload_too_large: 413,
   concurrency_limit: 429,
+  rate_limited: 429,
   sandbox_not_ready: 503,
   exec_timeout: 504,
   no_space: 507,

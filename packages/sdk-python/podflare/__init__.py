@@ -64,6 +64,7 @@ from .errors import (
     McpSessionLimitError,
     McpSessionNotFoundError,
     RegionUnavailableError,
+    RateLimitedError,
 )
 from .errors import (
     DirectoryNotEmptyError,
@@ -106,7 +107,7 @@ __all__ = [
     "SpaceLimitError", "SpaceStorageLimitError", "SandboxAtProcessLimitError",
     "McpSessionLimitError", "McpSessionNotFoundError",
     "ContextLimitError",
-    "RegionUnavailableError",
+    "RegionUnavailableError", "RateLimitedError",
     "ProcessNotFoundError", "ProcessLimitError", "WatchLimitError", "FileExistsError",
     "DirectoryNotEmptyError", "TooManyEntriesError", "ExecQueueFullError", "NotARegularFileError",
     "RequestTimeoutError", "HeadersTooLargeError",

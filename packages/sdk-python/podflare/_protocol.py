@@ -54,6 +54,7 @@ class ErrorCode:
     NOT_A_REGULAR_FILE = "not_a_regular_file"
     REQUEST_TIMEOUT = "request_timeout"
     HEADERS_TOO_LARGE = "headers_too_large"
+    RATE_LIMITED = "rate_limited"
 
 
 #: The HTTP status the server gives each code.
@@ -75,6 +76,7 @@ ERROR_STATUS: dict[str, int] = {
     "not_a_directory": 409,
     "payload_too_large": 413,
     "concurrency_limit": 429,
+    "rate_limited": 429,
     "sandbox_not_ready": 503,
     "exec_timeout": 504,
     "no_space": 507,

@@ -187,6 +187,14 @@ class ConcurrencyLimitError(_ServerError):
         self.retry_after_s = retry_after_s
 
 
+class RateLimitedError(ConcurrencyLimitError):
+    """429 ``rate_limited``: this key started sandboxes (creates, fork children, resumes) faster
+    than its tier allows; retry after ``retry_after_s`` seconds. A kind of
+    ``ConcurrencyLimitError``, so code that waits out a full cap waits this out too."""
+
+    code = ErrorCode.RATE_LIMITED
+
+
 class SandboxNotReadyError(_ServerError):
     """503 ``sandbox_not_ready``: the sandbox is still starting or restarting; retry shortly."""
 
@@ -445,7 +453,7 @@ ERROR_CLASSES: dict[str, type[_ServerError]] = {
         RegionUnavailableError,
         ProcessNotFoundError, ProcessLimitError, WatchLimitError, FileExistsError,
         DirectoryNotEmptyError, TooManyEntriesError, ExecQueueFullError, NotARegularFileError,
-        RequestTimeoutError, HeadersTooLargeError,
+        RequestTimeoutError, HeadersTooLargeError, RateLimitedError,
     )
 }
 assert set(ERROR_CLASSES) == set(ERROR_STATUS), "every code needs a class"
@@ -559,5 +567,5 @@ __all__ = [
     "RegionUnknownError",
     "SandboxExpiredError", "SpaceLimitError", "SpaceStorageLimitError",
     "ContextLimitError",
-    "RegionUnavailableError",
+    "RegionUnavailableError", "RateLimitedError",
 ]

@@ -163,9 +163,19 @@ export class PayloadTooLargeError extends PodflareError {
 export class ConcurrencyLimitError extends PodflareError {
   /** Seconds to wait before retrying, from `Retry-After`, when the server sent one. */
   readonly retryAfterS: number | undefined;
-  constructor(message: string, init: ErrorInit & { retryAfterS?: number } = {}) {
-    super(ErrorCode.ConcurrencyLimit, statusOf(ErrorCode.ConcurrencyLimit, init), message, init);
+  constructor(message: string, init: ErrorInit & { retryAfterS?: number } = {}, code: string = ErrorCode.ConcurrencyLimit) {
+    super(code, statusOf(code, init), message, init);
     this.retryAfterS = init.retryAfterS ?? parseRetryAfter(this.headers["retry-after"]);
+  }
+}
+/**
+ * 429 `rate_limited`: this key started sandboxes (creates, fork children, resumes) faster than
+ * its tier allows; retry after `retryAfterS` seconds. A kind of `ConcurrencyLimitError`, so code
+ * that waits out a full cap waits this out too.
+ */
+export class RateLimitedError extends ConcurrencyLimitError {
+  constructor(message: string, init: ErrorInit & { retryAfterS?: number } = {}) {
+    super(message, init, ErrorCode.RateLimited);
   }
 }
 /** 503 `sandbox_not_ready`: the sandbox is still starting or restarting; retry shortly. */
@@ -441,6 +451,7 @@ export const errorClasses: Record<ErrorCode, ServerErrorClass> = {
   not_a_regular_file: NotARegularFileError,
   request_timeout: RequestTimeoutError,
   headers_too_large: HeadersTooLargeError,
+  rate_limited: RateLimitedError,
 };
 
 // Answers without a code (the hosted service's 401, a proxy's 502, …) map by status

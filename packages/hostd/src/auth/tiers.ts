@@ -14,13 +14,20 @@ export interface Tier {
   /** Spaces an owner may keep at once, and the disk they may take together (what their sandboxes wrote). */
   maxSpaces: number;
   spaceStorageMb: number;
+  /**
+   * Sandboxes an owner may start a second (creates, fork children, Space resumes), on average,
+   * and at once after a quiet spell: making and removing sandboxes costs the host work no
+   * sandbox's cgroup pays for (lifecycle/create-rate.ts).
+   */
+  createsPerS: number;
+  createBurst: number;
 }
 
 export const tiers: Record<TierName, Tier> = {
-  free: { memoryMb: 1024, diskMb: 4096, idleTimeoutS: 5 * 60, maxLifetimeS: 30 * 60, concurrentSandboxes: 10, persistentSpaces: false, maxSpaces: 0, spaceStorageMb: 0 },
-  pro: { memoryMb: 4096, diskMb: 16384, idleTimeoutS: 30 * 60, maxLifetimeS: 8 * 3600, concurrentSandboxes: 50, persistentSpaces: true, maxSpaces: 20, spaceStorageMb: 20 * 1024 },
-  scale: { memoryMb: 16384, diskMb: 65536, idleTimeoutS: 2 * 3600, maxLifetimeS: 24 * 3600, concurrentSandboxes: 500, persistentSpaces: true, maxSpaces: 200, spaceStorageMb: 200 * 1024 },
-  enterprise: { memoryMb: 65536, diskMb: 524288, idleTimeoutS: 24 * 3600, maxLifetimeS: 7 * 86400, concurrentSandboxes: 10000, persistentSpaces: true, maxSpaces: 10000, spaceStorageMb: 10 * 1024 * 1024 },
+  free: { memoryMb: 1024, diskMb: 4096, idleTimeoutS: 5 * 60, maxLifetimeS: 30 * 60, concurrentSandboxes: 10, persistentSpaces: false, maxSpaces: 0, spaceStorageMb: 0, createsPerS: 2, createBurst: 30 },
+  pro: { memoryMb: 4096, diskMb: 16384, idleTimeoutS: 30 * 60, maxLifetimeS: 8 * 3600, concurrentSandboxes: 50, persistentSpaces: true, maxSpaces: 20, spaceStorageMb: 20 * 1024, createsPerS: 5, createBurst: 150 },
+  scale: { memoryMb: 16384, diskMb: 65536, idleTimeoutS: 2 * 3600, maxLifetimeS: 24 * 3600, concurrentSandboxes: 500, persistentSpaces: true, maxSpaces: 200, spaceStorageMb: 200 * 1024, createsPerS: 20, createBurst: 1500 },
+  enterprise: { memoryMb: 65536, diskMb: 524288, idleTimeoutS: 24 * 3600, maxLifetimeS: 7 * 86400, concurrentSandboxes: 10000, persistentSpaces: true, maxSpaces: 10000, spaceStorageMb: 10 * 1024 * 1024, createsPerS: 100, createBurst: 30000 },
 };
 
 export function isTierName(value: unknown): value is TierName {

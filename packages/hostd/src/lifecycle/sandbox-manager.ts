@@ -19,7 +19,8 @@ import type { HostdConfig } from "../config.js";
 import { tiers, type TierName } from "../auth/tiers.js";
 import type { UsageReport, UsageStore } from "./usage.js";
 import type { WarmPool } from "./warm-pool.js";
-import { Reservations } from "./reservations.js";
+import { Reservations, type Reservation } from "./reservations.js";
+import { CreateRate } from "./create-rate.js";
 import type { LifecycleView } from "./lifecycle-view.js";
 import { systemClock, type Clock } from "./clock.js";
 import { forkQueued, mergeQueued, type ForkMergeDeps } from "./fork-merge.js";
@@ -47,6 +48,8 @@ export class SandboxManager {
   private readonly live: LiveSandboxes;
   /** Sandboxes being made, so racing creates and forks cannot pass a concurrency cap. */
   private readonly slots = new Reservations((owner) => (owner === undefined ? this.live.size : this.live.countOf(owner)));
+  /** How fast each owner starts sandboxes, by its tier: checked after its cap, which costs nothing. */
+  private readonly starts = new CreateRate();
   private making = 0;
   private readonly forks: ForkMergeDeps;
   /** What the helper modules the public methods delegate to share. */
@@ -111,6 +114,7 @@ export class SandboxManager {
     if (full) throw full;
     // Checked and reserved in one step, before any await: racing creates see each other's slots.
     const slot = this.slots.reserve(owner, 1, createCaps(tierName, this.cfg.maxSandboxes));
+    this.takeStarts(slot, owner, 1, tierName, from.space ? "this resume" : "this create");
     this.making++;
     let made: CreateSandboxResponse;
     try {
@@ -121,6 +125,16 @@ export class SandboxManager {
     }
     await this.closeIfRevoked(owner, [made.id]);
     return made;
+  }
+
+  /** The owner's starts for n sandboxes, or the slots given back and 429 rate_limited. */
+  private takeStarts(slot: Reservation, owner: string, n: number, tierName: TierName, what: string): void {
+    try {
+      this.starts.take(owner, n, tierName, what);
+    } catch (err) {
+      slot.release();
+      throw err;
+    }
   }
 
   /** What a revoked key's create or fork made meanwhile is closed, and the call refused. */
@@ -287,6 +301,7 @@ export class SandboxManager {
     if (full) throw full;
     // All n children's slots at once, held while the fork waits its turn: all or nothing.
     const slot = this.slots.reserve(owner, n, forkCaps(tierName, n, this.cfg.maxSandboxes));
+    this.takeStarts(slot, owner, n, tierName, `fork of ${n}`);
     let forked: ForkResponse;
     try {
       forked = await forkQueued(this.forks, owner, sb, id, n);
