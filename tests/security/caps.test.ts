@@ -18,6 +18,10 @@ let freeKey: string;
 let proKey: string;
 /** A free key of its own for the start-rate test: the cap tests use freeKey's starts. */
 let rateKey: string;
+/** And two for the output pace (exec, processes), which this hostd sets to 4 MiB a second (16 MiB at once). */
+let outputKey: string;
+let processKey: string;
+const OUTPUT_MB_PER_S = 4;
 const as = () => ({ authorization: `Bearer ${freeKey}` });
 
 async function create(): Promise<{ status: number; body: { id?: string; code?: string; error?: string } }> {
@@ -43,7 +47,9 @@ before(async () => {
   freeKey = key("free");
   proKey = key("pro");
   rateKey = key("free", "caps-free-rate");
-  hostd = await startTestHostd({ stateDir, port, env: { PODFLARE_ADMIN_KEY: adminKey } });
+  outputKey = key("free", "caps-free-output");
+  processKey = key("free", "caps-free-process");
+  hostd = await startTestHostd({ stateDir, port, env: { PODFLARE_ADMIN_KEY: adminKey, PODFLARE_OUTPUT_MB_PER_S_PER_KEY: String(OUTPUT_MB_PER_S) } });
 });
 
 after(async () => {
@@ -171,4 +177,66 @@ test("a free key starts at most 30 sandboxes at once, then 2 a second: 429 rate_
   assert.equal(again.status, 200, `no create passed within 5 s of the refusal: ${JSON.stringify(again.body)}`);
   await close(again.body.id!);
   await close(parent.body.id!);
+});
+
+test("a key's exec output is relayed at its pace (here 4 MiB a second after 16 MiB at once), whole and in order", async () => {
+  const MiB = 1024 * 1024;
+  const printMiB = 28; // 16 at once, then 12 at 4 a second: at least 3 s
+  const code = `import sys\nblock = "".join("%07d%s\\n" % (i, "x" * 1016) for i in range(1024))\nfor _ in range(${printMiB}):\n    sys.stdout.write(block)\n`;
+  const run = async (headers: Record<string, string>, url: string, id: string) => {
+    const t0 = performance.now();
+    const res = await api("POST", `/v1/sandboxes/${id}/exec`, { code }, url, headers);
+    assert.equal(res.status, 200);
+    let out = "";
+    let exit: unknown;
+    for (const line of (await res.text()).split("\n")) {
+      if (!line) continue;
+      const e = JSON.parse(line) as { type: string; data: unknown };
+      if (e.type === "stdout") out += e.data as string;
+      else if (e.type === "exit") exit = e.data;
+    }
+    return { s: (performance.now() - t0) / 1000, out, exit };
+  };
+  const block = Array.from({ length: 1024 }, (_, i) => `${String(i).padStart(7, "0")}${"x".repeat(1016)}\n`).join("");
+  const by = { authorization: `Bearer ${outputKey}` };
+  const made = await api("POST", "/v1/sandboxes", {}, hostd.url, by);
+  const { id } = (await made.json()) as { id: string };
+  try {
+    const paced = await run(by, hostd.url, id);
+    assert.equal(paced.exit, 0);
+    assert.equal(paced.out.length, printMiB * MiB, "output was lost or added");
+    assert.ok(paced.out === block.repeat(printMiB), "output came out of order or changed");
+    const floorS = (printMiB - 4 * OUTPUT_MB_PER_S) / OUTPUT_MB_PER_S;
+    assert.ok(paced.s >= floorS * 0.9, `${printMiB} MiB relayed in ${paced.s.toFixed(2)} s: faster than ${OUTPUT_MB_PER_S} MiB a second after the first 16`);
+  } finally {
+    await (await api("DELETE", `/v1/sandboxes/${id}`, undefined, hostd.url, by)).arrayBuffer();
+  }
+});
+
+test("a process's output (a lossless stream) is paced the same way, every byte kept", async () => {
+  const by = { authorization: `Bearer ${processKey}` };
+  const made = await api("POST", "/v1/sandboxes", {}, hostd.url, by);
+  const { id } = (await made.json()) as { id: string };
+  const lines = 2_500_000; // seq 1..2.5M: 18.9 MB, 2.9 MiB past the 16 at once: at least 0.7 s
+  try {
+    const started = await api("POST", `/v1/sandboxes/${id}/processes`, { cmd: `seq 1 ${lines}`, lossless: true }, hostd.url, by);
+    assert.equal(started.status, 200);
+    const { pid } = (await started.json()) as { pid: number };
+    const t0 = performance.now();
+    const res = await api("GET", `/v1/sandboxes/${id}/processes/${pid}/stream?lossless=true`, undefined, hostd.url, by);
+    assert.equal(res.status, 200);
+    let out = "";
+    for (const line of (await res.text()).split("\n")) {
+      if (!line) continue;
+      const e = JSON.parse(line) as { type: string; data?: string };
+      if (e.type === "stdout") out += e.data;
+    }
+    const s = (performance.now() - t0) / 1000;
+    assert.equal(out.length, Array.from({ length: lines }, (_, i) => String(i + 1).length + 1).reduce((a, b) => a + b, 0), "output was lost or added");
+    assert.ok(out.startsWith("1\n2\n3\n") && out.endsWith(`${lines}\n`));
+    const floorS = (out.length / (1024 * 1024) - 4 * OUTPUT_MB_PER_S) / OUTPUT_MB_PER_S;
+    assert.ok(s >= floorS * 0.9, `${(out.length / 1e6).toFixed(1)} MB relayed in ${s.toFixed(2)} s: faster than the pace`);
+  } finally {
+    await (await api("DELETE", `/v1/sandboxes/${id}`, undefined, hostd.url, by)).arrayBuffer();
+  }
 });

@@ -31,6 +31,12 @@ export interface HostdConfig {
   uidBase: number;
   /** Percent of the storage pool one owner's sandboxes may hold together (the local caller: no limit). */
   ownerDiskPercent: number;
+  /**
+   * MB a second of program output (exec, processes, terminals) one key's sandboxes may have
+   * hostd relay, four seconds' worth at once (PODFLARE_OUTPUT_MB_PER_S_PER_KEY; 0: no limit;
+   * the local caller: none).
+   */
+  outputMbPerSPerKey: number;
   uidCount: number;
   defaultTemplate: string;
   /** Templates built at start if missing. */
@@ -180,6 +186,7 @@ export function loadConfig(overrides: Partial<HostdConfig> = {}): HostdConfig {
     authDisabled: flagFromEnv("PODFLARE_AUTH_DISABLED"),
     uidBase: envInt("PODFLARE_UID_BASE", 100000),
     ownerDiskPercent: envPercent("PODFLARE_OWNER_DISK_PERCENT", 50),
+    outputMbPerSPerKey: envWholeAtLeast("PODFLARE_OUTPUT_MB_PER_S_PER_KEY", 0, 16),
     uidCount: 65536,
     defaultTemplate: "default",
     ensureTemplates: (process.env.PODFLARE_TEMPLATES || "default").split(",").map((t) => t.trim()).filter(Boolean),

@@ -1,6 +1,6 @@
 // hostd: wires storage, the jail, the runtime, the metadata store and the REST API together.
 import os from "node:os";
-import { AuthStartError, createAuthenticator } from "./auth/authenticator.js";
+import { AuthStartError, LOCAL_OWNER, createAuthenticator } from "./auth/authenticator.js";
 import { lastKeyGuard } from "./auth/last-key.js";
 import { KeyStore } from "./auth/keys.js";
 import { OpenCalls } from "./auth/open-calls.js";
@@ -170,6 +170,12 @@ export async function startHostd(cfg: HostdConfig, opts: StartOptions = {}): Pro
   // The reaper's freezes count against the owner's Space caps: stored keys carry their tier.
   const tierOf = (owner: string): TierName => keyStore.get(owner)?.tier ?? (owner.startsWith("key_") ? cfg.apiKeysTier : "enterprise");
   const reaper = new Reaper(sandboxes, spaces, log, { tierOf, poolFull: () => runtime.room.full() !== undefined });
+  const outputMb = cfg.outputMbPerSPerKey;
+  if (outputMb > 0) {
+    // Relaying a program's output costs hostd about 10 ms of CPU a MB, charged to no sandbox.
+    const output = new RequestPacer(outputMb * 1024 * 1024, 4 * outputMb * 1024 * 1024);
+    sandboxes.outputMeterFor = (owner) => (owner === LOCAL_OWNER ? undefined : (bytes) => output.delayMs(owner, bytes));
+  }
   const { adopted, removed } = await sandboxes.start();
   if (adopted.length) log(`re-adopted ${adopted.length} running sandbox(es)`);
   if (removed.length) log(`removed leftovers of ${removed.length} sandbox(es) from an earlier run`);

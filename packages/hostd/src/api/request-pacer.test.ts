@@ -12,3 +12,12 @@ test("a burst goes at once; past it each request waits its turn at the rate; one
   t = 1000; // a second later: refilled to the burst, no more
   assert.deepEqual([p.delayMs("a"), p.delayMs("a"), p.delayMs("a"), p.delayMs("a")], [0, 0, 0, 10]);
 });
+
+test("a take of n tokens (bytes of output) owes what it lacks: the wait is what is owed at the rate", () => {
+  let t = 0;
+  const p = new RequestPacer(1000, 4000, () => t);
+  assert.equal(p.delayMs("a", 4000), 0, "the burst at once");
+  assert.equal(p.delayMs("a", 500), 500, "500 owed at 1000 a second");
+  t = 500;
+  assert.equal(p.delayMs("a", 1000), 1000, "repaid, then 1000 more owed");
+});

@@ -19,8 +19,8 @@ export class RequestPacer {
     private readonly now: () => number = () => performance.now(),
   ) {}
 
-  /** Takes a token for `owner`: 0 when one was there, else how many ms until the next is. */
-  delayMs(owner: string): number {
+  /** Takes n tokens for `owner`: 0 when they were there, else how many ms until what is owed is. */
+  delayMs(owner: string, n = 1): number {
     const t = this.now();
     let b = this.buckets.get(owner);
     if (!b) {
@@ -30,7 +30,7 @@ export class RequestPacer {
     }
     b.tokens = Math.min(this.burst, b.tokens + ((t - b.at) * this.perSecond) / 1000);
     b.at = t;
-    b.tokens -= 1; // taken now, or owed: a request waiting counts against the next ones
+    b.tokens -= n; // taken now, or owed: a request waiting counts against the next ones
     return b.tokens >= 0 ? 0 : Math.ceil((-b.tokens * 1000) / this.perSecond);
   }
 

@@ -82,7 +82,11 @@ export class LiveSandboxes {
     return n;
   }
 
+  /** The pace of each owner's program output, or undefined for none (hostd.ts sets it from its config). */
+  outputMeterFor: (owner: string) => ((bytes: number) => number) | undefined = () => undefined;
+
   track(record: SandboxRecord, rt: RuntimeSandbox): void {
+    rt.outputMeter = this.outputMeterFor(record.owner);
     this.live.set(record.id, { record, rt, queue: new SerialQueue(), changes: new SerialQueue(), busy: 0, restarts: 0, expiry: new AbortController(), closing: new AbortController() });
   }
 

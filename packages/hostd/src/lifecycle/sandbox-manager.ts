@@ -95,6 +95,11 @@ export class SandboxManager {
     return this.live.size;
   }
 
+  /** Paces each owner's program output (hostd.ts: PODFLARE_OUTPUT_MB_PER_S_PER_KEY); set before sandboxes are tracked. */
+  set outputMeterFor(fn: (owner: string) => ((bytes: number) => number) | undefined) {
+    this.live.outputMeterFor = fn;
+  }
+
   /** The owner's live sandboxes. */
   countOf(owner: string): number {
     return this.live.countOf(owner);

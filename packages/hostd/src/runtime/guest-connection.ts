@@ -26,6 +26,15 @@ export class GuestConnection {
   private readonly closeListeners: ((err?: Error) => void)[] = [];
   private nextRequestId = 1;
   private closedWith: Error | null | undefined;
+  /** Why the socket is not read now: a full reader ("reader"), the owner's output rate ("rate"). */
+  private readonly pausedFor = new Set<"reader" | "rate">();
+  private rateTimer: NodeJS.Timeout | undefined;
+  /**
+   * Paces what this connection relays of a program's output (out and proc_out frames): given
+   * the bytes just read, the ms to stop reading for, 0 for none (the owner's output rate,
+   * live-sandboxes.ts). The guest then blocks on its own output meanwhile, as on a slow reader.
+   */
+  meter: ((bytes: number) => number) | undefined;
 
   private constructor(
     private readonly socket: net.Socket,
@@ -42,9 +51,24 @@ export class GuestConnection {
         socket.destroy(new GuestProtocolError((err as Error).message));
         return;
       }
-      for (const f of frames) this.route(f);
+      let output = 0;
+      for (const f of frames) {
+        if (f.header.t === "out" || f.header.t === "proc_out") output += f.body.length;
+        this.route(f);
+      }
+      const waitMs = output > 0 && this.meter ? this.meter(output) : 0;
+      if (waitMs > 0 && !this.rateTimer) {
+        this.pause("rate");
+        this.rateTimer = setTimeout(() => {
+          this.rateTimer = undefined;
+          this.resume("rate");
+        }, waitMs);
+      }
     });
-    socket.on("close", () => this.finish(this.closedWith ?? undefined));
+    socket.on("close", () => {
+      clearTimeout(this.rateTimer);
+      this.finish(this.closedWith ?? undefined);
+    });
     socket.on("error", (err) => {
       this.closedWith = err;
     });
@@ -124,13 +148,16 @@ export class GuestConnection {
     });
   }
 
-  /** Stops reading from the guest (backpressure towards a slow HTTP client). */
-  pause(): void {
+  /** Stops reading from the guest (backpressure towards a slow HTTP client, or the output rate). */
+  pause(why: "reader" | "rate" = "reader"): void {
+    this.pausedFor.add(why);
     this.socket.pause();
   }
 
-  resume(): void {
-    this.socket.resume();
+  /** Reads again once nothing else holds it paused. */
+  resume(why: "reader" | "rate" = "reader"): void {
+    this.pausedFor.delete(why);
+    if (this.pausedFor.size === 0) this.socket.resume();
   }
 
   /**
@@ -168,6 +195,9 @@ export class GuestConnection {
     this.socket.removeAllListeners("data");
     this.socket.removeAllListeners("close");
     this.socket.removeAllListeners("error");
+    clearTimeout(this.rateTimer);
+    this.rateTimer = undefined;
+    this.pausedFor.clear();
     this.socket.pause();
     const rest = this.decoder.takeBuffered();
     if (rest.length) this.socket.unshift(rest);

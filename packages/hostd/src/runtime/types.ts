@@ -67,6 +67,8 @@ export interface RuntimeSandbox {
   control(): Promise<GuestConnection>;
   /** A fresh connection for one file transfer, so a big transfer never blocks exec. */
   openConnection(): Promise<GuestConnection>;
+  /** Paces the program output its connections relay (GuestConnection.meter); set by the lifecycle for its owner. */
+  outputMeter?: (bytes: number) => number;
   /** Back to a normal CPU share (a pooled sandbox handed to a user). */
   foreground(): void;
   /** Kills the guest kernel (not the sandbox); the next control() starts a fresh one. */

@@ -25,6 +25,7 @@ export class NsSandbox implements RuntimeSandbox {
   readonly id: string;
   private conn: GuestConnection | null = null;
   private starting: Promise<GuestConnection> | null = null;
+  outputMeter: ((bytes: number) => number) | undefined;
   /** A restartRepl under way: control() waits for its kernel instead of starting a second one. */
   private restarting: Promise<void> | null = null;
   /** Kernels replaced so far: a connection attempt that raced a restart is tried again. */
@@ -83,7 +84,9 @@ export class NsSandbox implements RuntimeSandbox {
       await this.control();
       const hits = this.limitHits();
       try {
-        return await GuestConnection.connect(this.socketPath, 10_000);
+        const conn = await GuestConnection.connect(this.socketPath, 10_000);
+        conn.meter = (bytes) => this.outputMeter?.(bytes) ?? 0;
+        return conn;
       } catch (err) {
         // The kernel was replaced between control() and the connect (its socket went with it):
         // again, for each restart that came meanwhile (two restart_repl calls in a row failed
@@ -275,6 +278,7 @@ export class NsSandbox implements RuntimeSandbox {
 
   private attach(conn: GuestConnection): GuestConnection {
     this.conn = conn;
+    conn.meter = (bytes) => this.outputMeter?.(bytes) ?? 0;
     // A spawned sandbox's kernel is one pid namespace deeper (its family is nested in the zygote's).
     if (this.kernelPid === null) this.setKernelPid(hostPidOf(this.rt.cgroups.pids(this.id), conn.hello.pid, this.handle.outerFamily ? 3 : 2));
     conn.onClose(() => {
