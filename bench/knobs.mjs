@@ -30,6 +30,8 @@ export const knobs = {
   soakWarmupS: num("PODFLARE_SOAK_WARMUP_S", 120, 15),
   /** limits: neighbour execs around a fork bomb, jail launches, SDK calls (×10) vs a stand-in. */
   limitsRuns: num("PODFLARE_BENCH_LIMITS_RUNS", 20, 5),
+  /** tenants: seconds of each noisy neighbour (churn, output flood), half that quiet. */
+  tenantsS: num("PODFLARE_BENCH_TENANTS_S", 20, 6),
   /** edge: hot execs and small calls each way (direct, through the edge), and pool-hit creates. */
   edgeRuns: num("PODFLARE_BENCH_EDGE_RUNS", 300, 50),
   edgeCreateRuns: num("PODFLARE_BENCH_EDGE_CREATE_RUNS", 100, 8),

@@ -101,7 +101,7 @@ async function runOnce(pass) {
   const started = performance.now();
   const results = { date: new Date().toISOString(), host: { cpus: (await import("node:os")).cpus().length }, quick: knobs.quick, pass, benches: {} };
   // Each bench/<name>.mjs exports run<Name>(); they run in this order, one at a time.
-  const benches = (process.env.PODFLARE_BENCHES || "core,concurrency,fork,lifecycle,density,network,limits,edge,e2b").split(",");
+  const benches = (process.env.PODFLARE_BENCHES || "core,concurrency,fork,lifecycle,density,network,limits,edge,e2b,tenants").split(",");
   for (const name of benches) {
     console.log(`\n(settled the host for ${(await settleHost()).toFixed(1)} s before ${name})`);
     const mod = await import(path.join(root, "bench", `${name}.mjs`));
