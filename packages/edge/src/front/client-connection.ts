@@ -15,7 +15,7 @@ import { createThroughFront, type FrontConnection, type SendHooks } from "./crea
 import { answerToCaller, type Caller } from "./answer-to-caller.js";
 import { Exchange, writeChunk, type Plan } from "./exchange.js";
 import type { FrontDeps } from "./front-deps.js";
-import { forwardHead, headWithBody, requestFacts, verbatimHead } from "./heads.js";
+import { INNER_HOST, forwardHead, headWithBody, requestFacts, verbatimHead } from "./heads.js";
 import { connectInner } from "./inner.js";
 import { Leg } from "./leg.js";
 import { POOL_FULL, poolFullError } from "./origin-pool.js";
@@ -222,7 +222,7 @@ export class ClientConnection implements FrontConnection {
       if (this.closed) return pool.release(socket);
       const reused = pool.wasUsed(socket);
       const path = originPath(region, ex.head.url);
-      this.send(ex, socket, forwardHead(ex.head, path, ex.facts.chunked, this.socket.remoteAddress), {
+      this.send(ex, socket, forwardHead(ex.head, path, ex.facts.chunked, this.socket.remoteAddress, undefined, region.url.host), {
         done: (keepAlive) => (keepAlive && ex.sentAll ? pool.release(socket) : pool.discard(socket)),
         failedBeforeAnswer: (reason) => {
           // A caller that left is not the region's fault: nothing to answer.
@@ -249,7 +249,7 @@ export class ClientConnection implements FrontConnection {
     if (!this.inner || this.inner.destroyed) this.inner = connectInner(this.deps.inner, this.socket.remoteAddress, this.socket.remotePort);
     const inner = this.inner;
     // The edge's server counts and logs what it answers; so no region here.
-    this.send(ex, inner, forwardHead(ex.head, ex.head.url, ex.facts.chunked, undefined), {
+    this.send(ex, inner, forwardHead(ex.head, ex.head.url, ex.facts.chunked, undefined, undefined, INNER_HOST), {
       done: (keepAlive) => {
         if (!keepAlive) inner.destroy();
       },

@@ -86,7 +86,7 @@ function attempt(conn: FrontConnection, ex: Exchange, r: Region, body: Buffer, m
       pool.release(socket);
       return then({ kind: "relayed" });
     }
-    const head = forwardHead(ex.head, originPath(r, ex.head.url), false, conn.remoteAddress, body.length);
+    const head = forwardHead(ex.head, originPath(r, ex.head.url), false, conn.remoteAddress, body.length, r.url.host);
     conn.send(ex, socket, head, {
       done: (keepAlive) => (keepAlive ? pool.release(socket) : pool.discard(socket)),
       failedBeforeAnswer: (reason) => then({ kind: "failed", sent: ex.sentAll, reason }),

@@ -184,6 +184,21 @@ test("a chunked request body reaches the origin whole; hop-by-hop headers stop a
   assert.doesNotMatch(text.split("\r\n\r\n")[0]!, /keep-alive: timeout=/i);
 });
 
+test("an HTTP/1.0 request without Host is answered as the origin answers it: it goes on with the origin's Host", async () => {
+  origin.seen.length = 0;
+  const call = await raw("GET /v1/old?x=1 HTTP/1.0\r\n\r\n", () => false);
+  assert.match(call.text, /^HTTP\/1\.1 200 /, call.text);
+  assert.match(call.text, /"url":"\/v1\/old\?x=1"/);
+  assert.equal(origin.seen[0]!.headers.host, new URL(originUrl).host);
+  const create = await raw("POST /v1/sandboxes HTTP/1.0\r\ncontent-length: 2\r\n\r\n{}", () => false);
+  assert.match(create.text, /^HTTP\/1\.1 200 /, create.text);
+  assert.equal(origin.seen[1]!.headers.host, new URL(originUrl).host);
+  // One the edge answers itself (its own server, which node:http serves).
+  const own = await raw("GET /v1/regions HTTP/1.0\r\n\r\n", () => false);
+  assert.match(own.text, /^HTTP\/1\.1 200 /, own.text);
+  assert.match(own.text, /"solo"/);
+});
+
 test("an answer without a length reaches an HTTP/1.1 caller chunked, an HTTP/1.0 caller until the close", async () => {
   const { edge: cd, port: p } = await edgeInFrontOf(closeDelimited);
   try {

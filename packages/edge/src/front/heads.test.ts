@@ -30,17 +30,21 @@ test("request facts: chunked, a body, 100-continue, the first X-Podflare-Region,
 
 test("the head sent on: hop-by-hop and Expect dropped, X-Forwarded-For appended, names kept as written", () => {
   const h = head(["Host", "edge.example", "Connection", "keep-alive", "Keep-Alive", "timeout=5", "TE", "trailers", "Expect", "100-continue", "X-Forwarded-For", "203.0.113.9", "Authorization", "Bearer k", "Content-Length", "2"]);
-  const out = forwardHead(h, "/base/v1/x", false, "10.0.0.7");
+  const out = forwardHead(h, "/base/v1/x", false, "10.0.0.7", undefined, "origin:7070");
   assert.equal(out, "POST /base/v1/x HTTP/1.1\r\nHost: edge.example\r\nAuthorization: Bearer k\r\nContent-Length: 2\r\nx-forwarded-for: 203.0.113.9, 10.0.0.7\r\n\r\n");
   // To the edge's own server: its X-Forwarded-For is left as the caller sent it (the server adds the caller).
-  const inner = forwardHead(h, "/v1/x", false, undefined);
+  const inner = forwardHead(h, "/v1/x", false, undefined, undefined, "localhost");
   assert.match(inner, /\r\nX-Forwarded-For: 203\.0\.113\.9\r\n/);
   assert.equal(inner.match(/x-forwarded-for/gi)?.length, 1);
   // A chunked body is re-chunked; a held body's length replaces the caller's.
-  assert.match(forwardHead(head(["Transfer-Encoding", "chunked"]), "/v1/x", true, "1.2.3.4"), /transfer-encoding: chunked\r\n\r\n$/);
-  const held = forwardHead(h, "/v1/x", false, "1.2.3.4", 17);
+  assert.match(forwardHead(head(["Transfer-Encoding", "chunked"]), "/v1/x", true, "1.2.3.4", undefined, "o"), /transfer-encoding: chunked\r\n\r\n$/);
+  const held = forwardHead(h, "/v1/x", false, "1.2.3.4", 17, "o");
   assert.doesNotMatch(held, /Content-Length: 2/);
   assert.match(held, /content-length: 17\r\n\r\n$/);
+  // An HTTP/1.0 request without Host goes on as HTTP/1.1, which needs one: the origin's.
+  const v10 = forwardHead(head([], { versionMinor: 0, method: "GET" }), "/v1/healthz", false, "1.2.3.4", undefined, "origin:7070");
+  assert.equal(v10, "GET /v1/healthz HTTP/1.1\r\nhost: origin:7070\r\nx-forwarded-for: 1.2.3.4\r\n\r\n");
+  assert.equal(out.match(/host:/gi)?.length, 1, "a Host the caller sent is kept, not doubled");
 });
 
 test("the answer's framing: the origin's length kept; else chunked for HTTP/1.1, the close for HTTP/1.0", () => {

@@ -52,17 +52,26 @@ export function requestFacts(h: ParsedHead): RequestFacts {
 }
 
 /**
+ * The Host a request without one gets on its way into the edge's own server, which forwards it
+ * to origins: a loopback name, as the caller reached the edge directly.
+ */
+export const INNER_HOST = "localhost";
+
+/**
  * The head sent on: hop-by-hop headers and Expect dropped (the front answered 100-continue
  * itself), a chunked body re-chunked (or, given `length`, a held body's length set), and for an origin the caller's address appended to
- * X-Forwarded-For (the edge's own server appends it itself, from the connection it is given).
+ * X-Forwarded-For (the edge's own server appends it itself, from the connection it is given),
+ * and `hostIfNone` as the Host of a request that had none (an HTTP/1.0 caller's).
  */
-export function forwardHead(h: ParsedHead, path: string, chunked: boolean, clientAddr: string | undefined, length?: number): string {
+export function forwardHead(h: ParsedHead, path: string, chunked: boolean, clientAddr: string | undefined, length: number | undefined, hostIfNone: string): string {
   let out = `${h.method} ${path} HTTP/1.1\r\n`;
   let prior = "";
+  let host = false;
   const raw = h.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     const lower = name.toLowerCase();
+    host ||= lower === "host";
     if (hopByHop.has(lower) || lower === "expect" || (length !== undefined && lower === "content-length")) continue;
     if (lower === "x-forwarded-for" && clientAddr !== undefined) {
       prior += prior ? `, ${raw[i + 1]}` : raw[i + 1];
@@ -70,6 +79,8 @@ export function forwardHead(h: ParsedHead, path: string, chunked: boolean, clien
     }
     out += `${name}: ${raw[i + 1]}\r\n`;
   }
+  // An HTTP/1.0 caller may leave Host out; what goes on is HTTP/1.1, which must have one.
+  if (!host) out += `host: ${hostIfNone}\r\n`;
   if (clientAddr !== undefined) out += `x-forwarded-for: ${prior ? `${prior}, ` : ""}${clientAddr}\r\n`;
   if (chunked) out += "transfer-encoding: chunked\r\n";
   if (length !== undefined) out += `content-length: ${length}\r\n`;
