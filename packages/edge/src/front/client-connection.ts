@@ -9,11 +9,11 @@ import { originPath } from "../origin-request.js";
 import { rawErrorAnswer } from "../answer.js";
 import { redactHeaders, redactPath } from "../redact.js";
 import type { Region } from "../regions.js";
-import { classify } from "../route.js";
 import { replayable } from "../choose-region.js";
 import { createThroughFront, type FrontConnection, type SendHooks } from "./create-flow.js";
 import { answerToCaller, type Caller } from "./answer-to-caller.js";
-import { Exchange, writeChunk, type Plan } from "./exchange.js";
+import { Exchange, writeChunk } from "./exchange.js";
+import { planFor } from "./plan.js";
 import type { FrontDeps } from "./front-deps.js";
 import { INNER_HOST, forwardHead, headWithBody, requestFacts, verbatimHead } from "./heads.js";
 import { connectInner } from "./inner.js";
@@ -40,6 +40,8 @@ export class ClientConnection implements FrontConnection {
   private betweenRequests = true;
   /** After an upgrade head or a parse error: no more requests are parsed. */
   private stopped = false;
+  /** A parse error's answer, given once the whole requests ahead of it are answered. */
+  private refusal: string | undefined;
   private spliceTo: Duplex | undefined;
   private readonly spliceHeld: Buffer[] = [];
   closed = false;
@@ -109,7 +111,8 @@ export class ClientConnection implements FrontConnection {
     const r = this.parser.execute(d);
     if (typeof r !== "number") {
       this.protocolError(r.code === "HPE_HEADER_OVERFLOW" ? 431 : 400, r.code ?? "parse error");
-      return;
+      // Whole requests of this read ahead of the bad bytes still go (protocolError kept them).
+      if (this.refusal === undefined) return;
     }
     // A request whose head came in this read starts now, with the body bytes of the same read
     // held: head and body then leave in one write, so the origin wakes once, not twice.
@@ -117,7 +120,7 @@ export class ClientConnection implements FrontConnection {
     this.startAfterRead = undefined;
     if (next && !next.begun && !this.closed) this.start(next);
     // An upgrade head: what followed it belongs to the upgraded protocol.
-    if (r < d.length && this.stopped) this.onData(d.subarray(r));
+    if (typeof r === "number" && r < d.length && this.stopped) this.onData(d.subarray(r));
   }
 
   private onHead(h: ParsedHead): void {
@@ -130,28 +133,13 @@ export class ClientConnection implements FrontConnection {
       return;
     }
     const facts = requestFacts(h);
-    const ex = new Exchange(h, facts, this.plan(h, facts.regionHeader, facts.e2bSandbox, facts.mcpSession));
+    const ex = new Exchange(h, facts, planFor(h, facts, this.deps.chooser));
     if (h.upgrade) this.stopped = true;
     this.reading = ex;
     this.queue.push(ex);
     if (this.queue.length === 1) this.startAfterRead = ex;
     // A pipelined request waits its turn; so does the caller.
     else this.socket.pause();
-  }
-
-  private plan(h: ParsedHead, regionHeader: string | undefined, e2bSandbox: string | undefined, mcpSession: string | undefined): Plan {
-    if (h.upgrade) return { to: "splice" };
-    // Only origin-form targets go straight on (the edge is not a general proxy); the edge's
-    // own server answers the rest with its error.
-    if (!h.url.startsWith("/") || h.url.startsWith("//")) return { to: "inner" };
-    const route = classify(h.method, h.url, e2bSandbox, mcpSession);
-    if (route.kind === "create") return { to: "create" };
-    if (route.kind === "own" || (route.kind === "list" && regionHeader === undefined)) return { to: "inner" };
-    try {
-      return { to: "origin", region: this.deps.chooser.target(route, regionHeader), kind: route.kind };
-    } catch {
-      return { to: "inner" }; // an unknown tag, a region down: the edge's server answers it
-    }
   }
 
   private onBody(chunk: Buffer): void {
@@ -325,17 +313,21 @@ export class ClientConnection implements FrontConnection {
     this.activeTarget = undefined;
     ex.sink = undefined;
     ex.endBody = undefined;
-    if (close || !ex.requestDone) {
-      // An answer given before the body was all read: the rest is read and dropped for a while.
-      this.stopped = true;
-      this.socket.resume();
-      this.socket.end();
-      setTimeout(() => this.socket.destroy(), CLOSE_LINGER_MS).unref();
-      return;
-    }
+    // An answer given before the body was all read: the rest is read and dropped for a while.
+    if (close || !ex.requestDone) return this.closeAfter();
     const next = this.queue[0];
     if (next) this.start(next);
+    else if (this.refusal) return this.closeAfter(this.refusal);
     if (this.queue.length <= 1 && !this.stopped) this.socket.resume();
+  }
+
+  /** Ends the connection after `last`, reading and dropping what the caller still sends for a while. */
+  private closeAfter(last?: string): void {
+    this.stopped = true;
+    this.socket.resume();
+    if (last === undefined) this.socket.end();
+    else this.socket.end(last);
+    setTimeout(() => this.socket.destroy(), CLOSE_LINGER_MS).unref();
   }
 
   /** An upgrade (WebSocket): the connection is handed, head and all, to the edge's own server. */
@@ -353,8 +345,14 @@ export class ClientConnection implements FrontConnection {
   private protocolError(status: number, what: string): void {
     this.stopped = true;
     const message = status === 431 ? `the request head is over ${MAX_REQUEST_HEAD_BYTES / 1024} KiB; send fewer or smaller headers` : `the request is not valid HTTP/1.1 (${what})`;
-    if (this.queue.length === 0) this.socket.end(rawErrorAnswer(new PodflareError("bad_request", message), true, status));
-    else this.socket.destroy();
+    const refusal = rawErrorAnswer(new PodflareError("bad_request", message), true, status);
+    if (this.queue.length === 0) this.socket.end(refusal);
+    // Whole requests ahead of the bad bytes are answered first, as hostd does; what follows
+    // is read and dropped meanwhile, so no reset cuts those answers off.
+    else if (this.queue.every((e) => e.requestDone)) {
+      this.refusal = refusal;
+      this.socket.resume();
+    } else this.socket.destroy();
   }
 
   /** The caller finished sending: as node:http does, a request still in flight is abandoned. */

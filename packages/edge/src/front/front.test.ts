@@ -199,6 +199,19 @@ test("an HTTP/1.0 request without Host is answered as the origin answers it: it 
   assert.match(own.text, /"solo"/);
 });
 
+test("bytes that are not HTTP behind whole requests: those are answered in order, then a 400, then the close", async () => {
+  const req = (p: string) => `GET ${p} HTTP/1.1\r\nhost: e\r\n\r\n`;
+  const { text, closed } = await raw(req("/v1/first?ms=150") + req("/v1/second") + "\x00\x01 not http\r\n\r\n");
+  assert.ok(closed);
+  const statuses = [...text.matchAll(/^HTTP\/1\.1 (\d{3})/gm)].map((m) => m[1]);
+  assert.deepEqual(statuses, ["200", "200", "400"], text);
+  assert.ok(text.indexOf('"url":"/v1/first?ms=150"') < text.indexOf('"url":"/v1/second"'));
+  assert.match(text, /not valid HTTP\/1\.1.*"code":"bad_request"/);
+  // Garbage inside a request still being read: nothing can be answered; the connection closes.
+  const cut = await raw("POST /v1/echo HTTP/1.1\r\nhost: e\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\n");
+  assert.ok(cut.closed);
+});
+
 test("an answer without a length reaches an HTTP/1.1 caller chunked, an HTTP/1.0 caller until the close", async () => {
   const { edge: cd, port: p } = await edgeInFrontOf(closeDelimited);
   try {

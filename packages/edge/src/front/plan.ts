@@ -1,0 +1,22 @@
+// Where a request goes, from its head alone (the Plan of exchange.ts): straight to a region's
+// hostd, through the create flow, or to the edge's own server.
+import type { RegionChooser } from "../choose-region.js";
+import { classify } from "../route.js";
+import type { Plan } from "./exchange.js";
+import type { RequestFacts } from "./heads.js";
+import type { ParsedHead } from "./llhttp.js";
+
+export function planFor(h: ParsedHead, facts: RequestFacts, chooser: RegionChooser): Plan {
+  if (h.upgrade) return { to: "splice" };
+  // Only origin-form targets go straight on (the edge is not a general proxy); the edge's
+  // own server answers the rest with its error.
+  if (!h.url.startsWith("/") || h.url.startsWith("//")) return { to: "inner" };
+  const route = classify(h.method, h.url, facts.e2bSandbox, facts.mcpSession);
+  if (route.kind === "create") return { to: "create" };
+  if (route.kind === "own" || (route.kind === "list" && facts.regionHeader === undefined)) return { to: "inner" };
+  try {
+    return { to: "origin", region: chooser.target(route, facts.regionHeader), kind: route.kind };
+  } catch {
+    return { to: "inner" }; // an unknown tag, a region down: the edge's server answers it
+  }
+}
