@@ -2,7 +2,7 @@
 // in the metadata store of PODFLARE_STATE_DIR directly (as root), so the first key needs no
 // key. A running hostd sees changes from its next request. ls and revoke never create the store.
 import { PodflareError } from "@podflare/protocol";
-import { KeyStore, isLoopback, lastKeyGuard, loadConfig, openStore, revokeKey, shownKeyRef, stateDirOwner, type LastKeyGuard } from "@podflare/hostd";
+import { KeyStore, isLoopback, lastKeyGuard, loadConfig, openStore, revokeKey, shownKeyName, shownKeyRef, stateDirOwner, type LastKeyGuard } from "@podflare/hostd";
 import { parseOrHelp, subcommand, type CommandSpec } from "./args.js";
 import { createKey, createSpec } from "./keys-create.js";
 import { missingStore } from "./state-dir.js";
@@ -59,7 +59,7 @@ export async function keysCommand(args: string[]): Promise<number> {
   try {
     if (sub.name === "ls") {
       const when = (t: number | null) => (t ? new Date(t).toISOString() : "-");
-      const rows = keys.list().map((k) => [k.id, `${k.prefix}…`, k.tier + (k.admin ? "*" : ""), k.name, when(k.createdAt), when(k.lastUsedAt), k.revokedAt ? "revoked" : "live"]);
+      const rows = keys.list().map((k) => [k.id, `${k.prefix}…`, k.tier + (k.admin ? "*" : ""), shownKeyName(k.name), when(k.createdAt), when(k.lastUsedAt), k.revokedAt ? "revoked" : "live"]);
       for (const line of formatTable([["ID", "PREFIX", "TIER", "NAME", "CREATED", "LAST USED", "STATE"], ...rows])) console.log(line);
       return 0;
     }

@@ -80,6 +80,10 @@ test("parseCreateKey: defaults, and a 400 naming each wrong field", () => {
   rejects(() => parseCreateKey({ admin: "yes" }), "bad_request", /admin must be true or false/);
   rejects(() => parseCreateKey({ name: "ci\x1b[2J" }), "bad_request", /name must not hold control characters/);
   rejects(() => parseCreateKey({ name: "a\nb" }), "bad_request", /name must not hold control characters/);
+  // Trojan Source: "ci-prod" shown, "ci-\u202edorp" stored.
+  rejects(() => parseCreateKey({ name: "ci-\u202edorp" }), "bad_request", /must not hold bidirectional controls/);
+  rejects(() => parseCreateKey({ name: "a\u2066b\u2069" }), "bad_request", /must not hold bidirectional controls/);
+  rejects(() => parseCreateKey({ name: "a\u2028b" }), "bad_request", /line separators/);
   assert.equal(parseCreateKey({ name: "équipe ✓ ci" }).name, "équipe ✓ ci", "other Unicode is a name");
 });
 

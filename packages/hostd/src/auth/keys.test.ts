@@ -77,3 +77,11 @@ test("a key still verifies when its use cannot be recorded (the state dir's disk
   };
   assert.equal(new KeyStore(full).verify(key)?.id, record.id);
 });
+
+test("a stored name is shown with whatever could disguise it escaped (names kept from before the check)", async () => {
+  const { shownKeyName, keyNameProblem } = await import("./keys.js");
+  assert.equal(shownKeyName("ci-\u202edorp"), "ci-\\u202edorp");
+  assert.equal(shownKeyName("a\u2066b\u2069\x1b[2J"), "a\\u2066b\\u2069\\u001b[2J");
+  assert.equal(shownKeyName("ünïcode 名前 ok"), "ünïcode 名前 ok");
+  assert.equal(keyNameProblem("ünïcode 名前 ok"), undefined);
+});

@@ -24,11 +24,24 @@ function randomBase62(length: number): string {
   return out;
 }
 
+/**
+ * Characters that reorder or hide text around them (bidirectional controls, line and paragraph
+ * separators): a name holding them shows one thing in `keys ls` and the dashboard and is
+ * another ("Trojan Source").
+ */
+export const DISGUISING_CHARS = /[\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+
 /** Why `name` cannot name a key, or undefined. Control characters would reach operators' terminals through `keys ls`. */
 export function keyNameProblem(name: string): string | undefined {
   if (name.length > 200) return "name must be at most 200 characters";
   if (/[\x00-\x1f\x7f-\x9f]/.test(name)) return "name must not hold control characters (newlines, tabs, escapes)";
+  if (DISGUISING_CHARS.test(name)) return "name must not hold bidirectional controls or line separators (U+202A–202E, U+2066–2069, U+200E/200F, U+061C, U+2028/2029)";
   return undefined;
+}
+
+/** A stored name as a terminal should show it: what could disguise it (names kept from before the check) escaped. */
+export function shownKeyName(name: string): string {
+  return name.replace(new RegExp(`[\\x00-\\x1f\\x7f-\\x9f]|${DISGUISING_CHARS.source}`, "g"), (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
 export class KeyStore {
