@@ -41,9 +41,11 @@ export function sendE2bError(res: ServerResponse, err: unknown, log: (msg: strin
   // An answer before the whole body was read (a refused upload): the connection closes after it
   // (answerThenClose says how the client still gets it).
   const body = { code: e.status, message: e.message };
+  // Retry-After on a 429 or 503 goes on: E2B's SDK retries a 429 only when it has one.
+  const headers = err instanceof PodflareError ? err.headers : {};
   if (!res.req.complete) {
-    answerThenClose(res, e.status, { "content-type": "application/json" }, JSON.stringify(body), reasonPhrase(e.message));
-  } else sendE2bJson(res, e.status, body, {}, reasonPhrase(e.message));
+    answerThenClose(res, e.status, { "content-type": "application/json", ...headers }, JSON.stringify(body), reasonPhrase(e.message));
+  } else sendE2bJson(res, e.status, body, headers, reasonPhrase(e.message));
 }
 
 /** What the docs say about a call Podflare does not serve yet. */

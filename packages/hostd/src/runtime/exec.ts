@@ -6,7 +6,7 @@
 // killed and restarted empty, and the answer says so on stderr.
 import { ExitCode, type ExecErrorEvent, type ExecResultEvent, type Language } from "@podflare/protocol";
 import type { GuestFrame } from "@podflare/protocol";
-import { GuestProtocolError } from "./guest-connection.js";
+import { FRAME_COST_BYTES, GuestProtocolError } from "./guest-connection.js";
 import { LineSplitter } from "./output-lines.js";
 import { RichResults } from "./rich-results.js";
 import type { RuntimeSandbox } from "./types.js";
@@ -44,6 +44,10 @@ export interface ExecFlow {
 // put megabytes of events into the consumer before it is seen to be full.
 const SLICE_BYTES = 16 * 1024;
 
+// Output an interrupted exec may still send while paced, before it counts as ignoring the
+// interrupt: what its pipe and the socket between guest and hostd hold (about 2 MiB), twice.
+const DRAIN_ALLOWANCE_BYTES = 4 * 1024 * 1024;
+
 export type ExecOutput = (stream: "stdout" | "stderr", line: string) => void;
 /** Rich results and exception data of a python exec (docs/api.md, "Rich results"). */
 export type ExecRichOutput = (event: ExecResultEvent | ExecErrorEvent) => void;
@@ -51,8 +55,15 @@ export type ExecRichOutput = (event: ExecResultEvent | ExecErrorEvent) => void;
 export async function runExec(sb: RuntimeSandbox, opts: ExecOptions, output: ExecOutput, rich?: ExecRichOutput): Promise<number> {
   const conn = await sb.control();
   const oomBefore = sb.oomKills();
-  const stdout = new LineSplitter((l) => output("stdout", l));
-  const stderr = new LineSplitter((l) => output("stderr", l));
+  // Each line is an event hostd encodes: paced like FRAME_COST_BYTES more output.
+  const stdout = new LineSplitter((l) => {
+    conn.charge(FRAME_COST_BYTES);
+    output("stdout", l);
+  });
+  const stderr = new LineSplitter((l) => {
+    conn.charge(FRAME_COST_BYTES);
+    output("stderr", l);
+  });
   const results = new RichResults((note) => stderr.push(Buffer.from(note)));
   // A rich event comes after the output lines before it: held partial lines go out first.
   const emitRich = (event: ExecResultEvent | ExecErrorEvent | undefined) => {
@@ -95,8 +106,11 @@ export async function runExec(sb: RuntimeSandbox, opts: ExecOptions, output: Exe
       resolve(code);
     };
 
+    let outBytes = 0;
+    let outAtInterrupt = 0;
     const interrupt = () => {
       if (settled || conn.closed || killTimer) return;
+      outAtInterrupt = outBytes;
       try {
         conn.send({ t: "interrupt", id });
       } catch {
@@ -108,7 +122,10 @@ export async function runExec(sb: RuntimeSandbox, opts: ExecOptions, output: Exe
         // exit waits behind the output. Wait for the client instead (its socket times out).
         // Nor has a paused one, which cannot run at all: it gets the interrupt once resumed,
         // and a whole grace from then (a pause used to cost the REPL its state).
-        if (blocked || sb.paused) {
+        // Nor has one whose output waits on its key's pace while it drains what it wrote before
+        // the interrupt (the pipe and socket hold a few MiB): one that goes on writing past
+        // that has ignored it (outside tester tq: the pace alone cost REPLs their state).
+        if (blocked || sb.paused || (conn.pacing && outBytes - outAtInterrupt < DRAIN_ALLOWANCE_BYTES)) {
           held = true;
           killTimer = setTimeout(kill, opts.killGraceMs);
           return;
@@ -148,6 +165,7 @@ export async function runExec(sb: RuntimeSandbox, opts: ExecOptions, output: Exe
       if (h.t === "out") {
         const splitter = h.fd === 2 ? stderr : stdout;
         const body = frame.body;
+        outBytes += body.length;
         for (let off = 0; off < body.length; off += SLICE_BYTES) {
           const slice = body.subarray(off, off + SLICE_BYTES);
           steps.push(() => splitter.push(slice));
