@@ -72,6 +72,18 @@ test("frames sandbox code writes to hostd for no request (1 MiB `result` frames)
   assert.ok(Number(sent) < 100, `${sent} frames of 1 MiB went to hostd in 3 s`);
 });
 
+test("a file's download is not paced: 32 MiB from a key whose pace the flood above spent", async () => {
+  const [, id] = made.find(([k]) => k === framesKey)!;
+  assert.equal((await exec(framesKey, id, "head -c 33554432 /dev/urandom > /tmp/big", { language: "bash" })).exit, 0);
+  const t0 = performance.now();
+  const res = await api("GET", `/v1/sandboxes/${id}/files?path=/tmp/big`, undefined, hostd.url, by(framesKey));
+  assert.equal(res.status, 200);
+  assert.equal((await res.arrayBuffer()).byteLength, 32 * 1024 * 1024);
+  const s = (performance.now() - t0) / 1000;
+  // Paced at 4 MiB a second it would take 8 s; read at disk speed it takes a fraction of one.
+  assert.ok(s < 4, `a 32 MiB download took ${s.toFixed(2)} s: paced like output`);
+});
+
 test("a flood of empty lines is paced too: each line counts as 256 bytes, every line arrives", async () => {
   const id = await sandbox(linesKey);
   const lines = 100_000; // 100 kB of output, 24.4 MiB of hostd's work: 8.4 MiB past the burst

@@ -199,7 +199,7 @@ export async function readPath(sb: RuntimeSandbox, path: string, replyTimeoutMs:
       } else if (answered && h.t === "data") onData(frame.body);
       else if (answered && h.t === "done") onDone();
       else misbehaved(`sent an unexpected ${JSON.stringify(h.t)} frame`);
-    });
+    }, { download: true });
 
     function pipe(target: Writable): Promise<void> {
       out = target;

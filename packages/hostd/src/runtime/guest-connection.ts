@@ -36,10 +36,12 @@ export class GuestConnection {
   /** Why the socket is not read now: a full reader ("reader"), the owner's output rate ("rate"). */
   private readonly pausedFor = new Set<"reader" | "rate">();
   private rateTimer: NodeJS.Timeout | undefined;
+  /** Requests whose `data` frames are a file's bytes on their way to a download: not paced. */
+  private readonly downloads = new Set<number>();
   /**
-   * Paces what this connection relays of a program's output (out and proc_out frames): given
-   * the bytes just read, the ms to stop reading for, 0 for none (the owner's output rate,
-   * live-sandboxes.ts). The guest then blocks on its own output meanwhile, as on a slow reader.
+   * Paces what hostd reads from this connection: given the bytes just read (and FRAME_COST_BYTES
+   * a frame), the ms to stop reading for, 0 for none (the owner's output rate, live-sandboxes.ts).
+   * The guest then blocks on its own writes meanwhile, as on a slow reader.
    */
   meter: ((bytes: number) => number) | undefined;
 
@@ -63,7 +65,7 @@ export class GuestConnection {
       // on their way to a download, which the files API moves at disk speed.
       let cost = 0;
       for (const f of frames) {
-        if (!(f.header.t === "data" && this.handlers.has(f.header.id))) cost += f.body.length + FRAME_COST_BYTES;
+        if (!(f.header.t === "data" && this.downloads.has(f.header.id))) cost += f.body.length + FRAME_COST_BYTES;
         this.route(f);
       }
       this.charge(cost);
@@ -121,15 +123,20 @@ export class GuestConnection {
     return this.closedWith !== undefined && this.socket.destroyed;
   }
 
-  /** Registers a handler for a fresh request id and returns the id. */
-  open(handler: FrameHandler): number {
+  /**
+   * Registers a handler for a fresh request id and returns the id. `download`: the request reads
+   * a file, whose `data` frames are not paced (any other request's are, like every frame).
+   */
+  open(handler: FrameHandler, opts: { download?: boolean } = {}): number {
     const id = this.nextRequestId++;
     this.handlers.set(id, handler);
+    if (opts.download) this.downloads.add(id);
     return id;
   }
 
   release(id: number): void {
     this.handlers.delete(id);
+    this.downloads.delete(id);
   }
 
   /** Sends a frame; returns false when the socket buffer is full (wait for drain()). */
@@ -222,6 +229,7 @@ export class GuestConnection {
     if (rest.length) this.socket.unshift(rest);
     this.closedWith = null;
     this.handlers.clear();
+    this.downloads.clear();
     this.closeListeners.splice(0);
     return this.socket;
   }
@@ -237,5 +245,6 @@ export class GuestConnection {
     const listeners = this.closeListeners.splice(0);
     for (const l of listeners) l(err);
     this.handlers.clear();
+    this.downloads.clear();
   }
 }
