@@ -91,7 +91,14 @@ export class NsSandbox implements RuntimeSandbox {
         // The kernel was replaced between control() and the connect (its socket went with it):
         // again, for each restart that came meanwhile (two restart_repl calls in a row failed
         // the second try; CI run of 2026-12-07), a few times at most.
-        if (attempt < RECONNECTS_AFTER_RESTART && !this.destroyed && (this.restarting || this.restarts !== restarts)) continue;
+        // Or its socket is not there at all, no restart known: a kernel not yet listening (seen
+        // once, restart_repl racing pause and kill_processes; CI run 24 of 2026-12-07). A moment
+        // later control() finds it, or starts one; a socket sandbox code removed fails as before.
+        const missing = (err as NodeJS.ErrnoException).code === "ENOENT";
+        if (attempt < RECONNECTS_AFTER_RESTART && !this.destroyed && (this.restarting || this.restarts !== restarts || missing)) {
+          if (missing) await new Promise((r) => setTimeout(r, 25 * (attempt + 1)));
+          continue;
+        }
         // The kernel's spare connection threads are all busy and no new one can start.
         throw this.atProcessLimit(hits, "no connection to its guest kernel can be served") ?? this.unreachable(err);
       }
