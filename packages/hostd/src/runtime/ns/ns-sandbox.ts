@@ -84,9 +84,7 @@ export class NsSandbox implements RuntimeSandbox {
       await this.control();
       const hits = this.limitHits();
       try {
-        const conn = await GuestConnection.connect(this.socketPath, 10_000);
-        conn.meter = (bytes) => this.outputMeter?.(bytes) ?? 0;
-        return conn;
+        return this.metered(await GuestConnection.connect(this.socketPath, 10_000));
       } catch (err) {
         // The kernel was replaced between control() and the connect (its socket went with it):
         // again, for each restart that came meanwhile (two restart_repl calls in a row failed
@@ -283,9 +281,14 @@ export class NsSandbox implements RuntimeSandbox {
     return this.attach(await GuestConnection.connect(this.socketPath, 15_000));
   }
 
-  private attach(conn: GuestConnection): GuestConnection {
-    this.conn = conn;
+  /** The owner's output pace (outputMeter, set for its owner once it is live) on what hostd reads. */
+  private metered(conn: GuestConnection): GuestConnection {
     conn.meter = (bytes) => this.outputMeter?.(bytes) ?? 0;
+    return conn;
+  }
+
+  private attach(conn: GuestConnection): GuestConnection {
+    this.conn = this.metered(conn);
     // A spawned sandbox's kernel is one pid namespace deeper (its family is nested in the zygote's).
     if (this.kernelPid === null) this.setKernelPid(hostPidOf(this.rt.cgroups.pids(this.id), conn.hello.pid, this.handle.outerFamily ? 3 : 2));
     conn.onClose(() => {
