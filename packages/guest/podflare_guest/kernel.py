@@ -24,12 +24,17 @@ from .errors import GuestError, from_os_error
 from .frames import GUEST_PROTOCOL_VERSION, FrameError
 from .job import EXIT_CANNOT_START, EXIT_USAGE, env_problem, out_of_processes, say
 from .log import log, log_exception
-from .orphans import Orphans
 from .paths import resolve
-from .repl import EXIT_INTERRUPTED, Repl, install_sigint
+from .repl import EXIT_INTERRUPTED, Repl, install_sigint, interrupt_unseen, note_interrupt_sent
+from .timers import Timers
 from .workers import Workers
 
 KILL_AFTER_S = 1.0
+# A SIGINT that lands between CPython's last look for signals and a blocking system call is
+# seen only when the call returns: time.sleep(30) slept on, and hostd killed the REPL with its
+# state at the end of its grace (1 abort in 30 lost it). The signal is sent again after each of
+# these delays until the main thread's handler has run.
+RESIGNAL_AFTER_S = (0.01, 0.02, 0.05, 0.1, 0.2, 0.4, 0.8, 1.6)
 FORK_REAP_S = 2.0
 
 
@@ -53,8 +58,7 @@ class Kernel:
         # Set by a fresh fork: this kernel is a zygote, the parent of pooled sandboxes, and
         # runs no user code (fork.reap waits for every dead child of it).
         self.zygote = False
-        self.kills = queue.SimpleQueue()  # (monotonic deadline, bash proc) for _kill_loop
-        self.orphans = Orphans(self._interrupt_orphan)
+        self.timers = Timers()
         self.workers = None  # started in serve_forever (a fork child makes its own)
         self.procs = processes.ProcessTable(self.bash.drainer, bash_cwd)
         install_sigint()
@@ -84,8 +88,7 @@ class Kernel:
         self.workers = Workers(self._serve)
         threading.Thread(target=self._accept_loop, name="podflare-accept", daemon=True).start()
         threading.Thread(target=self._fork_loop, name="podflare-forker", daemon=True).start()
-        threading.Thread(target=self._kill_loop, name="podflare-killer", daemon=True).start()
-        threading.Thread(target=self.orphans.run, name="podflare-orphans", daemon=True).start()
+        threading.Thread(target=self.timers.run, name="podflare-timers", daemon=True).start()
         if landlock.available():
             try:
                 landlock.restrict(kernel_domain=False)
@@ -290,8 +293,8 @@ class Kernel:
         """Interrupt the running job (self.lock held)."""
         job.interrupted = True
         if job.lang == "python":
-            # To the main thread itself, so that a blocking call (sleep) returns EINTR.
-            signal.pthread_kill(self.main_ident, signal.SIGINT)
+            note_interrupt_sent()
+            self._signal_main(job, 0)
         elif job.proc is not None and job.proc.returncode is None:
             # Once bash has exited, its group holds only the call's background children,
             # which outlive the call by design.
@@ -303,17 +306,21 @@ class Kernel:
             if job.interrupted:
                 self._terminate(proc)
 
+    def _signal_main(self, job, sent):
+        """SIGINT to the main thread itself, so that a blocking call (sleep) returns EINTR;
+        again later while the handler has not run (RESIGNAL_AFTER_S). self.lock held."""
+        signal.pthread_kill(self.main_ident, signal.SIGINT)
+        if sent < len(RESIGNAL_AFTER_S):
+            self.timers.at(time.monotonic() + RESIGNAL_AFTER_S[sent], lambda: self._resignal(job, sent + 1))
+
+    def _resignal(self, job, sent):
+        with self.lock:
+            if self.current is job and interrupt_unseen():
+                self._signal_main(job, sent)
+
     def _terminate(self, proc):
         _killpg(proc.pid, signal.SIGTERM)
-        # A thread made at start does the SIGKILL: at the pids limit no timer thread can start.
-        self.kills.put((time.monotonic() + KILL_AFTER_S, proc))
-
-    def _kill_loop(self):
-        while True:
-            deadline, proc = self.kills.get()  # deadlines come in order: all wait KILL_AFTER_S
-            time.sleep(max(0.0, deadline - time.monotonic()))
-            if proc.returncode is None:  # set by the main thread once bash is reaped
-                _killpg(proc.pid, signal.SIGKILL)
+        self.timers.at(time.monotonic() + KILL_AFTER_S, lambda: _kill_if_running(proc))
 
     # -- connections -------------------------------------------------------------------
 
@@ -364,8 +371,14 @@ class Kernel:
                 self.conns.discard(conn)
                 job = self.current
             if job is not None and job.conn is conn and job.timeout_s:
-                self.orphans.add(job.started + job.timeout_s, job)
+                # Its caller is gone: the kernel enforces the call's timeout_ms itself.
+                self.timers.at(job.started + job.timeout_s, lambda: self._interrupt_orphan(job))
             conn.release()
+
+
+def _kill_if_running(proc):
+    if proc.returncode is None:  # set by the main thread once bash is reaped
+        _killpg(proc.pid, signal.SIGKILL)
 
 
 def _close_quietly(fd):

@@ -181,6 +181,19 @@ _RUN_USER_CODE = _run_user.__code__
 _SEND_RESULT_CODE = display.Publisher.send.__code__
 
 
+_interrupt_unseen = False  # the kernel sent SIGINT and on_sigint has not run since
+
+
+def note_interrupt_sent():
+    global _interrupt_unseen
+    _interrupt_unseen = True
+
+
+def interrupt_unseen():
+    """True while the kernel's last SIGINT has not reached on_sigint (kernel.RESIGNAL_AFTER_S)."""
+    return _interrupt_unseen
+
+
 def on_sigint(signum, frame):
     """SIGINT handler: interrupt user code only, never the kernel's own bookkeeping.
 
@@ -188,6 +201,8 @@ def on_sigint(signum, frame):
     _run_user's (or the kernel's) and the signal is dropped instead of raising into it.
     One landing while a result is being sent is deferred until the send is done.
     """
+    global _interrupt_unseen
+    _interrupt_unseen = False
     f = frame
     while f is not None:
         if f.f_code is _SEND_RESULT_CODE:

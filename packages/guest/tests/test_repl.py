@@ -196,6 +196,29 @@ class InterruptTest(KernelTest):
         self.assertLess(took, 2)
         self.assertEqual(self.run_ok("print(kept2)"), b"5\n")
 
+    def test_an_interrupt_the_main_thread_missed_is_sent_again(self):
+        # A SIGINT that lands just before a blocking call is seen only once the call returns
+        # (1 abort in 30 through hostd); here the cell ignores it outright, then blocks.
+        self.run_ok("kept4 = 'yes'")
+        rc, err, took = self._interrupt_when_started(
+            "import signal, time\nours = signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+            "time.sleep(0.3)\nsignal.signal(signal.SIGINT, ours)\ntime.sleep(30)")
+        self.assertEqual(rc, 130, err)
+        self.assertIn(b"KeyboardInterrupt", err)
+        self.assertLess(took, 3)
+        self.assertEqual(self.run_ok("print(kept4)"), b"yes\n")
+
+    def test_an_interrupt_the_code_caught_is_not_sent_again(self):
+        # The code saw it and chose to go on: that is the code's call (hostd escalates).
+        req = self.c.start_exec(
+            "import time\ntry:\n    print('started', flush=True)\n    time.sleep(30)\n"
+            "except KeyboardInterrupt:\n    time.sleep(1.0)\n    print('cleaned up')")
+        h, body = self.c.recv_for(req)
+        self.assertEqual((h["t"], body), ("out", b"started\n"))
+        self.c.send({"t": "interrupt", "id": req})
+        rc, out, err = self.c.wait_exec(req)
+        self.assertEqual((rc, out, err), (0, b"cleaned up\n", b""))
+
     def test_interrupt_of_unknown_or_finished_job_is_ignored(self):
         req = self.c.start_exec("pass")
         self.assertEqual(self.c.wait_exec(req)[0], 0)
