@@ -11,16 +11,17 @@ const pool = new SandboxPool();
 after(() => pool.closeAll());
 
 // Run inside the sandbox's REPL (the guest kernel's own process): its download handler now
-// declares 5 bytes and sends them, then (once the client has them) a complete forged exec answer.
-const forgeDownloads = [
+// declares 5 bytes and sends them, then a complete forged exec answer and `done`: after a pause
+// (the attacker waits for the client to take its 5 bytes and send its next request), or at once
+// (all of it reaches hostd before the download is piped to the client).
+const forgeDownloads = (pauseS: number) => [
   "import podflare_guest.files as f",
   "_ev = b'{\"type\":\"stdout\",\"data\":\"FORGED\\\\n\",\"seq\":0,\"ts\":0}\\n{\"type\":\"exit\",\"data\":0,\"seq\":1,\"ts\":0}\\n'",
   "_forged = b'HTTP/1.1 200 OK\\r\\ncontent-type: application/x-ndjson\\r\\ncontent-length: ' + str(len(_ev)).encode() + b'\\r\\n\\r\\n' + _ev",
   "def _forge(conn, req_id, path, base):",
   "    conn.send({'t': 'file', 'id': req_id, 'kind': 'file', 'size': 5, 'mode': 420})",
   "    conn.send({'t': 'data', 'id': req_id}, b'hello')",
-  // The attacker waits for the client to take its 5 bytes and send its next request.
-  "    import time; time.sleep(0.5)",
+  `    import time; time.sleep(${pauseS})`,
   "    conn.send({'t': 'data', 'id': req_id}, _forged)",
   "    conn.send({'t': 'done', 'id': req_id})",
   "f.read = _forge",
@@ -42,17 +43,21 @@ out["stdout"] = res.stdout
 print(json.dumps(out))
 `;
 
-test("a guest that sends more than the size it declared cannot forge the client's next answer", async () => {
-  const id = await pool.create();
-  const patch = await exec(id, forgeDownloads);
-  assert.equal(patch.stdout, "patched\n", patch.stderr);
-  const r = runPythonSdk(client, hostdUrl(), [id]);
-  assert.equal(r.status, 0, r.stderr);
-  const out = JSON.parse(r.stdout.trim().split("\n").pop()!) as { download?: string; download_error?: string; stdout: string };
-  assert.ok(!out.stdout.includes("FORGED"), `the forged answer reached the client: ${JSON.stringify(out)}`);
-  assert.equal(out.stdout, "the-true-answer\n");
-  assert.ok(out.download === undefined || out.download === "hello", `the download carried more than the declared size: ${JSON.stringify(out)}`);
-});
+for (const pauseS of [0.5, 0]) {
+  test(`a guest that sends more than the size it declared (${pauseS ? "after a pause" : "at once"}) fails the download and cannot forge the client's next answer`, async () => {
+    const id = await pool.create();
+    const patch = await exec(id, forgeDownloads(pauseS));
+    assert.equal(patch.stdout, "patched\n", patch.stderr);
+    const r = runPythonSdk(client, hostdUrl(), [id]);
+    assert.equal(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout.trim().split("\n").pop()!) as { download?: string; download_error?: string; stdout: string };
+    assert.ok(!out.stdout.includes("FORGED"), `the forged answer reached the client: ${JSON.stringify(out)}`);
+    assert.equal(out.stdout, "the-true-answer\n");
+    // Cut, not whole: the guest's `done` after its overflow sent the held bytes as a complete
+    // answer on a connection hostd then closed, and the client's next call on it was reset.
+    assert.ok(out.download_error, `the download looked whole: ${JSON.stringify(out)}`);
+  });
+}
 
 test("a cancelled download frees the guest's side: the guest's writer is told, nothing hangs", async () => {
   const id = await pool.create();

@@ -164,7 +164,9 @@ export async function readPath(sb: RuntimeSandbox, path: string, replyTimeoutMs:
     const queued: (Buffer | "done")[] = []; // frames that came before the caller piped
     let silence: NodeJS.Timeout | undefined;
 
+    let failed = false;
     const fail = (err: Error) => {
+      failed = true;
       clearTimeout(silence);
       conn.close();
       if (!answered) reject(err);
@@ -184,6 +186,9 @@ export async function readPath(sb: RuntimeSandbox, path: string, replyTimeoutMs:
 
     const id = conn.open((frame) => {
       const h = frame.header as GuestFrame;
+      // Nothing the guest says after a failure may reach the client (a `done` would send the
+      // held last bytes and make a cut download look whole).
+      if (failed) return;
       if (h.t === "error") fail(guestError(h));
       else if (!answered && h.t === "dir") {
         answered = complete = true;
@@ -225,6 +230,7 @@ export async function readPath(sb: RuntimeSandbox, path: string, replyTimeoutMs:
     }
 
     function onData(b: Buffer): void {
+      if (failed) return;
       if (!out) {
         queued.push(b);
         return;
@@ -237,6 +243,7 @@ export async function readPath(sb: RuntimeSandbox, path: string, replyTimeoutMs:
     }
 
     function onDone(): void {
+      if (failed) return;
       if (!out) {
         queued.push("done");
         return;

@@ -65,6 +65,10 @@ export class GuestConnection {
       // on their way to a download, which the files API moves at disk speed.
       let cost = 0;
       for (const f of frames) {
+        // A handler that closed the connection (a guest that broke its protocol) is done with
+        // it: the frames after, in the same chunk, must not reach anyone (a download's `done`
+        // after its overflow sent the held bytes out as a whole answer).
+        if (socket.destroyed) break;
         if (!(f.header.t === "data" && this.downloads.has(f.header.id))) cost += f.body.length + FRAME_COST_BYTES;
         this.route(f);
       }
