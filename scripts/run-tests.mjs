@@ -212,7 +212,11 @@ if (failed) printHostdTroubles();
 console.log(`\n${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);
 
-/** After a failure: the shared hostd's last warnings and errors, which CI's output otherwise lacks. */
+/**
+ * After a failure: the shared hostd's warnings and errors, which CI's output otherwise lacks.
+ * Request lines that differ only in id and time are shown once with a count, so that one noisy
+ * test (a port proxy's 502s) does not push out the lines that explain another's failure.
+ */
 function printHostdTroubles() {
   let lines = [];
   try {
@@ -221,6 +225,26 @@ function printHostdTroubles() {
     return;
   }
   if (!lines.length) return;
-  console.log(`\n== the shared hostd's last ${Math.min(lines.length, 30)} of ${lines.length} warnings and errors (${hostdLogPath})`);
-  for (const l of lines.slice(-30)) console.log(l.length > 400 ? `${l.slice(0, 400)}…` : l);
+  const groups = new Map();
+  for (const l of lines) {
+    let key = l;
+    try {
+      const e = JSON.parse(l);
+      if (e.msg === "request") key = `request ${e.method} ${e.route} ${e.status} ${e.error_code}`;
+    } catch {
+      /* not JSON: its own group */
+    }
+    const g = groups.get(key);
+    if (g) {
+      g.count++;
+      g.last = l;
+    } else groups.set(key, { first: l, last: l, count: 1 });
+  }
+  const shown = [...groups.values()].slice(-80);
+  console.log(`\n== the shared hostd's ${lines.length} warnings and errors, ${groups.size} kinds, the last ${shown.length} shown (${hostdLogPath})`);
+  const cut = (l) => (l.length > 400 ? `${l.slice(0, 400)}…` : l);
+  for (const g of shown) {
+    console.log(cut(g.first));
+    if (g.count > 1) console.log(`   … ${g.count - 1} more like it, the last: ${cut(g.last)}`);
+  }
 }
