@@ -2,7 +2,8 @@
 // works hostd hard in ways no sandbox cgroup pays for. Churn: A creates and closes sandboxes as
 // fast as hostd lets it (its tier's start rate: free, 2 a second after 30) while B creates one
 // every 500 ms. Output: A's three sandboxes print flat out, read as fast as it comes (its output
-// pace, PODFLARE_OUTPUT_MB_PER_S_PER_KEY), while B runs print(1) every 100 ms. Raw HTTP.
+// pace, PODFLARE_OUTPUT_MB_PER_S_PER_KEY), while B runs print(1) every 100 ms. CPU: A's four
+// sandboxes spin while B times a fixed loop in its one (each key's CPU weight). Raw HTTP.
 // Needs keys, so it runs a hostd of its own (two free keys, its own state dir and port), or
 // measures one given by PODFLARE_TENANTS_URL with PODFLARE_TENANTS_KEYS=keyA,keyB (and
 // PODFLARE_TENANTS_PID for hostd's CPU), e.g. an older tree's for the figures before.
@@ -82,6 +83,15 @@ export async function runTenants() {
   };
   const close = (k, id) => fetch(`${h.url}/v1/sandboxes/${id}`, { method: "DELETE", headers: headers(k) }).then((r) => r.arrayBuffer());
   const pause = (ms) => new Promise((r) => setTimeout(r, ms));
+  /** A create that waits out its key's start rate (429 rate_limited, Retry-After). */
+  const createPatiently = async (k) => {
+    for (;;) {
+      const c = await create(k);
+      if (c.status === 200) return c.id;
+      if (c.status !== 429) throw new Error(`create answered ${c.status}`);
+      await pause(500);
+    }
+  };
   /** B's creates, one every 500 ms, for `ms` (create latency; each closed after). */
   const bCreates = async (ms) => {
     const out = [];
@@ -148,6 +158,32 @@ export async function runTenants() {
     ctl.abort();
     for (const id of printers) await close(keyA, id);
     await Promise.all(reading);
+
+    // CPU: B times a fixed loop inside its sandbox, alone and while A's four sandboxes spin.
+    const spinners = [];
+    for (let i = 0; i < 4; i++) spinners.push(await createPatiently(keyA));
+    const task = "import time\nt = time.perf_counter()\nn = 0\nfor i in range(4_000_000):\n    n += i\nprint(time.perf_counter() - t)";
+    const bTask = async (n) => {
+      const out = [];
+      for (let i = 0; i < n; i++) {
+        const r = await fetch(`${h.url}/v1/sandboxes/${b}/exec`, { method: "POST", body: JSON.stringify({ code: task }), headers: headers(keyB) });
+        const events = (await r.text()).split("\n").filter(Boolean).map((l) => JSON.parse(l));
+        out.push(Number(events.filter((e) => e.type === "stdout").map((e) => e.data).join("")) * 1000);
+      }
+      return out;
+    };
+    const quietTask = await bTask(3);
+    const spin = new AbortController();
+    const spinning = spinners.map((id) =>
+      fetch(`${h.url}/v1/sandboxes/${id}/exec`, { method: "POST", body: JSON.stringify({ code: "while True:\n    pass", timeout_ms: 600_000 }), headers: headers(keyA), signal: spin.signal })
+        .then((r) => r.text())
+        .catch(() => undefined),
+    );
+    await pause(1000);
+    const spinTask = await bTask(3);
+    spin.abort();
+    await Promise.all(spinning);
+    for (const id of spinners) await close(keyA, id);
     await close(keyB, b);
 
     const row = (name, samples, baseline) => ({ name, stats: summarize(samples), baseline: baseline && { name: "quiet", stats: summarize(baseline) } });
@@ -156,6 +192,8 @@ export async function runTenants() {
       row("key B create, key A churning", churnCreates, quietCreates),
       row("key B print(1) exec, quiet", quietExecs),
       row("key B print(1) exec, key A's 3 sandboxes printing", floodExecs, quietExecs),
+      row("key B's 4M-step loop (ms in its sandbox), quiet", quietTask),
+      row("key B's 4M-step loop, key A's 4 sandboxes spinning", spinTask, quietTask),
     ];
     printTable(`one tenant's cost to another (${seconds} s each way; raw HTTP; free keys)`, rows);
     console.log(`  churn: key A made and closed ${made} sandboxes in ${churnS.toFixed(1)} s (${(made / churnS).toFixed(1)} a second), ${refused} creates refused`);
@@ -170,6 +208,7 @@ export async function runTenants() {
         output_hostd_cores: hostdCores,
         exec_p50_ratio: summarize(floodExecs).p50 / summarize(quietExecs).p50,
         exec_p50_added: fmt(summarize(floodExecs).p50 - summarize(quietExecs).p50),
+        cpu_task_p50_ratio: summarize(spinTask).p50 / summarize(quietTask).p50,
       },
     };
   } finally {

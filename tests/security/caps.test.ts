@@ -10,6 +10,8 @@ import { fileURLToPath } from "node:url";
 import { api } from "../support/api.js";
 import { until } from "../support/host.js";
 import { ownHostd, startTestHostd, teardownStateDir, type TestHostd } from "../support/hostd-process.js";
+import { cgroupParentFor } from "@podflare/hostd";
+import { CgroupManager } from "@podflare/hostd/jail";
 
 const { stateDir, port } = ownHostd("caps", 45);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -22,6 +24,9 @@ let rateKey: string;
 /** And two for the output pace (exec, processes), which this hostd sets to 4 MiB a second (16 MiB at once). */
 let outputKey: string;
 let processKey: string;
+/** Two keys of their own for CPU fairness: one with four sandboxes, one with one. */
+let manyKey: string;
+let oneKey: string;
 const OUTPUT_MB_PER_S = 4;
 const as = () => ({ authorization: `Bearer ${freeKey}` });
 
@@ -50,6 +55,8 @@ before(async () => {
   rateKey = key("free", "caps-free-rate");
   outputKey = key("free", "caps-free-output");
   processKey = key("free", "caps-free-process");
+  manyKey = key("pro", "caps-fair-many");
+  oneKey = key("free", "caps-fair-one");
   hostd = await startTestHostd({ stateDir, port, env: { PODFLARE_ADMIN_KEY: adminKey, PODFLARE_OUTPUT_MB_PER_S_PER_KEY: String(OUTPUT_MB_PER_S) } });
 });
 
@@ -237,5 +244,34 @@ test("a process's output (a lossless stream) is paced the same way, every byte k
     assert.ok(s >= floorS * 0.9, `${(out.length / 1e6).toFixed(1)} MB relayed in ${s.toFixed(2)} s: faster than the pace`);
   } finally {
     await (await api("DELETE", `/v1/sandboxes/${id}`, undefined, hostd.url, by)).arrayBuffer();
+  }
+});
+
+test("CPU under contention is shared per key: a key's sandboxes together weigh what another key's one does, and regain it as they close", async () => {
+  const cgroups = new CgroupManager({ parent: cgroupParentFor(stateDir) });
+  const by = (key: string) => ({ authorization: `Bearer ${key}` });
+  const make = async (key: string) => {
+    const res = await api("POST", "/v1/sandboxes", {}, hostd.url, by(key));
+    const body = (await res.json()) as { id?: string; error?: string };
+    assert.equal(res.status, 200, body.error);
+    return body.id!;
+  };
+  const many = [await make(manyKey), await make(manyKey), await make(manyKey), await make(manyKey)];
+  const one = await make(oneKey);
+  const weights = () => ({ many: many.map((id) => cgroups.cpuWeight(id)), one: cgroups.cpuWeight(one) });
+  try {
+    // Every sandbox's group weighed the same (100): four sandboxes got four times one's CPU.
+    const w = await until(async () => {
+      const now = weights();
+      return now.many.every((x) => x === 2500) && now.one === 10_000 ? now : undefined;
+    }, () => `weights ${JSON.stringify(weights())}`);
+    assert.equal(w.many.reduce((a, b) => a + b, 0), w.one);
+    for (const id of many.splice(1)) await (await api("DELETE", `/v1/sandboxes/${id}`, undefined, hostd.url, by(manyKey))).arrayBuffer();
+    await until(async () => (cgroups.cpuWeight(many[0]!) === 10_000 ? true : undefined), () => `the last of the key's sandboxes weighs ${cgroups.cpuWeight(many[0]!)}`);
+    assert.equal(cgroups.cpuWeight(one), 10_000, "the other key's sandbox was reweighed");
+  } finally {
+    for (const [key, ids] of [[manyKey, many], [oneKey, [one]]] as const) {
+      for (const id of ids) await (await api("DELETE", `/v1/sandboxes/${id}`, undefined, hostd.url, by(key))).arrayBuffer();
+    }
   }
 });

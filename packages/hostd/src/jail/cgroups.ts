@@ -8,7 +8,7 @@ import path from "node:path";
 import { errno, sleep, SETTLE_POLL_MS } from "./cgroup-files.js";
 import * as kill from "./cgroup-kill.js";
 import { CgroupLayout, DEFAULT_ROOT, detectCgroupVersion, ID_RE, type CgroupVersion } from "./cgroup-layout.js";
-import { ceilingValues, limitValues, setCpuPriority, type CgroupLimits } from "./cgroup-limits.js";
+import { ceilingValues, cpuWeight, limitValues, setCpuPriority, setCpuWeight, type CgroupLimits } from "./cgroup-limits.js";
 import * as usage from "./cgroup-usage.js";
 import { createV1, setCeilingV1 } from "./cgroup-v1.js";
 import { createV2, setCeilingV2 } from "./cgroup-v2.js";
@@ -73,6 +73,15 @@ export class CgroupManager {
   /** CPU share under contention: "background" for warm-pool boots (cgroup-limits.ts). */
   setCpuPriority(id: string, priority: "background" | "normal"): void {
     setCpuPriority(this.layout, id, priority);
+  }
+
+  /** A live sandbox's CPU share in cpu.weight units (cgroup-limits.ts). */
+  setCpuWeight(id: string, weight: number): void {
+    setCpuWeight(this.layout, id, weight);
+  }
+
+  cpuWeight(id: string): number {
+    return cpuWeight(this.layout, id);
   }
 
   /** The cgroup.procs files a process must write its pid to in order to join the sandbox. */

@@ -7,6 +7,7 @@ import { parsePolicy } from "../network/policy.js";
 import type { Runtime, RuntimeSandbox, RuntimeSandboxSpec } from "../runtime/types.js";
 import type { SandboxRecord, SandboxTable } from "../store/store.js";
 import type { Clock } from "./clock.js";
+import { KeyCpuShares } from "./key-cpu-shares.js";
 import { notFound, toInfo } from "./sandbox-info.js";
 import { SerialQueue } from "./serial-queue.js";
 
@@ -85,8 +86,12 @@ export class LiveSandboxes {
   /** The pace of each owner's program output, or undefined for none (hostd.ts sets it from its config). */
   outputMeterFor: (owner: string) => ((bytes: number) => number) | undefined = () => undefined;
 
+  /** Each key's CPU weight, divided among its live sandboxes. */
+  readonly cpuShares = new KeyCpuShares();
+
   track(record: SandboxRecord, rt: RuntimeSandbox): void {
     rt.outputMeter = this.outputMeterFor(record.owner);
+    this.cpuShares.join(record.owner, rt);
     this.live.set(record.id, { record, rt, queue: new SerialQueue(), changes: new SerialQueue(), busy: 0, restarts: 0, expiry: new AbortController(), closing: new AbortController() });
   }
 
@@ -123,11 +128,14 @@ export class LiveSandboxes {
   }
 
   remove(id: string): void {
+    const sb = this.live.get(id);
+    if (sb) this.cpuShares.leave(sb.record.owner, sb.rt);
     this.live.delete(id);
   }
 
   clear(): void {
     this.live.clear();
+    this.cpuShares.clear();
   }
 
   /**

@@ -30,6 +30,7 @@ function fakeSandbox(id: string, log: string[]): RuntimeSandbox {
     resume: async () => void log.push(`resume ${id}`),
     destroy: async () => void log.push(`destroy ${id}`),
     detach: () => undefined,
+    setCpuWeight: () => undefined,
   } as unknown as RuntimeSandbox;
 }
 

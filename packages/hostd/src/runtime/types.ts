@@ -71,6 +71,8 @@ export interface RuntimeSandbox {
   outputMeter?: (bytes: number) => number;
   /** Back to a normal CPU share (a pooled sandbox handed to a user). */
   foreground(): void;
+  /** Its CPU share under contention, in cpu.weight units: its owner's divided among its sandboxes. */
+  setCpuWeight(weight: number): void;
   /** Kills the guest kernel (not the sandbox); the next control() starts a fresh one. */
   killKernel(): void;
   /** How many processes the kernel's OOM killer has killed in this sandbox so far. */

@@ -188,6 +188,14 @@ export class NsSandbox implements RuntimeSandbox {
     this.rt.cgroups.setCpuPriority(this.id, "normal");
   }
 
+  setCpuWeight(weight: number): void {
+    try {
+      this.rt.cgroups.setCpuWeight(this.id, weight);
+    } catch {
+      // Its group is gone (closed meanwhile): nothing to weigh.
+    }
+  }
+
   killKernel(): void {
     if (this.kernelIsAlive()) {
       try {
