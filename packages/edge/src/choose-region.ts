@@ -1,6 +1,6 @@
 // Which region a request that is not a create goes to, and the answers when it cannot: shared
 // by the front's fast path (front/) and the node:http path (server.ts), so both route alike.
-import { PodflareError } from "@podflare/protocol";
+import { PodflareError, regionNamePattern } from "@podflare/protocol";
 import { retryAfterS } from "./answer.js";
 import type { Region, RegionSet } from "./regions.js";
 import type { RouteKind } from "./route.js";
@@ -33,16 +33,18 @@ export function regionChooser(regions: RegionSet, probeIntervalMs: number, log: 
       if (route.kind === "id") {
         const r = regions.byTag(route.tag);
         if (!r) {
-          const what = route.id.startsWith("spc_") ? "space_not_found" : "sandbox_not_found";
-          throw new PodflareError(what, `${route.id} not found: no region of this edge makes ids starting ${route.id.slice(0, 8)} (known: ${regions.list.map((x) => `${x.name}=${x.tag}`).join(", ")})`);
+          // Not the regions' names and tags: the caller's key has not been checked here.
+          const what = route.id.startsWith("spc_") ? "space_not_found" : route.id.startsWith("mcp_") ? "mcp_session_not_found" : "sandbox_not_found";
+          throw new PodflareError(what, `${route.id} not found: no region of this edge makes ids starting ${route.id.slice(0, 8)}`);
         }
         if (!r.healthy) throw unavailable(r);
         return r;
       }
       const name = (Array.isArray(regionHeader) ? regionHeader[0] : regionHeader)?.trim();
       if (name) {
+        malformedRegion(name, "the X-Podflare-Region header");
         const r = regions.byName(name);
-        if (!r) throw new PodflareError("region_unknown", `region ${JSON.stringify(name)} (X-Podflare-Region) is not served by this edge (it has: ${regions.list.map((x) => x.name).join(", ")})`);
+        if (!r) throw new PodflareError("region_unknown", `region ${JSON.stringify(name)} (X-Podflare-Region) is not served by this edge; GET /v1/regions with your key lists those it serves`);
         if (!r.healthy) throw unavailable(r);
         return r;
       }
@@ -59,4 +61,11 @@ export function regionChooser(regions: RegionSet, probeIntervalMs: number, log: 
       return new PodflareError("upstream_error", `the connection to region ${r.name} broke before it answered (${reason}); the call may have run there: check its effect before repeating it`);
     },
   };
+}
+
+/** A region name hostd would refuse as malformed is 400 bad_request here too, not region_unknown. */
+export function malformedRegion(name: string, where: string): void {
+  if (!regionNamePattern.test(name)) {
+    throw new PodflareError("bad_request", `${where} must be a region name like "us-west" (lowercase letters, digits, "-"), got ${JSON.stringify(name)}`);
+  }
 }

@@ -15,6 +15,7 @@ import { relay } from "./forward.js";
 import { namedRegion } from "./route.js";
 import type { Region, RegionSet } from "./regions.js";
 import { retryAfterS } from "./answer.js";
+import { malformedRegion } from "./choose-region.js";
 
 export interface CreateOptions {
   connectTimeoutMs: number;
@@ -84,10 +85,10 @@ export function parseMaybe(body: Buffer): unknown {
 /** Which regions to try, in order; throws the answer when there is none. */
 export function candidates(regions: RegionSet, named: string | undefined, probeIntervalMs: number): Region[] {
   if (named !== undefined) {
+    malformedRegion(named, "region");
     const r = regions.byName(named);
     if (!r) {
-      const known = regions.list.map((x) => x.name).join(", ");
-      throw new PodflareError("region_unknown", `region ${JSON.stringify(named)} is not served by this edge (it has: ${known}); ask for one of those, or leave region out for the nearest`);
+      throw new PodflareError("region_unknown", `region ${JSON.stringify(named)} is not served by this edge; GET /v1/regions with your key lists those it serves, or leave region out for the nearest`);
     }
     if (!r.healthy) {
       throw new PodflareError("region_unavailable", `region ${r.name} is down (${r.error}); retry later, or leave region out to create in the nearest healthy region`, { "retry-after": retryAfterS(probeIntervalMs) });

@@ -6,6 +6,8 @@
 import crypto from "node:crypto";
 
 export const regionTagPattern = /^[0-9a-f]{4}$/;
+/** A region's name (PODFLARE_REGION, a create's `region`, X-Podflare-Region). */
+export const regionNamePattern = /^[a-z0-9][a-z0-9-]{0,62}$/;
 /** Ids an edge routes: sandboxes and Spaces. */
 export const routedIdPattern = /^(?:sbx|spc)_[0-9a-f]{32}$/;
 /** MCP session ids (the Mcp-Session-Id header): tagged the same way, so a session stays in its region. */

@@ -7,7 +7,6 @@ import type { Duplex } from "node:stream";
 import { PodflareError } from "@podflare/protocol";
 import { originPath } from "../origin-request.js";
 import { rawErrorAnswer } from "../answer.js";
-import { redactHeaders, redactPath } from "../redact.js";
 import type { Region } from "../regions.js";
 import { replayable } from "../choose-region.js";
 import { createThroughFront, type FrontConnection, type SendHooks } from "./create-flow.js";
@@ -15,11 +14,12 @@ import { answerToCaller, type Caller } from "./answer-to-caller.js";
 import { Exchange, writeChunk } from "./exchange.js";
 import { planFor } from "./plan.js";
 import type { FrontDeps } from "./front-deps.js";
-import { INNER_HOST, forwardHead, headWithBody, requestFacts, verbatimHead } from "./heads.js";
-import { connectInner } from "./inner.js";
+import { INNER_HOST, forwardHead, headWithBody, hostPort, requestFacts, verbatimHead } from "./heads.js";
+import { connectInner, spliceToInner } from "./inner.js";
 import { Leg } from "./leg.js";
 import { POOL_FULL, poolFullError } from "./origin-pool.js";
-import { HttpParser, MAX_REQUEST_HEAD_BYTES, type ParsedHead } from "./llhttp.js";
+import { HttpParser, type ParsedHead } from "./llhttp.js";
+import { countAndLog, headTimeoutRefusal, parseRefusal } from "./front-answers.js";
 
 // Body bytes held for a request that has no target yet; beyond, the caller is paused.
 const MAX_HELD_BYTES = 1 << 20;
@@ -81,6 +81,11 @@ export class ClientConnection implements FrontConnection {
     return this.socket.remoteAddress;
   }
 
+  /** The edge as this caller reached it: the Host of a request that had none (heads.ts). */
+  get localHost(): string {
+    return hostPort(this.socket.localAddress, this.socket.localPort);
+  }
+
   /** A request taken whose answer has not begun (a WebSocket once upgraded is not one). */
   awaitingAnswer(): boolean {
     return this.queue.some((e) => e.plan.to !== "splice" && !e.answered);
@@ -110,7 +115,7 @@ export class ClientConnection implements FrontConnection {
     if (this.betweenRequests && this.headStartedMs === 0) this.headStartedMs = this.lastActiveMs;
     const r = this.parser.execute(d);
     if (typeof r !== "number") {
-      this.protocolError(r.code === "HPE_HEADER_OVERFLOW" ? 431 : 400, r.code ?? "parse error");
+      this.protocolError(r.code);
       // Whole requests of this read ahead of the bad bytes still go (protocolError kept them).
       if (this.refusal === undefined) return;
     }
@@ -177,11 +182,13 @@ export class ClientConnection implements FrontConnection {
   /** The request at the front of the queue goes on its way. */
   private start(ex: Exchange): void {
     ex.begun = true;
-    if (ex.facts.expectContinue && !ex.requestDone && ex.head.versionMinor >= 1 && ex.plan.to !== "splice") {
+    const plan = ex.plan;
+    // The share first: a call refused its share gets no 100 Continue, so the caller keeps its body.
+    if ((plan.to === "origin" || plan.to === "create") && !this.takeShare(ex)) return;
+    if (plan.to === "refuse") return this.answerError(ex, plan.err);
+    if (ex.facts.expectContinue && !ex.requestDone && ex.head.versionMinor >= 1 && plan.to !== "splice") {
       this.socket.write("HTTP/1.1 100 Continue\r\n\r\n");
     }
-    const plan = ex.plan;
-    if ((plan.to === "origin" || plan.to === "create") && !this.takeShare(ex)) return;
     if (plan.to === "origin") this.toOrigin(ex, plan.region);
     else if (plan.to === "create") createThroughFront(this, ex);
     else if (plan.to === "inner") this.toInner(ex);
@@ -210,7 +217,7 @@ export class ClientConnection implements FrontConnection {
       if (this.closed) return pool.release(socket);
       const reused = pool.wasUsed(socket);
       const path = originPath(region, ex.head.url);
-      this.send(ex, socket, forwardHead(ex.head, path, ex.facts.chunked, this.socket.remoteAddress, undefined, region.url.host), {
+      this.send(ex, socket, forwardHead(ex.head, path, ex.facts.chunked, this.socket.remoteAddress, undefined, this.localHost), {
         done: (keepAlive) => (keepAlive && ex.sentAll ? pool.release(socket) : pool.discard(socket)),
         failedBeforeAnswer: (reason) => {
           // A caller that left is not the region's fault: nothing to answer.
@@ -291,7 +298,8 @@ export class ClientConnection implements FrontConnection {
   /** An answer the front gives itself, in the API's error envelope. */
   answerError(ex: Exchange, err: PodflareError): void {
     if (this.closed) return;
-    const close = !ex.head.keepAlive;
+    // Answered before its body was all read: the connection closes after, and says so.
+    const close = !ex.head.keepAlive || !ex.requestDone || ex.plan.to === "refuse";
     this.socket.write(rawErrorAnswer(err, close));
     ex.answered = true;
     ex.status = err.status;
@@ -301,14 +309,7 @@ export class ClientConnection implements FrontConnection {
   /** The answer is whole: counted, logged, and the next request goes. */
   private finished(ex: Exchange, close: boolean): void {
     this.leaveShare(ex);
-    // What went to the edge's own server is counted and logged there.
-    if (ex.plan.to === "origin" || ex.plan.to === "create") {
-      this.deps.metrics.request(ex.region || "-", ex.plan.to === "create" ? "create" : ex.plan.kind, ex.status);
-      if (this.deps.accessLog) {
-        const ms = (performance.now() - ex.started).toFixed(1);
-        this.deps.log(`${ex.head.method} ${redactPath(ex.head.url)} -> ${ex.region || "edge"} ${ex.status} ${ms} ms headers=${JSON.stringify(redactHeaders(ex.headerObject()))}`);
-      }
-    }
+    countAndLog(this.deps, ex);
     this.queue.shift();
     this.activeTarget = undefined;
     ex.sink = undefined;
@@ -332,20 +333,20 @@ export class ClientConnection implements FrontConnection {
 
   /** An upgrade (WebSocket): the connection is handed, head and all, to the edge's own server. */
   private splice(ex: Exchange): void {
-    const inner = connectInner(this.deps.inner, this.socket.remoteAddress, this.socket.remotePort);
-    this.spliceTo = inner;
-    inner.write(verbatimHead(ex.head), "latin1");
-    for (const b of this.spliceHeld.splice(0)) inner.write(b);
-    inner.pipe(this.socket);
-    inner.on("error", () => this.socket.destroy());
-    inner.on("close", () => this.socket.destroy());
-    this.socket.resume();
+    this.spliceTo = spliceToInner(this.deps.inner, this.socket, verbatimHead(ex.head), this.spliceHeld.splice(0));
   }
 
-  private protocolError(status: number, what: string): void {
+  private protocolError(llhttpCode: string | undefined): void {
     this.stopped = true;
-    const message = status === 431 ? `the request head is over ${MAX_REQUEST_HEAD_BYTES / 1024} KiB; send fewer or smaller headers` : `the request is not valid HTTP/1.1 (${what})`;
-    const refusal = rawErrorAnswer(new PodflareError("bad_request", message), true, status);
+    const refusal = parseRefusal(llhttpCode);
+    // llhttp may pass a bad request's head before refusing it (an unknown Transfer-Encoding): it
+    // never went anywhere; cutting the connection for it lost a create's answer (tester tr).
+    const bad = this.reading;
+    if (bad && !bad.begun && this.queue[this.queue.length - 1] === bad) {
+      this.queue.pop();
+      this.reading = undefined;
+      if (this.startAfterRead === bad) this.startAfterRead = undefined;
+    }
     if (this.queue.length === 0) this.socket.end(refusal);
     // Whole requests ahead of the bad bytes are answered first, as hostd does; what follows
     // is read and dropped meanwhile, so no reset cuts those answers off.
@@ -371,7 +372,8 @@ export class ClientConnection implements FrontConnection {
   sweep(nowMs: number): void {
     if (this.closed || this.spliceTo) return;
     if (this.headStartedMs !== 0 && nowMs - this.headStartedMs > this.deps.headersTimeoutMs) {
-      this.socket.destroy();
+      if (this.queue.length === 0) this.closeAfter(headTimeoutRefusal(this.deps.headersTimeoutMs));
+      else this.socket.destroy();
       return;
     }
     if (nowMs - this.lastActiveMs <= this.deps.idleTimeoutMs) return;

@@ -26,6 +26,7 @@ export interface FrontConnection {
   readonly deps: FrontDeps;
   readonly closed: boolean;
   readonly remoteAddress: string | undefined;
+  readonly localHost: string;
   send(ex: Exchange, target: Duplex, head: string, hooks: SendHooks, wholeBody?: Buffer): void;
   answerError(ex: Exchange, err: PodflareError): void;
   toInner(ex: Exchange): void;
@@ -86,7 +87,7 @@ function attempt(conn: FrontConnection, ex: Exchange, r: Region, body: Buffer, m
       pool.release(socket);
       return then({ kind: "relayed" });
     }
-    const head = forwardHead(ex.head, originPath(r, ex.head.url), false, conn.remoteAddress, body.length, r.url.host);
+    const head = forwardHead(ex.head, originPath(r, ex.head.url), false, conn.remoteAddress, body.length, conn.localHost);
     conn.send(ex, socket, head, {
       done: (keepAlive) => (keepAlive ? pool.release(socket) : pool.discard(socket)),
       failedBeforeAnswer: (reason) => then({ kind: "failed", sent: ex.sentAll, reason }),

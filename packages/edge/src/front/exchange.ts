@@ -1,6 +1,7 @@
 // One request on a caller's connection, from its head to the end of its answer: where it goes
 // (its plan), its body on the way (held until it has somewhere to go), and what the caller
 // was answered (for metrics and the access log).
+import type { PodflareError } from "@podflare/protocol";
 import type { Duplex } from "node:stream";
 import type { Region } from "../regions.js";
 import type { ParsedHead } from "./llhttp.js";
@@ -14,7 +15,9 @@ export type Plan =
   /** To the edge's own node:http server (front/inner.ts). */
   | { to: "inner" }
   /** A protocol upgrade: the rest of the connection goes to the edge's own server. */
-  | { to: "splice" };
+  | { to: "splice" }
+  /** Answered by the front with this error, and the connection closed (an HTTP/1.1 head without Host). */
+  | { to: "refuse"; err: PodflareError };
 
 /** Writes one chunk of an HTTP/1.1 chunked body; false when the socket is full. */
 export function writeChunk(socket: Duplex, chunk: Buffer): boolean {

@@ -184,15 +184,20 @@ test("a chunked request body reaches the origin whole; hop-by-hop headers stop a
   assert.doesNotMatch(text.split("\r\n\r\n")[0]!, /keep-alive: timeout=/i);
 });
 
-test("an HTTP/1.0 request without Host is answered as the origin answers it: it goes on with the origin's Host", async () => {
+test("an HTTP/1.0 request without Host goes on with the edge's own address as its Host (never an origin's internal one); an HTTP/1.1 one is 400", async () => {
   origin.seen.length = 0;
   const call = await raw("GET /v1/old?x=1 HTTP/1.0\r\n\r\n", () => false);
   assert.match(call.text, /^HTTP\/1\.1 200 /, call.text);
   assert.match(call.text, /"url":"\/v1\/old\?x=1"/);
-  assert.equal(origin.seen[0]!.headers.host, new URL(originUrl).host);
+  assert.equal(origin.seen[0]!.headers.host, `127.0.0.1:${port}`);
   const create = await raw("POST /v1/sandboxes HTTP/1.0\r\ncontent-length: 2\r\n\r\n{}", () => false);
   assert.match(create.text, /^HTTP\/1\.1 200 /, create.text);
-  assert.equal(origin.seen[1]!.headers.host, new URL(originUrl).host);
+  assert.equal(origin.seen[1]!.headers.host, `127.0.0.1:${port}`);
+  // HTTP/1.1 requires a Host: 400 as hostd answers it, and the connection closes; nothing reached the origin.
+  const v11 = await raw("GET /v1/old HTTP/1.1\r\n\r\n");
+  assert.ok(v11.closed);
+  assert.match(v11.text, /^HTTP\/1\.1 400 [^]*"code":"bad_request"/);
+  assert.equal(origin.seen.length, 2);
   // One the edge answers itself (its own server, which node:http serves).
   const own = await raw("GET /v1/regions HTTP/1.0\r\n\r\n", () => false);
   assert.match(own.text, /^HTTP\/1\.1 200 /, own.text);
@@ -207,6 +212,11 @@ test("bytes that are not HTTP behind whole requests: those are answered in order
   assert.deepEqual(statuses, ["200", "200", "400"], text);
   assert.ok(text.indexOf('"url":"/v1/first?ms=150"') < text.indexOf('"url":"/v1/second"'));
   assert.match(text, /not valid HTTP\/1\.1.*"code":"bad_request"/);
+  // A head llhttp passes before refusing it (an unknown Transfer-Encoding) behind a create: the
+  // create is answered, then the 400 (the connection was cut, losing the create's answer).
+  const te = await raw("POST /v1/sandboxes HTTP/1.1\r\nhost: e\r\ncontent-length: 2\r\n\r\n{}" + "GET /v1/x HTTP/1.1\r\nhost: e\r\ntransfer-encoding: gzip\r\n\r\n");
+  assert.ok(te.closed);
+  assert.deepEqual([...te.text.matchAll(/^HTTP\/1\.1 (\d{3})/gm)].map((m) => m[1]), ["200", "400"], te.text);
   // Garbage inside a request still being read: nothing can be answered; the connection closes.
   const cut = await raw("POST /v1/echo HTTP/1.1\r\nhost: e\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\n");
   assert.ok(cut.closed);
@@ -410,11 +420,15 @@ test("a head that trickles in is cut off at the headers timeout; an idle connect
   const slow = net.connect(port, "127.0.0.1", () => slow.write("GET /v1/x HTTP/1.1\r\n"));
   slow.on("error", () => {});
   let slowClosed = false;
+  let slowGot = "";
+  slow.on("data", (d) => (slowGot += d));
   slow.on("close", () => (slowClosed = true));
   const idle = net.connect(port, "127.0.0.1");
   let idleClosed = false;
   idle.on("close", () => (idleClosed = true));
   await until("the slow head to be cut off", () => slowClosed);
+  // Told why, as hostd tells it (it was a bare close).
+  assert.match(slowGot, /^HTTP\/1\.1 408 [^]*"code":"request_timeout"/);
   await until("the idle connection to be closed", () => idleClosed);
   // An answer slower than the idle timeout: the caller is waiting, not stalling.
   const quiet = await raw("GET /v1/quiet?ms=1500 HTTP/1.1\r\nhost: e\r\n\r\n", (t) => t.includes('"url":"/v1/quiet?ms=1500"'));
@@ -545,4 +559,26 @@ test("a WebSocket the caller does not read holds the origin back (bounded memory
   }, 60_000);
   assert.ok(ws.streamed < 64 << 20, `the edge took ${ws.streamed} bytes of a WebSocket its caller does not read`);
   s.destroy();
+});
+
+test("a call refused its key's share gets no 100 Continue, and its 429 says the connection closes (its body was never read)", async () => {
+  const tight = await startEdge(
+    { regions: [{ name: "solo", url: originUrl }], addr: "127.0.0.1:0", probeIntervalMs: 60_000, probeTimeoutMs: 2000, connectTimeoutMs: 2000, maxCreateBodyBytes: 4096, callsPerKey: 1 },
+    { log: () => undefined },
+  );
+  const tightPort = Number(new URL(tight.url).port);
+  const auth = "authorization: Bearer pf_live_shares0123456789abcdefghijklmnop\r\n";
+  const holder = net.connect(tightPort, "127.0.0.1", () => holder.write(`GET /v1/hold HTTP/1.1\r\nhost: e\r\n${auth}\r\n`));
+  holder.on("error", () => {});
+  try {
+    await until("the origin to get the held call", () => origin.held !== undefined && !origin.heldClosed);
+    const refused = await raw(`PUT /v1/sandboxes/sbx_x/files HTTP/1.1\r\nhost: e\r\n${auth}expect: 100-continue\r\ncontent-length: 1000\r\n\r\n`, (t) => t.includes("\r\n\r\n{") && t.endsWith("}"), tightPort);
+    assert.doesNotMatch(refused.text, /100 Continue/);
+    assert.match(refused.text, /^HTTP\/1\.1 429 [^]*connection: close\r\n[^]*"code":"concurrency_limit"/i);
+  } finally {
+    holder.destroy();
+    await until("the held call to end", () => origin.heldClosed);
+    origin.held = undefined;
+    await tight.close();
+  }
 });

@@ -19,6 +19,8 @@ export interface RequestFacts {
   mcpSession: string | undefined;
   /** Who calls: the key hostd will authenticate it with (callerOf; key-shares.ts), never logged. */
   caller: string | undefined;
+  /** The head has no Host (or an empty one). */
+  hostMissing: boolean;
 }
 
 export function requestFacts(h: ParsedHead): RequestFacts {
@@ -48,7 +50,13 @@ export function requestFacts(h: ParsedHead): RequestFacts {
   }
   const e2bSandbox = e2bSandboxOf(e2bId, host);
   const caller = callerOf(who, servedAsE2b(h.url.split("?")[0]!, e2bSandbox));
-  return { chunked, hasBody: chunked || length, expectContinue, regionHeader, e2bSandbox, mcpSession, caller };
+  return { chunked, hasBody: chunked || length, expectContinue, regionHeader, e2bSandbox, mcpSession, caller, hostMissing: !host };
+}
+
+/** host:port as a Host header names it (an IPv6 literal in brackets). */
+export function hostPort(address: string | undefined, port: number | undefined): string {
+  const a = address ?? "localhost";
+  return `${a.includes(":") ? `[${a}]` : a}${port ? `:${port}` : ""}`;
 }
 
 /**

@@ -66,3 +66,18 @@ export function connectInner(server: http.Server, remoteAddress: string | undefi
   server.emit("connection", theirs);
   return ours;
 }
+
+/**
+ * An upgrade (WebSocket): the caller's connection is handed, head and all, to the edge's own
+ * server; each side's close ends the other. Returns the inner side the caller's bytes go to.
+ */
+export function spliceToInner(server: http.Server, caller: import("node:net").Socket, head: string, held: Buffer[]): Duplex {
+  const inner = connectInner(server, caller.remoteAddress, caller.remotePort);
+  inner.write(head, "latin1");
+  for (const b of held) inner.write(b);
+  inner.pipe(caller);
+  inner.on("error", () => caller.destroy());
+  inner.on("close", () => caller.destroy());
+  caller.resume();
+  return inner;
+}

@@ -1,5 +1,6 @@
 // Where a request goes, from its head alone (the Plan of exchange.ts): straight to a region's
 // hostd, through the create flow, or to the edge's own server.
+import { PodflareError } from "@podflare/protocol";
 import type { RegionChooser } from "../choose-region.js";
 import { classify } from "../route.js";
 import type { Plan } from "./exchange.js";
@@ -7,6 +8,8 @@ import type { RequestFacts } from "./heads.js";
 import type { ParsedHead } from "./llhttp.js";
 
 export function planFor(h: ParsedHead, facts: RequestFacts, chooser: RegionChooser): Plan {
+  // As hostd (node:http) answers it; an HTTP/1.0 request without Host gets the edge's own.
+  if (facts.hostMissing && h.versionMinor >= 1) return { to: "refuse", err: new PodflareError("bad_request", "an HTTP/1.1 request needs a Host header") };
   if (h.upgrade) return { to: "splice" };
   // Only origin-form targets go straight on (the edge is not a general proxy); the edge's
   // own server answers the rest with its error.

@@ -3,10 +3,10 @@
 // A hostd serves at most one region, its own name (PODFLARE_REGION); anything else is
 // refused with a message that says where the region could come from, never ignored.
 import type { IncomingMessage } from "node:http";
-import { PodflareError } from "@podflare/protocol";
+import { PodflareError, regionNamePattern } from "@podflare/protocol";
 
 export const regionHeader = "x-podflare-region";
-export const regionPattern = /^[a-z0-9][a-z0-9-]{0,62}$/;
+export const regionPattern = regionNamePattern;
 
 function named(value: unknown, where: string): string {
   if (typeof value !== "string" || !regionPattern.test(value)) {
