@@ -202,6 +202,7 @@ test("the idle timeout cuts a client that stops reading, never an exec that is q
     // on the client reads nothing.
     await eventually(() => c.received().length > 0, "the exec of `yes` did not start", 30_000);
     c.socket.pause();
+    const stoppedReading = Date.now();
     try {
       // One exec at a time per sandbox: the next one answers only once hostd has cut the
       // client that read nothing and its `yes` was interrupted.
@@ -212,6 +213,10 @@ test("the idle timeout cuts a client that stops reading, never an exec that is q
         signal: AbortSignal.timeout(idleTimeoutMs * 10),
       });
       assert.match(await next.text(), /"data":"again\\n"/);
+      // Cut within a quarter past the idle timeout (it came at twice the timeout: Node skips a
+      // socket's first timeout while its write queue moves), plus the interrupt's moment.
+      const tookMs = Date.now() - stoppedReading;
+      assert.ok(tookMs < idleTimeoutMs * 1.25 + 1500, `the client that read nothing held the sandbox ${tookMs} ms (idle timeout ${idleTimeoutMs} ms)`);
     } finally {
       c.socket.destroy();
     }
