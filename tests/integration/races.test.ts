@@ -139,6 +139,18 @@ test("a pause while an exec runs, then another exec: the second wakes the sandbo
   assert.match(await within(first.rest, 20_000, "the exec the pause froze"), /first/);
 });
 
+test("an exec queued before a pause (behind one running) wakes the sandbox, and both finish", async () => {
+  // It waited behind the exec the pause froze, which only a later call woke: both hung for good.
+  const id = await pool.create();
+  const first = await execStarted(id, "import time\nprint('started', flush=True)\ntime.sleep(1.5)\nprint('first')");
+  const second = exec(id, "print('second')");
+  // The second is queued (one exec at a time) before the pause is asked for.
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal((await api("POST", `/v1/sandboxes/${id}/pause`)).status, 200);
+  assert.equal((await within(second, 20_000, "an exec queued before the pause")).stdout, "second\n");
+  assert.match(await within(first.rest, 20_000, "the exec the pause froze"), /first/);
+});
+
 test("ten deletes of one sandbox: one 204, the rest 404 sandbox_not_found", async () => {
   const id = await pool.create();
   const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => call(`delete ${i}`, "DELETE", `/v1/sandboxes/${id}`)));

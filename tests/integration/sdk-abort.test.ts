@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { ConnectionError, Sandbox } from "podflare";
 import { hostdUrl } from "../support/api.js";
 import { eventually } from "../support/host.js";
+import { runPythonSdk } from "../support/python-sdk.js";
 
 let sb: Sandbox;
 before(async () => {
@@ -51,4 +52,32 @@ test("ts: runCode aborted after its output began rejects with the AbortError; ru
   }, (err: unknown) => err === reason);
   assert.deepEqual(seen, ["again\n"]);
   await eventually(async () => (await sb.runCode("print(kept)")).stdout === "42\n", "the REPL answers with its state", 15_000);
+});
+
+test("python: leaving a `with run_code_stream(...)` block, or close(), stops the code even while the stream is still referenced", async () => {
+  // A bare `break` with `stream = ...` kept the connection, so the next call waited for the
+  // cell's own timeout (outside tester ts: 15 s; 240 s behind an unread flood).
+  const script = `
+import sys, time
+from podflare import Sandbox
+sb = Sandbox.connect(sys.argv[1])
+sb.run_code("marker = 7")
+cell = "import time\\nfor i in range(1000):\\n    print(i, flush=True)\\n    time.sleep(0.05)"
+with sb.run_code_stream(cell, timeout_ms=120000) as stream:
+    for ev in stream:
+        if ev.type == "stdout":
+            break
+t = time.monotonic()
+first = sb.run_code("print(marker)").stdout.strip()
+took_with = time.monotonic() - t
+stream = sb.run_code_stream(cell, timeout_ms=120000)
+next(iter(stream))
+stream.close()
+t = time.monotonic()
+second = sb.run_code("print(marker)").stdout.strip()
+print(first, second, took_with < 20, time.monotonic() - t < 20)
+`;
+  const r = runPythonSdk(script, hostdUrl(), [sb.id]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout.trim(), "7 7 True True");
 });

@@ -67,6 +67,24 @@ test("a DataFrame, a trained model and files survive freeze → hostd restart �
   await closeSandbox(resumed.id, hostd.url);
 });
 
+test("default template (pickle): what is defined in the REPL is listed failed at freeze, not said saved and lost at resume", async () => {
+  const id = await createSandbox({ persistent: true }, hostd.url);
+  const setup = "def helper(x):\n    return x + 1\nclass C:\n    pass\nobj = C()\nmarker = 42\nkept = [1, {'a': 2}]";
+  assert.equal((await exec(id, setup, {}, hostd.url)).exitCode, 0);
+  const frozen = await api("POST", `/v1/sandboxes/${id}/freeze`, undefined, hostd.url);
+  assert.equal(frozen.status, 200);
+  const space = (await frozen.json()) as { space_id: string; manifest: { saved: string[]; failed: { name: string; reason: string }[] } };
+  assert.deepEqual(space.manifest.saved, ["kept", "marker"]);
+  assert.deepEqual(space.manifest.failed.map((f) => f.name).sort(), ["C", "helper", "obj"]);
+  for (const f of space.manifest.failed) assert.match(f.reason, /defined in the REPL.*define it again after resume/);
+  const res = await api("POST", `/v1/spaces/${space.space_id}/resume`, undefined, hostd.url);
+  assert.equal(res.status, 200);
+  const resumed = (await res.json()) as { id: string; restored: string[] };
+  assert.deepEqual(resumed.restored.filter((n) => n === "marker" || n === "kept").sort(), ["kept", "marker"]);
+  assert.equal((await exec(resumed.id, "print(marker, kept)", {}, hostd.url)).stdout, "42 [1, {'a': 2}]\n");
+  await closeSandbox(resumed.id, hostd.url);
+});
+
 test("unknown Space → 404 on every route; delete removes one", async () => {
   for (const [m, p] of [["GET", ""], ["POST", "/resume"], ["DELETE", ""]] as const) {
     const res = await api(m, `/v1/spaces/spc_00000000000000000000000000000000${p}`, undefined, hostd.url);

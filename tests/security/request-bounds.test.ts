@@ -92,6 +92,20 @@ test("execs queued behind a running one are capped per sandbox, by count and by 
     const refused = await queueExecs(sb, Array.from({ length: limits.maxQueuedExecs + 3 }, (_, i) => `print(${i})`), 3, "small execs");
     assert.equal(refused.length, 3);
     for (const r of refused) assert.match(r.error, new RegExp(`${limits.maxQueuedExecs} execs already wait.*at most ${limits.maxQueuedExecs}`));
+    // queueExecs's callers have gone (it aborted them): their places are free at once, not when
+    // each one's turn came (128 abandoned calls kept the queue full behind a long cell).
+    await until(async () => {
+      const r = await fetch(`${process.env.PODFLARE_HOSTD_URL}/v1/sandboxes/${sb}/exec`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ code: "print('fits')" }),
+        signal: AbortSignal.timeout(1500),
+      }).catch(() => undefined); // no answer yet: it waits in the queue
+      if (r === undefined) return true;
+      assert.equal(r.status, 429, `an exec behind a running one answered ${r.status}`);
+      await r.arrayBuffer();
+      return undefined;
+    }, "execs whose callers left still filled the queue", 20_000);
   } finally {
     await (await api("DELETE", `/v1/sandboxes/${sb}`)).arrayBuffer();
     await blocker.rest;

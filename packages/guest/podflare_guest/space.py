@@ -19,6 +19,28 @@ def _serializer_module():
         return pickle
 
 
+def _dumps(serializer, value):
+    """serializer.dumps, but plain pickle refuses what it would keep by name only in __main__
+    (functions, classes and their instances defined in the REPL): the load could never find
+    them, and the freeze said they were saved (outside tester ts)."""
+    import io
+    import pickle
+    if serializer is not pickle:
+        return serializer.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+
+    class _Pickler(pickle.Pickler):
+        def reducer_override(self, obj):
+            if isinstance(obj, (types.FunctionType, type)) and getattr(obj, "__module__", None) == "__main__":
+                raise pickle.PicklingError(
+                    f"{obj.__qualname__} is defined in the REPL and pickle keeps it by name only; "
+                    "define it again after resume (a template with python3-dill keeps it)")
+            return NotImplemented
+
+    buf = io.BytesIO()
+    _Pickler(buf, protocol=pickle.HIGHEST_PROTOCOL).dump(value)
+    return buf.getvalue()
+
+
 def _keepable(name):
     return not (name.startswith("__") and name.endswith("__"))
 
@@ -35,7 +57,7 @@ def save(namespace, path):
             modules[name] = value.__name__
             continue
         try:
-            values[name] = _serializer.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+            values[name] = _dumps(_serializer, value)
         except Exception as e:  # any object may refuse
             failed.append({"name": name, "reason": f"{type(e).__name__}: {e}"[:300]})
     os.makedirs(os.path.dirname(path), exist_ok=True)

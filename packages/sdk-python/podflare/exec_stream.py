@@ -31,6 +31,31 @@ def exec_body(code: str, language: str, timeout_ms: int | None, env: Mapping[str
     return body
 
 
+class ExecStream(Iterator[ExecEvent]):
+    """The events of one exec as they come. Leaving its ``with`` block or calling ``close()``
+    drops the connection, and hostd interrupts the code as on a timeout. A bare ``break`` does
+    so only once the stream is no longer referenced: ``stream = sb.run_code_stream(...)`` kept
+    it open, holding the sandbox until the code's own timeout."""
+
+    def __init__(self, gen: Iterator[ExecEvent]) -> None:
+        self._gen = gen
+
+    def __iter__(self) -> "ExecStream":
+        return self
+
+    def __next__(self) -> ExecEvent:
+        return next(self._gen)
+
+    def close(self) -> None:
+        self._gen.close()  # type: ignore[attr-defined]
+
+    def __enter__(self) -> "ExecStream":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def events(transport: Transport, sandbox_id: str, body: dict[str, Any]) -> Iterator[ExecEvent]:
     """Yields the events of one exec; stopping early drops the connection."""
     timeout_ms = body.get("timeout_ms")
@@ -97,22 +122,23 @@ class ExecMethods(SandboxBase):
         cwd: str | None = None,
         context: Context | str | None = None,
         results: bool = False,
-    ) -> Iterator[ExecEvent]:
+    ) -> ExecStream:
         """Runs code and yields its events as they are produced: "stdout"/"stderr" lines
         (each keeping its newline) and a last "exit" event, as the hosted API streams them;
         with ``results=True`` also python's "result" and "error" events (docs/api.md, "Rich
-        results"). Stopping early drops the connection, and hostd then interrupts the code
-        as on a timeout.
+        results"). Stopping early (leaving a ``with`` block, ``close()``) drops the
+        connection, and hostd then interrupts the code as on a timeout.
 
         Example::
 
-            for ev in sb.run_code_stream("for i in range(3): print(i)"):
-                if ev.type == "stdout":
-                    print(ev.data, end="")
+            with sb.run_code_stream("for i in range(3): print(i)") as stream:
+                for ev in stream:
+                    if ev.type == "stdout":
+                        print(ev.data, end="")
         """
         self._check_open()
         body = exec_body(code, language, timeout_ms, env, cwd, context, results)
-        return events(self._transport, self.id, body)
+        return ExecStream(events(self._transport, self.id, body))
 
     def run_code(
         self,

@@ -26,6 +26,8 @@ export interface LiveSandbox {
   restarts: number;
   /** Execs running now: the reaper never pauses a busy sandbox. */
   busy: number;
+  /** Calls queued (enqueue) whose turn has not come: a pause then wakes the sandbox at once. */
+  waiting: number;
   /** Port proxy connections open now: they hold the idle clock (not max_lifetime_s). */
   proxied?: number;
   /** Aborted at max_lifetime_s: interrupts the running exec and refuses queued ones. */
@@ -92,7 +94,7 @@ export class LiveSandboxes {
   track(record: SandboxRecord, rt: RuntimeSandbox): void {
     rt.outputMeter = this.outputMeterFor(record.owner);
     this.cpuShares.join(record.owner, rt);
-    this.live.set(record.id, { record, rt, queue: new SerialQueue(), changes: new SerialQueue(), busy: 0, restarts: 0, expiry: new AbortController(), closing: new AbortController() });
+    this.live.set(record.id, { record, rt, queue: new SerialQueue(), changes: new SerialQueue(), busy: 0, waiting: 0, restarts: 0, expiry: new AbortController(), closing: new AbortController() });
   }
 
   /** Whether `sb` is still in the table: false once it is deleted (or merged away), even while its close runs. */
@@ -146,8 +148,10 @@ export class LiveSandboxes {
     // A call on a paused sandbox wakes it when it comes, not only when its turn comes: the job
     // ahead of it may be one the pause froze, which would otherwise never end.
     if (sb.record.state === "paused") void this.wake(sb).catch(() => undefined);
+    sb.waiting++;
     return sb.queue.run(() =>
       this.guard(sb, async () => {
+        sb.waiting--;
         if (!this.isLive(sb)) throw notFound(sb.record.id);
         await this.wake(sb);
         sb.busy++;

@@ -15,6 +15,9 @@ export async function pause(p: ManagerParts, sb: LiveSandbox, byCall: boolean): 
     if (sb.record.state !== "paused") {
       await sb.rt.pause();
       p.live.setState(sb, "paused", byCall);
+      // A call queued before the pause would have woken it had it come after: it waits behind
+      // the exec the pause froze, so it is woken now (outside tester ts: both hung for good).
+      if (sb.waiting > 0) void p.live.wake(sb).catch(() => undefined);
     } else if (byCall && !sb.record.pausedByCall) {
       p.live.setState(sb, "paused", true); // paused by the reaper, now kept by a call
     }

@@ -44,9 +44,19 @@ export function execQueued(p: ManagerParts, owner: string, id: string, sb: LiveS
     ));
   }
   waiting.set(sb, { count: queued.count + 1, bytes: queued.bytes + bytes });
-  return p.live.enqueue(sb, async () => {
+  // Counted while it waits: one whose client went away meanwhile stops counting at once, not
+  // when its turn comes (outside tester ts: 128 abandoned calls kept the queue full).
+  let counted = true;
+  const uncount = () => {
+    if (!counted) return;
+    counted = false;
     const now = waiting.get(sb) ?? { count: 1, bytes };
     waiting.set(sb, { count: now.count - 1, bytes: now.bytes - bytes });
+  };
+  signal?.addEventListener("abort", uncount, { once: true });
+  return p.live.enqueue(sb, async () => {
+    signal?.removeEventListener("abort", uncount);
+    uncount();
     if (signal?.aborted) return -1;
     if (sb.expiry.signal.aborted) throw expiredError(sb.record);
     if (req.context_id !== undefined) await requireContext(sb.rt, id, req.context_id, p.cfg.guestReplyTimeoutMs);
