@@ -160,6 +160,17 @@ test("an unknown region, or an id no region makes, is a clear 4xx", async () => 
   const notFound = (await res.json()) as { code: string; error: string };
   assert.equal(notFound.code, "sandbox_not_found");
   assert.doesNotMatch(notFound.error, /\bnear\b|\bfar\b/);
+  // On E2B's paths, E2B's shape: its SDKs read `message` and `code === 404` (they showed
+  // "404: [object Object]" and a kill of an unknown id threw).
+  const unknownId = `sbx_ffff${"0".repeat(28)}`;
+  for (const [path, headers] of [[`/sandboxes/${unknownId}`, {}], ["/files?path=/x", { "e2b-sandbox-id": unknownId }]] as const) {
+    const e2b = await fetch(`${edge.url}${path}`, { headers });
+    assert.equal(e2b.status, 404, path);
+    const b = (await e2b.json()) as { code: unknown; message: unknown };
+    assert.equal(b.code, 404, path);
+    assert.match(String(b.message), /not found/, path);
+    assert.match(e2b.statusText, /not found/, path);
+  }
   const session = await fetch(`${edge.url}/mcp`, { method: "POST", headers: { "mcp-session-id": `mcp_ffff${"0".repeat(28)}`, "content-type": "application/json" }, body: "{}" });
   assert.equal(((await session.json()) as { code: string }).code, "mcp_session_not_found");
   // A malformed name is hostd's 400 bad_request, not region_unknown.

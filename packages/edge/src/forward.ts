@@ -4,6 +4,7 @@ import type http from "node:http";
 import { PodflareError } from "@podflare/protocol";
 import { hopByHop, sendToOrigin, forwardHeaders, type OriginResult } from "./origin-request.js";
 import { replayable } from "./choose-region.js";
+import { isE2bRequest, sendEdgeError } from "./answer.js";
 import type { Region } from "./regions.js";
 
 export function responseHeaders(src: http.IncomingHttpHeaders): http.OutgoingHttpHeaders {
@@ -46,8 +47,7 @@ export async function forward(region: Region, req: http.IncomingMessage, res: ht
   if (result.kind === "failed" && result.reused && replayable(method, hasBody)) result = await send(true);
   if (result.kind === "failed") {
     const err = result.connectFailed ? opts.unreachable(region, result.reason) : opts.broken(region, result.reason);
-    if (res.headersSent) res.destroy();
-    else res.writeHead(err.status, { "content-type": "application/json", ...err.headers }).end(JSON.stringify(err.toBody()));
+    sendEdgeError(res, err, isE2bRequest(req));
     return err.status;
   }
   relay(result, res);

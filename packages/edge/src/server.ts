@@ -14,7 +14,7 @@ import { forwardUpgrade, rawError } from "./upgrade.js";
 import { regionsEndpoint } from "./regions-endpoint.js";
 import { listAcross } from "./lists.js";
 import { ListBytes } from "./list-bytes.js";
-import { sendEdgeError } from "./answer.js";
+import { isE2bRequest, sendEdgeError } from "./answer.js";
 import type { RegionChooser } from "./choose-region.js";
 import { redactHeaders, redactPath } from "./redact.js";
 import { applyConnectionLimits } from "./connection-limits.js";
@@ -109,7 +109,7 @@ export function createEdgeServer(deps: EdgeServerDeps): http.Server {
       (err: unknown) => {
         const e = err instanceof PodflareError ? err : new PodflareError("internal", `edge error: ${(err as Error)?.message}`);
         if (e.code === "internal") log(`${req.method} ${redactPath(req.url ?? "/")}: ${(err as Error)?.stack ?? String(err)} headers=${JSON.stringify(redactHeaders(req.headers))}`);
-        sendEdgeError(res, e);
+        sendEdgeError(res, e, isE2bRequest(req));
         finish(req, "", "error", e.status, started);
       },
     );

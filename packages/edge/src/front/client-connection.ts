@@ -300,7 +300,7 @@ export class ClientConnection implements FrontConnection {
     if (this.closed) return;
     // Answered before its body was all read: the connection closes after, and says so.
     const close = !ex.head.keepAlive || !ex.requestDone || ex.plan.to === "refuse";
-    this.socket.write(rawErrorAnswer(err, close));
+    this.socket.write(rawErrorAnswer(err, close, err.status, ex.facts.e2b));
     ex.answered = true;
     ex.status = err.status;
     this.finished(ex, close);

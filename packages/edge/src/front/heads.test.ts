@@ -11,8 +11,8 @@ function head(rawHeaders: string[], over: Partial<ParsedHead> = {}): ParsedHead 
 
 test("request facts: chunked, a body, 100-continue, the first X-Podflare-Region, the Mcp-Session-Id and the caller's key", () => {
   const f = requestFacts(head(["Content-Length", "12", "Expect", "100-Continue", "X-Podflare-Region", "eu", "x-podflare-region", "us"]));
-  assert.deepEqual(f, { chunked: false, hasBody: true, expectContinue: true, regionHeader: "eu", e2bSandbox: undefined, mcpSession: undefined, caller: undefined, hostMissing: true });
-  assert.deepEqual(requestFacts(head(["Transfer-Encoding", "chunked"])), { chunked: true, hasBody: true, expectContinue: false, regionHeader: undefined, e2bSandbox: undefined, mcpSession: undefined, caller: undefined, hostMissing: true });
+  assert.deepEqual(f, { chunked: false, hasBody: true, expectContinue: true, regionHeader: "eu", e2bSandbox: undefined, mcpSession: undefined, caller: undefined, hostMissing: true, e2b: false });
+  assert.deepEqual(requestFacts(head(["Transfer-Encoding", "chunked"])), { chunked: true, hasBody: true, expectContinue: false, regionHeader: undefined, e2bSandbox: undefined, mcpSession: undefined, caller: undefined, hostMissing: true, e2b: false });
   const sid = `mcp_${"b".repeat(32)}`;
   assert.equal(requestFacts(head(["Mcp-Session-Id", ` ${sid} `])).mcpSession, sid);
   const id = `sbx_${"a".repeat(32)}`;

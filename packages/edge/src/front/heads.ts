@@ -21,6 +21,8 @@ export interface RequestFacts {
   caller: string | undefined;
   /** The head has no Host (or an empty one). */
   hostMissing: boolean;
+  /** hostd would answer it in E2B's error shape (answer.ts, isE2bRequest). */
+  e2b: boolean;
 }
 
 export function requestFacts(h: ParsedHead): RequestFacts {
@@ -49,8 +51,9 @@ export function requestFacts(h: ParsedHead): RequestFacts {
     else if ((name === "x-access-token" || name === "e2b-traffic-access-token") && raw[i + 1] !== "") who.accessToken ??= raw[i + 1];
   }
   const e2bSandbox = e2bSandboxOf(e2bId, host);
-  const caller = callerOf(who, servedAsE2b(h.url.split("?")[0]!, e2bSandbox));
-  return { chunked, hasBody: chunked || length, expectContinue, regionHeader, e2bSandbox, mcpSession, caller, hostMissing: !host };
+  const e2b = servedAsE2b(h.url.split("?")[0]!, e2bSandbox);
+  const caller = callerOf(who, e2b);
+  return { chunked, hasBody: chunked || length, expectContinue, regionHeader, e2bSandbox, mcpSession, caller, hostMissing: !host, e2b };
 }
 
 /** host:port as a Host header names it (an IPv6 literal in brackets). */
