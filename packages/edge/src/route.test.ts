@@ -72,6 +72,13 @@ test("log lines never carry keys", () => {
   const e2b = redactHeaders({ "x-access-token": "tok_1", "e2b-traffic-access-token": "tok_2" });
   assert.deepEqual(e2b, { "x-access-token": "[redacted]", "e2b-traffic-access-token": "[redacted]" });
   assert.doesNotMatch(redactLine('{"X-Access-Token":"tok_3"}'), /tok_3/);
+  // Secrets of other shapes, by the name they go under (outside tester tr: all were logged).
+  for (const path of ["/v1/x?secret=s1", "/v1/x?password=s1", "/v1/x?api%5Fkey=s1", "/v1/x?Authorization=Bearer%20s1", "/v1/sandboxes/sbx_1/ports/80/?password=s1&page=2"]) {
+    assert.doesNotMatch(redactPath(path), /s1/, path);
+  }
+  assert.equal(redactPath("/v1/sandboxes/sbx_1/ports/80/?password=s1&page=2"), "/v1/sandboxes/sbx_1/ports/80/?password=[redacted]&page=2");
+  const other = redactHeaders({ "x-auth-token": "s2", "x-podflare-key": "s3", "x-e2b-api-key": "s4", referer: "http://a/b?api_key=s5", accept: "text/html" });
+  assert.deepEqual(other, { "x-auth-token": "[redacted]", "x-podflare-key": "[redacted]", "x-e2b-api-key": "[redacted]", referer: "http://a/b?api_key=[redacted]", accept: "text/html" });
 });
 
 test("a create body is parsed for its region only when it can hold one; escaped keys count", () => {
