@@ -344,3 +344,23 @@ test("GET /v1/regions when no region answers: 503 region_unavailable with Retry-
     await tmp.close();
   }
 });
+
+test("a merged list when no region can be asked is 503 region_unavailable with Retry-After", async () => {
+  // A port nothing listens on: every region is unreachable.
+  const nowhere = http.createServer();
+  await new Promise<void>((r) => nowhere.listen(0, "127.0.0.1", () => r()));
+  const url = `http://127.0.0.1:${(nowhere.address() as AddressInfo).port}`;
+  await new Promise<void>((r) => nowhere.close(() => r()));
+  const lonely = await startEdge(
+    { regions: [{ name: "gone", url }], addr: "127.0.0.1:0", probeIntervalMs: 60_000, probeTimeoutMs: 2000, connectTimeoutMs: 2000, maxCreateBodyBytes: 4096 },
+    { log: () => undefined },
+  );
+  try {
+    const res = await fetch(`${lonely.url}/v1/sandboxes`);
+    assert.equal(res.status, 503);
+    assert.equal(((await res.json()) as { code: string }).code, "region_unavailable");
+    assert.equal(res.headers.get("retry-after"), "1");
+  } finally {
+    await lonely.close();
+  }
+});

@@ -75,7 +75,8 @@ export async function listAcross(regions: RegionSet, field: string, req: http.In
       sendJson(res, first.status, first.body);
       return first.status;
     }
-    sendJson(res, 503, { error: "no region could be asked for the list; retry later", code: "unavailable" });
+    // As docs/edge.md says: region_unavailable with Retry-After (it had neither; tester tr).
+    sendJson(res, 503, { error: "no region could be asked for the list; retry after 1 s (Retry-After)", code: "region_unavailable" }, { "retry-after": "1" });
     return 503;
   }
   const items = ok.flatMap((p) => {
