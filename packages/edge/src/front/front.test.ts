@@ -582,3 +582,15 @@ test("a call refused its key's share gets no 100 Continue, and its 429 says the 
     await tight.close();
   }
 });
+
+test("a path with a dot segment is refused 400, never routed by one id to reach another", async () => {
+  origin.seen.length = 0;
+  for (const p of ["/v1/sandboxes/sbx_a/../sbx_b", "/v1/./x", "/v1/sandboxes/%2e%2e/x", "/v1/x/.."]) {
+    const r = await raw(`GET ${p} HTTP/1.1\r\nhost: e\r\n\r\n`);
+    assert.match(r.text, /^HTTP\/1\.1 400 [^]*"code":"bad_request"/, p);
+  }
+  assert.equal(origin.seen.length, 0);
+  // Dots inside a segment are a name, not a step.
+  const fine = await raw("GET /v1/files/a..b HTTP/1.1\r\nhost: e\r\n\r\n", (t) => t.includes('"url"'));
+  assert.match(fine.text, /^HTTP\/1\.1 200 /);
+});
