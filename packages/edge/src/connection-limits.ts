@@ -6,6 +6,8 @@
 // this one does.
 import type http from "node:http";
 import type net from "node:net";
+import { PodflareError } from "@podflare/protocol";
+import { rawErrorAnswer } from "./answer.js";
 
 export interface EdgeConnectionLimits {
   maxConnections: number;
@@ -29,7 +31,13 @@ export function perPeerCap(maxPerPeer: number, log: (msg: string) => void): (soc
         refusedLogged = Date.now();
         log(`refusing connections from ${peer}: over ${maxPerPeer} open (PODFLARE_EDGE_MAX_CONNECTIONS_PER_PEER)`);
       }
-      socket.destroy();
+      // Answered, as hostd answers it, not reset: a caller (an SDK, another proxy) then knows the
+      // request was not served. What it still sends is read and dropped until the close.
+      socket.on("error", () => {});
+      socket.resume();
+      const err = new PodflareError("unavailable", `the edge has ${maxPerPeer} connections open from ${peer} (PODFLARE_EDGE_MAX_CONNECTIONS_PER_PEER); this request was not served: close idle connections and retry`, { "retry-after": "1" });
+      socket.end(rawErrorAnswer(err, true));
+      setTimeout(() => socket.destroy(), 2000).unref();
       return false;
     }
     perPeer.set(peer, n);
@@ -54,13 +62,25 @@ export function applyConnectionLimits(server: http.Server, limits: EdgeConnectio
       if (inFlight.get(req.socket)?.res === res) inFlight.delete(req.socket);
     });
   });
-  server.timeout = limits.idleTimeoutMs;
+  // Looked at every quarter of the idle timeout, the stall timed from consecutive looks: Node
+  // skips a socket's first timeout while its write queue moves (a client that stopped reading
+  // was cut at twice the timeout; hostd's connection-limits.ts has the same fix).
+  const lookMs = Math.max(1, Math.floor(limits.idleTimeoutMs / 4));
+  const stalls = new WeakMap<net.Socket, { sinceMs: number; lastMs: number }>();
+  server.timeout = lookMs;
   // Close when the client stalls (a body that stopped coming, an answer it stopped reading, an
   // idle connection); keep waiting when the origin has nothing to say yet (a quiet exec).
   server.on("timeout", (socket: net.Socket) => {
     const flight = inFlight.get(socket);
     const clientStalled = !flight || !flight.req.complete || flight.res.writableNeedDrain || socket.writableLength > 0;
-    if (clientStalled) socket.destroy();
-    else socket.setTimeout(limits.idleTimeoutMs);
+    const now = Date.now();
+    if (!clientStalled) stalls.delete(socket);
+    else {
+      const prev = stalls.get(socket);
+      const sinceMs = prev && now - prev.lastMs <= lookMs * 1.5 ? prev.sinceMs : now - lookMs;
+      if (now - sinceMs >= limits.idleTimeoutMs) return void socket.destroy();
+      stalls.set(socket, { sinceMs, lastMs: now });
+    }
+    socket.setTimeout(lookMs);
   });
 }

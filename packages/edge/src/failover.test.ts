@@ -242,20 +242,27 @@ for (const fastPath of [true, false]) {
     const open = (): Promise<{ closed: Promise<void> }> =>
       new Promise((resolve, reject) => {
         const s = connect(port, "127.0.0.1", () => resolve({ closed: new Promise<void>((r) => s.once("close", () => r())) }));
+        s.resume();
         s.on("error", reject);
       });
     try {
       const a = await open();
       const b = await open();
       const third = await open();
-      // Refused: closed by the edge at once (polled with a deadline, so a missing cap fails
-      // instead of hanging).
+      // Refused: answered 503 and closed by the edge at once (polled with a deadline, so a
+      // missing cap fails instead of hanging).
       let refused = false;
       void third.closed.then(() => (refused = true));
       await pollUntil(() => refused, 5000);
       assert.ok(refused, "a third connection from the same peer stayed open");
-      const res = await fetch(`${capped.url}/v1/healthz`).catch((e: Error) => e);
-      assert.ok(res instanceof Error, "a fourth connection from the same peer is refused too");
+      // A fourth is answered 503, as hostd answers it (it was reset: the caller could not tell
+      // whether its request was read).
+      const res = await fetch(`${capped.url}/v1/healthz`);
+      assert.equal(res.status, 503);
+      const body = (await res.json()) as { code: string; error: string };
+      assert.equal(body.code, "unavailable");
+      assert.match(body.error, /2 connections open from .*was not served/);
+      assert.equal(res.headers.get("retry-after"), "1");
       void a;
       void b;
     } finally {
