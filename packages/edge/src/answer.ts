@@ -1,17 +1,6 @@
 // Answers the edge gives itself, in the API's one error envelope, or E2B's on E2B's paths.
 import type http from "node:http";
-import { PodflareError, servedAsE2b } from "@podflare/protocol";
-import { e2bSandboxOf } from "./route.js";
-
-/**
- * Whether hostd would answer this request in E2B's shape (`{code: <status>, message}`, the
- * message as the reason phrase too): E2B's SDKs read nothing else (outside tester tr: "404:
- * [object Object]", a kill of an unknown id that threw).
- */
-export function isE2bRequest(req: http.IncomingMessage): boolean {
-  const id = req.headers["e2b-sandbox-id"];
-  return servedAsE2b((req.url ?? "/").split("?")[0]!, e2bSandboxOf(Array.isArray(id) ? id[0] : id, req.headers.host));
-}
+import { PodflareError } from "@podflare/protocol";
 
 function errorBody(err: PodflareError, e2b: boolean): unknown {
   return e2b ? { code: err.status, message: err.message } : err.toBody();

@@ -4,7 +4,8 @@ import type http from "node:http";
 import { PodflareError } from "@podflare/protocol";
 import { hopByHop, sendToOrigin, forwardHeaders, type OriginResult } from "./origin-request.js";
 import { replayable } from "./choose-region.js";
-import { isE2bRequest, sendEdgeError } from "./answer.js";
+import { sendEdgeError } from "./answer.js";
+import { isE2bRequest } from "./route.js";
 import type { Region } from "./regions.js";
 
 export function responseHeaders(src: http.IncomingHttpHeaders): http.OutgoingHttpHeaders {

@@ -2,7 +2,8 @@
 // own endpoints, a create (buffered, may fail over), a call for one sandbox or Space (to the
 // region its id's tag names), or anything else (the named or nearest region). Generic: any
 // path with an sbx_/spc_ id in it routes by the id, so new routes need no change here.
-import { mcpSessionIdPattern, routedIdPattern } from "@podflare/protocol";
+import type http from "node:http";
+import { mcpSessionIdPattern, routedIdPattern, servedAsE2b } from "@podflare/protocol";
 import { listField } from "./lists.js";
 
 export type RouteKind =
@@ -58,4 +59,14 @@ export function namedRegion(body: unknown, header: string | string[] | undefined
   if (typeof inBody === "string" && inBody !== "") return inBody;
   const h = Array.isArray(header) ? header[0] : header;
   return h?.trim() || undefined;
+}
+
+/**
+ * Whether hostd would answer this request in E2B's shape (`{code: <status>, message}`, the
+ * message as the reason phrase too): E2B's SDKs read nothing else (outside tester tr: "404:
+ * [object Object]", a kill of an unknown id that threw).
+ */
+export function isE2bRequest(req: http.IncomingMessage): boolean {
+  const id = req.headers["e2b-sandbox-id"];
+  return servedAsE2b((req.url ?? "/").split("?")[0]!, e2bSandboxOf(Array.isArray(id) ? id[0] : id, req.headers.host));
 }
