@@ -56,16 +56,20 @@ def _build() -> Any:
         sandbox: Any = None
         _source: Any = PrivateAttr(default=None)
 
-        def model_post_init(self, context: Any) -> None:
-            super().model_post_init(context)
-            self._source = SandboxSource(self.sandbox)
+        # Made on first use, not in model_post_init: that hook is pydantic 2's only, and a
+        # LangChain on pydantic 1 (or Debian's python3-pydantic) never called it.
+        def _sandbox_source(self) -> Any:
+            if self._source is None:
+                self._source = SandboxSource(self.sandbox)
+            return self._source
 
         def _run(self, code: str, language: str = "python", run_manager: Any = None) -> str:
-            return run_tool_call(self._source.get(), {"code": code, "language": language}).text
+            return run_tool_call(self._sandbox_source().get(), {"code": code, "language": language}).text
 
         def close(self) -> None:
             """Closes the sandbox this tool created (a given sandbox stays open)."""
-            self._source.close()
+            if self._source is not None:
+                self._source.close()
 
     return PodflareTool
 
