@@ -85,11 +85,13 @@ test("a request-target that is not a path is refused by the edge, never forwarde
   assert.doesNotMatch(connect, /^HTTP\/1\.1 2/, "CONNECT must not open a tunnel");
 });
 
-test("a region named by URL or host is unknown, not a destination", async () => {
-  for (const region of ["http://169.254.169.254", "127.0.0.1:22", "sec.evil"]) {
+test("a region named by URL or host is refused, not a destination", async () => {
+  // Not region names at all: 400 bad_request, as hostd answers them; a well-formed name no
+  // region has: region_unknown.
+  for (const [region, code] of [["http://169.254.169.254", "bad_request"], ["127.0.0.1:22", "bad_request"], ["sec.evil", "bad_request"], ["mars", "region_unknown"]] as const) {
     const byBody = await fetch(`${edgeUrl}/v1/sandboxes`, { method: "POST", body: JSON.stringify({ region }), headers: { authorization: `Bearer ${keys[0]}` } });
     assert.equal(byBody.status, 400);
-    assert.equal(((await byBody.json()) as { code: string }).code, "region_unknown");
+    assert.equal(((await byBody.json()) as { code: string }).code, code, region);
     const byHeader = await fetch(`${edgeUrl}/v1/usage`, { headers: { authorization: `Bearer ${keys[0]}`, "x-podflare-region": region } });
     assert.equal(byHeader.status, 400);
   }
