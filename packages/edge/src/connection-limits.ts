@@ -6,7 +6,7 @@
 // this one does.
 import type http from "node:http";
 import type net from "node:net";
-import { PodflareError } from "@podflare/protocol";
+import { PodflareError, StallClock } from "@podflare/protocol";
 import { rawErrorAnswer } from "./answer.js";
 
 export interface EdgeConnectionLimits {
@@ -62,25 +62,15 @@ export function applyConnectionLimits(server: http.Server, limits: EdgeConnectio
       if (inFlight.get(req.socket)?.res === res) inFlight.delete(req.socket);
     });
   });
-  // Looked at every quarter of the idle timeout, the stall timed from consecutive looks: Node
-  // skips a socket's first timeout while its write queue moves (a client that stopped reading
-  // was cut at twice the timeout; hostd's connection-limits.ts has the same fix).
-  const lookMs = Math.max(1, Math.floor(limits.idleTimeoutMs / 4));
-  const stalls = new WeakMap<net.Socket, { sinceMs: number; lastMs: number }>();
-  server.timeout = lookMs;
+  // Looked at every quarter of the idle timeout, the stall timed across looks (StallClock, as hostd).
+  const stalls = new StallClock<net.Socket>(limits.idleTimeoutMs);
+  server.timeout = stalls.lookMs;
   // Close when the client stalls (a body that stopped coming, an answer it stopped reading, an
   // idle connection); keep waiting when the origin has nothing to say yet (a quiet exec).
   server.on("timeout", (socket: net.Socket) => {
     const flight = inFlight.get(socket);
     const clientStalled = !flight || !flight.req.complete || flight.res.writableNeedDrain || socket.writableLength > 0;
-    const now = Date.now();
-    if (!clientStalled) stalls.delete(socket);
-    else {
-      const prev = stalls.get(socket);
-      const sinceMs = prev && now - prev.lastMs <= lookMs * 1.5 ? prev.sinceMs : now - lookMs;
-      if (now - sinceMs >= limits.idleTimeoutMs) return void socket.destroy();
-      stalls.set(socket, { sinceMs, lastMs: now });
-    }
-    socket.setTimeout(lookMs);
+    if (stalls.expired(socket, clientStalled)) socket.destroy();
+    else socket.setTimeout(stalls.lookMs);
   });
 }

@@ -10,3 +10,4 @@ export * from "./rest-fs.js";
 export * from "./frames-processes.js";
 export * from "./json-depth.js";
 export * from "./callers.js";
+export * from "./stall-clock.js";

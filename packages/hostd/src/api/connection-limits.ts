@@ -2,6 +2,7 @@
 // idle timeout that closes a connection only when the client is the one stalling.
 import type http from "node:http";
 import type net from "node:net";
+import { StallClock } from "@podflare/protocol";
 import type { HttpLimits } from "../config.js";
 
 interface InFlight {
@@ -79,13 +80,11 @@ export function applyConnectionLimits(server: http.Server, limits: HttpLimits, l
     });
   });
 
-  // Looked at every quarter of the idle timeout: Node skips a socket's first timeout when its
-  // write queue changed since the last write (the kernel took some of it), so a client that
-  // stopped reading was cut only at twice the idle timeout (outside tester ts: 240 s, holding
-  // its sandbox's exec queue). A stall is timed here instead, from consecutive looks.
-  const lookMs = Math.max(1, Math.floor(limits.idleTimeoutMs / 4));
-  const stalls = new WeakMap<net.Socket, { sinceMs: number; lastMs: number }>();
-  server.timeout = lookMs;
+  // Looked at every quarter of the idle timeout, the stall timed across looks (StallClock): a
+  // client that stopped reading was cut only at twice the timeout (outside tester ts: 240 s,
+  // holding its sandbox's exec queue).
+  const stalls = new StallClock<net.Socket>(limits.idleTimeoutMs);
+  server.timeout = stalls.lookMs;
   // With a listener here Node leaves the decision to us: close when the client stalls (a body
   // that stopped coming, an answer it stopped reading, an idle connection); keep waiting when
   // hostd is the one with nothing to say yet (an exec that prints nothing for a while).
@@ -93,15 +92,7 @@ export function applyConnectionLimits(server: http.Server, limits: HttpLimits, l
     const flight = inFlight.get(socket);
     const clientStalled =
       !flight || !flight.req.complete || flight.res.writableNeedDrain || socket.writableLength > 0;
-    const now = Date.now();
-    if (!clientStalled) stalls.delete(socket);
-    else {
-      // A look that came late was put off by progress in between: the stall starts again.
-      const prev = stalls.get(socket);
-      const sinceMs = prev && now - prev.lastMs <= lookMs * 1.5 ? prev.sinceMs : now - lookMs;
-      if (now - sinceMs >= limits.idleTimeoutMs) return void socket.destroy();
-      stalls.set(socket, { sinceMs, lastMs: now });
-    }
-    socket.setTimeout(lookMs);
+    if (stalls.expired(socket, clientStalled)) socket.destroy();
+    else socket.setTimeout(stalls.lookMs);
   });
 }
